@@ -1,0 +1,101 @@
+//! The parser's error type.
+
+use std::fmt;
+
+/// Why a module could not be parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// The bytes are not a well-formed binary module (the spec's "malformed").
+    Malformed,
+    /// The decoder found a violation of a validation rule that only it can see
+    /// (for example a typed `select` with several result types).
+    Invalid,
+    /// The module uses a proposal Kiln does not implement.
+    Unsupported {
+        /// The proposal's name, as the WebAssembly proposals repository spells it.
+        proposal: &'static str,
+    },
+}
+
+/// A parse failure: what is wrong and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    kind: ParseErrorKind,
+    message: Box<str>,
+    offset: u64,
+}
+
+impl ParseError {
+    /// A malformed-module error at byte `offset`.
+    pub fn malformed(message: impl Into<Box<str>>, offset: u64) -> ParseError {
+        ParseError {
+            kind: ParseErrorKind::Malformed,
+            message: message.into(),
+            offset,
+        }
+    }
+
+    /// An invalid-module error found while decoding, at byte `offset`.
+    pub fn invalid(message: impl Into<Box<str>>, offset: u64) -> ParseError {
+        ParseError {
+            kind: ParseErrorKind::Invalid,
+            message: message.into(),
+            offset,
+        }
+    }
+
+    /// An error for a construct of `proposal`, which Kiln does not implement.
+    pub fn unsupported(proposal: &'static str, what: &str, offset: u64) -> ParseError {
+        ParseError {
+            kind: ParseErrorKind::Unsupported { proposal },
+            message: format!("{what} requires the {proposal} proposal, which Kiln does not support")
+                .into(),
+            offset,
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ParseErrorKind {
+        self.kind
+    }
+
+    /// The message alone, without the offset.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Byte offset in the module where the problem was found.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ParseErrorKind::Malformed => write!(f, "malformed module: ")?,
+            ParseErrorKind::Invalid => write!(f, "invalid module: ")?,
+            ParseErrorKind::Unsupported { .. } => write!(f, "unsupported feature: ")?,
+        }
+        write!(f, "{} (at offset {:#x})", self.message, self.offset)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl From<wasmparser::BinaryReaderError> for ParseError {
+    fn from(e: wasmparser::BinaryReaderError) -> ParseError {
+        ParseError::malformed(e.message(), e.offset() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Errors travel in `Result`s everywhere; keep them one pointer-pair and a bit.
+    #[test]
+    fn error_size_is_pinned() {
+        assert_eq!(std::mem::size_of::<ParseError>(), 40);
+    }
+}

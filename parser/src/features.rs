@@ -1,0 +1,56 @@
+//! Which WebAssembly proposals beyond 2.0 the parser accepts.
+
+/// The feature set Kiln parses and validates.
+///
+/// WebAssembly 2.0 (multi-value, reference types, bulk memory, sign extension,
+/// non-trapping float-to-int, SIMD) is always on. The four 3.0 proposals Kiln
+/// implements can be switched off one by one, so that the 2.0 spec suite runs
+/// with exactly the 2.0 rules. Every other proposal is rejected with an error
+/// that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Features {
+    /// `return_call`, `return_call_indirect`.
+    pub tail_call: bool,
+    /// `i32.add`/`sub`/`mul` and `i64` equivalents in constant expressions.
+    pub extended_const: bool,
+    /// More than one memory, memory indices on memory instructions.
+    pub multi_memory: bool,
+    /// 64-bit memories and tables.
+    pub memory64: bool,
+}
+
+impl Features {
+    /// Exactly WebAssembly 2.0.
+    pub const WASM2: Features = Features {
+        tail_call: false,
+        extended_const: false,
+        multi_memory: false,
+        memory64: false,
+    };
+
+    /// Everything Kiln implements: 2.0 plus tail-call, extended-const,
+    /// multi-memory and memory64. This is the default.
+    pub const ALL: Features = Features {
+        tail_call: true,
+        extended_const: true,
+        multi_memory: true,
+        memory64: true,
+    };
+
+    /// The equivalent feature set for `wasmparser`, which decodes the binary.
+    pub fn to_wasmparser(self) -> wasmparser::WasmFeatures {
+        use wasmparser::WasmFeatures as W;
+        let mut f = W::WASM2;
+        f.set(W::TAIL_CALL, self.tail_call);
+        f.set(W::EXTENDED_CONST, self.extended_const);
+        f.set(W::MULTI_MEMORY, self.multi_memory);
+        f.set(W::MEMORY64, self.memory64);
+        f
+    }
+}
+
+impl Default for Features {
+    fn default() -> Features {
+        Features::ALL
+    }
+}

@@ -1,0 +1,359 @@
+//! Kiln's instruction IR: one typed enum value per WebAssembly instruction.
+//!
+//! Instructions are kept in a flat sequence per function body, with structured
+//! control (`Block`/`Loop`/`If`/`Else`/`End`) as in the binary format, so that
+//! the validator and the tiers walk the same sequence. Pure numeric and vector
+//! operators are grouped under [`Instr::Num`], memory accesses under
+//! [`Instr::Load`]/[`Instr::Store`], each driven by a table that carries the
+//! operator's types.
+
+use crate::num_ops::NumOp;
+use crate::types::{
+    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, RefType,
+    TableIdx, TypeIdx, ValType,
+};
+
+/// The immediate of a memory access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemArg {
+    /// Constant added to the dynamic address.
+    pub offset: u64,
+    /// Which memory (0 unless multi-memory).
+    pub memory: MemIdx,
+    /// log2 of the promised alignment.
+    pub align: u8,
+}
+
+/// The targets of a `br_table`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BrTable {
+    /// Depth for each index value.
+    pub targets: Box<[LabelIdx]>,
+    /// Depth when the index is out of range.
+    pub default: LabelIdx,
+}
+
+/// Expands `name => (type, log2 of the access width)` rows into an enum with
+/// `val_type()`, `max_align()` and a `from_operator` that extracts the memarg.
+macro_rules! memory_access_ops {
+    ($(#[$meta:meta])* $enum:ident { $($name:ident => ($ty:ident, $align:literal),)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[allow(missing_docs)]
+        pub enum $enum {
+            $($name,)*
+        }
+
+        impl $enum {
+            /// The type of the value loaded or stored.
+            pub fn val_type(self) -> ValType {
+                match self {
+                    $($enum::$name => ValType::$ty,)*
+                }
+            }
+
+            /// log2 of the number of bytes accessed: the largest valid alignment.
+            pub fn max_align(self) -> u8 {
+                match self {
+                    $($enum::$name => $align,)*
+                }
+            }
+
+            /// The operator's name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($enum::$name => stringify!($name),)*
+                }
+            }
+
+            pub(crate) fn from_operator(
+                op: &wasmparser::Operator<'_>,
+            ) -> Option<($enum, wasmparser::MemArg)> {
+                match op {
+                    $(wasmparser::Operator::$name { memarg } => Some(($enum::$name, *memarg)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+memory_access_ops! {
+    /// A load: pops an address, pushes a value of `val_type()`.
+    LoadOp {
+        I32Load => (I32, 2),
+        I64Load => (I64, 3),
+        F32Load => (F32, 2),
+        F64Load => (F64, 3),
+        I32Load8S => (I32, 0),
+        I32Load8U => (I32, 0),
+        I32Load16S => (I32, 1),
+        I32Load16U => (I32, 1),
+        I64Load8S => (I64, 0),
+        I64Load8U => (I64, 0),
+        I64Load16S => (I64, 1),
+        I64Load16U => (I64, 1),
+        I64Load32S => (I64, 2),
+        I64Load32U => (I64, 2),
+        V128Load => (V128, 4),
+        V128Load8x8S => (V128, 3),
+        V128Load8x8U => (V128, 3),
+        V128Load16x4S => (V128, 3),
+        V128Load16x4U => (V128, 3),
+        V128Load32x2S => (V128, 3),
+        V128Load32x2U => (V128, 3),
+        V128Load8Splat => (V128, 0),
+        V128Load16Splat => (V128, 1),
+        V128Load32Splat => (V128, 2),
+        V128Load64Splat => (V128, 3),
+        V128Load32Zero => (V128, 2),
+        V128Load64Zero => (V128, 3),
+    }
+}
+
+memory_access_ops! {
+    /// A store: pops an address and a value of `val_type()`.
+    StoreOp {
+        I32Store => (I32, 2),
+        I64Store => (I64, 3),
+        F32Store => (F32, 2),
+        F64Store => (F64, 3),
+        I32Store8 => (I32, 0),
+        I32Store16 => (I32, 1),
+        I64Store8 => (I64, 0),
+        I64Store16 => (I64, 1),
+        I64Store32 => (I64, 2),
+        V128Store => (V128, 4),
+    }
+}
+
+/// The width of one lane of a `v128`, for lane loads/stores and lane access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LaneWidth {
+    /// 16 lanes of 8 bits.
+    B8,
+    /// 8 lanes of 16 bits.
+    B16,
+    /// 4 lanes of 32 bits.
+    B32,
+    /// 2 lanes of 64 bits.
+    B64,
+}
+
+impl LaneWidth {
+    /// How many lanes a `v128` has at this width.
+    pub fn lanes(self) -> u8 {
+        match self {
+            LaneWidth::B8 => 16,
+            LaneWidth::B16 => 8,
+            LaneWidth::B32 => 4,
+            LaneWidth::B64 => 2,
+        }
+    }
+
+    /// log2 of the lane size in bytes: the largest valid alignment of a lane access.
+    pub fn max_align(self) -> u8 {
+        match self {
+            LaneWidth::B8 => 0,
+            LaneWidth::B16 => 1,
+            LaneWidth::B32 => 2,
+            LaneWidth::B64 => 3,
+        }
+    }
+}
+
+/// A lane shape of `extract_lane`/`replace_lane`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LaneShape {
+    /// `i8x16`, extracted sign-extended.
+    I8x16S,
+    /// `i8x16`, extracted zero-extended (also used for `replace_lane`).
+    I8x16U,
+    /// `i16x8`, extracted sign-extended.
+    I16x8S,
+    /// `i16x8`, extracted zero-extended (also used for `replace_lane`).
+    I16x8U,
+    /// `i32x4`.
+    I32x4,
+    /// `i64x2`.
+    I64x2,
+    /// `f32x4`.
+    F32x4,
+    /// `f64x2`.
+    F64x2,
+}
+
+impl LaneShape {
+    /// The scalar type of one lane.
+    pub fn scalar(self) -> ValType {
+        match self {
+            LaneShape::I8x16S | LaneShape::I8x16U | LaneShape::I16x8S | LaneShape::I16x8U => {
+                ValType::I32
+            }
+            LaneShape::I32x4 => ValType::I32,
+            LaneShape::I64x2 => ValType::I64,
+            LaneShape::F32x4 => ValType::F32,
+            LaneShape::F64x2 => ValType::F64,
+        }
+    }
+
+    /// The number of lanes.
+    pub fn lanes(self) -> u8 {
+        match self {
+            LaneShape::I8x16S | LaneShape::I8x16U => 16,
+            LaneShape::I16x8S | LaneShape::I16x8U => 8,
+            LaneShape::I32x4 | LaneShape::F32x4 => 4,
+            LaneShape::I64x2 | LaneShape::F64x2 => 2,
+        }
+    }
+}
+
+/// One WebAssembly instruction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Instr {
+    /// `unreachable`.
+    Unreachable,
+    /// `nop`.
+    Nop,
+    /// `block bt`.
+    Block(BlockType),
+    /// `loop bt`.
+    Loop(BlockType),
+    /// `if bt`.
+    If(BlockType),
+    /// `else`.
+    Else,
+    /// `end` of a block, loop, if, or the function body.
+    End,
+    /// `br l`.
+    Br(LabelIdx),
+    /// `br_if l`.
+    BrIf(LabelIdx),
+    /// `br_table l* l`.
+    BrTable(Box<BrTable>),
+    /// `return`.
+    Return,
+    /// `call f`.
+    Call(FuncIdx),
+    /// `call_indirect table type`.
+    CallIndirect {
+        /// Expected signature.
+        ty: TypeIdx,
+        /// Table searched.
+        table: TableIdx,
+    },
+    /// `return_call f` (tail-call).
+    ReturnCall(FuncIdx),
+    /// `return_call_indirect table type` (tail-call).
+    ReturnCallIndirect {
+        /// Expected signature.
+        ty: TypeIdx,
+        /// Table searched.
+        table: TableIdx,
+    },
+    /// `drop`.
+    Drop,
+    /// `select`, untyped (`None`) or typed with one result type.
+    Select(Option<ValType>),
+    /// `local.get`.
+    LocalGet(LocalIdx),
+    /// `local.set`.
+    LocalSet(LocalIdx),
+    /// `local.tee`.
+    LocalTee(LocalIdx),
+    /// `global.get`.
+    GlobalGet(GlobalIdx),
+    /// `global.set`.
+    GlobalSet(GlobalIdx),
+    /// `table.get`.
+    TableGet(TableIdx),
+    /// `table.set`.
+    TableSet(TableIdx),
+    /// `table.size`.
+    TableSize(TableIdx),
+    /// `table.grow`.
+    TableGrow(TableIdx),
+    /// `table.fill`.
+    TableFill(TableIdx),
+    /// `table.copy dst src`.
+    TableCopy {
+        /// Destination table.
+        dst: TableIdx,
+        /// Source table.
+        src: TableIdx,
+    },
+    /// `table.init table elem`.
+    TableInit {
+        /// Destination table.
+        table: TableIdx,
+        /// Source element segment.
+        elem: ElemIdx,
+    },
+    /// `elem.drop`.
+    ElemDrop(ElemIdx),
+    /// A load.
+    Load(LoadOp, MemArg),
+    /// A store.
+    Store(StoreOp, MemArg),
+    /// `v128.loadN_lane`: loads one lane into a vector.
+    LoadLane(LaneWidth, MemArg, u8),
+    /// `v128.storeN_lane`: stores one lane of a vector.
+    StoreLane(LaneWidth, MemArg, u8),
+    /// `memory.size`.
+    MemorySize(MemIdx),
+    /// `memory.grow`.
+    MemoryGrow(MemIdx),
+    /// `memory.fill`.
+    MemoryFill(MemIdx),
+    /// `memory.copy dst src`.
+    MemoryCopy {
+        /// Destination memory.
+        dst: MemIdx,
+        /// Source memory.
+        src: MemIdx,
+    },
+    /// `memory.init`.
+    MemoryInit {
+        /// Destination memory.
+        memory: MemIdx,
+        /// Source data segment.
+        data: DataIdx,
+    },
+    /// `data.drop`.
+    DataDrop(DataIdx),
+    /// `i32.const`.
+    I32Const(i32),
+    /// `i64.const`.
+    I64Const(i64),
+    /// `f32.const`, as raw bits (NaN payloads are kept exactly).
+    F32Const(u32),
+    /// `f64.const`, as raw bits.
+    F64Const(u64),
+    /// `v128.const`, little-endian bytes.
+    V128Const([u8; 16]),
+    /// `ref.null t`.
+    RefNull(RefType),
+    /// `ref.is_null`.
+    RefIsNull,
+    /// `ref.func f`.
+    RefFunc(FuncIdx),
+    /// A numeric or vector operator without immediates.
+    Num(NumOp),
+    /// `i8x16.shuffle` with its 16 lane indices.
+    Shuffle([u8; 16]),
+    /// `*.extract_lane`.
+    ExtractLane(LaneShape, u8),
+    /// `*.replace_lane`.
+    ReplaceLane(LaneShape, u8),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The instruction stream is the bulk of a parsed module; keep each entry small.
+    #[test]
+    fn instr_stays_small() {
+        assert!(std::mem::size_of::<Instr>() <= 24, "{}", std::mem::size_of::<Instr>());
+    }
+}

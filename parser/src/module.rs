@@ -1,0 +1,311 @@
+//! The module IR: everything a binary module declares, section by section.
+
+use std::collections::BTreeMap;
+
+use crate::instr::Instr;
+use crate::types::{
+    FuncIdx, FuncType, GlobalType, MemIdx, MemoryType, RefType, TableIdx, TableType, TypeIdx,
+    ValType,
+};
+
+/// A parsed (not yet validated) module.
+///
+/// Index spaces follow the spec: imported functions, tables, memories and
+/// globals come first, then the module's own. `funcs` holds only the type of
+/// each function defined here; `code` its body, in the same order.
+#[derive(Debug, Clone, Default)]
+pub struct Module {
+    /// The type section.
+    pub types: Vec<FuncType>,
+    /// The import section.
+    pub imports: Vec<Import>,
+    /// Type of each function defined in this module (function section).
+    pub funcs: Vec<TypeIdx>,
+    /// Tables defined in this module.
+    pub tables: Vec<TableType>,
+    /// Memories defined in this module.
+    pub memories: Vec<MemoryType>,
+    /// Globals defined in this module.
+    pub globals: Vec<Global>,
+    /// The export section.
+    pub exports: Vec<Export>,
+    /// The start function, if any.
+    pub start: Option<FuncIdx>,
+    /// Element segments.
+    pub elems: Vec<ElemSegment>,
+    /// The data count section's value, if present.
+    pub data_count: Option<u32>,
+    /// Function bodies, one per entry of `funcs`.
+    pub code: Vec<FuncBody>,
+    /// Data segments.
+    pub datas: Vec<DataSegment>,
+    /// Custom sections other than `name`, in order.
+    pub customs: Vec<CustomSection>,
+    /// The decoded `name` section (empty if absent or undecodable).
+    pub names: Names,
+    /// Number of imported functions (the first indices of the function space).
+    pub num_imported_funcs: u32,
+    /// Number of imported tables.
+    pub num_imported_tables: u32,
+    /// Number of imported memories.
+    pub num_imported_memories: u32,
+    /// Number of imported globals.
+    pub num_imported_globals: u32,
+}
+
+impl Module {
+    /// Total size of the function index space.
+    pub fn num_funcs(&self) -> usize {
+        self.num_imported_funcs as usize + self.funcs.len()
+    }
+
+    /// Total size of the table index space.
+    pub fn num_tables(&self) -> usize {
+        self.num_imported_tables as usize + self.tables.len()
+    }
+
+    /// Total size of the memory index space.
+    pub fn num_memories(&self) -> usize {
+        self.num_imported_memories as usize + self.memories.len()
+    }
+
+    /// Total size of the global index space.
+    pub fn num_globals(&self) -> usize {
+        self.num_imported_globals as usize + self.globals.len()
+    }
+
+    /// The type index of function `f`, imported or defined, if it exists.
+    pub fn func_type_idx(&self, f: FuncIdx) -> Option<TypeIdx> {
+        let i = f.index();
+        let imported = self.num_imported_funcs as usize;
+        if i < imported {
+            self.imports
+                .iter()
+                .filter_map(|imp| match imp.kind {
+                    ImportKind::Func(t) => Some(t),
+                    _ => None,
+                })
+                .nth(i)
+        } else {
+            self.funcs.get(i - imported).copied()
+        }
+    }
+
+    /// The type of table `t`, imported or defined, if it exists.
+    pub fn table_type(&self, t: TableIdx) -> Option<TableType> {
+        let i = t.index();
+        let imported = self.num_imported_tables as usize;
+        if i < imported {
+            self.imports
+                .iter()
+                .filter_map(|imp| match imp.kind {
+                    ImportKind::Table(t) => Some(t),
+                    _ => None,
+                })
+                .nth(i)
+        } else {
+            self.tables.get(i - imported).copied()
+        }
+    }
+
+    /// The type of memory `m`, imported or defined, if it exists.
+    pub fn memory_type(&self, m: MemIdx) -> Option<MemoryType> {
+        let i = m.index();
+        let imported = self.num_imported_memories as usize;
+        if i < imported {
+            self.imports
+                .iter()
+                .filter_map(|imp| match imp.kind {
+                    ImportKind::Memory(m) => Some(m),
+                    _ => None,
+                })
+                .nth(i)
+        } else {
+            self.memories.get(i - imported).copied()
+        }
+    }
+}
+
+/// An import: a name pair and what is expected under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    /// Module name.
+    pub module: String,
+    /// Field name.
+    pub name: String,
+    /// What is imported.
+    pub kind: ImportKind,
+}
+
+/// What an import provides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ImportKind {
+    /// A function of the given type.
+    Func(TypeIdx),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+/// The kind of entity an export refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExternKind {
+    /// A function.
+    Func,
+    /// A table.
+    Table,
+    /// A memory.
+    Memory,
+    /// A global.
+    Global,
+}
+
+/// An export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    /// The exported name.
+    pub name: String,
+    /// What kind of entity.
+    pub kind: ExternKind,
+    /// Its index in that kind's index space.
+    pub index: u32,
+}
+
+/// A constant expression (global initialisers, segment offsets, element items).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConstExpr {
+    /// The instructions, without the final `end`.
+    pub instrs: Box<[Instr]>,
+    /// Byte offset of the expression in the module.
+    pub offset: u64,
+}
+
+/// A global defined in the module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Global {
+    /// Its type.
+    pub ty: GlobalType,
+    /// Its initial value.
+    pub init: ConstExpr,
+}
+
+/// How an element segment is used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ElemMode {
+    /// Available to `table.init`.
+    Passive,
+    /// Copied into a table at instantiation.
+    Active {
+        /// The table written.
+        table: TableIdx,
+        /// The first index written.
+        offset: ConstExpr,
+    },
+    /// Only declares functions for `ref.func`.
+    Declared,
+}
+
+/// The contents of an element segment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ElemItems {
+    /// A list of function indices.
+    Funcs(Box<[FuncIdx]>),
+    /// A list of constant expressions.
+    Exprs(Box<[ConstExpr]>),
+}
+
+impl ElemItems {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        match self {
+            ElemItems::Funcs(f) => f.len(),
+            ElemItems::Exprs(e) => e.len(),
+        }
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An element segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElemSegment {
+    /// Type of each item.
+    pub ty: RefType,
+    /// How it is used.
+    pub mode: ElemMode,
+    /// Its items.
+    pub items: ElemItems,
+    /// Byte offset of the segment in the module.
+    pub offset: u64,
+}
+
+/// How a data segment is used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataMode {
+    /// Available to `memory.init`.
+    Passive,
+    /// Copied into a memory at instantiation.
+    Active {
+        /// The memory written.
+        memory: MemIdx,
+        /// The first address written.
+        offset: ConstExpr,
+    },
+}
+
+/// A data segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSegment {
+    /// How it is used.
+    pub mode: DataMode,
+    /// Its bytes.
+    pub bytes: Box<[u8]>,
+    /// Byte offset of the segment in the module.
+    pub offset: u64,
+}
+
+/// A function body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FuncBody {
+    /// Declared locals (after the parameters), run-length encoded as in the binary.
+    pub locals: Box<[(u32, ValType)]>,
+    /// The instructions, including the final `end`.
+    pub instrs: Box<[Instr]>,
+    /// Byte offset in the module of each instruction, parallel to `instrs`.
+    pub instr_offsets: Box<[u32]>,
+    /// Byte offset of the body (its size field) in the module.
+    pub offset: u64,
+}
+
+impl FuncBody {
+    /// Total number of declared locals, without the parameters (saturating).
+    pub fn num_locals(&self) -> u64 {
+        self.locals.iter().map(|&(n, _)| u64::from(n)).sum()
+    }
+}
+
+/// A custom section other than `name`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomSection {
+    /// The section's name.
+    pub name: String,
+    /// Its payload.
+    pub data: Box<[u8]>,
+}
+
+/// The decoded `name` custom section.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Names {
+    /// The module's name.
+    pub module: Option<String>,
+    /// Function names by index.
+    pub funcs: BTreeMap<u32, String>,
+    /// Local names by function index, then local index.
+    pub locals: BTreeMap<u32, BTreeMap<u32, String>>,
+}

@@ -1,0 +1,535 @@
+//! Section-by-section decoding of a binary module into [`Module`].
+
+use wasmparser::{Parser, Payload};
+
+use crate::error::ParseError;
+use crate::features::Features;
+use crate::instr::Instr;
+use crate::module::{
+    ConstExpr, CustomSection, DataMode, DataSegment, ElemItems, ElemMode, ElemSegment, Export,
+    ExternKind, FuncBody, Global, Import, ImportKind, Module, Names,
+};
+use crate::operators::convert_operator;
+use crate::types::{
+    FuncIdx, FuncType, GlobalType, IndexType, Limits, MemIdx, MemoryType, TableIdx, TableType,
+    TypeIdx,
+};
+use crate::{convert_ref_type, convert_val_type};
+
+/// Where each known section may appear; sections must come in increasing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum SectionOrder {
+    None,
+    Type,
+    Import,
+    Function,
+    Table,
+    Memory,
+    Global,
+    Export,
+    Start,
+    Element,
+    DataCount,
+    Code,
+    Data,
+}
+
+/// A capacity for `count` items read from `bytes` bytes: never more items than bytes.
+fn bounded(count: u32, bytes: &std::ops::Range<u64>) -> usize {
+    (count as usize).min(usize::try_from(bytes.end - bytes.start).unwrap_or(usize::MAX))
+}
+
+/// Parses a binary module with the given feature set.
+///
+/// # Errors
+///
+/// A [`ParseError`] if the bytes are malformed, truncated, or use a proposal
+/// that `features` (or Kiln) does not support.
+pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
+    let mut parser = Parser::new(0);
+    parser.set_features(features.to_wasmparser());
+    let mut module = Module::default();
+    let mut order = SectionOrder::None;
+    let mut uses_data_count = false;
+    let mut code_count: Option<u32> = None;
+    let mut ops_scratch: Vec<Instr> = Vec::new();
+    let mut offsets_scratch: Vec<u32> = Vec::new();
+
+    let next_section = |order: &mut SectionOrder, s: SectionOrder, offset: u64| {
+        if s <= *order {
+            return Err(ParseError::malformed("unexpected content after last section", offset));
+        }
+        *order = s;
+        Ok(())
+    };
+
+    for payload in parser.parse_all(bytes) {
+        match payload? {
+            Payload::Version { encoding, range, .. } => {
+                if encoding != wasmparser::Encoding::Module {
+                    return Err(ParseError::unsupported(
+                        "component-model",
+                        "a component",
+                        range.start,
+                    ));
+                }
+            }
+            Payload::TypeSection(reader) => {
+                next_section(&mut order, SectionOrder::Type, reader.range().start)?;
+                module.types.reserve(bounded(reader.count(), &reader.range()));
+                for item in reader.into_iter_with_offsets() {
+                    let (offset, group) = item?;
+                    if group.is_explicit_rec_group() {
+                        return Err(ParseError::unsupported("gc", "a recursion group", offset));
+                    }
+                    for sub in group.into_types() {
+                        if !sub.is_final || !sub.supertype_idxs.is_empty() {
+                            return Err(ParseError::unsupported("gc", "a subtype", offset));
+                        }
+                        if sub.composite_type.shared {
+                            return Err(ParseError::unsupported(
+                                "shared-everything-threads",
+                                "a shared type",
+                                offset,
+                            ));
+                        }
+                        let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner
+                        else {
+                            return Err(ParseError::unsupported("gc", "a non-function type", offset));
+                        };
+                        let convert = |tys: &[wasmparser::ValType]| {
+                            tys.iter()
+                                .map(|&t| convert_val_type(t, offset))
+                                .collect::<Result<Box<[_]>, _>>()
+                        };
+                        module.types.push(FuncType {
+                            params: convert(f.params())?,
+                            results: convert(f.results())?,
+                        });
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                next_section(&mut order, SectionOrder::Import, reader.range().start)?;
+                for group in reader.into_iter_with_offsets() {
+                    let (offset, group) = group?;
+                    let mut add = |module_name: &str, name: &str, ty: wasmparser::TypeRef| {
+                        let kind = match ty {
+                            wasmparser::TypeRef::Func(t) => {
+                                module.num_imported_funcs += 1;
+                                ImportKind::Func(TypeIdx(t))
+                            }
+                            wasmparser::TypeRef::Table(t) => {
+                                module.num_imported_tables += 1;
+                                ImportKind::Table(table_type(t, offset)?)
+                            }
+                            wasmparser::TypeRef::Memory(m) => {
+                                module.num_imported_memories += 1;
+                                ImportKind::Memory(memory_type(m, offset)?)
+                            }
+                            wasmparser::TypeRef::Global(g) => {
+                                module.num_imported_globals += 1;
+                                ImportKind::Global(global_type(g, offset)?)
+                            }
+                            wasmparser::TypeRef::Tag(_) => {
+                                return Err(ParseError::unsupported(
+                                    "exception-handling",
+                                    "a tag import",
+                                    offset,
+                                ));
+                            }
+                            wasmparser::TypeRef::FuncExact(_) => {
+                                return Err(ParseError::unsupported(
+                                    "custom-descriptors",
+                                    "an exact function import",
+                                    offset,
+                                ));
+                            }
+                        };
+                        module.imports.push(Import {
+                            module: module_name.to_owned(),
+                            name: name.to_owned(),
+                            kind,
+                        });
+                        Ok::<(), ParseError>(())
+                    };
+                    match group {
+                        wasmparser::Imports::Single(_, imp) => add(imp.module, imp.name, imp.ty)?,
+                        wasmparser::Imports::Compact1 { module: m, items } => {
+                            for item in items {
+                                let item = item?;
+                                add(m, item.name, item.ty)?;
+                            }
+                        }
+                        wasmparser::Imports::Compact2 { module: m, ty, names } => {
+                            for name in names {
+                                add(m, name?, ty)?;
+                            }
+                        }
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                next_section(&mut order, SectionOrder::Function, reader.range().start)?;
+                module.funcs.reserve(bounded(reader.count(), &reader.range()));
+                for t in reader {
+                    module.funcs.push(TypeIdx(t?));
+                }
+            }
+            Payload::TableSection(reader) => {
+                next_section(&mut order, SectionOrder::Table, reader.range().start)?;
+                for item in reader.into_iter_with_offsets() {
+                    let (offset, table) = item?;
+                    if let wasmparser::TableInit::Expr(_) = table.init {
+                        return Err(ParseError::unsupported(
+                            "function-references",
+                            "a table initialiser",
+                            offset,
+                        ));
+                    }
+                    module.tables.push(table_type(table.ty, offset)?);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                next_section(&mut order, SectionOrder::Memory, reader.range().start)?;
+                for item in reader.into_iter_with_offsets() {
+                    let (offset, m) = item?;
+                    module.memories.push(memory_type(m, offset)?);
+                }
+            }
+            Payload::TagSection(reader) => {
+                return Err(ParseError::unsupported(
+                    "exception-handling",
+                    "a tag section",
+                    reader.range().start,
+                ));
+            }
+            Payload::GlobalSection(reader) => {
+                next_section(&mut order, SectionOrder::Global, reader.range().start)?;
+                for item in reader.into_iter_with_offsets() {
+                    let (offset, g) = item?;
+                    module.globals.push(Global {
+                        ty: global_type(g.ty, offset)?,
+                        init: const_expr(&g.init_expr, features, &mut uses_data_count)?,
+                    });
+                }
+            }
+            Payload::ExportSection(reader) => {
+                next_section(&mut order, SectionOrder::Export, reader.range().start)?;
+                for item in reader.into_iter_with_offsets() {
+                    let (offset, e) = item?;
+                    let kind = match e.kind {
+                        wasmparser::ExternalKind::Func => ExternKind::Func,
+                        wasmparser::ExternalKind::Table => ExternKind::Table,
+                        wasmparser::ExternalKind::Memory => ExternKind::Memory,
+                        wasmparser::ExternalKind::Global => ExternKind::Global,
+                        wasmparser::ExternalKind::Tag => {
+                            return Err(ParseError::unsupported(
+                                "exception-handling",
+                                "a tag export",
+                                offset,
+                            ));
+                        }
+                        wasmparser::ExternalKind::FuncExact => {
+                            return Err(ParseError::unsupported(
+                                "custom-descriptors",
+                                "an exact function export",
+                                offset,
+                            ));
+                        }
+                    };
+                    module.exports.push(Export {
+                        name: e.name.to_owned(),
+                        kind,
+                        index: e.index,
+                    });
+                }
+            }
+            Payload::StartSection { func, range } => {
+                next_section(&mut order, SectionOrder::Start, range.start)?;
+                module.start = Some(FuncIdx(func));
+            }
+            Payload::ElementSection(reader) => {
+                next_section(&mut order, SectionOrder::Element, reader.range().start)?;
+                for item in reader.into_iter_with_offsets() {
+                    let (offset, e) = item?;
+                    let mode = match e.kind {
+                        wasmparser::ElementKind::Passive => ElemMode::Passive,
+                        wasmparser::ElementKind::Declared => ElemMode::Declared,
+                        wasmparser::ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => ElemMode::Active {
+                            table: TableIdx(table_index.unwrap_or(0)),
+                            offset: const_expr(&offset_expr, features, &mut uses_data_count)?,
+                        },
+                    };
+                    let (ty, items) = match e.items {
+                        wasmparser::ElementItems::Functions(funcs) => {
+                            let mut list =
+                                Vec::with_capacity(bounded(funcs.count(), &funcs.range()));
+                            for f in funcs {
+                                list.push(FuncIdx(f?));
+                            }
+                            (crate::RefType::FuncRef, ElemItems::Funcs(list.into_boxed_slice()))
+                        }
+                        wasmparser::ElementItems::Expressions(ty, exprs) => {
+                            let ty = convert_ref_type(ty, offset)?;
+                            let mut list =
+                                Vec::with_capacity(bounded(exprs.count(), &exprs.range()));
+                            for expr in exprs {
+                                list.push(const_expr(&expr?, features, &mut uses_data_count)?);
+                            }
+                            (ty, ElemItems::Exprs(list.into_boxed_slice()))
+                        }
+                    };
+                    module.elems.push(ElemSegment {
+                        ty,
+                        mode,
+                        items,
+                        offset,
+                    });
+                }
+            }
+            Payload::DataCountSection { count, range } => {
+                next_section(&mut order, SectionOrder::DataCount, range.start)?;
+                module.data_count = Some(count);
+            }
+            Payload::CodeSectionStart {
+                count,
+                unchecked_range: range,
+                ..
+            } => {
+                next_section(&mut order, SectionOrder::Code, range.start)?;
+                code_count = Some(count);
+                if count as usize != module.funcs.len() {
+                    return Err(ParseError::malformed(
+                        "function and code section have inconsistent lengths",
+                        range.start,
+                    ));
+                }
+                module.code.reserve(bounded(count, &range));
+            }
+            Payload::CodeSectionEntry(body) => {
+                let func = read_body(
+                    &body,
+                    features,
+                    &mut uses_data_count,
+                    &mut ops_scratch,
+                    &mut offsets_scratch,
+                )?;
+                module.code.push(func);
+            }
+            Payload::DataSection(reader) => {
+                next_section(&mut order, SectionOrder::Data, reader.range().start)?;
+                if let Some(n) = module.data_count
+                    && n != reader.count()
+                {
+                    return Err(ParseError::malformed(
+                        "data count and data section have inconsistent lengths",
+                        reader.range().start,
+                    ));
+                }
+                module.datas.reserve(bounded(reader.count(), &reader.range()));
+                for item in reader {
+                    let d = item?;
+                    let offset = d.range.start;
+                    let mode = match d.kind {
+                        wasmparser::DataKind::Passive => DataMode::Passive,
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => DataMode::Active {
+                            memory: MemIdx(memory_index),
+                            offset: const_expr(&offset_expr, features, &mut uses_data_count)?,
+                        },
+                    };
+                    module.datas.push(DataSegment {
+                        mode,
+                        bytes: d.data.into(),
+                        offset,
+                    });
+                }
+            }
+            Payload::CustomSection(reader) => {
+                if reader.name() == "name" {
+                    if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
+                        module.names = read_names(names);
+                    }
+                } else {
+                    module.customs.push(CustomSection {
+                        name: reader.name().to_owned(),
+                        data: reader.data().into(),
+                    });
+                }
+            }
+            Payload::UnknownSection { id, range, .. } => {
+                return Err(ParseError::malformed(
+                    format!("malformed section id {id}"),
+                    range.start,
+                ));
+            }
+            Payload::End(offset) => {
+                if module.funcs.len() != module.code.len() {
+                    return Err(ParseError::malformed(
+                        "function and code section have inconsistent lengths",
+                        offset,
+                    ));
+                }
+                if code_count.is_none() && !module.funcs.is_empty() {
+                    return Err(ParseError::malformed(
+                        "function and code section have inconsistent lengths",
+                        offset,
+                    ));
+                }
+                if let Some(n) = module.data_count
+                    && n as usize != module.datas.len()
+                {
+                    return Err(ParseError::malformed(
+                        "data count and data section have inconsistent lengths",
+                        offset,
+                    ));
+                }
+                if uses_data_count && module.data_count.is_none() {
+                    return Err(ParseError::malformed("data count section required", offset));
+                }
+            }
+            other => {
+                let offset = other.as_section().map_or(0, |(_, r)| r.start);
+                return Err(ParseError::unsupported(
+                    "component-model",
+                    "a component section",
+                    offset,
+                ));
+            }
+        }
+    }
+    Ok(module)
+}
+
+fn limits(min: u64, max: Option<u64>) -> Limits {
+    Limits { min, max }
+}
+
+fn index_type(is64: bool) -> IndexType {
+    if is64 { IndexType::I64 } else { IndexType::I32 }
+}
+
+fn table_type(t: wasmparser::TableType, offset: u64) -> Result<TableType, ParseError> {
+    if t.shared {
+        return Err(ParseError::unsupported("shared-everything-threads", "a shared table", offset));
+    }
+    Ok(TableType {
+        element: convert_ref_type(t.element_type, offset)?,
+        limits: limits(t.initial, t.maximum),
+        index: index_type(t.table64),
+    })
+}
+
+fn memory_type(m: wasmparser::MemoryType, offset: u64) -> Result<MemoryType, ParseError> {
+    if m.shared {
+        return Err(ParseError::unsupported("threads", "a shared memory", offset));
+    }
+    if m.page_size_log2.is_some() {
+        return Err(ParseError::unsupported("custom-page-sizes", "a custom page size", offset));
+    }
+    Ok(MemoryType {
+        limits: limits(m.initial, m.maximum),
+        index: index_type(m.memory64),
+    })
+}
+
+fn global_type(g: wasmparser::GlobalType, offset: u64) -> Result<GlobalType, ParseError> {
+    if g.shared {
+        return Err(ParseError::unsupported("shared-everything-threads", "a shared global", offset));
+    }
+    Ok(GlobalType {
+        content: convert_val_type(g.content_type, offset)?,
+        mutable: g.mutable,
+    })
+}
+
+fn const_expr(
+    expr: &wasmparser::ConstExpr<'_>,
+    features: Features,
+    uses_data_count: &mut bool,
+) -> Result<ConstExpr, ParseError> {
+    let mut reader = expr.get_operators_reader();
+    let start = reader.original_position();
+    let mut instrs = Vec::new();
+    loop {
+        let offset = reader.original_position();
+        let op = reader.read()?;
+        if let wasmparser::Operator::End = op
+            && reader.eof()
+        {
+            break;
+        }
+        instrs.push(convert_operator(&op, offset, features, uses_data_count)?);
+    }
+    reader.finish()?;
+    Ok(ConstExpr {
+        instrs: instrs.into_boxed_slice(),
+        offset: start,
+    })
+}
+
+fn read_body(
+    body: &wasmparser::FunctionBody<'_>,
+    features: Features,
+    uses_data_count: &mut bool,
+    ops: &mut Vec<Instr>,
+    offsets: &mut Vec<u32>,
+) -> Result<FuncBody, ParseError> {
+    let offset = body.range().start;
+    let mut locals_reader = body.get_locals_reader()?;
+    let n = locals_reader.get_count();
+    let mut locals = Vec::with_capacity(bounded(n, &body.range()));
+    for _ in 0..n {
+        let pos = locals_reader.original_position();
+        let (count, ty) = locals_reader.read()?;
+        locals.push((count, convert_val_type(ty, pos)?));
+    }
+    let mut reader = wasmparser::OperatorsReader::new(locals_reader.get_binary_reader());
+    ops.clear();
+    offsets.clear();
+    while !reader.eof() {
+        let pos = reader.original_position();
+        let op = reader.read()?;
+        ops.push(convert_operator(&op, pos, features, uses_data_count)?);
+        offsets.push(u32::try_from(pos).unwrap_or(u32::MAX));
+    }
+    reader.finish()?;
+    Ok(FuncBody {
+        locals: locals.into_boxed_slice(),
+        instrs: ops.as_slice().into(),
+        instr_offsets: offsets.as_slice().into(),
+        offset,
+    })
+}
+
+/// Decodes the `name` section best-effort: custom sections never make a module invalid.
+fn read_names(reader: wasmparser::NameSectionReader<'_>) -> Names {
+    let mut names = Names::default();
+    for sub in reader {
+        let Ok(sub) = sub else { break };
+        match sub {
+            wasmparser::Name::Module { name, .. } => names.module = Some(name.to_owned()),
+            wasmparser::Name::Function(map) => {
+                for n in map.into_iter().flatten() {
+                    names.funcs.insert(n.index, n.name.to_owned());
+                }
+            }
+            wasmparser::Name::Local(map) => {
+                for f in map.into_iter().flatten() {
+                    let entry = names.locals.entry(f.index).or_default();
+                    for n in f.names.into_iter().flatten() {
+                        entry.insert(n.index, n.name.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    names
+}
