@@ -1,0 +1,383 @@
+//! Function-body validation: the spec's operand and control stack algorithm.
+//!
+//! The operand stack holds `Option<ValType>`, where `None` is the spec's
+//! *unknown* type: what `pop` yields below the height of an unreachable
+//! frame. Each control frame remembers the operand height at its entry and
+//! whether the rest of it is unreachable. The instruction families live in
+//! sibling files (`control.rs`, `memory.rs`, `variable.rs`), each an `impl`
+//! block on [`FuncValidator`].
+//!
+//! A `FuncValidator` is reused for every function of a module, so its stacks
+//! are allocated once per module, not once per function.
+
+mod control;
+mod memory;
+mod variable;
+
+use kiln_parser::{BlockType, FuncBody, FuncIdx, Instr, TypeIdx, ValType};
+
+use crate::error::ValidationError;
+use crate::limits;
+use crate::module::Context;
+
+/// What the tiers need to know about one valid function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuncInfo {
+    /// Its signature.
+    pub ty: TypeIdx,
+    /// Types of all locals: parameters first, then declared locals.
+    pub locals: Box<[ValType]>,
+    /// Largest number of operands on the stack at any point.
+    pub max_stack: u32,
+    /// Deepest nesting of control frames, the function's own frame included.
+    pub max_depth: u32,
+    /// One entry per `block`, `loop` and `if`, in the order they start.
+    pub blocks: Box<[BlockShape]>,
+}
+
+/// The shape of one structured control instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockShape {
+    /// Index of the `block`/`loop`/`if` instruction in the body.
+    pub start: u32,
+    /// Index of the matching `else`, if any.
+    pub else_: Option<u32>,
+    /// Index of the matching `end`.
+    pub end: u32,
+    /// Number of values the block takes.
+    pub params: u32,
+    /// Number of values the block leaves.
+    pub results: u32,
+}
+
+/// The kind of a control frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FrameKind {
+    Func,
+    Block,
+    Loop,
+    If,
+    Else,
+}
+
+/// A control frame of the spec's algorithm.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Frame<'m> {
+    kind: FrameKind,
+    params: &'m [ValType],
+    results: &'m [ValType],
+    /// Operand-stack height when the frame was entered (after its params were popped).
+    height: usize,
+    /// Set after an unconditional branch: the rest of the frame is unreachable.
+    unreachable: bool,
+    /// Index into `blocks` (unused for the function frame).
+    shape: usize,
+}
+
+impl<'m> Frame<'m> {
+    /// The types a branch to this frame carries.
+    fn label_types(&self) -> &'m [ValType] {
+        if self.kind == FrameKind::Loop { self.params } else { self.results }
+    }
+}
+
+/// One value type per variant, so a single-result block type can be borrowed as a slice.
+static SINGLE: [ValType; 7] = [
+    ValType::I32,
+    ValType::I64,
+    ValType::F32,
+    ValType::F64,
+    ValType::V128,
+    ValType::FuncRef,
+    ValType::ExternRef,
+];
+
+fn single(t: ValType) -> &'static [ValType] {
+    let i = t as usize;
+    &SINGLE[i..i + 1]
+}
+
+/// Validates function bodies of one module; reusable across its functions.
+#[derive(Debug)]
+pub(crate) struct FuncValidator<'c, 'm> {
+    cx: &'c Context<'m>,
+    operands: Vec<Option<ValType>>,
+    ctrls: Vec<Frame<'m>>,
+    locals: Vec<ValType>,
+    blocks: Vec<BlockShape>,
+    /// Values set aside by `br_table` while checking each target.
+    scratch: Vec<Option<ValType>>,
+    func: FuncIdx,
+    /// Byte offset of the instruction being checked.
+    offset: u64,
+    /// Index of the instruction being checked.
+    pc: u32,
+    max_stack: usize,
+    max_depth: usize,
+}
+
+type Result<T> = std::result::Result<T, ValidationError>;
+
+impl<'c, 'm> FuncValidator<'c, 'm> {
+    pub(crate) fn new(cx: &'c Context<'m>) -> Self {
+        FuncValidator {
+            cx,
+            operands: Vec::new(),
+            ctrls: Vec::new(),
+            locals: Vec::new(),
+            blocks: Vec::new(),
+            scratch: Vec::new(),
+            func: FuncIdx(0),
+            offset: 0,
+            pc: 0,
+            max_stack: 0,
+            max_depth: 0,
+        }
+    }
+
+    /// Validates the body of function `func`, whose type is `ty`.
+    pub(crate) fn validate(&mut self, func: FuncIdx, ty: TypeIdx, body: &FuncBody) -> Result<FuncInfo> {
+        self.func = func;
+        self.offset = body.offset;
+        let cx = self.cx;
+        let Some(sig) = cx.types.get(ty.index()) else {
+            return Err(self.error(format!("unknown type {ty}")));
+        };
+        let declared = body.num_locals();
+        if sig.params.len() as u64 + declared > limits::MAX_FUNCTION_LOCALS {
+            return Err(self.error("too many locals"));
+        }
+        self.locals.clear();
+        self.locals.extend_from_slice(&sig.params);
+        for &(n, t) in body.locals.iter() {
+            self.locals.extend(std::iter::repeat_n(t, n as usize));
+        }
+        self.operands.clear();
+        self.ctrls.clear();
+        self.blocks.clear();
+        self.max_stack = 0;
+        self.max_depth = 0;
+        self.push_ctrl(FrameKind::Func, &[], &sig.results);
+
+        for (pc, (instr, &offset)) in body.instrs.iter().zip(body.instr_offsets.iter()).enumerate() {
+            self.pc = pc as u32;
+            self.offset = u64::from(offset);
+            if self.ctrls.is_empty() {
+                return Err(self.error("operators remaining after end of function"));
+            }
+            self.instr(instr)?;
+        }
+        if !self.ctrls.is_empty() {
+            return Err(self.error("control frames remain at end of function body"));
+        }
+        Ok(FuncInfo {
+            ty,
+            locals: self.locals.as_slice().into(),
+            max_stack: self.max_stack as u32,
+            max_depth: self.max_depth as u32,
+            blocks: self.blocks.as_slice().into(),
+        })
+    }
+
+    fn error(&self, message: impl Into<Box<str>>) -> ValidationError {
+        ValidationError::in_func(message, self.func, self.offset)
+    }
+
+    fn mismatch(&self) -> ValidationError {
+        self.error("type mismatch")
+    }
+
+    // ---- the operand stack -------------------------------------------------
+
+    #[inline]
+    fn push(&mut self, t: ValType) {
+        self.push_maybe(Some(t));
+    }
+
+    #[inline]
+    fn push_maybe(&mut self, t: Option<ValType>) {
+        self.operands.push(t);
+        if self.operands.len() > self.max_stack {
+            self.max_stack = self.operands.len();
+        }
+    }
+
+    fn push_vals(&mut self, tys: &[ValType]) {
+        for &t in tys {
+            self.push(t);
+        }
+    }
+
+    /// Pops any operand; `None` is the unknown type of unreachable code.
+    #[inline]
+    fn pop(&mut self) -> Result<Option<ValType>> {
+        let Some(frame) = self.ctrls.last() else {
+            return Err(self.mismatch());
+        };
+        if self.operands.len() == frame.height {
+            if frame.unreachable {
+                return Ok(None);
+            }
+            return Err(self.mismatch());
+        }
+        Ok(self.operands.pop().flatten())
+    }
+
+    /// Pops an operand that must be of type `expected` (or unknown).
+    #[inline]
+    fn pop_expect(&mut self, expected: ValType) -> Result<Option<ValType>> {
+        let actual = self.pop()?;
+        match actual {
+            Some(t) if t != expected => Err(self.mismatch()),
+            _ => Ok(actual),
+        }
+    }
+
+    fn pop_vals(&mut self, tys: &[ValType]) -> Result<()> {
+        for &t in tys.iter().rev() {
+            self.pop_expect(t)?;
+        }
+        Ok(())
+    }
+
+    // ---- the control stack -------------------------------------------------
+
+    fn push_ctrl(&mut self, kind: FrameKind, params: &'m [ValType], results: &'m [ValType]) {
+        let shape = self.blocks.len();
+        if kind != FrameKind::Func && kind != FrameKind::Else {
+            self.blocks.push(BlockShape {
+                start: self.pc,
+                else_: None,
+                end: self.pc,
+                params: params.len() as u32,
+                results: results.len() as u32,
+            });
+        }
+        self.ctrls.push(Frame {
+            kind,
+            params,
+            results,
+            height: self.operands.len(),
+            unreachable: false,
+            shape,
+        });
+        if self.ctrls.len() > self.max_depth {
+            self.max_depth = self.ctrls.len();
+        }
+        self.push_vals(params);
+    }
+
+    fn pop_ctrl(&mut self) -> Result<Frame<'m>> {
+        let Some(frame) = self.ctrls.last().copied() else {
+            return Err(self.mismatch());
+        };
+        self.pop_vals(frame.results)?;
+        if self.operands.len() != frame.height {
+            return Err(self.mismatch());
+        }
+        self.ctrls.pop();
+        Ok(frame)
+    }
+
+    /// Marks the rest of the current frame unreachable (after `br`, `return`, ...).
+    fn set_unreachable(&mut self) {
+        if let Some(frame) = self.ctrls.last_mut() {
+            self.operands.truncate(frame.height);
+            frame.unreachable = true;
+        }
+    }
+
+    /// The frame `depth` levels out from the innermost, or "unknown label".
+    fn label(&self, depth: u32) -> Result<Frame<'m>> {
+        let n = self.ctrls.len();
+        if depth as usize >= n {
+            return Err(self.error(format!("unknown label {depth}")));
+        }
+        Ok(self.ctrls[n - 1 - depth as usize])
+    }
+
+    /// The parameter and result types of a block type.
+    fn block_type(&self, bt: BlockType) -> Result<(&'m [ValType], &'m [ValType])> {
+        match bt {
+            BlockType::Empty => Ok((&[], &[])),
+            BlockType::Value(t) => Ok((&[], single(t))),
+            BlockType::Func(idx) => {
+                let types: &'m [kiln_parser::FuncType] = self.cx.types;
+                match types.get(idx.index()) {
+                    Some(ft) => Ok((&ft.params, &ft.results)),
+                    None => Err(self.error(format!("unknown type {idx}"))),
+                }
+            }
+        }
+    }
+
+    // ---- dispatch ----------------------------------------------------------
+
+    fn instr(&mut self, instr: &Instr) -> Result<()> {
+        match instr {
+            Instr::Num(op) => {
+                let params = op.params();
+                self.pop_vals(params)?;
+                self.push(op.result());
+            }
+            Instr::I32Const(_) => self.push(ValType::I32),
+            Instr::I64Const(_) => self.push(ValType::I64),
+            Instr::F32Const(_) => self.push(ValType::F32),
+            Instr::F64Const(_) => self.push(ValType::F64),
+            Instr::V128Const(_) => self.push(ValType::V128),
+            Instr::LocalGet(_)
+            | Instr::LocalSet(_)
+            | Instr::LocalTee(_)
+            | Instr::GlobalGet(_)
+            | Instr::GlobalSet(_)
+            | Instr::Drop
+            | Instr::Select(_)
+            | Instr::RefNull(_)
+            | Instr::RefIsNull
+            | Instr::RefFunc(_) => self.variable(instr)?,
+            Instr::Load(..)
+            | Instr::Store(..)
+            | Instr::LoadLane(..)
+            | Instr::StoreLane(..)
+            | Instr::MemorySize(_)
+            | Instr::MemoryGrow(_)
+            | Instr::MemoryFill(_)
+            | Instr::MemoryCopy { .. }
+            | Instr::MemoryInit { .. }
+            | Instr::DataDrop(_)
+            | Instr::TableGet(_)
+            | Instr::TableSet(_)
+            | Instr::TableSize(_)
+            | Instr::TableGrow(_)
+            | Instr::TableFill(_)
+            | Instr::TableCopy { .. }
+            | Instr::TableInit { .. }
+            | Instr::ElemDrop(_) => self.memory(instr)?,
+            Instr::Shuffle(lanes) => {
+                if lanes.iter().any(|&l| l >= 32) {
+                    return Err(self.error("invalid lane index"));
+                }
+                self.pop_expect(ValType::V128)?;
+                self.pop_expect(ValType::V128)?;
+                self.push(ValType::V128);
+            }
+            Instr::ExtractLane(shape, lane) => {
+                if *lane >= shape.lanes() {
+                    return Err(self.error("invalid lane index"));
+                }
+                self.pop_expect(ValType::V128)?;
+                self.push(shape.scalar());
+            }
+            Instr::ReplaceLane(shape, lane) => {
+                if *lane >= shape.lanes() {
+                    return Err(self.error("invalid lane index"));
+                }
+                self.pop_expect(shape.scalar())?;
+                self.pop_expect(ValType::V128)?;
+                self.push(ValType::V128);
+            }
+            _ => self.control(instr)?,
+        }
+        Ok(())
+    }
+}

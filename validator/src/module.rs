@@ -1,0 +1,276 @@
+//! Module-level validation: the index spaces (the spec's context `C`), types
+//! of imports and definitions, segments, exports and the start function.
+//! Function bodies are checked by [`crate::func`].
+
+use std::collections::HashSet;
+
+use kiln_parser::{
+    DataMode, ElemItems, ElemMode, ExternKind, Features, FuncIdx, FuncType, GlobalType, ImportKind,
+    IndexType, Limits, MemoryType, Module, RefType, TableType, TypeIdx, ValType,
+};
+
+use crate::const_expr::check_const_expr;
+use crate::error::ValidationError;
+use crate::func::FuncValidator;
+use crate::limits;
+use crate::ModuleInfo;
+
+/// The validation context `C` of the spec: every index space flattened, imports first.
+#[derive(Debug)]
+pub(crate) struct Context<'m> {
+    pub(crate) features: Features,
+    pub(crate) types: &'m [FuncType],
+    /// Type of every function, imported and defined.
+    pub(crate) funcs: Vec<TypeIdx>,
+    pub(crate) tables: Vec<TableType>,
+    pub(crate) memories: Vec<MemoryType>,
+    pub(crate) globals: Vec<GlobalType>,
+    /// Type of every element segment.
+    pub(crate) elems: Vec<RefType>,
+    /// Number of data segments `memory.init` and `data.drop` may name.
+    pub(crate) datas: u32,
+    /// Functions that may be named by `ref.func` inside function bodies.
+    pub(crate) refs: HashSet<u32>,
+}
+
+impl Context<'_> {
+    pub(crate) fn num_funcs(&self) -> usize {
+        self.funcs.len()
+    }
+
+    /// The signature of function `f`, if both exist.
+    pub(crate) fn func_type(&self, f: FuncIdx) -> Option<&FuncType> {
+        self.funcs.get(f.index()).and_then(|t| self.types.get(t.index()))
+    }
+}
+
+fn check_count(n: usize, max: usize, what: &str) -> Result<(), ValidationError> {
+    if n > max {
+        return Err(ValidationError::new(format!("{what} count exceeds limit of {max}"), 0));
+    }
+    Ok(())
+}
+
+fn check_type_idx(types: &[FuncType], t: TypeIdx, offset: u64) -> Result<(), ValidationError> {
+    if t.index() >= types.len() {
+        return Err(ValidationError::new(format!("unknown type {t}"), offset));
+    }
+    Ok(())
+}
+
+fn check_limits(l: Limits, max: u64, what: &str, offset: u64) -> Result<(), ValidationError> {
+    if l.min > max || l.max.is_some_and(|m| m > max) {
+        return Err(ValidationError::new(what, offset));
+    }
+    if l.max.is_some_and(|m| l.min > m) {
+        return Err(ValidationError::new("size minimum must not be greater than maximum", offset));
+    }
+    Ok(())
+}
+
+fn check_table_type(t: &TableType, features: Features) -> Result<(), ValidationError> {
+    let max = match t.index {
+        IndexType::I32 => u64::from(u32::MAX),
+        IndexType::I64 if features.memory64 => u64::MAX,
+        IndexType::I64 => return Err(ValidationError::new("memory64 is not enabled", 0)),
+    };
+    check_limits(t.limits, max, "table size must be at most 2^32-1", 0)
+}
+
+fn check_memory_type(m: &MemoryType, features: Features) -> Result<(), ValidationError> {
+    match m.index {
+        IndexType::I32 => check_limits(
+            m.limits,
+            limits::MAX_PAGES_32,
+            "memory size must be at most 65536 pages (4GiB)",
+            0,
+        ),
+        IndexType::I64 if features.memory64 => check_limits(
+            m.limits,
+            limits::MAX_PAGES_64,
+            "memory size must be at most 2^48 pages",
+            0,
+        ),
+        IndexType::I64 => Err(ValidationError::new("memory64 is not enabled", 0)),
+    }
+}
+
+/// Validates the whole module, bodies included.
+pub(crate) fn validate_module(
+    module: &Module,
+    features: Features,
+) -> Result<ModuleInfo, ValidationError> {
+    check_count(module.types.len(), limits::MAX_TYPES, "type")?;
+    check_count(module.imports.len(), limits::MAX_IMPORTS, "import")?;
+    check_count(module.exports.len(), limits::MAX_EXPORTS, "export")?;
+    check_count(module.num_funcs(), limits::MAX_FUNCTIONS, "function")?;
+    check_count(module.num_globals(), limits::MAX_GLOBALS, "global")?;
+    check_count(module.num_tables(), limits::MAX_TABLES, "table")?;
+    check_count(module.num_memories(), limits::MAX_MEMORIES, "memory")?;
+    check_count(module.elems.len(), limits::MAX_ELEMENT_SEGMENTS, "element segment")?;
+    check_count(module.datas.len(), limits::MAX_DATA_SEGMENTS, "data segment")?;
+
+    for ty in &module.types {
+        if ty.params.len() > limits::MAX_FUNCTION_PARAMS {
+            return Err(ValidationError::new("function params exceeds limit", 0));
+        }
+        if ty.results.len() > limits::MAX_FUNCTION_RESULTS {
+            return Err(ValidationError::new("function results exceeds limit", 0));
+        }
+    }
+
+    let mut cx = Context {
+        features,
+        types: &module.types,
+        funcs: Vec::with_capacity(module.num_funcs()),
+        tables: Vec::with_capacity(module.num_tables()),
+        memories: Vec::with_capacity(module.num_memories()),
+        globals: Vec::with_capacity(module.num_globals()),
+        elems: module.elems.iter().map(|e| e.ty).collect(),
+        datas: module.data_count.unwrap_or(module.datas.len() as u32),
+        refs: HashSet::new(),
+    };
+
+    for imp in &module.imports {
+        match imp.kind {
+            ImportKind::Func(t) => {
+                check_type_idx(&module.types, t, 0)?;
+                cx.funcs.push(t);
+            }
+            ImportKind::Table(t) => {
+                check_table_type(&t, features)?;
+                cx.tables.push(t);
+            }
+            ImportKind::Memory(m) => {
+                check_memory_type(&m, features)?;
+                cx.memories.push(m);
+            }
+            ImportKind::Global(g) => cx.globals.push(g),
+        }
+    }
+    let imported_globals = cx.globals.len();
+    for &t in &module.funcs {
+        check_type_idx(&module.types, t, 0)?;
+        cx.funcs.push(t);
+    }
+    for t in &module.tables {
+        check_table_type(t, features)?;
+        cx.tables.push(*t);
+    }
+    for m in &module.memories {
+        check_memory_type(m, features)?;
+        cx.memories.push(*m);
+    }
+    if cx.memories.len() > 1 && !features.multi_memory {
+        return Err(ValidationError::new("multiple memories", 0));
+    }
+
+    // C.refs: functions named anywhere outside function bodies and the start section.
+    collect_refs(module, &mut cx);
+
+    // Globals see only the imported globals (2.0 rule), but are added one by one.
+    for g in &module.globals {
+        check_const_expr(&cx, &g.init, g.ty.content, imported_globals)?;
+        cx.globals.push(g.ty);
+    }
+
+    for seg in &module.elems {
+        let ty: ValType = seg.ty.into();
+        match &seg.items {
+            ElemItems::Funcs(funcs) => {
+                for f in funcs.iter() {
+                    if f.index() >= cx.num_funcs() {
+                        return Err(ValidationError::new(format!("unknown function {f}"), seg.offset));
+                    }
+                }
+            }
+            ElemItems::Exprs(exprs) => {
+                for e in exprs.iter() {
+                    check_const_expr(&cx, e, ty, imported_globals)?;
+                }
+            }
+        }
+        if let ElemMode::Active { table, offset } = &seg.mode {
+            let Some(t) = cx.tables.get(table.index()) else {
+                return Err(ValidationError::new(format!("unknown table {table}"), seg.offset));
+            };
+            if t.element != seg.ty {
+                return Err(ValidationError::new("type mismatch", seg.offset));
+            }
+            check_const_expr(&cx, offset, t.index.val_type(), imported_globals)?;
+        }
+    }
+
+    for seg in &module.datas {
+        if let DataMode::Active { memory, offset } = &seg.mode {
+            let Some(m) = cx.memories.get(memory.index()) else {
+                return Err(ValidationError::new(format!("unknown memory {memory}"), seg.offset));
+            };
+            check_const_expr(&cx, offset, m.index.val_type(), imported_globals)?;
+        }
+    }
+
+    if let Some(start) = module.start {
+        let Some(ty) = cx.func_type(start) else {
+            return Err(ValidationError::new(format!("unknown function {start}"), 0));
+        };
+        if !ty.params.is_empty() || !ty.results.is_empty() {
+            return Err(ValidationError::new("start function", 0));
+        }
+    }
+
+    let mut names = HashSet::with_capacity(module.exports.len());
+    for e in &module.exports {
+        let (len, what) = match e.kind {
+            ExternKind::Func => (cx.funcs.len(), "function"),
+            ExternKind::Table => (cx.tables.len(), "table"),
+            ExternKind::Memory => (cx.memories.len(), "memory"),
+            ExternKind::Global => (cx.globals.len(), "global"),
+        };
+        if e.index as usize >= len {
+            return Err(ValidationError::new(format!("unknown {what} {}", e.index), 0));
+        }
+        if !names.insert(e.name.as_str()) {
+            return Err(ValidationError::new("duplicate export name", 0));
+        }
+    }
+
+    let mut info = ModuleInfo {
+        funcs: Vec::with_capacity(module.code.len()),
+    };
+    let mut validator = FuncValidator::new(&cx);
+    let first = module.num_imported_funcs;
+    for (i, (body, &ty)) in module.code.iter().zip(&module.funcs).enumerate() {
+        let func = FuncIdx(first + i as u32);
+        info.funcs.push(validator.validate(func, ty, body)?);
+    }
+    Ok(info)
+}
+
+fn collect_refs(module: &Module, cx: &mut Context<'_>) {
+    let add_expr = |refs: &mut HashSet<u32>, instrs: &[kiln_parser::Instr]| {
+        for i in instrs {
+            if let kiln_parser::Instr::RefFunc(f) = i {
+                refs.insert(f.0);
+            }
+        }
+    };
+    for g in &module.globals {
+        add_expr(&mut cx.refs, &g.init.instrs);
+    }
+    for seg in &module.elems {
+        match &seg.items {
+            ElemItems::Funcs(funcs) => cx.refs.extend(funcs.iter().map(|f| f.0)),
+            ElemItems::Exprs(exprs) => {
+                for e in exprs.iter() {
+                    add_expr(&mut cx.refs, &e.instrs);
+                }
+            }
+        }
+    }
+    for e in &module.exports {
+        if e.kind == ExternKind::Func {
+            cx.refs.insert(e.index);
+        }
+    }
+}
