@@ -48,8 +48,10 @@ impl ParseError {
     pub fn unsupported(proposal: &'static str, what: &str, offset: u64) -> ParseError {
         ParseError {
             kind: ParseErrorKind::Unsupported { proposal },
-            message: format!("{what} requires the {proposal} proposal, which Kiln does not support")
-                .into(),
+            message: format!(
+                "{what} requires the {proposal} proposal, which Kiln does not support"
+            )
+            .into(),
             offset,
         }
     }

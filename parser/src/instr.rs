@@ -9,8 +9,8 @@
 
 use crate::num_ops::NumOp;
 use crate::types::{
-    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, RefType,
-    TableIdx, TypeIdx, ValType,
+    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, RefType, TableIdx,
+    TypeIdx, ValType,
 };
 
 /// The immediate of a memory access.
@@ -354,6 +354,10 @@ mod tests {
     /// The instruction stream is the bulk of a parsed module; keep each entry small.
     #[test]
     fn instr_stays_small() {
-        assert!(std::mem::size_of::<Instr>() <= 24, "{}", std::mem::size_of::<Instr>());
+        assert!(
+            std::mem::size_of::<Instr>() <= 24,
+            "{}",
+            std::mem::size_of::<Instr>()
+        );
     }
 }

@@ -26,7 +26,7 @@ pub use features::Features;
 pub use instr::{BrTable, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp};
 pub use module::{
     ConstExpr, CustomSection, DataMode, DataSegment, ElemItems, ElemMode, ElemSegment, Export,
-    ExternKind, FuncBody, Global, Import, ImportKind, Module, Names,
+    ExternKind, FuncBody, Global, Import, ImportKind, Module, Names, SectionOffsets,
 };
 pub use num_ops::NumOp;
 pub use reader::parse;
@@ -54,7 +54,11 @@ pub(crate) fn convert_ref_type(r: wasmparser::RefType, offset: u64) -> Result<Re
     } else if r == wasmparser::RefType::EXTERNREF {
         Ok(RefType::ExternRef)
     } else if r.is_concrete_type_ref() || !r.is_nullable() {
-        Err(ParseError::unsupported("function-references", "typed reference", offset))
+        Err(ParseError::unsupported(
+            "function-references",
+            "typed reference",
+            offset,
+        ))
     } else {
         Err(ParseError::unsupported("gc", "this reference type", offset))
     }

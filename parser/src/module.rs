@@ -31,6 +31,12 @@ pub struct Module {
     pub exports: Vec<Export>,
     /// The start function, if any.
     pub start: Option<FuncIdx>,
+    /// Byte offset of the start section, if any.
+    pub start_offset: u64,
+    /// Byte offset of each section, by section order (type, import, function,
+    /// table, memory, global, export, start, element, data count, code, data),
+    /// 0 where absent; used to place module-level errors.
+    pub section_offsets: SectionOffsets,
     /// Element segments.
     pub elems: Vec<ElemSegment>,
     /// The data count section's value, if present.
@@ -126,6 +132,19 @@ impl Module {
     }
 }
 
+/// Byte offsets of the sections whose entries carry no offset of their own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SectionOffsets {
+    /// The type section.
+    pub types: u64,
+    /// The function section.
+    pub funcs: u64,
+    /// The table section.
+    pub tables: u64,
+    /// The memory section.
+    pub memories: u64,
+}
+
 /// An import: a name pair and what is expected under it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Import {
@@ -135,6 +154,8 @@ pub struct Import {
     pub name: String,
     /// What is imported.
     pub kind: ImportKind,
+    /// Byte offset of the import in the module.
+    pub offset: u64,
 }
 
 /// What an import provides.
@@ -172,6 +193,8 @@ pub struct Export {
     pub kind: ExternKind,
     /// Its index in that kind's index space.
     pub index: u32,
+    /// Byte offset of the export in the module.
+    pub offset: u64,
 }
 
 /// A constant expression (global initialisers, segment offsets, element items).

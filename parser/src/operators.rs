@@ -10,8 +10,7 @@ use crate::features::Features;
 use crate::instr::{BrTable, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp};
 use crate::num_ops::NumOp;
 use crate::types::{
-    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, TableIdx,
-    TypeIdx,
+    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, TableIdx, TypeIdx,
 };
 use crate::{convert_ref_type, convert_val_type};
 
@@ -169,7 +168,9 @@ pub(crate) fn convert_operator(
         O::RefIsNull => Instr::RefIsNull,
         O::RefFunc { function_index } => Instr::RefFunc(FuncIdx(*function_index)),
         O::I8x16Shuffle { lanes } => Instr::Shuffle(*lanes),
-        O::V128Load8Lane { memarg: m, lane } => Instr::LoadLane(LaneWidth::B8, memarg(*m, offset)?, *lane),
+        O::V128Load8Lane { memarg: m, lane } => {
+            Instr::LoadLane(LaneWidth::B8, memarg(*m, offset)?, *lane)
+        }
         O::V128Load16Lane { memarg: m, lane } => {
             Instr::LoadLane(LaneWidth::B16, memarg(*m, offset)?, *lane)
         }
@@ -224,7 +225,11 @@ fn memarg(m: wasmparser::MemArg, offset: u64) -> Result<MemArg, ParseError> {
         ));
     }
     let wasmparser::MemArgTarget::Memory(memory) = m.target else {
-        return Err(ParseError::unsupported("gc", "an array memory access", offset));
+        return Err(ParseError::unsupported(
+            "gc",
+            "an array memory access",
+            offset,
+        ));
     };
     Ok(MemArg {
         offset: m.offset,

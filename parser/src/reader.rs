@@ -57,7 +57,10 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
 
     let next_section = |order: &mut SectionOrder, s: SectionOrder, offset: u64| {
         if s <= *order {
-            return Err(ParseError::malformed("unexpected content after last section", offset));
+            return Err(ParseError::malformed(
+                "unexpected content after last section",
+                offset,
+            ));
         }
         *order = s;
         Ok(())
@@ -65,7 +68,9 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
 
     for payload in parser.parse_all(bytes) {
         match payload? {
-            Payload::Version { encoding, range, .. } => {
+            Payload::Version {
+                encoding, range, ..
+            } => {
                 if encoding != wasmparser::Encoding::Module {
                     return Err(ParseError::unsupported(
                         "component-model",
@@ -76,7 +81,10 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
             }
             Payload::TypeSection(reader) => {
                 next_section(&mut order, SectionOrder::Type, reader.range().start)?;
-                module.types.reserve(bounded(reader.count(), &reader.range()));
+                module.section_offsets.types = reader.range().start;
+                module
+                    .types
+                    .reserve(bounded(reader.count(), &reader.range()));
                 for item in reader.into_iter_with_offsets() {
                     let (offset, group) = item?;
                     if group.is_explicit_rec_group() {
@@ -95,7 +103,11 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                         }
                         let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner
                         else {
-                            return Err(ParseError::unsupported("gc", "a non-function type", offset));
+                            return Err(ParseError::unsupported(
+                                "gc",
+                                "a non-function type",
+                                offset,
+                            ));
                         };
                         let convert = |tys: &[wasmparser::ValType]| {
                             tys.iter()
@@ -150,6 +162,7 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                             module: module_name.to_owned(),
                             name: name.to_owned(),
                             kind,
+                            offset,
                         });
                         Ok::<(), ParseError>(())
                     };
@@ -161,7 +174,11 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                                 add(m, item.name, item.ty)?;
                             }
                         }
-                        wasmparser::Imports::Compact2 { module: m, ty, names } => {
+                        wasmparser::Imports::Compact2 {
+                            module: m,
+                            ty,
+                            names,
+                        } => {
                             for name in names {
                                 add(m, name?, ty)?;
                             }
@@ -171,13 +188,17 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
             }
             Payload::FunctionSection(reader) => {
                 next_section(&mut order, SectionOrder::Function, reader.range().start)?;
-                module.funcs.reserve(bounded(reader.count(), &reader.range()));
+                module.section_offsets.funcs = reader.range().start;
+                module
+                    .funcs
+                    .reserve(bounded(reader.count(), &reader.range()));
                 for t in reader {
                     module.funcs.push(TypeIdx(t?));
                 }
             }
             Payload::TableSection(reader) => {
                 next_section(&mut order, SectionOrder::Table, reader.range().start)?;
+                module.section_offsets.tables = reader.range().start;
                 for item in reader.into_iter_with_offsets() {
                     let (offset, table) = item?;
                     if let wasmparser::TableInit::Expr(_) = table.init {
@@ -192,6 +213,7 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
             }
             Payload::MemorySection(reader) => {
                 next_section(&mut order, SectionOrder::Memory, reader.range().start)?;
+                module.section_offsets.memories = reader.range().start;
                 for item in reader.into_iter_with_offsets() {
                     let (offset, m) = item?;
                     module.memories.push(memory_type(m, offset)?);
@@ -242,12 +264,14 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                         name: e.name.to_owned(),
                         kind,
                         index: e.index,
+                        offset,
                     });
                 }
             }
             Payload::StartSection { func, range } => {
                 next_section(&mut order, SectionOrder::Start, range.start)?;
                 module.start = Some(FuncIdx(func));
+                module.start_offset = range.start;
             }
             Payload::ElementSection(reader) => {
                 next_section(&mut order, SectionOrder::Element, reader.range().start)?;
@@ -271,7 +295,10 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                             for f in funcs {
                                 list.push(FuncIdx(f?));
                             }
-                            (crate::RefType::FuncRef, ElemItems::Funcs(list.into_boxed_slice()))
+                            (
+                                crate::RefType::FuncRef,
+                                ElemItems::Funcs(list.into_boxed_slice()),
+                            )
                         }
                         wasmparser::ElementItems::Expressions(ty, exprs) => {
                             let ty = convert_ref_type(ty, offset)?;
@@ -330,7 +357,9 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                         reader.range().start,
                     ));
                 }
-                module.datas.reserve(bounded(reader.count(), &reader.range()));
+                module
+                    .datas
+                    .reserve(bounded(reader.count(), &reader.range()));
                 for item in reader {
                     let d = item?;
                     let offset = d.range.start;
@@ -417,7 +446,11 @@ fn index_type(is64: bool) -> IndexType {
 
 fn table_type(t: wasmparser::TableType, offset: u64) -> Result<TableType, ParseError> {
     if t.shared {
-        return Err(ParseError::unsupported("shared-everything-threads", "a shared table", offset));
+        return Err(ParseError::unsupported(
+            "shared-everything-threads",
+            "a shared table",
+            offset,
+        ));
     }
     Ok(TableType {
         element: convert_ref_type(t.element_type, offset)?,
@@ -428,10 +461,18 @@ fn table_type(t: wasmparser::TableType, offset: u64) -> Result<TableType, ParseE
 
 fn memory_type(m: wasmparser::MemoryType, offset: u64) -> Result<MemoryType, ParseError> {
     if m.shared {
-        return Err(ParseError::unsupported("threads", "a shared memory", offset));
+        return Err(ParseError::unsupported(
+            "threads",
+            "a shared memory",
+            offset,
+        ));
     }
     if m.page_size_log2.is_some() {
-        return Err(ParseError::unsupported("custom-page-sizes", "a custom page size", offset));
+        return Err(ParseError::unsupported(
+            "custom-page-sizes",
+            "a custom page size",
+            offset,
+        ));
     }
     Ok(MemoryType {
         limits: limits(m.initial, m.maximum),
@@ -441,7 +482,11 @@ fn memory_type(m: wasmparser::MemoryType, offset: u64) -> Result<MemoryType, Par
 
 fn global_type(g: wasmparser::GlobalType, offset: u64) -> Result<GlobalType, ParseError> {
     if g.shared {
-        return Err(ParseError::unsupported("shared-everything-threads", "a shared global", offset));
+        return Err(ParseError::unsupported(
+            "shared-everything-threads",
+            "a shared global",
+            offset,
+        ));
     }
     Ok(GlobalType {
         content: convert_val_type(g.content_type, offset)?,

@@ -65,6 +65,11 @@ pub(crate) fn check_const_expr(
 fn is_extended_const(op: NumOp) -> bool {
     matches!(
         op,
-        NumOp::I32Add | NumOp::I32Sub | NumOp::I32Mul | NumOp::I64Add | NumOp::I64Sub | NumOp::I64Mul
+        NumOp::I32Add
+            | NumOp::I32Sub
+            | NumOp::I32Mul
+            | NumOp::I64Add
+            | NumOp::I64Sub
+            | NumOp::I64Mul
     )
 }

@@ -9,11 +9,11 @@ use kiln_parser::{
     IndexType, Limits, MemoryType, Module, RefType, TableType, TypeIdx, ValType,
 };
 
+use crate::ModuleInfo;
 use crate::const_expr::check_const_expr;
 use crate::error::ValidationError;
 use crate::func::FuncValidator;
 use crate::limits;
-use crate::ModuleInfo;
 
 /// The validation context `C` of the spec: every index space flattened, imports first.
 #[derive(Debug)]
@@ -40,13 +40,18 @@ impl Context<'_> {
 
     /// The signature of function `f`, if both exist.
     pub(crate) fn func_type(&self, f: FuncIdx) -> Option<&FuncType> {
-        self.funcs.get(f.index()).and_then(|t| self.types.get(t.index()))
+        self.funcs
+            .get(f.index())
+            .and_then(|t| self.types.get(t.index()))
     }
 }
 
 fn check_count(n: usize, max: usize, what: &str) -> Result<(), ValidationError> {
     if n > max {
-        return Err(ValidationError::new(format!("{what} count exceeds limit of {max}"), 0));
+        return Err(ValidationError::new(
+            format!("{what} count exceeds limit of {max}"),
+            0,
+        ));
     }
     Ok(())
 }
@@ -63,35 +68,42 @@ fn check_limits(l: Limits, max: u64, what: &str, offset: u64) -> Result<(), Vali
         return Err(ValidationError::new(what, offset));
     }
     if l.max.is_some_and(|m| l.min > m) {
-        return Err(ValidationError::new("size minimum must not be greater than maximum", offset));
+        return Err(ValidationError::new(
+            "size minimum must not be greater than maximum",
+            offset,
+        ));
     }
     Ok(())
 }
 
-fn check_table_type(t: &TableType, features: Features) -> Result<(), ValidationError> {
+fn check_table_type(t: &TableType, features: Features, offset: u64) -> Result<(), ValidationError> {
     let max = match t.index {
         IndexType::I32 => u64::from(u32::MAX),
         IndexType::I64 if features.memory64 => u64::MAX,
-        IndexType::I64 => return Err(ValidationError::new("memory64 is not enabled", 0)),
+        IndexType::I64 => return Err(ValidationError::new("memory64 is not enabled", offset)),
     };
-    check_limits(t.limits, max, "table size must be at most 2^32-1", 0)
+    check_limits(t.limits, max, "table size must be at most 2^32-1", offset)
 }
 
-fn check_memory_type(m: &MemoryType, features: Features) -> Result<(), ValidationError> {
+fn check_memory_type(
+    m: &MemoryType,
+    features: Features,
+    offset: u64,
+) -> Result<(), ValidationError> {
     match m.index {
         IndexType::I32 => check_limits(
             m.limits,
             limits::MAX_PAGES_32,
             "memory size must be at most 65536 pages (4GiB)",
-            0,
+            offset,
         ),
         IndexType::I64 if features.memory64 => check_limits(
             m.limits,
             limits::MAX_PAGES_64,
             "memory size must be at most 2^48 pages",
-            0,
+            offset,
         ),
-        IndexType::I64 => Err(ValidationError::new("memory64 is not enabled", 0)),
+        IndexType::I64 => Err(ValidationError::new("memory64 is not enabled", offset)),
     }
 }
 
@@ -107,15 +119,24 @@ pub(crate) fn validate_module(
     check_count(module.num_globals(), limits::MAX_GLOBALS, "global")?;
     check_count(module.num_tables(), limits::MAX_TABLES, "table")?;
     check_count(module.num_memories(), limits::MAX_MEMORIES, "memory")?;
-    check_count(module.elems.len(), limits::MAX_ELEMENT_SEGMENTS, "element segment")?;
-    check_count(module.datas.len(), limits::MAX_DATA_SEGMENTS, "data segment")?;
+    check_count(
+        module.elems.len(),
+        limits::MAX_ELEMENT_SEGMENTS,
+        "element segment",
+    )?;
+    check_count(
+        module.datas.len(),
+        limits::MAX_DATA_SEGMENTS,
+        "data segment",
+    )?;
 
     for ty in &module.types {
+        let at = module.section_offsets.types;
         if ty.params.len() > limits::MAX_FUNCTION_PARAMS {
-            return Err(ValidationError::new("function params exceeds limit", 0));
+            return Err(ValidationError::new("function params exceeds limit", at));
         }
         if ty.results.len() > limits::MAX_FUNCTION_RESULTS {
-            return Err(ValidationError::new("function results exceeds limit", 0));
+            return Err(ValidationError::new("function results exceeds limit", at));
         }
     }
 
@@ -134,35 +155,36 @@ pub(crate) fn validate_module(
     for imp in &module.imports {
         match imp.kind {
             ImportKind::Func(t) => {
-                check_type_idx(&module.types, t, 0)?;
+                check_type_idx(&module.types, t, imp.offset)?;
                 cx.funcs.push(t);
             }
             ImportKind::Table(t) => {
-                check_table_type(&t, features)?;
+                check_table_type(&t, features, imp.offset)?;
                 cx.tables.push(t);
             }
             ImportKind::Memory(m) => {
-                check_memory_type(&m, features)?;
+                check_memory_type(&m, features, imp.offset)?;
                 cx.memories.push(m);
             }
             ImportKind::Global(g) => cx.globals.push(g),
         }
     }
     let imported_globals = cx.globals.len();
+    let at = module.section_offsets;
     for &t in &module.funcs {
-        check_type_idx(&module.types, t, 0)?;
+        check_type_idx(&module.types, t, at.funcs)?;
         cx.funcs.push(t);
     }
     for t in &module.tables {
-        check_table_type(t, features)?;
+        check_table_type(t, features, at.tables)?;
         cx.tables.push(*t);
     }
     for m in &module.memories {
-        check_memory_type(m, features)?;
+        check_memory_type(m, features, at.memories)?;
         cx.memories.push(*m);
     }
     if cx.memories.len() > 1 && !features.multi_memory {
-        return Err(ValidationError::new("multiple memories", 0));
+        return Err(ValidationError::new("multiple memories", at.memories));
     }
 
     // C.refs: functions named anywhere outside function bodies and the start section.
@@ -180,7 +202,10 @@ pub(crate) fn validate_module(
             ElemItems::Funcs(funcs) => {
                 for f in funcs.iter() {
                     if f.index() >= cx.num_funcs() {
-                        return Err(ValidationError::new(format!("unknown function {f}"), seg.offset));
+                        return Err(ValidationError::new(
+                            format!("unknown function {f}"),
+                            seg.offset,
+                        ));
                     }
                 }
             }
@@ -192,7 +217,10 @@ pub(crate) fn validate_module(
         }
         if let ElemMode::Active { table, offset } = &seg.mode {
             let Some(t) = cx.tables.get(table.index()) else {
-                return Err(ValidationError::new(format!("unknown table {table}"), seg.offset));
+                return Err(ValidationError::new(
+                    format!("unknown table {table}"),
+                    seg.offset,
+                ));
             };
             if t.element != seg.ty {
                 return Err(ValidationError::new("type mismatch", seg.offset));
@@ -204,7 +232,10 @@ pub(crate) fn validate_module(
     for seg in &module.datas {
         if let DataMode::Active { memory, offset } = &seg.mode {
             let Some(m) = cx.memories.get(memory.index()) else {
-                return Err(ValidationError::new(format!("unknown memory {memory}"), seg.offset));
+                return Err(ValidationError::new(
+                    format!("unknown memory {memory}"),
+                    seg.offset,
+                ));
             };
             check_const_expr(&cx, offset, m.index.val_type(), imported_globals)?;
         }
@@ -212,10 +243,13 @@ pub(crate) fn validate_module(
 
     if let Some(start) = module.start {
         let Some(ty) = cx.func_type(start) else {
-            return Err(ValidationError::new(format!("unknown function {start}"), 0));
+            return Err(ValidationError::new(
+                format!("unknown function {start}"),
+                module.start_offset,
+            ));
         };
         if !ty.params.is_empty() || !ty.results.is_empty() {
-            return Err(ValidationError::new("start function", 0));
+            return Err(ValidationError::new("start function", module.start_offset));
         }
     }
 
@@ -228,10 +262,13 @@ pub(crate) fn validate_module(
             ExternKind::Global => (cx.globals.len(), "global"),
         };
         if e.index as usize >= len {
-            return Err(ValidationError::new(format!("unknown {what} {}", e.index), 0));
+            return Err(ValidationError::new(
+                format!("unknown {what} {}", e.index),
+                e.offset,
+            ));
         }
         if !names.insert(e.name.as_str()) {
-            return Err(ValidationError::new("duplicate export name", 0));
+            return Err(ValidationError::new("duplicate export name", e.offset));
         }
     }
 

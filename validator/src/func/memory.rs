@@ -7,7 +7,11 @@ use super::{FuncValidator, Result};
 /// The index type for a size operand spanning two memories or tables:
 /// 64-bit only when both are.
 fn min_index(a: IndexType, b: IndexType) -> ValType {
-    if a == IndexType::I64 && b == IndexType::I64 { ValType::I64 } else { ValType::I32 }
+    if a == IndexType::I64 && b == IndexType::I64 {
+        ValType::I64
+    } else {
+        ValType::I32
+    }
 }
 
 impl FuncValidator<'_, '_> {

@@ -77,7 +77,11 @@ pub(crate) struct Frame<'m> {
 impl<'m> Frame<'m> {
     /// The types a branch to this frame carries.
     fn label_types(&self) -> &'m [ValType] {
-        if self.kind == FrameKind::Loop { self.params } else { self.results }
+        if self.kind == FrameKind::Loop {
+            self.params
+        } else {
+            self.results
+        }
     }
 }
 
@@ -136,7 +140,12 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
     }
 
     /// Validates the body of function `func`, whose type is `ty`.
-    pub(crate) fn validate(&mut self, func: FuncIdx, ty: TypeIdx, body: &FuncBody) -> Result<FuncInfo> {
+    pub(crate) fn validate(
+        &mut self,
+        func: FuncIdx,
+        ty: TypeIdx,
+        body: &FuncBody,
+    ) -> Result<FuncInfo> {
         self.func = func;
         self.offset = body.offset;
         let cx = self.cx;
@@ -159,7 +168,12 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         self.max_depth = 0;
         self.push_ctrl(FrameKind::Func, &[], &sig.results);
 
-        for (pc, (instr, &offset)) in body.instrs.iter().zip(body.instr_offsets.iter()).enumerate() {
+        for (pc, (instr, &offset)) in body
+            .instrs
+            .iter()
+            .zip(body.instr_offsets.iter())
+            .enumerate()
+        {
             self.pc = pc as u32;
             self.offset = u64::from(offset);
             if self.ctrls.is_empty() {
