@@ -1,0 +1,147 @@
+//! What the validator records for the tiers, and the errors it reports, on small modules.
+
+use kiln_parser::{Features, ValType};
+use kiln_validator::{BlockShape, FuncInfo, ModuleInfo, ValidationError};
+
+fn validate(wat: &str) -> Result<ModuleInfo, ValidationError> {
+    let bytes = wat::parse_str(wat).expect("test module should be well-formed text");
+    let module = kiln_parser::parse(&bytes, Features::ALL).expect("test module should parse");
+    kiln_validator::validate(&module, Features::ALL)
+}
+
+fn only_func(wat: &str) -> FuncInfo {
+    let mut info = validate(wat).expect("module should be valid");
+    assert_eq!(info.funcs.len(), 1);
+    info.funcs.remove(0)
+}
+
+fn error(wat: &str) -> ValidationError {
+    validate(wat).expect_err("module should be invalid")
+}
+
+#[test]
+fn locals_are_params_then_declared() {
+    let f = only_func("(module (func (param i32 f64) (local i64 i64) (local v128)))");
+    assert_eq!(
+        &*f.locals,
+        &[
+            ValType::I32,
+            ValType::F64,
+            ValType::I64,
+            ValType::I64,
+            ValType::V128
+        ]
+    );
+}
+
+#[test]
+fn max_stack_counts_the_deepest_point() {
+    let f = only_func(
+        "(module (func (result i32)
+            i32.const 1 i32.const 2 i32.const 3 i32.add i32.add))",
+    );
+    assert_eq!(f.max_stack, 3);
+    assert_eq!(f.max_depth, 1);
+}
+
+#[test]
+fn block_shapes_link_start_else_and_end() {
+    let f = only_func(
+        "(module (func (param i32) (result i32)
+            (block (result i32)                  ;; 0
+              local.get 0                        ;; 1: the if's parameter
+              local.get 0                        ;; 2: its condition
+              (if (param i32) (result i32)       ;; 3
+                (then i32.const 1 i32.add)       ;; 4, 5
+                (else i32.const 2 i32.sub)))     ;; 6: else, 7, 8, 9: end
+            (loop)))                             ;; 10: end of block, 11: loop, 12: end
+        ",
+    );
+    assert_eq!(
+        &*f.blocks,
+        &[
+            BlockShape {
+                start: 0,
+                else_: None,
+                end: 10,
+                params: 0,
+                results: 1
+            },
+            BlockShape {
+                start: 3,
+                else_: Some(6),
+                end: 9,
+                params: 1,
+                results: 1
+            },
+            BlockShape {
+                start: 11,
+                else_: None,
+                end: 12,
+                params: 0,
+                results: 0
+            },
+        ]
+    );
+    assert_eq!(f.max_depth, 3);
+}
+
+#[test]
+fn type_mismatch_names_function_and_offset() {
+    let e = error("(module (func) (func (result i32) i64.const 0))");
+    assert_eq!(e.message(), "type mismatch");
+    assert_eq!(e.func().map(|f| f.0), Some(1));
+    assert!(e.offset() > 0);
+    let shown = e.to_string();
+    assert!(shown.contains("in function 1"), "{shown}");
+}
+
+#[test]
+fn unknown_indices_are_reported_with_the_index() {
+    assert_eq!(
+        error("(module (func local.get 2 drop))").message(),
+        "unknown local 2"
+    );
+    assert_eq!(
+        error("(module (func call 7))").message(),
+        "unknown function 7"
+    );
+    assert_eq!(
+        error("(module (func global.get 1 drop))").message(),
+        "unknown global 1"
+    );
+    assert_eq!(error("(module (func br 1))").message(), "unknown label 1");
+}
+
+#[test]
+fn unreachable_code_is_polymorphic() {
+    only_func("(module (func (result i32) unreachable i32.add))");
+    only_func("(module (func (result f64) (block (br 0)) unreachable select))");
+    assert_eq!(
+        error("(module (func unreachable i32.const 0 f32.neg drop))").message(),
+        "type mismatch"
+    );
+}
+
+#[test]
+fn ref_func_must_be_declared() {
+    assert_eq!(
+        error("(module (func (result funcref) ref.func 0))").message(),
+        "undeclared function reference"
+    );
+    only_func("(module (func (result funcref) ref.func 0) (elem declare func 0))");
+}
+
+#[test]
+fn four_billion_locals_is_an_error_not_an_allocation() {
+    // One function whose single local declaration claims 0xFFFF_FFFF i32 locals.
+    let bytes = [
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // header
+        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: [] -> []
+        0x03, 0x02, 0x01, 0x00, // function section
+        0x0a, 0x0a, 0x01, 0x08, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f, 0x0b, // code
+    ];
+    let module = kiln_parser::parse(&bytes, Features::ALL).expect("the count fits in u32");
+    let e = kiln_validator::validate(&module, Features::ALL).expect_err("over the limit");
+    assert_eq!(e.message(), "too many locals");
+}
