@@ -1,6 +1,25 @@
-//! `kiln-runtime` will hold what both execution tiers share at run time:
-//! values, trap codes, linear memories, tables, globals, instance layout,
-//! the host-function ABI, fuel and limits.
+//! `kiln-runtime` holds what both execution tiers share at run time: values
+//! and references, trap codes with the spec's messages, linear memories,
+//! tables, globals, element and data segments, instances, the store that
+//! owns them, host functions, and instantiation.
 //!
-//! It must not depend on either tier; the interpreter and the JIT depend on it.
-//! Nothing is here yet: the interpreter issue builds it.
+//! It must not depend on either tier: the interpreter and the JIT depend on
+//! it, and the embedding API (`kiln`) wraps it. Memories are laid out so that
+//! native code can reach a memory's base and length directly
+//! ([`memory::MemoryView`]) and never move when they grow.
+
+pub mod instantiate;
+pub mod memory;
+pub mod store;
+pub mod table;
+pub mod trap;
+pub mod value;
+
+pub use memory::{LinearMemory, MemoryConfig, MemoryError, PAGE_SIZE};
+pub use store::{
+    DataAddr, ElemAddr, Extern, FuncEntity, GlobalAddr, GlobalEntity, HostCaller, HostFn,
+    InstanceAddr, InstanceData, MemAddr, SigId, Store, StoreLimits, TableAddr,
+};
+pub use table::Table;
+pub use trap::{Trap, TrapCode};
+pub use value::{ExternAddr, FuncAddr, RawRef, Val};

@@ -1,0 +1,260 @@
+//! Instantiation in the spec's order: match imports, allocate the module's
+//! functions, tables, memories and globals, evaluate segments, write the
+//! active ones, and hand back the start function for a tier to run.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use kiln_parser::{
+    ConstExpr, DataMode, ElemItems, ElemMode, ExternKind, ImportKind, Instr, Limits, Module, NumOp,
+};
+
+use crate::memory::LinearMemory;
+use crate::store::{
+    DataAddr, DataInstance, ElemAddr, ElemInstance, Extern, FuncEntity, GlobalAddr, GlobalEntity,
+    InstanceAddr, InstanceData, MemAddr, Store, TableAddr,
+};
+use crate::table::Table;
+use crate::trap::{Trap, TrapCode};
+use crate::value::{FuncAddr, RawRef};
+
+/// Why a module could not be instantiated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InstantiationError {
+    /// An import is missing or of the wrong type (the spec's "unlinkable").
+    Unlinkable(String),
+    /// A memory or table could not be created within the limits.
+    Resource(String),
+    /// Writing a segment trapped (the spec's "uninstantiable"); earlier writes remain.
+    Trap(Trap),
+}
+
+impl std::fmt::Display for InstantiationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InstantiationError::Unlinkable(m) | InstantiationError::Resource(m) => f.write_str(m),
+            InstantiationError::Trap(t) => t.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for InstantiationError {}
+
+fn unlinkable(m: &str, i: &kiln_parser::Import) -> InstantiationError {
+    InstantiationError::Unlinkable(format!("{m}: {}::{}", i.module, i.name))
+}
+
+/// Whether limits `actual` (of what is provided) fit the import's limits `expected`.
+fn limits_match(actual: Limits, expected: Limits) -> bool {
+    actual.min >= expected.min
+        && match expected.max {
+            None => true,
+            Some(emax) => actual.max.is_some_and(|amax| amax <= emax),
+        }
+}
+
+/// Instantiates `module` (already validated) in `store` with `imports` in the
+/// order of its import section. `code` is the tier's compiled module.
+///
+/// Returns the instance and its start function, which the caller must run.
+///
+/// # Errors
+///
+/// See [`InstantiationError`].
+pub fn instantiate(
+    store: &mut Store,
+    module: &Module,
+    imports: &[Extern],
+    code: Arc<dyn Any + Send + Sync>,
+) -> Result<(InstanceAddr, Option<FuncAddr>), InstantiationError> {
+    if imports.len() != module.imports.len() {
+        return Err(InstantiationError::Unlinkable(format!(
+            "expected {} imports, found {}",
+            module.imports.len(),
+            imports.len()
+        )));
+    }
+    let sigs: Vec<_> = module.types.iter().map(|t| store.intern_sig(t)).collect();
+    let addr = InstanceAddr(store.instances.len() as u32);
+    let mut inst = InstanceData {
+        funcs: Vec::with_capacity(module.num_funcs()),
+        tables: Vec::new(),
+        memories: Vec::new(),
+        globals: Vec::new(),
+        elems: Vec::new(),
+        datas: Vec::new(),
+        sigs,
+        exports: Default::default(),
+        code,
+    };
+
+    for (imp, ext) in module.imports.iter().zip(imports) {
+        match (imp.kind, *ext) {
+            (ImportKind::Func(t), Extern::Func(f)) => {
+                if store.funcs[f.index()].sig() != inst.sigs[t.index()] {
+                    return Err(unlinkable("incompatible import type", imp));
+                }
+                inst.funcs.push(f);
+            }
+            (ImportKind::Table(ty), Extern::Table(t)) => {
+                let table = &store.tables[t.index()];
+                let actual = Limits {
+                    min: table.size(),
+                    max: table.ty().limits.max,
+                };
+                if table.element() != ty.element
+                    || table.ty().index != ty.index
+                    || !limits_match(actual, ty.limits)
+                {
+                    return Err(unlinkable("incompatible import type", imp));
+                }
+                inst.tables.push(t);
+            }
+            (ImportKind::Memory(ty), Extern::Memory(m)) => {
+                let mem = &store.memories[m.index()];
+                let actual = Limits {
+                    min: mem.pages(),
+                    max: mem.ty().limits.max,
+                };
+                if mem.ty().index != ty.index || !limits_match(actual, ty.limits) {
+                    return Err(unlinkable("incompatible import type", imp));
+                }
+                inst.memories.push(m);
+            }
+            (ImportKind::Global(ty), Extern::Global(g)) => {
+                if store.globals[g.index()].ty != ty {
+                    return Err(unlinkable("incompatible import type", imp));
+                }
+                inst.globals.push(g);
+            }
+            _ => return Err(unlinkable("incompatible import type", imp)),
+        }
+    }
+
+    for (i, &t) in module.funcs.iter().enumerate() {
+        store.funcs.push(FuncEntity::Wasm {
+            instance: addr,
+            def_index: i as u32,
+            sig: inst.sigs[t.index()],
+        });
+        inst.funcs.push(FuncAddr(store.funcs.len() as u32 - 1));
+    }
+    for ty in &module.tables {
+        let table =
+            Table::new(*ty, RawRef::NULL, store.limits.max_table_elements).ok_or_else(|| {
+                InstantiationError::Resource("table exceeds the configured limit".into())
+            })?;
+        store.tables.push(table);
+        inst.tables.push(TableAddr(store.tables.len() as u32 - 1));
+    }
+    for ty in &module.memories {
+        let mem = LinearMemory::new(*ty, &store.limits.memory)
+            .map_err(|e| InstantiationError::Resource(e.to_string()))?;
+        store.memories.push(mem);
+        inst.memories.push(MemAddr(store.memories.len() as u32 - 1));
+    }
+    for g in &module.globals {
+        let bits = eval_const(store, &inst, &g.init);
+        store.globals.push(GlobalEntity { ty: g.ty, bits });
+        inst.globals
+            .push(GlobalAddr(store.globals.len() as u32 - 1));
+    }
+    for seg in &module.elems {
+        let items: Box<[RawRef]> = match &seg.items {
+            ElemItems::Funcs(fs) => fs
+                .iter()
+                .map(|f| RawRef::from_addr(inst.funcs[f.index()].0))
+                .collect(),
+            ElemItems::Exprs(es) => es
+                .iter()
+                .map(|e| RawRef(eval_const(store, &inst, e) as u32))
+                .collect(),
+        };
+        store.elems.push(ElemInstance { items });
+        inst.elems.push(ElemAddr(store.elems.len() as u32 - 1));
+    }
+    for seg in &module.datas {
+        store.datas.push(DataInstance {
+            bytes: Arc::from(&*seg.bytes),
+        });
+        inst.datas.push(DataAddr(store.datas.len() as u32 - 1));
+    }
+    for e in &module.exports {
+        let i = e.index as usize;
+        let ext = match e.kind {
+            ExternKind::Func => Extern::Func(inst.funcs[i]),
+            ExternKind::Table => Extern::Table(inst.tables[i]),
+            ExternKind::Memory => Extern::Memory(inst.memories[i]),
+            ExternKind::Global => Extern::Global(inst.globals[i]),
+        };
+        inst.exports.insert(e.name.clone(), ext);
+    }
+    let start = module.start.map(|f| inst.funcs[f.index()]);
+    store.instances.push(inst);
+
+    // Active and declared segments are applied in order, then dropped.
+    let inst = &store.instances[addr.index()];
+    let (elems, datas) = (inst.elems.clone(), inst.datas.clone());
+    let (tables, memories) = (inst.tables.clone(), inst.memories.clone());
+    for (seg, e) in module.elems.iter().zip(&elems) {
+        match &seg.mode {
+            ElemMode::Active { table, offset } => {
+                let at = eval_const(store, &store.instances[addr.index()], offset) as u64;
+                let items = std::mem::take(&mut store.elems[e.index()].items);
+                store.tables[tables[table.index()].index()]
+                    .init(at, &items)
+                    .map_err(|c| InstantiationError::Trap(c.into()))?;
+            }
+            ElemMode::Declared => store.elems[e.index()].items = Box::default(),
+            ElemMode::Passive => {}
+        }
+    }
+    for (seg, d) in module.datas.iter().zip(&datas) {
+        if let DataMode::Active { memory, offset } = &seg.mode {
+            let at = eval_const(store, &store.instances[addr.index()], offset) as u64;
+            let bytes = std::mem::take(&mut store.datas[d.index()].bytes);
+            let mem = store.memories[memories[memory.index()].index()].data_mut();
+            let end = at.checked_add(bytes.len() as u64);
+            match end {
+                Some(end) if end <= mem.len() as u64 => {
+                    mem[at as usize..end as usize].copy_from_slice(&bytes);
+                }
+                _ => return Err(InstantiationError::Trap(TrapCode::MemoryOutOfBounds.into())),
+            }
+        }
+    }
+    Ok((addr, start))
+}
+
+/// Evaluates a validated constant expression to its value's bits.
+pub fn eval_const(store: &Store, inst: &InstanceData, expr: &ConstExpr) -> u128 {
+    let mut stack: Vec<u128> = Vec::with_capacity(4);
+    for instr in expr.instrs.iter() {
+        let v = match *instr {
+            Instr::I32Const(v) => u128::from(v as u32),
+            Instr::I64Const(v) => u128::from(v as u64),
+            Instr::F32Const(v) => u128::from(v),
+            Instr::F64Const(v) => u128::from(v),
+            Instr::V128Const(v) => u128::from_le_bytes(v),
+            Instr::RefNull(_) => 0,
+            Instr::RefFunc(f) => u128::from(RawRef::from_addr(inst.funcs[f.index()].0).0),
+            Instr::GlobalGet(g) => store.globals[inst.globals[g.index()].index()].bits,
+            Instr::Num(op) => {
+                let b = stack.pop().unwrap_or(0);
+                let a = stack.pop().unwrap_or(0);
+                match op {
+                    NumOp::I32Add => u128::from((a as u32).wrapping_add(b as u32)),
+                    NumOp::I32Sub => u128::from((a as u32).wrapping_sub(b as u32)),
+                    NumOp::I32Mul => u128::from((a as u32).wrapping_mul(b as u32)),
+                    NumOp::I64Add => u128::from((a as u64).wrapping_add(b as u64)),
+                    NumOp::I64Sub => u128::from((a as u64).wrapping_sub(b as u64)),
+                    NumOp::I64Mul => u128::from((a as u64).wrapping_mul(b as u64)),
+                    _ => 0,
+                }
+            }
+            _ => 0,
+        };
+        stack.push(v);
+    }
+    stack.pop().unwrap_or(0)
+}

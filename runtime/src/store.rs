@@ -1,0 +1,286 @@
+//! The store: every function, memory, table, global, segment and instance a
+//! program creates, addressed by index.
+//!
+//! Instances hold addresses into the store rather than the entities
+//! themselves, so imports and exports are shared by address, exactly as the
+//! spec's store model describes. The store is not generic over the embedder's
+//! host state; the embedding API keeps that beside it and hands it to host
+//! functions as `&mut dyn Any`.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kiln_parser::{FuncType, GlobalType};
+
+use crate::memory::{LinearMemory, MemoryConfig};
+use crate::table::Table;
+use crate::trap::Trap;
+use crate::value::{ExternAddr, FuncAddr, Val};
+
+/// Declares `u32` address newtypes into the store's vectors.
+///
+/// Each `Name => "doc"` expands to a `Copy` tuple struct around `u32` with `index()`.
+macro_rules! addrs {
+    ($($name:ident => $doc:literal,)*) => {$(
+        #[doc = $doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            /// The address as a `usize`.
+            #[inline]
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    )*};
+}
+
+addrs! {
+    MemAddr => "A memory's address in its store.",
+    TableAddr => "A table's address in its store.",
+    GlobalAddr => "A global's address in its store.",
+    InstanceAddr => "An instance's address in its store.",
+    ElemAddr => "An element segment's address in its store.",
+    DataAddr => "A data segment's address in its store.",
+}
+
+/// A store-wide identifier of a function signature: two functions have the
+/// same type exactly when their `SigId`s are equal, so `call_indirect` compares
+/// integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SigId(pub u32);
+
+/// What a host function receives besides its arguments.
+#[derive(Debug)]
+pub struct HostCaller<'a> {
+    /// The store, so the host can read memories or call back into WebAssembly.
+    pub store: &'a mut Store,
+    /// The embedder's host state.
+    pub data: &'a mut dyn Any,
+    /// The instance whose code made the call, if any.
+    pub instance: Option<InstanceAddr>,
+}
+
+/// The signature of host function bodies: read `params`, write `results`.
+pub type HostFn =
+    dyn Fn(HostCaller<'_>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static;
+
+/// A function in the store.
+#[derive(Clone)]
+pub enum FuncEntity {
+    /// A function defined by a module.
+    Wasm {
+        /// The instance it belongs to.
+        instance: InstanceAddr,
+        /// Its index among the module's defined functions (imports not counted).
+        def_index: u32,
+        /// Its signature.
+        sig: SigId,
+    },
+    /// A function provided by the host.
+    Host {
+        /// Its signature.
+        sig: SigId,
+        /// Its body.
+        func: Arc<HostFn>,
+    },
+}
+
+impl std::fmt::Debug for FuncEntity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FuncEntity::Wasm {
+                instance,
+                def_index,
+                sig,
+            } => f
+                .debug_struct("Wasm")
+                .field("instance", instance)
+                .field("def_index", def_index)
+                .field("sig", sig)
+                .finish(),
+            FuncEntity::Host { sig, .. } => f.debug_struct("Host").field("sig", sig).finish(),
+        }
+    }
+}
+
+impl FuncEntity {
+    /// The function's signature.
+    pub fn sig(&self) -> SigId {
+        match self {
+            FuncEntity::Wasm { sig, .. } | FuncEntity::Host { sig, .. } => *sig,
+        }
+    }
+}
+
+/// A global in the store.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GlobalEntity {
+    /// Its type.
+    pub ty: GlobalType,
+    /// Its value's bits (see [`Val::to_bits`]).
+    pub bits: u128,
+}
+
+impl GlobalEntity {
+    /// The current value.
+    pub fn get(&self) -> Val {
+        Val::from_bits(self.ty.content, self.bits)
+    }
+}
+
+/// An element segment's contents at run time: empty once dropped.
+#[derive(Debug, Clone, Default)]
+pub struct ElemInstance {
+    /// The references, already evaluated.
+    pub items: Box<[crate::value::RawRef]>,
+}
+
+/// A data segment's contents at run time: empty once dropped.
+#[derive(Debug, Clone, Default)]
+pub struct DataInstance {
+    /// The bytes.
+    pub bytes: Arc<[u8]>,
+}
+
+/// What an external value refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Extern {
+    /// A function.
+    Func(FuncAddr),
+    /// A table.
+    Table(TableAddr),
+    /// A memory.
+    Memory(MemAddr),
+    /// A global.
+    Global(GlobalAddr),
+}
+
+/// An instance: the addresses of everything its module's index spaces name.
+#[derive(Clone)]
+pub struct InstanceData {
+    /// Function index space.
+    pub funcs: Vec<FuncAddr>,
+    /// Table index space.
+    pub tables: Vec<TableAddr>,
+    /// Memory index space.
+    pub memories: Vec<MemAddr>,
+    /// Global index space.
+    pub globals: Vec<GlobalAddr>,
+    /// Element segments.
+    pub elems: Vec<ElemAddr>,
+    /// Data segments.
+    pub datas: Vec<DataAddr>,
+    /// Store-wide signature of each of the module's types.
+    pub sigs: Vec<SigId>,
+    /// Exports by name.
+    pub exports: HashMap<String, Extern>,
+    /// The execution tier's compiled form of the module (the tier downcasts it).
+    pub code: Arc<dyn Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for InstanceData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceData")
+            .field("funcs", &self.funcs.len())
+            .field("exports", &self.exports.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Limits a store enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Memory layout and size limit.
+    pub memory: MemoryConfig,
+    /// Largest number of elements a table may reach.
+    pub max_table_elements: u64,
+    /// Deepest WebAssembly call nesting before `call stack exhausted`.
+    pub max_call_depth: u32,
+}
+
+impl Default for StoreLimits {
+    fn default() -> StoreLimits {
+        StoreLimits {
+            memory: MemoryConfig::default(),
+            max_table_elements: 10_000_000,
+            max_call_depth: 10_000,
+        }
+    }
+}
+
+/// The store.
+#[derive(Debug, Default)]
+pub struct Store {
+    /// Functions.
+    pub funcs: Vec<FuncEntity>,
+    /// Memories.
+    pub memories: Vec<LinearMemory>,
+    /// Tables.
+    pub tables: Vec<Table>,
+    /// Globals.
+    pub globals: Vec<GlobalEntity>,
+    /// Element segments.
+    pub elems: Vec<ElemInstance>,
+    /// Data segments.
+    pub datas: Vec<DataInstance>,
+    /// Instances.
+    pub instances: Vec<InstanceData>,
+    /// Host values referred to by `externref`s.
+    pub externs: Vec<Box<dyn Any + Send + Sync>>,
+    /// Interned signatures.
+    pub sigs: Vec<FuncType>,
+    sig_ids: HashMap<FuncType, SigId>,
+    /// Fuel left, when metering is on.
+    pub fuel: u64,
+    /// Current WebAssembly call depth, across host re-entries.
+    pub depth: u32,
+    /// Limits.
+    pub limits: StoreLimits,
+}
+
+impl Store {
+    /// An empty store with the given limits.
+    pub fn new(limits: StoreLimits) -> Store {
+        Store {
+            limits,
+            ..Store::default()
+        }
+    }
+
+    /// The store-wide id of a signature, interning it on first use.
+    pub fn intern_sig(&mut self, ty: &FuncType) -> SigId {
+        if let Some(&id) = self.sig_ids.get(ty) {
+            return id;
+        }
+        let id = SigId(self.sigs.len() as u32);
+        self.sigs.push(ty.clone());
+        self.sig_ids.insert(ty.clone(), id);
+        id
+    }
+
+    /// The signature behind an id.
+    pub fn sig(&self, id: SigId) -> &FuncType {
+        &self.sigs[id.0 as usize]
+    }
+
+    /// Adds a host function of type `ty`.
+    pub fn add_host_func(&mut self, ty: &FuncType, func: Arc<HostFn>) -> FuncAddr {
+        let sig = self.intern_sig(ty);
+        self.funcs.push(FuncEntity::Host { sig, func });
+        FuncAddr(self.funcs.len() as u32 - 1)
+    }
+
+    /// Adds a host value for an `externref` to point to.
+    pub fn add_extern(&mut self, value: Box<dyn Any + Send + Sync>) -> ExternAddr {
+        self.externs.push(value);
+        ExternAddr(self.externs.len() as u32 - 1)
+    }
+
+    /// The signature of function `f`.
+    pub fn func_type(&self, f: FuncAddr) -> &FuncType {
+        self.sig(self.funcs[f.index()].sig())
+    }
+}
