@@ -1,0 +1,391 @@
+//! Runs the built `kiln` binary on files written to a temporary directory and
+//! checks its exit status, stdout and stderr.
+//!
+//! Tests marked "needs the validator" pass only because `kiln-validator`
+//! rejects the module; the others are decided by the parser or the CLI.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result};
+
+/// A valid module exercising most section kinds, so that cutting it short
+/// lands inside every kind of section (see `truncated_binary_never_passes`).
+const SECTIONS_WAT: &str = r#"
+(module
+  (import "env" "log" (func $log (param i32)))
+  (table 2 funcref)
+  (memory 1)
+  (global $counter (mut i32) (i32.const 7))
+  (export "fib" (func $fib))
+  (export "memory" (memory 0))
+  (start $init)
+  (elem (i32.const 0) $fib $init)
+  (data $greeting "kiln")
+  (func $init
+    (memory.init $greeting (i32.const 0) (i32.const 0) (i32.const 4))
+    (data.drop $greeting)
+    (call $log (global.get $counter)))
+  (func $fib (param $n i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else
+        (i32.add
+          (call $fib (i32.sub (local.get $n) (i32.const 1)))
+          (call $fib (i32.sub (local.get $n) (i32.const 2))))))))
+"#;
+
+const FIB_WAT: &str = include_str!("../examples/fib.wat");
+const FAC_WAT: &str = include_str!("../examples/fac.wat");
+
+/// A directory of its own under the system temp dir, removed when dropped.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new() -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("kiln-cli-test-{}-{n}", std::process::id()));
+        fs::create_dir_all(&path).expect("cannot create a temporary directory");
+        TempDir { path }
+    }
+
+    /// Writes `contents` to `name` in this directory and returns its path.
+    fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path.join(name);
+        fs::write(&path, contents).expect("cannot write a temporary file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// What one run of `kiln` did.
+#[derive(Debug)]
+struct Run {
+    /// The exit code; `None` if a signal killed the process.
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Asserts that the module was accepted.
+    fn assert_valid(&self) {
+        assert_eq!(self.code, Some(0), "{self:#?}");
+        assert_eq!(self.stdout, "valid\n", "{self:#?}");
+        assert_eq!(self.stderr, "", "{self:#?}");
+    }
+
+    /// Asserts a clean rejection of `path`: exit 1, nothing on stdout, one
+    /// `error: PATH: ...` report containing each of `needles`.
+    fn assert_rejected(&self, path: &Path, needles: &[&str]) {
+        assert_eq!(self.code, Some(1), "{self:#?}");
+        assert_eq!(self.stdout, "", "{self:#?}");
+        let prefix = format!("error: {}: ", path.display());
+        assert!(self.stderr.starts_with(&prefix), "{self:#?}");
+        assert!(!self.stderr.contains("panicked"), "{self:#?}");
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "stderr lacks {needle:?}: {self:#?}"
+            );
+        }
+    }
+}
+
+fn kiln<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .output()
+        .expect("cannot run the kiln binary");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn validate(path: &Path) -> Run {
+    kiln([OsStr::new("validate"), path.as_os_str()])
+}
+
+#[test]
+fn valid_text_module() {
+    let dir = TempDir::new();
+    validate(&dir.file("fib.wat", FIB_WAT)).assert_valid();
+}
+
+#[test]
+fn valid_binary_module() -> Result<()> {
+    let dir = TempDir::new();
+    let wasm = wat::parse_str(FIB_WAT)?;
+    validate(&dir.file("fib.wasm", wasm)).assert_valid();
+    let wasm = wat::parse_str(SECTIONS_WAT)?;
+    validate(&dir.file("sections.wasm", wasm)).assert_valid();
+    Ok(())
+}
+
+/// The format is decided by the content, so a misnamed file still works.
+#[test]
+fn format_is_detected_by_content() -> Result<()> {
+    let dir = TempDir::new();
+    validate(&dir.file("text.wasm", FIB_WAT)).assert_valid();
+    validate(&dir.file("binary.wat", wat::parse_str(FIB_WAT)?)).assert_valid();
+    validate(&dir.file("no-extension", FIB_WAT)).assert_valid();
+    Ok(())
+}
+
+/// Every program the README points at is valid.
+#[test]
+fn examples_are_valid() -> Result<()> {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut seen = Vec::new();
+    for entry in fs::read_dir(&examples).context("reading examples/")? {
+        let path = entry?.path();
+        if path.extension() == Some(OsStr::new("wat")) {
+            validate(&path).assert_valid();
+            seen.push(path);
+        }
+    }
+    assert!(seen.iter().any(|p| p.ends_with("fib.wat")), "{seen:?}");
+    assert!(seen.iter().any(|p| p.ends_with("add.wat")), "{seen:?}");
+    Ok(())
+}
+
+#[test]
+fn bad_magic_is_malformed() {
+    let dir = TempDir::new();
+    let path = dir.file("bad-magic.wasm", b"\0ASM\x01\0\0\0");
+    validate(&path).assert_rejected(&path, &["malformed module", "magic header"]);
+}
+
+#[test]
+fn unknown_version_is_malformed() {
+    let dir = TempDir::new();
+    let path = dir.file("version2.wasm", b"\0asm\x02\0\0\0");
+    validate(&path).assert_rejected(&path, &["malformed module", "(at offset 0x4)"]);
+}
+
+/// A file that is neither a module nor text (here the start of an ELF
+/// executable) gets a binary-format error, not a text syntax error.
+#[test]
+fn other_binary_file_is_malformed() {
+    let dir = TempDir::new();
+    let path = dir.file("program", b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+    validate(&path).assert_rejected(&path, &["malformed module", "magic header"]);
+}
+
+#[test]
+fn empty_file_is_malformed() {
+    let dir = TempDir::new();
+    let path = dir.file("empty.wasm", b"");
+    validate(&path).assert_rejected(&path, &["malformed module", "(at offset 0x0)"]);
+}
+
+/// Reads one unsigned LEB128 `u32` at `*pos`, advancing `*pos`.
+fn read_leb_u32(bytes: &[u8], pos: &mut usize) -> u32 {
+    let mut value = 0u32;
+    for shift in (0..35).step_by(7) {
+        let byte = bytes[*pos];
+        *pos += 1;
+        value |= u32::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    value
+}
+
+/// For each section boundary of a valid binary module (the header's end
+/// included), whether the prefix ending there is itself a valid module.
+///
+/// A prefix is complete unless it has a function section without its code
+/// section, or a data count section without its data section.
+fn section_boundaries(wasm: &[u8]) -> Vec<(usize, bool)> {
+    const FUNCTION: u8 = 3;
+    const CODE: u8 = 10;
+    const DATA: u8 = 11;
+    const DATA_COUNT: u8 = 12;
+    let mut seen = Vec::new();
+    let mut pos = 8;
+    let mut boundaries = vec![(pos, true)];
+    while pos < wasm.len() {
+        let id = wasm[pos];
+        pos += 1;
+        let size = read_leb_u32(wasm, &mut pos) as usize;
+        pos += size;
+        seen.push(id);
+        let complete = (!seen.contains(&FUNCTION) || seen.contains(&CODE))
+            && (!seen.contains(&DATA_COUNT) || seen.contains(&DATA));
+        boundaries.push((pos, complete));
+    }
+    assert_eq!(
+        pos,
+        wasm.len(),
+        "the section walk must end at the module's end"
+    );
+    boundaries
+}
+
+/// Cuts a valid module at every length from 0 to len - 1. Each cut exits 0 or
+/// 1 with a report, never with a panic or a signal. A cut inside the header or
+/// inside a section is malformed; a cut between sections is a shorter module,
+/// malformed if it is incomplete (a function section without code, a data
+/// count without data) and valid otherwise (the bare 8-byte header is the
+/// empty module).
+#[test]
+fn truncated_binary_never_passes() -> Result<()> {
+    let wasm = wat::parse_str(SECTIONS_WAT)?;
+    let boundaries = section_boundaries(&wasm);
+    // The module must have enough structure for the test to mean something.
+    assert!(boundaries.len() >= 12, "{boundaries:?}");
+    assert!(boundaries.iter().filter(|(_, ok)| !ok).count() >= 8);
+
+    let dir = TempDir::new();
+    for len in 0..wasm.len() {
+        let path = dir.file("cut.wasm", &wasm[..len]);
+        let run = validate(&path);
+        match boundaries.iter().find(|&&(at, _)| at == len) {
+            Some(&(_, true)) => run.assert_valid(),
+            _ => run.assert_rejected(&path, &["malformed module"]),
+        }
+    }
+    Ok(())
+}
+
+/// Needs the validator: the parser alone accepts this module.
+#[test]
+fn type_mismatch_is_invalid() {
+    let dir = TempDir::new();
+    let path = dir.file(
+        "mismatch.wat",
+        "(module (func (export \"f\") (result i32) i64.const 0))",
+    );
+    validate(&path).assert_rejected(&path, &["invalid module: type mismatch", "function 0"]);
+}
+
+/// Needs the validator: the parser alone accepts these modules.
+#[test]
+fn broken_rules_are_invalid() {
+    let dir = TempDir::new();
+    let cases = [
+        (
+            "unknown-local.wat",
+            "(module (func local.get 0 drop))",
+            "unknown local",
+        ),
+        (
+            "duplicate-export.wat",
+            "(module (func (export \"a\")) (func (export \"a\")))",
+            "duplicate export",
+        ),
+        (
+            "immutable-global.wat",
+            "(module (global i32 (i32.const 0)) (func i32.const 1 global.set 0))",
+            "immutable",
+        ),
+    ];
+    for (name, text, needle) in cases {
+        let path = dir.file(name, text);
+        validate(&path).assert_rejected(&path, &["invalid module", needle]);
+    }
+}
+
+/// Proposals Kiln does not implement are rejected, and the error names them.
+#[test]
+fn unsupported_proposals_are_named() {
+    let dir = TempDir::new();
+    let cases = [
+        ("gc.wat", "(module (type (struct)))", "gc"),
+        ("threads.wat", "(module (memory 1 1 shared))", "threads"),
+        ("exceptions.wat", "(module (tag))", "exception-handling"),
+        (
+            "relaxed-simd.wat",
+            "(module (func (param v128) (result v128) \
+             local.get 0 local.get 0 local.get 0 i8x16.relaxed_laneselect))",
+            "relaxed-simd",
+        ),
+    ];
+    for (name, text, proposal) in cases {
+        let path = dir.file(name, text);
+        let needle = format!("the {proposal} proposal");
+        validate(&path).assert_rejected(&path, &["unsupported feature", &needle]);
+    }
+}
+
+/// The proposals Kiln implements beyond 2.0 are on by default and switched
+/// off by `--wasm2`.
+#[test]
+fn wasm2_switches_proposals_off() {
+    let dir = TempDir::new();
+    let tail_call = dir.file("fac.wat", FAC_WAT);
+    let memory64 = dir.file("memory64.wat", "(module (memory i64 1))");
+    for path in [&tail_call, &memory64] {
+        validate(path).assert_valid();
+    }
+    let run = kiln([
+        OsStr::new("validate"),
+        OsStr::new("--wasm2"),
+        tail_call.as_os_str(),
+    ]);
+    run.assert_rejected(&tail_call, &["tail-call"]);
+    let run = kiln([
+        OsStr::new("validate"),
+        OsStr::new("--wasm2"),
+        memory64.as_os_str(),
+    ]);
+    run.assert_rejected(&memory64, &["memory64"]);
+}
+
+/// Text syntax errors point at the file, line and column.
+#[test]
+fn text_syntax_error_has_a_location() {
+    let dir = TempDir::new();
+    let path = dir.file("typo.wat", "(module\n  (fnuc))\n");
+    let location = format!("{}:2:4", path.display());
+    validate(&path).assert_rejected(&path, &[&location]);
+}
+
+#[test]
+fn unreadable_file_is_reported() {
+    let dir = TempDir::new();
+    let missing = dir.path.join("missing.wasm");
+    validate(&missing).assert_rejected(&missing, &["cannot read the file"]);
+    validate(&dir.path).assert_rejected(&dir.path, &["cannot read the file"]);
+}
+
+#[test]
+fn help_documents_validate() {
+    let run = kiln(["--help"]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(run.stdout.contains("validate"), "{run:#?}");
+    assert!(run.stdout.contains("Exit status"), "{run:#?}");
+
+    let run = kiln(["validate", "--help"]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(run.stdout.contains("--wasm2"), "{run:#?}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [&[][..], &["validate"][..], &["frobnicate"][..]] {
+        let run = kiln(args);
+        assert_eq!(run.code, Some(2), "{args:?}: {run:#?}");
+        assert_eq!(run.stdout, "", "{args:?}: {run:#?}");
+        assert!(run.stderr.contains("Usage"), "{args:?}: {run:#?}");
+    }
+}
