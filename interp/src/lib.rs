@@ -3,3 +3,5 @@
 //!
 //! It depends on the parser's IR, the validator's per-function facts and the
 //! runtime, never on the JIT. Nothing is here yet: the interpreter issue builds it.
+
+pub mod num;
