@@ -1,7 +1,126 @@
-//! `kiln-interp` will translate validated functions into Kiln's internal
-//! bytecode and execute it.
+//! `kiln-interp` is Kiln's interpreter tier: it translates each validated
+//! function into Kiln's register bytecode ([`bytecode`]) on its first call,
+//! and executes it.
 //!
 //! It depends on the parser's IR, the validator's per-function facts and the
-//! runtime, never on the JIT. Nothing is here yet: the interpreter issue builds it.
+//! runtime's store, never on the JIT. Traps come back as `Err(Trap)`; the
+//! interpreter never recurses on the native stack for WebAssembly calls, so
+//! deep recursion ends in `call stack exhausted` at the configured depth.
+//! SIMD is not executed yet: [`CompiledModule::new`] rejects modules that use it.
 
+pub mod bytecode;
+mod exec;
 pub mod num;
+mod translate;
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use kiln_parser::Module;
+use kiln_validator::ModuleInfo;
+
+pub use exec::invoke;
+
+/// One translated function.
+#[derive(Debug, Clone)]
+pub struct CompiledFunc {
+    /// The instructions.
+    pub code: Box<[bytecode::Op]>,
+    /// `(memory, offset)` of memory accesses that do not fit `Op::Load`/`Op::Store`.
+    pub memargs: Box<[(u32, u64)]>,
+    /// `(table, type)` of each `call_indirect` site.
+    pub indirect: Box<[(u32, u32)]>,
+    /// Number of parameters.
+    pub num_params: u32,
+    /// Number of locals, parameters included.
+    pub num_locals: u32,
+    /// Slots the frame needs: locals plus the deepest operand stack.
+    pub frame_size: u32,
+    /// Number of results.
+    pub num_results: u32,
+}
+
+/// Why the interpreter cannot run a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    /// The module uses SIMD, which the interpreter does not execute yet.
+    SimdUnsupported,
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompileError::SimdUnsupported => {
+                f.write_str("the interpreter does not execute SIMD instructions yet")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// A module prepared for the interpreter: functions are translated lazily, once each.
+#[derive(Debug)]
+pub struct CompiledModule {
+    module: Arc<Module>,
+    info: Arc<ModuleInfo>,
+    fuel: bool,
+    funcs: Box<[OnceLock<Arc<CompiledFunc>>]>,
+    translator: Mutex<translate::Translator>,
+}
+
+impl CompiledModule {
+    /// Prepares a validated module. With `fuel`, the code charges fuel per metered run.
+    ///
+    /// # Errors
+    ///
+    /// [`CompileError::SimdUnsupported`] if the module uses SIMD.
+    pub fn new(
+        module: Arc<Module>,
+        info: Arc<ModuleInfo>,
+        fuel: bool,
+    ) -> Result<CompiledModule, CompileError> {
+        if translate::uses_simd(&module) {
+            return Err(CompileError::SimdUnsupported);
+        }
+        let funcs = (0..module.code.len()).map(|_| OnceLock::new()).collect();
+        Ok(CompiledModule {
+            module,
+            info,
+            fuel,
+            funcs,
+            translator: Mutex::new(translate::Translator::default()),
+        })
+    }
+
+    /// The module's IR.
+    pub fn module(&self) -> &Arc<Module> {
+        &self.module
+    }
+
+    /// Function `def_index` (among the module's own functions), translated on first use.
+    pub fn func(&self, def_index: u32) -> Arc<CompiledFunc> {
+        let i = def_index as usize;
+        self.funcs[i]
+            .get_or_init(|| {
+                let mut t = self
+                    .translator
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                Arc::new(t.translate(
+                    &self.module,
+                    &self.module.code[i],
+                    self.module.funcs[i],
+                    &self.info.funcs[i],
+                    self.fuel,
+                ))
+            })
+            .clone()
+    }
+
+    /// Translates every function now (for measuring, or to move the cost out of first calls).
+    pub fn translate_all(&self) {
+        for i in 0..self.funcs.len() {
+            self.func(i as u32);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Kiln's interpreter bytecode: a register machine over the function's frame.
+//!
+//! A frame is a window of 64-bit slots: the parameters, then the declared
+//! locals, then one slot per operand-stack height. Because WebAssembly fixes
+//! the operand-stack height at every instruction, the translator turns each
+//! stack position into a register number and every instruction reads and
+//! writes registers directly: `local.get 0; local.get 1; i32.add; local.set 2`
+//! becomes one `I32Add { dst: 2, a: 0, b: 1 }`. There is no run-time stack
+//! pointer.
+//!
+//! Branches carry absolute instruction indices, resolved at translation.
+//! Values a branch carries to its label are moved with `Copy` before the jump.
+//! Rare operations keep their bulky immediates in side tables of the
+//! [`CompiledFunc`](crate::CompiledFunc) (`memargs`, `indirect`).
+
+use kiln_parser::{LoadOp, NumOp, StoreOp};
+
+/// A register: a slot index relative to the frame's base.
+pub type Reg = u32;
+
+/// Declares the `Op` enum with one `Op::Name { dst, a, b }` variant per
+/// specialised binary operator listed, plus the accessors that map those
+/// variants to and from `NumOp` (their semantics are in `exec/mod.rs`).
+macro_rules! binary_ops {
+    ($($name:ident),* $(,)?) => {
+        /// One interpreter instruction.
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        #[allow(missing_docs)]
+        pub enum Op {
+            $($name { dst: Reg, a: Reg, b: Reg },)*
+            /// Does nothing (left where a translation-time rewrite removed an op).
+            Nop,
+            /// `dst = src`.
+            Copy { dst: Reg, src: Reg },
+            /// `dst = val` (zero-extended).
+            Const32 { dst: Reg, val: u32 },
+            /// `dst = val`.
+            Const64 { dst: Reg, val: u64 },
+            /// `dst = a + imm` on 32 bits.
+            I32AddImm { dst: Reg, a: Reg, imm: u32 },
+            /// `dst = a + imm` on 64 bits (immediate sign-extended).
+            I64AddImm { dst: Reg, a: Reg, imm: i32 },
+            /// Any one-operand numeric operator.
+            Unary { op: NumOp, dst: Reg, src: Reg },
+            /// Any two-operand numeric operator.
+            Binary { op: NumOp, dst: Reg, a: Reg, b: Reg },
+            /// `a = if cond != 0 { a } else { b }`.
+            Select { a: Reg, b: Reg, cond: Reg },
+            /// Jump to `target`.
+            Br { target: u32 },
+            /// Jump to `target` if `cond != 0`.
+            BrIfNez { cond: Reg, target: u32 },
+            /// Jump to `target` if `cond == 0`.
+            BrIfEqz { cond: Reg, target: u32 },
+            /// Jump to the `min(index, len)`-th of the `len + 1` `Br`s that follow.
+            BrTable { index: Reg, len: u32 },
+            /// Return `count` values starting at `start`.
+            Return { start: Reg, count: u32 },
+            /// Call function `func` of the module's index space; arguments start at `args`,
+            /// results are written from `args` on.
+            Call { func: u32, args: Reg },
+            /// `call_indirect` with the table and type of side-table entry `site`.
+            CallIndirect { index: Reg, args: Reg, site: u32 },
+            /// `return_call`.
+            ReturnCall { func: u32, args: Reg },
+            /// `return_call_indirect`.
+            ReturnCallIndirect { index: Reg, args: Reg, site: u32 },
+            /// Trap with `unreachable`.
+            Unreachable,
+            /// Charge `cost` fuel for the metered run that starts here.
+            Fuel { cost: u32 },
+            /// `global.get`.
+            GlobalGet { dst: Reg, global: u32 },
+            /// `global.set`.
+            GlobalSet { global: u32, src: Reg },
+            /// `ref.func`.
+            RefFunc { dst: Reg, func: u32 },
+            /// `ref.is_null`.
+            RefIsNull { dst: Reg, src: Reg },
+            /// A load from memory 0 with a 32-bit offset.
+            Load { kind: LoadOp, dst: Reg, addr: Reg, offset: u32 },
+            /// A store to memory 0 with a 32-bit offset.
+            Store { kind: StoreOp, addr: Reg, val: Reg, offset: u32 },
+            /// A load with memarg side-table entry `memarg` (other memories, 64-bit offsets).
+            LoadExt { kind: LoadOp, dst: Reg, addr: Reg, memarg: u32 },
+            /// A store with memarg side-table entry `memarg`.
+            StoreExt { kind: StoreOp, addr: Reg, val: Reg, memarg: u32 },
+            /// `memory.size`.
+            MemorySize { dst: Reg, mem: u32 },
+            /// `memory.grow`: delta in `dst`, result written to `dst`.
+            MemoryGrow { dst: Reg, mem: u32 },
+            /// `memory.fill` with operands `args, args+1, args+2`.
+            MemoryFill { args: Reg, mem: u32 },
+            /// `memory.copy` with operands from `args`.
+            MemoryCopy { args: Reg, dst: u32, src: u32 },
+            /// `memory.init` with operands from `args`.
+            MemoryInit { args: Reg, mem: u32, data: u32 },
+            /// `data.drop`.
+            DataDrop { data: u32 },
+            /// `table.get`: index in `dst`, result written to `dst`.
+            TableGet { dst: Reg, table: u32 },
+            /// `table.set` with operands from `args`.
+            TableSet { args: Reg, table: u32 },
+            /// `table.size`.
+            TableSize { dst: Reg, table: u32 },
+            /// `table.grow` with operands from `args`, result to `args`.
+            TableGrow { args: Reg, table: u32 },
+            /// `table.fill` with operands from `args`.
+            TableFill { args: Reg, table: u32 },
+            /// `table.copy` with operands from `args`.
+            TableCopy { args: Reg, dst: u32, src: u32 },
+            /// `table.init` with operands from `args`.
+            TableInit { args: Reg, table: u32, elem: u32 },
+            /// `elem.drop`.
+            ElemDrop { elem: u32 },
+        }
+
+        impl Op {
+            /// The specialised op for a binary `NumOp`, if there is one.
+            pub fn specialised_binary(op: NumOp, dst: Reg, a: Reg, b: Reg) -> Option<Op> {
+                match op {
+                    $(NumOp::$name => Some(Op::$name { dst, a, b }),)*
+                    _ => None,
+                }
+            }
+
+            /// `(dst, a, b)` of a specialised binary op.
+            pub fn binary_parts(&self) -> Option<(Reg, Reg, Reg)> {
+                match *self {
+                    $(Op::$name { dst, a, b } => Some((dst, a, b)),)*
+                    _ => None,
+                }
+            }
+
+            fn set_binary_dst(&mut self, new: Reg) {
+                if let $(Op::$name { dst, .. })|* = self {
+                    *dst = new;
+                }
+            }
+        }
+    };
+}
+
+binary_ops! {
+    I32Add, I32Sub, I32Mul, I32And, I32Or, I32Xor, I32Shl, I32ShrS, I32ShrU,
+    I32Eq, I32Ne, I32LtS, I32LtU, I32GtS, I32GtU, I32LeS, I32LeU, I32GeS, I32GeU,
+    I64Add, I64Sub, I64Mul, I64And, I64Or, I64Xor, I64Shl, I64ShrS, I64ShrU,
+    I64Eq, I64Ne, I64LtS, I64LtU, I64GtS, I64GtU, I64LeS, I64LeU, I64GeS, I64GeU,
+    F32Add, F32Sub, F32Mul, F32Div, F64Add, F64Sub, F64Mul, F64Div,
+}
+
+impl Op {
+    /// The register this op writes, if it is a pure register definition that a
+    /// following `local.set` may redirect.
+    pub fn pure_dst(&self) -> Option<Reg> {
+        match *self {
+            Op::Copy { dst, .. }
+            | Op::Const32 { dst, .. }
+            | Op::Const64 { dst, .. }
+            | Op::I32AddImm { dst, .. }
+            | Op::I64AddImm { dst, .. }
+            | Op::Unary { dst, .. }
+            | Op::Binary { dst, .. }
+            | Op::GlobalGet { dst, .. }
+            | Op::RefIsNull { dst, .. }
+            | Op::Load { dst, .. }
+            | Op::LoadExt { dst, .. } => Some(dst),
+            _ => self.binary_parts().map(|(dst, _, _)| dst),
+        }
+    }
+
+    /// Rewrites the destination of a pure definition (see [`Op::pure_dst`]).
+    pub fn set_dst(&mut self, new: Reg) {
+        match self {
+            Op::Copy { dst, .. }
+            | Op::Const32 { dst, .. }
+            | Op::Const64 { dst, .. }
+            | Op::I32AddImm { dst, .. }
+            | Op::I64AddImm { dst, .. }
+            | Op::Unary { dst, .. }
+            | Op::Binary { dst, .. }
+            | Op::GlobalGet { dst, .. }
+            | Op::RefIsNull { dst, .. }
+            | Op::Load { dst, .. }
+            | Op::LoadExt { dst, .. } => *dst = new,
+            other => other.set_binary_dst(new),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Dispatch walks an array of these; keep each one two words.
+    #[test]
+    fn op_is_sixteen_bytes() {
+        assert_eq!(std::mem::size_of::<Op>(), 16);
+    }
+}

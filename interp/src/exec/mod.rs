@@ -1,0 +1,582 @@
+//! The interpreter's executor: one loop over the current function's ops.
+//!
+//! All WebAssembly frames of one host-to-wasm entry share a value stack of
+//! 64-bit slots; a frame's registers are the window starting at its `base`.
+//! A call places the callee's base at the caller's first argument register,
+//! so arguments are passed and results returned in place, without copying.
+//! Calls push the caller onto a `Vec` of frames rather than recursing, so
+//! only host functions that call back into WebAssembly use native stack.
+
+mod bulk;
+mod memory;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use kiln_runtime::{
+    FuncAddr, FuncEntity, HostCaller, HostFn, InstanceAddr, RawRef, SigId, Store, Trap, TrapCode,
+    Val,
+};
+
+use crate::bytecode::Op;
+use crate::{CompiledFunc, CompiledModule, num};
+
+/// Most slots a value stack may grow to (256 Mi slots, 2 GiB) before `call stack exhausted`.
+const MAX_STACK_SLOTS: usize = 1 << 28;
+
+/// An active WebAssembly function.
+struct Frame {
+    func: Arc<CompiledFunc>,
+    module: Arc<CompiledModule>,
+    instance: InstanceAddr,
+    /// Index of the next op to run (saved while a callee runs).
+    pc: usize,
+    /// Stack index of register 0.
+    base: usize,
+    /// Store index of the instance's memory 0, and whether it is 64-bit.
+    mem0: Option<(usize, bool)>,
+}
+
+fn compiled_module(store: &Store, instance: InstanceAddr) -> Result<Arc<CompiledModule>, Trap> {
+    store.instances[instance.index()]
+        .code
+        .clone()
+        .downcast::<CompiledModule>()
+        .map_err(|_| Trap::host("function was compiled for another execution tier"))
+}
+
+fn slot_of(v: &Val) -> u64 {
+    v.to_bits() as u64
+}
+
+fn frame_for(
+    store: &Store,
+    module: Arc<CompiledModule>,
+    instance: InstanceAddr,
+    func: Arc<CompiledFunc>,
+    base: usize,
+) -> Frame {
+    let mem0 = store.instances[instance.index()]
+        .memories
+        .first()
+        .map(|m| (m.index(), store.memories[m.index()].is_64()));
+    Frame {
+        func,
+        module,
+        instance,
+        pc: 0,
+        base,
+        mem0,
+    }
+}
+
+/// Makes room for `needed` slots.
+fn ensure_stack(stack: &mut Vec<u64>, needed: usize) -> Result<(), Trap> {
+    if needed > stack.len() {
+        if needed > MAX_STACK_SLOTS {
+            return Err(TrapCode::CallStackExhausted.into());
+        }
+        let new_len = needed.max(stack.len() * 2).min(MAX_STACK_SLOTS);
+        stack.resize(new_len, 0);
+    }
+    Ok(())
+}
+
+/// Calls `func` with `args`, writing its results to `results`.
+///
+/// The caller checks that `args` and `results` match the function's type.
+///
+/// # Errors
+///
+/// The trap that ended execution.
+pub fn invoke(
+    store: &mut Store,
+    data: &mut dyn Any,
+    func: FuncAddr,
+    args: &[Val],
+    results: &mut [Val],
+) -> Result<(), Trap> {
+    let entry_depth = store.depth;
+    let outcome = invoke_inner(store, data, func, args, results);
+    store.depth = entry_depth;
+    outcome
+}
+
+fn invoke_inner(
+    store: &mut Store,
+    data: &mut dyn Any,
+    func: FuncAddr,
+    args: &[Val],
+    results: &mut [Val],
+) -> Result<(), Trap> {
+    match store.funcs[func.index()].clone() {
+        FuncEntity::Host { func: host, .. } => host(
+            HostCaller {
+                store,
+                data,
+                instance: None,
+            },
+            args,
+            results,
+        ),
+        FuncEntity::Wasm {
+            instance,
+            def_index,
+            sig,
+        } => {
+            let module = compiled_module(store, instance)?;
+            let code = module.func(def_index);
+            if store.depth >= store.limits.max_call_depth {
+                return Err(TrapCode::CallStackExhausted.into());
+            }
+            store.depth += 1;
+            let mut stack = vec![0u64; (code.frame_size as usize).max(1024)];
+            for (slot, a) in stack.iter_mut().zip(args) {
+                *slot = slot_of(a);
+            }
+            let frame = frame_for(store, module, instance, code, 0);
+            execute(store, data, &mut stack, frame)?;
+            let ty = store.sig(sig);
+            for ((r, t), s) in results.iter_mut().zip(ty.results.iter()).zip(&stack) {
+                *r = Val::from_bits(*t, u128::from(*s));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Calls host function `host` with arguments in `stack[at..]`, results written from `at`.
+fn call_host(
+    store: &mut Store,
+    data: &mut dyn Any,
+    instance: InstanceAddr,
+    host: &Arc<HostFn>,
+    sig: SigId,
+    stack: &mut [u64],
+    at: usize,
+) -> Result<(), Trap> {
+    let ty = store.sig(sig).clone();
+    let params: Vec<Val> = ty
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Val::from_bits(*t, u128::from(stack[at + i])))
+        .collect();
+    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    host(
+        HostCaller {
+            store,
+            data,
+            instance: Some(instance),
+        },
+        &params,
+        &mut results,
+    )?;
+    for (i, (r, t)) in results.iter().zip(ty.results.iter()).enumerate() {
+        if r.ty() != *t {
+            return Err(Trap::host(
+                "host function returned a value of the wrong type",
+            ));
+        }
+        stack[at + i] = slot_of(r);
+    }
+    Ok(())
+}
+
+/// Charges `units` of dynamic fuel when the module meters fuel.
+#[inline]
+fn charge(store: &mut Store, metered: bool, units: u64) -> Result<(), Trap> {
+    if metered {
+        if store.fuel < units {
+            return Err(TrapCode::OutOfFuel.into());
+        }
+        store.fuel -= units;
+    }
+    Ok(())
+}
+
+/// What a call resolved to.
+enum Callee {
+    Wasm(Frame),
+    Host(Arc<HostFn>, SigId),
+}
+
+/// Resolves function `addr` for a call whose callee frame starts at stack index `base`.
+fn resolve(store: &Store, caller: &Frame, addr: FuncAddr, base: usize) -> Result<Callee, Trap> {
+    match &store.funcs[addr.index()] {
+        FuncEntity::Wasm {
+            instance,
+            def_index,
+            ..
+        } => {
+            let module = if *instance == caller.instance {
+                caller.module.clone()
+            } else {
+                compiled_module(store, *instance)?
+            };
+            let code = module.func(*def_index);
+            Ok(Callee::Wasm(frame_for(
+                store, module, *instance, code, base,
+            )))
+        }
+        FuncEntity::Host { func, sig } => Ok(Callee::Host(func.clone(), *sig)),
+    }
+}
+
+/// The function `call_indirect` site `site` of `frame` selects with table index `i`.
+fn indirect_target(store: &Store, frame: &Frame, site: u32, i: u64) -> Result<FuncAddr, Trap> {
+    let (table, ty) = frame.func.indirect[site as usize];
+    let inst = &store.instances[frame.instance.index()];
+    let t = &store.tables[inst.tables[table as usize].index()];
+    let i = if t.ty().index == kiln_parser::IndexType::I64 {
+        i
+    } else {
+        u64::from(i as u32)
+    };
+    let raw = usize::try_from(i)
+        .ok()
+        .and_then(|i| t.elems().get(i))
+        .ok_or(TrapCode::UndefinedElement)?;
+    let addr = FuncAddr(raw.addr().ok_or(TrapCode::UninitializedElement)?);
+    if store.funcs[addr.index()].sig() != inst.sigs[ty as usize] {
+        return Err(TrapCode::IndirectCallTypeMismatch.into());
+    }
+    Ok(addr)
+}
+
+/// Runs `frame` (already on the stack) until it returns; results end at `stack[frame.base..]`.
+fn execute(
+    store: &mut Store,
+    data: &mut dyn Any,
+    stack: &mut Vec<u64>,
+    mut frame: Frame,
+) -> Result<(), Trap> {
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut pc = 0usize;
+    let mut base = frame.base;
+    ensure_stack(stack, base + frame.func.frame_size as usize)?;
+
+    /// Register `$r` of the current frame.
+    macro_rules! r {
+        ($r:expr) => {
+            stack[base + $r as usize]
+        };
+    }
+    /// Effective address of a memory-0 access.
+    macro_rules! ea {
+        ($addr:expr, $offset:expr) => {
+            match frame.mem0 {
+                Some((_, true)) => r!($addr).checked_add(u64::from($offset)),
+                _ => Some(u64::from(r!($addr) as u32) + u64::from($offset)),
+            }
+        };
+    }
+
+    loop {
+        let op = frame.func.code[pc];
+        pc += 1;
+        match op {
+            Op::Nop => {}
+            Op::Copy { dst, src } => r!(dst) = r!(src),
+            Op::Const32 { dst, val } => r!(dst) = u64::from(val),
+            Op::Const64 { dst, val } => r!(dst) = val,
+            Op::I32AddImm { dst, a, imm } => r!(dst) = u64::from((r!(a) as u32).wrapping_add(imm)),
+            Op::I64AddImm { dst, a, imm } => r!(dst) = r!(a).wrapping_add(imm as i64 as u64),
+            Op::Unary { op, dst, src } => r!(dst) = num::unary(op, r!(src))?,
+            Op::Binary { op, dst, a, b } => r!(dst) = num::binary(op, r!(a), r!(b))?,
+            Op::I32Add { dst, a, b } => {
+                r!(dst) = u64::from((r!(a) as u32).wrapping_add(r!(b) as u32))
+            }
+            Op::I32Sub { dst, a, b } => {
+                r!(dst) = u64::from((r!(a) as u32).wrapping_sub(r!(b) as u32))
+            }
+            Op::I32Mul { dst, a, b } => {
+                r!(dst) = u64::from((r!(a) as u32).wrapping_mul(r!(b) as u32))
+            }
+            Op::I32And { dst, a, b } => r!(dst) = u64::from(r!(a) as u32 & r!(b) as u32),
+            Op::I32Or { dst, a, b } => r!(dst) = u64::from(r!(a) as u32 | r!(b) as u32),
+            Op::I32Xor { dst, a, b } => r!(dst) = u64::from(r!(a) as u32 ^ r!(b) as u32),
+            Op::I32Shl { dst, a, b } => {
+                r!(dst) = u64::from((r!(a) as u32).wrapping_shl(r!(b) as u32))
+            }
+            Op::I32ShrS { dst, a, b } => {
+                r!(dst) = u64::from((r!(a) as i32).wrapping_shr(r!(b) as u32) as u32)
+            }
+            Op::I32ShrU { dst, a, b } => {
+                r!(dst) = u64::from((r!(a) as u32).wrapping_shr(r!(b) as u32))
+            }
+            Op::I32Eq { dst, a, b } => r!(dst) = u64::from(r!(a) as u32 == r!(b) as u32),
+            Op::I32Ne { dst, a, b } => r!(dst) = u64::from(r!(a) as u32 != r!(b) as u32),
+            Op::I32LtS { dst, a, b } => r!(dst) = u64::from((r!(a) as i32) < (r!(b) as i32)),
+            Op::I32LtU { dst, a, b } => r!(dst) = u64::from((r!(a) as u32) < (r!(b) as u32)),
+            Op::I32GtS { dst, a, b } => r!(dst) = u64::from((r!(a) as i32) > (r!(b) as i32)),
+            Op::I32GtU { dst, a, b } => r!(dst) = u64::from((r!(a) as u32) > (r!(b) as u32)),
+            Op::I32LeS { dst, a, b } => r!(dst) = u64::from((r!(a) as i32) <= (r!(b) as i32)),
+            Op::I32LeU { dst, a, b } => r!(dst) = u64::from((r!(a) as u32) <= (r!(b) as u32)),
+            Op::I32GeS { dst, a, b } => r!(dst) = u64::from((r!(a) as i32) >= (r!(b) as i32)),
+            Op::I32GeU { dst, a, b } => r!(dst) = u64::from((r!(a) as u32) >= (r!(b) as u32)),
+            Op::I64Add { dst, a, b } => r!(dst) = r!(a).wrapping_add(r!(b)),
+            Op::I64Sub { dst, a, b } => r!(dst) = r!(a).wrapping_sub(r!(b)),
+            Op::I64Mul { dst, a, b } => r!(dst) = r!(a).wrapping_mul(r!(b)),
+            Op::I64And { dst, a, b } => r!(dst) = r!(a) & r!(b),
+            Op::I64Or { dst, a, b } => r!(dst) = r!(a) | r!(b),
+            Op::I64Xor { dst, a, b } => r!(dst) = r!(a) ^ r!(b),
+            Op::I64Shl { dst, a, b } => r!(dst) = r!(a).wrapping_shl(r!(b) as u32),
+            Op::I64ShrS { dst, a, b } => r!(dst) = (r!(a) as i64).wrapping_shr(r!(b) as u32) as u64,
+            Op::I64ShrU { dst, a, b } => r!(dst) = r!(a).wrapping_shr(r!(b) as u32),
+            Op::I64Eq { dst, a, b } => r!(dst) = u64::from(r!(a) == r!(b)),
+            Op::I64Ne { dst, a, b } => r!(dst) = u64::from(r!(a) != r!(b)),
+            Op::I64LtS { dst, a, b } => r!(dst) = u64::from((r!(a) as i64) < (r!(b) as i64)),
+            Op::I64LtU { dst, a, b } => r!(dst) = u64::from(r!(a) < r!(b)),
+            Op::I64GtS { dst, a, b } => r!(dst) = u64::from((r!(a) as i64) > (r!(b) as i64)),
+            Op::I64GtU { dst, a, b } => r!(dst) = u64::from(r!(a) > r!(b)),
+            Op::I64LeS { dst, a, b } => r!(dst) = u64::from((r!(a) as i64) <= (r!(b) as i64)),
+            Op::I64LeU { dst, a, b } => r!(dst) = u64::from(r!(a) <= r!(b)),
+            Op::I64GeS { dst, a, b } => r!(dst) = u64::from((r!(a) as i64) >= (r!(b) as i64)),
+            Op::I64GeU { dst, a, b } => r!(dst) = u64::from(r!(a) >= r!(b)),
+            Op::F32Add { dst, a, b } => r!(dst) = f32_op(r!(a), r!(b), |x, y| x + y),
+            Op::F32Sub { dst, a, b } => r!(dst) = f32_op(r!(a), r!(b), |x, y| x - y),
+            Op::F32Mul { dst, a, b } => r!(dst) = f32_op(r!(a), r!(b), |x, y| x * y),
+            Op::F32Div { dst, a, b } => r!(dst) = f32_op(r!(a), r!(b), |x, y| x / y),
+            Op::F64Add { dst, a, b } => r!(dst) = f64_op(r!(a), r!(b), |x, y| x + y),
+            Op::F64Sub { dst, a, b } => r!(dst) = f64_op(r!(a), r!(b), |x, y| x - y),
+            Op::F64Mul { dst, a, b } => r!(dst) = f64_op(r!(a), r!(b), |x, y| x * y),
+            Op::F64Div { dst, a, b } => r!(dst) = f64_op(r!(a), r!(b), |x, y| x / y),
+            Op::Select { a, b, cond } => {
+                if r!(cond) as u32 == 0 {
+                    r!(a) = r!(b);
+                }
+            }
+            Op::Br { target } => pc = target as usize,
+            Op::BrIfNez { cond, target } => {
+                if r!(cond) as u32 != 0 {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfEqz { cond, target } => {
+                if r!(cond) as u32 == 0 {
+                    pc = target as usize;
+                }
+            }
+            Op::BrTable { index, len } => pc += (r!(index) as u32).min(len) as usize,
+            Op::Return { start, count } => {
+                let (start, count) = (base + start as usize, count as usize);
+                if start != base {
+                    stack.copy_within(start..start + count, base);
+                }
+                match frames.pop() {
+                    None => return Ok(()),
+                    Some(caller) => {
+                        frame = caller;
+                        pc = frame.pc;
+                        base = frame.base;
+                        store.depth -= 1;
+                    }
+                }
+            }
+            Op::Call { func, args } => {
+                let addr = store.instances[frame.instance.index()].funcs[func as usize];
+                let callee_base = base + args as usize;
+                match resolve(store, &frame, addr, callee_base)? {
+                    Callee::Wasm(callee) => {
+                        if store.depth >= store.limits.max_call_depth {
+                            return Err(TrapCode::CallStackExhausted.into());
+                        }
+                        store.depth += 1;
+                        enter(stack, &callee)?;
+                        frame.pc = pc;
+                        frames.push(std::mem::replace(&mut frame, callee));
+                        pc = 0;
+                        base = callee_base;
+                    }
+                    Callee::Host(host, sig) => {
+                        call_host(store, data, frame.instance, &host, sig, stack, callee_base)?
+                    }
+                }
+            }
+            Op::CallIndirect { index, args, site } => {
+                let addr = indirect_target(store, &frame, site, r!(index))?;
+                let callee_base = base + args as usize;
+                match resolve(store, &frame, addr, callee_base)? {
+                    Callee::Wasm(callee) => {
+                        if store.depth >= store.limits.max_call_depth {
+                            return Err(TrapCode::CallStackExhausted.into());
+                        }
+                        store.depth += 1;
+                        enter(stack, &callee)?;
+                        frame.pc = pc;
+                        frames.push(std::mem::replace(&mut frame, callee));
+                        pc = 0;
+                        base = callee_base;
+                    }
+                    Callee::Host(host, sig) => {
+                        call_host(store, data, frame.instance, &host, sig, stack, callee_base)?
+                    }
+                }
+            }
+            Op::ReturnCall { func, args } => {
+                let addr = store.instances[frame.instance.index()].funcs[func as usize];
+                tail_call(store, data, stack, &mut frame, addr, base, args)?;
+                pc = frame.pc;
+                if pc == usize::MAX {
+                    // The callee was a host function: return its results.
+                    match finish_return(store, &mut frames, &mut frame) {
+                        None => return Ok(()),
+                        Some(()) => {
+                            pc = frame.pc;
+                            base = frame.base;
+                        }
+                    }
+                }
+            }
+            Op::ReturnCallIndirect { index, args, site } => {
+                let addr = indirect_target(store, &frame, site, r!(index))?;
+                tail_call(store, data, stack, &mut frame, addr, base, args)?;
+                pc = frame.pc;
+                if pc == usize::MAX {
+                    match finish_return(store, &mut frames, &mut frame) {
+                        None => return Ok(()),
+                        Some(()) => {
+                            pc = frame.pc;
+                            base = frame.base;
+                        }
+                    }
+                }
+            }
+            Op::Unreachable => return Err(TrapCode::Unreachable.into()),
+            Op::Fuel { cost } => {
+                let cost = u64::from(cost);
+                if store.fuel < cost {
+                    return Err(TrapCode::OutOfFuel.into());
+                }
+                store.fuel -= cost;
+            }
+            Op::GlobalGet { dst, global } => {
+                let g = store.instances[frame.instance.index()].globals[global as usize];
+                r!(dst) = store.globals[g.index()].bits as u64;
+            }
+            Op::GlobalSet { global, src } => {
+                let g = store.instances[frame.instance.index()].globals[global as usize];
+                store.globals[g.index()].bits = u128::from(r!(src));
+            }
+            Op::RefFunc { dst, func } => {
+                let f = store.instances[frame.instance.index()].funcs[func as usize];
+                r!(dst) = u64::from(RawRef::from_addr(f.0).0);
+            }
+            Op::RefIsNull { dst, src } => r!(dst) = u64::from(r!(src) as u32 == 0),
+            Op::Load {
+                kind,
+                dst,
+                addr,
+                offset,
+            } => {
+                let ea = ea!(addr, offset).ok_or(TrapCode::MemoryOutOfBounds)?;
+                let m = frame.mem0.map_or(0, |(m, _)| m);
+                r!(dst) = memory::load(kind, store.memories[m].data(), ea)?;
+            }
+            Op::Store {
+                kind,
+                addr,
+                val,
+                offset,
+            } => {
+                let ea = ea!(addr, offset).ok_or(TrapCode::MemoryOutOfBounds)?;
+                let m = frame.mem0.map_or(0, |(m, _)| m);
+                memory::store(kind, store.memories[m].data_mut(), ea, r!(val))?;
+            }
+            Op::LoadExt {
+                kind,
+                dst,
+                addr,
+                memarg,
+            } => {
+                let (mem, offset) = frame.func.memargs[memarg as usize];
+                let m = store.instances[frame.instance.index()].memories[mem as usize].index();
+                let ea = effective(store, m, r!(addr), offset)?;
+                r!(dst) = memory::load(kind, store.memories[m].data(), ea)?;
+            }
+            Op::StoreExt {
+                kind,
+                addr,
+                val,
+                memarg,
+            } => {
+                let (mem, offset) = frame.func.memargs[memarg as usize];
+                let m = store.instances[frame.instance.index()].memories[mem as usize].index();
+                let ea = effective(store, m, r!(addr), offset)?;
+                memory::store(kind, store.memories[m].data_mut(), ea, r!(val))?;
+            }
+            other => {
+                let metered = frame.module.fuel;
+                bulk::execute(store, &frame, stack, base, other, metered)?;
+            }
+        }
+    }
+}
+
+/// Effective address of an access to store memory `m`.
+fn effective(store: &Store, m: usize, addr: u64, offset: u64) -> Result<u64, Trap> {
+    let addr = if store.memories[m].is_64() {
+        addr
+    } else {
+        u64::from(addr as u32)
+    };
+    addr.checked_add(offset)
+        .ok_or_else(|| TrapCode::MemoryOutOfBounds.into())
+}
+
+/// Prepares the stack for a callee frame: room for it, and its declared locals zeroed.
+fn enter(stack: &mut Vec<u64>, callee: &Frame) -> Result<(), Trap> {
+    let f = &callee.func;
+    ensure_stack(stack, callee.base + f.frame_size as usize)?;
+    let locals = callee.base + f.num_params as usize..callee.base + f.num_locals as usize;
+    stack[locals].fill(0);
+    Ok(())
+}
+
+/// Replaces `frame` by a call to `addr` whose arguments start at register `args`.
+///
+/// For a host callee the call is made at once and `frame.pc` is set to `usize::MAX`
+/// to tell the caller to return the results.
+fn tail_call(
+    store: &mut Store,
+    data: &mut dyn Any,
+    stack: &mut Vec<u64>,
+    frame: &mut Frame,
+    addr: FuncAddr,
+    base: usize,
+    args: u32,
+) -> Result<(), Trap> {
+    let np = store.func_type(addr).params.len();
+    let from = base + args as usize;
+    stack.copy_within(from..from + np, base);
+    match resolve(store, frame, addr, base)? {
+        Callee::Wasm(callee) => {
+            enter(stack, &callee)?;
+            *frame = callee;
+        }
+        Callee::Host(host, sig) => {
+            call_host(store, data, frame.instance, &host, sig, stack, base)?;
+            frame.pc = usize::MAX;
+        }
+    }
+    Ok(())
+}
+
+/// Pops back to the caller after the current frame's results were left at its base.
+fn finish_return(store: &mut Store, frames: &mut Vec<Frame>, frame: &mut Frame) -> Option<()> {
+    let caller = frames.pop()?;
+    *frame = caller;
+    store.depth -= 1;
+    Some(())
+}
+
+#[inline(always)]
+fn f32_op(a: u64, b: u64, f: impl Fn(f32, f32) -> f32) -> u64 {
+    u64::from(f(f32::from_bits(a as u32), f32::from_bits(b as u32)).to_bits())
+}
+
+#[inline(always)]
+fn f64_op(a: u64, b: u64, f: impl Fn(f64, f64) -> f64) -> u64 {
+    f(f64::from_bits(a), f64::from_bits(b)).to_bits()
+}

@@ -1,0 +1,332 @@
+//! The per-instruction part of the translator.
+
+use kiln_parser::{Instr, Module, NumOp};
+
+use super::{Ctrl, Kind, Translator};
+use crate::bytecode::Op;
+
+impl Translator {
+    pub(super) fn instr(&mut self, module: &Module, instr: &Instr) {
+        if !self.reachable {
+            self.dead_instr(module, instr);
+            return;
+        }
+        match instr {
+            Instr::Nop => {}
+            Instr::Unreachable => {
+                self.emit(Op::Unreachable);
+                self.reachable = false;
+            }
+            Instr::Block(bt) | Instr::Loop(bt) => {
+                let (params, results) = Self::block_arity(module, *bt);
+                let kind = if matches!(instr, Instr::Loop(_)) {
+                    Kind::Loop
+                } else {
+                    Kind::Block
+                };
+                let loop_start = if kind == Kind::Loop {
+                    self.label_here()
+                } else {
+                    0
+                };
+                self.ctrl.push(Ctrl {
+                    kind,
+                    height: self.h - params,
+                    params,
+                    results,
+                    live: true,
+                    branches: Vec::new(),
+                    loop_start,
+                    if_jump: None,
+                });
+            }
+            Instr::If(bt) => {
+                let (params, results) = Self::block_arity(module, *bt);
+                self.h -= 1;
+                let cond = self.reg(self.h);
+                let at = self.emit(Op::BrIfEqz { cond, target: 0 });
+                self.ctrl.push(Ctrl {
+                    kind: Kind::If,
+                    height: self.h - params,
+                    params,
+                    results,
+                    live: true,
+                    branches: Vec::new(),
+                    loop_start: 0,
+                    if_jump: Some(at),
+                });
+            }
+            Instr::Else => self.else_(),
+            Instr::End => self.end(),
+            Instr::Br(depth) => {
+                let idx = self.frame_index(depth.0);
+                let (height, n) = (self.ctrl[idx].height, self.ctrl[idx].label_arity());
+                if self.ctrl[idx].kind != Kind::Func {
+                    self.branch_copies(height, n);
+                }
+                self.branch_jump(idx);
+                self.reachable = false;
+            }
+            Instr::BrIf(depth) => {
+                self.h -= 1;
+                let cond = self.reg(self.h);
+                let idx = self.frame_index(depth.0);
+                if self.direct_branch(idx) {
+                    let frame = &self.ctrl[idx];
+                    if frame.kind == Kind::Loop {
+                        let target = frame.loop_start;
+                        self.emit(Op::BrIfNez { cond, target });
+                    } else {
+                        let at = self.emit(Op::BrIfNez { cond, target: 0 });
+                        self.ctrl[idx].branches.push(at);
+                    }
+                } else {
+                    let skip = self.emit(Op::BrIfEqz { cond, target: 0 });
+                    let (height, n) = (self.ctrl[idx].height, self.ctrl[idx].label_arity());
+                    if self.ctrl[idx].kind != Kind::Func {
+                        self.branch_copies(height, n);
+                    }
+                    self.branch_jump(idx);
+                    let here = self.label_here();
+                    self.patch(skip, here);
+                }
+            }
+            Instr::BrTable(table) => {
+                self.h -= 1;
+                let index = self.reg(self.h);
+                let len = table.targets.len() as u32;
+                self.emit(Op::BrTable { index, len });
+                let first = self.code.len();
+                for _ in 0..=len {
+                    self.emit(Op::Br { target: 0 });
+                }
+                let targets = table.targets.iter().chain(std::iter::once(&table.default));
+                for (i, depth) in targets.enumerate() {
+                    let idx = self.frame_index(depth.0);
+                    let entry = first + i;
+                    if self.direct_branch(idx) {
+                        let frame = &self.ctrl[idx];
+                        if frame.kind == Kind::Loop {
+                            let target = frame.loop_start;
+                            self.patch(entry, target);
+                        } else {
+                            self.ctrl[idx].branches.push(entry);
+                        }
+                    } else {
+                        let stub = self.code.len() as u32;
+                        self.patch(entry, stub);
+                        let (height, n) = (self.ctrl[idx].height, self.ctrl[idx].label_arity());
+                        if self.ctrl[idx].kind != Kind::Func {
+                            self.branch_copies(height, n);
+                        }
+                        self.branch_jump(idx);
+                    }
+                }
+                self.reachable = false;
+            }
+            Instr::Return => {
+                self.branch_jump(0);
+                self.reachable = false;
+            }
+            Instr::Call(f) => {
+                let ty = module.func_type_idx(*f).map(|t| &module.types[t.index()]);
+                let (np, nr) =
+                    ty.map_or((0, 0), |t| (t.params.len() as u32, t.results.len() as u32));
+                let args = self.reg(self.h - np);
+                self.emit(Op::Call { func: f.0, args });
+                self.h = self.h - np + nr;
+                self.boundary = self.code.len();
+            }
+            Instr::CallIndirect { ty, table } | Instr::ReturnCallIndirect { ty, table } => {
+                let sig = &module.types[ty.index()];
+                let (np, nr) = (sig.params.len() as u32, sig.results.len() as u32);
+                self.h -= 1;
+                let index = self.reg(self.h);
+                let args = self.reg(self.h - np);
+                let site = self.indirect.len() as u32;
+                self.indirect.push((table.0, ty.0));
+                if matches!(instr, Instr::CallIndirect { .. }) {
+                    self.emit(Op::CallIndirect { index, args, site });
+                    self.h = self.h - np + nr;
+                    self.boundary = self.code.len();
+                } else {
+                    self.emit(Op::ReturnCallIndirect { index, args, site });
+                    self.reachable = false;
+                }
+            }
+            Instr::ReturnCall(f) => {
+                let ty = module.func_type_idx(*f).map(|t| &module.types[t.index()]);
+                let np = ty.map_or(0, |t| t.params.len() as u32);
+                let args = self.reg(self.h - np);
+                self.emit(Op::ReturnCall { func: f.0, args });
+                self.reachable = false;
+            }
+            Instr::Drop => self.h -= 1,
+            Instr::Select(_) => {
+                self.h -= 2;
+                let (a, b, cond) = (self.reg(self.h - 1), self.reg(self.h), self.reg(self.h + 1));
+                self.emit(Op::Select { a, b, cond });
+            }
+            Instr::LocalGet(x) => {
+                let dst = self.reg(self.h);
+                self.emit(Op::Copy { dst, src: x.0 });
+                self.h += 1;
+            }
+            Instr::LocalSet(x) => {
+                self.h -= 1;
+                let src = self.reg(self.h);
+                match self.last_rewritable() {
+                    Some(op) if op.pure_dst() == Some(src) => {
+                        if let Some(last) = self.code.last_mut() {
+                            last.set_dst(x.0);
+                        }
+                    }
+                    _ => {
+                        self.emit(Op::Copy { dst: x.0, src });
+                    }
+                }
+            }
+            Instr::LocalTee(x) => {
+                let src = self.reg(self.h - 1);
+                self.emit(Op::Copy { dst: x.0, src });
+            }
+            Instr::GlobalGet(g) => {
+                let dst = self.reg(self.h);
+                self.emit(Op::GlobalGet { dst, global: g.0 });
+                self.h += 1;
+            }
+            Instr::GlobalSet(g) => {
+                self.h -= 1;
+                let src = self.reg(self.h);
+                self.emit(Op::GlobalSet { global: g.0, src });
+            }
+            Instr::I32Const(v) => self.push_const32(*v as u32),
+            Instr::F32Const(v) => self.push_const32(*v),
+            Instr::I64Const(v) => self.push_const64(*v as u64),
+            Instr::F64Const(v) => self.push_const64(*v),
+            Instr::RefNull(_) => self.push_const32(0),
+            Instr::RefFunc(f) => {
+                let dst = self.reg(self.h);
+                self.emit(Op::RefFunc { dst, func: f.0 });
+                self.h += 1;
+            }
+            Instr::RefIsNull => {
+                let r = self.reg(self.h - 1);
+                self.emit(Op::RefIsNull { dst: r, src: r });
+            }
+            Instr::Num(op) => self.numeric(*op),
+            _ => self.memory(instr),
+        }
+    }
+
+    fn push_const32(&mut self, val: u32) {
+        let dst = self.reg(self.h);
+        self.emit(Op::Const32 { dst, val });
+        self.h += 1;
+    }
+
+    fn push_const64(&mut self, val: u64) {
+        let dst = self.reg(self.h);
+        self.emit(Op::Const64 { dst, val });
+        self.h += 1;
+    }
+
+    fn numeric(&mut self, op: NumOp) {
+        if op.params().len() == 1 {
+            let dst = self.reg(self.h - 1);
+            let src = self.fold_operand(dst);
+            self.emit(Op::Unary { op, dst, src });
+            return;
+        }
+        self.h -= 1;
+        let (dst, b) = (self.reg(self.h - 1), self.reg(self.h));
+        // `x + constant`: fold the constant into the instruction.
+        match (op, self.last_rewritable()) {
+            (NumOp::I32Add, Some(Op::Const32 { dst: d, val })) if d == b => {
+                self.code.pop();
+                let a = self.fold_operand(dst);
+                self.emit(Op::I32AddImm { dst, a, imm: val });
+                return;
+            }
+            (NumOp::I64Add, Some(Op::Const64 { dst: d, val })) if d == b => {
+                if let Ok(imm) = i32::try_from(val as i64) {
+                    self.code.pop();
+                    let a = self.fold_operand(dst);
+                    self.emit(Op::I64AddImm { dst, a, imm });
+                    return;
+                }
+            }
+            _ => {}
+        }
+        let b = self.fold_operand(b);
+        let a = self.fold_operand(dst);
+        let op = Op::specialised_binary(op, dst, a, b).unwrap_or(Op::Binary { op, dst, a, b });
+        self.emit(op);
+    }
+
+    fn else_(&mut self) {
+        let Some(top) = self.ctrl.len().checked_sub(1) else {
+            return;
+        };
+        if self.reachable {
+            let at = self.emit(Op::Br { target: 0 });
+            self.ctrl[top].branches.push(at);
+        }
+        let here = self.label_here();
+        if let Some(j) = self.ctrl[top].if_jump.take() {
+            self.patch(j, here);
+        }
+        let frame = &mut self.ctrl[top];
+        frame.kind = Kind::Else;
+        self.h = frame.height + frame.params;
+        self.reachable = frame.live;
+    }
+
+    fn end(&mut self) {
+        let Some(frame) = self.ctrl.pop() else { return };
+        if frame.kind == Kind::Func {
+            if self.reachable {
+                let start = self.reg(frame.height);
+                self.emit(Op::Return {
+                    start,
+                    count: frame.results,
+                });
+            }
+            self.reachable = false;
+            return;
+        }
+        let here = self.label_here();
+        for &at in &frame.branches {
+            self.patch(at, here);
+        }
+        let falls_from_if = frame.if_jump.is_some();
+        if let Some(j) = frame.if_jump {
+            self.patch(j, here);
+        }
+        self.h = frame.height + frame.results;
+        self.reachable =
+            frame.live && (self.reachable || !frame.branches.is_empty() || falls_from_if);
+    }
+
+    /// Unreachable code: only the block structure matters.
+    fn dead_instr(&mut self, module: &Module, instr: &Instr) {
+        match instr {
+            Instr::Block(bt) | Instr::Loop(bt) | Instr::If(bt) => {
+                let (params, results) = Self::block_arity(module, *bt);
+                self.ctrl.push(Ctrl {
+                    kind: Kind::Block,
+                    height: self.h,
+                    params,
+                    results,
+                    live: false,
+                    branches: Vec::new(),
+                    loop_start: 0,
+                    if_jump: None,
+                });
+            }
+            Instr::Else => self.else_(),
+            Instr::End => self.end(),
+            _ => {}
+        }
+    }
+}

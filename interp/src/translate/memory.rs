@@ -1,0 +1,149 @@
+//! Translation of memory and table instructions.
+
+use kiln_parser::{Instr, MemArg};
+
+use super::Translator;
+use crate::bytecode::Op;
+
+impl Translator {
+    /// The 32-bit offset of a memory-0 access, or `None` if it needs the side table.
+    fn short_offset(m: &MemArg) -> Option<u32> {
+        if m.memory.0 == 0 {
+            u32::try_from(m.offset).ok()
+        } else {
+            None
+        }
+    }
+
+    fn memarg_entry(&mut self, m: &MemArg) -> u32 {
+        self.memargs.push((m.memory.0, m.offset));
+        self.memargs.len() as u32 - 1
+    }
+
+    /// Pops `n` operands and returns the register of the first.
+    fn pop_args(&mut self, n: u32) -> u32 {
+        self.h -= n;
+        self.reg(self.h)
+    }
+
+    pub(super) fn memory(&mut self, instr: &Instr) {
+        match instr {
+            Instr::Load(kind, m) => {
+                let dst = self.reg(self.h - 1);
+                let addr = self.fold_operand(dst);
+                let op = match Self::short_offset(m) {
+                    Some(offset) => Op::Load {
+                        kind: *kind,
+                        dst,
+                        addr,
+                        offset,
+                    },
+                    None => Op::LoadExt {
+                        kind: *kind,
+                        dst,
+                        addr,
+                        memarg: self.memarg_entry(m),
+                    },
+                };
+                self.emit(op);
+            }
+            Instr::Store(kind, m) => {
+                self.h -= 2;
+                let val = self.fold_operand(self.reg(self.h + 1));
+                let addr = self.fold_operand(self.reg(self.h));
+                let op = match Self::short_offset(m) {
+                    Some(offset) => Op::Store {
+                        kind: *kind,
+                        addr,
+                        val,
+                        offset,
+                    },
+                    None => Op::StoreExt {
+                        kind: *kind,
+                        addr,
+                        val,
+                        memarg: self.memarg_entry(m),
+                    },
+                };
+                self.emit(op);
+            }
+            Instr::MemorySize(m) => {
+                let dst = self.reg(self.h);
+                self.emit(Op::MemorySize { dst, mem: m.0 });
+                self.h += 1;
+            }
+            Instr::MemoryGrow(m) => {
+                let dst = self.reg(self.h - 1);
+                self.emit(Op::MemoryGrow { dst, mem: m.0 });
+            }
+            Instr::MemoryFill(m) => {
+                let args = self.pop_args(3);
+                self.emit(Op::MemoryFill { args, mem: m.0 });
+            }
+            Instr::MemoryCopy { dst, src } => {
+                let args = self.pop_args(3);
+                self.emit(Op::MemoryCopy {
+                    args,
+                    dst: dst.0,
+                    src: src.0,
+                });
+            }
+            Instr::MemoryInit { memory, data } => {
+                let args = self.pop_args(3);
+                self.emit(Op::MemoryInit {
+                    args,
+                    mem: memory.0,
+                    data: data.0,
+                });
+            }
+            Instr::DataDrop(d) => {
+                self.emit(Op::DataDrop { data: d.0 });
+            }
+            Instr::TableGet(t) => {
+                let dst = self.reg(self.h - 1);
+                self.emit(Op::TableGet { dst, table: t.0 });
+            }
+            Instr::TableSet(t) => {
+                let args = self.pop_args(2);
+                self.emit(Op::TableSet { args, table: t.0 });
+            }
+            Instr::TableSize(t) => {
+                let dst = self.reg(self.h);
+                self.emit(Op::TableSize { dst, table: t.0 });
+                self.h += 1;
+            }
+            Instr::TableGrow(t) => {
+                let args = self.pop_args(2);
+                self.emit(Op::TableGrow { args, table: t.0 });
+                self.h += 1;
+            }
+            Instr::TableFill(t) => {
+                let args = self.pop_args(3);
+                self.emit(Op::TableFill { args, table: t.0 });
+            }
+            Instr::TableCopy { dst, src } => {
+                let args = self.pop_args(3);
+                self.emit(Op::TableCopy {
+                    args,
+                    dst: dst.0,
+                    src: src.0,
+                });
+            }
+            Instr::TableInit { table, elem } => {
+                let args = self.pop_args(3);
+                self.emit(Op::TableInit {
+                    args,
+                    table: table.0,
+                    elem: elem.0,
+                });
+            }
+            Instr::ElemDrop(e) => {
+                self.emit(Op::ElemDrop { elem: e.0 });
+            }
+            // SIMD is rejected before translation (`uses_simd`).
+            _ => {
+                self.emit(Op::Unreachable);
+            }
+        }
+    }
+}

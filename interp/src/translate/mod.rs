@@ -1,0 +1,285 @@
+//! Translation of one validated function into interpreter bytecode.
+//!
+//! The translator walks the IR once, keeping the operand-stack height `h`
+//! (register `L + h` is stack position `h`, where `L` is the number of
+//! locals) and a control stack of open blocks. Forward branches are recorded
+//! on their target block and patched at its `end`. Code after an unconditional
+//! branch is skipped until the enclosing block ends.
+//!
+//! Two rewrites make the register form pay off, both limited to ops emitted
+//! after the last jump target (`boundary`), so no branch can land between a
+//! producer and its consumer:
+//! - a `local.get` or constant immediately consumed by a numeric operator, a
+//!   load or a store is folded into that operator's operands;
+//! - a `local.set` right after the op that produced its value redirects that
+//!   op's destination to the local.
+//!
+//! With fuel on, the first costly instruction of each metered run (see
+//! `kiln_runtime::fuel`) is preceded by a `Fuel` op carrying the run's cost.
+
+mod emit;
+mod memory;
+
+use kiln_parser::{BlockType, FuncBody, Module, TypeIdx};
+use kiln_runtime::fuel;
+use kiln_validator::FuncInfo;
+
+use crate::CompiledFunc;
+use crate::bytecode::{Op, Reg};
+
+/// The kind of an open control frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Func,
+    Block,
+    Loop,
+    If,
+    Else,
+}
+
+/// An open control frame.
+#[derive(Debug)]
+struct Ctrl {
+    kind: Kind,
+    /// Operand height at which the frame's parameters start.
+    height: u32,
+    params: u32,
+    results: u32,
+    /// Whether the frame was entered in reachable code (else everything in it is skipped).
+    live: bool,
+    /// Indices of ops whose target is this frame's end.
+    branches: Vec<usize>,
+    /// For loops: where branches to the loop jump.
+    loop_start: u32,
+    /// For `if`: the conditional jump to the `else` arm (or the end).
+    if_jump: Option<usize>,
+}
+
+impl Ctrl {
+    /// Number of values a branch to this frame carries.
+    fn label_arity(&self) -> u32 {
+        if self.kind == Kind::Loop {
+            self.params
+        } else {
+            self.results
+        }
+    }
+}
+
+/// Translates function bodies; reuse one for a whole module to keep its buffers.
+#[derive(Debug, Default)]
+pub(crate) struct Translator {
+    code: Vec<Op>,
+    memargs: Vec<(u32, u64)>,
+    indirect: Vec<(u32, u32)>,
+    ctrl: Vec<Ctrl>,
+    /// Operand-stack height.
+    h: u32,
+    /// Number of locals, parameters included: register of stack position 0.
+    l: u32,
+    reachable: bool,
+    /// Ops before this index may not be rewritten or removed.
+    boundary: usize,
+    fuel: bool,
+    /// The `Fuel` op of the current run, once emitted.
+    fuel_op: Option<usize>,
+    run_cost: u64,
+}
+
+impl Translator {
+    /// Translates function `def_index` of `module` (validated, facts in `info`).
+    pub(crate) fn translate(
+        &mut self,
+        module: &Module,
+        body: &FuncBody,
+        ty: TypeIdx,
+        info: &FuncInfo,
+        fuel_on: bool,
+    ) -> CompiledFunc {
+        let sig = &module.types[ty.index()];
+        self.code.clear();
+        self.memargs.clear();
+        self.indirect.clear();
+        self.ctrl.clear();
+        self.h = 0;
+        self.l = info.locals.len() as u32;
+        self.reachable = true;
+        self.boundary = 0;
+        self.fuel = fuel_on;
+        self.fuel_op = None;
+        self.run_cost = 0;
+        self.ctrl.push(Ctrl {
+            kind: Kind::Func,
+            height: 0,
+            params: 0,
+            results: sig.results.len() as u32,
+            live: true,
+            branches: Vec::new(),
+            loop_start: 0,
+            if_jump: None,
+        });
+        for instr in body.instrs.iter() {
+            if self.fuel && self.reachable {
+                let cost = fuel::static_cost(instr);
+                if cost > 0 && self.fuel_op.is_none() {
+                    self.fuel_op = Some(self.code.len());
+                    self.code.push(Op::Fuel { cost: 0 });
+                    self.boundary = self.code.len();
+                }
+                self.run_cost += cost;
+            }
+            self.instr(module, instr);
+            if fuel::ends_run(instr) {
+                self.close_run();
+            }
+        }
+        self.close_run();
+        CompiledFunc {
+            code: self.code.as_slice().into(),
+            memargs: self.memargs.as_slice().into(),
+            indirect: self.indirect.as_slice().into(),
+            num_params: sig.params.len() as u32,
+            num_locals: self.l,
+            frame_size: self.l + info.max_stack + 1,
+            num_results: sig.results.len() as u32,
+        }
+    }
+
+    fn close_run(&mut self) {
+        if let Some(i) = self.fuel_op.take() {
+            self.code[i] = Op::Fuel {
+                cost: u32::try_from(self.run_cost).unwrap_or(u32::MAX),
+            };
+        }
+        self.run_cost = 0;
+    }
+
+    /// Register of operand-stack position `pos`.
+    fn reg(&self, pos: u32) -> Reg {
+        self.l + pos
+    }
+
+    fn emit(&mut self, op: Op) -> usize {
+        self.code.push(op);
+        self.code.len() - 1
+    }
+
+    /// Marks the current position as a jump target: nothing before it may be rewritten.
+    fn label_here(&mut self) -> u32 {
+        self.boundary = self.code.len();
+        self.code.len() as u32
+    }
+
+    fn block_arity(module: &Module, bt: BlockType) -> (u32, u32) {
+        match bt {
+            BlockType::Empty => (0, 0),
+            BlockType::Value(_) => (0, 1),
+            BlockType::Func(t) => {
+                let ft = &module.types[t.index()];
+                (ft.params.len() as u32, ft.results.len() as u32)
+            }
+        }
+    }
+
+    /// The last emitted op, if it may still be rewritten.
+    fn last_rewritable(&self) -> Option<Op> {
+        if self.code.len() > self.boundary {
+            self.code.last().copied()
+        } else {
+            None
+        }
+    }
+
+    /// If the last op only copied local `x` (or nothing else) into `reg`, removes it
+    /// and returns the register to read instead (`x`); otherwise `reg`.
+    fn fold_operand(&mut self, reg: Reg) -> Reg {
+        if let Some(Op::Copy { dst, src }) = self.last_rewritable()
+            && dst == reg
+            && src < self.l
+        {
+            self.code.pop();
+            return src;
+        }
+        reg
+    }
+
+    /// Moves the top `n` operands to the base of frame `depth` levels out, for a branch there.
+    fn branch_copies(&mut self, target_height: u32, n: u32) {
+        let from = self.h - n;
+        if from != target_height {
+            for i in 0..n {
+                let (dst, src) = (self.reg(target_height + i), self.reg(from + i));
+                self.emit(Op::Copy { dst, src });
+            }
+        }
+    }
+
+    /// Emits the jump of a branch to frame index `idx` (copies already done).
+    fn branch_jump(&mut self, idx: usize) {
+        let frame = &self.ctrl[idx];
+        match frame.kind {
+            Kind::Loop => {
+                let target = frame.loop_start;
+                self.emit(Op::Br { target });
+            }
+            Kind::Func => {
+                let n = frame.results;
+                let start = self.reg(self.h - n);
+                self.emit(Op::Return { start, count: n });
+            }
+            _ => {
+                let at = self.emit(Op::Br { target: 0 });
+                self.ctrl[idx].branches.push(at);
+            }
+        }
+    }
+
+    /// Index in `ctrl` of the frame `depth` levels out.
+    fn frame_index(&self, depth: u32) -> usize {
+        self.ctrl.len() - 1 - depth as usize
+    }
+
+    /// Whether a branch to frame `idx` needs no copies and no return.
+    fn direct_branch(&self, idx: usize) -> bool {
+        let frame = &self.ctrl[idx];
+        frame.kind != Kind::Func && self.h - frame.label_arity() == frame.height
+            || frame.kind != Kind::Func && frame.label_arity() == 0
+    }
+
+    /// Sets the target of the jump op at `at`.
+    fn patch(&mut self, at: usize, target: u32) {
+        match &mut self.code[at] {
+            Op::Br { target: t }
+            | Op::BrIfNez { target: t, .. }
+            | Op::BrIfEqz { target: t, .. } => *t = target,
+            _ => {}
+        }
+    }
+}
+
+/// Whether a function or module uses SIMD, which the interpreter does not execute yet.
+pub(crate) fn uses_simd(module: &Module) -> bool {
+    use kiln_parser::{Instr, ValType};
+    let v = |t: &ValType| *t == ValType::V128;
+    module
+        .types
+        .iter()
+        .any(|t| t.params.iter().any(v) || t.results.iter().any(v))
+        || module.globals.iter().any(|g| g.ty.content == ValType::V128)
+        || module.code.iter().any(|body| {
+            body.locals.iter().any(|(_, t)| v(t))
+                || body.instrs.iter().any(|i| match i {
+                    Instr::Num(op) => v(&op.result()) || op.params().iter().any(v),
+                    Instr::Load(op, _) => v(&op.val_type()),
+                    Instr::Store(op, _) => v(&op.val_type()),
+                    Instr::Select(Some(t)) => v(t),
+                    Instr::V128Const(_)
+                    | Instr::Shuffle(_)
+                    | Instr::ExtractLane(..)
+                    | Instr::ReplaceLane(..)
+                    | Instr::LoadLane(..)
+                    | Instr::StoreLane(..) => true,
+                    _ => false,
+                })
+        })
+}

@@ -1,0 +1,119 @@
+//! The interpreter on small programs, driven through the runtime store directly.
+
+use std::sync::Arc;
+
+use kiln_parser::Features;
+use kiln_runtime::instantiate::instantiate;
+use kiln_runtime::{Extern, Store, StoreLimits, Trap, TrapCode, Val};
+
+struct Program {
+    store: Store,
+    instance: kiln_runtime::InstanceAddr,
+}
+
+fn load_with(wat: &str, fuel: bool, limits: StoreLimits) -> Program {
+    let bytes = wat::parse_str(wat).expect("test module should be well-formed text");
+    let module = kiln_parser::parse(&bytes, Features::ALL).expect("parse");
+    let info = kiln_validator::validate(&module, Features::ALL).expect("valid");
+    let compiled = kiln_interp::CompiledModule::new(Arc::new(module.clone()), Arc::new(info), fuel)
+        .expect("no SIMD");
+    let mut store = Store::new(limits);
+    let (instance, start) =
+        instantiate(&mut store, &module, &[], Arc::new(compiled)).expect("instantiate");
+    assert!(start.is_none());
+    Program { store, instance }
+}
+
+fn load(wat: &str) -> Program {
+    load_with(wat, false, StoreLimits::default())
+}
+
+impl Program {
+    fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        let Some(Extern::Func(f)) = self.store.instances[self.instance.index()]
+            .exports
+            .get(name)
+            .copied()
+        else {
+            panic!("no function export {name}");
+        };
+        let n = self.store.func_type(f).results.len();
+        let mut results = vec![Val::I32(0); n];
+        kiln_interp::invoke(&mut self.store, &mut (), f, args, &mut results)?;
+        Ok(results)
+    }
+}
+
+const FIB: &str = r#"(module
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+  (func (export "loop_sum") (param i32) (result i64) (local i64)
+    (block $done
+      (loop $top
+        (br_if $done (i32.eqz (local.get 0)))
+        (local.set 1 (i64.add (local.get 1) (i64.extend_i32_u (local.get 0))))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br $top)))
+    (local.get 1))
+  (func (export "forever") (loop (br 0)))
+  (func $down (export "recurse") (call $down))
+)"#;
+
+#[test]
+fn recursion_and_loops_compute() {
+    let mut p = load(FIB);
+    assert_eq!(p.call("fib", &[Val::I32(20)]), Ok(vec![Val::I32(6765)]));
+    assert_eq!(
+        p.call("loop_sum", &[Val::I32(100_000)]),
+        Ok(vec![Val::I64(5_000_050_000)])
+    );
+}
+
+#[test]
+fn infinite_recursion_exhausts_the_call_stack() {
+    let mut p = load(FIB);
+    let err = p.call("recurse", &[]).expect_err("must trap");
+    assert_eq!(err.code(), Some(TrapCode::CallStackExhausted));
+    // The store is still usable afterwards.
+    assert_eq!(p.call("fib", &[Val::I32(10)]), Ok(vec![Val::I32(55)]));
+}
+
+#[test]
+fn fuel_stops_an_infinite_loop() {
+    let mut p = load_with(FIB, true, StoreLimits::default());
+    p.store.fuel = 10_000;
+    let err = p.call("forever", &[]).expect_err("must run out");
+    assert_eq!(err.code(), Some(TrapCode::OutOfFuel));
+    assert!(p.store.fuel < 10_000);
+}
+
+#[test]
+fn traps_carry_spec_codes() {
+    let mut p = load(
+        r#"(module (memory 1)
+          (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+          (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+          (func (export "unreachable") unreachable))"#,
+    );
+    let code = |r: Result<Vec<Val>, Trap>| r.expect_err("trap").code();
+    assert_eq!(
+        code(p.call("div", &[Val::I32(1), Val::I32(0)])),
+        Some(TrapCode::IntegerDivisionByZero)
+    );
+    assert_eq!(
+        code(p.call("div", &[Val::I32(i32::MIN), Val::I32(-1)])),
+        Some(TrapCode::IntegerOverflow)
+    );
+    assert_eq!(
+        code(p.call("load", &[Val::I32(65533)])),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    assert_eq!(p.call("load", &[Val::I32(65532)]), Ok(vec![Val::I32(0)]));
+    assert_eq!(
+        code(p.call("unreachable", &[])),
+        Some(TrapCode::Unreachable)
+    );
+}
