@@ -82,44 +82,7 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
             Payload::TypeSection(reader) => {
                 next_section(&mut order, SectionOrder::Type, reader.range().start)?;
                 module.section_offsets.types = reader.range().start;
-                module
-                    .types
-                    .reserve(bounded(reader.count(), &reader.range()));
-                for item in reader.into_iter_with_offsets() {
-                    let (offset, group) = item?;
-                    if group.is_explicit_rec_group() {
-                        return Err(ParseError::unsupported("gc", "a recursion group", offset));
-                    }
-                    for sub in group.into_types() {
-                        if !sub.is_final || !sub.supertype_idxs.is_empty() {
-                            return Err(ParseError::unsupported("gc", "a subtype", offset));
-                        }
-                        if sub.composite_type.shared {
-                            return Err(ParseError::unsupported(
-                                "shared-everything-threads",
-                                "a shared type",
-                                offset,
-                            ));
-                        }
-                        let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner
-                        else {
-                            return Err(ParseError::unsupported(
-                                "gc",
-                                "a non-function type",
-                                offset,
-                            ));
-                        };
-                        let convert = |tys: &[wasmparser::ValType]| {
-                            tys.iter()
-                                .map(|&t| convert_val_type(t, offset))
-                                .collect::<Result<Box<[_]>, _>>()
-                        };
-                        module.types.push(FuncType {
-                            params: convert(f.params())?,
-                            results: convert(f.results())?,
-                        });
-                    }
-                }
+                read_type_section(bytes, reader, &mut module)?;
             }
             Payload::ImportSection(reader) => {
                 next_section(&mut order, SectionOrder::Import, reader.range().start)?;
@@ -436,6 +399,84 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
     Ok(module)
 }
 
+/// The proposal and construct that a type-section entry starting with `byte`
+/// belongs to, for the type encodings Kiln does not implement. `None` for a
+/// function type (`0x60`), the only one of 2.0, and for bytes that start no
+/// type at all, which `wasmparser` then rejects as malformed.
+fn unsupported_type_prefix(byte: u8) -> Option<(&'static str, &'static str)> {
+    match byte {
+        0x4e => Some(("gc", "a recursion group")),
+        0x4f | 0x50 => Some(("gc", "a subtype")),
+        0x5e => Some(("gc", "an array type")),
+        0x5f => Some(("gc", "a struct type")),
+        0x5d => Some(("stack-switching", "a continuation type")),
+        0x65 => Some(("shared-everything-threads", "a shared type")),
+        0x4c | 0x4d => Some(("custom-descriptors", "a type with a descriptor")),
+        _ => None,
+    }
+}
+
+/// Reads the type section into `module.types`.
+///
+/// Each entry's leading byte is checked before `wasmparser` decodes the entry:
+/// a recursion group declares a count that `wasmparser` reserves room for
+/// before reading a single type (about 100 bytes a type, up to a million
+/// types), so a few bytes would otherwise buy a hundred megabytes only to be
+/// rejected as GC afterwards.
+fn read_type_section(
+    bytes: &[u8],
+    reader: wasmparser::TypeSectionReader<'_>,
+    module: &mut Module,
+) -> Result<(), ParseError> {
+    module
+        .types
+        .reserve(bounded(reader.count(), &reader.range()));
+    let mut entries = reader.into_iter();
+    loop {
+        // The parser starts at offset 0 of `bytes`, so positions index `bytes`.
+        let offset = entries.original_position();
+        if entries.len() > 0
+            && let Some(&byte) = usize::try_from(offset).ok().and_then(|i| bytes.get(i))
+            && let Some((proposal, what)) = unsupported_type_prefix(byte)
+        {
+            return Err(ParseError::unsupported(proposal, what, offset));
+        }
+        let Some(group) = entries.next() else {
+            return Ok(());
+        };
+        let group = group?;
+        // Unreachable after the prefix check above, but cheap, and correct
+        // should `wasmparser` learn encodings that list does not know.
+        if group.is_explicit_rec_group() {
+            return Err(ParseError::unsupported("gc", "a recursion group", offset));
+        }
+        for sub in group.into_types() {
+            if !sub.is_final || !sub.supertype_idxs.is_empty() {
+                return Err(ParseError::unsupported("gc", "a subtype", offset));
+            }
+            if sub.composite_type.shared {
+                return Err(ParseError::unsupported(
+                    "shared-everything-threads",
+                    "a shared type",
+                    offset,
+                ));
+            }
+            let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner else {
+                return Err(ParseError::unsupported("gc", "a non-function type", offset));
+            };
+            let convert = |tys: &[wasmparser::ValType]| {
+                tys.iter()
+                    .map(|&t| convert_val_type(t, offset))
+                    .collect::<Result<Box<[_]>, _>>()
+            };
+            module.types.push(FuncType {
+                params: convert(f.params())?,
+                results: convert(f.results())?,
+            });
+        }
+    }
+}
+
 fn limits(min: u64, max: Option<u64>) -> Limits {
     Limits { min, max }
 }
@@ -568,7 +609,7 @@ fn read_names(reader: wasmparser::NameSectionReader<'_>) -> Names {
             wasmparser::Name::Local(map) => {
                 for f in map.into_iter().flatten() {
                     let entry = names.locals.entry(f.index).or_default();
-                    for n in f.names.into_iter().flatten() {
+                    for n in f.names.flatten() {
                         entry.insert(n.index, n.name.to_owned());
                     }
                 }
@@ -577,4 +618,54 @@ fn read_names(reader: wasmparser::NameSectionReader<'_>) -> Names {
         }
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ParseErrorKind;
+
+    /// A module of one type section with `contents` (count and entries).
+    fn with_types(contents: &[u8]) -> Vec<u8> {
+        let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+        bytes.push(1);
+        bytes.push(u8::try_from(contents.len()).expect("short section"));
+        bytes.extend_from_slice(contents);
+        bytes
+    }
+
+    fn kind_of(contents: &[u8]) -> Result<usize, ParseErrorKind> {
+        parse(&with_types(contents), Features::ALL)
+            .map(|m| m.types.len())
+            .map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn gc_type_prefixes_are_unsupported_before_decoding() {
+        let gc = Err(ParseErrorKind::Unsupported { proposal: "gc" });
+        // A recursion group declaring 1 000 000 types (LEB 0xc0 0x84 0x3d).
+        assert_eq!(kind_of(&[1, 0x4e, 0xc0, 0x84, 0x3d, 0x60, 0, 0]), gc);
+        // A recursion group whose count is itself malformed: still GC.
+        assert_eq!(kind_of(&[1, 0x4e, 0xff]), gc);
+        assert_eq!(kind_of(&[1, 0x50, 0, 0x60, 0, 0]), gc);
+        assert_eq!(kind_of(&[1, 0x4f, 0, 0x60, 0, 0]), gc);
+        assert_eq!(kind_of(&[1, 0x5e, 0x7f, 0]), gc);
+        assert_eq!(kind_of(&[1, 0x5f, 0]), gc);
+        // The second entry is checked too.
+        assert_eq!(kind_of(&[2, 0x60, 0, 0, 0x4e, 0]), gc);
+    }
+
+    #[test]
+    fn type_section_stays_malformed_where_it_was() {
+        assert_eq!(kind_of(&[1, 0x60, 0, 0]), Ok(1));
+        assert_eq!(kind_of(&[2, 0x60, 0, 0, 0x60, 1, 0x7f, 0]), Ok(2));
+        // No type starts with 0x40.
+        assert_eq!(kind_of(&[1, 0x40, 0, 0]), Err(ParseErrorKind::Malformed));
+        // Fewer entries than declared, and more bytes than the entries use.
+        assert_eq!(kind_of(&[2, 0x60, 0, 0]), Err(ParseErrorKind::Malformed));
+        assert_eq!(
+            kind_of(&[1, 0x60, 0, 0, 0x4e]),
+            Err(ParseErrorKind::Malformed)
+        );
+    }
 }
