@@ -2,13 +2,35 @@
 //! scratch: the embedding API that Rust programs use, and the library behind
 //! the `kiln` command-line tool.
 //!
-//! Today it turns text or binary modules into checked binaries: [`wat2wasm`]
-//! reads either format, and [`validate`] runs Kiln's parser and validator
-//! under a chosen [`Features`] set. The execution API, shaped like wasmtime's
-//! (`Engine`, `Store`, `Module`, `Instance`, ...), is added here as the tiers
-//! land. This crate must stay a thin layer: decoding belongs to `kiln-parser`,
-//! the validation rules to `kiln-validator`, and nothing here may reach past
-//! their public APIs.
+//! The embedding API is shaped like wasmtime's so programs can switch:
+//! an [`Engine`] (configured by [`Config`]) compiles a [`Module`]; a
+//! [`Store`] owns instances and the embedder's host state; a [`Linker`]
+//! resolves imports from host functions ([`Linker::func_wrap`]) and other
+//! instances; [`Func`] and [`TypedFunc`] call functions; [`Memory`],
+//! [`Table`] and [`Global`] are shared objects. Traps come back as
+//! [`Error::Trap`], never as a crash of the host.
+//!
+//! ```
+//! use kiln::{Engine, Linker, Module, Store};
+//!
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"(module
+//!     (import "host" "double" (func $double (param i32) (result i32)))
+//!     (func (export "run") (param i32) (result i32)
+//!         (call $double (i32.add (local.get 0) (i32.const 1)))))"#)?;
+//! let mut linker = Linker::new(&engine);
+//! linker.func_wrap("host", "double", |x: i32| x * 2)?;
+//! let mut store = Store::new(&engine, ());
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let run = instance.get_typed_func::<i32, i32>(&store, "run")?;
+//! assert_eq!(run.call(&mut store, 20)?, 42);
+//! # Ok::<(), kiln::Error>(())
+//! ```
+//!
+//! [`wat2wasm`] reads either module format and [`validate`] checks a module
+//! without compiling it. This crate must stay a thin layer: decoding belongs
+//! to `kiln-parser`, validation to `kiln-validator`, execution to the tiers,
+//! and the store model to `kiln-runtime`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -16,8 +38,27 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-pub use kiln_parser::{Features, ParseError, ParseErrorKind};
+mod engine;
+mod externals;
+mod func;
+mod instance;
+mod linker;
+mod module;
+mod store;
+
+pub use engine::{Config, Engine, Strategy};
+pub use externals::{Extern, Global, Memory, Table};
+pub use func::{Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+pub use instance::Instance;
+pub use kiln_parser::{
+    Features, FuncType, GlobalType, IndexType, Limits, MemoryType, ParseError, ParseErrorKind,
+    RefType, TableType, ValType,
+};
+pub use kiln_runtime::{FuncAddr, Trap, TrapCode, Val};
 pub use kiln_validator::ValidationError;
+pub use linker::Linker;
+pub use module::{ExternType, Module};
+pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
 
 /// The four bytes every binary module starts with.
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
@@ -38,6 +79,36 @@ pub enum Error {
     /// The module is well-formed but breaks a validation rule.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// The engine cannot do what was asked (a tier that is not available, a
+    /// feature such as SIMD that the tier does not execute yet, fuel calls on
+    /// an engine without fuel).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// An import is missing or has the wrong type.
+    #[error("unlinkable: {0}")]
+    Unlinkable(String),
+    /// A memory or table could not be created within the configured limits.
+    #[error("instantiation failed: {0}")]
+    Instantiation(String),
+    /// Execution trapped.
+    #[error(transparent)]
+    Trap(#[from] Trap),
+    /// Values or Rust types do not match a function's or global's type.
+    #[error("type mismatch: {0}")]
+    Type(String),
+    /// An object was used with a store it does not belong to.
+    #[error("object used with a store it does not belong to")]
+    Store,
+}
+
+impl Error {
+    /// The trap, if execution trapped.
+    pub fn trap(&self) -> Option<&Trap> {
+        match self {
+            Error::Trap(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 impl Error {

@@ -1,0 +1,143 @@
+//! [`Engine`] and [`Config`]: how modules are compiled and run.
+
+use std::sync::Arc;
+
+use kiln_parser::Features;
+use kiln_runtime::{MemoryConfig, StoreLimits};
+
+/// Which execution tier runs the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Kiln's interpreter (translates each function to register bytecode on first call).
+    #[default]
+    Interpreter,
+    /// Kiln's Cranelift JIT (not available yet: [`Engine::new`] refuses it).
+    Jit,
+}
+
+/// Settings of an [`Engine`]. Every setter returns `&mut Self` for chaining.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) strategy: Strategy,
+    pub(crate) features: Features,
+    pub(crate) consume_fuel: bool,
+    pub(crate) nan_canonicalization: bool,
+    pub(crate) limits: StoreLimits,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            strategy: Strategy::default(),
+            features: Features::ALL,
+            consume_fuel: false,
+            nan_canonicalization: false,
+            limits: StoreLimits::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration: interpreter, all supported features, no fuel.
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Selects the execution tier.
+    pub fn strategy(&mut self, strategy: Strategy) -> &mut Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Selects the WebAssembly proposals accepted beyond 2.0.
+    pub fn features(&mut self, features: Features) -> &mut Self {
+        self.features = features;
+        self
+    }
+
+    /// Meters execution with fuel (see `kiln_runtime::fuel` for the cost model).
+    ///
+    /// Stores start with no fuel: give them some with [`Store::set_fuel`](crate::Store::set_fuel).
+    pub fn consume_fuel(&mut self, on: bool) -> &mut Self {
+        self.consume_fuel = on;
+        self
+    }
+
+    /// Replaces every NaN a float operation produces by the canonical NaN, so results are
+    /// deterministic across machines and tiers.
+    pub fn nan_canonicalization(&mut self, on: bool) -> &mut Self {
+        self.nan_canonicalization = on;
+        self
+    }
+
+    /// Deepest WebAssembly call nesting before `call stack exhausted` (default 10,000).
+    pub fn max_call_depth(&mut self, depth: u32) -> &mut Self {
+        self.limits.max_call_depth = depth;
+        self
+    }
+
+    /// Largest size in bytes any one linear memory may reach (default 4 GiB).
+    pub fn max_memory_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.limits.memory.max_bytes = bytes;
+        self
+    }
+
+    /// Largest number of elements any table may reach (default 10,000,000).
+    pub fn max_table_elements(&mut self, elements: u64) -> &mut Self {
+        self.limits.max_table_elements = elements;
+        self
+    }
+
+    /// Reserve guard regions for 32-bit memories (default on) so compiled code can omit
+    /// bounds checks; off, every memory reserves only its maximum size.
+    pub fn memory_guard(&mut self, on: bool) -> &mut Self {
+        self.limits.memory = MemoryConfig {
+            guard: on,
+            ..self.limits.memory
+        };
+        self
+    }
+}
+
+/// A compilation and execution environment; cheap to clone and share between threads.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    config: Arc<Config>,
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine {
+            config: Arc::new(Config::default()),
+        }
+    }
+}
+
+impl Engine {
+    /// An engine with `config`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`](crate::Error::Unsupported) if the configuration asks for
+    /// something Kiln cannot do yet (the JIT tier).
+    pub fn new(config: &Config) -> Result<Engine, crate::Error> {
+        if config.strategy == Strategy::Jit {
+            return Err(crate::Error::Unsupported(
+                "the JIT tier is not available yet; use the interpreter".into(),
+            ));
+        }
+        Ok(Engine {
+            config: Arc::new(config.clone()),
+        })
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether two handles are the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.config, &b.config)
+    }
+}

@@ -1,0 +1,178 @@
+//! [`Func`] and [`TypedFunc`]: calling WebAssembly and host functions.
+
+mod typed;
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use kiln_parser::FuncType;
+use kiln_runtime::{FuncAddr, HostCaller, HostFn, Trap, Val};
+
+use crate::store::StoreId;
+use crate::{AsContext, AsContextMut, Caller, Engine, Error};
+
+pub use typed::{HostBody, IntoFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+
+/// A function of a store: defined by a module instance or by the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Func {
+    pub(crate) store: StoreId,
+    pub(crate) addr: FuncAddr,
+}
+
+/// Wraps a host closure taking a [`Caller`] into the runtime's host-function form.
+pub(crate) fn host_fn<T: 'static>(
+    engine: Engine,
+    id: StoreId,
+    f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static,
+) -> Arc<HostFn> {
+    Arc::new(
+        move |hc: HostCaller<'_>, params: &[Val], results: &mut [Val]| {
+            let data = (hc.data as &mut dyn Any)
+                .downcast_mut::<T>()
+                .ok_or_else(|| {
+                    Trap::host("host function called with another store's host state")
+                })?;
+            let caller = Caller {
+                rt: hc.store,
+                data,
+                engine: &engine,
+                id,
+                instance: hc.instance,
+            };
+            f(caller, params, results)
+        },
+    )
+}
+
+impl Func {
+    /// A host function of type `ty`, reading `params` and writing `results`.
+    pub fn new<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static,
+    ) -> Func {
+        let cx = store.as_context_mut();
+        let host = host_fn(cx.engine.clone(), cx.id, f);
+        let addr = cx.rt.add_host_func(&ty, host);
+        Func { store: cx.id, addr }
+    }
+
+    /// A host function from a Rust closure with typed parameters and results, for example
+    /// `|x: i32, y: i32| x + y` or `|caller: Caller<'_, T>, ptr: i32| -> Result<(), Trap> { .. }`.
+    pub fn wrap<T: 'static, Params, Results>(
+        store: impl AsContextMut<Data = T>,
+        f: impl IntoFunc<T, Params, Results>,
+    ) -> Func {
+        let (ty, body) = f.into_func();
+        Func::new(store, ty, body)
+    }
+
+    /// The function's type.
+    ///
+    /// # Panics
+    ///
+    /// If the function belongs to another store.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let cx = store.as_context();
+        assert_eq!(cx.id, self.store, "function used with another store");
+        cx.rt.func_type(self.addr).clone()
+    }
+
+    /// Calls the function with `params`, writing `results` (whose length must be the
+    /// number of results).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Type`] if the arguments or result slots do not match the function's type,
+    /// [`Error::Store`] for a function of another store, [`Error::Trap`] if it traps.
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<(), Error> {
+        let cx = store.as_context_mut();
+        if cx.id != self.store {
+            return Err(Error::Store);
+        }
+        let ty = cx.rt.func_type(self.addr);
+        if params.len() != ty.params.len()
+            || params
+                .iter()
+                .zip(ty.params.iter())
+                .any(|(v, t)| v.ty() != *t)
+        {
+            return Err(Error::Type(format!(
+                "arguments do not match the function's type {ty}"
+            )));
+        }
+        if results.len() != ty.results.len() {
+            return Err(Error::Type(format!(
+                "expected {} result slots for a function of type {ty}",
+                ty.results.len()
+            )));
+        }
+        let data: &mut dyn Any = cx.data;
+        kiln_interp::invoke(cx.rt, data, self.addr, params, results).map_err(Error::Trap)
+    }
+
+    /// A typed view of the function, checked once here.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Type`] if `Params`/`Results` do not match the function's type.
+    pub fn typed<Params: WasmParams, Results: WasmResults>(
+        &self,
+        store: impl AsContext,
+    ) -> Result<TypedFunc<Params, Results>, Error> {
+        let ty = self.ty(store);
+        if *ty.params != *Params::types() || *ty.results != *Results::types() {
+            return Err(Error::Type(format!(
+                "function of type {ty} does not match the requested Rust signature"
+            )));
+        }
+        Ok(TypedFunc {
+            func: *self,
+            _marker: PhantomData,
+        })
+    }
+}
+
+/// A function whose type was checked against Rust types once, so calls need no `Val`s.
+#[derive(Debug)]
+pub struct TypedFunc<Params, Results> {
+    func: Func,
+    _marker: PhantomData<fn(Params) -> Results>,
+}
+
+impl<Params, Results> Clone for TypedFunc<Params, Results> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Params, Results> Copy for TypedFunc<Params, Results> {}
+
+impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
+    /// Calls the function.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Trap`] if it traps, [`Error::Store`] for another store.
+    pub fn call(&self, store: impl AsContextMut, params: Params) -> Result<Results, Error> {
+        let args = params.into_vals();
+        let mut results = Results::types()
+            .iter()
+            .map(|t| Val::default_for(*t))
+            .collect::<Vec<_>>();
+        self.func.call(store, &args, &mut results)?;
+        Results::from_vals(&results).ok_or_else(|| Error::Type("unexpected result types".into()))
+    }
+
+    /// The untyped function.
+    pub fn func(&self) -> Func {
+        self.func
+    }
+}

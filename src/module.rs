@@ -1,0 +1,122 @@
+//! [`Module`]: a validated, compiled module, ready to instantiate in any store of its engine.
+
+use std::sync::Arc;
+
+use kiln_parser::{ExternKind, FuncType, GlobalType, ImportKind, MemoryType, TableType};
+
+use crate::{Engine, Error};
+
+/// The type of an import or export.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExternType {
+    /// A function.
+    Func(FuncType),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+/// A compiled module.
+#[derive(Debug, Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ModuleInner {
+    pub(crate) engine: Engine,
+    pub(crate) ir: Arc<kiln_parser::Module>,
+    pub(crate) code: Arc<kiln_interp::CompiledModule>,
+}
+
+impl Module {
+    /// Parses, validates and prepares a module given as binary or text.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Wat`], [`Error::Parse`] or [`Error::Invalid`] for bad input;
+    /// [`Error::Unsupported`] if the engine's tier cannot run the module.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
+        let binary = crate::wat2wasm(bytes.as_ref())?;
+        let features = engine.config().features;
+        let ir = kiln_parser::parse(&binary, features)?;
+        let info = kiln_validator::validate(&ir, features)?;
+        let ir = Arc::new(ir);
+        let code = kiln_interp::CompiledModule::new(
+            Arc::clone(&ir),
+            Arc::new(info),
+            engine.config().consume_fuel,
+        )
+        .map_err(|e| Error::Unsupported(e.to_string()))?;
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                ir,
+                code: Arc::new(code),
+            }),
+        })
+    }
+
+    /// The engine the module was compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The module's IR, as `kiln-parser` produced it.
+    pub fn ir(&self) -> &kiln_parser::Module {
+        &self.inner.ir
+    }
+
+    /// The module's imports: module name, field name and type, in order.
+    pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternType)> + '_ {
+        let ir = &self.inner.ir;
+        ir.imports.iter().map(move |i| {
+            let ty = match i.kind {
+                ImportKind::Func(t) => ExternType::Func(ir.types[t.index()].clone()),
+                ImportKind::Table(t) => ExternType::Table(t),
+                ImportKind::Memory(m) => ExternType::Memory(m),
+                ImportKind::Global(g) => ExternType::Global(g),
+            };
+            (i.module.as_str(), i.name.as_str(), ty)
+        })
+    }
+
+    /// The module's exports: name and type, in order.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, ExternType)> + '_ {
+        let ir = &self.inner.ir;
+        ir.exports.iter().filter_map(move |e| {
+            let idx = kiln_parser::FuncIdx(e.index);
+            let ty = match e.kind {
+                ExternKind::Func => {
+                    ExternType::Func(ir.types[ir.func_type_idx(idx)?.index()].clone())
+                }
+                ExternKind::Table => {
+                    ExternType::Table(ir.table_type(kiln_parser::TableIdx(e.index))?)
+                }
+                ExternKind::Memory => {
+                    ExternType::Memory(ir.memory_type(kiln_parser::MemIdx(e.index))?)
+                }
+                ExternKind::Global => {
+                    let i = e.index as usize;
+                    let imported: Vec<GlobalType> = ir
+                        .imports
+                        .iter()
+                        .filter_map(|i| match i.kind {
+                            ImportKind::Global(g) => Some(g),
+                            _ => None,
+                        })
+                        .collect();
+                    let g = imported
+                        .get(i)
+                        .copied()
+                        .or_else(|| ir.globals.get(i - imported.len()).map(|g| g.ty))?;
+                    ExternType::Global(g)
+                }
+            };
+            Some((e.name.as_str(), ty))
+        })
+    }
+}

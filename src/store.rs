@@ -1,0 +1,240 @@
+//! [`Store`]: owns every instance, function, memory, table and global, plus the
+//! embedder's host state `T`; and the context traits that let functions take
+//! either a store or a host function's [`Caller`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use kiln_runtime::InstanceAddr;
+
+use crate::{Engine, Error};
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Identifies a store, so handles from one store are refused by another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct StoreId(u64);
+
+/// A collection of WebAssembly objects and host state of type `T`.
+#[derive(Debug)]
+pub struct Store<T> {
+    pub(crate) rt: kiln_runtime::Store,
+    pub(crate) data: T,
+    pub(crate) engine: Engine,
+    pub(crate) id: StoreId,
+}
+
+impl<T: 'static> Store<T> {
+    /// An empty store using `engine`, holding `data` for host functions.
+    pub fn new(engine: &Engine, data: T) -> Store<T> {
+        Store {
+            rt: kiln_runtime::Store::new(engine.config().limits),
+            data,
+            engine: engine.clone(),
+            id: StoreId(NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed)),
+        }
+    }
+
+    /// The host state.
+    pub fn data(&self) -> &T {
+        &self.data
+    }
+
+    /// The host state, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.data
+    }
+
+    /// Consumes the store, returning the host state.
+    pub fn into_data(self) -> T {
+        self.data
+    }
+
+    /// The store's engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Sets the fuel left.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] if the engine does not meter fuel.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<(), Error> {
+        if !self.engine.config().consume_fuel {
+            return Err(Error::Unsupported(
+                "fuel is not enabled in this engine's Config".into(),
+            ));
+        }
+        self.rt.fuel = fuel;
+        Ok(())
+    }
+
+    /// The fuel left.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] if the engine does not meter fuel.
+    pub fn get_fuel(&self) -> Result<u64, Error> {
+        if !self.engine.config().consume_fuel {
+            return Err(Error::Unsupported(
+                "fuel is not enabled in this engine's Config".into(),
+            ));
+        }
+        Ok(self.rt.fuel)
+    }
+}
+
+/// What a host function receives: the store's host state and the calling instance.
+#[derive(Debug)]
+pub struct Caller<'a, T> {
+    pub(crate) rt: &'a mut kiln_runtime::Store,
+    pub(crate) data: &'a mut T,
+    pub(crate) engine: &'a Engine,
+    pub(crate) id: StoreId,
+    pub(crate) instance: Option<InstanceAddr>,
+}
+
+impl<T: 'static> Caller<'_, T> {
+    /// The host state.
+    pub fn data(&self) -> &T {
+        self.data
+    }
+
+    /// The host state, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        self.data
+    }
+
+    /// An export of the calling instance (typically its memory), if it has one by that name.
+    pub fn get_export(&self, name: &str) -> Option<crate::Extern> {
+        let inst = self.instance?;
+        let ext = *self.rt.instances[inst.index()].exports.get(name)?;
+        Some(crate::Extern::from_raw(self.id, ext))
+    }
+
+    /// Fuel left, if the engine meters fuel.
+    pub fn get_fuel(&self) -> Option<u64> {
+        self.engine.config().consume_fuel.then_some(self.rt.fuel)
+    }
+}
+
+/// Shared access to a store, through a [`Store`] or a [`Caller`].
+#[derive(Debug)]
+pub struct StoreContext<'a> {
+    pub(crate) rt: &'a kiln_runtime::Store,
+    pub(crate) id: StoreId,
+}
+
+/// Exclusive access to a store and its host state.
+#[derive(Debug)]
+pub struct StoreContextMut<'a, T> {
+    pub(crate) rt: &'a mut kiln_runtime::Store,
+    pub(crate) data: &'a mut T,
+    pub(crate) engine: &'a Engine,
+    pub(crate) id: StoreId,
+}
+
+/// Things that give shared access to a store: `&Store<T>`, `&Caller<T>`, and their `&mut`.
+pub trait AsContext {
+    /// Borrows the store.
+    fn as_context(&self) -> StoreContext<'_>;
+}
+
+/// Things that give exclusive access to a store: `&mut Store<T>`, `&mut Caller<T>`.
+pub trait AsContextMut: AsContext {
+    /// The host state type.
+    type Data: 'static;
+    /// Borrows the store mutably.
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
+}
+
+impl<T: 'static> AsContext for Store<T> {
+    fn as_context(&self) -> StoreContext<'_> {
+        StoreContext {
+            rt: &self.rt,
+            id: self.id,
+        }
+    }
+}
+
+impl<T: 'static> AsContextMut for Store<T> {
+    type Data = T;
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut {
+            rt: &mut self.rt,
+            data: &mut self.data,
+            engine: &self.engine,
+            id: self.id,
+        }
+    }
+}
+
+impl<T: 'static> AsContext for Caller<'_, T> {
+    fn as_context(&self) -> StoreContext<'_> {
+        StoreContext {
+            rt: self.rt,
+            id: self.id,
+        }
+    }
+}
+
+impl<T: 'static> AsContextMut for Caller<'_, T> {
+    type Data = T;
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut {
+            rt: self.rt,
+            data: self.data,
+            engine: self.engine,
+            id: self.id,
+        }
+    }
+}
+
+impl<S: AsContext + ?Sized> AsContext for &S {
+    fn as_context(&self) -> StoreContext<'_> {
+        (**self).as_context()
+    }
+}
+
+impl<S: AsContext + ?Sized> AsContext for &mut S {
+    fn as_context(&self) -> StoreContext<'_> {
+        (**self).as_context()
+    }
+}
+
+impl<S: AsContextMut + ?Sized> AsContextMut for &mut S {
+    type Data = S::Data;
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, S::Data> {
+        (**self).as_context_mut()
+    }
+}
+
+impl AsContext for StoreContext<'_> {
+    fn as_context(&self) -> StoreContext<'_> {
+        StoreContext {
+            rt: self.rt,
+            id: self.id,
+        }
+    }
+}
+
+impl<T: 'static> AsContext for StoreContextMut<'_, T> {
+    fn as_context(&self) -> StoreContext<'_> {
+        StoreContext {
+            rt: self.rt,
+            id: self.id,
+        }
+    }
+}
+
+impl<T: 'static> AsContextMut for StoreContextMut<'_, T> {
+    type Data = T;
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut {
+            rt: self.rt,
+            data: self.data,
+            engine: self.engine,
+            id: self.id,
+        }
+    }
+}
