@@ -40,6 +40,48 @@ enum Command {
     /// Prints `valid` and exits 0, or prints the first error found on stderr
     /// and exits 1.
     Validate(ValidateArgs),
+    /// Run a module: call an exported function, or its `_start`.
+    ///
+    /// With `--invoke NAME`, ARGS are WebAssembly values typed by the export's
+    /// signature (`1`, `-3`, `2.5`, `nan`, `inf`, `null`), and the results are
+    /// printed one per line: integers as signed decimals, floats in their
+    /// shortest round-trip form, references as `null` or `ref#N`. Without it,
+    /// the module is instantiated (running its start function) and its
+    /// `_start` export, if any, is called.
+    ///
+    /// A trap prints its message on stderr and exits 1.
+    Run(RunArgs),
+}
+
+/// Which execution tier `kiln run` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EngineArg {
+    /// Kiln's interpreter.
+    Interp,
+    /// Kiln's Cranelift JIT (not available yet).
+    Jit,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The execution tier.
+    #[arg(long, value_enum, default_value = "interp")]
+    engine: EngineArg,
+
+    /// Call this exported function instead of `_start`.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+
+    /// Meter execution with this much fuel; running out traps with `out of fuel`.
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+
+    /// The module to run (`.wasm` or `.wat`).
+    file: PathBuf,
+
+    /// Arguments for `--invoke`.
+    #[arg(allow_hyphen_values = true)]
+    args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +99,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Validate(args) => validate(args),
+        Command::Run(args) => run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,4 +126,102 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
     }
     writeln!(std::io::stdout(), "valid").context("cannot write to stdout")?;
     Ok(())
+}
+
+fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let path = &args.file;
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).with_context(|| format!("{shown}: cannot read the file"))?;
+    let mut config = kiln::Config::new();
+    config.strategy(match args.engine {
+        EngineArg::Interp => kiln::Strategy::Interpreter,
+        EngineArg::Jit => kiln::Strategy::Jit,
+    });
+    config.consume_fuel(args.fuel.is_some());
+    let engine = kiln::Engine::new(&config)?;
+    let module = kiln::Module::new(&engine, &bytes).map_err(|mut e| {
+        e.set_path(path);
+        anyhow::Error::new(e).context(shown.clone())
+    })?;
+    let mut store = kiln::Store::new(&engine, ());
+    if let Some(fuel) = args.fuel {
+        store.set_fuel(fuel)?;
+    }
+    let linker = kiln::Linker::new(&engine);
+    let instance = linker.instantiate(&mut store, &module)?;
+    let (name, func) = match &args.invoke {
+        Some(name) => {
+            let f = instance
+                .get_func(&store, name)
+                .with_context(|| format!("{shown}: no exported function named `{name}`"))?;
+            (name.as_str(), f)
+        }
+        None => match instance.get_func(&store, "_start") {
+            Some(f) => ("_start", f),
+            None if args.args.is_empty() => return Ok(()),
+            None => anyhow::bail!("{shown}: arguments given, but no `--invoke` and no `_start`"),
+        },
+    };
+    let ty = func.ty(&store);
+    if args.args.len() != ty.params.len() {
+        anyhow::bail!(
+            "`{name}` takes {} argument(s) ({ty}), {} given",
+            ty.params.len(),
+            args.args.len()
+        );
+    }
+    let params = ty
+        .params
+        .iter()
+        .zip(&args.args)
+        .map(|(t, a)| {
+            parse_val(*t, a).with_context(|| format!("argument `{a}` is not a valid {t}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut results: Vec<kiln::Val> = ty
+        .results
+        .iter()
+        .map(|t| kiln::Val::default_for(*t))
+        .collect();
+    func.call(&mut store, &params, &mut results)?;
+    let mut out = std::io::stdout().lock();
+    for r in &results {
+        writeln!(out, "{}", show_val(r)).context("cannot write to stdout")?;
+    }
+    Ok(())
+}
+
+/// Parses a command-line argument as a value of type `ty`.
+fn parse_val(ty: kiln::ValType, s: &str) -> anyhow::Result<kiln::Val> {
+    use kiln::{Val, ValType};
+    Ok(match ty {
+        ValType::I32 => {
+            let v: i64 = s.parse()?;
+            let v = i32::try_from(v).or_else(|_| u32::try_from(v).map(|u| u as i32))?;
+            Val::I32(v)
+        }
+        ValType::I64 => Val::I64(
+            s.parse::<i64>()
+                .or_else(|_| s.parse::<u64>().map(|u| u as i64))?,
+        ),
+        ValType::F32 => Val::F32(s.parse::<f32>()?.to_bits()),
+        ValType::F64 => Val::F64(s.parse::<f64>()?.to_bits()),
+        ValType::FuncRef | ValType::ExternRef if s == "null" => Val::default_for(ty),
+        _ => anyhow::bail!("values of type {ty} cannot be given on the command line"),
+    })
+}
+
+/// Formats a result as `wasmtime run --invoke` does.
+fn show_val(v: &kiln::Val) -> String {
+    use kiln::Val;
+    match *v {
+        Val::I32(x) => x.to_string(),
+        Val::I64(x) => x.to_string(),
+        Val::F32(b) => f32::from_bits(b).to_string(),
+        Val::F64(b) => f64::from_bits(b).to_string(),
+        Val::V128(x) => format!("{x:#034x}"),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(Some(a)) => format!("ref#{}", a.0),
+        Val::ExternRef(Some(a)) => format!("ref#{}", a.0),
+    }
 }
