@@ -48,7 +48,10 @@ impl Module {
         let code = kiln_interp::CompiledModule::new(
             Arc::clone(&ir),
             Arc::new(info),
-            engine.config().consume_fuel,
+            kiln_interp::Options {
+                fuel: engine.config().consume_fuel,
+                canonicalize_nans: engine.config().nan_canonicalization,
+            },
         )
         .map_err(|e| Error::Unsupported(e.to_string()))?;
         Ok(Module {

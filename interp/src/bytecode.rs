@@ -67,6 +67,10 @@ macro_rules! binary_ops {
             ReturnCallIndirect { index: Reg, args: Reg, site: u32 },
             /// Trap with `unreachable`.
             Unreachable,
+            /// Replace a NaN in `reg` (an `f32`) by the canonical NaN.
+            CanonF32 { reg: Reg },
+            /// Replace a NaN in `reg` (an `f64`) by the canonical NaN.
+            CanonF64 { reg: Reg },
             /// Charge `cost` fuel for the metered run that starts here.
             Fuel { cost: u32 },
             /// `global.get`.

@@ -58,18 +58,27 @@ impl std::fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
+/// How the interpreter compiles a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options {
+    /// Charge fuel per metered run (see `kiln_runtime::fuel`).
+    pub fuel: bool,
+    /// Replace every NaN produced by float arithmetic by the canonical NaN.
+    pub canonicalize_nans: bool,
+}
+
 /// A module prepared for the interpreter: functions are translated lazily, once each.
 #[derive(Debug)]
 pub struct CompiledModule {
     module: Arc<Module>,
     info: Arc<ModuleInfo>,
-    fuel: bool,
+    options: Options,
     funcs: Box<[OnceLock<Arc<CompiledFunc>>]>,
     translator: Mutex<translate::Translator>,
 }
 
 impl CompiledModule {
-    /// Prepares a validated module. With `fuel`, the code charges fuel per metered run.
+    /// Prepares a validated module.
     ///
     /// # Errors
     ///
@@ -77,7 +86,7 @@ impl CompiledModule {
     pub fn new(
         module: Arc<Module>,
         info: Arc<ModuleInfo>,
-        fuel: bool,
+        options: Options,
     ) -> Result<CompiledModule, CompileError> {
         if translate::uses_simd(&module) {
             return Err(CompileError::SimdUnsupported);
@@ -86,7 +95,7 @@ impl CompiledModule {
         Ok(CompiledModule {
             module,
             info,
-            fuel,
+            options,
             funcs,
             translator: Mutex::new(translate::Translator::default()),
         })
@@ -111,7 +120,7 @@ impl CompiledModule {
                     &self.module.code[i],
                     self.module.funcs[i],
                     &self.info.funcs[i],
-                    self.fuel,
+                    self.options,
                 ))
             })
             .clone()

@@ -12,11 +12,23 @@ struct Program {
 }
 
 fn load_with(wat: &str, fuel: bool, limits: StoreLimits) -> Program {
+    load_opts(
+        wat,
+        kiln_interp::Options {
+            fuel,
+            canonicalize_nans: false,
+        },
+        limits,
+    )
+}
+
+fn load_opts(wat: &str, options: kiln_interp::Options, limits: StoreLimits) -> Program {
     let bytes = wat::parse_str(wat).expect("test module should be well-formed text");
     let module = kiln_parser::parse(&bytes, Features::ALL).expect("parse");
     let info = kiln_validator::validate(&module, Features::ALL).expect("valid");
-    let compiled = kiln_interp::CompiledModule::new(Arc::new(module.clone()), Arc::new(info), fuel)
-        .expect("no SIMD");
+    let compiled =
+        kiln_interp::CompiledModule::new(Arc::new(module.clone()), Arc::new(info), options)
+            .expect("no SIMD");
     let mut store = Store::new(limits);
     let (instance, start) =
         instantiate(&mut store, &module, &[], Arc::new(compiled)).expect("instantiate");
@@ -115,5 +127,31 @@ fn traps_carry_spec_codes() {
     assert_eq!(
         code(p.call("unreachable", &[])),
         Some(TrapCode::Unreachable)
+    );
+}
+
+#[test]
+fn nan_canonicalisation_rewrites_arithmetic_nans_only() {
+    let wat = r#"(module
+      (func (export "div") (param f32 f32) (result f32) (f32.div (local.get 0) (local.get 1)))
+      (func (export "neg") (param f32) (result f32) (f32.neg (local.get 0)))
+      (func (export "sqrt") (param f64) (result f64) (f64.sqrt (local.get 0))))"#;
+    let options = kiln_interp::Options {
+        fuel: false,
+        canonicalize_nans: true,
+    };
+    let mut p = load_opts(wat, options, StoreLimits::default());
+    assert_eq!(
+        p.call("div", &[Val::F32(0), Val::F32(0)]),
+        Ok(vec![Val::F32(0x7fc0_0000)])
+    );
+    assert_eq!(
+        p.call("sqrt", &[Val::F64((-1.0f64).to_bits())]),
+        Ok(vec![Val::F64(0x7ff8_0000_0000_0000)])
+    );
+    // Sign operations keep the payload: they are bit operations, not arithmetic.
+    assert_eq!(
+        p.call("neg", &[Val::F32(0x7fc0_0001)]),
+        Ok(vec![Val::F32(0xffc0_0001)])
     );
 }

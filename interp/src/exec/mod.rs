@@ -444,6 +444,16 @@ fn execute(
                 }
             }
             Op::Unreachable => return Err(TrapCode::Unreachable.into()),
+            Op::CanonF32 { reg } => {
+                if f32::from_bits(r!(reg) as u32).is_nan() {
+                    r!(reg) = 0x7fc0_0000;
+                }
+            }
+            Op::CanonF64 { reg } => {
+                if f64::from_bits(r!(reg)).is_nan() {
+                    r!(reg) = 0x7ff8_0000_0000_0000;
+                }
+            }
             Op::Fuel { cost } => {
                 let cost = u64::from(cost);
                 if store.fuel < cost {
@@ -507,7 +517,7 @@ fn execute(
                 memory::store(kind, store.memories[m].data_mut(), ea, r!(val))?;
             }
             other => {
-                let metered = frame.module.fuel;
+                let metered = frame.module.options.fuel;
                 bulk::execute(store, &frame, stack, base, other, metered)?;
             }
         }

@@ -232,6 +232,18 @@ impl Translator {
     }
 
     fn numeric(&mut self, op: NumOp) {
+        self.numeric_op(op);
+        if self.canonicalize && produces_nan(op) {
+            let reg = self.reg(self.h - 1);
+            self.emit(if op.result() == kiln_parser::ValType::F32 {
+                Op::CanonF32 { reg }
+            } else {
+                Op::CanonF64 { reg }
+            });
+        }
+    }
+
+    fn numeric_op(&mut self, op: NumOp) {
         if op.params().len() == 1 {
             let dst = self.reg(self.h - 1);
             let src = self.fold_operand(dst);
@@ -329,4 +341,37 @@ impl Translator {
             _ => {}
         }
     }
+}
+
+/// Whether `op` is float arithmetic that may produce a NaN of unspecified bits.
+/// Sign operations and reinterpretations move bits exactly and are left alone.
+fn produces_nan(op: NumOp) -> bool {
+    use NumOp::*;
+    matches!(
+        op,
+        F32Add
+            | F32Sub
+            | F32Mul
+            | F32Div
+            | F32Sqrt
+            | F32Min
+            | F32Max
+            | F32Ceil
+            | F32Floor
+            | F32Trunc
+            | F32Nearest
+            | F32DemoteF64
+            | F64Add
+            | F64Sub
+            | F64Mul
+            | F64Div
+            | F64Sqrt
+            | F64Min
+            | F64Max
+            | F64Ceil
+            | F64Floor
+            | F64Trunc
+            | F64Nearest
+            | F64PromoteF32
+    )
 }

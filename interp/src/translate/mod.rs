@@ -81,6 +81,8 @@ pub(crate) struct Translator {
     /// Ops before this index may not be rewritten or removed.
     boundary: usize,
     fuel: bool,
+    /// Emit NaN canonicalisation after float arithmetic.
+    canonicalize: bool,
     /// The `Fuel` op of the current run, once emitted.
     fuel_op: Option<usize>,
     run_cost: u64,
@@ -94,7 +96,7 @@ impl Translator {
         body: &FuncBody,
         ty: TypeIdx,
         info: &FuncInfo,
-        fuel_on: bool,
+        options: crate::Options,
     ) -> CompiledFunc {
         let sig = &module.types[ty.index()];
         self.code.clear();
@@ -105,7 +107,8 @@ impl Translator {
         self.l = info.locals.len() as u32;
         self.reachable = true;
         self.boundary = 0;
-        self.fuel = fuel_on;
+        self.fuel = options.fuel;
+        self.canonicalize = options.canonicalize_nans;
         self.fuel_op = None;
         self.run_cost = 0;
         self.ctrl.push(Ctrl {
