@@ -245,8 +245,8 @@ impl Translator {
     /// Whether a branch to frame `idx` needs no copies and no return.
     fn direct_branch(&self, idx: usize) -> bool {
         let frame = &self.ctrl[idx];
-        frame.kind != Kind::Func && self.h - frame.label_arity() == frame.height
-            || frame.kind != Kind::Func && frame.label_arity() == 0
+        let arity = frame.label_arity();
+        frame.kind != Kind::Func && (arity == 0 || self.h - arity == frame.height)
     }
 
     /// Sets the target of the jump op at `at`.
