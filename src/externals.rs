@@ -362,3 +362,42 @@ impl Global {
         cx.rt.globals[self.addr.index()].ty
     }
 }
+
+/// A host value that WebAssembly holds as an `externref`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExternRef {
+    pub(crate) store: StoreId,
+    pub(crate) addr: kiln_runtime::ExternAddr,
+}
+
+impl ExternRef {
+    /// Puts `value` in the store and returns a reference to it.
+    pub fn new(mut store: impl AsContextMut, value: impl std::any::Any + Send + Sync) -> ExternRef {
+        let cx = store.as_context_mut();
+        let addr = cx.rt.add_extern(Box::new(value));
+        ExternRef { store: cx.id, addr }
+    }
+
+    /// The reference as a value (`Val::ExternRef`).
+    pub fn to_val(self) -> Val {
+        Val::ExternRef(Some(self.addr))
+    }
+
+    /// The reference a value holds, if it is a non-null `externref`.
+    pub fn from_val(store: impl AsContext, v: Val) -> Option<ExternRef> {
+        match v {
+            Val::ExternRef(Some(addr)) => Some(ExternRef {
+                store: store.as_context().id,
+                addr,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The host value, if it is a `T`.
+    pub fn data<'a, T: 'static, S: AsContext + 'a>(&self, store: &'a S) -> Option<&'a T> {
+        let cx = store.as_context();
+        check(self.store, cx.id);
+        cx.rt.externs.get(self.addr.0 as usize)?.downcast_ref::<T>()
+    }
+}

@@ -47,7 +47,7 @@ mod module;
 mod store;
 
 pub use engine::{Config, Engine, Strategy};
-pub use externals::{Extern, Global, Memory, Table};
+pub use externals::{Extern, ExternRef, Global, Memory, Table};
 pub use func::{Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use instance::Instance;
 pub use kiln_parser::{
