@@ -34,7 +34,7 @@ pub struct BrTable {
 }
 
 /// Expands `name => (type, log2 of the access width)` rows into an enum with
-/// `val_type()`, `max_align()` and a `from_operator` that extracts the memarg.
+/// `val_type()`, `max_align()`, `name()` and a `const fn from_name` for the decoder.
 macro_rules! memory_access_ops {
     ($(#[$meta:meta])* $enum:ident { $($name:ident => ($ty:ident, $align:literal),)* }) => {
         $(#[$meta])*
@@ -66,13 +66,13 @@ macro_rules! memory_access_ops {
                 }
             }
 
-            pub(crate) fn from_operator(
-                op: &wasmparser::Operator<'_>,
-            ) -> Option<($enum, wasmparser::MemArg)> {
-                match op {
-                    $(wasmparser::Operator::$name { memarg } => Some(($enum::$name, *memarg)),)*
-                    _ => None,
-                }
+            /// The operator spelled `name` here (as in `wasmparser`), if any;
+            /// evaluated at compile time by the decoder.
+            pub(crate) const fn from_name(name: &str) -> Option<$enum> {
+                $(if crate::num_ops::same_name(name, stringify!($name)) {
+                    return Some($enum::$name);
+                })*
+                None
             }
         }
     };

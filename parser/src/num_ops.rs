@@ -4,16 +4,32 @@
 //! One line per operator gives its name (the same spelling as `wasmparser`'s
 //! `Operator` variant) and its stack signature. From that one table
 //! `numeric_ops!` generates the [`NumOp`] enum, its signature lookups, and the
-//! conversion from `wasmparser`, so that the validator checks every such
+//! conversion from `wasmparser`'s operator names, so that the validator checks every such
 //! operator with one rule and the tiers match on a typed enum.
 
 use crate::types::ValType;
+
+/// Whether two names are equal, in a `const fn` (`str`'s `==` is not one).
+pub(crate) const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// Expands the table below into:
 /// - `pub enum NumOp { Name, ... }`,
 /// - `NumOp::params()` / `NumOp::result()` from the `[params] -> result` column,
 /// - `NumOp::name()` (the variant name, for messages),
-/// - `NumOp::from_operator()` mapping `wasmparser::Operator::Name` to `NumOp::Name`.
+/// - `NumOp::from_name()` mapping the name `wasmparser` gives an operator to `NumOp::Name`.
 macro_rules! numeric_ops {
     ($($name:ident : [$($param:ident),*] -> $result:ident;)*) => {
         /// A numeric or vector operator without immediates (see the module docs).
@@ -45,12 +61,13 @@ macro_rules! numeric_ops {
                 }
             }
 
-            /// The operator for a decoded `wasmparser` operator, if it is one of this table.
-            pub(crate) fn from_operator(op: &wasmparser::Operator<'_>) -> Option<NumOp> {
-                match op {
-                    $(wasmparser::Operator::$name => Some(NumOp::$name),)*
-                    _ => None,
-                }
+            /// The operator spelled `name` in this table (as in `wasmparser`), if any;
+            /// evaluated at compile time by the decoder.
+            pub(crate) const fn from_name(name: &str) -> Option<NumOp> {
+                $(if same_name(name, stringify!($name)) {
+                    return Some(NumOp::$name);
+                })*
+                None
             }
         }
     };

@@ -1,34 +1,32 @@
-//! Conversion of `wasmparser` operators into Kiln's [`Instr`].
+//! Decoding of function bodies and constant expressions into Kiln's [`Instr`].
+//!
+//! `wasmparser` decodes each operator straight into a call of the matching
+//! `visit_*` method of its `VisitOperator` trait, which [`InstrBuilder`]
+//! implements by pushing one `Instr`. No `wasmparser::Operator` value is built
+//! and matched on: that detour (build a large enum, then match it against the
+//! numeric, load and store tables in turn) cost more than the decoding itself.
 //!
 //! Every operator of the feature set Kiln implements maps to one `Instr`;
 //! every other operator is rejected with an error that names its proposal.
+//! The methods are generated from `wasmparser`'s own list of operators
+//! (`for_each_visit_operator!`), so an operator added to that list is
+//! rejected as unsupported until a rule here says otherwise.
 
-use wasmparser::Operator as O;
+use wasmparser::{OperatorsReader, OperatorsReaderAllocations, VisitOperator, VisitSimdOperator};
 
 use crate::error::ParseError;
 use crate::features::Features;
 use crate::instr::{BrTable, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp};
+use crate::module::FuncBody;
 use crate::num_ops::NumOp;
 use crate::types::{
     BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, TableIdx, TypeIdx,
+    ValType,
 };
 use crate::{convert_ref_type, convert_val_type};
 
-/// Generates `operator_proposal`, mapping each `wasmparser` operator to the tag of the
-/// proposal that introduced it (`mvp`, `simd`, `gc`, ...), from `wasmparser`'s own list.
-macro_rules! define_operator_proposal {
-    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
-        fn operator_proposal(op: &O<'_>) -> &'static str {
-            match op {
-                $( O::$op { .. } => stringify!($proposal), )*
-                _ => "unknown",
-            }
-        }
-    };
-}
-wasmparser::for_each_operator!(define_operator_proposal);
-
-/// The proposal's name as the WebAssembly proposals repository spells it.
+/// The proposal's name as the WebAssembly proposals repository spells it,
+/// from the tag `wasmparser`'s operator list files it under.
 fn proposal_name(tag: &'static str) -> &'static str {
     match tag {
         "threads" => "threads",
@@ -47,203 +45,558 @@ fn proposal_name(tag: &'static str) -> &'static str {
     }
 }
 
-/// Converts one decoded operator at byte `offset`.
+/// Moves the contents of `scratch` into a boxed slice of exactly their size,
+/// leaving `scratch` empty with its capacity: one allocation and one `memcpy`
+/// (collecting from `drain` would move element by element).
+fn take_exact(scratch: &mut Vec<Instr>) -> Box<[Instr]> {
+    let mut exact = Vec::with_capacity(scratch.len());
+    exact.append(scratch);
+    exact.into_boxed_slice()
+}
+
+/// Decodes instruction sequences into `Instr`s; one per module.
 ///
-/// `uses_data_count` is set when the operator refers to a data segment, since
-/// the binary format then requires a data count section.
-pub(crate) fn convert_operator(
-    op: &O<'_>,
-    offset: u64,
+/// A function body is decoded straight into vectors with room for as many
+/// instructions as the body has bytes (every operator takes at least one),
+/// which `into_boxed_slice` then shrinks, in place with the system allocator:
+/// one allocation per vector and no copy. (Decoding into a reused scratch
+/// vector and copying out was measurably slower.) Constant expressions, short
+/// and many, go through a reused scratch vector instead.
+pub(crate) struct InstrBuilder {
+    /// Decides the operators gated by a feature (`return_call`).
     features: Features,
-    uses_data_count: &mut bool,
-) -> Result<Instr, ParseError> {
-    if let Some(n) = NumOp::from_operator(op) {
-        return Ok(Instr::Num(n));
+    /// The instructions of the sequence being decoded.
+    instrs: Vec<Instr>,
+    /// The byte offset of each of `instrs` (function bodies only).
+    offsets: Vec<u32>,
+    /// Byte offset of the operator being decoded, for errors.
+    offset: u64,
+    /// Set once any instruction names a data segment: the binary format then
+    /// requires a data count section.
+    pub(crate) uses_data_count: bool,
+    /// `wasmparser`'s control-frame stack, kept between sequences.
+    frames: OperatorsReaderAllocations,
+}
+
+impl std::fmt::Debug for InstrBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstrBuilder")
+            .field("features", &self.features)
+            .field("offset", &self.offset)
+            .field("uses_data_count", &self.uses_data_count)
+            .finish_non_exhaustive()
     }
-    if let Some((l, m)) = LoadOp::from_operator(op) {
-        return Ok(Instr::Load(l, memarg(m, offset)?));
+}
+
+impl InstrBuilder {
+    pub(crate) fn new(features: Features) -> InstrBuilder {
+        InstrBuilder {
+            features,
+            instrs: Vec::new(),
+            offsets: Vec::new(),
+            offset: 0,
+            uses_data_count: false,
+            frames: OperatorsReaderAllocations::default(),
+        }
     }
-    if let Some((s, m)) = StoreOp::from_operator(op) {
-        return Ok(Instr::Store(s, memarg(m, offset)?));
+
+    /// Decodes the operators of a function body, `end` included, from
+    /// `reader`, into a body with the given locals and offset.
+    pub(crate) fn read_body(
+        &mut self,
+        reader: wasmparser::BinaryReader<'_>,
+        locals: Box<[(u32, ValType)]>,
+        offset: u64,
+    ) -> Result<FuncBody, ParseError> {
+        // Every operator takes at least one byte.
+        self.instrs = Vec::with_capacity(reader.bytes_remaining());
+        self.offsets = Vec::with_capacity(reader.bytes_remaining());
+        let mut reader = OperatorsReader::new_with_allocs(reader, std::mem::take(&mut self.frames));
+        let read = self.read_operators(&mut reader);
+        self.frames = reader.into_allocations();
+        read?;
+        Ok(FuncBody {
+            locals,
+            instrs: std::mem::take(&mut self.instrs).into_boxed_slice(),
+            instr_offsets: std::mem::take(&mut self.offsets).into_boxed_slice(),
+            offset,
+        })
     }
-    let block = |b: &wasmparser::BlockType| -> Result<BlockType, ParseError> {
-        Ok(match *b {
+
+    fn read_operators(&mut self, reader: &mut OperatorsReader<'_>) -> Result<(), ParseError> {
+        while !reader.eof() {
+            let pos = reader.original_position();
+            self.offset = pos;
+            self.offsets.push(u32::try_from(pos).unwrap_or(u32::MAX));
+            reader.visit_operator(self)??;
+        }
+        reader.finish()?;
+        Ok(())
+    }
+
+    /// Decodes a constant expression, without its final `end`.
+    pub(crate) fn read_const_expr(
+        &mut self,
+        expr: &wasmparser::ConstExpr<'_>,
+    ) -> Result<Box<[Instr]>, ParseError> {
+        self.instrs.clear();
+        let mut reader = expr.get_operators_reader();
+        loop {
+            self.offset = reader.original_position();
+            reader.visit_operator(self)??;
+            if reader.eof() && matches!(self.instrs.last(), Some(Instr::End)) {
+                self.instrs.pop();
+                break;
+            }
+        }
+        reader.finish()?;
+        Ok(take_exact(&mut self.instrs))
+    }
+
+    #[inline]
+    fn push(&mut self, instr: Instr) -> Result<(), ParseError> {
+        self.instrs.push(instr);
+        Ok(())
+    }
+
+    /// The error for an operator of a proposal Kiln does not implement.
+    #[cold]
+    #[inline(never)]
+    fn unsupported<T>(&self, proposal: &'static str, op: &'static str) -> Result<T, ParseError> {
+        Err(ParseError::unsupported(
+            proposal_name(proposal),
+            &format!("instruction {op}"),
+            self.offset,
+        ))
+    }
+
+    fn block_type(&self, b: wasmparser::BlockType) -> Result<BlockType, ParseError> {
+        Ok(match b {
             wasmparser::BlockType::Empty => BlockType::Empty,
-            wasmparser::BlockType::Type(t) => BlockType::Value(convert_val_type(t, offset)?),
+            wasmparser::BlockType::Type(t) => BlockType::Value(convert_val_type(t, self.offset)?),
             wasmparser::BlockType::FuncType(t) => BlockType::Func(TypeIdx(t)),
         })
-    };
-    let instr = match op {
-        O::Unreachable => Instr::Unreachable,
-        O::Nop => Instr::Nop,
-        O::Block { blockty } => Instr::Block(block(blockty)?),
-        O::Loop { blockty } => Instr::Loop(block(blockty)?),
-        O::If { blockty } => Instr::If(block(blockty)?),
-        O::Else => Instr::Else,
-        O::End => Instr::End,
-        O::Br { relative_depth } => Instr::Br(LabelIdx(*relative_depth)),
-        O::BrIf { relative_depth } => Instr::BrIf(LabelIdx(*relative_depth)),
-        O::BrTable { targets } => {
-            // Each target takes at least one byte, so this capacity is bounded by the input.
-            let mut list = Vec::with_capacity(targets.len().min(4096) as usize);
-            for t in targets.targets() {
-                list.push(LabelIdx(t?));
-            }
-            Instr::BrTable(Box::new(BrTable {
-                targets: list.into_boxed_slice(),
-                default: LabelIdx(targets.default()),
-            }))
-        }
-        O::Return => Instr::Return,
-        O::Call { function_index } => Instr::Call(FuncIdx(*function_index)),
-        O::CallIndirect {
-            type_index,
-            table_index,
-        } => Instr::CallIndirect {
-            ty: TypeIdx(*type_index),
-            table: TableIdx(*table_index),
-        },
-        O::ReturnCall { function_index } if features.tail_call => {
-            Instr::ReturnCall(FuncIdx(*function_index))
-        }
-        O::ReturnCallIndirect {
-            type_index,
-            table_index,
-        } if features.tail_call => Instr::ReturnCallIndirect {
-            ty: TypeIdx(*type_index),
-            table: TableIdx(*table_index),
-        },
-        O::Drop => Instr::Drop,
-        O::Select => Instr::Select(None),
-        O::TypedSelect { ty } => Instr::Select(Some(convert_val_type(*ty, offset)?)),
-        O::TypedSelectMulti { .. } => {
-            return Err(ParseError::invalid("invalid result arity", offset));
-        }
-        O::LocalGet { local_index } => Instr::LocalGet(LocalIdx(*local_index)),
-        O::LocalSet { local_index } => Instr::LocalSet(LocalIdx(*local_index)),
-        O::LocalTee { local_index } => Instr::LocalTee(LocalIdx(*local_index)),
-        O::GlobalGet { global_index } => Instr::GlobalGet(GlobalIdx(*global_index)),
-        O::GlobalSet { global_index } => Instr::GlobalSet(GlobalIdx(*global_index)),
-        O::TableGet { table } => Instr::TableGet(TableIdx(*table)),
-        O::TableSet { table } => Instr::TableSet(TableIdx(*table)),
-        O::TableSize { table } => Instr::TableSize(TableIdx(*table)),
-        O::TableGrow { table } => Instr::TableGrow(TableIdx(*table)),
-        O::TableFill { table } => Instr::TableFill(TableIdx(*table)),
-        O::TableCopy {
-            dst_table,
-            src_table,
-        } => Instr::TableCopy {
-            dst: TableIdx(*dst_table),
-            src: TableIdx(*src_table),
-        },
-        O::TableInit { elem_index, table } => Instr::TableInit {
-            table: TableIdx(*table),
-            elem: ElemIdx(*elem_index),
-        },
-        O::ElemDrop { elem_index } => Instr::ElemDrop(ElemIdx(*elem_index)),
-        O::MemorySize { mem } => Instr::MemorySize(MemIdx(*mem)),
-        O::MemoryGrow { mem } => Instr::MemoryGrow(MemIdx(*mem)),
-        O::MemoryFill { mem } => Instr::MemoryFill(MemIdx(*mem)),
-        O::MemoryCopy { dst_mem, src_mem } => Instr::MemoryCopy {
-            dst: MemIdx(*dst_mem),
-            src: MemIdx(*src_mem),
-        },
-        O::MemoryInit { data_index, mem } => {
-            *uses_data_count = true;
-            Instr::MemoryInit {
-                memory: MemIdx(*mem),
-                data: DataIdx(*data_index),
-            }
-        }
-        O::DataDrop { data_index } => {
-            *uses_data_count = true;
-            Instr::DataDrop(DataIdx(*data_index))
-        }
-        O::I32Const { value } => Instr::I32Const(*value),
-        O::I64Const { value } => Instr::I64Const(*value),
-        O::F32Const { value } => Instr::F32Const(value.bits()),
-        O::F64Const { value } => Instr::F64Const(value.bits()),
-        O::V128Const { value } => Instr::V128Const(*value.bytes()),
-        O::RefNull { hty } => Instr::RefNull(convert_heap_type(*hty, offset)?),
-        O::RefIsNull => Instr::RefIsNull,
-        O::RefFunc { function_index } => Instr::RefFunc(FuncIdx(*function_index)),
-        O::I8x16Shuffle { lanes } => Instr::Shuffle(*lanes),
-        O::V128Load8Lane { memarg: m, lane } => {
-            Instr::LoadLane(LaneWidth::B8, memarg(*m, offset)?, *lane)
-        }
-        O::V128Load16Lane { memarg: m, lane } => {
-            Instr::LoadLane(LaneWidth::B16, memarg(*m, offset)?, *lane)
-        }
-        O::V128Load32Lane { memarg: m, lane } => {
-            Instr::LoadLane(LaneWidth::B32, memarg(*m, offset)?, *lane)
-        }
-        O::V128Load64Lane { memarg: m, lane } => {
-            Instr::LoadLane(LaneWidth::B64, memarg(*m, offset)?, *lane)
-        }
-        O::V128Store8Lane { memarg: m, lane } => {
-            Instr::StoreLane(LaneWidth::B8, memarg(*m, offset)?, *lane)
-        }
-        O::V128Store16Lane { memarg: m, lane } => {
-            Instr::StoreLane(LaneWidth::B16, memarg(*m, offset)?, *lane)
-        }
-        O::V128Store32Lane { memarg: m, lane } => {
-            Instr::StoreLane(LaneWidth::B32, memarg(*m, offset)?, *lane)
-        }
-        O::V128Store64Lane { memarg: m, lane } => {
-            Instr::StoreLane(LaneWidth::B64, memarg(*m, offset)?, *lane)
-        }
-        O::I8x16ExtractLaneS { lane } => Instr::ExtractLane(LaneShape::I8x16S, *lane),
-        O::I8x16ExtractLaneU { lane } => Instr::ExtractLane(LaneShape::I8x16U, *lane),
-        O::I16x8ExtractLaneS { lane } => Instr::ExtractLane(LaneShape::I16x8S, *lane),
-        O::I16x8ExtractLaneU { lane } => Instr::ExtractLane(LaneShape::I16x8U, *lane),
-        O::I32x4ExtractLane { lane } => Instr::ExtractLane(LaneShape::I32x4, *lane),
-        O::I64x2ExtractLane { lane } => Instr::ExtractLane(LaneShape::I64x2, *lane),
-        O::F32x4ExtractLane { lane } => Instr::ExtractLane(LaneShape::F32x4, *lane),
-        O::F64x2ExtractLane { lane } => Instr::ExtractLane(LaneShape::F64x2, *lane),
-        O::I8x16ReplaceLane { lane } => Instr::ReplaceLane(LaneShape::I8x16U, *lane),
-        O::I16x8ReplaceLane { lane } => Instr::ReplaceLane(LaneShape::I16x8U, *lane),
-        O::I32x4ReplaceLane { lane } => Instr::ReplaceLane(LaneShape::I32x4, *lane),
-        O::I64x2ReplaceLane { lane } => Instr::ReplaceLane(LaneShape::I64x2, *lane),
-        O::F32x4ReplaceLane { lane } => Instr::ReplaceLane(LaneShape::F32x4, *lane),
-        O::F64x2ReplaceLane { lane } => Instr::ReplaceLane(LaneShape::F64x2, *lane),
-        other => {
-            let proposal = proposal_name(operator_proposal(other));
-            let name = format!("instruction {other:?}");
-            let name = name.split([' ', '{']).take(2).collect::<Vec<_>>().join(" ");
-            return Err(ParseError::unsupported(proposal, &name, offset));
-        }
-    };
-    Ok(instr)
-}
-
-fn memarg(m: wasmparser::MemArg, offset: u64) -> Result<MemArg, ParseError> {
-    if m.ordering.is_some() {
-        return Err(ParseError::unsupported(
-            "acquire-release-atomics",
-            "a memory ordering",
-            offset,
-        ));
     }
-    let wasmparser::MemArgTarget::Memory(memory) = m.target else {
-        return Err(ParseError::unsupported(
-            "gc",
-            "an array memory access",
-            offset,
-        ));
-    };
-    Ok(MemArg {
-        offset: m.offset,
-        memory: MemIdx(memory),
-        align: m.align,
-    })
+
+    fn memarg(&self, m: wasmparser::MemArg) -> Result<MemArg, ParseError> {
+        if m.ordering.is_some() {
+            return Err(ParseError::unsupported(
+                "acquire-release-atomics",
+                "a memory ordering",
+                self.offset,
+            ));
+        }
+        let wasmparser::MemArgTarget::Memory(memory) = m.target else {
+            return Err(ParseError::unsupported(
+                "gc",
+                "an array memory access",
+                self.offset,
+            ));
+        };
+        Ok(MemArg {
+            offset: m.offset,
+            memory: MemIdx(memory),
+            align: m.align,
+        })
+    }
+
+    fn br_table(&self, targets: wasmparser::BrTable<'_>) -> Result<Instr, ParseError> {
+        // Each target takes at least one byte, so this capacity is bounded by the input.
+        let mut list = Vec::with_capacity(targets.len().min(4096) as usize);
+        for t in targets.targets() {
+            list.push(LabelIdx(t?));
+        }
+        Ok(Instr::BrTable(Box::new(BrTable {
+            targets: list.into_boxed_slice(),
+            default: LabelIdx(targets.default()),
+        })))
+    }
+
+    /// Converts the heap type of `ref.null`.
+    fn ref_null(&self, h: wasmparser::HeapType) -> Result<Instr, ParseError> {
+        let nullable = wasmparser::RefType::new(true, h)
+            .ok_or_else(|| ParseError::unsupported("gc", "this heap type", self.offset))?;
+        Ok(Instr::RefNull(convert_ref_type(nullable, self.offset)?))
+    }
 }
 
-/// Converts the heap type of `ref.null`.
-fn convert_heap_type(
-    h: wasmparser::HeapType,
-    offset: u64,
-) -> Result<crate::types::RefType, ParseError> {
-    let nullable = wasmparser::RefType::new(true, h)
-        .ok_or_else(|| ParseError::unsupported("gc", "this heap type", offset))?;
-    convert_ref_type(nullable, offset)
+/// The `Instr` for one operator, as an expression of type
+/// `Result<Instr, ParseError>`: an error for an operator Kiln does not
+/// implement or an immediate it cannot convert.
+///
+/// Called as `convert!(self, proposal, Op, visit_op, arg = arg, ...)`, each
+/// immediate twice: the first is matched against the rules' names, the second
+/// is the method's parameter. Operators with immediates get a rule each;
+/// operators without any are looked up in [`NumOp`]'s table, and those whose
+/// only immediate is a memarg in [`LoadOp`]'s and [`StoreOp`]'s, both at
+/// compile time; whatever is left is unsupported.
+macro_rules! convert {
+    // Control.
+    ($s:ident, $p:ident, $op:ident, visit_unreachable) => { Ok(Instr::Unreachable) };
+    ($s:ident, $p:ident, $op:ident, visit_nop) => { Ok(Instr::Nop) };
+    ($s:ident, $p:ident, $op:ident, visit_block, blockty = $b:ident) => {
+        Ok(Instr::Block($s.block_type($b)?))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_loop, blockty = $b:ident) => {
+        Ok(Instr::Loop($s.block_type($b)?))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_if, blockty = $b:ident) => {
+        Ok(Instr::If($s.block_type($b)?))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_else) => { Ok(Instr::Else) };
+    ($s:ident, $p:ident, $op:ident, visit_end) => { Ok(Instr::End) };
+    ($s:ident, $p:ident, $op:ident, visit_br, relative_depth = $d:ident) => {
+        Ok(Instr::Br(LabelIdx($d)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_br_if, relative_depth = $d:ident) => {
+        Ok(Instr::BrIf(LabelIdx($d)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_br_table, targets = $t:ident) => { $s.br_table($t) };
+    ($s:ident, $p:ident, $op:ident, visit_return) => { Ok(Instr::Return) };
+    ($s:ident, $p:ident, $op:ident, visit_call, function_index = $f:ident) => {
+        Ok(Instr::Call(FuncIdx($f)))
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_call_indirect,
+        type_index = $t:ident, table_index = $table:ident
+    ) => {
+        Ok(Instr::CallIndirect { ty: TypeIdx($t), table: TableIdx($table) })
+    };
+    ($s:ident, $p:ident, $op:ident, visit_return_call, function_index = $f:ident) => {
+        if $s.features.tail_call {
+            Ok(Instr::ReturnCall(FuncIdx($f)))
+        } else {
+            $s.unsupported(stringify!($p), stringify!($op))
+        }
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_return_call_indirect,
+        type_index = $t:ident, table_index = $table:ident
+    ) => {
+        if $s.features.tail_call {
+            Ok(Instr::ReturnCallIndirect { ty: TypeIdx($t), table: TableIdx($table) })
+        } else {
+            $s.unsupported(stringify!($p), stringify!($op))
+        }
+    };
+
+    // Parametric and variable instructions.
+    ($s:ident, $p:ident, $op:ident, visit_drop) => { Ok(Instr::Drop) };
+    ($s:ident, $p:ident, $op:ident, visit_select) => { Ok(Instr::Select(None)) };
+    ($s:ident, $p:ident, $op:ident, visit_typed_select, ty = $t:ident) => {
+        Ok(Instr::Select(Some(convert_val_type($t, $s.offset)?)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_typed_select_multi, tys = $t:ident) => {{
+        let _ = $t;
+        Err(ParseError::invalid("invalid result arity", $s.offset))
+    }};
+    ($s:ident, $p:ident, $op:ident, visit_local_get, local_index = $l:ident) => {
+        Ok(Instr::LocalGet(LocalIdx($l)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_local_set, local_index = $l:ident) => {
+        Ok(Instr::LocalSet(LocalIdx($l)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_local_tee, local_index = $l:ident) => {
+        Ok(Instr::LocalTee(LocalIdx($l)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_global_get, global_index = $g:ident) => {
+        Ok(Instr::GlobalGet(GlobalIdx($g)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_global_set, global_index = $g:ident) => {
+        Ok(Instr::GlobalSet(GlobalIdx($g)))
+    };
+
+    // Tables.
+    ($s:ident, $p:ident, $op:ident, visit_table_get, table = $t:ident) => {
+        Ok(Instr::TableGet(TableIdx($t)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_table_set, table = $t:ident) => {
+        Ok(Instr::TableSet(TableIdx($t)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_table_size, table = $t:ident) => {
+        Ok(Instr::TableSize(TableIdx($t)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_table_grow, table = $t:ident) => {
+        Ok(Instr::TableGrow(TableIdx($t)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_table_fill, table = $t:ident) => {
+        Ok(Instr::TableFill(TableIdx($t)))
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_table_copy,
+        dst_table = $d:ident, src_table = $src:ident
+    ) => {
+        Ok(Instr::TableCopy { dst: TableIdx($d), src: TableIdx($src) })
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_table_init,
+        elem_index = $e:ident, table = $t:ident
+    ) => {
+        Ok(Instr::TableInit { table: TableIdx($t), elem: ElemIdx($e) })
+    };
+    ($s:ident, $p:ident, $op:ident, visit_elem_drop, elem_index = $e:ident) => {
+        Ok(Instr::ElemDrop(ElemIdx($e)))
+    };
+
+    // Memories, besides plain loads and stores.
+    ($s:ident, $p:ident, $op:ident, visit_memory_size, mem = $m:ident) => {
+        Ok(Instr::MemorySize(MemIdx($m)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_memory_grow, mem = $m:ident) => {
+        Ok(Instr::MemoryGrow(MemIdx($m)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_memory_fill, mem = $m:ident) => {
+        Ok(Instr::MemoryFill(MemIdx($m)))
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_memory_copy,
+        dst_mem = $d:ident, src_mem = $src:ident
+    ) => {
+        Ok(Instr::MemoryCopy { dst: MemIdx($d), src: MemIdx($src) })
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_memory_init,
+        data_index = $d:ident, mem = $m:ident
+    ) => {{
+        $s.uses_data_count = true;
+        Ok(Instr::MemoryInit { memory: MemIdx($m), data: DataIdx($d) })
+    }};
+    ($s:ident, $p:ident, $op:ident, visit_data_drop, data_index = $d:ident) => {{
+        $s.uses_data_count = true;
+        Ok(Instr::DataDrop(DataIdx($d)))
+    }};
+
+    // Constants and references.
+    ($s:ident, $p:ident, $op:ident, visit_i32_const, value = $v:ident) => { Ok(Instr::I32Const($v)) };
+    ($s:ident, $p:ident, $op:ident, visit_i64_const, value = $v:ident) => { Ok(Instr::I64Const($v)) };
+    ($s:ident, $p:ident, $op:ident, visit_f32_const, value = $v:ident) => {
+        Ok(Instr::F32Const($v.bits()))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_f64_const, value = $v:ident) => {
+        Ok(Instr::F64Const($v.bits()))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_v128_const, value = $v:ident) => {
+        Ok(Instr::V128Const(*$v.bytes()))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_ref_null, hty = $h:ident) => { $s.ref_null($h) };
+    ($s:ident, $p:ident, $op:ident, visit_ref_is_null) => { Ok(Instr::RefIsNull) };
+    ($s:ident, $p:ident, $op:ident, visit_ref_func, function_index = $f:ident) => {
+        Ok(Instr::RefFunc(FuncIdx($f)))
+    };
+
+    // Vector lanes.
+    ($s:ident, $p:ident, $op:ident, visit_i8x16_shuffle, lanes = $l:ident) => {
+        Ok(Instr::Shuffle($l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_v128_load8_lane, memarg = $m:ident, lane = $l:ident) => {
+        Ok(Instr::LoadLane(LaneWidth::B8, $s.memarg($m)?, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_v128_load16_lane, memarg = $m:ident, lane = $l:ident) => {
+        Ok(Instr::LoadLane(LaneWidth::B16, $s.memarg($m)?, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_v128_load32_lane, memarg = $m:ident, lane = $l:ident) => {
+        Ok(Instr::LoadLane(LaneWidth::B32, $s.memarg($m)?, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_v128_load64_lane, memarg = $m:ident, lane = $l:ident) => {
+        Ok(Instr::LoadLane(LaneWidth::B64, $s.memarg($m)?, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_v128_store8_lane, memarg = $m:ident, lane = $l:ident) => {
+        Ok(Instr::StoreLane(LaneWidth::B8, $s.memarg($m)?, $l))
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_v128_store16_lane,
+        memarg = $m:ident, lane = $l:ident
+    ) => {
+        Ok(Instr::StoreLane(LaneWidth::B16, $s.memarg($m)?, $l))
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_v128_store32_lane,
+        memarg = $m:ident, lane = $l:ident
+    ) => {
+        Ok(Instr::StoreLane(LaneWidth::B32, $s.memarg($m)?, $l))
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_v128_store64_lane,
+        memarg = $m:ident, lane = $l:ident
+    ) => {
+        Ok(Instr::StoreLane(LaneWidth::B64, $s.memarg($m)?, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_i8x16_extract_lane_s, lane = $l:ident) => {
+        Ok(Instr::ExtractLane(LaneShape::I8x16S, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_i8x16_extract_lane_u, lane = $l:ident) => {
+        Ok(Instr::ExtractLane(LaneShape::I8x16U, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_i16x8_extract_lane_s, lane = $l:ident) => {
+        Ok(Instr::ExtractLane(LaneShape::I16x8S, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_i16x8_extract_lane_u, lane = $l:ident) => {
+        Ok(Instr::ExtractLane(LaneShape::I16x8U, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_i32x4_extract_lane, lane = $l:ident) => {
+        Ok(Instr::ExtractLane(LaneShape::I32x4, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_i64x2_extract_lane, lane = $l:ident) => {
+        Ok(Instr::ExtractLane(LaneShape::I64x2, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_f32x4_extract_lane, lane = $l:ident) => {
+        Ok(Instr::ExtractLane(LaneShape::F32x4, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_f64x2_extract_lane, lane = $l:ident) => {
+        Ok(Instr::ExtractLane(LaneShape::F64x2, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_i8x16_replace_lane, lane = $l:ident) => {
+        Ok(Instr::ReplaceLane(LaneShape::I8x16U, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_i16x8_replace_lane, lane = $l:ident) => {
+        Ok(Instr::ReplaceLane(LaneShape::I16x8U, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_i32x4_replace_lane, lane = $l:ident) => {
+        Ok(Instr::ReplaceLane(LaneShape::I32x4, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_i64x2_replace_lane, lane = $l:ident) => {
+        Ok(Instr::ReplaceLane(LaneShape::I64x2, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_f32x4_replace_lane, lane = $l:ident) => {
+        Ok(Instr::ReplaceLane(LaneShape::F32x4, $l))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_f64x2_replace_lane, lane = $l:ident) => {
+        Ok(Instr::ReplaceLane(LaneShape::F64x2, $l))
+    };
+
+    // Any other operator without immediates: numeric or vector, or unsupported.
+    ($s:ident, $p:ident, $op:ident, $visit:ident) => {{
+        const OP: Option<NumOp> = NumOp::from_name(stringify!($op));
+        match OP {
+            Some(op) => Ok(Instr::Num(op)),
+            None => $s.unsupported(stringify!($p), stringify!($op)),
+        }
+    }};
+    // Any other operator whose only immediate is a memarg: a load, a store, or unsupported.
+    ($s:ident, $p:ident, $op:ident, $visit:ident, memarg = $m:ident) => {{
+        const LOAD: Option<LoadOp> = LoadOp::from_name(stringify!($op));
+        const STORE: Option<StoreOp> = StoreOp::from_name(stringify!($op));
+        match (LOAD, STORE) {
+            (Some(op), _) => Ok(Instr::Load(op, $s.memarg($m)?)),
+            (None, Some(op)) => Ok(Instr::Store(op, $s.memarg($m)?)),
+            (None, None) => $s.unsupported(stringify!($p), stringify!($op)),
+        }
+    }};
+    // Everything else belongs to a proposal Kiln does not implement.
+    ($s:ident, $p:ident, $op:ident, $visit:ident $(, $name:ident = $arg:ident)*) => {{
+        $(let _ = $arg;)*
+        $s.unsupported(stringify!($p), stringify!($op))
+    }};
+}
+
+/// Expands, for `wasmparser`'s list of operators, to one `visit_*` method
+/// per operator that pushes the `Instr` [`convert!`] gives for it.
+macro_rules! define_visit {
+    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            #[inline]
+            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                let instr: Result<Instr, ParseError> =
+                    convert!(self, $proposal, $op, $visit $($(, $arg = $arg)*)?);
+                self.push(instr?)
+            }
+        )*
+    };
+}
+
+impl<'a> VisitOperator<'a> for InstrBuilder {
+    type Output = Result<(), ParseError>;
+
+    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = Self::Output>> {
+        Some(self)
+    }
+
+    wasmparser::for_each_visit_operator!(define_visit);
+}
+
+impl VisitSimdOperator<'_> for InstrBuilder {
+    wasmparser::for_each_visit_simd_operator!(define_visit);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ParseErrorKind;
+    use crate::{Features, Instr, LoadOp, NumOp, StoreOp};
+
+    /// A module with one `[] -> []` function whose body (without locals) is `code`.
+    fn one_function(code: &[u8]) -> Vec<u8> {
+        let mut body = vec![0];
+        body.extend_from_slice(code);
+        let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+        bytes.extend([1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10]);
+        bytes.push(u8::try_from(body.len() + 2).expect("short body"));
+        bytes.push(1);
+        bytes.push(u8::try_from(body.len()).expect("short body"));
+        bytes.extend(body);
+        bytes
+    }
+
+    fn decode(code: &[u8], features: Features) -> Result<Box<[Instr]>, ParseErrorKind> {
+        crate::parse(&one_function(code), features)
+            .map(|mut m| m.code.remove(0).instrs)
+            .map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn operators_map_to_instrs() {
+        // i32.const 8; i64.load offset=4; i32.wrap_i64; i32.const 0; i32.store; end
+        let code = [0x41, 8, 0x29, 3, 4, 0xa7, 0x41, 0, 0x36, 2, 0, 0x0b];
+        let instrs = decode(&code, Features::ALL).expect("decodes");
+        assert_eq!(instrs.len(), 6);
+        assert_eq!(instrs[0], Instr::I32Const(8));
+        assert!(
+            matches!(&instrs[1], Instr::Load(LoadOp::I64Load, m) if m.offset == 4 && m.align == 3)
+        );
+        assert_eq!(instrs[2], Instr::Num(NumOp::I32WrapI64));
+        assert!(matches!(&instrs[4], Instr::Store(StoreOp::I32Store, _)));
+        assert_eq!(instrs[5], Instr::End);
+    }
+
+    #[test]
+    fn offsets_are_recorded_per_instruction() {
+        let module = crate::parse(
+            &one_function(&[0x41, 0x80, 0x01, 0x1a, 0x0b]),
+            Features::ALL,
+        )
+        .expect("decodes");
+        let body = &module.code[0];
+        let start = body.instr_offsets[0];
+        assert_eq!(&body.instr_offsets[..], &[start, start + 3, start + 4]);
+    }
+
+    #[test]
+    fn unsupported_operators_name_their_proposal() {
+        let unsupported = |proposal| Err(ParseErrorKind::Unsupported { proposal });
+        // return_call 0, without tail-call.
+        assert_eq!(
+            decode(&[0x12, 0, 0x0b], Features::WASM2),
+            unsupported("tail-call")
+        );
+        assert!(decode(&[0x12, 0, 0x0b], Features::ALL).is_ok());
+        // i32.atomic.load
+        assert_eq!(
+            decode(&[0x41, 0, 0xfe, 0x10, 2, 0, 0x1a, 0x0b], Features::ALL),
+            unsupported("threads")
+        );
+        // ref.i31
+        assert_eq!(
+            decode(&[0x41, 0, 0xfb, 0x1c, 0x1a, 0x0b], Features::ALL),
+            unsupported("gc")
+        );
+        // throw 0
+        assert_eq!(
+            decode(&[0x08, 0, 0x0b], Features::ALL),
+            unsupported("exception-handling")
+        );
+        // A typed select with two result types is invalid, not malformed.
+        assert_eq!(
+            decode(&[0x1c, 2, 0x7f, 0x7f, 0x0b], Features::ALL),
+            Err(ParseErrorKind::Invalid)
+        );
+    }
 }

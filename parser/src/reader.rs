@@ -4,12 +4,11 @@ use wasmparser::{Parser, Payload};
 
 use crate::error::ParseError;
 use crate::features::Features;
-use crate::instr::Instr;
 use crate::module::{
     ConstExpr, CustomSection, DataMode, DataSegment, ElemItems, ElemMode, ElemSegment, Export,
     ExternKind, FuncBody, Global, Import, ImportKind, Module, Names,
 };
-use crate::operators::convert_operator;
+use crate::operators::InstrBuilder;
 use crate::types::{
     FuncIdx, FuncType, GlobalType, IndexType, Limits, MemIdx, MemoryType, TableIdx, TableType,
     TypeIdx,
@@ -50,10 +49,8 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
     parser.set_features(features.to_wasmparser());
     let mut module = Module::default();
     let mut order = SectionOrder::None;
-    let mut uses_data_count = false;
     let mut code_count: Option<u32> = None;
-    let mut ops_scratch: Vec<Instr> = Vec::new();
-    let mut offsets_scratch: Vec<u32> = Vec::new();
+    let mut instrs = InstrBuilder::new(features);
 
     let next_section = |order: &mut SectionOrder, s: SectionOrder, offset: u64| {
         if s <= *order {
@@ -195,7 +192,7 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                     let (offset, g) = item?;
                     module.globals.push(Global {
                         ty: global_type(g.ty, offset)?,
-                        init: const_expr(&g.init_expr, features, &mut uses_data_count)?,
+                        init: const_expr(&mut instrs, &g.init_expr)?,
                     });
                 }
             }
@@ -248,7 +245,7 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                             offset_expr,
                         } => ElemMode::Active {
                             table: TableIdx(table_index.unwrap_or(0)),
-                            offset: const_expr(&offset_expr, features, &mut uses_data_count)?,
+                            offset: const_expr(&mut instrs, &offset_expr)?,
                         },
                     };
                     let (ty, items) = match e.items {
@@ -268,7 +265,7 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                             let mut list =
                                 Vec::with_capacity(bounded(exprs.count(), &exprs.range()));
                             for expr in exprs {
-                                list.push(const_expr(&expr?, features, &mut uses_data_count)?);
+                                list.push(const_expr(&mut instrs, &expr?)?);
                             }
                             (ty, ElemItems::Exprs(list.into_boxed_slice()))
                         }
@@ -301,13 +298,7 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                 module.code.reserve(bounded(count, &range));
             }
             Payload::CodeSectionEntry(body) => {
-                let func = read_body(
-                    &body,
-                    features,
-                    &mut uses_data_count,
-                    &mut ops_scratch,
-                    &mut offsets_scratch,
-                )?;
+                let func = read_body(&mut instrs, &body)?;
                 module.code.push(func);
             }
             Payload::DataSection(reader) => {
@@ -333,7 +324,7 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                             offset_expr,
                         } => DataMode::Active {
                             memory: MemIdx(memory_index),
-                            offset: const_expr(&offset_expr, features, &mut uses_data_count)?,
+                            offset: const_expr(&mut instrs, &offset_expr)?,
                         },
                     };
                     module.datas.push(DataSegment {
@@ -382,7 +373,7 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                         offset,
                     ));
                 }
-                if uses_data_count && module.data_count.is_none() {
+                if instrs.uses_data_count && module.data_count.is_none() {
                     return Err(ParseError::malformed("data count section required", offset));
                 }
             }
@@ -536,36 +527,18 @@ fn global_type(g: wasmparser::GlobalType, offset: u64) -> Result<GlobalType, Par
 }
 
 fn const_expr(
+    instrs: &mut InstrBuilder,
     expr: &wasmparser::ConstExpr<'_>,
-    features: Features,
-    uses_data_count: &mut bool,
 ) -> Result<ConstExpr, ParseError> {
-    let mut reader = expr.get_operators_reader();
-    let start = reader.original_position();
-    let mut instrs = Vec::new();
-    loop {
-        let offset = reader.original_position();
-        let op = reader.read()?;
-        if let wasmparser::Operator::End = op
-            && reader.eof()
-        {
-            break;
-        }
-        instrs.push(convert_operator(&op, offset, features, uses_data_count)?);
-    }
-    reader.finish()?;
     Ok(ConstExpr {
-        instrs: instrs.into_boxed_slice(),
-        offset: start,
+        offset: expr.get_binary_reader().original_position(),
+        instrs: instrs.read_const_expr(expr)?,
     })
 }
 
 fn read_body(
+    instrs: &mut InstrBuilder,
     body: &wasmparser::FunctionBody<'_>,
-    features: Features,
-    uses_data_count: &mut bool,
-    ops: &mut Vec<Instr>,
-    offsets: &mut Vec<u32>,
 ) -> Result<FuncBody, ParseError> {
     let offset = body.range().start;
     let mut locals_reader = body.get_locals_reader()?;
@@ -576,22 +549,11 @@ fn read_body(
         let (count, ty) = locals_reader.read()?;
         locals.push((count, convert_val_type(ty, pos)?));
     }
-    let mut reader = wasmparser::OperatorsReader::new(locals_reader.get_binary_reader());
-    ops.clear();
-    offsets.clear();
-    while !reader.eof() {
-        let pos = reader.original_position();
-        let op = reader.read()?;
-        ops.push(convert_operator(&op, pos, features, uses_data_count)?);
-        offsets.push(u32::try_from(pos).unwrap_or(u32::MAX));
-    }
-    reader.finish()?;
-    Ok(FuncBody {
-        locals: locals.into_boxed_slice(),
-        instrs: ops.as_slice().into(),
-        instr_offsets: offsets.as_slice().into(),
+    instrs.read_body(
+        locals_reader.get_binary_reader(),
+        locals.into_boxed_slice(),
         offset,
-    })
+    )
 }
 
 /// Decodes the `name` section best-effort: custom sections never make a module invalid.
