@@ -389,3 +389,142 @@ fn usage_errors_exit_2() {
         assert!(run.stderr.contains("Usage"), "{args:?}: {run:#?}");
     }
 }
+
+// ---- kiln run ----------------------------------------------------------------
+
+const PROGRAMS_WAT: &str = r#"(module
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "pair") (param i64 f64) (result i64 f64) (local.get 0) (local.get 1))
+  (func (export "half") (param f32) (result f32) (f32.div (local.get 0) (f32.const 2)))
+  (func (export "null") (result funcref) ref.null func)
+  (func $rec (export "recurse") (call $rec))
+  (func (export "spin") (loop (br 0)))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_u (local.get 0) (local.get 1))))"#;
+
+#[test]
+fn run_invoke_prints_typed_results() {
+    let dir = TempDir::new();
+    let path = dir.file("programs.wat", PROGRAMS_WAT);
+    let run = |args: &[&str]| {
+        let mut all = vec![OsStr::new("run")];
+        all.extend(args.iter().map(OsStr::new));
+        all.push(path.as_os_str());
+        kiln(all)
+    };
+    let out = kiln([
+        OsStr::new("run"),
+        OsStr::new("--invoke"),
+        OsStr::new("add"),
+        path.as_os_str(),
+        OsStr::new("2"),
+        OsStr::new("-3"),
+    ]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(0), "-1\n"),
+        "{out:#?}"
+    );
+    let out = kiln([
+        OsStr::new("run"),
+        OsStr::new("--invoke"),
+        OsStr::new("pair"),
+        path.as_os_str(),
+        OsStr::new("-9000000000"),
+        OsStr::new("2.5"),
+    ]);
+    assert_eq!(out.stdout, "-9000000000\n2.5\n", "{out:#?}");
+    let out = kiln([
+        OsStr::new("run"),
+        OsStr::new("--invoke"),
+        OsStr::new("half"),
+        path.as_os_str(),
+        OsStr::new("0.1"),
+    ]);
+    assert_eq!(out.stdout, "0.05\n", "{out:#?}");
+    let out = run(&["--invoke", "null"]);
+    assert_eq!(out.stdout, "null\n", "{out:#?}");
+    // The largest unsigned 32-bit value is accepted for an i32 and shown signed.
+    let out = kiln([
+        OsStr::new("run"),
+        OsStr::new("--invoke"),
+        OsStr::new("add"),
+        path.as_os_str(),
+        OsStr::new("4294967295"),
+        OsStr::new("0"),
+    ]);
+    assert_eq!(out.stdout, "-1\n", "{out:#?}");
+}
+
+#[test]
+fn run_traps_exit_1_with_the_spec_message() {
+    let dir = TempDir::new();
+    let path = dir.file("programs.wat", PROGRAMS_WAT);
+    let invoke = |name: &str, extra: &[&str]| {
+        let mut all = vec![OsStr::new("run"), OsStr::new("--invoke"), OsStr::new(name)];
+        all.extend(extra.iter().map(OsStr::new));
+        all.push(path.as_os_str());
+        kiln(all)
+    };
+    let out = invoke("recurse", &[]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains("call stack exhausted"), "{out:#?}");
+    let out = invoke("spin", &["--fuel", "100000"]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains("out of fuel"), "{out:#?}");
+    let out = kiln([
+        OsStr::new("run"),
+        OsStr::new("--invoke"),
+        OsStr::new("div"),
+        path.as_os_str(),
+        OsStr::new("1"),
+        OsStr::new("0"),
+    ]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains("integer divide by zero"), "{out:#?}");
+    assert!(!out.stderr.contains("panicked"), "{out:#?}");
+}
+
+#[test]
+fn run_rejects_bad_arguments() {
+    let dir = TempDir::new();
+    let path = dir.file("programs.wat", PROGRAMS_WAT);
+    let out = kiln([
+        OsStr::new("run"),
+        OsStr::new("--invoke"),
+        OsStr::new("add"),
+        path.as_os_str(),
+        OsStr::new("1"),
+    ]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains("takes 2 argument"), "{out:#?}");
+    let out = kiln([
+        OsStr::new("run"),
+        OsStr::new("--invoke"),
+        OsStr::new("add"),
+        path.as_os_str(),
+        OsStr::new("x"),
+        OsStr::new("1"),
+    ]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains("not a valid i32"), "{out:#?}");
+    let out = kiln([
+        OsStr::new("run"),
+        OsStr::new("--invoke"),
+        OsStr::new("missing"),
+        path.as_os_str(),
+    ]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains("no exported function"), "{out:#?}");
+}
+
+#[test]
+fn run_examples_from_the_readme() {
+    let out = kiln(["run", "--invoke", "fib", "examples/fib.wat", "90"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(0), "2880067194370816120\n"),
+        "{out:#?}"
+    );
+    let out = kiln(["run", "--invoke", "fac", "examples/fac.wat", "20"]);
+    assert_eq!(out.stdout, "2432902008176640000\n", "{out:#?}");
+}
