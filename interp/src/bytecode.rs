@@ -52,6 +52,46 @@ macro_rules! binary_ops {
             BrIfNez { cond: Reg, target: u32 },
             /// Jump to `target` if `cond == 0`.
             BrIfEqz { cond: Reg, target: u32 },
+/// Jump to `target` if `a Eq b` (i32).
+            BrIfI32Eq { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a Ne b` (i32).
+            BrIfI32Ne { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a LtS b` (i32).
+            BrIfI32LtS { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a LtU b` (i32).
+            BrIfI32LtU { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a GtS b` (i32).
+            BrIfI32GtS { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a GtU b` (i32).
+            BrIfI32GtU { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a LeS b` (i32).
+            BrIfI32LeS { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a LeU b` (i32).
+            BrIfI32LeU { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a GeS b` (i32).
+            BrIfI32GeS { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a GeU b` (i32).
+            BrIfI32GeU { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a Eq b` (i64).
+            BrIfI64Eq { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a Ne b` (i64).
+            BrIfI64Ne { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a LtS b` (i64).
+            BrIfI64LtS { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a LtU b` (i64).
+            BrIfI64LtU { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a GtS b` (i64).
+            BrIfI64GtS { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a GtU b` (i64).
+            BrIfI64GtU { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a LeS b` (i64).
+            BrIfI64LeS { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a LeU b` (i64).
+            BrIfI64LeU { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a GeS b` (i64).
+            BrIfI64GeS { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a GeU b` (i64).
+            BrIfI64GeU { a: Reg, b: Reg, target: u32 },
             /// Jump to the `min(index, len)`-th of the `len + 1` `Br`s that follow.
             BrTable { index: Reg, len: u32 },
             /// Return `count` values starting at `start`.
@@ -188,6 +228,101 @@ impl Op {
             | Op::Load { dst, .. }
             | Op::LoadExt { dst, .. } => *dst = new,
             other => other.set_binary_dst(new),
+        }
+    }
+}
+
+impl Op {
+    /// The conditional branch that jumps when comparison `op` (on `a`, `b`) holds,
+    /// or, with `negate`, when it does not.
+    pub fn branch_on(op: &Op, negate: bool, target: u32) -> Option<Op> {
+        let (dst_ignored, a, b) = op.binary_parts()?;
+        let _ = dst_ignored;
+        let fused = match (op, negate) {
+            (Op::I32Eq { .. }, false) | (Op::I32Ne { .. }, true) => Op::BrIfI32Eq { a, b, target },
+            (Op::I32Ne { .. }, false) | (Op::I32Eq { .. }, true) => Op::BrIfI32Ne { a, b, target },
+            (Op::I32LtS { .. }, false) | (Op::I32GeS { .. }, true) => {
+                Op::BrIfI32LtS { a, b, target }
+            }
+            (Op::I32LtU { .. }, false) | (Op::I32GeU { .. }, true) => {
+                Op::BrIfI32LtU { a, b, target }
+            }
+            (Op::I32GtS { .. }, false) | (Op::I32LeS { .. }, true) => {
+                Op::BrIfI32GtS { a, b, target }
+            }
+            (Op::I32GtU { .. }, false) | (Op::I32LeU { .. }, true) => {
+                Op::BrIfI32GtU { a, b, target }
+            }
+            (Op::I32LeS { .. }, false) | (Op::I32GtS { .. }, true) => {
+                Op::BrIfI32LeS { a, b, target }
+            }
+            (Op::I32LeU { .. }, false) | (Op::I32GtU { .. }, true) => {
+                Op::BrIfI32LeU { a, b, target }
+            }
+            (Op::I32GeS { .. }, false) | (Op::I32LtS { .. }, true) => {
+                Op::BrIfI32GeS { a, b, target }
+            }
+            (Op::I32GeU { .. }, false) | (Op::I32LtU { .. }, true) => {
+                Op::BrIfI32GeU { a, b, target }
+            }
+            (Op::I64Eq { .. }, false) | (Op::I64Ne { .. }, true) => Op::BrIfI64Eq { a, b, target },
+            (Op::I64Ne { .. }, false) | (Op::I64Eq { .. }, true) => Op::BrIfI64Ne { a, b, target },
+            (Op::I64LtS { .. }, false) | (Op::I64GeS { .. }, true) => {
+                Op::BrIfI64LtS { a, b, target }
+            }
+            (Op::I64LtU { .. }, false) | (Op::I64GeU { .. }, true) => {
+                Op::BrIfI64LtU { a, b, target }
+            }
+            (Op::I64GtS { .. }, false) | (Op::I64LeS { .. }, true) => {
+                Op::BrIfI64GtS { a, b, target }
+            }
+            (Op::I64GtU { .. }, false) | (Op::I64LeU { .. }, true) => {
+                Op::BrIfI64GtU { a, b, target }
+            }
+            (Op::I64LeS { .. }, false) | (Op::I64GtS { .. }, true) => {
+                Op::BrIfI64LeS { a, b, target }
+            }
+            (Op::I64LeU { .. }, false) | (Op::I64GtU { .. }, true) => {
+                Op::BrIfI64LeU { a, b, target }
+            }
+            (Op::I64GeS { .. }, false) | (Op::I64LtS { .. }, true) => {
+                Op::BrIfI64GeS { a, b, target }
+            }
+            (Op::I64GeU { .. }, false) | (Op::I64LtU { .. }, true) => {
+                Op::BrIfI64GeU { a, b, target }
+            }
+            _ => return None,
+        };
+        Some(fused)
+    }
+
+    /// Sets the target of a conditional or unconditional jump.
+    pub fn set_target(&mut self, new: u32) {
+        match self {
+            Op::Br { target }
+            | Op::BrIfNez { target, .. }
+            | Op::BrIfEqz { target, .. }
+            | Op::BrIfI32Eq { target, .. }
+            | Op::BrIfI32Ne { target, .. }
+            | Op::BrIfI32LtS { target, .. }
+            | Op::BrIfI32LtU { target, .. }
+            | Op::BrIfI32GtS { target, .. }
+            | Op::BrIfI32GtU { target, .. }
+            | Op::BrIfI32LeS { target, .. }
+            | Op::BrIfI32LeU { target, .. }
+            | Op::BrIfI32GeS { target, .. }
+            | Op::BrIfI32GeU { target, .. }
+            | Op::BrIfI64Eq { target, .. }
+            | Op::BrIfI64Ne { target, .. }
+            | Op::BrIfI64LtS { target, .. }
+            | Op::BrIfI64LtU { target, .. }
+            | Op::BrIfI64GtS { target, .. }
+            | Op::BrIfI64GtU { target, .. }
+            | Op::BrIfI64LeS { target, .. }
+            | Op::BrIfI64LeU { target, .. }
+            | Op::BrIfI64GeS { target, .. }
+            | Op::BrIfI64GeU { target, .. } => *target = new,
+            _ => {}
         }
     }
 }

@@ -358,6 +358,106 @@ fn execute(
                     pc = target as usize;
                 }
             }
+            Op::BrIfI32Eq { a, b, target } => {
+                if (r!(a) as u32) == (r!(b) as u32) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI32Ne { a, b, target } => {
+                if (r!(a) as u32) != (r!(b) as u32) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI32LtS { a, b, target } => {
+                if (r!(a) as i32) < (r!(b) as i32) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI32LtU { a, b, target } => {
+                if (r!(a) as u32) < (r!(b) as u32) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI32GtS { a, b, target } => {
+                if (r!(a) as i32) > (r!(b) as i32) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI32GtU { a, b, target } => {
+                if (r!(a) as u32) > (r!(b) as u32) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI32LeS { a, b, target } => {
+                if (r!(a) as i32) <= (r!(b) as i32) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI32LeU { a, b, target } => {
+                if (r!(a) as u32) <= (r!(b) as u32) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI32GeS { a, b, target } => {
+                if (r!(a) as i32) >= (r!(b) as i32) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI32GeU { a, b, target } => {
+                if (r!(a) as u32) >= (r!(b) as u32) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI64Eq { a, b, target } => {
+                if r!(a) == r!(b) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI64Ne { a, b, target } => {
+                if r!(a) != r!(b) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI64LtS { a, b, target } => {
+                if (r!(a) as i64) < (r!(b) as i64) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI64LtU { a, b, target } => {
+                if r!(a) < r!(b) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI64GtS { a, b, target } => {
+                if (r!(a) as i64) > (r!(b) as i64) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI64GtU { a, b, target } => {
+                if r!(a) > r!(b) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI64LeS { a, b, target } => {
+                if (r!(a) as i64) <= (r!(b) as i64) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI64LeU { a, b, target } => {
+                if r!(a) <= r!(b) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI64GeS { a, b, target } => {
+                if (r!(a) as i64) >= (r!(b) as i64) {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI64GeU { a, b, target } => {
+                if r!(a) >= r!(b) {
+                    pc = target as usize;
+                }
+            }
             Op::BrTable { index, len } => pc += (r!(index) as u32).min(len) as usize,
             Op::Return { start, count } => {
                 let (start, count) = (base + start as usize, count as usize);

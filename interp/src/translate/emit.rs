@@ -44,7 +44,7 @@ impl Translator {
                 let (params, results) = Self::block_arity(module, *bt);
                 self.h -= 1;
                 let cond = self.reg(self.h);
-                let at = self.emit(Op::BrIfEqz { cond, target: 0 });
+                let at = self.emit_cond_branch(cond, true, 0);
                 self.ctrl.push(Ctrl {
                     kind: Kind::If,
                     height: self.h - params,
@@ -75,13 +75,13 @@ impl Translator {
                     let frame = &self.ctrl[idx];
                     if frame.kind == Kind::Loop {
                         let target = frame.loop_start;
-                        self.emit(Op::BrIfNez { cond, target });
+                        self.emit_cond_branch(cond, false, target);
                     } else {
-                        let at = self.emit(Op::BrIfNez { cond, target: 0 });
+                        let at = self.emit_cond_branch(cond, false, 0);
                         self.ctrl[idx].branches.push(at);
                     }
                 } else {
-                    let skip = self.emit(Op::BrIfEqz { cond, target: 0 });
+                    let skip = self.emit_cond_branch(cond, true, 0);
                     let (height, n) = (self.ctrl[idx].height, self.ctrl[idx].label_arity());
                     if self.ctrl[idx].kind != Kind::Func {
                         self.branch_copies(height, n);

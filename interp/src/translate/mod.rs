@@ -20,7 +20,7 @@
 mod emit;
 mod memory;
 
-use kiln_parser::{BlockType, FuncBody, Module, TypeIdx};
+use kiln_parser::{BlockType, FuncBody, Module, NumOp, TypeIdx};
 use kiln_runtime::fuel;
 use kiln_validator::FuncInfo;
 
@@ -251,12 +251,40 @@ impl Translator {
 
     /// Sets the target of the jump op at `at`.
     fn patch(&mut self, at: usize, target: u32) {
-        match &mut self.code[at] {
-            Op::Br { target: t }
-            | Op::BrIfNez { target: t, .. }
-            | Op::BrIfEqz { target: t, .. } => *t = target,
-            _ => {}
+        self.code[at].set_target(target);
+    }
+
+    /// Emits a jump to `target` taken when register `cond` is non-zero (or zero, with
+    /// `negate`), fused with the comparison or `eqz` that just computed `cond`.
+    fn emit_cond_branch(&mut self, cond: Reg, negate: bool, target: u32) -> usize {
+        if let Some(last) = self.last_rewritable()
+            && last.pure_dst() == Some(cond)
+        {
+            if let Some(fused) = Op::branch_on(&last, negate, target) {
+                self.code.pop();
+                return self.emit(fused);
+            }
+            if let Op::Unary {
+                op: NumOp::I32Eqz,
+                src,
+                ..
+            } = last
+            {
+                self.code.pop();
+                let op = if negate {
+                    Op::BrIfNez { cond: src, target }
+                } else {
+                    Op::BrIfEqz { cond: src, target }
+                };
+                return self.emit(op);
+            }
         }
+        let op = if negate {
+            Op::BrIfEqz { cond, target }
+        } else {
+            Op::BrIfNez { cond, target }
+        };
+        self.emit(op)
     }
 }
 
