@@ -46,6 +46,7 @@ macro_rules! memory_access_ops {
 
         impl $enum {
             /// The type of the value loaded or stored.
+            #[inline]
             pub fn val_type(self) -> ValType {
                 match self {
                     $($enum::$name => ValType::$ty,)*
@@ -53,6 +54,7 @@ macro_rules! memory_access_ops {
             }
 
             /// log2 of the number of bytes accessed: the largest valid alignment.
+            #[inline]
             pub fn max_align(self) -> u8 {
                 match self {
                     $($enum::$name => $align,)*
@@ -142,6 +144,7 @@ pub enum LaneWidth {
 
 impl LaneWidth {
     /// How many lanes a `v128` has at this width.
+    #[inline]
     pub fn lanes(self) -> u8 {
         match self {
             LaneWidth::B8 => 16,
@@ -152,6 +155,7 @@ impl LaneWidth {
     }
 
     /// log2 of the lane size in bytes: the largest valid alignment of a lane access.
+    #[inline]
     pub fn max_align(self) -> u8 {
         match self {
             LaneWidth::B8 => 0,
@@ -185,6 +189,7 @@ pub enum LaneShape {
 
 impl LaneShape {
     /// The scalar type of one lane.
+    #[inline]
     pub fn scalar(self) -> ValType {
         match self {
             LaneShape::I8x16S | LaneShape::I8x16U | LaneShape::I16x8S | LaneShape::I16x8U => {
@@ -198,6 +203,7 @@ impl LaneShape {
     }
 
     /// The number of lanes.
+    #[inline]
     pub fn lanes(self) -> u8 {
         match self {
             LaneShape::I8x16S | LaneShape::I8x16U => 16,

@@ -61,21 +61,25 @@ pub struct Module {
 
 impl Module {
     /// Total size of the function index space.
+    #[inline]
     pub fn num_funcs(&self) -> usize {
         self.num_imported_funcs as usize + self.funcs.len()
     }
 
     /// Total size of the table index space.
+    #[inline]
     pub fn num_tables(&self) -> usize {
         self.num_imported_tables as usize + self.tables.len()
     }
 
     /// Total size of the memory index space.
+    #[inline]
     pub fn num_memories(&self) -> usize {
         self.num_imported_memories as usize + self.memories.len()
     }
 
     /// Total size of the global index space.
+    #[inline]
     pub fn num_globals(&self) -> usize {
         self.num_imported_globals as usize + self.globals.len()
     }
@@ -308,6 +312,7 @@ pub struct FuncBody {
 
 impl FuncBody {
     /// Total number of declared locals, without the parameters (saturating).
+    #[inline]
     pub fn num_locals(&self) -> u64 {
         self.locals.iter().map(|&(n, _)| u64::from(n)).sum()
     }

@@ -41,17 +41,19 @@ macro_rules! numeric_ops {
 
         impl NumOp {
             /// The operand types, bottom of the stack first.
+            #[inline]
             pub fn params(self) -> &'static [ValType] {
-                match self {
-                    $(NumOp::$name => &[$(ValType::$param),*],)*
-                }
+                // Tables indexed by discriminant: one load where a `match`
+                // compiles to a jump table and is often left out of line.
+                static PARAMS: &[&[ValType]] = &[$(&[$(ValType::$param),*],)*];
+                PARAMS[self as usize]
             }
 
             /// The type of the single result.
+            #[inline]
             pub fn result(self) -> ValType {
-                match self {
-                    $(NumOp::$name => ValType::$result,)*
-                }
+                static RESULTS: &[ValType] = &[$(ValType::$result,)*];
+                RESULTS[self as usize]
             }
 
             /// The operator's name, as spelled in this table.

@@ -12,7 +12,7 @@
 //! (`for_each_visit_operator!`), so an operator added to that list is
 //! rejected as unsupported until a rule here says otherwise.
 
-use wasmparser::{OperatorsReader, OperatorsReaderAllocations, VisitOperator, VisitSimdOperator};
+use wasmparser::{BinaryReader, FrameKind, FrameStack, VisitOperator, VisitSimdOperator};
 
 use crate::error::ParseError;
 use crate::features::Features;
@@ -71,11 +71,15 @@ pub(crate) struct InstrBuilder {
     offsets: Vec<u32>,
     /// Byte offset of the operator being decoded, for errors.
     offset: u64,
+    /// The error a `visit_*` method met, taken after each operator.
+    error: Option<ParseError>,
     /// Set once any instruction names a data segment: the binary format then
     /// requires a data count section.
     pub(crate) uses_data_count: bool,
-    /// `wasmparser`'s control-frame stack, kept between sequences.
-    frames: OperatorsReaderAllocations,
+    /// The kinds of the enclosing control frames, innermost last, which
+    /// `wasmparser`'s decoder asks for (as [`FrameStack`]) to reject an
+    /// `else` outside an `if` and operators after the final `end`.
+    frames: Vec<FrameKind>,
 }
 
 impl std::fmt::Debug for InstrBuilder {
@@ -95,8 +99,9 @@ impl InstrBuilder {
             instrs: Vec::new(),
             offsets: Vec::new(),
             offset: 0,
+            error: None,
             uses_data_count: false,
-            frames: OperatorsReaderAllocations::default(),
+            frames: Vec::new(),
         }
     }
 
@@ -111,10 +116,7 @@ impl InstrBuilder {
         // Every operator takes at least one byte.
         self.instrs = Vec::with_capacity(reader.bytes_remaining());
         self.offsets = Vec::with_capacity(reader.bytes_remaining());
-        let mut reader = OperatorsReader::new_with_allocs(reader, std::mem::take(&mut self.frames));
-        let read = self.read_operators(&mut reader);
-        self.frames = reader.into_allocations();
-        read?;
+        self.read_operators(reader)?;
         Ok(FuncBody {
             locals,
             instrs: std::mem::take(&mut self.instrs).into_boxed_slice(),
@@ -123,14 +125,25 @@ impl InstrBuilder {
         })
     }
 
-    fn read_operators(&mut self, reader: &mut OperatorsReader<'_>) -> Result<(), ParseError> {
+    /// Decodes operators up to the end of `reader`, which must close the
+    /// implicit block of the whole sequence; offsets are recorded for a
+    /// function body.
+    fn read_operators(&mut self, mut reader: BinaryReader<'_>) -> Result<(), ParseError> {
+        self.frames.clear();
+        self.frames.push(FrameKind::Block);
         while !reader.eof() {
             let pos = reader.original_position();
             self.offset = pos;
             self.offsets.push(u32::try_from(pos).unwrap_or(u32::MAX));
-            reader.visit_operator(self)??;
+            reader.visit_operator(self)?;
+            // Tested before `take`, which would write `None` back every time.
+            if self.error.is_some()
+                && let Some(e) = self.error.take()
+            {
+                return Err(e);
+            }
         }
-        reader.finish()?;
+        reader.finish_expression(self)?;
         Ok(())
     }
 
@@ -140,23 +153,40 @@ impl InstrBuilder {
         expr: &wasmparser::ConstExpr<'_>,
     ) -> Result<Box<[Instr]>, ParseError> {
         self.instrs.clear();
-        let mut reader = expr.get_operators_reader();
+        self.frames.clear();
+        self.frames.push(FrameKind::Block);
+        let mut reader = expr.get_binary_reader();
         loop {
             self.offset = reader.original_position();
-            reader.visit_operator(self)??;
+            reader.visit_operator(self)?;
+            // Tested before `take`, which would write `None` back every time.
+            if self.error.is_some()
+                && let Some(e) = self.error.take()
+            {
+                return Err(e);
+            }
             if reader.eof() && matches!(self.instrs.last(), Some(Instr::End)) {
                 self.instrs.pop();
                 break;
             }
         }
-        reader.finish()?;
+        reader.finish_expression(self)?;
         Ok(take_exact(&mut self.instrs))
     }
 
-    #[inline]
-    fn push(&mut self, instr: Instr) -> Result<(), ParseError> {
-        self.instrs.push(instr);
-        Ok(())
+    /// Records the outcome of one `visit_*` method.
+    #[inline(always)]
+    fn push(&mut self, instr: Result<Instr, ParseError>) {
+        match instr {
+            Ok(instr) => self.instrs.push(instr),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, e: ParseError) {
+        self.error = Some(e);
     }
 
     /// The error for an operator of a proposal Kiln does not implement.
@@ -234,17 +264,29 @@ macro_rules! convert {
     // Control.
     ($s:ident, $p:ident, $op:ident, visit_unreachable) => { Ok(Instr::Unreachable) };
     ($s:ident, $p:ident, $op:ident, visit_nop) => { Ok(Instr::Nop) };
-    ($s:ident, $p:ident, $op:ident, visit_block, blockty = $b:ident) => {
+    ($s:ident, $p:ident, $op:ident, visit_block, blockty = $b:ident) => {{
+        $s.frames.push(FrameKind::Block);
         Ok(Instr::Block($s.block_type($b)?))
-    };
-    ($s:ident, $p:ident, $op:ident, visit_loop, blockty = $b:ident) => {
+    }};
+    ($s:ident, $p:ident, $op:ident, visit_loop, blockty = $b:ident) => {{
+        $s.frames.push(FrameKind::Loop);
         Ok(Instr::Loop($s.block_type($b)?))
-    };
-    ($s:ident, $p:ident, $op:ident, visit_if, blockty = $b:ident) => {
+    }};
+    ($s:ident, $p:ident, $op:ident, visit_if, blockty = $b:ident) => {{
+        $s.frames.push(FrameKind::If);
         Ok(Instr::If($s.block_type($b)?))
-    };
-    ($s:ident, $p:ident, $op:ident, visit_else) => { Ok(Instr::Else) };
-    ($s:ident, $p:ident, $op:ident, visit_end) => { Ok(Instr::End) };
+    }};
+    ($s:ident, $p:ident, $op:ident, visit_else) => {{
+        // The decoder has checked that the innermost frame is an `if`.
+        if let Some(frame) = $s.frames.last_mut() {
+            *frame = FrameKind::Else;
+        }
+        Ok(Instr::Else)
+    }};
+    ($s:ident, $p:ident, $op:ident, visit_end) => {{
+        $s.frames.pop();
+        Ok(Instr::End)
+    }};
     ($s:ident, $p:ident, $op:ident, visit_br, relative_depth = $d:ident) => {
         Ok(Instr::Br(LabelIdx($d)))
     };
@@ -490,22 +532,35 @@ macro_rules! convert {
 }
 
 /// Expands, for `wasmparser`'s list of operators, to one `visit_*` method
-/// per operator that pushes the `Instr` [`convert!`] gives for it.
+/// per operator that pushes the `Instr` [`convert!`] gives for it, or
+/// records its error.
 macro_rules! define_visit {
     ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
         $(
             #[inline]
+            #[allow(clippy::redundant_closure_call, reason = "a scope for `?` (no try blocks)")]
             fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
-                let instr: Result<Instr, ParseError> =
-                    convert!(self, $proposal, $op, $visit $($(, $arg = $arg)*)?);
-                self.push(instr?)
+                let instr = (|| -> Result<Instr, ParseError> {
+                    convert!(self, $proposal, $op, $visit $($(, $arg = $arg)*)?)
+                })();
+                self.push(instr)
             }
         )*
     };
 }
 
+impl FrameStack for InstrBuilder {
+    #[inline]
+    fn current_frame(&self) -> Option<FrameKind> {
+        self.frames.last().copied()
+    }
+}
+
 impl<'a> VisitOperator<'a> for InstrBuilder {
-    type Output = Result<(), ParseError>;
+    /// Errors go to `InstrBuilder::error`, checked after each operator: a
+    /// `Result` here would be returned through memory (a `ParseError` is 48
+    /// bytes) by every `visit_*` method, and nested in `wasmparser`'s own.
+    type Output = ();
 
     fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = Self::Output>> {
         Some(self)

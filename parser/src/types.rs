@@ -23,6 +23,7 @@ pub enum ValType {
 
 impl ValType {
     /// Whether this is a reference type (`funcref` or `externref`).
+    #[inline]
     pub fn is_ref(self) -> bool {
         matches!(self, ValType::FuncRef | ValType::ExternRef)
     }
@@ -113,6 +114,7 @@ pub enum IndexType {
 
 impl IndexType {
     /// The value type of an address or size of this index type.
+    #[inline]
     pub fn val_type(self) -> ValType {
         match self {
             IndexType::I32 => ValType::I32,
