@@ -32,9 +32,10 @@ impl<'m> FuncValidator<'_, 'm> {
                 }
                 self.blocks[frame.shape].else_ = Some(self.pc);
                 // The else arm keeps the `if`'s shape entry.
+                self.frame_height = self.operands.len();
                 self.ctrls.push(super::Frame {
                     kind: FrameKind::Else,
-                    height: self.operands.len(),
+                    height: self.frame_height,
                     unreachable: false,
                     ..frame
                 });
@@ -46,7 +47,13 @@ impl<'m> FuncValidator<'_, 'm> {
                     // An `if` without `else` passes its parameters through as results.
                     return Err(self.mismatch());
                 }
-                if frame.kind != FrameKind::Func {
+                if frame.kind == FrameKind::Func {
+                    if self.pc as usize + 1 != self.num_instrs {
+                        // Reported at the first instruction after the `end`.
+                        self.pc += 1;
+                        return Err(self.error("operators remaining after end of function"));
+                    }
+                } else {
                     self.blocks[frame.shape].end = self.pc;
                 }
                 self.push_vals(frame.results);

@@ -111,10 +111,18 @@ pub(crate) struct FuncValidator<'c, 'm> {
     blocks: Vec<BlockShape>,
     /// Values set aside by `br_table` while checking each target.
     scratch: Vec<Option<ValType>>,
+    /// Operand-stack height at entry of the innermost frame (`ctrls.last()`),
+    /// kept here so that the common pop, above that height, reads no frame.
+    frame_height: usize,
     func: FuncIdx,
-    /// Byte offset of the instruction being checked.
-    offset: u64,
-    /// Index of the instruction being checked.
+    /// Byte offset of the body, for errors outside any instruction.
+    body_offset: u64,
+    /// Byte offset of each instruction of the body, for errors.
+    instr_offsets: &'m [u32],
+    /// Number of instructions in the body.
+    num_instrs: usize,
+    /// Index of the instruction being checked; `u32::MAX` outside the
+    /// instruction loop, where errors are placed at the body.
     pc: u32,
     max_stack: usize,
     max_depth: usize,
@@ -131,9 +139,12 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             locals: Vec::new(),
             blocks: Vec::new(),
             scratch: Vec::new(),
+            frame_height: 0,
             func: FuncIdx(0),
-            offset: 0,
-            pc: 0,
+            body_offset: 0,
+            instr_offsets: &[],
+            num_instrs: 0,
+            pc: u32::MAX,
             max_stack: 0,
             max_depth: 0,
         }
@@ -144,10 +155,13 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         &mut self,
         func: FuncIdx,
         ty: TypeIdx,
-        body: &FuncBody,
+        body: &'m FuncBody,
     ) -> Result<FuncInfo> {
         self.func = func;
-        self.offset = body.offset;
+        self.body_offset = body.offset;
+        self.instr_offsets = &body.instr_offsets;
+        self.num_instrs = body.instrs.len();
+        self.pc = u32::MAX;
         let cx = self.cx;
         let Some(sig) = cx.types.get(ty.index()) else {
             return Err(self.error(format!("unknown type {ty}")));
@@ -168,22 +182,16 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         self.max_depth = 0;
         self.push_ctrl(FrameKind::Func, &[], &sig.results);
 
-        for (pc, (instr, &offset)) in body
-            .instrs
-            .iter()
-            .zip(body.instr_offsets.iter())
-            .enumerate()
-        {
+        // The function's frame is popped only by an `end` (see `control`),
+        // which checks that it was the body's last instruction.
+        for (pc, instr) in body.instrs.iter().enumerate() {
             self.pc = pc as u32;
-            self.offset = u64::from(offset);
-            if self.ctrls.is_empty() {
-                return Err(self.error("operators remaining after end of function"));
-            }
             self.instr(instr)?;
         }
         if !self.ctrls.is_empty() {
             return Err(self.error("control frames remain at end of function body"));
         }
+        self.pc = u32::MAX;
         Ok(FuncInfo {
             ty,
             locals: self.locals.as_slice().into(),
@@ -193,10 +201,22 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         })
     }
 
-    fn error(&self, message: impl Into<Box<str>>) -> ValidationError {
-        ValidationError::in_func(message, self.func, self.offset)
+    /// Byte offset of the instruction being checked, or of the body.
+    fn offset(&self) -> u64 {
+        match self.instr_offsets.get(self.pc as usize) {
+            Some(&offset) => u64::from(offset),
+            None => self.body_offset,
+        }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn error(&self, message: impl Into<Box<str>>) -> ValidationError {
+        ValidationError::in_func(message, self.func, self.offset())
+    }
+
+    #[cold]
+    #[inline(never)]
     fn mismatch(&self) -> ValidationError {
         self.error("type mismatch")
     }
@@ -238,8 +258,22 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
     }
 
     /// Pops an operand that must be of type `expected` (or unknown).
-    #[inline]
+    #[inline(always)]
     fn pop_expect(&mut self, expected: ValType) -> Result<Option<ValType>> {
+        // The common case: an operand of the expected type above the frame.
+        if self.operands.len() > self.frame_height
+            && let Some(&Some(actual)) = self.operands.last()
+            && actual == expected
+        {
+            self.operands.pop();
+            return Ok(Some(actual));
+        }
+        self.pop_expect_slow(expected)
+    }
+
+    /// `pop_expect` at the frame's bottom, on an unknown operand, or on a mismatch.
+    #[inline(never)]
+    fn pop_expect_slow(&mut self, expected: ValType) -> Result<Option<ValType>> {
         let actual = self.pop()?;
         match actual {
             Some(t) if t != expected => Err(self.mismatch()),
@@ -267,11 +301,12 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
                 results: results.len() as u32,
             });
         }
+        self.frame_height = self.operands.len();
         self.ctrls.push(Frame {
             kind,
             params,
             results,
-            height: self.operands.len(),
+            height: self.frame_height,
             unreachable: false,
             shape,
         });
@@ -290,6 +325,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             return Err(self.mismatch());
         }
         self.ctrls.pop();
+        self.frame_height = self.ctrls.last().map_or(0, |f| f.height);
         Ok(frame)
     }
 
@@ -327,6 +363,9 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
 
     // ---- dispatch ----------------------------------------------------------
 
+    /// Checks one instruction. Inlined into the loop over the body, so that
+    /// registers are saved once per function rather than once per instruction.
+    #[inline(always)]
     fn instr(&mut self, instr: &Instr) -> Result<()> {
         match instr {
             Instr::Num(op) => {
