@@ -296,6 +296,36 @@ impl Op {
         Some(fused)
     }
 
+    /// The target of a conditional or unconditional jump.
+    pub fn target(&self) -> Option<u32> {
+        match *self {
+            Op::Br { target }
+            | Op::BrIfNez { target, .. }
+            | Op::BrIfEqz { target, .. }
+            | Op::BrIfI32Eq { target, .. }
+            | Op::BrIfI32Ne { target, .. }
+            | Op::BrIfI32LtS { target, .. }
+            | Op::BrIfI32LtU { target, .. }
+            | Op::BrIfI32GtS { target, .. }
+            | Op::BrIfI32GtU { target, .. }
+            | Op::BrIfI32LeS { target, .. }
+            | Op::BrIfI32LeU { target, .. }
+            | Op::BrIfI32GeS { target, .. }
+            | Op::BrIfI32GeU { target, .. }
+            | Op::BrIfI64Eq { target, .. }
+            | Op::BrIfI64Ne { target, .. }
+            | Op::BrIfI64LtS { target, .. }
+            | Op::BrIfI64LtU { target, .. }
+            | Op::BrIfI64GtS { target, .. }
+            | Op::BrIfI64GtU { target, .. }
+            | Op::BrIfI64LeS { target, .. }
+            | Op::BrIfI64LeU { target, .. }
+            | Op::BrIfI64GeS { target, .. }
+            | Op::BrIfI64GeU { target, .. } => Some(target),
+            _ => None,
+        }
+    }
+
     /// Sets the target of a conditional or unconditional jump.
     pub fn set_target(&mut self, new: u32) {
         match self {

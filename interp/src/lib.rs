@@ -33,7 +33,9 @@ pub struct CompiledFunc {
     pub num_params: u32,
     /// Number of locals, parameters included.
     pub num_locals: u32,
-    /// Slots the frame needs: locals plus the deepest operand stack.
+    /// Slots the frame needs: locals plus the deepest operand stack. Every register
+    /// an op of `code` names is below it, and every jump target is inside `code`
+    /// (the executor relies on both to skip bounds checks).
     pub frame_size: u32,
     /// Number of results.
     pub num_results: u32,

@@ -11,6 +11,7 @@ mod bulk;
 mod memory;
 
 use std::any::Any;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use kiln_runtime::{
@@ -256,10 +257,29 @@ fn execute(
     let mut base = frame.base;
     ensure_stack(stack, base + frame.func.frame_size as usize)?;
 
-    /// Register `$r` of the current frame.
+    // Raw views of the current frame, taken again (`refresh!`) whenever the frame
+    // changes, the stack may have been reallocated (calls) or memory 0 may have
+    // changed size (calls, host calls, `memory.grow` and other bulk operations).
+    let mut code: *const Op;
+    let mut regs: *mut u64;
+    let mut mem0: (NonNull<u8>, usize);
+    macro_rules! refresh {
+        () => {
+            code = frame.func.code.as_ptr();
+            regs = stack.as_mut_ptr().wrapping_add(base);
+            mem0 = memory0(store, &frame);
+        };
+    }
+    refresh!();
+
+    /// Register `$r` of the current frame, as a place.
     macro_rules! r {
         ($r:expr) => {
-            stack[base + $r as usize]
+            // SAFETY: the translator keeps every register below `frame_size`
+            // (`CompiledFunc::frame_size`), `ensure_stack` made `stack` at least
+            // `base + frame_size` long when the frame was entered, and `regs` was
+            // re-derived from `stack` after anything that could reallocate it.
+            *unsafe { &mut *regs.add($r as usize) }
         };
     }
     /// Effective address of a memory-0 access.
@@ -271,9 +291,22 @@ fn execute(
             }
         };
     }
+    /// Memory 0's bytes.
+    macro_rules! mem0 {
+        () => {
+            // SAFETY: `mem0` is the base and length of memory 0's accessible bytes,
+            // taken after the last operation that could grow it; a memory's base
+            // never moves (`LinearMemory` grows in place) and nothing else borrows
+            // the bytes while this slice lives.
+            unsafe { std::slice::from_raw_parts_mut(mem0.0.as_ptr(), mem0.1) }
+        };
+    }
 
     loop {
-        let op = frame.func.code[pc];
+        // SAFETY: `pc` is 0 or a jump target (checked to be inside `code` at
+        // translation), or follows an op that is not the last: every function's code
+        // ends with an `Unreachable` sentinel, so execution never runs past the end.
+        let op = unsafe { *code.add(pc) };
         pc += 1;
         match op {
             Op::Nop => {}
@@ -471,6 +504,7 @@ fn execute(
                         pc = frame.pc;
                         base = frame.base;
                         store.depth -= 1;
+                        refresh!();
                     }
                 }
             }
@@ -488,9 +522,11 @@ fn execute(
                         frames.push(std::mem::replace(&mut frame, callee));
                         pc = 0;
                         base = callee_base;
+                        refresh!();
                     }
                     Callee::Host(host, sig) => {
-                        call_host(store, data, frame.instance, &host, sig, stack, callee_base)?
+                        call_host(store, data, frame.instance, &host, sig, stack, callee_base)?;
+                        refresh!();
                     }
                 }
             }
@@ -508,9 +544,11 @@ fn execute(
                         frames.push(std::mem::replace(&mut frame, callee));
                         pc = 0;
                         base = callee_base;
+                        refresh!();
                     }
                     Callee::Host(host, sig) => {
-                        call_host(store, data, frame.instance, &host, sig, stack, callee_base)?
+                        call_host(store, data, frame.instance, &host, sig, stack, callee_base)?;
+                        refresh!();
                     }
                 }
             }
@@ -518,6 +556,7 @@ fn execute(
                 let addr = store.instances[frame.instance.index()].funcs[func as usize];
                 tail_call(store, data, stack, &mut frame, addr, base, args)?;
                 pc = frame.pc;
+                refresh!();
                 if pc == usize::MAX {
                     // The callee was a host function: return its results.
                     match finish_return(store, &mut frames, &mut frame) {
@@ -525,6 +564,7 @@ fn execute(
                         Some(()) => {
                             pc = frame.pc;
                             base = frame.base;
+                            refresh!();
                         }
                     }
                 }
@@ -533,12 +573,14 @@ fn execute(
                 let addr = indirect_target(store, &frame, site, r!(index))?;
                 tail_call(store, data, stack, &mut frame, addr, base, args)?;
                 pc = frame.pc;
+                refresh!();
                 if pc == usize::MAX {
                     match finish_return(store, &mut frames, &mut frame) {
                         None => return Ok(()),
                         Some(()) => {
                             pc = frame.pc;
                             base = frame.base;
+                            refresh!();
                         }
                     }
                 }
@@ -581,8 +623,7 @@ fn execute(
                 offset,
             } => {
                 let ea = ea!(addr, offset).ok_or(TrapCode::MemoryOutOfBounds)?;
-                let m = frame.mem0.map_or(0, |(m, _)| m);
-                r!(dst) = memory::load(kind, store.memories[m].data(), ea)?;
+                r!(dst) = memory::load(kind, mem0!(), ea)?;
             }
             Op::Store {
                 kind,
@@ -591,8 +632,7 @@ fn execute(
                 offset,
             } => {
                 let ea = ea!(addr, offset).ok_or(TrapCode::MemoryOutOfBounds)?;
-                let m = frame.mem0.map_or(0, |(m, _)| m);
-                memory::store(kind, store.memories[m].data_mut(), ea, r!(val))?;
+                memory::store(kind, mem0!(), ea, r!(val))?;
             }
             Op::LoadExt {
                 kind,
@@ -619,8 +659,20 @@ fn execute(
             other => {
                 let metered = frame.module.options.fuel;
                 bulk::execute(store, &frame, stack, base, other, metered)?;
+                refresh!();
             }
         }
+    }
+}
+
+/// Base and length of `frame`'s memory 0 (dangling and empty if it has none).
+fn memory0(store: &Store, frame: &Frame) -> (NonNull<u8>, usize) {
+    match frame.mem0 {
+        Some((m, _)) => {
+            let view = store.memories[m].view();
+            (view.base, view.len)
+        }
+        None => (NonNull::dangling(), 0),
     }
 }
 

@@ -75,6 +75,8 @@ pub(crate) struct Translator {
     ctrl: Vec<Ctrl>,
     /// Operand-stack height.
     h: u32,
+    /// Largest operand-stack height reached after any instruction.
+    max_h: u32,
     /// Number of locals, parameters included: register of stack position 0.
     l: u32,
     reachable: bool,
@@ -104,6 +106,7 @@ impl Translator {
         self.indirect.clear();
         self.ctrl.clear();
         self.h = 0;
+        self.max_h = 0;
         self.l = info.locals.len() as u32;
         self.reachable = true;
         self.boundary = 0;
@@ -132,18 +135,29 @@ impl Translator {
                 self.run_cost += cost;
             }
             self.instr(module, instr);
+            self.max_h = self.max_h.max(self.h);
             if fuel::ends_run(instr) {
                 self.close_run();
             }
         }
         self.close_run();
+        // A sentinel, so that execution can never run past the end of the code.
+        self.code.push(Op::Unreachable);
+        let len = self.code.len() as u32;
+        assert!(
+            self.code
+                .iter()
+                .all(|op| op.target().is_none_or(|t| t < len)),
+            "translator produced a jump out of the function"
+        );
         CompiledFunc {
             code: self.code.as_slice().into(),
             memargs: self.memargs.as_slice().into(),
             indirect: self.indirect.as_slice().into(),
             num_params: sig.params.len() as u32,
             num_locals: self.l,
-            frame_size: self.l + info.max_stack + 1,
+            // Every register is a local or `l + h` for a height `h <= max_h`.
+            frame_size: self.l + info.max_stack.max(self.max_h) + 1,
             num_results: sig.results.len() as u32,
         }
     }
