@@ -5,7 +5,8 @@
 //! frame. Each control frame remembers the operand height at its entry and
 //! whether the rest of it is unreachable. The instruction families live in
 //! sibling files (`control.rs`, `memory.rs`, `variable.rs`), each an `impl`
-//! block on [`FuncValidator`].
+//! block on [`FuncValidator`] with one method per instruction, which
+//! `FuncValidator::instr` calls from a single `match`.
 //!
 //! A `FuncValidator` is reused for every function of a module, so its stacks
 //! are allocated once per module, not once per function.
@@ -14,7 +15,7 @@ mod control;
 mod memory;
 mod variable;
 
-use kiln_parser::{BlockType, FuncBody, FuncIdx, Instr, TypeIdx, ValType};
+use kiln_parser::{BlockType, FuncBody, FuncIdx, Instr, NumOp, TypeIdx, ValType};
 
 use crate::error::ValidationError;
 use crate::limits;
@@ -228,6 +229,13 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         self.push_maybe(Some(t));
     }
 
+    /// `push` for an instruction whose check ends with it.
+    #[inline]
+    fn push_ok(&mut self, t: ValType) -> Result<()> {
+        self.push(t);
+        Ok(())
+    }
+
     #[inline]
     fn push_maybe(&mut self, t: Option<ValType>) {
         self.operands.push(t);
@@ -278,6 +286,36 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         match actual {
             Some(t) if t != expected => Err(self.mismatch()),
             _ => Ok(actual),
+        }
+    }
+
+    /// A numeric or vector operator: pops its operands, pushes its result.
+    #[inline(always)]
+    fn num(&mut self, op: NumOp) -> Result<()> {
+        let params = op.params();
+        let result = Some(op.result());
+        // The common cases, operands of the expected types above the frame:
+        // the result replaces them in place, so the height cannot grow.
+        let len = self.operands.len();
+        match *params {
+            [a] if len > self.frame_height && self.operands[len - 1] == Some(a) => {
+                self.operands[len - 1] = result;
+                Ok(())
+            }
+            [a, b]
+                if len >= self.frame_height + 2
+                    && self.operands[len - 2] == Some(a)
+                    && self.operands[len - 1] == Some(b) =>
+            {
+                self.operands.truncate(len - 1);
+                self.operands[len - 2] = result;
+                Ok(())
+            }
+            _ => {
+                self.pop_vals(params)?;
+                self.push_maybe(result);
+                Ok(())
+            }
         }
     }
 
@@ -367,59 +405,83 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
     /// registers are saved once per function rather than once per instruction.
     #[inline(always)]
     fn instr(&mut self, instr: &Instr) -> Result<()> {
+        // One arm per variant, each calling the method for that instruction,
+        // so that checking an instruction takes a single dispatch.
         match instr {
-            Instr::Num(op) => {
-                let params = op.params();
-                self.pop_vals(params)?;
-                self.push(op.result());
+            Instr::Num(op) => self.num(*op),
+            Instr::I32Const(_) => self.push_ok(ValType::I32),
+            Instr::I64Const(_) => self.push_ok(ValType::I64),
+            Instr::F32Const(_) => self.push_ok(ValType::F32),
+            Instr::F64Const(_) => self.push_ok(ValType::F64),
+            Instr::V128Const(_) => self.push_ok(ValType::V128),
+
+            // variable.rs
+            Instr::LocalGet(l) => self.local_get(*l),
+            Instr::LocalSet(l) => self.local_set(*l),
+            Instr::LocalTee(l) => self.local_tee(*l),
+            Instr::GlobalGet(g) => self.global_get(*g),
+            Instr::GlobalSet(g) => self.global_set(*g),
+            Instr::Drop => self.drop_operand(),
+            Instr::Select(t) => self.select(*t),
+            Instr::RefNull(t) => self.ref_null(*t),
+            Instr::RefIsNull => self.ref_is_null(),
+            Instr::RefFunc(f) => self.ref_func(*f),
+
+            // memory.rs
+            Instr::Load(op, m) => self.load(*op, m),
+            Instr::Store(op, m) => self.store(*op, m),
+            Instr::LoadLane(width, m, lane) => self.load_lane(*width, m, *lane),
+            Instr::StoreLane(width, m, lane) => self.store_lane(*width, m, *lane),
+            Instr::MemorySize(m) => self.memory_size(*m),
+            Instr::MemoryGrow(m) => self.memory_grow(*m),
+            Instr::MemoryFill(m) => self.memory_fill(*m),
+            Instr::MemoryCopy { dst, src } => self.memory_copy(*dst, *src),
+            Instr::MemoryInit { memory, data } => self.memory_init(*memory, *data),
+            Instr::DataDrop(d) => self.check_data(*d),
+            Instr::TableGet(t) => self.table_get(*t),
+            Instr::TableSet(t) => self.table_set(*t),
+            Instr::TableSize(t) => self.table_size(*t),
+            Instr::TableGrow(t) => self.table_grow(*t),
+            Instr::TableFill(t) => self.table_fill(*t),
+            Instr::TableCopy { dst, src } => self.table_copy(*dst, *src),
+            Instr::TableInit { table, elem } => self.table_init(*table, *elem),
+            Instr::ElemDrop(e) => self.elem_drop(*e),
+
+            // control.rs
+            Instr::Unreachable => {
+                self.set_unreachable();
+                Ok(())
             }
-            Instr::I32Const(_) => self.push(ValType::I32),
-            Instr::I64Const(_) => self.push(ValType::I64),
-            Instr::F32Const(_) => self.push(ValType::F32),
-            Instr::F64Const(_) => self.push(ValType::F64),
-            Instr::V128Const(_) => self.push(ValType::V128),
-            Instr::LocalGet(_)
-            | Instr::LocalSet(_)
-            | Instr::LocalTee(_)
-            | Instr::GlobalGet(_)
-            | Instr::GlobalSet(_)
-            | Instr::Drop
-            | Instr::Select(_)
-            | Instr::RefNull(_)
-            | Instr::RefIsNull
-            | Instr::RefFunc(_) => self.variable(instr)?,
-            Instr::Load(..)
-            | Instr::Store(..)
-            | Instr::LoadLane(..)
-            | Instr::StoreLane(..)
-            | Instr::MemorySize(_)
-            | Instr::MemoryGrow(_)
-            | Instr::MemoryFill(_)
-            | Instr::MemoryCopy { .. }
-            | Instr::MemoryInit { .. }
-            | Instr::DataDrop(_)
-            | Instr::TableGet(_)
-            | Instr::TableSet(_)
-            | Instr::TableSize(_)
-            | Instr::TableGrow(_)
-            | Instr::TableFill(_)
-            | Instr::TableCopy { .. }
-            | Instr::TableInit { .. }
-            | Instr::ElemDrop(_) => self.memory(instr)?,
+            Instr::Nop => Ok(()),
+            Instr::Block(bt) => self.block(FrameKind::Block, *bt),
+            Instr::Loop(bt) => self.block(FrameKind::Loop, *bt),
+            Instr::If(bt) => self.block(FrameKind::If, *bt),
+            Instr::Else => self.else_(),
+            Instr::End => self.end(),
+            Instr::Br(l) => self.br(*l),
+            Instr::BrIf(l) => self.br_if(*l),
+            Instr::BrTable(table) => self.br_table(table),
+            Instr::Return => self.return_(),
+            Instr::Call(f) => self.call(*f),
+            Instr::CallIndirect { ty, table } => self.call_indirect(*ty, *table),
+            Instr::ReturnCall(f) => self.return_call(*f),
+            Instr::ReturnCallIndirect { ty, table } => self.return_call_indirect(*ty, *table),
+
+            // Vector lanes.
             Instr::Shuffle(lanes) => {
                 if lanes.iter().any(|&l| l >= 32) {
                     return Err(self.error("invalid lane index"));
                 }
                 self.pop_expect(ValType::V128)?;
                 self.pop_expect(ValType::V128)?;
-                self.push(ValType::V128);
+                self.push_ok(ValType::V128)
             }
             Instr::ExtractLane(shape, lane) => {
                 if *lane >= shape.lanes() {
                     return Err(self.error("invalid lane index"));
                 }
                 self.pop_expect(ValType::V128)?;
-                self.push(shape.scalar());
+                self.push_ok(shape.scalar())
             }
             Instr::ReplaceLane(shape, lane) => {
                 if *lane >= shape.lanes() {
@@ -427,10 +489,8 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
                 }
                 self.pop_expect(shape.scalar())?;
                 self.pop_expect(ValType::V128)?;
-                self.push(ValType::V128);
+                self.push_ok(ValType::V128)
             }
-            _ => self.control(instr)?,
         }
-        Ok(())
     }
 }
