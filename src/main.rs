@@ -12,6 +12,14 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use kiln::Features;
 
+// The WASI host. The root package cannot depend on `kiln-wasi`, which depends
+// on it (Cargo refuses the cycle), so the binary compiles the same sources as
+// a module; they use only `kiln`'s public API either way. Parts of the
+// library API that the CLI does not use would otherwise warn as unused.
+#[path = "../wasi/src/lib.rs"]
+#[allow(dead_code, unused_imports)]
+mod kiln_wasi;
+
 /// Kiln, a WebAssembly engine written from scratch.
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +57,12 @@ enum Command {
     /// the module is instantiated (running its start function) and its
     /// `_start` export, if any, is called.
     ///
+    /// A module that imports `wasi_snapshot_preview1` runs as a WASI program:
+    /// its arguments are FILE and ARGS, its standard streams are kiln's, it
+    /// sees the directories granted with `--dir` and the variables set with
+    /// `--env`, and kiln exits with its exit status (`proc_exit`, or 0 when
+    /// `_start` returns).
+    ///
     /// A trap prints its message on stderr and exits 1.
     Run(RunArgs),
 }
@@ -76,11 +90,22 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
 
+    /// Grant a WASI program the host directory HOST, named GUEST inside
+    /// (HOST as written by default). Nothing outside it is reachable.
+    /// Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+
+    /// Set an environment variable of a WASI program; `--env NAME` passes
+    /// the host's value. Repeatable.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
+
     /// The module to run (`.wasm` or `.wat`).
     file: PathBuf,
 
-    /// Arguments for `--invoke`.
-    #[arg(allow_hyphen_values = true)]
+    /// Arguments for `--invoke`, or for a WASI program.
+    #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
     args: Vec<String>,
 }
 
@@ -98,11 +123,11 @@ struct ValidateArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Validate(args) => validate(args),
+        Command::Validate(args) => validate(args).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // `{:#}` prints the whole chain on one line: "FILE: cause".
             eprintln!("error: {e:#}");
@@ -128,7 +153,34 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run(args: &RunArgs) -> anyhow::Result<()> {
+/// The WASI context for `kiln run`: argv, `--env`, `--dir`, inherited stdio.
+fn wasi_ctx(args: &RunArgs, argv: &[String]) -> anyhow::Result<kiln_wasi::WasiCtx> {
+    let mut builder = kiln_wasi::WasiCtx::builder();
+    builder.args(argv).inherit_stdio();
+    for env in &args.envs {
+        match env.split_once('=') {
+            Some((name, value)) => builder.env(name, value),
+            None => match std::env::var(env) {
+                Ok(value) => builder.env(env, value),
+                Err(_) => continue,
+            },
+        };
+    }
+    for dir in &args.dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        builder.preopened_dir(host, guest)?;
+    }
+    Ok(builder.build()?)
+}
+
+/// The exit status a WASI program asked for, if `e` is its `proc_exit`.
+fn exit_status(e: &kiln::Error) -> Option<ExitCode> {
+    let status = e.trap()?.exit_status()?;
+    // As a Unix shell sees it: the low 8 bits.
+    Some(ExitCode::from(status as u8))
+}
+
+fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let path = &args.file;
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).with_context(|| format!("{shown}: cannot read the file"))?;
@@ -143,12 +195,36 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         e.set_path(path);
         anyhow::Error::new(e).context(shown.clone())
     })?;
-    let mut store = kiln::Store::new(&engine, ());
+    let is_wasi = module.imports().any(|(m, _, _)| m == kiln_wasi::MODULE);
+    let mut linker = kiln::Linker::new(&engine);
+    let ctx = if is_wasi {
+        kiln_wasi::add_to_linker(&mut linker, |ctx: &mut kiln_wasi::WasiCtx| ctx)?;
+        // A WASI program's arguments are its own, unless they are `--invoke`'s.
+        let mut argv = vec![shown.clone()];
+        if args.invoke.is_none() {
+            argv.extend(args.args.iter().cloned());
+        }
+        wasi_ctx(args, &argv)?
+    } else {
+        kiln_wasi::WasiCtx::default()
+    };
+    let mut store = kiln::Store::new(&engine, ctx);
     if let Some(fuel) = args.fuel {
         store.set_fuel(fuel)?;
     }
-    let linker = kiln::Linker::new(&engine);
-    let instance = linker.instantiate(&mut store, &module)?;
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        Err(e) => return exit_status(&e).ok_or_else(|| e.into()),
+    };
+    if is_wasi && args.invoke.is_none() {
+        let Some(start) = instance.get_func(&store, "_start") else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        return match start.call(&mut store, &[], &mut []) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => exit_status(&e).ok_or_else(|| e.into()),
+        };
+    }
     let (name, func) = match &args.invoke {
         Some(name) => {
             let f = instance
@@ -158,7 +234,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
         None => match instance.get_func(&store, "_start") {
             Some(f) => ("_start", f),
-            None if args.args.is_empty() => return Ok(()),
+            None if args.args.is_empty() => return Ok(ExitCode::SUCCESS),
             None => anyhow::bail!("{shown}: arguments given, but no `--invoke` and no `_start`"),
         },
     };
@@ -183,12 +259,14 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         .iter()
         .map(|t| kiln::Val::default_for(*t))
         .collect();
-    func.call(&mut store, &params, &mut results)?;
+    if let Err(e) = func.call(&mut store, &params, &mut results) {
+        return exit_status(&e).ok_or_else(|| e.into());
+    }
     let mut out = std::io::stdout().lock();
     for r in &results {
         writeln!(out, "{}", show_val(r)).context("cannot write to stdout")?;
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Parses a command-line argument as a value of type `ty`.
