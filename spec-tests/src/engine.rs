@@ -1,14 +1,18 @@
 //! The tier under test, behind one trait so that the runner is written once.
 //!
-//! Today the only tier is [`ValidateEngine`]: `kiln-parser` followed by
-//! `kiln-validator`. The interpreter and the JIT will implement the same trait
-//! and add execution (instantiate, register, invoke); until a tier can execute,
-//! the runner counts every execution directive as skipped.
+//! [`ValidateEngine`] is `kiln-parser` followed by `kiln-validator` and
+//! executes nothing: the runner counts every execution directive it meets as
+//! skipped. [`InterpEngine`](crate::InterpEngine) runs Kiln's interpreter
+//! through the public `kiln` API and hands the runner an
+//! [`Executor`](crate::Executor) per file; the JIT will do the same.
 
 use std::fmt;
 
 use kiln_parser::{Features, ParseError, ParseErrorKind};
 use kiln_validator::ValidationError;
+
+use crate::exec::Executor;
+use crate::interp::InterpEngine;
 
 /// Why a tier refused a module.
 #[derive(Debug, Clone)]
@@ -18,6 +22,9 @@ pub enum Rejection {
     Parse(ParseError),
     /// The module decoded but `kiln-validator` found it invalid.
     Validate(ValidationError),
+    /// The `kiln` API refused the bytes for another reason (it reads input
+    /// that does not look binary as the text format); the error's text.
+    Api(String),
 }
 
 impl Rejection {
@@ -27,11 +34,12 @@ impl Rejection {
         match self {
             Rejection::Parse(e) => e.message(),
             Rejection::Validate(e) => e.message(),
+            Rejection::Api(m) => m,
         }
     }
 
     /// The phase that rejected the module, for reports: `parse (malformed)`,
-    /// `parse (invalid)`, `parse (unsupported)` or `validate`.
+    /// `parse (invalid)`, `parse (unsupported)`, `validate` or `kiln API`.
     pub fn phase(&self) -> &'static str {
         match self {
             Rejection::Parse(e) => match e.kind() {
@@ -40,6 +48,7 @@ impl Rejection {
                 ParseErrorKind::Unsupported { .. } => "parse (unsupported)",
             },
             Rejection::Validate(_) => "validate",
+            Rejection::Api(_) => "kiln API",
         }
     }
 }
@@ -49,6 +58,7 @@ impl fmt::Display for Rejection {
         match self {
             Rejection::Parse(e) => write!(f, "{e}"),
             Rejection::Validate(e) => write!(f, "{e}"),
+            Rejection::Api(m) => f.write_str(m),
         }
     }
 }
@@ -68,6 +78,17 @@ pub trait Engine: Send + Sync {
     ///
     /// The first reason the module is malformed or invalid.
     fn validate(&self, bytes: &[u8], features: Features) -> Result<(), Rejection>;
+
+    /// A fresh execution context for one `.wast` file under `features`, or
+    /// `None` if the tier does not execute.
+    ///
+    /// # Errors
+    ///
+    /// Why the tier could not set one up (the whole file then fails).
+    fn executor(&self, features: Features) -> Result<Option<Box<dyn Executor>>, String> {
+        let _ = features;
+        Ok(None)
+    }
 }
 
 /// The parse + validate tier: no execution.
@@ -91,23 +112,39 @@ impl Engine for ValidateEngine {
 pub enum Tier {
     /// [`ValidateEngine`].
     Validate,
+    /// [`InterpEngine`] without fuel.
+    Interp,
+    /// [`InterpEngine`] with fuel metering on (and plenty of fuel), which
+    /// must give exactly the results of [`Tier::Interp`].
+    InterpFuel,
 }
 
 impl Tier {
     /// Every tier, in the order summaries list them.
-    pub const ALL: &'static [Tier] = &[Tier::Validate];
+    pub const ALL: &'static [Tier] = &[Tier::Validate, Tier::Interp, Tier::InterpFuel];
 
-    /// The tier's name (`validate`).
+    /// The tier's name (`validate`, `interp`, `interp-fuel`), as in test
+    /// names.
     pub fn name(self) -> &'static str {
         match self {
             Tier::Validate => "validate",
+            Tier::Interp => "interp",
+            Tier::InterpFuel => "interp-fuel",
         }
+    }
+
+    /// Whether the tier executes: execution tiers run only the suites marked
+    /// [`Suite::execute`](crate::Suite::execute).
+    pub fn executes(self) -> bool {
+        !matches!(self, Tier::Validate)
     }
 
     /// A fresh engine for this tier.
     pub fn engine(self) -> Box<dyn Engine> {
         match self {
             Tier::Validate => Box::new(ValidateEngine),
+            Tier::Interp => Box::new(InterpEngine::new(false)),
+            Tier::InterpFuel => Box::new(InterpEngine::new(true)),
         }
     }
 }

@@ -1,9 +1,7 @@
 //! Runs the directives of one `.wast` file against an [`Engine`] and
 //! classifies each as passed, failed or skipped.
 //!
-//! The rules, per directive:
-//! - `module`, `module definition`: the module must encode and Kiln must
-//!   accept it.
+//! The rules for the validation directives, on every tier:
 //! - `assert_malformed`: Kiln must reject the bytes (in the parser or the
 //!   validator). A text or quoted module that the `wast` crate cannot encode
 //!   counts as passed: the text format itself is malformed, and Kiln reads only
@@ -14,13 +12,22 @@
 //! - For both assertions, when Kiln rejects the module, its message is
 //!   compared with the expected text; that comparison is counted, never
 //!   decisive.
+//!
+//! On a tier that does not execute ([`Engine::executor`] gives `None`):
+//! - `module`, `module definition`: the module must encode and Kiln must
+//!   accept it.
 //! - Execution directives (`assert_return`, `assert_trap`, `invoke`,
 //!   `register`, ...) are skipped. When one of them carries its own module
 //!   (`assert_unlinkable`, `assert_trap (module ...)`, which the spec calls
 //!   uninstantiable), that module must still be valid: Kiln rejecting it makes
 //!   the directive fail, Kiln accepting it leaves the directive skipped (the
 //!   link error or trap it asserts is not checked) and is counted apart.
-//! - A panic anywhere (in Kiln or in the harness) fails the directive.
+//!
+//! On an executing tier, every directive is run; the rules are in
+//! [`script`]. The only skips are directives that need what the tier cannot
+//! do yet (SIMD), as the executor reports it.
+//!
+//! A panic anywhere (in Kiln or in the harness) fails the directive.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -31,17 +38,31 @@ use wast::token::Span;
 use wast::{QuoteWat, WastDirective, WastExecute, Wat};
 
 use crate::engine::{Engine, Rejection};
-use crate::report::{FileReport, Outcome};
+use crate::expected_failures;
+use crate::report::{FileReport, Location, Outcome};
 use crate::suite::{Suite, WastFile};
 
-/// Runs every directive of `file` under the features `suite` gives it.
+mod script;
+mod values;
+
+use script::Script;
+
+/// Runs every directive of `file` under the features `suite` gives it, and
+/// holds the failures against the reviewed list of expected ones
+/// ([`expected_failures`](crate::expected_failures)).
 pub fn run_file(engine: &dyn Engine, suite: &Suite, file: &WastFile) -> FileReport {
-    run_wast(
+    let mut report = run_wast(
         engine,
         suite.features_for(&file.name),
         &file.name,
         file.text,
-    )
+    );
+    report.apply_expected(expected_failures::for_file(
+        engine.name(),
+        suite.name,
+        &file.name,
+    ));
+    report
 }
 
 /// Runs every directive of the `.wast` source `text`; `name` is used in
@@ -59,12 +80,31 @@ pub fn run_wast(engine: &dyn Engine, features: Features, name: &str, text: &str)
         text,
         line_starts: &line_starts,
     };
+    let executor = match catch_unwind(AssertUnwindSafe(|| engine.executor(features))) {
+        Ok(Ok(executor)) => executor,
+        Ok(Err(e)) => {
+            let reason = format!("the tier cannot execute this file: {e}");
+            report.record(&Location::file(name), "wast", Outcome::Failed(reason));
+            return report;
+        }
+        Err(payload) => {
+            let reason = format!(
+                "the tier panicked setting up: {}",
+                panic_message(payload.as_ref())
+            );
+            report.record(&Location::file(name), "wast", Outcome::Failed(reason));
+            return report;
+        }
+    };
+    let mut script = executor.map(Script::new);
     // Directives catch their own panics; this one catches the `wast` crate's
     // own while it reads the file.
-    let result = catch_unwind(AssertUnwindSafe(|| runner.run_all(&mut report)));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        runner.run_all(script.as_mut(), &mut report);
+    }));
     if let Err(payload) = result {
         report.record(
-            name,
+            &Location::file(name),
             "wast",
             Outcome::Failed(format!(
                 "the harness panicked reading the file: {}",
@@ -99,8 +139,8 @@ struct Runner<'e, 't> {
 
 impl Runner<'_, '_> {
     /// Parses the file and runs its directives in order, recording into
-    /// `report`.
-    fn run_all(self, report: &mut FileReport) {
+    /// `report`; `script` is the execution state on an executing tier.
+    fn run_all(self, mut script: Option<&mut Script>, report: &mut FileReport) {
         let mut lexer = wast::lexer::Lexer::new(self.text);
         // Some spec files (names.wast) spell identifiers and strings with
         // characters the lexer refuses by default (bidirectional overrides).
@@ -108,14 +148,14 @@ impl Runner<'_, '_> {
         let directives = wast::parser::ParseBuffer::new_with_lexer(lexer).and_then(|buf| {
             wast::parser::parse::<wast::Wast<'_>>(&buf).map(|w| {
                 for directive in w.directives {
-                    self.run_directive(directive, report);
+                    self.run_directive(directive, script.as_deref_mut(), report);
                 }
             })
         });
         if let Err(mut e) = directives {
             e.set_text(self.text);
             report.record(
-                self.name,
+                &Location::file(self.name),
                 "wast",
                 Outcome::Failed(format!("cannot parse the file: {e}")),
             );
@@ -123,11 +163,17 @@ impl Runner<'_, '_> {
     }
 
     /// Runs one directive and records its outcome.
-    fn run_directive(self, directive: WastDirective<'_>, report: &mut FileReport) {
+    fn run_directive(
+        self,
+        directive: WastDirective<'_>,
+        script: Option<&mut Script>,
+        report: &mut FileReport,
+    ) {
         let location = self.location(directive.span());
         let kind = directive_name(&directive);
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            self.classify(directive, &location, report)
+        let result = catch_unwind(AssertUnwindSafe(|| match script {
+            Some(script) => self.execute(script, directive, &location, report),
+            None => self.classify(directive, &location, report),
         }));
         let outcome = result.unwrap_or_else(|payload| {
             Outcome::Failed(format!(
@@ -138,12 +184,13 @@ impl Runner<'_, '_> {
         report.record(&location, kind, outcome);
     }
 
-    /// Decides the outcome of the directive at `location`; `report` receives
-    /// the informational counts (message matches, embedded modules).
+    /// Decides the outcome of the directive at `location` on a tier that does
+    /// not execute; `report` receives the informational counts (message
+    /// matches, embedded modules).
     fn classify(
         self,
         directive: WastDirective<'_>,
-        location: &str,
+        location: &Location,
         report: &mut FileReport,
     ) -> Outcome {
         match directive {
@@ -212,7 +259,7 @@ impl Runner<'_, '_> {
         self,
         mut module: QuoteWat<'_>,
         expected: &str,
-        location: &str,
+        location: &Location,
         report: &mut FileReport,
     ) -> Outcome {
         if is_component(&module) {
@@ -236,7 +283,7 @@ impl Runner<'_, '_> {
         self,
         mut module: QuoteWat<'_>,
         expected: &str,
-        location: &str,
+        location: &Location,
         report: &mut FileReport,
     ) -> Outcome {
         if is_component(&module) {
@@ -257,7 +304,7 @@ impl Runner<'_, '_> {
         bytes: &[u8],
         what: &str,
         expected: &str,
-        location: &str,
+        location: &Location,
         report: &mut FileReport,
     ) -> Outcome {
         match self.check(bytes) {
@@ -313,7 +360,7 @@ impl Runner<'_, '_> {
 
     /// `file:line:col` of `span`, one-based (the column counts bytes, as
     /// `wast` does).
-    fn location(self, span: Span) -> String {
+    fn location(self, span: Span) -> Location {
         let offset = span.offset();
         // The first line starts at 0, so at least one start is <= offset.
         let line = self
@@ -321,7 +368,11 @@ impl Runner<'_, '_> {
             .partition_point(|&start| start <= offset)
             .saturating_sub(1);
         let col = offset - self.line_starts.get(line).copied().unwrap_or(0);
-        format!("{}:{}:{}", self.name, line + 1, col + 1)
+        Location {
+            file: self.name.to_string(),
+            line: line + 1,
+            col: col + 1,
+        }
     }
 }
 

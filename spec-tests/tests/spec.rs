@@ -1,7 +1,9 @@
 //! One test per `.wast` file per tier, named `tier::suite::file.wast`
-//! (`validate::wasm-v2::binary.wast`), so that libtest's filters select a
-//! tier, a suite or a file. A test fails when any directive of its file
-//! failed, and its message lists those directives.
+//! (`validate::wasm-v2::binary.wast`, `interp::…`, `interp-fuel::…`), so that
+//! libtest's filters select a tier, a suite or a file. Execution tiers run only
+//! the suites that execute (not SIMD). A test fails when a directive of its
+//! file failed that is not an expected failure, or when an expected failure
+//! passed; its message lists them.
 
 use std::process::ExitCode;
 
@@ -13,6 +15,9 @@ fn main() -> ExitCode {
     let mut trials = Vec::new();
     for &tier in Tier::ALL {
         for suite in SUITES {
+            if tier.executes() && !suite.execute {
+                continue;
+            }
             for file in suite.files() {
                 let name = format!("{}::{}::{}", tier.name(), suite.name, file.name);
                 trials.push(Trial::test(name, move || {
@@ -22,8 +27,10 @@ fn main() -> ExitCode {
                     } else {
                         let mut message = format!("{}\n", report.counts);
                         for failure in &report.failures {
-                            message.push_str(failure);
-                            message.push('\n');
+                            message.push_str(&format!("{failure}\n"));
+                        }
+                        for pass in &report.unexpected_passes {
+                            message.push_str(&format!("{pass}\n"));
                         }
                         Err(Failed::from(message))
                     }

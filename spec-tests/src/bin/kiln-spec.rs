@@ -1,13 +1,21 @@
-//! `kiln-spec`: runs the spec suites against one Kiln tier and prints one
-//! summary line per suite, then the tier's total.
+//! `kiln-spec`: runs the spec suites against Kiln's tiers and prints one
+//! summary line per suite (per fuel mode for the interpreter), then each
+//! tier's total.
 //!
 //! ```text
 //! wasm-v2: 1234 passed, 0 failed, 56 skipped (messages: 900/1000 match)
 //! ...
 //! validate: N passed, M failed, K skipped
+//! wasm-v2: ...
+//! wasm-v2 (fuel): ...
+//! ...
+//! interp: N passed, M failed, K skipped
 //! ```
 //!
-//! The exit status is 1 when any directive failed.
+//! The interpreter runs the suites that execute ([`Suite::execute`]) twice,
+//! without and with fuel; both runs must give the same results. The exit
+//! status is 1 when a directive failed that is not an expected failure, when
+//! an expected failure passed, or when fuel changed a result.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -20,8 +28,8 @@ use kiln_spec_tests::{Counts, SUITES, Suite, Tier, run_file};
 #[derive(Debug, Parser)]
 #[command(name = "kiln-spec")]
 struct Args {
-    /// The tier to run (execution tiers will be added as they land).
-    #[arg(long, value_enum, default_value_t = EngineArg::Validate)]
+    /// The tier to run; `all` runs each in turn.
+    #[arg(long, value_enum, default_value_t = EngineArg::All)]
     engine: EngineArg,
     /// Run only these suites (repeatable): wasm-v2, simd, tail-call,
     /// extended-const, multi-memory, memory64.
@@ -38,63 +46,146 @@ struct Args {
     messages: bool,
 }
 
-/// The `--engine` values; each maps onto a [`Tier`].
-#[derive(Debug, Clone, Copy, ValueEnum)]
+/// The `--engine` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum EngineArg {
     /// Parse and validate only.
     Validate,
+    /// Kiln's interpreter, without and with fuel.
+    Interp,
+    /// Both, validate first.
+    All,
 }
 
-impl EngineArg {
-    fn tier(self) -> Tier {
-        match self {
-            EngineArg::Validate => Tier::Validate,
+/// A line of the report: a tier's name for totals, and its runs (one tier
+/// per fuel mode).
+struct Group {
+    name: &'static str,
+    /// `(tier, suffix of its suite lines)`.
+    runs: &'static [(Tier, &'static str)],
+}
+
+const VALIDATE: Group = Group {
+    name: "validate",
+    runs: &[(Tier::Validate, "")],
+};
+
+const INTERP: Group = Group {
+    name: "interp",
+    runs: &[(Tier::Interp, ""), (Tier::InterpFuel, " (fuel)")],
+};
+
+/// What one tier found in one suite.
+struct SuiteRun {
+    counts: Counts,
+    /// Unexpected failures and unexpected passes, `suite/file:line:...`.
+    problems: Vec<String>,
+    /// Expected failures, with their reasons.
+    expected: Vec<String>,
+    /// Every failure, for comparing fuel modes.
+    all_failures: Vec<String>,
+    mismatches: Vec<String>,
+}
+
+fn run_suite(tier: Tier, suite: &Suite, filter: Option<&str>) -> SuiteRun {
+    let engine = tier.engine();
+    let mut run = SuiteRun {
+        counts: Counts::default(),
+        problems: Vec::new(),
+        expected: Vec::new(),
+        all_failures: Vec::new(),
+        mismatches: Vec::new(),
+    };
+    for file in suite.files() {
+        if filter.is_some_and(|f| !file.name.contains(f)) {
+            continue;
         }
+        let report = run_file(engine.as_ref(), suite, &file);
+        run.counts.add(&report.counts);
+        let in_suite = |line: &dyn std::fmt::Display| format!("{}/{line}", suite.name);
+        run.problems
+            .extend(report.failures.iter().map(|f| in_suite(f)));
+        run.problems
+            .extend(report.unexpected_passes.iter().map(|p| in_suite(p)));
+        run.expected.extend(
+            report
+                .expected
+                .iter()
+                .map(|(f, why)| format!("{} [expected: {why}]", in_suite(f))),
+        );
+        run.all_failures.extend(
+            report
+                .failures
+                .iter()
+                .chain(report.expected.iter().map(|(f, _)| f))
+                .map(|f| in_suite(f)),
+        );
+        run.mismatches
+            .extend(report.message_mismatches.iter().map(|m| in_suite(m)));
     }
+    run.all_failures.sort();
+    run
 }
 
 fn main() -> Result<ExitCode> {
     let args = Args::parse();
     let suites = selected_suites(&args.suites)?;
-    let tier = args.engine.tier();
-    let engine = tier.engine();
+    let groups: &[Group] = match args.engine {
+        EngineArg::Validate => &[VALIDATE],
+        EngineArg::Interp => &[INTERP],
+        EngineArg::All => &[VALIDATE, INTERP],
+    };
 
-    let mut total = Counts::default();
-    for suite in suites {
-        let started = Instant::now();
-        let mut counts = Counts::default();
-        let mut failures = Vec::new();
-        let mut mismatches = Vec::new();
-        for file in suite.files() {
-            if let Some(filter) = &args.file
-                && !file.name.contains(filter.as_str())
-            {
-                continue;
+    let mut ok = true;
+    for group in groups {
+        let mut total = Counts::default();
+        for suite in &suites {
+            let mut first: Option<SuiteRun> = None;
+            for &(tier, suffix) in group.runs {
+                if tier.executes() && !suite.execute {
+                    continue;
+                }
+                let started = Instant::now();
+                let run = run_suite(tier, suite, args.file.as_deref());
+                total.add(&run.counts);
+                ok &= run.problems.is_empty();
+                if args.verbose {
+                    println!(
+                        "{}{suffix}: {} [{:.2?}]",
+                        suite.name,
+                        run.counts,
+                        started.elapsed()
+                    );
+                    for line in run.problems.iter().chain(&run.expected) {
+                        println!("    {line}");
+                    }
+                } else {
+                    println!("{}{suffix}: {}", suite.name, run.counts);
+                }
+                if args.messages {
+                    for mismatch in &run.mismatches {
+                        println!("    message: {mismatch}");
+                    }
+                }
+                // Fuel must not change a result: same counts, same failures.
+                match &first {
+                    None => first = Some(run),
+                    Some(base) => {
+                        if base.counts != run.counts || base.all_failures != run.all_failures {
+                            ok = false;
+                            println!(
+                                "{}{suffix}: results differ from the run without fuel",
+                                suite.name
+                            );
+                        }
+                    }
+                }
             }
-            let report = run_file(engine.as_ref(), suite, &file);
-            counts.add(&report.counts);
-            let in_suite = |line: String| format!("{}/{line}", suite.name);
-            failures.extend(report.failures.into_iter().map(in_suite));
-            mismatches.extend(report.message_mismatches.into_iter().map(in_suite));
         }
-        total.add(&counts);
-        if args.verbose {
-            println!("{}: {counts} [{:.2?}]", suite.name, started.elapsed());
-            for failure in failures {
-                println!("    {failure}");
-            }
-        } else {
-            println!("{}: {counts}", suite.name);
-        }
-        if args.messages {
-            for mismatch in mismatches {
-                println!("    message: {mismatch}");
-            }
-        }
+        println!("{}: {}", group.name, total.directives());
     }
-    println!("{}: {}", tier.name(), total.directives());
 
-    Ok(if total.failed == 0 {
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -1,0 +1,425 @@
+//! The interpreter tier, seen only through the public `kiln` API: the same
+//! calls an embedder makes (`Module::new`, `Linker`, `Func::call`), so that a
+//! pass here means the API works, not just the executor behind it.
+//!
+//! Each file gets its own [`kiln::Engine`] (configured with the suite's
+//! features, and with fuel in [`Tier::InterpFuel`](crate::Tier::InterpFuel)),
+//! one [`Store`], and the `spectest` module the spec scripts import from.
+
+use std::collections::{HashMap, HashSet};
+
+use kiln::{
+    Config, Error, Extern, ExternRef, Features, Func, FuncType, Global, GlobalType, IndexType,
+    Instance, Limits, Linker, Memory, MemoryType, Module, RefType, Store, Table, TableType,
+    TrapCode, Val, ValType,
+};
+
+use crate::engine::{Engine, Rejection};
+use crate::exec::{ExecError, Executor, InstanceId, ModuleId, Value};
+
+/// The fuel a store is given before every instantiation and call when fuel
+/// is on: far more than any spec test uses, so that only a fuel bug (never
+/// the budget) can make a result differ from the run without fuel.
+pub const FUEL: u64 = 1 << 62;
+
+/// Kiln's interpreter, with or without fuel metering.
+#[derive(Debug, Clone, Copy)]
+pub struct InterpEngine {
+    fuel: bool,
+}
+
+impl InterpEngine {
+    /// The interpreter tier; `fuel` turns on `Config::consume_fuel`.
+    pub fn new(fuel: bool) -> InterpEngine {
+        InterpEngine { fuel }
+    }
+}
+
+impl Engine for InterpEngine {
+    fn name(&self) -> &'static str {
+        if self.fuel { "interp-fuel" } else { "interp" }
+    }
+
+    fn validate(&self, bytes: &[u8], features: Features) -> Result<(), Rejection> {
+        kiln::validate(bytes, features).map_err(|e| match e {
+            Error::Parse(e) => Rejection::Parse(e),
+            Error::Invalid(e) => Rejection::Validate(e),
+            other => Rejection::Api(other.to_string()),
+        })
+    }
+
+    fn executor(&self, features: Features) -> Result<Option<Box<dyn Executor>>, String> {
+        let executor = InterpExecutor::new(features, self.fuel).map_err(|e| e.to_string())?;
+        Ok(Some(Box::new(executor)))
+    }
+}
+
+/// One file's store, modules, instances and import registry.
+struct InterpExecutor {
+    engine: kiln::Engine,
+    store: Store<()>,
+    fuel: bool,
+    /// Compiled modules, indexed by [`ModuleId`].
+    modules: Vec<Module>,
+    /// Instances, indexed by [`InstanceId`].
+    instances: Vec<Instance>,
+    /// What imports resolve against: module name -> its exports by name.
+    /// `spectest` is here from the start; `register` adds and replaces.
+    registry: HashMap<String, Vec<(String, Extern)>>,
+    /// Module names registered from modules the tier could not run.
+    unsupported: HashSet<String>,
+}
+
+impl InterpExecutor {
+    fn new(features: Features, fuel: bool) -> Result<InterpExecutor, Error> {
+        let mut config = Config::new();
+        config.features(features).consume_fuel(fuel);
+        let engine = kiln::Engine::new(&config)?;
+        let mut store = Store::new(&engine, ());
+        let spectest = spectest(&mut store)?;
+        let registry = HashMap::from([("spectest".to_string(), spectest)]);
+        Ok(InterpExecutor {
+            engine,
+            store,
+            fuel,
+            modules: Vec::new(),
+            instances: Vec::new(),
+            registry,
+            unsupported: HashSet::new(),
+        })
+    }
+
+    /// Fills the tank before a directive's work, when fuel is on.
+    fn refuel(&mut self) -> Result<(), ExecError> {
+        if self.fuel {
+            self.store.set_fuel(FUEL).map_err(from_kiln)?;
+        }
+        Ok(())
+    }
+
+    fn instance(&self, id: InstanceId) -> Result<Instance, ExecError> {
+        self.instances
+            .get(id.0)
+            .copied()
+            .ok_or_else(|| ExecError::Other(format!("no instance #{}", id.0)))
+    }
+
+    /// A script value as a `kiln` value; `ref.extern N` becomes a new
+    /// externref holding `N`.
+    fn make_val(&mut self, v: Value) -> Result<Val, ExecError> {
+        Ok(match v {
+            Value::I32(x) => Val::I32(x),
+            Value::I64(x) => Val::I64(x),
+            Value::F32(bits) => Val::F32(bits),
+            Value::F64(bits) => Val::F64(bits),
+            Value::V128(bits) => Val::V128(bits),
+            Value::FuncRef(None) => Val::FuncRef(None),
+            Value::FuncRef(Some(_)) => {
+                return Err(ExecError::Other(
+                    "a script cannot pass a non-null funcref".into(),
+                ));
+            }
+            Value::ExternRef(None) => Val::ExternRef(None),
+            Value::ExternRef(Some(n)) => ExternRef::new(&mut self.store, n).to_val(),
+        })
+    }
+
+    /// A `kiln` value as the harness compares it; externrefs by payload.
+    fn read_val(&self, v: Val) -> Result<Value, ExecError> {
+        Ok(match v {
+            Val::I32(x) => Value::I32(x),
+            Val::I64(x) => Value::I64(x),
+            Val::F32(bits) => Value::F32(bits),
+            Val::F64(bits) => Value::F64(bits),
+            Val::V128(bits) => Value::V128(bits),
+            Val::FuncRef(f) => Value::FuncRef(f.map(|f| f.index())),
+            Val::ExternRef(None) => Value::ExternRef(None),
+            Val::ExternRef(Some(_)) => {
+                let payload = ExternRef::from_val(&self.store, v)
+                    .and_then(|r| r.data::<u32, _>(&self.store).copied());
+                match payload {
+                    Some(n) => Value::ExternRef(Some(n)),
+                    None => {
+                        return Err(ExecError::Other(format!(
+                            "returned an externref the script never created: {v:?}"
+                        )));
+                    }
+                }
+            }
+        })
+    }
+}
+
+impl Executor for InterpExecutor {
+    fn compile(&mut self, bytes: &[u8]) -> Result<ModuleId, ExecError> {
+        let module = Module::new(&self.engine, bytes).map_err(from_kiln)?;
+        self.modules.push(module);
+        Ok(ModuleId(self.modules.len() - 1))
+    }
+
+    fn instantiate(&mut self, module: ModuleId) -> Result<InstanceId, ExecError> {
+        let module = self
+            .modules
+            .get(module.0)
+            .cloned()
+            .ok_or_else(|| ExecError::Other(format!("no module #{}", module.0)))?;
+        if let Some((name, field, _)) = module
+            .imports()
+            .find(|(name, _, _)| self.unsupported.contains(*name))
+        {
+            return Err(ExecError::Unsupported(format!(
+                "imports `{name}::{field}` from a module the tier cannot run"
+            )));
+        }
+        // A linker per instantiation, so that `register` can replace a name
+        // (Kiln's `Linker` refuses to define one twice, as wasmtime's does
+        // unless shadowing is allowed).
+        let mut linker = Linker::new(&self.engine);
+        for (name, exports) in &self.registry {
+            for (field, item) in exports {
+                linker.define(name, field, *item).map_err(from_kiln)?;
+            }
+        }
+        self.refuel()?;
+        let instance = linker
+            .instantiate(&mut self.store, &module)
+            .map_err(from_kiln)?;
+        self.instances.push(instance);
+        Ok(InstanceId(self.instances.len() - 1))
+    }
+
+    fn register(&mut self, name: &str, instance: InstanceId) -> Result<(), ExecError> {
+        let exports = self.instance(instance)?.exports(&self.store);
+        self.unsupported.remove(name);
+        self.registry.insert(name.to_string(), exports);
+        Ok(())
+    }
+
+    fn register_unsupported(&mut self, name: &str) {
+        self.registry.remove(name);
+        self.unsupported.insert(name.to_string());
+    }
+
+    fn invoke(
+        &mut self,
+        instance: InstanceId,
+        func: &str,
+        args: &[Value],
+    ) -> Result<Vec<Value>, ExecError> {
+        let f = self
+            .instance(instance)?
+            .get_func(&self.store, func)
+            .ok_or_else(|| ExecError::Other(format!("no exported function `{func}`")))?;
+        let mut params = Vec::with_capacity(args.len());
+        for &arg in args {
+            params.push(self.make_val(arg)?);
+        }
+        let mut results: Vec<Val> = f
+            .ty(&self.store)
+            .results
+            .iter()
+            .map(|&t| Val::default_for(t))
+            .collect();
+        self.refuel()?;
+        f.call(&mut self.store, &params, &mut results)
+            .map_err(from_kiln)?;
+        results.into_iter().map(|v| self.read_val(v)).collect()
+    }
+
+    fn get(&mut self, instance: InstanceId, global: &str) -> Result<Value, ExecError> {
+        let g = self
+            .instance(instance)?
+            .get_global(&self.store, global)
+            .ok_or_else(|| ExecError::Other(format!("no exported global `{global}`")))?;
+        let v = g.get(&self.store);
+        self.read_val(v)
+    }
+}
+
+/// Sorts a `kiln` error into what the runner judges.
+fn from_kiln(e: Error) -> ExecError {
+    match e {
+        Error::Parse(e) => ExecError::Rejected(Rejection::Parse(e)),
+        Error::Invalid(e) => ExecError::Rejected(Rejection::Validate(e)),
+        Error::Unsupported(m) if is_simd(&m) => ExecError::Unsupported(m),
+        Error::Unlinkable(m) => ExecError::Unlinkable(m),
+        Error::Trap(t) => {
+            let code = t.code();
+            ExecError::Trap {
+                message: code.map_or_else(|| t.to_string(), |c| c.message().to_string()),
+                exhausted: code == Some(TrapCode::CallStackExhausted),
+            }
+        }
+        other => ExecError::Other(other.to_string()),
+    }
+}
+
+/// Whether an `Error::Unsupported` message is the interpreter refusing SIMD,
+/// the one thing the tier may skip. The public API has no finer error than
+/// the message; `tests::simd_modules_are_unsupported` pins the wording.
+fn is_simd(message: &str) -> bool {
+    message.contains("SIMD")
+}
+
+/// The `spectest` module every spec script may import from: functions that do
+/// nothing, four immutable globals, a table and a memory.
+fn spectest(store: &mut Store<()>) -> Result<Vec<(String, Extern)>, Error> {
+    let mut items: Vec<(String, Extern)> = Vec::new();
+    let prints: [(&str, &[ValType]); 7] = [
+        ("print", &[]),
+        ("print_i32", &[ValType::I32]),
+        ("print_i64", &[ValType::I64]),
+        ("print_f32", &[ValType::F32]),
+        ("print_f64", &[ValType::F64]),
+        ("print_i32_f32", &[ValType::I32, ValType::F32]),
+        ("print_f64_f64", &[ValType::F64, ValType::F64]),
+    ];
+    for (name, params) in prints {
+        let ty = FuncType {
+            params: params.into(),
+            results: Box::new([]),
+        };
+        let f = Func::new(&mut *store, ty, |_, _, _| Ok(()));
+        items.push((name.to_string(), f.into()));
+    }
+    let globals = [
+        ("global_i32", Val::I32(666)),
+        ("global_i64", Val::I64(666)),
+        ("global_f32", Val::F32(666.6f32.to_bits())),
+        ("global_f64", Val::F64(666.6f64.to_bits())),
+    ];
+    for (name, v) in globals {
+        let ty = GlobalType {
+            content: v.ty(),
+            mutable: false,
+        };
+        let g = Global::new(&mut *store, ty, v)?;
+        items.push((name.to_string(), g.into()));
+    }
+    let table = Table::new(
+        &mut *store,
+        TableType {
+            element: RefType::FuncRef,
+            limits: Limits {
+                min: 10,
+                max: Some(20),
+            },
+            index: IndexType::I32,
+        },
+        Val::FuncRef(None),
+    )?;
+    items.push(("table".to_string(), table.into()));
+    let memory = Memory::new(
+        &mut *store,
+        MemoryType {
+            limits: Limits {
+                min: 1,
+                max: Some(2),
+            },
+            index: IndexType::I32,
+        },
+    )?;
+    items.push(("memory".to_string(), memory.into()));
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn executor(fuel: bool) -> InterpExecutor {
+        let features = Features {
+            multi_memory: true,
+            ..Features::WASM2
+        };
+        InterpExecutor::new(features, fuel).expect("an interpreter executor")
+    }
+
+    fn wasm(text: &str) -> Vec<u8> {
+        kiln::wat2wasm(text.as_bytes())
+            .expect("test modules are well-formed")
+            .into_owned()
+    }
+
+    #[test]
+    fn simd_modules_are_unsupported() {
+        let mut x = executor(false);
+        let bytes = wasm("(module (func (result v128) (v128.const i64x2 0 0)))");
+        assert!(matches!(x.compile(&bytes), Err(ExecError::Unsupported(_))));
+    }
+
+    #[test]
+    fn spectest_is_importable() -> Result<(), ExecError> {
+        for fuel in [false, true] {
+            let mut x = executor(fuel);
+            let m = x.compile(&wasm(
+                r#"(module
+                  (import "spectest" "print_i32" (func $p (param i32)))
+                  (import "spectest" "global_f64" (global $g f64))
+                  (import "spectest" "table" (table 10 20 funcref))
+                  (import "spectest" "memory" (memory 1 2))
+                  (func (export "f") (result f64) (call $p (i32.const 1)) (global.get $g)))"#,
+            ))?;
+            let i = x.instantiate(m)?;
+            assert_eq!(
+                x.invoke(i, "f", &[])?,
+                [Value::F64(666.6f64.to_bits())],
+                "fuel {fuel}"
+            );
+        }
+        Ok(())
+    }
+
+    /// The fuel tier really meters: a call burns fuel, and the tank is full
+    /// again before the next one.
+    #[test]
+    fn fuel_is_consumed_and_refilled() -> Result<(), ExecError> {
+        let mut x = executor(true);
+        let m = x.compile(&wasm(
+            r#"(module (func (export "f") (result i32) (i32.add (i32.const 1) (i32.const 2))))"#,
+        ))?;
+        let i = x.instantiate(m)?;
+        for _ in 0..2 {
+            assert_eq!(x.invoke(i, "f", &[])?, [Value::I32(3)]);
+            let left = x.store.get_fuel().map_err(from_kiln)?;
+            assert!(left < FUEL, "no fuel consumed");
+        }
+        assert!(executor(false).store.get_fuel().is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn externrefs_round_trip_by_payload() -> Result<(), ExecError> {
+        let mut x = executor(false);
+        let m = x.compile(&wasm(
+            r#"(module (func (export "id") (param externref) (result externref) (local.get 0)))"#,
+        ))?;
+        let i = x.instantiate(m)?;
+        for v in [Value::ExternRef(Some(7)), Value::ExternRef(None)] {
+            assert_eq!(x.invoke(i, "id", &[v])?, [v]);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn errors_are_sorted() {
+        let mut x = executor(false);
+        let unlinkable = wasm(r#"(module (import "nowhere" "f" (func)))"#);
+        let m = x.compile(&unlinkable).expect("valid");
+        assert!(matches!(x.instantiate(m), Err(ExecError::Unlinkable(_))));
+        let deep = wasm(r#"(module (func $f (export "f") (call $f)))"#);
+        let m = x.compile(&deep).expect("valid");
+        let i = x.instantiate(m).expect("instantiates");
+        assert!(matches!(
+            x.invoke(i, "f", &[]),
+            Err(ExecError::Trap {
+                exhausted: true,
+                ..
+            })
+        ));
+        assert!(matches!(
+            x.compile(&wasm("(module (func (result i32)))")),
+            Err(ExecError::Rejected(Rejection::Validate(_)))
+        ));
+    }
+}

@@ -1,0 +1,217 @@
+//! The execution rules pinned on the real interpreter, with and without fuel:
+//! each assertion passes when Kiln does what it says and fails when a script
+//! says otherwise, so a pass can never come from a check that was not made.
+
+use kiln_parser::Features;
+
+use crate::engine::Engine;
+use crate::interp::InterpEngine;
+use crate::report::FileReport;
+use crate::run::run_wast;
+
+/// Runs `text` on the interpreter in both fuel modes, checks that they agree,
+/// and returns the report without fuel.
+fn run(text: &str) -> FileReport {
+    let features = Features {
+        multi_memory: true,
+        ..Features::WASM2
+    };
+    let plain = run_wast(&InterpEngine::new(false), features, "inline.wast", text);
+    let fuel = run_wast(&InterpEngine::new(true), features, "inline.wast", text);
+    assert_eq!(plain.counts, fuel.counts, "fuel changed the counts");
+    assert_eq!(plain.failures, fuel.failures, "fuel changed the failures");
+    plain
+}
+
+/// (passed, failed, skipped)
+fn pfs(r: &FileReport) -> (usize, usize, usize) {
+    (r.counts.passed, r.counts.failed, r.counts.skipped)
+}
+
+fn failure(r: &FileReport, i: usize) -> String {
+    r.failures
+        .get(i)
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
+const ADD: &str = r#"(module $m
+    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+    (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+    (func (export "nan") (result f32) (f32.div (f32.const 0) (f32.const 0)))
+    (func (export "nan64") (result f64) (f64.const nan:0x4))
+    (func (export "two") (result i32 i64) (i32.const 1) (i64.const 2))
+    (func $loop (export "loop") (call $loop))
+    (global (export "g") i32 (i32.const 7)))"#;
+
+#[test]
+fn assert_return_compares_exactly() {
+    let text = format!(
+        r#"{ADD}
+        (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
+        (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 4))
+        (assert_return (invoke "two") (i32.const 1) (i64.const 2))
+        (assert_return (invoke "two") (i32.const 1))
+        (assert_return (invoke "two") (i32.const 1) (i32.const 2))
+        (assert_return (invoke "nan") (f32.const nan:arithmetic))
+        (assert_return (invoke "nan64") (f64.const nan:canonical))
+        (assert_return (invoke "nan64") (f64.const nan:arithmetic))
+        (assert_return (invoke "nan64") (f64.const nan:0x4))
+        (assert_return (invoke "add" (i32.const 0) (i32.const 0)) (either (i32.const 1) (i32.const 0)))
+        (assert_return (invoke "add" (i32.const 0) (i32.const 0)) (either (i32.const 1) (i32.const 2)))
+        (assert_return (get "g") (i32.const 7))
+        (assert_return (get $m "g") (i32.const 8))
+        (invoke "add" (i32.const 1) (i32.const 2))
+        (invoke "add" (i64.const 1) (i32.const 2))
+        "#
+    );
+    let r = run(&text);
+    assert_eq!(pfs(&r), (8, 8, 0), "{:#?}", r.failures);
+    assert!(failure(&r, 0).contains("inline.wast:10:10: assert_return: result 0"));
+    assert!(failure(&r, 1).contains("expected 1 results"));
+    // The wrong type is a failure, not a match of the bits.
+    assert!(failure(&r, 2).contains("result 1"));
+    // A non-canonical NaN is arithmetic only when its quiet bit is set.
+    assert!(
+        failure(&r, 3).contains("F64(Canonical)"),
+        "{}",
+        failure(&r, 3)
+    );
+    assert!(
+        failure(&r, 4).contains("F64(Arithmetic)"),
+        "{}",
+        failure(&r, 4)
+    );
+    assert!(failure(&r, 7).contains("invoke: the call failed: type mismatch"));
+}
+
+#[test]
+fn assert_trap_needs_a_trap_with_the_message() {
+    let text = format!(
+        r#"{ADD}
+        (assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer divide by zero")
+        (assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer overflow")
+        (assert_trap (invoke "div" (i32.const 1) (i32.const 1)) "integer divide by zero")
+        (assert_trap (module (func $f unreachable) (start $f)) "unreachable")
+        (assert_trap (module (func $f) (start $f)) "unreachable")
+        (assert_trap (module (memory 0) (data (i32.const 1) "x")) "out of bounds memory access")
+        (invoke "div" (i32.const 1) (i32.const 0))
+        "#
+    );
+    let r = run(&text);
+    assert_eq!(pfs(&r), (4, 4, 0), "{:#?}", r.failures);
+    assert!(failure(&r, 0).contains("trapped with \"integer divide by zero\""));
+    assert!(failure(&r, 1).contains("returned [i32 1] instead of trapping"));
+    assert!(failure(&r, 2).contains("assert_trap"));
+    assert!(failure(&r, 3).contains("invoke: the call failed: trapped"));
+}
+
+#[test]
+fn exhaustion_and_linking() {
+    let text = format!(
+        r#"{ADD}
+        (assert_exhaustion (invoke "loop") "call stack exhausted")
+        (assert_exhaustion (invoke "add" (i32.const 1) (i32.const 1)) "call stack exhausted")
+        (assert_trap (invoke "loop") "call stack exhausted")
+        (assert_unlinkable (module (import "nowhere" "f" (func))) "unknown import")
+        (assert_unlinkable (module (import "spectest" "print_i32" (func (param i64)))) "incompatible import type")
+        (assert_unlinkable (module (import "spectest" "print_i32" (func (param i32)))) "unknown import")
+        (assert_unlinkable (module (func (result i32))) "type mismatch")
+        "#
+    );
+    let r = run(&text);
+    assert_eq!(pfs(&r), (5, 3, 0), "{:#?}", r.failures);
+    assert!(failure(&r, 0).contains("returned [i32 2]"));
+    assert!(failure(&r, 1).contains("linked a module that must be unlinkable"));
+    assert!(failure(&r, 2).contains("must be valid"));
+}
+
+#[test]
+fn names_registration_and_definitions() {
+    let text = r#"
+        (module $a (global (export "g") (mut i32) (i32.const 1))
+            (func (export "get") (result i32) (global.get 0)))
+        (register "a" $a)
+        (module $b (import "a" "g" (global (mut i32)))
+            (func (export "set") (global.set 0 (i32.const 5))))
+        (invoke $b "set")
+        (assert_return (invoke $a "get") (i32.const 5))
+        (assert_return (invoke "get") (i32.const 5))
+        (register "a" $b)
+        (module definition $d (func (export "f") (result i32) (i32.const 9)))
+        (module instance $i $d)
+        (assert_return (invoke $i "f") (i32.const 9))
+        (assert_return (invoke $nope "f") (i32.const 9))
+        (assert_return (invoke "f") (ref.null extern))
+    "#;
+    let r = run(text);
+    // `invoke "get"` runs on $b, the current module, which has no `get`.
+    assert_eq!(pfs(&r), (9, 3, 0), "{:#?}", r.failures);
+    assert!(failure(&r, 0).contains("no exported function `get`"));
+    assert!(failure(&r, 1).contains("no module named $nope"));
+    assert!(failure(&r, 2).contains("expected RefNull"));
+}
+
+#[test]
+fn references_and_externref_payloads() {
+    let text = r#"
+        (module
+          (table $t 2 externref)
+          (func (export "id") (param externref) (result externref) (local.get 0))
+          (func (export "put") (param externref) (table.set $t (i32.const 1) (local.get 0)))
+          (func (export "take") (result externref) (table.get $t (i32.const 1)))
+          (func $f (export "f"))
+          (func (export "fref") (result funcref) (ref.func $f))
+          (func (export "null") (result funcref) (ref.null func)))
+        (assert_return (invoke "id" (ref.extern 1)) (ref.extern 1))
+        (assert_return (invoke "id" (ref.extern 1)) (ref.extern 2))
+        (assert_return (invoke "id" (ref.extern 1)) (ref.extern))
+        (assert_return (invoke "id" (ref.null extern)) (ref.null extern))
+        (assert_return (invoke "id" (ref.null extern)) (ref.extern))
+        (invoke "put" (ref.extern 42))
+        (assert_return (invoke "take") (ref.extern 42))
+        (assert_return (invoke "fref") (ref.func))
+        (assert_return (invoke "fref") (ref.null func))
+        (assert_return (invoke "null") (ref.null func))
+        (assert_return (invoke "null") (ref.null extern))
+    "#;
+    let r = run(text);
+    assert_eq!(pfs(&r), (8, 4, 0), "{:#?}", r.failures);
+}
+
+#[test]
+fn only_simd_is_skipped() {
+    let text = r#"
+        (module $s (func (export "v") (result v128) (v128.const i32x4 0 0 0 0))
+            (func (export "i") (result i32) (i32.const 1)))
+        (assert_return (invoke "i") (i32.const 1))
+        (assert_return (invoke "v") (v128.const i32x4 0 0 0 0))
+        (register "s" $s)
+        (module (import "s" "i" (func (result i32))))
+        (assert_unlinkable (module (import "s" "i" (func (result i64)))) "incompatible import type")
+        (module $broken (func (export "i") (result i32) (i32.const 1)) (start 0))
+        (assert_return (invoke $broken "i") (i32.const 1))
+        (module $ok (func (export "i") (result i32) (i32.const 1)))
+        (assert_return (invoke "i" (v128.const i64x2 0 0)) (i32.const 1))
+    "#;
+    let r = run(text);
+    // The SIMD module, its calls, its registration and what imports from it
+    // are skipped; the module that fails to validate and the call on it fail.
+    assert_eq!(pfs(&r), (1, 2, 7), "{:#?}", r.failures);
+    assert!(failure(&r, 0).contains("module: the module did not instantiate"));
+    assert!(failure(&r, 1).contains("did not instantiate"));
+}
+
+#[test]
+fn validation_directives_run_on_the_execution_tier() {
+    let text = r#"
+        (assert_invalid (module (func (result i32))) "type mismatch")
+        (assert_invalid (module (func (result i32) (i32.const 0))) "type mismatch")
+        (assert_malformed (module binary "\00asm\02\00\00\00") "unknown binary version")
+        (assert_malformed (module quote "(func (i32.const))") "unexpected token")
+    "#;
+    let r = run(text);
+    assert_eq!(pfs(&r), (3, 1, 0), "{:#?}", r.failures);
+    assert!(failure(&r, 0).contains("accepted a invalid module"));
+    assert_eq!(InterpEngine::new(true).name(), "interp-fuel");
+}

@@ -1,0 +1,269 @@
+//! Script values: `invoke` arguments as [`Value`]s, and `assert_return`
+//! expectations as [`Expected`] patterns matched against results.
+//!
+//! Everything a script can say is translated up front, so that an expectation
+//! the harness cannot check (GC references, `ref.func` of a particular
+//! function) fails the directive instead of passing it unchecked.
+
+use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::{WastArg, WastRet};
+
+use crate::exec::Value;
+
+/// An expected float: exact bits, or one of the spec's NaN patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Float<T> {
+    /// Exactly these bits.
+    Bits(T),
+    /// `nan:canonical`: a NaN whose payload is only the quiet bit, either
+    /// sign.
+    Canonical,
+    /// `nan:arithmetic`: a NaN with the quiet bit set, any other payload,
+    /// either sign.
+    Arithmetic,
+}
+
+/// Which reference type a `ref.null` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RefKind {
+    Func,
+    Extern,
+}
+
+/// One expected result of `assert_return`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Expected {
+    I32(i32),
+    I64(i64),
+    F32(Float<u32>),
+    F64(Float<u64>),
+    /// A `v128` (not compared: calls that expect one are skipped).
+    V128,
+    /// `ref.null`, of a given type or (without one) of any.
+    RefNull(Option<RefKind>),
+    /// `ref.func`: any non-null funcref.
+    RefFunc,
+    /// `ref.extern`: any non-null externref, or the one holding `N`.
+    RefExtern(Option<u32>),
+    /// `either`: any of the alternatives.
+    Either(Vec<Expected>),
+}
+
+impl Expected {
+    /// Whether checking this needs a `v128`.
+    pub(super) fn is_v128(&self) -> bool {
+        match self {
+            Expected::V128 => true,
+            Expected::Either(alternatives) => alternatives.iter().any(Expected::is_v128),
+            _ => false,
+        }
+    }
+
+    /// Whether `actual` is what this expects.
+    pub(super) fn matches(&self, actual: &Value) -> bool {
+        match (self, actual) {
+            (Expected::I32(e), Value::I32(a)) => e == a,
+            (Expected::I64(e), Value::I64(a)) => e == a,
+            (Expected::F32(e), Value::F32(a)) => match e {
+                Float::Bits(bits) => bits == a,
+                Float::Canonical => a & 0x7fff_ffff == 0x7fc0_0000,
+                Float::Arithmetic => a & 0x7fc0_0000 == 0x7fc0_0000,
+            },
+            (Expected::F64(e), Value::F64(a)) => match e {
+                Float::Bits(bits) => bits == a,
+                Float::Canonical => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+                Float::Arithmetic => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+            },
+            (Expected::RefNull(kind), Value::FuncRef(None)) => {
+                matches!(kind, None | Some(RefKind::Func))
+            }
+            (Expected::RefNull(kind), Value::ExternRef(None)) => {
+                matches!(kind, None | Some(RefKind::Extern))
+            }
+            (Expected::RefFunc, Value::FuncRef(Some(_))) => true,
+            (Expected::RefExtern(None), Value::ExternRef(Some(_))) => true,
+            (Expected::RefExtern(Some(e)), Value::ExternRef(Some(a))) => e == a,
+            (Expected::Either(alternatives), a) => alternatives.iter().any(|e| e.matches(a)),
+            _ => false,
+        }
+    }
+}
+
+/// The arguments of an `invoke`.
+///
+/// # Errors
+///
+/// An argument the harness cannot make (a GC host reference, a component
+/// value, a reference of a type beyond `funcref` and `externref`).
+pub(super) fn args(args: &[WastArg<'_>]) -> Result<Vec<Value>, String> {
+    args.iter().map(arg).collect()
+}
+
+fn arg(arg: &WastArg<'_>) -> Result<Value, String> {
+    let WastArg::Core(core) = arg else {
+        return Err("a component-model argument".into());
+    };
+    Ok(match core {
+        WastArgCore::I32(v) => Value::I32(*v),
+        WastArgCore::I64(v) => Value::I64(*v),
+        WastArgCore::F32(v) => Value::F32(v.bits),
+        WastArgCore::F64(v) => Value::F64(v.bits),
+        WastArgCore::V128(v) => Value::V128(u128::from_le_bytes(v.to_le_bytes())),
+        WastArgCore::RefNull(heap) => match ref_kind(heap)? {
+            RefKind::Func => Value::FuncRef(None),
+            RefKind::Extern => Value::ExternRef(None),
+        },
+        WastArgCore::RefExtern(n) => Value::ExternRef(Some(*n)),
+        WastArgCore::RefHost(_) => return Err("`ref.host` arguments need GC".into()),
+    })
+}
+
+/// The expectations of an `assert_return`.
+///
+/// # Errors
+///
+/// An expectation the harness cannot check.
+pub(super) fn expected(results: &[WastRet<'_>]) -> Result<Vec<Expected>, String> {
+    results
+        .iter()
+        .map(|r| match r {
+            WastRet::Core(core) => expected_core(core),
+            _ => Err("a component-model result".into()),
+        })
+        .collect()
+}
+
+fn expected_core(ret: &WastRetCore<'_>) -> Result<Expected, String> {
+    Ok(match ret {
+        WastRetCore::I32(v) => Expected::I32(*v),
+        WastRetCore::I64(v) => Expected::I64(*v),
+        WastRetCore::F32(p) => Expected::F32(float(p, |f| f.bits)),
+        WastRetCore::F64(p) => Expected::F64(float(p, |f| f.bits)),
+        WastRetCore::V128(_) => Expected::V128,
+        WastRetCore::RefNull(None) => Expected::RefNull(None),
+        WastRetCore::RefNull(Some(heap)) => Expected::RefNull(Some(ref_kind(heap)?)),
+        WastRetCore::RefFunc(None) => Expected::RefFunc,
+        WastRetCore::RefFunc(Some(_)) => {
+            return Err("cannot check which function a `ref.func` result is".into());
+        }
+        WastRetCore::RefExtern(n) => Expected::RefExtern(*n),
+        WastRetCore::Either(alternatives) => Expected::Either(
+            alternatives
+                .iter()
+                .map(expected_core)
+                .collect::<Result<_, _>>()?,
+        ),
+        other => return Err(format!("cannot check a result of the form {other:?}")),
+    })
+}
+
+fn float<T: Copy, B>(p: &NanPattern<T>, bits: impl Fn(T) -> B) -> Float<B> {
+    match p {
+        NanPattern::CanonicalNan => Float::Canonical,
+        NanPattern::ArithmeticNan => Float::Arithmetic,
+        NanPattern::Value(v) => Float::Bits(bits(*v)),
+    }
+}
+
+/// `func`/`nofunc` and `extern`/`noextern`; nothing else exists in 2.0.
+fn ref_kind(heap: &HeapType<'_>) -> Result<RefKind, String> {
+    match heap {
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
+        } => Ok(RefKind::Func),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
+        } => Ok(RefKind::Extern),
+        other => Err(format!("references of type {other:?} need GC")),
+    }
+}
+
+/// Compares results with expectations.
+///
+/// # Errors
+///
+/// What differs: the count, or each result that does not match.
+pub(super) fn check(expected: &[Expected], actual: &[Value]) -> Result<(), String> {
+    if expected.len() != actual.len() {
+        return Err(format!(
+            "expected {} results, got [{}]",
+            expected.len(),
+            list(actual)
+        ));
+    }
+    let wrong: Vec<String> = expected
+        .iter()
+        .zip(actual)
+        .enumerate()
+        .filter(|(_, (e, a))| !e.matches(a))
+        .map(|(i, (e, a))| format!("result {i}: expected {e:?}, got {a}"))
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("; "))
+    }
+}
+
+/// `v1, v2, ...` for messages.
+pub(super) fn list(values: &[Value]) -> String {
+    values
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_patterns() {
+        let canonical = Expected::F32(Float::Canonical);
+        let arithmetic = Expected::F32(Float::Arithmetic);
+        for bits in [0x7fc0_0000, 0xffc0_0000] {
+            assert!(canonical.matches(&Value::F32(bits)));
+            assert!(arithmetic.matches(&Value::F32(bits)));
+        }
+        // A quiet NaN with more payload is arithmetic, not canonical.
+        assert!(!canonical.matches(&Value::F32(0x7fc0_0001)));
+        assert!(arithmetic.matches(&Value::F32(0x7fc0_0001)));
+        // A signalling NaN is neither; nor is infinity.
+        assert!(!arithmetic.matches(&Value::F32(0x7fa0_0000)));
+        assert!(!arithmetic.matches(&Value::F32(0x7f80_0000)));
+        let canonical = Expected::F64(Float::Canonical);
+        assert!(canonical.matches(&Value::F64(0xfff8_0000_0000_0000)));
+        assert!(!canonical.matches(&Value::F64(0x7ff8_0000_0000_0001)));
+        assert!(Expected::F64(Float::Arithmetic).matches(&Value::F64(0x7ff8_0000_0000_0001)));
+        assert!(!Expected::F64(Float::Arithmetic).matches(&Value::F64(0x7ff4_0000_0000_0000)));
+        // Exact bits tell zeros apart and never mix types.
+        assert!(!Expected::F32(Float::Bits(0)).matches(&Value::F32(0x8000_0000)));
+        assert!(!Expected::I32(0).matches(&Value::I64(0)));
+    }
+
+    #[test]
+    fn references() {
+        assert!(Expected::RefNull(None).matches(&Value::ExternRef(None)));
+        assert!(Expected::RefNull(Some(RefKind::Func)).matches(&Value::FuncRef(None)));
+        assert!(!Expected::RefNull(Some(RefKind::Func)).matches(&Value::ExternRef(None)));
+        assert!(!Expected::RefNull(None).matches(&Value::FuncRef(Some(0))));
+        assert!(Expected::RefFunc.matches(&Value::FuncRef(Some(3))));
+        assert!(!Expected::RefFunc.matches(&Value::FuncRef(None)));
+        assert!(Expected::RefExtern(Some(1)).matches(&Value::ExternRef(Some(1))));
+        assert!(!Expected::RefExtern(Some(1)).matches(&Value::ExternRef(Some(2))));
+        assert!(Expected::RefExtern(None).matches(&Value::ExternRef(Some(2))));
+        let either = Expected::Either(vec![Expected::I32(1), Expected::I32(2)]);
+        assert!(either.matches(&Value::I32(2)));
+        assert!(!either.matches(&Value::I32(3)));
+    }
+
+    #[test]
+    fn counts_must_agree() {
+        assert!(check(&[Expected::I32(1)], &[]).is_err());
+        assert!(check(&[], &[Value::I32(1)]).is_err());
+        assert_eq!(check(&[Expected::I32(1)], &[Value::I32(1)]), Ok(()));
+    }
+}
