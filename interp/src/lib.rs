@@ -39,6 +39,8 @@ pub struct CompiledFunc {
     pub frame_size: u32,
     /// Number of results.
     pub num_results: u32,
+    /// Values of the constant registers, which follow the locals (`num_locals..`).
+    pub consts: Box<[u64]>,
 }
 
 /// Why the interpreter cannot run a module.

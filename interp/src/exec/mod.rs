@@ -135,6 +135,7 @@ fn invoke_inner(
             for (slot, a) in stack.iter_mut().zip(args) {
                 *slot = slot_of(a);
             }
+            init_frame(&mut stack, 0, &code);
             let frame = frame_for(store, module, instance, code, 0);
             execute(store, data, &mut stack, frame)?;
             let ty = store.sig(sig);
@@ -691,9 +692,16 @@ fn effective(store: &Store, m: usize, addr: u64, offset: u64) -> Result<u64, Tra
 fn enter(stack: &mut Vec<u64>, callee: &Frame) -> Result<(), Trap> {
     let f = &callee.func;
     ensure_stack(stack, callee.base + f.frame_size as usize)?;
-    let locals = callee.base + f.num_params as usize..callee.base + f.num_locals as usize;
-    stack[locals].fill(0);
+    init_frame(stack, callee.base, f);
     Ok(())
+}
+
+/// Zeroes the declared locals of a frame at `base` and loads its constant registers.
+fn init_frame(stack: &mut [u64], base: usize, f: &CompiledFunc) {
+    let locals = base + f.num_params as usize..base + f.num_locals as usize;
+    stack[locals].fill(0);
+    let consts = base + f.num_locals as usize;
+    stack[consts..consts + f.consts.len()].copy_from_slice(&f.consts);
 }
 
 /// Replaces `frame` by a call to `addr` whose arguments start at register `args`.

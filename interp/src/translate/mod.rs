@@ -20,12 +20,18 @@
 mod emit;
 mod memory;
 
-use kiln_parser::{BlockType, FuncBody, Module, NumOp, TypeIdx};
+use std::collections::HashMap;
+
+use kiln_parser::{BlockType, FuncBody, Instr, Module, NumOp, TypeIdx};
 use kiln_runtime::fuel;
 use kiln_validator::FuncInfo;
 
 use crate::CompiledFunc;
 use crate::bytecode::{Op, Reg};
+
+/// Most constants of one function that get a register of their own (preloaded when a
+/// frame is entered, so operators read them like locals instead of executing a constant op).
+const MAX_CONST_SLOTS: usize = 64;
 
 /// The kind of an open control frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +81,12 @@ pub(crate) struct Translator {
     ctrl: Vec<Ctrl>,
     /// Operand-stack height.
     h: u32,
+    /// Number of constant registers, placed right after the locals.
+    nconsts: u32,
+    /// Their values, in register order.
+    consts: Vec<u64>,
+    /// Register holding each constant value that has one.
+    const_slots: HashMap<u64, Reg>,
     /// Largest operand-stack height reached after any instruction.
     max_h: u32,
     /// Number of locals, parameters included: register of stack position 0.
@@ -108,6 +120,7 @@ impl Translator {
         self.h = 0;
         self.max_h = 0;
         self.l = info.locals.len() as u32;
+        self.assign_const_slots(body);
         self.reachable = true;
         self.boundary = 0;
         self.fuel = options.fuel;
@@ -157,7 +170,8 @@ impl Translator {
             num_params: sig.params.len() as u32,
             num_locals: self.l,
             // Every register is a local or `l + h` for a height `h <= max_h`.
-            frame_size: self.l + info.max_stack.max(self.max_h) + 1,
+            frame_size: self.l + self.nconsts + info.max_stack.max(self.max_h) + 1,
+            consts: self.consts.as_slice().into(),
             num_results: sig.results.len() as u32,
         }
     }
@@ -173,7 +187,30 @@ impl Translator {
 
     /// Register of operand-stack position `pos`.
     fn reg(&self, pos: u32) -> Reg {
-        self.l + pos
+        self.l + self.nconsts + pos
+    }
+
+    /// Gives the first [`MAX_CONST_SLOTS`] distinct constants of `body` a register each.
+    fn assign_const_slots(&mut self, body: &FuncBody) {
+        self.consts.clear();
+        self.const_slots.clear();
+        for instr in body.instrs.iter() {
+            let bits = match *instr {
+                Instr::I32Const(v) => u64::from(v as u32),
+                Instr::I64Const(v) => v as u64,
+                Instr::F32Const(v) => u64::from(v),
+                Instr::F64Const(v) => v,
+                _ => continue,
+            };
+            if self.consts.len() == MAX_CONST_SLOTS {
+                break;
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = self.const_slots.entry(bits) {
+                e.insert(self.l + self.consts.len() as u32);
+                self.consts.push(bits);
+            }
+        }
+        self.nconsts = self.consts.len() as u32;
     }
 
     fn emit(&mut self, op: Op) -> usize {
@@ -210,14 +247,21 @@ impl Translator {
     /// If the last op only copied local `x` (or nothing else) into `reg`, removes it
     /// and returns the register to read instead (`x`); otherwise `reg`.
     fn fold_operand(&mut self, reg: Reg) -> Reg {
-        if let Some(Op::Copy { dst, src }) = self.last_rewritable()
-            && dst == reg
-            && src < self.l
-        {
-            self.code.pop();
-            return src;
+        let folded = match self.last_rewritable() {
+            Some(Op::Copy { dst, src }) if dst == reg && src < self.l => Some(src),
+            Some(Op::Const32 { dst, val }) if dst == reg => {
+                self.const_slots.get(&u64::from(val)).copied()
+            }
+            Some(Op::Const64 { dst, val }) if dst == reg => self.const_slots.get(&val).copied(),
+            _ => None,
+        };
+        match folded {
+            Some(r) => {
+                self.code.pop();
+                r
+            }
+            None => reg,
         }
-        reg
     }
 
     /// Moves the top `n` operands to the base of frame `depth` levels out, for a branch there.
