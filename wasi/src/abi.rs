@@ -109,10 +109,8 @@ impl From<io::Error> for Errno {
 /// The WASI error for a host I/O error: by the host's errno when it has
 /// one (exact), otherwise by the error's kind.
 pub fn from_io_error(e: &io::Error) -> Errno {
-    if let Some(code) = e.raw_os_error() {
-        if let Some(errno) = from_host_errno(code) {
-            return errno;
-        }
+    if let Some(errno) = e.raw_os_error().and_then(from_host_errno) {
+        return errno;
     }
     use io::ErrorKind as K;
     match e.kind() {

@@ -81,13 +81,16 @@ pub(crate) fn fd_read(
     p: &Params<'_>,
 ) -> Result<(), Errno> {
     let iovs = mem.iovecs(p.u32(1)?, p.u32(2)?)?;
+    // Check the result's slot first, so that no I/O happens for a call that fails.
+    let result_ptr = p.u32(3)?;
+    mem.slice(result_ptr, 4)?;
     let n = match &mut st.fds.get_mut(p.u32(0)?)?.kind {
         Kind::Input(i) => read_vectored(mem, &iovs, |buf, _| i.reader.read(buf))?,
         Kind::File(f) => read_vectored(mem, &iovs, |buf, _| f.file.read(buf))?,
         Kind::Output(_) => return Err(Errno::BadF),
         Kind::Dir(_) => return Err(Errno::IsDir),
     };
-    mem.write_u32(p.u32(3)?, n)
+    mem.write_u32(result_ptr, n)
 }
 
 /// `fd_pread(fd, iovs, iovs_len, offset: filesize) -> (errno, size)`
@@ -97,6 +100,9 @@ pub(crate) fn fd_pread(
     p: &Params<'_>,
 ) -> Result<(), Errno> {
     let iovs = mem.iovecs(p.u32(1)?, p.u32(2)?)?;
+    // Check the result's slot first, so that no I/O happens for a call that fails.
+    let result_ptr = p.u32(4)?;
+    mem.slice(result_ptr, 4)?;
     let offset = p.u64(3)?;
     let n = match &st.fds.get(p.u32(0)?)?.kind {
         Kind::File(f) => read_vectored(mem, &iovs, |buf, done| {
@@ -105,7 +111,7 @@ pub(crate) fn fd_pread(
         Kind::Dir(_) => return Err(Errno::IsDir),
         Kind::Input(_) | Kind::Output(_) => return Err(Errno::SPipe),
     };
-    mem.write_u32(p.u32(4)?, n)
+    mem.write_u32(result_ptr, n)
 }
 
 /// `fd_write(fd, iovs: ptr<ciovec>, iovs_len: size) -> (errno, size)`
@@ -115,6 +121,9 @@ pub(crate) fn fd_write(
     p: &Params<'_>,
 ) -> Result<(), Errno> {
     let iovs = mem.iovecs(p.u32(1)?, p.u32(2)?)?;
+    // Check the result's slot first, so that no I/O happens for a call that fails.
+    let result_ptr = p.u32(3)?;
+    mem.slice(result_ptr, 4)?;
     let d = st.fds.get_mut(p.u32(0)?)?;
     let emulate_append = d.flags & fdflags::APPEND != 0;
     let n = match &mut d.kind {
@@ -132,7 +141,7 @@ pub(crate) fn fd_write(
         Kind::Input(_) => return Err(Errno::BadF),
         Kind::Dir(_) => return Err(Errno::IsDir),
     };
-    mem.write_u32(p.u32(3)?, n)
+    mem.write_u32(result_ptr, n)
 }
 
 /// `fd_pwrite(fd, iovs, iovs_len, offset: filesize) -> (errno, size)`
@@ -142,6 +151,9 @@ pub(crate) fn fd_pwrite(
     p: &Params<'_>,
 ) -> Result<(), Errno> {
     let iovs = mem.iovecs(p.u32(1)?, p.u32(2)?)?;
+    // Check the result's slot first, so that no I/O happens for a call that fails.
+    let result_ptr = p.u32(4)?;
+    mem.slice(result_ptr, 4)?;
     let offset = p.u64(3)?;
     let n = match &st.fds.get(p.u32(0)?)?.kind {
         Kind::File(f) => write_vectored(mem, &iovs, |buf, done| {
@@ -150,7 +162,7 @@ pub(crate) fn fd_pwrite(
         Kind::Dir(_) => return Err(Errno::IsDir),
         Kind::Input(_) | Kind::Output(_) => return Err(Errno::SPipe),
     };
-    mem.write_u32(p.u32(4)?, n)
+    mem.write_u32(result_ptr, n)
 }
 
 /// The open file `fd`: [`Errno::IsDir`] for a directory, [`Errno::SPipe`] for a stream.
@@ -326,10 +338,11 @@ pub(crate) fn fd_fdstat_set_flags(
         return Err(Errno::Inval);
     }
     let d = st.fds.get_mut(p.u32(0)?)?;
-    if let Kind::File(f) = &d.kind {
-        if f.os_append && flags & fdflags::APPEND == 0 {
-            return Err(Errno::NotSup);
-        }
+    if let Kind::File(f) = &d.kind
+        && f.os_append
+        && flags & fdflags::APPEND == 0
+    {
+        return Err(Errno::NotSup);
     }
     d.flags = flags;
     Ok(())

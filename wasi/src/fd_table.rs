@@ -202,7 +202,7 @@ mod tests {
     fn renumber_replaces_the_target() {
         let mut t = FdTable::default();
         for name in ["a", "b", "c"] {
-            t.insert(dir(name)).unwrap();
+            t.insert(dir(name)).expect("test setup");
         }
         assert_eq!(t.renumber(2, 0), Ok(()));
         assert_eq!(host(&t, 0), Some(PathBuf::from("c")));
@@ -216,7 +216,7 @@ mod tests {
     fn the_table_is_bounded() {
         let mut t = FdTable::default();
         for _ in 0..MAX_FDS {
-            t.insert(dir("x")).unwrap();
+            t.insert(dir("x")).expect("test setup");
         }
         assert_eq!(t.insert(dir("x")), Err(Errno::MFile));
     }

@@ -1,0 +1,348 @@
+//! The preview1 ABI through hand-written modules (no C compiler needed):
+//! every function links with the spec's signature; bad pointers are EFAULT,
+//! unknown descriptors EBADF, unimplemented functions ENOSYS; `proc_exit`
+//! ends the call with its status; nothing panics or traps.
+
+use kiln::{Engine, Linker, Memory, Module, Store, Trap, Val};
+use kiln_wasi::{Errno, OutputBuffer, WasiCtx, WasiCtxBuilder};
+
+/// Every `wasi_snapshot_preview1` function with its core signature, as the
+/// witx definitions give them (written out here independently of the crate).
+const PREVIEW1: &[(&str, &str, &str)] = &[
+    ("args_get", "i32 i32", "i32"),
+    ("args_sizes_get", "i32 i32", "i32"),
+    ("environ_get", "i32 i32", "i32"),
+    ("environ_sizes_get", "i32 i32", "i32"),
+    ("clock_res_get", "i32 i32", "i32"),
+    ("clock_time_get", "i32 i64 i32", "i32"),
+    ("fd_advise", "i32 i64 i64 i32", "i32"),
+    ("fd_allocate", "i32 i64 i64", "i32"),
+    ("fd_close", "i32", "i32"),
+    ("fd_datasync", "i32", "i32"),
+    ("fd_fdstat_get", "i32 i32", "i32"),
+    ("fd_fdstat_set_flags", "i32 i32", "i32"),
+    ("fd_fdstat_set_rights", "i32 i64 i64", "i32"),
+    ("fd_filestat_get", "i32 i32", "i32"),
+    ("fd_filestat_set_size", "i32 i64", "i32"),
+    ("fd_filestat_set_times", "i32 i64 i64 i32", "i32"),
+    ("fd_pread", "i32 i32 i32 i64 i32", "i32"),
+    ("fd_prestat_get", "i32 i32", "i32"),
+    ("fd_prestat_dir_name", "i32 i32 i32", "i32"),
+    ("fd_pwrite", "i32 i32 i32 i64 i32", "i32"),
+    ("fd_read", "i32 i32 i32 i32", "i32"),
+    ("fd_readdir", "i32 i32 i32 i64 i32", "i32"),
+    ("fd_renumber", "i32 i32", "i32"),
+    ("fd_seek", "i32 i64 i32 i32", "i32"),
+    ("fd_sync", "i32", "i32"),
+    ("fd_tell", "i32 i32", "i32"),
+    ("fd_write", "i32 i32 i32 i32", "i32"),
+    ("path_create_directory", "i32 i32 i32", "i32"),
+    ("path_filestat_get", "i32 i32 i32 i32 i32", "i32"),
+    (
+        "path_filestat_set_times",
+        "i32 i32 i32 i32 i64 i64 i32",
+        "i32",
+    ),
+    ("path_link", "i32 i32 i32 i32 i32 i32 i32", "i32"),
+    ("path_open", "i32 i32 i32 i32 i32 i64 i64 i32 i32", "i32"),
+    ("path_readlink", "i32 i32 i32 i32 i32 i32", "i32"),
+    ("path_remove_directory", "i32 i32 i32", "i32"),
+    ("path_rename", "i32 i32 i32 i32 i32 i32", "i32"),
+    ("path_symlink", "i32 i32 i32 i32 i32", "i32"),
+    ("path_unlink_file", "i32 i32 i32", "i32"),
+    ("poll_oneoff", "i32 i32 i32 i32", "i32"),
+    ("proc_exit", "i32", ""),
+    ("proc_raise", "i32", "i32"),
+    ("sched_yield", "", "i32"),
+    ("random_get", "i32 i32", "i32"),
+    ("sock_accept", "i32 i32 i32", "i32"),
+    ("sock_recv", "i32 i32 i32 i32 i32 i32", "i32"),
+    ("sock_send", "i32 i32 i32 i32 i32", "i32"),
+    ("sock_shutdown", "i32 i32", "i32"),
+];
+
+/// A module importing every preview1 function and exporting, for each, a
+/// wrapper `call_NAME` with the same signature (so the calls come from the
+/// instance and see its memory). `memory` is the memory declaration, or ""
+/// for a module without one.
+fn module_text(memory: &str) -> String {
+    let mut imports = String::new();
+    let mut wrappers = String::new();
+    for (name, params, results) in PREVIEW1 {
+        let param = |s: &str| {
+            if s.is_empty() {
+                String::new()
+            } else {
+                format!("(param {s})")
+            }
+        };
+        let result = if results.is_empty() {
+            String::new()
+        } else {
+            format!("(result {results})")
+        };
+        imports.push_str(&format!(
+            "  (import \"wasi_snapshot_preview1\" \"{name}\" (func ${name} {} {result}))\n",
+            param(params)
+        ));
+        let gets: String = (0..params.split_whitespace().count())
+            .map(|i| format!("(local.get {i}) "))
+            .collect();
+        wrappers.push_str(&format!(
+            "  (func (export \"call_{name}\") {} {result} (call ${name} {gets}))\n",
+            param(params)
+        ));
+    }
+    format!("(module\n{imports}{memory}\n{wrappers})")
+}
+
+struct Guest {
+    store: Store<WasiCtx>,
+    instance: kiln::Instance,
+}
+
+impl Guest {
+    fn new(memory: &str, configure: impl FnOnce(&mut WasiCtxBuilder)) -> Guest {
+        let engine = Engine::default();
+        let module = Module::new(&engine, module_text(memory)).expect("module");
+        let mut linker = Linker::new(&engine);
+        kiln_wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx).expect("define WASI");
+        let mut builder = WasiCtx::builder();
+        configure(&mut builder);
+        let mut store = Store::new(&engine, builder.build().expect("context"));
+        let instance = linker
+            .instantiate(&mut store, &module)
+            .expect("instantiate");
+        Guest { store, instance }
+    }
+
+    fn with_memory(configure: impl FnOnce(&mut WasiCtxBuilder)) -> Guest {
+        Guest::new("(memory (export \"memory\") 1)", configure)
+    }
+
+    /// Calls `call_NAME` with i32/i64 arguments; returns the errno.
+    fn call(&mut self, name: &str, args: &[Val]) -> Result<i32, kiln::Error> {
+        let f = self
+            .instance
+            .get_func(&self.store, &format!("call_{name}"))
+            .expect("wrapper");
+        let mut results = [Val::I32(-1)];
+        f.call(&mut self.store, args, &mut results)?;
+        match results[0] {
+            Val::I32(v) => Ok(v),
+            ref v => panic!("unexpected result {v:?}"),
+        }
+    }
+
+    fn errno(&mut self, name: &str, args: &[Val]) -> i32 {
+        self.call(name, args).expect("no trap")
+    }
+
+    fn memory(&self) -> Memory {
+        self.instance
+            .get_memory(&self.store, "memory")
+            .expect("memory")
+    }
+
+    fn write(&mut self, at: usize, bytes: &[u8]) {
+        let m = self.memory();
+        m.write(&mut self.store, at, bytes).expect("write");
+    }
+
+    fn read(&self, at: usize, len: usize) -> Vec<u8> {
+        let mut buf = vec![0; len];
+        self.memory().read(&self.store, at, &mut buf).expect("read");
+        buf
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        u32::from_le_bytes(self.read(at, 4).try_into().expect("4 bytes"))
+    }
+}
+
+fn i32s(v: &[i32]) -> Vec<Val> {
+    v.iter().map(|&x| Val::I32(x)).collect()
+}
+
+const FAULT: i32 = Errno::Fault as i32;
+const BADF: i32 = Errno::BadF as i32;
+const NOSYS: i32 = Errno::NoSys as i32;
+const INVAL: i32 = Errno::Inval as i32;
+
+#[test]
+fn every_preview1_function_links_with_its_spec_signature() {
+    let names: Vec<&str> = kiln_wasi::function_names().collect();
+    assert_eq!(names.len(), PREVIEW1.len());
+    for (name, _, _) in PREVIEW1 {
+        assert!(names.contains(name), "{name} is not defined");
+    }
+    // Instantiating checks each import's type against the definition.
+    Guest::with_memory(|_| {});
+}
+
+#[test]
+fn unimplemented_functions_return_enosys() {
+    let mut g = Guest::with_memory(|_| {});
+    assert_eq!(g.errno("sock_accept", &i32s(&[3, 0, 0])), NOSYS);
+    assert_eq!(g.errno("sock_shutdown", &i32s(&[3, 0])), NOSYS);
+    assert_eq!(g.errno("sock_recv", &i32s(&[3, 0, 0, 0, 0, 0])), NOSYS);
+    assert_eq!(g.errno("sock_send", &i32s(&[3, 0, 0, 0, 0])), NOSYS);
+    assert_eq!(g.errno("proc_raise", &i32s(&[9])), NOSYS);
+}
+
+#[test]
+fn bad_pointers_are_efault() {
+    let out = OutputBuffer::new();
+    let mut g = Guest::with_memory(|b| {
+        b.args(["prog", "arg"]).stdout(out.clone());
+    });
+    let end = 65536;
+    assert_eq!(g.errno("args_sizes_get", &i32s(&[end, 0])), FAULT);
+    assert_eq!(g.errno("args_sizes_get", &i32s(&[0, end - 3])), FAULT);
+    assert_eq!(g.errno("args_get", &i32s(&[end - 4, 0])), FAULT);
+    assert_eq!(g.errno("args_get", &i32s(&[0, end - 6])), FAULT);
+    assert_eq!(g.errno("random_get", &i32s(&[end - 8, 9])), FAULT);
+    assert_eq!(g.errno("random_get", &i32s(&[-1, -1])), FAULT);
+    assert_eq!(
+        g.errno("clock_time_get", &[Val::I32(0), Val::I64(0), Val::I32(-4)]),
+        FAULT
+    );
+    // An iovec table past the end, and an iovec whose buffer is.
+    assert_eq!(g.errno("fd_write", &i32s(&[1, end - 4, 1, 0])), FAULT);
+    assert_eq!(g.errno("fd_write", &i32s(&[1, 0, 0x2000_0000, 0])), FAULT);
+    g.write(0, &[16, 0, 0, 0, 0xff, 0xff, 0, 0]);
+    assert_eq!(g.errno("fd_write", &i32s(&[1, 0, 1, 64])), FAULT);
+    // The same call with a sane buffer works.
+    g.write(0, &[16, 0, 0, 0, 2, 0, 0, 0]);
+    g.write(16, b"ok");
+    assert_eq!(g.errno("fd_write", &i32s(&[1, 0, 1, 64])), 0);
+    assert_eq!(g.u32_at(64), 2);
+    assert_eq!(out.contents(), b"ok");
+    // A bad result pointer fails the call before anything is written.
+    assert_eq!(g.errno("fd_write", &i32s(&[1, 0, 1, end])), FAULT);
+    assert_eq!(out.contents(), b"ok");
+}
+
+#[test]
+fn a_module_without_memory_gets_efault_not_a_trap() {
+    let mut g = Guest::new("", |_| {});
+    assert_eq!(g.errno("args_sizes_get", &i32s(&[0, 4])), FAULT);
+    assert_eq!(g.errno("fd_write", &i32s(&[1, 0, 0, 0])), FAULT);
+    assert_eq!(g.errno("sched_yield", &[]), 0);
+    assert_eq!(g.errno("fd_close", &i32s(&[1])), 0);
+}
+
+#[test]
+fn unknown_descriptors_are_ebadf() {
+    let mut g = Guest::with_memory(|_| {});
+    assert_eq!(g.errno("fd_write", &i32s(&[99, 0, 0, 0])), BADF);
+    assert_eq!(g.errno("fd_read", &i32s(&[-1, 0, 0, 0])), BADF);
+    assert_eq!(g.errno("fd_close", &i32s(&[3])), BADF);
+    // Not a preopen: how wasi-libc finds the end of the preopens.
+    assert_eq!(g.errno("fd_prestat_get", &i32s(&[0, 0])), BADF);
+    assert_eq!(g.errno("fd_prestat_get", &i32s(&[3, 0])), BADF);
+    // A path call on a stream.
+    g.write(0, b"x");
+    assert_eq!(
+        g.errno("path_create_directory", &i32s(&[1, 0, 1])),
+        Errno::NotDir as i32
+    );
+    assert_eq!(g.errno("fd_close", &i32s(&[2])), 0);
+    assert_eq!(g.errno("fd_close", &i32s(&[2])), BADF);
+}
+
+#[test]
+fn proc_exit_ends_the_call_with_its_status() {
+    let mut g = Guest::with_memory(|_| {});
+    let f = g
+        .instance
+        .get_func(&g.store, "call_proc_exit")
+        .expect("wrapper");
+    let err = f
+        .call(&mut g.store, &[Val::I32(7)], &mut [])
+        .expect_err("proc_exit does not return");
+    assert_eq!(err.trap().and_then(Trap::exit_status), Some(7));
+}
+
+#[test]
+fn arguments_environment_and_sizes() {
+    let mut g = Guest::with_memory(|b| {
+        b.args(["prog", "a b"]).env("K", "v");
+    });
+    assert_eq!(g.errno("args_sizes_get", &i32s(&[0, 4])), 0);
+    assert_eq!((g.u32_at(0), g.u32_at(4)), (2, 9));
+    assert_eq!(g.errno("args_get", &i32s(&[100, 200])), 0);
+    assert_eq!((g.u32_at(100), g.u32_at(104)), (200, 205));
+    assert_eq!(g.read(200, 9), b"prog\0a b\0");
+    assert_eq!(g.errno("environ_sizes_get", &i32s(&[0, 4])), 0);
+    assert_eq!((g.u32_at(0), g.u32_at(4)), (1, 4));
+    assert_eq!(g.errno("environ_get", &i32s(&[100, 300])), 0);
+    assert_eq!(g.read(300, 4), b"K=v\0");
+}
+
+#[test]
+fn clocks_and_poll() {
+    let mut g = Guest::with_memory(|_| {});
+    assert_eq!(
+        g.errno("clock_time_get", &[Val::I32(9), Val::I64(0), Val::I32(0)]),
+        INVAL
+    );
+    assert_eq!(g.errno("clock_res_get", &i32s(&[1, 0])), 0);
+    // One relative clock subscription of 1ms, userdata 0x55.
+    let mut sub = [0u8; 48];
+    sub[0] = 0x55;
+    sub[24..32].copy_from_slice(&1_000_000u64.to_le_bytes());
+    sub[16] = 1; // monotonic
+    g.write(0, &sub);
+    assert_eq!(g.errno("poll_oneoff", &i32s(&[0, 100, 1, 200])), 0);
+    assert_eq!(g.u32_at(200), 1);
+    let event = g.read(100, 32);
+    assert_eq!((event[0], event[8], event[10]), (0x55, 0, 0));
+    assert_eq!(g.errno("poll_oneoff", &i32s(&[0, 100, 0, 200])), INVAL);
+    assert_eq!(g.errno("poll_oneoff", &i32s(&[65530, 100, 1, 200])), FAULT);
+    assert_eq!(g.errno("sched_yield", &[]), 0);
+}
+
+#[test]
+fn readdir_cuts_the_last_entry_to_the_buffer() {
+    let dir = std::env::temp_dir().join(format!("kiln-wasi-readdir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("a_file"), "").expect("write");
+    let mut g = Guest::with_memory(|b| {
+        b.preopened_dir(&dir, "/d").expect("preopen");
+    });
+    let readdir = |g: &mut Guest, len: i32, cookie: i64| {
+        let errno = g.errno(
+            "fd_readdir",
+            &[
+                Val::I32(3),
+                Val::I32(1000),
+                Val::I32(len),
+                Val::I64(cookie),
+                Val::I32(0),
+            ],
+        );
+        assert_eq!(errno, 0);
+        g.u32_at(0)
+    };
+    // Everything: ".", "..", "a_file" (24-byte headers plus names).
+    assert_eq!(readdir(&mut g, 4096, 0), 24 + 1 + 24 + 2 + 24 + 6);
+    assert_eq!(g.read(1000 + 24, 1), b".");
+    // A buffer too small is filled completely: the guest asks again.
+    assert_eq!(readdir(&mut g, 30, 0), 30);
+    // From cookie 2 (after "." and ".."), only the file.
+    assert_eq!(readdir(&mut g, 4096, 2), 30);
+    assert_eq!(g.read(1000 + 24, 6), b"a_file");
+    assert_eq!(readdir(&mut g, 4096, 3), 0);
+    // The preopen's name.
+    assert_eq!(g.errno("fd_prestat_get", &i32s(&[3, 0])), 0);
+    assert_eq!((g.read(0, 1)[0], g.u32_at(4)), (0, 2));
+    assert_eq!(
+        g.errno("fd_prestat_dir_name", &i32s(&[3, 16, 1])),
+        Errno::NameTooLong as i32
+    );
+    assert_eq!(g.errno("fd_prestat_dir_name", &i32s(&[3, 16, 2])), 0);
+    assert_eq!(g.read(16, 2), b"/d");
+    let _ = std::fs::remove_dir_all(&dir);
+}
