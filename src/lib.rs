@@ -127,13 +127,16 @@ impl Error {
 /// Whether `bytes` are to be read as a binary module rather than as text.
 ///
 /// A binary module starts with `\0asm`. Beyond that, input that is empty,
-/// contains a NUL byte or is not UTF-8 cannot be meaningful text, so it is
+/// contains a control byte other than tab, line feed, carriage return or form
+/// feed (NUL included), or is not UTF-8 cannot be meaningful text, so it is
 /// read as binary too: a damaged binary (a wrong magic number, a file cut
 /// short) then gets the binary format's error, not a text syntax error.
 fn is_binary(bytes: &[u8]) -> bool {
     bytes.starts_with(WASM_MAGIC)
         || bytes.is_empty()
-        || bytes.contains(&0)
+        || bytes
+            .iter()
+            .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c))
         || std::str::from_utf8(bytes).is_err()
 }
 
@@ -197,6 +200,7 @@ mod tests {
         assert!(is_binary(b"\0as"));
         assert!(is_binary(b"\0ASM\x01\0\0\0"));
         assert!(is_binary(b"\xff\xfe(module)"));
+        assert!(is_binary(b"\x01"), "a one-byte file cut from a binary");
         assert!(!is_binary(b"(module)"));
         assert!(!is_binary(b";; \xc3\xa9\n(module)"));
     }
