@@ -422,7 +422,7 @@ impl WasiCtxBuilder {
             let root: Arc<Path> = Arc::from(p.host.as_path());
             let _ = fds.insert(Descriptor {
                 kind: Kind::Dir(DirDesc {
-                    host: p.host,
+                    unchecked_host: p.host,
                     root,
                     preopen: Some(p.guest),
                 }),

@@ -230,7 +230,7 @@ fn sync(st: &mut State, fd: u32, data_only: bool) -> Result<(), Errno> {
     match &mut st.fds.get_mut(fd)?.kind {
         Kind::File(f) if data_only => f.file.sync_data()?,
         Kind::File(f) => f.file.sync_all()?,
-        Kind::Dir(d) => File::open(&d.host)?.sync_all()?,
+        Kind::Dir(d) => File::open(d.host()?)?.sync_all()?,
         Kind::Output(o) => o.writer.flush()?,
         Kind::Input(_) => return Err(Errno::Inval),
     }
@@ -398,7 +398,7 @@ pub(crate) fn fd_filestat_get(
     let ptr = p.u32(1)?;
     match &st.fds.get(p.u32(0)?)?.kind {
         Kind::File(f) => write_filestat(mem, ptr, &f.file.metadata()?),
-        Kind::Dir(d) => write_filestat(mem, ptr, &fs::metadata(&d.host)?),
+        Kind::Dir(d) => write_filestat(mem, ptr, &fs::metadata(d.host()?)?),
         Kind::Input(i) => stream_filestat(mem, ptr, i.tty),
         Kind::Output(o) => stream_filestat(mem, ptr, o.tty),
     }
@@ -452,7 +452,7 @@ pub(crate) fn fd_filestat_set_times(
     let times = file_times(p.u64(1)?, p.u64(2)?, flags)?;
     match &st.fds.get(p.u32(0)?)?.kind {
         Kind::File(f) => f.file.set_times(times)?,
-        Kind::Dir(d) => File::open(&d.host)?.set_times(times)?,
+        Kind::Dir(d) => File::open(d.host()?)?.set_times(times)?,
         Kind::Input(_) | Kind::Output(_) => return Err(Errno::BadF),
     }
     Ok(())
@@ -506,15 +506,15 @@ struct DirEntry {
 /// The entries of `d`: `.`, `..`, then the rest sorted by name, so that a
 /// cookie (an index into this list) means the same entry from call to call.
 fn dir_entries(d: &DirDesc) -> Result<Vec<DirEntry>, Errno> {
-    let this = fs::metadata(&d.host)?;
+    let host = d.host()?;
+    let this = fs::metadata(host)?;
     // The parent's inode is only reported, never reachable.
-    let parent_ino = d
-        .host
+    let parent_ino = host
         .parent()
         .and_then(|p| fs::metadata(p).ok())
         .map_or(this.ino(), |m| m.ino());
     let mut rest = Vec::new();
-    for entry in fs::read_dir(&d.host)? {
+    for entry in fs::read_dir(host)? {
         let entry = entry?;
         let ty = entry.file_type().map_or(filetype::UNKNOWN, filetype_of);
         rest.push(DirEntry {

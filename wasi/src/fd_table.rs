@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::abi::Errno;
+use super::sandbox;
 
 /// How many descriptors a guest may hold at once. Directory descriptors hold
 /// no host descriptor, so without a cap a guest could grow the table
@@ -44,7 +45,7 @@ impl fmt::Debug for Kind {
             Kind::Input(i) => write!(f, "Input {{ tty: {} }}", i.tty),
             Kind::Output(o) => write!(f, "Output {{ tty: {} }}", o.tty),
             Kind::File(file) => f.debug_tuple("File").field(&file.file).finish(),
-            Kind::Dir(d) => f.debug_tuple("Dir").field(&d.host).finish(),
+            Kind::Dir(d) => f.debug_tuple("Dir").field(&d.unchecked_host).finish(),
         }
     }
 }
@@ -75,12 +76,28 @@ pub(crate) struct FileDesc {
 /// A directory capability.
 #[derive(Debug, Clone)]
 pub(crate) struct DirDesc {
-    /// The host directory, resolved inside `root` (no symlinks below `root`).
-    pub host: PathBuf,
+    /// The host directory, resolved inside `root` (no symlinks below `root`)
+    /// when the descriptor was opened. The guest may have renamed things
+    /// since, so use it through [`DirDesc::host`], which checks it again.
+    pub unchecked_host: PathBuf,
     /// The preopened directory it descends from, for checking symlink targets.
     pub root: Arc<Path>,
     /// The guest's name for it, if it is a preopen (`fd_prestat_get`).
     pub preopen: Option<String>,
+}
+
+impl DirDesc {
+    /// The host directory, checked to be still made of real directories
+    /// below `root` (see [`sandbox::verify_dir`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Errno::NotCapable`] if a component has become a symlink, and the
+    /// lookup errors of a directory that moved away.
+    pub(crate) fn host(&self) -> Result<&Path, Errno> {
+        sandbox::verify_dir(&self.root, &self.unchecked_host)?;
+        Ok(&self.unchecked_host)
+    }
 }
 
 /// Descriptors by number; a closed one leaves a hole that is reused.
@@ -171,7 +188,7 @@ mod tests {
     fn dir(name: &str) -> Descriptor {
         Descriptor {
             kind: Kind::Dir(DirDesc {
-                host: PathBuf::from(name),
+                unchecked_host: PathBuf::from(name),
                 root: Arc::from(Path::new(name)),
                 preopen: None,
             }),
@@ -182,7 +199,7 @@ mod tests {
     }
 
     fn host(t: &FdTable, fd: u32) -> Option<PathBuf> {
-        t.dir(fd).ok().map(|d| d.host.clone())
+        t.dir(fd).ok().map(|d| d.unchecked_host.clone())
     }
 
     #[test]

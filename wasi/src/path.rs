@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Params;
 use super::abi::{Errno, fdflags, lookupflags, oflags, rights};
@@ -32,13 +32,13 @@ fn resolve(
     follow: bool,
 ) -> Result<PathBuf, Errno> {
     let dir = dir(st, fd)?;
-    sandbox::resolve(&dir.host, mem.slice(ptr, len)?, follow)
+    sandbox::resolve(dir.host()?, mem.slice(ptr, len)?, follow)
 }
 
 /// Resolves the entry named by the guest path at `ptr`/`len` in directory `fd`.
 fn entry(st: &State, mem: &GuestMemory<'_>, fd: u32, ptr: u32, len: u32) -> Result<Entry, Errno> {
     let dir = dir(st, fd)?;
-    sandbox::resolve_entry(&dir.host, mem.slice(ptr, len)?)
+    sandbox::resolve_entry(dir.host()?, mem.slice(ptr, len)?)
 }
 
 /// `path_open(fd, dirflags, path, oflags, fs_rights_base, fs_rights_inheriting,
@@ -67,7 +67,7 @@ pub(crate) fn path_open(
 
     let parent = dir(st, fd)?;
     let parent_inheriting = st.fds.get(fd)?.rights_inheriting;
-    let host = sandbox::resolve(&parent.host, mem.slice(p.u32(2)?, p.u32(3)?)?, follow)?;
+    let host = sandbox::resolve(parent.host()?, mem.slice(p.u32(2)?, p.u32(3)?)?, follow)?;
     let read = rights_base & rights::FD_READ != 0;
     let write = rights_base & rights::FD_WRITE != 0;
     let creat = oflags & oflags::CREAT != 0;
@@ -83,7 +83,7 @@ pub(crate) fn path_open(
                 return Err(Errno::IsDir);
             }
             Kind::Dir(DirDesc {
-                host,
+                unchecked_host: host,
                 root: parent.root,
                 preopen: None,
             })
@@ -205,6 +205,17 @@ pub(crate) fn path_unlink_file(
     Ok(())
 }
 
+/// Refuses to move or link the symlink at `from` (if it is one) into
+/// `to.dir` if its relative target would lead out of `root` from there, the
+/// same rule [`path_symlink`] applies to a new link.
+fn check_relocated_symlink(root: &Path, from: &Path, to: &Entry) -> Result<(), Errno> {
+    if fs::symlink_metadata(from).is_ok_and(|m| m.file_type().is_symlink()) {
+        let target = fs::read_link(from)?;
+        sandbox::check_symlink_target(root, &to.dir, target.as_os_str().as_bytes())?;
+    }
+    Ok(())
+}
+
 /// `path_rename(fd, old_path, new_fd, new_path) -> errno`
 pub(crate) fn path_rename(
     st: &mut State,
@@ -212,7 +223,9 @@ pub(crate) fn path_rename(
     p: &Params<'_>,
 ) -> Result<(), Errno> {
     let from = entry(st, mem, p.u32(0)?, p.u32(1)?, p.u32(2)?)?;
-    let to = entry(st, mem, p.u32(3)?, p.u32(4)?, p.u32(5)?)?;
+    let new_fd = p.u32(3)?;
+    let to = entry(st, mem, new_fd, p.u32(4)?, p.u32(5)?)?;
+    check_relocated_symlink(&dir(st, new_fd)?.root, &from.path(), &to)?;
     fs::rename(from.path(), to.path())?;
     Ok(())
 }
@@ -244,7 +257,10 @@ pub(crate) fn path_link(
 ) -> Result<(), Errno> {
     let follow = p.u32(1)? & lookupflags::SYMLINK_FOLLOW != 0;
     let from = resolve(st, mem, p.u32(0)?, p.u32(2)?, p.u32(3)?, follow)?;
-    let to = entry(st, mem, p.u32(4)?, p.u32(5)?, p.u32(6)?)?;
+    let new_fd = p.u32(4)?;
+    let to = entry(st, mem, new_fd, p.u32(5)?, p.u32(6)?)?;
+    // Without `follow`, a symlink is linked itself (Linux `linkat`).
+    check_relocated_symlink(&dir(st, new_fd)?.root, &from, &to)?;
     fs::hard_link(from, to.path())?;
     Ok(())
 }

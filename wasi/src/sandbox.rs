@@ -21,7 +21,10 @@
 //!   missing final name is allowed (the caller may be creating it).
 //!
 //! The result is a host path made of the directory's path and real,
-//! symlink-free names, so the kernel walks exactly what was checked. The
+//! symlink-free names, so the kernel walks exactly what was checked. A
+//! directory descriptor's own path is checked again at every use
+//! ([`verify_dir`]): the guest may have replaced one of its directories with
+//! a symlink since it was opened. The
 //! final open uses `O_NOFOLLOW` as well, so a symlink planted at the last
 //! position after the check is refused by the kernel. What this path-based
 //! design cannot rule out is a host process that swaps a checked directory
@@ -202,6 +205,39 @@ pub(crate) fn resolve_entry(base: &Path, path: &[u8]) -> Result<Entry, Errno> {
         name,
         trailing_slash,
     })
+}
+
+/// Checks that `host`, the path of a directory descriptor below `root`, is
+/// still made of real directories: every component below `root` exists, is
+/// a directory and is not a symlink.
+///
+/// A directory descriptor is a path, resolved when it was opened. Since
+/// then the guest may have moved a directory and put a symlink in its
+/// place; the kernel would follow that symlink when walking the stored path,
+/// and a symlink that was harmless where it was made can lead out once the
+/// directory holding it moves. So the path is checked again at every use.
+///
+/// # Errors
+///
+/// [`Errno::NotCapable`] for a symlink (or a path not below `root`),
+/// [`Errno::NotDir`] for a file, and lookup errors such as [`Errno::NoEnt`].
+pub(crate) fn verify_dir(root: &Path, host: &Path) -> Result<(), Errno> {
+    let below = host.strip_prefix(root).map_err(|_| Errno::NotCapable)?;
+    let mut path = root.to_path_buf();
+    for c in below.components() {
+        let std::path::Component::Normal(name) = c else {
+            return Err(Errno::NotCapable);
+        };
+        path.push(name);
+        let meta = fs::symlink_metadata(&path)?;
+        if meta.file_type().is_symlink() {
+            return Err(Errno::NotCapable);
+        }
+        if !meta.is_dir() {
+            return Err(Errno::NotDir);
+        }
+    }
+    Ok(())
 }
 
 /// Checks that a symlink created in `dir` (a directory inside `root`) with
@@ -405,6 +441,23 @@ mod tests {
         assert_eq!(resolve_entry(&b, b"/tmp/x"), Err(Errno::NotCapable));
         assert_eq!(resolve_entry(&b, b"file/x"), Err(Errno::NotDir));
         assert_eq!(resolve_entry(&b, b"missing/x"), Err(Errno::NoEnt));
+    }
+
+    #[test]
+    fn directory_paths_are_checked_again() {
+        let t = Tree::new("verify");
+        let (root, b) = (t.root.clone(), t.base());
+        assert_eq!(verify_dir(&root, &b), Ok(()));
+        assert_eq!(verify_dir(&root, &b.join("sub")), Ok(()));
+        assert_eq!(verify_dir(&b, &b), Ok(()));
+        assert_eq!(verify_dir(&b, &b.join("link_in")), Err(Errno::NotCapable));
+        assert_eq!(verify_dir(&b, &b.join("file")), Err(Errno::NotDir));
+        assert_eq!(verify_dir(&b, &b.join("gone")), Err(Errno::NoEnt));
+        assert_eq!(verify_dir(&b, &root), Err(Errno::NotCapable));
+        // A directory replaced by a symlink after it was resolved.
+        fs::rename(b.join("sub"), b.join("moved")).expect("rename");
+        symlink("moved", b.join("sub")).expect("symlink");
+        assert_eq!(verify_dir(&b, &b.join("sub")), Err(Errno::NotCapable));
     }
 
     #[test]

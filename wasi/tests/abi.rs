@@ -346,3 +346,128 @@ fn readdir_cuts_the_last_entry_to_the_buffer() {
     assert_eq!(g.read(16, 2), b"/d");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A scratch directory for one test, removed on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("kiln-wasi-abi-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Guest {
+    /// Writes `path` at `at` and returns `(ptr, len)` arguments for it.
+    fn path(&mut self, at: i32, path: &str) -> [Val; 2] {
+        self.write(at as usize, path.as_bytes());
+        [Val::I32(at), Val::I32(path.len() as i32)]
+    }
+
+    /// `path_open(dir, path)` for reading (following symlinks): the errno,
+    /// and the new descriptor on success.
+    fn open(&mut self, dir: i32, path: &str, oflags: i32) -> (i32, u32) {
+        let [ptr, len] = self.path(2000, path);
+        let errno = self.errno(
+            "path_open",
+            &[
+                Val::I32(dir),
+                Val::I32(1),
+                ptr,
+                len,
+                Val::I32(oflags),
+                Val::I64(2), // FD_READ
+                Val::I64(0),
+                Val::I32(0),
+                Val::I32(0),
+            ],
+        );
+        (errno, self.u32_at(0))
+    }
+
+    /// A call taking `(fd, path, len)`, like `path_create_directory`.
+    fn on_path(&mut self, name: &str, dir: i32, path: &str) -> i32 {
+        let [ptr, len] = self.path(2000, path);
+        self.errno(name, &[Val::I32(dir), ptr, len])
+    }
+
+    /// `path_rename(dir, from, dir, to)`.
+    fn rename(&mut self, dir: i32, from: &str, to: &str) -> i32 {
+        let [fp, fl] = self.path(2000, from);
+        let [tp, tl] = self.path(3000, to);
+        self.errno(
+            "path_rename",
+            &[Val::I32(dir), fp, fl, Val::I32(dir), tp, tl],
+        )
+    }
+
+    /// `path_symlink(target, dir, link)`.
+    fn symlink(&mut self, target: &str, dir: i32, link: &str) -> i32 {
+        let [tp, tl] = self.path(2000, target);
+        let [lp, ll] = self.path(3000, link);
+        self.errno("path_symlink", &[tp, tl, Val::I32(dir), lp, ll])
+    }
+}
+
+const NOTCAPABLE: i32 = Errno::NotCapable as i32;
+
+#[test]
+fn a_directory_descriptor_cannot_be_redirected_through_a_symlink() {
+    let scratch = Scratch::new("redirect");
+    let granted = scratch.0.join("box");
+    std::fs::create_dir_all(granted.join("a/b")).expect("mkdir");
+    // Outside the box: t/b, where an unchecked descriptor path would lead.
+    std::fs::create_dir_all(scratch.0.join("t/b")).expect("mkdir");
+    let mut g = Guest::with_memory(|b| {
+        b.preopened_dir(&granted, "/box").expect("preopen");
+    });
+    // A link that stays inside where it is made: a/b/../../t is box/t.
+    assert_eq!(g.symlink("../../t", 3, "a/b/l"), 0);
+    let (errno, fd) = g.open(3, "a/b", 2);
+    assert_eq!(errno, 0);
+    // Move b up a level (its link now points out of the box) and put a
+    // symlink where `a` was, so the descriptor's path would walk into it.
+    assert_eq!(g.rename(3, "a/b", "b"), 0);
+    assert_eq!(g.rename(3, "a", "a_old"), 0);
+    assert_eq!(g.symlink("b/l", 3, "a"), 0);
+    assert_eq!(g.open(fd as i32, "x", 0).0, NOTCAPABLE);
+    assert_eq!(
+        g.on_path("path_create_directory", fd as i32, "made"),
+        NOTCAPABLE
+    );
+    // Kiln itself never follows the escaping link.
+    assert_eq!(g.open(3, "b/l", 0).0, NOTCAPABLE);
+    assert!(!scratch.0.join("t/b/made").exists());
+}
+
+#[test]
+fn moving_a_symlink_must_keep_it_inside() {
+    let scratch = Scratch::new("move-link");
+    let granted = scratch.0.join("box");
+    std::fs::create_dir_all(granted.join("d")).expect("mkdir");
+    let mut g = Guest::with_memory(|b| {
+        b.preopened_dir(&granted, "/box").expect("preopen");
+    });
+    assert_eq!(g.symlink("../x", 3, "d/up"), 0);
+    assert_eq!(g.symlink("../x", 3, "up"), NOTCAPABLE);
+    // From d/ the link means box/x; from the top it would mean ../x.
+    assert_eq!(g.rename(3, "d/up", "up"), NOTCAPABLE);
+    let [fp, fl] = g.path(2000, "d/up");
+    let [tp, tl] = g.path(3000, "up");
+    let link = g.errno(
+        "path_link",
+        &[Val::I32(3), Val::I32(0), fp, fl, Val::I32(3), tp, tl],
+    );
+    assert_eq!(link, NOTCAPABLE);
+    assert_eq!(g.rename(3, "d/up", "d/up2"), 0);
+    assert!(std::fs::symlink_metadata(granted.join("d/up2")).is_ok());
+    assert!(std::fs::symlink_metadata(granted.join("up")).is_err());
+}
