@@ -225,6 +225,13 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             Err(e) => exit_status(&e).ok_or_else(|| e.into()),
         };
     }
+    // A WASI reactor is initialised before any of its exports is called.
+    if is_wasi
+        && let Some(init) = instance.get_func(&store, "_initialize")
+        && let Err(e) = init.call(&mut store, &[], &mut [])
+    {
+        return exit_status(&e).ok_or_else(|| e.into());
+    }
     let (name, func) = match &args.invoke {
         Some(name) => {
             let f = instance

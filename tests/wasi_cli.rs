@@ -233,3 +233,28 @@ fn invoke_still_calls_an_export_of_a_wasi_module() {
     );
     assert_eq!(out.code, Some(5), "{out:#?}");
 }
+
+#[test]
+fn invoke_initialises_a_wasi_reactor_first() {
+    let dir = common::TempDir::new("cli-reactor");
+    let wat = dir.path().join("reactor.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+             (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+             (memory (export "memory") 1)
+             (global $ready (mut i32) (i32.const 0))
+             (func (export "_initialize") (global.set $ready (i32.const 100)))
+             (func (export "get") (result i32) (global.get $ready)))"#,
+    )
+    .expect("write reactor.wat");
+    let out = kiln_run(
+        [OsStr::new("--invoke"), OsStr::new("get"), wat.as_os_str()],
+        b"",
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(0), "100\n"),
+        "{out:#?}"
+    );
+}

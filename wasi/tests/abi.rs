@@ -471,3 +471,10 @@ fn moving_a_symlink_must_keep_it_inside() {
     assert!(std::fs::symlink_metadata(granted.join("d/up2")).is_ok());
     assert!(std::fs::symlink_metadata(granted.join("up")).is_err());
 }
+
+#[test]
+fn contexts_can_move_between_threads() {
+    fn is_send<T: Send>() {}
+    is_send::<WasiCtx>();
+    is_send::<OutputBuffer>();
+}
