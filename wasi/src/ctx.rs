@@ -425,6 +425,7 @@ impl WasiCtxBuilder {
                     unchecked_host: p.host,
                     root,
                     preopen: Some(p.guest),
+                    listing: None,
                 }),
                 rights_base: rights::DIRECTORY,
                 rights_inheriting: rights::ALL,

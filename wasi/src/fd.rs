@@ -4,13 +4,14 @@ use std::fs::{self, File, FileTimes, Metadata};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirEntryExt, FileExt, FileTypeExt, MetadataExt};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Params;
 use super::abi::layout::{DIRENT_SIZE, FDSTAT_SIZE, FILESTAT_SIZE, PRESTAT_SIZE};
 use super::abi::{Errno, fdflags, filetype, fstflags, whence};
 use super::ctx::{State, stream_filetype};
-use super::fd_table::{DirDesc, Kind};
+use super::fd_table::{DirDesc, DirEntry, Kind};
 use super::memory::{GuestMemory, IoVec};
 
 /// Retries `op` while the host reports an interrupted call.
@@ -496,13 +497,6 @@ fn preopen_name(st: &State, fd: u32) -> Result<&str, Errno> {
     }
 }
 
-/// One `fd_readdir` entry.
-struct DirEntry {
-    name: Vec<u8>,
-    ino: u64,
-    ty: u8,
-}
-
 /// The entries of `d`: `.`, `..`, then the rest sorted by name, so that a
 /// cookie (an index into this list) means the same entry from call to call.
 fn dir_entries(d: &DirDesc) -> Result<Vec<DirEntry>, Errno> {
@@ -551,9 +545,20 @@ pub(crate) fn fd_readdir(
     p: &Params<'_>,
 ) -> Result<(), Errno> {
     let (buf, buf_len, cookie) = (p.u32(1)?, p.u32(2)?, p.u64(3)?);
-    let entries = match &st.fds.get(p.u32(0)?)?.kind {
-        Kind::Dir(d) => dir_entries(d)?,
+    let d = match &mut st.fds.get_mut(p.u32(0)?)?.kind {
+        Kind::Dir(d) => d,
         _ => return Err(Errno::NotDir),
+    };
+    // The listing is read when the guest starts from the beginning and kept
+    // for the calls that continue it, so cookies stay valid while the guest
+    // removes the entries it has seen (as `rm -r` does).
+    let entries = match &d.listing {
+        Some(listing) if cookie != 0 => Arc::clone(listing),
+        _ => {
+            let listing = Arc::new(dir_entries(d)?);
+            d.listing = Some(Arc::clone(&listing));
+            listing
+        }
     };
     let mut out = Vec::new();
     let start = usize::try_from(cookie).unwrap_or(usize::MAX);

@@ -84,6 +84,17 @@ pub(crate) struct DirDesc {
     pub root: Arc<Path>,
     /// The guest's name for it, if it is a preopen (`fd_prestat_get`).
     pub preopen: Option<String>,
+    /// The entries `fd_readdir` listed when last called with cookie 0.
+    pub listing: Option<Arc<Vec<DirEntry>>>,
+}
+
+/// One `fd_readdir` entry.
+#[derive(Debug)]
+pub(crate) struct DirEntry {
+    pub name: Vec<u8>,
+    pub ino: u64,
+    /// Its `filetype`.
+    pub ty: u8,
 }
 
 impl DirDesc {
@@ -191,6 +202,7 @@ mod tests {
                 unchecked_host: PathBuf::from(name),
                 root: Arc::from(Path::new(name)),
                 preopen: None,
+                listing: None,
             }),
             rights_base: 0,
             rights_inheriting: 0,

@@ -86,6 +86,7 @@ pub(crate) fn path_open(
                 unchecked_host: host,
                 root: parent.root,
                 preopen: None,
+                listing: None,
             })
         }
         // Only when not following: the sandbox resolves every other symlink.

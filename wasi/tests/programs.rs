@@ -231,3 +231,19 @@ fn no_directory_no_files() {
     assert_eq!(out.status, 1, "{out:#?}");
     assert!(out.stdout.starts_with("FAIL mkdir sub"), "{}", out.stdout);
 }
+
+#[test]
+fn removing_entries_while_reading_a_directory() {
+    let Some(wasm) = common::wasm("rm_tree") else {
+        return;
+    };
+    let dir = common::TempDir::new("rm-tree");
+    let host = dir.path().to_path_buf();
+    let out = run(&wasm, |b| {
+        b.args(["rm_tree", "/d"]);
+        b.preopened_dir(&host, "/d").expect("preopen");
+    });
+    assert_eq!(out.status, 0, "{out:#?}");
+    assert_eq!(out.stdout, "removed 200, left 0\n");
+    assert!(!host.join("many").exists());
+}
