@@ -279,7 +279,8 @@ pub(crate) fn validate_module(
     let first = module.num_imported_funcs;
     for (i, (body, &ty)) in module.code.iter().zip(&module.funcs).enumerate() {
         let func = FuncIdx(first + i as u32);
-        info.funcs.push(validator.validate(func, ty, body)?);
+        info.funcs
+            .push(validator.validate(func, ty, body).map_err(|e| *e)?);
     }
     Ok(info)
 }

@@ -129,7 +129,10 @@ pub(crate) struct FuncValidator<'c, 'm> {
     max_depth: usize,
 }
 
-type Result<T> = std::result::Result<T, ValidationError>;
+/// Errors are boxed inside the body checker: every instruction's check
+/// returns a `Result`, and a pointer-sized one comes back in a register
+/// where the 32-byte `ValidationError` goes through memory.
+type Result<T> = std::result::Result<T, Box<ValidationError>>;
 
 impl<'c, 'm> FuncValidator<'c, 'm> {
     pub(crate) fn new(cx: &'c Context<'m>) -> Self {
@@ -212,13 +215,13 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
 
     #[cold]
     #[inline(never)]
-    fn error(&self, message: impl Into<Box<str>>) -> ValidationError {
-        ValidationError::in_func(message, self.func, self.offset())
+    fn error(&self, message: impl Into<Box<str>>) -> Box<ValidationError> {
+        Box::new(ValidationError::in_func(message, self.func, self.offset()))
     }
 
     #[cold]
     #[inline(never)]
-    fn mismatch(&self) -> ValidationError {
+    fn mismatch(&self) -> Box<ValidationError> {
         self.error("type mismatch")
     }
 
