@@ -211,11 +211,18 @@ fn resolve(store: &Store, caller: &Frame, addr: FuncAddr, base: usize) -> Result
             def_index,
             ..
         } => {
-            let module = if *instance == caller.instance {
-                caller.module.clone()
-            } else {
-                compiled_module(store, *instance)?
-            };
+            if *instance == caller.instance {
+                // Same instance: same module and memory 0, nothing to look up.
+                return Ok(Callee::Wasm(Frame {
+                    func: caller.module.func(*def_index),
+                    module: Arc::clone(&caller.module),
+                    instance: *instance,
+                    pc: 0,
+                    base,
+                    mem0: caller.mem0,
+                }));
+            }
+            let module = compiled_module(store, *instance)?;
             let code = module.func(*def_index);
             Ok(Callee::Wasm(frame_for(
                 store, module, *instance, code, base,
@@ -496,7 +503,11 @@ fn execute(
             Op::Return { start, count } => {
                 let (start, count) = (base + start as usize, count as usize);
                 if start != base {
-                    stack.copy_within(start..start + count, base);
+                    if count == 1 {
+                        stack[base] = stack[start];
+                    } else {
+                        stack.copy_within(start..start + count, base);
+                    }
                 }
                 match frames.pop() {
                     None => return Ok(()),
@@ -698,10 +709,17 @@ fn enter(stack: &mut Vec<u64>, callee: &Frame) -> Result<(), Trap> {
 
 /// Zeroes the declared locals of a frame at `base` and loads its constant registers.
 fn init_frame(stack: &mut [u64], base: usize, f: &CompiledFunc) {
-    let locals = base + f.num_params as usize..base + f.num_locals as usize;
-    stack[locals].fill(0);
+    // Frames are small: plain loops beat calls to memset/memcpy here.
+    for slot in &mut stack[base + f.num_params as usize..base + f.num_locals as usize] {
+        *slot = 0;
+    }
     let consts = base + f.num_locals as usize;
-    stack[consts..consts + f.consts.len()].copy_from_slice(&f.consts);
+    for (slot, c) in stack[consts..consts + f.consts.len()]
+        .iter_mut()
+        .zip(f.consts.iter())
+    {
+        *slot = *c;
+    }
 }
 
 /// Replaces `frame` by a call to `addr` whose arguments start at register `args`.
