@@ -310,6 +310,53 @@ fn execute(
         };
     }
 
+    /// Calls function `$addr` with arguments from register `$args`: a WebAssembly
+    /// callee becomes the current frame, a host callee runs to completion.
+    macro_rules! call {
+        ($addr:expr, $args:expr) => {
+            let callee_base = base + $args as usize;
+            match resolve(store, &frame, $addr, callee_base)? {
+                Callee::Wasm(callee) => {
+                    if store.depth >= store.limits.max_call_depth {
+                        return Err(TrapCode::CallStackExhausted.into());
+                    }
+                    store.depth += 1;
+                    enter(stack, &callee)?;
+                    frame.pc = pc;
+                    frames.push(std::mem::replace(&mut frame, callee));
+                    pc = 0;
+                    base = callee_base;
+                    refresh!();
+                }
+                Callee::Host(host, sig) => {
+                    call_host(store, data, frame.instance, &host, sig, stack, callee_base)?;
+                    refresh!();
+                }
+            }
+        };
+    }
+
+    /// Replaces the current frame by a call to `$addr` with arguments from register
+    /// `$args`; a host callee's results are returned at once.
+    macro_rules! tail {
+        ($addr:expr, $args:expr) => {
+            tail_call(store, data, stack, &mut frame, $addr, base, $args)?;
+            pc = frame.pc;
+            refresh!();
+            if pc == usize::MAX {
+                // The callee was a host function: return its results.
+                match finish_return(store, &mut frames, &mut frame) {
+                    None => return Ok(()),
+                    Some(()) => {
+                        pc = frame.pc;
+                        base = frame.base;
+                        refresh!();
+                    }
+                }
+            }
+        };
+    }
+
     loop {
         // SAFETY: `pc` is 0 or a jump target (checked to be inside `code` at
         // translation), or follows an op that is not the last: every function's code
@@ -522,80 +569,19 @@ fn execute(
             }
             Op::Call { func, args } => {
                 let addr = store.instances[frame.instance.index()].funcs[func as usize];
-                let callee_base = base + args as usize;
-                match resolve(store, &frame, addr, callee_base)? {
-                    Callee::Wasm(callee) => {
-                        if store.depth >= store.limits.max_call_depth {
-                            return Err(TrapCode::CallStackExhausted.into());
-                        }
-                        store.depth += 1;
-                        enter(stack, &callee)?;
-                        frame.pc = pc;
-                        frames.push(std::mem::replace(&mut frame, callee));
-                        pc = 0;
-                        base = callee_base;
-                        refresh!();
-                    }
-                    Callee::Host(host, sig) => {
-                        call_host(store, data, frame.instance, &host, sig, stack, callee_base)?;
-                        refresh!();
-                    }
-                }
+                call!(addr, args);
             }
             Op::CallIndirect { index, args, site } => {
                 let addr = indirect_target(store, &frame, site, r!(index))?;
-                let callee_base = base + args as usize;
-                match resolve(store, &frame, addr, callee_base)? {
-                    Callee::Wasm(callee) => {
-                        if store.depth >= store.limits.max_call_depth {
-                            return Err(TrapCode::CallStackExhausted.into());
-                        }
-                        store.depth += 1;
-                        enter(stack, &callee)?;
-                        frame.pc = pc;
-                        frames.push(std::mem::replace(&mut frame, callee));
-                        pc = 0;
-                        base = callee_base;
-                        refresh!();
-                    }
-                    Callee::Host(host, sig) => {
-                        call_host(store, data, frame.instance, &host, sig, stack, callee_base)?;
-                        refresh!();
-                    }
-                }
+                call!(addr, args);
             }
             Op::ReturnCall { func, args } => {
                 let addr = store.instances[frame.instance.index()].funcs[func as usize];
-                tail_call(store, data, stack, &mut frame, addr, base, args)?;
-                pc = frame.pc;
-                refresh!();
-                if pc == usize::MAX {
-                    // The callee was a host function: return its results.
-                    match finish_return(store, &mut frames, &mut frame) {
-                        None => return Ok(()),
-                        Some(()) => {
-                            pc = frame.pc;
-                            base = frame.base;
-                            refresh!();
-                        }
-                    }
-                }
+                tail!(addr, args);
             }
             Op::ReturnCallIndirect { index, args, site } => {
                 let addr = indirect_target(store, &frame, site, r!(index))?;
-                tail_call(store, data, stack, &mut frame, addr, base, args)?;
-                pc = frame.pc;
-                refresh!();
-                if pc == usize::MAX {
-                    match finish_return(store, &mut frames, &mut frame) {
-                        None => return Ok(()),
-                        Some(()) => {
-                            pc = frame.pc;
-                            base = frame.base;
-                            refresh!();
-                        }
-                    }
-                }
+                tail!(addr, args);
             }
             Op::Unreachable => return Err(TrapCode::Unreachable.into()),
             Op::CanonF32 { reg } => {
