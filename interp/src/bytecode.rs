@@ -232,129 +232,69 @@ impl Op {
     }
 }
 
-impl Op {
-    /// The conditional branch that jumps when comparison `op` (on `a`, `b`) holds,
-    /// or, with `negate`, when it does not.
-    pub fn branch_on(op: &Op, negate: bool, target: u32) -> Option<Op> {
-        let (dst_ignored, a, b) = op.binary_parts()?;
-        let _ = dst_ignored;
-        let fused = match (op, negate) {
-            (Op::I32Eq { .. }, false) | (Op::I32Ne { .. }, true) => Op::BrIfI32Eq { a, b, target },
-            (Op::I32Ne { .. }, false) | (Op::I32Eq { .. }, true) => Op::BrIfI32Ne { a, b, target },
-            (Op::I32LtS { .. }, false) | (Op::I32GeS { .. }, true) => {
-                Op::BrIfI32LtS { a, b, target }
+/// Generates, from one list of `Comparison / Negation => FusedBranch` rows, the
+/// accessors that fuse comparisons into branches and read or patch jump targets.
+macro_rules! compare_branches {
+    ($($cmp:ident / $neg:ident => $br:ident,)*) => {
+        impl Op {
+            /// The conditional branch that jumps when comparison `op` (on `a`, `b`) holds,
+            /// or, with `negate`, when it does not.
+            pub fn branch_on(op: &Op, negate: bool, target: u32) -> Option<Op> {
+                let (_, a, b) = op.binary_parts()?;
+                match (op, negate) {
+                    $((Op::$cmp { .. }, false) | (Op::$neg { .. }, true) => {
+                        Some(Op::$br { a, b, target })
+                    })*
+                    _ => None,
+                }
             }
-            (Op::I32LtU { .. }, false) | (Op::I32GeU { .. }, true) => {
-                Op::BrIfI32LtU { a, b, target }
-            }
-            (Op::I32GtS { .. }, false) | (Op::I32LeS { .. }, true) => {
-                Op::BrIfI32GtS { a, b, target }
-            }
-            (Op::I32GtU { .. }, false) | (Op::I32LeU { .. }, true) => {
-                Op::BrIfI32GtU { a, b, target }
-            }
-            (Op::I32LeS { .. }, false) | (Op::I32GtS { .. }, true) => {
-                Op::BrIfI32LeS { a, b, target }
-            }
-            (Op::I32LeU { .. }, false) | (Op::I32GtU { .. }, true) => {
-                Op::BrIfI32LeU { a, b, target }
-            }
-            (Op::I32GeS { .. }, false) | (Op::I32LtS { .. }, true) => {
-                Op::BrIfI32GeS { a, b, target }
-            }
-            (Op::I32GeU { .. }, false) | (Op::I32LtU { .. }, true) => {
-                Op::BrIfI32GeU { a, b, target }
-            }
-            (Op::I64Eq { .. }, false) | (Op::I64Ne { .. }, true) => Op::BrIfI64Eq { a, b, target },
-            (Op::I64Ne { .. }, false) | (Op::I64Eq { .. }, true) => Op::BrIfI64Ne { a, b, target },
-            (Op::I64LtS { .. }, false) | (Op::I64GeS { .. }, true) => {
-                Op::BrIfI64LtS { a, b, target }
-            }
-            (Op::I64LtU { .. }, false) | (Op::I64GeU { .. }, true) => {
-                Op::BrIfI64LtU { a, b, target }
-            }
-            (Op::I64GtS { .. }, false) | (Op::I64LeS { .. }, true) => {
-                Op::BrIfI64GtS { a, b, target }
-            }
-            (Op::I64GtU { .. }, false) | (Op::I64LeU { .. }, true) => {
-                Op::BrIfI64GtU { a, b, target }
-            }
-            (Op::I64LeS { .. }, false) | (Op::I64GtS { .. }, true) => {
-                Op::BrIfI64LeS { a, b, target }
-            }
-            (Op::I64LeU { .. }, false) | (Op::I64GtU { .. }, true) => {
-                Op::BrIfI64LeU { a, b, target }
-            }
-            (Op::I64GeS { .. }, false) | (Op::I64LtS { .. }, true) => {
-                Op::BrIfI64GeS { a, b, target }
-            }
-            (Op::I64GeU { .. }, false) | (Op::I64LtU { .. }, true) => {
-                Op::BrIfI64GeU { a, b, target }
-            }
-            _ => return None,
-        };
-        Some(fused)
-    }
 
-    /// The target of a conditional or unconditional jump.
-    pub fn target(&self) -> Option<u32> {
-        match *self {
-            Op::Br { target }
-            | Op::BrIfNez { target, .. }
-            | Op::BrIfEqz { target, .. }
-            | Op::BrIfI32Eq { target, .. }
-            | Op::BrIfI32Ne { target, .. }
-            | Op::BrIfI32LtS { target, .. }
-            | Op::BrIfI32LtU { target, .. }
-            | Op::BrIfI32GtS { target, .. }
-            | Op::BrIfI32GtU { target, .. }
-            | Op::BrIfI32LeS { target, .. }
-            | Op::BrIfI32LeU { target, .. }
-            | Op::BrIfI32GeS { target, .. }
-            | Op::BrIfI32GeU { target, .. }
-            | Op::BrIfI64Eq { target, .. }
-            | Op::BrIfI64Ne { target, .. }
-            | Op::BrIfI64LtS { target, .. }
-            | Op::BrIfI64LtU { target, .. }
-            | Op::BrIfI64GtS { target, .. }
-            | Op::BrIfI64GtU { target, .. }
-            | Op::BrIfI64LeS { target, .. }
-            | Op::BrIfI64LeU { target, .. }
-            | Op::BrIfI64GeS { target, .. }
-            | Op::BrIfI64GeU { target, .. } => Some(target),
-            _ => None,
-        }
-    }
+            /// The target of a conditional or unconditional jump.
+            pub fn target(&self) -> Option<u32> {
+                match *self {
+                    Op::Br { target } | Op::BrIfNez { target, .. } | Op::BrIfEqz { target, .. } => {
+                        Some(target)
+                    }
+                    $(Op::$br { target, .. } => Some(target),)*
+                    _ => None,
+                }
+            }
 
-    /// Sets the target of a conditional or unconditional jump.
-    pub fn set_target(&mut self, new: u32) {
-        match self {
-            Op::Br { target }
-            | Op::BrIfNez { target, .. }
-            | Op::BrIfEqz { target, .. }
-            | Op::BrIfI32Eq { target, .. }
-            | Op::BrIfI32Ne { target, .. }
-            | Op::BrIfI32LtS { target, .. }
-            | Op::BrIfI32LtU { target, .. }
-            | Op::BrIfI32GtS { target, .. }
-            | Op::BrIfI32GtU { target, .. }
-            | Op::BrIfI32LeS { target, .. }
-            | Op::BrIfI32LeU { target, .. }
-            | Op::BrIfI32GeS { target, .. }
-            | Op::BrIfI32GeU { target, .. }
-            | Op::BrIfI64Eq { target, .. }
-            | Op::BrIfI64Ne { target, .. }
-            | Op::BrIfI64LtS { target, .. }
-            | Op::BrIfI64LtU { target, .. }
-            | Op::BrIfI64GtS { target, .. }
-            | Op::BrIfI64GtU { target, .. }
-            | Op::BrIfI64LeS { target, .. }
-            | Op::BrIfI64LeU { target, .. }
-            | Op::BrIfI64GeS { target, .. }
-            | Op::BrIfI64GeU { target, .. } => *target = new,
-            _ => {}
+            /// Sets the target of a conditional or unconditional jump.
+            pub fn set_target(&mut self, new: u32) {
+                match self {
+                    Op::Br { target } | Op::BrIfNez { target, .. } | Op::BrIfEqz { target, .. } => {
+                        *target = new
+                    }
+                    $(Op::$br { target, .. } => *target = new,)*
+                    _ => {}
+                }
+            }
         }
-    }
+    };
+}
+
+compare_branches! {
+    I32Eq / I32Ne => BrIfI32Eq,
+    I32Ne / I32Eq => BrIfI32Ne,
+    I32LtS / I32GeS => BrIfI32LtS,
+    I32LtU / I32GeU => BrIfI32LtU,
+    I32GtS / I32LeS => BrIfI32GtS,
+    I32GtU / I32LeU => BrIfI32GtU,
+    I32LeS / I32GtS => BrIfI32LeS,
+    I32LeU / I32GtU => BrIfI32LeU,
+    I32GeS / I32LtS => BrIfI32GeS,
+    I32GeU / I32LtU => BrIfI32GeU,
+    I64Eq / I64Ne => BrIfI64Eq,
+    I64Ne / I64Eq => BrIfI64Ne,
+    I64LtS / I64GeS => BrIfI64LtS,
+    I64LtU / I64GeU => BrIfI64LtU,
+    I64GtS / I64LeS => BrIfI64GtS,
+    I64GtU / I64LeU => BrIfI64GtU,
+    I64LeS / I64GtS => BrIfI64LeS,
+    I64LeU / I64GtU => BrIfI64LeU,
+    I64GeS / I64LtS => BrIfI64GeS,
+    I64GeU / I64LtU => BrIfI64GeU,
 }
 
 #[cfg(test)]
