@@ -283,10 +283,9 @@ fn execute(
     /// Register `$r` of the current frame, as a place.
     macro_rules! r {
         ($r:expr) => {
-            // SAFETY: the translator keeps every register below `frame_size`
-            // (`CompiledFunc::frame_size`), `ensure_stack` made `stack` at least
-            // `base + frame_size` long when the frame was entered, and `regs` was
-            // re-derived from `stack` after anything that could reallocate it.
+            // SAFETY: every register is below `frame_size` (translation), `stack` holds
+            // `base + frame_size` slots (`ensure_stack` on entry), and `regs` is re-derived
+            // from `stack` after anything that could reallocate it.
             *unsafe { &mut *regs.add($r as usize) }
         };
     }
@@ -302,10 +301,9 @@ fn execute(
     /// Memory 0's bytes.
     macro_rules! mem0 {
         () => {
-            // SAFETY: `mem0` is the base and length of memory 0's accessible bytes,
-            // taken after the last operation that could grow it; a memory's base
-            // never moves (`LinearMemory` grows in place) and nothing else borrows
-            // the bytes while this slice lives.
+            // SAFETY: `mem0` is memory 0's base and accessible length, taken after the last
+            // operation that could grow it; bases never move (growth is in place), and
+            // nothing else borrows the bytes while this slice lives.
             unsafe { std::slice::from_raw_parts_mut(mem0.0.as_ptr(), mem0.1) }
         };
     }
