@@ -87,13 +87,41 @@ impl std::error::Error for ParseError {}
 
 impl From<wasmparser::BinaryReaderError> for ParseError {
     fn from(e: wasmparser::BinaryReaderError) -> ParseError {
-        ParseError::malformed(e.message(), e.offset())
+        ParseError::malformed(spec_wording(e.message()), e.offset())
     }
+}
+
+/// `wasmparser`'s message, with the spec test suite's wording added where they differ
+/// for the same rule, so a reader (and the spec runner) recognises the rule.
+fn spec_wording(message: &str) -> String {
+    let spec = match message {
+        "section out of order" => "unexpected content after last section",
+        "malformed global flags" => "malformed mutability",
+        "function section is absent but code section has non-zero count"
+        | "function section has non-zero count but code section is absent" => {
+            "function and code section have inconsistent lengths"
+        }
+        "data count is non-zero but data section is absent" => {
+            "data count and data section have inconsistent lengths"
+        }
+        _ if message.ends_with("for external kind") => "malformed import kind",
+        _ => return message.to_owned(),
+    };
+    format!("{spec} ({message})")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wasmparser_messages_gain_the_spec_wording() {
+        assert_eq!(
+            spec_wording("section out of order"),
+            "unexpected content after last section (section out of order)"
+        );
+        assert_eq!(spec_wording("unexpected end-of-file"), "unexpected end-of-file");
+    }
 
     /// Errors travel in `Result`s everywhere; keep them small. The kind takes
     /// three words, not two: a `&'static str` leaves a single niche (the null
