@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+/// The proposals Kiln implements but [`Features`](crate::Features) can switch off.
+const SWITCHABLE_PROPOSALS: [&str; 4] = ["tail-call", "extended-const", "multi-memory", "memory64"];
+
 /// Why a module could not be parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParseErrorKind {
@@ -44,14 +47,17 @@ impl ParseError {
         }
     }
 
-    /// An error for a construct of `proposal`, which Kiln does not implement.
+    /// An error for a construct of `proposal`, which Kiln does not implement or which
+    /// the [`Features`](crate::Features) in use switch off.
     pub fn unsupported(proposal: &'static str, what: &str, offset: u64) -> ParseError {
+        let why = if SWITCHABLE_PROPOSALS.contains(&proposal) {
+            "which is switched off"
+        } else {
+            "which Kiln does not support"
+        };
         ParseError {
             kind: ParseErrorKind::Unsupported { proposal },
-            message: format!(
-                "{what} requires the {proposal} proposal, which Kiln does not support"
-            )
-            .into(),
+            message: format!("{what} requires the {proposal} proposal, {why}").into(),
             offset,
         }
     }
@@ -120,7 +126,10 @@ mod tests {
             spec_wording("section out of order"),
             "unexpected content after last section (section out of order)"
         );
-        assert_eq!(spec_wording("unexpected end-of-file"), "unexpected end-of-file");
+        assert_eq!(
+            spec_wording("unexpected end-of-file"),
+            "unexpected end-of-file"
+        );
     }
 
     /// Errors travel in `Result`s everywhere; keep them small. The kind takes
