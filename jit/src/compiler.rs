@@ -1,0 +1,378 @@
+//! Compiling a whole module: checks, the host ISA, per-function code
+//! generation, trampolines, and linking into one [`CodeMemory`].
+//!
+//! Every defined function and one trampoline per distinct function type are
+//! compiled eagerly, laid out one after another (each at the ISA's preferred
+//! alignment) and linked in place: calls between functions are PC-relative
+//! (`colocated`, all in one mapping), libcalls are absolute addresses.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, ExternalName, UserFuncName};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::FunctionBuilderContext;
+use kiln_parser::{FuncType, IndexType, Module};
+use kiln_validator::ModuleInfo;
+
+use crate::code_memory::{CodeMemory, CodeMemoryBuilder};
+use crate::libcalls::{Libcall, cranelift_libcall_address};
+use crate::trampoline::{build_trampoline, trampoline_signature};
+use crate::translate::{
+    FUNC_NAMESPACE, FuncTranslator, LIBCALL_NAMESPACE, ModuleEnv, wasm_signature,
+};
+use crate::{CompileError, Options};
+
+/// Bytes a frame takes above the frame pointer: the saved frame pointer and the
+/// return address.
+const FRAME_LINKAGE: u32 = 16;
+
+/// Where a defined function's code starts.
+#[derive(Debug, Clone, Copy)]
+struct FuncEntry {
+    /// Offset of the function's body in the code memory.
+    body: u32,
+    /// Offset of the trampoline for the function's type.
+    trampoline: u32,
+}
+
+/// A module compiled to native code for the host.
+#[derive(Debug)]
+pub struct CompiledModule {
+    module: Arc<Module>,
+    code: CodeMemory,
+    funcs: Box<[FuncEntry]>,
+    /// Largest stack frame of any compiled function, in bytes (for the stack limit).
+    max_frame_size: u32,
+}
+
+impl CompiledModule {
+    /// Compiles every function of a validated module for the host.
+    ///
+    /// # Errors
+    ///
+    /// [`CompileError::Unsupported`] if the module uses something outside this slice
+    /// (see the crate docs), [`CompileError::Codegen`] if Cranelift fails, and
+    /// [`CompileError::CodeMemory`] if executable memory cannot be mapped.
+    pub fn new(
+        module: Arc<Module>,
+        info: Arc<ModuleInfo>,
+        options: Options,
+    ) -> Result<CompiledModule, CompileError> {
+        check_module(&module, options)?;
+        let isa = host_isa(options)?;
+        let call_conv = isa.default_call_conv();
+        let env = ModuleEnv {
+            module: &module,
+            info: &info,
+            call_conv,
+            frontend: isa.frontend_config(),
+        };
+
+        let mut pieces = Vec::with_capacity(module.funcs.len() + 1);
+        let mut ctx = Context::new();
+        let mut translator = FuncTranslator::default();
+        for def in 0..module.funcs.len() as u32 {
+            let ty = &module.types[module.funcs[def as usize].index()];
+            ctx.func = ir::Function::with_name_signature(
+                UserFuncName::user(FUNC_NAMESPACE, def),
+                wasm_signature(ty, call_conv, env.frontend.pointer_type())?,
+            );
+            translator.translate(&env, def, &mut ctx.func)?;
+            pieces.push(compile(&mut ctx, &isa)?);
+        }
+
+        // One trampoline per distinct function type.
+        let mut builder_ctx = FunctionBuilderContext::new();
+        let mut trampolines: HashMap<&FuncType, usize> = HashMap::new();
+        let mut trampoline_of = Vec::with_capacity(module.funcs.len());
+        for t in &module.funcs {
+            let ty = &module.types[t.index()];
+            let piece = match trampolines.get(ty) {
+                Some(&p) => p,
+                None => {
+                    ctx.func = ir::Function::with_name_signature(
+                        UserFuncName::user(FUNC_NAMESPACE, u32::MAX),
+                        trampoline_signature(call_conv, env.frontend.pointer_type()),
+                    );
+                    build_trampoline(&mut builder_ctx, &mut ctx.func, ty, call_conv, env.frontend)?;
+                    pieces.push(compile(&mut ctx, &isa)?);
+                    trampolines.insert(ty, pieces.len() - 1);
+                    pieces.len() - 1
+                }
+            };
+            trampoline_of.push(piece);
+        }
+
+        let (code, offsets) = link(&pieces, &isa)?;
+        let funcs = trampoline_of
+            .iter()
+            .enumerate()
+            .map(|(def, &t)| FuncEntry {
+                body: offsets[def],
+                trampoline: offsets[t],
+            })
+            .collect();
+        let max_frame_size = pieces.iter().map(|p| p.frame_size).max().unwrap_or(0);
+        Ok(CompiledModule {
+            module,
+            code,
+            funcs,
+            max_frame_size,
+        })
+    }
+
+    /// The module's IR.
+    pub fn module(&self) -> &Arc<Module> {
+        &self.module
+    }
+
+    /// Bytes of machine code (functions and trampolines, with alignment padding).
+    pub fn code_size(&self) -> usize {
+        self.code.len()
+    }
+
+    /// Entry points of defined function `def`: its body and its type's trampoline.
+    pub(crate) fn entry(&self, def: u32) -> (*const u8, *const u8) {
+        let f = self.funcs[def as usize];
+        (self.code.addr(f.body), self.code.addr(f.trampoline))
+    }
+
+    /// Largest stack frame of any function of the module, in bytes.
+    pub(crate) fn max_frame_size(&self) -> usize {
+        self.max_frame_size as usize
+    }
+}
+
+/// Rejects what this slice does not compile, before any work (the crate docs list it).
+fn check_module(module: &Module, options: Options) -> Result<(), CompileError> {
+    let unsupported = |what: &str| Err(CompileError::Unsupported(what.into()));
+    if options.fuel {
+        return unsupported("fuel metering");
+    }
+    if !module.imports.is_empty() {
+        return unsupported("imports");
+    }
+    if module.memories.len() > 1 {
+        return unsupported("multi-memory");
+    }
+    if module.memories.iter().any(|m| m.index == IndexType::I64) {
+        return unsupported("memory64");
+    }
+    for t in &module.funcs {
+        wasm_signature(&module.types[t.index()], CallConv::SystemV, ir::types::I64)?;
+    }
+    Ok(())
+}
+
+/// The host's ISA with Kiln's code generation settings.
+fn host_isa(options: Options) -> Result<OwnedTargetIsa, CompileError> {
+    let mut flags = settings::builder();
+    let verify = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
+    let nans = if options.canonicalize_nans {
+        "true"
+    } else {
+        "false"
+    };
+    for (name, value) in [
+        ("opt_level", "speed"),
+        ("enable_verifier", verify),
+        // More results than fit in registers go through a hidden return area.
+        ("enable_multi_ret_implicit_sret", "true"),
+        ("enable_nan_canonicalization", nans),
+        ("preserve_frame_pointers", "true"),
+        // Large frames touch each page as they grow (no probestack libcall); the stack
+        // limit check keeps them above the guard page anyway (`vmctx::stack_limit`).
+        ("enable_probestack", "true"),
+        ("probestack_strategy", "inline"),
+        // Traps return normally, so nothing unwinds through compiled frames.
+        ("unwind_info", "false"),
+        ("is_pic", "false"),
+    ] {
+        flags
+            .set(name, value)
+            .map_err(|e| CompileError::Codegen(format!("setting {name}: {e}")))?;
+    }
+    let builder = cranelift_native::builder()
+        .map_err(|e| CompileError::Unsupported(format!("this host ({e})")))?;
+    let isa = builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| CompileError::Codegen(e.to_string()))?;
+    if isa.pointer_type() != ir::types::I64 {
+        return Err(CompileError::Unsupported(
+            "hosts without 64-bit pointers".into(),
+        ));
+    }
+    Ok(isa)
+}
+
+/// What a relocation points to.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// Defined function `n`'s body.
+    Func(u32),
+    /// A fixed address (a libcall).
+    Address(usize),
+    /// An offset inside the same piece.
+    Local(u32),
+}
+
+/// A place in a piece of code to patch once addresses are known.
+#[derive(Debug, Clone, Copy)]
+struct Relocation {
+    offset: u32,
+    kind: Reloc,
+    target: Target,
+    addend: i64,
+}
+
+/// One compiled function or trampoline, not yet placed.
+#[derive(Debug)]
+struct Piece {
+    bytes: Vec<u8>,
+    relocs: Vec<Relocation>,
+    /// Bytes of stack the function takes, return address included.
+    frame_size: u32,
+}
+
+/// Compiles `ctx.func` and takes out its code, relocations and frame size.
+fn compile(ctx: &mut Context, isa: &OwnedTargetIsa) -> Result<Piece, CompileError> {
+    let names = ctx.func.params.user_named_funcs().clone();
+    let compiled = ctx
+        .compile(&**isa, &mut ControlPlane::default())
+        .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+    let bytes = compiled.code_buffer().to_vec();
+    let frame_size = compiled
+        .buffer
+        .frame_layout()
+        .map_or(0, |l| l.frame_to_fp_offset)
+        + FRAME_LINKAGE;
+    let mut relocs = Vec::with_capacity(compiled.buffer.relocs().len());
+    for r in compiled.buffer.relocs() {
+        let target = match &r.target {
+            FinalizedRelocTarget::Func(offset) => Target::Local(*offset),
+            FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                let name = &names[*name];
+                match name.namespace {
+                    FUNC_NAMESPACE => Target::Func(name.index),
+                    LIBCALL_NAMESPACE => Target::Address(
+                        Libcall::from_index(name.index)
+                            .ok_or_else(|| {
+                                CompileError::Codegen(format!("unknown libcall {}", name.index))
+                            })?
+                            .address(),
+                    ),
+                    n => return Err(CompileError::Codegen(format!("unknown namespace {n}"))),
+                }
+            }
+            FinalizedRelocTarget::ExternalName(ExternalName::LibCall(call)) => {
+                Target::Address(cranelift_libcall_address(*call).ok_or_else(|| {
+                    CompileError::Unsupported(format!("code needing the libcall {call:?}"))
+                })?)
+            }
+            FinalizedRelocTarget::ExternalName(other) => {
+                return Err(CompileError::Codegen(format!(
+                    "unexpected relocation target {other:?}"
+                )));
+            }
+        };
+        relocs.push(Relocation {
+            offset: r.offset,
+            kind: r.kind,
+            target,
+            addend: r.addend,
+        });
+    }
+    ctx.clear();
+    Ok(Piece {
+        bytes,
+        relocs,
+        frame_size,
+    })
+}
+
+/// Lays the pieces out in one code memory, patches every relocation and makes it
+/// executable. Returns the memory and each piece's offset.
+fn link(pieces: &[Piece], isa: &OwnedTargetIsa) -> Result<(CodeMemory, Vec<u32>), CompileError> {
+    let align = isa.function_alignment().preferred.max(16) as usize;
+    let mut offsets = Vec::with_capacity(pieces.len());
+    let mut len = 0usize;
+    for p in pieces {
+        len = len.next_multiple_of(align);
+        offsets.push(
+            u32::try_from(len)
+                .map_err(|_| CompileError::Unsupported("more than 4 GiB of code".into()))?,
+        );
+        len += p.bytes.len();
+    }
+    let mut mem = CodeMemoryBuilder::new(len)?;
+    let base = mem.base();
+    let bytes = mem.bytes_mut();
+    for (p, &at) in pieces.iter().zip(&offsets) {
+        let at = at as usize;
+        bytes[at..at + p.bytes.len()].copy_from_slice(&p.bytes);
+        for r in &p.relocs {
+            let target = match r.target {
+                Target::Func(f) => base + offsets[f as usize] as usize,
+                Target::Address(a) => a,
+                Target::Local(o) => base + at + o as usize,
+            };
+            patch(
+                bytes,
+                base,
+                at + r.offset as usize,
+                r.kind,
+                target,
+                r.addend,
+            )?;
+        }
+    }
+    Ok((mem.publish()?, offsets))
+}
+
+/// Applies one relocation at `bytes[at..]`, which will live at address `base + at`.
+fn patch(
+    bytes: &mut [u8],
+    base: usize,
+    at: usize,
+    kind: Reloc,
+    target: usize,
+    addend: i64,
+) -> Result<(), CompileError> {
+    let value = (target as i64).wrapping_add(addend);
+    let pc = (base + at) as i64;
+    let out_of_range = || CompileError::Codegen(format!("{kind:?} relocation out of range"));
+    match kind {
+        Reloc::Abs8 => bytes[at..at + 8].copy_from_slice(&value.to_le_bytes()),
+        Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
+            let delta = i32::try_from(value.wrapping_sub(pc)).map_err(|_| out_of_range())?;
+            bytes[at..at + 4].copy_from_slice(&delta.to_le_bytes());
+        }
+        Reloc::Arm64Call => {
+            // `bl`: a signed 26-bit word offset in the low bits of the instruction.
+            let delta = value.wrapping_sub(pc);
+            if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                return Err(out_of_range());
+            }
+            let mut insn = [0u8; 4];
+            insn.copy_from_slice(&bytes[at..at + 4]);
+            let insn = u32::from_le_bytes(insn);
+            let insn = (insn & 0xfc00_0000) | ((delta >> 2) as u32 & 0x03ff_ffff);
+            bytes[at..at + 4].copy_from_slice(&insn.to_le_bytes());
+        }
+        other => {
+            return Err(CompileError::Unsupported(format!(
+                "code needing {other:?} relocations"
+            )));
+        }
+    }
+    Ok(())
+}

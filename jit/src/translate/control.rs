@@ -1,0 +1,394 @@
+//! Structured control, branches and calls.
+//!
+//! Each `block`, `loop` and `if` gets a Cranelift block `next` where its `end`
+//! continues, with one block parameter per result, so multi-value results are
+//! block arguments. A `loop` also gets a `header` block with one parameter per
+//! loop parameter, the target of its branches; the header is sealed at the
+//! loop's `end`, once every back edge is known. An `if` branches to a `then`
+//! and an `else` block; without an `else` instruction, the `else` block passes
+//! the `if`'s parameters straight to `next`. The function body is frame 0,
+//! whose `next` is the exit block that counts the frame off and returns.
+
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, JumpTableData, types};
+use kiln_parser::{BlockType, BrTable, ValType};
+
+use super::{FuncState, clif_type};
+use crate::CompileError;
+use crate::vmctx;
+
+/// What kind of construct a control frame is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FrameKind {
+    /// The function body.
+    Function,
+    /// A `block`.
+    Block,
+    /// A `loop`; branches go to its header.
+    Loop {
+        /// The loop's first block, with one parameter per loop parameter.
+        header: Block,
+    },
+    /// The `then` branch of an `if`.
+    If {
+        /// Where the `else` branch starts.
+        else_block: Block,
+        /// Where the `if`'s parameters start in `Scratch::if_params`.
+        params_at: usize,
+    },
+    /// The `else` branch of an `if`.
+    Else,
+}
+
+/// One entry of the control stack.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ControlFrame {
+    kind: FrameKind,
+    /// Where `end` continues; its parameters are the frame's results.
+    next: Block,
+    num_params: usize,
+    num_results: usize,
+    /// Operand-stack height below the frame's parameters.
+    height: usize,
+    /// Whether any branch goes to `next`: then the code after `end` is reachable even
+    /// when the end of the frame's own code is not.
+    next_reached: bool,
+}
+
+impl ControlFrame {
+    /// The function body's frame, ending in `exit`.
+    pub(crate) fn function(exit: Block, num_results: usize) -> ControlFrame {
+        ControlFrame {
+            kind: FrameKind::Function,
+            next: exit,
+            num_params: 0,
+            num_results,
+            height: 0,
+            next_reached: false,
+        }
+    }
+
+    /// Where a branch to this frame goes, and how many values it carries.
+    fn branch_target(&self) -> (Block, usize) {
+        match self.kind {
+            FrameKind::Loop { header } => (header, self.num_params),
+            _ => (self.next, self.num_results),
+        }
+    }
+
+    /// Records a branch to this frame (which makes `next` reachable unless it is a loop).
+    fn mark_branched(&mut self) {
+        if !matches!(self.kind, FrameKind::Loop { .. }) {
+            self.next_reached = true;
+        }
+    }
+}
+
+impl<'e> FuncState<'_, 'e> {
+    /// The parameter and result types of a block type.
+    fn block_sig(&self, bt: BlockType) -> (&'e [ValType], &'e [ValType]) {
+        match bt {
+            BlockType::Empty => (&[], &[]),
+            BlockType::Value(t) => (&[], single(t)),
+            BlockType::Func(t) => {
+                let module: &'e kiln_parser::Module = self.env.module;
+                let ty = &module.types[t.index()];
+                (&ty.params, &ty.results)
+            }
+        }
+    }
+
+    /// Parameter and result counts of `bt`, after checking their types, and a new
+    /// block with one parameter per result.
+    fn open(&mut self, bt: BlockType) -> Result<(usize, usize, Block), CompileError> {
+        let (params, results) = self.block_sig(bt);
+        for &p in params {
+            clif_type(p)?;
+        }
+        let next = self.b.create_block();
+        for &r in results {
+            let ty = clif_type(r)?;
+            self.b.append_block_param(next, ty);
+        }
+        Ok((params.len(), results.len(), next))
+    }
+
+    /// A new block with one parameter per parameter of `bt`.
+    fn block_with_params(&mut self, bt: BlockType) -> Result<Block, CompileError> {
+        let block = self.b.create_block();
+        for &p in self.block_sig(bt).0 {
+            let ty = clif_type(p)?;
+            self.b.append_block_param(block, ty);
+        }
+        Ok(block)
+    }
+
+    /// Jumps to `target` with the top `n` operands as arguments.
+    fn jump_with(&mut self, target: Block, n: usize) {
+        self.s.args.clear();
+        let start = self.s.stack.len() - n;
+        self.s
+            .args
+            .extend(self.s.stack[start..].iter().map(|&v| BlockArg::Value(v)));
+        self.b.ins().jump(target, &self.s.args);
+    }
+
+    pub(super) fn visit_block(&mut self, bt: BlockType) -> Result<(), CompileError> {
+        let (num_params, num_results, next) = self.open(bt)?;
+        self.s.controls.push(ControlFrame {
+            kind: FrameKind::Block,
+            next,
+            num_params,
+            num_results,
+            height: self.s.stack.len() - num_params,
+            next_reached: false,
+        });
+        Ok(())
+    }
+
+    pub(super) fn visit_loop(&mut self, bt: BlockType) -> Result<(), CompileError> {
+        let (num_params, num_results, next) = self.open(bt)?;
+        let header = self.block_with_params(bt)?;
+        self.jump_with(header, num_params);
+        let height = self.s.stack.len() - num_params;
+        self.s.stack.truncate(height);
+        self.b.switch_to_block(header);
+        self.s
+            .stack
+            .extend_from_slice(self.b.func.dfg.block_params(header));
+        self.s.controls.push(ControlFrame {
+            kind: FrameKind::Loop { header },
+            next,
+            num_params,
+            num_results,
+            height,
+            next_reached: false,
+        });
+        Ok(())
+    }
+
+    pub(super) fn visit_if(&mut self, bt: BlockType) -> Result<(), CompileError> {
+        let cond = self.pop();
+        let (num_params, num_results, next) = self.open(bt)?;
+        let then_block = self.b.create_block();
+        let else_block = self.b.create_block();
+        self.b.ins().brif(cond, then_block, &[], else_block, &[]);
+        self.b.seal_block(then_block);
+        self.b.seal_block(else_block);
+        let params_at = self.s.if_params.len();
+        let height = self.s.stack.len() - num_params;
+        self.s.if_params.extend_from_slice(&self.s.stack[height..]);
+        self.b.switch_to_block(then_block);
+        self.s.controls.push(ControlFrame {
+            kind: FrameKind::If {
+                else_block,
+                params_at,
+            },
+            next,
+            num_params,
+            num_results,
+            height,
+            next_reached: false,
+        });
+        Ok(())
+    }
+
+    /// `else`: closes the `then` branch and starts the `else` branch with the `if`'s
+    /// parameters (reachable, since the `if` itself was).
+    pub(super) fn visit_else(&mut self) {
+        let Some(frame) = self.s.controls.last().copied() else {
+            return;
+        };
+        let FrameKind::If {
+            else_block,
+            params_at,
+        } = frame.kind
+        else {
+            return;
+        };
+        let mut next_reached = frame.next_reached;
+        if self.reachable {
+            self.jump_with(frame.next, frame.num_results);
+            next_reached = true;
+        }
+        self.s.stack.truncate(frame.height);
+        self.s
+            .stack
+            .extend_from_slice(&self.s.if_params[params_at..]);
+        self.s.if_params.truncate(params_at);
+        self.b.switch_to_block(else_block);
+        if let Some(top) = self.s.controls.last_mut() {
+            top.kind = FrameKind::Else;
+            top.next_reached = next_reached;
+        }
+        self.reachable = true;
+    }
+
+    /// `end`: closes the innermost frame and continues at its `next` block, if anything
+    /// reaches it.
+    pub(super) fn visit_end(&mut self) {
+        let Some(mut frame) = self.s.controls.pop() else {
+            return;
+        };
+        if self.reachable {
+            self.jump_with(frame.next, frame.num_results);
+            frame.next_reached = true;
+        }
+        match frame.kind {
+            FrameKind::If {
+                else_block,
+                params_at,
+            } => {
+                // No `else`: the false branch passes the parameters through.
+                self.b.switch_to_block(else_block);
+                self.s.args.clear();
+                self.s.args.extend(
+                    self.s.if_params[params_at..]
+                        .iter()
+                        .map(|&v| BlockArg::Value(v)),
+                );
+                self.b.ins().jump(frame.next, &self.s.args);
+                self.s.if_params.truncate(params_at);
+                frame.next_reached = true;
+            }
+            FrameKind::Loop { header } => self.b.seal_block(header),
+            FrameKind::Function | FrameKind::Block | FrameKind::Else => {}
+        }
+        self.s.stack.truncate(frame.height);
+        self.reachable = frame.next_reached;
+        if !frame.next_reached {
+            return;
+        }
+        self.b.switch_to_block(frame.next);
+        self.b.seal_block(frame.next);
+        self.s
+            .stack
+            .extend_from_slice(self.b.func.dfg.block_params(frame.next));
+        if let FrameKind::Function = frame.kind {
+            self.epilogue(frame.next);
+        }
+    }
+
+    /// The exit block: counts the frame off and returns its parameters.
+    fn epilogue(&mut self, exit: Block) {
+        let flags = self.vmctx_flags();
+        let depth = self
+            .b
+            .ins()
+            .load(types::I32, flags, self.vmctx, vmctx::DEPTH_OFFSET);
+        let depth = self.b.ins().iadd_imm_s(depth, -1);
+        self.b
+            .ins()
+            .store(flags, depth, self.vmctx, vmctx::DEPTH_OFFSET);
+        self.s.call_args.clear();
+        self.s
+            .call_args
+            .extend_from_slice(self.b.func.dfg.block_params(exit));
+        self.b.ins().return_(&self.s.call_args);
+        self.reachable = false;
+    }
+
+    /// `br l` (and `return`, a branch to the function's frame).
+    pub(super) fn visit_br(&mut self, depth: u32) {
+        let i = self.s.controls.len() - 1 - depth as usize;
+        let (target, n) = self.s.controls[i].branch_target();
+        self.s.controls[i].mark_branched();
+        self.jump_with(target, n);
+        self.reachable = false;
+    }
+
+    pub(super) fn visit_br_if(&mut self, depth: u32) {
+        let cond = self.pop();
+        let i = self.s.controls.len() - 1 - depth as usize;
+        let (target, n) = self.s.controls[i].branch_target();
+        self.s.controls[i].mark_branched();
+        self.s.args.clear();
+        let start = self.s.stack.len() - n;
+        self.s
+            .args
+            .extend(self.s.stack[start..].iter().map(|&v| BlockArg::Value(v)));
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, target, &self.s.args, cont, &[]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
+    }
+
+    /// `br_table`: a Cranelift jump table. Jump tables carry no arguments, so when the
+    /// targets take values each distinct target gets an edge block that passes them.
+    pub(super) fn visit_br_table(&mut self, table: &BrTable) {
+        let index = self.pop();
+        let frame_of = |s: &Self, depth: u32| s.s.controls.len() - 1 - depth as usize;
+        let (_, n) = self.s.controls[frame_of(self, table.default.0)].branch_target();
+        // (depth, block the jump table names).
+        let mut edges: Vec<(u32, cranelift_codegen::ir::Block)> = Vec::new();
+        let mut entry = |s: &mut Self, depth: u32| {
+            let i = frame_of(s, depth);
+            s.s.controls[i].mark_branched();
+            let (target, _) = s.s.controls[i].branch_target();
+            let block = if n == 0 {
+                target
+            } else if let Some(&(_, e)) = edges.iter().find(|&&(d, _)| d == depth) {
+                e
+            } else {
+                let e = s.b.create_block();
+                edges.push((depth, e));
+                e
+            };
+            s.b.func.dfg.block_call(block, &[])
+        };
+        let default = entry(self, table.default.0);
+        let targets: Vec<_> = table.targets.iter().map(|l| entry(self, l.0)).collect();
+        let jt = self
+            .b
+            .create_jump_table(JumpTableData::new(default, &targets));
+        self.b.ins().br_table(index, jt);
+        for (depth, edge) in edges {
+            let (target, _) = self.s.controls[frame_of(self, depth)].branch_target();
+            self.b.switch_to_block(edge);
+            self.b.seal_block(edge);
+            self.jump_with(target, n);
+        }
+        self.reachable = false;
+    }
+
+    /// `call f`: a direct call, then the trap check.
+    pub(super) fn visit_call(&mut self, f: u32) -> Result<(), CompileError> {
+        let callee = self.callee(f)?;
+        let n = self.env.func_type(f).params.len();
+        let start = self.s.stack.len() - n;
+        self.s.call_args.clear();
+        self.s.call_args.push(self.vmctx);
+        self.s.call_args.extend_from_slice(&self.s.stack[start..]);
+        self.s.stack.truncate(start);
+        let call = self.b.ins().call(callee, &self.s.call_args);
+        self.s
+            .stack
+            .extend_from_slice(self.b.func.dfg.inst_results(call));
+        self.check_trap();
+        Ok(())
+    }
+
+    /// An instruction in unreachable code: only nesting is tracked (module docs).
+    pub(super) fn visit_unreachable(&mut self, instr: &kiln_parser::Instr) {
+        use kiln_parser::Instr;
+        match instr {
+            Instr::Block(_) | Instr::Loop(_) | Instr::If(_) => self.dead_depth += 1,
+            Instr::Else if self.dead_depth == 0 => self.visit_else(),
+            Instr::End if self.dead_depth == 0 => self.visit_end(),
+            Instr::End => self.dead_depth -= 1,
+            _ => {}
+        }
+    }
+}
+
+/// `[t]` as a static slice.
+fn single(t: ValType) -> &'static [ValType] {
+    match t {
+        ValType::I32 => &[ValType::I32],
+        ValType::I64 => &[ValType::I64],
+        ValType::F32 => &[ValType::F32],
+        ValType::F64 => &[ValType::F64],
+        ValType::V128 => &[ValType::V128],
+        ValType::FuncRef => &[ValType::FuncRef],
+        ValType::ExternRef => &[ValType::ExternRef],
+    }
+}
