@@ -1,15 +1,28 @@
 //! `kiln-benches` owns Kiln's benchmark programs and the criterion benchmarks
 //! that measure Kiln side by side with other engines on the same input in the
 //! same run (`cargo bench -p kiln-benches`). Other engines (wasmi, wasmtime)
-//! come in as dev-dependencies of this crate only, so that nothing else in the
+//! are dependencies of this crate only, so that nothing else in the
 //! workspace builds them. It is not part of the workspace's default members:
 //! the default `cargo build` and `cargo test` never compile it.
 //!
-//! The library half holds the inputs: programs generated deterministically in
-//! code, so that no third-party binary is committed and every run measures the
-//! same bytes.
+//! The library half holds the inputs and the engines:
+//! - [`large_module`]: a module generated deterministically in code with
+//!   `wasm-smith`, the input of the parse and validate benchmarks;
+//! - [`programs`]: the C programs in `programs/`, built to `.wasm` by
+//!   `programs/build.sh` (sources, script and modules are all committed, so
+//!   every run measures the same bytes and no third-party binary is used);
+//! - with the `engines` feature (on by default), [`engines`]: Kiln, wasmi
+//!   and wasmtime behind one interface, and [`native`]: the programs built
+//!   for the host with `cc`, the baseline every engine is checked against.
+//!   The `report` binary and the `programs` bench use them.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+#[cfg(feature = "engines")]
+pub mod engines;
+#[cfg(feature = "engines")]
+pub mod native;
+pub mod programs;
 
 use arbitrary::Unstructured;
 use wasm_smith::{Config, InstructionKind, InstructionKinds};

@@ -1,0 +1,453 @@
+//! The side-by-side report: every C program in `benches/programs/` on every
+//! engine and natively, in one table.
+//!
+//! ```sh
+//! cargo run --release -p kiln-benches --bin report                  # all programs
+//! cargo run --release -p kiln-benches --bin report -- --runs 5 fib  # some, more runs
+//! ```
+//!
+//! For each program: the native build (`cc -O2`) runs once and its output
+//! becomes the reference; each engine compiles the module, runs it once and
+//! must print exactly the same (else the cell reads `MISMATCH` and the
+//! report exits 1); then `--runs` timed runs (default 5) give the median.
+//! An engine's run is instantiation plus `_start` (see `engines/mod.rs`); a
+//! native run is the process from spawn to exit. Last, the large program's
+//! start-up: compile plus instantiate, bytes to first call, per engine.
+//!
+//! Progress goes to stderr; the table, in Markdown, to stdout.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context as _;
+use kiln_benches::engines::{self, Engine, Outcome};
+use kiln_benches::native::NativeProgram;
+use kiln_benches::programs::{self, PROGRAMS, Program};
+
+/// The command line.
+struct Options {
+    /// Timed runs per program and engine (after one checked run).
+    runs: usize,
+    /// Program names to run; empty for all.
+    only: Vec<String>,
+}
+
+impl Options {
+    fn parse() -> anyhow::Result<Options> {
+        let mut options = Options {
+            runs: 5,
+            only: Vec::new(),
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--runs" => {
+                    let n = args.next().context("--runs needs a number")?;
+                    options.runs = n.parse().context("--runs needs a number")?;
+                    anyhow::ensure!(options.runs > 0, "--runs must be at least 1");
+                }
+                "-h" | "--help" => {
+                    println!("usage: report [--runs N] [PROGRAM...]");
+                    std::process::exit(0);
+                }
+                name if programs::find(name).is_some() => options.only.push(arg),
+                // `cargo bench` passes `--bench` to every target.
+                "--bench" => {}
+                other => anyhow::bail!("unknown program or option `{other}`"),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// One measurement in the table.
+enum Cell {
+    /// The median time.
+    Time(Duration),
+    /// The engine does not exist here (Kiln's JIT, today).
+    Unavailable,
+    /// Wrong output, or an error; the reason was printed as progress.
+    Failed,
+}
+
+impl Cell {
+    fn time(&self) -> Option<Duration> {
+        match self {
+            Cell::Time(t) => Some(*t),
+            _ => None,
+        }
+    }
+}
+
+/// One row: a program's native time and each engine's, in engine order.
+struct Row {
+    name: &'static str,
+    native: Cell,
+    engines: Vec<Cell>,
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
+/// `Ok` if `got` is what the reference run did.
+fn check(got: &Outcome, reference: &Outcome) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        got.status == reference.status && got.stdout == reference.stdout,
+        "MISMATCH: exit {} with {:?} (stderr {:?}); natively exit {} with {:?}",
+        got.status,
+        got.stdout_lossy(),
+        String::from_utf8_lossy(&got.stderr),
+        reference.status,
+        reference.stdout_lossy()
+    );
+    Ok(())
+}
+
+/// Times `runs` runs of the native build after one reference run; returns
+/// the reference outcome and the median.
+fn measure_native(program: &Program, runs: usize) -> anyhow::Result<(Outcome, Duration)> {
+    let native = NativeProgram::build(program)?;
+    let (reference, _) = native.run(&[])?;
+    anyhow::ensure!(
+        reference.status == 0,
+        "the native build exited {}: {}",
+        reference.status,
+        String::from_utf8_lossy(&reference.stderr)
+    );
+    if reference.stdout != program.expected.as_bytes() {
+        eprintln!(
+            "\n  warning: the native build of {} printed {:?}, but programs/expected/ has {:?}: \
+             rerun programs/build.sh",
+            program.name,
+            reference.stdout_lossy(),
+            program.expected
+        );
+    }
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let (outcome, time) = native.run(&[])?;
+        check(&outcome, &reference)?;
+        times.push(time);
+    }
+    Ok((reference, median(times)))
+}
+
+/// Compiles `program` on `engine`, checks one run against `reference`, then
+/// times `runs` runs.
+fn measure_engine(
+    engine: &dyn Engine,
+    program: &Program,
+    reference: &Outcome,
+    runs: usize,
+) -> anyhow::Result<Duration> {
+    let compiled = engine.compile(program.wasm)?;
+    check(&compiled.run(program.name, &[])?, reference)?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        let outcome = compiled.run(program.name, &[])?;
+        times.push(start.elapsed());
+        check(&outcome, reference)?;
+    }
+    Ok(median(times))
+}
+
+/// The median of `runs` start-ups (compile plus instantiate) of `wasm`, after
+/// one untimed.
+fn measure_startup(engine: &dyn Engine, wasm: &[u8], runs: usize) -> anyhow::Result<Duration> {
+    engine.compile(wasm)?.instantiate()?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        engine.compile(wasm)?.instantiate()?;
+        times.push(start.elapsed());
+    }
+    Ok(median(times))
+}
+
+/// `2.53 s`, `81.2 ms`, `512 µs`: three significant digits.
+fn format_time(t: Duration) -> String {
+    let s = t.as_secs_f64();
+    let (value, unit) = if s >= 1.0 {
+        (s, "s")
+    } else if s >= 1e-3 {
+        (s * 1e3, "ms")
+    } else {
+        (s * 1e6, "µs")
+    };
+    let decimals = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.decimals$} {unit}")
+}
+
+fn geomean(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let log_sum: f64 = values.iter().map(|v| v.ln()).sum();
+    Some((log_sum / values.len() as f64).exp())
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`, from the days since 1970-01-01 by
+/// the proleptic Gregorian calendar's 400-year cycles (eras of 146,097
+/// days, years counted from March so the leap day comes last).
+fn today() -> String {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64 + 719_468; // days since 0000-03-01
+    let era = days.div_euclid(146_097);
+    let day_of_era = days.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The machine, for the report's heading: core count and CPU model.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown CPU", |(_, m)| m.trim());
+    format!("{cores} cores, {model}")
+}
+
+/// Prints the table in Markdown.
+fn print_table(names: &[&'static str], rows: &[Row], startup: &[Cell], jit_reason: Option<&str>) {
+    let mut out = String::new();
+    let cell = |c: &Cell, engine: &str| match c {
+        Cell::Time(t) => format_time(*t),
+        Cell::Unavailable if engine == "kiln-jit" => "n/a (JIT not built yet)".into(),
+        Cell::Unavailable => "n/a".into(),
+        Cell::Failed => "MISMATCH/error".into(),
+    };
+    let index = |name: &str| names.iter().position(|n| *n == name);
+    // The ratio columns: Kiln's interpreter against wasmi, Kiln's JIT
+    // against wasmtime (the engine of the same kind).
+    let pairs = [("kiln-interp", "wasmi"), ("kiln-jit", "wasmtime")];
+    let ratio = |cells: &[Cell], (a, b): (&str, &str)| -> Option<f64> {
+        let a = cells[index(a)?].time()?;
+        let b = cells[index(b)?].time()?;
+        Some(a.as_secs_f64() / b.as_secs_f64())
+    };
+    let format_ratio = |r: Option<f64>, kiln: &str| match r {
+        Some(r) => format!("{r:.2}x"),
+        None if kiln == "kiln-jit" => "n/a (JIT not built yet)".into(),
+        None => "n/a".into(),
+    };
+
+    let _ = write!(out, "| workload | native |");
+    for name in names {
+        let _ = write!(out, " {name} |");
+    }
+    let _ = writeln!(out, " kiln-interp / wasmi | kiln-jit / wasmtime |");
+    let _ = writeln!(out, "|---|---:|{}---:|---:|", "---:|".repeat(names.len()));
+    for row in rows {
+        let _ = write!(out, "| {} | {} |", row.name, cell(&row.native, ""));
+        for (c, name) in row.engines.iter().zip(names) {
+            let _ = write!(out, " {} |", cell(c, name));
+        }
+        for (kiln, other) in pairs {
+            let _ = write!(
+                out,
+                " {} |",
+                format_ratio(ratio(&row.engines, (kiln, other)), kiln)
+            );
+        }
+        let _ = writeln!(out);
+    }
+
+    // Geometric means over the programs each column has a time for.
+    let mean = |times: Vec<Option<Duration>>| -> String {
+        let n = times.len();
+        let secs: Vec<f64> = times
+            .into_iter()
+            .flatten()
+            .map(|t| t.as_secs_f64())
+            .collect();
+        match geomean(&secs) {
+            Some(g) if secs.len() == n => format_time(Duration::from_secs_f64(g)),
+            Some(g) => format!(
+                "{} ({} of {n})",
+                format_time(Duration::from_secs_f64(g)),
+                secs.len()
+            ),
+            None => "n/a".into(),
+        }
+    };
+    let _ = write!(
+        out,
+        "| **geometric mean** | {} |",
+        mean(rows.iter().map(|r| r.native.time()).collect())
+    );
+    for (i, name) in names.iter().enumerate() {
+        let times: Vec<_> = rows.iter().map(|r| r.engines[i].time()).collect();
+        let text = if times.iter().all(Option::is_none) {
+            cell(&Cell::Unavailable, name)
+        } else {
+            mean(times)
+        };
+        let _ = write!(out, " {text} |");
+    }
+    for (kiln, other) in pairs {
+        let ratios: Vec<f64> = rows
+            .iter()
+            .filter_map(|r| ratio(&r.engines, (kiln, other)))
+            .collect();
+        let _ = write!(out, " {} |", format_ratio(geomean(&ratios), kiln));
+    }
+    let _ = writeln!(out);
+
+    // Start-up of the large program, outside the means.
+    let _ = write!(
+        out,
+        "| {} start-up (compile + instantiate) | – |",
+        programs::LARGE
+    );
+    for (c, name) in startup.iter().zip(names) {
+        let _ = write!(out, " {} |", cell(c, name));
+    }
+    for (kiln, other) in pairs {
+        let _ = write!(
+            out,
+            " {} |",
+            format_ratio(ratio(startup, (kiln, other)), kiln)
+        );
+    }
+    let _ = writeln!(out);
+    if let Some(reason) = jit_reason {
+        let _ = writeln!(out, "\nkiln-jit: {reason}");
+    }
+    print!("{out}");
+}
+
+fn main() -> anyhow::Result<()> {
+    let options = Options::parse()?;
+    let selected: Vec<&Program> = PROGRAMS
+        .iter()
+        .filter(|p| options.only.is_empty() || options.only.iter().any(|o| o == p.name))
+        .collect();
+    let engines = engines::all();
+    let names: Vec<&'static str> = engines.iter().map(|(name, _)| *name).collect();
+    let jit_reason = engines.iter().find_map(|(name, e)| match e {
+        Err(e) if *name == "kiln-jit" => Some(e.to_string()),
+        _ => None,
+    });
+    eprintln!(
+        "{} programs, {} timed runs each after a checked run, on native, {}",
+        selected.len(),
+        options.runs,
+        names.join(", ")
+    );
+    let mut failed = false;
+    let mut rows = Vec::new();
+    for (i, program) in selected.iter().enumerate() {
+        eprint!(
+            "[{:2}/{}] {:<10} native",
+            i + 1,
+            selected.len(),
+            program.name
+        );
+        let (reference, native) = match measure_native(program, options.runs) {
+            Ok((reference, time)) => {
+                eprint!(" {}", format_time(time));
+                (reference, Cell::Time(time))
+            }
+            // Without a native build, check against the recorded output.
+            Err(e) => {
+                eprint!(" n/a ({e:#}; checking against programs/expected/)");
+                let reference = Outcome {
+                    status: 0,
+                    stdout: program.expected.as_bytes().to_vec(),
+                    stderr: Vec::new(),
+                };
+                (reference, Cell::Unavailable)
+            }
+        };
+        let mut cells = Vec::new();
+        for (name, engine) in &engines {
+            let _ = std::io::stderr().flush();
+            let cell = match engine {
+                Err(_) => Cell::Unavailable,
+                Ok(engine) => {
+                    match measure_engine(engine.as_ref(), program, &reference, options.runs) {
+                        Ok(time) => {
+                            eprint!(", {name} {}", format_time(time));
+                            Cell::Time(time)
+                        }
+                        Err(e) => {
+                            eprint!("\n  {name} failed on {}: {e:#}\n ", program.name);
+                            failed = true;
+                            Cell::Failed
+                        }
+                    }
+                }
+            };
+            cells.push(cell);
+        }
+        eprintln!();
+        rows.push(Row {
+            name: program.name,
+            native,
+            engines: cells,
+        });
+    }
+
+    let large = programs::find(programs::LARGE).context("the large program is listed")?;
+    eprint!("start-up of {}:", large.name);
+    let mut startup = Vec::new();
+    for (name, engine) in &engines {
+        let _ = std::io::stderr().flush();
+        startup.push(match engine {
+            Err(_) => Cell::Unavailable,
+            Ok(engine) => match measure_startup(engine.as_ref(), large.wasm, options.runs.max(5)) {
+                Ok(time) => {
+                    eprint!(" {name} {}", format_time(time));
+                    Cell::Time(time)
+                }
+                Err(e) => {
+                    eprint!("\n  {name} failed: {e:#}\n ");
+                    failed = true;
+                    Cell::Failed
+                }
+            },
+        });
+    }
+    eprintln!("\n");
+
+    println!(
+        "Kiln benchmark report, {}, {}; wasmi {}, wasmtime {} (Cranelift); \
+         median of {} runs (start-up: of {}).\n",
+        today(),
+        machine(),
+        engines::WASMI_VERSION,
+        engines::WASMTIME_VERSION,
+        options.runs,
+        options.runs.max(5)
+    );
+    print_table(&names, &rows, &startup, jit_reason.as_deref());
+    if failed {
+        anyhow::bail!("some engine printed something else than the native build, or failed");
+    }
+    Ok(())
+}

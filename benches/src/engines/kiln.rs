@@ -1,0 +1,104 @@
+//! Kiln, with `kiln-wasi` as its WASI host.
+
+use anyhow::Context as _;
+use kiln::{Linker, Module, Store, Strategy, Trap};
+use kiln_wasi::{OutputBuffer, WasiCtx};
+
+use super::{Compiled, Engine, Outcome};
+
+/// Kiln with one execution strategy (interpreter or JIT).
+#[derive(Debug)]
+pub struct KilnEngine {
+    engine: kiln::Engine,
+    name: &'static str,
+}
+
+impl KilnEngine {
+    /// A Kiln engine with `strategy`.
+    ///
+    /// # Errors
+    ///
+    /// If Kiln refuses the strategy (the JIT, until it exists).
+    pub fn new(strategy: Strategy) -> anyhow::Result<KilnEngine> {
+        let mut config = kiln::Config::new();
+        config.strategy(strategy);
+        let engine = kiln::Engine::new(&config)?;
+        let name = match strategy {
+            Strategy::Interpreter => "kiln-interp",
+            Strategy::Jit => "kiln-jit",
+        };
+        Ok(KilnEngine { engine, name })
+    }
+}
+
+impl Engine for KilnEngine {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn compile(&self, wasm: &[u8]) -> anyhow::Result<Box<dyn Compiled>> {
+        let module = Module::new(&self.engine, wasm)?;
+        let mut linker = Linker::new(&self.engine);
+        kiln_wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
+        Ok(Box::new(KilnModule { module, linker }))
+    }
+}
+
+/// A compiled Kiln module and the linker holding the WASI functions.
+struct KilnModule {
+    module: Module,
+    linker: Linker<WasiCtx>,
+}
+
+/// A fresh instance, ready to run.
+struct Started {
+    store: Store<WasiCtx>,
+    start: kiln::TypedFunc<(), ()>,
+    stdout: OutputBuffer,
+    stderr: OutputBuffer,
+}
+
+impl KilnModule {
+    /// Instantiates the module in a store whose context has `args` and
+    /// captures both output streams, and looks up `_start`.
+    fn start(&self, args: Vec<String>) -> anyhow::Result<Started> {
+        let (stdout, stderr) = (OutputBuffer::new(), OutputBuffer::new());
+        let ctx = WasiCtx::builder()
+            .args(args)
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build()?;
+        let mut store = Store::new(self.module.engine(), ctx);
+        let instance = self.linker.instantiate(&mut store, &self.module)?;
+        let start = instance.get_typed_func::<(), ()>(&store, "_start")?;
+        Ok(Started {
+            store,
+            start,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+impl Compiled for KilnModule {
+    fn instantiate(&self) -> anyhow::Result<()> {
+        self.start(Vec::new()).map(drop)
+    }
+
+    fn run(&self, program: &str, args: &[String]) -> anyhow::Result<Outcome> {
+        let argv = std::iter::once(program.to_owned()).chain(args.iter().cloned());
+        let mut started = self.start(argv.collect())?;
+        let status = match started.start.call(&mut started.store, ()) {
+            Ok(()) => 0,
+            Err(e) => match e.trap().and_then(Trap::exit_status) {
+                Some(status) => status,
+                None => return Err(e).context("the program trapped"),
+            },
+        };
+        Ok(Outcome {
+            status,
+            stdout: started.stdout.contents(),
+            stderr: started.stderr.contents(),
+        })
+    }
+}

@@ -1,0 +1,120 @@
+//! The engines that run the benchmark programs, behind one interface so the
+//! report and the criterion benches treat them alike.
+//!
+//! An [`Engine`] compiles a module's bytes into a [`Compiled`] module, which
+//! can then be instantiated any number of times. [`Compiled::run`] gives
+//! each run a fresh instance and WASI context (a wasi-libc command's
+//! `_start` runs once per instance) and captures what it printed.
+//!
+//! What is timed where:
+//! - execution: [`Compiled::run`], that is instantiation plus `_start` to
+//!   the end. Instantiation takes microseconds to a millisecond, against
+//!   seconds of execution; lazy engines (Kiln's interpreter, wasmi) also
+//!   translate each function on its first call within it.
+//! - start-up: [`Engine::compile`] plus [`Compiled::instantiate`], from the
+//!   module's bytes to an instance whose `_start` is ready to call.
+
+mod kiln;
+mod mini_wasi;
+mod wasmi;
+mod wasmtime;
+
+pub use self::kiln::KilnEngine;
+pub use self::mini_wasi::{Errno, MiniWasi, ProcExit};
+pub use self::wasmi::WasmiEngine;
+pub use self::wasmtime::WasmtimeEngine;
+
+/// The wasmi version benchmarked, as pinned in the root `Cargo.toml` (a
+/// test keeps the two in step).
+pub const WASMI_VERSION: &str = "2.0.0";
+/// The wasmtime version benchmarked, as pinned in the root `Cargo.toml`.
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// What a program did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Its exit status: 0 when `main` returned 0, else what it passed to
+    /// `exit`.
+    pub status: i32,
+    /// Everything it wrote to standard output.
+    pub stdout: Vec<u8>,
+    /// Everything it wrote to standard error.
+    pub stderr: Vec<u8>,
+}
+
+impl Outcome {
+    /// Standard output as text, for messages.
+    pub fn stdout_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// A WebAssembly engine with WASI preview1.
+pub trait Engine {
+    /// The name in reports: `kiln-interp`, `wasmi`, `wasmtime`.
+    fn name(&self) -> &'static str;
+
+    /// Compiles (parses, validates, and for a compiler, translates) `wasm`.
+    ///
+    /// # Errors
+    ///
+    /// If the engine rejects the module.
+    fn compile(&self, wasm: &[u8]) -> anyhow::Result<Box<dyn Compiled>>;
+}
+
+/// A module compiled by an [`Engine`], ready to instantiate.
+pub trait Compiled {
+    /// Instantiates the module with a fresh WASI context and looks up
+    /// `_start`, without calling it.
+    ///
+    /// # Errors
+    ///
+    /// If instantiation fails or the module has no `_start`.
+    fn instantiate(&self) -> anyhow::Result<()>;
+
+    /// Instantiates the module, runs `_start` with `program` as `argv[0]`
+    /// followed by `args`, and returns what the program did.
+    ///
+    /// # Errors
+    ///
+    /// If instantiation fails or the program traps (`proc_exit` is not a
+    /// trap: it is the outcome's status).
+    fn run(&self, program: &str, args: &[String]) -> anyhow::Result<Outcome>;
+}
+
+/// Every engine with its name, in report order: Kiln's interpreter, Kiln's
+/// JIT, wasmi, wasmtime. An engine that cannot be created (Kiln's JIT
+/// before it exists) is an `Err` saying why.
+pub fn all() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
+    fn boxed<E: Engine + 'static>(e: anyhow::Result<E>) -> anyhow::Result<Box<dyn Engine>> {
+        e.map(|e| Box::new(e) as Box<dyn Engine>)
+    }
+    vec![
+        (
+            "kiln-interp",
+            boxed(KilnEngine::new(::kiln::Strategy::Interpreter)),
+        ),
+        ("kiln-jit", boxed(KilnEngine::new(::kiln::Strategy::Jit))),
+        ("wasmi", boxed(Ok(WasmiEngine::new()))),
+        ("wasmtime", boxed(WasmtimeEngine::new())),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_match_the_workspace_pins() {
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+        let text = std::fs::read_to_string(manifest).expect("read the root Cargo.toml");
+        for (name, version) in [("wasmi", WASMI_VERSION), ("wasmtime", WASMTIME_VERSION)] {
+            let pin = format!("\n{name} = {{ version = \"={version}\"");
+            assert!(
+                text.contains(&pin),
+                "the root Cargo.toml has no `{}`",
+                pin.trim()
+            );
+        }
+    }
+}
