@@ -1,0 +1,153 @@
+//! The engine under test: Kiln's interpreter through the `kiln` API.
+
+use kiln::{
+    Config, Engine, Error, ExternType, Instance, Linker, Module, RefType, Store, TrapCode, Val,
+};
+
+use super::{
+    Exports, FUEL, MAX_CALL_DEPTH, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS, Snapshot, Step, TrapKind,
+    Value,
+};
+
+/// A module instantiated on Kiln.
+pub(super) struct KilnSide {
+    store: Store<()>,
+    module: Module,
+    instance: Instance,
+}
+
+impl KilnSide {
+    /// Compiles and instantiates `wasm` with the limits both engines share,
+    /// running its start function on [`FUEL`].
+    pub(super) fn new(wasm: &[u8]) -> Result<KilnSide, Step> {
+        let mut config = Config::new();
+        config
+            .consume_fuel(true)
+            .nan_canonicalization(true)
+            .max_call_depth(MAX_CALL_DEPTH)
+            .max_memory_bytes(MAX_MEMORY_BYTES)
+            .max_table_elements(MAX_TABLE_ELEMENTS);
+        let engine = Engine::new(&config).map_err(failed)?;
+        let module = Module::new(&engine, wasm).map_err(failed)?;
+        let mut store = Store::new(&engine, ());
+        store.set_fuel(FUEL).map_err(failed)?;
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .map_err(failed)?;
+        Ok(KilnSide {
+            store,
+            module,
+            instance,
+        })
+    }
+
+    /// The module's exports, as Kiln lists them.
+    pub(super) fn exports(&self) -> Exports {
+        let mut exports = Exports::default();
+        for (name, ty) in self.module.exports() {
+            let name = name.to_owned();
+            match ty {
+                ExternType::Func(f) => exports.funcs.push((name, f.params.to_vec())),
+                ExternType::Memory(_) => exports.memories.push(name),
+                ExternType::Global(_) => exports.globals.push(name),
+                ExternType::Table(_) => exports.tables.push(name),
+            }
+        }
+        exports
+    }
+
+    /// Calls export `name` with `args` on a fresh [`FUEL`] budget.
+    pub(super) fn call(&mut self, name: &str, args: &[Value]) -> Step {
+        let Some(func) = self.instance.get_func(&self.store, name) else {
+            return Step::Failed(format!("no exported function `{name}`"));
+        };
+        let ty = func.ty(&self.store);
+        let params: Vec<Val> = args.iter().map(|&a| to_val(a)).collect();
+        let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
+        if let Err(e) = self.store.set_fuel(FUEL) {
+            return failed(e);
+        }
+        match func.call(&mut self.store, &params, &mut results) {
+            Ok(()) => Step::Returned(results.iter().map(from_val).collect()),
+            Err(e) => failed(e),
+        }
+    }
+
+    /// The exported memories, globals and tables.
+    pub(super) fn snapshot(&self, exports: &Exports) -> Snapshot {
+        let store = &self.store;
+        let mut snapshot = Snapshot::default();
+        for name in &exports.memories {
+            let data = self
+                .instance
+                .get_memory(store, name)
+                .map(|m| m.data(store).to_vec())
+                .unwrap_or_default();
+            snapshot.memories.push((name.clone(), data));
+        }
+        for name in &exports.globals {
+            if let Some(g) = self.instance.get_global(store, name) {
+                snapshot
+                    .globals
+                    .push((name.clone(), from_val(&g.get(store))));
+            }
+        }
+        for name in &exports.tables {
+            if let Some(t) = self.instance.get_table(store, name) {
+                let nulls = (0..t.size(store))
+                    .map(|i| t.get(store, i).is_none_or(|v| is_null(&v)))
+                    .collect();
+                snapshot.tables.push((name.clone(), nulls));
+            }
+        }
+        snapshot
+    }
+}
+
+fn to_val(v: Value) -> Val {
+    match v {
+        Value::I32(x) => Val::I32(x),
+        Value::I64(x) => Val::I64(x),
+        Value::F32(b) => Val::F32(b),
+        Value::F64(b) => Val::F64(b),
+        Value::V128(x) => Val::V128(x),
+        // Only null references are ever passed.
+        Value::FuncRef { .. } => Val::null(RefType::FuncRef),
+        Value::ExternRef { .. } => Val::null(RefType::ExternRef),
+    }
+}
+
+fn is_null(v: &Val) -> bool {
+    matches!(v, Val::FuncRef(None) | Val::ExternRef(None))
+}
+
+fn from_val(v: &Val) -> Value {
+    match *v {
+        Val::I32(x) => Value::I32(x),
+        Val::I64(x) => Value::I64(x),
+        Val::F32(b) => Value::F32(b),
+        Val::F64(b) => Value::F64(b),
+        Val::V128(x) => Value::V128(x),
+        Val::FuncRef(r) => Value::FuncRef { null: r.is_none() },
+        Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
+    }
+}
+
+fn failed(e: Error) -> Step {
+    let Some(trap) = e.trap() else {
+        return Step::Failed(e.to_string());
+    };
+    Step::Trapped(match trap.code() {
+        Some(TrapCode::Unreachable) => TrapKind::Unreachable,
+        Some(TrapCode::MemoryOutOfBounds) => TrapKind::MemoryOutOfBounds,
+        Some(TrapCode::TableOutOfBounds | TrapCode::UndefinedElement) => TrapKind::TableOutOfBounds,
+        Some(TrapCode::UninitializedElement) => TrapKind::IndirectCallToNull,
+        Some(TrapCode::IndirectCallTypeMismatch) => TrapKind::IndirectCallTypeMismatch,
+        Some(TrapCode::IntegerOverflow) => TrapKind::IntegerOverflow,
+        Some(TrapCode::IntegerDivisionByZero) => TrapKind::IntegerDivisionByZero,
+        Some(TrapCode::InvalidConversionToInteger) => TrapKind::InvalidConversionToInteger,
+        Some(TrapCode::CallStackExhausted) => TrapKind::CallStackExhausted,
+        Some(TrapCode::OutOfFuel) => TrapKind::OutOfFuel,
+        _ => TrapKind::Other(trap.to_string()),
+    })
+}

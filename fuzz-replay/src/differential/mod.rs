@@ -1,0 +1,478 @@
+//! The `differential` target: a `wasm-smith` module run on Kiln's interpreter
+//! and on wasmi, the oracle, which must agree on everything observable.
+//!
+//! The module is instantiated on both engines, then every exported function
+//! is called in export order, for [`ROUNDS`] rounds, with arguments chosen by
+//! position from fixed tables (see [`argument`]). After instantiation and after
+//! each call the two engines must agree on:
+//!
+//! - the call's outcome: the same results (floats by their bits, references
+//!   by whether they are null), or a trap of the same kind;
+//! - every exported memory, byte for byte, and its size;
+//! - every exported global's value;
+//! - every exported table's size and which of its elements are null.
+//!
+//! Both engines meter fuel so that an infinite loop ends. Their fuel models
+//! differ (Kiln's is in `kiln_runtime::fuel`), so running out of fuel on
+//! either side makes the rest of the module inconclusive: the run stops there
+//! with no finding. wasmi is given [`WASMI_FUEL_FACTOR`] times Kiln's budget,
+//! so that it rarely stops first. Calls are limited to the same depth on both
+//! engines, and memories and tables to the same sizes.
+//!
+//! NaNs: `wasm-smith` canonicalises the NaNs of every float operation in the
+//! module it builds, and Kiln canonicalises them too
+//! (`Config::nan_canonicalization`); wasmi does not, so a NaN whose bits
+//! differ is a finding only if the module let an uncanonicalised NaN through.
+
+mod kiln_side;
+mod wasmi_side;
+
+use std::fmt;
+
+use arbitrary::Unstructured;
+use kiln::ValType;
+
+use crate::{Finding, catch};
+
+/// Fuel for Kiln for instantiation (the start function) and for each call.
+pub const FUEL: u64 = 10_000;
+/// wasmi's fuel budget is this many times Kiln's.
+pub const WASMI_FUEL_FACTOR: u64 = 8;
+/// Deepest call nesting on both engines.
+pub const MAX_CALL_DEPTH: u32 = 200;
+/// Largest memory, in bytes, on both engines; `memory.grow` past it fails.
+pub const MAX_MEMORY_BYTES: u64 = 4 << 20;
+/// Largest table, in elements, on both engines.
+pub const MAX_TABLE_ELEMENTS: u64 = 10_000;
+/// How many times every export is called, each time with other arguments.
+pub const ROUNDS: usize = 2;
+
+/// A value as both engines can report it: floats by their bits, references
+/// by whether they are null (function identities differ between engines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    /// An `i32`.
+    I32(i32),
+    /// An `i64`.
+    I64(i64),
+    /// An `f32`'s bits.
+    F32(u32),
+    /// An `f64`'s bits.
+    F64(u64),
+    /// A `funcref`, null or not.
+    FuncRef {
+        /// Whether the reference is null.
+        null: bool,
+    },
+    /// An `externref`, null or not.
+    ExternRef {
+        /// Whether the reference is null.
+        null: bool,
+    },
+    /// A `v128` (never generated: SIMD is off).
+    V128(u128),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Value::I32(v) => write!(f, "i32 {v}"),
+            Value::I64(v) => write!(f, "i64 {v}"),
+            Value::F32(b) => write!(f, "f32 {} ({b:#010x})", f32::from_bits(b)),
+            Value::F64(b) => write!(f, "f64 {} ({b:#018x})", f64::from_bits(b)),
+            Value::FuncRef { null } => write!(f, "funcref {}", if null { "null" } else { "ref" }),
+            Value::ExternRef { null } => {
+                write!(f, "externref {}", if null { "null" } else { "ref" })
+            }
+            Value::V128(v) => write!(f, "v128 {v:#034x}"),
+        }
+    }
+}
+
+/// A trap, by kind, in terms both engines can be mapped onto.
+///
+/// wasmi reports an out-of-range `call_indirect` index as a table
+/// out-of-bounds access, where Kiln (and the spec) says `undefined element`;
+/// both map to [`TrapKind::TableOutOfBounds`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrapKind {
+    /// `unreachable`.
+    Unreachable,
+    /// A memory access out of bounds.
+    MemoryOutOfBounds,
+    /// A table access out of bounds, or `call_indirect` past a table's end.
+    TableOutOfBounds,
+    /// `call_indirect` of a null element.
+    IndirectCallToNull,
+    /// `call_indirect` of a function of another type.
+    IndirectCallTypeMismatch,
+    /// Signed division overflow, or a float truncated out of range.
+    IntegerOverflow,
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero,
+    /// A NaN truncated to an integer.
+    InvalidConversionToInteger,
+    /// The call-depth limit.
+    CallStackExhausted,
+    /// Fuel ran out: inconclusive.
+    OutOfFuel,
+    /// Anything else, by message.
+    Other(String),
+}
+
+/// What one engine did at one step: instantiation or one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The step finished with these results (none for instantiation).
+    Returned(Vec<Value>),
+    /// The step trapped.
+    Trapped(TrapKind),
+    /// The step failed without trapping (compilation, linking, resources).
+    Failed(String),
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Returned(values) => {
+                f.write_str("returned [")?;
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Step::Trapped(kind) => write!(f, "trapped: {kind:?}"),
+            Step::Failed(message) => write!(f, "failed: {message}"),
+        }
+    }
+}
+
+impl Step {
+    fn out_of_fuel(&self) -> bool {
+        matches!(self, Step::Trapped(TrapKind::OutOfFuel))
+    }
+}
+
+/// The exported state of an instance after a step, in export order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    /// Each exported memory's name and bytes.
+    pub memories: Vec<(String, Vec<u8>)>,
+    /// Each exported global's name and value.
+    pub globals: Vec<(String, Value)>,
+    /// Each exported table's name and, per element, whether it is null.
+    pub tables: Vec<(String, Vec<bool>)>,
+}
+
+/// A module's exports by kind, in export order, as Kiln lists them; both
+/// engines are observed through the same list.
+#[derive(Debug, Clone, Default)]
+pub struct Exports {
+    /// Exported functions: name and parameter types.
+    pub funcs: Vec<(String, Vec<ValType>)>,
+    /// Exported memories' names.
+    pub memories: Vec<String>,
+    /// Exported globals' names.
+    pub globals: Vec<String>,
+    /// Exported tables' names.
+    pub tables: Vec<String>,
+}
+
+/// How a module's run ended when the engines agreed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agreement {
+    /// The module was instantiated alike and every call compared agreed.
+    Complete {
+        /// Calls compared.
+        calls: usize,
+        /// Exports not compared because a call of theirs ran out of fuel.
+        out_of_fuel: usize,
+    },
+    /// Both engines failed or trapped at instantiation, alike.
+    NotInstantiated,
+    /// Instantiation (the start function) ran out of fuel on one engine.
+    OutOfFuel,
+}
+
+/// The `wasm-smith` configuration: only what Kiln's interpreter executes, with
+/// no imports and bounded sizes. `knobs` (one input byte) varies what stays
+/// within that: exporting everything, no traps, 64-bit memories, how many
+/// memories and tables.
+pub fn smith_config(knobs: u8) -> wasm_smith::Config {
+    wasm_smith::Config {
+        // WebAssembly 2.0 less SIMD, which the interpreter does not run.
+        simd_enabled: false,
+        reference_types_enabled: true,
+        bulk_memory_enabled: true,
+        multi_value_enabled: true,
+        saturating_float_to_int_enabled: true,
+        sign_extension_ops_enabled: true,
+        // The 3.0 proposals Kiln implements.
+        tail_call_enabled: true,
+        extended_const_enabled: true,
+        memory64_enabled: knobs & 0b100 != 0,
+        max_memories: 1 + usize::from(knobs >> 3 & 0b11),
+        max_tables: 1 + usize::from(knobs >> 5 & 0b11),
+        // Everything else.
+        relaxed_simd_enabled: false,
+        gc_enabled: false,
+        exceptions_enabled: false,
+        threads_enabled: false,
+        wide_arithmetic_enabled: false,
+        custom_page_sizes_enabled: false,
+        compact_imports_enabled: false,
+        shared_everything_threads_enabled: false,
+        custom_descriptors_enabled: false,
+        acquire_release_atomics_enabled: false,
+        multibyte_array_access_enabled: false,
+        // Deterministic results, and no imports to provide.
+        canonicalize_nans: true,
+        max_imports: 0,
+        // Mostly everything, so that every function is called and all state
+        // compared; otherwise wasm-smith's own choice of exports.
+        export_everything: knobs & 0b1000_0001 != 0b1000_0001,
+        disallow_traps: knobs & 0b10 != 0,
+        // Bounded sizes, so that a run is quick and a snapshot small.
+        min_types: 1,
+        min_funcs: 2,
+        max_funcs: 30,
+        max_instructions: 300,
+        max_globals: 20,
+        max_exports: 30,
+        max_types: 30,
+        max_type_size: 100,
+        max_data_segments: 10,
+        max_element_segments: 10,
+        max_elements: 50,
+        max_table_elements: 1_000,
+        max_memory32_bytes: 1 << 20,
+        max_memory64_bytes: 1 << 20,
+        max_nesting_depth: 10,
+        ..wasm_smith::Config::default()
+    }
+}
+
+/// Builds the module for a fuzzer input: its first byte picks the knobs of
+/// [`smith_config`], the rest drives `wasm-smith`. `None` if `wasm-smith`
+/// cannot build a module from it.
+pub fn smith_module(data: &[u8]) -> Option<Vec<u8>> {
+    let (&knobs, rest) = data.split_first()?;
+    let mut u = Unstructured::new(rest);
+    let module = wasm_smith::Module::new(smith_config(knobs), &mut u).ok()?;
+    Some(module.to_bytes())
+}
+
+/// The argument for parameter `param` of type `ty`, in call `call` (the
+/// position of the call in the whole run).
+pub fn argument(ty: ValType, call: usize, param: usize) -> Value {
+    const I32: [i32; 10] = [0, 1, -1, 7, i32::MIN, i32::MAX, 0x1000, 65_536, -65_536, 42];
+    const I64: [i64; 10] = [
+        0,
+        1,
+        -1,
+        7,
+        i64::MIN,
+        i64::MAX,
+        0x1000,
+        1 << 32,
+        -65_536,
+        42,
+    ];
+    const F32: [f32; 10] = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.5,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e10,
+        f32::MIN_POSITIVE,
+        2_147_483_648.0,
+    ];
+    const F64: [f64; 10] = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.5,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e300,
+        f64::MIN_POSITIVE,
+        9_223_372_036_854_775_808.0,
+    ];
+    let i = (call * 3 + param) % 10;
+    match ty {
+        ValType::I32 => Value::I32(I32[i]),
+        ValType::I64 => Value::I64(I64[i]),
+        ValType::F32 => Value::F32(F32[i].to_bits()),
+        ValType::F64 => Value::F64(F64[i].to_bits()),
+        ValType::V128 => Value::V128(0),
+        ValType::FuncRef => Value::FuncRef { null: true },
+        ValType::ExternRef => Value::ExternRef { null: true },
+    }
+}
+
+/// Runs a binary module on both engines and compares every step.
+///
+/// A call that runs out of fuel on either engine is not compared; the
+/// engines' states may differ after it, so both are instantiated afresh and
+/// that export is not called again.
+///
+/// # Errors
+///
+/// The first difference, with the step and both engines' observations; or a
+/// panic inside Kiln.
+pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
+    let (mut kiln, mut oracle) = match instantiate(wasm)? {
+        Ok(pair) => pair,
+        Err(agreement) => return Ok(agreement),
+    };
+    let exports = kiln.exports();
+    compare_snapshots("after instantiation", &exports, &kiln, &oracle)?;
+    let mut calls = 0;
+    let mut out_of_fuel = Vec::new();
+    for round in 0..ROUNDS {
+        for (name, params) in &exports.funcs {
+            if out_of_fuel.contains(&name) {
+                continue;
+            }
+            let args: Vec<Value> = params
+                .iter()
+                .enumerate()
+                .map(|(p, &ty)| argument(ty, calls, p))
+                .collect();
+            let what = format!("round {round}, call {calls}: `{name}`{args:?}");
+            let k = catch(&what, || kiln.call(name, &args))?;
+            let w = oracle.call(name, &args);
+            if k.out_of_fuel() || w.out_of_fuel() {
+                out_of_fuel.push(name);
+                // Instantiation succeeded alike before, with the same fuel.
+                match instantiate(wasm)? {
+                    Ok(pair) => (kiln, oracle) = pair,
+                    Err(_) => return Err(Finding(format!("{what}: instantiating again failed"))),
+                }
+                continue;
+            }
+            if k != w {
+                return Err(differ(&what, &k, &w));
+            }
+            compare_snapshots(&format!("after {what}"), &exports, &kiln, &oracle)?;
+            calls += 1;
+        }
+    }
+    Ok(Agreement::Complete {
+        calls,
+        out_of_fuel: out_of_fuel.len(),
+    })
+}
+
+/// Instantiates `wasm` on both engines: both instances, or how both failed
+/// alike.
+///
+/// # Errors
+///
+/// A panic in Kiln, or instantiation failing differently.
+fn instantiate(
+    wasm: &[u8],
+) -> Result<Result<(kiln_side::KilnSide, wasmi_side::WasmiSide), Agreement>, Finding> {
+    let kiln = catch("Kiln instantiation", || kiln_side::KilnSide::new(wasm))?;
+    let oracle = wasmi_side::WasmiSide::new(wasm);
+    let instantiated = Step::Returned(Vec::new());
+    match (kiln, oracle) {
+        (Ok(k), Ok(w)) => Ok(Ok((k, w))),
+        (Err(k), _) if k.out_of_fuel() => Ok(Err(Agreement::OutOfFuel)),
+        (_, Err(w)) if w.out_of_fuel() => Ok(Err(Agreement::OutOfFuel)),
+        // Failing (not trapping) alike needs no same message: compiling and
+        // linking errors are worded differently by every engine.
+        (Err(k), Err(w)) => match (&k, &w) {
+            (Step::Trapped(a), Step::Trapped(b)) if a != b => Err(differ("instantiation", &k, &w)),
+            (Step::Trapped(_), Step::Failed(_)) | (Step::Failed(_), Step::Trapped(_)) => {
+                Err(differ("instantiation", &k, &w))
+            }
+            _ => Ok(Err(Agreement::NotInstantiated)),
+        },
+        (Err(k), Ok(_)) => Err(differ("instantiation", &k, &instantiated)),
+        (Ok(_), Err(w)) => Err(differ("instantiation", &instantiated, &w)),
+    }
+}
+
+/// Checks one fuzzer input.
+///
+/// # Errors
+///
+/// See [`differential_wasm`].
+pub fn differential_outcome(data: &[u8]) -> Result<Option<Agreement>, Finding> {
+    let Some(wasm) = smith_module(data) else {
+        return Ok(None);
+    };
+    differential_wasm(&wasm).map(Some)
+}
+
+/// The `differential` fuzz target's body.
+///
+/// # Panics
+///
+/// On every finding (see [`differential_wasm`]).
+pub fn check_differential(data: &[u8]) {
+    if let Err(finding) = differential_outcome(data) {
+        panic!("{finding}");
+    }
+}
+
+fn differ(what: &str, kiln: &Step, wasmi: &Step) -> Finding {
+    Finding(format!(
+        "Kiln and wasmi differ at {what}\n  Kiln:  {kiln}\n  wasmi: {wasmi}"
+    ))
+}
+
+fn compare_snapshots(
+    what: &str,
+    exports: &Exports,
+    kiln: &kiln_side::KilnSide,
+    oracle: &wasmi_side::WasmiSide,
+) -> Result<(), Finding> {
+    let k = kiln.snapshot(exports);
+    let w = oracle.snapshot(exports);
+    if k == w {
+        return Ok(());
+    }
+    let mut report = format!("Kiln and wasmi differ in exported state {what}");
+    for ((name, a), (_, b)) in k.memories.iter().zip(&w.memories) {
+        if a.len() != b.len() {
+            report += &format!(
+                "\n  memory `{name}`: Kiln {} bytes, wasmi {} bytes",
+                a.len(),
+                b.len()
+            );
+        } else if let Some(at) = a.iter().zip(b).position(|(x, y)| x != y) {
+            let end = (at + 16).min(a.len());
+            report += &format!(
+                "\n  memory `{name}` first differs at {at:#x}: Kiln {:02x?}, wasmi {:02x?}",
+                &a[at..end],
+                &b[at..end]
+            );
+        }
+    }
+    for ((name, a), (_, b)) in k.globals.iter().zip(&w.globals) {
+        if a != b {
+            report += &format!("\n  global `{name}`: Kiln {a}, wasmi {b}");
+        }
+    }
+    for ((name, a), (_, b)) in k.tables.iter().zip(&w.tables) {
+        if a != b {
+            report += &format!(
+                "\n  table `{name}`: Kiln {} elements ({} null), wasmi {} elements ({} null)",
+                a.len(),
+                a.iter().filter(|n| **n).count(),
+                b.len(),
+                b.iter().filter(|n| **n).count()
+            );
+        }
+    }
+    Err(Finding(report))
+}

@@ -1,0 +1,64 @@
+//! The `parse_validate` target: arbitrary bytes through Kiln's parser and
+//! validator, which must never panic and must accept exactly the modules
+//! `wasmparser`'s validator accepts under the same features.
+
+use kiln_parser::Features;
+
+use crate::{Finding, catch};
+
+/// The features every input is checked under: everything Kiln implements.
+const FEATURES: Features = Features::ALL;
+
+/// Kiln's verdict on `bytes`: `Ok` or the error message, with the stage.
+pub(crate) fn kiln_verdict(bytes: &[u8]) -> Result<(), String> {
+    let module =
+        kiln_parser::parse(bytes, FEATURES).map_err(|e| format!("malformed (parser): {e}"))?;
+    kiln_validator::validate(&module, FEATURES)
+        .map(drop)
+        .map_err(|e| format!("invalid (validator): {e}"))
+}
+
+/// `wasmparser`'s verdict on `bytes` under the equivalent features.
+pub(crate) fn oracle_verdict(bytes: &[u8]) -> Result<(), String> {
+    wasmparser::Validator::new_with_features(FEATURES.to_wasmparser())
+        .validate_all(bytes)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// Checks one input; `Ok` when Kiln did not panic and agreed with the oracle.
+///
+/// # Errors
+///
+/// The panic, or both verdicts when they disagree.
+pub fn parse_validate_outcome(bytes: &[u8]) -> Result<(), Finding> {
+    let kiln = catch("kiln-parser/kiln-validator", || kiln_verdict(bytes))?;
+    let oracle = oracle_verdict(bytes);
+    match (&kiln, &oracle) {
+        (Ok(()), Ok(())) | (Err(_), Err(_)) => Ok(()),
+        _ => Err(Finding(format!(
+            "Kiln and wasmparser disagree on a {}-byte module\n  Kiln:       {}\n  wasmparser: {}",
+            bytes.len(),
+            describe(&kiln),
+            describe(&oracle),
+        ))),
+    }
+}
+
+/// The `parse_validate` fuzz target's body.
+///
+/// # Panics
+///
+/// On every finding (see [`parse_validate_outcome`]).
+pub fn check_parse_validate(bytes: &[u8]) {
+    if let Err(finding) = parse_validate_outcome(bytes) {
+        panic!("{finding}");
+    }
+}
+
+fn describe(verdict: &Result<(), String>) -> &str {
+    match verdict {
+        Ok(()) => "accepted",
+        Err(e) => e,
+    }
+}

@@ -1,0 +1,180 @@
+//! Replays every fuzz target over its committed corpus in
+//! `fuzz/corpus/<target>/`, and the `differential` target over fixed
+//! `wasm-smith` seeds, on stable Rust. An input that libFuzzer once found and
+//! that was fixed is added to the corpus, so it stays fixed.
+//!
+//! A failing test lists every failing input, not only the first.
+//! `KILN_REPLAY=<file>` replays one file through every target instead, with
+//! what it observed, for debugging a finding.
+
+use std::path::{Path, PathBuf};
+
+use kiln_fuzz_replay::{
+    Finding, differential::Agreement, differential_outcome, parse_validate_outcome, wat_outcome,
+};
+
+/// `wasm-smith` seeds for the `differential` target.
+const DIFFERENTIAL_SEEDS: u64 = 500;
+
+/// The corpus folder of a target.
+fn corpus_dir(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target)
+}
+
+/// Every file of a target's corpus, sorted by name.
+fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = corpus_dir(target);
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| {
+            let bytes = std::fs::read(e.path())
+                .unwrap_or_else(|err| panic!("reading {}: {err}", e.path().display()));
+            (e.file_name().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs `check` on every input, then fails with every finding, if any.
+fn replay<'a>(
+    target: &str,
+    inputs: impl IntoIterator<Item = (String, &'a [u8])>,
+    mut check: impl FnMut(&[u8]) -> Result<(), Finding>,
+) -> usize {
+    let mut count = 0;
+    let mut findings = Vec::new();
+    let verbose = std::env::var_os("KILN_REPLAY_VERBOSE").is_some();
+    for (name, bytes) in inputs {
+        count += 1;
+        if verbose {
+            eprintln!("{target}/{name}");
+        }
+        // A panic outside Kiln (in the oracle or the harness) is a finding too.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(bytes)))
+            .unwrap_or_else(|_| Err(Finding("the check itself panicked".into())));
+        if let Err(f) = outcome {
+            findings.push(format!("{target}/{name}: {f}"));
+        }
+    }
+    assert!(
+        findings.is_empty(),
+        "{} of {count} {target} inputs failed:\n\n{}",
+        findings.len(),
+        findings.join("\n\n")
+    );
+    count
+}
+
+#[test]
+fn parse_validate_corpus() {
+    let files = corpus("parse_validate");
+    assert!(files.len() >= 10, "the parse_validate corpus is missing");
+    replay(
+        "parse_validate",
+        files.iter().map(|(n, b)| (n.clone(), b.as_slice())),
+        parse_validate_outcome,
+    );
+}
+
+#[test]
+fn wat_corpus() {
+    let files = corpus("wat");
+    assert!(files.len() >= 10, "the wat corpus is missing");
+    replay(
+        "wat",
+        files.iter().map(|(n, b)| (n.clone(), b.as_slice())),
+        wat_outcome,
+    );
+}
+
+#[test]
+fn differential_corpus() {
+    let files = corpus("differential");
+    assert!(files.len() >= 10, "the differential corpus is missing");
+    replay(
+        "differential",
+        files.iter().map(|(n, b)| (n.clone(), b.as_slice())),
+        |b| differential_outcome(b).map(drop),
+    );
+}
+
+/// Fixed pseudo-random inputs: seed `s` gives 256 to 8 KiB of bytes.
+fn seed_input(seed: u64) -> Vec<u8> {
+    // splitmix64: enough for fuzz input, and the same on every machine.
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x4b49_4c4e;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let len = 256 + (next() % (8 << 10)) as usize;
+    (0..len).map(|_| next() as u8).collect()
+}
+
+#[test]
+fn differential_seeds() {
+    let inputs: Vec<(String, Vec<u8>)> = (0..DIFFERENTIAL_SEEDS)
+        .map(|s| (format!("seed {s}"), seed_input(s)))
+        .collect();
+    let (mut modules, mut instantiated, mut calls, mut out_of_fuel) = (0, 0, 0, 0);
+    replay(
+        "differential",
+        inputs.iter().map(|(n, b)| (n.clone(), b.as_slice())),
+        |b| {
+            let Some(agreement) = differential_outcome(b)? else {
+                return Ok(());
+            };
+            modules += 1;
+            if let Agreement::Complete {
+                calls: c,
+                out_of_fuel: f,
+            } = agreement
+            {
+                instantiated += 1;
+                calls += c;
+                out_of_fuel += f;
+            }
+            Ok(())
+        },
+    );
+    println!(
+        "{modules} modules, {instantiated} instantiated alike; {calls} calls compared, \
+         {out_of_fuel} exports out of fuel"
+    );
+}
+
+/// Hand-written modules at the edges where the engines' limits meet: the
+/// call-depth limit must stop recursion at the same depth on both (a global
+/// counts the frames entered), and a loop must end on fuel on both.
+#[test]
+fn limits_agree() {
+    let modules = [
+        r#"(module
+            (global $depth (export "depth") (mut i32) (i32.const 0))
+            (func $down (export "down")
+              (global.set $depth (i32.add (global.get $depth) (i32.const 1)))
+              (call $down)))"#,
+        r#"(module
+            (global $depth (export "depth") (mut i32) (i32.const 0))
+            (func $down (export "down") (param i32) (result i32)
+              (global.set $depth (i32.add (global.get $depth) (i32.const 1)))
+              (if (result i32) (i32.eqz (local.get 0))
+                (then (i32.const 0))
+                (else (i32.add (i32.const 1)
+                  (call $down (i32.sub (local.get 0) (i32.const 1))))))))"#,
+        r#"(module (func (export "spin") (loop (br 0))))"#,
+    ];
+    for wat in modules {
+        let wasm = wat::parse_str(wat).expect("the module is well-formed text");
+        let agreement =
+            kiln_fuzz_replay::differential_wasm(&wasm).unwrap_or_else(|f| panic!("{f}\nin {wat}"));
+        println!("{agreement:?}");
+    }
+}
