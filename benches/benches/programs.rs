@@ -2,7 +2,7 @@
 //! execution per program per engine, and the large program's start-up.
 //!
 //! ```sh
-//! cargo bench -p kiln-benches --bench programs              # everything (~10 minutes)
+//! cargo bench -p kiln-benches --bench programs              # everything (~8 minutes)
 //! cargo bench -p kiln-benches --bench programs -- exec/sort # one program
 //! cargo bench -p kiln-benches --bench programs -- startup   # start-up only
 //! ```
@@ -18,7 +18,7 @@
 //! Kiln's JIT does not exist yet, so it has no function here; the `report`
 //! binary lists it as n/a. Programs take seconds per run on the
 //! interpreter, so each group takes criterion's minimum of ten samples in
-//! flat sampling mode, with a measurement time sized from the checked run.
+//! flat sampling mode, one run per sample (see [`measurement_time`]).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -40,12 +40,13 @@ fn available_engines() -> Vec<Box<dyn Engine>> {
 /// Criterion's minimum sample count.
 const SAMPLES: usize = 10;
 
-/// Enough measurement time for `SAMPLES` iterations of `one`, so criterion
-/// does not warn that it cannot finish.
+/// The measurement time for a run that took `one`: half of `SAMPLES` runs,
+/// so that criterion's flat sampling takes one run per sample (given the
+/// full time, it rounds up to two, doubling a suite that already takes
+/// minutes). Criterion then notes that it needs about twice the target
+/// time, which is expected.
 fn measurement_time(one: Duration) -> Duration {
-    (one * SAMPLES as u32)
-        .mul_f64(1.2)
-        .max(Duration::from_secs(1))
+    (one * SAMPLES as u32 / 2).max(Duration::from_millis(100))
 }
 
 /// The output every engine must reproduce, and the native build if one could
@@ -134,7 +135,8 @@ fn startup(c: &mut Criterion) {
             .compile(large.wasm)
             .and_then(|m| m.instantiate())
             .expect("the engine instantiates the large program");
-        group.measurement_time(measurement_time(start.elapsed()).max(Duration::from_secs(3)));
+        // Many iterations: start-up takes milliseconds to a second.
+        group.measurement_time((start.elapsed() * SAMPLES as u32 * 2).max(Duration::from_secs(3)));
         group.bench_function(engine.name(), |b| {
             b.iter(|| {
                 let compiled = engine.compile(black_box(large.wasm)).expect("compiles");

@@ -220,6 +220,15 @@ fn today() -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// The 1-minute load average, to show whether other work shared the
+/// machine during the run.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// The machine, for the report's heading: core count and CPU model.
 fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -359,6 +368,7 @@ fn main() -> anyhow::Result<()> {
         options.runs,
         names.join(", ")
     );
+    let load_before = load_average();
     let mut failed = false;
     let mut rows = Vec::new();
     for (i, program) in selected.iter().enumerate() {
@@ -437,13 +447,15 @@ fn main() -> anyhow::Result<()> {
 
     println!(
         "Kiln benchmark report, {}, {}; wasmi {}, wasmtime {} (Cranelift); \
-         median of {} runs (start-up: of {}).\n",
+         median of {} runs (start-up: of {}); load average {} before, {} after.\n",
         today(),
         machine(),
         engines::WASMI_VERSION,
         engines::WASMTIME_VERSION,
         options.runs,
-        options.runs.max(5)
+        options.runs.max(5),
+        load_before,
+        load_average()
     );
     print_table(&names, &rows, &startup, jit_reason.as_deref());
     if failed {
