@@ -73,7 +73,14 @@ for t in "${run_targets[@]}"; do
         $(target_flags "$t") "${extra[@]}") >"$logdir/run.log" 2>&1 || true
     elapsed=$(($(date +%s) - start))
 
-    logs=("$logdir"/*.log)
+    # With -jobs/-workers each worker's log holds its output (the main
+    # process repeats it in run.log at the end); otherwise run.log does.
+    shopt -s nullglob
+    logs=("$logdir"/fuzz-*.log)
+    shopt -u nullglob
+    if ((${#logs[@]} == 0)); then
+        logs=("$logdir/run.log")
+    fi
     # Executions: the sum of every worker's final count.
     execs=$(cat "${logs[@]}" | sed -n 's/^stat::number_of_executed_units: *//p' |
         awk '{ s += $1 } END { print s + 0 }')

@@ -3,9 +3,13 @@
 //! `wasm-smith` seeds, on stable Rust. An input that libFuzzer once found and
 //! that was fixed is added to the corpus, so it stays fixed.
 //!
-//! A failing test lists every failing input, not only the first.
-//! `KILN_REPLAY=<file>` replays one file through every target instead, with
-//! what it observed, for debugging a finding.
+//! A failing test lists every failing input, not only the first;
+//! `KILN_REPLAY_VERBOSE=1` names each input before it runs.
+//! `KILN_REPLAY=<file> cargo test -p kiln-fuzz-replay one_file -- --nocapture`
+//! replays one file through every target, printing each outcome, and writes
+//! the module `wasm-smith` builds from it to `<file>.wasm` (for
+//! `wasm2wat`), to debug a finding; a `.wasm` or `.wat` file is run on both
+//! engines as it is.
 
 use std::path::{Path, PathBuf};
 
@@ -103,6 +107,35 @@ fn differential_corpus() {
     );
 }
 
+/// Where wasmi 2.0.0, the oracle, is wrong, with what Kiln must compute
+/// instead. Each case keeps the differential harness away from the pattern
+/// (the comment at its use says how); the test fails when wasmi starts to
+/// agree, so that the workaround can go.
+#[test]
+fn known_oracle_bugs() {
+    // `select(1, d, i32.eqz(d))` as a divisor, the guard wasm-smith's
+    // `disallow_traps` emits: wasmi divides by 1 whatever `d` is.
+    let wat = r#"(module
+        (func (export "div") (param i32) (result i32)
+          (i32.div_u (i32.const 100)
+            (select (i32.const 1) (local.get 0) (i32.eqz (local.get 0))))))"#;
+    let wasm = wat::parse_str(wat).expect("the module is well-formed text");
+    let engine = kiln::Engine::default();
+    let module = kiln::Module::new(&engine, &wasm).expect("Kiln compiles the module");
+    let mut store = kiln::Store::new(&engine, ());
+    let instance = kiln::Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .expect("Kiln instantiates the module");
+    let div = instance
+        .get_typed_func::<i32, i32>(&store, "div")
+        .expect("the export is `div`");
+    assert_eq!(div.call(&mut store, 7).expect("no trap"), 14);
+    assert_eq!(div.call(&mut store, 0).expect("no trap"), 100);
+    let finding = kiln_fuzz_replay::differential_wasm(&wasm)
+        .expect_err("wasmi 2.0.0 divides by 1: if it now agrees, allow `disallow_traps` again");
+    assert!(finding.0.contains("wasmi: returned [i32 100]"), "{finding}");
+}
+
 /// Fixed pseudo-random inputs: seed `s` gives 256 to 8 KiB of bytes.
 fn seed_input(seed: u64) -> Vec<u8> {
     // splitmix64: enough for fuzz input, and the same on every machine.
@@ -176,5 +209,37 @@ fn limits_agree() {
         let agreement =
             kiln_fuzz_replay::differential_wasm(&wasm).unwrap_or_else(|f| panic!("{f}\nin {wat}"));
         println!("{agreement:?}");
+    }
+}
+
+/// Replays the file named by `KILN_REPLAY`, if any (see the module docs).
+#[test]
+fn one_file() {
+    let Some(path) = std::env::var_os("KILN_REPLAY") else {
+        return;
+    };
+    let bytes = std::fs::read(&path).expect("KILN_REPLAY names a readable file");
+    if Path::new(&path)
+        .extension()
+        .is_some_and(|e| e == "wasm" || e == "wat")
+    {
+        // A module itself: run it on both engines.
+        let wasm = kiln::wat2wasm(&bytes).expect("the module is well-formed text");
+        match kiln_fuzz_replay::differential_wasm(&wasm) {
+            Ok(agreement) => println!("differential: {agreement:?}"),
+            Err(finding) => println!("differential: {finding}"),
+        }
+        return;
+    }
+    println!("parse_validate: {:?}", parse_validate_outcome(&bytes));
+    println!("wat: {:?}", wat_outcome(&bytes));
+    if let Some(wasm) = kiln_fuzz_replay::differential::smith_module(&bytes) {
+        let out = PathBuf::from(format!("{}.wasm", Path::new(&path).display()));
+        std::fs::write(&out, &wasm).expect("the module can be written beside the input");
+        println!("wasm-smith module written to {}", out.display());
+    }
+    match differential_outcome(&bytes) {
+        Ok(agreement) => println!("differential: {agreement:?}"),
+        Err(finding) => println!("differential: {finding}"),
     }
 }

@@ -130,6 +130,14 @@ fn from_val(v: &Val) -> Value {
 }
 
 fn failed(e: wasmi::Error) -> Step {
+    // An element segment past its table's end is an instantiation error in
+    // wasmi, where the spec (and Kiln) trap with `out of bounds table access`.
+    if let wasmi::errors::ErrorKind::Instantiation(
+        wasmi::errors::InstantiationError::ElementSegmentDoesNotFit { .. },
+    ) = e.kind()
+    {
+        return Step::Trapped(TrapKind::TableOutOfBounds);
+    }
     let Some(code) = e.as_trap_code() else {
         return Step::Failed(e.to_string());
     };
