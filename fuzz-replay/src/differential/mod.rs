@@ -19,11 +19,13 @@
 //! so that it rarely stops first. Calls are limited to the same depth on both
 //! engines, and memories and tables to the same sizes.
 //!
-//! NaNs: `wasm-smith` canonicalises the NaNs of every float operation in the
-//! module it builds, and Kiln canonicalises them too
-//! (`Config::nan_canonicalization`); wasmi does not, so a NaN whose bits
-//! differ is a finding only if the module let an uncanonicalised NaN through.
+//! NaNs: `wasm-smith` canonicalises the NaNs of float arithmetic in the
+//! module it builds, [`canonicalize`] adds the same after `f32.demote_f64`
+//! and `f64.promote_f32`, and Kiln canonicalises them too
+//! (`Config::nan_canonicalization`); wasmi does not, so NaN bits that differ
+//! are a finding only if a NaN got past all of that.
 
+mod canonicalize;
 mod kiln_side;
 mod wasmi_side;
 
@@ -265,7 +267,7 @@ pub fn smith_module(data: &[u8]) -> Option<Vec<u8>> {
     let (&knobs, rest) = data.split_first()?;
     let mut u = Unstructured::new(rest);
     let module = wasm_smith::Module::new(smith_config(knobs), &mut u).ok()?;
-    Some(module.to_bytes())
+    canonicalize::canonicalize_conversions(&module.to_bytes())
 }
 
 /// The argument for parameter `param` of type `ty`, in call `call` (the
