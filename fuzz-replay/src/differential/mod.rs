@@ -13,11 +13,13 @@
 //! - every exported table's size and which of its elements are null.
 //!
 //! Both engines meter fuel so that an infinite loop ends. Their fuel models
-//! differ (Kiln's is in `kiln_runtime::fuel`), so running out of fuel on
-//! either side makes the rest of the module inconclusive: the run stops there
-//! with no finding. wasmi is given [`WASMI_FUEL_FACTOR`] times Kiln's budget,
-//! so that it rarely stops first. Calls are limited to the same depth on both
-//! engines, and memories and tables to the same sizes.
+//! differ (Kiln's is in `kiln_runtime::fuel`), so a call that runs out of
+//! fuel on either side is inconclusive: it is not compared, that export is not
+//! called again, and both engines start afresh from a new instance (a start
+//! function out of fuel ends the module's run). wasmi is given
+//! [`WASMI_FUEL_FACTOR`] times Kiln's budget, so that it rarely stops first.
+//! Calls are limited to the same depth on both engines, and memories and
+//! tables to the same sizes.
 //!
 //! NaNs: `wasm-smith` canonicalises the NaNs of float arithmetic in the
 //! module it builds, [`canonicalize`] adds the same after `f32.demote_f64`
