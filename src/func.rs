@@ -10,7 +10,7 @@ use kiln_parser::FuncType;
 use kiln_runtime::{FuncAddr, HostCaller, HostFn, Trap, Val};
 
 use crate::store::StoreId;
-use crate::{AsContext, AsContextMut, Caller, Engine, Error};
+use crate::{AsContext, AsContextMut, Caller, Engine, Error, Strategy};
 
 pub use typed::{HostBody, IntoFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 
@@ -115,7 +115,11 @@ impl Func {
             )));
         }
         let data: &mut dyn Any = cx.data;
-        kiln_interp::invoke(cx.rt, data, self.addr, params, results).map_err(Error::Trap)
+        match cx.engine.config().strategy {
+            Strategy::Interpreter => kiln_interp::invoke(cx.rt, data, self.addr, params, results),
+            Strategy::Jit => kiln_jit::invoke(cx.rt, data, self.addr, params, results),
+        }
+        .map_err(Error::Trap)
     }
 
     /// A typed view of the function, checked once here.

@@ -84,6 +84,10 @@ pub enum Error {
     /// an engine without fuel).
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// The JIT failed to compile a valid module (code generation or executable
+    /// memory); a bug or a resource limit, never the module's fault.
+    #[error("compilation failed: {0}")]
+    Compile(String),
     /// An import is missing or has the wrong type.
     #[error("unlinkable: {0}")]
     Unlinkable(String),

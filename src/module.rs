@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use kiln_parser::{ExternKind, FuncType, GlobalType, ImportKind, MemoryType, TableType};
 
-use crate::{Engine, Error};
+use crate::{Engine, Error, Strategy};
 
 /// The type of an import or export.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +29,9 @@ pub struct Module {
 pub(crate) struct ModuleInner {
     pub(crate) engine: Engine,
     pub(crate) ir: Arc<kiln_parser::Module>,
-    pub(crate) code: Arc<kiln_interp::CompiledModule>,
+    /// The tier's compiled form (`kiln_interp::CompiledModule` or
+    /// `kiln_jit::CompiledModule`, as the engine's strategy says).
+    pub(crate) code: Arc<dyn std::any::Any + Send + Sync>,
 }
 
 impl Module {
@@ -45,20 +47,40 @@ impl Module {
         let ir = kiln_parser::parse(&binary, features)?;
         let info = kiln_validator::validate(&ir, features)?;
         let ir = Arc::new(ir);
-        let code = kiln_interp::CompiledModule::new(
-            Arc::clone(&ir),
-            Arc::new(info),
-            kiln_interp::Options {
-                fuel: engine.config().consume_fuel,
-                canonicalize_nans: engine.config().nan_canonicalization,
-            },
-        )
-        .map_err(|e| Error::Unsupported(e.to_string()))?;
+        let config = engine.config();
+        let code: Arc<dyn std::any::Any + Send + Sync> = match config.strategy {
+            Strategy::Interpreter => Arc::new(
+                kiln_interp::CompiledModule::new(
+                    Arc::clone(&ir),
+                    Arc::new(info),
+                    kiln_interp::Options {
+                        fuel: config.consume_fuel,
+                        canonicalize_nans: config.nan_canonicalization,
+                    },
+                )
+                .map_err(|e| Error::Unsupported(e.to_string()))?,
+            ),
+            Strategy::Jit => Arc::new(
+                kiln_jit::CompiledModule::new(
+                    Arc::clone(&ir),
+                    Arc::new(info),
+                    kiln_jit::Options {
+                        fuel: config.consume_fuel,
+                        canonicalize_nans: config.nan_canonicalization,
+                        memory_guard: config.limits.memory.guard,
+                    },
+                )
+                .map_err(|e| match e {
+                    kiln_jit::CompileError::Unsupported(_) => Error::Unsupported(e.to_string()),
+                    other => Error::Compile(other.to_string()),
+                })?,
+            ),
+        };
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
                 ir,
-                code: Arc::new(code),
+                code,
             }),
         })
     }

@@ -16,11 +16,12 @@ use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
-use kiln_parser::{FuncType, IndexType, Module};
+use kiln_parser::{FuncType, Module};
 use kiln_validator::ModuleInfo;
 
 use crate::code_memory::{CodeMemory, CodeMemoryBuilder};
 use crate::libcalls::{Libcall, cranelift_libcall_address};
+use crate::signals::TrapSite;
 use crate::trampoline::{build_trampoline, trampoline_signature};
 use crate::translate::{
     FUNC_NAMESPACE, FuncTranslator, LIBCALL_NAMESPACE, ModuleEnv, wasm_signature,
@@ -46,8 +47,11 @@ pub struct CompiledModule {
     module: Arc<Module>,
     code: CodeMemory,
     funcs: Box<[FuncEntry]>,
+    /// Every trap site of the code, sorted by offset.
+    traps: Box<[TrapSite]>,
     /// Largest stack frame of any compiled function, in bytes (for the stack limit).
     max_frame_size: u32,
+    options: Options,
 }
 
 impl CompiledModule {
@@ -63,15 +67,11 @@ impl CompiledModule {
         info: Arc<ModuleInfo>,
         options: Options,
     ) -> Result<CompiledModule, CompileError> {
-        check_module(&module, options)?;
+        check_module(&module)?;
         let isa = host_isa(options)?;
-        let call_conv = isa.default_call_conv();
-        let env = ModuleEnv {
-            module: &module,
-            info: &info,
-            call_conv,
-            frontend: isa.frontend_config(),
-        };
+        let host_conv = isa.default_call_conv();
+        let env = ModuleEnv::new(&module, &info, options, isa.frontend_config());
+        let call_conv = env.call_conv;
 
         let mut pieces = Vec::with_capacity(module.funcs.len() + 1);
         let mut ctx = Context::new();
@@ -97,7 +97,7 @@ impl CompiledModule {
                 None => {
                     ctx.func = ir::Function::with_name_signature(
                         UserFuncName::user(FUNC_NAMESPACE, u32::MAX),
-                        trampoline_signature(call_conv, env.frontend.pointer_type()),
+                        trampoline_signature(host_conv, env.frontend.pointer_type()),
                     );
                     build_trampoline(&mut builder_ctx, &mut ctx.func, ty, call_conv, env.frontend)?;
                     pieces.push(compile(&mut ctx, &isa)?);
@@ -118,11 +118,24 @@ impl CompiledModule {
             })
             .collect();
         let max_frame_size = pieces.iter().map(|p| p.frame_size).max().unwrap_or(0);
+        let mut traps: Vec<TrapSite> = pieces
+            .iter()
+            .zip(&offsets)
+            .flat_map(|(p, &at)| {
+                p.traps.iter().map(move |t| TrapSite {
+                    offset: at + t.offset,
+                    code: t.code,
+                })
+            })
+            .collect();
+        traps.sort_by_key(|t| t.offset);
         Ok(CompiledModule {
             module,
             code,
             funcs,
+            traps: traps.into(),
             max_frame_size,
+            options,
         })
     }
 
@@ -146,25 +159,41 @@ impl CompiledModule {
     pub(crate) fn max_frame_size(&self) -> usize {
         self.max_frame_size as usize
     }
+
+    /// The options the module was compiled with.
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
+    /// Whether the code omits bounds checks on 32-bit memories, relying on their
+    /// guard regions.
+    pub(crate) fn assumes_guards(&self) -> bool {
+        self.options.memory_guard
+    }
+
+    /// Address of the first byte of code.
+    pub(crate) fn code_start(&self) -> usize {
+        self.code.addr(0) as usize
+    }
+
+    /// Every trap site of the code, sorted by offset.
+    pub(crate) fn trap_sites(&self) -> &[TrapSite] {
+        &self.traps
+    }
 }
 
-/// Rejects what this slice does not compile, before any work (the crate docs list it).
-fn check_module(module: &Module, options: Options) -> Result<(), CompileError> {
-    let unsupported = |what: &str| Err(CompileError::Unsupported(what.into()));
-    if options.fuel {
-        return unsupported("fuel metering");
+/// Rejects what the JIT does not compile, before any work (the crate docs list it).
+fn check_module(module: &Module) -> Result<(), CompileError> {
+    if !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        return Err(CompileError::Unsupported(
+            "this platform (the JIT runs on x86-64 Linux)".into(),
+        ));
     }
-    if !module.imports.is_empty() {
-        return unsupported("imports");
+    for ty in &module.types {
+        wasm_signature(ty, CallConv::Tail, ir::types::I64)?;
     }
-    if module.memories.len() > 1 {
-        return unsupported("multi-memory");
-    }
-    if module.memories.iter().any(|m| m.index == IndexType::I64) {
-        return unsupported("memory64");
-    }
-    for t in &module.funcs {
-        wasm_signature(&module.types[t.index()], CallConv::SystemV, ir::types::I64)?;
+    for g in &module.globals {
+        crate::translate::clif_type(g.ty.content)?;
     }
     Ok(())
 }
@@ -193,7 +222,7 @@ fn host_isa(options: Options) -> Result<OwnedTargetIsa, CompileError> {
         // limit check keeps them above the guard page anyway (`vmctx::stack_limit`).
         ("enable_probestack", "true"),
         ("probestack_strategy", "inline"),
-        // Traps return normally, so nothing unwinds through compiled frames.
+        // Traps leave compiled frames through the signal handler, never by unwinding.
         ("unwind_info", "false"),
         ("is_pic", "false"),
     ] {
@@ -239,6 +268,8 @@ struct Relocation {
 struct Piece {
     bytes: Vec<u8>,
     relocs: Vec<Relocation>,
+    /// Trap sites, at offsets within the piece.
+    traps: Vec<TrapSite>,
     /// Bytes of stack the function takes, return address included.
     frame_size: u32,
 }
@@ -291,10 +322,20 @@ fn compile(ctx: &mut Context, isa: &OwnedTargetIsa) -> Result<Piece, CompileErro
             addend: r.addend,
         });
     }
+    let traps = compiled
+        .buffer
+        .traps()
+        .iter()
+        .map(|t| TrapSite {
+            offset: t.offset,
+            code: t.code,
+        })
+        .collect();
     ctx.clear();
     Ok(Piece {
         bytes,
         relocs,
+        traps,
         frame_size,
     })
 }

@@ -1,15 +1,15 @@
-//! The host-to-WebAssembly entry: [`invoke`].
+//! The host-to-WebAssembly entry ([`invoke`]) and the Rust-side state of one
+//! entry ([`Activation`]), which libcalls reach through the `VmContext`.
 
 use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::ptr::NonNull;
 
 use kiln_runtime::{FuncAddr, FuncEntity, HostCaller, InstanceAddr, Store, Trap, TrapCode, Val};
 
 use crate::CompiledModule;
-use crate::vmctx::{self, VmContext};
-
-/// The native signature of every array-call trampoline (see `trampoline.rs`).
-type Trampoline = unsafe extern "C" fn(*mut VmContext, *const u8, *mut u128);
+use crate::signals::{self, EntryState, Trampoline};
+use crate::vmctx::{self, MemoryDef, VmContext};
 
 /// Argument/result slots kept on the Rust stack; more go to the heap.
 const INLINE_SLOTS: usize = 8;
@@ -19,11 +19,17 @@ const INLINE_SLOTS: usize = 8;
 ///
 /// The caller checks that `args` and `results` match the function's type. A
 /// host function is called directly; a WebAssembly function must belong to an
-/// instance whose code is a [`CompiledModule`] of this crate.
+/// instance whose code is a [`CompiledModule`] of this crate. The store's call
+/// depth is the same after the call as before it, trap or not.
 ///
 /// # Errors
 ///
 /// The trap that ended execution.
+///
+/// # Panics
+///
+/// A panic of a host function called from WebAssembly continues here, once the
+/// WebAssembly frames are gone.
 pub fn invoke(
     store: &mut Store,
     data: &mut dyn Any,
@@ -52,9 +58,74 @@ pub fn invoke(
                 .downcast::<CompiledModule>()
                 .map_err(|_| Trap::host("function was compiled for another execution tier"))?;
             let entry_depth = store.depth;
-            let outcome = call_wasm(store, instance, &code, def_index, args, results);
+            let outcome = call_wasm(store, data, instance, &code, def_index, args, results);
             store.depth = entry_depth;
-            outcome
+            match outcome {
+                Ok(()) => Ok(()),
+                Err(Pending::Trap(t)) => Err(t),
+                Err(Pending::Panic(p)) => std::panic::resume_unwind(p),
+            }
+        }
+    }
+}
+
+/// Why an entry ended early.
+pub(crate) enum Pending {
+    /// A trap.
+    Trap(Trap),
+    /// A host function panicked; the panic resumes once the entry has returned.
+    Panic(Box<dyn Any + Send>),
+}
+
+impl From<TrapCode> for Pending {
+    fn from(code: TrapCode) -> Pending {
+        Pending::Trap(code.into())
+    }
+}
+
+/// The Rust-side state of one entry into compiled code: what libcalls need to
+/// reach the store, and the tables the `VmContext` points into.
+pub struct Activation {
+    /// The store, borrowed exclusively for the whole entry. Only libcalls
+    /// dereference it, one at a time, while compiled code waits for them.
+    pub(crate) store: *mut Store,
+    /// The embedder's host state, borrowed like the store.
+    pub(crate) data: *mut dyn Any,
+    /// The instance whose code runs.
+    pub(crate) instance: InstanceAddr,
+    /// The module's compiled code.
+    pub(crate) code: *const CompiledModule,
+    /// Whether the module meters fuel.
+    pub(crate) metered: bool,
+    /// One entry per memory of the instance (the `VmContext` points here).
+    memories: Vec<MemoryDef>,
+    /// One pointer per global of the instance (the `VmContext` points here).
+    globals: Vec<*mut u128>,
+    /// The trap (or panic) a libcall hit, raised by compiled code right after it.
+    pub(crate) pending: Option<Pending>,
+}
+
+impl Activation {
+    /// Points the memory and global tables at the store's current entities: after
+    /// anything that may have grown a memory or added globals to the store.
+    ///
+    /// # Safety
+    ///
+    /// `self.store` must be valid to read, with no live reference to it elsewhere.
+    pub(crate) unsafe fn refresh(&mut self) {
+        // SAFETY: see `# Safety`.
+        let store = unsafe { &mut *self.store };
+        let inst = &store.instances[self.instance.index()];
+        for (def, m) in self.memories.iter_mut().zip(&inst.memories) {
+            let view = store.memories[m.index()].view();
+            def.base = view.base.as_ptr();
+            def.len = view.len as u64;
+        }
+        let globals_base = store.globals.as_mut_ptr();
+        for (slot, g) in self.globals.iter_mut().zip(&inst.globals) {
+            // SAFETY: every address of an instance indexes the store's globals, so the
+            // element is in bounds; `addr_of_mut!` creates no intermediate reference.
+            *slot = unsafe { std::ptr::addr_of_mut!((*globals_base.add(g.index())).bits) };
         }
     }
 }
@@ -62,44 +133,49 @@ pub fn invoke(
 /// Runs defined function `def` of `instance` through its trampoline.
 fn call_wasm(
     store: &mut Store,
+    data: &mut dyn Any,
     instance: InstanceAddr,
     code: &CompiledModule,
     def: u32,
     args: &[Val],
     results: &mut [Val],
-) -> Result<(), Trap> {
+) -> Result<(), Pending> {
     let inst = &store.instances[instance.index()];
-
-    // Raw pointers into the store for the duration of the call: `store` itself is
-    // not used again until the trampoline returns, so these are the only accesses.
-    let globals_base = store.globals.as_mut_ptr();
-    let globals: Vec<*mut u128> = inst
-        .globals
-        .iter()
-        // SAFETY: every address of an instance indexes the store's globals, so the
-        // element is in bounds; `addr_of_mut!` creates no intermediate reference.
-        .map(|g| unsafe { std::ptr::addr_of_mut!((*globals_base.add(g.index())).bits) })
-        .collect();
-    let (memory, memory_base, memory_len) = match inst.memories.first() {
-        Some(m) => {
-            let view = store.memories[m.index()].view();
-            let (base, len) = (view.base.as_ptr(), view.len as u64);
-            // SAFETY: the address indexes the store's memories (in bounds).
-            let memory = unsafe { store.memories.as_mut_ptr().add(m.index()) };
-            (memory, base, len)
-        }
-        None => (std::ptr::null_mut(), NonNull::dangling().as_ptr(), 0),
+    if code.assumes_guards()
+        && inst
+            .memories
+            .iter()
+            .any(|m| !store.memories[m.index()].is_64() && !store.memories[m.index()].guarded())
+    {
+        return Err(Pending::Trap(Trap::host(
+            "the module was compiled for memories with guard regions, but the store's have none",
+        )));
+    }
+    let func_addrs = inst.funcs.as_ptr().cast::<u32>();
+    let dangling = MemoryDef {
+        base: NonNull::dangling().as_ptr(),
+        len: 0,
     };
-
+    let mut act = Activation {
+        store: std::ptr::null_mut(),
+        data: std::ptr::null_mut::<()>() as *mut dyn Any,
+        instance,
+        code,
+        metered: code.options().fuel,
+        memories: vec![dangling; inst.memories.len()],
+        globals: vec![std::ptr::null_mut(); inst.globals.len()],
+        pending: None,
+    };
     let mut vm = VmContext {
-        memory_base,
-        memory_len,
-        memory,
-        globals: globals.as_ptr(),
+        memories: act.memories.as_ptr(),
+        globals: act.globals.as_ptr(),
+        func_addrs,
         stack_limit: vmctx::stack_limit(code.max_frame_size()),
+        fuel: store.fuel,
         depth: store.depth,
         max_depth: store.limits.max_call_depth,
-        trap: 0,
+        pending: 0,
+        activation: std::ptr::null_mut(),
     };
     // The first frame must fit above the limit too (see `vmctx::stack_limit`).
     if vmctx::approximate_sp() < vm.stack_limit {
@@ -119,26 +195,115 @@ fn call_wasm(
         *slot = a.to_bits();
     }
 
+    // From here until the entry returns, the store and host state are reached only
+    // through these raw pointers (by libcalls, one at a time).
+    act.store = store;
+    act.data = data;
+    // SAFETY: the store pointer is valid and nothing else uses it right now.
+    unsafe { act.refresh() };
+    vm.activation = &mut act;
+
     let (body, trampoline) = code.entry(def);
     // SAFETY: `trampoline` is the compiled array-call trampoline for `def`'s type,
-    // which has exactly the `Trampoline` signature, in code memory that `code` keeps
-    // mapped for the whole call.
+    // which has exactly the `Trampoline` signature.
     let trampoline: Trampoline = unsafe { std::mem::transmute(trampoline) };
-    // SAFETY: `vm` is a live context filled above (memory and globals point into the
+    let mut state = EntryState::new(code.code_start(), code.code_size(), code.trap_sites());
+    // SAFETY: `vm` is a live context filled above (memories and globals point into the
     // store, which nothing else touches during the call); `body` is the function the
     // trampoline was compiled to call; `values` has a slot for every argument and
-    // result. Compiled code checks every memory access and never unwinds.
-    unsafe { trampoline(&mut vm, body, values.as_mut_ptr()) };
+    // result; `code` keeps the code mapped for the whole call.
+    let trapped =
+        unsafe { signals::enter(&mut state, trampoline, &mut vm, body, values.as_mut_ptr()) };
 
-    if vm.trap != 0 {
-        let code = vmctx::trap_code_from_raw(vm.trap)
-            .ok_or_else(|| Trap::host("compiled code raised an unknown trap"))?;
-        return Err(code.into());
+    if act.metered {
+        store.fuel = vm.fuel;
+    }
+    if let Some(code) = trapped {
+        return Err(match code.and_then(vmctx::trap_from_clif) {
+            Some(code) => code.into(),
+            None => act
+                .pending
+                .take()
+                .unwrap_or_else(|| Pending::Trap(Trap::host("compiled code trapped"))),
+        });
     }
     let module = code.module();
     let ty = &module.types[module.funcs[def as usize].index()];
     for ((r, t), bits) in results.iter_mut().zip(ty.results.iter()).zip(values.iter()) {
         *r = Val::from_bits(*t, *bits);
+    }
+    Ok(())
+}
+
+/// Calls function `addr` of the store from compiled code of `act`'s instance, with
+/// arguments and results in `values` (one 16-byte slot each, `Val::to_bits`).
+///
+/// The store sees the caller's depth and fuel during the call, and the caller sees
+/// the store's fuel after it; memories and globals are refreshed, since the callee
+/// may have grown a memory or added globals.
+///
+/// # Safety
+///
+/// `vm` is the live context of `act`'s entry, `values` holds
+/// `max(params, results)` slots of the callee's type, and no reference to the store
+/// or host state is live.
+pub(crate) unsafe fn call_from_wasm(
+    act: &mut Activation,
+    vm: &mut VmContext,
+    addr: FuncAddr,
+    values: *mut u128,
+) -> Result<(), Pending> {
+    // SAFETY: the entry's store and host state, used by nothing else during this call
+    // (see `# Safety`).
+    let (store, data) = unsafe { (&mut *act.store, &mut *act.data) };
+    store.depth = vm.depth;
+    if act.metered {
+        store.fuel = vm.fuel;
+    }
+    let ty = store.func_type(addr).clone();
+    // SAFETY: `values` has a slot for every parameter and result (see `# Safety`).
+    let slots =
+        unsafe { std::slice::from_raw_parts_mut(values, ty.params.len().max(ty.results.len())) };
+    let args: Vec<Val> = ty
+        .params
+        .iter()
+        .zip(slots.iter())
+        .map(|(t, bits)| Val::from_bits(*t, *bits))
+        .collect();
+    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    let instance = act.instance;
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        match store.funcs[addr.index()].clone() {
+            FuncEntity::Host { func, .. } => func(
+                HostCaller {
+                    store: &mut *store,
+                    data: &mut *data,
+                    instance: Some(instance),
+                },
+                &args,
+                &mut results,
+            ),
+            FuncEntity::Wasm { .. } => invoke(store, data, addr, &args, &mut results),
+        }
+    }));
+    if act.metered {
+        vm.fuel = store.fuel;
+    }
+    store.depth = vm.depth;
+    // SAFETY: `store` is not used again below.
+    unsafe { act.refresh() };
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(trap)) => return Err(Pending::Trap(trap)),
+        Err(panic) => return Err(Pending::Panic(panic)),
+    }
+    for ((slot, r), t) in slots.iter_mut().zip(&results).zip(ty.results.iter()) {
+        if r.ty() != *t {
+            return Err(Pending::Trap(Trap::host(
+                "host function returned a value of the wrong type",
+            )));
+        }
+        *slot = r.to_bits();
     }
     Ok(())
 }

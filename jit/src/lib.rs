@@ -6,49 +6,33 @@
 //!
 //! It depends on the parser's IR, the validator's facts and the runtime's
 //! store, never on the interpreter; it must behave exactly like the
-//! interpreter (results, traps with the spec's messages, memory, globals, the
-//! call-depth limit). It is not wired into the public `kiln` API yet.
+//! interpreter: results, traps with the spec's messages, memory, globals, the
+//! call-depth limit, and the fuel consumed (the same metered runs, charged at
+//! the same places).
 //!
-//! # What this first slice compiles
-//! - Modules without imports, with at most one 32-bit memory; tables and
-//!   element segments may be declared (instantiation is the runtime's), but no
-//!   instruction may use them.
-//! - Values of type `i32`, `i64`, `f32` and `f64` in parameters, results,
-//!   locals, globals and blocks, including multi-value blocks and functions.
-//! - Control: `block`, `loop`, `if`/`else`, `br`, `br_if`, `br_table`,
-//!   `return`, `unreachable`, `nop`, direct `call`s between the module's
-//!   functions.
-//! - `drop`, `select` (typed or not), `local.get/set/tee`, `global.get/set`,
-//!   constants, and every scalar numeric operator of WebAssembly 2.0 (integer
-//!   and float arithmetic, comparisons, conversions, sign extension,
-//!   saturating truncation), with traps on division by zero, signed division
-//!   overflow and invalid or overflowing float-to-integer truncation.
-//! - Loads and stores of every scalar width on memory 0, bounds-checked
-//!   explicitly; `memory.size` (inline) and `memory.grow` (a call into Rust).
-//! - The call-depth limit (`StoreLimits::max_call_depth`, counted like the
-//!   interpreter: the entry call is depth 1) and a native stack limit, both
-//!   trapping with `call stack exhausted`.
-//! - NaN canonicalisation ([`Options::canonicalize_nans`]), the same set of
-//!   operators as the interpreter.
+//! # What it compiles
+//! WebAssembly 2.0 without SIMD, plus the tail-call, extended-const,
+//! multi-memory and memory64 proposals: every scalar and reference-typed
+//! instruction, imports of every kind (functions are called through a
+//! libcall, host functions included, and may call back into WebAssembly),
+//! `call_indirect` with its checks, `return_call*` as real tail calls, bulk
+//! memory and table instructions (through the runtime's shared
+//! implementation, [`kiln_runtime::ops`]), fuel metering and NaN
+//! canonicalisation ([`Options`]). Functions using `v128` are refused with
+//! [`CompileError::Unsupported`]. The JIT runs on x86-64 Linux.
 //!
-//! # What it rejects
-//! [`CompiledModule::new`] returns [`CompileError::Unsupported`], naming the
-//! feature, for: imports of any kind, `call_indirect` and every table
-//! instruction, bulk memory (`memory.fill/copy/init`, `data.drop`), reference
-//! types (`funcref`/`externref` values and `ref.*`), SIMD (`v128` values and
-//! operators), tail calls, multi-memory, memory64, and fuel metering
-//! ([`Options::fuel`]).
-//!
-//! # How traps work here
-//! Without signal handlers: a trap site stores its code in the `VmContext`
-//! and returns; callers check it after every call, and [`invoke`] turns it
-//! into `Err(Trap)`. Bounds checks are explicit compares. Signal-based traps
-//! with guard-page bounds elimination are the next step (see `RATIONALE.md`).
+//! # How traps work
+//! By signal (see `signals.rs`): 32-bit memories with guard regions need no
+//! bounds checks (an access past the end faults), and every other trap is a
+//! Cranelift trap instruction. The handler maps the faulting instruction to
+//! its trap code through the compiled code's trap table and resumes the
+//! innermost entry from Rust, which returns `Err(Trap)`.
 
 mod code_memory;
 mod compiler;
 mod invoke;
 mod libcalls;
+mod signals;
 mod trampoline;
 mod translate;
 mod vmctx;
@@ -81,13 +65,28 @@ impl std::fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-/// How the JIT compiles a module (the interpreter's options, field for field).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How the JIT compiles a module (the interpreter's options, plus how memories
+/// are bounds-checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// Charge fuel per metered run. Not supported yet: `CompiledModule::new` rejects it.
+    /// Charge fuel per metered run (`kiln_runtime::fuel`).
     pub fuel: bool,
     /// Replace every NaN produced by float arithmetic by the canonical NaN.
     pub canonicalize_nans: bool,
+    /// Rely on the guard regions of 32-bit memories instead of bounds checks (the
+    /// store's memories must have them: `MemoryConfig::guard`). 64-bit memories
+    /// are always checked.
+    pub memory_guard: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            fuel: false,
+            canonicalize_nans: false,
+            memory_guard: true,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,26 +4,41 @@
 //! (index: [`Libcall`]) or, for the float rounding operators Cranelift lowers
 //! to calls on hosts without SSE4.1, with Cranelift's own `LibCall`s; the
 //! linker patches their absolute addresses in. Every one is `extern "C"`
-//! (the ISA's default calling convention) and must not unwind: none of them
-//! can panic.
+//! (the ISA's default calling convention) and never unwinds: a failure is
+//! stored in the activation as its pending trap, `VmContext::pending` is set,
+//! and the compiled code raises `PENDING_TRAP` right after the call returns.
+//! Host panics are caught here and resumed once the entry has returned.
 
 use cranelift_codegen::ir::LibCall;
+use kiln_runtime::ops::{self, BulkOp};
+use kiln_runtime::{FuncAddr, FuncEntity, RawRef, Trap, TrapCode};
 
+use crate::CompiledModule;
+use crate::invoke::{Activation, Pending, call_from_wasm};
 use crate::vmctx::VmContext;
 
 /// Kiln's libcalls, numbered as compiled code names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub(crate) enum Libcall {
-    /// [`memory_grow`].
-    MemoryGrow = 0,
+    /// [`bulk`].
+    Bulk = 0,
+    /// [`call_func`].
+    CallFunc = 1,
+    /// [`resolve_indirect`].
+    ResolveIndirect = 2,
+    /// [`call_indirect_slow`].
+    CallIndirectSlow = 3,
 }
 
 impl Libcall {
     /// The libcall numbered `index`.
     pub(crate) fn from_index(index: u32) -> Option<Libcall> {
         match index {
-            0 => Some(Libcall::MemoryGrow),
+            0 => Some(Libcall::Bulk),
+            1 => Some(Libcall::CallFunc),
+            2 => Some(Libcall::ResolveIndirect),
+            3 => Some(Libcall::CallIndirectSlow),
             _ => None,
         }
     }
@@ -31,7 +46,10 @@ impl Libcall {
     /// The function's address.
     pub(crate) fn address(self) -> usize {
         match self {
-            Libcall::MemoryGrow => memory_grow as *const () as usize,
+            Libcall::Bulk => bulk as *const () as usize,
+            Libcall::CallFunc => call_func as *const () as usize,
+            Libcall::ResolveIndirect => resolve_indirect as *const () as usize,
+            Libcall::CallIndirectSlow => call_indirect_slow as *const () as usize,
         }
     }
 }
@@ -52,32 +70,231 @@ pub(crate) fn cranelift_libcall_address(call: LibCall) -> Option<usize> {
     Some(f as usize)
 }
 
-/// `memory.grow` on memory 0 by `delta` pages: returns the old size in pages, or
-/// `u32::MAX` (-1) if the memory cannot grow that far, and refreshes the
-/// context's base and length.
+/// The numbering of [`BulkOp`]s in [`bulk`]'s `kind` argument.
+pub(crate) fn bulk_kind(op: BulkOp) -> (u32, u32, u32) {
+    match op {
+        BulkOp::MemorySize { mem } => (0, mem, 0),
+        BulkOp::MemoryGrow { mem } => (1, mem, 0),
+        BulkOp::MemoryFill { mem } => (2, mem, 0),
+        BulkOp::MemoryCopy { dst, src } => (3, dst, src),
+        BulkOp::MemoryInit { mem, data } => (4, mem, data),
+        BulkOp::DataDrop { data } => (5, data, 0),
+        BulkOp::TableGet { table } => (6, table, 0),
+        BulkOp::TableSet { table } => (7, table, 0),
+        BulkOp::TableSize { table } => (8, table, 0),
+        BulkOp::TableGrow { table } => (9, table, 0),
+        BulkOp::TableFill { table } => (10, table, 0),
+        BulkOp::TableCopy { dst, src } => (11, dst, src),
+        BulkOp::TableInit { table, elem } => (12, table, elem),
+        BulkOp::ElemDrop { elem } => (13, elem, 0),
+    }
+}
+
+/// The inverse of [`bulk_kind`].
+fn bulk_op(kind: u32, a: u32, b: u32) -> Option<BulkOp> {
+    Some(match kind {
+        0 => BulkOp::MemorySize { mem: a },
+        1 => BulkOp::MemoryGrow { mem: a },
+        2 => BulkOp::MemoryFill { mem: a },
+        3 => BulkOp::MemoryCopy { dst: a, src: b },
+        4 => BulkOp::MemoryInit { mem: a, data: b },
+        5 => BulkOp::DataDrop { data: a },
+        6 => BulkOp::TableGet { table: a },
+        7 => BulkOp::TableSet { table: a },
+        8 => BulkOp::TableSize { table: a },
+        9 => BulkOp::TableGrow { table: a },
+        10 => BulkOp::TableFill { table: a },
+        11 => BulkOp::TableCopy { dst: a, src: b },
+        12 => BulkOp::TableInit { table: a, elem: b },
+        13 => BulkOp::ElemDrop { elem: a },
+        _ => return None,
+    })
+}
+
+/// Records `pending` as the entry's trap; compiled code raises it on return.
+fn fail(act: &mut Activation, vm: &mut VmContext, pending: Pending) {
+    act.pending = Some(pending);
+    vm.pending = 1;
+}
+
+/// Splits a context pointer into the context and its activation.
 ///
 /// # Safety
 ///
-/// `vmctx` must point to the live [`VmContext`] of the running call, whose
-/// `memory` is null or points to a memory no other reference is used for while
-/// WebAssembly runs ([`crate::invoke`] guarantees both).
-unsafe extern "C" fn memory_grow(vmctx: *mut VmContext, delta: u32) -> u32 {
-    // SAFETY: the caller passes its own live context (see `# Safety`).
-    let vm = unsafe { &mut *vmctx };
-    if vm.memory.is_null() {
-        return u32::MAX;
+/// `vmctx` is the live context of a running entry, passed by compiled code to a
+/// libcall; no other reference to it or its activation is live.
+unsafe fn parts<'a>(vmctx: *mut VmContext) -> (&'a mut VmContext, &'a mut Activation) {
+    // SAFETY: see `# Safety`; the activation outlives the entry.
+    unsafe {
+        let vm = &mut *vmctx;
+        let act = &mut *vm.activation;
+        (vm, act)
     }
-    // SAFETY: `memory` points into the store's memories, which `invoke` holds exclusively
-    // for the duration of the call and does not touch until it returns.
-    let memory = unsafe { &mut *vm.memory };
-    match memory.grow(u64::from(delta)) {
-        Some(old) => {
-            let view = memory.view();
-            vm.memory_base = view.base.as_ptr();
-            vm.memory_len = view.len as u64;
-            old as u32
+}
+
+/// A memory or table management instruction (`kind`/`imm1`/`imm2`: [`bulk_kind`])
+/// with operands `a`, `b`, `c`: the runtime's shared implementation, with the
+/// dynamic fuel charged from the context's fuel. Returns the instruction's result.
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context.
+unsafe extern "C" fn bulk(
+    vmctx: *mut VmContext,
+    kind: u32,
+    imm1: u32,
+    imm2: u32,
+    a: u64,
+    b: u64,
+    c: u64,
+) -> u64 {
+    // SAFETY: see `# Safety`.
+    let (vm, act) = unsafe { parts(vmctx) };
+    let Some(op) = bulk_op(kind, imm1, imm2) else {
+        fail(act, vm, Pending::Trap(Trap::host("unknown bulk operation")));
+        return 0;
+    };
+    // SAFETY: the entry's store; compiled code is waiting for this call.
+    let store = unsafe { &mut *act.store };
+    if act.metered {
+        store.fuel = vm.fuel;
+    }
+    let outcome = ops::execute(store, act.instance, op, [a, b, c], act.metered);
+    if act.metered {
+        vm.fuel = store.fuel;
+    }
+    if matches!(op, BulkOp::MemoryGrow { .. }) {
+        // SAFETY: `store` is not used again.
+        unsafe { act.refresh() };
+    }
+    match outcome {
+        Ok(v) => v,
+        Err(trap) => {
+            fail(act, vm, Pending::Trap(trap));
+            0
         }
-        None => u32::MAX,
+    }
+}
+
+/// Calls function `index` of the instance's function index space (an import, or a
+/// function reached by a tail call that compiled code cannot make itself) with
+/// arguments and results in `values`.
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context and a `values` buffer of
+/// `max(params, results)` slots of the function's type.
+unsafe extern "C" fn call_func(vmctx: *mut VmContext, index: u32, values: *mut u128) {
+    // SAFETY: see `# Safety`.
+    let (vm, act) = unsafe { parts(vmctx) };
+    // SAFETY: `func_addrs` has one entry per function of the instance and validation
+    // guarantees `index` is one.
+    let addr = FuncAddr(unsafe { *vm.func_addrs.add(index as usize) });
+    // SAFETY: as above.
+    if let Err(p) = unsafe { call_from_wasm(act, vm, addr, values) } {
+        fail(act, vm, p);
+    }
+}
+
+/// The function `call_indirect` finds at element `elem` of table `table`, checked
+/// against type `ty` (an index into the module's types), or the trap.
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context.
+unsafe fn indirect_target(
+    act: &Activation,
+    table: u32,
+    ty: u32,
+    elem: u64,
+) -> Result<FuncAddr, TrapCode> {
+    // SAFETY: the entry's store, only read here.
+    let store = unsafe { &*act.store };
+    let inst = &store.instances[act.instance.index()];
+    let t = &store.tables[inst.tables[table as usize].index()];
+    let elem = if t.ty().index == kiln_parser::IndexType::I64 {
+        elem
+    } else {
+        u64::from(elem as u32)
+    };
+    let raw: RawRef = usize::try_from(elem)
+        .ok()
+        .and_then(|i| t.elems().get(i))
+        .copied()
+        .ok_or(TrapCode::UndefinedElement)?;
+    let addr = FuncAddr(raw.addr().ok_or(TrapCode::UninitializedElement)?);
+    if store.funcs[addr.index()].sig() != inst.sigs[ty as usize] {
+        return Err(TrapCode::IndirectCallTypeMismatch);
+    }
+    Ok(addr)
+}
+
+/// Resolves `call_indirect` through table `table` at `elem` with type `ty`: returns
+/// the native entry of the function when it is defined by this entry's instance
+/// (compiled code calls it directly), 0 when it is not (compiled code calls
+/// [`call_indirect_slow`]), and 1 after a trap.
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context.
+unsafe extern "C" fn resolve_indirect(
+    vmctx: *mut VmContext,
+    table: u32,
+    ty: u32,
+    elem: u64,
+) -> usize {
+    // SAFETY: see `# Safety`.
+    let (vm, act) = unsafe { parts(vmctx) };
+    // SAFETY: as above.
+    match unsafe { indirect_target(act, table, ty, elem) } {
+        Ok(addr) => {
+            // SAFETY: the entry's store, only read here.
+            let store = unsafe { &*act.store };
+            match store.funcs[addr.index()] {
+                FuncEntity::Wasm {
+                    instance,
+                    def_index,
+                    ..
+                } if instance == act.instance => {
+                    // SAFETY: the entry's compiled module, alive for the whole entry.
+                    let code: &CompiledModule = unsafe { &*act.code };
+                    code.entry(def_index).0 as usize
+                }
+                _ => 0,
+            }
+        }
+        Err(code) => {
+            fail(act, vm, code.into());
+            1
+        }
+    }
+}
+
+/// `call_indirect` of a function compiled code cannot call directly (a host
+/// function or another instance's): resolves it again and calls it through the
+/// store, with arguments and results in `values`.
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context and a `values` buffer of
+/// `max(params, results)` slots of type `ty`.
+unsafe extern "C" fn call_indirect_slow(
+    vmctx: *mut VmContext,
+    table: u32,
+    ty: u32,
+    elem: u64,
+    values: *mut u128,
+) {
+    // SAFETY: see `# Safety`.
+    let (vm, act) = unsafe { parts(vmctx) };
+    // SAFETY: as above.
+    let outcome = match unsafe { indirect_target(act, table, ty, elem) } {
+        // SAFETY: as above.
+        Ok(addr) => unsafe { call_from_wasm(act, vm, addr, values) },
+        Err(code) => Err(code.into()),
+    };
+    if let Err(p) = outcome {
+        fail(act, vm, p);
     }
 }
 
@@ -107,4 +324,36 @@ extern "C" fn nearest_f32(x: f32) -> f32 {
 }
 extern "C" fn nearest_f64(x: f64) -> f64 {
     x.round_ties_even()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_kinds_round_trip() {
+        let ops = [
+            BulkOp::MemorySize { mem: 1 },
+            BulkOp::MemoryGrow { mem: 2 },
+            BulkOp::MemoryFill { mem: 3 },
+            BulkOp::MemoryCopy { dst: 4, src: 5 },
+            BulkOp::MemoryInit { mem: 6, data: 7 },
+            BulkOp::DataDrop { data: 8 },
+            BulkOp::TableGet { table: 9 },
+            BulkOp::TableSet { table: 10 },
+            BulkOp::TableSize { table: 11 },
+            BulkOp::TableGrow { table: 12 },
+            BulkOp::TableFill { table: 13 },
+            BulkOp::TableCopy { dst: 14, src: 15 },
+            BulkOp::TableInit {
+                table: 16,
+                elem: 17,
+            },
+            BulkOp::ElemDrop { elem: 18 },
+        ];
+        for op in ops {
+            let (k, a, b) = bulk_kind(op);
+            assert_eq!(bulk_op(k, a, b), Some(op));
+        }
+    }
 }

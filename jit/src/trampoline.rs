@@ -12,8 +12,8 @@
 //! `Val::to_bits`), calls `callee` with the function type's signature, and
 //! stores the results back into the same slots, each with its type's width
 //! (the Rust side reads only those bits). The caller provides
-//! `max(params, results)` slots. Traps need nothing here: the callee has
-//! recorded them in the `VmContext` by the time it returns.
+//! `max(params, results)` slots. Traps need nothing here: the signal handler
+//! leaves through `crate::signals`, past the trampoline's frame.
 
 use cranelift_codegen::ir::{self, AbiParam, InstBuilder, MemFlagsData, Signature};
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
@@ -21,10 +21,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use kiln_parser::FuncType;
 
 use crate::CompileError;
-use crate::translate::{clif_type, wasm_signature};
-
-/// Bytes per argument/result slot.
-pub(crate) const SLOT_SIZE: i32 = 16;
+use crate::translate::{SLOT_SIZE, clif_type, wasm_signature};
 
 /// The trampoline's own signature.
 pub(crate) fn trampoline_signature(call_conv: CallConv, pointer: ir::Type) -> Signature {

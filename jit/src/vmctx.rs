@@ -1,99 +1,140 @@
 //! The VM context: the one struct compiled code reads its environment from.
 //!
 //! Every compiled function takes a pointer to a [`VmContext`] as its first
-//! argument and passes the same pointer to every function it calls. Native
-//! code reaches each field at a fixed offset (the `*_OFFSET` constants, taken
-//! with `offset_of!` so they cannot drift from the layout). The context lives
-//! on the Rust stack of [`crate::invoke`] for the duration of one
-//! host-to-WebAssembly call; it is filled from the store before the call and
-//! read back after it.
+//! argument and passes the same pointer to every function of its module it
+//! calls. Native code reaches each field at a fixed offset (the `*_OFFSET`
+//! constants, taken with `offset_of!` so they cannot drift from the layout).
+//! One context lives on the Rust stack of [`crate::invoke`] for each
+//! host-to-WebAssembly entry (an [`crate::invoke::Activation`] owns it); it is
+//! filled from the store before the call and written back after it.
 //!
-//! Fields written by compiled code: `memory_base`/`memory_len` (only through
-//! the `memory.grow` libcall), `depth` (entry and return of every function)
-//! and `trap` (at a trap site). Everything else is read-only while WebAssembly
-//! runs.
+//! Fields written by compiled code: `fuel` (at every metered run), `depth`
+//! (entry and return of every function) and `pending` (never: libcalls set
+//! it). Libcalls that run arbitrary host code refresh `memories` and
+//! `globals` afterwards, because the host may have grown a memory or added
+//! globals to the store.
 
 use std::mem::offset_of;
 
-use kiln_runtime::{LinearMemory, TrapCode};
+use cranelift_codegen::ir;
+use kiln_runtime::TrapCode;
+
+/// One linear memory as compiled code sees it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryDef {
+    /// First byte of the memory.
+    pub base: *mut u8,
+    /// Accessible bytes (checked against when the memory has no guard region).
+    pub len: u64,
+}
+
+/// Offset of [`MemoryDef::base`].
+pub const MEMORY_DEF_BASE: i32 = offset_of!(MemoryDef, base) as i32;
+/// Offset of [`MemoryDef::len`].
+pub const MEMORY_DEF_LEN: i32 = offset_of!(MemoryDef, len) as i32;
+/// Bytes per [`MemoryDef`].
+pub const MEMORY_DEF_SIZE: i32 = size_of::<MemoryDef>() as i32;
 
 /// What compiled code reads and writes outside its own frame.
 #[repr(C)]
 #[derive(Debug)]
 pub struct VmContext {
-    /// First byte of the instance's memory 0 (dangling when it has none): loads and
-    /// stores add their effective address to it.
-    pub memory_base: *mut u8,
-    /// Accessible bytes of memory 0 (0 when it has none): every access is checked
-    /// against it, and `memory.size` divides it by the page size.
-    pub memory_len: u64,
-    /// Memory 0 itself, so the `memory.grow` libcall can grow it and refresh the two
-    /// fields above (null when the instance has none).
-    pub memory: *mut LinearMemory,
+    /// One [`MemoryDef`] per memory of the instance, in index order.
+    pub memories: *const MemoryDef,
     /// One pointer per global of the instance, in index order, to the global's bits in
     /// the store (`GlobalEntity::bits`, little-endian): `global.get`/`global.set` load
     /// and store through it with the global's own width.
     pub globals: *const *mut u128,
+    /// The store address of every function of the instance, in index order
+    /// (`InstanceData::funcs`), for `ref.func` and calls to imports.
+    pub func_addrs: *const u32,
     /// Lowest stack pointer a function may run at; checked on function entry so deep
     /// recursion traps instead of overflowing the host thread's stack (see
     /// [`stack_limit`]).
     pub stack_limit: usize,
+    /// Fuel left (the store's, while this context runs), when the module meters fuel.
+    pub fuel: u64,
     /// Active WebAssembly frames, across host re-entries: incremented on function
     /// entry, decremented on return (the interpreter's `Store::depth`).
     pub depth: u32,
     /// `StoreLimits::max_call_depth`: entering a function at this depth traps with
     /// `call stack exhausted`.
     pub max_depth: u32,
-    /// 0 while running; a trap site stores its [`trap_code_to_raw`] number here and
-    /// returns, and every caller returns at once when it finds it set after a call.
-    pub trap: u32,
+    /// Nonzero once a libcall failed: its trap is waiting in the activation, and the
+    /// compiled code that called it raises [`PENDING_TRAP`] at once.
+    pub pending: u32,
+    /// The activation that owns this context (Rust-side state of the entry).
+    pub activation: *mut crate::invoke::Activation,
 }
 
-/// Offset of [`VmContext::memory_base`].
-pub const MEMORY_BASE_OFFSET: i32 = offset_of!(VmContext, memory_base) as i32;
-/// Offset of [`VmContext::memory_len`].
-pub const MEMORY_LEN_OFFSET: i32 = offset_of!(VmContext, memory_len) as i32;
+/// Offset of [`VmContext::memories`].
+pub const MEMORIES_OFFSET: i32 = offset_of!(VmContext, memories) as i32;
 /// Offset of [`VmContext::globals`].
 pub const GLOBALS_OFFSET: i32 = offset_of!(VmContext, globals) as i32;
+/// Offset of [`VmContext::func_addrs`].
+pub const FUNC_ADDRS_OFFSET: i32 = offset_of!(VmContext, func_addrs) as i32;
 /// Offset of [`VmContext::stack_limit`].
 pub const STACK_LIMIT_OFFSET: i32 = offset_of!(VmContext, stack_limit) as i32;
+/// Offset of [`VmContext::fuel`].
+pub const FUEL_OFFSET: i32 = offset_of!(VmContext, fuel) as i32;
 /// Offset of [`VmContext::depth`].
 pub const DEPTH_OFFSET: i32 = offset_of!(VmContext, depth) as i32;
 /// Offset of [`VmContext::max_depth`].
 pub const MAX_DEPTH_OFFSET: i32 = offset_of!(VmContext, max_depth) as i32;
-/// Offset of [`VmContext::trap`].
-pub const TRAP_OFFSET: i32 = offset_of!(VmContext, trap) as i32;
+/// Offset of [`VmContext::pending`].
+pub const PENDING_OFFSET: i32 = offset_of!(VmContext, pending) as i32;
 
-/// The trap codes compiled code can raise, numbered from 1 by position.
-const RAISED: [TrapCode; 6] = [
+/// The trap codes compiled code raises with explicit trap instructions, each as a
+/// Cranelift user trap code numbered from 1 by position.
+const RAISED: [TrapCode; 9] = [
     TrapCode::Unreachable,
     TrapCode::MemoryOutOfBounds,
     TrapCode::IntegerOverflow,
     TrapCode::IntegerDivisionByZero,
     TrapCode::InvalidConversionToInteger,
     TrapCode::CallStackExhausted,
+    TrapCode::OutOfFuel,
+    TrapCode::IndirectCallTypeMismatch,
+    TrapCode::UninitializedElement,
 ];
 
-/// The number compiled code stores in [`VmContext::trap`] for `code` (never 0).
+/// The Cranelift user trap code for a libcall's pending trap: the real trap (a
+/// runtime trap code, a host error or a host panic) waits in the activation.
+pub const PENDING_TRAP: ir::TrapCode = ir::TrapCode::unwrap_user(100);
+
+/// The Cranelift trap code compiled code raises for `code`.
 ///
 /// # Panics
 ///
-/// If compiled code cannot raise `code` (a bug in the translator).
-pub fn trap_code_to_raw(code: TrapCode) -> u32 {
+/// If compiled code never raises `code` (a bug in the translator).
+pub fn clif_trap(code: TrapCode) -> ir::TrapCode {
     match RAISED.iter().position(|&c| c == code) {
-        Some(i) => i as u32 + 1,
+        Some(i) => ir::TrapCode::unwrap_user(i as u8 + 1),
         None => panic!("the JIT never raises {code:?}"),
     }
 }
 
-/// The trap code behind a nonzero [`VmContext::trap`] value.
-pub fn trap_code_from_raw(raw: u32) -> Option<TrapCode> {
-    RAISED.get((raw as usize).checked_sub(1)?).copied()
+/// What a Cranelift trap code recorded in compiled code means: `Some(code)`, or
+/// `None` for [`PENDING_TRAP`] (the activation holds the trap) and unknown codes.
+pub fn trap_from_clif(code: ir::TrapCode) -> Option<TrapCode> {
+    match code {
+        ir::TrapCode::HEAP_OUT_OF_BOUNDS => Some(TrapCode::MemoryOutOfBounds),
+        ir::TrapCode::INTEGER_OVERFLOW => Some(TrapCode::IntegerOverflow),
+        ir::TrapCode::INTEGER_DIVISION_BY_ZERO => Some(TrapCode::IntegerDivisionByZero),
+        ir::TrapCode::BAD_CONVERSION_TO_INTEGER => Some(TrapCode::InvalidConversionToInteger),
+        ir::TrapCode::STACK_OVERFLOW => Some(TrapCode::CallStackExhausted),
+        other => {
+            let raw = other.as_raw().get();
+            RAISED.get(usize::from(raw).checked_sub(1)?).copied()
+        }
+    }
 }
 
 /// Bytes of the host thread's stack kept free below the lowest frame of compiled
-/// code: room for libcalls, the Rust code they run, and the platform's guard page
-/// (which glibc may count inside the stack it reports).
+/// code: room for libcalls, the Rust code they run (host functions included, up to
+/// their own re-entry, which checks again), and the platform's guard page (which
+/// glibc may count inside the stack it reports).
 const STACK_RED_ZONE: usize = 128 << 10;
 
 /// The stack a thread gives WebAssembly when its bounds cannot be asked for (not
@@ -173,12 +214,13 @@ mod tests {
     #[test]
     fn trap_codes_round_trip() {
         for code in RAISED {
-            let raw = trap_code_to_raw(code);
-            assert_ne!(raw, 0);
-            assert_eq!(trap_code_from_raw(raw), Some(code));
+            assert_eq!(trap_from_clif(clif_trap(code)), Some(code));
         }
-        assert_eq!(trap_code_from_raw(0), None);
-        assert_eq!(trap_code_from_raw(99), None);
+        assert_eq!(trap_from_clif(PENDING_TRAP), None);
+        assert_eq!(
+            trap_from_clif(ir::TrapCode::HEAP_OUT_OF_BOUNDS),
+            Some(TrapCode::MemoryOutOfBounds)
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 pub mod fuel;
 pub mod instantiate;
 pub mod memory;
+pub mod ops;
 pub mod store;
 pub mod table;
 pub mod trap;

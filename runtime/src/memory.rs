@@ -20,8 +20,9 @@ use kiln_parser::{IndexType, MemoryType};
 /// Size of a WebAssembly page.
 pub const PAGE_SIZE: u64 = 65536;
 
-/// Bytes reserved for a guarded 32-bit memory: 4 GiB of addresses plus 4 GiB of offsets.
-const GUARDED_RESERVATION: usize = 8 << 30;
+/// Bytes reserved for a guarded 32-bit memory: 4 GiB of addresses plus 4 GiB of
+/// offsets, plus one page for the width of the access at the largest address.
+pub const GUARDED_RESERVATION: usize = (8 << 30) + PAGE_SIZE as usize;
 
 /// How linear memories are laid out and bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +208,13 @@ impl LinearMemory {
     /// Whether addresses are 64-bit.
     pub fn is_64(&self) -> bool {
         self.ty.index == IndexType::I64
+    }
+
+    /// Whether the memory has a guard region: it is 32-bit and its reservation covers
+    /// every address a 32-bit access can form (any `u32` address plus any `u32`
+    /// offset plus the access's width), so such accesses need no bounds check.
+    pub fn guarded(&self) -> bool {
+        !self.is_64() && self.reserved >= GUARDED_RESERVATION
     }
 
     /// The accessible bytes.

@@ -2,8 +2,10 @@
 
 use kiln_parser::{RefType, ValType};
 
-/// A function's address in its store.
+/// A function's address in its store (a `u32` in memory, so compiled code can
+/// read a slice of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(transparent)]
 pub struct FuncAddr(pub u32);
 
 impl FuncAddr {

@@ -117,19 +117,31 @@ pub enum Tier {
     /// [`InterpEngine`] with fuel metering on (and plenty of fuel), which
     /// must give exactly the results of [`Tier::Interp`].
     InterpFuel,
+    /// The JIT through the same API, without fuel.
+    Jit,
+    /// The JIT with fuel metering on.
+    JitFuel,
 }
 
 impl Tier {
     /// Every tier, in the order summaries list them.
-    pub const ALL: &'static [Tier] = &[Tier::Validate, Tier::Interp, Tier::InterpFuel];
+    pub const ALL: &'static [Tier] = &[
+        Tier::Validate,
+        Tier::Interp,
+        Tier::InterpFuel,
+        Tier::Jit,
+        Tier::JitFuel,
+    ];
 
-    /// The tier's name (`validate`, `interp`, `interp-fuel`), as in test
-    /// names.
+    /// The tier's name (`validate`, `interp`, `interp-fuel`, `jit`,
+    /// `jit-fuel`), as in test names.
     pub fn name(self) -> &'static str {
         match self {
             Tier::Validate => "validate",
             Tier::Interp => "interp",
             Tier::InterpFuel => "interp-fuel",
+            Tier::Jit => "jit",
+            Tier::JitFuel => "jit-fuel",
         }
     }
 
@@ -145,6 +157,8 @@ impl Tier {
             Tier::Validate => Box::new(ValidateEngine),
             Tier::Interp => Box::new(InterpEngine::new(false)),
             Tier::InterpFuel => Box::new(InterpEngine::new(true)),
+            Tier::Jit => Box::new(InterpEngine::jit(false)),
+            Tier::JitFuel => Box::new(InterpEngine::jit(true)),
         }
     }
 }

@@ -1,17 +1,18 @@
-//! The interpreter tier, seen only through the public `kiln` API: the same
-//! calls an embedder makes (`Module::new`, `Linker`, `Func::call`), so that a
-//! pass here means the API works, not just the executor behind it.
+//! The execution tiers (interpreter and JIT), seen only through the public
+//! `kiln` API: the same calls an embedder makes (`Module::new`, `Linker`,
+//! `Func::call`), so that a pass here means the API works, not just the
+//! executor behind it.
 //!
-//! Each file gets its own [`kiln::Engine`] (configured with the suite's
-//! features, and with fuel in [`Tier::InterpFuel`](crate::Tier::InterpFuel)),
-//! one [`Store`], and the `spectest` module the spec scripts import from.
+//! Each file gets its own [`kiln::Engine`] (configured with the tier's
+//! strategy, the suite's features, and with fuel in the `-fuel` tiers), one
+//! [`Store`], and the `spectest` module the spec scripts import from.
 
 use std::collections::{HashMap, HashSet};
 
 use kiln::{
     Config, Error, Extern, ExternRef, Features, Func, FuncType, Global, GlobalType, IndexType,
-    Instance, Limits, Linker, Memory, MemoryType, Module, RefType, Store, Table, TableType,
-    TrapCode, Val, ValType,
+    Instance, Limits, Linker, Memory, MemoryType, Module, RefType, Store, Strategy, Table,
+    TableType, TrapCode, Val, ValType,
 };
 
 use crate::engine::{Engine, Rejection};
@@ -22,22 +23,39 @@ use crate::exec::{ExecError, Executor, InstanceId, ModuleId, Value};
 /// the budget) can make a result differ from the run without fuel.
 pub const FUEL: u64 = 1 << 62;
 
-/// Kiln's interpreter, with or without fuel metering.
+/// One of Kiln's execution tiers, with or without fuel metering.
 #[derive(Debug, Clone, Copy)]
 pub struct InterpEngine {
+    strategy: Strategy,
     fuel: bool,
 }
 
 impl InterpEngine {
     /// The interpreter tier; `fuel` turns on `Config::consume_fuel`.
     pub fn new(fuel: bool) -> InterpEngine {
-        InterpEngine { fuel }
+        InterpEngine {
+            strategy: Strategy::Interpreter,
+            fuel,
+        }
+    }
+
+    /// The JIT tier; `fuel` turns on `Config::consume_fuel`.
+    pub fn jit(fuel: bool) -> InterpEngine {
+        InterpEngine {
+            strategy: Strategy::Jit,
+            fuel,
+        }
     }
 }
 
 impl Engine for InterpEngine {
     fn name(&self) -> &'static str {
-        if self.fuel { "interp-fuel" } else { "interp" }
+        match (self.strategy, self.fuel) {
+            (Strategy::Interpreter, false) => "interp",
+            (Strategy::Interpreter, true) => "interp-fuel",
+            (Strategy::Jit, false) => "jit",
+            (Strategy::Jit, true) => "jit-fuel",
+        }
     }
 
     fn validate(&self, bytes: &[u8], features: Features) -> Result<(), Rejection> {
@@ -49,7 +67,8 @@ impl Engine for InterpEngine {
     }
 
     fn executor(&self, features: Features) -> Result<Option<Box<dyn Executor>>, String> {
-        let executor = InterpExecutor::new(features, self.fuel).map_err(|e| e.to_string())?;
+        let executor =
+            InterpExecutor::new(self.strategy, features, self.fuel).map_err(|e| e.to_string())?;
         Ok(Some(Box::new(executor)))
     }
 }
@@ -71,9 +90,12 @@ struct InterpExecutor {
 }
 
 impl InterpExecutor {
-    fn new(features: Features, fuel: bool) -> Result<InterpExecutor, Error> {
+    fn new(strategy: Strategy, features: Features, fuel: bool) -> Result<InterpExecutor, Error> {
         let mut config = Config::new();
-        config.features(features).consume_fuel(fuel);
+        config
+            .strategy(strategy)
+            .features(features)
+            .consume_fuel(fuel);
         let engine = kiln::Engine::new(&config)?;
         let mut store = Store::new(&engine, ());
         let spectest = spectest(&mut store)?;
@@ -332,7 +354,7 @@ mod tests {
             multi_memory: true,
             ..Features::WASM2
         };
-        InterpExecutor::new(features, fuel).expect("an interpreter executor")
+        InterpExecutor::new(Strategy::Interpreter, features, fuel).expect("an interpreter executor")
     }
 
     fn wasm(text: &str) -> Vec<u8> {

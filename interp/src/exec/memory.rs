@@ -64,12 +64,3 @@ pub(crate) fn store(kind: StoreOp, mem: &mut [u8], ea: u64, val: u64) -> Result<
         StoreOp::V128Store => Err(TrapCode::Unreachable),
     }
 }
-
-/// The byte range `[start, start + n)` if it lies within `len`, else `out of bounds memory access`.
-#[inline]
-pub(crate) fn range(start: u64, n: u64, len: usize) -> Result<std::ops::Range<usize>, TrapCode> {
-    match start.checked_add(n) {
-        Some(end) if end <= len as u64 => Ok(start as usize..end as usize),
-        _ => Err(TrapCode::MemoryOutOfBounds),
-    }
-}

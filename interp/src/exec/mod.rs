@@ -185,18 +185,6 @@ fn call_host(
     Ok(())
 }
 
-/// Charges `units` of dynamic fuel when the module meters fuel.
-#[inline]
-fn charge(store: &mut Store, metered: bool, units: u64) -> Result<(), Trap> {
-    if metered {
-        if store.fuel < units {
-            return Err(TrapCode::OutOfFuel.into());
-        }
-        store.fuel -= units;
-    }
-    Ok(())
-}
-
 /// What a call resolved to.
 enum Callee {
     Wasm(Frame),

@@ -9,11 +9,15 @@
 //! the `if`'s parameters straight to `next`. The function body is frame 0,
 //! whose `next` is the exit block that counts the frame off and returns.
 
-use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, JumpTableData, types};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Value, types,
+};
 use kiln_parser::{BlockType, BrTable, ValType};
 
-use super::{FuncState, clif_type};
+use super::{FuncState, SLOT_SIZE, clif_type};
 use crate::CompileError;
+use crate::libcalls::Libcall;
 use crate::vmctx;
 
 /// What kind of construct a control frame is.
@@ -350,20 +354,197 @@ impl<'e> FuncState<'_, 'e> {
         self.reachable = false;
     }
 
-    /// `call f`: a direct call, then the trap check.
-    pub(super) fn visit_call(&mut self, f: u32) -> Result<(), CompileError> {
-        let callee = self.callee(f)?;
-        let n = self.env.func_type(f).params.len();
+    /// Pops the `n` arguments of a call into `Scratch::call_args`, after the
+    /// context pointer.
+    fn pop_call_args(&mut self, n: usize) {
         let start = self.s.stack.len() - n;
         self.s.call_args.clear();
         self.s.call_args.push(self.vmctx);
         self.s.call_args.extend_from_slice(&self.s.stack[start..]);
         self.s.stack.truncate(start);
+    }
+
+    /// `call f`: a direct call to a function of the module, or a libcall for an import.
+    pub(super) fn visit_call(&mut self, f: u32) -> Result<(), CompileError> {
+        let imported = self.env.num_imported_funcs();
+        let ty = self.env.func_type(f);
+        self.pop_call_args(ty.params.len());
+        if f < imported {
+            let results = self.call_through_libcall(ty, |s, buf| {
+                let call = s.libcall(Libcall::CallFunc, &[types::I32, s.env.pointer()], &[]);
+                let index = s.b.ins().iconst(types::I32, i64::from(f));
+                s.b.ins().call(call, &[s.vmctx, index, buf]);
+            })?;
+            self.s.stack.extend_from_slice(&results);
+            return Ok(());
+        }
+        let callee = self.callee(f - imported)?;
         let call = self.b.ins().call(callee, &self.s.call_args);
         self.s
             .stack
             .extend_from_slice(self.b.func.dfg.inst_results(call));
-        self.check_trap();
+        Ok(())
+    }
+
+    /// Calls a libcall that takes its arguments and results in a value buffer: stores
+    /// `Scratch::call_args` (after the context) into a buffer for type `ty`, lets
+    /// `emit` call the libcall with the buffer's address, raises its pending trap, and
+    /// returns the results loaded from the buffer.
+    fn call_through_libcall(
+        &mut self,
+        ty: &kiln_parser::FuncType,
+        emit: impl FnOnce(&mut Self, Value),
+    ) -> Result<Vec<Value>, CompileError> {
+        let buf = self.value_buffer(ty.params.len().max(ty.results.len()));
+        let flags = MemFlagsData::trusted();
+        for i in 1..self.s.call_args.len() {
+            let v = self.s.call_args[i];
+            self.b
+                .ins()
+                .store(flags, v, buf, (i as i32 - 1) * SLOT_SIZE);
+        }
+        emit(self, buf);
+        self.check_pending();
+        let mut results = Vec::with_capacity(ty.results.len());
+        for (i, &t) in ty.results.iter().enumerate() {
+            let v = self
+                .b
+                .ins()
+                .load(clif_type(t)?, flags, buf, i as i32 * SLOT_SIZE);
+            results.push(v);
+        }
+        Ok(results)
+    }
+
+    /// Counts the current frame off before a tail call leaves it.
+    fn leave_frame(&mut self) {
+        let flags = self.vmctx_flags();
+        let depth = self
+            .b
+            .ins()
+            .load(types::I32, flags, self.vmctx, vmctx::DEPTH_OFFSET);
+        let depth = self.b.ins().iadd_imm_s(depth, -1);
+        self.b
+            .ins()
+            .store(flags, depth, self.vmctx, vmctx::DEPTH_OFFSET);
+    }
+
+    /// Returns `results` from the function (through its exit block).
+    fn return_values(&mut self, results: &[Value]) {
+        self.s.stack.extend_from_slice(results);
+        self.visit_br(self.s.controls.len() as u32 - 1);
+    }
+
+    /// `return_call f`: a Cranelift tail call to a function of the module; an
+    /// import is called through the libcall and its results returned.
+    pub(super) fn visit_return_call(&mut self, f: u32) -> Result<(), CompileError> {
+        let imported = self.env.num_imported_funcs();
+        if f < imported {
+            self.visit_call(f)?;
+            let n = self.env.func_type(f).results.len();
+            let start = self.s.stack.len() - n;
+            let results = self.s.stack.split_off(start);
+            self.return_values(&results);
+            return Ok(());
+        }
+        let ty = self.env.func_type(f);
+        self.pop_call_args(ty.params.len());
+        let callee = self.callee(f - imported)?;
+        self.leave_frame();
+        self.b.ins().return_call(callee, &self.s.call_args);
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// `call_indirect` (or `return_call_indirect` when `tail`) of type `ty` through
+    /// `table`: the `resolve_indirect` libcall checks the element and its type and
+    /// returns the native entry of a function of this instance, called directly;
+    /// any other function is called through `call_indirect_slow`.
+    pub(super) fn visit_call_indirect(
+        &mut self,
+        ty: u32,
+        table: u32,
+        tail: bool,
+    ) -> Result<(), CompileError> {
+        let module: &kiln_parser::Module = self.env.module;
+        let fty = &module.types[ty as usize];
+        let elem = self.pop();
+        let elem = if self.env.tables64[table as usize] {
+            elem
+        } else {
+            self.b.ins().uextend(types::I64, elem)
+        };
+        self.pop_call_args(fty.params.len());
+        let pointer = self.env.pointer();
+        let resolve = self.libcall(
+            Libcall::ResolveIndirect,
+            &[types::I32, types::I32, types::I64],
+            &[pointer],
+        );
+        let table_v = self.b.ins().iconst(types::I32, i64::from(table));
+        let ty_v = self.b.ins().iconst(types::I32, i64::from(ty));
+        let call = self
+            .b
+            .ins()
+            .call(resolve, &[self.vmctx, table_v, ty_v, elem]);
+        let entry = self.b.func.dfg.first_result(call);
+        let trapped = self.b.ins().icmp_imm_u(IntCC::Equal, entry, 1);
+        self.b.ins().trapnz(trapped, vmctx::PENDING_TRAP);
+
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        if !tail {
+            for &r in fty.results.iter() {
+                let t = clif_type(r)?;
+                self.b.append_block_param(join, t);
+            }
+        }
+        self.b.ins().brif(entry, fast, &[], slow, &[]);
+        self.b.seal_block(fast);
+        self.b.seal_block(slow);
+
+        self.b.switch_to_block(fast);
+        let sig = self.sig_ref(ty)?;
+        if tail {
+            self.leave_frame();
+            self.b
+                .ins()
+                .return_call_indirect(sig, entry, &self.s.call_args);
+        } else {
+            let call = self.b.ins().call_indirect(sig, entry, &self.s.call_args);
+            let results: Vec<BlockArg> = self
+                .b
+                .func
+                .dfg
+                .inst_results(call)
+                .iter()
+                .map(|&v| BlockArg::Value(v))
+                .collect();
+            self.b.ins().jump(join, &results);
+        }
+
+        self.b.switch_to_block(slow);
+        let results = self.call_through_libcall(fty, |s, buf| {
+            let call = s.libcall(
+                Libcall::CallIndirectSlow,
+                &[types::I32, types::I32, types::I64, pointer],
+                &[],
+            );
+            s.b.ins().call(call, &[s.vmctx, table_v, ty_v, elem, buf]);
+        })?;
+        if tail {
+            // `join` stays unused (Cranelift drops empty blocks nothing jumps to).
+            self.return_values(&results);
+            return Ok(());
+        }
+        let args: Vec<BlockArg> = results.iter().map(|&v| BlockArg::Value(v)).collect();
+        self.b.ins().jump(join, &args);
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        self.s
+            .stack
+            .extend_from_slice(self.b.func.dfg.block_params(join));
         Ok(())
     }
 

@@ -1,71 +1,118 @@
-//! Loads, stores, `memory.size` and `memory.grow` on memory 0.
+//! Loads, stores, and the memory and table management instructions.
 //!
-//! Every access is bounds-checked explicitly in this slice: the effective
-//! address (the zero-extended 32-bit operand plus the static offset, computed
-//! in 64 bits so it cannot wrap) plus the access size is compared with
-//! `VmContext::memory_len`, and the access traps with `out of bounds memory
-//! access` past it. Both `memory_base` and `memory_len` are reloaded from the
-//! `VmContext` at each access (Cranelift's alias analysis removes the repeats
-//! between calls), because a call or `memory.grow` may change them.
+//! A guarded memory (32-bit, with the runtime's guard region, and
+//! `Options::memory_guard` on) needs no bounds check: the effective address
+//! (the zero-extended operand plus the static offset, computed in 64 bits)
+//! always lands inside the memory's reservation, and an access past the
+//! accessible length faults on the inaccessible tail; the signal handler turns
+//! the fault into `out of bounds memory access` (Cranelift records every
+//! load and store as a trap site). Other memories (64-bit ones, or with guards
+//! off) are checked explicitly: the end of the access is compared with the
+//! memory's current length, and the access traps past it.
 //!
-//! Guard pages would make the check unnecessary for 32-bit memories (the
-//! runtime already reserves 8 GiB per memory for that), but an access that
-//! faults needs a signal handler to become a trap; that is the next step.
+//! Each memory's base and length live in the `MemoryDef` array the
+//! `VmContext` points to. The base of a guarded memory never changes, so its
+//! load may be hoisted and shared freely; lengths (and the bases of unguarded
+//! memories) are reloaded after anything that may grow a memory (Cranelift's
+//! alias analysis removes the repeats in between).
+//!
+//! Everything else (`memory.size/grow/fill/copy/init`, `data.drop`, and the
+//! table instructions) goes through the `bulk` libcall, the runtime's shared
+//! implementation, so both tiers agree on bounds, trap order and fuel.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{
-    AbiParam, Endianness, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData, Signature,
-    UserExternalName, Value, types,
-};
-use kiln_parser::{LoadOp, MemArg, StoreOp};
+use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Value, types};
+use kiln_parser::{Instr, LoadOp, MemArg, StoreOp};
 use kiln_runtime::TrapCode;
+use kiln_runtime::ops::BulkOp;
 
-use super::{FuncState, LIBCALL_NAMESPACE};
+use super::FuncState;
 use crate::CompileError;
-use crate::libcalls::Libcall;
+use crate::libcalls::{Libcall, bulk_kind};
 use crate::vmctx;
 
 impl FuncState<'_, '_> {
-    /// Flags of linear-memory accesses: checked beforehand (no trap), possibly
-    /// unaligned, little-endian, and disjoint from the `VmContext`.
+    /// Flags of linear-memory accesses: possibly unaligned, little-endian, disjoint
+    /// from the `VmContext`, trapping (out of bounds) if they fault.
     fn heap_flags(&self) -> MemFlagsData {
         MemFlagsData::new()
-            .with_notrap()
             .with_endianness(Endianness::Little)
             .with_alias_region(Some(self.heap_region))
+            .with_trap_code(Some(vmctx::clif_trap(TrapCode::MemoryOutOfBounds)))
     }
 
-    /// Pops an address and returns the native address of a checked `size`-byte access.
-    fn heap_addr(&mut self, memarg: &MemArg, size: u64) -> Result<Value, CompileError> {
-        if memarg.memory.0 != 0 {
-            return Err(CompileError::Unsupported("multi-memory".into()));
+    /// Address of memory `m`'s `MemoryDef`.
+    fn memory_def(&mut self, m: u32) -> Value {
+        let defs = self.load_vmctx_table(vmctx::MEMORIES_OFFSET);
+        let offset = i64::from(m) * i64::from(vmctx::MEMORY_DEF_SIZE);
+        if offset == 0 {
+            defs
+        } else {
+            self.b.ins().iadd_imm_s(defs, offset)
         }
-        let index = self.pop();
-        let ea = self.b.ins().uextend(types::I64, index);
-        // offset < 2^32 for 32-bit memories, so offset + size cannot overflow and
-        // ea + offset + size < 2^33.
-        let end = self
-            .b
-            .ins()
-            .iadd_imm_s(ea, memarg.offset.wrapping_add(size) as i64);
+    }
+
+    /// The current length in bytes of memory `m`.
+    fn memory_len(&mut self, m: u32) -> Value {
+        let def = self.memory_def(m);
         let flags = self.vmctx_flags();
-        let len = self
+        self.b
+            .ins()
+            .load(types::I64, flags, def, vmctx::MEMORY_DEF_LEN)
+    }
+
+    /// Pops an address and returns the native address of a `size`-byte access,
+    /// checked explicitly unless the memory is guarded.
+    fn heap_addr(&mut self, memarg: &MemArg, size: u64) -> Result<Value, CompileError> {
+        let m = memarg.memory.0;
+        let info = self.env.memories[m as usize];
+        let index = self.pop();
+        let ea = if info.is64 {
+            index
+        } else {
+            self.b.ins().uextend(types::I64, index)
+        };
+        let def = self.memory_def(m);
+        if !info.guarded {
+            // ea + offset + size, with overflow out of 64 bits as out of bounds.
+            let extra = memarg.offset.checked_add(size);
+            let len = self.memory_len(m);
+            match extra {
+                Some(extra) if extra <= i64::MAX as u64 => {
+                    let extra = self.b.ins().iconst(types::I64, extra as i64);
+                    let (end, carry) = self.b.ins().uadd_overflow(ea, extra);
+                    let past = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+                    let oob = self.b.ins().bor(past, carry);
+                    self.trap_if(oob, TrapCode::MemoryOutOfBounds);
+                }
+                _ => {
+                    self.b
+                        .ins()
+                        .trap(vmctx::clif_trap(TrapCode::MemoryOutOfBounds));
+                    // Keep building valid (dead) code after the trap.
+                    let cont = self.b.create_block();
+                    self.b.switch_to_block(cont);
+                    self.b.seal_block(cont);
+                }
+            }
+        }
+        let flags = if info.guarded {
+            self.vmctx_flags().with_readonly().with_can_move()
+        } else {
+            self.vmctx_flags()
+        };
+        let base = self
             .b
             .ins()
-            .load(types::I64, flags, self.vmctx, vmctx::MEMORY_LEN_OFFSET);
-        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
-        self.trap_if(oob, TrapCode::MemoryOutOfBounds);
-        let base = self.b.ins().load(
-            self.env.pointer(),
-            flags,
-            self.vmctx,
-            vmctx::MEMORY_BASE_OFFSET,
-        );
+            .load(self.env.pointer(), flags, def, vmctx::MEMORY_DEF_BASE);
         let addr = self.b.ins().iadd(base, ea);
         Ok(if memarg.offset == 0 {
             addr
+        } else if let Ok(offset) = i64::try_from(memarg.offset) {
+            self.b.ins().iadd_imm_s(addr, offset)
         } else {
-            self.b.ins().iadd_imm_s(addr, memarg.offset as i64)
+            // Only reachable after the explicit check above has trapped.
+            addr
         })
     }
 
@@ -117,60 +164,118 @@ impl FuncState<'_, '_> {
         Ok(())
     }
 
-    /// `memory.size`: the accessible length in pages.
-    pub(super) fn visit_memory_size(&mut self, m: u32) -> Result<(), CompileError> {
-        if m != 0 {
-            return Err(CompileError::Unsupported("multi-memory".into()));
+    /// A memory or table management instruction: the `bulk` libcall with up to three
+    /// operands, and its result when the instruction has one.
+    pub(super) fn visit_bulk(&mut self, instr: &Instr) -> Result<(), CompileError> {
+        // The runtime's operation, its operand count, and its result type.
+        let mem64 = |s: &Self, m: u32| s.env.memories[m as usize].is64;
+        let tab64 = |s: &Self, t: u32| s.env.tables64[t as usize];
+        let index_ty = |is64: bool| if is64 { types::I64 } else { types::I32 };
+        let (op, operands, result) = match *instr {
+            Instr::MemorySize(m) => (
+                BulkOp::MemorySize { mem: m.0 },
+                0,
+                Some(index_ty(mem64(self, m.0))),
+            ),
+            Instr::MemoryGrow(m) => (
+                BulkOp::MemoryGrow { mem: m.0 },
+                1,
+                Some(index_ty(mem64(self, m.0))),
+            ),
+            Instr::MemoryFill(m) => (BulkOp::MemoryFill { mem: m.0 }, 3, None),
+            Instr::MemoryCopy { dst, src } => (
+                BulkOp::MemoryCopy {
+                    dst: dst.0,
+                    src: src.0,
+                },
+                3,
+                None,
+            ),
+            Instr::MemoryInit { memory, data } => (
+                BulkOp::MemoryInit {
+                    mem: memory.0,
+                    data: data.0,
+                },
+                3,
+                None,
+            ),
+            Instr::DataDrop(d) => (BulkOp::DataDrop { data: d.0 }, 0, None),
+            Instr::TableGet(t) => (BulkOp::TableGet { table: t.0 }, 1, Some(types::I32)),
+            Instr::TableSet(t) => (BulkOp::TableSet { table: t.0 }, 2, None),
+            Instr::TableSize(t) => (
+                BulkOp::TableSize { table: t.0 },
+                0,
+                Some(index_ty(tab64(self, t.0))),
+            ),
+            Instr::TableGrow(t) => (
+                BulkOp::TableGrow { table: t.0 },
+                2,
+                Some(index_ty(tab64(self, t.0))),
+            ),
+            Instr::TableFill(t) => (BulkOp::TableFill { table: t.0 }, 3, None),
+            Instr::TableCopy { dst, src } => (
+                BulkOp::TableCopy {
+                    dst: dst.0,
+                    src: src.0,
+                },
+                3,
+                None,
+            ),
+            Instr::TableInit { table, elem } => (
+                BulkOp::TableInit {
+                    table: table.0,
+                    elem: elem.0,
+                },
+                3,
+                None,
+            ),
+            Instr::ElemDrop(e) => (BulkOp::ElemDrop { elem: e.0 }, 0, None),
+            _ => return Err(CompileError::Unsupported("this instruction".into())),
+        };
+        let start = self.s.stack.len() - operands;
+        let mut args = [None; 3];
+        for (slot, &v) in args.iter_mut().zip(&self.s.stack[start..]) {
+            *slot = Some(v);
         }
-        let flags = self.vmctx_flags();
-        let len = self
-            .b
-            .ins()
-            .load(types::I64, flags, self.vmctx, vmctx::MEMORY_LEN_OFFSET);
-        let pages = self.b.ins().ushr_imm_u(len, 16);
-        let pages = self.b.ins().ireduce(types::I32, pages);
-        self.push(pages);
+        self.s.stack.truncate(start);
+        let mut call_args = vec![self.vmctx];
+        let (kind, imm1, imm2) = bulk_kind(op);
+        for imm in [kind, imm1, imm2] {
+            call_args.push(self.b.ins().iconst(types::I32, i64::from(imm)));
+        }
+        for a in args {
+            let v = match a {
+                // Operands go as i64; 32-bit ones zero-extended (the runtime reads the
+                // low half of 32-bit operands).
+                Some(v) if self.b.func.dfg.value_type(v) == types::I64 => v,
+                Some(v) => self.b.ins().uextend(types::I64, v),
+                None => self.b.ins().iconst(types::I64, 0),
+            };
+            call_args.push(v);
+        }
+        let bulk = self.libcall(
+            Libcall::Bulk,
+            &[
+                types::I32,
+                types::I32,
+                types::I32,
+                types::I64,
+                types::I64,
+                types::I64,
+            ],
+            &[types::I64],
+        );
+        let call = self.b.ins().call(bulk, &call_args);
+        let out = self.b.func.dfg.first_result(call);
+        self.check_pending();
+        if let Some(ty) = result {
+            let v = if ty == types::I64 {
+                out
+            } else {
+                self.b.ins().ireduce(ty, out)
+            };
+            self.push(v);
+        }
         Ok(())
-    }
-
-    /// `memory.grow`: a call into Rust ([`crate::libcalls`]), which also refreshes
-    /// the `VmContext`'s base and length.
-    pub(super) fn visit_memory_grow(&mut self, m: u32) -> Result<(), CompileError> {
-        if m != 0 {
-            return Err(CompileError::Unsupported("multi-memory".into()));
-        }
-        let grow = self.grow_libcall();
-        let delta = self.pop();
-        let call = self.b.ins().call(grow, &[self.vmctx, delta]);
-        let old = self.b.func.dfg.first_result(call);
-        self.push(old);
-        Ok(())
-    }
-
-    /// Imports the `memory.grow` libcall (once per function).
-    fn grow_libcall(&mut self) -> FuncRef {
-        if let Some(f) = self.grow {
-            return f;
-        }
-        let mut sig = Signature::new(self.env.call_conv);
-        sig.params.push(AbiParam::new(self.env.pointer()));
-        sig.params.push(AbiParam::new(types::I32));
-        sig.returns.push(AbiParam::new(types::I32));
-        let sig = self.b.import_signature(sig);
-        let name = self
-            .b
-            .func
-            .declare_imported_user_function(UserExternalName::new(
-                LIBCALL_NAMESPACE,
-                Libcall::MemoryGrow as u32,
-            ));
-        let f = self.b.import_function(ExtFuncData {
-            name: ExternalName::user(name),
-            signature: sig,
-            colocated: false,
-            patchable: false,
-        });
-        self.grow = Some(f);
-        f
     }
 }

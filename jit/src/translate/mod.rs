@@ -10,16 +10,24 @@
 //! - Every function's first parameter is the `VmContext` pointer
 //!   ([`crate::vmctx`]); the WebAssembly parameters follow and the results are
 //!   the Cranelift results (more than fit in registers go through a hidden
-//!   return area: `enable_multi_ret_implicit_sret`).
-//! - Traps are explicit, with no signal handler: a trap site branches to a
-//!   cold block that stores the trap's number in `VmContext::trap` and returns
-//!   zeros. After every call the caller loads `VmContext::trap` and, if set,
-//!   returns the same way, so a trap unwinds every frame by ordinary returns
-//!   until the entry trampoline, whose Rust caller turns it into `Err(Trap)`.
+//!   return area: `enable_multi_ret_implicit_sret`). WebAssembly functions use
+//!   Cranelift's `tail` calling convention, so `return_call` is a real tail call.
+//! - Traps are Cranelift traps (`trap`, `trapnz`, and loads and stores of
+//!   guarded memories, which fault): the signal handler ([`crate::signals`])
+//!   leaves the compiled frames at once. A libcall that fails sets
+//!   `VmContext::pending`; the code checks it after such a call and raises
+//!   `PENDING_TRAP`.
 //! - On entry a function checks the call depth and the stack pointer against
 //!   the `VmContext`'s limits and traps with `call stack exhausted`, then
-//!   increments the depth; every return decrements it. A trap leaves it
-//!   incremented: the entry path restores the store's depth itself.
+//!   increments the depth; every return decrements it, and so does a tail call
+//!   before it jumps. A trap leaves it incremented: the entry path restores the
+//!   store's depth itself.
+//! - With fuel on, the first costly instruction of each metered run (see
+//!   `kiln_runtime::fuel`) is preceded by a charge of the run's whole cost
+//!   against `VmContext::fuel`, trapping with `out of fuel` (and charging
+//!   nothing) when less is left: the interpreter's `Fuel` op, at the same place.
+//! - Reference values (`funcref`, `externref`) are `i32`s holding the runtime's
+//!   `RawRef` encoding (0 is null, otherwise the store address plus one).
 //!
 //! # Unreachable code
 //! After `br`, `br_table`, `return` and `unreachable` the rest of the
@@ -29,7 +37,7 @@
 //!
 //! The family files are `impl` blocks on [`FuncState`]: `control.rs`
 //! (blocks, branches, calls), `numeric.rs` (`NumOp`s), `memory.rs` (loads,
-//! stores, `memory.size`/`memory.grow`).
+//! stores, memory and table management through the `bulk` libcall).
 
 mod control;
 mod memory;
@@ -38,42 +46,44 @@ mod numeric;
 use std::collections::HashMap;
 
 use cranelift_codegen::ir::{
-    self, AbiParam, AliasRegion, AliasRegionData, Block, BlockArg, ExtFuncData, ExternalName,
-    FuncRef, InstBuilder, MemFlagsData, Signature, Type, UserExternalName, Value, types,
+    self, AbiParam, AliasRegion, AliasRegionData, ExtFuncData, ExternalName, FuncRef, InstBuilder,
+    MemFlagsData, Signature, StackSlotData, StackSlotKind, Type, UserExternalName, Value, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use kiln_parser::{FuncType, Instr, Module, TypeIdx, ValType};
+use kiln_parser::{FuncType, ImportKind, IndexType, Instr, Module, TypeIdx, ValType};
 use kiln_runtime::TrapCode;
 use kiln_validator::{FuncInfo, ModuleInfo};
 
-use crate::CompileError;
+use crate::libcalls::Libcall;
 use crate::vmctx;
+use crate::{CompileError, Options};
 
 use control::ControlFrame;
 
 /// Namespace of [`UserExternalName`]s naming the module's own functions (index:
-/// the function index).
+/// the defined function's index, imports not counted).
 pub(crate) const FUNC_NAMESPACE: u32 = 0;
 /// Namespace of [`UserExternalName`]s naming Kiln's libcalls (index: a
 /// [`crate::libcalls::Libcall`]).
 pub(crate) const LIBCALL_NAMESPACE: u32 = 1;
 
+/// Bytes per slot of the buffers arguments and results pass through to libcalls
+/// (and trampolines): one `Val::to_bits` each.
+pub(crate) const SLOT_SIZE: i32 = 16;
+
 /// The Cranelift type of a value type the JIT supports.
 ///
 /// # Errors
 ///
-/// [`CompileError::Unsupported`] for `v128` and the reference types.
+/// [`CompileError::Unsupported`] for `v128`.
 pub(crate) fn clif_type(t: ValType) -> Result<Type, CompileError> {
     match t {
-        ValType::I32 => Ok(types::I32),
+        ValType::I32 | ValType::FuncRef | ValType::ExternRef => Ok(types::I32),
         ValType::I64 => Ok(types::I64),
         ValType::F32 => Ok(types::F32),
         ValType::F64 => Ok(types::F64),
         ValType::V128 => Err(CompileError::Unsupported("SIMD (v128 values)".into())),
-        ValType::FuncRef | ValType::ExternRef => Err(CompileError::Unsupported(
-            "reference types (funcref and externref values)".into(),
-        )),
     }
 }
 
@@ -95,26 +105,103 @@ pub(crate) fn wasm_signature(
     Ok(sig)
 }
 
+/// A memory of the module, as the code for its accesses needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MemoryInfo {
+    /// 64-bit addresses.
+    pub is64: bool,
+    /// Accesses need no bounds check: the memory's guard region faults instead.
+    pub guarded: bool,
+}
+
 /// What translating a function needs to know about its module.
 pub(crate) struct ModuleEnv<'m> {
     /// The module's IR.
     pub module: &'m Module,
     /// The validator's facts, one per defined function.
     pub info: &'m ModuleInfo,
-    /// Calling convention of every compiled function.
+    /// Calling convention of every compiled WebAssembly function.
     pub call_conv: CallConv,
+    /// Calling convention of libcalls (the host's C convention).
+    pub host_conv: CallConv,
     /// What `FunctionBuilder::finalize` needs of the target.
     pub frontend: TargetFrontendConfig,
+    /// How the module is compiled.
+    pub options: Options,
+    /// Type of every function of the index space (imports first).
+    pub func_types: Vec<TypeIdx>,
+    /// Content type of every global of the index space.
+    pub global_types: Vec<ValType>,
+    /// Every memory of the index space.
+    pub memories: Vec<MemoryInfo>,
+    /// Whether each table of the index space has 64-bit indices.
+    pub tables64: Vec<bool>,
 }
 
-impl ModuleEnv<'_> {
+impl<'m> ModuleEnv<'m> {
+    /// The environment of `module`'s functions.
+    pub(crate) fn new(
+        module: &'m Module,
+        info: &'m ModuleInfo,
+        options: Options,
+        frontend: TargetFrontendConfig,
+    ) -> ModuleEnv<'m> {
+        let mut func_types = Vec::with_capacity(module.num_funcs());
+        let mut global_types = Vec::with_capacity(module.num_globals());
+        let mut mem_types = Vec::with_capacity(module.num_memories());
+        let mut table_types = Vec::with_capacity(module.num_tables());
+        for import in &module.imports {
+            match import.kind {
+                ImportKind::Func(t) => func_types.push(t),
+                ImportKind::Global(g) => global_types.push(g.content),
+                ImportKind::Memory(m) => mem_types.push(m),
+                ImportKind::Table(t) => table_types.push(t),
+            }
+        }
+        func_types.extend_from_slice(&module.funcs);
+        global_types.extend(module.globals.iter().map(|g| g.ty.content));
+        mem_types.extend_from_slice(&module.memories);
+        table_types.extend_from_slice(&module.tables);
+        let memories = mem_types
+            .iter()
+            .map(|m| {
+                let is64 = m.index == IndexType::I64;
+                MemoryInfo {
+                    is64,
+                    guarded: options.memory_guard && !is64,
+                }
+            })
+            .collect();
+        ModuleEnv {
+            module,
+            info,
+            call_conv: CallConv::Tail,
+            host_conv: CallConv::SystemV,
+            frontend,
+            options,
+            func_types,
+            global_types,
+            memories,
+            tables64: table_types
+                .iter()
+                .map(|t| t.index == IndexType::I64)
+                .collect(),
+        }
+    }
+
     fn pointer(&self) -> Type {
         self.frontend.pointer_type()
     }
 
-    /// The type of function `f` (the module has no imported functions).
-    fn func_type(&self, f: u32) -> &FuncType {
-        &self.module.types[self.module.funcs[f as usize].index()]
+    /// The type of function `f` of the index space.
+    fn func_type(&self, f: u32) -> &'m FuncType {
+        let module: &'m Module = self.module;
+        &module.types[self.func_types[f as usize].index()]
+    }
+
+    /// Number of imported functions.
+    fn num_imported_funcs(&self) -> u32 {
+        self.module.num_imported_funcs
     }
 
     /// Signature of type `t`.
@@ -150,11 +237,15 @@ struct Scratch {
     /// Parameters of each open `if`, for its `else` branch (frames index into it).
     if_params: Vec<Value>,
     /// Branch arguments being assembled.
-    args: Vec<BlockArg>,
+    args: Vec<ir::BlockArg>,
     /// Call arguments being assembled.
     call_args: Vec<Value>,
     /// Callees already imported into the current function.
     callees: HashMap<u32, FuncRef>,
+    /// Signatures already imported into the current function, by type index.
+    sigs: HashMap<u32, ir::SigRef>,
+    /// The fuel each instruction charges before it runs (0: none), with fuel on.
+    charges: Vec<u64>,
 }
 
 impl FuncTranslator {
@@ -178,6 +269,18 @@ impl FuncTranslator {
         scratch.controls.clear();
         scratch.if_params.clear();
         scratch.callees.clear();
+        scratch.sigs.clear();
+        scratch.charges.clear();
+        if env.options.fuel {
+            scratch.charges.resize(body.instrs.len(), 0);
+            kiln_runtime::fuel::for_each_run(&body.instrs, |start, end, cost| {
+                if let Some(first) =
+                    (start..end).find(|&i| kiln_runtime::fuel::static_cost(&body.instrs[i]) > 0)
+                {
+                    scratch.charges[first] = cost;
+                }
+            });
+        }
         let mut state = FuncState {
             b: builder,
             env,
@@ -187,13 +290,17 @@ impl FuncTranslator {
             s: scratch,
             reachable: true,
             dead_depth: 0,
-            trap_blocks: [None; 6],
-            abort: None,
-            grow: None,
-            results: &env.func_type(def).results,
+            libcalls: [None; 4],
+            results: &env.func_type(env.num_imported_funcs() + def).results,
         };
         state.prologue(info)?;
-        for instr in body.instrs.iter() {
+        for (i, instr) in body.instrs.iter().enumerate() {
+            if state.reachable
+                && let Some(&cost) = state.s.charges.get(i)
+                && cost > 0
+            {
+                state.charge_fuel(cost);
+            }
             state.visit(instr)?;
         }
         state.finish();
@@ -217,12 +324,8 @@ pub(crate) struct FuncState<'a, 'e> {
     reachable: bool,
     /// While unreachable: `block`/`loop`/`if`s opened since, not yet ended.
     dead_depth: u32,
-    /// The cold block raising each trap code (by `trap_code_to_raw - 1`), once used.
-    trap_blocks: [Option<Block>; 6],
-    /// The cold block returning zeros after a trap was recorded, once used.
-    abort: Option<Block>,
-    /// The `memory.grow` libcall, once imported.
-    grow: Option<FuncRef>,
+    /// Each libcall, once imported into the function (by `Libcall` number).
+    libcalls: [Option<FuncRef>; 4],
     /// The function's result types.
     results: &'e [ValType],
 }
@@ -243,7 +346,7 @@ impl FuncState<'_, '_> {
         });
         self.heap_region = regions.insert(AliasRegionData {
             user_id: 1,
-            description: "memory 0".into(),
+            description: "linear memory".into(),
         });
         let num_params = self.b.block_params(entry).len() - 1;
 
@@ -255,7 +358,7 @@ impl FuncState<'_, '_> {
             let value = if i < num_params {
                 self.b.block_params(entry)[i + 1]
             } else {
-                let slot = &mut zeros[ty as usize];
+                let slot = &mut zeros[zero_slot(ty)];
                 match *slot {
                     Some(z) => z,
                     None => {
@@ -309,27 +412,29 @@ impl FuncState<'_, '_> {
         Ok(())
     }
 
-    /// Fills the trap blocks, seals everything and finishes the builder.
+    /// Seals everything and finishes the builder.
     fn finish(mut self) {
-        let flags = self.vmctx_flags();
-        for (i, block) in self.trap_blocks.into_iter().enumerate() {
-            if let Some(block) = block {
-                self.b.switch_to_block(block);
-                let code = self.b.ins().iconst(types::I32, i as i64 + 1);
-                self.b
-                    .ins()
-                    .store(flags, code, self.vmctx, vmctx::TRAP_OFFSET);
-                let abort = self.abort_block();
-                self.b.ins().jump(abort, &[]);
-            }
-        }
-        if let Some(abort) = self.abort {
-            self.b.switch_to_block(abort);
-            let zeros: Vec<Value> = self.results.iter().map(|&r| self.zero(r)).collect();
-            self.b.ins().return_(&zeros);
-        }
         self.b.seal_all_blocks();
         self.b.finalize(self.env.frontend);
+    }
+
+    /// Charges `cost` units of fuel, trapping with `out of fuel` (and charging
+    /// nothing) if less is left.
+    fn charge_fuel(&mut self, cost: u64) {
+        let flags = self.vmctx_flags();
+        let fuel = self
+            .b
+            .ins()
+            .load(types::I64, flags, self.vmctx, vmctx::FUEL_OFFSET);
+        let short =
+            self.b
+                .ins()
+                .icmp_imm_u(ir::condcodes::IntCC::UnsignedLessThan, fuel, cost as i64);
+        self.trap_if(short, TrapCode::OutOfFuel);
+        let left = self.b.ins().iadd_imm_s(fuel, (cost as i64).wrapping_neg());
+        self.b
+            .ins()
+            .store(flags, left, self.vmctx, vmctx::FUEL_OFFSET);
     }
 
     /// Translates one instruction.
@@ -340,8 +445,7 @@ impl FuncState<'_, '_> {
         }
         match instr {
             Instr::Unreachable => {
-                let block = self.trap_block(TrapCode::Unreachable);
-                self.b.ins().jump(block, &[]);
+                self.b.ins().trap(vmctx::clif_trap(TrapCode::Unreachable));
                 self.reachable = false;
             }
             Instr::Nop => {}
@@ -355,6 +459,11 @@ impl FuncState<'_, '_> {
             Instr::BrTable(t) => self.visit_br_table(t),
             Instr::Return => self.visit_br(self.s.controls.len() as u32 - 1),
             Instr::Call(f) => self.visit_call(f.0)?,
+            Instr::CallIndirect { ty, table } => self.visit_call_indirect(ty.0, table.0, false)?,
+            Instr::ReturnCall(f) => self.visit_return_call(f.0)?,
+            Instr::ReturnCallIndirect { ty, table } => {
+                self.visit_call_indirect(ty.0, table.0, true)?
+            }
             Instr::Drop => {
                 self.pop();
             }
@@ -384,8 +493,20 @@ impl FuncState<'_, '_> {
             Instr::GlobalSet(g) => self.visit_global_set(g.0)?,
             Instr::Load(op, memarg) => self.visit_load(*op, memarg)?,
             Instr::Store(op, memarg) => self.visit_store(*op, memarg)?,
-            Instr::MemorySize(m) => self.visit_memory_size(m.0)?,
-            Instr::MemoryGrow(m) => self.visit_memory_grow(m.0)?,
+            Instr::MemorySize(_)
+            | Instr::MemoryGrow(_)
+            | Instr::MemoryFill(_)
+            | Instr::MemoryCopy { .. }
+            | Instr::MemoryInit { .. }
+            | Instr::DataDrop(_)
+            | Instr::TableGet(_)
+            | Instr::TableSet(_)
+            | Instr::TableSize(_)
+            | Instr::TableGrow(_)
+            | Instr::TableFill(_)
+            | Instr::TableCopy { .. }
+            | Instr::TableInit { .. }
+            | Instr::ElemDrop(_) => self.visit_bulk(instr)?,
             Instr::I32Const(v) => {
                 let v = self.b.ins().iconst(types::I32, i64::from(*v));
                 self.push(v);
@@ -406,6 +527,28 @@ impl FuncState<'_, '_> {
                     .b
                     .ins()
                     .f64const(ir::immediates::Ieee64::with_bits(*bits));
+                self.push(v);
+            }
+            Instr::RefNull(_) => {
+                let v = self.b.ins().iconst(types::I32, 0);
+                self.push(v);
+            }
+            Instr::RefIsNull => {
+                let r = self.pop();
+                let v = self.b.ins().icmp_imm_u(ir::condcodes::IntCC::Equal, r, 0);
+                let v = self.b.ins().uextend(types::I32, v);
+                self.push(v);
+            }
+            Instr::RefFunc(f) => {
+                // The store address of function f, plus one (`RawRef`).
+                let addrs = self.load_vmctx_table(vmctx::FUNC_ADDRS_OFFSET);
+                let addr = self.b.ins().load(
+                    types::I32,
+                    MemFlagsData::trusted().with_readonly().with_can_move(),
+                    addrs,
+                    i32::try_from(u64::from(f.0) * 4).unwrap_or(i32::MAX),
+                );
+                let v = self.b.ins().iadd_imm_s(addr, 1);
                 self.push(v);
             }
             Instr::Num(op) => self.visit_num(*op)?,
@@ -433,31 +576,36 @@ impl FuncState<'_, '_> {
         Ok(())
     }
 
-    /// The content type of global `g` (the module has no imported globals).
+    /// The content type of global `g` of the index space.
     fn global_type(&self, g: u32) -> ValType {
-        self.env.module.globals[g as usize].ty.content
+        self.env.global_types[g as usize]
     }
 
-    /// Loads the address of global `g`'s bits: `VmContext::globals[g]`. Both loads
-    /// read memory that does not change while WebAssembly runs.
+    /// Loads one of the `VmContext`'s table pointers (fixed for the whole entry).
+    fn load_vmctx_table(&mut self, offset: i32) -> Value {
+        let flags = self.vmctx_flags().with_readonly().with_can_move();
+        self.b
+            .ins()
+            .load(self.env.pointer(), flags, self.vmctx, offset)
+    }
+
+    /// Loads the address of global `g`'s bits: `VmContext::globals[g]`. It changes
+    /// only across calls that may run host code (which may add globals to the store).
     fn global_ptr(&mut self, g: u32) -> Value {
         let pointer = self.env.pointer();
-        let flags = self.vmctx_flags().with_readonly().with_can_move();
-        let table = self
-            .b
-            .ins()
-            .load(pointer, flags, self.vmctx, vmctx::GLOBALS_OFFSET);
+        let table = self.load_vmctx_table(vmctx::GLOBALS_OFFSET);
         let offset = i32::try_from(u64::from(g) * u64::from(pointer.bytes())).unwrap_or(i32::MAX);
         self.b.ins().load(
             pointer,
-            MemFlagsData::trusted().with_readonly().with_can_move(),
+            MemFlagsData::trusted().with_alias_region(Some(self.vmctx_region)),
             table,
             offset,
         )
     }
 
-    /// Flags of loads and stores of `VmContext` fields: never trap, aligned, and
-    /// disjoint from linear memory (so alias analysis may keep them across stores to it).
+    /// Flags of loads and stores of `VmContext` fields and the tables it points to:
+    /// never trap, aligned, and disjoint from linear memory (so alias analysis may
+    /// keep them across stores to it).
     fn vmctx_flags(&self) -> MemFlagsData {
         MemFlagsData::trusted().with_alias_region(Some(self.vmctx_region))
     }
@@ -472,78 +620,88 @@ impl FuncState<'_, '_> {
         }
     }
 
-    /// The cold block that raises `code`.
-    fn trap_block(&mut self, code: TrapCode) -> Block {
-        let i = vmctx::trap_code_to_raw(code) as usize - 1;
-        match self.trap_blocks[i] {
-            Some(b) => b,
-            None => {
-                let b = self.b.create_block();
-                self.b.set_cold_block(b);
-                self.trap_blocks[i] = Some(b);
-                b
-            }
-        }
-    }
-
-    /// The cold block that returns zeros once a trap has been recorded.
-    fn abort_block(&mut self) -> Block {
-        match self.abort {
-            Some(b) => b,
-            None => {
-                let b = self.b.create_block();
-                self.b.set_cold_block(b);
-                self.abort = Some(b);
-                b
-            }
-        }
-    }
-
-    /// Raises `code` if `cond` is nonzero; code after it runs in a new block.
+    /// Raises `code` if `cond` is nonzero.
     fn trap_if(&mut self, cond: Value, code: TrapCode) {
-        let trap = self.trap_block(code);
-        self.branch_unless(cond, trap);
+        self.b.ins().trapnz(cond, vmctx::clif_trap(code));
     }
 
-    /// Branches to `target` (no arguments) if `cond` is nonzero, else continues in a
-    /// fresh block.
-    fn branch_unless(&mut self, cond: Value, target: Block) {
-        let cont = self.b.create_block();
-        self.b.ins().brif(cond, target, &[], cont, &[]);
-        self.b.seal_block(cont);
-        self.b.switch_to_block(cont);
+    /// After a libcall that may fail: raises its pending trap.
+    fn check_pending(&mut self) {
+        let flags = self.vmctx_flags();
+        let pending = self
+            .b
+            .ins()
+            .load(types::I32, flags, self.vmctx, vmctx::PENDING_OFFSET);
+        self.b.ins().trapnz(pending, vmctx::PENDING_TRAP);
     }
 
-    /// Imports function `f` of the module as a direct, colocated callee.
-    fn callee(&mut self, f: u32) -> Result<FuncRef, CompileError> {
-        if let Some(&r) = self.s.callees.get(&f) {
-            return Ok(r);
+    /// Imports libcall `call` with parameters `params` (after the context pointer)
+    /// and results `returns`, once per function.
+    fn libcall(&mut self, call: Libcall, params: &[Type], returns: &[Type]) -> FuncRef {
+        if let Some(f) = self.libcalls[call as usize] {
+            return f;
         }
-        let sig = self.env.signature(self.env.module.funcs[f as usize])?;
+        let mut sig = Signature::new(self.env.host_conv);
+        sig.params.push(AbiParam::new(self.env.pointer()));
+        sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+        sig.returns
+            .extend(returns.iter().map(|&t| AbiParam::new(t)));
         let sig = self.b.import_signature(sig);
         let name = self
             .b
             .func
-            .declare_imported_user_function(UserExternalName::new(FUNC_NAMESPACE, f));
+            .declare_imported_user_function(UserExternalName::new(LIBCALL_NAMESPACE, call as u32));
+        let f = self.b.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature: sig,
+            colocated: false,
+            patchable: false,
+        });
+        self.libcalls[call as usize] = Some(f);
+        f
+    }
+
+    /// Imports defined function `def` of the module as a direct, colocated callee.
+    fn callee(&mut self, def: u32) -> Result<FuncRef, CompileError> {
+        if let Some(&r) = self.s.callees.get(&def) {
+            return Ok(r);
+        }
+        let sig = self.env.signature(self.env.module.funcs[def as usize])?;
+        let sig = self.b.import_signature(sig);
+        let name = self
+            .b
+            .func
+            .declare_imported_user_function(UserExternalName::new(FUNC_NAMESPACE, def));
         let r = self.b.import_function(ExtFuncData {
             name: ExternalName::user(name),
             signature: sig,
             colocated: true,
             patchable: false,
         });
-        self.s.callees.insert(f, r);
+        self.s.callees.insert(def, r);
         Ok(r)
     }
 
-    /// After a call: returns at once if the callee trapped.
-    fn check_trap(&mut self) {
-        let flags = self.vmctx_flags();
-        let flag = self
-            .b
-            .ins()
-            .load(types::I32, flags, self.vmctx, vmctx::TRAP_OFFSET);
-        let abort = self.abort_block();
-        self.branch_unless(flag, abort);
+    /// The signature of type `t`, imported once per function (for indirect calls).
+    fn sig_ref(&mut self, t: u32) -> Result<ir::SigRef, CompileError> {
+        if let Some(&r) = self.s.sigs.get(&t) {
+            return Ok(r);
+        }
+        let sig = self.env.signature(TypeIdx(t))?;
+        let r = self.b.import_signature(sig);
+        self.s.sigs.insert(t, r);
+        Ok(r)
+    }
+
+    /// A stack buffer of `slots` 16-byte value slots and its address.
+    fn value_buffer(&mut self, slots: usize) -> Value {
+        let size = (slots.max(1) as u32) * SLOT_SIZE as u32;
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            size,
+            4,
+        ));
+        self.b.ins().stack_addr(self.env.pointer(), slot, 0)
     }
 
     fn push(&mut self, v: Value) {
@@ -560,24 +718,19 @@ impl FuncState<'_, '_> {
     }
 }
 
-/// The error for an instruction outside the slice, naming its proposal.
+/// Which of the prologue's shared zero constants a local of type `ty` uses.
+fn zero_slot(ty: ValType) -> usize {
+    match ty {
+        ValType::I64 => 1,
+        ValType::F32 => 2,
+        ValType::F64 => 3,
+        _ => 0,
+    }
+}
+
+/// The error for an instruction the JIT does not compile, naming its proposal.
 fn unsupported_instr(instr: &Instr) -> CompileError {
     let what = match instr {
-        Instr::CallIndirect { .. } => "call_indirect (tables)",
-        Instr::ReturnCall(_) | Instr::ReturnCallIndirect { .. } => "tail calls",
-        Instr::TableGet(_)
-        | Instr::TableSet(_)
-        | Instr::TableSize(_)
-        | Instr::TableGrow(_)
-        | Instr::TableFill(_)
-        | Instr::TableCopy { .. }
-        | Instr::TableInit { .. }
-        | Instr::ElemDrop(_) => "table instructions",
-        Instr::MemoryFill(_)
-        | Instr::MemoryCopy { .. }
-        | Instr::MemoryInit { .. }
-        | Instr::DataDrop(_) => "bulk memory instructions",
-        Instr::RefNull(_) | Instr::RefIsNull | Instr::RefFunc(_) => "reference types",
         Instr::V128Const(_)
         | Instr::Shuffle(_)
         | Instr::ExtractLane(..)

@@ -63,6 +63,7 @@ pub fn try_load(
                 kiln_jit::Options {
                     fuel: false,
                     canonicalize_nans,
+                    memory_guard: true,
                 },
             )
             .map_err(|e| e.to_string())?,

@@ -53,7 +53,9 @@ enum EngineArg {
     Validate,
     /// Kiln's interpreter, without and with fuel.
     Interp,
-    /// Both, validate first.
+    /// Kiln's JIT, without and with fuel.
+    Jit,
+    /// All three, validate first.
     All,
 }
 
@@ -73,6 +75,11 @@ const VALIDATE: Group = Group {
 const INTERP: Group = Group {
     name: "interp",
     runs: &[(Tier::Interp, ""), (Tier::InterpFuel, " (fuel)")],
+};
+
+const JIT: Group = Group {
+    name: "jit",
+    runs: &[(Tier::Jit, ""), (Tier::JitFuel, " (fuel)")],
 };
 
 /// What one tier found in one suite.
@@ -133,7 +140,8 @@ fn main() -> Result<ExitCode> {
     let groups: &[Group] = match args.engine {
         EngineArg::Validate => &[VALIDATE],
         EngineArg::Interp => &[INTERP],
-        EngineArg::All => &[VALIDATE, INTERP],
+        EngineArg::Jit => &[JIT],
+        EngineArg::All => &[VALIDATE, INTERP, JIT],
     };
 
     let mut ok = true;

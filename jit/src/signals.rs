@@ -1,0 +1,302 @@
+//! Traps by signal: how a fault or trap instruction in compiled code becomes
+//! `Err(Trap)` in the Rust code that called into WebAssembly.
+//!
+//! Compiled code never checks for most traps itself: an out-of-bounds access
+//! to a guarded memory faults (`SIGSEGV`/`SIGBUS`), a trap instruction
+//! (`ud2`, Cranelift's `trap`/`trapnz`) raises `SIGILL`, and a hardware
+//! division by zero raises `SIGFPE`. Cranelift records the code offset and
+//! trap code of every such instruction; [`crate::CompiledModule`] keeps them
+//! sorted.
+//!
+//! Each entry from Rust into compiled code goes through [`enter`], a small
+//! assembly routine that saves the callee-saved registers, records its stack
+//! pointer in an [`EntryState`] and calls the trampoline. The entry states of
+//! a thread form a stack (a host function may call back into WebAssembly),
+//! linked from a thread-local. When a signal arrives, the handler looks at
+//! the innermost entry of the faulting thread: if the faulting instruction
+//! lies in that entry's code and is a recorded trap site, the handler records
+//! the trap code and rewrites the interrupted context so that, when the
+//! handler returns, execution continues in [`resume`], on the stack pointer
+//! `enter` saved: `resume` restores the callee-saved registers and returns
+//! from `enter` with "trapped". Only compiled WebAssembly frames are skipped
+//! (between an entry and the code it runs there are no Rust frames: calls out
+//! to Rust return normally, and a re-entry from them is a new, inner entry),
+//! so no Rust destructor is ever skipped.
+//!
+//! Anything else (a fault in Rust code, a signal from another thread's
+//! `kill`) goes to the handler installed before Kiln's, or to the default
+//! action. The handlers are installed once per process, for all threads.
+//!
+//! This is implemented for x86-64 Linux, the platform the JIT supports
+//! ([`crate::CompiledModule::new`] refuses others).
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+
+use cranelift_codegen::ir;
+
+/// A trap instruction or trapping memory access in compiled code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TrapSite {
+    /// Offset from the start of the module's code.
+    pub offset: u32,
+    /// What trap it raises.
+    pub code: ir::TrapCode,
+}
+
+/// One entry from Rust into compiled code, as the signal handler sees it.
+#[derive(Debug)]
+pub(crate) struct EntryState {
+    /// Stack pointer `enter` saved (written by the assembly).
+    sp: usize,
+    /// Start address of the code this entry runs.
+    code_start: usize,
+    /// Bytes of code from `code_start`.
+    code_len: usize,
+    /// The code's trap sites, sorted by offset.
+    traps: *const TrapSite,
+    num_traps: usize,
+    /// The trap the handler found, once it has.
+    trapped: Option<ir::TrapCode>,
+    /// The entry this one interrupted on the same thread (null for the outermost).
+    prev: *mut EntryState,
+}
+
+impl EntryState {
+    /// An entry into code `[start, start + len)` whose trap sites are `traps`
+    /// (sorted by offset; kept alive by the caller for the whole entry).
+    pub(crate) fn new(start: usize, len: usize, traps: &[TrapSite]) -> EntryState {
+        EntryState {
+            sp: 0,
+            code_start: start,
+            code_len: len,
+            traps: traps.as_ptr(),
+            num_traps: traps.len(),
+            trapped: None,
+            prev: std::ptr::null_mut(),
+        }
+    }
+
+    /// The trap code recorded for the instruction at `pc`, if `pc` is a trap site
+    /// of this entry's code.
+    fn trap_at(&self, pc: usize) -> Option<ir::TrapCode> {
+        let offset = pc.checked_sub(self.code_start)?;
+        if offset >= self.code_len {
+            return None;
+        }
+        // SAFETY: `traps`/`num_traps` come from a live slice (see `new`).
+        let traps = unsafe { std::slice::from_raw_parts(self.traps, self.num_traps) };
+        let offset = u32::try_from(offset).ok()?;
+        traps
+            .binary_search_by_key(&offset, |t| t.offset)
+            .ok()
+            .map(|i| traps[i].code)
+    }
+}
+
+thread_local! {
+    /// The innermost entry running on this thread (null when none).
+    static CURRENT: Cell<*mut EntryState> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// The native signature of array-call trampolines (see `trampoline.rs`).
+pub(crate) type Trampoline =
+    unsafe extern "C" fn(*mut crate::vmctx::VmContext, *const u8, *mut u128);
+
+/// Calls `trampoline(vmctx, callee, values)` as entry `state`, returning the trap
+/// code if compiled code trapped (`Some(None)` for a trap without a known code:
+/// a libcall's pending trap), or `None` if it returned normally.
+///
+/// # Safety
+///
+/// `trampoline` must be compiled code in the range `state` describes, with the
+/// `Trampoline` signature, and every argument what it expects; the code must stay
+/// mapped for the whole call.
+pub(crate) unsafe fn enter(
+    state: &mut EntryState,
+    trampoline: Trampoline,
+    vmctx: *mut crate::vmctx::VmContext,
+    callee: *const u8,
+    values: *mut u128,
+) -> Option<Option<ir::TrapCode>> {
+    install_handlers();
+    state.prev = CURRENT.with(|c| c.replace(state));
+    struct Pop(*mut EntryState);
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let _pop = Pop(state.prev);
+    let sp_slot: *mut usize = &raw mut state.sp;
+    // SAFETY: `enter_asm` saves the callee-saved registers and calls the trampoline with
+    // the three arguments (the caller's contract); it returns 1 only through `resume`,
+    // which the signal handler sets up with the stack pointer stored in `sp_slot`.
+    let trapped = unsafe { enter_asm(sp_slot, trampoline, vmctx, callee, values) };
+    if trapped == 0 {
+        None
+    } else {
+        Some(state.trapped)
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+/// `enter_asm(sp_slot, trampoline, vmctx, callee, values) -> u32`: saves the
+/// callee-saved registers, stores the stack pointer in `*sp_slot`, calls
+/// `trampoline(vmctx, callee, values)` and returns 0; [`resume_asm`] returns 1 from it.
+unsafe extern "C" fn enter_asm(
+    sp_slot: *mut usize,
+    trampoline: Trampoline,
+    vmctx: *mut crate::vmctx::VmContext,
+    callee: *const u8,
+    values: *mut u128,
+) -> u32 {
+    // On entry rsp is 8 mod 16; six pushes and 8 bytes of padding make it 0 mod 16
+    // at the call, as the ABI wants.
+    core::arch::naked_asm!(
+        "push rbp",
+        "mov rbp, rsp",
+        "push rbx",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        "sub rsp, 8",
+        "mov [rdi], rsp",
+        "mov rax, rsi",
+        "mov rdi, rdx",
+        "mov rsi, rcx",
+        "mov rdx, r8",
+        "call rax",
+        "xor eax, eax",
+        "add rsp, 8",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbx",
+        "pop rbp",
+        "ret",
+    )
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+/// Where the signal handler sends a trapped thread, with the stack pointer
+/// [`enter_asm`] saved: unwinds `enter_asm`'s frame and returns 1 from it.
+unsafe extern "C" fn resume_asm() {
+    core::arch::naked_asm!(
+        "mov eax, 1",
+        "add rsp, 8",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbx",
+        "pop rbp",
+        "ret",
+    )
+}
+
+/// The signals compiled code raises.
+const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
+
+/// The handlers that were installed before Kiln's, per entry of [`SIGNALS`].
+static PREVIOUS: OnceLock<[libc::sigaction; 4]> = OnceLock::new();
+
+/// Installs Kiln's handlers for [`SIGNALS`], once per process.
+fn install_handlers() {
+    PREVIOUS.get_or_init(|| {
+        // SAFETY: `sigaction` structs are plain data; zeroed is a valid empty value.
+        let mut previous: [libc::sigaction; 4] = unsafe { std::mem::zeroed() };
+        for (sig, prev) in SIGNALS.iter().zip(previous.iter_mut()) {
+            // SAFETY: as above; every field we rely on is set below.
+            let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+            action.sa_sigaction = handler as *const () as usize;
+            // SA_ONSTACK: run on the thread's alternate stack when it has one (Rust's
+            // runtime gives threads one to report stack overflows), SA_NODEFER: a fault
+            // inside the handler chain is not blocked.
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+            // SAFETY: `sa_mask` is a valid `sigset_t` to initialise.
+            unsafe { libc::sigemptyset(&mut action.sa_mask) };
+            // SAFETY: `action` is fully initialised and `prev` receives the old action.
+            let rc = unsafe { libc::sigaction(*sig, &action, prev) };
+            assert_eq!(rc, 0, "installing the JIT's signal handler failed");
+        }
+        previous
+    });
+}
+
+/// Kiln's handler: resumes a trapped entry, or passes the signal on.
+extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid `ucontext_t` as the third argument of an
+    // SA_SIGINFO handler.
+    if unsafe { try_resume(ctx) } {
+        return;
+    }
+    // SAFETY: forwarding exactly what the kernel gave us.
+    unsafe { chain(sig, info, ctx) }
+}
+
+/// If the interrupted instruction is a trap site of the innermost entry, records
+/// the trap and redirects the context to [`resume_asm`]; returns whether it did.
+///
+/// # Safety
+///
+/// `ctx` is the `ucontext_t` of the signal being handled.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+unsafe fn try_resume(ctx: *mut libc::c_void) -> bool {
+    let Ok(current) = CURRENT.try_with(Cell::get) else {
+        return false;
+    };
+    if current.is_null() || ctx.is_null() {
+        return false;
+    }
+    let uc = ctx.cast::<libc::ucontext_t>();
+    // SAFETY: `uc` is the interrupted context (see `# Safety`).
+    let gregs = unsafe { &mut (*uc).uc_mcontext.gregs };
+    let pc = gregs[libc::REG_RIP as usize] as usize;
+    // SAFETY: `current` is the innermost live entry of this thread: `enter` keeps it
+    // alive and linked for exactly the duration of the compiled code it runs.
+    let state = unsafe { &mut *current };
+    let Some(code) = state.trap_at(pc) else {
+        return false;
+    };
+    state.trapped = Some(code);
+    gregs[libc::REG_RSP as usize] = state.sp as i64;
+    gregs[libc::REG_RIP as usize] = resume_asm as *const () as usize as i64;
+    true
+}
+
+/// Hands a signal Kiln does not handle to the handler installed before Kiln's,
+/// or restores the default action so that returning re-raises it.
+///
+/// # Safety
+///
+/// The arguments are the signal being handled, as the kernel passed them.
+unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    let Some(previous) = PREVIOUS.get() else {
+        return;
+    };
+    let Some(i) = SIGNALS.iter().position(|&s| s == sig) else {
+        return;
+    };
+    let prev = &previous[i];
+    if prev.sa_flags & libc::SA_SIGINFO != 0 {
+        // SAFETY: with SA_SIGINFO, `sa_sigaction` is a three-argument handler.
+        let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+            unsafe { std::mem::transmute(prev.sa_sigaction) };
+        f(sig, info, ctx);
+    } else if prev.sa_sigaction == libc::SIG_DFL || prev.sa_sigaction == libc::SIG_IGN {
+        // The default action: reinstate it; the faulting instruction runs again when we
+        // return and the kernel takes the default action (a synchronous fault cannot be
+        // ignored).
+        // SAFETY: `prev` is the action that was installed before ours.
+        unsafe { libc::sigaction(sig, prev, std::ptr::null_mut()) };
+    } else {
+        // SAFETY: without SA_SIGINFO, `sa_sigaction` is a one-argument handler.
+        let f: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(prev.sa_sigaction) };
+        f(sig);
+    }
+}
