@@ -73,18 +73,8 @@ impl CompiledModule {
         let env = ModuleEnv::new(&module, &info, options, isa.frontend_config());
         let call_conv = env.call_conv;
 
-        let mut pieces = Vec::with_capacity(module.funcs.len() + 1);
+        let mut pieces = compile_functions(&env, &isa)?;
         let mut ctx = Context::new();
-        let mut translator = FuncTranslator::default();
-        for def in 0..module.funcs.len() as u32 {
-            let ty = &module.types[module.funcs[def as usize].index()];
-            ctx.func = ir::Function::with_name_signature(
-                UserFuncName::user(FUNC_NAMESPACE, def),
-                wasm_signature(ty, call_conv, env.frontend.pointer_type())?,
-            );
-            translator.translate(&env, def, &mut ctx.func)?;
-            pieces.push(compile(&mut ctx, &isa)?);
-        }
 
         // One trampoline per distinct function type.
         let mut builder_ctx = FunctionBuilderContext::new();
@@ -180,6 +170,81 @@ impl CompiledModule {
     pub(crate) fn trap_sites(&self) -> &[TrapSite] {
         &self.traps
     }
+}
+
+/// Code size (in instructions) below which a module's functions compile on the
+/// calling thread: starting threads costs more than it saves for small modules.
+const PARALLEL_THRESHOLD: usize = 20_000;
+
+/// Compiles every defined function, in order, on several threads when the module
+/// is large enough for that to pay.
+fn compile_functions(
+    env: &ModuleEnv<'_>,
+    isa: &OwnedTargetIsa,
+) -> Result<Vec<Piece>, CompileError> {
+    let n = env.module.funcs.len();
+    let size: usize = env.module.code.iter().map(|c| c.instrs.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .min(n.max(1));
+    if threads <= 1 || size < PARALLEL_THRESHOLD {
+        return compile_range(env, isa, 0..n as u32);
+    }
+    // Contiguous ranges of roughly equal code size, one per thread.
+    let per_thread = size.div_ceil(threads);
+    let mut ranges = Vec::with_capacity(threads);
+    let (mut start, mut acc) = (0u32, 0usize);
+    for (def, body) in env.module.code.iter().enumerate() {
+        acc += body.instrs.len();
+        if acc >= per_thread {
+            ranges.push(start..def as u32 + 1);
+            start = def as u32 + 1;
+            acc = 0;
+        }
+    }
+    if (start as usize) < n {
+        ranges.push(start..n as u32);
+    }
+    let results: Vec<Result<Vec<Piece>, CompileError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .into_iter()
+            .map(|r| scope.spawn(move || compile_range(env, isa, r)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(CompileError::Codegen("a compiler thread panicked".into()))
+                })
+            })
+            .collect()
+    });
+    let mut pieces = Vec::with_capacity(n + 1);
+    for r in results {
+        pieces.extend(r?);
+    }
+    Ok(pieces)
+}
+
+/// Compiles defined functions `defs`, in order.
+fn compile_range(
+    env: &ModuleEnv<'_>,
+    isa: &OwnedTargetIsa,
+    defs: std::ops::Range<u32>,
+) -> Result<Vec<Piece>, CompileError> {
+    let mut pieces = Vec::with_capacity(defs.len() + 1);
+    let mut ctx = Context::new();
+    let mut translator = FuncTranslator::default();
+    for def in defs {
+        let ty = &env.module.types[env.module.funcs[def as usize].index()];
+        ctx.func = ir::Function::with_name_signature(
+            UserFuncName::user(FUNC_NAMESPACE, def),
+            wasm_signature(ty, env.call_conv, env.frontend.pointer_type())?,
+        );
+        translator.translate(env, def, &mut ctx.func)?;
+        pieces.push(compile(&mut ctx, isa)?);
+    }
+    Ok(pieces)
 }
 
 /// Rejects what the JIT does not compile, before any work (the crate docs list it).

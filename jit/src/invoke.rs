@@ -170,15 +170,15 @@ fn call_wasm(
         memories: act.memories.as_ptr(),
         globals: act.globals.as_ptr(),
         func_addrs,
-        stack_limit: vmctx::stack_limit(code.max_frame_size()),
+        stack_limit: signals::stack_limit(code.max_frame_size()),
         fuel: store.fuel,
         depth: store.depth,
         max_depth: store.limits.max_call_depth,
         pending: 0,
         activation: std::ptr::null_mut(),
     };
-    // The first frame must fit above the limit too (see `vmctx::stack_limit`).
-    if vmctx::approximate_sp() < vm.stack_limit {
+    // The first frame must fit above the limit too (see `signals::stack_limit`).
+    if !signals::entry_fits(vm.stack_limit) {
         return Err(TrapCode::CallStackExhausted.into());
     }
 

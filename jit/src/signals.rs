@@ -27,10 +27,22 @@
 //! `kill`) goes to the handler installed before Kiln's, or to the default
 //! action. The handlers are installed once per process, for all threads.
 //!
+//! # The stack compiled code runs on
+//! An outermost entry switches to a stack of its own (one per thread, made on
+//! first use: [`WASM_STACK_SIZE`] bytes of address space, committed only as
+//! it is touched, with an inaccessible guard region below it), so the depth
+//! WebAssembly may recurse to does not depend on the host thread's stack:
+//! with the call-depth limit set to a million, a million frames fit, as they
+//! do in the interpreter. Libcalls and the host functions they call run on
+//! that stack too, and a re-entry from them stays on it. Every compiled
+//! function checks its stack pointer against `VmContext::stack_limit`
+//! ([`stack_limit`]) on entry, so a deeper recursion traps with
+//! `call stack exhausted` before reaching the guard region.
+//!
 //! This is implemented for x86-64 Linux, the platform the JIT supports
 //! ([`crate::CompiledModule::new`] refuses others).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
 use cranelift_codegen::ir;
@@ -129,10 +141,18 @@ pub(crate) unsafe fn enter(
     }
     let _pop = Pop(state.prev);
     let sp_slot: *mut usize = &raw mut state.sp;
-    // SAFETY: `enter_asm` saves the callee-saved registers and calls the trampoline with
-    // the three arguments (the caller's contract); it returns 1 only through `resume`,
-    // which the signal handler sets up with the stack pointer stored in `sp_slot`.
-    let trapped = unsafe { enter_asm(sp_slot, trampoline, vmctx, callee, values) };
+    // An outermost entry moves to the thread's WebAssembly stack; a re-entry from a
+    // host function is on it already.
+    let new_sp = match wasm_stack() {
+        Some(stack) if !stack.contains(approximate_sp()) => stack.top,
+        _ => 0,
+    };
+    // SAFETY: `enter_asm` saves the callee-saved registers, switches to `new_sp` unless
+    // it is 0 (the top of a mapped stack, 16-byte aligned), and calls the trampoline
+    // with the three arguments (the caller's contract); it returns 1 only through
+    // `resume`, which the signal handler sets up with the stack pointer stored in
+    // `sp_slot`, on the original stack.
+    let trapped = unsafe { enter_asm(sp_slot, trampoline, vmctx, callee, values, new_sp) };
     if trapped == 0 {
         None
     } else {
@@ -142,18 +162,21 @@ pub(crate) unsafe fn enter(
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[unsafe(naked)]
-/// `enter_asm(sp_slot, trampoline, vmctx, callee, values) -> u32`: saves the
-/// callee-saved registers, stores the stack pointer in `*sp_slot`, calls
-/// `trampoline(vmctx, callee, values)` and returns 0; [`resume_asm`] returns 1 from it.
+/// `enter_asm(sp_slot, trampoline, vmctx, callee, values, new_sp) -> u32`: saves the
+/// callee-saved registers, stores the stack pointer in `*sp_slot`, switches to the
+/// stack at `new_sp` unless it is 0, calls `trampoline(vmctx, callee, values)`,
+/// switches back and returns 0; [`resume_asm`] returns 1 from it.
 unsafe extern "C" fn enter_asm(
     sp_slot: *mut usize,
     trampoline: Trampoline,
     vmctx: *mut crate::vmctx::VmContext,
     callee: *const u8,
     values: *mut u128,
+    new_sp: usize,
 ) -> u32 {
     // On entry rsp is 8 mod 16; six pushes and 8 bytes of padding make it 0 mod 16
-    // at the call, as the ABI wants.
+    // at the call, as the ABI wants (and `new_sp` is 16-byte aligned). rbx, saved
+    // above, keeps `sp_slot` across the call (the trampoline preserves it).
     core::arch::naked_asm!(
         "push rbp",
         "mov rbp, rsp",
@@ -164,11 +187,17 @@ unsafe extern "C" fn enter_asm(
         "push r15",
         "sub rsp, 8",
         "mov [rdi], rsp",
+        "mov rbx, rdi",
+        "test r9, r9",
+        "jz 2f",
+        "mov rsp, r9",
+        "2:",
         "mov rax, rsi",
         "mov rdi, rdx",
         "mov rsi, rcx",
         "mov rdx, r8",
         "call rax",
+        "mov rsp, [rbx]",
         "xor eax, eax",
         "add rsp, 8",
         "pop r15",
@@ -299,4 +328,147 @@ unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
         let f: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(prev.sa_sigaction) };
         f(sig);
     }
+}
+
+/// Bytes of address space of each thread's WebAssembly stack (committed only as
+/// compiled code touches it).
+pub(crate) const WASM_STACK_SIZE: usize = 1 << 30;
+
+/// Inaccessible bytes below each WebAssembly stack.
+const STACK_GUARD: usize = 64 << 10;
+
+/// Bytes kept free below the lowest frame of compiled code: room for libcalls, the
+/// host functions they call (up to their own re-entry, which checks again), and
+/// the Rust code those run.
+const STACK_RED_ZONE: usize = 1 << 20;
+
+/// A thread's WebAssembly stack: one mapping, guard region first.
+#[derive(Debug)]
+struct WasmStack {
+    /// Start of the mapping (the guard region).
+    map: usize,
+    /// Bytes mapped.
+    len: usize,
+    /// Lowest usable address (above the guard region).
+    low: usize,
+    /// One past the highest address: the initial stack pointer.
+    top: usize,
+}
+
+impl WasmStack {
+    fn new() -> Option<WasmStack> {
+        let len = WASM_STACK_SIZE + STACK_GUARD;
+        // SAFETY: a fresh private anonymous mapping, no address hint; the result is
+        // checked before use.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if map == libc::MAP_FAILED {
+            return None;
+        }
+        let map = map as usize;
+        let low = map + STACK_GUARD;
+        // SAFETY: `[low, low + WASM_STACK_SIZE)` lies inside the mapping just made.
+        let rc = unsafe {
+            libc::mprotect(
+                low as *mut libc::c_void,
+                WASM_STACK_SIZE,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        let stack = WasmStack {
+            map,
+            len,
+            low,
+            top: low + WASM_STACK_SIZE,
+        };
+        (rc == 0).then_some(stack)
+    }
+}
+
+impl Drop for WasmStack {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is this value's alone, and no code runs on it once the
+        // thread's last entry has returned (the thread is exiting).
+        unsafe { libc::munmap(self.map as *mut libc::c_void, self.len) };
+    }
+}
+
+thread_local! {
+    /// This thread's WebAssembly stack, made on first use.
+    static WASM_STACK: RefCell<Option<WasmStack>> = const { RefCell::new(None) };
+}
+
+/// The bounds `(low, top)` of this thread's WebAssembly stack, making it if needed
+/// (`None` if it cannot be mapped: compiled code then runs on the thread's stack).
+fn wasm_stack() -> Option<StackBounds> {
+    WASM_STACK
+        .try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.is_none() {
+                *s = WasmStack::new();
+            }
+            s.as_ref().map(|w| StackBounds {
+                map: w.map,
+                low: w.low,
+                top: w.top,
+            })
+        })
+        .ok()
+        .flatten()
+}
+
+/// Where a WebAssembly stack lies.
+#[derive(Debug, Clone, Copy)]
+struct StackBounds {
+    map: usize,
+    low: usize,
+    top: usize,
+}
+
+impl StackBounds {
+    fn contains(&self, sp: usize) -> bool {
+        (self.map..self.top).contains(&sp)
+    }
+}
+
+/// The lowest stack pointer compiled code may run at on this thread, when no frame
+/// of the module is larger than `max_frame` bytes.
+///
+/// Compiled functions compare their stack pointer (taken after their prologue
+/// allocated the frame) with this limit on entry. A function runs only if its
+/// frame ends above the limit, so the next frame, at most `max_frame` bytes,
+/// still ends above the red zone, and the red zone covers libcalls and host code.
+pub(crate) fn stack_limit(max_frame: usize) -> usize {
+    let low = match wasm_stack() {
+        Some(stack) => stack.low,
+        // No stack of our own: the thread's, from half a megabyte below here.
+        None => approximate_sp().saturating_sub(512 << 10),
+    };
+    low.saturating_add(STACK_RED_ZONE).saturating_add(max_frame)
+}
+
+/// Whether an entry from here would run above `limit`: always for an outermost
+/// entry (it starts at the top of the WebAssembly stack), and for a re-entry when
+/// the current stack pointer is above the limit.
+pub(crate) fn entry_fits(limit: usize) -> bool {
+    let sp = approximate_sp();
+    match wasm_stack() {
+        Some(stack) if !stack.contains(sp) => true,
+        _ => sp >= limit,
+    }
+}
+
+/// An address close to the current stack pointer: a local's.
+#[inline(never)]
+fn approximate_sp() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
 }

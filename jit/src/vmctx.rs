@@ -50,8 +50,8 @@ pub struct VmContext {
     /// (`InstanceData::funcs`), for `ref.func` and calls to imports.
     pub func_addrs: *const u32,
     /// Lowest stack pointer a function may run at; checked on function entry so deep
-    /// recursion traps instead of overflowing the host thread's stack (see
-    /// [`stack_limit`]).
+    /// recursion traps instead of overflowing the stack compiled code runs on (see
+    /// `signals::stack_limit`).
     pub stack_limit: usize,
     /// Fuel left (the store's, while this context runs), when the module meters fuel.
     pub fuel: u64,
@@ -131,82 +131,6 @@ pub fn trap_from_clif(code: ir::TrapCode) -> Option<TrapCode> {
     }
 }
 
-/// Bytes of the host thread's stack kept free below the lowest frame of compiled
-/// code: room for libcalls, the Rust code they run (host functions included, up to
-/// their own re-entry, which checks again), and the platform's guard page (which
-/// glibc may count inside the stack it reports).
-const STACK_RED_ZONE: usize = 128 << 10;
-
-/// The stack a thread gives WebAssembly when its bounds cannot be asked for (not
-/// Linux with glibc, or glibc declined): this much below the first caller's stack
-/// pointer.
-const FALLBACK_STACK: usize = 512 << 10;
-
-/// The lowest stack pointer compiled code may run at on this thread, when no frame
-/// of the module is larger than `max_frame` bytes.
-///
-/// Compiled functions compare their stack pointer (taken after their prologue
-/// allocated the frame) with this limit on entry. A function runs only if its
-/// frame ends above the limit, so the next frame, at most `max_frame` bytes,
-/// still ends above the red zone; the red zone covers libcalls. Deep recursion
-/// therefore traps with `call stack exhausted` instead of overflowing into the
-/// guard page, whatever the thread's stack size. On threads with enough stack the
-/// call-depth limit is reached first, so both tiers trap at the same depth.
-pub fn stack_limit(max_frame: usize) -> usize {
-    thread_stack_low()
-        .saturating_add(STACK_RED_ZONE)
-        .saturating_add(max_frame)
-}
-
-/// The lowest address of the current thread's stack (cached per thread: asking
-/// glibc about the main thread reads `/proc/self/maps`).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn thread_stack_low() -> usize {
-    use std::cell::Cell;
-    thread_local! {
-        static LOW: Cell<Option<usize>> = const { Cell::new(None) };
-    }
-    LOW.with(|low| {
-        if let Some(l) = low.get() {
-            return l;
-        }
-        let l =
-            query_stack_low().unwrap_or_else(|| approximate_sp().saturating_sub(FALLBACK_STACK));
-        low.set(Some(l));
-        l
-    })
-}
-
-/// Asks glibc for the current thread's stack bounds.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn query_stack_low() -> Option<usize> {
-    let mut attr = std::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
-    // SAFETY: `pthread_getattr_np` initialises `attr` for the calling thread when it
-    // returns 0; we read it only then, and destroy it exactly once.
-    unsafe {
-        if libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) != 0 {
-            return None;
-        }
-        let mut addr: *mut libc::c_void = std::ptr::null_mut();
-        let mut size: libc::size_t = 0;
-        let ok = libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size) == 0;
-        libc::pthread_attr_destroy(attr.as_mut_ptr());
-        ok.then_some(addr as usize)
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn thread_stack_low() -> usize {
-    approximate_sp().saturating_sub(FALLBACK_STACK)
-}
-
-/// An address close to the current stack pointer: a local's.
-#[inline(never)]
-pub(crate) fn approximate_sp() -> usize {
-    let marker = 0u8;
-    std::hint::black_box(&marker) as *const u8 as usize
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,11 +145,5 @@ mod tests {
             trap_from_clif(ir::TrapCode::HEAP_OUT_OF_BOUNDS),
             Some(TrapCode::MemoryOutOfBounds)
         );
-    }
-
-    #[test]
-    fn stack_limit_is_below_the_current_frame() {
-        let limit = stack_limit(4096);
-        assert!(limit < approximate_sp());
     }
 }

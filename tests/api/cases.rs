@@ -1,0 +1,251 @@
+// The embedding API end to end: linking, host functions, re-entry, limits and
+// errors. Included by `tests/api.rs` (interpreter) and `tests/api_jit.rs`
+// (JIT), which each define `STRATEGY`.
+
+use kiln::{
+    Caller, Config, Engine, Error, Extern, Func, Global, GlobalType, Instance, Limits, Linker,
+    Memory, MemoryType, Module, Store, TrapCode, Val, ValType,
+};
+
+/// A configuration for the tier under test.
+fn config() -> Config {
+    let mut c = Config::new();
+    c.strategy(STRATEGY);
+    c
+}
+
+/// An engine for the tier under test.
+fn engine() -> Engine {
+    Engine::new(&config()).expect("the tier is available")
+}
+
+fn trap_code(e: &Error) -> Option<TrapCode> {
+    e.trap().and_then(kiln::Trap::code)
+}
+
+#[test]
+fn host_objects_satisfy_imports() -> Result<(), Error> {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "env" "mem" (memory 1))
+          (import "env" "counter" (global (mut i32)))
+          (func (export "bump") (result i32)
+            (global.set 0 (i32.add (global.get 0) (i32.const 1)))
+            (i32.store (i32.const 8) (global.get 0))
+            (global.get 0)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let mem_ty = MemoryType {
+        limits: Limits { min: 1, max: None },
+        index: kiln::IndexType::I32,
+    };
+    let memory = Memory::new(&mut store, mem_ty)?;
+    let counter = Global::new(
+        &mut store,
+        GlobalType {
+            content: ValType::I32,
+            mutable: true,
+        },
+        Val::I32(41),
+    )?;
+    let instance = Instance::new(&mut store, &module, &[memory.into(), counter.into()])?;
+    let bump = instance.get_typed_func::<(), i32>(&store, "bump")?;
+    assert_eq!(bump.call(&mut store, ())?, 42);
+    assert_eq!(counter.get(&store), Val::I32(42));
+    assert_eq!(&memory.data(&store)[8..12], &42i32.to_le_bytes());
+    Ok(())
+}
+
+#[test]
+fn host_functions_can_call_back_into_wasm() -> Result<(), Error> {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "twice" (func $twice (param i32) (result i32)))
+          (func $inc (export "inc") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+          (func (export "run") (param i32) (result i32) (call $twice (local.get 0))))"#,
+    )?;
+    let mut linker: Linker<Option<Func>> = Linker::new(&engine);
+    linker.func_wrap(
+        "host",
+        "twice",
+        |mut caller: Caller<'_, Option<Func>>, x: i32| -> Result<i32, kiln::Trap> {
+            let inc = caller.data().ok_or_else(|| kiln::Trap::host("not ready"))?;
+            let mut out = [Val::I32(0)];
+            inc.call(&mut caller, &[Val::I32(x)], &mut out)
+                .map_err(|e| kiln::Trap::host(e.to_string()))?;
+            let Val::I32(once) = out[0] else {
+                return Err(kiln::Trap::host("bad type"));
+            };
+            inc.call(&mut caller, &[Val::I32(once)], &mut out)
+                .map_err(|e| kiln::Trap::host(e.to_string()))?;
+            let Val::I32(twice) = out[0] else {
+                return Err(kiln::Trap::host("bad type"));
+            };
+            Ok(twice)
+        },
+    )?;
+    let mut store = Store::new(&engine, None);
+    let instance = linker.instantiate(&mut store, &module)?;
+    *store.data_mut() = instance.get_func(&store, "inc");
+    let run = instance.get_typed_func::<i32, i32>(&store, "run")?;
+    assert_eq!(run.call(&mut store, 40)?, 42);
+    Ok(())
+}
+
+#[test]
+fn host_traps_reach_the_caller() -> Result<(), Error> {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "host" "fail" (func $fail)) (func (export "run") (call $fail)))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("host", "fail", || -> Result<(), kiln::Trap> {
+        Err(kiln::Trap::host("no"))
+    })?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module)?;
+    let err = instance
+        .get_typed_func::<(), ()>(&store, "run")?
+        .call(&mut store, ())
+        .expect_err("trap");
+    assert_eq!(err.to_string(), "no");
+    Ok(())
+}
+
+#[test]
+fn missing_and_mistyped_imports_are_unlinkable() -> Result<(), Error> {
+    let engine = engine();
+    let module = Module::new(&engine, r#"(module (import "env" "f" (func (param i32))))"#)?;
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    assert!(matches!(
+        linker.instantiate(&mut store, &module),
+        Err(Error::Unlinkable(_))
+    ));
+    let wrong = Func::wrap(&mut store, |_: i64| {});
+    assert!(matches!(
+        Instance::new(&mut store, &module, &[Extern::Func(wrong)]),
+        Err(Error::Unlinkable(_))
+    ));
+    Ok(())
+}
+
+#[test]
+fn typed_funcs_check_their_signature() -> Result<(), Error> {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "f") (param i32) (result i64) i64.const 7))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    assert!(matches!(
+        instance.get_typed_func::<i64, i64>(&store, "f"),
+        Err(Error::Type(_))
+    ));
+    assert_eq!(
+        instance
+            .get_typed_func::<i32, i64>(&store, "f")?
+            .call(&mut store, 1)?,
+        7
+    );
+    let f = instance.get_func(&store, "f").expect("export");
+    assert!(matches!(
+        f.call(&mut store, &[Val::I64(1)], &mut [Val::I64(0)]),
+        Err(Error::Type(_))
+    ));
+    Ok(())
+}
+
+#[test]
+fn objects_are_bound_to_their_store() -> Result<(), Error> {
+    let engine = engine();
+    let module = Module::new(&engine, r#"(module (func (export "f")))"#)?;
+    let mut a = Store::new(&engine, ());
+    let mut b = Store::new(&engine, ());
+    let instance = Instance::new(&mut a, &module, &[])?;
+    let f = instance.get_func(&a, "f").expect("export");
+    assert!(matches!(f.call(&mut b, &[], &mut []), Err(Error::Store)));
+    Ok(())
+}
+
+#[test]
+fn call_depth_limit_is_configurable_and_recoverable() -> Result<(), Error> {
+    let mut config = config();
+    config.max_call_depth(500);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (func $depth (export "depth") (param i32) (result i32)
+            (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+              (else (i32.add (i32.const 1) (call $depth (i32.sub (local.get 0) (i32.const 1))))))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let depth = instance.get_typed_func::<i32, i32>(&store, "depth")?;
+    assert_eq!(depth.call(&mut store, 499)?, 499);
+    let err = depth
+        .call(&mut store, 500)
+        .expect_err("the 501st frame is one too many");
+    assert_eq!(trap_code(&err), Some(TrapCode::CallStackExhausted));
+    assert_eq!(depth.call(&mut store, 10)?, 10);
+    Ok(())
+}
+
+#[test]
+fn fuel_requires_a_fuel_engine() -> Result<(), Error> {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    assert!(matches!(store.set_fuel(10), Err(Error::Unsupported(_))));
+    assert!(matches!(store.get_fuel(), Err(Error::Unsupported(_))));
+    Ok(())
+}
+
+#[test]
+fn memory_limit_bounds_growth() -> Result<(), Error> {
+    let mut config = config();
+    config.max_memory_bytes(4 * 65536);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (memory 1) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let grow = instance.get_typed_func::<i32, i32>(&store, "grow")?;
+    assert_eq!(grow.call(&mut store, 3)?, 1);
+    assert_eq!(
+        grow.call(&mut store, 1)?,
+        -1,
+        "a fifth page is over the limit"
+    );
+    assert_eq!(grow.call(&mut store, 65536)?, -1);
+    Ok(())
+}
+
+#[test]
+fn start_function_traps_fail_instantiation() -> Result<(), Error> {
+    let engine = engine();
+    let module = Module::new(&engine, r#"(module (func $s unreachable) (start $s))"#)?;
+    let mut store = Store::new(&engine, ());
+    let err = Instance::new(&mut store, &module, &[]).expect_err("start traps");
+    assert_eq!(trap_code(&err), Some(TrapCode::Unreachable));
+    Ok(())
+}
+
+#[test]
+fn simd_modules_are_refused_by_the_interpreter_with_a_reason() {
+    let engine = engine();
+    let err = Module::new(
+        &engine,
+        r#"(module (func (result v128) v128.const i64x2 0 0))"#,
+    )
+    .expect_err("no SIMD execution yet");
+    assert!(matches!(err, Error::Unsupported(_)), "{err}");
+}
