@@ -236,9 +236,10 @@ fn call_wasm(
 }
 
 /// Calls function `addr` of the store from compiled code of `act`'s instance, with
-/// arguments and results in `values` (one 16-byte slot each, `Val::to_bits`).
+/// arguments and results in `values` (one 16-byte slot each, `Val::to_bits`), as a
+/// callee at `depth` (the WebAssembly frames active, the caller's included).
 ///
-/// The store sees the caller's depth and fuel during the call, and the caller sees
+/// The store sees that depth and the caller's fuel during the call, and the caller sees
 /// the store's fuel after it; memories and globals are refreshed, since the callee
 /// may have grown a memory or added globals.
 ///
@@ -250,13 +251,14 @@ fn call_wasm(
 pub(crate) unsafe fn call_from_wasm(
     act: &mut Activation,
     vm: &mut VmContext,
+    depth: u32,
     addr: FuncAddr,
     values: *mut u128,
 ) -> Result<(), Pending> {
     // SAFETY: the entry's store and host state, used by nothing else during this call
     // (see `# Safety`).
     let (store, data) = unsafe { (&mut *act.store, &mut *act.data) };
-    store.depth = vm.depth;
+    store.depth = depth;
     if act.metered {
         store.fuel = vm.fuel;
     }
@@ -289,7 +291,6 @@ pub(crate) unsafe fn call_from_wasm(
     if act.metered {
         vm.fuel = store.fuel;
     }
-    store.depth = vm.depth;
     // SAFETY: `store` is not used again below.
     unsafe { act.refresh() };
     match outcome {

@@ -178,20 +178,20 @@ unsafe extern "C" fn bulk(
 
 /// Calls function `index` of the instance's function index space (an import, or a
 /// function reached by a tail call that compiled code cannot make itself) with
-/// arguments and results in `values`.
+/// arguments and results in `values`, as a callee at `depth`.
 ///
 /// # Safety
 ///
 /// Called by compiled code with its own live context and a `values` buffer of
 /// `max(params, results)` slots of the function's type.
-unsafe extern "C" fn call_func(vmctx: *mut VmContext, index: u32, values: *mut u128) {
+unsafe extern "C" fn call_func(vmctx: *mut VmContext, depth: u32, index: u32, values: *mut u128) {
     // SAFETY: see `# Safety`.
     let (vm, act) = unsafe { parts(vmctx) };
     // SAFETY: `func_addrs` has one entry per function of the instance and validation
     // guarantees `index` is one.
     let addr = FuncAddr(unsafe { *vm.func_addrs.add(index as usize) });
     // SAFETY: as above.
-    if let Err(p) = unsafe { call_from_wasm(act, vm, addr, values) } {
+    if let Err(p) = unsafe { call_from_wasm(act, vm, depth, addr, values) } {
         fail(act, vm, p);
     }
 }
@@ -280,6 +280,7 @@ unsafe extern "C" fn resolve_indirect(
 /// `max(params, results)` slots of type `ty`.
 unsafe extern "C" fn call_indirect_slow(
     vmctx: *mut VmContext,
+    depth: u32,
     table: u32,
     ty: u32,
     elem: u64,
@@ -290,7 +291,7 @@ unsafe extern "C" fn call_indirect_slow(
     // SAFETY: as above.
     let outcome = match unsafe { indirect_target(act, table, ty, elem) } {
         // SAFETY: as above.
-        Ok(addr) => unsafe { call_from_wasm(act, vm, addr, values) },
+        Ok(addr) => unsafe { call_from_wasm(act, vm, depth, addr, values) },
         Err(code) => Err(code.into()),
     };
     if let Err(p) = outcome {

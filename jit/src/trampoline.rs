@@ -55,8 +55,13 @@ pub(crate) fn build_trampoline(
         (p[0], p[1], p[2])
     };
     let flags = MemFlagsData::trusted();
-    let mut args = Vec::with_capacity(ty.params.len() + 1);
+    let mut args = Vec::with_capacity(ty.params.len() + 2);
     args.push(vmctx);
+    // The entry's depth: the store's when it called in.
+    let depth = b
+        .ins()
+        .load(ir::types::I32, flags, vmctx, crate::vmctx::DEPTH_OFFSET);
+    args.push(depth);
     for (i, &p) in ty.params.iter().enumerate() {
         let v = b
             .ins()

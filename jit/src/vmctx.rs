@@ -8,9 +8,8 @@
 //! host-to-WebAssembly entry (an [`crate::invoke::Activation`] owns it); it is
 //! filled from the store before the call and written back after it.
 //!
-//! Fields written by compiled code: `fuel` (at every metered run), `depth`
-//! (entry and return of every function) and `pending` (never: libcalls set
-//! it). Libcalls that run arbitrary host code refresh `memories` and
+//! Fields written by compiled code: `fuel` (at every metered run); libcalls
+//! set `pending`. Libcalls that run arbitrary host code refresh `memories` and
 //! `globals` afterwards, because the host may have grown a memory or added
 //! globals to the store.
 
@@ -55,8 +54,9 @@ pub struct VmContext {
     pub stack_limit: usize,
     /// Fuel left (the store's, while this context runs), when the module meters fuel.
     pub fuel: u64,
-    /// Active WebAssembly frames, across host re-entries: incremented on function
-    /// entry, decremented on return (the interpreter's `Store::depth`).
+    /// WebAssembly frames active when the entry began, across host re-entries (the
+    /// store's depth): the trampoline passes it to the first function. Compiled
+    /// functions take their depth as a parameter and pass one more to their callees.
     pub depth: u32,
     /// `StoreLimits::max_call_depth`: entering a function at this depth traps with
     /// `call stack exhausted`.

@@ -272,17 +272,8 @@ impl<'e> FuncState<'_, 'e> {
         }
     }
 
-    /// The exit block: counts the frame off and returns its parameters.
+    /// The exit block: returns its parameters.
     fn epilogue(&mut self, exit: Block) {
-        let flags = self.vmctx_flags();
-        let depth = self
-            .b
-            .ins()
-            .load(types::I32, flags, self.vmctx, vmctx::DEPTH_OFFSET);
-        let depth = self.b.ins().iadd_imm_s(depth, -1);
-        self.b
-            .ins()
-            .store(flags, depth, self.vmctx, vmctx::DEPTH_OFFSET);
         self.s.call_args.clear();
         self.s
             .call_args
@@ -355,11 +346,12 @@ impl<'e> FuncState<'_, 'e> {
     }
 
     /// Pops the `n` arguments of a call into `Scratch::call_args`, after the
-    /// context pointer.
-    fn pop_call_args(&mut self, n: usize) {
+    /// context pointer and the callee's `depth`.
+    fn pop_call_args(&mut self, n: usize, depth: Value) {
         let start = self.s.stack.len() - n;
         self.s.call_args.clear();
         self.s.call_args.push(self.vmctx);
+        self.s.call_args.push(depth);
         self.s.call_args.extend_from_slice(&self.s.stack[start..]);
         self.s.stack.truncate(start);
     }
@@ -368,12 +360,16 @@ impl<'e> FuncState<'_, 'e> {
     pub(super) fn visit_call(&mut self, f: u32) -> Result<(), CompileError> {
         let imported = self.env.num_imported_funcs();
         let ty = self.env.func_type(f);
-        self.pop_call_args(ty.params.len());
+        self.pop_call_args(ty.params.len(), self.depth_out);
         if f < imported {
             let results = self.call_through_libcall(ty, |s, buf| {
-                let call = s.libcall(Libcall::CallFunc, &[types::I32, s.env.pointer()], &[]);
+                let call = s.libcall(
+                    Libcall::CallFunc,
+                    &[types::I32, types::I32, s.env.pointer()],
+                    &[],
+                );
                 let index = s.b.ins().iconst(types::I32, i64::from(f));
-                s.b.ins().call(call, &[s.vmctx, index, buf]);
+                s.b.ins().call(call, &[s.vmctx, s.depth_out, index, buf]);
             })?;
             self.s.stack.extend_from_slice(&results);
             return Ok(());
@@ -387,7 +383,7 @@ impl<'e> FuncState<'_, 'e> {
     }
 
     /// Calls a libcall that takes its arguments and results in a value buffer: stores
-    /// `Scratch::call_args` (after the context) into a buffer for type `ty`, lets
+    /// `Scratch::call_args` (after the context and depth) into a buffer for type `ty`, lets
     /// `emit` call the libcall with the buffer's address, raises its pending trap, and
     /// returns the results loaded from the buffer.
     fn call_through_libcall(
@@ -397,11 +393,11 @@ impl<'e> FuncState<'_, 'e> {
     ) -> Result<Vec<Value>, CompileError> {
         let buf = self.value_buffer(ty.params.len().max(ty.results.len()));
         let flags = MemFlagsData::trusted();
-        for i in 1..self.s.call_args.len() {
+        for i in 2..self.s.call_args.len() {
             let v = self.s.call_args[i];
             self.b
                 .ins()
-                .store(flags, v, buf, (i as i32 - 1) * SLOT_SIZE);
+                .store(flags, v, buf, (i as i32 - 2) * SLOT_SIZE);
         }
         emit(self, buf);
         self.check_pending();
@@ -414,19 +410,6 @@ impl<'e> FuncState<'_, 'e> {
             results.push(v);
         }
         Ok(results)
-    }
-
-    /// Counts the current frame off before a tail call leaves it.
-    fn leave_frame(&mut self) {
-        let flags = self.vmctx_flags();
-        let depth = self
-            .b
-            .ins()
-            .load(types::I32, flags, self.vmctx, vmctx::DEPTH_OFFSET);
-        let depth = self.b.ins().iadd_imm_s(depth, -1);
-        self.b
-            .ins()
-            .store(flags, depth, self.vmctx, vmctx::DEPTH_OFFSET);
     }
 
     /// Returns `results` from the function (through its exit block).
@@ -448,9 +431,9 @@ impl<'e> FuncState<'_, 'e> {
             return Ok(());
         }
         let ty = self.env.func_type(f);
-        self.pop_call_args(ty.params.len());
+        // The callee replaces this frame: it runs at this function's own depth.
+        self.pop_call_args(ty.params.len(), self.depth_in);
         let callee = self.callee(f - imported)?;
-        self.leave_frame();
         self.b.ins().return_call(callee, &self.s.call_args);
         self.reachable = false;
         Ok(())
@@ -474,7 +457,8 @@ impl<'e> FuncState<'_, 'e> {
         } else {
             self.b.ins().uextend(types::I64, elem)
         };
-        self.pop_call_args(fty.params.len());
+        let depth = if tail { self.depth_in } else { self.depth_out };
+        self.pop_call_args(fty.params.len(), depth);
         let pointer = self.env.pointer();
         let resolve = self.libcall(
             Libcall::ResolveIndirect,
@@ -507,7 +491,6 @@ impl<'e> FuncState<'_, 'e> {
         self.b.switch_to_block(fast);
         let sig = self.sig_ref(ty)?;
         if tail {
-            self.leave_frame();
             self.b
                 .ins()
                 .return_call_indirect(sig, entry, &self.s.call_args);
@@ -528,10 +511,11 @@ impl<'e> FuncState<'_, 'e> {
         let results = self.call_through_libcall(fty, |s, buf| {
             let call = s.libcall(
                 Libcall::CallIndirectSlow,
-                &[types::I32, types::I32, types::I64, pointer],
+                &[types::I32, types::I32, types::I32, types::I64, pointer],
                 &[],
             );
-            s.b.ins().call(call, &[s.vmctx, table_v, ty_v, elem, buf]);
+            s.b.ins()
+                .call(call, &[s.vmctx, s.depth_out, table_v, ty_v, elem, buf]);
         })?;
         if tail {
             // `join` stays unused (Cranelift drops empty blocks nothing jumps to).

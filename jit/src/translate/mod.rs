@@ -17,11 +17,13 @@
 //!   leaves the compiled frames at once. A libcall that fails sets
 //!   `VmContext::pending`; the code checks it after such a call and raises
 //!   `PENDING_TRAP`.
-//! - On entry a function checks the call depth and the stack pointer against
-//!   the `VmContext`'s limits and traps with `call stack exhausted`, then
-//!   increments the depth; every return decrements it, and so does a tail call
-//!   before it jumps. A trap leaves it incremented: the entry path restores the
-//!   store's depth itself.
+//! - The call depth travels as the second parameter: the WebAssembly frames
+//!   active before the function (the interpreter's `Store::depth` at its
+//!   entry). On entry a function checks it and the stack pointer against the
+//!   `VmContext`'s limits and traps with `call stack exhausted`; its callees
+//!   get one more, and a tail call passes the function's own depth on (the
+//!   callee replaces its frame). Nothing is stored, so nothing needs undoing
+//!   on return or trap.
 //! - With fuel on, the first costly instruction of each metered run (see
 //!   `kiln_runtime::fuel`) is preceded by a charge of the run's whole cost
 //!   against `VmContext::fuel`, trapping with `out of fuel` (and charging
@@ -88,7 +90,8 @@ pub(crate) fn clif_type(t: ValType) -> Result<Type, CompileError> {
 }
 
 /// The Cranelift signature of a WebAssembly function type: the `VmContext`
-/// pointer, then the parameters; the results.
+/// pointer, the call depth (WebAssembly frames active before this one), then the
+/// parameters; the results.
 pub(crate) fn wasm_signature(
     ty: &FuncType,
     call_conv: CallConv,
@@ -96,6 +99,7 @@ pub(crate) fn wasm_signature(
 ) -> Result<Signature, CompileError> {
     let mut sig = Signature::new(call_conv);
     sig.params.push(AbiParam::new(pointer));
+    sig.params.push(AbiParam::new(types::I32));
     for &p in ty.params.iter() {
         sig.params.push(AbiParam::new(clif_type(p)?));
     }
@@ -291,6 +295,8 @@ impl FuncTranslator {
             reachable: true,
             dead_depth: 0,
             libcalls: [None; 4],
+            depth_in: Value::from_u32(0),
+            depth_out: Value::from_u32(0),
             results: &env.func_type(env.num_imported_funcs() + def).results,
         };
         state.prologue(info)?;
@@ -326,6 +332,10 @@ pub(crate) struct FuncState<'a, 'e> {
     dead_depth: u32,
     /// Each libcall, once imported into the function (by `Libcall` number).
     libcalls: [Option<FuncRef>; 4],
+    /// The function's depth parameter: WebAssembly frames active before it.
+    depth_in: Value,
+    /// The depth its callees get: `depth_in + 1`.
+    depth_out: Value,
     /// The function's result types.
     results: &'e [ValType],
 }
@@ -348,7 +358,8 @@ impl FuncState<'_, '_> {
             user_id: 1,
             description: "linear memory".into(),
         });
-        let num_params = self.b.block_params(entry).len() - 1;
+        self.depth_in = self.b.block_params(entry)[1];
+        let num_params = self.b.block_params(entry).len() - 2;
 
         let mut zeros: [Option<Value>; 4] = [None; 4];
         for (i, &ty) in info.locals.iter().enumerate() {
@@ -356,7 +367,7 @@ impl FuncState<'_, '_> {
             let var = self.b.declare_var(clif);
             debug_assert_eq!(var, Variable::from_u32(i as u32));
             let value = if i < num_params {
-                self.b.block_params(entry)[i + 1]
+                self.b.block_params(entry)[i + 2]
             } else {
                 let slot = &mut zeros[zero_slot(ty)];
                 match *slot {
@@ -371,12 +382,9 @@ impl FuncState<'_, '_> {
             self.b.def_var(var, value);
         }
 
-        // Enter: trap if the call depth or the stack is exhausted, else count the frame.
-        let flags = self.vmctx_flags();
-        let depth = self
-            .b
-            .ins()
-            .load(types::I32, flags, self.vmctx, vmctx::DEPTH_OFFSET);
+        // Enter: trap if the call depth or the stack is exhausted; callees run one deeper.
+        let flags = self.vmctx_flags().with_readonly().with_can_move();
+        let depth = self.depth_in;
         let max = self
             .b
             .ins()
@@ -397,10 +405,7 @@ impl FuncState<'_, '_> {
             .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
         let exhausted = self.b.ins().bor(too_deep, too_low);
         self.trap_if(exhausted, TrapCode::CallStackExhausted);
-        let depth = self.b.ins().iadd_imm_s(depth, 1);
-        self.b
-            .ins()
-            .store(flags, depth, self.vmctx, vmctx::DEPTH_OFFSET);
+        self.depth_out = self.b.ins().iadd_imm_s(depth, 1);
 
         let exit = self.b.create_block();
         for &r in self.results {
