@@ -72,7 +72,7 @@ enum Command {
 enum EngineArg {
     /// Kiln's interpreter.
     Interp,
-    /// Kiln's Cranelift JIT (not available yet).
+    /// Kiln's Cranelift JIT (x86-64 Linux).
     Jit,
 }
 

@@ -9,7 +9,7 @@ use kiln_runtime::{FuncAddr, FuncEntity, HostCaller, InstanceAddr, Store, Trap, 
 
 use crate::CompiledModule;
 use crate::signals::{self, EntryState, Trampoline};
-use crate::vmctx::{self, MemoryDef, VmContext};
+use crate::vmctx::{self, FuncEntry, MemoryDef, TableDef, VmContext};
 
 /// Argument/result slots kept on the Rust stack; more go to the heap.
 const INLINE_SLOTS: usize = 8;
@@ -93,29 +93,38 @@ pub struct Activation {
     pub(crate) data: *mut dyn Any,
     /// The instance whose code runs.
     pub(crate) instance: InstanceAddr,
-    /// The module's compiled code.
-    pub(crate) code: *const CompiledModule,
     /// Whether the module meters fuel.
     pub(crate) metered: bool,
     /// One entry per memory of the instance (the `VmContext` points here).
     memories: Vec<MemoryDef>,
     /// One pointer per global of the instance (the `VmContext` points here).
     globals: Vec<*mut u128>,
+    /// One entry per table of the instance (the `VmContext` points here).
+    tables: Vec<TableDef>,
     /// The trap (or panic) a libcall hit, raised by compiled code right after it.
     pub(crate) pending: Option<Pending>,
 }
 
 impl Activation {
-    /// Points the memory and global tables at the store's current entities: after
-    /// anything that may have grown a memory or added globals to the store.
+    /// Points the memory, global and table arrays (and `vm`'s function entries)
+    /// at the store's current entities: after anything that may have grown a
+    /// memory or a table, or added globals or functions to the store.
     ///
     /// # Safety
     ///
     /// `self.store` must be valid to read, with no live reference to it elsewhere.
-    pub(crate) unsafe fn refresh(&mut self) {
+    pub(crate) unsafe fn refresh(&mut self, vm: &mut VmContext) {
         // SAFETY: see `# Safety`.
         let store = unsafe { &mut *self.store };
+        let (entries, n) = func_entries(store);
+        vm.func_entries = entries;
+        vm.num_func_entries = n;
         let inst = &store.instances[self.instance.index()];
+        for (def, t) in self.tables.iter_mut().zip(&inst.tables) {
+            let elems = store.tables[t.index()].elems();
+            def.base = elems.as_ptr().cast::<u32>();
+            def.len = elems.len() as u64;
+        }
         for (def, m) in self.memories.iter_mut().zip(&inst.memories) {
             let view = store.memories[m.index()].view();
             def.base = view.base.as_ptr();
@@ -131,6 +140,7 @@ impl Activation {
 }
 
 /// Runs defined function `def` of `instance` through its trampoline.
+#[allow(clippy::too_many_lines)]
 fn call_wasm(
     store: &mut Store,
     data: &mut dyn Any,
@@ -160,16 +170,27 @@ fn call_wasm(
         store: std::ptr::null_mut(),
         data: std::ptr::null_mut::<()>() as *mut dyn Any,
         instance,
-        code,
         metered: code.options().fuel,
         memories: vec![dangling; inst.memories.len()],
         globals: vec![std::ptr::null_mut(); inst.globals.len()],
+        tables: vec![
+            TableDef {
+                base: NonNull::dangling().as_ptr(),
+                len: 0,
+            };
+            inst.tables.len()
+        ],
         pending: None,
     };
     let mut vm = VmContext {
         memories: act.memories.as_ptr(),
         globals: act.globals.as_ptr(),
         func_addrs,
+        tables: act.tables.as_ptr(),
+        sigs: inst.sigs.as_ptr().cast::<u32>(),
+        func_entries: std::ptr::null(),
+        num_func_entries: 0,
+        instance: instance.0,
         stack_limit: signals::stack_limit(code.max_frame_size()),
         fuel: store.fuel,
         depth: store.depth,
@@ -200,7 +221,7 @@ fn call_wasm(
     act.store = store;
     act.data = data;
     // SAFETY: the store pointer is valid and nothing else uses it right now.
-    unsafe { act.refresh() };
+    unsafe { act.refresh(&mut vm) };
     vm.activation = &mut act;
 
     let (body, trampoline) = code.entry(def);
@@ -292,7 +313,7 @@ pub(crate) unsafe fn call_from_wasm(
         vm.fuel = store.fuel;
     }
     // SAFETY: `store` is not used again below.
-    unsafe { act.refresh() };
+    unsafe { act.refresh(vm) };
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(trap)) => return Err(Pending::Trap(trap)),
@@ -307,4 +328,48 @@ pub(crate) unsafe fn call_from_wasm(
         *slot = r.to_bits();
     }
     Ok(())
+}
+
+/// The JIT's per-store data: a [`FuncEntry`] per function of the store.
+#[derive(Debug, Default)]
+struct FuncCache {
+    entries: Vec<FuncEntry>,
+}
+
+/// The store's function entries, extended to every function it has now.
+fn func_entries(store: &mut Store) -> (*const FuncEntry, u64) {
+    let Store {
+        tier_data,
+        funcs,
+        instances,
+        ..
+    } = store;
+    let data = tier_data.get_or_insert_with(|| Box::new(FuncCache::default()));
+    let Some(cache) = data.downcast_mut::<FuncCache>() else {
+        // Another tier's data: no entries, every indirect call takes the slow path.
+        return (std::ptr::null(), 0);
+    };
+    for f in &funcs[cache.entries.len()..] {
+        let entry = match f {
+            FuncEntity::Wasm {
+                instance,
+                def_index,
+                sig,
+            } => FuncEntry {
+                sig: sig.0,
+                instance: instance.0,
+                code: instances
+                    .get(instance.index())
+                    .and_then(|i| i.code.downcast_ref::<CompiledModule>())
+                    .map_or(0, |c| c.entry(*def_index).0 as usize),
+            },
+            FuncEntity::Host { sig, .. } => FuncEntry {
+                sig: sig.0,
+                instance: u32::MAX,
+                code: 0,
+            },
+        };
+        cache.entries.push(entry);
+    }
+    (cache.entries.as_ptr(), cache.entries.len() as u64)
 }

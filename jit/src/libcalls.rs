@@ -11,9 +11,8 @@
 
 use cranelift_codegen::ir::LibCall;
 use kiln_runtime::ops::{self, BulkOp};
-use kiln_runtime::{FuncAddr, FuncEntity, RawRef, Trap, TrapCode};
+use kiln_runtime::{FuncAddr, RawRef, Trap, TrapCode};
 
-use crate::CompiledModule;
 use crate::invoke::{Activation, Pending, call_from_wasm};
 use crate::vmctx::VmContext;
 
@@ -25,10 +24,8 @@ pub(crate) enum Libcall {
     Bulk = 0,
     /// [`call_func`].
     CallFunc = 1,
-    /// [`resolve_indirect`].
-    ResolveIndirect = 2,
     /// [`call_indirect_slow`].
-    CallIndirectSlow = 3,
+    CallIndirectSlow = 2,
 }
 
 impl Libcall {
@@ -37,8 +34,7 @@ impl Libcall {
         match index {
             0 => Some(Libcall::Bulk),
             1 => Some(Libcall::CallFunc),
-            2 => Some(Libcall::ResolveIndirect),
-            3 => Some(Libcall::CallIndirectSlow),
+            2 => Some(Libcall::CallIndirectSlow),
             _ => None,
         }
     }
@@ -48,7 +44,6 @@ impl Libcall {
         match self {
             Libcall::Bulk => bulk as *const () as usize,
             Libcall::CallFunc => call_func as *const () as usize,
-            Libcall::ResolveIndirect => resolve_indirect as *const () as usize,
             Libcall::CallIndirectSlow => call_indirect_slow as *const () as usize,
         }
     }
@@ -163,9 +158,9 @@ unsafe extern "C" fn bulk(
     if act.metered {
         vm.fuel = store.fuel;
     }
-    if matches!(op, BulkOp::MemoryGrow { .. }) {
+    if matches!(op, BulkOp::MemoryGrow { .. } | BulkOp::TableGrow { .. }) {
         // SAFETY: `store` is not used again.
-        unsafe { act.refresh() };
+        unsafe { act.refresh(vm) };
     }
     match outcome {
         Ok(v) => v,
@@ -227,47 +222,6 @@ unsafe fn indirect_target(
         return Err(TrapCode::IndirectCallTypeMismatch);
     }
     Ok(addr)
-}
-
-/// Resolves `call_indirect` through table `table` at `elem` with type `ty`: returns
-/// the native entry of the function when it is defined by this entry's instance
-/// (compiled code calls it directly), 0 when it is not (compiled code calls
-/// [`call_indirect_slow`]), and 1 after a trap.
-///
-/// # Safety
-///
-/// Called by compiled code with its own live context.
-unsafe extern "C" fn resolve_indirect(
-    vmctx: *mut VmContext,
-    table: u32,
-    ty: u32,
-    elem: u64,
-) -> usize {
-    // SAFETY: see `# Safety`.
-    let (vm, act) = unsafe { parts(vmctx) };
-    // SAFETY: as above.
-    match unsafe { indirect_target(act, table, ty, elem) } {
-        Ok(addr) => {
-            // SAFETY: the entry's store, only read here.
-            let store = unsafe { &*act.store };
-            match store.funcs[addr.index()] {
-                FuncEntity::Wasm {
-                    instance,
-                    def_index,
-                    ..
-                } if instance == act.instance => {
-                    // SAFETY: the entry's compiled module, alive for the whole entry.
-                    let code: &CompiledModule = unsafe { &*act.code };
-                    code.entry(def_index).0 as usize
-                }
-                _ => 0,
-            }
-        }
-        Err(code) => {
-            fail(act, vm, code.into());
-            1
-        }
-    }
 }
 
 /// `call_indirect` of a function compiled code cannot call directly (a host

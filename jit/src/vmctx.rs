@@ -35,6 +35,44 @@ pub const MEMORY_DEF_LEN: i32 = offset_of!(MemoryDef, len) as i32;
 /// Bytes per [`MemoryDef`].
 pub const MEMORY_DEF_SIZE: i32 = size_of::<MemoryDef>() as i32;
 
+/// One table of the instance as compiled code sees it (for `call_indirect`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct TableDef {
+    /// The elements (`RawRef`s, 4 bytes each).
+    pub base: *const u32,
+    /// Number of elements.
+    pub len: u64,
+}
+
+/// Offset of [`TableDef::base`].
+pub const TABLE_DEF_BASE: i32 = offset_of!(TableDef, base) as i32;
+/// Offset of [`TableDef::len`].
+pub const TABLE_DEF_LEN: i32 = offset_of!(TableDef, len) as i32;
+/// Bytes per [`TableDef`].
+pub const TABLE_DEF_SIZE: i32 = size_of::<TableDef>() as i32;
+
+/// What `call_indirect` needs to know of a function of the store, by address.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FuncEntry {
+    /// Its signature (`SigId`).
+    pub sig: u32,
+    /// Its instance, or `u32::MAX` for a host function.
+    pub instance: u32,
+    /// Its compiled body, or 0 when it has none (a host function).
+    pub code: usize,
+}
+
+/// Offset of [`FuncEntry::sig`].
+pub const FUNC_ENTRY_SIG: i32 = offset_of!(FuncEntry, sig) as i32;
+/// Offset of [`FuncEntry::instance`].
+pub const FUNC_ENTRY_INSTANCE: i32 = offset_of!(FuncEntry, instance) as i32;
+/// Offset of [`FuncEntry::code`].
+pub const FUNC_ENTRY_CODE: i32 = offset_of!(FuncEntry, code) as i32;
+/// Bytes per [`FuncEntry`].
+pub const FUNC_ENTRY_SIZE: i32 = size_of::<FuncEntry>() as i32;
+
 /// What compiled code reads and writes outside its own frame.
 #[repr(C)]
 #[derive(Debug)]
@@ -48,6 +86,17 @@ pub struct VmContext {
     /// The store address of every function of the instance, in index order
     /// (`InstanceData::funcs`), for `ref.func` and calls to imports.
     pub func_addrs: *const u32,
+    /// One [`TableDef`] per table of the instance, in index order.
+    pub tables: *const TableDef,
+    /// The store-wide signature of each of the module's types (`InstanceData::sigs`).
+    pub sigs: *const u32,
+    /// One [`FuncEntry`] per function of the store, by address (the store's JIT
+    /// cache; refreshed with the tables).
+    pub func_entries: *const FuncEntry,
+    /// Number of entries of `func_entries`.
+    pub num_func_entries: u64,
+    /// The instance this context runs.
+    pub instance: u32,
     /// Lowest stack pointer a function may run at; checked on function entry so deep
     /// recursion traps instead of overflowing the stack compiled code runs on (see
     /// `signals::stack_limit`).
@@ -74,6 +123,16 @@ pub const MEMORIES_OFFSET: i32 = offset_of!(VmContext, memories) as i32;
 pub const GLOBALS_OFFSET: i32 = offset_of!(VmContext, globals) as i32;
 /// Offset of [`VmContext::func_addrs`].
 pub const FUNC_ADDRS_OFFSET: i32 = offset_of!(VmContext, func_addrs) as i32;
+/// Offset of [`VmContext::tables`].
+pub const TABLES_OFFSET: i32 = offset_of!(VmContext, tables) as i32;
+/// Offset of [`VmContext::sigs`].
+pub const SIGS_OFFSET: i32 = offset_of!(VmContext, sigs) as i32;
+/// Offset of [`VmContext::func_entries`].
+pub const FUNC_ENTRIES_OFFSET: i32 = offset_of!(VmContext, func_entries) as i32;
+/// Offset of [`VmContext::num_func_entries`].
+pub const NUM_FUNC_ENTRIES_OFFSET: i32 = offset_of!(VmContext, num_func_entries) as i32;
+/// Offset of [`VmContext::instance`].
+pub const INSTANCE_OFFSET: i32 = offset_of!(VmContext, instance) as i32;
 /// Offset of [`VmContext::stack_limit`].
 pub const STACK_LIMIT_OFFSET: i32 = offset_of!(VmContext, stack_limit) as i32;
 /// Offset of [`VmContext::fuel`].
@@ -87,7 +146,7 @@ pub const PENDING_OFFSET: i32 = offset_of!(VmContext, pending) as i32;
 
 /// The trap codes compiled code raises with explicit trap instructions, each as a
 /// Cranelift user trap code numbered from 1 by position.
-const RAISED: [TrapCode; 9] = [
+const RAISED: [TrapCode; 10] = [
     TrapCode::Unreachable,
     TrapCode::MemoryOutOfBounds,
     TrapCode::IntegerOverflow,
@@ -97,6 +156,7 @@ const RAISED: [TrapCode; 9] = [
     TrapCode::OutOfFuel,
     TrapCode::IndirectCallTypeMismatch,
     TrapCode::UninitializedElement,
+    TrapCode::UndefinedElement,
 ];
 
 /// The Cranelift user trap code for a libcall's pending trap: the real trap (a

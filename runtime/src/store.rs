@@ -235,6 +235,9 @@ pub struct Store {
     sig_ids: HashMap<FuncType, SigId>,
     /// Fuel left, when metering is on.
     pub fuel: u64,
+    /// What an execution tier keeps per store (the JIT's table of function entry
+    /// points); the runtime never reads it.
+    pub tier_data: Option<Box<dyn Any + Send + Sync>>,
     /// Current WebAssembly call depth, across host re-entries.
     pub depth: u32,
     /// Limits.

@@ -19,6 +19,7 @@ use super::{FuncState, SLOT_SIZE, clif_type};
 use crate::CompileError;
 use crate::libcalls::Libcall;
 use crate::vmctx;
+use kiln_runtime::TrapCode;
 
 /// What kind of construct a control frame is.
 #[derive(Debug, Clone, Copy)]
@@ -440,9 +441,10 @@ impl<'e> FuncState<'_, 'e> {
     }
 
     /// `call_indirect` (or `return_call_indirect` when `tail`) of type `ty` through
-    /// `table`: the `resolve_indirect` libcall checks the element and its type and
-    /// returns the native entry of a function of this instance, called directly;
-    /// any other function is called through `call_indirect_slow`.
+    /// `table`, checked inline in the interpreter's order (element in bounds, not
+    /// null, of the right signature); a function of this instance with compiled code
+    /// is called directly, any other (a host function, another instance's) through
+    /// the `call_indirect_slow` libcall.
     pub(super) fn visit_call_indirect(
         &mut self,
         ty: u32,
@@ -460,23 +462,91 @@ impl<'e> FuncState<'_, 'e> {
         let depth = if tail { self.depth_in } else { self.depth_out };
         self.pop_call_args(fty.params.len(), depth);
         let pointer = self.env.pointer();
-        let resolve = self.libcall(
-            Libcall::ResolveIndirect,
-            &[types::I32, types::I32, types::I64],
-            &[pointer],
-        );
         let table_v = self.b.ins().iconst(types::I32, i64::from(table));
         let ty_v = self.b.ins().iconst(types::I32, i64::from(ty));
-        let call = self
+
+        // The element: in bounds, then not null.
+        let flags = self.vmctx_flags();
+        let fixed = flags.with_readonly().with_can_move();
+        let tables = self.load_vmctx_table(vmctx::TABLES_OFFSET);
+        let def = self
             .b
             .ins()
-            .call(resolve, &[self.vmctx, table_v, ty_v, elem]);
-        let entry = self.b.func.dfg.first_result(call);
-        let trapped = self.b.ins().icmp_imm_u(IntCC::Equal, entry, 1);
-        self.b.ins().trapnz(trapped, vmctx::PENDING_TRAP);
+            .iadd_imm_s(tables, i64::from(table) * i64::from(vmctx::TABLE_DEF_SIZE));
+        let len = self
+            .b
+            .ins()
+            .load(types::I64, flags, def, vmctx::TABLE_DEF_LEN);
+        let outside = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, elem, len);
+        self.trap_if(outside, TrapCode::UndefinedElement);
+        let base = self
+            .b
+            .ins()
+            .load(pointer, flags, def, vmctx::TABLE_DEF_BASE);
+        let offset = self.b.ins().ishl_imm_u(elem, 2);
+        let slot = self.b.ins().iadd(base, offset);
+        let raw = self.b.ins().load(types::I32, flags, slot, 0);
+        self.b
+            .ins()
+            .trapz(raw, vmctx::clif_trap(TrapCode::UninitializedElement));
 
+        // The function's entry: its signature must be the expected one.
+        let addr = self.b.ins().iadd_imm_s(raw, -1);
+        let addr = self.b.ins().uextend(types::I64, addr);
+        let known = self.b.ins().load(
+            types::I64,
+            flags,
+            self.vmctx,
+            vmctx::NUM_FUNC_ENTRIES_OFFSET,
+        );
+        let cached = self.b.ins().icmp(IntCC::UnsignedLessThan, addr, known);
+        let lookup = self.b.create_block();
         let fast = self.b.create_block();
         let slow = self.b.create_block();
+        self.b.ins().brif(cached, lookup, &[], slow, &[]);
+        self.b.seal_block(lookup);
+        self.b.switch_to_block(lookup);
+        let entries = self
+            .b
+            .ins()
+            .load(pointer, flags, self.vmctx, vmctx::FUNC_ENTRIES_OFFSET);
+        let offset = self
+            .b
+            .ins()
+            .imul_imm_s(addr, i64::from(vmctx::FUNC_ENTRY_SIZE));
+        let entry = self.b.ins().iadd(entries, offset);
+        let sig = self
+            .b
+            .ins()
+            .load(types::I32, flags, entry, vmctx::FUNC_ENTRY_SIG);
+        let sigs = self.load_vmctx_table(vmctx::SIGS_OFFSET);
+        let expected = self.b.ins().load(
+            types::I32,
+            fixed,
+            sigs,
+            i32::try_from(u64::from(ty) * 4).unwrap_or(i32::MAX),
+        );
+        let mismatch = self.b.ins().icmp(IntCC::NotEqual, sig, expected);
+        self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch);
+        let owner = self
+            .b
+            .ins()
+            .load(types::I32, flags, entry, vmctx::FUNC_ENTRY_INSTANCE);
+        let this = self
+            .b
+            .ins()
+            .load(types::I32, fixed, self.vmctx, vmctx::INSTANCE_OFFSET);
+        let code = self
+            .b
+            .ins()
+            .load(pointer, flags, entry, vmctx::FUNC_ENTRY_CODE);
+        let same = self.b.ins().icmp(IntCC::Equal, owner, this);
+        let compiled = self.b.ins().icmp_imm_u(IntCC::NotEqual, code, 0);
+        let native = self.b.ins().band(same, compiled);
+        let entry = code;
         let join = self.b.create_block();
         if !tail {
             for &r in fty.results.iter() {
@@ -484,7 +554,7 @@ impl<'e> FuncState<'_, 'e> {
                 self.b.append_block_param(join, t);
             }
         }
-        self.b.ins().brif(entry, fast, &[], slow, &[]);
+        self.b.ins().brif(native, fast, &[], slow, &[]);
         self.b.seal_block(fast);
         self.b.seal_block(slow);
 
