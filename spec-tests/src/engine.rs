@@ -121,6 +121,9 @@ pub enum Tier {
     Jit,
     /// The JIT with fuel metering on.
     JitFuel,
+    /// The JIT with `Config::memory_guard(false)`: every memory access checked
+    /// explicitly instead of faulting on a guard region.
+    JitNoGuard,
 }
 
 impl Tier {
@@ -131,10 +134,11 @@ impl Tier {
         Tier::InterpFuel,
         Tier::Jit,
         Tier::JitFuel,
+        Tier::JitNoGuard,
     ];
 
     /// The tier's name (`validate`, `interp`, `interp-fuel`, `jit`,
-    /// `jit-fuel`), as in test names.
+    /// `jit-fuel`, `jit-noguard`), as in test names.
     pub fn name(self) -> &'static str {
         match self {
             Tier::Validate => "validate",
@@ -142,6 +146,7 @@ impl Tier {
             Tier::InterpFuel => "interp-fuel",
             Tier::Jit => "jit",
             Tier::JitFuel => "jit-fuel",
+            Tier::JitNoGuard => "jit-noguard",
         }
     }
 
@@ -159,6 +164,7 @@ impl Tier {
             Tier::InterpFuel => Box::new(InterpEngine::new(true)),
             Tier::Jit => Box::new(InterpEngine::jit(false)),
             Tier::JitFuel => Box::new(InterpEngine::jit(true)),
+            Tier::JitNoGuard => Box::new(InterpEngine::jit_without_guards()),
         }
     }
 }

@@ -28,6 +28,8 @@ pub const FUEL: u64 = 1 << 62;
 pub struct InterpEngine {
     strategy: Strategy,
     fuel: bool,
+    /// `Config::memory_guard`.
+    guard: bool,
 }
 
 impl InterpEngine {
@@ -36,6 +38,7 @@ impl InterpEngine {
         InterpEngine {
             strategy: Strategy::Interpreter,
             fuel,
+            guard: true,
         }
     }
 
@@ -44,17 +47,28 @@ impl InterpEngine {
         InterpEngine {
             strategy: Strategy::Jit,
             fuel,
+            guard: true,
+        }
+    }
+
+    /// The JIT tier with memory guard regions off: every access checked explicitly.
+    pub fn jit_without_guards() -> InterpEngine {
+        InterpEngine {
+            strategy: Strategy::Jit,
+            fuel: false,
+            guard: false,
         }
     }
 }
 
 impl Engine for InterpEngine {
     fn name(&self) -> &'static str {
-        match (self.strategy, self.fuel) {
-            (Strategy::Interpreter, false) => "interp",
-            (Strategy::Interpreter, true) => "interp-fuel",
-            (Strategy::Jit, false) => "jit",
-            (Strategy::Jit, true) => "jit-fuel",
+        match (self.strategy, self.fuel, self.guard) {
+            (Strategy::Interpreter, false, _) => "interp",
+            (Strategy::Interpreter, true, _) => "interp-fuel",
+            (Strategy::Jit, _, false) => "jit-noguard",
+            (Strategy::Jit, false, true) => "jit",
+            (Strategy::Jit, true, true) => "jit-fuel",
         }
     }
 
@@ -67,8 +81,8 @@ impl Engine for InterpEngine {
     }
 
     fn executor(&self, features: Features) -> Result<Option<Box<dyn Executor>>, String> {
-        let executor =
-            InterpExecutor::new(self.strategy, features, self.fuel).map_err(|e| e.to_string())?;
+        let executor = InterpExecutor::new(self.strategy, features, self.fuel, self.guard)
+            .map_err(|e| e.to_string())?;
         Ok(Some(Box::new(executor)))
     }
 }
@@ -90,12 +104,18 @@ struct InterpExecutor {
 }
 
 impl InterpExecutor {
-    fn new(strategy: Strategy, features: Features, fuel: bool) -> Result<InterpExecutor, Error> {
+    fn new(
+        strategy: Strategy,
+        features: Features,
+        fuel: bool,
+        guard: bool,
+    ) -> Result<InterpExecutor, Error> {
         let mut config = Config::new();
         config
             .strategy(strategy)
             .features(features)
-            .consume_fuel(fuel);
+            .consume_fuel(fuel)
+            .memory_guard(guard);
         let engine = kiln::Engine::new(&config)?;
         let mut store = Store::new(&engine, ());
         let spectest = spectest(&mut store)?;
@@ -354,7 +374,8 @@ mod tests {
             multi_memory: true,
             ..Features::WASM2
         };
-        InterpExecutor::new(Strategy::Interpreter, features, fuel).expect("an interpreter executor")
+        InterpExecutor::new(Strategy::Interpreter, features, fuel, true)
+            .expect("an interpreter executor")
     }
 
     fn wasm(text: &str) -> Vec<u8> {

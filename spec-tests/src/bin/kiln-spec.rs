@@ -82,6 +82,12 @@ const JIT: Group = Group {
     runs: &[(Tier::Jit, ""), (Tier::JitFuel, " (fuel)")],
 };
 
+/// The JIT with explicit bounds checks only (`Config::memory_guard(false)`).
+const JIT_NOGUARD: Group = Group {
+    name: "jit-noguard",
+    runs: &[(Tier::JitNoGuard, "")],
+};
+
 /// What one tier found in one suite.
 struct SuiteRun {
     counts: Counts,
@@ -140,8 +146,8 @@ fn main() -> Result<ExitCode> {
     let groups: &[Group] = match args.engine {
         EngineArg::Validate => &[VALIDATE],
         EngineArg::Interp => &[INTERP],
-        EngineArg::Jit => &[JIT],
-        EngineArg::All => &[VALIDATE, INTERP, JIT],
+        EngineArg::Jit => &[JIT, JIT_NOGUARD],
+        EngineArg::All => &[VALIDATE, INTERP, JIT, JIT_NOGUARD],
     };
 
     let mut ok = true;
