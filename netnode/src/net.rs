@@ -1,0 +1,377 @@
+//! The libp2p side of a node: the behaviour (identify, gossipsub,
+//! request-response over TCP + noise + yamux) and the swarm's event loop.
+//!
+//! The loop owns the swarm and never blocks: it turns swarm events into tasks
+//! of [`Shared`] (fetching, validating, executing), and the rest of the node
+//! reaches the swarm only through [`Command`]s. Gossipsub runs with
+//! `validate_messages`: an announcement is forwarded only after this node
+//! has fetched the module, checked its bytes against the id and validated it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use libp2p::futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::identity::Keypair;
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::node::Shared;
+use crate::store::sha256_hex;
+use crate::wire::{Codec, PROTOCOL, WireLimits, WireRequest, WireResponse};
+
+/// The gossipsub topic modules are announced on.
+pub const TOPIC: &str = "kiln/modules/1";
+
+/// The largest gossip message accepted (announcements are a few dozen bytes).
+pub const MAX_ANNOUNCE_BYTES: usize = 4096;
+
+/// What a node announces when it has a new module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announce {
+    /// The module's id.
+    pub id: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// The node's libp2p behaviour.
+#[derive(NetworkBehaviour)]
+#[behaviour(prelude = "libp2p::swarm::derive_prelude")]
+pub struct Behaviour {
+    /// Exchanges listen addresses and protocols with each peer.
+    pub identify: identify::Behaviour,
+    /// Module announcements.
+    pub gossipsub: gossipsub::Behaviour,
+    /// Module fetches and execution requests.
+    pub rr: request_response::Behaviour<Codec>,
+}
+
+impl std::fmt::Debug for Behaviour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Behaviour")
+    }
+}
+
+/// Why the network could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// Building the transport or a behaviour failed.
+    #[error("network setup: {0}")]
+    Setup(String),
+    /// A listen address could not be used.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address.
+        addr: Multiaddr,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Builds a swarm for `keypair` with the node's behaviour. Requests time out
+/// after `request_timeout`.
+///
+/// # Errors
+///
+/// [`NetError::Setup`] if a part of the stack cannot be configured.
+pub fn new_swarm(
+    keypair: Keypair,
+    limits: WireLimits,
+    request_timeout: Duration,
+) -> Result<Swarm<Behaviour>, NetError> {
+    let setup = |e: &dyn std::fmt::Display| NetError::Setup(e.to_string());
+    let gossip_config = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .validate_messages()
+        // Content-addressed: the same announcement from two nodes is one message.
+        .message_id_fn(|m: &gossipsub::Message| MessageId::from(sha256_hex(&m.data)))
+        .max_transmit_size(MAX_ANNOUNCE_BYTES)
+        .heartbeat_initial_delay(Duration::from_millis(100))
+        .heartbeat_interval(Duration::from_millis(500))
+        // Unvalidated messages wait in the cache while the module is fetched:
+        // 20 heartbeats, ten seconds.
+        .history_length(20)
+        .build()
+        .map_err(|e| setup(&e))?;
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| setup(&e))?
+        .with_behaviour(|key| {
+            let gossipsub = gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Signed(key.clone()),
+                gossip_config,
+            )?;
+            let identify = identify::Behaviour::new(identify::Config::new(
+                "/kiln/node/1".into(),
+                key.public(),
+            ));
+            let rr = request_response::Behaviour::with_codec(
+                Codec::new(limits),
+                [(PROTOCOL, ProtocolSupport::Full)],
+                request_response::Config::default()
+                    .with_request_timeout(request_timeout)
+                    .with_max_concurrent_streams(256),
+            );
+            Ok(Behaviour {
+                identify,
+                gossipsub,
+                rr,
+            })
+        })
+        .map_err(|e| setup(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
+        .build();
+    Ok(swarm)
+}
+
+/// The network's view of itself, for `/status`.
+#[derive(Debug, Clone, Default)]
+pub struct NetStatus {
+    /// Addresses the swarm listens on.
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Connected peers.
+    pub peers: Vec<PeerId>,
+    /// Peers subscribed to the announcement topic.
+    pub gossip_peers: Vec<PeerId>,
+}
+
+/// What the rest of the node asks of the swarm.
+#[derive(Debug)]
+pub enum Command {
+    /// Send a request and report its response or failure.
+    Request {
+        /// To whom.
+        peer: PeerId,
+        /// What.
+        request: WireRequest,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<WireResponse, String>>,
+    },
+    /// Answer an inbound request.
+    Respond {
+        /// The request's channel.
+        channel: ResponseChannel<WireResponse>,
+        /// The answer.
+        response: WireResponse,
+    },
+    /// Announce a stored module.
+    Announce {
+        /// The announcement.
+        announce: Announce,
+        /// Whether any peer received it.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// Report whether an announcement checked out (and may be forwarded).
+    Validated {
+        /// The gossip message.
+        message_id: MessageId,
+        /// Who forwarded it to us.
+        source: PeerId,
+        /// The verdict.
+        acceptance: MessageAcceptance,
+    },
+    /// Report the network's state.
+    Status(oneshot::Sender<NetStatus>),
+    /// Connect to an address.
+    Dial(Multiaddr),
+}
+
+/// Runs the swarm until `shutdown` turns true.
+pub async fn run(
+    mut swarm: Swarm<Behaviour>,
+    mut commands: mpsc::Receiver<Command>,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let topic = IdentTopic::new(TOPIC);
+    if let Err(e) = swarm.behaviour_mut().gossipsub.subscribe(&topic) {
+        shared.log(format_args!("cannot subscribe to {TOPIC}: {e:?}"));
+    }
+    let mut pending: HashMap<OutboundRequestId, oneshot::Sender<Result<WireResponse, String>>> =
+        HashMap::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    break;
+                }
+            }
+            Some(command) = commands.recv() => {
+                handle_command(&mut swarm, command, &mut pending, &topic, &shared);
+            }
+            event = swarm.select_next_some() => {
+                handle_event(&mut swarm, event, &mut pending, &shared);
+            }
+        }
+    }
+}
+
+fn handle_command(
+    swarm: &mut Swarm<Behaviour>,
+    command: Command,
+    pending: &mut HashMap<OutboundRequestId, oneshot::Sender<Result<WireResponse, String>>>,
+    topic: &IdentTopic,
+    shared: &Shared,
+) {
+    match command {
+        Command::Request {
+            peer,
+            request,
+            reply,
+        } => {
+            let id = swarm.behaviour_mut().rr.send_request(&peer, request);
+            pending.insert(id, reply);
+        }
+        Command::Respond { channel, response } => {
+            // Fails only if the requester has gone away; nothing to do then.
+            let _ = swarm.behaviour_mut().rr.send_response(channel, response);
+        }
+        Command::Announce { announce, reply } => {
+            let result = serde_json::to_vec(&announce)
+                .map_err(|e| e.to_string())
+                .and_then(|data| {
+                    match swarm.behaviour_mut().gossipsub.publish(topic.clone(), data) {
+                        Ok(_) => Ok(()),
+                        // Already announced (by us or another node): fine.
+                        Err(gossipsub::PublishError::Duplicate) => Ok(()),
+                        Err(e) => Err(e.to_string()),
+                    }
+                });
+            let _ = reply.send(result);
+        }
+        Command::Validated {
+            message_id,
+            source,
+            acceptance,
+        } => {
+            swarm
+                .behaviour_mut()
+                .gossipsub
+                .report_message_validation_result(&message_id, &source, acceptance);
+        }
+        Command::Status(reply) => {
+            let topic_hash = topic.hash();
+            let status = NetStatus {
+                listen_addrs: swarm.listeners().cloned().collect(),
+                peers: swarm.connected_peers().copied().collect(),
+                gossip_peers: swarm
+                    .behaviour()
+                    .gossipsub
+                    .all_peers()
+                    .filter(|(_, topics)| topics.contains(&&topic_hash))
+                    .map(|(p, _)| *p)
+                    .collect(),
+            };
+            let _ = reply.send(status);
+        }
+        Command::Dial(addr) => {
+            if let Err(e) = swarm.dial(addr.clone()) {
+                shared.log(format_args!("cannot dial {addr}: {e}"));
+            }
+        }
+    }
+}
+
+fn handle_event(
+    swarm: &mut Swarm<Behaviour>,
+    event: SwarmEvent<BehaviourEvent>,
+    pending: &mut HashMap<OutboundRequestId, oneshot::Sender<Result<WireResponse, String>>>,
+    shared: &Arc<Shared>,
+) {
+    match event {
+        SwarmEvent::NewListenAddr { address, .. } => {
+            shared.log(format_args!("listening on {address}"));
+        }
+        SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+            shared.log(format_args!("connected to {peer_id}"));
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Rr(event)) => {
+            handle_rr(swarm, event, pending, shared)
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => match event {
+            gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            } => {
+                let shared = Arc::clone(shared);
+                tokio::spawn(async move {
+                    let acceptance = shared
+                        .on_announce(&message.data, propagation_source, message.source)
+                        .await;
+                    shared
+                        .send(Command::Validated {
+                            message_id,
+                            source: propagation_source,
+                            acceptance,
+                        })
+                        .await;
+                });
+            }
+            gossipsub::Event::Subscribed { peer_id, .. } => {
+                // Catch up on what the peer had before we met.
+                let shared = Arc::clone(shared);
+                tokio::spawn(async move { shared.sync_from(peer_id).await });
+            }
+            _ => {}
+        },
+        _ => {}
+    }
+}
+
+fn handle_rr(
+    swarm: &mut Swarm<Behaviour>,
+    event: request_response::Event<WireRequest, WireResponse>,
+    pending: &mut HashMap<OutboundRequestId, oneshot::Sender<Result<WireResponse, String>>>,
+    shared: &Arc<Shared>,
+) {
+    match event {
+        request_response::Event::Message { peer, message, .. } => match message {
+            request_response::Message::Request {
+                request, channel, ..
+            } => {
+                if matches!(request, WireRequest::Exec(_)) && !shared.throttle.allow(&peer) {
+                    let _ = swarm
+                        .behaviour_mut()
+                        .rr
+                        .send_response(channel, WireResponse::Busy);
+                    return;
+                }
+                let shared = Arc::clone(shared);
+                tokio::spawn(async move {
+                    let response = shared.serve(peer, request).await;
+                    shared.send(Command::Respond { channel, response }).await;
+                });
+            }
+            request_response::Message::Response {
+                request_id,
+                response,
+            } => {
+                if let Some(reply) = pending.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+            }
+        },
+        request_response::Event::OutboundFailure {
+            request_id, error, ..
+        } => {
+            if let Some(reply) = pending.remove(&request_id) {
+                let _ = reply.send(Err(error.to_string()));
+            }
+        }
+        request_response::Event::InboundFailure { peer, error, .. } => {
+            shared.log(format_args!("bad request from {peer}: {error}"));
+        }
+        request_response::Event::ResponseSent { .. } => {}
+    }
+}
