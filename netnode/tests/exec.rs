@@ -1,0 +1,216 @@
+//! The deterministic executor on its own: results, the host API, every
+//! misbehaviour a module can show, refused modules, and the same results on
+//! both tiers.
+
+use kiln::Strategy;
+use kiln_netnode::cluster::EXAMPLE_WAT;
+use kiln_netnode::exec::RejectReason;
+use kiln_netnode::store::{ModuleId, sha256_hex};
+use kiln_netnode::{ExecLimits, Executor, Job, JobResult, Outcome};
+
+fn example() -> Vec<u8> {
+    kiln::wat2wasm(EXAMPLE_WAT.as_bytes())
+        .map(|b| b.into_owned())
+        .unwrap_or_default()
+}
+
+fn limits() -> ExecLimits {
+    ExecLimits {
+        max_memory_bytes: 1 << 20,
+        max_call_depth: 200,
+        ..ExecLimits::default()
+    }
+}
+
+fn job(bytes: &[u8], export: &str, args: &[&str], fuel: u64) -> Job {
+    Job {
+        module: ModuleId::of(bytes).to_string(),
+        export: export.into(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        fuel,
+        input: Vec::new(),
+    }
+}
+
+fn run(executor: &Executor, bytes: &[u8], export: &str, args: &[&str], fuel: u64) -> JobResult {
+    executor.run(&job(bytes, export, args, fuel), bytes)
+}
+
+fn interp() -> Result<Executor, kiln::Error> {
+    Executor::new(Strategy::Interpreter, limits())
+}
+
+fn values(v: &[&str]) -> Outcome {
+    Outcome::Values(v.iter().map(|s| s.to_string()).collect())
+}
+
+#[test]
+fn returns_values_and_fuel() -> Result<(), kiln::Error> {
+    let (executor, bytes) = (interp()?, example());
+    let r = run(&executor, &bytes, "fib", &["90"], 100_000);
+    assert_eq!(r.outcome, values(&["2880067194370816120"]));
+    assert!(r.fuel_used > 0);
+    assert_eq!(r.output_sha256, sha256_hex(b""));
+    assert_eq!(
+        run(&executor, &bytes, "fib", &["90"], 100_000),
+        r,
+        "repeatable"
+    );
+    Ok(())
+}
+
+#[test]
+fn host_api_reads_input_and_writes_output() -> Result<(), kiln::Error> {
+    let (executor, bytes) = (interp()?, example());
+    let mut j = job(&bytes, "reverse", &[], 1_000_000);
+    j.input = b"kiln".to_vec();
+    let r = executor.run(&j, &bytes);
+    assert_eq!(r.outcome, values(&["4"]));
+    assert_eq!(r.output_sha256, sha256_hex(b"nlik"));
+    assert_eq!(r.output_len, 4);
+    Ok(())
+}
+
+#[test]
+fn nans_are_canonical() -> Result<(), kiln::Error> {
+    let (executor, bytes) = (interp()?, example());
+    let r = run(&executor, &bytes, "nan", &[], 1000);
+    assert_eq!(r.outcome, values(&["nan:0x7ff8000000000000"]));
+    Ok(())
+}
+
+#[test]
+fn an_infinite_loop_ends_by_fuel() -> Result<(), kiln::Error> {
+    let (executor, bytes) = (interp()?, example());
+    let r = run(&executor, &bytes, "spin", &[], 50_000);
+    assert_eq!(r.outcome, Outcome::Trap("out of fuel".into()));
+    assert!(r.fuel_used <= 50_000);
+    Ok(())
+}
+
+#[test]
+fn a_memory_bomb_stops_at_the_limit() -> Result<(), kiln::Error> {
+    let (executor, bytes) = (interp()?, example());
+    // 1 MiB is 16 pages; the module starts with one.
+    let r = run(&executor, &bytes, "bomb", &["1"], 1_000_000);
+    assert_eq!(r.outcome, values(&["15"]));
+    let r = run(&executor, &bytes, "bomb", &["64"], 1_000_000);
+    assert_eq!(r.outcome, values(&["0"]));
+    // Asking for 4 GiB at once fails the same way (growth is charged by the
+    // page, so it needs the fuel for it).
+    let r = run(&executor, &bytes, "bomb", &["65535"], 10_000_000_000);
+    assert_eq!(r.outcome, values(&["0"]));
+    Ok(())
+}
+
+#[test]
+fn deep_recursion_traps_at_the_depth_limit() -> Result<(), kiln::Error> {
+    let (executor, bytes) = (interp()?, example());
+    let r = run(&executor, &bytes, "deep", &["0"], 10_000_000);
+    assert_eq!(r.outcome, Outcome::Trap("call stack exhausted".into()));
+    Ok(())
+}
+
+#[test]
+fn out_of_bounds_access_traps() -> Result<(), kiln::Error> {
+    let (executor, bytes) = (interp()?, example());
+    let r = run(&executor, &bytes, "oob", &[], 1000);
+    assert_eq!(
+        r.outcome,
+        Outcome::Trap("out of bounds memory access".into())
+    );
+    Ok(())
+}
+
+#[test]
+fn bad_jobs_are_errors() -> Result<(), kiln::Error> {
+    let (executor, bytes) = (interp()?, example());
+    let error = |r: JobResult| matches!(r.outcome, Outcome::Error(_));
+    assert!(error(run(&executor, &bytes, "missing", &[], 1000)));
+    assert!(error(run(&executor, &bytes, "fib", &[], 1000)));
+    assert!(error(run(&executor, &bytes, "fib", &["x"], 1000)));
+    assert!(error(run(&executor, &bytes, "fib", &["1"], u64::MAX)));
+    let mut big = job(&bytes, "reverse", &[], 1000);
+    big.input = vec![0; limits().max_input_bytes + 1];
+    assert!(error(executor.run(&big, &bytes)));
+    let mut bad_id = job(&bytes, "fib", &["1"], 1000);
+    bad_id.module = "nope".into();
+    assert!(error(executor.run(&bad_id, &bytes)));
+    Ok(())
+}
+
+#[test]
+fn modules_outside_the_host_api_or_invalid_are_refused() -> Result<(), kiln::Error> {
+    let executor = interp()?;
+    let wasm = |wat: &str| kiln::wat2wasm(wat.as_bytes()).map(|b| b.into_owned());
+    let clock = wasm(r#"(module (import "wasi_snapshot_preview1" "clock_time_get" (func)))"#)?;
+    assert!(matches!(
+        executor.validate(&clock),
+        Err(RejectReason::Import { .. })
+    ));
+    let wrong_type = wasm(r#"(module (import "kiln" "input_len" (func (result i64))))"#)?;
+    assert!(matches!(
+        executor.validate(&wrong_type),
+        Err(RejectReason::Import { .. })
+    ));
+    let memory = wasm(r#"(module (import "kiln" "memory" (memory 1)))"#)?;
+    assert!(executor.validate(&memory).is_err());
+    let invalid = wasm("(module (func (result i32) i64.const 0))")?;
+    assert!(matches!(
+        executor.validate(&invalid),
+        Err(RejectReason::Kiln(kiln::Error::Invalid(_)))
+    ));
+    assert!(matches!(
+        executor.validate(b"(module)"),
+        Err(RejectReason::NotBinary)
+    ));
+    assert!(executor.validate(b"\0asm\x01\0\0").is_err(), "truncated");
+    assert!(executor.validate(&example()).is_ok());
+    Ok(())
+}
+
+#[test]
+fn a_start_function_that_traps_is_a_trap_result() -> Result<(), kiln::Error> {
+    let executor = interp()?;
+    let bytes = kiln::wat2wasm(b"(module (func $s unreachable) (start $s) (func (export \"f\")))")?
+        .into_owned();
+    let r = run(&executor, &bytes, "f", &[], 1000);
+    assert_eq!(r.outcome, Outcome::Trap("unreachable".into()));
+    Ok(())
+}
+
+/// Every export of the example module gives the same result, fuel included,
+/// on the interpreter and the JIT (where the JIT runs).
+#[test]
+fn both_tiers_agree() -> Result<(), kiln::Error> {
+    let jit = match Executor::new(Strategy::Jit, limits()) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("skipped: the JIT is not available here ({e})");
+            return Ok(());
+        }
+    };
+    let (interp, bytes) = (interp()?, example());
+    let cases: &[(&str, &[&str], u64)] = &[
+        ("fib", &["90"], 100_000),
+        ("fib", &["1000"], 3_000),
+        ("nan", &[], 1000),
+        ("spin", &[], 20_000),
+        ("bomb", &["1"], 1_000_000),
+        ("deep", &["0"], 10_000_000),
+        ("oob", &[], 1000),
+    ];
+    for (export, args, fuel) in cases {
+        let mut j = job(&bytes, export, args, *fuel);
+        j.input = b"input".to_vec();
+        assert_eq!(
+            interp.run(&j, &bytes),
+            jit.run(&j, &bytes),
+            "{export}{args:?} with {fuel} fuel"
+        );
+    }
+    let mut j = job(&bytes, "reverse", &[], 100_000);
+    j.input = b"both tiers".to_vec();
+    assert_eq!(interp.run(&j, &bytes), jit.run(&j, &bytes));
+    Ok(())
+}
