@@ -1,0 +1,472 @@
+//! A node facing misbehaving peers on the wire: bytes that do not match their
+//! id, a peer that disconnects mid-transfer, a peer that floods execution
+//! requests, garbage and over-sized messages, and garbage before the
+//! handshake. The misbehaving peers are libp2p swarms driven by the test.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use kiln_netnode::api::ExecRequest;
+use kiln_netnode::cluster::{Cluster, EXAMPLE_WAT};
+use kiln_netnode::libp2p::futures::{
+    AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt,
+};
+use kiln_netnode::libp2p::gossipsub::IdentTopic;
+use kiln_netnode::libp2p::identity::Keypair;
+use kiln_netnode::libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
+use kiln_netnode::libp2p::swarm::SwarmEvent;
+use kiln_netnode::libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder, noise, tcp, yamux,
+};
+use kiln_netnode::net::{self, Announce, Behaviour, BehaviourEvent};
+use kiln_netnode::store::ModuleId;
+use kiln_netnode::throttle::ThrottleConfig;
+use kiln_netnode::wire::{PROTOCOL, WireLimits, WireRequest, WireResponse};
+use kiln_netnode::{Job, NodeConfig, Outcome};
+use tokio::io::AsyncWriteExt as _;
+
+const DEADLINE: Duration = Duration::from_secs(90);
+
+fn example() -> Vec<u8> {
+    kiln::wat2wasm(EXAMPLE_WAT.as_bytes())
+        .map(|b| b.into_owned())
+        .unwrap_or_default()
+}
+
+async fn cluster(configs: Vec<NodeConfig>) -> anyhow::Result<Cluster> {
+    Cluster::start(configs, DEADLINE)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the nodes did not connect within {DEADLINE:?}"))
+}
+
+async fn node_addr(cluster: &Cluster, i: usize) -> anyhow::Result<(PeerId, Multiaddr)> {
+    let node = &cluster.nodes[i];
+    let addr = node.shared().status().await.listen_addrs.into_iter().next();
+    Ok((
+        node.peer_id(),
+        addr.ok_or_else(|| anyhow::anyhow!("node {i} has no address"))?,
+    ))
+}
+
+/// A peer speaking the node's own protocols, driven by hand.
+fn kiln_peer() -> anyhow::Result<Swarm<Behaviour>> {
+    let limits = WireLimits::new(16 << 20, 16 << 20);
+    Ok(net::new_swarm(
+        Keypair::generate_ed25519(),
+        limits,
+        Duration::from_secs(60),
+    )?)
+}
+
+/// Drives `swarm` until `pick` returns something or the deadline passes.
+async fn until<B, T>(
+    swarm: &mut Swarm<B>,
+    mut pick: impl FnMut(&mut Swarm<B>, SwarmEvent<B::ToSwarm>) -> Option<T>,
+) -> anyhow::Result<T>
+where
+    B: kiln_netnode::libp2p::swarm::NetworkBehaviour,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let event = tokio::time::timeout_at(deadline.into(), swarm.select_next_some())
+            .await
+            .map_err(|_| anyhow::anyhow!("no expected event within {DEADLINE:?}"))?;
+        if let Some(t) = pick(swarm, event) {
+            return Ok(t);
+        }
+    }
+}
+
+async fn connect<B>(swarm: &mut Swarm<B>, peer: PeerId, addr: Multiaddr) -> anyhow::Result<()>
+where
+    B: kiln_netnode::libp2p::swarm::NetworkBehaviour,
+{
+    swarm.dial(addr)?;
+    until(swarm, |_, e| match e {
+        SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == peer => Some(()),
+        _ => None,
+    })
+    .await
+}
+
+type RrEvent = request_response::Event<WireRequest, WireResponse>;
+
+fn rr(event: SwarmEvent<BehaviourEvent>) -> Option<RrEvent> {
+    match event {
+        SwarmEvent::Behaviour(BehaviourEvent::Rr(e)) => Some(e),
+        _ => None,
+    }
+}
+
+/// Waits for the node to ask this peer for a module; returns the channel.
+async fn fetch_request(
+    swarm: &mut Swarm<Behaviour>,
+) -> anyhow::Result<request_response::ResponseChannel<WireResponse>> {
+    until(swarm, |_, e| match rr(e) {
+        Some(request_response::Event::Message {
+            message:
+                request_response::Message::Request {
+                    request: WireRequest::Fetch { .. },
+                    channel,
+                    ..
+                },
+            ..
+        }) => Some(channel),
+        _ => None,
+    })
+    .await
+}
+
+/// Waits for the answer to `id`: `Ok(response)` or `Err(failure)`.
+async fn answer(
+    swarm: &mut Swarm<Behaviour>,
+    id: OutboundRequestId,
+) -> anyhow::Result<Result<WireResponse, String>> {
+    until(swarm, |_, e| match rr(e) {
+        Some(request_response::Event::Message {
+            message:
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                },
+            ..
+        }) if request_id == id => Some(Ok(response)),
+        Some(request_response::Event::OutboundFailure {
+            request_id, error, ..
+        }) if request_id == id => Some(Err(error.to_string())),
+        _ => None,
+    })
+    .await
+}
+
+fn fib_job(bytes: &[u8], n: &str) -> Job {
+    Job {
+        module: ModuleId::of(bytes).to_string(),
+        export: "fib".into(),
+        args: vec![n.into()],
+        fuel: 1_000_000,
+        input: Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_bytes_and_vanishing_sources_store_nothing() -> anyhow::Result<()> {
+    let cluster = cluster(Cluster::configs(1, "wrongbytes")).await?;
+    let (node, addr) = node_addr(&cluster, 0).await?;
+    let api = cluster.client(0);
+    let module = example();
+    let mut peer = kiln_peer()?;
+    connect(&mut peer, node, addr.clone()).await?;
+
+    // The node does not have the module, so it fetches it from the requester,
+    // which answers with bytes that do not match the id.
+    let exec = peer
+        .behaviour_mut()
+        .rr
+        .send_request(&node, WireRequest::Exec(fib_job(&module, "10")));
+    let channel = fetch_request(&mut peer).await?;
+    let wrong = WireResponse::Module(b"\0asm\x01\0\0\0".to_vec());
+    let _ = peer.behaviour_mut().rr.send_response(channel, wrong);
+    match answer(&mut peer, exec).await? {
+        Ok(WireResponse::Error(e)) => assert!(e.contains("do not match"), "{e}"),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    assert!(api.list().await?.is_empty());
+
+    // This time the requester disconnects while the node waits for the bytes.
+    let exec = peer
+        .behaviour_mut()
+        .rr
+        .send_request(&node, WireRequest::Exec(fib_job(&module, "10")));
+    let _channel = fetch_request(&mut peer).await?;
+    assert!(peer.disconnect_peer_id(node).is_ok());
+    assert!(answer(&mut peer, exec).await?.is_err());
+    assert!(api.list().await?.is_empty());
+    assert!(api.status().await.is_ok(), "the node keeps running");
+
+    // An announcement that is not JSON, and one of a module its sender does
+    // not have: both rejected, nothing stored.
+    connect(&mut peer, node, addr).await?;
+    until(&mut peer, |_, e| match e {
+        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(
+            kiln_netnode::libp2p::gossipsub::Event::Subscribed { peer_id, .. },
+        )) if peer_id == node => Some(()),
+        _ => None,
+    })
+    .await?;
+    let topic = IdentTopic::new(net::TOPIC);
+    let _ = peer
+        .behaviour_mut()
+        .gossipsub
+        .publish(topic.clone(), b"not json".to_vec());
+    let bogus = serde_json::to_vec(&Announce {
+        id: ModuleId::of(b"nothing").to_string(),
+        size: 10,
+    })?;
+    let _ = peer.behaviour_mut().gossipsub.publish(topic, bogus);
+    let channel = fetch_request(&mut peer).await?;
+    let _ = peer
+        .behaviour_mut()
+        .rr
+        .send_response(channel, WireResponse::NotFound);
+
+    // The right bytes are accepted, and the job runs.
+    let exec = peer
+        .behaviour_mut()
+        .rr
+        .send_request(&node, WireRequest::Exec(fib_job(&module, "10")));
+    let channel = fetch_request(&mut peer).await?;
+    let _ = peer
+        .behaviour_mut()
+        .rr
+        .send_response(channel, WireResponse::Module(module.clone()));
+    match answer(&mut peer, exec).await? {
+        Ok(WireResponse::Result(r)) => {
+            assert_eq!(r.outcome, Outcome::Values(vec!["55".into()]));
+        }
+        other => panic!("expected a result, got {other:?}"),
+    }
+    assert_eq!(api.list().await?, [ModuleId::of(&module).to_string()]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_peer_is_throttled_and_others_are_served() -> anyhow::Result<()> {
+    let mut configs = Cluster::configs(2, "flood");
+    configs[0].throttle = ThrottleConfig {
+        burst: 4.0,
+        per_second: 0.5,
+    };
+    let cluster = cluster(configs).await?;
+    let module = example();
+    let id = cluster.client(0).publish(&module).await?;
+    let propagated =
+        kiln_netnode::cluster::poll_until(DEADLINE, Duration::from_millis(20), || async {
+            cluster
+                .client(1)
+                .list()
+                .await
+                .is_ok_and(|l| l.contains(&id))
+        })
+        .await;
+    assert!(propagated, "node 1 never got the module");
+    let (node, addr) = node_addr(&cluster, 0).await?;
+    let mut flooder = kiln_peer()?;
+    connect(&mut flooder, node, addr).await?;
+
+    const FLOOD: usize = 40;
+    let mut pending: Vec<OutboundRequestId> = (0..FLOOD)
+        .map(|_| {
+            flooder
+                .behaviour_mut()
+                .rr
+                .send_request(&node, WireRequest::Exec(fib_job(&module, "20")))
+        })
+        .collect();
+    // While the flood is answered, node 1 has node 0 run a job.
+    let polite = cluster.client(1);
+    let mut request = ExecRequest::new(&id, "fib", &["20"]);
+    request.replicas = 1;
+    request.local = false;
+    let polite = tokio::spawn(async move { polite.exec(&request).await });
+
+    let (mut busy, mut served) = (0, 0);
+    while !pending.is_empty() {
+        let response = until(&mut flooder, |_, e| match rr(e) {
+            Some(request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            }) => Some((request_id, Ok(response))),
+            Some(request_response::Event::OutboundFailure {
+                request_id, error, ..
+            }) => Some((request_id, Err(error.to_string()))),
+            _ => None,
+        })
+        .await?;
+        pending.retain(|id| *id != response.0);
+        match response.1 {
+            Ok(WireResponse::Busy) => busy += 1,
+            Ok(WireResponse::Result(_)) => served += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert!(served >= 4, "the burst is served ({served})");
+    assert!(busy >= FLOOD - 10, "the rest is throttled ({busy} busy)");
+    let report = polite.await??;
+    assert_eq!(report.replicas.len(), 1);
+    assert_eq!(
+        report.replicas[0]
+            .result
+            .as_ref()
+            .map(|r| r.outcome.clone()),
+        Some(Outcome::Values(vec!["6765".into()])),
+        "another peer is still served: {report:?}"
+    );
+    Ok(())
+}
+
+/// Writes whatever bytes it is given as a request, optionally only half of
+/// them before failing the stream; reads any response as raw bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct RawCodec;
+
+impl request_response::Codec for RawCodec {
+    type Protocol = StreamProtocol;
+    type Request = (Vec<u8>, bool);
+    type Response = Vec<u8>;
+
+    async fn read_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        _: &mut T,
+    ) -> io::Result<(Vec<u8>, bool)>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        Err(io::Error::other("this peer serves nothing"))
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        let mut buf = Vec::new();
+        io.take(1 << 20).read_to_end(&mut buf).await?;
+        Ok(buf)
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        (bytes, cut): (Vec<u8>, bool),
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        if cut {
+            io.write_all(&bytes[..bytes.len() / 2]).await?;
+            io.flush().await?;
+            return Err(io::Error::other("cut mid-message"));
+        }
+        io.write_all(&bytes).await?;
+        io.close().await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        _: &mut T,
+        _: Vec<u8>,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_oversized_messages_leave_the_node_running() -> anyhow::Result<()> {
+    let cluster = cluster(Cluster::configs(1, "garbage")).await?;
+    let (node, addr) = node_addr(&cluster, 0).await?;
+    let api = cluster.client(0);
+    let id = api.publish(&example()).await?;
+
+    // Garbage before any handshake, on the libp2p port itself.
+    let port = addr.iter().find_map(|p| match p {
+        kiln_netnode::libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+        _ => None,
+    });
+    let port = port.ok_or_else(|| anyhow::anyhow!("no TCP port in {addr}"))?;
+    let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let noise: Vec<u8> = (0..65536u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let _ = raw.write_all(&noise).await;
+    drop(raw);
+
+    let mut swarm = SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )?
+        .with_behaviour(|_| {
+            request_response::Behaviour::with_codec(
+                RawCodec,
+                [(PROTOCOL, ProtocolSupport::Outbound)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(60)),
+            )
+        })?
+        .build();
+    connect(&mut swarm, node, addr).await?;
+
+    let valid = kiln_netnode::wire::encode(&WireRequest::Exec(Job {
+        module: id.clone(),
+        export: "fib".into(),
+        args: vec!["10".into()],
+        fuel: 100_000,
+        input: Vec::new(),
+    }))?;
+    let wrong_shape = kiln_netnode::wire::encode(&"a string, not a request")?;
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("garbage", vec![0xff; 100], false),
+        ("wrong shape", wrong_shape, false),
+        ("empty", Vec::new(), false),
+        ("over-sized", vec![0x5a; 4 << 20], false),
+        ("cut mid-message", valid.clone(), true),
+    ];
+    for (what, bytes, cut) in cases {
+        let request = swarm.behaviour_mut().send_request(&node, (bytes, cut));
+        let outcome = until(&mut swarm, |_, e| match e {
+            SwarmEvent::Behaviour(request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            }) if request_id == request => Some(Ok(response)),
+            SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
+                request_id,
+                error,
+                ..
+            }) if request_id == request => Some(Err(error.to_string())),
+            _ => None,
+        })
+        .await?;
+        // The node answers nothing: the stream is dropped.
+        assert!(
+            outcome.as_ref().map_or(true, Vec::is_empty),
+            "{what}: got {outcome:?}"
+        );
+        assert!(api.status().await.is_ok(), "{what}: the node keeps running");
+    }
+
+    // The same connection still carries a valid request.
+    let request = swarm.behaviour_mut().send_request(&node, (valid, false));
+    let response = until(&mut swarm, |_, e| match e {
+        SwarmEvent::Behaviour(request_response::Event::Message {
+            message:
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                },
+            ..
+        }) if request_id == request => Some(response),
+        _ => None,
+    })
+    .await?;
+    let response: WireResponse = kiln_netnode::wire::decode(&response)?;
+    assert!(
+        matches!(&response, WireResponse::Result(r) if r.outcome == Outcome::Values(vec!["55".into()])),
+        "{response:?}"
+    );
+    Ok(())
+}
