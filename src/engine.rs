@@ -6,14 +6,32 @@ use kiln_parser::Features;
 use kiln_runtime::{MemoryConfig, StoreLimits};
 
 /// Which execution tier runs the code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// The default is the JIT where Kiln has one ([`Strategy::JIT_AVAILABLE`]),
+/// and the interpreter elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     /// Kiln's interpreter (translates each function to register bytecode on first call).
-    #[default]
     Interpreter,
     /// Kiln's Cranelift JIT (compiles every function to native code when the module
     /// is created; x86-64 Linux).
     Jit,
+}
+
+impl Strategy {
+    /// Whether this build has the JIT: on x86-64 Linux. Elsewhere an
+    /// [`Engine`] with [`Strategy::Jit`] is refused.
+    pub const JIT_AVAILABLE: bool = cfg!(all(target_arch = "x86_64", target_os = "linux"));
+}
+
+impl Default for Strategy {
+    fn default() -> Strategy {
+        if Strategy::JIT_AVAILABLE {
+            Strategy::Jit
+        } else {
+            Strategy::Interpreter
+        }
+    }
 }
 
 /// Settings of an [`Engine`]. Every setter returns `&mut Self` for chaining.
@@ -39,7 +57,8 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The default configuration: interpreter, all supported features, no fuel.
+    /// The default configuration: the default [`Strategy`] (the JIT where
+    /// Kiln has one), all supported features, no fuel.
     pub fn new() -> Config {
         Config::default()
     }
@@ -122,9 +141,7 @@ impl Engine {
     /// [`Error::Unsupported`](crate::Error::Unsupported) if the configuration asks for
     /// something Kiln cannot do on this host (the JIT off x86-64 Linux).
     pub fn new(config: &Config) -> Result<Engine, crate::Error> {
-        if config.strategy == Strategy::Jit
-            && !cfg!(all(target_arch = "x86_64", target_os = "linux"))
-        {
+        if config.strategy == Strategy::Jit && !Strategy::JIT_AVAILABLE {
             return Err(crate::Error::Unsupported(
                 "the JIT runs on x86-64 Linux only; use the interpreter".into(),
             ));

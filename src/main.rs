@@ -76,10 +76,20 @@ enum EngineArg {
     Jit,
 }
 
+impl Default for EngineArg {
+    fn default() -> EngineArg {
+        match kiln::Strategy::default() {
+            kiln::Strategy::Interpreter => EngineArg::Interp,
+            kiln::Strategy::Jit => EngineArg::Jit,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// The execution tier.
-    #[arg(long, value_enum, default_value = "interp")]
+    /// The execution tier (default: the JIT where Kiln has one, x86-64
+    /// Linux; the interpreter elsewhere).
+    #[arg(long, value_enum, default_value_t = EngineArg::default())]
     engine: EngineArg,
 
     /// Call this exported function instead of `_start`.
