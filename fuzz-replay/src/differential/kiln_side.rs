@@ -1,7 +1,8 @@
-//! The engine under test: Kiln's interpreter through the `kiln` API.
+//! The engine under test: Kiln, on either tier, through the `kiln` API.
 
 use kiln::{
-    Config, Engine, Error, ExternType, Instance, Linker, Module, RefType, Store, TrapCode, Val,
+    Config, Engine, Error, ExternType, Instance, Linker, Module, RefType, Store, Strategy,
+    TrapCode, Val,
 };
 
 use super::{
@@ -9,7 +10,11 @@ use super::{
     Value,
 };
 
-/// A module instantiated on Kiln.
+/// Whether Kiln's JIT runs on this platform (x86-64 Linux); elsewhere only
+/// the interpreter is compared with the oracle.
+pub(super) const JIT_AVAILABLE: bool = Strategy::JIT_AVAILABLE;
+
+/// A module instantiated on one of Kiln's tiers.
 pub(super) struct KilnSide {
     store: Store<()>,
     module: Module,
@@ -17,11 +22,12 @@ pub(super) struct KilnSide {
 }
 
 impl KilnSide {
-    /// Compiles and instantiates `wasm` with the limits both engines share,
-    /// running its start function on [`FUEL`].
-    pub(super) fn new(wasm: &[u8]) -> Result<KilnSide, Step> {
+    /// Compiles and instantiates `wasm` on `strategy` with the limits all
+    /// engines share, running its start function on [`FUEL`].
+    pub(super) fn new(wasm: &[u8], strategy: Strategy) -> Result<KilnSide, Step> {
         let mut config = Config::new();
         config
+            .strategy(strategy)
             .consume_fuel(true)
             .nan_canonicalization(true)
             .max_call_depth(MAX_CALL_DEPTH)
@@ -39,6 +45,11 @@ impl KilnSide {
             module,
             instance,
         })
+    }
+
+    /// The fuel left after the last step.
+    pub(super) fn fuel_left(&self) -> u64 {
+        self.store.get_fuel().unwrap_or(0)
     }
 
     /// The module's exports, as Kiln lists them.

@@ -1,10 +1,11 @@
-//! The `differential` target: a `wasm-smith` module run on Kiln's interpreter
-//! and on wasmi, the oracle, which must agree on everything observable.
+//! The `differential` target: a `wasm-smith` module run on Kiln's interpreter,
+//! on Kiln's JIT, and on wasmi, the oracle, which must agree on everything
+//! observable.
 //!
-//! The module is instantiated on both engines, then every exported function
-//! is called in export order, for [`ROUNDS`] rounds, with arguments chosen by
+//! The module is instantiated on all three, then every exported function is
+//! called in export order, for [`ROUNDS`] rounds, with arguments chosen by
 //! position from fixed tables (see [`argument`]). After instantiation and after
-//! each call the two engines must agree on:
+//! each call the engines must agree on:
 //!
 //! - the call's outcome: the same results (floats by their bits, references
 //!   by whether they are null), or a trap of the same kind;
@@ -12,13 +13,19 @@
 //! - every exported global's value;
 //! - every exported table's size and which of its elements are null.
 //!
-//! Both engines meter fuel so that an infinite loop ends. Their fuel models
-//! differ (Kiln's is in `kiln_runtime::fuel`), so a call that runs out of
-//! fuel on either side is inconclusive: it is not compared, that export is not
-//! called again, and both engines start afresh from a new instance (a start
+//! Kiln's two tiers must agree exactly, fuel included: the same outcome
+//! (running out of fuel at the same step too) and the same fuel left after
+//! instantiation and after every call, since both charge the same cost model.
+//! The JIT runs only where Kiln has it (x86-64 Linux); elsewhere the
+//! interpreter alone is compared with the oracle.
+//!
+//! All engines meter fuel so that an infinite loop ends. wasmi's fuel model
+//! differs from Kiln's (`kiln_runtime::fuel`), so a call that runs out of
+//! fuel on Kiln or on wasmi is not compared with wasmi: that export is not
+//! called again, and all engines start afresh from a new instance (a start
 //! function out of fuel ends the module's run). wasmi is given
 //! [`WASMI_FUEL_FACTOR`] times Kiln's budget, so that it rarely stops first.
-//! Calls are limited to the same depth on both engines, and memories and
+//! Calls are limited to the same depth on every engine, and memories and
 //! tables to the same sizes.
 //!
 //! NaNs: `wasm-smith` canonicalises the NaNs of float arithmetic in the
@@ -34,7 +41,7 @@ mod wasmi_side;
 use std::fmt;
 
 use arbitrary::Unstructured;
-use kiln::ValType;
+use kiln::{Strategy, ValType};
 
 use crate::{Finding, catch};
 
@@ -42,16 +49,16 @@ use crate::{Finding, catch};
 pub const FUEL: u64 = 10_000;
 /// wasmi's fuel budget is this many times Kiln's.
 pub const WASMI_FUEL_FACTOR: u64 = 8;
-/// Deepest call nesting on both engines.
+/// Deepest call nesting on every engine.
 pub const MAX_CALL_DEPTH: u32 = 200;
-/// Largest memory, in bytes, on both engines; `memory.grow` past it fails.
+/// Largest memory, in bytes, on every engine; `memory.grow` past it fails.
 pub const MAX_MEMORY_BYTES: u64 = 4 << 20;
-/// Largest table, in elements, on both engines.
+/// Largest table, in elements, on every engine.
 pub const MAX_TABLE_ELEMENTS: u64 = 10_000;
 /// How many times every export is called, each time with other arguments.
 pub const ROUNDS: usize = 2;
 
-/// A value as both engines can report it: floats by their bits, references
+/// A value as every engine can report it: floats by their bits, references
 /// by whether they are null (function identities differ between engines).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Value {
@@ -93,7 +100,7 @@ impl fmt::Display for Value {
     }
 }
 
-/// A trap, by kind, in terms both engines can be mapped onto.
+/// A trap, by kind, in terms every engine can be mapped onto.
 ///
 /// wasmi reports an out-of-range `call_indirect` index as a table
 /// out-of-bounds access, where Kiln (and the spec) says `undefined element`;
@@ -324,23 +331,62 @@ pub fn argument(ty: ValType, call: usize, param: usize) -> Value {
     }
 }
 
-/// Runs a binary module on both engines and compares every step.
+/// A module instantiated on every engine.
+struct Sides {
+    interp: kiln_side::KilnSide,
+    /// `None` where Kiln has no JIT.
+    jit: Option<kiln_side::KilnSide>,
+    oracle: wasmi_side::WasmiSide,
+}
+
+impl Sides {
+    /// Compares the exported state of every engine.
+    fn compare_snapshots(&self, what: &str, exports: &Exports) -> Result<(), Finding> {
+        let interp = self.interp.snapshot(exports);
+        if let Some(jit) = &self.jit {
+            let native = jit.snapshot(exports);
+            if interp != native {
+                let header = format!("Kiln's interpreter and JIT differ in exported state {what}");
+                return Err(snapshot_difference(
+                    header,
+                    ("interp", "jit"),
+                    &interp,
+                    &native,
+                ));
+            }
+        }
+        let oracle = self.oracle.snapshot(exports);
+        if interp != oracle {
+            let header = format!("Kiln and wasmi differ in exported state {what}");
+            return Err(snapshot_difference(
+                header,
+                ("Kiln", "wasmi"),
+                &interp,
+                &oracle,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Runs a binary module on every engine and compares every step.
 ///
-/// A call that runs out of fuel on either engine is not compared; the
-/// engines' states may differ after it, so both are instantiated afresh and
-/// that export is not called again.
+/// A call that runs out of fuel on Kiln or on wasmi is not compared with
+/// wasmi; the engines' states may differ after it, so all are instantiated
+/// afresh and that export is not called again. Kiln's tiers are compared at
+/// every step, fuel included.
 ///
 /// # Errors
 ///
-/// The first difference, with the step and both engines' observations; or a
+/// The first difference, with the step and the engines' observations; or a
 /// panic inside Kiln.
 pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
-    let (mut kiln, mut oracle) = match instantiate(wasm)? {
-        Ok(pair) => pair,
+    let mut sides = match instantiate(wasm)? {
+        Ok(sides) => sides,
         Err(agreement) => return Ok(agreement),
     };
-    let exports = kiln.exports();
-    compare_snapshots("after instantiation", &exports, &kiln, &oracle)?;
+    let exports = sides.interp.exports();
+    sides.compare_snapshots("after instantiation", &exports)?;
     let mut calls = 0;
     let mut out_of_fuel = Vec::new();
     for round in 0..ROUNDS {
@@ -354,13 +400,17 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
                 .map(|(p, &ty)| argument(ty, calls, p))
                 .collect();
             let what = format!("round {round}, call {calls}: `{name}`{args:?}");
-            let k = catch(&what, || kiln.call(name, &args))?;
-            let w = oracle.call(name, &args);
+            let k = catch(&what, || sides.interp.call(name, &args))?;
+            if let Some(jit) = &mut sides.jit {
+                let j = catch(&what, || jit.call(name, &args))?;
+                compare_tiers(&what, (&k, sides.interp.fuel_left()), (&j, jit.fuel_left()))?;
+            }
+            let w = sides.oracle.call(name, &args);
             if k.out_of_fuel() || w.out_of_fuel() {
                 out_of_fuel.push(name);
                 // Instantiation succeeded alike before, with the same fuel.
                 match instantiate(wasm)? {
-                    Ok(pair) => (kiln, oracle) = pair,
+                    Ok(fresh) => sides = fresh,
                     Err(_) => return Err(Finding(format!("{what}: instantiating again failed"))),
                 }
                 continue;
@@ -368,7 +418,7 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
             if k != w {
                 return Err(differ(&what, &k, &w));
             }
-            compare_snapshots(&format!("after {what}"), &exports, &kiln, &oracle)?;
+            sides.compare_snapshots(&format!("after {what}"), &exports)?;
             calls += 1;
         }
     }
@@ -378,20 +428,51 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
     })
 }
 
-/// Instantiates `wasm` on both engines: both instances, or how both failed
+/// Checks that Kiln's tiers did exactly the same at one step: the same
+/// outcome and the same fuel left.
+fn compare_tiers(what: &str, interp: (&Step, u64), jit: (&Step, u64)) -> Result<(), Finding> {
+    if interp == jit {
+        return Ok(());
+    }
+    Err(Finding(format!(
+        "Kiln's interpreter and JIT differ at {what}\n  interp: {} (fuel left {})\n  jit:    {} (fuel left {})",
+        interp.0, interp.1, jit.0, jit.1
+    )))
+}
+
+/// Instantiates `wasm` on every engine: the instances, or how all failed
 /// alike.
 ///
 /// # Errors
 ///
-/// A panic in Kiln, or instantiation failing differently.
-fn instantiate(
-    wasm: &[u8],
-) -> Result<Result<(kiln_side::KilnSide, wasmi_side::WasmiSide), Agreement>, Finding> {
-    let kiln = catch("Kiln instantiation", || kiln_side::KilnSide::new(wasm))?;
+/// A panic in Kiln, Kiln's tiers differing in any way, or instantiation
+/// failing differently on Kiln and wasmi.
+fn instantiate(wasm: &[u8]) -> Result<Result<Sides, Agreement>, Finding> {
+    let kiln = catch("Kiln instantiation (interp)", || {
+        kiln_side::KilnSide::new(wasm, Strategy::Interpreter)
+    })?;
+    let jit = if kiln_side::JIT_AVAILABLE {
+        let jit = catch("Kiln instantiation (jit)", || {
+            kiln_side::KilnSide::new(wasm, Strategy::Jit)
+        })?;
+        let observe = |side: &Result<kiln_side::KilnSide, Step>| match side {
+            Ok(instance) => (Step::Returned(Vec::new()), instance.fuel_left()),
+            Err(step) => (step.clone(), 0),
+        };
+        let (k, j) = (observe(&kiln), observe(&jit));
+        compare_tiers("instantiation", (&k.0, k.1), (&j.0, j.1))?;
+        jit.ok()
+    } else {
+        None
+    };
     let oracle = wasmi_side::WasmiSide::new(wasm);
     let instantiated = Step::Returned(Vec::new());
     match (kiln, oracle) {
-        (Ok(k), Ok(w)) => Ok(Ok((k, w))),
+        (Ok(interp), Ok(oracle)) => Ok(Ok(Sides {
+            interp,
+            jit,
+            oracle,
+        })),
         (Err(k), _) if k.out_of_fuel() => Ok(Err(Agreement::OutOfFuel)),
         (_, Err(w)) if w.out_of_fuel() => Ok(Err(Agreement::OutOfFuel)),
         // Failing (not trapping) alike needs no same message: compiling and
@@ -437,43 +518,40 @@ fn differ(what: &str, kiln: &Step, wasmi: &Step) -> Finding {
     ))
 }
 
-fn compare_snapshots(
-    what: &str,
-    exports: &Exports,
-    kiln: &kiln_side::KilnSide,
-    oracle: &wasmi_side::WasmiSide,
-) -> Result<(), Finding> {
-    let k = kiln.snapshot(exports);
-    let w = oracle.snapshot(exports);
-    if k == w {
-        return Ok(());
-    }
-    let mut report = format!("Kiln and wasmi differ in exported state {what}");
-    for ((name, a), (_, b)) in k.memories.iter().zip(&w.memories) {
+/// Describes how two snapshots differ, after `header`; `x` and `y` name the
+/// engines that took `a` and `b`.
+fn snapshot_difference(
+    header: String,
+    (x, y): (&str, &str),
+    a: &Snapshot,
+    b: &Snapshot,
+) -> Finding {
+    let mut report = header;
+    for ((name, a), (_, b)) in a.memories.iter().zip(&b.memories) {
         if a.len() != b.len() {
             report += &format!(
-                "\n  memory `{name}`: Kiln {} bytes, wasmi {} bytes",
+                "\n  memory `{name}`: {x} {} bytes, {y} {} bytes",
                 a.len(),
                 b.len()
             );
-        } else if let Some(at) = a.iter().zip(b).position(|(x, y)| x != y) {
+        } else if let Some(at) = a.iter().zip(b).position(|(p, q)| p != q) {
             let end = (at + 16).min(a.len());
             report += &format!(
-                "\n  memory `{name}` first differs at {at:#x}: Kiln {:02x?}, wasmi {:02x?}",
+                "\n  memory `{name}` first differs at {at:#x}: {x} {:02x?}, {y} {:02x?}",
                 &a[at..end],
                 &b[at..end]
             );
         }
     }
-    for ((name, a), (_, b)) in k.globals.iter().zip(&w.globals) {
+    for ((name, a), (_, b)) in a.globals.iter().zip(&b.globals) {
         if a != b {
-            report += &format!("\n  global `{name}`: Kiln {a}, wasmi {b}");
+            report += &format!("\n  global `{name}`: {x} {a}, {y} {b}");
         }
     }
-    for ((name, a), (_, b)) in k.tables.iter().zip(&w.tables) {
+    for ((name, a), (_, b)) in a.tables.iter().zip(&b.tables) {
         if a != b {
             report += &format!(
-                "\n  table `{name}`: Kiln {} elements ({} null), wasmi {} elements ({} null)",
+                "\n  table `{name}`: {x} {} elements ({} null), {y} {} elements ({} null)",
                 a.len(),
                 a.iter().filter(|n| **n).count(),
                 b.len(),
@@ -481,5 +559,5 @@ fn compare_snapshots(
             );
         }
     }
-    Err(Finding(report))
+    Finding(report)
 }
