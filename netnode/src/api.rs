@@ -106,10 +106,24 @@ async fn handle(shared: &Arc<Shared>, request: Request) -> Response {
     }
 }
 
+/// The module a `POST /modules` body holds: binary bytes as they are, text
+/// encoded to binary. Validation comes after, when the node stores it.
+///
+/// # Errors
+///
+/// A 400 response if the body is neither a binary module nor text that
+/// encodes.
+pub fn module_from_body(body: &[u8]) -> Result<Vec<u8>, Response> {
+    match kiln::wat2wasm(body) {
+        Ok(b) => Ok(b.into_owned()),
+        Err(e) => Err(Response::error(400, format!("module rejected: {e}"))),
+    }
+}
+
 async fn post_module(shared: &Arc<Shared>, body: Vec<u8>) -> Response {
-    let binary = match kiln::wat2wasm(&body) {
-        Ok(b) => b.into_owned(),
-        Err(e) => return Response::error(400, format!("module rejected: {e}")),
+    let binary = match module_from_body(&body) {
+        Ok(b) => b,
+        Err(response) => return response,
     };
     let size = binary.len();
     match shared.publish(binary).await {
@@ -149,32 +163,68 @@ fn parse_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-async fn exec(shared: &Arc<Shared>, body: &[u8]) -> Response {
-    let request: ExecRequest = match serde_json::from_slice(body) {
-        Ok(r) => r,
-        Err(e) => return Response::error(400, format!("bad exec request: {e}")),
-    };
+/// A `POST /exec` body, checked: what to run, where, and how long to wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecPlan {
+    /// The job every replica runs.
+    pub job: Job,
+    /// Peers to run it on besides this node (at most [`MAX_REPLICAS`]).
+    pub replicas: usize,
+    /// Whether this node runs it too.
+    pub local: bool,
+    /// How long to wait for each replica (1 ms to 10 minutes).
+    pub timeout: Duration,
+}
+
+/// Reads and checks a `POST /exec` body; `is_stored` says whether this node
+/// holds a module.
+///
+/// # Errors
+///
+/// The error response: 400 for a body that is not an [`ExecRequest`], a bad
+/// module id, too many replicas or input that is not hex; 404 for a module
+/// this node does not hold.
+pub fn plan_exec(
+    body: &[u8],
+    is_stored: impl FnOnce(&ModuleId) -> bool,
+) -> Result<ExecPlan, Response> {
+    let request: ExecRequest = serde_json::from_slice(body)
+        .map_err(|e| Response::error(400, format!("bad exec request: {e}")))?;
     let Ok(id) = request.module.parse::<ModuleId>() else {
-        return Response::error(400, "a module id is 64 hex digits");
+        return Err(Response::error(400, "a module id is 64 hex digits"));
     };
-    if !shared.store.contains(&id) {
-        return Response::error(404, format!("unknown module {id}"));
+    if !is_stored(&id) {
+        return Err(Response::error(404, format!("unknown module {id}")));
     }
     if request.replicas > MAX_REPLICAS {
-        return Response::error(400, format!("at most {MAX_REPLICAS} replicas"));
+        return Err(Response::error(
+            400,
+            format!("at most {MAX_REPLICAS} replicas"),
+        ));
     }
     let Some(input) = parse_hex(&request.input_hex) else {
-        return Response::error(400, "input_hex is not hex");
+        return Err(Response::error(400, "input_hex is not hex"));
     };
-    let job = Job {
-        module: id.to_string(),
-        export: request.export,
-        args: request.args,
-        fuel: request.fuel,
-        input,
+    Ok(ExecPlan {
+        job: Job {
+            module: id.to_string(),
+            export: request.export,
+            args: request.args,
+            fuel: request.fuel,
+            input,
+        },
+        replicas: request.replicas,
+        local: request.local,
+        timeout: Duration::from_millis(request.timeout_ms.clamp(1, 600_000)),
+    })
+}
+
+async fn exec(shared: &Arc<Shared>, body: &[u8]) -> Response {
+    let plan = match plan_exec(body, |id| shared.store.contains(id)) {
+        Ok(plan) => plan,
+        Err(response) => return response,
     };
-    let timeout = Duration::from_millis(request.timeout_ms.clamp(1, 600_000));
-    let report = replicated_exec(shared, job, request.replicas, request.local, timeout).await;
+    let report = replicated_exec(shared, plan.job, plan.replicas, plan.local, plan.timeout).await;
     match serde_json::to_value(&report) {
         Ok(v) => Response::json(200, &v),
         Err(e) => Response::error(500, e),
@@ -208,5 +258,49 @@ mod tests {
         assert_eq!(parse_hex("0"), None);
         assert_eq!(parse_hex("zz"), None);
         assert_eq!(parse_hex("é0"), None);
+    }
+
+    fn status(plan: Result<ExecPlan, Response>) -> u16 {
+        plan.map_or_else(|r| r.status, |_| 200)
+    }
+
+    #[test]
+    fn exec_bodies_are_checked_in_order() {
+        let id = ModuleId::of(b"m").to_string();
+        let body = format!(r#"{{"module":"{id}","export":"f","input_hex":"00FF"}}"#);
+        let plan = plan_exec(body.as_bytes(), |_| true);
+        assert_eq!(
+            plan,
+            Ok(ExecPlan {
+                job: Job {
+                    module: id.clone(),
+                    export: "f".into(),
+                    args: Vec::new(),
+                    fuel: default_fuel(),
+                    input: vec![0, 255],
+                },
+                replicas: 0,
+                local: true,
+                timeout: Duration::from_millis(default_timeout_ms()),
+            })
+        );
+        assert_eq!(status(plan_exec(b"{not json", |_| true)), 400);
+        let bad_id = br#"{"module":"abc","export":"f"}"#;
+        assert_eq!(status(plan_exec(bad_id, |_| true)), 400);
+        // An unknown module is a 404 even when the rest is wrong too.
+        let many = format!(r#"{{"module":"{id}","export":"f","replicas":99}}"#);
+        assert_eq!(status(plan_exec(many.as_bytes(), |_| false)), 404);
+        assert_eq!(status(plan_exec(many.as_bytes(), |_| true)), 400);
+        let zero = format!(r#"{{"module":"{id}","export":"f","timeout_ms":0}}"#);
+        let plan = plan_exec(zero.as_bytes(), |_| true).map(|p| p.timeout);
+        assert_eq!(plan, Ok(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn module_bodies_are_binary_or_text() {
+        let binary = b"\0asm\x01\0\0\0".to_vec();
+        assert_eq!(module_from_body(&binary), Ok(binary.clone()));
+        assert_eq!(module_from_body(b"(module)"), Ok(binary));
+        assert_eq!(module_from_body(b"(module").map_err(|r| r.status), Err(400));
     }
 }

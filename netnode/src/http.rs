@@ -10,7 +10,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -78,8 +78,8 @@ fn head_end(buf: &[u8]) -> Option<usize> {
 
 /// Reads a head and a `Content-Length` body of at most `max_body` bytes.
 /// Returns the head's lines and the body.
-async fn read_message(
-    stream: &mut TcpStream,
+async fn read_message<R: AsyncRead + Unpin>(
+    stream: &mut R,
     max_body: usize,
 ) -> Result<(Vec<String>, Vec<u8>), Response> {
     let mut buf = Vec::with_capacity(1024);
@@ -143,7 +143,10 @@ async fn read_message(
     Ok((lines, body))
 }
 
-async fn read_request(stream: &mut TcpStream, max_body: usize) -> Result<Request, Response> {
+async fn read_request<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    max_body: usize,
+) -> Result<Request, Response> {
     let (lines, body) = read_message(stream, max_body).await?;
     let mut first = lines[0].split(' ');
     let (Some(method), Some(path), Some(version)) = (first.next(), first.next(), first.next())
@@ -165,6 +168,19 @@ async fn read_request(stream: &mut TcpStream, max_body: usize) -> Result<Request
         authorization,
         body,
     })
+}
+
+/// Parses one request held in memory with the server's own parser, as if
+/// `bytes` were all a client sent before closing its side: the request, or
+/// the error response the server would send. For tests and fuzzing.
+///
+/// # Errors
+///
+/// The error response (400 or 413) for a malformed, incomplete or
+/// over-sized request.
+pub fn parse_request(bytes: &[u8], max_body: usize) -> Result<Request, Response> {
+    // Reading from a slice never waits, so no runtime is needed to drive it.
+    libp2p::futures::executor::block_on(read_request(&mut &bytes[..], max_body))
 }
 
 async fn write_response(stream: &mut TcpStream, response: &Response) -> io::Result<()> {
@@ -318,6 +334,49 @@ mod tests {
         assert!(same_secret(b"abc", b"abc"));
         assert!(!same_secret(b"abc", b"abd"));
         assert!(!same_secret(b"abc", b"ab"));
+    }
+
+    fn status(bytes: &[u8], max_body: usize) -> u16 {
+        parse_request(bytes, max_body).map_or_else(|r| r.status, |_| 200)
+    }
+
+    #[test]
+    fn requests_parse_in_memory_as_on_a_socket() {
+        let get = parse_request(
+            b"GET /status HTTP/1.1\r\nHost: x\r\nauthorization:  Bearer t0k \r\n\r\n",
+            16,
+        );
+        assert_eq!(
+            get,
+            Ok(Request {
+                method: "GET".into(),
+                path: "/status".into(),
+                authorization: Some("Bearer t0k".into()),
+                body: Vec::new(),
+            })
+        );
+        // The body is what Content-Length says, whatever follows it.
+        let post = parse_request(
+            b"POST /exec HTTP/1.0\r\ncontent-length: 2\r\n\r\n{}extra",
+            16,
+        );
+        assert_eq!(post.map(|r| r.body), Ok(b"{}".to_vec()));
+        assert_eq!(
+            status(b"POST /exec HTTP/1.1\r\nContent-Length: 17\r\n\r\n", 16),
+            413
+        );
+        for bad in [
+            &b"POST /exec HTTP/1.1\r\nContent-Length: 5\r\n\r\n{}"[..],
+            b"POST /exec HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST /exec HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+            b"GET /status\r\n\r\n",
+            b"GET /status SPDY/3\r\n\r\n",
+            b"GET /\xff HTTP/1.1\r\n\r\n",
+            b"GET /status HTTP/1.1\r\n",
+            b"",
+        ] {
+            assert_eq!(status(bad, 16), 400, "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

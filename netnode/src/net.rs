@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::node::Shared;
-use crate::store::sha256_hex;
+use crate::store::{ModuleId, sha256_hex};
 use crate::wire::{Codec, PROTOCOL, WireLimits, WireRequest, WireResponse};
 
 /// The gossipsub topic modules are announced on.
@@ -37,6 +37,17 @@ pub struct Announce {
     pub id: String,
     /// Its size in bytes.
     pub size: u64,
+}
+
+impl Announce {
+    /// Reads an announcement as gossip carries it (JSON), returning the id
+    /// and size it announces; `None` if it is not one, its id is not a
+    /// module id, or the size is over `max_module_bytes`.
+    pub fn decode(data: &[u8], max_module_bytes: usize) -> Option<(ModuleId, u64)> {
+        let announce = serde_json::from_slice::<Announce>(data).ok()?;
+        let id = announce.id.parse::<ModuleId>().ok()?;
+        (announce.size <= max_module_bytes as u64).then_some((id, announce.size))
+    }
 }
 
 /// The node's libp2p behaviour.
@@ -373,5 +384,24 @@ fn handle_rr(
             shared.log(format_args!("bad request from {peer}: {error}"));
         }
         request_response::Event::ResponseSent { .. } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_are_checked() -> serde_json::Result<()> {
+        let id = ModuleId::of(b"m");
+        let good = serde_json::to_vec(&Announce {
+            id: id.to_string(),
+            size: 100,
+        })?;
+        assert_eq!(Announce::decode(&good, 100), Some((id, 100)));
+        assert_eq!(Announce::decode(&good, 99), None, "over the cap");
+        assert_eq!(Announce::decode(br#"{"id":"ab","size":1}"#, 100), None);
+        assert_eq!(Announce::decode(b"not json", 100), None);
+        Ok(())
     }
 }

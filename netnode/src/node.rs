@@ -424,15 +424,9 @@ impl Shared {
         forwarder: PeerId,
         origin: Option<PeerId>,
     ) -> MessageAcceptance {
-        let Ok(announce) = serde_json::from_slice::<Announce>(data) else {
+        let Some((id, _)) = Announce::decode(data, self.store.max_module_bytes()) else {
             return MessageAcceptance::Reject;
         };
-        let Ok(id) = announce.id.parse::<ModuleId>() else {
-            return MessageAcceptance::Reject;
-        };
-        if announce.size > self.store.max_module_bytes() as u64 {
-            return MessageAcceptance::Reject;
-        }
         if self.store.contains(&id) {
             return MessageAcceptance::Accept;
         }
