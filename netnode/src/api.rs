@@ -22,7 +22,7 @@ use crate::exec::Job;
 use crate::http::{self, Request, Response, ServerConfig};
 use crate::node::Shared;
 use crate::replicate::replicated_exec;
-use crate::store::{ModuleId, StoreError};
+use crate::store::{ModuleId, StoreError, parse_hex};
 
 /// The body of `POST /exec`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,16 +153,6 @@ async fn get_module(shared: &Arc<Shared>, id: &str) -> Response {
     }
 }
 
-fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 /// A `POST /exec` body, checked: what to run, where, and how long to wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecPlan {
@@ -258,6 +248,12 @@ mod tests {
         assert_eq!(parse_hex("0"), None);
         assert_eq!(parse_hex("zz"), None);
         assert_eq!(parse_hex("é0"), None);
+        assert_eq!(parse_hex("éé"), None);
+        assert_eq!(parse_hex("C0fFee"), Some(vec![0xc0, 0xff, 0xee]));
+        // `u8::from_str_radix` takes a sign: "+f" is not two hex digits.
+        assert_eq!(parse_hex("+f"), None);
+        assert_eq!(parse_hex("+f+f"), None);
+        assert_eq!(parse_hex("-1"), None);
     }
 
     fn status(plan: Result<ExecPlan, Response>) -> u16 {
@@ -291,6 +287,8 @@ mod tests {
         let many = format!(r#"{{"module":"{id}","export":"f","replicas":99}}"#);
         assert_eq!(status(plan_exec(many.as_bytes(), |_| false)), 404);
         assert_eq!(status(plan_exec(many.as_bytes(), |_| true)), 400);
+        let odd = format!(r#"{{"module":"{id}","export":"f","input_hex":"+f"}}"#);
+        assert_eq!(status(plan_exec(odd.as_bytes(), |_| true)), 400);
         let zero = format!(r#"{{"module":"{id}","export":"f","timeout_ms":0}}"#);
         let plan = plan_exec(zero.as_bytes(), |_| true).map(|p| p.timeout);
         assert_eq!(plan, Ok(Duration::from_millis(1)));

@@ -97,6 +97,18 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The bytes written as hex digits (either case), two per byte; `None` if
+/// `s` is anything else. The inverse of [`hex`].
+pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    let s = s.as_bytes();
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    s.chunks_exact(2)
+        .map(|pair| Some(hex_digit(pair[0])? << 4 | hex_digit(pair[1])?))
+        .collect()
+}
+
 /// The hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
