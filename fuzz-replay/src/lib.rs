@@ -18,16 +18,18 @@
 #![warn(missing_docs)]
 
 pub mod differential;
+mod node_input;
 mod parse_validate;
 mod wat_text;
 
 pub use differential::{check_differential, differential_outcome, differential_wasm};
+pub use node_input::{check_node_input, node_input_outcome};
 pub use parse_validate::{check_parse_validate, parse_validate_outcome};
 pub use wat_text::{check_wat, wat_outcome};
 
 /// The fuzz targets, by the names of their `fuzz/fuzz_targets/*.rs` files and
 /// corpus folders.
-pub const TARGETS: [&str; 3] = ["parse_validate", "differential", "wat"];
+pub const TARGETS: [&str; 4] = ["parse_validate", "differential", "wat", "node_input"];
 
 /// A finding: what Kiln did wrong on one input, in a sentence or a few lines.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,8 @@
 use std::path::{Path, PathBuf};
 
 use kiln_fuzz_replay::{
-    Finding, differential::Agreement, differential_outcome, parse_validate_outcome, wat_outcome,
+    Finding, differential::Agreement, differential_outcome, node_input_outcome,
+    parse_validate_outcome, wat_outcome,
 };
 
 /// `wasm-smith` seeds for the `differential` target.
@@ -104,6 +105,17 @@ fn differential_corpus() {
         "differential",
         files.iter().map(|(n, b)| (n.clone(), b.as_slice())),
         |b| differential_outcome(b).map(drop),
+    );
+}
+
+#[test]
+fn node_input_corpus() {
+    let files = corpus("node_input");
+    assert!(files.len() >= 10, "the node_input corpus is missing");
+    replay(
+        "node_input",
+        files.iter().map(|(n, b)| (n.clone(), b.as_slice())),
+        node_input_outcome,
     );
 }
 
@@ -233,6 +245,7 @@ fn one_file() {
     }
     println!("parse_validate: {:?}", parse_validate_outcome(&bytes));
     println!("wat: {:?}", wat_outcome(&bytes));
+    println!("node_input: {:?}", node_input_outcome(&bytes));
     if let Some(wasm) = kiln_fuzz_replay::differential::smith_module(&bytes) {
         let out = PathBuf::from(format!("{}.wasm", Path::new(&path).display()));
         std::fs::write(&out, &wasm).expect("the module can be written beside the input");
