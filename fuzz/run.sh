@@ -16,7 +16,7 @@
 set -euo pipefail
 
 FUZZ="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-TARGETS=(parse_validate differential wat)
+TARGETS=(parse_validate differential wat node_input)
 
 target="${1:-all}"
 seconds="${2:-60}"
