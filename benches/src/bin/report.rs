@@ -13,6 +13,9 @@
 //! An engine's run is instantiation plus `_start` (see `engines/mod.rs`); a
 //! native run is the process from spawn to exit. Last, the large program's
 //! start-up: compile plus instantiate, bytes to first call, per engine.
+//! Three ratio columns follow the times: each Kiln tier over the engine of
+//! its kind (`kiln-interp / wasmi`, `kiln-jit / wasmtime`), and
+//! `kiln-jit / native`; the last row gives their geometric means.
 //!
 //! Progress goes to stderr; the table, in Markdown, to stdout.
 
@@ -65,7 +68,8 @@ impl Options {
 enum Cell {
     /// The median time.
     Time(Duration),
-    /// The engine does not exist here (Kiln's JIT, today).
+    /// The engine cannot run on this host (Kiln's JIT off x86-64 Linux), or
+    /// no native build could be made; the reason is printed.
     Unavailable,
     /// Wrong output, or an error; the reason was printed as progress.
     Failed,
@@ -241,27 +245,41 @@ fn machine() -> String {
     format!("{cores} cores, {model}")
 }
 
-/// Prints the table in Markdown.
-fn print_table(names: &[&'static str], rows: &[Row], startup: &[Cell], jit_reason: Option<&str>) {
+/// The ratio columns, numerator over denominator: each Kiln tier against
+/// the engine of the same kind, and Kiln's JIT against native code.
+const RATIOS: [(&str, &str); 3] = [
+    ("kiln-interp", "wasmi"),
+    ("kiln-jit", "wasmtime"),
+    ("kiln-jit", "native"),
+];
+
+/// Prints the table in Markdown, then why each unavailable engine is.
+fn print_table(
+    names: &[&'static str],
+    rows: &[Row],
+    startup: &[Cell],
+    unavailable: &[(&str, String)],
+) {
     let mut out = String::new();
-    let cell = |c: &Cell, engine: &str| match c {
+    let cell = |c: &Cell| match c {
         Cell::Time(t) => format_time(*t),
-        Cell::Unavailable if engine == "kiln-jit" => "n/a (JIT not built yet)".into(),
         Cell::Unavailable => "n/a".into(),
         Cell::Failed => "MISMATCH/error".into(),
     };
-    let index = |name: &str| names.iter().position(|n| *n == name);
-    // The ratio columns: Kiln's interpreter against wasmi, Kiln's JIT
-    // against wasmtime (the engine of the same kind).
-    let pairs = [("kiln-interp", "wasmi"), ("kiln-jit", "wasmtime")];
-    let ratio = |cells: &[Cell], (a, b): (&str, &str)| -> Option<f64> {
-        let a = cells[index(a)?].time()?;
-        let b = cells[index(b)?].time()?;
+    // The time of column `name` (an engine, or `native`) in a row.
+    let time = |native: Option<Duration>, engines: &[Cell], name: &str| -> Option<Duration> {
+        if name == "native" {
+            return native;
+        }
+        engines[names.iter().position(|n| *n == name)?].time()
+    };
+    let ratio = |native: Option<Duration>, engines: &[Cell], (a, b): (&str, &str)| {
+        let a = time(native, engines, a)?;
+        let b = time(native, engines, b)?;
         Some(a.as_secs_f64() / b.as_secs_f64())
     };
-    let format_ratio = |r: Option<f64>, kiln: &str| match r {
+    let format_ratio = |r: Option<f64>| match r {
         Some(r) => format!("{r:.2}x"),
-        None if kiln == "kiln-jit" => "n/a (JIT not built yet)".into(),
         None => "n/a".into(),
     };
 
@@ -269,19 +287,24 @@ fn print_table(names: &[&'static str], rows: &[Row], startup: &[Cell], jit_reaso
     for name in names {
         let _ = write!(out, " {name} |");
     }
-    let _ = writeln!(out, " kiln-interp / wasmi | kiln-jit / wasmtime |");
-    let _ = writeln!(out, "|---|---:|{}---:|---:|", "---:|".repeat(names.len()));
+    for (a, b) in RATIOS {
+        let _ = write!(out, " {a} / {b} |");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "|---|---:|{}{}",
+        "---:|".repeat(names.len()),
+        "---:|".repeat(RATIOS.len())
+    );
     for row in rows {
-        let _ = write!(out, "| {} | {} |", row.name, cell(&row.native, ""));
-        for (c, name) in row.engines.iter().zip(names) {
-            let _ = write!(out, " {} |", cell(c, name));
+        let _ = write!(out, "| {} | {} |", row.name, cell(&row.native));
+        for c in &row.engines {
+            let _ = write!(out, " {} |", cell(c));
         }
-        for (kiln, other) in pairs {
-            let _ = write!(
-                out,
-                " {} |",
-                format_ratio(ratio(&row.engines, (kiln, other)), kiln)
-            );
+        for pair in RATIOS {
+            let r = ratio(row.native.time(), &row.engines, pair);
+            let _ = write!(out, " {} |", format_ratio(r));
         }
         let _ = writeln!(out);
     }
@@ -309,21 +332,16 @@ fn print_table(names: &[&'static str], rows: &[Row], startup: &[Cell], jit_reaso
         "| **geometric mean** | {} |",
         mean(rows.iter().map(|r| r.native.time()).collect())
     );
-    for (i, name) in names.iter().enumerate() {
+    for i in 0..names.len() {
         let times: Vec<_> = rows.iter().map(|r| r.engines[i].time()).collect();
-        let text = if times.iter().all(Option::is_none) {
-            cell(&Cell::Unavailable, name)
-        } else {
-            mean(times)
-        };
-        let _ = write!(out, " {text} |");
+        let _ = write!(out, " {} |", mean(times));
     }
-    for (kiln, other) in pairs {
+    for pair in RATIOS {
         let ratios: Vec<f64> = rows
             .iter()
-            .filter_map(|r| ratio(&r.engines, (kiln, other)))
+            .filter_map(|r| ratio(r.native.time(), &r.engines, pair))
             .collect();
-        let _ = write!(out, " {} |", format_ratio(geomean(&ratios), kiln));
+        let _ = write!(out, " {} |", format_ratio(geomean(&ratios)));
     }
     let _ = writeln!(out);
 
@@ -333,19 +351,15 @@ fn print_table(names: &[&'static str], rows: &[Row], startup: &[Cell], jit_reaso
         "| {} start-up (compile + instantiate) | – |",
         programs::LARGE
     );
-    for (c, name) in startup.iter().zip(names) {
-        let _ = write!(out, " {} |", cell(c, name));
+    for c in startup {
+        let _ = write!(out, " {} |", cell(c));
     }
-    for (kiln, other) in pairs {
-        let _ = write!(
-            out,
-            " {} |",
-            format_ratio(ratio(startup, (kiln, other)), kiln)
-        );
+    for pair in RATIOS {
+        let _ = write!(out, " {} |", format_ratio(ratio(None, startup, pair)));
     }
     let _ = writeln!(out);
-    if let Some(reason) = jit_reason {
-        let _ = writeln!(out, "\nkiln-jit: {reason}");
+    for (name, reason) in unavailable {
+        let _ = writeln!(out, "\n{name}: n/a, {reason}");
     }
     print!("{out}");
 }
@@ -358,10 +372,10 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let engines = engines::all();
     let names: Vec<&'static str> = engines.iter().map(|(name, _)| *name).collect();
-    let jit_reason = engines.iter().find_map(|(name, e)| match e {
-        Err(e) if *name == "kiln-jit" => Some(e.to_string()),
-        _ => None,
-    });
+    let unavailable: Vec<(&str, String)> = engines
+        .iter()
+        .filter_map(|(name, e)| Some((*name, format!("{:#}", e.as_ref().err()?))))
+        .collect();
     eprintln!(
         "{} programs, {} timed runs each after a checked run, on native, {}",
         selected.len(),
@@ -457,7 +471,7 @@ fn main() -> anyhow::Result<()> {
         load_before,
         load_average()
     );
-    print_table(&names, &rows, &startup, jit_reason.as_deref());
+    print_table(&names, &rows, &startup, &unavailable);
     if failed {
         anyhow::bail!("some engine printed something else than the native build, or failed");
     }

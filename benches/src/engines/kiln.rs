@@ -18,7 +18,8 @@ impl KilnEngine {
     ///
     /// # Errors
     ///
-    /// If Kiln refuses the strategy (the JIT, until it exists).
+    /// If Kiln cannot create an engine with `strategy` on this host (the JIT
+    /// runs on x86-64 Linux only).
     pub fn new(strategy: Strategy) -> anyhow::Result<KilnEngine> {
         let mut config = kiln::Config::new();
         config.strategy(strategy);

@@ -10,7 +10,9 @@
 //! - execution: [`Compiled::run`], that is instantiation plus `_start` to
 //!   the end. Instantiation takes microseconds to a millisecond, against
 //!   seconds of execution; lazy engines (Kiln's interpreter, wasmi) also
-//!   translate each function on its first call within it.
+//!   translate each function on its first call within it, while compilers
+//!   (Kiln's JIT, wasmtime) have compiled every function in
+//!   [`Engine::compile`].
 //! - start-up: [`Engine::compile`] plus [`Compiled::instantiate`], from the
 //!   module's bytes to an instance whose `_start` is ready to call.
 
@@ -51,7 +53,7 @@ impl Outcome {
 
 /// A WebAssembly engine with WASI preview1.
 pub trait Engine {
-    /// The name in reports: `kiln-interp`, `wasmi`, `wasmtime`.
+    /// The name in reports: `kiln-interp`, `kiln-jit`, `wasmi`, `wasmtime`.
     fn name(&self) -> &'static str;
 
     /// Compiles (parses, validates, and for a compiler, translates) `wasm`.
@@ -83,8 +85,8 @@ pub trait Compiled {
 }
 
 /// Every engine with its name, in report order: Kiln's interpreter, Kiln's
-/// JIT, wasmi, wasmtime. An engine that cannot be created (Kiln's JIT
-/// before it exists) is an `Err` saying why.
+/// JIT, wasmi, wasmtime. An engine that cannot be created on this host
+/// (Kiln's JIT off x86-64 Linux) is an `Err` saying why.
 pub fn all() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
     fn boxed<E: Engine + 'static>(e: anyhow::Result<E>) -> anyhow::Result<Box<dyn Engine>> {
         e.map(|e| Box::new(e) as Box<dyn Engine>)
