@@ -2,11 +2,12 @@
 //! the same run.
 //!
 //! Each workload is a small WebAssembly text module in `benches/wat/` that
-//! exports `run(size: i32) -> i64`, returning a checksum of the work done.
-//! Both engines get the same binary; each is instantiated once, its `run` is
-//! called once to check that the two checksums agree (which also takes the
-//! engines' lazy translation out of the measurement), and then only the call
-//! is timed.
+//! exports `run(size: i32) -> i64`, returning a checksum of the work done
+//! (`kiln_benches::workloads`, shared with the `jit` bench). Both engines get
+//! the same binary and the workload's `interp_size`; each is instantiated
+//! once, its `run` is called once to check that the two checksums agree
+//! (which also takes the engines' lazy translation out of the measurement),
+//! and then only the call is timed.
 //!
 //! Run with `cargo bench -p kiln-benches --bench interp`. Every workload is a
 //! criterion group with the functions `kiln-interp` and `wasmi`, so criterion's
@@ -17,52 +18,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use criterion::{Criterion, criterion_group, criterion_main};
-
-/// One program to run on both engines.
-struct Workload {
-    /// Criterion group name.
-    name: &'static str,
-    /// The module's text; it exports `run(i32) -> i64`.
-    wat: &'static str,
-    /// The argument passed to `run`, chosen so that one call takes a few
-    /// tens of milliseconds on Kiln's interpreter.
-    size: i32,
-}
-
-/// The workloads, one per kind of work an interpreter does; each `.wat` file
-/// says what it stresses.
-const WORKLOADS: &[Workload] = &[
-    Workload {
-        name: "fib",
-        wat: include_str!("../wat/fib.wat"),
-        size: 24,
-    },
-    Workload {
-        name: "collatz",
-        wat: include_str!("../wat/collatz.wat"),
-        size: 3_000,
-    },
-    Workload {
-        name: "sieve",
-        wat: include_str!("../wat/sieve.wat"),
-        size: 200_000,
-    },
-    Workload {
-        name: "br_table-vm",
-        wat: include_str!("../wat/vm.wat"),
-        size: 50_000,
-    },
-    Workload {
-        name: "call_indirect",
-        wat: include_str!("../wat/indirect.wat"),
-        size: 200_000,
-    },
-    Workload {
-        name: "mandelbrot",
-        wat: include_str!("../wat/mandelbrot.wat"),
-        size: 110,
-    },
-];
+use kiln_benches::workloads::{WORKLOADS, Workload};
 
 /// A Kiln instance of a workload, ready to call.
 struct KilnRun {
@@ -116,8 +72,8 @@ fn prepare(workload: &Workload) -> anyhow::Result<(KilnRun, WasmiRun)> {
     let wasm = kiln::wat2wasm(workload.wat.as_bytes())?;
     let mut kiln = KilnRun::new(&wasm).context("Kiln")?;
     let mut wasmi = WasmiRun::new(&wasm).context("wasmi")?;
-    let expected = wasmi.call(workload.size).context("wasmi run")?;
-    let got = kiln.call(workload.size).context("Kiln run")?;
+    let expected = wasmi.call(workload.interp_size).context("wasmi run")?;
+    let got = kiln.call(workload.interp_size).context("Kiln run")?;
     anyhow::ensure!(
         got == expected,
         "checksums differ: Kiln {got:#x}, wasmi {expected:#x}"
@@ -131,7 +87,7 @@ fn benches(c: &mut Criterion) {
         let (mut kiln, mut wasmi) = prepare(workload)
             .with_context(|| format!("workload {}", workload.name))
             .expect("the workload runs and both engines agree");
-        let size = workload.size;
+        let size = workload.interp_size;
         let mut group = c.benchmark_group(workload.name);
         group.sample_size(10);
         group.warm_up_time(Duration::from_secs(1));

@@ -11,10 +11,12 @@
 //! - [`programs`]: the C programs in `programs/`, built to `.wasm` by
 //!   `programs/build.sh` (sources, script and modules are all committed, so
 //!   every run measures the same bytes and no third-party binary is used);
-//! - with the `engines` feature (on by default), [`engines`]: Kiln, wasmi
-//!   and wasmtime behind one interface, and [`native`]: the programs built
-//!   for the host with `cc`, the baseline every engine is checked against.
-//!   The `report` binary and the `programs` bench use them.
+//! - [`workloads`]: the WebAssembly text workloads in `wat/`, which the
+//!   `interp` and `jit` benches run on two engines each;
+//! - with the `engines` feature (on by default), [`engines`]: Kiln (both
+//!   tiers), wasmi and wasmtime behind one interface, and [`native`]: the
+//!   programs built for the host with `cc`, the baseline every engine is
+//!   checked against. The `report` binary and the `programs` bench use them.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -23,6 +25,7 @@ pub mod engines;
 #[cfg(feature = "engines")]
 pub mod native;
 pub mod programs;
+pub mod workloads;
 
 use arbitrary::Unstructured;
 use wasm_smith::{Config, InstructionKind, InstructionKinds};
