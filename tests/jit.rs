@@ -279,26 +279,32 @@ fn threads_trap_independently() {
 }
 
 #[test]
-fn the_cli_runs_the_jit() {
+fn the_cli_runs_either_tier() {
     let dir = std::env::temp_dir().join(format!("kiln-jit-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("traps.wat");
     std::fs::write(&path, TRAPS).expect("write");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .arg("run")
-            .args(["--engine", "jit"])
-            .args(args)
-            .output()
-            .expect("run kiln")
-    };
     let p = path.to_str().expect("utf-8 path");
-    let ok = run(&["--invoke", "works", p, "1"]);
-    assert!(ok.status.success(), "{ok:?}");
-    assert_eq!(String::from_utf8_lossy(&ok.stdout), "2\n");
-    let trap = run(&["--invoke", "load", p, "70000"]);
-    assert_eq!(trap.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&trap.stderr).contains("out of bounds memory access"));
+    // `None`: the default tier (the JIT here).
+    for engine in [Some("jit"), Some("interp"), None] {
+        let run = |args: &[&str]| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+            command.arg("run");
+            if let Some(engine) = engine {
+                command.args(["--engine", engine]);
+            }
+            command.args(args).output().expect("run kiln")
+        };
+        let ok = run(&["--invoke", "works", p, "1"]);
+        assert!(ok.status.success(), "{engine:?}: {ok:?}");
+        assert_eq!(String::from_utf8_lossy(&ok.stdout), "2\n", "{engine:?}");
+        let trap = run(&["--invoke", "load", p, "70000"]);
+        assert_eq!(trap.status.code(), Some(1), "{engine:?}");
+        assert!(
+            String::from_utf8_lossy(&trap.stderr).contains("out of bounds memory access"),
+            "{engine:?}: {trap:?}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -339,4 +345,23 @@ fn a_large_module_compiles_in_parallel_and_runs_like_the_interpreter() {
         results.push(r);
     }
     assert_eq!(results[0], results[1]);
+}
+
+#[test]
+fn the_jit_is_the_default_where_it_exists() {
+    assert_eq!(
+        Strategy::JIT_AVAILABLE,
+        cfg!(all(target_arch = "x86_64", target_os = "linux"))
+    );
+    let expected = if Strategy::JIT_AVAILABLE {
+        Strategy::Jit
+    } else {
+        Strategy::Interpreter
+    };
+    assert_eq!(Strategy::default(), expected);
+    assert_eq!(Config::new(), {
+        let mut config = Config::new();
+        config.strategy(expected);
+        config
+    });
 }
