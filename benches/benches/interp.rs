@@ -18,31 +18,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use criterion::{Criterion, criterion_group, criterion_main};
+#[path = "common/kiln_run.rs"]
+mod kiln_run;
+use kiln_run::KilnRun;
+
 use kiln_benches::workloads::{WORKLOADS, Workload};
-
-/// A Kiln instance of a workload, ready to call.
-struct KilnRun {
-    store: kiln::Store<()>,
-    run: kiln::TypedFunc<i32, i64>,
-}
-
-impl KilnRun {
-    /// Compiles and instantiates `wasm` on an interpreter engine.
-    fn new(wasm: &[u8]) -> anyhow::Result<KilnRun> {
-        let mut config = kiln::Config::new();
-        config.strategy(kiln::Strategy::Interpreter);
-        let engine = kiln::Engine::new(&config)?;
-        let module = kiln::Module::new(&engine, wasm)?;
-        let mut store = kiln::Store::new(&engine, ());
-        let instance = kiln::Instance::new(&mut store, &module, &[])?;
-        let run = instance.get_typed_func::<i32, i64>(&store, "run")?;
-        Ok(KilnRun { store, run })
-    }
-
-    fn call(&mut self, size: i32) -> anyhow::Result<i64> {
-        Ok(self.run.call(&mut self.store, size)?)
-    }
-}
 
 /// A wasmi instance of a workload, ready to call.
 struct WasmiRun {
@@ -70,7 +50,7 @@ impl WasmiRun {
 /// checksum.
 fn prepare(workload: &Workload) -> anyhow::Result<(KilnRun, WasmiRun)> {
     let wasm = kiln::wat2wasm(workload.wat.as_bytes())?;
-    let mut kiln = KilnRun::new(&wasm).context("Kiln")?;
+    let mut kiln = KilnRun::new(&wasm, kiln::Strategy::Interpreter).context("Kiln")?;
     let mut wasmi = WasmiRun::new(&wasm).context("wasmi")?;
     let expected = wasmi.call(workload.interp_size).context("wasmi run")?;
     let got = kiln.call(workload.interp_size).context("Kiln run")?;

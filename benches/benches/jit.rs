@@ -32,6 +32,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use kiln_benches::programs;
+#[path = "common/kiln_run.rs"]
+mod kiln_run;
+use kiln_run::KilnRun;
+
 use kiln_benches::workloads::{WORKLOADS, Workload};
 
 /// A Kiln engine of the JIT tier, otherwise in the default configuration.
@@ -39,28 +43,6 @@ fn kiln_jit_engine() -> anyhow::Result<kiln::Engine> {
     Ok(kiln::Engine::new(
         kiln::Config::new().strategy(kiln::Strategy::Jit),
     )?)
-}
-
-/// A Kiln instance of a workload, ready to call.
-struct KilnRun {
-    store: kiln::Store<()>,
-    run: kiln::TypedFunc<i32, i64>,
-}
-
-impl KilnRun {
-    /// Compiles and instantiates `wasm` on a JIT engine.
-    fn new(wasm: &[u8]) -> anyhow::Result<KilnRun> {
-        let engine = kiln_jit_engine()?;
-        let module = kiln::Module::new(&engine, wasm)?;
-        let mut store = kiln::Store::new(&engine, ());
-        let instance = kiln::Instance::new(&mut store, &module, &[])?;
-        let run = instance.get_typed_func::<i32, i64>(&store, "run")?;
-        Ok(KilnRun { store, run })
-    }
-
-    fn call(&mut self, size: i32) -> anyhow::Result<i64> {
-        Ok(self.run.call(&mut self.store, size)?)
-    }
 }
 
 /// A wasmtime instance of a workload, ready to call.
@@ -89,7 +71,7 @@ impl WasmtimeRun {
 /// checksum.
 fn prepare(workload: &Workload) -> anyhow::Result<(KilnRun, WasmtimeRun)> {
     let wasm = kiln::wat2wasm(workload.wat.as_bytes())?;
-    let mut kiln = KilnRun::new(&wasm).context("Kiln")?;
+    let mut kiln = KilnRun::new(&wasm, kiln::Strategy::Jit).context("Kiln")?;
     let mut wasmtime = WasmtimeRun::new(&wasm).context("wasmtime")?;
     let expected = wasmtime.call(workload.jit_size).context("wasmtime run")?;
     let got = kiln.call(workload.jit_size).context("Kiln run")?;
