@@ -10,10 +10,6 @@ use super::{
     Value,
 };
 
-/// Whether Kiln's JIT runs on this platform (x86-64 Linux); elsewhere only
-/// the interpreter is compared with the oracle.
-pub(super) const JIT_AVAILABLE: bool = Strategy::JIT_AVAILABLE;
-
 /// A module instantiated on one of Kiln's tiers.
 pub(super) struct KilnSide {
     store: Store<()>,

@@ -451,7 +451,7 @@ fn instantiate(wasm: &[u8]) -> Result<Result<Sides, Agreement>, Finding> {
     let kiln = catch("Kiln instantiation (interp)", || {
         kiln_side::KilnSide::new(wasm, Strategy::Interpreter)
     })?;
-    let jit = if kiln_side::JIT_AVAILABLE {
+    let jit = if Strategy::JIT_AVAILABLE {
         let jit = catch("Kiln instantiation (jit)", || {
             kiln_side::KilnSide::new(wasm, Strategy::Jit)
         })?;
