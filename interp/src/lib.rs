@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use kiln_parser::Module;
 use kiln_validator::ModuleInfo;
 
-pub use exec::invoke;
+pub use exec::{invoke, stack_rescues};
 
 /// One translated function.
 #[derive(Debug, Clone)]
@@ -41,6 +41,8 @@ pub struct CompiledFunc {
     pub num_results: u32,
     /// Values of the constant registers, which follow the locals (`num_locals..`).
     pub consts: Box<[u64]>,
+    /// `code` with each op's handler, for the executor's fast path.
+    pub(crate) threaded: Box<[exec::Threaded]>,
 }
 
 /// Why the interpreter cannot run a module.

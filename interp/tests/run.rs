@@ -155,3 +155,49 @@ fn nan_canonicalisation_rewrites_arithmetic_nans_only() {
         Ok(vec![Val::F32(0xffc0_0001)])
     );
 }
+
+/// A loop of 200,000 iterations whose body uses most of the fast path's
+/// handlers (copies, constants, integer, float and comparison ops, loads and
+/// stores, `select`, `br_table`, backward fused branches): in an optimised
+/// build each handler jumps to the next, so a handler that called its
+/// successor instead would grow the native stack every iteration, and the
+/// loop's backward branch would count a stack rescue.
+#[test]
+fn long_loops_run_without_growing_the_native_stack() {
+    let mut p = load(
+        r#"(module
+          (memory 1)
+          (func (export "spin") (param $n i32) (result i64)
+            (local $i i32) (local $acc i64) (local $f f64) (local $t i32)
+            (loop $top
+              (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (local.get $i))))
+              (local.set $f (f64.add (local.get $f) (f64.convert_i32_u (local.get $i))))
+              (i32.store offset=8 (i32.const 0) (i32.xor (local.get $i) (i32.const 0x55)))
+              (local.set $t (i32.load offset=8 (i32.const 0)))
+              (local.set $t (select (local.get $t) (i32.const 7) (i32.and (local.get $i) (i32.const 1))))
+              (block $b2 (block $b1 (block $b0
+                (br_table $b0 $b1 $b2 (i32.rem_u (local.get $i) (i32.const 3))))
+                (local.set $acc (i64.add (local.get $acc) (i64.const 1))))
+                (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (local.get $t)))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $top (i32.lt_u (local.get $i) (local.get $n))))
+            (i64.add (local.get $acc) (i64.trunc_f64_u (local.get $f)))))"#,
+    );
+    let n = 200_000u32;
+    let mut expected: u64 = 0;
+    let mut f = 0f64;
+    for i in 0..n {
+        expected = expected.wrapping_add(u64::from(i));
+        f += f64::from(i);
+        let t = if i & 1 != 0 { i ^ 0x55 } else { 7 };
+        match i % 3 {
+            0 => expected += 1 + u64::from(t),
+            1 => expected += u64::from(t),
+            _ => {}
+        }
+    }
+    expected = expected.wrapping_add(f as u64);
+    let got = p.call("spin", &[Val::I32(n as i32)]).expect("no trap");
+    assert_eq!(got, vec![Val::I64(expected as i64)]);
+    assert_eq!(kiln_interp::stack_rescues(), 0);
+}

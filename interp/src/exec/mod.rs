@@ -9,6 +9,10 @@
 
 mod bulk;
 mod memory;
+mod threaded;
+
+pub use threaded::stack_rescues;
+pub(crate) use threaded::{Threaded, thread};
 
 use std::any::Any;
 use std::ptr::NonNull;
@@ -257,16 +261,29 @@ fn execute(
     // changes, the stack may have been reallocated (calls) or memory 0 may have
     // changed size (calls, host calls, `memory.grow` and other bulk operations).
     let mut code: *const Op;
+    let mut start: *const Threaded;
     let mut regs: *mut u64;
     let mut mem0: (NonNull<u8>, usize);
+    // Memory 0's length for the fast path, which handles 32-bit memories only
+    // (a length of 0 sends every access to the slow path).
+    let mut fast_len: usize;
     macro_rules! refresh {
         () => {
             code = frame.func.code.as_ptr();
+            start = frame.func.threaded.as_ptr();
             regs = stack.as_mut_ptr().wrapping_add(base);
             mem0 = memory0(store, &frame);
+            fast_len = match frame.mem0 {
+                Some((_, false)) => mem0.1,
+                _ => 0,
+            };
         };
     }
     refresh!();
+    let mut ctx = threaded::Ctx {
+        fuel: 0,
+        stack_limit: threaded::stack_limit(),
+    };
 
     /// Register `$r` of the current frame, as a place.
     macro_rules! r {
@@ -344,9 +361,27 @@ fn execute(
     }
 
     loop {
+        // The fast path runs ops until one needs this loop (a call, a return, a trap...).
+        ctx.fuel = store.fuel;
         // SAFETY: `pc` is 0 or a jump target (checked to be inside `code` at
         // translation), or follows an op that is not the last: every function's code
         // ends with an `Unreachable` sentinel, so execution never runs past the end.
+        // `threaded` is `code` with handlers, of the same length; registers and memory
+        // are as for the ops below.
+        let at = unsafe {
+            threaded::run(
+                start.add(pc),
+                regs,
+                mem0.0.as_ptr(),
+                fast_len,
+                &mut ctx,
+                start,
+            )
+        };
+        store.fuel = ctx.fuel;
+        // SAFETY: `run` returns an op of the same code.
+        pc = unsafe { at.offset_from(start) } as usize;
+        // SAFETY: `pc` is inside `code`, as above.
         let op = unsafe { *code.add(pc) };
         pc += 1;
         match op {

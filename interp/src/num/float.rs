@@ -79,15 +79,17 @@ pub fn copysign64(x: u64, y: u64) -> u64 {
 /// Expands to `min`/`max` for one float type: `$min(a, b)` and `$max(a, b)`
 /// with the spec's rules (a NaN operand gives a NaN; -0 is below +0).
 macro_rules! min_max {
-    ($float:ident, $min:ident, $max:ident) => {
+    ($float:ident, $quiet:ident, $min:ident, $max:ident) => {
         #[doc = concat!("`", stringify!($float), ".min`: NaN if either operand is, else the smaller, ")]
         /// with -0 below +0.
         #[inline]
         pub fn $min(a: $float, b: $float) -> $float {
             if a.is_nan() || b.is_nan() {
                 // An arithmetic operation propagates the NaN the way the spec
-                // allows for `min` (quieted; canonical if the inputs are).
-                return a + b;
+                // allows for `min` (canonical if the inputs are). The quiet bit
+                // is set explicitly: hardware sets it, but the optimiser may fold
+                // `a + b` of constants and keep a signalling NaN as it is.
+                return $float::from_bits((a + b).to_bits() | $quiet);
             }
             if a == b {
                 // Equal non-NaN values have equal bits, except ±0, where the
@@ -102,7 +104,7 @@ macro_rules! min_max {
         #[inline]
         pub fn $max(a: $float, b: $float) -> $float {
             if a.is_nan() || b.is_nan() {
-                return a + b;
+                return $float::from_bits((a + b).to_bits() | $quiet);
             }
             if a == b {
                 // ±0: the result is +0, so AND-ing keeps a sign bit only if
@@ -114,8 +116,8 @@ macro_rules! min_max {
     };
 }
 
-min_max!(f32, min32, max32);
-min_max!(f64, min64, max64);
+min_max!(f32, QUIET32, min32, max32);
+min_max!(f64, QUIET64, min64, max64);
 
 #[cfg(test)]
 mod tests {

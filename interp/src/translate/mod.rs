@@ -165,6 +165,7 @@ impl Translator {
         );
         CompiledFunc {
             code: self.code.as_slice().into(),
+            threaded: crate::exec::thread(&self.code),
             memargs: self.memargs.as_slice().into(),
             indirect: self.indirect.as_slice().into(),
             num_params: sig.params.len() as u32,

@@ -1,0 +1,684 @@
+//! The fast path of the executor: threaded dispatch of the common ops.
+//!
+//! Each op of a function is paired, once, with a *handler*: a small function
+//! that runs exactly that kind of op ([`thread`]). A handler does its work and
+//! then calls the handler of the next op itself, as its very last action, with
+//! the same six arguments. LLVM turns such a call in tail position into a
+//! jump (a sibling call), so a run of ops becomes a chain of indirect jumps,
+//! one per op, each at its own address, which the CPU's branch predictor
+//! tells apart far better than the single `match` jump of a loop, and no
+//! handler has to return anywhere between ops.
+//!
+//! Rust does not guarantee that a call in tail position becomes a jump, so
+//! this mode (`kiln_tail_dispatch`, set by `build.rs`) is used only where
+//! optimisation is on and the target is x86-64 or AArch64. Elsewhere the
+//! same handlers return the next op's address to a loop instead
+//! ([`run`]). Two safety valves keep a build in which some tail call did
+//! stay a call from ever overflowing the native stack: handlers of branches
+//! that go backwards (the only way to run one op more than once without
+//! leaving the fast path) compare the stack pointer with a limit and leave
+//! the fast path when it is exceeded, counting the event in
+//! [`stack_rescues`] (a test checks that it stays zero); and straight-line
+//! runs are bounded by the function's length.
+//!
+//! Ops the fast path does not handle (calls, returns, globals, tables, bulk
+//! memory, 64-bit or absent memories, and any op that would trap) make the
+//! handler *exit*: it returns the op's address, tagged with [`EXIT`], and the
+//! executor's `match` in `exec/mod.rs` runs that op, which also produces the
+//! trap with its proper message. Every op is therefore defined once, in that
+//! `match`; a handler is a faster copy of the common case.
+
+use std::hint::unreachable_unchecked;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use kiln_parser::{LoadOp, StoreOp};
+
+use crate::bytecode::Op;
+use crate::num;
+
+/// One op as the fast path sees it: its handler beside the op itself.
+#[derive(Clone, Copy)]
+pub struct Threaded {
+    handler: Handler,
+    op: Op,
+}
+
+impl std::fmt::Debug for Threaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.op.fmt(f)
+    }
+}
+
+/// What the fast path needs beyond registers and memory 0.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    /// Fuel left (copied from and back to the store around each fast run).
+    pub fuel: u64,
+    /// Lowest native stack address a backward branch may run at.
+    pub stack_limit: usize,
+}
+
+/// How often a backward branch left the fast path because the native stack had
+/// grown past its limit: zero unless some tail call stayed a call.
+static RESCUES: AtomicU64 = AtomicU64::new(0);
+
+/// How often, in this process, the fast path left a loop because the native
+/// stack had grown (see the module documentation); zero in a sound build.
+pub fn stack_rescues() -> u64 {
+    RESCUES.load(Ordering::Relaxed)
+}
+
+/// The `stack_limit` for a fast path entered from here.
+pub(crate) fn stack_limit() -> usize {
+    #[cfg(kiln_tail_dispatch)]
+    {
+        stack_pointer().saturating_sub(STACK_BUDGET)
+    }
+    #[cfg(not(kiln_tail_dispatch))]
+    {
+        0
+    }
+}
+
+/// A handler: runs the op at `ip`, then the ops after it, until one exits.
+///
+/// Arguments: the op, the frame's registers, memory 0's base and length (a
+/// length of 0 sends every access to the slow path), the context and the
+/// function's first op (jump targets are indices from it). Returns the address
+/// of the op to run on the slow path, tagged with [`EXIT`]; in loop mode it may
+/// instead return the next op's address, untagged.
+type Handler =
+    unsafe fn(*const Threaded, *mut u64, *mut u8, usize, *mut Ctx, *const Threaded) -> usize;
+
+/// The tag of a handler's result that means "run this op on the slow path".
+const EXIT: usize = 1;
+
+/// How much native stack a run of the fast path may use before backward
+/// branches leave it (see the module documentation).
+pub(crate) const STACK_BUDGET: usize = 256 * 1024;
+
+/// Runs ops from `ip` until one must run on the slow path; returns its address.
+///
+/// # Safety
+///
+/// `ip` and `start` point into the same threaded code, which ends with an op
+/// that exits; every register an op names is inside `regs`' frame; `mem` and
+/// `len` describe accessible memory (or `len` is 0); `ctx` is valid.
+pub(crate) unsafe fn run(
+    ip: *const Threaded,
+    regs: *mut u64,
+    mem: *mut u8,
+    len: usize,
+    ctx: *mut Ctx,
+    start: *const Threaded,
+) -> *const Threaded {
+    #[cfg(kiln_tail_dispatch)]
+    {
+        // SAFETY: the caller's guarantees are the handler's.
+        let tagged = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start) };
+        (tagged & !EXIT) as *const Threaded
+    }
+    #[cfg(not(kiln_tail_dispatch))]
+    {
+        let mut ip = ip;
+        loop {
+            // SAFETY: as above; an untagged result is the next op of the same code.
+            let next = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start) };
+            if next & EXIT != 0 {
+                return (next & !EXIT) as *const Threaded;
+            }
+            ip = next as *const Threaded;
+        }
+    }
+}
+
+/// Continues with the op at `$ip`: a tail call of its handler, or (loop mode)
+/// a return of its address to [`run`]'s loop.
+macro_rules! next {
+    ($ip:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {{
+        let ip: *const Threaded = $ip;
+        #[cfg(kiln_tail_dispatch)]
+        {
+            // SAFETY: `ip` is an op of the same code (the next op, or a jump target
+            // checked at translation); the other arguments are passed on unchanged.
+            return unsafe { ((*ip).handler)(ip, $regs, $mem, $len, $ctx, $start) };
+        }
+        #[cfg(not(kiln_tail_dispatch))]
+        {
+            return ip as usize;
+        }
+    }};
+}
+
+/// Continues with the op after `$ip`.
+macro_rules! advance {
+    ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {
+        // SAFETY: no op but the last, which exits, falls through past the end.
+        next!(unsafe { $ip.add(1) }, $regs, $mem, $len, $ctx, $start)
+    };
+}
+
+/// Leaves the fast path: the slow path runs the op at `$ip`.
+macro_rules! exit {
+    ($ip:expr) => {
+        return ($ip as usize) | EXIT
+    };
+}
+
+/// Destructures the op at `$ip` as variant `$pat`. Handlers are installed only
+/// for their own variant ([`handler_for`]), so the other arm is unreachable.
+macro_rules! operands {
+    ($ip:ident, $pat:pat) => {
+        // SAFETY: `$ip` points to a live op.
+        let op = unsafe { *$ip }.op;
+        let $pat = op else {
+            // SAFETY: `handler_for` installed this handler only for ops matching the
+            // pattern.
+            unsafe { unreachable_unchecked() }
+        };
+    };
+}
+
+/// Register `$r` of the frame, as a place.
+macro_rules! reg {
+    ($regs:ident, $r:expr) => {
+        // SAFETY: registers are below the frame size (translation), and `regs` has
+        // that many slots (the caller of `run`).
+        *unsafe { &mut *$regs.add($r as usize) }
+    };
+}
+
+/// The stack pointer, to tell whether tail calls stayed calls.
+#[cfg(kiln_tail_dispatch)]
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: reads a register; touches no memory.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags));
+        #[cfg(target_arch = "aarch64")]
+        std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    sp
+}
+
+/// Jumps to op `$target`; with `$back`, first checks the native stack (see the
+/// module documentation).
+macro_rules! jump {
+    ($back:expr, $ip:ident, $target:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {{
+        #[cfg(kiln_tail_dispatch)]
+        if $back {
+            // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
+            if stack_pointer() < unsafe { (*$ctx).stack_limit } {
+                RESCUES.fetch_add(1, Ordering::Relaxed);
+                exit!($ip);
+            }
+        }
+        // SAFETY: jump targets are inside the code (checked at translation).
+        let to = unsafe { $start.add($target as usize) };
+        next!(to, $regs, $mem, $len, $ctx, $start)
+    }};
+}
+
+/// Defines one handler: `fn name(ip, regs, mem, len, ctx, start) -> usize { body }`
+/// with the arguments bound to the given names, for ops whose body ends by
+/// dispatching (`next!`, `jump!`) or exiting (`exit!`).
+macro_rules! handler {
+    ($(#[$attr:meta])* fn $name:ident $(<const $c:ident: bool>)? ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) $body:block) => {
+        $(#[$attr])*
+        #[allow(unused_variables)]
+        unsafe fn $name $(<const $c: bool>)? (
+            $ip: *const Threaded,
+            $regs: *mut u64,
+            $mem: *mut u8,
+            $len: usize,
+            $ctx: *mut Ctx,
+            $start: *const Threaded,
+        ) -> usize $body
+    };
+}
+
+/// Expands each `Name => |a, b| value` row into a handler `Name` for
+/// `Op::Name { dst, a, b }` that writes `value` to `dst`, plus the
+/// `binary_handler` lookup from an op to its handler.
+macro_rules! binary_handlers {
+    ($($name:ident => |$a:ident, $b:ident| $value:expr;)*) => {
+        $(handler! {
+            #[allow(non_snake_case)]
+            fn $name(ip, regs, mem, len, ctx, start) {
+                operands!(ip, Op::$name { dst, a, b });
+                let ($a, $b) = (reg!(regs, a), reg!(regs, b));
+                reg!(regs, dst) = $value;
+                advance!(ip, regs, mem, len, ctx, start)
+            }
+        })*
+
+        fn binary_handler(op: &Op) -> Option<Handler> {
+            match op {
+                $(Op::$name { .. } => Some($name),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+binary_handlers! {
+    I32Add => |a, b| u64::from((a as u32).wrapping_add(b as u32));
+    I32Sub => |a, b| u64::from((a as u32).wrapping_sub(b as u32));
+    I32Mul => |a, b| u64::from((a as u32).wrapping_mul(b as u32));
+    I32And => |a, b| (a & b) & 0xffff_ffff;
+    I32Or => |a, b| (a | b) & 0xffff_ffff;
+    I32Xor => |a, b| (a ^ b) & 0xffff_ffff;
+    I32Shl => |a, b| u64::from((a as u32).wrapping_shl(b as u32));
+    I32ShrS => |a, b| u64::from((a as i32).wrapping_shr(b as u32) as u32);
+    I32ShrU => |a, b| u64::from((a as u32).wrapping_shr(b as u32));
+    I32Eq => |a, b| u64::from(a as u32 == b as u32);
+    I32Ne => |a, b| u64::from(a as u32 != b as u32);
+    I32LtS => |a, b| u64::from((a as i32) < (b as i32));
+    I32LtU => |a, b| u64::from((a as u32) < (b as u32));
+    I32GtS => |a, b| u64::from((a as i32) > (b as i32));
+    I32GtU => |a, b| u64::from((a as u32) > (b as u32));
+    I32LeS => |a, b| u64::from((a as i32) <= (b as i32));
+    I32LeU => |a, b| u64::from((a as u32) <= (b as u32));
+    I32GeS => |a, b| u64::from((a as i32) >= (b as i32));
+    I32GeU => |a, b| u64::from((a as u32) >= (b as u32));
+    I64Add => |a, b| a.wrapping_add(b);
+    I64Sub => |a, b| a.wrapping_sub(b);
+    I64Mul => |a, b| a.wrapping_mul(b);
+    I64And => |a, b| a & b;
+    I64Or => |a, b| a | b;
+    I64Xor => |a, b| a ^ b;
+    I64Shl => |a, b| a.wrapping_shl(b as u32);
+    I64ShrS => |a, b| (a as i64).wrapping_shr(b as u32) as u64;
+    I64ShrU => |a, b| a.wrapping_shr(b as u32);
+    I64Eq => |a, b| u64::from(a == b);
+    I64Ne => |a, b| u64::from(a != b);
+    I64LtS => |a, b| u64::from((a as i64) < (b as i64));
+    I64LtU => |a, b| u64::from(a < b);
+    I64GtS => |a, b| u64::from((a as i64) > (b as i64));
+    I64GtU => |a, b| u64::from(a > b);
+    I64LeS => |a, b| u64::from((a as i64) <= (b as i64));
+    I64LeU => |a, b| u64::from(a <= b);
+    I64GeS => |a, b| u64::from((a as i64) >= (b as i64));
+    I64GeU => |a, b| u64::from(a >= b);
+    F32Add => |a, b| f32_bits(f32_of(a) + f32_of(b));
+    F32Sub => |a, b| f32_bits(f32_of(a) - f32_of(b));
+    F32Mul => |a, b| f32_bits(f32_of(a) * f32_of(b));
+    F32Div => |a, b| f32_bits(f32_of(a) / f32_of(b));
+    F64Add => |a, b| (f64::from_bits(a) + f64::from_bits(b)).to_bits();
+    F64Sub => |a, b| (f64::from_bits(a) - f64::from_bits(b)).to_bits();
+    F64Mul => |a, b| (f64::from_bits(a) * f64::from_bits(b)).to_bits();
+    F64Div => |a, b| (f64::from_bits(a) / f64::from_bits(b)).to_bits();
+}
+
+#[inline(always)]
+fn f32_of(x: u64) -> f32 {
+    f32::from_bits(x as u32)
+}
+
+#[inline(always)]
+fn f32_bits(x: f32) -> u64 {
+    u64::from(x.to_bits())
+}
+
+/// Expands each `Name => |a, b| condition` row into two handlers for
+/// `Op::Name { a, b, target }` (forward and backward jumps, the latter with
+/// the stack check), plus the `compare_branch_handler` lookup.
+macro_rules! compare_branch_handlers {
+    ($($name:ident => |$a:ident, $b:ident| $cond:expr;)*) => {
+        $(handler! {
+            #[allow(non_snake_case)]
+            fn $name<const BACK: bool>(ip, regs, mem, len, ctx, start) {
+                operands!(ip, Op::$name { a, b, target });
+                let ($a, $b) = (reg!(regs, a), reg!(regs, b));
+                if $cond {
+                    jump!(BACK, ip, target, regs, mem, len, ctx, start)
+                }
+                advance!(ip, regs, mem, len, ctx, start)
+            }
+        })*
+
+        fn compare_branch_handler(op: &Op, back: bool) -> Option<Handler> {
+            Some(match (op, back) {
+                $(
+                    (Op::$name { .. }, false) => $name::<false>,
+                    (Op::$name { .. }, true) => $name::<true>,
+                )*
+                _ => return None,
+            })
+        }
+    };
+}
+
+compare_branch_handlers! {
+    BrIfI32Eq => |a, b| a as u32 == b as u32;
+    BrIfI32Ne => |a, b| a as u32 != b as u32;
+    BrIfI32LtS => |a, b| (a as i32) < (b as i32);
+    BrIfI32LtU => |a, b| (a as u32) < (b as u32);
+    BrIfI32GtS => |a, b| (a as i32) > (b as i32);
+    BrIfI32GtU => |a, b| (a as u32) > (b as u32);
+    BrIfI32LeS => |a, b| (a as i32) <= (b as i32);
+    BrIfI32LeU => |a, b| (a as u32) <= (b as u32);
+    BrIfI32GeS => |a, b| (a as i32) >= (b as i32);
+    BrIfI32GeU => |a, b| (a as u32) >= (b as u32);
+    BrIfI64Eq => |a, b| a == b;
+    BrIfI64Ne => |a, b| a != b;
+    BrIfI64LtS => |a, b| (a as i64) < (b as i64);
+    BrIfI64LtU => |a, b| a < b;
+    BrIfI64GtS => |a, b| (a as i64) > (b as i64);
+    BrIfI64GtU => |a, b| a > b;
+    BrIfI64LeS => |a, b| (a as i64) <= (b as i64);
+    BrIfI64LeU => |a, b| a <= b;
+    BrIfI64GeS => |a, b| (a as i64) >= (b as i64);
+    BrIfI64GeU => |a, b| a >= b;
+}
+
+handler! {
+    fn br_if_nez<const BACK: bool>(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::BrIfNez { cond, target });
+        if reg!(regs, cond) as u32 != 0 {
+            jump!(BACK, ip, target, regs, mem, len, ctx, start)
+        }
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    fn br_if_eqz<const BACK: bool>(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::BrIfEqz { cond, target });
+        if reg!(regs, cond) as u32 == 0 {
+            jump!(BACK, ip, target, regs, mem, len, ctx, start)
+        }
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    /// Any op the fast path leaves to the slow path.
+    fn slow(ip, regs, mem, len, ctx, start) {
+        exit!(ip)
+    }
+}
+
+handler! {
+    fn nop(ip, regs, mem, len, ctx, start) {
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    fn copy(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::Copy { dst, src });
+        reg!(regs, dst) = reg!(regs, src);
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    fn const32(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::Const32 { dst, val });
+        reg!(regs, dst) = u64::from(val);
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    fn const64(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::Const64 { dst, val });
+        reg!(regs, dst) = val;
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    fn i32_add_imm(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::I32AddImm { dst, a, imm });
+        reg!(regs, dst) = u64::from((reg!(regs, a) as u32).wrapping_add(imm));
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    fn i64_add_imm(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::I64AddImm { dst, a, imm });
+        reg!(regs, dst) = reg!(regs, a).wrapping_add(imm as i64 as u64);
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    /// Any one-operand numeric op; a trapping one exits for the slow path to trap.
+    fn unary(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::Unary { op, dst, src });
+        match num::unary(op, reg!(regs, src)) {
+            Ok(v) => reg!(regs, dst) = v,
+            Err(_) => exit!(ip),
+        }
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    /// Any two-operand numeric op; a trapping one exits for the slow path to trap.
+    fn binary(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::Binary { op, dst, a, b });
+        match num::binary(op, reg!(regs, a), reg!(regs, b)) {
+            Ok(v) => reg!(regs, dst) = v,
+            Err(_) => exit!(ip),
+        }
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    fn select(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::Select { a, b, cond });
+        if reg!(regs, cond) as u32 == 0 {
+            reg!(regs, a) = reg!(regs, b);
+        }
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    fn br<const BACK: bool>(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::Br { target });
+        jump!(BACK, ip, target, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    /// Continues at the selected one of the `Br` ops that follow.
+    fn br_table(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::BrTable { index, len: count });
+        let skip = (reg!(regs, index) as u32).min(count) as usize;
+        // SAFETY: the translator emits `count + 1` ops after a `BrTable`.
+        next!(unsafe { ip.add(1 + skip) }, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    fn canon_f32(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::CanonF32 { reg });
+        if f32_of(reg!(regs, reg)).is_nan() {
+            reg!(regs, reg) = 0x7fc0_0000;
+        }
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    fn canon_f64(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::CanonF64 { reg });
+        if f64::from_bits(reg!(regs, reg)).is_nan() {
+            reg!(regs, reg) = 0x7ff8_0000_0000_0000;
+        }
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    /// Charges a metered run; too little fuel exits for the slow path to trap.
+    fn fuel(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::Fuel { cost });
+        // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
+        let ctx_ref = unsafe { &mut *ctx };
+        let cost = u64::from(cost);
+        if ctx_ref.fuel < cost {
+            exit!(ip);
+        }
+        ctx_ref.fuel -= cost;
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+/// Reads `N` bytes at `at`.
+///
+/// With debug assertions on, the standard library checks the copy's
+/// preconditions in a call that takes the address of the handler's local copy,
+/// and a handler whose locals' addresses escape cannot jump to the next one
+/// (its frame must outlive the call). Such builds keep the copy out of line so
+/// that the handler has no such local; optimised builds inline it.
+///
+/// # Safety
+///
+/// `[at, at + N)` is readable.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn read_bytes<const N: usize>(at: *const u8) -> [u8; N] {
+    // SAFETY: the caller's guarantee.
+    unsafe { at.cast::<[u8; N]>().read_unaligned() }
+}
+
+/// Writes `bytes` at `at` (out of line with debug assertions, as [`read_bytes`]).
+///
+/// # Safety
+///
+/// `[at, at + N)` is writable.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn write_bytes<const N: usize>(at: *mut u8, bytes: [u8; N]) {
+    // SAFETY: the caller's guarantee.
+    unsafe { at.cast::<[u8; N]>().write_unaligned(bytes) }
+}
+
+/// Expands each `handler: OpKind => N bytes as |bytes| value` row into a load
+/// handler that reads N bytes of memory 0 and writes `value` to `dst`, plus
+/// the `load_handler` lookup from a load kind to its handler.
+macro_rules! load_handlers {
+    ($($name:ident: $($kind:ident)|+ => $n:literal as |$b:ident| $value:expr;)*) => {
+        $(handler! {
+            fn $name(ip, regs, mem, len, ctx, start) {
+                operands!(ip, Op::Load { dst, addr, offset, .. });
+                let ea = u64::from(reg!(regs, addr) as u32) + u64::from(offset);
+                if ea + $n > len as u64 {
+                    exit!(ip);
+                }
+                // SAFETY: `[ea, ea + N)` is inside memory 0's `len` accessible bytes.
+                let $b: [u8; $n] = unsafe { read_bytes(mem.add(ea as usize)) };
+                reg!(regs, dst) = $value;
+                advance!(ip, regs, mem, len, ctx, start)
+            }
+        })*
+
+        fn load_handler(kind: LoadOp) -> Option<Handler> {
+            match kind {
+                $($(LoadOp::$kind)|+ => Some($name),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+load_handlers! {
+    load32: I32Load | F32Load => 4 as |b| u64::from(u32::from_le_bytes(b));
+    load64: I64Load | F64Load => 8 as |b| u64::from_le_bytes(b);
+    load8s32: I32Load8S => 1 as |b| u64::from(i8::from_le_bytes(b) as i32 as u32);
+    load8u: I32Load8U | I64Load8U => 1 as |b| u64::from(b[0]);
+    load16s32: I32Load16S => 2 as |b| u64::from(i16::from_le_bytes(b) as i32 as u32);
+    load16u: I32Load16U | I64Load16U => 2 as |b| u64::from(u16::from_le_bytes(b));
+    load8s64: I64Load8S => 1 as |b| i8::from_le_bytes(b) as i64 as u64;
+    load16s64: I64Load16S => 2 as |b| i16::from_le_bytes(b) as i64 as u64;
+    load32s64: I64Load32S => 4 as |b| i32::from_le_bytes(b) as i64 as u64;
+    load32u64: I64Load32U => 4 as |b| u64::from(u32::from_le_bytes(b));
+}
+
+/// Expands each `handler: OpKind => N bytes as |v| bytes` row into a store
+/// handler that writes `bytes` (N of them, from the value `v`) to memory 0,
+/// plus the `store_handler` lookup.
+macro_rules! store_handlers {
+    ($($name:ident: $($kind:ident)|+ => $n:literal as |$v:ident| $bytes:expr;)*) => {
+        $(handler! {
+            fn $name(ip, regs, mem, len, ctx, start) {
+                operands!(ip, Op::Store { addr, val, offset, .. });
+                let ea = u64::from(reg!(regs, addr) as u32) + u64::from(offset);
+                if ea + $n > len as u64 {
+                    exit!(ip);
+                }
+                let $v = reg!(regs, val);
+                let bytes: [u8; $n] = $bytes;
+                // SAFETY: `[ea, ea + N)` is inside memory 0's `len` accessible bytes.
+                unsafe { write_bytes(mem.add(ea as usize), bytes) };
+                advance!(ip, regs, mem, len, ctx, start)
+            }
+        })*
+
+        fn store_handler(kind: StoreOp) -> Option<Handler> {
+            match kind {
+                $($(StoreOp::$kind)|+ => Some($name),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+store_handlers! {
+    store32: I32Store | F32Store | I64Store32 => 4 as |v| (v as u32).to_le_bytes();
+    store64: I64Store | F64Store => 8 as |v| v.to_le_bytes();
+    store8: I32Store8 | I64Store8 => 1 as |v| [v as u8];
+    store16: I32Store16 | I64Store16 => 2 as |v| (v as u16).to_le_bytes();
+}
+
+/// The handler of `op`, the `at`-th op of its function.
+fn handler_for(op: &Op, at: usize) -> Handler {
+    let back = op.target().is_some_and(|t| t as usize <= at);
+    if let Some(h) = binary_handler(op).or_else(|| compare_branch_handler(op, back)) {
+        return h;
+    }
+    match *op {
+        Op::Nop => nop,
+        Op::Copy { .. } => copy,
+        Op::Const32 { .. } => const32,
+        Op::Const64 { .. } => const64,
+        Op::I32AddImm { .. } => i32_add_imm,
+        Op::I64AddImm { .. } => i64_add_imm,
+        Op::Unary { .. } => unary,
+        Op::Binary { .. } => binary,
+        Op::Select { .. } => select,
+        Op::BrIfNez { .. } if back => br_if_nez::<true>,
+        Op::BrIfNez { .. } => br_if_nez::<false>,
+        Op::BrIfEqz { .. } if back => br_if_eqz::<true>,
+        Op::BrIfEqz { .. } => br_if_eqz::<false>,
+        Op::Br { .. } if back => br::<true>,
+        Op::Br { .. } => br::<false>,
+        Op::BrTable { .. } => br_table,
+        Op::CanonF32 { .. } => canon_f32,
+        Op::CanonF64 { .. } => canon_f64,
+        Op::Fuel { .. } => fuel,
+        Op::Load { kind, .. } => load_handler(kind).unwrap_or(slow),
+        Op::Store { kind, .. } => store_handler(kind).unwrap_or(slow),
+        _ => slow,
+    }
+}
+
+/// Pairs every op of a function with its handler.
+pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
+    code.iter()
+        .enumerate()
+        .map(|(at, op)| Threaded {
+            handler: handler_for(op, at),
+            op: *op,
+        })
+        .collect()
+}
