@@ -114,22 +114,29 @@ impl CompiledModule {
 
     /// Function `def_index` (among the module's own functions), translated on first use.
     pub fn func(&self, def_index: u32) -> Arc<CompiledFunc> {
+        self.func_ref(def_index).clone()
+    }
+
+    /// [`CompiledModule::func`], pointing into the module: valid while it lives.
+    pub(crate) fn func_ptr(&self, def_index: u32) -> std::ptr::NonNull<CompiledFunc> {
+        std::ptr::NonNull::from(&**self.func_ref(def_index))
+    }
+
+    fn func_ref(&self, def_index: u32) -> &Arc<CompiledFunc> {
         let i = def_index as usize;
-        self.funcs[i]
-            .get_or_init(|| {
-                let mut t = self
-                    .translator
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                Arc::new(t.translate(
-                    &self.module,
-                    &self.module.code[i],
-                    self.module.funcs[i],
-                    &self.info.funcs[i],
-                    self.options,
-                ))
-            })
-            .clone()
+        self.funcs[i].get_or_init(|| {
+            let mut t = self
+                .translator
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::new(t.translate(
+                &self.module,
+                &self.module.code[i],
+                self.module.funcs[i],
+                &self.info.funcs[i],
+                self.options,
+            ))
+        })
     }
 
     /// Translates every function now (for measuring, or to move the cost out of first calls).

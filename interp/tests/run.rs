@@ -201,3 +201,68 @@ fn long_loops_run_without_growing_the_native_stack() {
     assert_eq!(got, vec![Val::I64(expected as i64)]);
     assert_eq!(kiln_interp::stack_rescues(), 0);
 }
+
+/// `local.get` leaves its slot standing for the local until the value is
+/// consumed; writes to the local while such a slot is live must not change
+/// what the slot holds (set, tee, redirected producers, conditions).
+#[test]
+fn pending_local_reads_see_the_value_at_the_read() {
+    let mut p = load(
+        r#"(module
+          (func (export "set") (param $x i32) (result i32)
+            (local.get $x)
+            (local.set $x (i32.const 5))
+            (i32.add (i32.mul (local.get $x) (i32.const 100))))
+          (func (export "redirect") (param $x i32) (param $y i32) (result i32)
+            (local.get $x)
+            (local.set $x (i32.add (local.get $y) (i32.const 1)))
+            (i32.add (i32.mul (local.get $x) (i32.const 1000))))
+          (func (export "tee") (param $x i32) (result i32)
+            (local.get $x)
+            (local.tee $x (i32.add (local.get $x) (i32.const 1)))
+            (local.set $x (i32.const 7))
+            (i32.mul (i32.const 100))
+            (i32.add)
+            (i32.add (i32.mul (local.get $x) (i32.const 10000))))
+          (func (export "swap") (param $x i32) (param $y i32) (result i32)
+            (local.get $x)
+            (local.get $y)
+            (local.set $x)
+            (local.set $y)
+            (i32.sub (i32.mul (local.get $x) (i32.const 10)) (local.get $y)))
+          (func (export "cond") (param $x i32) (result i32)
+            (block $out (result i32)
+              (i32.const 1)
+              (local.tee $x (i32.sub (local.get $x) (i32.const 1)))
+              (br_if $out)
+              (drop)
+              (i32.const 2))))"#,
+    );
+    assert_eq!(
+        p.call("set", &[Val::I32(3)]).expect("no trap"),
+        vec![Val::I32(503)]
+    );
+    assert_eq!(
+        p.call("redirect", &[Val::I32(3), Val::I32(8)])
+            .expect("no trap"),
+        vec![Val::I32(9003)]
+    );
+    // old 3, tee'd 4 (times 100), then x = 7 (times 10000).
+    assert_eq!(
+        p.call("tee", &[Val::I32(3)]).expect("no trap"),
+        vec![Val::I32(70403)]
+    );
+    assert_eq!(
+        p.call("swap", &[Val::I32(3), Val::I32(8)])
+            .expect("no trap"),
+        vec![Val::I32(77)]
+    );
+    assert_eq!(
+        p.call("cond", &[Val::I32(1)]).expect("no trap"),
+        vec![Val::I32(2)]
+    );
+    assert_eq!(
+        p.call("cond", &[Val::I32(5)]).expect("no trap"),
+        vec![Val::I32(1)]
+    );
+}

@@ -30,9 +30,15 @@ use crate::{CompiledFunc, CompiledModule, num};
 const MAX_STACK_SLOTS: usize = 1 << 28;
 
 /// An active WebAssembly function.
+///
+/// A frame points to its code and module without owning them, so that calls
+/// and returns touch no reference counts: the [`Modules`] of the `execute`
+/// call that runs the frame owns every module its frames point to, and a
+/// module owns its translated functions for as long as it lives.
+#[derive(Clone, Copy)]
 struct Frame {
-    func: Arc<CompiledFunc>,
-    module: Arc<CompiledModule>,
+    func: NonNull<CompiledFunc>,
+    module: NonNull<CompiledModule>,
     instance: InstanceAddr,
     /// Index of the next op to run (saved while a callee runs).
     pc: usize,
@@ -40,6 +46,35 @@ struct Frame {
     base: usize,
     /// Store index of the instance's memory 0, and whether it is 64-bit.
     mem0: Option<(usize, bool)>,
+}
+
+impl Frame {
+    fn func(&self) -> &CompiledFunc {
+        // SAFETY: the function belongs to `self.module`, which the `Modules` of the
+        // running `execute` keeps alive (see `Frame`).
+        unsafe { self.func.as_ref() }
+    }
+
+    fn module(&self) -> &CompiledModule {
+        // SAFETY: as in `func`.
+        unsafe { self.module.as_ref() }
+    }
+}
+
+/// The modules whose functions the frames of one `execute` call run: holding
+/// them here is what keeps the frames' pointers valid.
+#[derive(Default)]
+struct Modules(Vec<Arc<CompiledModule>>);
+
+impl Modules {
+    /// Keeps `module` alive for the rest of the execution, and points to it.
+    fn hold(&mut self, module: Arc<CompiledModule>) -> NonNull<CompiledModule> {
+        let ptr = NonNull::from(&*module);
+        if !self.0.iter().any(|m| Arc::ptr_eq(m, &module)) {
+            self.0.push(module);
+        }
+        ptr
+    }
 }
 
 fn compiled_module(store: &Store, instance: InstanceAddr) -> Result<Arc<CompiledModule>, Trap> {
@@ -56,9 +91,9 @@ fn slot_of(v: &Val) -> u64 {
 
 fn frame_for(
     store: &Store,
-    module: Arc<CompiledModule>,
+    module: NonNull<CompiledModule>,
     instance: InstanceAddr,
-    func: Arc<CompiledFunc>,
+    func: NonNull<CompiledFunc>,
     base: usize,
 ) -> Frame {
     let mem0 = store.instances[instance.index()]
@@ -140,8 +175,10 @@ fn invoke_inner(
                 *slot = slot_of(a);
             }
             init_frame(&mut stack, 0, &code);
-            let frame = frame_for(store, module, instance, code, 0);
-            execute(store, data, &mut stack, frame)?;
+            let mut modules = Modules::default();
+            let func = NonNull::from(&*code);
+            let frame = frame_for(store, modules.hold(module), instance, func, 0);
+            execute(store, data, &mut stack, frame, &mut modules)?;
             let ty = store.sig(sig);
             for ((r, t), s) in results.iter_mut().zip(ty.results.iter()).zip(&stack) {
                 *r = Val::from_bits(*t, u128::from(*s));
@@ -196,7 +233,13 @@ enum Callee {
 }
 
 /// Resolves function `addr` for a call whose callee frame starts at stack index `base`.
-fn resolve(store: &Store, caller: &Frame, addr: FuncAddr, base: usize) -> Result<Callee, Trap> {
+fn resolve(
+    store: &Store,
+    caller: &Frame,
+    addr: FuncAddr,
+    base: usize,
+    modules: &mut Modules,
+) -> Result<Callee, Trap> {
     match &store.funcs[addr.index()] {
         FuncEntity::Wasm {
             instance,
@@ -206,8 +249,8 @@ fn resolve(store: &Store, caller: &Frame, addr: FuncAddr, base: usize) -> Result
             if *instance == caller.instance {
                 // Same instance: same module and memory 0, nothing to look up.
                 return Ok(Callee::Wasm(Frame {
-                    func: caller.module.func(*def_index),
-                    module: Arc::clone(&caller.module),
+                    func: caller.module().func_ptr(*def_index),
+                    module: caller.module,
                     instance: *instance,
                     pc: 0,
                     base,
@@ -215,9 +258,10 @@ fn resolve(store: &Store, caller: &Frame, addr: FuncAddr, base: usize) -> Result
                 }));
             }
             let module = compiled_module(store, *instance)?;
-            let code = module.func(*def_index);
+            let func = module.func_ptr(*def_index);
+            let module = modules.hold(module);
             Ok(Callee::Wasm(frame_for(
-                store, module, *instance, code, base,
+                store, module, *instance, func, base,
             )))
         }
         FuncEntity::Host { func, sig } => Ok(Callee::Host(func.clone(), *sig)),
@@ -226,7 +270,7 @@ fn resolve(store: &Store, caller: &Frame, addr: FuncAddr, base: usize) -> Result
 
 /// The function `call_indirect` site `site` of `frame` selects with table index `i`.
 fn indirect_target(store: &Store, frame: &Frame, site: u32, i: u64) -> Result<FuncAddr, Trap> {
-    let (table, ty) = frame.func.indirect[site as usize];
+    let (table, ty) = frame.func().indirect[site as usize];
     let inst = &store.instances[frame.instance.index()];
     let t = &store.tables[inst.tables[table as usize].index()];
     let i = if t.ty().index == kiln_parser::IndexType::I64 {
@@ -251,11 +295,12 @@ fn execute(
     data: &mut dyn Any,
     stack: &mut Vec<u64>,
     mut frame: Frame,
+    modules: &mut Modules,
 ) -> Result<(), Trap> {
     let mut frames: Vec<Frame> = Vec::new();
     let mut pc = 0usize;
     let mut base = frame.base;
-    ensure_stack(stack, base + frame.func.frame_size as usize)?;
+    ensure_stack(stack, base + frame.func().frame_size as usize)?;
 
     // Raw views of the current frame, taken again (`refresh!`) whenever the frame
     // changes, the stack may have been reallocated (calls) or memory 0 may have
@@ -269,8 +314,8 @@ fn execute(
     let mut fast_len: usize;
     macro_rules! refresh {
         () => {
-            code = frame.func.code.as_ptr();
-            start = frame.func.threaded.as_ptr();
+            code = frame.func().code.as_ptr();
+            start = frame.func().threaded.as_ptr();
             regs = stack.as_mut_ptr().wrapping_add(base);
             mem0 = memory0(store, &frame);
             fast_len = match frame.mem0 {
@@ -318,7 +363,7 @@ fn execute(
     macro_rules! call {
         ($addr:expr, $args:expr) => {
             let callee_base = base + $args as usize;
-            match resolve(store, &frame, $addr, callee_base)? {
+            match resolve(store, &frame, $addr, callee_base, modules)? {
                 Callee::Wasm(callee) => {
                     if store.depth >= store.limits.max_call_depth {
                         return Err(TrapCode::CallStackExhausted.into());
@@ -343,7 +388,7 @@ fn execute(
     /// `$args`; a host callee's results are returned at once.
     macro_rules! tail {
         ($addr:expr, $args:expr) => {
-            tail_call(store, data, stack, &mut frame, $addr, base, $args)?;
+            tail_call(store, data, stack, &mut frame, $addr, $args, modules)?;
             pc = frame.pc;
             refresh!();
             if pc == usize::MAX {
@@ -360,6 +405,70 @@ fn execute(
         };
     }
 
+    /// `return`: moves the results to the frame's base and resumes the caller.
+    macro_rules! op_return {
+        ($start:expr, $count:expr) => {
+            let (start, count) = ($start, $count);
+            let (start, count) = (base + start as usize, count as usize);
+            if start != base {
+                if count == 1 {
+                    stack[base] = stack[start];
+                } else {
+                    stack.copy_within(start..start + count, base);
+                }
+            }
+            match frames.pop() {
+                None => return Ok(()),
+                Some(caller) => {
+                    frame = caller;
+                    pc = frame.pc;
+                    base = frame.base;
+                    store.depth -= 1;
+                    refresh!();
+                }
+            }
+        };
+    }
+
+    /// `call`: a function of the same instance directly, others through `call!`.
+    macro_rules! op_call {
+        ($func:expr, $args:expr) => {
+            let (func, args) = ($func, $args);
+            let addr = store.instances[frame.instance.index()].funcs[func as usize];
+            match store.funcs[addr.index()] {
+                // The common case, a function of the same instance, without `resolve`:
+                // same module, same memory 0 (so `mem0` and `fast_len` stay).
+                FuncEntity::Wasm {
+                    instance,
+                    def_index,
+                    ..
+                } if instance == frame.instance => {
+                    if store.depth >= store.limits.max_call_depth {
+                        return Err(TrapCode::CallStackExhausted.into());
+                    }
+                    store.depth += 1;
+                    let callee = frame.module().func_ptr(def_index);
+                    // SAFETY: the function belongs to the frame's module (see `Frame`).
+                    let f = unsafe { callee.as_ref() };
+                    let callee_base = base + args as usize;
+                    ensure_stack(stack, callee_base + f.frame_size as usize)?;
+                    init_frame(stack, callee_base, f);
+                    frames.push(Frame { pc, ..frame });
+                    frame.func = callee;
+                    frame.base = callee_base;
+                    pc = 0;
+                    base = callee_base;
+                    code = f.code.as_ptr();
+                    start = f.threaded.as_ptr();
+                    regs = stack.as_mut_ptr().wrapping_add(base);
+                }
+                _ => {
+                    call!(addr, args);
+                }
+            }
+        };
+    }
+
     loop {
         // The fast path runs ops until one needs this loop (a call, a return, a trap...).
         ctx.fuel = store.fuel;
@@ -368,7 +477,7 @@ fn execute(
         // ends with an `Unreachable` sentinel, so execution never runs past the end.
         // `threaded` is `code` with handlers, of the same length; registers and memory
         // are as for the ops below.
-        let at = unsafe {
+        let (at, exit) = unsafe {
             threaded::run(
                 start.add(pc),
                 regs,
@@ -384,6 +493,19 @@ fn execute(
         // SAFETY: `pc` is inside `code`, as above.
         let op = unsafe { *code.add(pc) };
         pc += 1;
+        // Calls and returns, the most frequent exits, are told apart by the exit
+        // itself: a well-predicted branch rather than the `match`'s jump table.
+        match (exit, op) {
+            (threaded::Exit::Call, Op::Call { func, args }) => {
+                op_call!(func, args);
+                continue;
+            }
+            (threaded::Exit::Return, Op::Return { start, count }) => {
+                op_return!(start, count);
+                continue;
+            }
+            _ => {}
+        }
         match op {
             Op::Nop => {}
             Op::Copy { dst, src } => r!(dst) = r!(src),
@@ -569,28 +691,10 @@ fn execute(
             }
             Op::BrTable { index, len } => pc += (r!(index) as u32).min(len) as usize,
             Op::Return { start, count } => {
-                let (start, count) = (base + start as usize, count as usize);
-                if start != base {
-                    if count == 1 {
-                        stack[base] = stack[start];
-                    } else {
-                        stack.copy_within(start..start + count, base);
-                    }
-                }
-                match frames.pop() {
-                    None => return Ok(()),
-                    Some(caller) => {
-                        frame = caller;
-                        pc = frame.pc;
-                        base = frame.base;
-                        store.depth -= 1;
-                        refresh!();
-                    }
-                }
+                op_return!(start, count);
             }
             Op::Call { func, args } => {
-                let addr = store.instances[frame.instance.index()].funcs[func as usize];
-                call!(addr, args);
+                op_call!(func, args);
             }
             Op::CallIndirect { index, args, site } => {
                 let addr = indirect_target(store, &frame, site, r!(index))?;
@@ -659,7 +763,7 @@ fn execute(
                 addr,
                 memarg,
             } => {
-                let (mem, offset) = frame.func.memargs[memarg as usize];
+                let (mem, offset) = frame.func().memargs[memarg as usize];
                 let m = store.instances[frame.instance.index()].memories[mem as usize].index();
                 let ea = effective(store, m, r!(addr), offset)?;
                 r!(dst) = memory::load(kind, store.memories[m].data(), ea)?;
@@ -670,13 +774,13 @@ fn execute(
                 val,
                 memarg,
             } => {
-                let (mem, offset) = frame.func.memargs[memarg as usize];
+                let (mem, offset) = frame.func().memargs[memarg as usize];
                 let m = store.instances[frame.instance.index()].memories[mem as usize].index();
                 let ea = effective(store, m, r!(addr), offset)?;
                 memory::store(kind, store.memories[m].data_mut(), ea, r!(val))?;
             }
             other => {
-                let metered = frame.module.options.fuel;
+                let metered = frame.module().options.fuel;
                 bulk::execute(store, &frame, stack, base, other, metered)?;
                 refresh!();
             }
@@ -708,7 +812,7 @@ fn effective(store: &Store, m: usize, addr: u64, offset: u64) -> Result<u64, Tra
 
 /// Prepares the stack for a callee frame: room for it, and its declared locals zeroed.
 fn enter(stack: &mut Vec<u64>, callee: &Frame) -> Result<(), Trap> {
-    let f = &callee.func;
+    let f = callee.func();
     ensure_stack(stack, callee.base + f.frame_size as usize)?;
     init_frame(stack, callee.base, f);
     Ok(())
@@ -716,16 +820,14 @@ fn enter(stack: &mut Vec<u64>, callee: &Frame) -> Result<(), Trap> {
 
 /// Zeroes the declared locals of a frame at `base` and loads its constant registers.
 fn init_frame(stack: &mut [u64], base: usize, f: &CompiledFunc) {
-    // Frames are small: plain loops beat calls to memset/memcpy here.
-    for slot in &mut stack[base + f.num_params as usize..base + f.num_locals as usize] {
-        *slot = 0;
+    // Most functions declare few locals and constants, if any: skip the
+    // (out-of-line) fill and copy when there is nothing to do.
+    if f.num_locals > f.num_params {
+        stack[base + f.num_params as usize..base + f.num_locals as usize].fill(0);
     }
-    let consts = base + f.num_locals as usize;
-    for (slot, c) in stack[consts..consts + f.consts.len()]
-        .iter_mut()
-        .zip(f.consts.iter())
-    {
-        *slot = *c;
+    if !f.consts.is_empty() {
+        let consts = base + f.num_locals as usize;
+        stack[consts..consts + f.consts.len()].copy_from_slice(&f.consts);
     }
 }
 
@@ -739,13 +841,14 @@ fn tail_call(
     stack: &mut Vec<u64>,
     frame: &mut Frame,
     addr: FuncAddr,
-    base: usize,
     args: u32,
+    modules: &mut Modules,
 ) -> Result<(), Trap> {
+    let base = frame.base;
     let np = store.func_type(addr).params.len();
     let from = base + args as usize;
     stack.copy_within(from..from + np, base);
-    match resolve(store, frame, addr, base)? {
+    match resolve(store, frame, addr, base, modules)? {
         Callee::Wasm(callee) => {
             enter(stack, &callee)?;
             *frame = callee;

@@ -92,12 +92,42 @@ type Handler =
 
 /// The tag of a handler's result that means "run this op on the slow path".
 const EXIT: usize = 1;
+/// With [`EXIT`]: the op is a `call`.
+const CALL: usize = 2;
+/// With [`EXIT`]: the op is a `return`.
+const RETURN: usize = 4;
+/// The tag bits (ops are 8-byte aligned).
+const TAGS: usize = EXIT | CALL | RETURN;
+
+/// Why the fast path stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// At a `call` to run.
+    Call,
+    /// At a `return` to run.
+    Return,
+    /// At any other op to run on the slow path.
+    Slow,
+}
+
+impl Exit {
+    fn of(tagged: usize) -> Exit {
+        if tagged & CALL != 0 {
+            Exit::Call
+        } else if tagged & RETURN != 0 {
+            Exit::Return
+        } else {
+            Exit::Slow
+        }
+    }
+}
 
 /// How much native stack a run of the fast path may use before backward
 /// branches leave it (see the module documentation).
 pub(crate) const STACK_BUDGET: usize = 256 * 1024;
 
-/// Runs ops from `ip` until one must run on the slow path; returns its address.
+/// Runs ops from `ip` until one must run on the slow path; returns its address
+/// and why.
 ///
 /// # Safety
 ///
@@ -111,12 +141,12 @@ pub(crate) unsafe fn run(
     len: usize,
     ctx: *mut Ctx,
     start: *const Threaded,
-) -> *const Threaded {
+) -> (*const Threaded, Exit) {
     #[cfg(kiln_tail_dispatch)]
     {
         // SAFETY: the caller's guarantees are the handler's.
         let tagged = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start) };
-        (tagged & !EXIT) as *const Threaded
+        ((tagged & !TAGS) as *const Threaded, Exit::of(tagged))
     }
     #[cfg(not(kiln_tail_dispatch))]
     {
@@ -125,7 +155,7 @@ pub(crate) unsafe fn run(
             // SAFETY: as above; an untagged result is the next op of the same code.
             let next = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start) };
             if next & EXIT != 0 {
-                return (next & !EXIT) as *const Threaded;
+                return ((next & !TAGS) as *const Threaded, Exit::of(next));
             }
             ip = next as *const Threaded;
         }
@@ -158,10 +188,14 @@ macro_rules! advance {
     };
 }
 
-/// Leaves the fast path: the slow path runs the op at `$ip`.
+/// Leaves the fast path: the slow path runs the op at `$ip` (of kind `$kind`,
+/// [`CALL`], [`RETURN`] or none).
 macro_rules! exit {
     ($ip:expr) => {
         return ($ip as usize) | EXIT
+    };
+    ($ip:expr, $kind:expr) => {
+        return ($ip as usize) | EXIT | $kind
     };
 }
 
@@ -398,6 +432,18 @@ handler! {
     /// Any op the fast path leaves to the slow path.
     fn slow(ip, regs, mem, len, ctx, start) {
         exit!(ip)
+    }
+}
+
+handler! {
+    fn call(ip, regs, mem, len, ctx, start) {
+        exit!(ip, CALL)
+    }
+}
+
+handler! {
+    fn ret(ip, regs, mem, len, ctx, start) {
+        exit!(ip, RETURN)
     }
 }
 
@@ -666,6 +712,8 @@ fn handler_for(op: &Op, at: usize) -> Handler {
         Op::CanonF32 { .. } => canon_f32,
         Op::CanonF64 { .. } => canon_f64,
         Op::Fuel { .. } => fuel,
+        Op::Call { .. } => call,
+        Op::Return { .. } => ret,
         Op::Load { kind, .. } => load_handler(kind).unwrap_or(slow),
         Op::Store { kind, .. } => store_handler(kind).unwrap_or(slow),
         _ => slow,

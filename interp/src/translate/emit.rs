@@ -11,6 +11,9 @@ impl Translator {
             self.dead_instr(module, instr);
             return;
         }
+        if !knows_lazy_slots(instr) {
+            self.materialize_all();
+        }
         match instr {
             Instr::Nop => {}
             Instr::Unreachable => {
@@ -69,19 +72,39 @@ impl Translator {
             }
             Instr::BrIf(depth) => {
                 self.h -= 1;
+                let lazy_cond = self.lazy_at(self.h);
+                self.set_lazy(self.h, None);
+                // The branch may carry values, read from their registers.
+                self.materialize_all();
                 let cond = self.reg(self.h);
                 let idx = self.frame_index(depth.0);
+                // A lazy condition is a local: branch on it as it is (fusing it with
+                // the op before would drop that op's write to the local).
+                let branch_on = |t: &mut Self, negate: bool, target: u32| match lazy_cond {
+                    Some(local) => t.emit(if negate {
+                        Op::BrIfEqz {
+                            cond: local,
+                            target,
+                        }
+                    } else {
+                        Op::BrIfNez {
+                            cond: local,
+                            target,
+                        }
+                    }),
+                    None => t.emit_cond_branch(cond, negate, target),
+                };
                 if self.direct_branch(idx) {
                     let frame = &self.ctrl[idx];
                     if frame.kind == Kind::Loop {
                         let target = frame.loop_start;
-                        self.emit_cond_branch(cond, false, target);
+                        branch_on(self, false, target);
                     } else {
-                        let at = self.emit_cond_branch(cond, false, 0);
+                        let at = branch_on(self, false, 0);
                         self.ctrl[idx].branches.push(at);
                     }
                 } else {
-                    let skip = self.emit_cond_branch(cond, true, 0);
+                    let skip = branch_on(self, true, 0);
                     let (height, n) = (self.ctrl[idx].height, self.ctrl[idx].label_arity());
                     if self.ctrl[idx].kind != Kind::Func {
                         self.branch_copies(height, n);
@@ -161,22 +184,39 @@ impl Translator {
                 self.emit(Op::ReturnCall { func: f.0, args });
                 self.reachable = false;
             }
-            Instr::Drop => self.h -= 1,
+            Instr::Drop => {
+                self.h -= 1;
+                self.set_lazy(self.h, None);
+            }
             Instr::Select(_) => {
                 self.h -= 2;
                 let (a, b, cond) = (self.reg(self.h - 1), self.reg(self.h), self.reg(self.h + 1));
                 self.emit(Op::Select { a, b, cond });
             }
             Instr::LocalGet(x) => {
-                let dst = self.reg(self.h);
-                self.emit(Op::Copy { dst, src: x.0 });
+                self.set_lazy(self.h, Some(x.0));
                 self.h += 1;
             }
             Instr::LocalSet(x) => {
                 self.h -= 1;
+                if let Some(local) = self.lazy_at(self.h) {
+                    self.set_lazy(self.h, None);
+                    self.materialize_local(x.0);
+                    if local != x.0 {
+                        self.emit(Op::Copy {
+                            dst: x.0,
+                            src: local,
+                        });
+                    }
+                    return;
+                }
                 let src = self.reg(self.h);
+                let pending = self.nlazy;
+                self.materialize_local(x.0);
                 match self.last_rewritable() {
-                    Some(op) if op.pure_dst() == Some(src) => {
+                    // Redirect the producer, unless slots standing for the local were
+                    // just materialised after it (they must read the old value).
+                    Some(op) if op.pure_dst() == Some(src) && self.nlazy == pending => {
                         if let Some(last) = self.code.last_mut() {
                             last.set_dst(x.0);
                         }
@@ -187,8 +227,35 @@ impl Translator {
                 }
             }
             Instr::LocalTee(x) => {
-                let src = self.reg(self.h - 1);
-                self.emit(Op::Copy { dst: x.0, src });
+                let top = self.h - 1;
+                if let Some(local) = self.lazy_at(top) {
+                    if local != x.0 {
+                        self.set_lazy(top, None);
+                        self.materialize_local(x.0);
+                        self.emit(Op::Copy {
+                            dst: x.0,
+                            src: local,
+                        });
+                        // The slot now reads the local it was copied to.
+                        self.set_lazy(top, Some(x.0));
+                    }
+                    return;
+                }
+                let src = self.reg(top);
+                let pending = self.nlazy;
+                self.materialize_local(x.0);
+                match self.last_rewritable() {
+                    // Write the producer's result to the local, and let the slot read it.
+                    Some(op) if op.pure_dst() == Some(src) && self.nlazy == pending => {
+                        if let Some(last) = self.code.last_mut() {
+                            last.set_dst(x.0);
+                        }
+                        self.set_lazy(top, Some(x.0));
+                    }
+                    _ => {
+                        self.emit(Op::Copy { dst: x.0, src });
+                    }
+                }
             }
             Instr::GlobalGet(g) => {
                 let dst = self.reg(self.h);
@@ -197,7 +264,7 @@ impl Translator {
             }
             Instr::GlobalSet(g) => {
                 self.h -= 1;
-                let src = self.reg(self.h);
+                let src = self.operand(self.h);
                 self.emit(Op::GlobalSet { global: g.0, src });
             }
             Instr::I32Const(v) => self.push_const32(*v as u32),
@@ -246,32 +313,33 @@ impl Translator {
     fn numeric_op(&mut self, op: NumOp) {
         if op.params().len() == 1 {
             let dst = self.reg(self.h - 1);
-            let src = self.fold_operand(dst);
+            let src = self.operand(self.h - 1);
             self.emit(Op::Unary { op, dst, src });
             return;
         }
         self.h -= 1;
         let (dst, b) = (self.reg(self.h - 1), self.reg(self.h));
         // `x + constant`: fold the constant into the instruction.
+        let b_lazy = self.lazy_at(self.h).is_some();
         match (op, self.last_rewritable()) {
-            (NumOp::I32Add, Some(Op::Const32 { dst: d, val })) if d == b => {
+            (NumOp::I32Add, Some(Op::Const32 { dst: d, val })) if d == b && !b_lazy => {
                 self.code.pop();
-                let a = self.fold_operand(dst);
+                let a = self.operand(self.h - 1);
                 self.emit(Op::I32AddImm { dst, a, imm: val });
                 return;
             }
-            (NumOp::I64Add, Some(Op::Const64 { dst: d, val })) if d == b => {
+            (NumOp::I64Add, Some(Op::Const64 { dst: d, val })) if d == b && !b_lazy => {
                 if let Ok(imm) = i32::try_from(val as i64) {
                     self.code.pop();
-                    let a = self.fold_operand(dst);
+                    let a = self.operand(self.h - 1);
                     self.emit(Op::I64AddImm { dst, a, imm });
                     return;
                 }
             }
             _ => {}
         }
-        let b = self.fold_operand(b);
-        let a = self.fold_operand(dst);
+        let b = self.operand(self.h);
+        let a = self.operand(self.h - 1);
         let op = Op::specialised_binary(op, dst, a, b).unwrap_or(Op::Binary { op, dst, a, b });
         self.emit(op);
     }
@@ -373,5 +441,28 @@ fn produces_nan(op: NumOp) -> bool {
             | F64Trunc
             | F64Nearest
             | F64PromoteF32
+    )
+}
+
+/// Whether the translator of `instr` handles lazy stack slots itself (see the
+/// module documentation of `translate`); before any other instruction, every
+/// lazy slot is materialised.
+fn knows_lazy_slots(instr: &Instr) -> bool {
+    matches!(
+        instr,
+        Instr::LocalGet(_)
+            | Instr::LocalSet(_)
+            | Instr::LocalTee(_)
+            | Instr::Drop
+            | Instr::BrIf(_)
+            | Instr::Num(_)
+            | Instr::Load(..)
+            | Instr::Store(..)
+            | Instr::I32Const(_)
+            | Instr::I64Const(_)
+            | Instr::F32Const(_)
+            | Instr::F64Const(_)
+            | Instr::GlobalGet(_)
+            | Instr::GlobalSet(_)
     )
 }

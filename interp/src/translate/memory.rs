@@ -30,7 +30,7 @@ impl Translator {
         match instr {
             Instr::Load(kind, m) => {
                 let dst = self.reg(self.h - 1);
-                let addr = self.fold_operand(dst);
+                let addr = self.operand(self.h - 1);
                 let op = match Self::short_offset(m) {
                     Some(offset) => Op::Load {
                         kind: *kind,
@@ -49,8 +49,8 @@ impl Translator {
             }
             Instr::Store(kind, m) => {
                 self.h -= 2;
-                let val = self.fold_operand(self.reg(self.h + 1));
-                let addr = self.fold_operand(self.reg(self.h));
+                let val = self.operand(self.h + 1);
+                let addr = self.operand(self.h);
                 let op = match Self::short_offset(m) {
                     Some(offset) => Op::Store {
                         kind: *kind,

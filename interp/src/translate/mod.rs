@@ -14,6 +14,15 @@
 //! - a `local.set` right after the op that produced its value redirects that
 //!   op's destination to the local.
 //!
+//! `local.get` emits nothing at first: the stack slot is marked as standing
+//! for the local (`lazy`), and the op that consumes it reads the local's
+//! register directly. A slot is *materialised* (a `Copy` into its own
+//! register) before anything could observe the difference: before the local
+//! is written while the slot is live, and before any instruction other than
+//! the few that know about lazy slots (numeric ops, loads, stores, locals,
+//! `drop`, `br_if`, constants, globals), which covers every control
+//! instruction, call and multi-operand op.
+//!
 //! With fuel on, the first costly instruction of each metered run (see
 //! `kiln_runtime::fuel`) is preceded by a `Fuel` op carrying the run's cost.
 
@@ -100,6 +109,11 @@ pub(crate) struct Translator {
     /// The `Fuel` op of the current run, once emitted.
     fuel_op: Option<usize>,
     run_cost: u64,
+    /// For each stack position, the local it stands for if it was pushed by a
+    /// `local.get` not yet materialised (see the module documentation).
+    lazy: Vec<Option<Reg>>,
+    /// How many entries of `lazy` are `Some`.
+    nlazy: usize,
 }
 
 impl Translator {
@@ -127,6 +141,8 @@ impl Translator {
         self.canonicalize = options.canonicalize_nans;
         self.fuel_op = None;
         self.run_cost = 0;
+        self.lazy.clear();
+        self.nlazy = 0;
         self.ctrl.push(Ctrl {
             kind: Kind::Func,
             height: 0,
@@ -212,6 +228,70 @@ impl Translator {
             }
         }
         self.nconsts = self.consts.len() as u32;
+    }
+
+    /// The local stack position `pos` stands for, if it is lazy.
+    fn lazy_at(&self, pos: u32) -> Option<Reg> {
+        self.lazy.get(pos as usize).copied().flatten()
+    }
+
+    /// Marks stack position `pos` as standing for `local` (or, with `None`, as
+    /// holding its own value).
+    fn set_lazy(&mut self, pos: u32, local: Option<Reg>) {
+        let pos = pos as usize;
+        if self.lazy.len() <= pos {
+            if local.is_none() {
+                return;
+            }
+            self.lazy.resize(pos + 1, None);
+        }
+        match (self.lazy[pos].is_some(), local.is_some()) {
+            (false, true) => self.nlazy += 1,
+            (true, false) => self.nlazy -= 1,
+            _ => {}
+        }
+        self.lazy[pos] = local;
+    }
+
+    /// The register to read stack position `pos` from, as its consumer pops it:
+    /// the local of a lazy slot, a folded local or constant, or its own register.
+    fn operand(&mut self, pos: u32) -> Reg {
+        match self.lazy_at(pos) {
+            Some(local) => {
+                self.set_lazy(pos, None);
+                local
+            }
+            None => self.fold_operand(self.reg(pos)),
+        }
+    }
+
+    /// Materialises the lazy slots below the current height that satisfy `which`.
+    fn materialize(&mut self, which: impl Fn(Reg) -> bool) {
+        if self.nlazy == 0 {
+            return;
+        }
+        for pos in 0..self.h.min(self.lazy.len() as u32) {
+            if let Some(local) = self.lazy_at(pos)
+                && which(local)
+            {
+                let dst = self.reg(pos);
+                self.emit(Op::Copy { dst, src: local });
+                self.set_lazy(pos, None);
+            }
+        }
+    }
+
+    /// Materialises every lazy slot.
+    pub(super) fn materialize_all(&mut self) {
+        self.materialize(|_| true);
+        // Slots above the height are dead; forget them too.
+        self.lazy.clear();
+        self.nlazy = 0;
+    }
+
+    /// Materialises the lazy slots standing for `local`, before it is written.
+    fn materialize_local(&mut self, local: Reg) {
+        self.materialize(|l| l == local);
     }
 
     fn emit(&mut self, op: Op) -> usize {
