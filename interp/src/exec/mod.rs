@@ -328,6 +328,8 @@ fn execute(
     let mut ctx = threaded::Ctx {
         fuel: 0,
         stack_limit: threaded::stack_limit(),
+        globals: std::ptr::null_mut(),
+        instance_globals: std::ptr::null(),
     };
 
     /// Register `$r` of the current frame, as a place.
@@ -430,11 +432,11 @@ fn execute(
         };
     }
 
-    /// `call`: a function of the same instance directly, others through `call!`.
+    /// Calls function `$addr`: a function of the same instance directly, others
+    /// through `call!`.
     macro_rules! op_call {
-        ($func:expr, $args:expr) => {
-            let (func, args) = ($func, $args);
-            let addr = store.instances[frame.instance.index()].funcs[func as usize];
+        ($addr:expr, $args:expr) => {
+            let (addr, args) = ($addr, $args);
             match store.funcs[addr.index()] {
                 // The common case, a function of the same instance, without `resolve`:
                 // same module, same memory 0 (so `mem0` and `fast_len` stay).
@@ -472,6 +474,8 @@ fn execute(
     loop {
         // The fast path runs ops until one needs this loop (a call, a return, a trap...).
         ctx.fuel = store.fuel;
+        ctx.globals = store.globals.as_mut_ptr();
+        ctx.instance_globals = store.instances[frame.instance.index()].globals.as_ptr();
         // SAFETY: `pc` is 0 or a jump target (checked to be inside `code` at
         // translation), or follows an op that is not the last: every function's code
         // ends with an `Unreachable` sentinel, so execution never runs past the end.
@@ -497,7 +501,8 @@ fn execute(
         // itself: a well-predicted branch rather than the `match`'s jump table.
         match (exit, op) {
             (threaded::Exit::Call, Op::Call { func, args }) => {
-                op_call!(func, args);
+                let addr = store.instances[frame.instance.index()].funcs[func as usize];
+                op_call!(addr, args);
                 continue;
             }
             (threaded::Exit::Return, Op::Return { start, count }) => {
@@ -694,11 +699,12 @@ fn execute(
                 op_return!(start, count);
             }
             Op::Call { func, args } => {
-                op_call!(func, args);
+                let addr = store.instances[frame.instance.index()].funcs[func as usize];
+                op_call!(addr, args);
             }
             Op::CallIndirect { index, args, site } => {
                 let addr = indirect_target(store, &frame, site, r!(index))?;
-                call!(addr, args);
+                op_call!(addr, args);
             }
             Op::ReturnCall { func, args } => {
                 let addr = store.instances[frame.instance.index()].funcs[func as usize];

@@ -21,7 +21,7 @@
 //! [`stack_rescues`] (a test checks that it stays zero); and straight-line
 //! runs are bounded by the function's length.
 //!
-//! Ops the fast path does not handle (calls, returns, globals, tables, bulk
+//! Ops the fast path does not handle (calls, returns, tables, bulk
 //! memory, 64-bit or absent memories, and any op that would trap) make the
 //! handler *exit*: it returns the op's address, tagged with [`EXIT`], and the
 //! executor's `match` in `exec/mod.rs` runs that op, which also produces the
@@ -32,6 +32,7 @@ use std::hint::unreachable_unchecked;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use kiln_parser::{LoadOp, StoreOp};
+use kiln_runtime::{GlobalAddr, GlobalEntity};
 
 use crate::bytecode::Op;
 use crate::num;
@@ -56,6 +57,10 @@ pub(crate) struct Ctx {
     pub fuel: u64,
     /// Lowest native stack address a backward branch may run at.
     pub stack_limit: usize,
+    /// The store's globals (taken again before each fast run).
+    pub globals: *mut GlobalEntity,
+    /// The store addresses of the running instance's globals, by index.
+    pub instance_globals: *const GlobalAddr,
 }
 
 /// How often a backward branch left the fast path because the native stack had
@@ -436,6 +441,34 @@ handler! {
 }
 
 handler! {
+    fn global_get(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::GlobalGet { dst, global });
+        // SAFETY: `ctx`'s global tables are the running instance's and the store's,
+        // taken before this run, and the index was validated against the instance.
+        let bits = unsafe {
+            let g = *(*ctx).instance_globals.add(global as usize);
+            (*(*ctx).globals.add(g.index())).bits
+        };
+        reg!(regs, dst) = bits as u64;
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    fn global_set(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::GlobalSet { global, src });
+        let value = u128::from(reg!(regs, src));
+        // SAFETY: as in `global_get`; validation admits `global.set` on mutable
+        // globals only.
+        unsafe {
+            let g = *(*ctx).instance_globals.add(global as usize);
+            (*(*ctx).globals.add(g.index())).bits = value;
+        }
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
     fn call(ip, regs, mem, len, ctx, start) {
         exit!(ip, CALL)
     }
@@ -713,6 +746,8 @@ fn handler_for(op: &Op, at: usize) -> Handler {
         Op::CanonF64 { .. } => canon_f64,
         Op::Fuel { .. } => fuel,
         Op::Call { .. } => call,
+        Op::GlobalGet { .. } => global_get,
+        Op::GlobalSet { .. } => global_set,
         Op::Return { .. } => ret,
         Op::Load { kind, .. } => load_handler(kind).unwrap_or(slow),
         Op::Store { kind, .. } => store_handler(kind).unwrap_or(slow),
