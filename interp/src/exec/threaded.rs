@@ -526,6 +526,8 @@ handler! {
     }
 }
 
+mod numeric;
+
 handler! {
     /// Any one-operand numeric op; a trapping one exits for the slow path to trap.
     fn unary(ip, regs, mem, len, ctx, start) {
@@ -573,7 +575,15 @@ handler! {
         operands!(ip, Op::BrTable { index, len: count });
         let skip = (reg!(regs, index) as u32).min(count) as usize;
         // SAFETY: the translator emits `count + 1` ops after a `BrTable`.
-        next!(unsafe { ip.add(1 + skip) }, regs, mem, len, ctx, start)
+        let entry = unsafe { ip.add(1 + skip) };
+        // Jump straight to the selected `Br`'s target rather than dispatching it.
+        // SAFETY: `entry` is an op of the same code.
+        if let Op::Br { target } = unsafe { *entry }.op {
+            // SAFETY: jump targets are inside the code (checked at translation).
+            let to = unsafe { start.add(target as usize) };
+            jump!(to <= ip, ip, target, regs, mem, len, ctx, start)
+        }
+        next!(entry, regs, mem, len, ctx, start)
     }
 }
 
@@ -732,8 +742,8 @@ fn handler_for(op: &Op, at: usize) -> Handler {
         Op::Const64 { .. } => const64,
         Op::I32AddImm { .. } => i32_add_imm,
         Op::I64AddImm { .. } => i64_add_imm,
-        Op::Unary { .. } => unary,
-        Op::Binary { .. } => binary,
+        Op::Unary { op, .. } => numeric::unary_handler(op).unwrap_or(unary),
+        Op::Binary { op, .. } => numeric::binary_handler(op).unwrap_or(binary),
         Op::Select { .. } => select,
         Op::BrIfNez { .. } if back => br_if_nez::<true>,
         Op::BrIfNez { .. } => br_if_nez::<false>,

@@ -115,7 +115,7 @@ fn from_bool(b: bool) -> u64 {
 ///
 /// An operator that does not take exactly one scalar operand (see [`arity`])
 /// is not this function's job: it returns `Ok(0)`, never panics.
-#[inline]
+#[inline(always)]
 pub fn unary(op: NumOp, x: u64) -> Result<u64, TrapCode> {
     use NumOp::*;
     Ok(match op {
@@ -205,7 +205,7 @@ pub fn unary(op: NumOp, x: u64) -> Result<u64, TrapCode> {
 ///
 /// An operator that does not take exactly two scalar operands (see
 /// [`arity`]) is not this function's job: it returns `Ok(0)`, never panics.
-#[inline]
+#[inline(always)]
 pub fn binary(op: NumOp, x: u64, y: u64) -> Result<u64, TrapCode> {
     use NumOp::*;
     Ok(match op {
