@@ -122,6 +122,17 @@ impl CompiledModule {
         std::ptr::NonNull::from(&**self.func_ref(def_index))
     }
 
+    /// Function `func` of the module's index space if it is one of the module's
+    /// own functions and is already translated.
+    pub(crate) fn translated(&self, func: u32) -> Option<&CompiledFunc> {
+        self.translated_def(func.checked_sub(self.module.num_imported_funcs)?)
+    }
+
+    /// Own function `def_index` if it is already translated.
+    pub(crate) fn translated_def(&self, def_index: u32) -> Option<&CompiledFunc> {
+        self.funcs.get(def_index as usize)?.get().map(|f| &**f)
+    }
+
     fn func_ref(&self, def_index: u32) -> &Arc<CompiledFunc> {
         let i = def_index as usize;
         self.funcs[i].get_or_init(|| {

@@ -35,8 +35,8 @@ const MAX_STACK_SLOTS: usize = 1 << 28;
 /// and returns touch no reference counts: the [`Modules`] of the `execute`
 /// call that runs the frame owns every module its frames point to, and a
 /// module owns its translated functions for as long as it lives.
-#[derive(Clone, Copy)]
-struct Frame {
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Frame {
     func: NonNull<CompiledFunc>,
     module: NonNull<CompiledModule>,
     instance: InstanceAddr,
@@ -49,13 +49,13 @@ struct Frame {
 }
 
 impl Frame {
-    fn func(&self) -> &CompiledFunc {
+    pub(crate) fn func(&self) -> &CompiledFunc {
         // SAFETY: the function belongs to `self.module`, which the `Modules` of the
         // running `execute` keeps alive (see `Frame`).
         unsafe { self.func.as_ref() }
     }
 
-    fn module(&self) -> &CompiledModule {
+    pub(crate) fn module(&self) -> &CompiledModule {
         // SAFETY: as in `func`.
         unsafe { self.module.as_ref() }
     }
@@ -289,18 +289,60 @@ fn indirect_target(store: &Store, frame: &Frame, site: u32, i: u64) -> Result<Fu
     Ok(addr)
 }
 
-/// Runs `frame` (already on the stack) until it returns; results end at `stack[frame.base..]`.
+/// The callee of `call_indirect` site `site` of `frame` with table index `i`,
+/// when it is a translated function of the same instance and the call cannot
+/// trap; `None` for everything else, which the slow path handles.
+///
+/// Out of line, and returning an `Option` of a pointer (one register), so that
+/// the locals of the lookups (the table type, returned through memory by an
+/// accessor that is not inlined in unoptimised dependencies) live in this
+/// function's frame rather than in the calling handler's, which must have no
+/// local whose address escapes (see `threaded.rs`).
+#[inline(never)]
+fn indirect_fast(store: &Store, frame: &Frame, site: u32, i: u64) -> Option<NonNull<CompiledFunc>> {
+    let (table, ty) = *frame.func().indirect.get(site as usize)?;
+    let inst = &store.instances[frame.instance.index()];
+    let t = &store.tables[inst.tables.get(table as usize)?.index()];
+    if t.ty().index == kiln_parser::IndexType::I64 {
+        return None;
+    }
+    let addr = t.elems().get(i as u32 as usize)?.addr()?;
+    match store.funcs[addr as usize] {
+        FuncEntity::Wasm {
+            instance,
+            def_index,
+            sig,
+        } if instance == frame.instance && sig == *inst.sigs.get(ty as usize)? => {
+            frame.module().translated_def(def_index).map(NonNull::from)
+        }
+        _ => None,
+    }
+}
+
+/// Runs `frame` (already on the stack) until it returns; results end at `stack[ctx.frame.base..]`.
 fn execute(
     store: &mut Store,
     data: &mut dyn Any,
     stack: &mut Vec<u64>,
-    mut frame: Frame,
+    frame: Frame,
     modules: &mut Modules,
 ) -> Result<(), Trap> {
-    let mut frames: Vec<Frame> = Vec::new();
     let mut pc = 0usize;
     let mut base = frame.base;
     ensure_stack(stack, base + frame.func().frame_size as usize)?;
+    let mut ctx = threaded::Ctx {
+        fuel: 0,
+        stack_limit: threaded::stack_limit(),
+        globals: std::ptr::null_mut(),
+        instance_globals: std::ptr::null(),
+        frame,
+        frames: Vec::new(),
+        store: std::ptr::null(),
+        depth: 0,
+        max_depth: store.limits.max_call_depth,
+        stack: std::ptr::null_mut(),
+        stack_len: 0,
+    };
 
     // Raw views of the current frame, taken again (`refresh!`) whenever the frame
     // changes, the stack may have been reallocated (calls) or memory 0 may have
@@ -314,23 +356,16 @@ fn execute(
     let mut fast_len: usize;
     macro_rules! refresh {
         () => {
-            code = frame.func().code.as_ptr();
-            start = frame.func().threaded.as_ptr();
+            start = ctx.frame.func().threaded.as_ptr();
             regs = stack.as_mut_ptr().wrapping_add(base);
-            mem0 = memory0(store, &frame);
-            fast_len = match frame.mem0 {
+            mem0 = memory0(store, &ctx.frame);
+            fast_len = match ctx.frame.mem0 {
                 Some((_, false)) => mem0.1,
                 _ => 0,
             };
         };
     }
     refresh!();
-    let mut ctx = threaded::Ctx {
-        fuel: 0,
-        stack_limit: threaded::stack_limit(),
-        globals: std::ptr::null_mut(),
-        instance_globals: std::ptr::null(),
-    };
 
     /// Register `$r` of the current frame, as a place.
     macro_rules! r {
@@ -344,7 +379,7 @@ fn execute(
     /// Effective address of a memory-0 access.
     macro_rules! ea {
         ($addr:expr, $offset:expr) => {
-            match frame.mem0 {
+            match ctx.frame.mem0 {
                 Some((_, true)) => r!($addr).checked_add(u64::from($offset)),
                 _ => Some(u64::from(r!($addr) as u32) + u64::from($offset)),
             }
@@ -365,21 +400,29 @@ fn execute(
     macro_rules! call {
         ($addr:expr, $args:expr) => {
             let callee_base = base + $args as usize;
-            match resolve(store, &frame, $addr, callee_base, modules)? {
+            match resolve(store, &ctx.frame, $addr, callee_base, modules)? {
                 Callee::Wasm(callee) => {
                     if store.depth >= store.limits.max_call_depth {
                         return Err(TrapCode::CallStackExhausted.into());
                     }
                     store.depth += 1;
                     enter(stack, &callee)?;
-                    frame.pc = pc;
-                    frames.push(std::mem::replace(&mut frame, callee));
+                    ctx.frame.pc = pc;
+                    ctx.frames.push(std::mem::replace(&mut ctx.frame, callee));
                     pc = 0;
                     base = callee_base;
                     refresh!();
                 }
                 Callee::Host(host, sig) => {
-                    call_host(store, data, frame.instance, &host, sig, stack, callee_base)?;
+                    call_host(
+                        store,
+                        data,
+                        ctx.frame.instance,
+                        &host,
+                        sig,
+                        stack,
+                        callee_base,
+                    )?;
                     refresh!();
                 }
             }
@@ -390,16 +433,16 @@ fn execute(
     /// `$args`; a host callee's results are returned at once.
     macro_rules! tail {
         ($addr:expr, $args:expr) => {
-            tail_call(store, data, stack, &mut frame, $addr, $args, modules)?;
-            pc = frame.pc;
+            tail_call(store, data, stack, &mut ctx.frame, $addr, $args, modules)?;
+            pc = ctx.frame.pc;
             refresh!();
             if pc == usize::MAX {
                 // The callee was a host function: return its results.
-                match finish_return(store, &mut frames, &mut frame) {
+                match finish_return(store, &mut ctx.frames, &mut ctx.frame) {
                     None => return Ok(()),
                     Some(()) => {
-                        pc = frame.pc;
-                        base = frame.base;
+                        pc = ctx.frame.pc;
+                        base = ctx.frame.base;
                         refresh!();
                     }
                 }
@@ -419,12 +462,12 @@ fn execute(
                     stack.copy_within(start..start + count, base);
                 }
             }
-            match frames.pop() {
+            match ctx.frames.pop() {
                 None => return Ok(()),
                 Some(caller) => {
-                    frame = caller;
-                    pc = frame.pc;
-                    base = frame.base;
+                    ctx.frame = caller;
+                    pc = ctx.frame.pc;
+                    base = ctx.frame.base;
                     store.depth -= 1;
                     refresh!();
                 }
@@ -444,23 +487,22 @@ fn execute(
                     instance,
                     def_index,
                     ..
-                } if instance == frame.instance => {
+                } if instance == ctx.frame.instance => {
                     if store.depth >= store.limits.max_call_depth {
                         return Err(TrapCode::CallStackExhausted.into());
                     }
                     store.depth += 1;
-                    let callee = frame.module().func_ptr(def_index);
+                    let callee = ctx.frame.module().func_ptr(def_index);
                     // SAFETY: the function belongs to the frame's module (see `Frame`).
                     let f = unsafe { callee.as_ref() };
                     let callee_base = base + args as usize;
                     ensure_stack(stack, callee_base + f.frame_size as usize)?;
                     init_frame(stack, callee_base, f);
-                    frames.push(Frame { pc, ..frame });
-                    frame.func = callee;
-                    frame.base = callee_base;
+                    ctx.frames.push(Frame { pc, ..ctx.frame });
+                    ctx.frame.func = callee;
+                    ctx.frame.base = callee_base;
                     pc = 0;
                     base = callee_base;
-                    code = f.code.as_ptr();
                     start = f.threaded.as_ptr();
                     regs = stack.as_mut_ptr().wrapping_add(base);
                 }
@@ -474,8 +516,16 @@ fn execute(
     loop {
         // The fast path runs ops until one needs this loop (a call, a return, a trap...).
         ctx.fuel = store.fuel;
+        ctx.depth = store.depth;
         ctx.globals = store.globals.as_mut_ptr();
-        ctx.instance_globals = store.instances[frame.instance.index()].globals.as_ptr();
+        ctx.instance_globals = store.instances[ctx.frame.instance.index()].globals.as_ptr();
+        ctx.stack = stack.as_mut_ptr();
+        ctx.stack_len = stack.len();
+        ctx.store = &raw const *store;
+        // Room for the fast path's calls, which never grow `frames` themselves.
+        if ctx.frames.len() == ctx.frames.capacity() {
+            ctx.frames.reserve(64);
+        }
         // SAFETY: `pc` is 0 or a jump target (checked to be inside `code` at
         // translation), or follows an op that is not the last: every function's code
         // ends with an `Unreachable` sentinel, so execution never runs past the end.
@@ -492,7 +542,14 @@ fn execute(
             )
         };
         store.fuel = ctx.fuel;
-        // SAFETY: `run` returns an op of the same code.
+        store.depth = ctx.depth;
+        // Calls and returns on the fast path may have changed the current frame
+        // (always to one of the same instance: memory 0 is unchanged).
+        base = ctx.frame.base;
+        code = ctx.frame.func().code.as_ptr();
+        start = ctx.frame.func().threaded.as_ptr();
+        regs = stack.as_mut_ptr().wrapping_add(base);
+        // SAFETY: `run` returns an op of the current frame's code.
         pc = unsafe { at.offset_from(start) } as usize;
         // SAFETY: `pc` is inside `code`, as above.
         let op = unsafe { *code.add(pc) };
@@ -501,7 +558,7 @@ fn execute(
         // itself: a well-predicted branch rather than the `match`'s jump table.
         match (exit, op) {
             (threaded::Exit::Call, Op::Call { func, args }) => {
-                let addr = store.instances[frame.instance.index()].funcs[func as usize];
+                let addr = store.instances[ctx.frame.instance.index()].funcs[func as usize];
                 op_call!(addr, args);
                 continue;
             }
@@ -699,19 +756,19 @@ fn execute(
                 op_return!(start, count);
             }
             Op::Call { func, args } => {
-                let addr = store.instances[frame.instance.index()].funcs[func as usize];
+                let addr = store.instances[ctx.frame.instance.index()].funcs[func as usize];
                 op_call!(addr, args);
             }
             Op::CallIndirect { index, args, site } => {
-                let addr = indirect_target(store, &frame, site, r!(index))?;
+                let addr = indirect_target(store, &ctx.frame, site, r!(index))?;
                 op_call!(addr, args);
             }
             Op::ReturnCall { func, args } => {
-                let addr = store.instances[frame.instance.index()].funcs[func as usize];
+                let addr = store.instances[ctx.frame.instance.index()].funcs[func as usize];
                 tail!(addr, args);
             }
             Op::ReturnCallIndirect { index, args, site } => {
-                let addr = indirect_target(store, &frame, site, r!(index))?;
+                let addr = indirect_target(store, &ctx.frame, site, r!(index))?;
                 tail!(addr, args);
             }
             Op::Unreachable => return Err(TrapCode::Unreachable.into()),
@@ -733,15 +790,15 @@ fn execute(
                 store.fuel -= cost;
             }
             Op::GlobalGet { dst, global } => {
-                let g = store.instances[frame.instance.index()].globals[global as usize];
+                let g = store.instances[ctx.frame.instance.index()].globals[global as usize];
                 r!(dst) = store.globals[g.index()].bits as u64;
             }
             Op::GlobalSet { global, src } => {
-                let g = store.instances[frame.instance.index()].globals[global as usize];
+                let g = store.instances[ctx.frame.instance.index()].globals[global as usize];
                 store.globals[g.index()].bits = u128::from(r!(src));
             }
             Op::RefFunc { dst, func } => {
-                let f = store.instances[frame.instance.index()].funcs[func as usize];
+                let f = store.instances[ctx.frame.instance.index()].funcs[func as usize];
                 r!(dst) = u64::from(RawRef::from_addr(f.0).0);
             }
             Op::RefIsNull { dst, src } => r!(dst) = u64::from(r!(src) as u32 == 0),
@@ -769,8 +826,8 @@ fn execute(
                 addr,
                 memarg,
             } => {
-                let (mem, offset) = frame.func().memargs[memarg as usize];
-                let m = store.instances[frame.instance.index()].memories[mem as usize].index();
+                let (mem, offset) = ctx.frame.func().memargs[memarg as usize];
+                let m = store.instances[ctx.frame.instance.index()].memories[mem as usize].index();
                 let ea = effective(store, m, r!(addr), offset)?;
                 r!(dst) = memory::load(kind, store.memories[m].data(), ea)?;
             }
@@ -780,14 +837,14 @@ fn execute(
                 val,
                 memarg,
             } => {
-                let (mem, offset) = frame.func().memargs[memarg as usize];
-                let m = store.instances[frame.instance.index()].memories[mem as usize].index();
+                let (mem, offset) = ctx.frame.func().memargs[memarg as usize];
+                let m = store.instances[ctx.frame.instance.index()].memories[mem as usize].index();
                 let ea = effective(store, m, r!(addr), offset)?;
                 memory::store(kind, store.memories[m].data_mut(), ea, r!(val))?;
             }
             other => {
-                let metered = frame.module().options.fuel;
-                bulk::execute(store, &frame, stack, base, other, metered)?;
+                let metered = ctx.frame.module().options.fuel;
+                bulk::execute(store, &ctx.frame, stack, base, other, metered)?;
                 refresh!();
             }
         }
