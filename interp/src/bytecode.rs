@@ -40,6 +40,9 @@ macro_rules! binary_ops {
             I32AddImm { dst: Reg, a: Reg, imm: u32 },
             /// `dst = a + imm` on 64 bits (immediate sign-extended).
             I64AddImm { dst: Reg, a: Reg, imm: i32 },
+            /// `dst = a + (b << shift)` on 32 bits (`shift < 32`): an `i32.shl` by a
+            /// constant feeding an `i32.add`, as in array indexing.
+            I32AddShl { dst: Reg, a: Reg, b: Reg, shift: u8 },
             /// Any one-operand numeric operator.
             Unary { op: NumOp, dst: Reg, src: Reg },
             /// Any two-operand numeric operator.
@@ -203,6 +206,7 @@ impl Op {
             | Op::Const64 { dst, .. }
             | Op::I32AddImm { dst, .. }
             | Op::I64AddImm { dst, .. }
+            | Op::I32AddShl { dst, .. }
             | Op::Unary { dst, .. }
             | Op::Binary { dst, .. }
             | Op::GlobalGet { dst, .. }
@@ -221,6 +225,7 @@ impl Op {
             | Op::Const64 { dst, .. }
             | Op::I32AddImm { dst, .. }
             | Op::I64AddImm { dst, .. }
+            | Op::I32AddShl { dst, .. }
             | Op::Unary { dst, .. }
             | Op::Binary { dst, .. }
             | Op::GlobalGet { dst, .. }

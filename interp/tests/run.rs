@@ -302,3 +302,29 @@ fn pending_local_reads_see_the_value_at_the_read() {
         vec![Val::I32(1)]
     );
 }
+
+/// `x + (y << c)` becomes one op; either operand order, shift counts of 32
+/// and more (taken modulo 32), wrapping, and a shift whose result is also kept
+/// in a local (which must not be fused away).
+#[test]
+fn shifted_adds_keep_their_meaning() {
+    let mut p = load(
+        r#"(module
+          (func (export "base_first") (param $b i32) (param $i i32) (result i32)
+            (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2))))
+          (func (export "shift_first") (param $b i32) (param $i i32) (result i32)
+            (i32.add (i32.shl (local.get $i) (i32.const 35)) (local.get $b)))
+          (func (export "kept") (param $b i32) (param $i i32) (result i32) (local $t i32)
+            (i32.add (local.get $b) (local.tee $t (i32.shl (local.get $i) (i32.const 4))))
+            (i32.mul (local.get $t) (i32.const 1000))
+            (i32.add)))"#,
+    );
+    let call = |p: &mut Program, name: &str, b: i32, i: i32| {
+        p.call(name, &[Val::I32(b), Val::I32(i)]).expect("no trap")
+    };
+    assert_eq!(call(&mut p, "base_first", 100, 5), vec![Val::I32(120)]);
+    assert_eq!(call(&mut p, "base_first", -1, i32::MAX), vec![Val::I32(-5)]);
+    assert_eq!(call(&mut p, "shift_first", 1, 3), vec![Val::I32(25)]);
+    // 7 + 48, plus t = 48 times 1000.
+    assert_eq!(call(&mut p, "kept", 7, 3), vec![Val::I32(48_055)]);
+}

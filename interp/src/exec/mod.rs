@@ -575,6 +575,9 @@ fn execute(
             Op::Const64 { dst, val } => r!(dst) = val,
             Op::I32AddImm { dst, a, imm } => r!(dst) = u64::from((r!(a) as u32).wrapping_add(imm)),
             Op::I64AddImm { dst, a, imm } => r!(dst) = r!(a).wrapping_add(imm as i64 as u64),
+            Op::I32AddShl { dst, a, b, shift } => {
+                r!(dst) = u64::from((r!(a) as u32).wrapping_add((r!(b) as u32) << (shift & 31)))
+            }
             Op::Unary { op, dst, src } => r!(dst) = num::unary(op, r!(src))?,
             Op::Binary { op, dst, a, b } => r!(dst) = num::binary(op, r!(a), r!(b))?,
             Op::I32Add { dst, a, b } => {

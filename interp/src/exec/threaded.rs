@@ -652,6 +652,15 @@ handler! {
 mod numeric;
 
 handler! {
+    fn i32_add_shl(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::I32AddShl { dst, a, b, shift });
+        let scaled = (reg!(regs, b) as u32) << (shift & 31);
+        reg!(regs, dst) = u64::from((reg!(regs, a) as u32).wrapping_add(scaled));
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
     /// Any one-operand numeric op; a trapping one exits for the slow path to trap.
     fn unary(ip, regs, mem, len, ctx, start) {
         operands!(ip, Op::Unary { op, dst, src });
@@ -865,6 +874,7 @@ fn handler_for(op: &Op, at: usize) -> Handler {
         Op::Const64 { .. } => const64,
         Op::I32AddImm { .. } => i32_add_imm,
         Op::I64AddImm { .. } => i64_add_imm,
+        Op::I32AddShl { .. } => i32_add_shl,
         Op::Unary { op, .. } => numeric::unary_handler(op).unwrap_or(unary),
         Op::Binary { op, .. } => numeric::binary_handler(op).unwrap_or(binary),
         Op::Select { .. } => select,

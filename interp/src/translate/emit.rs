@@ -3,7 +3,7 @@
 use kiln_parser::{Instr, Module, NumOp};
 
 use super::{Ctrl, Kind, Translator};
-use crate::bytecode::Op;
+use crate::bytecode::{Op, Reg};
 
 impl Translator {
     pub(super) fn instr(&mut self, module: &Module, instr: &Instr) {
@@ -338,10 +338,51 @@ impl Translator {
             }
             _ => {}
         }
+        if op == NumOp::I32Add
+            && let Some(fused) = self.add_shifted(dst)
+        {
+            self.emit(fused);
+            return;
+        }
         let b = self.operand(self.h);
         let a = self.operand(self.h - 1);
         let op = Op::specialised_binary(op, dst, a, b).unwrap_or(Op::Binary { op, dst, a, b });
         self.emit(op);
+    }
+
+    /// `x + (y << c)` (either operand order) for an `i32.add` whose operands are
+    /// at `self.h - 1` and `self.h`, when the shift by a constant was the last op
+    /// and wrote the stack slot of one operand: the shift is removed and the
+    /// fused op returned.
+    fn add_shifted(&mut self, dst: Reg) -> Option<Op> {
+        let Some(Op::I32Shl { dst: d, a: x, b: c }) = self.last_rewritable() else {
+            return None;
+        };
+        let shift = (self.const_value(c)? as u32 & 31) as u8;
+        let (top, below) = (self.h, self.h - 1);
+        if self.lazy_at(top).is_none() && d == self.reg(top) {
+            // `base; (y << c); add`: the shift produced the top operand.
+            self.code.pop();
+            let a = self.operand(below);
+            return Some(Op::I32AddShl {
+                dst,
+                a,
+                b: x,
+                shift,
+            });
+        }
+        if self.lazy_at(below).is_none() && d == self.reg(below) && self.lazy_at(top).is_some() {
+            // `(y << c); local.get base; add`: the local emitted nothing after the shift.
+            self.code.pop();
+            let a = self.operand(top);
+            return Some(Op::I32AddShl {
+                dst,
+                a,
+                b: x,
+                shift,
+            });
+        }
+        None
     }
 
     fn else_(&mut self) {

@@ -230,6 +230,12 @@ impl Translator {
         self.nconsts = self.consts.len() as u32;
     }
 
+    /// The value of register `r` if it is one of the constant registers.
+    fn const_value(&self, r: Reg) -> Option<u64> {
+        let i = r.checked_sub(self.l)?;
+        self.consts.get(i as usize).copied()
+    }
+
     /// The local stack position `pos` stands for, if it is lazy.
     fn lazy_at(&self, pos: u32) -> Option<Reg> {
         self.lazy.get(pos as usize).copied().flatten()
