@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release -p kiln-interp --example dump -- prog.wasm        # every function
+//! cargo run --release -p kiln-interp --example dump -- prog.wat         # text works too
 //! cargo run --release -p kiln-interp --example dump -- prog.wasm 12 40  # functions 12 and 40
 //! ```
 //!
@@ -18,7 +19,12 @@ fn main() {
         eprintln!("usage: dump FILE [FUNC...]");
         std::process::exit(2);
     };
-    let bytes = match std::fs::read(&path) {
+    let read = if path.ends_with(".wat") {
+        wat::parse_file(&path).map_err(|e| e.to_string())
+    } else {
+        std::fs::read(&path).map_err(|e| e.to_string())
+    };
+    let bytes = match read {
         Ok(b) => b,
         Err(e) => {
             eprintln!("{path}: {e}");

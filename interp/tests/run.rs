@@ -328,3 +328,25 @@ fn shifted_adds_keep_their_meaning() {
     // 7 + 48, plus t = 48 times 1000.
     assert_eq!(call(&mut p, "kept", 7, 3), vec![Val::I32(48_055)]);
 }
+
+/// A function returning a local returns it from the local's register, by
+/// `return` inside blocks or by its final `end`, and still returns the value
+/// read even when the local changes between the read and the return.
+#[test]
+fn returning_a_local() {
+    let mut p = load(
+        r#"(module
+          (func (export "early") (param $x i32) (result i32)
+            (block (block (br_if 1 (i32.eqz (local.get $x)))
+              (return (local.get $x))))
+            (i32.const -1))
+          (func (export "at_end") (param $x i64) (result i64) (local.get $x))
+          (func (export "changed") (param $x i32) (result i32)
+            (local.get $x)
+            (local.set $x (i32.const 5))))"#,
+    );
+    assert_eq!(p.call("early", &[Val::I32(7)]).expect("no trap"), vec![Val::I32(7)]);
+    assert_eq!(p.call("early", &[Val::I32(0)]).expect("no trap"), vec![Val::I32(-1)]);
+    assert_eq!(p.call("at_end", &[Val::I64(-3)]).expect("no trap"), vec![Val::I64(-3)]);
+    assert_eq!(p.call("changed", &[Val::I32(8)]).expect("no trap"), vec![Val::I32(8)]);
+}

@@ -11,6 +11,9 @@ impl Translator {
             self.dead_instr(module, instr);
             return;
         }
+        if self.returns_lazy_local(instr) {
+            return;
+        }
         if !knows_lazy_slots(instr) {
             self.materialize_all();
         }
@@ -284,6 +287,30 @@ impl Translator {
             Instr::Num(op) => self.numeric(*op),
             _ => self.memory(instr),
         }
+    }
+
+    /// `return` (or the function's final `end`) of a single result that a
+    /// `local.get` left lazy: returns straight from the local's register, without
+    /// copying it to the stack slot first. Returns whether it did.
+    fn returns_lazy_local(&mut self, instr: &Instr) -> bool {
+        let func_end = matches!(instr, Instr::End) && self.ctrl.len() == 1;
+        if !(func_end || matches!(instr, Instr::Return)) || self.ctrl[0].results != 1 || self.h == 0
+        {
+            return false;
+        }
+        let Some(local) = self.lazy_at(self.h - 1) else {
+            return false;
+        };
+        self.emit(Op::Return {
+            start: local,
+            count: 1,
+        });
+        self.forget_lazy_slots();
+        self.reachable = false;
+        if func_end {
+            self.end();
+        }
+        true
     }
 
     fn push_const32(&mut self, val: u32) {

@@ -295,6 +295,13 @@ impl Translator {
         self.nlazy = 0;
     }
 
+    /// Forgets every lazy slot without materialising it, after an unconditional
+    /// transfer of control (nothing reads the slots afterwards).
+    pub(super) fn forget_lazy_slots(&mut self) {
+        self.lazy.clear();
+        self.nlazy = 0;
+    }
+
     /// Materialises the lazy slots standing for `local`, before it is written.
     fn materialize_local(&mut self, local: Reg) {
         self.materialize(|l| l == local);
