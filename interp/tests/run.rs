@@ -345,8 +345,53 @@ fn returning_a_local() {
             (local.get $x)
             (local.set $x (i32.const 5))))"#,
     );
-    assert_eq!(p.call("early", &[Val::I32(7)]).expect("no trap"), vec![Val::I32(7)]);
-    assert_eq!(p.call("early", &[Val::I32(0)]).expect("no trap"), vec![Val::I32(-1)]);
-    assert_eq!(p.call("at_end", &[Val::I64(-3)]).expect("no trap"), vec![Val::I64(-3)]);
-    assert_eq!(p.call("changed", &[Val::I32(8)]).expect("no trap"), vec![Val::I32(8)]);
+    assert_eq!(
+        p.call("early", &[Val::I32(7)]).expect("no trap"),
+        vec![Val::I32(7)]
+    );
+    assert_eq!(
+        p.call("early", &[Val::I32(0)]).expect("no trap"),
+        vec![Val::I32(-1)]
+    );
+    assert_eq!(
+        p.call("at_end", &[Val::I64(-3)]).expect("no trap"),
+        vec![Val::I64(-3)]
+    );
+    assert_eq!(
+        p.call("changed", &[Val::I32(8)]).expect("no trap"),
+        vec![Val::I32(8)]
+    );
+}
+
+/// The interpreter does not execute SIMD: modules with a SIMD instruction, or
+/// a `v128` type, local or global, are refused when compiled, and others are
+/// not.
+#[test]
+fn simd_modules_are_refused() {
+    let compile = |wat: &str| {
+        let bytes = wat::parse_str(wat).expect("test module should be well-formed text");
+        let module = kiln_parser::parse(&bytes, Features::ALL).expect("parse");
+        let info = kiln_validator::validate(&module, Features::ALL).expect("valid");
+        kiln_interp::CompiledModule::new(
+            Arc::new(module),
+            Arc::new(info),
+            kiln_interp::Options::default(),
+        )
+        .map(drop)
+    };
+    let refused = Err(kiln_interp::CompileError::SimdUnsupported);
+    for wat in [
+        "(module (func (drop (v128.const i64x2 1 2))))",
+        "(module (func (param i32) (drop (i32x4.splat (local.get 0)))))",
+        "(module (memory 1) (func (drop (v128.load (i32.const 0)))))",
+        "(module (func (local v128)))",
+        "(module (func (param v128)))",
+        "(module (global v128 (v128.const i64x2 0 0)))",
+    ] {
+        assert_eq!(compile(wat), refused, "{wat}");
+    }
+    assert_eq!(
+        compile("(module (func (result i32) (i32.const 1)))"),
+        Ok(())
+    );
 }

@@ -57,6 +57,10 @@ pub struct Module {
     pub num_imported_memories: u32,
     /// Number of imported globals.
     pub num_imported_globals: u32,
+    /// Whether any instruction (of a body or a constant expression) operates
+    /// on `v128` values: a SIMD operator, or a `select` typed `v128`. Types,
+    /// globals and locals of type `v128` are not counted here.
+    pub uses_v128_instrs: bool,
 }
 
 impl Module {

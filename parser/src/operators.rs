@@ -76,6 +76,9 @@ pub(crate) struct InstrBuilder {
     /// Set once any instruction names a data segment: the binary format then
     /// requires a data count section.
     pub(crate) uses_data_count: bool,
+    /// Set once any instruction operates on `v128` values (a SIMD operator, or
+    /// a `select` typed `v128`).
+    pub(crate) uses_v128: bool,
     /// The kinds of the enclosing control frames, innermost last, which
     /// `wasmparser`'s decoder asks for (as [`FrameStack`]) to reject an
     /// `else` outside an `if` and operators after the final `end`.
@@ -88,6 +91,7 @@ impl std::fmt::Debug for InstrBuilder {
             .field("features", &self.features)
             .field("offset", &self.offset)
             .field("uses_data_count", &self.uses_data_count)
+            .field("uses_v128", &self.uses_v128)
             .finish_non_exhaustive()
     }
 }
@@ -101,6 +105,7 @@ impl InstrBuilder {
             offset: 0,
             error: None,
             uses_data_count: false,
+            uses_v128: false,
             frames: Vec::new(),
         }
     }
@@ -178,7 +183,12 @@ impl InstrBuilder {
     #[inline(always)]
     fn push(&mut self, instr: Result<Instr, ParseError>) {
         match instr {
-            Ok(instr) => self.instrs.push(instr),
+            Ok(instr) => {
+                if instr == Instr::Select(Some(ValType::V128)) {
+                    self.uses_v128 = true;
+                }
+                self.instrs.push(instr);
+            }
             Err(e) => self.fail(e),
         }
     }
@@ -569,8 +579,26 @@ impl<'a> VisitOperator<'a> for InstrBuilder {
     wasmparser::for_each_visit_operator!(define_visit);
 }
 
+/// `define_visit` for the SIMD operators, which also record that the module
+/// uses `v128` (see [`InstrBuilder::uses_v128`]).
+macro_rules! define_visit_simd {
+    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            #[inline]
+            #[allow(clippy::redundant_closure_call, reason = "a scope for `?` (no try blocks)")]
+            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                self.uses_v128 = true;
+                let instr = (|| -> Result<Instr, ParseError> {
+                    convert!(self, $proposal, $op, $visit $($(, $arg = $arg)*)?)
+                })();
+                self.push(instr)
+            }
+        )*
+    };
+}
+
 impl VisitSimdOperator<'_> for InstrBuilder {
-    wasmparser::for_each_visit_simd_operator!(define_visit);
+    wasmparser::for_each_visit_simd_operator!(define_visit_simd);
 }
 
 #[cfg(test)]

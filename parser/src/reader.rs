@@ -376,6 +376,7 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                 if instrs.uses_data_count && module.data_count.is_none() {
                     return Err(ParseError::malformed("data count section required", offset));
                 }
+                module.uses_v128_instrs = instrs.uses_v128;
             }
             other => {
                 let offset = other.as_section().map_or(0, |(_, r)| r.start);

@@ -442,27 +442,16 @@ impl Translator {
 
 /// Whether a function or module uses SIMD, which the interpreter does not execute yet.
 pub(crate) fn uses_simd(module: &Module) -> bool {
-    use kiln_parser::{Instr, ValType};
+    use kiln_parser::ValType;
     let v = |t: &ValType| *t == ValType::V128;
-    module
-        .types
-        .iter()
-        .any(|t| t.params.iter().any(v) || t.results.iter().any(v))
+    module.uses_v128_instrs
+        || module
+            .types
+            .iter()
+            .any(|t| t.params.iter().any(v) || t.results.iter().any(v))
         || module.globals.iter().any(|g| g.ty.content == ValType::V128)
-        || module.code.iter().any(|body| {
-            body.locals.iter().any(|(_, t)| v(t))
-                || body.instrs.iter().any(|i| match i {
-                    Instr::Num(op) => v(&op.result()) || op.params().iter().any(v),
-                    Instr::Load(op, _) => v(&op.val_type()),
-                    Instr::Store(op, _) => v(&op.val_type()),
-                    Instr::Select(Some(t)) => v(t),
-                    Instr::V128Const(_)
-                    | Instr::Shuffle(_)
-                    | Instr::ExtractLane(..)
-                    | Instr::ReplaceLane(..)
-                    | Instr::LoadLane(..)
-                    | Instr::StoreLane(..) => true,
-                    _ => false,
-                })
-        })
+        || module
+            .code
+            .iter()
+            .any(|body| body.locals.iter().any(|(_, t)| v(t)))
 }
