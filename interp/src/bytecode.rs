@@ -128,6 +128,11 @@ macro_rules! binary_ops {
             Load { kind: LoadOp, dst: Reg, addr: Reg, offset: u32 },
             /// A store to memory 0 with a 32-bit offset.
             Store { kind: StoreOp, addr: Reg, val: Reg, offset: u32 },
+            /// A load from 32-bit memory 0 at `(addr + imm) mod 2^32`: an `i32.add`
+            /// of a constant feeding a load with offset 0.
+            LoadWrapped { kind: LoadOp, dst: Reg, addr: Reg, imm: u32 },
+            /// A store to 32-bit memory 0 at `(addr + imm) mod 2^32`.
+            StoreWrapped { kind: StoreOp, addr: Reg, val: Reg, imm: u32 },
             /// A load with memarg side-table entry `memarg` (other memories, 64-bit offsets).
             LoadExt { kind: LoadOp, dst: Reg, addr: Reg, memarg: u32 },
             /// A store with memarg side-table entry `memarg`.
@@ -212,6 +217,7 @@ impl Op {
             | Op::GlobalGet { dst, .. }
             | Op::RefIsNull { dst, .. }
             | Op::Load { dst, .. }
+            | Op::LoadWrapped { dst, .. }
             | Op::LoadExt { dst, .. } => Some(dst),
             _ => self.binary_parts().map(|(dst, _, _)| dst),
         }
@@ -231,6 +237,7 @@ impl Op {
             | Op::GlobalGet { dst, .. }
             | Op::RefIsNull { dst, .. }
             | Op::Load { dst, .. }
+            | Op::LoadWrapped { dst, .. }
             | Op::LoadExt { dst, .. } => *dst = new,
             other => other.set_binary_dst(new),
         }

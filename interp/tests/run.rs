@@ -395,3 +395,29 @@ fn simd_modules_are_refused() {
         Ok(())
     );
 }
+
+/// An `i32.add` of a constant feeding a load or store with offset 0 becomes
+/// one op, which must wrap the address at 2^32 as the add does (unlike an
+/// offset, which must not wrap and makes the same access trap).
+#[test]
+fn added_constants_in_addresses_wrap() {
+    let mut p = load(
+        r#"(module
+          (memory 1)
+          (func (export "store_load") (param $p i32) (param $v i32) (result i32)
+            (i32.store (i32.add (local.get $p) (i32.const 16)) (local.get $v))
+            (i32.load (i32.add (local.get $p) (i32.const 16))))
+          (func (export "load_offset") (param $p i32) (result i32)
+            (i32.load offset=16 (local.get $p))))"#,
+    );
+    // 0xffff_fff8 + 16 wraps to 8.
+    let got = p
+        .call("store_load", &[Val::I32(-8), Val::I32(77)])
+        .expect("no trap");
+    assert_eq!(got, vec![Val::I32(77)]);
+    let got = p.call("load_offset", &[Val::I32(-8)]);
+    assert!(matches!(got, Err(e) if e.code() == Some(TrapCode::MemoryOutOfBounds)));
+    // Out of bounds after wrapping nothing: a trap, from the slow path.
+    let got = p.call("store_load", &[Val::I32(65_536 - 16), Val::I32(1)]);
+    assert!(matches!(got, Err(e) if e.code() == Some(TrapCode::MemoryOutOfBounds)));
+}

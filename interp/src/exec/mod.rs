@@ -823,6 +823,24 @@ fn execute(
                 let ea = ea!(addr, offset).ok_or(TrapCode::MemoryOutOfBounds)?;
                 memory::store(kind, mem0!(), ea, r!(val))?;
             }
+            Op::LoadWrapped {
+                kind,
+                dst,
+                addr,
+                imm,
+            } => {
+                let ea = u64::from((r!(addr) as u32).wrapping_add(imm));
+                r!(dst) = memory::load(kind, mem0!(), ea)?;
+            }
+            Op::StoreWrapped {
+                kind,
+                addr,
+                val,
+                imm,
+            } => {
+                let ea = u64::from((r!(addr) as u32).wrapping_add(imm));
+                memory::store(kind, mem0!(), ea, r!(val))?;
+            }
             Op::LoadExt {
                 kind,
                 dst,

@@ -3,7 +3,7 @@
 use kiln_parser::{Instr, MemArg};
 
 use super::Translator;
-use crate::bytecode::Op;
+use crate::bytecode::{Op, Reg};
 
 impl Translator {
     /// The 32-bit offset of a memory-0 access, or `None` if it needs the side table.
@@ -20,6 +20,23 @@ impl Translator {
         self.memargs.len() as u32 - 1
     }
 
+    /// For an access with offset 0 to memory 0 whose address (stack position
+    /// `pos`) the last op computed as `a + imm` on 32 bits: removes that op and
+    /// returns `(a, imm)`, for `LoadWrapped`/`StoreWrapped`. (Folding `imm` into
+    /// the offset instead would be wrong: the offset is added without wrapping.)
+    fn wrapped_address(&mut self, m: &MemArg, pos: u32) -> Option<(Reg, u32)> {
+        if m.memory.0 != 0 || m.offset != 0 || self.lazy_at(pos).is_some() {
+            return None;
+        }
+        match self.last_rewritable() {
+            Some(Op::I32AddImm { dst, a, imm }) if dst == self.reg(pos) => {
+                self.code.pop();
+                Some((a, imm))
+            }
+            _ => None,
+        }
+    }
+
     /// Pops `n` operands and returns the register of the first.
     fn pop_args(&mut self, n: u32) -> u32 {
         self.h -= n;
@@ -30,6 +47,15 @@ impl Translator {
         match instr {
             Instr::Load(kind, m) => {
                 let dst = self.reg(self.h - 1);
+                if let Some((addr, imm)) = self.wrapped_address(m, self.h - 1) {
+                    self.emit(Op::LoadWrapped {
+                        kind: *kind,
+                        dst,
+                        addr,
+                        imm,
+                    });
+                    return;
+                }
                 let addr = self.operand(self.h - 1);
                 let op = match Self::short_offset(m) {
                     Some(offset) => Op::Load {
@@ -50,6 +76,15 @@ impl Translator {
             Instr::Store(kind, m) => {
                 self.h -= 2;
                 let val = self.operand(self.h + 1);
+                if let Some((addr, imm)) = self.wrapped_address(m, self.h) {
+                    self.emit(Op::StoreWrapped {
+                        kind: *kind,
+                        addr,
+                        val,
+                        imm,
+                    });
+                    return;
+                }
                 let addr = self.operand(self.h);
                 let op = match Self::short_offset(m) {
                     Some(offset) => Op::Store {

@@ -1,0 +1,143 @@
+//! Handlers for loads and stores of memory 0 (32-bit memories only: the
+//! executor passes a length of 0 for a 64-bit memory, which sends every access
+//! to the slow path, as does any access out of bounds, which the slow path
+//! then reports as the trap).
+//!
+//! Each kind of access has two handlers: for `Op::Load`/`Op::Store`, at
+//! `addr + offset` (without wrapping, as the spec computes it), and for
+//! `Op::LoadWrapped`/`Op::StoreWrapped`, at `(addr + imm) mod 2^32`, the
+//! `i32.add` of a constant that fed an access with offset 0.
+
+use std::hint::unreachable_unchecked;
+
+use kiln_parser::{LoadOp, StoreOp};
+
+use super::{Ctx, EXIT, Handler, Threaded};
+use crate::bytecode::Op;
+
+/// Reads `N` bytes at `at`.
+///
+/// With debug assertions on, the standard library checks the copy's
+/// preconditions in a call that takes the address of the handler's local copy,
+/// and a handler whose locals' addresses escape cannot jump to the next one
+/// (its frame must outlive the call). Such builds keep the copy out of line so
+/// that the handler has no such local; optimised builds inline it.
+///
+/// # Safety
+///
+/// `[at, at + N)` is readable.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn read_bytes<const N: usize>(at: *const u8) -> [u8; N] {
+    // SAFETY: the caller's guarantee.
+    unsafe { at.cast::<[u8; N]>().read_unaligned() }
+}
+
+/// Writes `bytes` at `at` (out of line with debug assertions, as [`read_bytes`]).
+///
+/// # Safety
+///
+/// `[at, at + N)` is writable.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn write_bytes<const N: usize>(at: *mut u8, bytes: [u8; N]) {
+    // SAFETY: the caller's guarantee.
+    unsafe { at.cast::<[u8; N]>().write_unaligned(bytes) }
+}
+
+/// Expands each `handler: OpKind => N bytes as |bytes| value` row into a load
+/// handler that reads N bytes of memory 0 and writes `value` to `dst`, plus
+/// the `load_handler` lookup from a load kind to its handler.
+macro_rules! load_handlers {
+    ($($name:ident: $($kind:ident)|+ => $n:literal as |$b:ident| $value:expr;)*) => {
+        $(handler! {
+            fn $name<const WRAPPED: bool>(ip, regs, mem, len, ctx, start) {
+                let (dst, ea) = if WRAPPED {
+                    operands!(ip, Op::LoadWrapped { dst, addr, imm, .. });
+                    (dst, u64::from((reg!(regs, addr) as u32).wrapping_add(imm)))
+                } else {
+                    operands!(ip, Op::Load { dst, addr, offset, .. });
+                    (dst, u64::from(reg!(regs, addr) as u32) + u64::from(offset))
+                };
+                if ea + $n > len as u64 {
+                    exit!(ip);
+                }
+                // SAFETY: `[ea, ea + N)` is inside memory 0's `len` accessible bytes.
+                let $b: [u8; $n] = unsafe { read_bytes(mem.add(ea as usize)) };
+                reg!(regs, dst) = $value;
+                advance!(ip, regs, mem, len, ctx, start)
+            }
+        })*
+
+        /// The handler of a load of `kind`: of `Op::LoadWrapped` if `wrapped`,
+        /// else of `Op::Load`.
+        pub(super) fn load_handler(kind: LoadOp, wrapped: bool) -> Option<Handler> {
+            match (kind, wrapped) {
+                $(
+                    ($(LoadOp::$kind)|+, false) => Some($name::<false>),
+                    ($(LoadOp::$kind)|+, true) => Some($name::<true>),
+                )*
+                _ => None,
+            }
+        }
+    };
+}
+
+load_handlers! {
+    load32: I32Load | F32Load => 4 as |b| u64::from(u32::from_le_bytes(b));
+    load64: I64Load | F64Load => 8 as |b| u64::from_le_bytes(b);
+    load8s32: I32Load8S => 1 as |b| u64::from(i8::from_le_bytes(b) as i32 as u32);
+    load8u: I32Load8U | I64Load8U => 1 as |b| u64::from(b[0]);
+    load16s32: I32Load16S => 2 as |b| u64::from(i16::from_le_bytes(b) as i32 as u32);
+    load16u: I32Load16U | I64Load16U => 2 as |b| u64::from(u16::from_le_bytes(b));
+    load8s64: I64Load8S => 1 as |b| i8::from_le_bytes(b) as i64 as u64;
+    load16s64: I64Load16S => 2 as |b| i16::from_le_bytes(b) as i64 as u64;
+    load32s64: I64Load32S => 4 as |b| i32::from_le_bytes(b) as i64 as u64;
+    load32u64: I64Load32U => 4 as |b| u64::from(u32::from_le_bytes(b));
+}
+
+/// Expands each `handler: OpKind => N bytes as |v| bytes` row into a store
+/// handler that writes `bytes` (N of them, from the value `v`) to memory 0,
+/// plus the `store_handler` lookup.
+macro_rules! store_handlers {
+    ($($name:ident: $($kind:ident)|+ => $n:literal as |$v:ident| $bytes:expr;)*) => {
+        $(handler! {
+            fn $name<const WRAPPED: bool>(ip, regs, mem, len, ctx, start) {
+                let (val, ea) = if WRAPPED {
+                    operands!(ip, Op::StoreWrapped { addr, val, imm, .. });
+                    (val, u64::from((reg!(regs, addr) as u32).wrapping_add(imm)))
+                } else {
+                    operands!(ip, Op::Store { addr, val, offset, .. });
+                    (val, u64::from(reg!(regs, addr) as u32) + u64::from(offset))
+                };
+                if ea + $n > len as u64 {
+                    exit!(ip);
+                }
+                let $v = reg!(regs, val);
+                let bytes: [u8; $n] = $bytes;
+                // SAFETY: `[ea, ea + N)` is inside memory 0's `len` accessible bytes.
+                unsafe { write_bytes(mem.add(ea as usize), bytes) };
+                advance!(ip, regs, mem, len, ctx, start)
+            }
+        })*
+
+        /// The handler of a store of `kind`: of `Op::StoreWrapped` if `wrapped`,
+        /// else of `Op::Store`.
+        pub(super) fn store_handler(kind: StoreOp, wrapped: bool) -> Option<Handler> {
+            match (kind, wrapped) {
+                $(
+                    ($(StoreOp::$kind)|+, false) => Some($name::<false>),
+                    ($(StoreOp::$kind)|+, true) => Some($name::<true>),
+                )*
+                _ => None,
+            }
+        }
+    };
+}
+
+store_handlers! {
+    store32: I32Store | F32Store | I64Store32 => 4 as |v| (v as u32).to_le_bytes();
+    store64: I64Store | F64Store => 8 as |v| v.to_le_bytes();
+    store8: I32Store8 | I64Store8 => 1 as |v| [v as u8];
+    store16: I32Store16 | I64Store16 => 2 as |v| (v as u16).to_le_bytes();
+}
