@@ -8,6 +8,7 @@
 //! only host functions that call back into WebAssembly use native stack.
 
 mod bulk;
+mod frames;
 mod memory;
 mod threaded;
 
@@ -16,111 +17,17 @@ pub(crate) use threaded::{Threaded, thread};
 
 use std::any::Any;
 use std::ptr::NonNull;
-use std::sync::Arc;
 
-use kiln_runtime::{
-    FuncAddr, FuncEntity, HostCaller, HostFn, InstanceAddr, RawRef, SigId, Store, Trap, TrapCode,
-    Val,
+use kiln_runtime::{FuncAddr, FuncEntity, HostCaller, RawRef, Store, Trap, TrapCode, Val};
+
+pub(crate) use frames::Frame;
+use frames::{
+    Callee, Modules, call_host, compiled_module, ensure_stack, enter, finish_return, frame_for,
+    indirect_target, init_frame, resolve, slot_of, tail_call,
 };
 
 use crate::bytecode::Op;
-use crate::{CompiledFunc, CompiledModule, num};
-
-/// Most slots a value stack may grow to (256 Mi slots, 2 GiB) before `call stack exhausted`.
-const MAX_STACK_SLOTS: usize = 1 << 28;
-
-/// An active WebAssembly function.
-///
-/// A frame points to its code and module without owning them, so that calls
-/// and returns touch no reference counts: the [`Modules`] of the `execute`
-/// call that runs the frame owns every module its frames point to, and a
-/// module owns its translated functions for as long as it lives.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Frame {
-    func: NonNull<CompiledFunc>,
-    module: NonNull<CompiledModule>,
-    instance: InstanceAddr,
-    /// Index of the next op to run (saved while a callee runs).
-    pc: usize,
-    /// Stack index of register 0.
-    base: usize,
-    /// Store index of the instance's memory 0, and whether it is 64-bit.
-    mem0: Option<(usize, bool)>,
-}
-
-impl Frame {
-    pub(crate) fn func(&self) -> &CompiledFunc {
-        // SAFETY: the function belongs to `self.module`, which the `Modules` of the
-        // running `execute` keeps alive (see `Frame`).
-        unsafe { self.func.as_ref() }
-    }
-
-    pub(crate) fn module(&self) -> &CompiledModule {
-        // SAFETY: as in `func`.
-        unsafe { self.module.as_ref() }
-    }
-}
-
-/// The modules whose functions the frames of one `execute` call run: holding
-/// them here is what keeps the frames' pointers valid.
-#[derive(Default)]
-struct Modules(Vec<Arc<CompiledModule>>);
-
-impl Modules {
-    /// Keeps `module` alive for the rest of the execution, and points to it.
-    fn hold(&mut self, module: Arc<CompiledModule>) -> NonNull<CompiledModule> {
-        let ptr = NonNull::from(&*module);
-        if !self.0.iter().any(|m| Arc::ptr_eq(m, &module)) {
-            self.0.push(module);
-        }
-        ptr
-    }
-}
-
-fn compiled_module(store: &Store, instance: InstanceAddr) -> Result<Arc<CompiledModule>, Trap> {
-    store.instances[instance.index()]
-        .code
-        .clone()
-        .downcast::<CompiledModule>()
-        .map_err(|_| Trap::host("function was compiled for another execution tier"))
-}
-
-fn slot_of(v: &Val) -> u64 {
-    v.to_bits() as u64
-}
-
-fn frame_for(
-    store: &Store,
-    module: NonNull<CompiledModule>,
-    instance: InstanceAddr,
-    func: NonNull<CompiledFunc>,
-    base: usize,
-) -> Frame {
-    let mem0 = store.instances[instance.index()]
-        .memories
-        .first()
-        .map(|m| (m.index(), store.memories[m.index()].is_64()));
-    Frame {
-        func,
-        module,
-        instance,
-        pc: 0,
-        base,
-        mem0,
-    }
-}
-
-/// Makes room for `needed` slots.
-fn ensure_stack(stack: &mut Vec<u64>, needed: usize) -> Result<(), Trap> {
-    if needed > stack.len() {
-        if needed > MAX_STACK_SLOTS {
-            return Err(TrapCode::CallStackExhausted.into());
-        }
-        let new_len = needed.max(stack.len() * 2).min(MAX_STACK_SLOTS);
-        stack.resize(new_len, 0);
-    }
-    Ok(())
-}
+use crate::num;
 
 /// Calls `func` with `args`, writing its results to `results`.
 ///
@@ -185,137 +92,6 @@ fn invoke_inner(
             }
             Ok(())
         }
-    }
-}
-
-/// Calls host function `host` with arguments in `stack[at..]`, results written from `at`.
-fn call_host(
-    store: &mut Store,
-    data: &mut dyn Any,
-    instance: InstanceAddr,
-    host: &Arc<HostFn>,
-    sig: SigId,
-    stack: &mut [u64],
-    at: usize,
-) -> Result<(), Trap> {
-    let ty = store.sig(sig).clone();
-    let params: Vec<Val> = ty
-        .params
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Val::from_bits(*t, u128::from(stack[at + i])))
-        .collect();
-    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
-    host(
-        HostCaller {
-            store,
-            data,
-            instance: Some(instance),
-        },
-        &params,
-        &mut results,
-    )?;
-    for (i, (r, t)) in results.iter().zip(ty.results.iter()).enumerate() {
-        if r.ty() != *t {
-            return Err(Trap::host(
-                "host function returned a value of the wrong type",
-            ));
-        }
-        stack[at + i] = slot_of(r);
-    }
-    Ok(())
-}
-
-/// What a call resolved to.
-enum Callee {
-    Wasm(Frame),
-    Host(Arc<HostFn>, SigId),
-}
-
-/// Resolves function `addr` for a call whose callee frame starts at stack index `base`.
-fn resolve(
-    store: &Store,
-    caller: &Frame,
-    addr: FuncAddr,
-    base: usize,
-    modules: &mut Modules,
-) -> Result<Callee, Trap> {
-    match &store.funcs[addr.index()] {
-        FuncEntity::Wasm {
-            instance,
-            def_index,
-            ..
-        } => {
-            if *instance == caller.instance {
-                // Same instance: same module and memory 0, nothing to look up.
-                return Ok(Callee::Wasm(Frame {
-                    func: caller.module().func_ptr(*def_index),
-                    module: caller.module,
-                    instance: *instance,
-                    pc: 0,
-                    base,
-                    mem0: caller.mem0,
-                }));
-            }
-            let module = compiled_module(store, *instance)?;
-            let func = module.func_ptr(*def_index);
-            let module = modules.hold(module);
-            Ok(Callee::Wasm(frame_for(
-                store, module, *instance, func, base,
-            )))
-        }
-        FuncEntity::Host { func, sig } => Ok(Callee::Host(func.clone(), *sig)),
-    }
-}
-
-/// The function `call_indirect` site `site` of `frame` selects with table index `i`.
-fn indirect_target(store: &Store, frame: &Frame, site: u32, i: u64) -> Result<FuncAddr, Trap> {
-    let (table, ty) = frame.func().indirect[site as usize];
-    let inst = &store.instances[frame.instance.index()];
-    let t = &store.tables[inst.tables[table as usize].index()];
-    let i = if t.ty().index == kiln_parser::IndexType::I64 {
-        i
-    } else {
-        u64::from(i as u32)
-    };
-    let raw = usize::try_from(i)
-        .ok()
-        .and_then(|i| t.elems().get(i))
-        .ok_or(TrapCode::UndefinedElement)?;
-    let addr = FuncAddr(raw.addr().ok_or(TrapCode::UninitializedElement)?);
-    if store.funcs[addr.index()].sig() != inst.sigs[ty as usize] {
-        return Err(TrapCode::IndirectCallTypeMismatch.into());
-    }
-    Ok(addr)
-}
-
-/// The callee of `call_indirect` site `site` of `frame` with table index `i`,
-/// when it is a translated function of the same instance and the call cannot
-/// trap; `None` for everything else, which the slow path handles.
-///
-/// Out of line, and returning an `Option` of a pointer (one register), so that
-/// the locals of the lookups (the table type, returned through memory by an
-/// accessor that is not inlined in unoptimised dependencies) live in this
-/// function's frame rather than in the calling handler's, which must have no
-/// local whose address escapes (see `threaded.rs`).
-#[inline(never)]
-fn indirect_fast(store: &Store, frame: &Frame, site: u32, i: u64) -> Option<NonNull<CompiledFunc>> {
-    let (table, ty) = *frame.func().indirect.get(site as usize)?;
-    let inst = &store.instances[frame.instance.index()];
-    let t = &store.tables[inst.tables.get(table as usize)?.index()];
-    if t.ty().index == kiln_parser::IndexType::I64 {
-        return None;
-    }
-    let addr = t.elems().get(i as u32 as usize)?.addr()?;
-    match store.funcs[addr as usize] {
-        FuncEntity::Wasm {
-            instance,
-            def_index,
-            sig,
-        } if instance == frame.instance && sig == *inst.sigs.get(ty as usize)? => {
-            frame.module().translated_def(def_index).map(NonNull::from)
-        }
-        _ => None,
     }
 }
 
@@ -892,65 +668,6 @@ fn effective(store: &Store, m: usize, addr: u64, offset: u64) -> Result<u64, Tra
     };
     addr.checked_add(offset)
         .ok_or_else(|| TrapCode::MemoryOutOfBounds.into())
-}
-
-/// Prepares the stack for a callee frame: room for it, and its declared locals zeroed.
-fn enter(stack: &mut Vec<u64>, callee: &Frame) -> Result<(), Trap> {
-    let f = callee.func();
-    ensure_stack(stack, callee.base + f.frame_size as usize)?;
-    init_frame(stack, callee.base, f);
-    Ok(())
-}
-
-/// Zeroes the declared locals of a frame at `base` and loads its constant registers.
-fn init_frame(stack: &mut [u64], base: usize, f: &CompiledFunc) {
-    // Most functions declare few locals and constants, if any: skip the
-    // (out-of-line) fill and copy when there is nothing to do.
-    if f.num_locals > f.num_params {
-        stack[base + f.num_params as usize..base + f.num_locals as usize].fill(0);
-    }
-    if !f.consts.is_empty() {
-        let consts = base + f.num_locals as usize;
-        stack[consts..consts + f.consts.len()].copy_from_slice(&f.consts);
-    }
-}
-
-/// Replaces `frame` by a call to `addr` whose arguments start at register `args`.
-///
-/// For a host callee the call is made at once and `frame.pc` is set to `usize::MAX`
-/// to tell the caller to return the results.
-fn tail_call(
-    store: &mut Store,
-    data: &mut dyn Any,
-    stack: &mut Vec<u64>,
-    frame: &mut Frame,
-    addr: FuncAddr,
-    args: u32,
-    modules: &mut Modules,
-) -> Result<(), Trap> {
-    let base = frame.base;
-    let np = store.func_type(addr).params.len();
-    let from = base + args as usize;
-    stack.copy_within(from..from + np, base);
-    match resolve(store, frame, addr, base, modules)? {
-        Callee::Wasm(callee) => {
-            enter(stack, &callee)?;
-            *frame = callee;
-        }
-        Callee::Host(host, sig) => {
-            call_host(store, data, frame.instance, &host, sig, stack, base)?;
-            frame.pc = usize::MAX;
-        }
-    }
-    Ok(())
-}
-
-/// Pops back to the caller after the current frame's results were left at its base.
-fn finish_return(store: &mut Store, frames: &mut Vec<Frame>, frame: &mut Frame) -> Option<()> {
-    let caller = frames.pop()?;
-    *frame = caller;
-    store.depth -= 1;
-    Some(())
 }
 
 #[inline(always)]

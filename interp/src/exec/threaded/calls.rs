@@ -1,0 +1,129 @@
+//! Calls, `call_indirect` and returns between functions of one instance, on
+//! the fast path: the callee's frame is set up (or the caller's restored) in
+//! the handler, which then jumps to the next op to run. Everything else about
+//! calls (imports, other instances, the host, traps) exits to the executor.
+
+use std::hint::unreachable_unchecked;
+
+use super::{CALL, Ctx, EXIT, RETURN, Threaded};
+use crate::CompiledFunc;
+use crate::bytecode::Op;
+use crate::exec::Frame;
+use crate::exec::frames::indirect_fast;
+
+/// Enters translated function `$callee` (a `NonNull<CompiledFunc>` of the
+/// running module) with arguments from register `$args`: checks the depth and
+/// the value stack (else exits with tag `$kind`), sets up its frame, saves the
+/// caller's and dispatches the callee's first op.
+macro_rules! enter {
+    ($c:ident, $callee:ident, $args:expr, $kind:expr, $ip:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {{
+        let c = $c;
+        let callee_ptr = $callee;
+        // SAFETY: the callee belongs to the frame's module, which outlives the run
+        // (see `Frame`); the reference is not tied to `c`.
+        let callee: &CompiledFunc = unsafe { callee_ptr.as_ref() };
+        let callee_base = c.frame.base + $args as usize;
+        let saved = c.frames.len();
+        if c.depth >= c.max_depth
+            || callee_base + callee.frame_size as usize > c.stack_len
+            || saved == c.frames.capacity()
+        {
+            exit!($ip, $kind)
+        }
+        // SAFETY: `[callee_base, callee_base + frame_size)` is inside the value stack
+        // (checked above), whose slots `c.stack` points to.
+        let callee_regs = unsafe { c.stack.add(callee_base) };
+        for r in callee.num_params..callee.num_locals {
+            reg!(callee_regs, r) = 0;
+        }
+        for (i, value) in callee.consts.iter().enumerate() {
+            reg!(callee_regs, callee.num_locals as usize + i) = *value;
+        }
+        // SAFETY: `ip` is an op of the code `start` begins.
+        let pc = unsafe { $ip.offset_from($start) } as usize + 1;
+        // Written in place rather than with `push`, which, out of line in builds
+        // with debug assertions, would take the address of a local copy and so
+        // keep this handler from jumping to the next (see the module documentation).
+        // SAFETY: `saved < capacity` (checked above); `Frame` is `Copy`.
+        unsafe {
+            c.frames
+                .as_mut_ptr()
+                .add(saved)
+                .write(Frame { pc, ..c.frame });
+            c.frames.set_len(saved + 1);
+        }
+        c.frame.func = callee_ptr;
+        c.frame.base = callee_base;
+        c.depth += 1;
+        let callee_start = callee.threaded.as_ptr();
+        next!(callee_start, callee_regs, $mem, $len, $ctx, callee_start)
+    }};
+}
+
+handler! {
+    /// A call to one of the module's own functions that is already translated,
+    /// with room on the value stack and below the depth limit, runs here: the
+    /// callee's frame is set up and its first op dispatched. Any other call exits.
+    pub(super) fn call(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::Call { func, args });
+        // SAFETY: `ctx` is valid for the whole run, and no other reference to it is
+        // live while a handler runs.
+        let c = unsafe { &mut *ctx };
+        let Some(callee) = c.frame.module().translated(func) else {
+            exit!(ip, CALL)
+        };
+        let callee = std::ptr::NonNull::from(callee);
+        enter!(c, callee, args, CALL, ip, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    /// `call_indirect` to a translated function of the same instance (which
+    /// cannot trap but for the depth and stack checks of `enter!`) runs here,
+    /// as a `call`; anything else, traps included, runs on the slow path.
+    pub(super) fn call_indirect(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::CallIndirect { index, args, site });
+        // SAFETY: as in `call`.
+        let c = unsafe { &mut *ctx };
+        // SAFETY: `c.store` was taken from the executor's store before this run, and
+        // the store is not written while handlers run.
+        let store = unsafe { &*c.store };
+        let Some(callee) = indirect_fast(store, &c.frame, site, reg!(regs, index)) else {
+            exit!(ip)
+        };
+        enter!(c, callee, args, 0, ip, mem, len, ctx, start)
+    }
+}
+
+handler! {
+    /// A return to a caller of the same instance runs here; the return from the
+    /// first frame of the run, or to another instance, exits.
+    pub(super) fn ret(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::Return { start: from, count });
+        // SAFETY: as in `call`.
+        let c = unsafe { &mut *ctx };
+        let Some(&caller) = c.frames.last() else {
+            exit!(ip, RETURN)
+        };
+        let saved = c.frames.len();
+        if caller.instance != c.frame.instance {
+            exit!(ip, RETURN)
+        }
+        if from != 0 {
+            for i in 0..count {
+                reg!(regs, i) = reg!(regs, from + i);
+            }
+        }
+        // SAFETY: `saved > 0`, and `Frame` is `Copy` (nothing to drop); not `pop`,
+        // for the reason given in `enter!`.
+        unsafe { c.frames.set_len(saved - 1) };
+        c.frame = caller;
+        c.depth -= 1;
+        let caller_start = caller.func().threaded.as_ptr();
+        // SAFETY: the caller's frame lies inside the value stack, and its saved `pc`
+        // is the op after its call.
+        let (caller_regs, resume) =
+            unsafe { (c.stack.add(caller.base), caller_start.add(caller.pc)) };
+        next!(resume, caller_regs, mem, len, ctx, caller_start)
+    }
+}
