@@ -221,12 +221,14 @@ pub(super) fn indirect_target(
 /// when it is a translated function of the same instance and the call cannot
 /// trap; `None` for everything else, which the slow path handles.
 ///
-/// Out of line, and returning an `Option` of a pointer (one register), so that
+/// Returns an `Option` of a pointer (one register). Out of line when debug
+/// assertions are on (builds whose other crates may be unoptimised), so that
 /// the locals of the lookups (the table type, returned through memory by an
-/// accessor that is not inlined in unoptimised dependencies) live in this
-/// function's frame rather than in the calling handler's, which must have no
-/// local whose address escapes (see `threaded.rs`).
-#[inline(never)]
+/// accessor left out of line there) live in this function's frame rather than
+/// in the calling handler's, which must have no local whose address escapes
+/// (see `threaded.rs`); inlined otherwise.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline)]
 pub(super) fn indirect_fast(
     store: &Store,
     frame: &Frame,

@@ -119,7 +119,11 @@ impl Translator {
             }
             Instr::BrTable(table) => {
                 self.h -= 1;
-                let index = self.reg(self.h);
+                // A lazy index is read from its local; the values the branches carry
+                // are read from their registers.
+                let index = self.lazy_at(self.h).unwrap_or(self.reg(self.h));
+                self.set_lazy(self.h, None);
+                self.materialize_all();
                 let len = table.targets.len() as u32;
                 self.emit(Op::BrTable { index, len });
                 let first = self.code.len();
@@ -523,6 +527,7 @@ fn knows_lazy_slots(instr: &Instr) -> bool {
             | Instr::LocalTee(_)
             | Instr::Drop
             | Instr::BrIf(_)
+            | Instr::BrTable(_)
             | Instr::Num(_)
             | Instr::Load(..)
             | Instr::Store(..)
