@@ -95,6 +95,8 @@ macro_rules! binary_ops {
             BrIfI64GeS { a: Reg, b: Reg, target: u32 },
             /// Jump to `target` if `a GeU b` (i64).
             BrIfI64GeU { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if float comparison `cmp` of `a` and `b` holds.
+            BrIfFloat { cmp: FloatCmp, a: Reg, b: Reg, target: u32 },
             /// Jump to the `min(index, len)`-th of the `len + 1` `Br`s that follow.
             BrTable { index: Reg, len: u32 },
             /// Return `count` values starting at `start`.
@@ -264,9 +266,10 @@ macro_rules! compare_branches {
             /// The target of a conditional or unconditional jump.
             pub fn target(&self) -> Option<u32> {
                 match *self {
-                    Op::Br { target } | Op::BrIfNez { target, .. } | Op::BrIfEqz { target, .. } => {
-                        Some(target)
-                    }
+                    Op::Br { target }
+                    | Op::BrIfNez { target, .. }
+                    | Op::BrIfEqz { target, .. }
+                    | Op::BrIfFloat { target, .. } => Some(target),
                     $(Op::$br { target, .. } => Some(target),)*
                     _ => None,
                 }
@@ -275,9 +278,10 @@ macro_rules! compare_branches {
             /// Sets the target of a conditional or unconditional jump.
             pub fn set_target(&mut self, new: u32) {
                 match self {
-                    Op::Br { target } | Op::BrIfNez { target, .. } | Op::BrIfEqz { target, .. } => {
-                        *target = new
-                    }
+                    Op::Br { target }
+                    | Op::BrIfNez { target, .. }
+                    | Op::BrIfEqz { target, .. }
+                    | Op::BrIfFloat { target, .. } => *target = new,
                     $(Op::$br { target, .. } => *target = new,)*
                     _ => {}
                 }
@@ -309,6 +313,86 @@ compare_branches! {
     I64GeU / I64LtU => BrIfI64GeU,
 }
 
+/// Declares [`FloatCmp`] from `Variant => NumOp, negated, |a, b| condition` rows.
+macro_rules! float_cmps {
+    ($($name:ident => $op:ident, $negated:literal, |$a:ident, $b:ident| $cond:expr;)*) => {
+        /// A float comparison a fused branch tests: one of the six of each float
+        /// type, or its negation (not the opposite comparison: with a NaN operand
+        /// both `a < b` and `a >= b` are false).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u8)]
+        #[allow(missing_docs)]
+        pub enum FloatCmp {
+            $($name,)*
+        }
+
+        impl FloatCmp {
+            /// Every comparison, in declaration order (`ALL[c as usize] == c`).
+            pub const ALL: &[FloatCmp] = &[$(FloatCmp::$name,)*];
+
+            /// The comparison a branch on `op`'s result tests, negated if the
+            /// branch is taken when `op` gives 0; `None` if `op` is not a float
+            /// comparison.
+            pub fn of(op: NumOp, negated: bool) -> Option<FloatCmp> {
+                match (op, negated) {
+                    $((NumOp::$op, $negated) => Some(FloatCmp::$name),)*
+                    _ => None,
+                }
+            }
+
+            /// Whether the comparison holds for the slots `a` and `b`.
+            #[inline(always)]
+            // The negations are the point: `!(x < y)` holds for a NaN operand.
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
+            pub fn holds(self, a: u64, b: u64) -> bool {
+                match self {
+                    $(FloatCmp::$name => {
+                        let ($a, $b) = (a, b);
+                        $cond
+                    })*
+                }
+            }
+        }
+    };
+}
+
+#[inline(always)]
+fn f32s(a: u64, b: u64) -> (f32, f32) {
+    (f32::from_bits(a as u32), f32::from_bits(b as u32))
+}
+
+#[inline(always)]
+fn f64s(a: u64, b: u64) -> (f64, f64) {
+    (f64::from_bits(a), f64::from_bits(b))
+}
+
+float_cmps! {
+    F32Eq => F32Eq, false, |a, b| { let (x, y) = f32s(a, b); x == y };
+    F32Ne => F32Ne, false, |a, b| { let (x, y) = f32s(a, b); x != y };
+    F32Lt => F32Lt, false, |a, b| { let (x, y) = f32s(a, b); x < y };
+    F32Gt => F32Gt, false, |a, b| { let (x, y) = f32s(a, b); x > y };
+    F32Le => F32Le, false, |a, b| { let (x, y) = f32s(a, b); x <= y };
+    F32Ge => F32Ge, false, |a, b| { let (x, y) = f32s(a, b); x >= y };
+    F64Eq => F64Eq, false, |a, b| { let (x, y) = f64s(a, b); x == y };
+    F64Ne => F64Ne, false, |a, b| { let (x, y) = f64s(a, b); x != y };
+    F64Lt => F64Lt, false, |a, b| { let (x, y) = f64s(a, b); x < y };
+    F64Gt => F64Gt, false, |a, b| { let (x, y) = f64s(a, b); x > y };
+    F64Le => F64Le, false, |a, b| { let (x, y) = f64s(a, b); x <= y };
+    F64Ge => F64Ge, false, |a, b| { let (x, y) = f64s(a, b); x >= y };
+    NotF32Eq => F32Eq, true, |a, b| { let (x, y) = f32s(a, b); !(x == y) };
+    NotF32Ne => F32Ne, true, |a, b| { let (x, y) = f32s(a, b); !(x != y) };
+    NotF32Lt => F32Lt, true, |a, b| { let (x, y) = f32s(a, b); !(x < y) };
+    NotF32Gt => F32Gt, true, |a, b| { let (x, y) = f32s(a, b); !(x > y) };
+    NotF32Le => F32Le, true, |a, b| { let (x, y) = f32s(a, b); !(x <= y) };
+    NotF32Ge => F32Ge, true, |a, b| { let (x, y) = f32s(a, b); !(x >= y) };
+    NotF64Eq => F64Eq, true, |a, b| { let (x, y) = f64s(a, b); !(x == y) };
+    NotF64Ne => F64Ne, true, |a, b| { let (x, y) = f64s(a, b); !(x != y) };
+    NotF64Lt => F64Lt, true, |a, b| { let (x, y) = f64s(a, b); !(x < y) };
+    NotF64Gt => F64Gt, true, |a, b| { let (x, y) = f64s(a, b); !(x > y) };
+    NotF64Le => F64Le, true, |a, b| { let (x, y) = f64s(a, b); !(x <= y) };
+    NotF64Ge => F64Ge, true, |a, b| { let (x, y) = f64s(a, b); !(x >= y) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,5 +401,25 @@ mod tests {
     #[test]
     fn op_is_sixteen_bytes() {
         assert_eq!(std::mem::size_of::<Op>(), 16);
+    }
+
+    /// `FloatCmp::ALL` is indexed by discriminant (the fast path relies on it).
+    #[test]
+    fn float_comparisons_are_listed_in_order() {
+        for (i, c) in FloatCmp::ALL.iter().enumerate() {
+            assert_eq!(*c as usize, i);
+        }
+        assert_eq!(FloatCmp::ALL.len(), 24);
+    }
+
+    /// A negated comparison is not the opposite one: NaN compares false both ways.
+    #[test]
+    fn negated_float_comparisons_hold_for_nan() {
+        let (nan, one) = (f64::NAN.to_bits(), 1f64.to_bits());
+        assert!(!FloatCmp::F64Lt.holds(nan, one));
+        assert!(!FloatCmp::F64Ge.holds(nan, one));
+        assert!(FloatCmp::NotF64Lt.holds(nan, one));
+        assert!(FloatCmp::NotF64Ge.holds(nan, one));
+        assert!(FloatCmp::F32Ne.holds(u64::from(f32::NAN.to_bits()), u64::from(1f32.to_bits())));
     }
 }

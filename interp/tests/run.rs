@@ -421,3 +421,33 @@ fn added_constants_in_addresses_wrap() {
     let got = p.call("store_load", &[Val::I32(65_536 - 16), Val::I32(1)]);
     assert!(matches!(got, Err(e) if e.code() == Some(TrapCode::MemoryOutOfBounds)));
 }
+
+/// Float comparisons fused into branches keep NaN semantics whichever way the
+/// branch goes (`br_if` on the comparison, and `if`, which branches when it
+/// fails).
+#[test]
+fn float_compare_branches_with_nan() {
+    let mut p = load(
+        r#"(module
+          (func (export "br_if_lt") (param f64 f64) (result i32)
+            (block (br_if 0 (f64.lt (local.get 0) (local.get 1))) (return (i32.const 0)))
+            (i32.const 1))
+          (func (export "if_ge") (param f32 f32) (result i32)
+            (if (result i32) (f32.ge (local.get 0) (local.get 1))
+              (then (i32.const 1)) (else (i32.const 0)))))"#,
+    );
+    let lt = |p: &mut Program, a: f64, b: f64| {
+        p.call("br_if_lt", &[Val::F64(a.to_bits()), Val::F64(b.to_bits())])
+            .expect("no trap")
+    };
+    assert_eq!(lt(&mut p, 1.0, 2.0), vec![Val::I32(1)]);
+    assert_eq!(lt(&mut p, 2.0, 1.0), vec![Val::I32(0)]);
+    assert_eq!(lt(&mut p, f64::NAN, 1.0), vec![Val::I32(0)]);
+    let ge = |p: &mut Program, a: f32, b: f32| {
+        p.call("if_ge", &[Val::F32(a.to_bits()), Val::F32(b.to_bits())])
+            .expect("no trap")
+    };
+    assert_eq!(ge(&mut p, 2.0, 1.0), vec![Val::I32(1)]);
+    assert_eq!(ge(&mut p, 1.0, 2.0), vec![Val::I32(0)]);
+    assert_eq!(ge(&mut p, 1.0, f32::NAN), vec![Val::I32(0)]);
+}

@@ -420,6 +420,11 @@ fn execute(
                 }
             }
             Op::Br { target } => pc = target as usize,
+            Op::BrIfFloat { cmp, a, b, target } => {
+                if cmp.holds(r!(a), r!(b)) {
+                    pc = target as usize;
+                }
+            }
             Op::BrIfNez { cond, target } => {
                 if r!(cond) as u32 != 0 {
                     pc = target as usize;

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use kiln_runtime::{GlobalAddr, GlobalEntity};
 
 use super::Frame;
-use crate::bytecode::Op;
+use crate::bytecode::{FloatCmp, Op};
 use crate::num;
 
 /// One op as the fast path sees it: its handler beside the op itself.
@@ -449,6 +449,46 @@ handler! {
     }
 }
 
+/// A branch on float comparison `FloatCmp::ALL[CMP]` (a constant, so each
+/// instance compiles to its one comparison).
+///
+/// # Safety
+///
+/// As for every handler (see [`Handler`]).
+#[allow(unused_variables)]
+unsafe fn br_if_float<const CMP: usize, const BACK: bool>(
+    ip: *const Threaded,
+    regs: *mut u64,
+    mem: *mut u8,
+    len: usize,
+    ctx: *mut Ctx,
+    start: *const Threaded,
+) -> usize {
+    operands!(ip, Op::BrIfFloat { a, b, target, .. });
+    if FloatCmp::ALL[CMP].holds(reg!(regs, a), reg!(regs, b)) {
+        jump!(BACK, ip, target, regs, mem, len, ctx, start)
+    }
+    advance!(ip, regs, mem, len, ctx, start)
+}
+
+/// The handler of a `BrIfFloat` with comparison `cmp`, jumping backwards or not.
+fn br_if_float_handler(cmp: FloatCmp, back: bool) -> Handler {
+    /// Expands to a `match` from each `(index, back)` to its instance of
+    /// `br_if_float`.
+    macro_rules! select {
+        ($($i:literal)*) => {
+            match (cmp as usize, back) {
+                $(
+                    ($i, false) => br_if_float::<$i, false>,
+                    ($i, true) => br_if_float::<$i, true>,
+                )*
+                _ => slow,
+            }
+        };
+    }
+    select!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23)
+}
+
 handler! {
     /// Any op the fast path leaves to the slow path.
     fn slow(ip, regs, mem, len, ctx, start) {
@@ -661,6 +701,7 @@ fn handler_for(op: &Op, at: usize) -> Handler {
         Op::Br { .. } if back => br::<true>,
         Op::Br { .. } => br::<false>,
         Op::BrTable { .. } => br_table,
+        Op::BrIfFloat { cmp, .. } => br_if_float_handler(cmp, back),
         Op::CanonF32 { .. } => canon_f32,
         Op::CanonF64 { .. } => canon_f64,
         Op::Fuel { .. } => fuel,

@@ -36,7 +36,7 @@ use kiln_runtime::fuel;
 use kiln_validator::FuncInfo;
 
 use crate::CompiledFunc;
-use crate::bytecode::{Op, Reg};
+use crate::bytecode::{FloatCmp, Op, Reg};
 
 /// Most constants of one function that get a register of their own (preloaded when a
 /// frame is entered, so operators read them like locals instead of executing a constant op).
@@ -415,6 +415,12 @@ impl Translator {
             if let Some(fused) = Op::branch_on(&last, negate, target) {
                 self.code.pop();
                 return self.emit(fused);
+            }
+            if let Op::Binary { op, a, b, .. } = last
+                && let Some(cmp) = FloatCmp::of(op, negate)
+            {
+                self.code.pop();
+                return self.emit(Op::BrIfFloat { cmp, a, b, target });
             }
             if let Op::Unary {
                 op: NumOp::I32Eqz,
