@@ -32,6 +32,8 @@ macro_rules! binary_ops {
             Nop,
             /// `dst = src`.
             Copy { dst: Reg, src: Reg },
+            /// `dst = a`, then `dst + 1 = b`.
+            Copy2 { dst: Reg, a: Reg, b: Reg },
             /// `dst = val` (zero-extended).
             Const32 { dst: Reg, val: u32 },
             /// `dst = val`.

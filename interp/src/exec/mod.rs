@@ -347,6 +347,10 @@ fn execute(
         match op {
             Op::Nop => {}
             Op::Copy { dst, src } => r!(dst) = r!(src),
+            Op::Copy2 { dst, a, b } => {
+                r!(dst) = r!(a);
+                r!(dst + 1) = r!(b);
+            }
             Op::Const32 { dst, val } => r!(dst) = u64::from(val),
             Op::Const64 { dst, val } => r!(dst) = val,
             Op::I32AddImm { dst, a, imm } => r!(dst) = u64::from((r!(a) as u32).wrapping_add(imm)),

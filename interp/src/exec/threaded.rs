@@ -539,6 +539,15 @@ handler! {
 }
 
 handler! {
+    fn copy2(ip, regs, mem, len, ctx, start) {
+        operands!(ip, Op::Copy2 { dst, a, b });
+        reg!(regs, dst) = reg!(regs, a);
+        reg!(regs, dst + 1) = reg!(regs, b);
+        advance!(ip, regs, mem, len, ctx, start)
+    }
+}
+
+handler! {
     fn const32(ip, regs, mem, len, ctx, start) {
         operands!(ip, Op::Const32 { dst, val });
         reg!(regs, dst) = u64::from(val);
@@ -686,6 +695,7 @@ fn handler_for(op: &Op, at: usize) -> Handler {
     match *op {
         Op::Nop => nop,
         Op::Copy { .. } => copy,
+        Op::Copy2 { .. } => copy2,
         Op::Const32 { .. } => const32,
         Op::Const64 { .. } => const64,
         Op::I32AddImm { .. } => i32_add_imm,

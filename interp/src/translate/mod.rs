@@ -276,14 +276,35 @@ impl Translator {
         if self.nlazy == 0 {
             return;
         }
+        // Copies into adjacent slots (the arguments of a call, say) are paired
+        // into one `Copy2`. Their sources are locals or constants, which none of
+        // them writes, so the order does not matter.
+        let mut pending: Option<(Reg, Reg)> = None;
         for pos in 0..self.h.min(self.lazy.len() as u32) {
             if let Some(local) = self.lazy_at(pos)
                 && which(local)
             {
                 let dst = self.reg(pos);
-                self.emit(Op::Copy { dst, src: local });
+                match pending.take() {
+                    Some((d, a)) if d + 1 == dst => {
+                        self.emit(Op::Copy2 {
+                            dst: d,
+                            a,
+                            b: local,
+                        });
+                    }
+                    other => {
+                        if let Some((d, a)) = other {
+                            self.emit(Op::Copy { dst: d, src: a });
+                        }
+                        pending = Some((dst, local));
+                    }
+                }
                 self.set_lazy(pos, None);
             }
+        }
+        if let Some((dst, src)) = pending {
+            self.emit(Op::Copy { dst, src });
         }
     }
 
