@@ -137,6 +137,11 @@ macro_rules! binary_ops {
             LoadWrapped { kind: LoadOp, dst: Reg, addr: Reg, imm: u32 },
             /// A store to 32-bit memory 0 at `(addr + imm) mod 2^32`.
             StoreWrapped { kind: StoreOp, addr: Reg, val: Reg, imm: u32 },
+            /// A load from 32-bit memory 0 at `(base + (index << shift)) mod 2^32`:
+            /// an `I32AddShl` feeding a load with offset 0 (array indexing).
+            LoadScaled { kind: LoadOp, shift: u8, dst: Reg, base: Reg, index: Reg },
+            /// A store to 32-bit memory 0 at `(base + (index << shift)) mod 2^32`.
+            StoreScaled { kind: StoreOp, shift: u8, base: Reg, index: Reg, val: Reg },
             /// A load with memarg side-table entry `memarg` (other memories, 64-bit offsets).
             LoadExt { kind: LoadOp, dst: Reg, addr: Reg, memarg: u32 },
             /// A store with memarg side-table entry `memarg`.
@@ -222,6 +227,7 @@ impl Op {
             | Op::RefIsNull { dst, .. }
             | Op::Load { dst, .. }
             | Op::LoadWrapped { dst, .. }
+            | Op::LoadScaled { dst, .. }
             | Op::LoadExt { dst, .. } => Some(dst),
             _ => self.binary_parts().map(|(dst, _, _)| dst),
         }
@@ -242,6 +248,7 @@ impl Op {
             | Op::RefIsNull { dst, .. }
             | Op::Load { dst, .. }
             | Op::LoadWrapped { dst, .. }
+            | Op::LoadScaled { dst, .. }
             | Op::LoadExt { dst, .. } => *dst = new,
             other => other.set_binary_dst(new),
         }

@@ -451,3 +451,29 @@ fn float_compare_branches_with_nan() {
     assert_eq!(ge(&mut p, 1.0, 2.0), vec![Val::I32(0)]);
     assert_eq!(ge(&mut p, 1.0, f32::NAN), vec![Val::I32(0)]);
 }
+
+/// `base + (index << c)` feeding a load or store with offset 0 becomes one
+/// op; the address wraps at 2^32 as the add does, and an access out of bounds
+/// still traps.
+#[test]
+fn scaled_addresses_wrap_and_trap() {
+    let mut p = load(
+        r#"(module
+          (memory 1)
+          (func (export "put_get") (param $base i32) (param $i i32) (param $v i32) (result i32)
+            (i32.store (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 2)))
+              (local.get $v))
+            (i32.load (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 2))))))"#,
+    );
+    let call = |p: &mut Program, base: i32, i: i32, v: i32| {
+        p.call("put_get", &[Val::I32(base), Val::I32(i), Val::I32(v)])
+    };
+    assert_eq!(call(&mut p, 64, 3, 9).expect("no trap"), vec![Val::I32(9)]);
+    // 0x4000_0000 << 2 wraps to 0: the access is at `base`.
+    assert_eq!(
+        call(&mut p, 8, 0x4000_0000, 5).expect("no trap"),
+        vec![Val::I32(5)]
+    );
+    let got = call(&mut p, 65_536, 0, 1);
+    assert!(matches!(got, Err(e) if e.code() == Some(TrapCode::MemoryOutOfBounds)));
+}

@@ -626,6 +626,26 @@ fn execute(
                 let ea = u64::from((r!(addr) as u32).wrapping_add(imm));
                 memory::store(kind, mem0!(), ea, r!(val))?;
             }
+            Op::LoadScaled {
+                kind,
+                shift,
+                dst,
+                base,
+                index,
+            } => {
+                let ea = scaled(r!(base), r!(index), shift);
+                r!(dst) = memory::load(kind, mem0!(), ea)?;
+            }
+            Op::StoreScaled {
+                kind,
+                shift,
+                base,
+                index,
+                val,
+            } => {
+                let ea = scaled(r!(base), r!(index), shift);
+                memory::store(kind, mem0!(), ea, r!(val))?;
+            }
             Op::LoadExt {
                 kind,
                 dst,
@@ -666,6 +686,12 @@ fn memory0(store: &Store, frame: &Frame) -> (NonNull<u8>, usize) {
         }
         None => (NonNull::dangling(), 0),
     }
+}
+
+/// The address `(base + (index << shift)) mod 2^32` of a scaled access.
+#[inline(always)]
+fn scaled(base: u64, index: u64, shift: u8) -> u64 {
+    u64::from((base as u32).wrapping_add((index as u32) << (shift & 31)))
 }
 
 /// Effective address of an access to store memory `m`.

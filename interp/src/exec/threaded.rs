@@ -280,10 +280,10 @@ macro_rules! jump {
 /// with the arguments bound to the given names, for ops whose body ends by
 /// dispatching (`next!`, `jump!`) or exiting (`exit!`).
 macro_rules! handler {
-    ($(#[$attr:meta])* $vis:vis fn $name:ident $(<const $c:ident: bool>)? ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) $body:block) => {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident $(<const $c:ident: $t:ty>)? ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) $body:block) => {
         $(#[$attr])*
         #[allow(unused_variables)]
-        $vis unsafe fn $name $(<const $c: bool>)? (
+        $vis unsafe fn $name $(<const $c: $t>)? (
             $ip: *const Threaded,
             $regs: *mut u64,
             $mem: *mut u8,
@@ -720,10 +720,14 @@ fn handler_for(op: &Op, at: usize) -> Handler {
         Op::GlobalGet { .. } => global_get,
         Op::GlobalSet { .. } => global_set,
         Op::Return { .. } => calls::ret,
-        Op::Load { kind, .. } => memory::load_handler(kind, false).unwrap_or(slow),
-        Op::Store { kind, .. } => memory::store_handler(kind, false).unwrap_or(slow),
-        Op::LoadWrapped { kind, .. } => memory::load_handler(kind, true).unwrap_or(slow),
-        Op::StoreWrapped { kind, .. } => memory::store_handler(kind, true).unwrap_or(slow),
+        Op::Load { kind, .. } => memory::load_handler(kind, memory::OFFSET).unwrap_or(slow),
+        Op::Store { kind, .. } => memory::store_handler(kind, memory::OFFSET).unwrap_or(slow),
+        Op::LoadWrapped { kind, .. } => memory::load_handler(kind, memory::WRAPPED).unwrap_or(slow),
+        Op::StoreWrapped { kind, .. } => {
+            memory::store_handler(kind, memory::WRAPPED).unwrap_or(slow)
+        }
+        Op::LoadScaled { kind, .. } => memory::load_handler(kind, memory::SCALED).unwrap_or(slow),
+        Op::StoreScaled { kind, .. } => memory::store_handler(kind, memory::SCALED).unwrap_or(slow),
         _ => slow,
     }
 }

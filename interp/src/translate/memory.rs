@@ -21,20 +21,23 @@ impl Translator {
     }
 
     /// For an access with offset 0 to memory 0 whose address (stack position
-    /// `pos`) the last op computed as `a + imm` on 32 bits: removes that op and
-    /// returns `(a, imm)`, for `LoadWrapped`/`StoreWrapped`. (Folding `imm` into
-    /// the offset instead would be wrong: the offset is added without wrapping.)
-    fn wrapped_address(&mut self, m: &MemArg, pos: u32) -> Option<(Reg, u32)> {
+    /// `pos`) the last op computed as `a + imm` or `base + (index << shift)` on
+    /// 32 bits: removes that op and returns the address in that form, for the
+    /// wrapped and scaled accesses. (Folding `imm` into the offset instead would
+    /// be wrong: the offset is added without wrapping.)
+    fn fused_address(&mut self, m: &MemArg, pos: u32) -> Option<FusedAddress> {
         if m.memory.0 != 0 || m.offset != 0 || self.lazy_at(pos).is_some() {
             return None;
         }
-        match self.last_rewritable() {
-            Some(Op::I32AddImm { dst, a, imm }) if dst == self.reg(pos) => {
-                self.code.pop();
-                Some((a, imm))
+        let fused = match self.last_rewritable()? {
+            Op::I32AddImm { dst, a, imm } if dst == self.reg(pos) => FusedAddress::Wrapped(a, imm),
+            Op::I32AddShl { dst, a, b, shift } if dst == self.reg(pos) => {
+                FusedAddress::Scaled(a, b, shift)
             }
-            _ => None,
-        }
+            _ => return None,
+        };
+        self.code.pop();
+        Some(fused)
     }
 
     /// Pops `n` operands and returns the register of the first.
@@ -47,14 +50,27 @@ impl Translator {
         match instr {
             Instr::Load(kind, m) => {
                 let dst = self.reg(self.h - 1);
-                if let Some((addr, imm)) = self.wrapped_address(m, self.h - 1) {
-                    self.emit(Op::LoadWrapped {
-                        kind: *kind,
-                        dst,
-                        addr,
-                        imm,
-                    });
-                    return;
+                match self.fused_address(m, self.h - 1) {
+                    Some(FusedAddress::Wrapped(addr, imm)) => {
+                        self.emit(Op::LoadWrapped {
+                            kind: *kind,
+                            dst,
+                            addr,
+                            imm,
+                        });
+                        return;
+                    }
+                    Some(FusedAddress::Scaled(base, index, shift)) => {
+                        self.emit(Op::LoadScaled {
+                            kind: *kind,
+                            shift,
+                            dst,
+                            base,
+                            index,
+                        });
+                        return;
+                    }
+                    None => {}
                 }
                 let addr = self.operand(self.h - 1);
                 let op = match Self::short_offset(m) {
@@ -76,14 +92,27 @@ impl Translator {
             Instr::Store(kind, m) => {
                 self.h -= 2;
                 let val = self.operand(self.h + 1);
-                if let Some((addr, imm)) = self.wrapped_address(m, self.h) {
-                    self.emit(Op::StoreWrapped {
-                        kind: *kind,
-                        addr,
-                        val,
-                        imm,
-                    });
-                    return;
+                match self.fused_address(m, self.h) {
+                    Some(FusedAddress::Wrapped(addr, imm)) => {
+                        self.emit(Op::StoreWrapped {
+                            kind: *kind,
+                            addr,
+                            val,
+                            imm,
+                        });
+                        return;
+                    }
+                    Some(FusedAddress::Scaled(base, index, shift)) => {
+                        self.emit(Op::StoreScaled {
+                            kind: *kind,
+                            shift,
+                            base,
+                            index,
+                            val,
+                        });
+                        return;
+                    }
+                    None => {}
                 }
                 let addr = self.operand(self.h);
                 let op = match Self::short_offset(m) {
@@ -181,4 +210,12 @@ impl Translator {
             }
         }
     }
+}
+
+/// An address computation an access with offset 0 absorbs.
+enum FusedAddress {
+    /// `(a + imm) mod 2^32`.
+    Wrapped(Reg, u32),
+    /// `(base + (index << shift)) mod 2^32`.
+    Scaled(Reg, Reg, u8),
 }

@@ -3,10 +3,12 @@
 //! to the slow path, as does any access out of bounds, which the slow path
 //! then reports as the trap).
 //!
-//! Each kind of access has two handlers: for `Op::Load`/`Op::Store`, at
-//! `addr + offset` (without wrapping, as the spec computes it), and for
-//! `Op::LoadWrapped`/`Op::StoreWrapped`, at `(addr + imm) mod 2^32`, the
-//! `i32.add` of a constant that fed an access with offset 0.
+//! Each kind of access has three handlers, one per address mode: for
+//! `Op::Load`/`Op::Store`, at `addr + offset` (without wrapping, as the spec
+//! computes it); for `Op::LoadWrapped`/`Op::StoreWrapped`, at
+//! `(addr + imm) mod 2^32`, the `i32.add` of a constant that fed an access
+//! with offset 0; for `Op::LoadScaled`/`Op::StoreScaled`, at
+//! `(base + (index << shift)) mod 2^32`, an `I32AddShl` that fed one.
 
 use std::hint::unreachable_unchecked;
 
@@ -14,6 +16,19 @@ use kiln_parser::{LoadOp, StoreOp};
 
 use super::{Ctx, EXIT, Handler, Threaded};
 use crate::bytecode::Op;
+
+/// Address mode of `Op::Load`/`Op::Store`: `addr + offset`, without wrapping.
+pub(super) const OFFSET: u8 = 0;
+/// Address mode of `Op::LoadWrapped`/`Op::StoreWrapped`: `(addr + imm) mod 2^32`.
+pub(super) const WRAPPED: u8 = 1;
+/// Address mode of `Op::LoadScaled`/`Op::StoreScaled`:
+/// `(base + (index << shift)) mod 2^32`.
+pub(super) const SCALED: u8 = 2;
+
+#[inline(always)]
+fn scaled(base: u64, index: u64, shift: u8) -> u64 {
+    u64::from((base as u32).wrapping_add((index as u32) << (shift & 31)))
+}
 
 /// Reads `N` bytes at `at`.
 ///
@@ -51,13 +66,20 @@ unsafe fn write_bytes<const N: usize>(at: *mut u8, bytes: [u8; N]) {
 macro_rules! load_handlers {
     ($($name:ident: $($kind:ident)|+ => $n:literal as |$b:ident| $value:expr;)*) => {
         $(handler! {
-            fn $name<const WRAPPED: bool>(ip, regs, mem, len, ctx, start) {
-                let (dst, ea) = if WRAPPED {
-                    operands!(ip, Op::LoadWrapped { dst, addr, imm, .. });
-                    (dst, u64::from((reg!(regs, addr) as u32).wrapping_add(imm)))
-                } else {
-                    operands!(ip, Op::Load { dst, addr, offset, .. });
-                    (dst, u64::from(reg!(regs, addr) as u32) + u64::from(offset))
+            fn $name<const MODE: u8>(ip, regs, mem, len, ctx, start) {
+                let (dst, ea) = match MODE {
+                    WRAPPED => {
+                        operands!(ip, Op::LoadWrapped { dst, addr, imm, .. });
+                        (dst, u64::from((reg!(regs, addr) as u32).wrapping_add(imm)))
+                    }
+                    SCALED => {
+                        operands!(ip, Op::LoadScaled { dst, base, index, shift, .. });
+                        (dst, scaled(reg!(regs, base), reg!(regs, index), shift))
+                    }
+                    _ => {
+                        operands!(ip, Op::Load { dst, addr, offset, .. });
+                        (dst, u64::from(reg!(regs, addr) as u32) + u64::from(offset))
+                    }
                 };
                 if ea + $n > len as u64 {
                     exit!(ip);
@@ -69,13 +91,13 @@ macro_rules! load_handlers {
             }
         })*
 
-        /// The handler of a load of `kind`: of `Op::LoadWrapped` if `wrapped`,
-        /// else of `Op::Load`.
-        pub(super) fn load_handler(kind: LoadOp, wrapped: bool) -> Option<Handler> {
-            match (kind, wrapped) {
+        /// The handler of a load of `kind` in address mode `mode`.
+        pub(super) fn load_handler(kind: LoadOp, mode: u8) -> Option<Handler> {
+            match (kind, mode) {
                 $(
-                    ($(LoadOp::$kind)|+, false) => Some($name::<false>),
-                    ($(LoadOp::$kind)|+, true) => Some($name::<true>),
+                    ($(LoadOp::$kind)|+, OFFSET) => Some($name::<OFFSET>),
+                    ($(LoadOp::$kind)|+, WRAPPED) => Some($name::<WRAPPED>),
+                    ($(LoadOp::$kind)|+, SCALED) => Some($name::<SCALED>),
                 )*
                 _ => None,
             }
@@ -102,13 +124,20 @@ load_handlers! {
 macro_rules! store_handlers {
     ($($name:ident: $($kind:ident)|+ => $n:literal as |$v:ident| $bytes:expr;)*) => {
         $(handler! {
-            fn $name<const WRAPPED: bool>(ip, regs, mem, len, ctx, start) {
-                let (val, ea) = if WRAPPED {
-                    operands!(ip, Op::StoreWrapped { addr, val, imm, .. });
-                    (val, u64::from((reg!(regs, addr) as u32).wrapping_add(imm)))
-                } else {
-                    operands!(ip, Op::Store { addr, val, offset, .. });
-                    (val, u64::from(reg!(regs, addr) as u32) + u64::from(offset))
+            fn $name<const MODE: u8>(ip, regs, mem, len, ctx, start) {
+                let (val, ea) = match MODE {
+                    WRAPPED => {
+                        operands!(ip, Op::StoreWrapped { addr, val, imm, .. });
+                        (val, u64::from((reg!(regs, addr) as u32).wrapping_add(imm)))
+                    }
+                    SCALED => {
+                        operands!(ip, Op::StoreScaled { base, index, val, shift, .. });
+                        (val, scaled(reg!(regs, base), reg!(regs, index), shift))
+                    }
+                    _ => {
+                        operands!(ip, Op::Store { addr, val, offset, .. });
+                        (val, u64::from(reg!(regs, addr) as u32) + u64::from(offset))
+                    }
                 };
                 if ea + $n > len as u64 {
                     exit!(ip);
@@ -121,13 +150,13 @@ macro_rules! store_handlers {
             }
         })*
 
-        /// The handler of a store of `kind`: of `Op::StoreWrapped` if `wrapped`,
-        /// else of `Op::Store`.
-        pub(super) fn store_handler(kind: StoreOp, wrapped: bool) -> Option<Handler> {
-            match (kind, wrapped) {
+        /// The handler of a store of `kind` in address mode `mode`.
+        pub(super) fn store_handler(kind: StoreOp, mode: u8) -> Option<Handler> {
+            match (kind, mode) {
                 $(
-                    ($(StoreOp::$kind)|+, false) => Some($name::<false>),
-                    ($(StoreOp::$kind)|+, true) => Some($name::<true>),
+                    ($(StoreOp::$kind)|+, OFFSET) => Some($name::<OFFSET>),
+                    ($(StoreOp::$kind)|+, WRAPPED) => Some($name::<WRAPPED>),
+                    ($(StoreOp::$kind)|+, SCALED) => Some($name::<SCALED>),
                 )*
                 _ => None,
             }
