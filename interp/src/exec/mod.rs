@@ -114,6 +114,9 @@ fn execute(
         frame,
         frames: Vec::new(),
         store: std::ptr::null(),
+        table0: &[],
+        sigs: &[],
+        funcs: &[],
         depth: 0,
         max_depth: store.limits.max_call_depth,
         stack: std::ptr::null_mut(),
@@ -298,6 +301,13 @@ fn execute(
         ctx.stack = stack.as_mut_ptr();
         ctx.stack_len = stack.len();
         ctx.store = &raw const *store;
+        let inst = &store.instances[ctx.frame.instance.index()];
+        ctx.table0 = match inst.tables.first().map(|t| &store.tables[t.index()]) {
+            Some(t) if t.ty().index == kiln_parser::IndexType::I32 => t.elems(),
+            _ => &[],
+        };
+        ctx.sigs = inst.sigs.as_slice();
+        ctx.funcs = store.funcs.as_slice();
         // Room for the fast path's calls, which never grow `frames` themselves.
         if ctx.frames.len() == ctx.frames.capacity() {
             ctx.frames.reserve(64);

@@ -69,6 +69,15 @@ pub(crate) struct Ctx {
     /// The store, read (never written) by `call_indirect` (taken again before
     /// each run; the executor does not touch the store while handlers run).
     pub store: *const kiln_runtime::Store,
+    /// The elements of the running instance's table 0 (none if it has no table
+    /// or a 64-bit one), its signatures by type index, and the store's
+    /// functions: what `call_indirect` through table 0 reads, taken again
+    /// before each run like `store`.
+    pub table0: *const [kiln_runtime::RawRef],
+    /// See `table0`.
+    pub sigs: *const [kiln_runtime::SigId],
+    /// See `table0`.
+    pub funcs: *const [kiln_runtime::FuncEntity],
     /// WebAssembly call depth (copied from and back to the store around each run).
     pub depth: u32,
     /// The store's call-depth limit.

@@ -4,6 +4,9 @@
 //! calls (imports, other instances, the host, traps) exits to the executor.
 
 use std::hint::unreachable_unchecked;
+use std::ptr::NonNull;
+
+use kiln_runtime::{FuncEntity, RawRef, SigId};
 
 use super::{CALL, Ctx, EXIT, RETURN, Threaded};
 use crate::CompiledFunc;
@@ -85,12 +88,21 @@ handler! {
         operands!(ip, Op::CallIndirect { index, args, site });
         // SAFETY: as in `call`.
         let c = unsafe { &mut *ctx };
-        // SAFETY: `c.store` was taken from the executor's store before this run, and
-        // the store is not written while handlers run.
-        let store = unsafe { &*c.store };
-        let Some(callee) = indirect_fast(store, &c.frame, site, reg!(regs, index)) else {
+        let i = reg!(regs, index);
+        let Some(&(table, ty)) = c.frame.func().indirect.get(site as usize) else {
             exit!(ip)
         };
+        let callee = if table == 0 {
+            // SAFETY: the views were taken from the store before this run, and the
+            // store is not written while handlers run.
+            let (elems, sigs, funcs) = unsafe { (&*c.table0, &*c.sigs, &*c.funcs) };
+            table0_callee(elems, sigs, funcs, &c.frame, ty, i)
+        } else {
+            // SAFETY: as above, for the whole store.
+            let store = unsafe { &*c.store };
+            indirect_fast(store, &c.frame, site, i)
+        };
+        let Some(callee) = callee else { exit!(ip) };
         enter!(c, callee, args, 0, ip, mem, len, ctx, start)
     }
 }
@@ -125,5 +137,31 @@ handler! {
         let (caller_regs, resume) =
             unsafe { (c.stack.add(caller.base), caller_start.add(caller.pc)) };
         next!(resume, caller_regs, mem, len, ctx, caller_start)
+    }
+}
+
+/// The callee of a `call_indirect` of type `ty` through table 0 at index `i`,
+/// when it is a translated function of the running instance and the call
+/// cannot trap; `None` otherwise (the slow path then calls or traps). `elems`
+/// is empty for a 64-bit table, so every index misses.
+#[inline(always)]
+fn table0_callee(
+    elems: &[RawRef],
+    sigs: &[SigId],
+    funcs: &[FuncEntity],
+    frame: &Frame,
+    ty: u32,
+    i: u64,
+) -> Option<NonNull<CompiledFunc>> {
+    let addr = elems.get(i as u32 as usize)?.addr()?;
+    match funcs.get(addr as usize)? {
+        FuncEntity::Wasm {
+            instance,
+            def_index,
+            sig,
+        } if *instance == frame.instance && sig == sigs.get(ty as usize)? => {
+            frame.module().translated_def(*def_index).map(NonNull::from)
+        }
+        _ => None,
     }
 }
