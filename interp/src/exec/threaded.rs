@@ -56,6 +56,7 @@ pub(crate) struct Ctx {
     /// Fuel left (copied from and back to the store around each fast run).
     pub fuel: u64,
     /// Lowest native stack address a backward branch may run at.
+    #[cfg_attr(not(kiln_tail_dispatch), allow(dead_code))]
     pub stack_limit: usize,
     /// The store's globals (taken again before each fast run).
     pub globals: *mut GlobalEntity,
@@ -154,6 +155,7 @@ impl Exit {
 
 /// How much native stack a run of the fast path may use before backward
 /// branches leave it (see the module documentation).
+#[cfg_attr(not(kiln_tail_dispatch), allow(dead_code))]
 pub(crate) const STACK_BUDGET: usize = 256 * 1024;
 
 /// Runs ops from `ip` until one must run on the slow path; returns its address

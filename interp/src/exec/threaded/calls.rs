@@ -9,6 +9,11 @@ use std::ptr::NonNull;
 use kiln_runtime::{FuncEntity, RawRef, SigId};
 
 use super::{CALL, Ctx, EXIT, RETURN, Threaded};
+
+/// Whether handlers return to `run`'s loop (no `kiln_tail_dispatch`). That loop
+/// keeps the registers and code of the frame it started in, so calls and
+/// returns, which change both, always exit in this mode.
+const LOOP_MODE: bool = cfg!(not(kiln_tail_dispatch));
 use crate::CompiledFunc;
 use crate::bytecode::Op;
 use crate::exec::Frame;
@@ -68,6 +73,9 @@ handler! {
     /// with room on the value stack and below the depth limit, runs here: the
     /// callee's frame is set up and its first op dispatched. Any other call exits.
     pub(super) fn call(ip, regs, mem, len, ctx, start) {
+        if LOOP_MODE {
+            exit!(ip, CALL)
+        }
         operands!(ip, Op::Call { func, args });
         // SAFETY: `ctx` is valid for the whole run, and no other reference to it is
         // live while a handler runs.
@@ -85,6 +93,9 @@ handler! {
     /// cannot trap but for the depth and stack checks of `enter!`) runs here,
     /// as a `call`; anything else, traps included, runs on the slow path.
     pub(super) fn call_indirect(ip, regs, mem, len, ctx, start) {
+        if LOOP_MODE {
+            exit!(ip)
+        }
         operands!(ip, Op::CallIndirect { index, args, site });
         // SAFETY: as in `call`.
         let c = unsafe { &mut *ctx };
@@ -111,6 +122,9 @@ handler! {
     /// A return to a caller of the same instance runs here; the return from the
     /// first frame of the run, or to another instance, exits.
     pub(super) fn ret(ip, regs, mem, len, ctx, start) {
+        if LOOP_MODE {
+            exit!(ip, RETURN)
+        }
         operands!(ip, Op::Return { start: from, count });
         // SAFETY: as in `call`.
         let c = unsafe { &mut *ctx };
