@@ -13,20 +13,22 @@
 //! this mode (`kiln_tail_dispatch`, set by `build.rs`) is used only where
 //! optimisation is on and the target is x86-64 or AArch64. Elsewhere the
 //! same handlers return the next op's address to a loop instead
-//! ([`run`]). Two safety valves keep a build in which some tail call did
-//! stay a call from ever overflowing the native stack: handlers of branches
-//! that go backwards (the only way to run one op more than once without
-//! leaving the fast path) compare the stack pointer with a limit and leave
-//! the fast path when it is exceeded, counting the event in
-//! [`stack_rescues`] (a test checks that it stays zero); and straight-line
+//! ([`run`]), and calls and returns always exit (they switch the registers
+//! and code that loop holds). Safety valves keep a build in which some tail
+//! call did stay a call from ever overflowing the native stack: the handlers
+//! of backward branches and of calls (the only ways to run an op again
+//! without leaving the fast path) compare the stack pointer with a limit and
+//! leave the fast path when it is exceeded, counting the event in
+//! [`stack_rescues`] (tests check that it stays zero); and straight-line
 //! runs are bounded by the function's length.
 //!
-//! Ops the fast path does not handle (calls, returns, tables, bulk
-//! memory, 64-bit or absent memories, and any op that would trap) make the
-//! handler *exit*: it returns the op's address, tagged with [`EXIT`], and the
-//! executor's `match` in `exec/mod.rs` runs that op, which also produces the
-//! trap with its proper message. Every op is therefore defined once, in that
-//! `match`; a handler is a faster copy of the common case.
+//! Ops the fast path does not handle (calls to imports or other instances,
+//! calls to functions not yet translated, tables, bulk memory, 64-bit or
+//! absent memories, and any op that would trap) make the handler *exit*: it
+//! returns the op's address, tagged with [`EXIT`], and the executor's
+//! `match` in `exec/mod.rs` runs that op, which also produces the trap with
+//! its proper message. Every op is therefore defined once, in that `match`;
+//! a handler is a faster copy of the common case.
 
 use std::hint::unreachable_unchecked;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -269,17 +271,28 @@ fn stack_pointer() -> usize {
     sp
 }
 
+/// Leaves the fast path (with exit kind `$kind`) if the native stack has grown
+/// past the run's limit, which only a tail call left as a call can cause (see
+/// the module documentation). Nothing in loop mode, whose handlers return.
+macro_rules! stack_guard {
+    ($ip:ident, $ctx:ident, $kind:expr) => {
+        #[cfg(kiln_tail_dispatch)]
+        {
+            // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
+            if $crate::exec::threaded::stack_pointer() < unsafe { (*$ctx).stack_limit } {
+                $crate::exec::threaded::RESCUES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                exit!($ip, $kind);
+            }
+        }
+    };
+}
+
 /// Jumps to op `$target`; with `$back`, first checks the native stack (see the
 /// module documentation).
 macro_rules! jump {
     ($back:expr, $ip:ident, $target:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {{
-        #[cfg(kiln_tail_dispatch)]
         if $back {
-            // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
-            if stack_pointer() < unsafe { (*$ctx).stack_limit } {
-                RESCUES.fetch_add(1, Ordering::Relaxed);
-                exit!($ip);
-            }
+            stack_guard!($ip, $ctx, 0);
         }
         // SAFETY: jump targets are inside the code (checked at translation).
         let to = unsafe { $start.add($target as usize) };

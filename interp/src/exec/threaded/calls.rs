@@ -31,6 +31,7 @@ macro_rules! enter {
         // (see `Frame`); the reference is not tied to `c`.
         let callee: &CompiledFunc = unsafe { callee_ptr.as_ref() };
         let callee_base = c.frame.base + $args as usize;
+        stack_guard!($ip, $ctx, $kind);
         let saved = c.frames.len();
         if c.depth >= c.max_depth
             || callee_base + callee.frame_size as usize > c.stack_len
