@@ -7,7 +7,8 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use kiln_runtime::{
-    FuncAddr, FuncEntity, HostCaller, HostFn, InstanceAddr, SigId, Store, Trap, TrapCode, Val,
+    FuncAddr, FuncEntity, HostCaller, HostFn, InstanceAddr, RawRef, SigId, Store, Trap, TrapCode,
+    Val,
 };
 
 use crate::{CompiledFunc, CompiledModule};
@@ -218,15 +219,12 @@ pub(super) fn indirect_target(
 }
 
 /// The callee of `call_indirect` site `site` of `frame` with table index `i`,
-/// when it is a translated function of the same instance and the call cannot
-/// trap; `None` for everything else, which the slow path handles.
-///
-/// Returns an `Option` of a pointer (one register). Out of line when debug
-/// assertions are on (builds whose other crates may be unoptimised), so that
-/// the locals of the lookups (the table type, returned through memory by an
-/// accessor left out of line there) live in this function's frame rather than
-/// in the calling handler's, which must have no local whose address escapes
-/// (see `threaded.rs`); inlined otherwise.
+/// for a table other than 0 (whose views the fast path keeps): see
+/// [`indirect_callee`]. Out of line when debug assertions are on (builds whose
+/// other crates may be unoptimised), so that the locals of the lookups (the
+/// table type, returned through memory by an accessor left out of line there)
+/// live in this function's frame rather than in the calling handler's, which
+/// must have no local whose address escapes (see `threaded.rs`).
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline)]
 pub(super) fn indirect_fast(
@@ -241,14 +239,31 @@ pub(super) fn indirect_fast(
     if t.ty().index == kiln_parser::IndexType::I64 {
         return None;
     }
-    let addr = t.elems().get(i as u32 as usize)?.addr()?;
-    match store.funcs[addr as usize] {
+    indirect_callee(t.elems(), &inst.sigs, &store.funcs, frame, ty, i)
+}
+
+/// The callee of a `call_indirect` of type `ty` at index `i` of a 32-bit table
+/// with `elems`, when it is a translated function of `frame`'s instance and the
+/// call cannot trap; `None` otherwise (the slow path then calls or traps).
+/// `sigs` are the instance's signatures by type index, `funcs` the store's.
+/// Returns an `Option` of a pointer: one register, for the fast path.
+#[inline(always)]
+pub(super) fn indirect_callee(
+    elems: &[RawRef],
+    sigs: &[SigId],
+    funcs: &[FuncEntity],
+    frame: &Frame,
+    ty: u32,
+    i: u64,
+) -> Option<NonNull<CompiledFunc>> {
+    let addr = elems.get(i as u32 as usize)?.addr()?;
+    match funcs.get(addr as usize)? {
         FuncEntity::Wasm {
             instance,
             def_index,
             sig,
-        } if instance == frame.instance && sig == *inst.sigs.get(ty as usize)? => {
-            frame.module().translated_def(def_index).map(NonNull::from)
+        } if *instance == frame.instance && sig == sigs.get(ty as usize)? => {
+            frame.module().translated_def(*def_index).map(NonNull::from)
         }
         _ => None,
     }

@@ -229,79 +229,16 @@ fn execute(
         };
     }
 
-    /// `return`: moves the results to the frame's base and resumes the caller.
-    macro_rules! op_return {
-        ($start:expr, $count:expr) => {
-            let (start, count) = ($start, $count);
-            let (start, count) = (base + start as usize, count as usize);
-            if start != base {
-                if count == 1 {
-                    stack[base] = stack[start];
-                } else {
-                    stack.copy_within(start..start + count, base);
-                }
-            }
-            match ctx.frames.pop() {
-                None => return Ok(()),
-                Some(caller) => {
-                    ctx.frame = caller;
-                    pc = ctx.frame.pc;
-                    base = ctx.frame.base;
-                    store.depth -= 1;
-                    refresh!();
-                }
-            }
-        };
-    }
-
-    /// Calls function `$addr`: a function of the same instance directly, others
-    /// through `call!`.
-    macro_rules! op_call {
-        ($addr:expr, $args:expr) => {
-            let (addr, args) = ($addr, $args);
-            match store.funcs[addr.index()] {
-                // The common case, a function of the same instance, without `resolve`:
-                // same module, same memory 0 (so `mem0` and `fast_len` stay).
-                FuncEntity::Wasm {
-                    instance,
-                    def_index,
-                    ..
-                } if instance == ctx.frame.instance => {
-                    if store.depth >= store.limits.max_call_depth {
-                        return Err(TrapCode::CallStackExhausted.into());
-                    }
-                    store.depth += 1;
-                    let callee = ctx.frame.module().func_ptr(def_index);
-                    // SAFETY: the function belongs to the frame's module (see `Frame`).
-                    let f = unsafe { callee.as_ref() };
-                    let callee_base = base + args as usize;
-                    ensure_stack(stack, callee_base + f.frame_size as usize)?;
-                    init_frame(stack, callee_base, f);
-                    ctx.frames.push(Frame { pc, ..ctx.frame });
-                    ctx.frame.func = callee;
-                    ctx.frame.base = callee_base;
-                    pc = 0;
-                    base = callee_base;
-                    start = f.threaded.as_ptr();
-                    regs = stack.as_mut_ptr().wrapping_add(base);
-                }
-                _ => {
-                    call!(addr, args);
-                }
-            }
-        };
-    }
-
     loop {
         // The fast path runs ops until one needs this loop (a call, a return, a trap...).
         ctx.fuel = store.fuel;
         ctx.depth = store.depth;
         ctx.globals = store.globals.as_mut_ptr();
-        ctx.instance_globals = store.instances[ctx.frame.instance.index()].globals.as_ptr();
         ctx.stack = stack.as_mut_ptr();
         ctx.stack_len = stack.len();
         ctx.store = &raw const *store;
         let inst = &store.instances[ctx.frame.instance.index()];
+        ctx.instance_globals = inst.globals.as_ptr();
         ctx.table0 = match inst.tables.first().map(|t| &store.tables[t.index()]) {
             Some(t) if t.ty().index == kiln_parser::IndexType::I32 => t.elems(),
             _ => &[],
@@ -317,7 +254,7 @@ fn execute(
         // ends with an `Unreachable` sentinel, so execution never runs past the end.
         // `threaded` is `code` with handlers, of the same length; registers and memory
         // are as for the ops below.
-        let (at, exit) = unsafe {
+        let at = unsafe {
             threaded::run(
                 start.add(pc),
                 regs,
@@ -340,20 +277,6 @@ fn execute(
         // SAFETY: `pc` is inside `code`, as above.
         let op = unsafe { *code.add(pc) };
         pc += 1;
-        // Calls and returns, the most frequent exits, are told apart by the exit
-        // itself: a well-predicted branch rather than the `match`'s jump table.
-        match (exit, op) {
-            (threaded::Exit::Call, Op::Call { func, args }) => {
-                let addr = store.instances[ctx.frame.instance.index()].funcs[func as usize];
-                op_call!(addr, args);
-                continue;
-            }
-            (threaded::Exit::Return, Op::Return { start, count }) => {
-                op_return!(start, count);
-                continue;
-            }
-            _ => {}
-        }
         match op {
             Op::Nop => {}
             Op::Copy { dst, src } => r!(dst) = r!(src),
@@ -551,15 +474,32 @@ fn execute(
             }
             Op::BrTable { index, len } => pc += (r!(index) as u32).min(len) as usize,
             Op::Return { start, count } => {
-                op_return!(start, count);
+                let (start, count) = (base + start as usize, count as usize);
+                if start != base {
+                    if count == 1 {
+                        stack[base] = stack[start];
+                    } else {
+                        stack.copy_within(start..start + count, base);
+                    }
+                }
+                match ctx.frames.pop() {
+                    None => return Ok(()),
+                    Some(caller) => {
+                        ctx.frame = caller;
+                        pc = ctx.frame.pc;
+                        base = ctx.frame.base;
+                        store.depth -= 1;
+                        refresh!();
+                    }
+                }
             }
             Op::Call { func, args } => {
                 let addr = store.instances[ctx.frame.instance.index()].funcs[func as usize];
-                op_call!(addr, args);
+                call!(addr, args);
             }
             Op::CallIndirect { index, args, site } => {
                 let addr = indirect_target(store, &ctx.frame, site, r!(index))?;
-                op_call!(addr, args);
+                call!(addr, args);
             }
             Op::ReturnCall { func, args } => {
                 let addr = store.instances[ctx.frame.instance.index()].funcs[func as usize];

@@ -123,45 +123,16 @@ pub(crate) fn stack_limit() -> usize {
 type Handler =
     unsafe fn(*const Threaded, *mut u64, *mut u8, usize, *mut Ctx, *const Threaded) -> usize;
 
-/// The tag of a handler's result that means "run this op on the slow path".
+/// The tag of a handler's result that means "run this op on the slow path"
+/// (ops are 8-byte aligned, so the bit is free).
 const EXIT: usize = 1;
-/// With [`EXIT`]: the op is a `call`.
-const CALL: usize = 2;
-/// With [`EXIT`]: the op is a `return`.
-const RETURN: usize = 4;
-/// The tag bits (ops are 8-byte aligned).
-const TAGS: usize = EXIT | CALL | RETURN;
-
-/// Why the fast path stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Exit {
-    /// At a `call` to run.
-    Call,
-    /// At a `return` to run.
-    Return,
-    /// At any other op to run on the slow path.
-    Slow,
-}
-
-impl Exit {
-    fn of(tagged: usize) -> Exit {
-        if tagged & CALL != 0 {
-            Exit::Call
-        } else if tagged & RETURN != 0 {
-            Exit::Return
-        } else {
-            Exit::Slow
-        }
-    }
-}
 
 /// How much native stack a run of the fast path may use before backward
 /// branches leave it (see the module documentation).
 #[cfg_attr(not(kiln_tail_dispatch), allow(dead_code))]
 pub(crate) const STACK_BUDGET: usize = 256 * 1024;
 
-/// Runs ops from `ip` until one must run on the slow path; returns its address
-/// and why.
+/// Runs ops from `ip` until one must run on the slow path; returns its address.
 ///
 /// # Safety
 ///
@@ -175,12 +146,12 @@ pub(crate) unsafe fn run(
     len: usize,
     ctx: *mut Ctx,
     start: *const Threaded,
-) -> (*const Threaded, Exit) {
+) -> *const Threaded {
     #[cfg(kiln_tail_dispatch)]
     {
         // SAFETY: the caller's guarantees are the handler's.
         let tagged = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start) };
-        ((tagged & !TAGS) as *const Threaded, Exit::of(tagged))
+        (tagged & !EXIT) as *const Threaded
     }
     #[cfg(not(kiln_tail_dispatch))]
     {
@@ -189,7 +160,7 @@ pub(crate) unsafe fn run(
             // SAFETY: as above; an untagged result is the next op of the same code.
             let next = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start) };
             if next & EXIT != 0 {
-                return ((next & !TAGS) as *const Threaded, Exit::of(next));
+                return (next & !EXIT) as *const Threaded;
             }
             ip = next as *const Threaded;
         }
@@ -222,14 +193,10 @@ macro_rules! advance {
     };
 }
 
-/// Leaves the fast path: the slow path runs the op at `$ip` (of kind `$kind`,
-/// [`CALL`], [`RETURN`] or none).
+/// Leaves the fast path: the slow path runs the op at `$ip`.
 macro_rules! exit {
     ($ip:expr) => {
         return ($ip as usize) | EXIT
-    };
-    ($ip:expr, $kind:expr) => {
-        return ($ip as usize) | EXIT | $kind
     };
 }
 
@@ -271,17 +238,17 @@ fn stack_pointer() -> usize {
     sp
 }
 
-/// Leaves the fast path (with exit kind `$kind`) if the native stack has grown
+/// Leaves the fast path if the native stack has grown
 /// past the run's limit, which only a tail call left as a call can cause (see
 /// the module documentation). Nothing in loop mode, whose handlers return.
 macro_rules! stack_guard {
-    ($ip:ident, $ctx:ident, $kind:expr) => {
+    ($ip:ident, $ctx:ident) => {
         #[cfg(kiln_tail_dispatch)]
         {
             // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
             if $crate::exec::threaded::stack_pointer() < unsafe { (*$ctx).stack_limit } {
                 $crate::exec::threaded::RESCUES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                exit!($ip, $kind);
+                exit!($ip);
             }
         }
     };
@@ -292,7 +259,7 @@ macro_rules! stack_guard {
 macro_rules! jump {
     ($back:expr, $ip:ident, $target:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {{
         if $back {
-            stack_guard!($ip, $ctx, 0);
+            stack_guard!($ip, $ctx);
         }
         // SAFETY: jump targets are inside the code (checked at translation).
         let to = unsafe { $start.add($target as usize) };

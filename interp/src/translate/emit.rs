@@ -218,20 +218,7 @@ impl Translator {
                     return;
                 }
                 let src = self.reg(self.h);
-                let pending = self.nlazy;
-                self.materialize_local(x.0);
-                match self.last_rewritable() {
-                    // Redirect the producer, unless slots standing for the local were
-                    // just materialised after it (they must read the old value).
-                    Some(op) if op.pure_dst() == Some(src) && self.nlazy == pending => {
-                        if let Some(last) = self.code.last_mut() {
-                            last.set_dst(x.0);
-                        }
-                    }
-                    _ => {
-                        self.emit(Op::Copy { dst: x.0, src });
-                    }
-                }
+                self.write_local(x.0, src);
             }
             Instr::LocalTee(x) => {
                 let top = self.h - 1;
@@ -249,19 +236,9 @@ impl Translator {
                     return;
                 }
                 let src = self.reg(top);
-                let pending = self.nlazy;
-                self.materialize_local(x.0);
-                match self.last_rewritable() {
-                    // Write the producer's result to the local, and let the slot read it.
-                    Some(op) if op.pure_dst() == Some(src) && self.nlazy == pending => {
-                        if let Some(last) = self.code.last_mut() {
-                            last.set_dst(x.0);
-                        }
-                        self.set_lazy(top, Some(x.0));
-                    }
-                    _ => {
-                        self.emit(Op::Copy { dst: x.0, src });
-                    }
+                if self.write_local(x.0, src) {
+                    // The producer now writes the local: let the slot read it there.
+                    self.set_lazy(top, Some(x.0));
                 }
             }
             Instr::GlobalGet(g) => {
@@ -315,6 +292,28 @@ impl Translator {
             self.end();
         }
         true
+    }
+
+    /// Writes register `src` (a stack slot's own register) to `local`, after
+    /// materialising the slots that stand for the local: by redirecting the op
+    /// that just produced `src` when it can (returns `true`), else by a copy.
+    /// No redirect when slots were materialised after the producer: they must
+    /// read the local's old value.
+    fn write_local(&mut self, local: Reg, src: Reg) -> bool {
+        let pending = self.nlazy;
+        self.materialize_local(local);
+        match self.last_rewritable() {
+            Some(op) if op.pure_dst() == Some(src) && self.nlazy == pending => {
+                if let Some(last) = self.code.last_mut() {
+                    last.set_dst(local);
+                }
+                true
+            }
+            _ => {
+                self.emit(Op::Copy { dst: local, src });
+                false
+            }
+        }
     }
 
     fn push_const32(&mut self, val: u32) {

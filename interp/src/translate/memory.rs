@@ -1,6 +1,6 @@
 //! Translation of memory and table instructions.
 
-use kiln_parser::{Instr, MemArg};
+use kiln_parser::{Instr, LoadOp, MemArg, StoreOp};
 
 use super::Translator;
 use crate::bytecode::{Op, Reg};
@@ -50,27 +50,9 @@ impl Translator {
         match instr {
             Instr::Load(kind, m) => {
                 let dst = self.reg(self.h - 1);
-                match self.fused_address(m, self.h - 1) {
-                    Some(FusedAddress::Wrapped(addr, imm)) => {
-                        self.emit(Op::LoadWrapped {
-                            kind: *kind,
-                            dst,
-                            addr,
-                            imm,
-                        });
-                        return;
-                    }
-                    Some(FusedAddress::Scaled(base, index, shift)) => {
-                        self.emit(Op::LoadScaled {
-                            kind: *kind,
-                            shift,
-                            dst,
-                            base,
-                            index,
-                        });
-                        return;
-                    }
-                    None => {}
+                if let Some(fused) = self.fused_address(m, self.h - 1) {
+                    self.emit(fused.load(*kind, dst));
+                    return;
                 }
                 let addr = self.operand(self.h - 1);
                 let op = match Self::short_offset(m) {
@@ -92,27 +74,9 @@ impl Translator {
             Instr::Store(kind, m) => {
                 self.h -= 2;
                 let val = self.operand(self.h + 1);
-                match self.fused_address(m, self.h) {
-                    Some(FusedAddress::Wrapped(addr, imm)) => {
-                        self.emit(Op::StoreWrapped {
-                            kind: *kind,
-                            addr,
-                            val,
-                            imm,
-                        });
-                        return;
-                    }
-                    Some(FusedAddress::Scaled(base, index, shift)) => {
-                        self.emit(Op::StoreScaled {
-                            kind: *kind,
-                            shift,
-                            base,
-                            index,
-                            val,
-                        });
-                        return;
-                    }
-                    None => {}
+                if let Some(fused) = self.fused_address(m, self.h) {
+                    self.emit(fused.store(*kind, val));
+                    return;
                 }
                 let addr = self.operand(self.h);
                 let op = match Self::short_offset(m) {
@@ -213,9 +177,50 @@ impl Translator {
 }
 
 /// An address computation an access with offset 0 absorbs.
+#[derive(Clone, Copy)]
 enum FusedAddress {
     /// `(a + imm) mod 2^32`.
     Wrapped(Reg, u32),
     /// `(base + (index << shift)) mod 2^32`.
     Scaled(Reg, Reg, u8),
+}
+
+impl FusedAddress {
+    /// A load of `kind` into `dst` at this address.
+    fn load(self, kind: LoadOp, dst: Reg) -> Op {
+        match self {
+            FusedAddress::Wrapped(addr, imm) => Op::LoadWrapped {
+                kind,
+                dst,
+                addr,
+                imm,
+            },
+            FusedAddress::Scaled(base, index, shift) => Op::LoadScaled {
+                kind,
+                shift,
+                dst,
+                base,
+                index,
+            },
+        }
+    }
+
+    /// A store of `kind` of `val` at this address.
+    fn store(self, kind: StoreOp, val: Reg) -> Op {
+        match self {
+            FusedAddress::Wrapped(addr, imm) => Op::StoreWrapped {
+                kind,
+                addr,
+                val,
+                imm,
+            },
+            FusedAddress::Scaled(base, index, shift) => Op::StoreScaled {
+                kind,
+                shift,
+                base,
+                index,
+                val,
+            },
+        }
+    }
 }

@@ -4,11 +4,8 @@
 //! calls (imports, other instances, the host, traps) exits to the executor.
 
 use std::hint::unreachable_unchecked;
-use std::ptr::NonNull;
 
-use kiln_runtime::{FuncEntity, RawRef, SigId};
-
-use super::{CALL, Ctx, EXIT, RETURN, Threaded};
+use super::{Ctx, EXIT, Threaded};
 
 /// Whether handlers return to `run`'s loop (no `kiln_tail_dispatch`). That loop
 /// keeps the registers and code of the frame it started in, so calls and
@@ -17,27 +14,27 @@ const LOOP_MODE: bool = cfg!(not(kiln_tail_dispatch));
 use crate::CompiledFunc;
 use crate::bytecode::Op;
 use crate::exec::Frame;
-use crate::exec::frames::indirect_fast;
+use crate::exec::frames::{indirect_callee, indirect_fast};
 
 /// Enters translated function `$callee` (a `NonNull<CompiledFunc>` of the
 /// running module) with arguments from register `$args`: checks the depth and
-/// the value stack (else exits with tag `$kind`), sets up its frame, saves the
+/// the value stack (else exits), sets up its frame, saves the
 /// caller's and dispatches the callee's first op.
 macro_rules! enter {
-    ($c:ident, $callee:ident, $args:expr, $kind:expr, $ip:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {{
+    ($c:ident, $callee:ident, $args:expr, $ip:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {{
         let c = $c;
         let callee_ptr = $callee;
         // SAFETY: the callee belongs to the frame's module, which outlives the run
         // (see `Frame`); the reference is not tied to `c`.
         let callee: &CompiledFunc = unsafe { callee_ptr.as_ref() };
         let callee_base = c.frame.base + $args as usize;
-        stack_guard!($ip, $ctx, $kind);
+        stack_guard!($ip, $ctx);
         let saved = c.frames.len();
         if c.depth >= c.max_depth
             || callee_base + callee.frame_size as usize > c.stack_len
             || saved == c.frames.capacity()
         {
-            exit!($ip, $kind)
+            exit!($ip)
         }
         // SAFETY: `[callee_base, callee_base + frame_size)` is inside the value stack
         // (checked above), whose slots `c.stack` points to.
@@ -75,17 +72,17 @@ handler! {
     /// callee's frame is set up and its first op dispatched. Any other call exits.
     pub(super) fn call(ip, regs, mem, len, ctx, start) {
         if LOOP_MODE {
-            exit!(ip, CALL)
+            exit!(ip)
         }
         operands!(ip, Op::Call { func, args });
         // SAFETY: `ctx` is valid for the whole run, and no other reference to it is
         // live while a handler runs.
         let c = unsafe { &mut *ctx };
         let Some(callee) = c.frame.module().translated(func) else {
-            exit!(ip, CALL)
+            exit!(ip)
         };
         let callee = std::ptr::NonNull::from(callee);
-        enter!(c, callee, args, CALL, ip, mem, len, ctx, start)
+        enter!(c, callee, args, ip, mem, len, ctx, start)
     }
 }
 
@@ -108,14 +105,14 @@ handler! {
             // SAFETY: the views were taken from the store before this run, and the
             // store is not written while handlers run.
             let (elems, sigs, funcs) = unsafe { (&*c.table0, &*c.sigs, &*c.funcs) };
-            table0_callee(elems, sigs, funcs, &c.frame, ty, i)
+            indirect_callee(elems, sigs, funcs, &c.frame, ty, i)
         } else {
             // SAFETY: as above, for the whole store.
             let store = unsafe { &*c.store };
             indirect_fast(store, &c.frame, site, i)
         };
         let Some(callee) = callee else { exit!(ip) };
-        enter!(c, callee, args, 0, ip, mem, len, ctx, start)
+        enter!(c, callee, args, ip, mem, len, ctx, start)
     }
 }
 
@@ -124,17 +121,17 @@ handler! {
     /// first frame of the run, or to another instance, exits.
     pub(super) fn ret(ip, regs, mem, len, ctx, start) {
         if LOOP_MODE {
-            exit!(ip, RETURN)
+            exit!(ip)
         }
         operands!(ip, Op::Return { start: from, count });
         // SAFETY: as in `call`.
         let c = unsafe { &mut *ctx };
         let Some(&caller) = c.frames.last() else {
-            exit!(ip, RETURN)
+            exit!(ip)
         };
         let saved = c.frames.len();
         if caller.instance != c.frame.instance {
-            exit!(ip, RETURN)
+            exit!(ip)
         }
         if from != 0 {
             for i in 0..count {
@@ -152,31 +149,5 @@ handler! {
         let (caller_regs, resume) =
             unsafe { (c.stack.add(caller.base), caller_start.add(caller.pc)) };
         next!(resume, caller_regs, mem, len, ctx, caller_start)
-    }
-}
-
-/// The callee of a `call_indirect` of type `ty` through table 0 at index `i`,
-/// when it is a translated function of the running instance and the call
-/// cannot trap; `None` otherwise (the slow path then calls or traps). `elems`
-/// is empty for a 64-bit table, so every index misses.
-#[inline(always)]
-fn table0_callee(
-    elems: &[RawRef],
-    sigs: &[SigId],
-    funcs: &[FuncEntity],
-    frame: &Frame,
-    ty: u32,
-    i: u64,
-) -> Option<NonNull<CompiledFunc>> {
-    let addr = elems.get(i as u32 as usize)?.addr()?;
-    match funcs.get(addr as usize)? {
-        FuncEntity::Wasm {
-            instance,
-            def_index,
-            sig,
-        } if *instance == frame.instance && sig == sigs.get(ty as usize)? => {
-            frame.module().translated_def(*def_index).map(NonNull::from)
-        }
-        _ => None,
     }
 }
