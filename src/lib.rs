@@ -55,7 +55,7 @@ pub use kiln_parser::{
     RefType, TableType, ValType,
 };
 pub use kiln_runtime::{FuncAddr, Trap, TrapCode, Val};
-pub use kiln_validator::ValidationError;
+pub use kiln_validator::{ModuleError, ValidationError};
 pub use linker::Linker;
 pub use module::{ExternType, Module};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
@@ -163,6 +163,15 @@ pub fn wat2wasm(bytes: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
     // `is_binary` returned false, so the bytes are UTF-8; `parse_bytes` reads
     // them as text because they do not start with the magic bytes.
     Ok(wat::parse_bytes(bytes)?)
+}
+
+impl From<ModuleError> for Error {
+    fn from(e: ModuleError) -> Error {
+        match e {
+            ModuleError::Malformed(e) => Error::Parse(e),
+            ModuleError::Invalid(e) => Error::Invalid(e),
+        }
+    }
 }
 
 /// Checks that a module, binary or text (read as by [`wat2wasm`]), is

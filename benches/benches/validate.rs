@@ -1,6 +1,7 @@
 //! Parse + validate throughput: Kiln against `wasmparser`'s validator on the
-//! same large module in the same run, and Kiln's parser alone to show how the
-//! time splits between decoding into the IR and validating it.
+//! same large module in the same run, and Kiln's decoding alone (the module,
+//! then every body into instructions, as a tier does) to show how the time
+//! splits between decoding and validating.
 //!
 //! Run with `cargo bench -p kiln-benches --bench validate`; criterion prints
 //! the throughput of each in bytes per second.
@@ -46,8 +47,9 @@ fn parse_and_validate(c: &mut Criterion, bytes: &[u8]) {
     group.finish();
 }
 
-/// Decoding alone: Kiln's parser into its IR, and `wasmparser` reading every
-/// operator of every body without validating (the floor Kiln's parser sits on).
+/// Decoding alone: Kiln's parser into its IR, every body decoded into a reused
+/// instruction list, and `wasmparser` reading every operator of every body
+/// without validating (the floor Kiln's parser sits on).
 fn parse_only(c: &mut Criterion, bytes: &[u8]) {
     let features = Features::ALL;
     let mut group = c.benchmark_group("parse");
@@ -55,7 +57,18 @@ fn parse_only(c: &mut Criterion, bytes: &[u8]) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("kiln", |b| {
-        b.iter(|| kiln_parser::parse(black_box(bytes), features).expect("parses"));
+        let mut instrs = Vec::new();
+        let mut decoder = kiln_parser::BodyDecoder::new();
+        b.iter(|| {
+            let module = kiln_parser::parse(black_box(bytes), features).expect("parses");
+            let mut n = 0;
+            for i in 0..module.code.len() {
+                instrs.clear();
+                decoder.decode(&module, i, &mut instrs).expect("decodes");
+                n += instrs.len();
+            }
+            n
+        });
     });
     group.bench_function("wasmparser-decode", |b| {
         b.iter(|| wasmparser_decode(black_box(bytes), features.to_wasmparser()));

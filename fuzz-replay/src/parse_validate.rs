@@ -15,7 +15,10 @@ pub(crate) fn kiln_verdict(bytes: &[u8]) -> Result<(), String> {
         kiln_parser::parse(bytes, FEATURES).map_err(|e| format!("malformed (parser): {e}"))?;
     kiln_validator::validate(&module, FEATURES)
         .map(drop)
-        .map_err(|e| format!("invalid (validator): {e}"))
+        .map_err(|e| match e {
+            kiln_validator::ModuleError::Malformed(e) => format!("malformed (body): {e}"),
+            kiln_validator::ModuleError::Invalid(e) => format!("invalid (validator): {e}"),
+        })
 }
 
 /// `wasmparser`'s verdict on `bytes` under the equivalent features.

@@ -94,7 +94,7 @@ impl CompiledModule {
         info: Arc<ModuleInfo>,
         options: Options,
     ) -> Result<CompiledModule, CompileError> {
-        if translate::uses_simd(&module) {
+        if translate::uses_simd(&module, &info) {
             return Err(CompileError::SimdUnsupported);
         }
         let funcs = (0..module.code.len()).map(|_| OnceLock::new()).collect();
@@ -142,7 +142,7 @@ impl CompiledModule {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             Arc::new(t.translate(
                 &self.module,
-                &self.module.code[i],
+                i,
                 self.module.funcs[i],
                 &self.info.funcs[i],
                 self.options,

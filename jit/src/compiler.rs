@@ -172,9 +172,14 @@ impl CompiledModule {
     }
 }
 
-/// Code size (in instructions) below which a module's functions compile on the
+/// Code size (in bytes of operators) below which a module's functions compile on the
 /// calling thread: starting threads costs more than it saves for small modules.
-const PARALLEL_THRESHOLD: usize = 20_000;
+const PARALLEL_THRESHOLD: usize = 40_000;
+
+/// The size of a body's operators in bytes, about twice its instruction count.
+fn body_size(body: &kiln_parser::FuncBody) -> usize {
+    usize::try_from(body.operators.end - body.operators.start).unwrap_or(usize::MAX)
+}
 
 /// Compiles every defined function, in order, on several threads when the module
 /// is large enough for that to pay.
@@ -183,7 +188,7 @@ fn compile_functions(
     isa: &OwnedTargetIsa,
 ) -> Result<Vec<Piece>, CompileError> {
     let n = env.module.funcs.len();
-    let size: usize = env.module.code.iter().map(|c| c.instrs.len()).sum();
+    let size: usize = env.module.code.iter().map(body_size).sum();
     let threads = std::thread::available_parallelism()
         .map_or(1, |p| p.get())
         .min(n.max(1));
@@ -195,7 +200,7 @@ fn compile_functions(
     let mut ranges = Vec::with_capacity(threads);
     let (mut start, mut acc) = (0u32, 0usize);
     for (def, body) in env.module.code.iter().enumerate() {
-        acc += body.instrs.len();
+        acc += body_size(body);
         if acc >= per_thread {
             ranges.push(start..def as u32 + 1);
             start = def as u32 + 1;

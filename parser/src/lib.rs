@@ -7,11 +7,18 @@
 //! them. It must not validate: type checking and index checks belong to
 //! `kiln-validator`, which walks the IR produced here.
 //!
+//! [`parse`] decodes every section but leaves function bodies' operators
+//! undecoded; [`Module::decode_body`] and [`BodyDecoder`] decode a body on
+//! demand, handing each [`Instr`] to an [`InstrSink`]. The validator decodes
+//! each body once and checks it as it goes; a tier decodes it again when it
+//! translates it.
+//!
 //! Nothing here allocates in proportion to a count the input merely declares:
 //! capacities are bounded by the bytes actually present.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod body;
 mod error;
 mod features;
 mod instr;
@@ -21,6 +28,7 @@ mod operators;
 mod reader;
 mod types;
 
+pub use body::BodyDecoder;
 pub use error::{ParseError, ParseErrorKind};
 pub use features::Features;
 pub use instr::{BrTable, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp};
@@ -29,6 +37,7 @@ pub use module::{
     ExternKind, FuncBody, Global, Import, ImportKind, Module, Names, SectionOffsets,
 };
 pub use num_ops::NumOp;
+pub use operators::{BodyFacts, InstrSink};
 pub use reader::parse;
 pub use types::{
     BlockType, DataIdx, ElemIdx, FuncIdx, FuncType, GlobalIdx, GlobalType, IndexType, LabelIdx,

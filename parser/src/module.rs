@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::features::Features;
 use crate::instr::Instr;
 use crate::types::{
     FuncIdx, FuncType, GlobalType, MemIdx, MemoryType, RefType, TableIdx, TableType, TypeIdx,
@@ -57,10 +58,18 @@ pub struct Module {
     pub num_imported_memories: u32,
     /// Number of imported globals.
     pub num_imported_globals: u32,
-    /// Whether any instruction (of a body or a constant expression) operates
-    /// on `v128` values: a SIMD operator, or a `select` typed `v128`. Types,
-    /// globals and locals of type `v128` are not counted here.
-    pub uses_v128_instrs: bool,
+    /// Whether any instruction of a constant expression operates on `v128`
+    /// values (`v128.const`). Function bodies are decoded later; see
+    /// [`BodyFacts::uses_v128`](crate::BodyFacts).
+    pub const_exprs_use_v128: bool,
+    /// The features the module was parsed with, which its bodies are decoded
+    /// with too.
+    pub features: Features,
+    /// The code section's contents, where the bodies' operators are decoded
+    /// from (see [`Module::decode_body`]).
+    pub(crate) code_bytes: Box<[u8]>,
+    /// Byte offset in the module of `code_bytes[0]`.
+    pub(crate) code_bytes_offset: u64,
 }
 
 impl Module {
@@ -301,17 +310,21 @@ pub struct DataSegment {
     pub offset: u64,
 }
 
-/// A function body.
+/// A function body: its locals, and where its operators are.
+///
+/// The operators are decoded on demand, by [`Module::decode_body`]: the
+/// validator checks each instruction as it is decoded, and a tier decodes a
+/// body again when it translates it, so no instruction list is kept for the
+/// whole module.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FuncBody {
     /// Declared locals (after the parameters), run-length encoded as in the binary.
     pub locals: Box<[(u32, ValType)]>,
-    /// The instructions, including the final `end`.
-    pub instrs: Box<[Instr]>,
-    /// Byte offset in the module of each instruction, parallel to `instrs`.
-    pub instr_offsets: Box<[u32]>,
     /// Byte offset of the body (its size field) in the module.
     pub offset: u64,
+    /// Byte range in the module of the body's operators, the final `end`
+    /// included.
+    pub operators: std::ops::Range<u64>,
 }
 
 impl FuncBody {

@@ -12,12 +12,11 @@
 //! (`for_each_visit_operator!`), so an operator added to that list is
 //! rejected as unsupported until a rule here says otherwise.
 
-use wasmparser::{BinaryReader, FrameKind, FrameStack, VisitOperator, VisitSimdOperator};
+use wasmparser::{FrameKind, FrameStack, VisitOperator, VisitSimdOperator};
 
 use crate::error::ParseError;
 use crate::features::Features;
 use crate::instr::{BrTable, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp};
-use crate::module::FuncBody;
 use crate::num_ops::NumOp;
 use crate::types::{
     BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, TableIdx, TypeIdx,
@@ -45,34 +44,59 @@ fn proposal_name(tag: &'static str) -> &'static str {
     }
 }
 
-/// Moves the contents of `scratch` into a boxed slice of exactly their size,
-/// leaving `scratch` empty with its capacity: one allocation and one `memcpy`
-/// (collecting from `drain` would move element by element).
-fn take_exact(scratch: &mut Vec<Instr>) -> Box<[Instr]> {
-    let mut exact = Vec::with_capacity(scratch.len());
-    exact.append(scratch);
-    exact.into_boxed_slice()
+/// Where decoded instructions go, one at a time, in order.
+///
+/// The validator takes each instruction as it is decoded, so checking a body
+/// builds no instruction list; a tier that wants the list collects it into a
+/// `Vec<Instr>`.
+pub trait InstrSink {
+    /// Takes the next instruction, which starts at byte `offset` of the
+    /// module. Returning `false` stops the decoding early; the sink keeps its
+    /// own record of why.
+    fn push(&mut self, instr: Instr, offset: u64) -> bool;
 }
 
-/// Decodes instruction sequences into `Instr`s; one per module.
+impl InstrSink for Vec<Instr> {
+    #[inline]
+    fn push(&mut self, instr: Instr, _offset: u64) -> bool {
+        Vec::push(self, instr);
+        true
+    }
+}
+
+impl<S: InstrSink + ?Sized> InstrSink for &mut S {
+    #[inline(always)]
+    fn push(&mut self, instr: Instr, offset: u64) -> bool {
+        (**self).push(instr, offset)
+    }
+}
+
+/// What decoding a whole function body found out besides its instructions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BodyFacts {
+    /// Whether any instruction operates on `v128` values (a SIMD operator,
+    /// or a `select` typed `v128`).
+    pub uses_v128: bool,
+    /// Whether the sink stopped the decoding before the body's end.
+    pub stopped: bool,
+}
+
+/// Decodes instruction sequences into `Instr`s, handing each to a sink.
 ///
-/// A function body is decoded straight into vectors with room for as many
-/// instructions as the body has bytes (every operator takes at least one),
-/// which `into_boxed_slice` then shrinks, in place with the system allocator:
-/// one allocation per vector and no copy. (Decoding into a reused scratch
-/// vector and copying out was measurably slower.) Constant expressions, short
-/// and many, go through a reused scratch vector instead.
-pub(crate) struct InstrBuilder {
+/// Errors are recorded in `error` by the `visit_*` methods (which return
+/// nothing, see the `VisitOperator` impl) and taken after each operator.
+pub(crate) struct InstrBuilder<S> {
     /// Decides the operators gated by a feature (`return_call`).
     features: Features,
-    /// The instructions of the sequence being decoded.
-    instrs: Vec<Instr>,
-    /// The byte offset of each of `instrs` (function bodies only).
-    offsets: Vec<u32>,
+    /// Where the instructions go.
+    pub(crate) sink: S,
     /// Byte offset of the operator being decoded, for errors.
     offset: u64,
     /// The error a `visit_*` method met, taken after each operator.
     error: Option<ParseError>,
+    /// Set when `error` is set or the sink asked to stop: the one flag the
+    /// decoding loop tests after each operator.
+    halted: bool,
     /// Set once any instruction names a data segment: the binary format then
     /// requires a data count section.
     pub(crate) uses_data_count: bool,
@@ -82,10 +106,10 @@ pub(crate) struct InstrBuilder {
     /// The kinds of the enclosing control frames, innermost last, which
     /// `wasmparser`'s decoder asks for (as [`FrameStack`]) to reject an
     /// `else` outside an `if` and operators after the final `end`.
-    frames: Vec<FrameKind>,
+    pub(crate) frames: Vec<FrameKind>,
 }
 
-impl std::fmt::Debug for InstrBuilder {
+impl<S> std::fmt::Debug for InstrBuilder<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InstrBuilder")
             .field("features", &self.features)
@@ -96,89 +120,83 @@ impl std::fmt::Debug for InstrBuilder {
     }
 }
 
-impl InstrBuilder {
-    pub(crate) fn new(features: Features) -> InstrBuilder {
+impl<S: InstrSink> InstrBuilder<S> {
+    /// A builder feeding `sink`, using `frames` (cleared) as its frame stack.
+    pub(crate) fn new(features: Features, sink: S, frames: Vec<FrameKind>) -> InstrBuilder<S> {
         InstrBuilder {
             features,
-            instrs: Vec::new(),
-            offsets: Vec::new(),
+            sink,
             offset: 0,
             error: None,
+            halted: false,
             uses_data_count: false,
             uses_v128: false,
-            frames: Vec::new(),
+            frames,
         }
     }
 
     /// Decodes the operators of a function body, `end` included, from
-    /// `reader`, into a body with the given locals and offset.
+    /// `reader`, until its end or until the sink stops.
     pub(crate) fn read_body(
         &mut self,
-        reader: wasmparser::BinaryReader<'_>,
-        locals: Box<[(u32, ValType)]>,
-        offset: u64,
-    ) -> Result<FuncBody, ParseError> {
-        // Every operator takes at least one byte.
-        self.instrs = Vec::with_capacity(reader.bytes_remaining());
-        self.offsets = Vec::with_capacity(reader.bytes_remaining());
-        self.read_operators(reader)?;
-        Ok(FuncBody {
-            locals,
-            instrs: std::mem::take(&mut self.instrs).into_boxed_slice(),
-            instr_offsets: std::mem::take(&mut self.offsets).into_boxed_slice(),
-            offset,
-        })
-    }
-
-    /// Decodes operators up to the end of `reader`, which must close the
-    /// implicit block of the whole sequence; offsets are recorded for a
-    /// function body.
-    fn read_operators(&mut self, mut reader: BinaryReader<'_>) -> Result<(), ParseError> {
+        mut reader: wasmparser::BinaryReader<'_>,
+    ) -> Result<BodyFacts, ParseError> {
         self.frames.clear();
         self.frames.push(FrameKind::Block);
         while !reader.eof() {
-            let pos = reader.original_position();
-            self.offset = pos;
-            self.offsets.push(u32::try_from(pos).unwrap_or(u32::MAX));
+            self.offset = reader.original_position();
             reader.visit_operator(self)?;
-            // Tested before `take`, which would write `None` back every time.
-            if self.error.is_some()
-                && let Some(e) = self.error.take()
-            {
-                return Err(e);
+            if self.halted {
+                if let Some(e) = self.error.take() {
+                    return Err(e);
+                }
+                return Ok(BodyFacts {
+                    uses_v128: self.uses_v128,
+                    stopped: true,
+                });
             }
         }
         reader.finish_expression(self)?;
-        Ok(())
+        Ok(BodyFacts {
+            uses_v128: self.uses_v128,
+            stopped: false,
+        })
     }
+}
 
+impl InstrBuilder<Vec<Instr>> {
     /// Decodes a constant expression, without its final `end`.
     pub(crate) fn read_const_expr(
         &mut self,
         expr: &wasmparser::ConstExpr<'_>,
     ) -> Result<Box<[Instr]>, ParseError> {
-        self.instrs.clear();
+        self.sink.clear();
         self.frames.clear();
         self.frames.push(FrameKind::Block);
         let mut reader = expr.get_binary_reader();
         loop {
             self.offset = reader.original_position();
             reader.visit_operator(self)?;
-            // Tested before `take`, which would write `None` back every time.
-            if self.error.is_some()
+            if self.halted
                 && let Some(e) = self.error.take()
             {
                 return Err(e);
             }
-            if reader.eof() && matches!(self.instrs.last(), Some(Instr::End)) {
-                self.instrs.pop();
+            if reader.eof() && matches!(self.sink.last(), Some(Instr::End)) {
+                self.sink.pop();
                 break;
             }
         }
         reader.finish_expression(self)?;
-        Ok(take_exact(&mut self.instrs))
+        // One allocation of exactly the right size, leaving the scratch
+        // vector its capacity.
+        let mut exact = Vec::with_capacity(self.sink.len());
+        exact.append(&mut self.sink);
+        Ok(exact.into_boxed_slice())
     }
+}
 
+impl<S: InstrSink> InstrBuilder<S> {
     /// Records the outcome of one `visit_*` method.
     #[inline(always)]
     fn push(&mut self, instr: Result<Instr, ParseError>) {
@@ -187,7 +205,9 @@ impl InstrBuilder {
                 if instr == Instr::Select(Some(ValType::V128)) {
                     self.uses_v128 = true;
                 }
-                self.instrs.push(instr);
+                if !self.sink.push(instr, self.offset) {
+                    self.halted = true;
+                }
             }
             Err(e) => self.fail(e),
         }
@@ -197,6 +217,7 @@ impl InstrBuilder {
     #[inline(never)]
     fn fail(&mut self, e: ParseError) {
         self.error = Some(e);
+        self.halted = true;
     }
 
     /// The error for an operator of a proposal Kiln does not implement.
@@ -559,14 +580,14 @@ macro_rules! define_visit {
     };
 }
 
-impl FrameStack for InstrBuilder {
+impl<S> FrameStack for InstrBuilder<S> {
     #[inline]
     fn current_frame(&self) -> Option<FrameKind> {
         self.frames.last().copied()
     }
 }
 
-impl<'a> VisitOperator<'a> for InstrBuilder {
+impl<'a, S: InstrSink> VisitOperator<'a> for InstrBuilder<S> {
     /// Errors go to `InstrBuilder::error`, checked after each operator: a
     /// `Result` here would be returned through memory (a `ParseError` is 48
     /// bytes) by every `visit_*` method, and nested in `wasmparser`'s own.
@@ -597,7 +618,7 @@ macro_rules! define_visit_simd {
     };
 }
 
-impl VisitSimdOperator<'_> for InstrBuilder {
+impl<S: InstrSink> VisitSimdOperator<'_> for InstrBuilder<S> {
     wasmparser::for_each_visit_simd_operator!(define_visit_simd);
 }
 
@@ -621,7 +642,8 @@ mod tests {
 
     fn decode(code: &[u8], features: Features) -> Result<Box<[Instr]>, ParseErrorKind> {
         crate::parse(&one_function(code), features)
-            .map(|mut m| m.code.remove(0).instrs)
+            .and_then(|m| m.body_instrs(0))
+            .map(|instrs| instrs.into_boxed_slice())
             .map_err(|e| e.kind())
     }
 
@@ -641,15 +663,44 @@ mod tests {
     }
 
     #[test]
-    fn offsets_are_recorded_per_instruction() {
+    fn sinks_see_each_instruction_offset() {
         let module = crate::parse(
             &one_function(&[0x41, 0x80, 0x01, 0x1a, 0x0b]),
             Features::ALL,
         )
         .expect("decodes");
-        let body = &module.code[0];
-        let start = body.instr_offsets[0];
-        assert_eq!(&body.instr_offsets[..], &[start, start + 3, start + 4]);
+        struct Offsets(Vec<u64>);
+        impl crate::InstrSink for Offsets {
+            fn push(&mut self, _: Instr, offset: u64) -> bool {
+                self.0.push(offset);
+                true
+            }
+        }
+        let mut offsets = Offsets(Vec::new());
+        let facts = module.decode_body(0, &mut offsets).expect("decodes");
+        assert!(!facts.stopped);
+        let start = module.code[0].operators.start;
+        assert_eq!(offsets.0, [start, start + 3, start + 4]);
+    }
+
+    #[test]
+    fn a_sink_can_stop_the_decoding() {
+        // A malformed opcode (0xff) after the first two instructions.
+        let module = crate::parse(&one_function(&[0x41, 1, 0x1a, 0xff, 0x0b]), Features::ALL)
+            .expect("bodies are decoded later");
+        struct FirstTwo(usize);
+        impl crate::InstrSink for FirstTwo {
+            fn push(&mut self, _: Instr, _: u64) -> bool {
+                self.0 += 1;
+                self.0 < 2
+            }
+        }
+        let mut sink = FirstTwo(0);
+        let facts = module.decode_body(0, &mut sink).expect("stops before 0xff");
+        assert!(facts.stopped);
+        assert_eq!(sink.0, 2);
+        assert!(module.body_instrs(0).is_err());
+        assert!(module.decode_body(1, Vec::new()).is_err(), "no second body");
     }
 
     #[test]

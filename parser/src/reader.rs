@@ -4,6 +4,7 @@ use wasmparser::{Parser, Payload};
 
 use crate::error::ParseError;
 use crate::features::Features;
+use crate::instr::Instr;
 use crate::module::{
     ConstExpr, CustomSection, DataMode, DataSegment, ElemItems, ElemMode, ElemSegment, Export,
     ExternKind, FuncBody, Global, Import, ImportKind, Module, Names,
@@ -50,7 +51,8 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
     let mut module = Module::default();
     let mut order = SectionOrder::None;
     let mut code_count: Option<u32> = None;
-    let mut instrs = InstrBuilder::new(features);
+    let mut instrs = InstrBuilder::new(features, Vec::new(), Vec::new());
+    module.features = features;
 
     let next_section = |order: &mut SectionOrder, s: SectionOrder, offset: u64| {
         if s <= *order {
@@ -296,9 +298,19 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                     ));
                 }
                 module.code.reserve(bounded(count, &range));
+                // The bodies' operators are decoded from this copy later.
+                let section = usize::try_from(range.start)
+                    .ok()
+                    .zip(usize::try_from(range.end).ok())
+                    .and_then(|(start, end)| bytes.get(start..end))
+                    .ok_or_else(|| {
+                        ParseError::malformed("unexpected end of section or function", range.start)
+                    })?;
+                module.code_bytes = section.into();
+                module.code_bytes_offset = range.start;
             }
             Payload::CodeSectionEntry(body) => {
-                let func = read_body(&mut instrs, &body)?;
+                let func = read_body(&body)?;
                 module.code.push(func);
             }
             Payload::DataSection(reader) => {
@@ -373,10 +385,11 @@ pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
                         offset,
                     ));
                 }
+                // Bodies are checked for this when they are decoded.
                 if instrs.uses_data_count && module.data_count.is_none() {
                     return Err(ParseError::malformed("data count section required", offset));
                 }
-                module.uses_v128_instrs = instrs.uses_v128;
+                module.const_exprs_use_v128 = instrs.uses_v128;
             }
             other => {
                 let offset = other.as_section().map_or(0, |(_, r)| r.start);
@@ -528,7 +541,7 @@ fn global_type(g: wasmparser::GlobalType, offset: u64) -> Result<GlobalType, Par
 }
 
 fn const_expr(
-    instrs: &mut InstrBuilder,
+    instrs: &mut InstrBuilder<Vec<Instr>>,
     expr: &wasmparser::ConstExpr<'_>,
 ) -> Result<ConstExpr, ParseError> {
     Ok(ConstExpr {
@@ -537,10 +550,9 @@ fn const_expr(
     })
 }
 
-fn read_body(
-    instrs: &mut InstrBuilder,
-    body: &wasmparser::FunctionBody<'_>,
-) -> Result<FuncBody, ParseError> {
+/// Reads a body's locals and notes where its operators are; they are
+/// decoded later (see `body.rs`).
+fn read_body(body: &wasmparser::FunctionBody<'_>) -> Result<FuncBody, ParseError> {
     let offset = body.range().start;
     let mut locals_reader = body.get_locals_reader()?;
     let n = locals_reader.get_count();
@@ -550,11 +562,11 @@ fn read_body(
         let (count, ty) = locals_reader.read()?;
         locals.push((count, convert_val_type(ty, pos)?));
     }
-    instrs.read_body(
-        locals_reader.get_binary_reader(),
-        locals.into_boxed_slice(),
+    Ok(FuncBody {
+        locals: locals.into_boxed_slice(),
         offset,
-    )
+        operators: locals_reader.original_position()..body.range().end,
+    })
 }
 
 /// Decodes the `name` section best-effort: custom sections never make a module invalid.

@@ -102,7 +102,10 @@ impl Engine for ValidateEngine {
 
     fn validate(&self, bytes: &[u8], features: Features) -> Result<(), Rejection> {
         let module = kiln_parser::parse(bytes, features).map_err(Rejection::Parse)?;
-        kiln_validator::validate(&module, features).map_err(Rejection::Validate)?;
+        kiln_validator::validate(&module, features).map_err(|e| match e {
+            kiln_validator::ModuleError::Malformed(e) => Rejection::Parse(e),
+            kiln_validator::ModuleError::Invalid(e) => Rejection::Validate(e),
+        })?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use kiln_parser::FuncIdx;
+use kiln_parser::{FuncIdx, ParseError};
 
 /// Why a module is invalid: the rule broken, where, and in which function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,3 +60,47 @@ impl fmt::Display for ValidationError {
 }
 
 impl std::error::Error for ValidationError {}
+
+/// Why [`validate`](crate::validate) rejected a module.
+///
+/// Function bodies are decoded while they are checked, so a malformed body
+/// is found here rather than by [`kiln_parser::parse`]. As when the whole
+/// module was decoded first, a malformed body wins over an invalid one: the
+/// module is malformed if any body is, whatever else is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleError {
+    /// A function body is malformed, or uses an unsupported proposal.
+    Malformed(ParseError),
+    /// The module breaks a validation rule.
+    Invalid(ValidationError),
+}
+
+impl From<ParseError> for ModuleError {
+    fn from(e: ParseError) -> ModuleError {
+        ModuleError::Malformed(e)
+    }
+}
+
+impl From<ValidationError> for ModuleError {
+    fn from(e: ValidationError) -> ModuleError {
+        ModuleError::Invalid(e)
+    }
+}
+
+impl fmt::Display for ModuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModuleError::Malformed(e) => e.fmt(f),
+            ModuleError::Invalid(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ModuleError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ModuleError::Malformed(e) => Some(e),
+            ModuleError::Invalid(e) => Some(e),
+        }
+    }
+}

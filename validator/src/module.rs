@@ -5,13 +5,14 @@
 use std::collections::HashSet;
 
 use kiln_parser::{
-    DataMode, ElemItems, ElemMode, ExternKind, Features, FuncIdx, FuncType, GlobalType, ImportKind,
-    IndexType, Limits, MemoryType, Module, RefType, TableType, TypeIdx, ValType,
+    BodyDecoder, DataMode, ElemItems, ElemMode, ExternKind, Features, FuncIdx, FuncType,
+    GlobalType, ImportKind, IndexType, Limits, MemoryType, Module, RefType, TableType, TypeIdx,
+    ValType,
 };
 
 use crate::ModuleInfo;
 use crate::const_expr::check_const_expr;
-use crate::error::ValidationError;
+use crate::error::{ModuleError, ValidationError};
 use crate::func::FuncValidator;
 use crate::limits;
 
@@ -107,11 +108,9 @@ fn check_memory_type(
     }
 }
 
-/// Validates the whole module, bodies included.
-pub(crate) fn validate_module(
-    module: &Module,
-    features: Features,
-) -> Result<ModuleInfo, ValidationError> {
+/// Checks the module-level rules and builds the context that function
+/// bodies are checked in.
+fn module_context(module: &Module, features: Features) -> Result<Context<'_>, ValidationError> {
     check_count(module.types.len(), limits::MAX_TYPES, "type")?;
     check_count(module.imports.len(), limits::MAX_IMPORTS, "import")?;
     check_count(module.exports.len(), limits::MAX_EXPORTS, "export")?;
@@ -271,16 +270,28 @@ pub(crate) fn validate_module(
             return Err(ValidationError::new("duplicate export name", e.offset));
         }
     }
+    Ok(cx)
+}
 
+/// Validates `module`: its module-level rules, then each function body as
+/// it is decoded.
+pub(crate) fn validate_module(
+    module: &Module,
+    features: Features,
+) -> Result<ModuleInfo, ModuleError> {
+    let cx = module_context(module, features)?;
     let mut info = ModuleInfo {
         funcs: Vec::with_capacity(module.code.len()),
+        uses_v128_instrs: module.const_exprs_use_v128,
     };
     let mut validator = FuncValidator::new(&cx);
+    let mut decoder = BodyDecoder::new();
     let first = module.num_imported_funcs;
-    for (i, (body, &ty)) in module.code.iter().zip(&module.funcs).enumerate() {
+    for (i, &ty) in module.funcs.iter().enumerate().take(module.code.len()) {
         let func = FuncIdx(first + i as u32);
-        info.funcs
-            .push(validator.validate(func, ty, body).map_err(|e| *e)?);
+        let (func_info, facts) = validator.validate(func, ty, &mut decoder, module, i)?;
+        info.funcs.push(func_info);
+        info.uses_v128_instrs |= facts.uses_v128;
     }
     Ok(info)
 }

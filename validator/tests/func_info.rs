@@ -1,12 +1,16 @@
 //! What the validator records for the tiers, and the errors it reports, on small modules.
 
 use kiln_parser::{Features, ValType};
-use kiln_validator::{BlockShape, FuncInfo, ModuleInfo, ValidationError};
+use kiln_validator::{BlockShape, FuncInfo, ModuleError, ModuleInfo, ValidationError};
 
 fn validate(wat: &str) -> Result<ModuleInfo, ValidationError> {
     let bytes = wat::parse_str(wat).expect("test module should be well-formed text");
     let module = kiln_parser::parse(&bytes, Features::ALL).expect("test module should parse");
-    kiln_validator::validate(&module, Features::ALL)
+    match kiln_validator::validate(&module, Features::ALL) {
+        Ok(info) => Ok(info),
+        Err(ModuleError::Invalid(e)) => Err(e),
+        Err(ModuleError::Malformed(e)) => panic!("test module should be well-formed: {e}"),
+    }
 }
 
 fn only_func(wat: &str) -> FuncInfo {
@@ -143,5 +147,60 @@ fn four_billion_locals_is_an_error_not_an_allocation() {
     ];
     let module = kiln_parser::parse(&bytes, Features::ALL).expect("the count fits in u32");
     let e = kiln_validator::validate(&module, Features::ALL).expect_err("over the limit");
+    let ModuleError::Invalid(e) = e else {
+        panic!("expected an invalid module, got {e}");
+    };
     assert_eq!(e.message(), "too many locals");
+}
+
+/// A module of two `[] -> []` functions with the given bodies (operators
+/// only, `end` included; no locals).
+fn two_bodies(first: &[u8], second: &[u8]) -> Vec<u8> {
+    let mut code = vec![2];
+    for body in [first, second] {
+        code.push(u8::try_from(body.len() + 1).expect("short body"));
+        code.push(0);
+        code.extend_from_slice(body);
+    }
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    bytes.extend([1, 4, 1, 0x60, 0, 0, 3, 3, 2, 0, 0, 10]);
+    bytes.push(u8::try_from(code.len()).expect("short section"));
+    bytes.extend(code);
+    bytes
+}
+
+#[test]
+fn bodies_are_decoded_while_they_are_validated() {
+    // The parser reads only the locals, so an unknown opcode (0xff) in a body
+    // is found by the validator and reported as malformed.
+    let bytes = two_bodies(&[0x0b], &[0xff, 0x0b]);
+    let module = kiln_parser::parse(&bytes, Features::ALL).expect("bodies are decoded later");
+    let e = kiln_validator::validate(&module, Features::ALL).expect_err("malformed");
+    assert!(matches!(e, ModuleError::Malformed(_)), "{e}");
+
+    let bytes = two_bodies(&[0x41, 1, 0x0b], &[0x0b]);
+    let module = kiln_parser::parse(&bytes, Features::ALL).expect("well-formed");
+    let e = kiln_validator::validate(&module, Features::ALL).expect_err("invalid");
+    assert!(
+        matches!(&e, ModuleError::Invalid(e) if e.message() == "type mismatch"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_malformed_body_wins_over_an_invalid_one() {
+    // The first body leaves an i32 on the stack (invalid); the second has an
+    // unknown opcode (malformed). As if the whole module were decoded first,
+    // the module is malformed.
+    let bytes = two_bodies(&[0x41, 1, 0x0b], &[0xff, 0x0b]);
+    let module = kiln_parser::parse(&bytes, Features::ALL).expect("bodies are decoded later");
+    let e = kiln_validator::validate(&module, Features::ALL).expect_err("rejected");
+    assert!(matches!(e, ModuleError::Malformed(_)), "{e}");
+}
+
+#[test]
+fn operators_after_the_final_end_are_rejected() {
+    let bytes = two_bodies(&[0x0b, 0x01, 0x0b], &[0x0b]);
+    let module = kiln_parser::parse(&bytes, Features::ALL).expect("bodies are decoded later");
+    assert!(kiln_validator::validate(&module, Features::ALL).is_err());
 }

@@ -31,7 +31,7 @@ mod memory;
 
 use std::collections::HashMap;
 
-use kiln_parser::{BlockType, FuncBody, Instr, Module, NumOp, TypeIdx};
+use kiln_parser::{BlockType, Instr, Module, NumOp, TypeIdx};
 use kiln_runtime::fuel;
 use kiln_validator::FuncInfo;
 
@@ -84,6 +84,10 @@ impl Ctrl {
 /// Translates function bodies; reuse one for a whole module to keep its buffers.
 #[derive(Debug, Default)]
 pub(crate) struct Translator {
+    /// The body being translated, decoded (reused across functions).
+    instrs: Vec<Instr>,
+    /// Decodes bodies (its frame stack is reused across functions).
+    decoder: kiln_parser::BodyDecoder,
     code: Vec<Op>,
     memargs: Vec<(u32, u64)>,
     indirect: Vec<(u32, u32)>,
@@ -118,10 +122,33 @@ pub(crate) struct Translator {
 
 impl Translator {
     /// Translates function `def_index` of `module` (validated, facts in `info`).
+    ///
+    /// The body is decoded again here. It decoded when it was validated, so
+    /// it can fail only if the module was changed since; the function then
+    /// traps as `unreachable` when called.
     pub(crate) fn translate(
         &mut self,
         module: &Module,
-        body: &FuncBody,
+        def_index: usize,
+        ty: TypeIdx,
+        info: &FuncInfo,
+        options: crate::Options,
+    ) -> CompiledFunc {
+        let mut instrs = std::mem::take(&mut self.instrs);
+        instrs.clear();
+        if self.decoder.decode(module, def_index, &mut instrs).is_err() {
+            instrs.clear();
+            instrs.extend([Instr::Unreachable, Instr::End]);
+        }
+        let compiled = self.translate_instrs(module, &instrs, ty, info, options);
+        self.instrs = instrs;
+        compiled
+    }
+
+    fn translate_instrs(
+        &mut self,
+        module: &Module,
+        instrs: &[Instr],
         ty: TypeIdx,
         info: &FuncInfo,
         options: crate::Options,
@@ -134,7 +161,7 @@ impl Translator {
         self.h = 0;
         self.max_h = 0;
         self.l = info.locals.len() as u32;
-        self.assign_const_slots(body);
+        self.assign_const_slots(instrs);
         self.reachable = true;
         self.boundary = 0;
         self.fuel = options.fuel;
@@ -153,7 +180,7 @@ impl Translator {
             loop_start: 0,
             if_jump: None,
         });
-        for instr in body.instrs.iter() {
+        for instr in instrs {
             if self.fuel && self.reachable {
                 let cost = fuel::static_cost(instr);
                 if cost > 0 && self.fuel_op.is_none() {
@@ -208,10 +235,10 @@ impl Translator {
     }
 
     /// Gives the first [`MAX_CONST_SLOTS`] distinct constants of `body` a register each.
-    fn assign_const_slots(&mut self, body: &FuncBody) {
+    fn assign_const_slots(&mut self, instrs: &[Instr]) {
         self.consts.clear();
         self.const_slots.clear();
-        for instr in body.instrs.iter() {
+        for instr in instrs {
             let bits = match *instr {
                 Instr::I32Const(v) => u64::from(v as u32),
                 Instr::I64Const(v) => v as u64,
@@ -468,10 +495,10 @@ impl Translator {
 }
 
 /// Whether a function or module uses SIMD, which the interpreter does not execute yet.
-pub(crate) fn uses_simd(module: &Module) -> bool {
+pub(crate) fn uses_simd(module: &Module, info: &kiln_validator::ModuleInfo) -> bool {
     use kiln_parser::ValType;
     let v = |t: &ValType| *t == ValType::V128;
-    module.uses_v128_instrs
+    info.uses_v128_instrs
         || module
             .types
             .iter()

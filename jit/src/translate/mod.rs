@@ -223,6 +223,10 @@ impl<'m> ModuleEnv<'m> {
 pub(crate) struct FuncTranslator {
     builder_ctx: FunctionBuilderContext,
     scratch: Scratch,
+    /// The body being translated, decoded (reused across functions).
+    instrs: Vec<kiln_parser::Instr>,
+    /// Decodes bodies (its frame stack is reused across functions).
+    decoder: kiln_parser::BodyDecoder,
 }
 
 impl std::fmt::Debug for FuncTranslator {
@@ -265,7 +269,25 @@ impl FuncTranslator {
         def: u32,
         func: &mut ir::Function,
     ) -> Result<(), CompileError> {
-        let body = &env.module.code[def as usize];
+        let mut instrs = std::mem::take(&mut self.instrs);
+        instrs.clear();
+        let result = match self.decoder.decode(env.module, def as usize, &mut instrs) {
+            // The body decoded when it was validated; this fails only if the
+            // module was changed since.
+            Err(e) => Err(CompileError::Codegen(format!("function body: {e}"))),
+            Ok(_) => self.translate_instrs(env, def, &instrs, func),
+        };
+        self.instrs = instrs;
+        result
+    }
+
+    fn translate_instrs(
+        &mut self,
+        env: &ModuleEnv<'_>,
+        def: u32,
+        instrs: &[kiln_parser::Instr],
+        func: &mut ir::Function,
+    ) -> Result<(), CompileError> {
         let info = &env.info.funcs[def as usize];
         let builder = FunctionBuilder::new(func, &mut self.builder_ctx);
         let scratch = &mut self.scratch;
@@ -276,10 +298,10 @@ impl FuncTranslator {
         scratch.sigs.clear();
         scratch.charges.clear();
         if env.options.fuel {
-            scratch.charges.resize(body.instrs.len(), 0);
-            kiln_runtime::fuel::for_each_run(&body.instrs, |start, end, cost| {
+            scratch.charges.resize(instrs.len(), 0);
+            kiln_runtime::fuel::for_each_run(instrs, |start, end, cost| {
                 if let Some(first) =
-                    (start..end).find(|&i| kiln_runtime::fuel::static_cost(&body.instrs[i]) > 0)
+                    (start..end).find(|&i| kiln_runtime::fuel::static_cost(&instrs[i]) > 0)
                 {
                     scratch.charges[first] = cost;
                 }
@@ -300,7 +322,7 @@ impl FuncTranslator {
             results: &env.func_type(env.num_imported_funcs() + def).results,
         };
         state.prologue(info)?;
-        for (i, instr) in body.instrs.iter().enumerate() {
+        for (i, instr) in instrs.iter().enumerate() {
             if state.reachable
                 && let Some(&cost) = state.s.charges.get(i)
                 && cost > 0

@@ -43,13 +43,7 @@ impl<'m> FuncValidator<'_, 'm> {
             // An `if` without `else` passes its parameters through as results.
             return Err(self.mismatch());
         }
-        if frame.kind == FrameKind::Func {
-            if self.pc as usize + 1 != self.num_instrs {
-                // Reported at the first instruction after the `end`.
-                self.pc += 1;
-                return Err(self.error("operators remaining after end of function"));
-            }
-        } else {
+        if frame.kind != FrameKind::Func {
             self.blocks[frame.shape].end = self.pc;
         }
         self.push_vals(frame.results);

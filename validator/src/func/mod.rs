@@ -15,9 +15,12 @@ mod control;
 mod memory;
 mod variable;
 
-use kiln_parser::{BlockType, FuncBody, FuncIdx, Instr, NumOp, TypeIdx, ValType};
+use kiln_parser::{
+    BlockType, BodyDecoder, BodyFacts, FuncBody, FuncIdx, Instr, InstrSink, Module, NumOp, TypeIdx,
+    ValType,
+};
 
-use crate::error::ValidationError;
+use crate::error::{ModuleError, ValidationError};
 use crate::limits;
 use crate::module::Context;
 
@@ -118,21 +121,44 @@ pub(crate) struct FuncValidator<'c, 'm> {
     func: FuncIdx,
     /// Byte offset of the body, for errors outside any instruction.
     body_offset: u64,
-    /// Byte offset of each instruction of the body, for errors.
-    instr_offsets: &'m [u32],
-    /// Number of instructions in the body.
-    num_instrs: usize,
-    /// Index of the instruction being checked; `u32::MAX` outside the
-    /// instruction loop, where errors are placed at the body.
+    /// Byte offset of the instruction being checked (or of the body), for
+    /// errors.
+    offset: u64,
+    /// Index in the body of the instruction being checked.
     pc: u32,
     max_stack: usize,
     max_depth: usize,
+    /// The error that stopped the decoding of the body, if any.
+    failed: Option<Box<ValidationError>>,
 }
 
 /// Errors are boxed inside the body checker: every instruction's check
 /// returns a `Result`, and a pointer-sized one comes back in a register
 /// where the 32-byte `ValidationError` goes through memory.
 type Result<T> = std::result::Result<T, Box<ValidationError>>;
+
+/// The body's instructions come in one at a time, as they are decoded; the
+/// first error stops the decoding.
+impl InstrSink for FuncValidator<'_, '_> {
+    #[inline(always)]
+    fn push(&mut self, instr: Instr, offset: u64) -> bool {
+        self.offset = offset;
+        let checked = if self.ctrls.is_empty() {
+            // The function's frame has ended; the decoder reports this too.
+            Err(self.error("operators remaining after end of function"))
+        } else {
+            self.instr(&instr)
+        };
+        self.pc += 1;
+        match checked {
+            Ok(()) => true,
+            Err(e) => {
+                self.failed = Some(e);
+                false
+            }
+        }
+    }
+}
 
 impl<'c, 'm> FuncValidator<'c, 'm> {
     pub(crate) fn new(cx: &'c Context<'m>) -> Self {
@@ -146,26 +172,43 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             frame_height: 0,
             func: FuncIdx(0),
             body_offset: 0,
-            instr_offsets: &[],
-            num_instrs: 0,
-            pc: u32::MAX,
+            offset: 0,
+            pc: 0,
             max_stack: 0,
             max_depth: 0,
+            failed: None,
         }
     }
 
-    /// Validates the body of function `func`, whose type is `ty`.
+    /// Validates the body of function `func`, the `index`th defined in the
+    /// module, whose type is `ty`, decoding it with `decoder`.
     pub(crate) fn validate(
         &mut self,
         func: FuncIdx,
         ty: TypeIdx,
-        body: &'m FuncBody,
-    ) -> Result<FuncInfo> {
+        decoder: &mut BodyDecoder,
+        module: &'m Module,
+        index: usize,
+    ) -> std::result::Result<(FuncInfo, BodyFacts), ModuleError> {
+        let Some(body) = module.code.get(index) else {
+            return Err(ValidationError::in_func("missing function body", func, 0).into());
+        };
+        self.begin(func, ty, body).map_err(|e| *e)?;
+        let facts = decoder.decode(module, index, &mut *self)?;
+        if let Some(e) = self.failed.take() {
+            return Err((*e).into());
+        }
+        let info = self.finish(ty).map_err(|e| *e)?;
+        Ok((info, facts))
+    }
+
+    /// Starts checking `body`: the locals, and the function's own frame.
+    fn begin(&mut self, func: FuncIdx, ty: TypeIdx, body: &FuncBody) -> Result<()> {
         self.func = func;
         self.body_offset = body.offset;
-        self.instr_offsets = &body.instr_offsets;
-        self.num_instrs = body.instrs.len();
-        self.pc = u32::MAX;
+        self.offset = body.offset;
+        self.pc = 0;
+        self.failed = None;
         let cx = self.cx;
         let Some(sig) = cx.types.get(ty.index()) else {
             return Err(self.error(format!("unknown type {ty}")));
@@ -185,17 +228,15 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         self.max_stack = 0;
         self.max_depth = 0;
         self.push_ctrl(FrameKind::Func, &[], &sig.results);
+        Ok(())
+    }
 
-        // The function's frame is popped only by an `end` (see `control`),
-        // which checks that it was the body's last instruction.
-        for (pc, instr) in body.instrs.iter().enumerate() {
-            self.pc = pc as u32;
-            self.instr(instr)?;
-        }
+    /// Checks what remains once the body's last instruction is in.
+    fn finish(&mut self, ty: TypeIdx) -> Result<FuncInfo> {
+        self.offset = self.body_offset;
         if !self.ctrls.is_empty() {
             return Err(self.error("control frames remain at end of function body"));
         }
-        self.pc = u32::MAX;
         Ok(FuncInfo {
             ty,
             locals: self.locals.as_slice().into(),
@@ -205,18 +246,10 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         })
     }
 
-    /// Byte offset of the instruction being checked, or of the body.
-    fn offset(&self) -> u64 {
-        match self.instr_offsets.get(self.pc as usize) {
-            Some(&offset) => u64::from(offset),
-            None => self.body_offset,
-        }
-    }
-
     #[cold]
     #[inline(never)]
     fn error(&self, message: impl Into<Box<str>>) -> Box<ValidationError> {
-        Box::new(ValidationError::in_func(message, self.func, self.offset()))
+        Box::new(ValidationError::in_func(message, self.func, self.offset))
     }
 
     #[cold]

@@ -175,7 +175,10 @@ pub fn run_kiln(bytes: &[u8], features: Features) -> KilnRun {
             kiln_parser::parse(bytes, features).map_err(|e| Verdict::Malformed(e.to_string()))?;
         kiln_validator::validate(&module, features)
             .map(drop)
-            .map_err(|e| Verdict::Invalid(e.to_string()))
+            .map_err(|e| match e {
+                kiln_validator::ModuleError::Malformed(e) => Verdict::Malformed(e.to_string()),
+                kiln_validator::ModuleError::Invalid(e) => Verdict::Invalid(e.to_string()),
+            })
     }));
     COUNTING.with(|c| c.set(false));
     let elapsed = start.elapsed();

@@ -1,0 +1,55 @@
+//! Starts one program (compile plus instantiate) on one engine in a loop, for
+//! a profiler, and prints the median start-up time.
+//!
+//! ```sh
+//! cargo build --release -p kiln-benches --example startup_profile
+//! perf record -g target/release/examples/startup_profile kiln-interp large 5
+//! perf report --no-children --sort sym
+//! ```
+//!
+//! Arguments: the engine (`kiln-interp`, `kiln-jit`, `wasmi` or `wasmtime`),
+//! the name of a C program of `kiln_benches::programs` (default `large`), and
+//! the seconds to loop (default 5).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use kiln_benches::engines::{Engine, KilnEngine, WasmiEngine, WasmtimeEngine};
+use kiln_benches::programs;
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let engine_name = args.next().unwrap_or_else(|| "kiln-interp".to_owned());
+    let program_name = args.next().unwrap_or_else(|| "large".to_owned());
+    let seconds: f64 = match args.next() {
+        Some(s) => s.parse().context("seconds")?,
+        None => 5.0,
+    };
+    let engine: Box<dyn Engine> = match engine_name.as_str() {
+        "kiln-interp" => Box::new(KilnEngine::new(kiln::Strategy::Interpreter)?),
+        "kiln-jit" => Box::new(KilnEngine::new(kiln::Strategy::Jit)?),
+        "wasmi" => Box::new(WasmiEngine::new()),
+        "wasmtime" => Box::new(WasmtimeEngine::new()?),
+        other => anyhow::bail!("unknown engine {other}"),
+    };
+    let program =
+        programs::find(&program_name).with_context(|| format!("unknown program {program_name}"))?;
+
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut times = Vec::new();
+    while Instant::now() < deadline {
+        let start = Instant::now();
+        engine.compile(program.wasm)?.instantiate()?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    println!(
+        "{} start-up of {}: median {:?} over {} runs",
+        engine.name(),
+        program.name,
+        median,
+        times.len()
+    );
+    Ok(())
+}
