@@ -249,3 +249,45 @@ fn simd_modules_are_refused_by_the_interpreter_with_a_reason() {
     .expect_err("no SIMD execution yet");
     assert!(matches!(err, Error::Unsupported(_)), "{err}");
 }
+
+#[test]
+fn simd_inside_a_body_only_is_refused_too() {
+    // No v128 type anywhere but in the body's operators, which are decoded
+    // during validation.
+    let engine = engine();
+    let err = Module::new(
+        &engine,
+        r#"(module (func i32.const 0 i8x16.splat drop))"#,
+    )
+    .expect_err("no SIMD execution yet");
+    assert!(matches!(err, Error::Unsupported(_)), "{err}");
+}
+
+#[test]
+fn malformed_and_invalid_bodies_are_told_apart() {
+    let engine = engine();
+    // A module of two `[] -> []` functions with the given bodies.
+    let module = |first: &[u8], second: &[u8]| {
+        let mut code = vec![2];
+        for body in [first, second] {
+            code.push(u8::try_from(body.len() + 1).expect("short body"));
+            code.push(0);
+            code.extend_from_slice(body);
+        }
+        let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+        bytes.extend([1, 4, 1, 0x60, 0, 0, 3, 3, 2, 0, 0, 10]);
+        bytes.push(u8::try_from(code.len()).expect("short section"));
+        bytes.extend(code);
+        bytes
+    };
+    let unknown_opcode = [0xff, 0x0b];
+    let leaves_a_value = [0x41, 1, 0x0b];
+    let err = Module::new(&engine, module(&[0x0b], &unknown_opcode)).expect_err("malformed");
+    assert!(matches!(err, Error::Parse(_)), "{err}");
+    let err = Module::new(&engine, module(&leaves_a_value, &[0x0b])).expect_err("invalid");
+    assert!(matches!(err, Error::Invalid(_)), "{err}");
+    // Both at once: malformed, whichever body comes first.
+    let err = Module::new(&engine, module(&leaves_a_value, &unknown_opcode)).expect_err("both");
+    assert!(matches!(err, Error::Parse(_)), "{err}");
+    assert!(Module::new(&engine, module(&[0x0b], &[0x0b])).is_ok());
+}
