@@ -477,3 +477,50 @@ fn scaled_addresses_wrap_and_trap() {
     let got = call(&mut p, 65_536, 0, 1);
     assert!(matches!(got, Err(e) if e.code() == Some(TrapCode::MemoryOutOfBounds)));
 }
+
+/// A callee's declared locals start at zero and its constant registers hold
+/// its constants, for every count the call handler writes differently (none,
+/// one, two overlapping runs of 2 or of 4, and more than 8), even where an
+/// earlier callee left other values in the same stack slots.
+#[test]
+fn callee_locals_are_zeroed_and_constants_set_for_every_count() {
+    for k in 0..=12usize {
+        let locals = " i64".repeat(k);
+        let mut body = String::from("i64.const 0\n");
+        for j in 0..k {
+            body += &format!("local.get {j} i64.add\n");
+        }
+        let mut expected = 0i64;
+        for j in 0..k {
+            let c = 1000 + 7 * j as i64;
+            expected += c;
+            body += &format!("i64.const {c} i64.add\n");
+        }
+        let sets: String = (1..=12)
+            .map(|j| format!("local.get 0 local.set {j}\n"))
+            .collect();
+        let wat = format!(
+            r#"(module
+              (func $dirty (param i64) (local{dirty_locals})
+                {sets})
+              (func $clean (result i64) (local{locals})
+                {body})
+              (func (export "run") (result i64)
+                i64.const -1
+                call $dirty
+                call $clean))"#,
+            dirty_locals = " i64".repeat(12),
+        );
+        let mut p = load(&wat);
+        // The first run translates the callees on the slow path; the second
+        // calls them from the call handler.
+        for run in 0..2 {
+            let got = p.call("run", &[]).expect("no trap");
+            assert_eq!(
+                got,
+                vec![Val::I64(expected)],
+                "{k} locals and constants, run {run}"
+            );
+        }
+    }
+}

@@ -39,11 +39,14 @@ macro_rules! enter {
         // SAFETY: `[callee_base, callee_base + frame_size)` is inside the value stack
         // (checked above), whose slots `c.stack` points to.
         let callee_regs = unsafe { c.stack.add(callee_base) };
-        for r in callee.num_params..callee.num_locals {
-            reg!(callee_regs, r) = 0;
-        }
-        for (i, value) in callee.consts.iter().enumerate() {
-            reg!(callee_regs, callee.num_locals as usize + i) = *value;
+        let params = callee.num_params as usize;
+        let locals = callee.num_locals as usize;
+        // SAFETY: registers `params..locals + consts.len()` are below the callee's
+        // frame size (translation), inside the value stack (checked above).
+        unsafe {
+            fill_regs(callee_regs.add(params), None, locals - params);
+            let consts = &callee.consts;
+            fill_regs(callee_regs.add(locals), Some(consts.as_ptr()), consts.len());
         }
         // SAFETY: `ip` is an op of the code `start` begins.
         let pc = unsafe { $ip.offset_from($start) } as usize + 1;
@@ -64,6 +67,99 @@ macro_rules! enter {
         let callee_start = callee.threaded.as_ptr();
         next!(callee_start, callee_regs, $mem, $len, $ctx, callee_start)
     }};
+}
+
+/// Sets the `n` registers from `dst` to zero (`src` is `None`) or to the `n`
+/// values from `src`.
+///
+/// A call sets a callee's declared locals and constants this way, and there
+/// are only a few of each. Plain loops here become calls to `memset` and
+/// `memcpy`. Those calls cost more than the stores do, and the handler must
+/// save its registers around them. Up to 8 values are written instead as two
+/// overlapping runs of 4, 2 or 1 stores.
+///
+/// # Safety
+///
+/// `dst..dst + n` must be registers of the running value stack, and `src`
+/// (if any) must point to `n` values outside them.
+#[inline(always)]
+unsafe fn fill_regs(dst: *mut u64, src: Option<*const u64>, n: usize) {
+    // Plain loads and stores of single registers: `read_unaligned` of an
+    // array goes through a local whose address, in builds with debug
+    // assertions, escapes into a precondition check and so keeps the handler
+    // from jumping to the next (see the module documentation).
+    // Macros rather than closures: a closure left out of line takes its
+    // captures by address, with the same effect.
+    macro_rules! load {
+        ($i:expr) => {
+            match src {
+                // SAFETY: `$i < n`, and `src` has `n` values (the caller).
+                Some(s) => unsafe { *s.add($i) },
+                None => 0,
+            }
+        };
+    }
+    macro_rules! store {
+        ($i:expr, $v:expr) => {{
+            let value = $v;
+            // SAFETY: `$i < n`, and `dst` has `n` registers (the caller).
+            unsafe { *dst.add($i) = value }
+        }};
+    }
+    match n {
+        0 => {}
+        1 => store!(0, load!(0)),
+        // `[0, 2)` and `[n - 2, n)`, overlapping when `n == 3`; all loads come
+        // before the stores, so the overlap is written consistently.
+        2..=3 => {
+            let v = [load!(0), load!(1), load!(n - 2), load!(n - 1)];
+            store!(0, v[0]);
+            store!(1, v[1]);
+            store!(n - 2, v[2]);
+            store!(n - 1, v[3]);
+        }
+        // `[0, 4)` and `[n - 4, n)`, likewise.
+        4..=8 => {
+            let v = [
+                load!(0),
+                load!(1),
+                load!(2),
+                load!(3),
+                load!(n - 4),
+                load!(n - 3),
+                load!(n - 2),
+                load!(n - 1),
+            ];
+            store!(0, v[0]);
+            store!(1, v[1]);
+            store!(2, v[2]);
+            store!(3, v[3]);
+            store!(n - 4, v[4]);
+            store!(n - 3, v[5]);
+            store!(n - 2, v[6]);
+            store!(n - 1, v[7]);
+        }
+        // SAFETY: as the caller guarantees.
+        _ => unsafe { fill_many_regs(dst, src, n) },
+    }
+}
+
+/// [`fill_regs`] for more than 8 registers, out of line: its calls to
+/// `memset`/`memcpy` would otherwise make every call handler save registers.
+///
+/// # Safety
+///
+/// As for [`fill_regs`].
+#[cold]
+#[inline(never)]
+unsafe fn fill_many_regs(dst: *mut u64, src: Option<*const u64>, n: usize) {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        match src {
+            Some(s) => std::ptr::copy_nonoverlapping(s, dst, n),
+            None => std::ptr::write_bytes(dst, 0, n),
+        }
+    }
 }
 
 handler! {
