@@ -524,3 +524,49 @@ fn callee_locals_are_zeroed_and_constants_set_for_every_count() {
         }
     }
 }
+
+/// Returns move every result to the caller, for every count the return
+/// handler copies differently (the results sit above two locals, so they
+/// are moved down, overlapping their destination from 3 results on).
+#[test]
+fn returns_move_every_result_for_every_count() {
+    for k in 1..=12usize {
+        let results = " i64".repeat(k);
+        let pushes: String = (0..k)
+            .map(|j| format!("local.get 0 i64.const {} i64.mul\n", j + 1))
+            .collect();
+        // `run` keeps result j in local j + 1 and weighs it by 3^j, so that a
+        // misplaced result shows.
+        let sets: String = (1..=k).rev().map(|j| format!("local.set {j}\n")).collect();
+        let mut combine = String::from("i64.const 0\n");
+        for j in 0..k {
+            combine += &format!(
+                "local.get {} i64.const {} i64.mul i64.add\n",
+                j + 1,
+                3i64.pow(j as u32)
+            );
+        }
+        let wat = format!(
+            r#"(module
+              (func $many (param i64) (result{results}) (local i64 i64)
+                {pushes}
+                return)
+              (func (export "run") (param i64) (result i64) (local{results})
+                local.get 0
+                call $many
+                {sets}
+                {combine}))"#
+        );
+        let mut p = load(&wat);
+        let x = 5i64;
+        let expected: i64 = (0..k)
+            .map(|j| x * (j as i64 + 1) * 3i64.pow(j as u32))
+            .sum();
+        // The first run translates `$many` on the slow path; the second
+        // returns from it in the return handler.
+        for run in 0..2 {
+            let got = p.call("run", &[Val::I64(x)]).expect("no trap");
+            assert_eq!(got, vec![Val::I64(expected)], "{k} results, run {run}");
+        }
+    }
+}

@@ -72,8 +72,9 @@ macro_rules! enter {
 /// Sets the `n` registers from `dst` to zero (`src` is `None`) or to the `n`
 /// values from `src`.
 ///
-/// A call sets a callee's declared locals and constants this way, and there
-/// are only a few of each. Plain loops here become calls to `memset` and
+/// A call sets a callee's declared locals and constants this way, and a
+/// return moves the results down to the frame's first registers; there are
+/// only a few of each. Plain loops here become calls to `memset` and
 /// `memcpy`. Those calls cost more than the stores do, and the handler must
 /// save its registers around them. Up to 8 values are written instead as two
 /// overlapping runs of 4, 2 or 1 stores.
@@ -81,7 +82,8 @@ macro_rules! enter {
 /// # Safety
 ///
 /// `dst..dst + n` must be registers of the running value stack, and `src`
-/// (if any) must point to `n` values outside them.
+/// (if any) must point to `n` values, which may overlap them (every value is
+/// read before any is written, as by `memmove`).
 #[inline(always)]
 unsafe fn fill_regs(dst: *mut u64, src: Option<*const u64>, n: usize) {
     // Plain loads and stores of single registers: `read_unaligned` of an
@@ -156,7 +158,7 @@ unsafe fn fill_many_regs(dst: *mut u64, src: Option<*const u64>, n: usize) {
     // SAFETY: as the caller guarantees.
     unsafe {
         match src {
-            Some(s) => std::ptr::copy_nonoverlapping(s, dst, n),
+            Some(s) => std::ptr::copy(s, dst, n),
             None => std::ptr::write_bytes(dst, 0, n),
         }
     }
@@ -230,9 +232,9 @@ handler! {
             exit!(ip)
         }
         if from != 0 {
-            for i in 0..count {
-                reg!(regs, i) = reg!(regs, from + i);
-            }
+            // SAFETY: registers `0..count` and `from..from + count` are the
+            // function's own (translation).
+            unsafe { fill_regs(regs, Some(regs.add(from as usize)), count as usize) };
         }
         // SAFETY: `saved > 0`, and `Frame` is `Copy` (nothing to drop); not `pop`,
         // for the reason given in `enter!`.
