@@ -122,10 +122,14 @@ impl CompiledModule {
         std::ptr::NonNull::from(&**self.func_ref(def_index))
     }
 
-    /// Function `func` of the module's index space if it is one of the module's
-    /// own functions and is already translated.
-    pub(crate) fn translated(&self, func: u32) -> Option<&CompiledFunc> {
-        self.translated_def(func.checked_sub(self.module.num_imported_funcs)?)
+    /// The module's own functions, each set once translated.
+    pub(crate) fn own_funcs(&self) -> &[OnceLock<Arc<CompiledFunc>>] {
+        &self.funcs
+    }
+
+    /// How many functions the module imports: the index of its first own one.
+    pub(crate) fn num_imported_funcs(&self) -> u32 {
+        self.module.num_imported_funcs
     }
 
     /// Own function `def_index` if it is already translated.

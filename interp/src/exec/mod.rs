@@ -117,6 +117,8 @@ fn execute(
         table0: &[],
         sigs: &[],
         funcs: &[],
+        own_funcs: &[],
+        num_imported_funcs: 0,
         depth: 0,
         max_depth: store.limits.max_call_depth,
         stack: std::ptr::null_mut(),
@@ -245,6 +247,9 @@ fn execute(
         };
         ctx.sigs = inst.sigs.as_slice();
         ctx.funcs = store.funcs.as_slice();
+        let module = ctx.frame.module();
+        ctx.own_funcs = module.own_funcs();
+        ctx.num_imported_funcs = module.num_imported_funcs();
         // Room for the fast path's calls, which never grow `frames` themselves.
         if ctx.frames.len() == ctx.frames.capacity() {
             ctx.frames.reserve(64);

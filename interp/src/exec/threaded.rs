@@ -81,6 +81,12 @@ pub(crate) struct Ctx {
     pub sigs: *const [kiln_runtime::SigId],
     /// See `table0`.
     pub funcs: *const [kiln_runtime::FuncEntity],
+    /// The running module's own functions (translated or not), and how many
+    /// functions it imports: what `call` looks its callee up in. A fast run
+    /// stays in one instance, hence one module; taken again before each run.
+    pub own_funcs: *const [std::sync::OnceLock<std::sync::Arc<crate::CompiledFunc>>],
+    /// See `own_funcs`.
+    pub num_imported_funcs: u32,
     /// WebAssembly call depth (copied from and back to the store around each run).
     pub depth: u32,
     /// The store's call-depth limit.

@@ -176,10 +176,15 @@ handler! {
         // SAFETY: `ctx` is valid for the whole run, and no other reference to it is
         // live while a handler runs.
         let c = unsafe { &mut *ctx };
-        let Some(callee) = c.frame.module().translated(func) else {
+        // An import's index wraps around to one past every own function.
+        let own = func.wrapping_sub(c.num_imported_funcs) as usize;
+        // SAFETY: a view of the running module's functions, which outlives the run
+        // (taken again before each run; see `Ctx::own_funcs`).
+        let own_funcs = unsafe { &*c.own_funcs };
+        let Some(callee) = own_funcs.get(own).and_then(std::sync::OnceLock::get) else {
             exit!(ip)
         };
-        let callee = std::ptr::NonNull::from(callee);
+        let callee = std::ptr::NonNull::from(&**callee);
         enter!(c, callee, args, ip, mem, len, ctx, start)
     }
 }
