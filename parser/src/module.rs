@@ -46,10 +46,9 @@ pub struct Module {
     pub code: Vec<FuncBody>,
     /// Data segments.
     pub datas: Vec<DataSegment>,
-    /// Custom sections other than `name`, in order.
+    /// Custom sections, in order, the `name` section included (decoded on
+    /// demand by [`Module::names`]).
     pub customs: Vec<CustomSection>,
-    /// The decoded `name` section (empty if absent or undecodable).
-    pub names: Names,
     /// Number of imported functions (the first indices of the function space).
     pub num_imported_funcs: u32,
     /// Number of imported tables.
