@@ -132,11 +132,6 @@ impl CompiledModule {
         self.module.num_imported_funcs
     }
 
-    /// Own function `def_index` if it is already translated.
-    pub(crate) fn translated_def(&self, def_index: u32) -> Option<&CompiledFunc> {
-        self.funcs.get(def_index as usize)?.get().map(|f| &**f)
-    }
-
     fn func_ref(&self, def_index: u32) -> &Arc<CompiledFunc> {
         let i = def_index as usize;
         self.funcs[i].get_or_init(|| {

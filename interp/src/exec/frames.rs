@@ -4,7 +4,7 @@
 
 use std::any::Any;
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use kiln_runtime::{
     FuncAddr, FuncEntity, HostCaller, HostFn, InstanceAddr, RawRef, SigId, Store, Trap, TrapCode,
@@ -230,6 +230,7 @@ pub(super) fn indirect_target(
 pub(super) fn indirect_fast(
     store: &Store,
     frame: &Frame,
+    own: &[OnceLock<Arc<CompiledFunc>>],
     site: u32,
     i: u64,
 ) -> Option<NonNull<CompiledFunc>> {
@@ -239,13 +240,14 @@ pub(super) fn indirect_fast(
     if t.ty().index == kiln_parser::IndexType::I64 {
         return None;
     }
-    indirect_callee(t.elems(), &inst.sigs, &store.funcs, frame, ty, i)
+    indirect_callee(t.elems(), &inst.sigs, &store.funcs, frame, own, ty, i)
 }
 
 /// The callee of a `call_indirect` of type `ty` at index `i` of a 32-bit table
 /// with `elems`, when it is a translated function of `frame`'s instance and the
 /// call cannot trap; `None` otherwise (the slow path then calls or traps).
-/// `sigs` are the instance's signatures by type index, `funcs` the store's.
+/// `sigs` are the instance's signatures by type index, `funcs` the store's,
+/// `own` the running module's own functions (see `Ctx::own_funcs`).
 /// Returns an `Option` of a pointer: one register, for the fast path.
 #[inline(always)]
 pub(super) fn indirect_callee(
@@ -253,6 +255,7 @@ pub(super) fn indirect_callee(
     sigs: &[SigId],
     funcs: &[FuncEntity],
     frame: &Frame,
+    own: &[OnceLock<Arc<CompiledFunc>>],
     ty: u32,
     i: u64,
 ) -> Option<NonNull<CompiledFunc>> {
@@ -263,7 +266,8 @@ pub(super) fn indirect_callee(
             def_index,
             sig,
         } if *instance == frame.instance && sig == sigs.get(ty as usize)? => {
-            frame.module().translated_def(*def_index).map(NonNull::from)
+            let callee = own.get(*def_index as usize)?.get()?;
+            Some(NonNull::from(&**callee))
         }
         _ => None,
     }

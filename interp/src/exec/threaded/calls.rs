@@ -204,15 +204,17 @@ handler! {
         let Some(&(table, ty)) = c.frame.func().indirect.get(site as usize) else {
             exit!(ip)
         };
+        // SAFETY: as in `call`.
+        let own_funcs = unsafe { &*c.own_funcs };
         let callee = if table == 0 {
             // SAFETY: the views were taken from the store before this run, and the
             // store is not written while handlers run.
             let (elems, sigs, funcs) = unsafe { (&*c.table0, &*c.sigs, &*c.funcs) };
-            indirect_callee(elems, sigs, funcs, &c.frame, ty, i)
+            indirect_callee(elems, sigs, funcs, &c.frame, own_funcs, ty, i)
         } else {
             // SAFETY: as above, for the whole store.
             let store = unsafe { &*c.store };
-            indirect_fast(store, &c.frame, site, i)
+            indirect_fast(store, &c.frame, own_funcs, site, i)
         };
         let Some(callee) = callee else { exit!(ip) };
         enter!(c, callee, args, ip, mem, len, ctx, start)
