@@ -48,7 +48,12 @@ impl BodyDecoder {
                 module.code_bytes_offset,
             ));
         };
-        let range = |at: u64| usize::try_from(at - module.code_bytes_offset).ok();
+        // `operators` is a public field: a range a caller changed must give
+        // an error, not an overflow.
+        let range = |at: u64| {
+            at.checked_sub(module.code_bytes_offset)
+                .and_then(|i| usize::try_from(i).ok())
+        };
         let bytes = range(body.operators.start)
             .zip(range(body.operators.end))
             .and_then(|(start, end)| module.code_bytes.get(start..end));
@@ -105,5 +110,23 @@ impl Module {
         let mut instrs = Vec::new();
         self.decode_body(index, &mut instrs)?;
         Ok(instrs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Features;
+
+    #[test]
+    fn a_body_range_outside_the_code_section_is_an_error() {
+        // One `[] -> []` function with the body `end`.
+        let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+        bytes.extend([1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 4, 1, 2, 0, 0x0b]);
+        let mut module = crate::parse(&bytes, Features::ALL).expect("parses");
+        assert!(module.body_instrs(0).is_ok());
+        module.code[0].operators = 0..1;
+        assert!(module.body_instrs(0).is_err());
+        module.code[0].operators = 0..u64::MAX;
+        assert!(module.body_instrs(0).is_err());
     }
 }
