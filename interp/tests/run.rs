@@ -570,3 +570,70 @@ fn returns_move_every_result_for_every_count() {
         }
     }
 }
+
+/// Float chains pass values from op to op in the accumulator (see
+/// `exec/threaded.rs`): each kind of op that reads it, from each operand,
+/// gives the result the same program gives through registers.
+#[test]
+fn float_chains_compute_through_the_accumulator() {
+    let mut p = load(
+        r#"(module
+          (memory 1)
+          (func (export "chain") (param $x f64) (param $y f64) (result f64)
+            (f64.store (i32.const 8) (f64.mul (local.get $x) (local.get $y)))
+            (f64.store
+              (i32.const 16)
+              (f64.neg
+                (f64.sub
+                  (local.get $x)
+                  (f64.div
+                    (f64.const 3)
+                    (f64.sqrt (f64.add (f64.load (i32.const 8)) (f64.const 0.5)))))))
+            (f64.load (i32.const 16))))"#,
+    );
+    for (x, y) in [(1.5f64, 2.25f64), (-4.0, 0.125), (7.0, 1e300)] {
+        let expected = -(x - 3.0 / (x * y + 0.5).sqrt());
+        let got = p.call("chain", &[Val::F64(x.to_bits()), Val::F64(y.to_bits())]);
+        assert_eq!(
+            got,
+            Ok(vec![Val::F64(expected.to_bits())]),
+            "x = {x}, y = {y}"
+        );
+    }
+}
+
+/// An op that a jump can reach reads its operand from its register, not from
+/// the accumulator that the op before it (in the code) left: on the back edge
+/// the accumulator holds `$b`, not `$a`.
+#[test]
+fn jump_targets_do_not_read_the_accumulator() {
+    let mut p = load(
+        r#"(module
+          (func (export "loop") (param $n i32) (param $x f64) (result f64)
+            (local $a f64) (local $b f64)
+            (local.set $a (f64.mul (local.get $x) (f64.const 2)))
+            (loop $l
+              (local.set $a (f64.add (local.get $a) (f64.const 1)))
+              (local.set $b (f64.mul (local.get $a) (f64.const 3)))
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (f64.add (local.get $a) (local.get $b))))"#,
+    );
+    // a: 2, then 3, 4, 5; b: 3a; 5 + 15.
+    let got = p.call("loop", &[Val::I32(3), Val::F64(1f64.to_bits())]);
+    assert_eq!(got, Ok(vec![Val::F64(20f64.to_bits())]));
+}
+
+/// Where the fast path resumes after an op ran on the slow path (every access
+/// to a 64-bit memory does), the accumulator is loaded from that op's result.
+#[test]
+fn the_accumulator_is_reloaded_where_the_fast_path_resumes() {
+    let mut p = load(
+        r#"(module
+          (memory i64 1)
+          (func (export "f") (param $x f64) (result f64)
+            (f64.store (i64.const 8) (local.get $x))
+            (f64.add (f64.load (i64.const 8)) (f64.const 1))))"#,
+    );
+    let got = p.call("f", &[Val::F64(2.5f64.to_bits())]);
+    assert_eq!(got, Ok(vec![Val::F64(3.5f64.to_bits())]));
+}

@@ -33,10 +33,11 @@
 use std::hint::unreachable_unchecked;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use kiln_parser::{LoadOp, StoreOp};
 use kiln_runtime::{GlobalAddr, GlobalEntity};
 
 use super::Frame;
-use crate::bytecode::{FloatCmp, Op};
+use crate::bytecode::{FloatCmp, Op, Reg};
 use crate::num;
 
 /// One op as the fast path sees it: its handler beside the op itself.
@@ -123,11 +124,12 @@ pub(crate) fn stack_limit() -> usize {
 ///
 /// Arguments: the op, the frame's registers, memory 0's base and length (a
 /// length of 0 sends every access to the slow path), the context and the
-/// function's first op (jump targets are indices from it). Returns the address
+/// function's first op (jump targets are indices from it), and the accumulator
+/// (see [`thread`]). Returns the address
 /// of the op to run on the slow path, tagged with [`EXIT`]; in loop mode it may
 /// instead return the next op's address, untagged.
 type Handler =
-    unsafe fn(*const Threaded, *mut u64, *mut u8, usize, *mut Ctx, *const Threaded) -> usize;
+    unsafe fn(*const Threaded, *mut u64, *mut u8, usize, *mut Ctx, *const Threaded, f64) -> usize;
 
 /// The tag of a handler's result that means "run this op on the slow path"
 /// (ops are 8-byte aligned, so the bit is free).
@@ -153,10 +155,12 @@ pub(crate) unsafe fn run(
     ctx: *mut Ctx,
     start: *const Threaded,
 ) -> *const Threaded {
+    // SAFETY: the caller's guarantees.
+    let acc = unsafe { entry_acc(ip, regs, start) };
     #[cfg(kiln_tail_dispatch)]
     {
         // SAFETY: the caller's guarantees are the handler's.
-        let tagged = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start) };
+        let tagged = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start, acc) };
         (tagged & !EXIT) as *const Threaded
     }
     #[cfg(not(kiln_tail_dispatch))]
@@ -164,7 +168,7 @@ pub(crate) unsafe fn run(
         let mut ip = ip;
         loop {
             // SAFETY: as above; an untagged result is the next op of the same code.
-            let next = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start) };
+            let next = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start, acc) };
             if next & EXIT != 0 {
                 return (next & !EXIT) as *const Threaded;
             }
@@ -176,16 +180,17 @@ pub(crate) unsafe fn run(
 /// Continues with the op at `$ip`: a tail call of its handler, or (loop mode)
 /// a return of its address to [`run`]'s loop.
 macro_rules! next {
-    ($ip:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {{
+    ($ip:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident, $acc:expr) => {{
         let ip: *const Threaded = $ip;
         #[cfg(kiln_tail_dispatch)]
         {
             // SAFETY: `ip` is an op of the same code (the next op, or a jump target
             // checked at translation); the other arguments are passed on unchanged.
-            return unsafe { ((*ip).handler)(ip, $regs, $mem, $len, $ctx, $start) };
+            return unsafe { ((*ip).handler)(ip, $regs, $mem, $len, $ctx, $start, $acc) };
         }
         #[cfg(not(kiln_tail_dispatch))]
         {
+            let _ = $acc;
             return ip as usize;
         }
     }};
@@ -193,9 +198,9 @@ macro_rules! next {
 
 /// Continues with the op after `$ip`.
 macro_rules! advance {
-    ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {
+    ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident, $acc:ident) => {
         // SAFETY: no op but the last, which exits, falls through past the end.
-        next!(unsafe { $ip.add(1) }, $regs, $mem, $len, $ctx, $start)
+        next!(unsafe { $ip.add(1) }, $regs, $mem, $len, $ctx, $start, $acc)
     };
 }
 
@@ -263,30 +268,31 @@ macro_rules! stack_guard {
 /// Jumps to op `$target`; with `$back`, first checks the native stack (see the
 /// module documentation).
 macro_rules! jump {
-    ($back:expr, $ip:ident, $target:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {{
+    ($back:expr, $ip:ident, $target:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident, $acc:ident) => {{
         if $back {
             stack_guard!($ip, $ctx);
         }
         // SAFETY: jump targets are inside the code (checked at translation).
         let to = unsafe { $start.add($target as usize) };
-        next!(to, $regs, $mem, $len, $ctx, $start)
+        next!(to, $regs, $mem, $len, $ctx, $start, $acc)
     }};
 }
 
-/// Defines one handler: `fn name(ip, regs, mem, len, ctx, start) -> usize { body }`
+/// Defines one handler: `fn name(ip, regs, mem, len, ctx, start, acc) -> usize { body }`
 /// with the arguments bound to the given names, for ops whose body ends by
 /// dispatching (`next!`, `jump!`) or exiting (`exit!`).
 macro_rules! handler {
-    ($(#[$attr:meta])* $vis:vis fn $name:ident $(<const $c:ident: $t:ty>)? ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) $body:block) => {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident $(<$(const $c:ident: $t:ty),+>)? ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident, $acc:ident) $body:block) => {
         $(#[$attr])*
-        #[allow(unused_variables)]
-        $vis unsafe fn $name $(<const $c: $t>)? (
+        #[allow(unused_variables, unused_mut)]
+        $vis unsafe fn $name $(<$(const $c: $t),+>)? (
             $ip: *const Threaded,
             $regs: *mut u64,
             $mem: *mut u8,
             $len: usize,
             $ctx: *mut Ctx,
             $start: *const Threaded,
+            mut $acc: f64,
         ) -> usize $body
     };
 }
@@ -298,11 +304,11 @@ macro_rules! binary_handlers {
     ($($name:ident => |$a:ident, $b:ident| $value:expr;)*) => {
         $(handler! {
             #[allow(non_snake_case)]
-            fn $name(ip, regs, mem, len, ctx, start) {
+            fn $name(ip, regs, mem, len, ctx, start, acc) {
                 operands!(ip, Op::$name { dst, a, b });
                 let ($a, $b) = (reg!(regs, a), reg!(regs, b));
                 reg!(regs, dst) = $value;
-                advance!(ip, regs, mem, len, ctx, start)
+                advance!(ip, regs, mem, len, ctx, start, acc)
             }
         })*
 
@@ -358,10 +364,69 @@ binary_handlers! {
     F32Sub => |a, b| f32_bits(f32_of(a) - f32_of(b));
     F32Mul => |a, b| f32_bits(f32_of(a) * f32_of(b));
     F32Div => |a, b| f32_bits(f32_of(a) / f32_of(b));
-    F64Add => |a, b| (f64::from_bits(a) + f64::from_bits(b)).to_bits();
-    F64Sub => |a, b| (f64::from_bits(a) - f64::from_bits(b)).to_bits();
-    F64Mul => |a, b| (f64::from_bits(a) * f64::from_bits(b)).to_bits();
-    F64Div => |a, b| (f64::from_bits(a) / f64::from_bits(b)).to_bits();
+}
+
+/// Which operand of an op comes from the accumulator (see [`thread`]): none...
+const ACC_NONE: u8 = 0;
+/// ...the first...
+const ACC_A: u8 = 1;
+/// ...or the second.
+const ACC_B: u8 = 2;
+
+/// An `f64` operand read from register `$r`, or, when `$from_acc` holds, from
+/// the accumulator, which then holds the same value (see [`thread`]). In loop
+/// mode, where handlers do not pass the accumulator on, always the register.
+macro_rules! f64_operand {
+    ($from_acc:expr, $acc:ident, $regs:ident, $r:expr) => {
+        if cfg!(kiln_tail_dispatch) && $from_acc {
+            $acc
+        } else {
+            f64::from_bits(reg!($regs, $r))
+        }
+    };
+}
+
+/// Expands each `Name => |a, b| value` row into a handler `Name::<ACC>` for
+/// `Op::Name { dst, a, b }` on `f64`s that writes `value` to `dst` and to the
+/// accumulator, taking operand `ACC` from the accumulator; plus the
+/// `f64_binary_handler` lookup.
+macro_rules! f64_binary_handlers {
+    ($($name:ident => |$a:ident, $b:ident| $value:expr;)*) => {
+        $(handler! {
+            #[allow(non_snake_case)]
+            fn $name<const ACC: u8>(ip, regs, mem, len, ctx, start, acc) {
+                operands!(ip, Op::$name { dst, a, b });
+                let $a = f64_operand!(ACC == ACC_A, acc, regs, a);
+                let $b = f64_operand!(ACC == ACC_B, acc, regs, b);
+                acc = $value;
+                reg!(regs, dst) = acc.to_bits();
+                advance!(ip, regs, mem, len, ctx, start, acc)
+            }
+        })*
+
+        /// The handler of `op` when the accumulator holds register `acc` (if
+        /// known), and the register the accumulator holds after it.
+        fn f64_binary_handler(op: &Op, acc: Option<Reg>) -> Option<(Handler, Option<Reg>)> {
+            match *op {
+                $(Op::$name { dst, a, b } => {
+                    let handler: Handler = match acc {
+                        Some(r) if r == a => $name::<ACC_A>,
+                        Some(r) if r == b => $name::<ACC_B>,
+                        _ => $name::<ACC_NONE>,
+                    };
+                    Some((handler, Some(dst)))
+                })*
+                _ => None,
+            }
+        }
+    };
+}
+
+f64_binary_handlers! {
+    F64Add => |a, b| a + b;
+    F64Sub => |a, b| a - b;
+    F64Mul => |a, b| a * b;
+    F64Div => |a, b| a / b;
 }
 
 #[inline(always)]
@@ -381,13 +446,13 @@ macro_rules! compare_branch_handlers {
     ($($name:ident => |$a:ident, $b:ident| $cond:expr;)*) => {
         $(handler! {
             #[allow(non_snake_case)]
-            fn $name<const BACK: bool>(ip, regs, mem, len, ctx, start) {
+            fn $name<const BACK: bool>(ip, regs, mem, len, ctx, start, acc) {
                 operands!(ip, Op::$name { a, b, target });
                 let ($a, $b) = (reg!(regs, a), reg!(regs, b));
                 if $cond {
-                    jump!(BACK, ip, target, regs, mem, len, ctx, start)
+                    jump!(BACK, ip, target, regs, mem, len, ctx, start, acc)
                 }
-                advance!(ip, regs, mem, len, ctx, start)
+                advance!(ip, regs, mem, len, ctx, start, acc)
             }
         })*
 
@@ -427,22 +492,22 @@ compare_branch_handlers! {
 }
 
 handler! {
-    fn br_if_nez<const BACK: bool>(ip, regs, mem, len, ctx, start) {
+    fn br_if_nez<const BACK: bool>(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::BrIfNez { cond, target });
         if reg!(regs, cond) as u32 != 0 {
-            jump!(BACK, ip, target, regs, mem, len, ctx, start)
+            jump!(BACK, ip, target, regs, mem, len, ctx, start, acc)
         }
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn br_if_eqz<const BACK: bool>(ip, regs, mem, len, ctx, start) {
+    fn br_if_eqz<const BACK: bool>(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::BrIfEqz { cond, target });
         if reg!(regs, cond) as u32 == 0 {
-            jump!(BACK, ip, target, regs, mem, len, ctx, start)
+            jump!(BACK, ip, target, regs, mem, len, ctx, start, acc)
         }
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
@@ -460,12 +525,13 @@ unsafe fn br_if_float<const CMP: usize, const BACK: bool>(
     len: usize,
     ctx: *mut Ctx,
     start: *const Threaded,
+    acc: f64,
 ) -> usize {
     operands!(ip, Op::BrIfFloat { a, b, target, .. });
     if FloatCmp::ALL[CMP].holds(reg!(regs, a), reg!(regs, b)) {
-        jump!(BACK, ip, target, regs, mem, len, ctx, start)
+        jump!(BACK, ip, target, regs, mem, len, ctx, start, acc)
     }
-    advance!(ip, regs, mem, len, ctx, start)
+    advance!(ip, regs, mem, len, ctx, start, acc)
 }
 
 /// The handler of a `BrIfFloat` with comparison `cmp`, jumping backwards or not.
@@ -488,13 +554,13 @@ fn br_if_float_handler(cmp: FloatCmp, back: bool) -> Handler {
 
 handler! {
     /// Any op the fast path leaves to the slow path.
-    fn slow(ip, regs, mem, len, ctx, start) {
+    fn slow(ip, regs, mem, len, ctx, start, acc) {
         exit!(ip)
     }
 }
 
 handler! {
-    fn global_get(ip, regs, mem, len, ctx, start) {
+    fn global_get(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::GlobalGet { dst, global });
         // SAFETY: `ctx`'s global tables are the running instance's and the store's,
         // taken before this run, and the index was validated against the instance.
@@ -503,12 +569,12 @@ handler! {
             (*(*ctx).globals.add(g.index())).bits
         };
         reg!(regs, dst) = bits as u64;
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn global_set(ip, regs, mem, len, ctx, start) {
+    fn global_set(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::GlobalSet { global, src });
         let value = u128::from(reg!(regs, src));
         // SAFETY: as in `global_get`; validation admits `global.set` on mutable
@@ -517,62 +583,62 @@ handler! {
             let g = *(*ctx).instance_globals.add(global as usize);
             (*(*ctx).globals.add(g.index())).bits = value;
         }
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn nop(ip, regs, mem, len, ctx, start) {
-        advance!(ip, regs, mem, len, ctx, start)
+    fn nop(ip, regs, mem, len, ctx, start, acc) {
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn copy(ip, regs, mem, len, ctx, start) {
+    fn copy(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::Copy { dst, src });
         reg!(regs, dst) = reg!(regs, src);
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn copy2(ip, regs, mem, len, ctx, start) {
+    fn copy2(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::Copy2 { dst, a, b });
         reg!(regs, dst) = reg!(regs, a);
         reg!(regs, dst + 1) = reg!(regs, b);
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn const32(ip, regs, mem, len, ctx, start) {
+    fn const32(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::Const32 { dst, val });
         reg!(regs, dst) = u64::from(val);
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn const64(ip, regs, mem, len, ctx, start) {
+    fn const64(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::Const64 { dst, val });
         reg!(regs, dst) = val;
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn i32_add_imm(ip, regs, mem, len, ctx, start) {
+    fn i32_add_imm(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::I32AddImm { dst, a, imm });
         reg!(regs, dst) = u64::from((reg!(regs, a) as u32).wrapping_add(imm));
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn i64_add_imm(ip, regs, mem, len, ctx, start) {
+    fn i64_add_imm(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::I64AddImm { dst, a, imm });
         reg!(regs, dst) = reg!(regs, a).wrapping_add(imm as i64 as u64);
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
@@ -581,59 +647,59 @@ mod memory;
 mod numeric;
 
 handler! {
-    fn i32_add_shl(ip, regs, mem, len, ctx, start) {
+    fn i32_add_shl(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::I32AddShl { dst, a, b, shift });
         let scaled = (reg!(regs, b) as u32) << (shift & 31);
         reg!(regs, dst) = u64::from((reg!(regs, a) as u32).wrapping_add(scaled));
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
     /// Any one-operand numeric op; a trapping one exits for the slow path to trap.
-    fn unary(ip, regs, mem, len, ctx, start) {
+    fn unary(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::Unary { op, dst, src });
         match num::unary(op, reg!(regs, src)) {
             Ok(v) => reg!(regs, dst) = v,
             Err(_) => exit!(ip),
         }
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
     /// Any two-operand numeric op; a trapping one exits for the slow path to trap.
-    fn binary(ip, regs, mem, len, ctx, start) {
+    fn binary(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::Binary { op, dst, a, b });
         match num::binary(op, reg!(regs, a), reg!(regs, b)) {
             Ok(v) => reg!(regs, dst) = v,
             Err(_) => exit!(ip),
         }
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
     /// Without a branch: a `select`'s condition is often data (a comparison in
     /// a sort, a min or max), which a branch would mispredict half the time.
-    fn select(ip, regs, mem, len, ctx, start) {
+    fn select(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::Select { a, b, cond });
         let (first, second) = (reg!(regs, a), reg!(regs, b));
         reg!(regs, a) = std::hint::select_unpredictable(reg!(regs, cond) as u32 != 0, first, second);
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn br<const BACK: bool>(ip, regs, mem, len, ctx, start) {
+    fn br<const BACK: bool>(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::Br { target });
-        jump!(BACK, ip, target, regs, mem, len, ctx, start)
+        jump!(BACK, ip, target, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
     /// Continues at the selected one of the `Br` ops that follow.
-    fn br_table(ip, regs, mem, len, ctx, start) {
+    fn br_table(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::BrTable { index, len: count });
         let skip = (reg!(regs, index) as u32).min(count) as usize;
         // SAFETY: the translator emits `count + 1` ops after a `BrTable`.
@@ -643,35 +709,35 @@ handler! {
         if let Op::Br { target } = unsafe { *entry }.op {
             // SAFETY: jump targets are inside the code (checked at translation).
             let to = unsafe { start.add(target as usize) };
-            jump!(to <= ip, ip, target, regs, mem, len, ctx, start)
+            jump!(to <= ip, ip, target, regs, mem, len, ctx, start, acc)
         }
-        next!(entry, regs, mem, len, ctx, start)
+        next!(entry, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn canon_f32(ip, regs, mem, len, ctx, start) {
+    fn canon_f32(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::CanonF32 { reg });
         if f32_of(reg!(regs, reg)).is_nan() {
             reg!(regs, reg) = 0x7fc0_0000;
         }
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
-    fn canon_f64(ip, regs, mem, len, ctx, start) {
+    fn canon_f64(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::CanonF64 { reg });
         if f64::from_bits(reg!(regs, reg)).is_nan() {
             reg!(regs, reg) = 0x7ff8_0000_0000_0000;
         }
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
 handler! {
     /// Charges a metered run; too little fuel exits for the slow path to trap.
-    fn fuel(ip, regs, mem, len, ctx, start) {
+    fn fuel(ip, regs, mem, len, ctx, start, acc) {
         operands!(ip, Op::Fuel { cost });
         // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
         let ctx_ref = unsafe { &mut *ctx };
@@ -680,17 +746,87 @@ handler! {
             exit!(ip);
         }
         ctx_ref.fuel -= cost;
-        advance!(ip, regs, mem, len, ctx, start)
+        advance!(ip, regs, mem, len, ctx, start, acc)
     }
 }
 
-/// The handler of `op`, the `at`-th op of its function.
-fn handler_for(op: &Op, at: usize) -> Handler {
+/// The handler of `op`, the `at`-th op of its function, entered with the
+/// accumulator holding register `acc` (if known); and the register the
+/// accumulator holds when that handler goes on to the next op (if any).
+fn handler_for(op: &Op, at: usize, acc: Option<Reg>) -> (Handler, Option<Reg>) {
     let back = op.target().is_some_and(|t| t as usize <= at);
     if let Some(h) = binary_handler(op).or_else(|| compare_branch_handler(op, back)) {
-        return h;
+        return (h, None);
+    }
+    if let Some(found) = f64_binary_handler(op, acc) {
+        return found;
     }
     match *op {
+        // Passes the accumulator on untouched.
+        Op::Nop => return (nop, acc),
+        Op::Unary {
+            op: num_op,
+            dst,
+            src,
+        } => {
+            if let Some(h) = numeric::f64_unary_handler(num_op, acc == Some(src)) {
+                return (h, Some(dst));
+            }
+        }
+        Op::Load {
+            kind: LoadOp::F64Load,
+            dst,
+            ..
+        } => {
+            return (memory::f64_load_handler(memory::OFFSET), Some(dst));
+        }
+        Op::LoadWrapped {
+            kind: LoadOp::F64Load,
+            dst,
+            ..
+        } => {
+            return (memory::f64_load_handler(memory::WRAPPED), Some(dst));
+        }
+        Op::LoadScaled {
+            kind: LoadOp::F64Load,
+            dst,
+            ..
+        } => {
+            return (memory::f64_load_handler(memory::SCALED), Some(dst));
+        }
+        Op::Store {
+            kind: StoreOp::F64Store,
+            val,
+            ..
+        } => {
+            return (
+                memory::f64_store_handler(memory::OFFSET, acc == Some(val)),
+                None,
+            );
+        }
+        Op::StoreWrapped {
+            kind: StoreOp::F64Store,
+            val,
+            ..
+        } => {
+            return (
+                memory::f64_store_handler(memory::WRAPPED, acc == Some(val)),
+                None,
+            );
+        }
+        Op::StoreScaled {
+            kind: StoreOp::F64Store,
+            val,
+            ..
+        } => {
+            return (
+                memory::f64_store_handler(memory::SCALED, acc == Some(val)),
+                None,
+            );
+        }
+        _ => {}
+    }
+    let handler = match *op {
         Op::Nop => nop,
         Op::Copy { .. } => copy,
         Op::Copy2 { .. } => copy2,
@@ -727,16 +863,65 @@ fn handler_for(op: &Op, at: usize) -> Handler {
         Op::LoadScaled { kind, .. } => memory::load_handler(kind, memory::SCALED).unwrap_or(slow),
         Op::StoreScaled { kind, .. } => memory::store_handler(kind, memory::SCALED).unwrap_or(slow),
         _ => slow,
-    }
+    };
+    (handler, None)
 }
 
 /// Pairs every op of a function with its handler.
+///
+/// # The accumulator
+///
+/// Handlers pass one `f64` along besides the registers: the *accumulator*,
+/// which stays in a machine register (`xmm0` on x86-64) from one handler to
+/// the next. An op whose handler produces an `f64` (arithmetic, loads,
+/// square roots) writes the result to its destination register as always,
+/// and also leaves it in the accumulator. When the very next op reads that
+/// register, it gets a handler that takes the operand from the accumulator
+/// instead, and so does not wait for the store to memory and the load back
+/// that a chain of float operations through registers otherwise costs.
+///
+/// Since the register is always written too, the accumulator is only ever a
+/// faster copy: the slow path, and every op that does not expect it, read the
+/// register. An op expects it only if the op before it set it and no jump can
+/// reach the op from elsewhere (it is no jump target); calls and returns enter
+/// an op that follows no producer. Where the fast path is entered anew (after
+/// an op ran on the slow path), [`run`] loads the accumulator from the
+/// destination of the op before. In loop mode, where handlers return between
+/// ops, consumers read the register.
 pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
+    let mut is_target = vec![false; code.len()];
+    for op in code {
+        if let Some(flag) = op.target().and_then(|t| is_target.get_mut(t as usize)) {
+            *flag = true;
+        }
+    }
+    let mut acc = None;
     code.iter()
         .enumerate()
-        .map(|(at, op)| Threaded {
-            handler: handler_for(op, at),
-            op: *op,
+        .map(|(at, op)| {
+            let known = if is_target[at] { None } else { acc };
+            let (handler, after) = handler_for(op, at, known);
+            acc = after;
+            Threaded { handler, op: *op }
         })
         .collect()
+}
+
+/// The accumulator on entering the fast path at `ip`: the destination register
+/// of the op before, which is what a handler that sets the accumulator would
+/// have left in it (see [`thread`]).
+///
+/// # Safety
+///
+/// `ip` and `start` point into the same code, and `regs` is its frame.
+unsafe fn entry_acc(ip: *const Threaded, regs: *mut u64, start: *const Threaded) -> f64 {
+    if ip == start {
+        return 0.0;
+    }
+    // SAFETY: `ip` is not the first op, so the one before is of the same code.
+    let before = unsafe { (*ip.sub(1)).op };
+    match before.pure_dst() {
+        Some(dst) => f64::from_bits(reg!(regs, dst)),
+        None => 0.0,
+    }
 }

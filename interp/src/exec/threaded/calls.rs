@@ -65,7 +65,15 @@ macro_rules! enter {
         c.frame.base = callee_base;
         c.depth += 1;
         let callee_start = callee.threaded.as_ptr();
-        next!(callee_start, callee_regs, $mem, $len, $ctx, callee_start)
+        next!(
+            callee_start,
+            callee_regs,
+            $mem,
+            $len,
+            $ctx,
+            callee_start,
+            0.0
+        )
     }};
 }
 
@@ -168,7 +176,7 @@ handler! {
     /// A call to one of the module's own functions that is already translated,
     /// with room on the value stack and below the depth limit, runs here: the
     /// callee's frame is set up and its first op dispatched. Any other call exits.
-    pub(super) fn call(ip, regs, mem, len, ctx, start) {
+    pub(super) fn call(ip, regs, mem, len, ctx, start, acc) {
         if LOOP_MODE {
             exit!(ip)
         }
@@ -193,7 +201,7 @@ handler! {
     /// `call_indirect` to a translated function of the same instance (which
     /// cannot trap but for the depth and stack checks of `enter!`) runs here,
     /// as a `call`; anything else, traps included, runs on the slow path.
-    pub(super) fn call_indirect(ip, regs, mem, len, ctx, start) {
+    pub(super) fn call_indirect(ip, regs, mem, len, ctx, start, acc) {
         if LOOP_MODE {
             exit!(ip)
         }
@@ -224,7 +232,7 @@ handler! {
 handler! {
     /// A return to a caller of the same instance runs here; the return from the
     /// first frame of the run, or to another instance, exits.
-    pub(super) fn ret(ip, regs, mem, len, ctx, start) {
+    pub(super) fn ret(ip, regs, mem, len, ctx, start, acc) {
         if LOOP_MODE {
             exit!(ip)
         }
@@ -253,6 +261,6 @@ handler! {
         // is the op after its call.
         let (caller_regs, resume) =
             unsafe { (c.stack.add(caller.base), caller_start.add(caller.pc)) };
-        next!(resume, caller_regs, mem, len, ctx, caller_start)
+        next!(resume, caller_regs, mem, len, ctx, caller_start, 0.0)
     }
 }

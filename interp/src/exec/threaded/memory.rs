@@ -66,7 +66,7 @@ unsafe fn write_bytes<const N: usize>(at: *mut u8, bytes: [u8; N]) {
 macro_rules! load_handlers {
     ($($name:ident: $($kind:ident)|+ => $n:literal as |$b:ident| $value:expr;)*) => {
         $(handler! {
-            fn $name<const MODE: u8>(ip, regs, mem, len, ctx, start) {
+            fn $name<const MODE: u8, const TO_ACC: bool>(ip, regs, mem, len, ctx, start, acc) {
                 let (dst, ea) = match MODE {
                     WRAPPED => {
                         operands!(ip, Op::LoadWrapped { dst, addr, imm, .. });
@@ -86,8 +86,12 @@ macro_rules! load_handlers {
                 }
                 // SAFETY: `[ea, ea + N)` is inside memory 0's `len` accessible bytes.
                 let $b: [u8; $n] = unsafe { read_bytes(mem.add(ea as usize)) };
-                reg!(regs, dst) = $value;
-                advance!(ip, regs, mem, len, ctx, start)
+                let value = $value;
+                reg!(regs, dst) = value;
+                if TO_ACC {
+                    acc = f64::from_bits(value);
+                }
+                advance!(ip, regs, mem, len, ctx, start, acc)
             }
         })*
 
@@ -95,9 +99,9 @@ macro_rules! load_handlers {
         pub(super) fn load_handler(kind: LoadOp, mode: u8) -> Option<Handler> {
             match (kind, mode) {
                 $(
-                    ($(LoadOp::$kind)|+, OFFSET) => Some($name::<OFFSET>),
-                    ($(LoadOp::$kind)|+, WRAPPED) => Some($name::<WRAPPED>),
-                    ($(LoadOp::$kind)|+, SCALED) => Some($name::<SCALED>),
+                    ($(LoadOp::$kind)|+, OFFSET) => Some($name::<OFFSET, false>),
+                    ($(LoadOp::$kind)|+, WRAPPED) => Some($name::<WRAPPED, false>),
+                    ($(LoadOp::$kind)|+, SCALED) => Some($name::<SCALED, false>),
                 )*
                 _ => None,
             }
@@ -124,7 +128,7 @@ load_handlers! {
 macro_rules! store_handlers {
     ($($name:ident: $($kind:ident)|+ => $n:literal as |$v:ident| $bytes:expr;)*) => {
         $(handler! {
-            fn $name<const MODE: u8>(ip, regs, mem, len, ctx, start) {
+            fn $name<const MODE: u8, const FROM_ACC: bool>(ip, regs, mem, len, ctx, start, acc) {
                 let (val, ea) = match MODE {
                     WRAPPED => {
                         operands!(ip, Op::StoreWrapped { addr, val, imm, .. });
@@ -142,11 +146,15 @@ macro_rules! store_handlers {
                 if ea + $n > len as u64 {
                     exit!(ip);
                 }
-                let $v = reg!(regs, val);
+                let $v = if cfg!(kiln_tail_dispatch) && FROM_ACC {
+                    acc.to_bits()
+                } else {
+                    reg!(regs, val)
+                };
                 let bytes: [u8; $n] = $bytes;
                 // SAFETY: `[ea, ea + N)` is inside memory 0's `len` accessible bytes.
                 unsafe { write_bytes(mem.add(ea as usize), bytes) };
-                advance!(ip, regs, mem, len, ctx, start)
+                advance!(ip, regs, mem, len, ctx, start, acc)
             }
         })*
 
@@ -154,9 +162,9 @@ macro_rules! store_handlers {
         pub(super) fn store_handler(kind: StoreOp, mode: u8) -> Option<Handler> {
             match (kind, mode) {
                 $(
-                    ($(StoreOp::$kind)|+, OFFSET) => Some($name::<OFFSET>),
-                    ($(StoreOp::$kind)|+, WRAPPED) => Some($name::<WRAPPED>),
-                    ($(StoreOp::$kind)|+, SCALED) => Some($name::<SCALED>),
+                    ($(StoreOp::$kind)|+, OFFSET) => Some($name::<OFFSET, false>),
+                    ($(StoreOp::$kind)|+, WRAPPED) => Some($name::<WRAPPED, false>),
+                    ($(StoreOp::$kind)|+, SCALED) => Some($name::<SCALED, false>),
                 )*
                 _ => None,
             }
@@ -169,4 +177,27 @@ store_handlers! {
     store64: I64Store | F64Store => 8 as |v| v.to_le_bytes();
     store8: I32Store8 | I64Store8 => 1 as |v| [v as u8];
     store16: I32Store16 | I64Store16 => 2 as |v| (v as u16).to_le_bytes();
+}
+
+/// The handler of an `f64.load` in address mode `mode`, which also leaves the
+/// value in the accumulator (see `thread`).
+pub(super) fn f64_load_handler(mode: u8) -> Handler {
+    match mode {
+        WRAPPED => load64::<WRAPPED, true>,
+        SCALED => load64::<SCALED, true>,
+        _ => load64::<OFFSET, true>,
+    }
+}
+
+/// The handler of an `f64.store` in address mode `mode`, taking the value
+/// from the accumulator if `from_acc` (see `thread`).
+pub(super) fn f64_store_handler(mode: u8, from_acc: bool) -> Handler {
+    match (mode, from_acc) {
+        (WRAPPED, false) => store64::<WRAPPED, false>,
+        (WRAPPED, true) => store64::<WRAPPED, true>,
+        (SCALED, false) => store64::<SCALED, false>,
+        (SCALED, true) => store64::<SCALED, true>,
+        (_, false) => store64::<OFFSET, false>,
+        (_, true) => store64::<OFFSET, true>,
+    }
 }

@@ -22,13 +22,13 @@ macro_rules! unary_handlers {
     ($($name:ident)*) => {
         $(handler! {
             #[allow(non_snake_case)]
-            fn $name(ip, regs, mem, len, ctx, start) {
+            fn $name(ip, regs, mem, len, ctx, start, acc) {
                 operands!(ip, Op::Unary { dst, src, .. });
                 match num::unary(NumOp::$name, reg!(regs, src)) {
                     Ok(v) => reg!(regs, dst) = v,
                     Err(_) => exit!(ip),
                 }
-                advance!(ip, regs, mem, len, ctx, start)
+                advance!(ip, regs, mem, len, ctx, start, acc)
             }
         })*
 
@@ -48,13 +48,13 @@ macro_rules! binary_handlers {
     ($($name:ident)*) => {
         $(handler! {
             #[allow(non_snake_case)]
-            fn $name(ip, regs, mem, len, ctx, start) {
+            fn $name(ip, regs, mem, len, ctx, start, acc) {
                 operands!(ip, Op::Binary { dst, a, b, .. });
                 match num::binary(NumOp::$name, reg!(regs, a), reg!(regs, b)) {
                     Ok(v) => reg!(regs, dst) = v,
                     Err(_) => exit!(ip),
                 }
-                advance!(ip, regs, mem, len, ctx, start)
+                advance!(ip, regs, mem, len, ctx, start, acc)
             }
         })*
 
@@ -68,10 +68,49 @@ macro_rules! binary_handlers {
     };
 }
 
+/// Expands each listed unary `NumOp` name, an operator from `f64` to `f64`,
+/// into a handler `Name::<FROM_ACC>` for `Op::Unary { op: NumOp::Name, .. }`
+/// that also leaves its result in the accumulator, taking its operand from it
+/// if `FROM_ACC` (see `thread`); plus the `f64_unary_handler` lookup.
+macro_rules! f64_unary_handlers {
+    ($($name:ident)*) => {
+        $(handler! {
+            #[allow(non_snake_case)]
+            fn $name<const FROM_ACC: bool>(ip, regs, mem, len, ctx, start, acc) {
+                operands!(ip, Op::Unary { dst, src, .. });
+                let x = f64_operand!(FROM_ACC, acc, regs, src);
+                match num::unary(NumOp::$name, x.to_bits()) {
+                    Ok(v) => {
+                        reg!(regs, dst) = v;
+                        acc = f64::from_bits(v);
+                    }
+                    Err(_) => exit!(ip),
+                }
+                advance!(ip, regs, mem, len, ctx, start, acc)
+            }
+        })*
+
+        /// The handler of unary operator `op`, if it is one from `f64` to `f64`,
+        /// with its operand from the accumulator if `from_acc`.
+        pub(super) fn f64_unary_handler(op: NumOp, from_acc: bool) -> Option<Handler> {
+            match (op, from_acc) {
+                $(
+                    (NumOp::$name, false) => Some($name::<false>),
+                    (NumOp::$name, true) => Some($name::<true>),
+                )*
+                _ => None,
+            }
+        }
+    };
+}
+
+f64_unary_handlers! {
+    F64Abs F64Neg F64Ceil F64Floor F64Trunc F64Nearest F64Sqrt
+}
+
 unary_handlers! {
     I32Eqz I64Eqz I32Clz I32Ctz I32Popcnt I64Clz I64Ctz I64Popcnt
     F32Abs F32Neg F32Ceil F32Floor F32Trunc F32Nearest F32Sqrt
-    F64Abs F64Neg F64Ceil F64Floor F64Trunc F64Nearest F64Sqrt
     I32WrapI64 I32TruncF32S I32TruncF32U I32TruncF64S I32TruncF64U
     I64ExtendI32S I64ExtendI32U I64TruncF32S I64TruncF32U I64TruncF64S I64TruncF64U
     F32ConvertI32S F32ConvertI32U F32ConvertI64S F32ConvertI64U F32DemoteF64
