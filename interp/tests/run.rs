@@ -637,3 +637,29 @@ fn the_accumulator_is_reloaded_where_the_fast_path_resumes() {
     let got = p.call("f", &[Val::F64(2.5f64.to_bits())]);
     assert_eq!(got, Ok(vec![Val::F64(3.5f64.to_bits())]));
 }
+
+/// Integer chains pass values in the integer accumulator the same way: a
+/// jump target reads its register (on the back edge the accumulator holds the
+/// sum, not `$i`), and so does an op entered after a 64-bit memory's load ran
+/// on the slow path.
+#[test]
+fn integer_chains_compute_through_the_accumulator() {
+    let mut p = load(
+        r#"(module
+          (memory i64 1)
+          (func (export "loop") (param $n i32) (result i32)
+            (local $i i32) (local $sum i32)
+            (local.set $i (i32.mul (local.get $n) (i32.const 2)))
+            (loop $l
+              (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+              (local.set $sum (i32.add (local.get $sum) (i32.mul (local.get $i) (i32.const 3))))
+              (br_if $l (i32.gt_s (local.get $i) (local.get $n))))
+            (i32.add (local.get $sum) (local.get $i)))
+          (func (export "load") (param $x i64) (result i64)
+            (i64.store (i64.const 8) (local.get $x))
+            (i64.mul (i64.load (i64.const 8)) (i64.const 3))))"#,
+    );
+    // n = 4: i runs 7, 6, 5, 4; sum = 3 * 22 = 66; plus 4.
+    assert_eq!(p.call("loop", &[Val::I32(4)]), Ok(vec![Val::I32(70)]));
+    assert_eq!(p.call("load", &[Val::I64(14)]), Ok(vec![Val::I64(42)]));
+}

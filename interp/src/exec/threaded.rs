@@ -33,14 +33,15 @@
 use std::hint::unreachable_unchecked;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kiln_parser::{LoadOp, StoreOp};
+use kiln_parser::LoadOp;
 use kiln_runtime::{GlobalAddr, GlobalEntity};
 
 use super::Frame;
 use crate::bytecode::{FloatCmp, Op, Reg};
 use crate::num;
 
-/// One op as the fast path sees it: its handler beside the op itself.
+/// One op as the fast path sees it: its handler beside the op itself, whose
+/// jump target, if it has one, counts ops from the jump itself (`thread`).
 #[derive(Clone, Copy)]
 pub struct Threaded {
     handler: Handler,
@@ -123,13 +124,11 @@ pub(crate) fn stack_limit() -> usize {
 /// A handler: runs the op at `ip`, then the ops after it, until one exits.
 ///
 /// Arguments: the op, the frame's registers, memory 0's base and length (a
-/// length of 0 sends every access to the slow path), the context and the
-/// function's first op (jump targets are indices from it), and the accumulator
-/// (see [`thread`]). Returns the address
-/// of the op to run on the slow path, tagged with [`EXIT`]; in loop mode it may
+/// length of 0 sends every access to the slow path), the context, and the
+/// integer and float accumulators (see [`thread`]). Returns the address of the
+/// op to run on the slow path, tagged with [`EXIT`]; in loop mode it may
 /// instead return the next op's address, untagged.
-type Handler =
-    unsafe fn(*const Threaded, *mut u64, *mut u8, usize, *mut Ctx, *const Threaded, f64) -> usize;
+type Handler = unsafe fn(*const Threaded, *mut u64, *mut u8, usize, *mut Ctx, u64, f64) -> usize;
 
 /// The tag of a handler's result that means "run this op on the slow path"
 /// (ops are 8-byte aligned, so the bit is free).
@@ -156,11 +155,11 @@ pub(crate) unsafe fn run(
     start: *const Threaded,
 ) -> *const Threaded {
     // SAFETY: the caller's guarantees.
-    let acc = unsafe { entry_acc(ip, regs, start) };
+    let (iacc, acc) = unsafe { entry_accs(ip, regs, start) };
     #[cfg(kiln_tail_dispatch)]
     {
         // SAFETY: the caller's guarantees are the handler's.
-        let tagged = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start, acc) };
+        let tagged = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, iacc, acc) };
         (tagged & !EXIT) as *const Threaded
     }
     #[cfg(not(kiln_tail_dispatch))]
@@ -168,7 +167,7 @@ pub(crate) unsafe fn run(
         let mut ip = ip;
         loop {
             // SAFETY: as above; an untagged result is the next op of the same code.
-            let next = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, start, acc) };
+            let next = unsafe { ((*ip).handler)(ip, regs, mem, len, ctx, iacc, acc) };
             if next & EXIT != 0 {
                 return (next & !EXIT) as *const Threaded;
             }
@@ -180,17 +179,17 @@ pub(crate) unsafe fn run(
 /// Continues with the op at `$ip`: a tail call of its handler, or (loop mode)
 /// a return of its address to [`run`]'s loop.
 macro_rules! next {
-    ($ip:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident, $acc:expr) => {{
+    ($ip:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $iacc:expr, $acc:expr) => {{
         let ip: *const Threaded = $ip;
         #[cfg(kiln_tail_dispatch)]
         {
             // SAFETY: `ip` is an op of the same code (the next op, or a jump target
             // checked at translation); the other arguments are passed on unchanged.
-            return unsafe { ((*ip).handler)(ip, $regs, $mem, $len, $ctx, $start, $acc) };
+            return unsafe { ((*ip).handler)(ip, $regs, $mem, $len, $ctx, $iacc, $acc) };
         }
         #[cfg(not(kiln_tail_dispatch))]
         {
-            let _ = $acc;
+            let _ = ($iacc, $acc);
             return ip as usize;
         }
     }};
@@ -198,9 +197,9 @@ macro_rules! next {
 
 /// Continues with the op after `$ip`.
 macro_rules! advance {
-    ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident, $acc:ident) => {
+    ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $iacc:ident, $acc:ident) => {
         // SAFETY: no op but the last, which exits, falls through past the end.
-        next!(unsafe { $ip.add(1) }, $regs, $mem, $len, $ctx, $start, $acc)
+        next!(unsafe { $ip.add(1) }, $regs, $mem, $len, $ctx, $iacc, $acc)
     };
 }
 
@@ -268,53 +267,130 @@ macro_rules! stack_guard {
 /// Jumps to op `$target`; with `$back`, first checks the native stack (see the
 /// module documentation).
 macro_rules! jump {
-    ($back:expr, $ip:ident, $target:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident, $acc:ident) => {{
+    ($back:expr, $ip:ident, $target:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $iacc:ident, $acc:ident) => {{
         if $back {
             stack_guard!($ip, $ctx);
         }
-        // SAFETY: jump targets are inside the code (checked at translation).
-        let to = unsafe { $start.add($target as usize) };
-        next!(to, $regs, $mem, $len, $ctx, $start, $acc)
+        // SAFETY: jump targets are inside the code (checked at translation), and
+        // threaded code holds them relative to the jump (see `thread`).
+        let to = unsafe { $ip.offset($target as i32 as isize) };
+        next!(to, $regs, $mem, $len, $ctx, $iacc, $acc)
     }};
 }
 
-/// Defines one handler: `fn name(ip, regs, mem, len, ctx, start, acc) -> usize { body }`
+/// Defines one handler: `fn name(ip, regs, mem, len, ctx, iacc, acc) -> usize { body }`
 /// with the arguments bound to the given names, for ops whose body ends by
 /// dispatching (`next!`, `jump!`) or exiting (`exit!`).
 macro_rules! handler {
-    ($(#[$attr:meta])* $vis:vis fn $name:ident $(<$(const $c:ident: $t:ty),+>)? ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident, $acc:ident) $body:block) => {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident $(<$(const $c:ident: $t:ty),+>)? ($ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $iacc:ident, $acc:ident) $body:block) => {
         $(#[$attr])*
-        #[allow(unused_variables, unused_mut)]
+        #[allow(unused_variables, unused_mut, unused_assignments)]
         $vis unsafe fn $name $(<$(const $c: $t),+>)? (
             $ip: *const Threaded,
             $regs: *mut u64,
             $mem: *mut u8,
             $len: usize,
             $ctx: *mut Ctx,
-            $start: *const Threaded,
+            mut $iacc: u64,
             mut $acc: f64,
         ) -> usize $body
     };
 }
 
-/// Expands each `Name => |a, b| value` row into a handler `Name` for
-/// `Op::Name { dst, a, b }` that writes `value` to `dst`, plus the
+/// Which operand of an op comes from the accumulator (see [`thread`]): none...
+const ACC_NONE: u8 = 0;
+/// ...the first...
+const ACC_A: u8 = 1;
+/// ...or the second.
+const ACC_B: u8 = 2;
+
+/// What the accumulators hold after an op, as far as translation knows (see
+/// [`thread`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Acc {
+    /// The integer accumulator holds this register's bits.
+    Int(Reg),
+    /// The float accumulator holds this register's `f64`.
+    Float(Reg),
+}
+
+/// Which of the operands `a` and `b` to take from the integer accumulator.
+fn int_operand_of(acc: Option<Acc>, a: Reg, b: Reg) -> u8 {
+    match acc {
+        Some(Acc::Int(r)) if r == a => ACC_A,
+        Some(Acc::Int(r)) if r == b => ACC_B,
+        _ => ACC_NONE,
+    }
+}
+
+/// Expands to the instance of handler `$name::<ACC>` for the runtime
+/// `ACC_*` value `$which` (any other const parameters listed first).
+macro_rules! pick_operand {
+    ($name:ident $(, $c:expr)*; $which:expr) => {{
+        let handler: Handler = match $which {
+            ACC_A => $name::<$($c,)* ACC_A>,
+            ACC_B => $name::<$($c,)* ACC_B>,
+            _ => $name::<$($c,)* ACC_NONE>,
+        };
+        handler
+    }};
+    ($name:ident, $which:expr) => {
+        pick_operand!($name; $which)
+    };
+}
+
+/// Expands to the instance of handler `$name::<.., FROM_ACC>` for the runtime
+/// `bool` `$from` (any other const parameters listed first).
+macro_rules! pick_from_acc {
+    ($name:ident $(, $c:expr)*; $from:expr) => {{
+        let handler: Handler = if $from {
+            $name::<$($c,)* true>
+        } else {
+            $name::<$($c,)* false>
+        };
+        handler
+    }};
+}
+
+/// An integer operand (the register's bits) read from register `$r`, or, when
+/// `$from_acc` holds, from the integer accumulator, which then holds the same
+/// bits (see [`thread`]). In loop mode always the register.
+macro_rules! int_operand {
+    ($from_acc:expr, $iacc:ident, $regs:ident, $r:expr) => {
+        if cfg!(kiln_tail_dispatch) && $from_acc {
+            $iacc
+        } else {
+            reg!($regs, $r)
+        }
+    };
+}
+
+/// Expands each `Name => |a, b| value` row into a handler `Name::<ACC>` for
+/// `Op::Name { dst, a, b }` that writes `value` to `dst` and to the integer
+/// accumulator, taking operand `ACC` from it (see [`thread`]); plus the
 /// `binary_handler` lookup from an op to its handler.
 macro_rules! binary_handlers {
     ($($name:ident => |$a:ident, $b:ident| $value:expr;)*) => {
         $(handler! {
             #[allow(non_snake_case)]
-            fn $name(ip, regs, mem, len, ctx, start, acc) {
+            fn $name<const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
                 operands!(ip, Op::$name { dst, a, b });
-                let ($a, $b) = (reg!(regs, a), reg!(regs, b));
-                reg!(regs, dst) = $value;
-                advance!(ip, regs, mem, len, ctx, start, acc)
+                let $a = int_operand!(ACC == ACC_A, iacc, regs, a);
+                let $b = int_operand!(ACC == ACC_B, iacc, regs, b);
+                iacc = $value;
+                reg!(regs, dst) = iacc;
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
             }
         })*
 
-        fn binary_handler(op: &Op) -> Option<Handler> {
-            match op {
-                $(Op::$name { .. } => Some($name),)*
+        /// The handler of `op` when the accumulators hold `acc`, and what they
+        /// hold after it.
+        fn binary_handler(op: &Op, acc: Option<Acc>) -> Option<(Handler, Option<Acc>)> {
+            match *op {
+                $(Op::$name { dst, a, b } => Some((
+                    pick_operand!($name, int_operand_of(acc, a, b)),
+                    Some(Acc::Int(dst)),
+                )),)*
                 _ => None,
             }
         }
@@ -366,13 +442,6 @@ binary_handlers! {
     F32Div => |a, b| f32_bits(f32_of(a) / f32_of(b));
 }
 
-/// Which operand of an op comes from the accumulator (see [`thread`]): none...
-const ACC_NONE: u8 = 0;
-/// ...the first...
-const ACC_A: u8 = 1;
-/// ...or the second.
-const ACC_B: u8 = 2;
-
 /// An `f64` operand read from register `$r`, or, when `$from_acc` holds, from
 /// the accumulator, which then holds the same value (see [`thread`]). In loop
 /// mode, where handlers do not pass the accumulator on, always the register.
@@ -394,27 +463,27 @@ macro_rules! f64_binary_handlers {
     ($($name:ident => |$a:ident, $b:ident| $value:expr;)*) => {
         $(handler! {
             #[allow(non_snake_case)]
-            fn $name<const ACC: u8>(ip, regs, mem, len, ctx, start, acc) {
+            fn $name<const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
                 operands!(ip, Op::$name { dst, a, b });
                 let $a = f64_operand!(ACC == ACC_A, acc, regs, a);
                 let $b = f64_operand!(ACC == ACC_B, acc, regs, b);
                 acc = $value;
                 reg!(regs, dst) = acc.to_bits();
-                advance!(ip, regs, mem, len, ctx, start, acc)
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
             }
         })*
 
-        /// The handler of `op` when the accumulator holds register `acc` (if
-        /// known), and the register the accumulator holds after it.
-        fn f64_binary_handler(op: &Op, acc: Option<Reg>) -> Option<(Handler, Option<Reg>)> {
+        /// The handler of `op` when the accumulators hold `acc`, and what they
+        /// hold after it.
+        fn f64_binary_handler(op: &Op, acc: Option<Acc>) -> Option<(Handler, Option<Acc>)> {
             match *op {
                 $(Op::$name { dst, a, b } => {
-                    let handler: Handler = match acc {
-                        Some(r) if r == a => $name::<ACC_A>,
-                        Some(r) if r == b => $name::<ACC_B>,
-                        _ => $name::<ACC_NONE>,
+                    let which = match acc {
+                        Some(Acc::Float(r)) if r == a => ACC_A,
+                        Some(Acc::Float(r)) if r == b => ACC_B,
+                        _ => ACC_NONE,
                     };
-                    Some((handler, Some(dst)))
+                    Some((pick_operand!($name, which), Some(Acc::Float(dst))))
                 })*
                 _ => None,
             }
@@ -439,28 +508,34 @@ fn f32_bits(x: f32) -> u64 {
     u64::from(x.to_bits())
 }
 
-/// Expands each `Name => |a, b| condition` row into two handlers for
+/// Expands each `Name => |a, b| condition` row into handlers for
 /// `Op::Name { a, b, target }` (forward and backward jumps, the latter with
-/// the stack check), plus the `compare_branch_handler` lookup.
+/// the stack check; operand `ACC` from the integer accumulator), plus the
+/// `compare_branch_handler` lookup.
 macro_rules! compare_branch_handlers {
     ($($name:ident => |$a:ident, $b:ident| $cond:expr;)*) => {
         $(handler! {
             #[allow(non_snake_case)]
-            fn $name<const BACK: bool>(ip, regs, mem, len, ctx, start, acc) {
+            fn $name<const BACK: bool, const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
                 operands!(ip, Op::$name { a, b, target });
-                let ($a, $b) = (reg!(regs, a), reg!(regs, b));
+                let $a = int_operand!(ACC == ACC_A, iacc, regs, a);
+                let $b = int_operand!(ACC == ACC_B, iacc, regs, b);
                 if $cond {
-                    jump!(BACK, ip, target, regs, mem, len, ctx, start, acc)
+                    jump!(BACK, ip, target, regs, mem, len, ctx, iacc, acc)
                 }
-                advance!(ip, regs, mem, len, ctx, start, acc)
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
             }
         })*
 
-        fn compare_branch_handler(op: &Op, back: bool) -> Option<Handler> {
-            Some(match (op, back) {
+        fn compare_branch_handler(op: &Op, back: bool, acc: Option<Acc>) -> Option<Handler> {
+            Some(match (*op, back) {
                 $(
-                    (Op::$name { .. }, false) => $name::<false>,
-                    (Op::$name { .. }, true) => $name::<true>,
+                    (Op::$name { a, b, .. }, false) => {
+                        pick_operand!($name, false; int_operand_of(acc, a, b))
+                    }
+                    (Op::$name { a, b, .. }, true) => {
+                        pick_operand!($name, true; int_operand_of(acc, a, b))
+                    }
                 )*
                 _ => return None,
             })
@@ -492,22 +567,22 @@ compare_branch_handlers! {
 }
 
 handler! {
-    fn br_if_nez<const BACK: bool>(ip, regs, mem, len, ctx, start, acc) {
+    fn br_if_nez<const BACK: bool, const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::BrIfNez { cond, target });
-        if reg!(regs, cond) as u32 != 0 {
-            jump!(BACK, ip, target, regs, mem, len, ctx, start, acc)
+        if int_operand!(FROM_ACC, iacc, regs, cond) as u32 != 0 {
+            jump!(BACK, ip, target, regs, mem, len, ctx, iacc, acc)
         }
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn br_if_eqz<const BACK: bool>(ip, regs, mem, len, ctx, start, acc) {
+    fn br_if_eqz<const BACK: bool, const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::BrIfEqz { cond, target });
-        if reg!(regs, cond) as u32 == 0 {
-            jump!(BACK, ip, target, regs, mem, len, ctx, start, acc)
+        if int_operand!(FROM_ACC, iacc, regs, cond) as u32 == 0 {
+            jump!(BACK, ip, target, regs, mem, len, ctx, iacc, acc)
         }
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
@@ -524,14 +599,14 @@ unsafe fn br_if_float<const CMP: usize, const BACK: bool>(
     mem: *mut u8,
     len: usize,
     ctx: *mut Ctx,
-    start: *const Threaded,
+    iacc: u64,
     acc: f64,
 ) -> usize {
     operands!(ip, Op::BrIfFloat { a, b, target, .. });
     if FloatCmp::ALL[CMP].holds(reg!(regs, a), reg!(regs, b)) {
-        jump!(BACK, ip, target, regs, mem, len, ctx, start, acc)
+        jump!(BACK, ip, target, regs, mem, len, ctx, iacc, acc)
     }
-    advance!(ip, regs, mem, len, ctx, start, acc)
+    advance!(ip, regs, mem, len, ctx, iacc, acc)
 }
 
 /// The handler of a `BrIfFloat` with comparison `cmp`, jumping backwards or not.
@@ -554,13 +629,13 @@ fn br_if_float_handler(cmp: FloatCmp, back: bool) -> Handler {
 
 handler! {
     /// Any op the fast path leaves to the slow path.
-    fn slow(ip, regs, mem, len, ctx, start, acc) {
+    fn slow(ip, regs, mem, len, ctx, iacc, acc) {
         exit!(ip)
     }
 }
 
 handler! {
-    fn global_get(ip, regs, mem, len, ctx, start, acc) {
+    fn global_get(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::GlobalGet { dst, global });
         // SAFETY: `ctx`'s global tables are the running instance's and the store's,
         // taken before this run, and the index was validated against the instance.
@@ -568,77 +643,81 @@ handler! {
             let g = *(*ctx).instance_globals.add(global as usize);
             (*(*ctx).globals.add(g.index())).bits
         };
-        reg!(regs, dst) = bits as u64;
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        iacc = bits as u64;
+        reg!(regs, dst) = iacc;
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn global_set(ip, regs, mem, len, ctx, start, acc) {
+    fn global_set<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::GlobalSet { global, src });
-        let value = u128::from(reg!(regs, src));
+        let value = u128::from(int_operand!(FROM_ACC, iacc, regs, src));
         // SAFETY: as in `global_get`; validation admits `global.set` on mutable
         // globals only.
         unsafe {
             let g = *(*ctx).instance_globals.add(global as usize);
             (*(*ctx).globals.add(g.index())).bits = value;
         }
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn nop(ip, regs, mem, len, ctx, start, acc) {
-        advance!(ip, regs, mem, len, ctx, start, acc)
+    fn nop(ip, regs, mem, len, ctx, iacc, acc) {
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn copy(ip, regs, mem, len, ctx, start, acc) {
+    fn copy<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::Copy { dst, src });
-        reg!(regs, dst) = reg!(regs, src);
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        iacc = int_operand!(FROM_ACC, iacc, regs, src);
+        reg!(regs, dst) = iacc;
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn copy2(ip, regs, mem, len, ctx, start, acc) {
+    fn copy2(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::Copy2 { dst, a, b });
         reg!(regs, dst) = reg!(regs, a);
         reg!(regs, dst + 1) = reg!(regs, b);
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn const32(ip, regs, mem, len, ctx, start, acc) {
+    fn const32(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::Const32 { dst, val });
         reg!(regs, dst) = u64::from(val);
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn const64(ip, regs, mem, len, ctx, start, acc) {
+    fn const64(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::Const64 { dst, val });
         reg!(regs, dst) = val;
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn i32_add_imm(ip, regs, mem, len, ctx, start, acc) {
+    fn i32_add_imm<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::I32AddImm { dst, a, imm });
-        reg!(regs, dst) = u64::from((reg!(regs, a) as u32).wrapping_add(imm));
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        iacc = u64::from((int_operand!(FROM_ACC, iacc, regs, a) as u32).wrapping_add(imm));
+        reg!(regs, dst) = iacc;
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn i64_add_imm(ip, regs, mem, len, ctx, start, acc) {
+    fn i64_add_imm<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::I64AddImm { dst, a, imm });
-        reg!(regs, dst) = reg!(regs, a).wrapping_add(imm as i64 as u64);
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        iacc = int_operand!(FROM_ACC, iacc, regs, a).wrapping_add(imm as i64 as u64);
+        reg!(regs, dst) = iacc;
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
@@ -647,97 +726,104 @@ mod memory;
 mod numeric;
 
 handler! {
-    fn i32_add_shl(ip, regs, mem, len, ctx, start, acc) {
+    fn i32_add_shl<const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::I32AddShl { dst, a, b, shift });
-        let scaled = (reg!(regs, b) as u32) << (shift & 31);
-        reg!(regs, dst) = u64::from((reg!(regs, a) as u32).wrapping_add(scaled));
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        let scaled = (int_operand!(ACC == ACC_B, iacc, regs, b) as u32) << (shift & 31);
+        let base = int_operand!(ACC == ACC_A, iacc, regs, a) as u32;
+        iacc = u64::from(base.wrapping_add(scaled));
+        reg!(regs, dst) = iacc;
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
     /// Any one-operand numeric op; a trapping one exits for the slow path to trap.
-    fn unary(ip, regs, mem, len, ctx, start, acc) {
+    fn unary(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::Unary { op, dst, src });
         match num::unary(op, reg!(regs, src)) {
             Ok(v) => reg!(regs, dst) = v,
             Err(_) => exit!(ip),
         }
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
     /// Any two-operand numeric op; a trapping one exits for the slow path to trap.
-    fn binary(ip, regs, mem, len, ctx, start, acc) {
+    fn binary(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::Binary { op, dst, a, b });
         match num::binary(op, reg!(regs, a), reg!(regs, b)) {
             Ok(v) => reg!(regs, dst) = v,
             Err(_) => exit!(ip),
         }
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
     /// Without a branch: a `select`'s condition is often data (a comparison in
     /// a sort, a min or max), which a branch would mispredict half the time.
-    fn select(ip, regs, mem, len, ctx, start, acc) {
+    fn select<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::Select { a, b, cond });
         let (first, second) = (reg!(regs, a), reg!(regs, b));
-        reg!(regs, a) = std::hint::select_unpredictable(reg!(regs, cond) as u32 != 0, first, second);
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        let cond = int_operand!(FROM_ACC, iacc, regs, cond) as u32;
+        reg!(regs, a) = std::hint::select_unpredictable(cond != 0, first, second);
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn br<const BACK: bool>(ip, regs, mem, len, ctx, start, acc) {
+    fn br<const BACK: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::Br { target });
-        jump!(BACK, ip, target, regs, mem, len, ctx, start, acc)
+        jump!(BACK, ip, target, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
     /// Continues at the selected one of the `Br` ops that follow.
-    fn br_table(ip, regs, mem, len, ctx, start, acc) {
+    fn br_table<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::BrTable { index, len: count });
-        let skip = (reg!(regs, index) as u32).min(count) as usize;
+        let skip = (int_operand!(FROM_ACC, iacc, regs, index) as u32).min(count) as usize;
         // SAFETY: the translator emits `count + 1` ops after a `BrTable`.
         let entry = unsafe { ip.add(1 + skip) };
         // Jump straight to the selected `Br`'s target rather than dispatching it.
         // SAFETY: `entry` is an op of the same code.
         if let Op::Br { target } = unsafe { *entry }.op {
-            // SAFETY: jump targets are inside the code (checked at translation).
-            let to = unsafe { start.add(target as usize) };
-            jump!(to <= ip, ip, target, regs, mem, len, ctx, start, acc)
+            // SAFETY: jump targets are inside the code (checked at translation),
+            // relative to the `Br` in threaded code (see `thread`).
+            let to = unsafe { entry.offset(target as i32 as isize) };
+            if to <= ip {
+                stack_guard!(ip, ctx);
+            }
+            next!(to, regs, mem, len, ctx, iacc, acc)
         }
-        next!(entry, regs, mem, len, ctx, start, acc)
+        next!(entry, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn canon_f32(ip, regs, mem, len, ctx, start, acc) {
+    fn canon_f32(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::CanonF32 { reg });
         if f32_of(reg!(regs, reg)).is_nan() {
             reg!(regs, reg) = 0x7fc0_0000;
         }
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
-    fn canon_f64(ip, regs, mem, len, ctx, start, acc) {
+    fn canon_f64(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::CanonF64 { reg });
         if f64::from_bits(reg!(regs, reg)).is_nan() {
             reg!(regs, reg) = 0x7ff8_0000_0000_0000;
         }
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 handler! {
     /// Charges a metered run; too little fuel exits for the slow path to trap.
-    fn fuel(ip, regs, mem, len, ctx, start, acc) {
+    fn fuel(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::Fuel { cost });
         // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
         let ctx_ref = unsafe { &mut *ctx };
@@ -746,146 +832,138 @@ handler! {
             exit!(ip);
         }
         ctx_ref.fuel -= cost;
-        advance!(ip, regs, mem, len, ctx, start, acc)
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
 /// The handler of `op`, the `at`-th op of its function, entered with the
-/// accumulator holding register `acc` (if known); and the register the
-/// accumulator holds when that handler goes on to the next op (if any).
-fn handler_for(op: &Op, at: usize, acc: Option<Reg>) -> (Handler, Option<Reg>) {
+/// accumulators holding `acc` (if known); and what they hold when that handler
+/// goes on to the next op (see [`thread`]).
+fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Option<Acc>) {
     let back = op.target().is_some_and(|t| t as usize <= at);
-    if let Some(h) = binary_handler(op).or_else(|| compare_branch_handler(op, back)) {
-        return (h, None);
-    }
-    if let Some(found) = f64_binary_handler(op, acc) {
+    let int_from = |r: Reg| acc == Some(Acc::Int(r));
+    let float_from = |r: Reg| acc == Some(Acc::Float(r));
+    if let Some(found) = binary_handler(op, acc).or_else(|| f64_binary_handler(op, acc)) {
         return found;
     }
+    if let Some(h) = compare_branch_handler(op, back, acc) {
+        return (h, None);
+    }
+    let int_dst = op.pure_dst().map(Acc::Int);
     match *op {
-        // Passes the accumulator on untouched.
-        Op::Nop => return (nop, acc),
-        Op::Unary {
-            op: num_op,
-            dst,
-            src,
-        } => {
-            if let Some(h) = numeric::f64_unary_handler(num_op, acc == Some(src)) {
-                return (h, Some(dst));
+        // Passes the accumulators on untouched.
+        Op::Nop => (nop, acc),
+        Op::Copy { src, .. } => (pick_from_acc!(copy; int_from(src)), int_dst),
+        Op::Copy2 { .. } => (copy2, None),
+        Op::Const32 { .. } => (const32, None),
+        Op::Const64 { .. } => (const64, None),
+        Op::I32AddImm { a, .. } => (pick_from_acc!(i32_add_imm; int_from(a)), int_dst),
+        Op::I64AddImm { a, .. } => (pick_from_acc!(i64_add_imm; int_from(a)), int_dst),
+        Op::I32AddShl { dst, a, b, .. } => (
+            pick_operand!(i32_add_shl, int_operand_of(acc, a, b)),
+            Some(Acc::Int(dst)),
+        ),
+        Op::Unary { op, dst, src } => {
+            if let Some(h) = numeric::f64_unary_handler(op, float_from(src)) {
+                (h, Some(Acc::Float(dst)))
+            } else if let Some(h) = numeric::unary_handler(op, int_from(src)) {
+                (h, Some(Acc::Int(dst)))
+            } else {
+                (unary, None)
             }
         }
+        Op::Binary { op, dst, a, b } => {
+            match numeric::binary_handler(op, int_operand_of(acc, a, b)) {
+                Some(h) => (h, Some(Acc::Int(dst))),
+                None => (binary, None),
+            }
+        }
+        Op::Select { cond, .. } => (pick_from_acc!(select; int_from(cond)), None),
+        Op::BrIfNez { cond, .. } if back => (pick_from_acc!(br_if_nez, true; int_from(cond)), None),
+        Op::BrIfNez { cond, .. } => (pick_from_acc!(br_if_nez, false; int_from(cond)), None),
+        Op::BrIfEqz { cond, .. } if back => (pick_from_acc!(br_if_eqz, true; int_from(cond)), None),
+        Op::BrIfEqz { cond, .. } => (pick_from_acc!(br_if_eqz, false; int_from(cond)), None),
+        Op::Br { .. } if back => (br::<true>, None),
+        Op::Br { .. } => (br::<false>, None),
+        Op::BrTable { index, .. } => (pick_from_acc!(br_table; int_from(index)), None),
+        Op::BrIfFloat { cmp, .. } => (br_if_float_handler(cmp, back), None),
+        Op::CanonF32 { .. } => (canon_f32, None),
+        Op::CanonF64 { .. } => (canon_f64, None),
+        Op::Fuel { .. } => (fuel, None),
+        Op::Call { .. } => (calls::call, None),
+        Op::CallIndirect { .. } => (calls::call_indirect, None),
+        Op::GlobalGet { dst, .. } => (global_get, Some(Acc::Int(dst))),
+        Op::GlobalSet { src, .. } => (pick_from_acc!(global_set; int_from(src)), None),
+        Op::Return { .. } => (calls::ret, None),
         Op::Load {
-            kind: LoadOp::F64Load,
-            dst,
-            ..
-        } => {
-            return (memory::f64_load_handler(memory::OFFSET), Some(dst));
-        }
+            kind, dst, addr, ..
+        } => load(kind, memory::OFFSET, int_from(addr), dst),
         Op::LoadWrapped {
-            kind: LoadOp::F64Load,
-            dst,
-            ..
-        } => {
-            return (memory::f64_load_handler(memory::WRAPPED), Some(dst));
-        }
+            kind, dst, addr, ..
+        } => load(kind, memory::WRAPPED, int_from(addr), dst),
         Op::LoadScaled {
-            kind: LoadOp::F64Load,
-            dst,
-            ..
-        } => {
-            return (memory::f64_load_handler(memory::SCALED), Some(dst));
-        }
-        Op::Store {
-            kind: StoreOp::F64Store,
-            val,
-            ..
-        } => {
-            return (
-                memory::f64_store_handler(memory::OFFSET, acc == Some(val)),
+            kind, dst, index, ..
+        } => load(kind, memory::SCALED, int_from(index), dst),
+        Op::Store { kind, val, .. }
+        | Op::StoreWrapped { kind, val, .. }
+        | Op::StoreScaled { kind, val, .. } => {
+            let mode = match op {
+                Op::StoreWrapped { .. } => memory::WRAPPED,
+                Op::StoreScaled { .. } => memory::SCALED,
+                _ => memory::OFFSET,
+            };
+            let from = if int_from(val) {
+                memory::FROM_INT
+            } else if float_from(val) {
+                memory::FROM_FLOAT
+            } else {
+                memory::FROM_NONE
+            };
+            (
+                memory::store_handler(kind, mode, from).unwrap_or(slow),
                 None,
-            );
+            )
         }
-        Op::StoreWrapped {
-            kind: StoreOp::F64Store,
-            val,
-            ..
-        } => {
-            return (
-                memory::f64_store_handler(memory::WRAPPED, acc == Some(val)),
-                None,
-            );
-        }
-        Op::StoreScaled {
-            kind: StoreOp::F64Store,
-            val,
-            ..
-        } => {
-            return (
-                memory::f64_store_handler(memory::SCALED, acc == Some(val)),
-                None,
-            );
-        }
-        _ => {}
+        _ => (slow, None),
     }
-    let handler = match *op {
-        Op::Nop => nop,
-        Op::Copy { .. } => copy,
-        Op::Copy2 { .. } => copy2,
-        Op::Const32 { .. } => const32,
-        Op::Const64 { .. } => const64,
-        Op::I32AddImm { .. } => i32_add_imm,
-        Op::I64AddImm { .. } => i64_add_imm,
-        Op::I32AddShl { .. } => i32_add_shl,
-        Op::Unary { op, .. } => numeric::unary_handler(op).unwrap_or(unary),
-        Op::Binary { op, .. } => numeric::binary_handler(op).unwrap_or(binary),
-        Op::Select { .. } => select,
-        Op::BrIfNez { .. } if back => br_if_nez::<true>,
-        Op::BrIfNez { .. } => br_if_nez::<false>,
-        Op::BrIfEqz { .. } if back => br_if_eqz::<true>,
-        Op::BrIfEqz { .. } => br_if_eqz::<false>,
-        Op::Br { .. } if back => br::<true>,
-        Op::Br { .. } => br::<false>,
-        Op::BrTable { .. } => br_table,
-        Op::BrIfFloat { cmp, .. } => br_if_float_handler(cmp, back),
-        Op::CanonF32 { .. } => canon_f32,
-        Op::CanonF64 { .. } => canon_f64,
-        Op::Fuel { .. } => fuel,
-        Op::Call { .. } => calls::call,
-        Op::CallIndirect { .. } => calls::call_indirect,
-        Op::GlobalGet { .. } => global_get,
-        Op::GlobalSet { .. } => global_set,
-        Op::Return { .. } => calls::ret,
-        Op::Load { kind, .. } => memory::load_handler(kind, memory::OFFSET).unwrap_or(slow),
-        Op::Store { kind, .. } => memory::store_handler(kind, memory::OFFSET).unwrap_or(slow),
-        Op::LoadWrapped { kind, .. } => memory::load_handler(kind, memory::WRAPPED).unwrap_or(slow),
-        Op::StoreWrapped { kind, .. } => {
-            memory::store_handler(kind, memory::WRAPPED).unwrap_or(slow)
-        }
-        Op::LoadScaled { kind, .. } => memory::load_handler(kind, memory::SCALED).unwrap_or(slow),
-        Op::StoreScaled { kind, .. } => memory::store_handler(kind, memory::SCALED).unwrap_or(slow),
-        _ => slow,
-    };
-    (handler, None)
+}
+
+/// The handler of a load of `kind` in address mode `mode` into `dst`, with its
+/// address (or index) from the integer accumulator if `from_acc`; and what the
+/// accumulators hold after it.
+fn load(kind: LoadOp, mode: u8, from_acc: bool, dst: Reg) -> (Handler, Option<Acc>) {
+    match memory::load_handler(kind, mode, from_acc) {
+        Some(h) if kind == LoadOp::F64Load => (h, Some(Acc::Float(dst))),
+        Some(h) => (h, Some(Acc::Int(dst))),
+        None => (slow, None),
+    }
 }
 
 /// Pairs every op of a function with its handler.
 ///
-/// # The accumulator
+/// Jump targets in the threaded copy count ops from the jump itself (the
+/// `code` the slow path runs keeps them absolute), so handlers need not know
+/// where the function's code starts.
 ///
-/// Handlers pass one `f64` along besides the registers: the *accumulator*,
-/// which stays in a machine register (`xmm0` on x86-64) from one handler to
-/// the next. An op whose handler produces an `f64` (arithmetic, loads,
-/// square roots) writes the result to its destination register as always,
-/// and also leaves it in the accumulator. When the very next op reads that
-/// register, it gets a handler that takes the operand from the accumulator
-/// instead, and so does not wait for the store to memory and the load back
-/// that a chain of float operations through registers otherwise costs.
+/// # The accumulators
 ///
-/// Since the register is always written too, the accumulator is only ever a
+/// Handlers pass two values along besides the registers, each staying in a
+/// machine register from one handler to the next: the *integer accumulator*
+/// (`r9` on x86-64) and the *float accumulator* (`xmm0`). An op whose handler
+/// produces a value (integer arithmetic, comparisons, loads, `global.get`,
+/// `copy`; `f64` arithmetic and `f64.load` for the float one) writes it to its
+/// destination register as always, and also leaves it in an accumulator. When
+/// the very next op reads that register, it gets a handler that takes the
+/// operand from the accumulator instead, and so does not wait for the store to
+/// memory and the load back that a chain of operations through registers
+/// otherwise costs on every step.
+///
+/// Since the register is always written too, an accumulator is only ever a
 /// faster copy: the slow path, and every op that does not expect it, read the
 /// register. An op expects it only if the op before it set it and no jump can
 /// reach the op from elsewhere (it is no jump target); calls and returns enter
 /// an op that follows no producer. Where the fast path is entered anew (after
-/// an op ran on the slow path), [`run`] loads the accumulator from the
+/// an op ran on the slow path), [`run`] loads both accumulators from the
 /// destination of the op before. In loop mode, where handlers return between
 /// ops, consumers read the register.
 pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
@@ -895,33 +973,35 @@ pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
             *flag = true;
         }
     }
-    let mut acc = None;
+    let mut acc: Option<Acc> = None;
     code.iter()
         .enumerate()
         .map(|(at, op)| {
             let known = if is_target[at] { None } else { acc };
             let (handler, after) = handler_for(op, at, known);
             acc = after;
-            Threaded { handler, op: *op }
+            let mut op = *op;
+            if let Some(target) = op.target() {
+                op.set_target((i64::from(target) - at as i64) as i32 as u32);
+            }
+            Threaded { handler, op }
         })
         .collect()
 }
 
-/// The accumulator on entering the fast path at `ip`: the destination register
-/// of the op before, which is what a handler that sets the accumulator would
+/// The accumulators on entering the fast path at `ip`: the destination
+/// register of the op before, which is what a handler that sets either would
 /// have left in it (see [`thread`]).
 ///
 /// # Safety
 ///
 /// `ip` and `start` point into the same code, and `regs` is its frame.
-unsafe fn entry_acc(ip: *const Threaded, regs: *mut u64, start: *const Threaded) -> f64 {
+unsafe fn entry_accs(ip: *const Threaded, regs: *mut u64, start: *const Threaded) -> (u64, f64) {
     if ip == start {
-        return 0.0;
+        return (0, 0.0);
     }
     // SAFETY: `ip` is not the first op, so the one before is of the same code.
     let before = unsafe { (*ip.sub(1)).op };
-    match before.pure_dst() {
-        Some(dst) => f64::from_bits(reg!(regs, dst)),
-        None => 0.0,
-    }
+    let bits = before.pure_dst().map_or(0, |dst| reg!(regs, dst));
+    (bits, f64::from_bits(bits))
 }

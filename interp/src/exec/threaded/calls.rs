@@ -21,7 +21,7 @@ use crate::exec::frames::{indirect_callee, indirect_fast};
 /// the value stack (else exits), sets up its frame, saves the
 /// caller's and dispatches the callee's first op.
 macro_rules! enter {
-    ($c:ident, $callee:ident, $args:expr, $ip:ident, $mem:ident, $len:ident, $ctx:ident, $start:ident) => {{
+    ($c:ident, $callee:ident, $args:expr, $ip:ident, $mem:ident, $len:ident, $ctx:ident) => {{
         let c = $c;
         let callee_ptr = $callee;
         // SAFETY: the callee belongs to the frame's module, which outlives the run
@@ -48,8 +48,8 @@ macro_rules! enter {
             let consts = &callee.consts;
             fill_regs(callee_regs.add(locals), Some(consts.as_ptr()), consts.len());
         }
-        // SAFETY: `ip` is an op of the code `start` begins.
-        let pc = unsafe { $ip.offset_from($start) } as usize + 1;
+        // SAFETY: `ip` is an op of the running function's threaded code.
+        let pc = unsafe { $ip.offset_from(c.frame.func().threaded.as_ptr()) } as usize + 1;
         // Written in place rather than with `push`, which, out of line in builds
         // with debug assertions, would take the address of a local copy and so
         // keep this handler from jumping to the next (see the module documentation).
@@ -65,15 +65,7 @@ macro_rules! enter {
         c.frame.base = callee_base;
         c.depth += 1;
         let callee_start = callee.threaded.as_ptr();
-        next!(
-            callee_start,
-            callee_regs,
-            $mem,
-            $len,
-            $ctx,
-            callee_start,
-            0.0
-        )
+        next!(callee_start, callee_regs, $mem, $len, $ctx, 0, 0.0)
     }};
 }
 
@@ -176,7 +168,7 @@ handler! {
     /// A call to one of the module's own functions that is already translated,
     /// with room on the value stack and below the depth limit, runs here: the
     /// callee's frame is set up and its first op dispatched. Any other call exits.
-    pub(super) fn call(ip, regs, mem, len, ctx, start, acc) {
+    pub(super) fn call(ip, regs, mem, len, ctx, iacc, acc) {
         if LOOP_MODE {
             exit!(ip)
         }
@@ -193,7 +185,7 @@ handler! {
             exit!(ip)
         };
         let callee = std::ptr::NonNull::from(&**callee);
-        enter!(c, callee, args, ip, mem, len, ctx, start)
+        enter!(c, callee, args, ip, mem, len, ctx)
     }
 }
 
@@ -201,7 +193,7 @@ handler! {
     /// `call_indirect` to a translated function of the same instance (which
     /// cannot trap but for the depth and stack checks of `enter!`) runs here,
     /// as a `call`; anything else, traps included, runs on the slow path.
-    pub(super) fn call_indirect(ip, regs, mem, len, ctx, start, acc) {
+    pub(super) fn call_indirect(ip, regs, mem, len, ctx, iacc, acc) {
         if LOOP_MODE {
             exit!(ip)
         }
@@ -225,14 +217,14 @@ handler! {
             indirect_fast(store, &c.frame, own_funcs, site, i)
         };
         let Some(callee) = callee else { exit!(ip) };
-        enter!(c, callee, args, ip, mem, len, ctx, start)
+        enter!(c, callee, args, ip, mem, len, ctx)
     }
 }
 
 handler! {
     /// A return to a caller of the same instance runs here; the return from the
     /// first frame of the run, or to another instance, exits.
-    pub(super) fn ret(ip, regs, mem, len, ctx, start, acc) {
+    pub(super) fn ret(ip, regs, mem, len, ctx, iacc, acc) {
         if LOOP_MODE {
             exit!(ip)
         }
@@ -261,6 +253,6 @@ handler! {
         // is the op after its call.
         let (caller_regs, resume) =
             unsafe { (c.stack.add(caller.base), caller_start.add(caller.pc)) };
-        next!(resume, caller_regs, mem, len, ctx, caller_start, 0.0)
+        next!(resume, caller_regs, mem, len, ctx, 0, 0.0)
     }
 }

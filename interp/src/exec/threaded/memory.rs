@@ -25,6 +25,13 @@ pub(super) const WRAPPED: u8 = 1;
 /// `(base + (index << shift)) mod 2^32`.
 pub(super) const SCALED: u8 = 2;
 
+/// Where a store takes its value from: its register...
+pub(super) const FROM_NONE: u8 = 0;
+/// ...the integer accumulator...
+pub(super) const FROM_INT: u8 = 1;
+/// ...or the float accumulator (see `thread`).
+pub(super) const FROM_FLOAT: u8 = 2;
+
 #[inline(always)]
 fn scaled(base: u64, index: u64, shift: u8) -> u64 {
     u64::from((base as u32).wrapping_add((index as u32) << (shift & 31)))
@@ -66,19 +73,24 @@ unsafe fn write_bytes<const N: usize>(at: *mut u8, bytes: [u8; N]) {
 macro_rules! load_handlers {
     ($($name:ident: $($kind:ident)|+ => $n:literal as |$b:ident| $value:expr;)*) => {
         $(handler! {
-            fn $name<const MODE: u8, const TO_ACC: bool>(ip, regs, mem, len, ctx, start, acc) {
+            fn $name<const MODE: u8, const TO_FLOAT: bool, const FROM_ACC: bool>(
+                ip, regs, mem, len, ctx, iacc, acc
+            ) {
                 let (dst, ea) = match MODE {
                     WRAPPED => {
                         operands!(ip, Op::LoadWrapped { dst, addr, imm, .. });
-                        (dst, u64::from((reg!(regs, addr) as u32).wrapping_add(imm)))
+                        let addr = int_operand!(FROM_ACC, iacc, regs, addr);
+                        (dst, u64::from((addr as u32).wrapping_add(imm)))
                     }
                     SCALED => {
                         operands!(ip, Op::LoadScaled { dst, base, index, shift, .. });
-                        (dst, scaled(reg!(regs, base), reg!(regs, index), shift))
+                        let index = int_operand!(FROM_ACC, iacc, regs, index);
+                        (dst, scaled(reg!(regs, base), index, shift))
                     }
                     _ => {
                         operands!(ip, Op::Load { dst, addr, offset, .. });
-                        (dst, u64::from(reg!(regs, addr) as u32) + u64::from(offset))
+                        let addr = int_operand!(FROM_ACC, iacc, regs, addr);
+                        (dst, u64::from(addr as u32) + u64::from(offset))
                     }
                 };
                 if ea + $n > len as u64 {
@@ -88,20 +100,38 @@ macro_rules! load_handlers {
                 let $b: [u8; $n] = unsafe { read_bytes(mem.add(ea as usize)) };
                 let value = $value;
                 reg!(regs, dst) = value;
-                if TO_ACC {
+                if TO_FLOAT {
                     acc = f64::from_bits(value);
+                } else {
+                    iacc = value;
                 }
-                advance!(ip, regs, mem, len, ctx, start, acc)
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
             }
         })*
 
-        /// The handler of a load of `kind` in address mode `mode`.
-        pub(super) fn load_handler(kind: LoadOp, mode: u8) -> Option<Handler> {
-            match (kind, mode) {
+        /// The handler of a load of `kind` in address mode `mode`, taking its
+        /// address (`Op::LoadScaled`: its index) from the integer accumulator
+        /// if `from_acc`. It leaves the value in the float accumulator for an
+        /// `f64.load`, else in the integer one (see `thread`).
+        pub(super) fn load_handler(kind: LoadOp, mode: u8, from_acc: bool) -> Option<Handler> {
+            if kind == LoadOp::F64Load {
+                return Some(match (mode, from_acc) {
+                    (WRAPPED, false) => load64::<WRAPPED, true, false>,
+                    (WRAPPED, true) => load64::<WRAPPED, true, true>,
+                    (SCALED, false) => load64::<SCALED, true, false>,
+                    (SCALED, true) => load64::<SCALED, true, true>,
+                    (_, false) => load64::<OFFSET, true, false>,
+                    (_, true) => load64::<OFFSET, true, true>,
+                });
+            }
+            match (kind, mode, from_acc) {
                 $(
-                    ($(LoadOp::$kind)|+, OFFSET) => Some($name::<OFFSET, false>),
-                    ($(LoadOp::$kind)|+, WRAPPED) => Some($name::<WRAPPED, false>),
-                    ($(LoadOp::$kind)|+, SCALED) => Some($name::<SCALED, false>),
+                    ($(LoadOp::$kind)|+, OFFSET, false) => Some($name::<OFFSET, false, false>),
+                    ($(LoadOp::$kind)|+, OFFSET, true) => Some($name::<OFFSET, false, true>),
+                    ($(LoadOp::$kind)|+, WRAPPED, false) => Some($name::<WRAPPED, false, false>),
+                    ($(LoadOp::$kind)|+, WRAPPED, true) => Some($name::<WRAPPED, false, true>),
+                    ($(LoadOp::$kind)|+, SCALED, false) => Some($name::<SCALED, false, false>),
+                    ($(LoadOp::$kind)|+, SCALED, true) => Some($name::<SCALED, false, true>),
                 )*
                 _ => None,
             }
@@ -128,7 +158,7 @@ load_handlers! {
 macro_rules! store_handlers {
     ($($name:ident: $($kind:ident)|+ => $n:literal as |$v:ident| $bytes:expr;)*) => {
         $(handler! {
-            fn $name<const MODE: u8, const FROM_ACC: bool>(ip, regs, mem, len, ctx, start, acc) {
+            fn $name<const MODE: u8, const FROM: u8>(ip, regs, mem, len, ctx, iacc, acc) {
                 let (val, ea) = match MODE {
                     WRAPPED => {
                         operands!(ip, Op::StoreWrapped { addr, val, imm, .. });
@@ -146,25 +176,36 @@ macro_rules! store_handlers {
                 if ea + $n > len as u64 {
                     exit!(ip);
                 }
-                let $v = if cfg!(kiln_tail_dispatch) && FROM_ACC {
+                let $v = if cfg!(kiln_tail_dispatch) && FROM == FROM_FLOAT {
                     acc.to_bits()
                 } else {
-                    reg!(regs, val)
+                    int_operand!(FROM == FROM_INT, iacc, regs, val)
                 };
                 let bytes: [u8; $n] = $bytes;
                 // SAFETY: `[ea, ea + N)` is inside memory 0's `len` accessible bytes.
                 unsafe { write_bytes(mem.add(ea as usize), bytes) };
-                advance!(ip, regs, mem, len, ctx, start, acc)
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
             }
         })*
 
-        /// The handler of a store of `kind` in address mode `mode`.
-        pub(super) fn store_handler(kind: StoreOp, mode: u8) -> Option<Handler> {
+        /// The handler of a store of `kind` in address mode `mode`, taking the
+        /// value from the accumulator `from` says (see `thread`).
+        pub(super) fn store_handler(kind: StoreOp, mode: u8, from: u8) -> Option<Handler> {
+            /// The instance of `$name` for mode `$m` and the runtime `from`.
+            macro_rules! with_from {
+                ($f:ident, $m:expr) => {
+                    match from {
+                        FROM_INT => $f::<$m, FROM_INT>,
+                        FROM_FLOAT => $f::<$m, FROM_FLOAT>,
+                        _ => $f::<$m, FROM_NONE>,
+                    }
+                };
+            }
             match (kind, mode) {
                 $(
-                    ($(StoreOp::$kind)|+, OFFSET) => Some($name::<OFFSET, false>),
-                    ($(StoreOp::$kind)|+, WRAPPED) => Some($name::<WRAPPED, false>),
-                    ($(StoreOp::$kind)|+, SCALED) => Some($name::<SCALED, false>),
+                    ($(StoreOp::$kind)|+, OFFSET) => Some(with_from!($name, OFFSET)),
+                    ($(StoreOp::$kind)|+, WRAPPED) => Some(with_from!($name, WRAPPED)),
+                    ($(StoreOp::$kind)|+, SCALED) => Some(with_from!($name, SCALED)),
                 )*
                 _ => None,
             }
@@ -177,27 +218,4 @@ store_handlers! {
     store64: I64Store | F64Store => 8 as |v| v.to_le_bytes();
     store8: I32Store8 | I64Store8 => 1 as |v| [v as u8];
     store16: I32Store16 | I64Store16 => 2 as |v| (v as u16).to_le_bytes();
-}
-
-/// The handler of an `f64.load` in address mode `mode`, which also leaves the
-/// value in the accumulator (see `thread`).
-pub(super) fn f64_load_handler(mode: u8) -> Handler {
-    match mode {
-        WRAPPED => load64::<WRAPPED, true>,
-        SCALED => load64::<SCALED, true>,
-        _ => load64::<OFFSET, true>,
-    }
-}
-
-/// The handler of an `f64.store` in address mode `mode`, taking the value
-/// from the accumulator if `from_acc` (see `thread`).
-pub(super) fn f64_store_handler(mode: u8, from_acc: bool) -> Handler {
-    match (mode, from_acc) {
-        (WRAPPED, false) => store64::<WRAPPED, false>,
-        (WRAPPED, true) => store64::<WRAPPED, true>,
-        (SCALED, false) => store64::<SCALED, false>,
-        (SCALED, true) => store64::<SCALED, true>,
-        (_, false) => store64::<OFFSET, false>,
-        (_, true) => store64::<OFFSET, true>,
-    }
 }

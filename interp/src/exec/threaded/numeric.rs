@@ -12,7 +12,7 @@ use std::hint::unreachable_unchecked;
 
 use kiln_parser::NumOp;
 
-use super::{Ctx, EXIT, Handler, Threaded};
+use super::{ACC_A, ACC_B, ACC_NONE, Ctx, EXIT, Handler, Threaded};
 use crate::bytecode::Op;
 use crate::num;
 
@@ -22,20 +22,25 @@ macro_rules! unary_handlers {
     ($($name:ident)*) => {
         $(handler! {
             #[allow(non_snake_case)]
-            fn $name(ip, regs, mem, len, ctx, start, acc) {
+            fn $name<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
                 operands!(ip, Op::Unary { dst, src, .. });
-                match num::unary(NumOp::$name, reg!(regs, src)) {
-                    Ok(v) => reg!(regs, dst) = v,
+                match num::unary(NumOp::$name, int_operand!(FROM_ACC, iacc, regs, src)) {
+                    Ok(v) => {
+                        reg!(regs, dst) = v;
+                        iacc = v;
+                    }
                     Err(_) => exit!(ip),
                 }
-                advance!(ip, regs, mem, len, ctx, start, acc)
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
             }
         })*
 
-        /// The handler of unary operator `op`, if it has its own.
-        pub(super) fn unary_handler(op: NumOp) -> Option<Handler> {
+        /// The handler of unary operator `op`, if it has its own, taking its
+        /// operand from the integer accumulator if `from_acc`; it leaves its
+        /// result there (see `thread`).
+        pub(super) fn unary_handler(op: NumOp, from_acc: bool) -> Option<Handler> {
             match op {
-                $(NumOp::$name => Some($name),)*
+                $(NumOp::$name => Some(pick_from_acc!($name; from_acc)),)*
                 _ => None,
             }
         }
@@ -48,20 +53,27 @@ macro_rules! binary_handlers {
     ($($name:ident)*) => {
         $(handler! {
             #[allow(non_snake_case)]
-            fn $name(ip, regs, mem, len, ctx, start, acc) {
+            fn $name<const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
                 operands!(ip, Op::Binary { dst, a, b, .. });
-                match num::binary(NumOp::$name, reg!(regs, a), reg!(regs, b)) {
-                    Ok(v) => reg!(regs, dst) = v,
+                let a = int_operand!(ACC == ACC_A, iacc, regs, a);
+                let b = int_operand!(ACC == ACC_B, iacc, regs, b);
+                match num::binary(NumOp::$name, a, b) {
+                    Ok(v) => {
+                        reg!(regs, dst) = v;
+                        iacc = v;
+                    }
                     Err(_) => exit!(ip),
                 }
-                advance!(ip, regs, mem, len, ctx, start, acc)
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
             }
         })*
 
-        /// The handler of binary operator `op`, if it has its own.
-        pub(super) fn binary_handler(op: NumOp) -> Option<Handler> {
+        /// The handler of binary operator `op`, if it has its own, taking
+        /// operand `which` (an `ACC_*`) from the integer accumulator; it
+        /// leaves its result there (see `thread`).
+        pub(super) fn binary_handler(op: NumOp, which: u8) -> Option<Handler> {
             match op {
-                $(NumOp::$name => Some($name),)*
+                $(NumOp::$name => Some(pick_operand!($name, which)),)*
                 _ => None,
             }
         }
@@ -76,7 +88,7 @@ macro_rules! f64_unary_handlers {
     ($($name:ident)*) => {
         $(handler! {
             #[allow(non_snake_case)]
-            fn $name<const FROM_ACC: bool>(ip, regs, mem, len, ctx, start, acc) {
+            fn $name<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
                 operands!(ip, Op::Unary { dst, src, .. });
                 let x = f64_operand!(FROM_ACC, acc, regs, src);
                 match num::unary(NumOp::$name, x.to_bits()) {
@@ -86,7 +98,7 @@ macro_rules! f64_unary_handlers {
                     }
                     Err(_) => exit!(ip),
                 }
-                advance!(ip, regs, mem, len, ctx, start, acc)
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
             }
         })*
 
