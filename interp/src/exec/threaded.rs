@@ -33,11 +33,10 @@
 use std::hint::unreachable_unchecked;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kiln_parser::LoadOp;
 use kiln_runtime::{GlobalAddr, GlobalEntity};
 
 use super::Frame;
-use crate::bytecode::{FloatCmp, Op, Reg};
+use crate::bytecode::{FloatCmp, Op};
 use crate::num;
 
 /// One op as the fast path sees it: its handler beside the op itself, whose
@@ -155,7 +154,7 @@ pub(crate) unsafe fn run(
     start: *const Threaded,
 ) -> *const Threaded {
     // SAFETY: the caller's guarantees.
-    let (iacc, acc) = unsafe { entry_accs(ip, regs, start) };
+    let (iacc, acc) = unsafe { pairing::entry_accs(ip, regs, start) };
     #[cfg(kiln_tail_dispatch)]
     {
         // SAFETY: the caller's guarantees are the handler's.
@@ -211,7 +210,7 @@ macro_rules! exit {
 }
 
 /// Destructures the op at `$ip` as variant `$pat`. Handlers are installed only
-/// for their own variant ([`handler_for`]), so the other arm is unreachable.
+/// for their own variant ([`handler_for`](pairing::handler_for)), so the other arm is unreachable.
 macro_rules! operands {
     ($ip:ident, $pat:pat) => {
         // SAFETY: `$ip` points to a live op.
@@ -303,25 +302,6 @@ const ACC_NONE: u8 = 0;
 const ACC_A: u8 = 1;
 /// ...or the second.
 const ACC_B: u8 = 2;
-
-/// What the accumulators hold after an op, as far as translation knows (see
-/// [`thread`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Acc {
-    /// The integer accumulator holds this register's bits.
-    Int(Reg),
-    /// The float accumulator holds this register's `f64`.
-    Float(Reg),
-}
-
-/// Which of the operands `a` and `b` to take from the integer accumulator.
-fn int_operand_of(acc: Option<Acc>, a: Reg, b: Reg) -> u8 {
-    match acc {
-        Some(Acc::Int(r)) if r == a => ACC_A,
-        Some(Acc::Int(r)) if r == b => ACC_B,
-        _ => ACC_NONE,
-    }
-}
 
 /// Expands to the instance of handler `$name::<ACC>` for the runtime
 /// `ACC_*` value `$which` (any other const parameters listed first).
@@ -724,6 +704,10 @@ handler! {
 mod calls;
 mod memory;
 mod numeric;
+mod pairing;
+
+pub(crate) use self::pairing::thread;
+use self::pairing::{Acc, int_operand_of};
 
 handler! {
     fn i32_add_shl<const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
@@ -834,174 +818,4 @@ handler! {
         ctx_ref.fuel -= cost;
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
-}
-
-/// The handler of `op`, the `at`-th op of its function, entered with the
-/// accumulators holding `acc` (if known); and what they hold when that handler
-/// goes on to the next op (see [`thread`]).
-fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Option<Acc>) {
-    let back = op.target().is_some_and(|t| t as usize <= at);
-    let int_from = |r: Reg| acc == Some(Acc::Int(r));
-    let float_from = |r: Reg| acc == Some(Acc::Float(r));
-    if let Some(found) = binary_handler(op, acc).or_else(|| f64_binary_handler(op, acc)) {
-        return found;
-    }
-    if let Some(h) = compare_branch_handler(op, back, acc) {
-        return (h, None);
-    }
-    let int_dst = op.pure_dst().map(Acc::Int);
-    match *op {
-        // Passes the accumulators on untouched.
-        Op::Nop => (nop, acc),
-        Op::Copy { src, .. } => (pick_from_acc!(copy; int_from(src)), int_dst),
-        Op::Copy2 { .. } => (copy2, None),
-        Op::Const32 { .. } => (const32, None),
-        Op::Const64 { .. } => (const64, None),
-        Op::I32AddImm { a, .. } => (pick_from_acc!(i32_add_imm; int_from(a)), int_dst),
-        Op::I64AddImm { a, .. } => (pick_from_acc!(i64_add_imm; int_from(a)), int_dst),
-        Op::I32AddShl { dst, a, b, .. } => (
-            pick_operand!(i32_add_shl, int_operand_of(acc, a, b)),
-            Some(Acc::Int(dst)),
-        ),
-        Op::Unary { op, dst, src } => {
-            if let Some(h) = numeric::f64_unary_handler(op, float_from(src)) {
-                (h, Some(Acc::Float(dst)))
-            } else if let Some(h) = numeric::unary_handler(op, int_from(src)) {
-                (h, Some(Acc::Int(dst)))
-            } else {
-                (unary, None)
-            }
-        }
-        Op::Binary { op, dst, a, b } => {
-            match numeric::binary_handler(op, int_operand_of(acc, a, b)) {
-                Some(h) => (h, Some(Acc::Int(dst))),
-                None => (binary, None),
-            }
-        }
-        Op::Select { cond, .. } => (pick_from_acc!(select; int_from(cond)), None),
-        Op::BrIfNez { cond, .. } if back => (pick_from_acc!(br_if_nez, true; int_from(cond)), None),
-        Op::BrIfNez { cond, .. } => (pick_from_acc!(br_if_nez, false; int_from(cond)), None),
-        Op::BrIfEqz { cond, .. } if back => (pick_from_acc!(br_if_eqz, true; int_from(cond)), None),
-        Op::BrIfEqz { cond, .. } => (pick_from_acc!(br_if_eqz, false; int_from(cond)), None),
-        Op::Br { .. } if back => (br::<true>, None),
-        Op::Br { .. } => (br::<false>, None),
-        Op::BrTable { index, .. } => (pick_from_acc!(br_table; int_from(index)), None),
-        Op::BrIfFloat { cmp, .. } => (br_if_float_handler(cmp, back), None),
-        Op::CanonF32 { .. } => (canon_f32, None),
-        Op::CanonF64 { .. } => (canon_f64, None),
-        Op::Fuel { .. } => (fuel, None),
-        Op::Call { .. } => (calls::call, None),
-        Op::CallIndirect { .. } => (calls::call_indirect, None),
-        Op::GlobalGet { dst, .. } => (global_get, Some(Acc::Int(dst))),
-        Op::GlobalSet { src, .. } => (pick_from_acc!(global_set; int_from(src)), None),
-        Op::Return { .. } => (calls::ret, None),
-        Op::Load {
-            kind, dst, addr, ..
-        } => load(kind, memory::OFFSET, int_from(addr), dst),
-        Op::LoadWrapped {
-            kind, dst, addr, ..
-        } => load(kind, memory::WRAPPED, int_from(addr), dst),
-        Op::LoadScaled {
-            kind, dst, index, ..
-        } => load(kind, memory::SCALED, int_from(index), dst),
-        Op::Store { kind, val, .. }
-        | Op::StoreWrapped { kind, val, .. }
-        | Op::StoreScaled { kind, val, .. } => {
-            let mode = match op {
-                Op::StoreWrapped { .. } => memory::WRAPPED,
-                Op::StoreScaled { .. } => memory::SCALED,
-                _ => memory::OFFSET,
-            };
-            let from = if int_from(val) {
-                memory::FROM_INT
-            } else if float_from(val) {
-                memory::FROM_FLOAT
-            } else {
-                memory::FROM_NONE
-            };
-            (
-                memory::store_handler(kind, mode, from).unwrap_or(slow),
-                None,
-            )
-        }
-        _ => (slow, None),
-    }
-}
-
-/// The handler of a load of `kind` in address mode `mode` into `dst`, with its
-/// address (or index) from the integer accumulator if `from_acc`; and what the
-/// accumulators hold after it.
-fn load(kind: LoadOp, mode: u8, from_acc: bool, dst: Reg) -> (Handler, Option<Acc>) {
-    match memory::load_handler(kind, mode, from_acc) {
-        Some(h) if kind == LoadOp::F64Load => (h, Some(Acc::Float(dst))),
-        Some(h) => (h, Some(Acc::Int(dst))),
-        None => (slow, None),
-    }
-}
-
-/// Pairs every op of a function with its handler.
-///
-/// Jump targets in the threaded copy count ops from the jump itself (the
-/// `code` the slow path runs keeps them absolute), so handlers need not know
-/// where the function's code starts.
-///
-/// # The accumulators
-///
-/// Handlers pass two values along besides the registers, each staying in a
-/// machine register from one handler to the next: the *integer accumulator*
-/// (`r9` on x86-64) and the *float accumulator* (`xmm0`). An op whose handler
-/// produces a value (integer arithmetic, comparisons, loads, `global.get`,
-/// `copy`; `f64` arithmetic and `f64.load` for the float one) writes it to its
-/// destination register as always, and also leaves it in an accumulator. When
-/// the very next op reads that register, it gets a handler that takes the
-/// operand from the accumulator instead, and so does not wait for the store to
-/// memory and the load back that a chain of operations through registers
-/// otherwise costs on every step.
-///
-/// Since the register is always written too, an accumulator is only ever a
-/// faster copy: the slow path, and every op that does not expect it, read the
-/// register. An op expects it only if the op before it set it and no jump can
-/// reach the op from elsewhere (it is no jump target); calls and returns enter
-/// an op that follows no producer. Where the fast path is entered anew (after
-/// an op ran on the slow path), [`run`] loads both accumulators from the
-/// destination of the op before. In loop mode, where handlers return between
-/// ops, consumers read the register.
-pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
-    let mut is_target = vec![false; code.len()];
-    for op in code {
-        if let Some(flag) = op.target().and_then(|t| is_target.get_mut(t as usize)) {
-            *flag = true;
-        }
-    }
-    let mut acc: Option<Acc> = None;
-    code.iter()
-        .enumerate()
-        .map(|(at, op)| {
-            let known = if is_target[at] { None } else { acc };
-            let (handler, after) = handler_for(op, at, known);
-            acc = after;
-            let mut op = *op;
-            if let Some(target) = op.target() {
-                op.set_target((i64::from(target) - at as i64) as i32 as u32);
-            }
-            Threaded { handler, op }
-        })
-        .collect()
-}
-
-/// The accumulators on entering the fast path at `ip`: the destination
-/// register of the op before, which is what a handler that sets either would
-/// have left in it (see [`thread`]).
-///
-/// # Safety
-///
-/// `ip` and `start` point into the same code, and `regs` is its frame.
-unsafe fn entry_accs(ip: *const Threaded, regs: *mut u64, start: *const Threaded) -> (u64, f64) {
-    if ip == start {
-        return (0, 0.0);
-    }
-    // SAFETY: `ip` is not the first op, so the one before is of the same code.
-    let before = unsafe { (*ip.sub(1)).op };
-    let bits = before.pure_dst().map_or(0, |dst| reg!(regs, dst));
-    (bits, f64::from_bits(bits))
 }
