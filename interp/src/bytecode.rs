@@ -97,6 +97,11 @@ macro_rules! binary_ops {
             BrIfI64GeS { a: Reg, b: Reg, target: u32 },
             /// Jump to `target` if `a GeU b` (i64).
             BrIfI64GeU { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a & b != 0` (i32): an `i32.and` testing bits
+            /// feeding a `br_if`.
+            BrIfI32And { a: Reg, b: Reg, target: u32 },
+            /// Jump to `target` if `a & b == 0` (i32).
+            BrIfI32NotAnd { a: Reg, b: Reg, target: u32 },
             /// Jump to `target` if float comparison `cmp` of `a` and `b` holds.
             BrIfFloat { cmp: FloatCmp, a: Reg, b: Reg, target: u32 },
             /// Jump to the `min(index, len)`-th of the `len + 1` `Br`s that follow.
@@ -256,7 +261,8 @@ impl Op {
 }
 
 /// Generates, from one list of `Comparison / Negation => FusedBranch` rows, the
-/// accessors that fuse comparisons into branches and read or patch jump targets.
+/// accessors that fuse comparisons (and `i32.and`, which has no negation of its
+/// own) into branches and read or patch jump targets.
 macro_rules! compare_branches {
     ($($cmp:ident / $neg:ident => $br:ident,)*) => {
         impl Op {
@@ -265,6 +271,8 @@ macro_rules! compare_branches {
             pub fn branch_on(op: &Op, negate: bool, target: u32) -> Option<Op> {
                 let (_, a, b) = op.binary_parts()?;
                 match (op, negate) {
+                    (Op::I32And { .. }, false) => Some(Op::BrIfI32And { a, b, target }),
+                    (Op::I32And { .. }, true) => Some(Op::BrIfI32NotAnd { a, b, target }),
                     $((Op::$cmp { .. }, false) | (Op::$neg { .. }, true) => {
                         Some(Op::$br { a, b, target })
                     })*
@@ -278,6 +286,8 @@ macro_rules! compare_branches {
                     Op::Br { target }
                     | Op::BrIfNez { target, .. }
                     | Op::BrIfEqz { target, .. }
+                    | Op::BrIfI32And { target, .. }
+                    | Op::BrIfI32NotAnd { target, .. }
                     | Op::BrIfFloat { target, .. } => Some(target),
                     $(Op::$br { target, .. } => Some(target),)*
                     _ => None,
@@ -290,6 +300,8 @@ macro_rules! compare_branches {
                     Op::Br { target }
                     | Op::BrIfNez { target, .. }
                     | Op::BrIfEqz { target, .. }
+                    | Op::BrIfI32And { target, .. }
+                    | Op::BrIfI32NotAnd { target, .. }
                     | Op::BrIfFloat { target, .. } => *target = new,
                     $(Op::$br { target, .. } => *target = new,)*
                     _ => {}

@@ -663,3 +663,39 @@ fn integer_chains_compute_through_the_accumulator() {
     assert_eq!(p.call("loop", &[Val::I32(4)]), Ok(vec![Val::I32(70)]));
     assert_eq!(p.call("load", &[Val::I64(14)]), Ok(vec![Val::I64(42)]));
 }
+
+/// An `i32.and` feeding a `br_if` or an `if` becomes one branch on the bits
+/// it tests, taken in both senses; a `local.tee` of the mask keeps its write.
+#[test]
+fn and_feeding_a_branch_tests_the_bits() {
+    let mut p = load(
+        r#"(module
+          (func (export "any") (param $x i32) (param $m i32) (result i32)
+            (block $set
+              (br_if $set (i32.and (local.get $x) (local.get $m)))
+              (return (i32.const 0)))
+            (i32.const 1))
+          (func (export "none") (param $x i32) (param $m i32) (result i32)
+            (if (result i32) (i32.and (local.get $x) (local.get $m))
+              (then (i32.const 1))
+              (else (i32.const 0))))
+          (func (export "tee") (param $x i32) (result i32) (local $t i32)
+            (block $set
+              (br_if $set (local.tee $t (i32.and (local.get $x) (i32.const 12))))
+              (return (i32.sub (i32.const 0) (local.get $t))))
+            (local.get $t)))"#,
+    );
+    for (x, m) in [(0b1010, 0b0100), (0b1010, 0b0010), (-1, i32::MIN), (7, 0)] {
+        let expected = i32::from(x & m != 0);
+        assert_eq!(
+            p.call("any", &[Val::I32(x), Val::I32(m)]),
+            Ok(vec![Val::I32(expected)])
+        );
+        assert_eq!(
+            p.call("none", &[Val::I32(x), Val::I32(m)]),
+            Ok(vec![Val::I32(expected)])
+        );
+    }
+    assert_eq!(p.call("tee", &[Val::I32(0b0110)]), Ok(vec![Val::I32(4)]));
+    assert_eq!(p.call("tee", &[Val::I32(0b0011)]), Ok(vec![Val::I32(0)]));
+}

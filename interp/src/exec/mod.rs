@@ -377,6 +377,16 @@ fn execute(
                     pc = target as usize;
                 }
             }
+            Op::BrIfI32And { a, b, target } => {
+                if (r!(a) as u32) & (r!(b) as u32) != 0 {
+                    pc = target as usize;
+                }
+            }
+            Op::BrIfI32NotAnd { a, b, target } => {
+                if (r!(a) as u32) & (r!(b) as u32) == 0 {
+                    pc = target as usize;
+                }
+            }
             Op::BrIfI32Eq { a, b, target } => {
                 if (r!(a) as u32) == (r!(b) as u32) {
                     pc = target as usize;

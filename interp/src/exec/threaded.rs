@@ -524,6 +524,8 @@ macro_rules! compare_branch_handlers {
 }
 
 compare_branch_handlers! {
+    BrIfI32And => |a, b| (a as u32) & (b as u32) != 0;
+    BrIfI32NotAnd => |a, b| (a as u32) & (b as u32) == 0;
     BrIfI32Eq => |a, b| a as u32 == b as u32;
     BrIfI32Ne => |a, b| a as u32 != b as u32;
     BrIfI32LtS => |a, b| (a as i32) < (b as i32);
