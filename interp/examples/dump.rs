@@ -67,7 +67,10 @@ fn main() {
         let code = compiled.func(f);
         println!(
             "func {f}: {} params, {} locals, frame {} slots, consts {:?}",
-            code.num_params, code.num_locals, code.frame_size, code.consts
+            code.num_params,
+            code.num_locals,
+            code.frame_size,
+            code.consts()
         );
         for (pc, op) in code.code.iter().enumerate() {
             println!("  {pc:5}  {op:?}");

@@ -39,10 +39,19 @@ pub struct CompiledFunc {
     pub frame_size: u32,
     /// Number of results.
     pub num_results: u32,
-    /// Values of the constant registers, which follow the locals (`num_locals..`).
-    pub consts: Box<[u64]>,
+    /// What a call writes to the callee's registers after its parameters
+    /// (`num_params..`): a zero for each declared local, then the values of the
+    /// constant registers, which follow the locals. One copy sets up both.
+    pub init: Box<[u64]>,
     /// `code` with each op's handler, for the executor's fast path.
     pub(crate) threaded: Box<[exec::Threaded]>,
+}
+
+impl CompiledFunc {
+    /// The values of the constant registers (`num_locals..`).
+    pub fn consts(&self) -> &[u64] {
+        &self.init[(self.num_locals - self.num_params) as usize..]
+    }
 }
 
 /// Why the interpreter cannot run a module.

@@ -284,13 +284,10 @@ pub(super) fn enter(stack: &mut Vec<u64>, callee: &Frame) -> Result<(), Trap> {
 /// Zeroes the declared locals of a frame at `base` and loads its constant registers.
 pub(super) fn init_frame(stack: &mut [u64], base: usize, f: &CompiledFunc) {
     // Most functions declare few locals and constants, if any: skip the
-    // (out-of-line) fill and copy when there is nothing to do.
-    if f.num_locals > f.num_params {
-        stack[base + f.num_params as usize..base + f.num_locals as usize].fill(0);
-    }
-    if !f.consts.is_empty() {
-        let consts = base + f.num_locals as usize;
-        stack[consts..consts + f.consts.len()].copy_from_slice(&f.consts);
+    // (out-of-line) copy when there is nothing to do.
+    if !f.init.is_empty() {
+        let from = base + f.num_params as usize;
+        stack[from..from + f.init.len()].copy_from_slice(&f.init);
     }
 }
 

@@ -215,7 +215,9 @@ impl Translator {
             num_locals: self.l,
             // Every register is a local or `l + h` for a height `h <= max_h`.
             frame_size: self.l + self.nconsts + info.max_stack.max(self.max_h) + 1,
-            consts: self.consts.as_slice().into(),
+            init: std::iter::repeat_n(0, (self.l - sig.params.len() as u32) as usize)
+                .chain(self.consts.iter().copied())
+                .collect(),
             num_results: sig.results.len() as u32,
         }
     }

@@ -39,14 +39,13 @@ macro_rules! enter {
         // SAFETY: `[callee_base, callee_base + frame_size)` is inside the value stack
         // (checked above), whose slots `c.stack` points to.
         let callee_regs = unsafe { c.stack.add(callee_base) };
-        let params = callee.num_params as usize;
-        let locals = callee.num_locals as usize;
-        // SAFETY: registers `params..locals + consts.len()` are below the callee's
-        // frame size (translation), inside the value stack (checked above).
+        let init = &callee.init;
+        // SAFETY: registers `num_params..num_params + init.len()` (the declared
+        // locals and the constants) are below the callee's frame size
+        // (translation), inside the value stack (checked above).
         unsafe {
-            fill_regs(callee_regs.add(params), None, locals - params);
-            let consts = &callee.consts;
-            fill_regs(callee_regs.add(locals), Some(consts.as_ptr()), consts.len());
+            let first = callee_regs.add(callee.num_params as usize);
+            fill_regs(first, init.as_ptr(), init.len());
         }
         // SAFETY: `ip` is an op of the running function's threaded code.
         let pc = unsafe { $ip.offset_from(c.frame.func().threaded.as_ptr()) } as usize + 1;
@@ -69,23 +68,23 @@ macro_rules! enter {
     }};
 }
 
-/// Sets the `n` registers from `dst` to zero (`src` is `None`) or to the `n`
-/// values from `src`.
+/// Sets the `n` registers from `dst` to the `n` values from `src`.
 ///
-/// A call sets a callee's declared locals and constants this way, and a
-/// return moves the results down to the frame's first registers; there are
-/// only a few of each. Plain loops here become calls to `memset` and
-/// `memcpy`. Those calls cost more than the stores do, and the handler must
-/// save its registers around them. Up to 8 values are written instead as two
-/// overlapping runs of 4, 2 or 1 stores.
+/// A call sets a callee's declared locals and constants this way (from
+/// `CompiledFunc::init`), and a return moves the results down to the frame's
+/// first registers; there are only a few of each. Plain loops here become
+/// calls to `memcpy`. Those calls cost more than the stores do, and the
+/// handler must save its registers around them. Up to 8 values are written
+/// instead as two overlapping runs of 4, 2 or 1 stores.
 ///
 /// # Safety
 ///
 /// `dst..dst + n` must be registers of the running value stack, and `src`
-/// (if any) must point to `n` values, which may overlap them (every value is
-/// read before any is written, as by `memmove`).
+/// must point to `n` values, which may overlap them only from above
+/// (`src > dst`: up to 8 values are all read before any is written, more are
+/// copied first to last).
 #[inline(always)]
-unsafe fn fill_regs(dst: *mut u64, src: Option<*const u64>, n: usize) {
+unsafe fn fill_regs(dst: *mut u64, src: *const u64, n: usize) {
     // Plain loads and stores of single registers: `read_unaligned` of an
     // array goes through a local whose address, in builds with debug
     // assertions, escapes into a precondition check and so keeps the handler
@@ -94,11 +93,8 @@ unsafe fn fill_regs(dst: *mut u64, src: Option<*const u64>, n: usize) {
     // captures by address, with the same effect.
     macro_rules! load {
         ($i:expr) => {
-            match src {
-                // SAFETY: `$i < n`, and `src` has `n` values (the caller).
-                Some(s) => unsafe { *s.add($i) },
-                None => 0,
-            }
+            // SAFETY: `$i < n`, and `src` has `n` values (the caller).
+            unsafe { *src.add($i) }
         };
     }
     macro_rules! store {
@@ -141,25 +137,17 @@ unsafe fn fill_regs(dst: *mut u64, src: Option<*const u64>, n: usize) {
             store!(n - 2, v[6]);
             store!(n - 1, v[7]);
         }
-        // SAFETY: as the caller guarantees.
-        _ => unsafe { fill_many_regs(dst, src, n) },
-    }
-}
-
-/// [`fill_regs`] for more than 8 registers, out of line: its calls to
-/// `memset`/`memcpy` would otherwise make every call handler save registers.
-///
-/// # Safety
-///
-/// As for [`fill_regs`].
-#[cold]
-#[inline(never)]
-unsafe fn fill_many_regs(dst: *mut u64, src: Option<*const u64>, n: usize) {
-    // SAFETY: as the caller guarantees.
-    unsafe {
-        match src {
-            Some(s) => std::ptr::copy(s, dst, n),
-            None => std::ptr::write_bytes(dst, 0, n),
+        // One register at a time, first to last, which is right for every overlap
+        // the callers make (results move down, to lower registers). Volatile
+        // writes keep LLVM from turning the loop into a call to `memset` or
+        // `memmove`: any call in a handler makes it save and restore registers
+        // on every run, for every count.
+        _ => {
+            for i in 0..n {
+                let value = load!(i);
+                // SAFETY: `i < n`, and `dst` has `n` registers (the caller).
+                unsafe { dst.add(i).write_volatile(value) }
+            }
         }
     }
 }
@@ -231,9 +219,13 @@ handler! {
         operands!(ip, Op::Return { start: from, count });
         // SAFETY: as in `call`.
         let c = unsafe { &mut *ctx };
-        let Some(&caller) = c.frames.last() else {
+        // Read in place, field by field: a return within the instance changes only
+        // the function, base and pc of the running frame (copying the whole record
+        // made the handler spill part of it to the native stack).
+        let Some(caller) = c.frames.last() else {
             exit!(ip)
         };
+        let (func, base, pc) = (caller.func, caller.base, caller.pc);
         let saved = c.frames.len();
         if caller.instance != c.frame.instance {
             exit!(ip)
@@ -241,18 +233,20 @@ handler! {
         if from != 0 {
             // SAFETY: registers `0..count` and `from..from + count` are the
             // function's own (translation).
-            unsafe { fill_regs(regs, Some(regs.add(from as usize)), count as usize) };
+            unsafe { fill_regs(regs, regs.add(from as usize), count as usize) };
         }
         // SAFETY: `saved > 0`, and `Frame` is `Copy` (nothing to drop); not `pop`,
         // for the reason given in `enter!`.
         unsafe { c.frames.set_len(saved - 1) };
-        c.frame = caller;
+        // Same instance, hence the same module and memory 0 as the callee's frame.
+        c.frame.func = func;
+        c.frame.base = base;
+        c.frame.pc = pc;
         c.depth -= 1;
-        let caller_start = caller.func().threaded.as_ptr();
+        let caller_start = c.frame.func().threaded.as_ptr();
         // SAFETY: the caller's frame lies inside the value stack, and its saved `pc`
         // is the op after its call.
-        let (caller_regs, resume) =
-            unsafe { (c.stack.add(caller.base), caller_start.add(caller.pc)) };
+        let (caller_regs, resume) = unsafe { (c.stack.add(base), caller_start.add(pc)) };
         next!(resume, caller_regs, mem, len, ctx, 0, 0.0)
     }
 }
