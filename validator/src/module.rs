@@ -3,18 +3,19 @@
 //! Function bodies are checked by [`crate::func`].
 
 use std::collections::HashSet;
+use std::ops::Range;
 
 use kiln_parser::{
-    BodyDecoder, DataMode, ElemItems, ElemMode, ExternKind, Features, FuncIdx, FuncType,
+    BodyDecoder, BodyFacts, DataMode, ElemItems, ElemMode, ExternKind, Features, FuncIdx, FuncType,
     GlobalType, ImportKind, IndexType, Limits, MemoryType, Module, RefType, TableType, TypeIdx,
     ValType,
 };
 
-use crate::ModuleInfo;
 use crate::const_expr::check_const_expr;
 use crate::error::{ModuleError, ValidationError};
 use crate::func::FuncValidator;
 use crate::limits;
+use crate::{FuncInfo, ModuleInfo};
 
 /// The validation context `C` of the spec: every index space flattened, imports first.
 #[derive(Debug)]
@@ -284,16 +285,90 @@ pub(crate) fn validate_module(
         funcs: Vec::with_capacity(module.code.len()),
         uses_v128_instrs: module.const_exprs_use_v128,
     };
-    let mut validator = FuncValidator::new(&cx);
-    let mut decoder = BodyDecoder::new();
-    let first = module.num_imported_funcs;
-    for (i, &ty) in module.funcs.iter().enumerate().take(module.code.len()) {
-        let func = FuncIdx(first + i as u32);
-        let (func_info, facts) = validator.validate(func, ty, &mut decoder, module, i)?;
-        info.funcs.push(func_info);
-        info.uses_v128_instrs |= facts.uses_v128;
+    let n = module.code.len().min(module.funcs.len());
+    let ranges = split_bodies(module, n);
+    let parts: Vec<Result<Vec<(FuncInfo, BodyFacts)>, ModuleError>> = if ranges.len() == 1 {
+        vec![validate_range(&cx, module, 0..n)]
+    } else {
+        let cx = &cx;
+        std::thread::scope(|scope| {
+            let mut rest = ranges.into_iter();
+            let first = rest.next().unwrap_or(0..0);
+            let handles: Vec<_> = rest
+                .map(|r| scope.spawn(move || validate_range(cx, module, r)))
+                .collect();
+            let mut parts = vec![validate_range(cx, module, first)];
+            for h in handles {
+                // A validator thread only panics on a bug; say so rather than
+                // take the host down.
+                parts.push(h.join().unwrap_or_else(|_| {
+                    Err(ModuleError::Invalid(ValidationError::new(
+                        "internal error: a validation thread panicked",
+                        0,
+                    )))
+                }));
+            }
+            parts
+        })
+    };
+    // In function order, so that the error is the one a single thread would
+    // have met first.
+    for part in parts {
+        for (func_info, facts) in part? {
+            info.funcs.push(func_info);
+            info.uses_v128_instrs |= facts.uses_v128;
+        }
     }
     Ok(info)
+}
+
+/// Bytes of function bodies (operators) below which a module is validated on
+/// the calling thread: starting a thread costs more than it saves.
+const PARALLEL_THRESHOLD: u64 = 64 * 1024;
+
+/// Contiguous ranges of the first `n` defined functions, of about equal body
+/// size, one per thread to validate them on (one range for a small module).
+fn split_bodies(module: &Module, n: usize) -> Vec<Range<usize>> {
+    let size = |i: usize| {
+        let ops = &module.code[i].operators;
+        ops.end.saturating_sub(ops.start)
+    };
+    let total: u64 = (0..n).map(size).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get().min(4));
+    if threads <= 1 || total < PARALLEL_THRESHOLD {
+        return std::iter::once(0..n).collect();
+    }
+    let per_thread = total.div_ceil(threads as u64);
+    let mut ranges = Vec::with_capacity(threads);
+    let (mut start, mut acc) = (0, 0);
+    for i in 0..n {
+        acc += size(i);
+        if acc >= per_thread {
+            ranges.push(start..i + 1);
+            (start, acc) = (i + 1, 0);
+        }
+    }
+    if start < n {
+        ranges.push(start..n);
+    }
+    ranges
+}
+
+/// Validates the bodies of defined functions `defs`, in order, stopping at the
+/// first error.
+fn validate_range(
+    cx: &Context<'_>,
+    module: &Module,
+    defs: Range<usize>,
+) -> Result<Vec<(FuncInfo, BodyFacts)>, ModuleError> {
+    let mut validator = FuncValidator::new(cx);
+    let mut decoder = BodyDecoder::new();
+    let mut out = Vec::with_capacity(defs.len());
+    for i in defs {
+        let func = FuncIdx(module.num_imported_funcs + i as u32);
+        out.push(validator.validate(func, module.funcs[i], &mut decoder, module, i)?);
+    }
+    Ok(out)
 }
 
 fn collect_refs(module: &Module, cx: &mut Context<'_>) {

@@ -204,3 +204,47 @@ fn operators_after_the_final_end_are_rejected() {
     let module = kiln_parser::parse(&bytes, Features::ALL).expect("bodies are decoded later");
     assert!(kiln_validator::validate(&module, Features::ALL).is_err());
 }
+
+/// A module with `n` functions of many instructions each (enough in all to be
+/// validated on several threads where there are several), the `k`-th function
+/// `locals` declared locals, and, for each index in `bad`, a function whose
+/// body ends with a type mismatch.
+fn many_functions(n: usize, bad: &[usize]) -> String {
+    let mut wat = String::from("(module\n");
+    for f in 0..n {
+        wat += &format!(
+            "(func (param i32) (result i32) (local {})\n",
+            "i64 ".repeat(f % 5 + 1)
+        );
+        wat += "local.get 0\n";
+        for j in 0..400 {
+            wat += &format!("i32.const {j} i32.add\n");
+        }
+        if bad.contains(&f) {
+            wat += "i64.const 0\n";
+        }
+        wat += ")\n";
+    }
+    wat + ")"
+}
+
+/// Large modules are validated on several threads; the functions' facts come
+/// back in order, and the error reported is the first function's in index
+/// order, as when one thread validates everything.
+#[test]
+fn large_modules_give_the_same_answers_in_the_same_order() {
+    let info = validate(&many_functions(120, &[])).expect("valid");
+    assert_eq!(info.funcs.len(), 120);
+    for (f, func) in info.funcs.iter().enumerate() {
+        assert_eq!(func.locals.len(), 1 + f % 5 + 1, "function {f}");
+    }
+    for bad in [vec![7, 110], vec![110], vec![119, 3], vec![60, 61]] {
+        let e = error(&many_functions(120, &bad));
+        let first = *bad.iter().min().expect("one bad function");
+        assert_eq!(
+            e.func(),
+            Some(kiln_parser::FuncIdx(first as u32)),
+            "bad {bad:?}"
+        );
+    }
+}
