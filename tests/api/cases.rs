@@ -291,3 +291,41 @@ fn malformed_and_invalid_bodies_are_told_apart() {
     assert!(matches!(err, Error::Parse(_)), "{err}");
     assert!(Module::new(&engine, module(&[0x0b], &[0x0b])).is_ok());
 }
+
+/// The op right after a call reads the call's result: from a WebAssembly
+/// callee (translated on its first call, then already translated) and from a
+/// host function, with integer and float results.
+#[test]
+fn results_are_read_right_after_calls() -> Result<(), Error> {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "half" (func $half (param f64) (result f64)))
+          (import "host" "neg" (func $neg (param i32) (result i32)))
+          (func $sq (param f64) (result f64) (f64.mul (local.get 0) (local.get 0)))
+          (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+          (func (export "ints") (param i32) (result i32)
+            (i32.add
+              (i32.mul (call $inc (local.get 0)) (i32.const 3))
+              (i32.mul (call $neg (local.get 0)) (i32.const 5))))
+          (func (export "floats") (param f64) (result f64)
+            (f64.add
+              (f64.mul (call $sq (local.get 0)) (f64.const 3))
+              (f64.mul (call $half (local.get 0)) (f64.const 5)))))"#,
+    )?;
+    let mut linker: Linker<()> = Linker::new(&engine);
+    linker.func_wrap("host", "half", |x: f64| -> Result<f64, kiln::Trap> { Ok(x / 2.0) })?;
+    linker.func_wrap("host", "neg", |x: i32| -> Result<i32, kiln::Trap> { Ok(-x) })?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module)?;
+    let ints = instance.get_typed_func::<i32, i32>(&store, "ints")?;
+    let floats = instance.get_typed_func::<f64, f64>(&store, "floats")?;
+    for x in [7, -2, 1000] {
+        assert_eq!(ints.call(&mut store, x)?, (x + 1) * 3 - x * 5, "ints({x})");
+    }
+    for x in [1.5f64, -3.0, 0.25] {
+        assert_eq!(floats.call(&mut store, x)?, x * x * 3.0 + x / 2.0 * 5.0, "floats({x})");
+    }
+    Ok(())
+}
