@@ -699,3 +699,33 @@ fn and_feeding_a_branch_tests_the_bits() {
     assert_eq!(p.call("tee", &[Val::I32(0b0110)]), Ok(vec![Val::I32(4)]));
     assert_eq!(p.call("tee", &[Val::I32(0b0011)]), Ok(vec![Val::I32(0)]));
 }
+
+/// A copy right before a jump (a loop's back edge after a variable's update,
+/// a branch carrying a value out of a block) takes effect, backwards and
+/// forwards.
+#[test]
+fn a_copy_then_a_jump_does_both() {
+    let mut p = load(
+        r#"(module
+          (func (export "tri") (param $n i32) (result i32) (local $i i32) (local $j i32) (local $s i32)
+            (block $done
+              (loop $l
+                (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+                (local.set $j (i32.add (local.get $i) (i32.const 1)))
+                (local.set $s (i32.add (local.get $s) (local.get $j)))
+                (local.set $i (local.get $j))
+                (br $l)))
+            (local.get $s))
+          (func (export "pick") (param $c i32) (param $x i32) (param $y i32) (result i32)
+            (i32.add
+              (block $b (result i32)
+                (if (local.get $c) (then (br $b (local.get $x))))
+                (local.get $y))
+              (i32.const 100))))"#,
+    );
+    assert_eq!(p.call("tri", &[Val::I32(10)]), Ok(vec![Val::I32(55)]));
+    assert_eq!(p.call("tri", &[Val::I32(0)]), Ok(vec![Val::I32(0)]));
+    let pick = |p: &mut Program, c| p.call("pick", &[Val::I32(c), Val::I32(1), Val::I32(2)]);
+    assert_eq!(pick(&mut p, 1), Ok(vec![Val::I32(101)]));
+    assert_eq!(pick(&mut p, 0), Ok(vec![Val::I32(102)]));
+}
