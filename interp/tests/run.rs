@@ -729,3 +729,27 @@ fn a_copy_then_a_jump_does_both() {
     assert_eq!(pick(&mut p, 1), Ok(vec![Val::I32(101)]));
     assert_eq!(pick(&mut p, 0), Ok(vec![Val::I32(102)]));
 }
+
+/// An `if` on a local tests the local where it is, and sees the value it had
+/// at the `local.get`, even when the local is written before the `if`.
+#[test]
+fn if_tests_a_local_as_read() {
+    let mut p = load(
+        r#"(module
+          (func (export "direct") (param $c i32) (result i32)
+            (if (result i32) (local.get $c) (then (i32.const 1)) (else (i32.const 2))))
+          (func (export "overwritten") (param $c i32) (result i32)
+            (local.get $c)
+            (local.set $c (i32.eqz (local.get $c)))
+            (if (result i32) (then (local.get $c)) (else (i32.add (local.get $c) (i32.const 10))))))"#,
+    );
+    assert_eq!(p.call("direct", &[Val::I32(5)]), Ok(vec![Val::I32(1)]));
+    assert_eq!(p.call("direct", &[Val::I32(0)]), Ok(vec![Val::I32(2)]));
+    // c = 5: the `if` sees 5 (taken), then c is 0.
+    assert_eq!(p.call("overwritten", &[Val::I32(5)]), Ok(vec![Val::I32(0)]));
+    // c = 0: the `if` sees 0 (not taken), then c is 1.
+    assert_eq!(
+        p.call("overwritten", &[Val::I32(0)]),
+        Ok(vec![Val::I32(11)])
+    );
+}

@@ -49,8 +49,22 @@ impl Translator {
             Instr::If(bt) => {
                 let (params, results) = Self::block_arity(module, *bt);
                 self.h -= 1;
-                let cond = self.reg(self.h);
-                let at = self.emit_cond_branch(cond, true, 0);
+                let lazy_cond = self.lazy_at(self.h);
+                self.set_lazy(self.h, None);
+                // The block's parameters are read from their registers.
+                self.materialize_all();
+                let at = match lazy_cond {
+                    // A lazy condition is a local: test it where it is, as `br_if`
+                    // does, rather than copy it first.
+                    Some(local) => self.emit(Op::BrIfEqz {
+                        cond: local,
+                        target: 0,
+                    }),
+                    None => {
+                        let cond = self.reg(self.h);
+                        self.emit_cond_branch(cond, true, 0)
+                    }
+                };
                 self.ctrl.push(Ctrl {
                     kind: Kind::If,
                     height: self.h - params,
@@ -525,6 +539,7 @@ fn knows_lazy_slots(instr: &Instr) -> bool {
             | Instr::LocalSet(_)
             | Instr::LocalTee(_)
             | Instr::Drop
+            | Instr::If(_)
             | Instr::BrIf(_)
             | Instr::BrTable(_)
             | Instr::Num(_)
