@@ -174,12 +174,7 @@ impl CompiledModule {
 
 /// Code size (in bytes of operators) below which a module's functions compile on the
 /// calling thread: starting threads costs more than it saves for small modules.
-const PARALLEL_THRESHOLD: usize = 40_000;
-
-/// The size of a body's operators in bytes, about twice its instruction count.
-fn body_size(body: &kiln_parser::FuncBody) -> usize {
-    usize::try_from(body.operators.end - body.operators.start).unwrap_or(usize::MAX)
-}
+const PARALLEL_THRESHOLD: u64 = 40_000;
 
 /// Compiles every defined function, in order, on several threads when the module
 /// is large enough for that to pay.
@@ -188,32 +183,18 @@ fn compile_functions(
     isa: &OwnedTargetIsa,
 ) -> Result<Vec<Piece>, CompileError> {
     let n = env.module.funcs.len();
-    let size: usize = env.module.code.iter().map(body_size).sum();
     let threads = std::thread::available_parallelism()
         .map_or(1, |p| p.get())
         .min(n.max(1));
-    if threads <= 1 || size < PARALLEL_THRESHOLD {
+    if threads <= 1 || env.module.code_size() < PARALLEL_THRESHOLD {
         return compile_range(env, isa, 0..n as u32);
     }
     // Contiguous ranges of roughly equal code size, one per thread.
-    let per_thread = size.div_ceil(threads);
-    let mut ranges = Vec::with_capacity(threads);
-    let (mut start, mut acc) = (0u32, 0usize);
-    for (def, body) in env.module.code.iter().enumerate() {
-        acc += body_size(body);
-        if acc >= per_thread {
-            ranges.push(start..def as u32 + 1);
-            start = def as u32 + 1;
-            acc = 0;
-        }
-    }
-    if (start as usize) < n {
-        ranges.push(start..n as u32);
-    }
+    let ranges = env.module.split_bodies(threads);
     let results: Vec<Result<Vec<Piece>, CompileError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = ranges
             .into_iter()
-            .map(|r| scope.spawn(move || compile_range(env, isa, r)))
+            .map(|r| scope.spawn(move || compile_range(env, isa, r.start as u32..r.end as u32)))
             .collect();
         handles
             .into_iter()

@@ -72,6 +72,33 @@ pub struct Module {
 }
 
 impl Module {
+    /// The size of every function body's operators in bytes (see
+    /// [`FuncBody::size`]).
+    pub fn code_size(&self) -> u64 {
+        self.code.iter().map(FuncBody::size).sum()
+    }
+
+    /// The function bodies split into at most `parts` contiguous ranges of
+    /// indices into [`Module::code`], in order, of about equal
+    /// [size](FuncBody::size): how work on the bodies is shared between
+    /// threads. No range is empty; a module without bodies gives none.
+    pub fn split_bodies(&self, parts: usize) -> Vec<std::ops::Range<usize>> {
+        let per_part = self.code_size().div_ceil(parts.max(1) as u64);
+        let mut ranges = Vec::with_capacity(parts);
+        let (mut start, mut acc) = (0, 0);
+        for (i, body) in self.code.iter().enumerate() {
+            acc += body.size();
+            if acc >= per_part {
+                ranges.push(start..i + 1);
+                (start, acc) = (i + 1, 0);
+            }
+        }
+        if start < self.code.len() {
+            ranges.push(start..self.code.len());
+        }
+        ranges
+    }
+
     /// Total size of the function index space.
     #[inline]
     pub fn num_funcs(&self) -> usize {
@@ -331,6 +358,13 @@ impl FuncBody {
     #[inline]
     pub fn num_locals(&self) -> u64 {
         self.locals.iter().map(|&(n, _)| u64::from(n)).sum()
+    }
+
+    /// The size of the body's operators in bytes, about twice its instruction
+    /// count: a measure of the work of decoding, validating or compiling it.
+    #[inline]
+    pub fn size(&self) -> u64 {
+        self.operators.end.saturating_sub(self.operators.start)
     }
 }
 

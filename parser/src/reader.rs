@@ -673,4 +673,29 @@ mod tests {
             Err(ParseErrorKind::Malformed)
         );
     }
+
+    /// Bodies are split into contiguous ranges of about equal operator bytes,
+    /// covering every body once, in order.
+    #[test]
+    fn bodies_split_into_contiguous_ranges_of_about_equal_size() {
+        // Four `[] -> []` functions whose bodies are 10, 10, 10 and 30 `nop`s.
+        let nops = [10usize, 10, 10, 30];
+        let mut code = vec![nops.len() as u8];
+        for &n in &nops {
+            code.push(u8::try_from(n + 2).expect("short body"));
+            code.push(0);
+            code.extend(std::iter::repeat_n(0x01, n));
+            code.push(0x0b);
+        }
+        let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+        bytes.extend([1, 4, 1, 0x60, 0, 0, 3, 5, 4, 0, 0, 0, 0, 10]);
+        bytes.push(u8::try_from(code.len()).expect("short section"));
+        bytes.extend(code);
+        let module = parse(&bytes, Features::ALL).expect("parses");
+        assert_eq!(module.code_size(), 64);
+        assert_eq!(module.split_bodies(1), vec![0..4]);
+        assert_eq!(module.split_bodies(2), vec![0..3, 3..4]);
+        assert_eq!(module.split_bodies(4), vec![0..2, 2..4]);
+        assert_eq!(module.split_bodies(9), vec![0..1, 1..2, 2..3, 3..4]);
+    }
 }

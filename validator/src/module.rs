@@ -286,8 +286,13 @@ pub(crate) fn validate_module(
         uses_v128_instrs: module.const_exprs_use_v128,
     };
     let n = module.code.len().min(module.funcs.len());
-    let ranges = split_bodies(module, n);
-    let parts: Vec<Result<Vec<(FuncInfo, BodyFacts)>, ModuleError>> = if ranges.len() == 1 {
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get().min(MAX_THREADS));
+    let ranges = if threads > 1 && module.code_size() >= PARALLEL_THRESHOLD {
+        module.split_bodies(threads)
+    } else {
+        Vec::new()
+    };
+    let parts: Vec<Result<Vec<(FuncInfo, BodyFacts)>, ModuleError>> = if ranges.len() <= 1 {
         vec![validate_range(&cx, module, 0..n)]
     } else {
         let cx = &cx;
@@ -326,33 +331,8 @@ pub(crate) fn validate_module(
 /// the calling thread: starting a thread costs more than it saves.
 const PARALLEL_THRESHOLD: u64 = 64 * 1024;
 
-/// Contiguous ranges of the first `n` defined functions, of about equal body
-/// size, one per thread to validate them on (one range for a small module).
-fn split_bodies(module: &Module, n: usize) -> Vec<Range<usize>> {
-    let size = |i: usize| {
-        let ops = &module.code[i].operators;
-        ops.end.saturating_sub(ops.start)
-    };
-    let total: u64 = (0..n).map(size).sum();
-    let threads = std::thread::available_parallelism().map_or(1, |p| p.get().min(4));
-    if threads <= 1 || total < PARALLEL_THRESHOLD {
-        return std::iter::once(0..n).collect();
-    }
-    let per_thread = total.div_ceil(threads as u64);
-    let mut ranges = Vec::with_capacity(threads);
-    let (mut start, mut acc) = (0, 0);
-    for i in 0..n {
-        acc += size(i);
-        if acc >= per_thread {
-            ranges.push(start..i + 1);
-            (start, acc) = (i + 1, 0);
-        }
-    }
-    if start < n {
-        ranges.push(start..n);
-    }
-    ranges
-}
+/// The most threads one module's bodies are validated on.
+const MAX_THREADS: usize = 4;
 
 /// Validates the bodies of defined functions `defs`, in order, stopping at the
 /// first error.
