@@ -457,14 +457,10 @@ macro_rules! f64_binary_handlers {
         /// hold after it.
         fn f64_binary_handler(op: &Op, acc: Option<Acc>) -> Option<(Handler, Option<Acc>)> {
             match *op {
-                $(Op::$name { dst, a, b } => {
-                    let which = match acc {
-                        Some(Acc::Float(r)) if r == a => ACC_A,
-                        Some(Acc::Float(r)) if r == b => ACC_B,
-                        _ => ACC_NONE,
-                    };
-                    Some((pick_operand!($name, which), Some(Acc::Float(dst))))
-                })*
+                $(Op::$name { dst, a, b } => Some((
+                    pick_operand!($name, float_operand_of(acc, a, b)),
+                    Some(Acc::Float(dst)),
+                )),)*
                 _ => None,
             }
         }
@@ -709,7 +705,7 @@ mod numeric;
 mod pairing;
 
 pub(crate) use self::pairing::thread;
-use self::pairing::{Acc, int_operand_of};
+use self::pairing::{Acc, float_operand_of, int_operand_of};
 
 handler! {
     fn i32_add_shl<const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {

@@ -67,15 +67,24 @@ unsafe fn write_bytes<const N: usize>(at: *mut u8, bytes: [u8; N]) {
     unsafe { at.cast::<[u8; N]>().write_unaligned(bytes) }
 }
 
-/// Expands each `handler: OpKind => N bytes as |bytes| value` row into a load
-/// handler that reads N bytes of memory 0 and writes `value` to `dst`, plus
-/// the `load_handler` lookup from a load kind to its handler.
+/// Leaves a loaded value in the accumulator a load row names (see `thread`).
+macro_rules! load_into {
+    (int, $value:expr, $iacc:ident, $acc:ident) => {
+        $iacc = $value
+    };
+    (float, $value:expr, $iacc:ident, $acc:ident) => {
+        $acc = f64::from_bits($value)
+    };
+}
+
+/// Expands each `handler: OpKind => N bytes into ACC as |bytes| value` row
+/// into a load handler that reads N bytes of memory 0 and writes `value` to
+/// `dst` and to accumulator `ACC` (`int` or `float`), plus the `load_handler`
+/// lookup from a load kind to its handler.
 macro_rules! load_handlers {
-    ($($name:ident: $($kind:ident)|+ => $n:literal as |$b:ident| $value:expr;)*) => {
+    ($($name:ident: $($kind:ident)|+ => $n:literal into $into:ident as |$b:ident| $value:expr;)*) => {
         $(handler! {
-            fn $name<const MODE: u8, const TO_FLOAT: bool, const FROM_ACC: bool>(
-                ip, regs, mem, len, ctx, iacc, acc
-            ) {
+            fn $name<const MODE: u8, const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
                 let (dst, ea) = match MODE {
                     WRAPPED => {
                         operands!(ip, Op::LoadWrapped { dst, addr, imm, .. });
@@ -100,11 +109,7 @@ macro_rules! load_handlers {
                 let $b: [u8; $n] = unsafe { read_bytes(mem.add(ea as usize)) };
                 let value = $value;
                 reg!(regs, dst) = value;
-                if TO_FLOAT {
-                    acc = f64::from_bits(value);
-                } else {
-                    iacc = value;
-                }
+                load_into!($into, value, iacc, acc);
                 advance!(ip, regs, mem, len, ctx, iacc, acc)
             }
         })*
@@ -114,24 +119,11 @@ macro_rules! load_handlers {
         /// if `from_acc`. It leaves the value in the float accumulator for an
         /// `f64.load`, else in the integer one (see `thread`).
         pub(super) fn load_handler(kind: LoadOp, mode: u8, from_acc: bool) -> Option<Handler> {
-            if kind == LoadOp::F64Load {
-                return Some(match (mode, from_acc) {
-                    (WRAPPED, false) => load64::<WRAPPED, true, false>,
-                    (WRAPPED, true) => load64::<WRAPPED, true, true>,
-                    (SCALED, false) => load64::<SCALED, true, false>,
-                    (SCALED, true) => load64::<SCALED, true, true>,
-                    (_, false) => load64::<OFFSET, true, false>,
-                    (_, true) => load64::<OFFSET, true, true>,
-                });
-            }
-            match (kind, mode, from_acc) {
+            match (kind, mode) {
                 $(
-                    ($(LoadOp::$kind)|+, OFFSET, false) => Some($name::<OFFSET, false, false>),
-                    ($(LoadOp::$kind)|+, OFFSET, true) => Some($name::<OFFSET, false, true>),
-                    ($(LoadOp::$kind)|+, WRAPPED, false) => Some($name::<WRAPPED, false, false>),
-                    ($(LoadOp::$kind)|+, WRAPPED, true) => Some($name::<WRAPPED, false, true>),
-                    ($(LoadOp::$kind)|+, SCALED, false) => Some($name::<SCALED, false, false>),
-                    ($(LoadOp::$kind)|+, SCALED, true) => Some($name::<SCALED, false, true>),
+                    ($(LoadOp::$kind)|+, OFFSET) => Some(pick_from_acc!($name, OFFSET; from_acc)),
+                    ($(LoadOp::$kind)|+, WRAPPED) => Some(pick_from_acc!($name, WRAPPED; from_acc)),
+                    ($(LoadOp::$kind)|+, SCALED) => Some(pick_from_acc!($name, SCALED; from_acc)),
                 )*
                 _ => None,
             }
@@ -140,16 +132,17 @@ macro_rules! load_handlers {
 }
 
 load_handlers! {
-    load32: I32Load | F32Load => 4 as |b| u64::from(u32::from_le_bytes(b));
-    load64: I64Load | F64Load => 8 as |b| u64::from_le_bytes(b);
-    load8s32: I32Load8S => 1 as |b| u64::from(i8::from_le_bytes(b) as i32 as u32);
-    load8u: I32Load8U | I64Load8U => 1 as |b| u64::from(b[0]);
-    load16s32: I32Load16S => 2 as |b| u64::from(i16::from_le_bytes(b) as i32 as u32);
-    load16u: I32Load16U | I64Load16U => 2 as |b| u64::from(u16::from_le_bytes(b));
-    load8s64: I64Load8S => 1 as |b| i8::from_le_bytes(b) as i64 as u64;
-    load16s64: I64Load16S => 2 as |b| i16::from_le_bytes(b) as i64 as u64;
-    load32s64: I64Load32S => 4 as |b| i32::from_le_bytes(b) as i64 as u64;
-    load32u64: I64Load32U => 4 as |b| u64::from(u32::from_le_bytes(b));
+    load32: I32Load | F32Load => 4 into int as |b| u64::from(u32::from_le_bytes(b));
+    load64: I64Load => 8 into int as |b| u64::from_le_bytes(b);
+    loadf64: F64Load => 8 into float as |b| u64::from_le_bytes(b);
+    load8s32: I32Load8S => 1 into int as |b| u64::from(i8::from_le_bytes(b) as i32 as u32);
+    load8u: I32Load8U | I64Load8U => 1 into int as |b| u64::from(b[0]);
+    load16s32: I32Load16S => 2 into int as |b| u64::from(i16::from_le_bytes(b) as i32 as u32);
+    load16u: I32Load16U | I64Load16U => 2 into int as |b| u64::from(u16::from_le_bytes(b));
+    load8s64: I64Load8S => 1 into int as |b| i8::from_le_bytes(b) as i64 as u64;
+    load16s64: I64Load16S => 2 into int as |b| i16::from_le_bytes(b) as i64 as u64;
+    load32s64: I64Load32S => 4 into int as |b| i32::from_le_bytes(b) as i64 as u64;
+    load32u64: I64Load32U => 4 into int as |b| u64::from(u32::from_le_bytes(b));
 }
 
 /// Expands each `handler: OpKind => N bytes as |v| bytes` row into a store

@@ -1,7 +1,7 @@
 //! Pairing each op with its handler, and the accumulators that handlers
 //! pass along (see [`thread`]).
 
-use kiln_parser::LoadOp;
+use kiln_parser::{LoadOp, StoreOp};
 
 use super::{
     ACC_A, ACC_B, ACC_NONE, Handler, Threaded, binary, binary_handler, br, br_if_eqz,
@@ -21,13 +21,42 @@ pub(super) enum Acc {
     Float(Reg),
 }
 
-/// Which of the operands `a` and `b` to take from the integer accumulator.
-pub(super) fn int_operand_of(acc: Option<Acc>, a: Reg, b: Reg) -> u8 {
-    match acc {
-        Some(Acc::Int(r)) if r == a => ACC_A,
-        Some(Acc::Int(r)) if r == b => ACC_B,
+impl Acc {
+    /// The register the integer accumulator holds, if known.
+    fn int(acc: Option<Acc>) -> Option<Reg> {
+        match acc? {
+            Acc::Int(r) => Some(r),
+            Acc::Float(_) => None,
+        }
+    }
+
+    /// The register the float accumulator holds, if known.
+    fn float(acc: Option<Acc>) -> Option<Reg> {
+        match acc? {
+            Acc::Float(r) => Some(r),
+            Acc::Int(_) => None,
+        }
+    }
+}
+
+/// Which of the operands `a` and `b` (an `ACC_*`) to take from an accumulator
+/// holding register `held`.
+fn operand_of(held: Option<Reg>, a: Reg, b: Reg) -> u8 {
+    match held {
+        Some(r) if r == a => ACC_A,
+        Some(r) if r == b => ACC_B,
         _ => ACC_NONE,
     }
+}
+
+/// Which of the operands `a` and `b` to take from the integer accumulator.
+pub(super) fn int_operand_of(acc: Option<Acc>, a: Reg, b: Reg) -> u8 {
+    operand_of(Acc::int(acc), a, b)
+}
+
+/// Which of the operands `a` and `b` to take from the float accumulator.
+pub(super) fn float_operand_of(acc: Option<Acc>, a: Reg, b: Reg) -> u8 {
+    operand_of(Acc::float(acc), a, b)
 }
 
 /// The handler of `op`, the `at`-th op of its function, entered with the
@@ -35,24 +64,29 @@ pub(super) fn int_operand_of(acc: Option<Acc>, a: Reg, b: Reg) -> u8 {
 /// goes on to the next op (see [`thread`]).
 pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Option<Acc>) {
     let back = op.target().is_some_and(|t| t as usize <= at);
-    let int_from = |r: Reg| acc == Some(Acc::Int(r));
-    let float_from = |r: Reg| acc == Some(Acc::Float(r));
+    let int_from = |r: Reg| Acc::int(acc) == Some(r);
+    let float_from = |r: Reg| Acc::float(acc) == Some(r);
     if let Some(found) = binary_handler(op, acc).or_else(|| f64_binary_handler(op, acc)) {
         return found;
     }
     if let Some(h) = compare_branch_handler(op, back, acc) {
         return (h, None);
     }
-    let int_dst = op.pure_dst().map(Acc::Int);
     match *op {
         // Passes the accumulators on untouched.
         Op::Nop => (nop, acc),
-        Op::Copy { src, .. } => (pick_from_acc!(copy; int_from(src)), int_dst),
+        Op::Copy { dst, src } => (pick_from_acc!(copy; int_from(src)), Some(Acc::Int(dst))),
         Op::Copy2 { .. } => (copy2, None),
         Op::Const32 { .. } => (const32, None),
         Op::Const64 { .. } => (const64, None),
-        Op::I32AddImm { a, .. } => (pick_from_acc!(i32_add_imm; int_from(a)), int_dst),
-        Op::I64AddImm { a, .. } => (pick_from_acc!(i64_add_imm; int_from(a)), int_dst),
+        Op::I32AddImm { dst, a, .. } => (
+            pick_from_acc!(i32_add_imm; int_from(a)),
+            Some(Acc::Int(dst)),
+        ),
+        Op::I64AddImm { dst, a, .. } => (
+            pick_from_acc!(i64_add_imm; int_from(a)),
+            Some(Acc::Int(dst)),
+        ),
         Op::I32AddShl { dst, a, b, .. } => (
             pick_operand!(i32_add_shl, int_operand_of(acc, a, b)),
             Some(Acc::Int(dst)),
@@ -98,28 +132,24 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
         Op::LoadScaled {
             kind, dst, index, ..
         } => load(kind, memory::SCALED, int_from(index), dst),
-        Op::Store { kind, val, .. }
-        | Op::StoreWrapped { kind, val, .. }
-        | Op::StoreScaled { kind, val, .. } => {
-            let mode = match op {
-                Op::StoreWrapped { .. } => memory::WRAPPED,
-                Op::StoreScaled { .. } => memory::SCALED,
-                _ => memory::OFFSET,
-            };
-            let from = if int_from(val) {
-                memory::FROM_INT
-            } else if float_from(val) {
-                memory::FROM_FLOAT
-            } else {
-                memory::FROM_NONE
-            };
-            (
-                memory::store_handler(kind, mode, from).unwrap_or(slow),
-                None,
-            )
-        }
+        Op::Store { kind, val, .. } => (store(kind, memory::OFFSET, val, acc), None),
+        Op::StoreWrapped { kind, val, .. } => (store(kind, memory::WRAPPED, val, acc), None),
+        Op::StoreScaled { kind, val, .. } => (store(kind, memory::SCALED, val, acc), None),
         _ => (slow, None),
     }
+}
+
+/// The handler of a store of `kind` in address mode `mode` of register `val`,
+/// taken from whichever accumulator `acc` says holds it.
+fn store(kind: StoreOp, mode: u8, val: Reg, acc: Option<Acc>) -> Handler {
+    let from = if Acc::int(acc) == Some(val) {
+        memory::FROM_INT
+    } else if Acc::float(acc) == Some(val) {
+        memory::FROM_FLOAT
+    } else {
+        memory::FROM_NONE
+    };
+    memory::store_handler(kind, mode, from).unwrap_or(slow)
 }
 
 /// The handler of a load of `kind` in address mode `mode` into `dst`, with its
