@@ -25,11 +25,7 @@ fn main() -> anyhow::Result<()> {
         Some(s) => s.parse().context("seconds")?,
         None => 5.0,
     };
-    let engine = engines::all()
-        .into_iter()
-        .find(|(name, _)| *name == engine_name)
-        .with_context(|| format!("unknown engine {engine_name}"))?
-        .1?;
+    let engine = engines::by_name(&engine_name)?;
     let program =
         programs::find(&program_name).with_context(|| format!("unknown program {program_name}"))?;
     let compiled = engine.compile(program.wasm)?;

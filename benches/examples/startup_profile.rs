@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use kiln_benches::engines::{Engine, KilnEngine, WasmiEngine, WasmtimeEngine};
+use kiln_benches::engines;
 use kiln_benches::programs;
 
 fn main() -> anyhow::Result<()> {
@@ -25,13 +25,7 @@ fn main() -> anyhow::Result<()> {
         Some(s) => s.parse().context("seconds")?,
         None => 5.0,
     };
-    let engine: Box<dyn Engine> = match engine_name.as_str() {
-        "kiln-interp" => Box::new(KilnEngine::new(kiln::Strategy::Interpreter)?),
-        "kiln-jit" => Box::new(KilnEngine::new(kiln::Strategy::Jit)?),
-        "wasmi" => Box::new(WasmiEngine::new()),
-        "wasmtime" => Box::new(WasmtimeEngine::new()?),
-        other => anyhow::bail!("unknown engine {other}"),
-    };
+    let engine = engines::by_name(&engine_name)?;
     let program =
         programs::find(&program_name).with_context(|| format!("unknown program {program_name}"))?;
 

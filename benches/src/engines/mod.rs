@@ -102,6 +102,19 @@ pub fn all() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
     ]
 }
 
+/// The engine of [`all`] named `name`.
+///
+/// # Errors
+///
+/// If no engine has that name, or it cannot be created on this host.
+pub fn by_name(name: &str) -> anyhow::Result<Box<dyn Engine>> {
+    all()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| anyhow::anyhow!("unknown engine {name}"))?
+        .1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
