@@ -355,17 +355,24 @@ fn func_entries(store: &mut Store) -> (*const FuncEntry, u64) {
                 instance,
                 def_index,
                 sig,
-            } => FuncEntry {
-                sig: sig.0,
-                instance: instance.0,
-                code: instances
+            } => {
+                let code = instances
                     .get(instance.index())
                     .and_then(|i| i.code.downcast_ref::<CompiledModule>())
-                    .map_or(0, |c| c.entry(*def_index).0 as usize),
-            },
+                    .map_or(0, |c| c.entry(*def_index).0 as usize);
+                FuncEntry {
+                    sig: sig.0,
+                    instance: if code == 0 {
+                        vmctx::NO_INSTANCE
+                    } else {
+                        instance.0
+                    },
+                    code,
+                }
+            }
             FuncEntity::Host { sig, .. } => FuncEntry {
                 sig: sig.0,
-                instance: u32::MAX,
+                instance: vmctx::NO_INSTANCE,
                 code: 0,
             },
         };

@@ -53,21 +53,30 @@ pub const TABLE_DEF_LEN: i32 = offset_of!(TableDef, len) as i32;
 pub const TABLE_DEF_SIZE: i32 = size_of::<TableDef>() as i32;
 
 /// What `call_indirect` needs to know of a function of the store, by address.
+///
+/// `sig` and `instance` are adjacent so that compiled code checks both with one
+/// 8-byte load and compare against the expected pair read as one word in the
+/// host's byte order: a match means the callee has the expected signature and is
+/// compiled code of the caller's own instance, so it can be called directly with
+/// the caller's context.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct FuncEntry {
     /// Its signature (`SigId`).
     pub sig: u32,
-    /// Its instance, or `u32::MAX` for a host function.
+    /// Its instance when `code` can be called directly, else [`NO_INSTANCE`] (a host
+    /// function, or a function another tier runs).
     pub instance: u32,
-    /// Its compiled body, or 0 when it has none (a host function).
+    /// Its compiled body, or 0 when it has none.
     pub code: usize,
 }
 
-/// Offset of [`FuncEntry::sig`].
-pub const FUNC_ENTRY_SIG: i32 = offset_of!(FuncEntry, sig) as i32;
-/// Offset of [`FuncEntry::instance`].
-pub const FUNC_ENTRY_INSTANCE: i32 = offset_of!(FuncEntry, instance) as i32;
+/// [`FuncEntry::instance`] of a function compiled code cannot call directly. No
+/// instance has this address, so such an entry never matches a caller's key.
+pub const NO_INSTANCE: u32 = u32::MAX;
+
+/// Offset of the key ([`FuncEntry::sig`] and [`FuncEntry::instance`]).
+pub const FUNC_ENTRY_KEY: i32 = offset_of!(FuncEntry, sig) as i32;
 /// Offset of [`FuncEntry::code`].
 pub const FUNC_ENTRY_CODE: i32 = offset_of!(FuncEntry, code) as i32;
 /// Bytes per [`FuncEntry`].
@@ -194,6 +203,23 @@ pub fn trap_from_clif(code: ir::TrapCode) -> Option<TrapCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_key_is_the_entry_first_eight_bytes() {
+        let (sig, instance): (u32, u32) = (0x1234_5678, 0x9abc_def0);
+        // The key as the translator builds it.
+        let key = if cfg!(target_endian = "little") {
+            u64::from(sig) | (u64::from(instance) << 32)
+        } else {
+            (u64::from(sig) << 32) | u64::from(instance)
+        };
+        let key = key.to_ne_bytes();
+        let sig_at = offset_of!(FuncEntry, sig);
+        let instance_at = offset_of!(FuncEntry, instance);
+        assert_eq!(key[sig_at..sig_at + 4], sig.to_ne_bytes());
+        assert_eq!(key[instance_at..instance_at + 4], instance.to_ne_bytes());
+        assert_eq!(FUNC_ENTRY_KEY, 0);
+    }
 
     #[test]
     fn trap_codes_round_trip() {

@@ -441,10 +441,12 @@ impl<'e> FuncState<'_, 'e> {
     }
 
     /// `call_indirect` (or `return_call_indirect` when `tail`) of type `ty` through
-    /// `table`, checked inline in the interpreter's order (element in bounds, not
-    /// null, of the right signature); a function of this instance with compiled code
-    /// is called directly, any other (a host function, another instance's) through
-    /// the `call_indirect_slow` libcall.
+    /// `table`. The fast path checks the element's bounds inline, then compares one
+    /// 8-byte key of the function's [`vmctx::FuncEntry`] with the expected signature
+    /// and this instance, and calls the compiled code directly. Everything else (a
+    /// null element, a wrong signature, a host function, another instance's
+    /// function) goes to the `call_indirect_slow` libcall, which repeats the checks
+    /// in the interpreter's order and traps or calls.
     pub(super) fn visit_call_indirect(
         &mut self,
         ty: u32,
@@ -453,8 +455,9 @@ impl<'e> FuncState<'_, 'e> {
     ) -> Result<(), CompileError> {
         let module: &kiln_parser::Module = self.env.module;
         let fty = &module.types[ty as usize];
+        let info = self.env.tables[table as usize];
         let elem = self.pop();
-        let elem = if self.env.tables64[table as usize] {
+        let elem = if info.is64 {
             elem
         } else {
             self.b.ins().uextend(types::I64, elem)
@@ -465,7 +468,8 @@ impl<'e> FuncState<'_, 'e> {
         let table_v = self.b.ins().iconst(types::I32, i64::from(table));
         let ty_v = self.b.ins().iconst(types::I32, i64::from(ty));
 
-        // The element: in bounds, then not null.
+        // The element, in bounds. A table of fixed size has a constant length and
+        // elements that never move.
         let flags = self.vmctx_flags();
         let fixed = flags.with_readonly().with_can_move();
         let tables = self.load_vmctx_table(vmctx::TABLES_OFFSET);
@@ -473,27 +477,38 @@ impl<'e> FuncState<'_, 'e> {
             .b
             .ins()
             .iadd_imm_s(tables, i64::from(table) * i64::from(vmctx::TABLE_DEF_SIZE));
-        let len = self
-            .b
-            .ins()
-            .load(types::I64, flags, def, vmctx::TABLE_DEF_LEN);
-        let outside = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, elem, len);
+        let outside = match info.fixed_len {
+            Some(len) => self.b.ins().icmp_imm_u(
+                IntCC::UnsignedGreaterThanOrEqual,
+                elem,
+                i64::try_from(len).unwrap_or(i64::MAX),
+            ),
+            None => {
+                let len = self
+                    .b
+                    .ins()
+                    .load(types::I64, flags, def, vmctx::TABLE_DEF_LEN);
+                self.b
+                    .ins()
+                    .icmp(IntCC::UnsignedGreaterThanOrEqual, elem, len)
+            }
+        };
         self.trap_if(outside, TrapCode::UndefinedElement);
+        let base_flags = if info.fixed_len.is_some() {
+            fixed
+        } else {
+            flags
+        };
         let base = self
             .b
             .ins()
-            .load(pointer, flags, def, vmctx::TABLE_DEF_BASE);
+            .load(pointer, base_flags, def, vmctx::TABLE_DEF_BASE);
         let offset = self.b.ins().ishl_imm_u(elem, 2);
         let slot = self.b.ins().iadd(base, offset);
         let raw = self.b.ins().load(types::I32, flags, slot, 0);
-        self.b
-            .ins()
-            .trapz(raw, vmctx::clif_trap(TrapCode::UninitializedElement));
 
-        // The function's entry: its signature must be the expected one.
+        // The function's entry, when the store's cache has one. A null element
+        // (raw 0) wraps to `u32::MAX`, which no function address reaches.
         let addr = self.b.ins().iadd_imm_s(raw, -1);
         let addr = self.b.ins().uextend(types::I64, addr);
         let known = self.b.ins().load(
@@ -506,6 +521,7 @@ impl<'e> FuncState<'_, 'e> {
         let lookup = self.b.create_block();
         let fast = self.b.create_block();
         let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
         self.b.ins().brif(cached, lookup, &[], slow, &[]);
         self.b.seal_block(lookup);
         self.b.switch_to_block(lookup);
@@ -518,35 +534,12 @@ impl<'e> FuncState<'_, 'e> {
             .ins()
             .imul_imm_s(addr, i64::from(vmctx::FUNC_ENTRY_SIZE));
         let entry = self.b.ins().iadd(entries, offset);
-        let sig = self
+        let key = self
             .b
             .ins()
-            .load(types::I32, flags, entry, vmctx::FUNC_ENTRY_SIG);
-        let sigs = self.load_vmctx_table(vmctx::SIGS_OFFSET);
-        let expected = self.b.ins().load(
-            types::I32,
-            fixed,
-            sigs,
-            i32::try_from(u64::from(ty) * 4).unwrap_or(i32::MAX),
-        );
-        let mismatch = self.b.ins().icmp(IntCC::NotEqual, sig, expected);
-        self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch);
-        let owner = self
-            .b
-            .ins()
-            .load(types::I32, flags, entry, vmctx::FUNC_ENTRY_INSTANCE);
-        let this = self
-            .b
-            .ins()
-            .load(types::I32, fixed, self.vmctx, vmctx::INSTANCE_OFFSET);
-        let code = self
-            .b
-            .ins()
-            .load(pointer, flags, entry, vmctx::FUNC_ENTRY_CODE);
-        let same = self.b.ins().icmp(IntCC::Equal, owner, this);
-        let compiled = self.b.ins().icmp_imm_u(IntCC::NotEqual, code, 0);
-        let native = self.b.ins().band(same, compiled);
-        let entry = code;
+            .load(types::I64, flags, entry, vmctx::FUNC_ENTRY_KEY);
+        let expected = self.expected_entry_key(ty);
+        let native = self.b.ins().icmp(IntCC::Equal, key, expected);
         let join = self.b.create_block();
         if !tail {
             for &r in fty.results.iter() {
@@ -559,6 +552,10 @@ impl<'e> FuncState<'_, 'e> {
         self.b.seal_block(slow);
 
         self.b.switch_to_block(fast);
+        let entry = self
+            .b
+            .ins()
+            .load(pointer, flags, entry, vmctx::FUNC_ENTRY_CODE);
         let sig = self.sig_ref(ty)?;
         if tail {
             self.b

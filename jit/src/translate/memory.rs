@@ -169,7 +169,7 @@ impl FuncState<'_, '_> {
     pub(super) fn visit_bulk(&mut self, instr: &Instr) -> Result<(), CompileError> {
         // The runtime's operation, its operand count, and its result type.
         let mem64 = |s: &Self, m: u32| s.env.memories[m as usize].is64;
-        let tab64 = |s: &Self, t: u32| s.env.tables64[t as usize];
+        let tab64 = |s: &Self, t: u32| s.env.tables[t as usize].is64;
         let index_ty = |is64: bool| if is64 { types::I64 } else { types::I32 };
         let (op, operands, result) = match *instr {
             Instr::MemorySize(m) => (

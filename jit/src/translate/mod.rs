@@ -138,8 +138,20 @@ pub(crate) struct ModuleEnv<'m> {
     pub global_types: Vec<ValType>,
     /// Every memory of the index space.
     pub memories: Vec<MemoryInfo>,
-    /// Whether each table of the index space has 64-bit indices.
-    pub tables64: Vec<bool>,
+    /// Every table of the index space.
+    pub tables: Vec<TableInfo>,
+}
+
+/// What the translator knows of a table.
+#[derive(Debug, Clone, Copy)]
+pub struct TableInfo {
+    /// Whether its indices are 64-bit.
+    pub is64: bool,
+    /// Its size, when its type fixes it (maximum equal to minimum): such a table
+    /// never grows, so its length is a constant and its elements never move.
+    /// (An imported table matches a type only if its size lies between the type's
+    /// limits, so the same holds for imports.)
+    pub fixed_len: Option<u64>,
 }
 
 impl<'m> ModuleEnv<'m> {
@@ -186,9 +198,12 @@ impl<'m> ModuleEnv<'m> {
             func_types,
             global_types,
             memories,
-            tables64: table_types
+            tables: table_types
                 .iter()
-                .map(|t| t.index == IndexType::I64)
+                .map(|t| TableInfo {
+                    is64: t.index == IndexType::I64,
+                    fixed_len: (t.limits.max == Some(t.limits.min)).then_some(t.limits.min),
+                })
                 .collect(),
         }
     }
@@ -614,6 +629,34 @@ impl FuncState<'_, '_> {
         self.b
             .ins()
             .load(self.env.pointer(), flags, self.vmctx, offset)
+    }
+
+    /// The [`vmctx::FuncEntry`] key of a function of type `ty` that this instance's
+    /// compiled code can call directly: on a little-endian host the signature in the
+    /// low half and the instance in the high half, matching the entry's layout. Both halves
+    /// are fixed for the activation, so Cranelift computes the key once per function.
+    fn expected_entry_key(&mut self, ty: u32) -> Value {
+        let fixed = self.vmctx_flags().with_readonly().with_can_move();
+        let sigs = self.load_vmctx_table(vmctx::SIGS_OFFSET);
+        let sig = self.b.ins().load(
+            types::I32,
+            fixed,
+            sigs,
+            i32::try_from(u64::from(ty) * 4).unwrap_or(i32::MAX),
+        );
+        let instance = self
+            .b
+            .ins()
+            .load(types::I32, fixed, self.vmctx, vmctx::INSTANCE_OFFSET);
+        let sig = self.b.ins().uextend(types::I64, sig);
+        let instance = self.b.ins().uextend(types::I64, instance);
+        let (low, high) = if cfg!(target_endian = "little") {
+            (sig, instance)
+        } else {
+            (instance, sig)
+        };
+        let high = self.b.ins().ishl_imm_u(high, 32);
+        self.b.ins().bor(low, high)
     }
 
     /// Loads the address of global `g`'s bits: `VmContext::globals[g]`. It changes
