@@ -420,6 +420,8 @@ impl FuncState<'_, '_> {
         }
 
         // Enter: trap if the call depth or the stack is exhausted; callees run one deeper.
+        // Two separate checks, each a compare-and-branch the processor fuses (one
+        // check on the two conditions or-ed together costs two `set` instructions).
         let flags = self.vmctx_flags().with_readonly().with_can_move();
         let depth = self.depth_in;
         let max = self
@@ -430,6 +432,7 @@ impl FuncState<'_, '_> {
             self.b
                 .ins()
                 .icmp(ir::condcodes::IntCC::UnsignedGreaterThanOrEqual, depth, max);
+        self.trap_if(too_deep, TrapCode::CallStackExhausted);
         let pointer = self.env.pointer();
         let sp = self.b.ins().get_stack_pointer(pointer);
         let limit = self
@@ -440,8 +443,7 @@ impl FuncState<'_, '_> {
             .b
             .ins()
             .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
-        let exhausted = self.b.ins().bor(too_deep, too_low);
-        self.trap_if(exhausted, TrapCode::CallStackExhausted);
+        self.trap_if(too_low, TrapCode::CallStackExhausted);
         self.depth_out = self.b.ins().iadd_imm_s(depth, 1);
 
         let exit = self.b.create_block();
