@@ -7,12 +7,22 @@
 //! ```
 //!
 //! For each program: the native build (`cc -O2`) runs once and its output
-//! becomes the reference; each engine compiles the module, runs it once and
-//! must print exactly the same (else the cell reads `MISMATCH` and the
-//! report exits 1); then `--runs` timed runs (default 5) give the median.
-//! An engine's run is instantiation plus `_start` (see `engines/mod.rs`); a
-//! native run is the process from spawn to exit. Last, the large program's
-//! start-up: compile plus instantiate, bytes to first call, per engine.
+//! becomes the reference. Each engine's runs happen in `--processes` fresh
+//! processes (default 3; the report runs itself with `--child`), the engines
+//! taking turns: in each, the engine compiles the module, runs it once and
+//! must print exactly the same as natively (else the cell reads `MISMATCH`
+//! and the report exits 1), then makes `--runs` timed runs (default 3). The
+//! cell is the median of all the timed runs. An engine's run is
+//! instantiation plus `_start` (see `engines/mod.rs`); a native run is the
+//! process from spawn to exit, `--runs` times `--processes` of them. Last,
+//! the large program's start-up: compile plus instantiate, bytes to first
+//! call, per engine, in the report's own process.
+//!
+//! Why several processes: on the machines measured so far, one program's
+//! time in a fresh process moves by up to 1.7x between processes of the same
+//! binary (where its memory and code land), while runs within one process
+//! agree. A median over one process takes one such draw; over several it
+//! takes the typical one, for every engine alike.
 //! Three ratio columns follow the times: each Kiln tier over the engine of
 //! its kind (`kiln-interp / wasmi`, `kiln-jit / wasmtime`), and
 //! `kiln-jit / native`; the last row gives their geometric means.
@@ -20,7 +30,8 @@
 //! Progress goes to stderr; the table, in Markdown, to stdout.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
@@ -30,28 +41,38 @@ use kiln_benches::programs::{self, PROGRAMS, Program};
 
 /// The command line.
 struct Options {
-    /// Timed runs per program and engine (after one checked run).
+    /// Timed runs per program and engine in each process (after one checked run).
     runs: usize,
+    /// Fresh processes per program and engine.
+    processes: usize,
     /// Program names to run; empty for all.
     only: Vec<String>,
+}
+
+/// A positive count following option `name`.
+fn count(args: &mut impl Iterator<Item = String>, name: &str) -> anyhow::Result<usize> {
+    let n: usize = args
+        .next()
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("{name} needs a number"))?;
+    anyhow::ensure!(n > 0, "{name} must be at least 1");
+    Ok(n)
 }
 
 impl Options {
     fn parse() -> anyhow::Result<Options> {
         let mut options = Options {
-            runs: 5,
+            runs: 3,
+            processes: 3,
             only: Vec::new(),
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
-                "--runs" => {
-                    let n = args.next().context("--runs needs a number")?;
-                    options.runs = n.parse().context("--runs needs a number")?;
-                    anyhow::ensure!(options.runs > 0, "--runs must be at least 1");
-                }
+                "--runs" => options.runs = count(&mut args, "--runs")?,
+                "--processes" => options.processes = count(&mut args, "--processes")?,
                 "-h" | "--help" => {
-                    println!("usage: report [--runs N] [PROGRAM...]");
+                    println!("usage: report [--runs N] [--processes P] [PROGRAM...]");
                     std::process::exit(0);
                 }
                 name if programs::find(name).is_some() => options.only.push(arg),
@@ -140,13 +161,13 @@ fn measure_native(program: &Program, runs: usize) -> anyhow::Result<(Outcome, Du
 }
 
 /// Compiles `program` on `engine`, checks one run against `reference`, then
-/// times `runs` runs.
-fn measure_engine(
+/// times `runs` runs, each checked too.
+fn time_engine(
     engine: &dyn Engine,
     program: &Program,
     reference: &Outcome,
     runs: usize,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<Vec<Duration>> {
     let compiled = engine.compile(program.wasm)?;
     check(&compiled.run(program.name, &[])?, reference)?;
     let mut times = Vec::with_capacity(runs);
@@ -156,7 +177,69 @@ fn measure_engine(
         times.push(start.elapsed());
         check(&outcome, reference)?;
     }
-    Ok(median(times))
+    Ok(times)
+}
+
+/// The child's side of [`measure_in_child`]: `report --child ENGINE PROGRAM RUNS
+/// STATUS`, with the reference output on standard input. Prints one timed run's
+/// nanoseconds per line.
+fn child(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let mut next = |what: &str| args.next().with_context(|| format!("--child needs {what}"));
+    let engine = engines::by_name(&next("an engine")?)?;
+    let name = next("a program")?;
+    let program = programs::find(&name).with_context(|| format!("no program {name}"))?;
+    let runs = next("a run count")?.parse().context("--child run count")?;
+    let status = next("a status")?.parse().context("--child status")?;
+    let mut stdout = Vec::new();
+    std::io::stdin().read_to_end(&mut stdout)?;
+    let reference = Outcome {
+        status,
+        stdout,
+        stderr: Vec::new(),
+    };
+    for time in time_engine(engine.as_ref(), program, &reference, runs)? {
+        println!("{}", time.as_nanos());
+    }
+    Ok(())
+}
+
+/// Runs [`time_engine`] in a fresh process of this program and returns its
+/// times.
+fn measure_in_child(
+    engine: &str,
+    program: &Program,
+    reference: &Outcome,
+    runs: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["--child", engine, program.name])
+        .arg(runs.to_string())
+        .arg(reference.status.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("start a measuring process")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(&reference.stdout)?;
+    }
+    let output = child.wait_with_output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    let times = String::from_utf8(output.stdout)?
+        .lines()
+        .map(|l| l.parse().map(Duration::from_nanos))
+        .collect::<Result<Vec<_>, _>>()
+        .context("the measuring process printed something else than times")?;
+    anyhow::ensure!(
+        times.len() == runs,
+        "the measuring process printed {} times",
+        times.len()
+    );
+    Ok(times)
 }
 
 /// The median of `runs` start-ups (compile plus instantiate) of `wasm`, after
@@ -365,6 +448,10 @@ fn print_table(
 }
 
 fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--child") {
+        return child(args);
+    }
     let options = Options::parse()?;
     let selected: Vec<&Program> = PROGRAMS
         .iter()
@@ -377,9 +464,10 @@ fn main() -> anyhow::Result<()> {
         .filter_map(|(name, e)| Some((*name, format!("{:#}", e.as_ref().err()?))))
         .collect();
     eprintln!(
-        "{} programs, {} timed runs each after a checked run, on native, {}",
+        "{} programs, {} timed runs in each of {} processes after a checked run, on native, {}",
         selected.len(),
         options.runs,
+        options.processes,
         names.join(", ")
     );
     let load_before = load_average();
@@ -392,7 +480,7 @@ fn main() -> anyhow::Result<()> {
             selected.len(),
             program.name
         );
-        let (reference, native) = match measure_native(program, options.runs) {
+        let (reference, native) = match measure_native(program, options.runs * options.processes) {
             Ok((reference, time)) => {
                 eprint!(" {}", format_time(time));
                 (reference, Cell::Time(time))
@@ -408,26 +496,40 @@ fn main() -> anyhow::Result<()> {
                 (reference, Cell::Unavailable)
             }
         };
+        // The engines take turns, one process each per round.
+        let mut times: Vec<anyhow::Result<Vec<Duration>>> = engines
+            .iter()
+            .map(|(_, e)| match e {
+                Ok(_) => Ok(Vec::new()),
+                Err(e) => Err(anyhow::anyhow!("{e:#}")),
+            })
+            .collect();
+        for _ in 0..options.processes {
+            for ((name, _), slot) in engines.iter().zip(&mut times) {
+                let Ok(so_far) = slot else { continue };
+                match measure_in_child(name, program, &reference, options.runs) {
+                    Ok(t) => so_far.extend(t),
+                    Err(e) => *slot = Err(e),
+                }
+            }
+        }
         let mut cells = Vec::new();
-        for (name, engine) in &engines {
-            let _ = std::io::stderr().flush();
-            let cell = match engine {
-                Err(_) => Cell::Unavailable,
-                Ok(engine) => {
-                    match measure_engine(engine.as_ref(), program, &reference, options.runs) {
-                        Ok(time) => {
-                            eprint!(", {name} {}", format_time(time));
-                            Cell::Time(time)
-                        }
-                        Err(e) => {
-                            eprint!("\n  {name} failed on {}: {e:#}\n ", program.name);
-                            failed = true;
-                            Cell::Failed
-                        }
-                    }
+        for ((name, engine), result) in engines.iter().zip(times) {
+            let cell = match (engine, result) {
+                (Err(_), _) => Cell::Unavailable,
+                (Ok(_), Ok(times)) => {
+                    let time = median(times);
+                    eprint!(", {name} {}", format_time(time));
+                    Cell::Time(time)
+                }
+                (Ok(_), Err(e)) => {
+                    eprint!("\n  {name} failed on {}: {e:#}\n ", program.name);
+                    failed = true;
+                    Cell::Failed
                 }
             };
             cells.push(cell);
+            let _ = std::io::stderr().flush();
         }
         eprintln!();
         rows.push(Row {
@@ -461,12 +563,14 @@ fn main() -> anyhow::Result<()> {
 
     println!(
         "Kiln benchmark report, {}, {}; wasmi {}, wasmtime {} (Cranelift); \
-         median of {} runs (start-up: of {}); load average {} before, {} after.\n",
+         median of {} runs in {} processes (start-up: of {} in one); load average {} before, \
+         {} after.\n",
         today(),
         machine(),
         engines::WASMI_VERSION,
         engines::WASMTIME_VERSION,
-        options.runs,
+        options.runs * options.processes,
+        options.processes,
         options.runs.max(5),
         load_before,
         load_average()
