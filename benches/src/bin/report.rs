@@ -7,25 +7,29 @@
 //! ```
 //!
 //! For each program: the native build (`cc -O2`) runs once and its output
-//! becomes the reference. Each engine's runs happen in `--processes` fresh
-//! processes (default 3; the report runs itself with `--child`), the engines
-//! taking turns: in each, the engine compiles the module, runs it once and
-//! must print exactly the same as natively (else the cell reads `MISMATCH`
-//! and the report exits 1), then makes `--runs` timed runs (default 3). The
-//! cell is the median of all the timed runs. An engine's run is
-//! instantiation plus `_start` (see `engines/mod.rs`); a native run is the
-//! process from spawn to exit, `--runs` times `--processes` of them. Last,
-//! the large program's start-up: compile plus instantiate, bytes to first
-//! call, per engine, in the report's own process.
+//! becomes the reference. Then come `--processes` rounds (default 5). In
+//! each round every engine runs in a fresh process (the report runs itself
+//! with `--child`): it compiles the module, runs it once and must print
+//! exactly the same as natively (else the cell reads `MISMATCH` and the
+//! report exits 1), then makes `--runs` timed runs (default 2); the native
+//! build runs `--runs` times too. An engine's run is instantiation plus
+//! `_start` (see `engines/mod.rs`); a native run is the process from spawn to
+//! exit. A time cell is the median of all of a column's timed runs. Last, the
+//! large program's start-up: compile plus instantiate, bytes to first call,
+//! per engine, in the report's own process.
 //!
-//! Why several processes: on the machines measured so far, one program's
-//! time in a fresh process moves by up to 1.7x between processes of the same
-//! binary (where its memory and code land), while runs within one process
-//! agree. A median over one process takes one such draw; over several it
-//! takes the typical one, for every engine alike.
 //! Three ratio columns follow the times: each Kiln tier over the engine of
 //! its kind (`kiln-interp / wasmi`, `kiln-jit / wasmtime`), and
-//! `kiln-jit / native`; the last row gives their geometric means.
+//! `kiln-jit / native`; the last row gives their geometric means. A ratio is
+//! paired: the median, over the rounds, of the ratio of the two columns'
+//! medians in that round. Within a round the two sides of each ratio run one
+//! right after the other, and the order reverses from round to round.
+//!
+//! Why: on the machines measured so far the same binary's time moves by up
+//! to 2.5x over periods of seconds (other work on the host), both between
+//! processes and within one, natively too. Times taken close together see the
+//! same conditions, so their ratio is steadier than either time; the median
+//! over rounds drops the rounds where conditions changed in between.
 //!
 //! Progress goes to stderr; the table, in Markdown, to stdout.
 
@@ -43,7 +47,7 @@ use kiln_benches::programs::{self, PROGRAMS, Program};
 struct Options {
     /// Timed runs per program and engine in each process (after one checked run).
     runs: usize,
-    /// Fresh processes per program and engine.
+    /// Rounds, each running every engine in a fresh process.
     processes: usize,
     /// Program names to run; empty for all.
     only: Vec<String>,
@@ -62,8 +66,8 @@ fn count(args: &mut impl Iterator<Item = String>, name: &str) -> anyhow::Result<
 impl Options {
     fn parse() -> anyhow::Result<Options> {
         let mut options = Options {
-            runs: 3,
-            processes: 3,
+            runs: 2,
+            processes: 5,
             only: Vec::new(),
         };
         let mut args = std::env::args().skip(1);
@@ -87,8 +91,11 @@ impl Options {
 
 /// One measurement in the table.
 enum Cell {
-    /// The median time.
-    Time(Duration),
+    /// The median of all timed runs, and the median of each round's runs.
+    Time {
+        median: Duration,
+        rounds: Vec<Duration>,
+    },
     /// The engine cannot run on this host (Kiln's JIT off x86-64 Linux), or
     /// no native build could be made; the reason is printed.
     Unavailable,
@@ -99,9 +106,54 @@ enum Cell {
 impl Cell {
     fn time(&self) -> Option<Duration> {
         match self {
-            Cell::Time(t) => Some(*t),
+            Cell::Time { median, .. } => Some(*median),
             _ => None,
         }
+    }
+
+    /// A cell of one or more rounds of times; `None` when there are none.
+    fn from_rounds(rounds: &[Vec<Duration>]) -> Option<Cell> {
+        let all: Vec<Duration> = rounds.iter().flatten().copied().collect();
+        if all.is_empty() || rounds.iter().any(Vec::is_empty) {
+            return None;
+        }
+        Some(Cell::Time {
+            median: median(all),
+            rounds: rounds.iter().map(|r| median(r.clone())).collect(),
+        })
+    }
+
+    /// `self` over `other`, paired by rounds (see the module comment);
+    /// the ratio of the medians when the rounds do not correspond.
+    fn ratio(&self, other: &Cell) -> Option<f64> {
+        let (
+            Cell::Time {
+                median: a,
+                rounds: ra,
+            },
+            Cell::Time {
+                median: b,
+                rounds: rb,
+            },
+        ) = (self, other)
+        else {
+            return None;
+        };
+        if ra.len() != rb.len() || ra.len() < 2 {
+            return Some(a.as_secs_f64() / b.as_secs_f64());
+        }
+        let mut ratios: Vec<f64> = ra
+            .iter()
+            .zip(rb)
+            .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+            .collect();
+        ratios.sort_unstable_by(f64::total_cmp);
+        let n = ratios.len();
+        Some(if n % 2 == 1 {
+            ratios[n / 2]
+        } else {
+            (ratios[n / 2 - 1] * ratios[n / 2]).sqrt()
+        })
     }
 }
 
@@ -131,9 +183,9 @@ fn check(got: &Outcome, reference: &Outcome) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Times `runs` runs of the native build after one reference run; returns
-/// the reference outcome and the median.
-fn measure_native(program: &Program, runs: usize) -> anyhow::Result<(Outcome, Duration)> {
+/// Builds `program` natively and runs it once; returns the build and the
+/// reference outcome.
+fn native_reference(program: &Program) -> anyhow::Result<(NativeProgram, Outcome)> {
     let native = NativeProgram::build(program)?;
     let (reference, _) = native.run(&[])?;
     anyhow::ensure!(
@@ -151,13 +203,22 @@ fn measure_native(program: &Program, runs: usize) -> anyhow::Result<(Outcome, Du
             program.expected
         );
     }
+    Ok((native, reference))
+}
+
+/// Times `runs` runs of the native build, each checked against `reference`.
+fn time_native(
+    native: &NativeProgram,
+    reference: &Outcome,
+    runs: usize,
+) -> anyhow::Result<Vec<Duration>> {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let (outcome, time) = native.run(&[])?;
-        check(&outcome, &reference)?;
+        check(&outcome, reference)?;
         times.push(time);
     }
-    Ok((reference, median(times)))
+    Ok(times)
 }
 
 /// Compiles `program` on `engine`, checks one run against `reference`, then
@@ -242,17 +303,37 @@ fn measure_in_child(
     Ok(times)
 }
 
-/// The median of `runs` start-ups (compile plus instantiate) of `wasm`, after
-/// one untimed.
-fn measure_startup(engine: &dyn Engine, wasm: &[u8], runs: usize) -> anyhow::Result<Duration> {
+/// The time of one start-up (compile plus instantiate) of `wasm`.
+fn time_startup(engine: &dyn Engine, wasm: &[u8]) -> anyhow::Result<Duration> {
+    let start = Instant::now();
     engine.compile(wasm)?.instantiate()?;
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        engine.compile(wasm)?.instantiate()?;
-        times.push(start.elapsed());
+    Ok(start.elapsed())
+}
+
+/// A column's cell from its times by round (or why it has none), with its
+/// progress printed after `separator`; a failure sets `failed`.
+fn finish_cell(
+    name: &str,
+    separator: &str,
+    available: bool,
+    result: anyhow::Result<Vec<Vec<Duration>>>,
+    failed: &mut bool,
+) -> Cell {
+    let cell = match result.map(|rounds| Cell::from_rounds(&rounds)) {
+        _ if !available => Cell::Unavailable,
+        Ok(Some(cell)) => cell,
+        Ok(None) => Cell::Unavailable,
+        Err(e) => {
+            eprint!("\n  {name} failed: {e:#}\n ");
+            *failed = true;
+            Cell::Failed
+        }
+    };
+    if let Some(time) = cell.time() {
+        eprint!("{separator}{name} {}", format_time(time));
     }
-    Ok(median(times))
+    let _ = std::io::stderr().flush();
+    cell
 }
 
 /// `2.53 s`, `81.2 ms`, `512 µs`: three significant digits.
@@ -345,21 +426,24 @@ fn print_table(
 ) {
     let mut out = String::new();
     let cell = |c: &Cell| match c {
-        Cell::Time(t) => format_time(*t),
+        Cell::Time { median, .. } => format_time(*median),
         Cell::Unavailable => "n/a".into(),
         Cell::Failed => "MISMATCH/error".into(),
     };
-    // The time of column `name` (an engine, or `native`) in a row.
-    let time = |native: Option<Duration>, engines: &[Cell], name: &str| -> Option<Duration> {
+    // The cell of column `name` (an engine, or `native`) in a row.
+    fn column<'a>(
+        names: &[&str],
+        native: &'a Cell,
+        engines: &'a [Cell],
+        name: &str,
+    ) -> Option<&'a Cell> {
         if name == "native" {
-            return native;
+            return Some(native);
         }
-        engines[names.iter().position(|n| *n == name)?].time()
-    };
-    let ratio = |native: Option<Duration>, engines: &[Cell], (a, b): (&str, &str)| {
-        let a = time(native, engines, a)?;
-        let b = time(native, engines, b)?;
-        Some(a.as_secs_f64() / b.as_secs_f64())
+        engines.get(names.iter().position(|n| *n == name)?)
+    }
+    let ratio = |native: &Cell, engines: &[Cell], (a, b): (&str, &str)| {
+        column(names, native, engines, a)?.ratio(column(names, native, engines, b)?)
     };
     let format_ratio = |r: Option<f64>| match r {
         Some(r) => format!("{r:.2}x"),
@@ -386,7 +470,7 @@ fn print_table(
             let _ = write!(out, " {} |", cell(c));
         }
         for pair in RATIOS {
-            let r = ratio(row.native.time(), &row.engines, pair);
+            let r = ratio(&row.native, &row.engines, pair);
             let _ = write!(out, " {} |", format_ratio(r));
         }
         let _ = writeln!(out);
@@ -422,7 +506,7 @@ fn print_table(
     for pair in RATIOS {
         let ratios: Vec<f64> = rows
             .iter()
-            .filter_map(|r| ratio(r.native.time(), &r.engines, pair))
+            .filter_map(|r| ratio(&r.native, &r.engines, pair))
             .collect();
         let _ = write!(out, " {} |", format_ratio(geomean(&ratios)));
     }
@@ -438,13 +522,39 @@ fn print_table(
         let _ = write!(out, " {} |", cell(c));
     }
     for pair in RATIOS {
-        let _ = write!(out, " {} |", format_ratio(ratio(None, startup, pair)));
+        let _ = write!(
+            out,
+            " {} |",
+            format_ratio(ratio(&Cell::Unavailable, startup, pair))
+        );
     }
     let _ = writeln!(out);
     for (name, reason) in unavailable {
         let _ = writeln!(out, "\n{name}: n/a, {reason}");
     }
     print!("{out}");
+}
+
+/// The order in which a round runs the columns (`native` and the engines):
+/// the two sides of each ratio in [`RATIOS`] next to each other, as far as
+/// a line allows; columns no ratio names go last.
+fn round_order(columns: &[&str]) -> Vec<usize> {
+    let mut order: Vec<usize> = Vec::new();
+    let mut add = |name: &str| {
+        if let Some(i) = columns.iter().position(|c| *c == name)
+            && !order.contains(&i)
+        {
+            order.push(i);
+        }
+    };
+    for (a, b) in RATIOS {
+        add(a);
+        add(b);
+    }
+    for c in columns {
+        add(c);
+    }
+    order
 }
 
 fn main() -> anyhow::Result<()> {
@@ -464,114 +574,131 @@ fn main() -> anyhow::Result<()> {
         .filter_map(|(name, e)| Some((*name, format!("{:#}", e.as_ref().err()?))))
         .collect();
     eprintln!(
-        "{} programs, {} timed runs in each of {} processes after a checked run, on native, {}",
+        "{} programs, {} rounds of {} timed runs each (engines in a fresh process, after a checked run), on native, {}",
         selected.len(),
-        options.runs,
         options.processes,
+        options.runs,
         names.join(", ")
     );
     let load_before = load_average();
     let mut failed = false;
     let mut rows = Vec::new();
     for (i, program) in selected.iter().enumerate() {
-        eprint!(
-            "[{:2}/{}] {:<10} native",
-            i + 1,
-            selected.len(),
-            program.name
-        );
-        let (reference, native) = match measure_native(program, options.runs * options.processes) {
-            Ok((reference, time)) => {
-                eprint!(" {}", format_time(time));
-                (reference, Cell::Time(time))
-            }
+        eprint!("[{:2}/{}] {:<10}", i + 1, selected.len(), program.name);
+        let (native, reference) = match native_reference(program) {
+            Ok((native, reference)) => (Some(native), reference),
             // Without a native build, check against the recorded output.
             Err(e) => {
-                eprint!(" n/a ({e:#}; checking against programs/expected/)");
+                eprint!(" native n/a ({e:#}; checking against programs/expected/)");
                 let reference = Outcome {
                     status: 0,
                     stdout: program.expected.as_bytes().to_vec(),
                     stderr: Vec::new(),
                 };
-                (reference, Cell::Unavailable)
+                (None, reference)
             }
         };
-        // The engines take turns, one process each per round.
-        let mut times: Vec<anyhow::Result<Vec<Duration>>> = engines
-            .iter()
-            .map(|(_, e)| match e {
-                Ok(_) => Ok(Vec::new()),
-                Err(e) => Err(anyhow::anyhow!("{e:#}")),
-            })
+        // Column 0 is native, then the engines; each holds its times by
+        // round, or why it has none.
+        let mut columns: Vec<anyhow::Result<Vec<Vec<Duration>>>> = std::iter::once(match &native {
+            Some(_) => Ok(Vec::new()),
+            None => Err(anyhow::anyhow!("no native build")),
+        })
+        .chain(engines.iter().map(|(_, e)| match e {
+            Ok(_) => Ok(Vec::new()),
+            Err(e) => Err(anyhow::anyhow!("{e:#}")),
+        }))
+        .collect();
+        let column_names: Vec<&str> = std::iter::once("native")
+            .chain(names.iter().copied())
             .collect();
+        let mut order = round_order(&column_names);
         for _ in 0..options.processes {
-            for ((name, _), slot) in engines.iter().zip(&mut times) {
-                let Ok(so_far) = slot else { continue };
-                match measure_in_child(name, program, &reference, options.runs) {
-                    Ok(t) => so_far.extend(t),
-                    Err(e) => *slot = Err(e),
+            for &c in &order {
+                let Ok(rounds) = &mut columns[c] else {
+                    continue;
+                };
+                let result = match (c, &native) {
+                    (0, Some(native)) => time_native(native, &reference, options.runs),
+                    (0, None) => continue,
+                    _ => measure_in_child(column_names[c], program, &reference, options.runs),
+                };
+                match result {
+                    Ok(t) => rounds.push(t),
+                    Err(e) => columns[c] = Err(e),
                 }
             }
+            order.reverse();
         }
         let mut cells = Vec::new();
-        for ((name, engine), result) in engines.iter().zip(times) {
-            let cell = match (engine, result) {
-                (Err(_), _) => Cell::Unavailable,
-                (Ok(_), Ok(times)) => {
-                    let time = median(times);
-                    eprint!(", {name} {}", format_time(time));
-                    Cell::Time(time)
-                }
-                (Ok(_), Err(e)) => {
-                    eprint!("\n  {name} failed on {}: {e:#}\n ", program.name);
-                    failed = true;
-                    Cell::Failed
-                }
+        for (c, result) in columns.into_iter().enumerate() {
+            let name = column_names[c];
+            let available = if c == 0 {
+                native.is_some()
+            } else {
+                engines[c - 1].1.is_ok()
             };
-            cells.push(cell);
+            let separator = if c == 0 { " " } else { ", " };
+            cells.push(finish_cell(name, separator, available, result, &mut failed));
             let _ = std::io::stderr().flush();
         }
+        let native_cell = cells.remove(0);
         eprintln!();
         rows.push(Row {
             name: program.name,
-            native,
+            native: native_cell,
             engines: cells,
         });
     }
 
     let large = programs::find(programs::LARGE).context("the large program is listed")?;
     eprint!("start-up of {}:", large.name);
-    let mut startup = Vec::new();
-    for (name, engine) in &engines {
-        let _ = std::io::stderr().flush();
-        startup.push(match engine {
-            Err(_) => Cell::Unavailable,
-            Ok(engine) => match measure_startup(engine.as_ref(), large.wasm, options.runs.max(5)) {
-                Ok(time) => {
-                    eprint!(" {name} {}", format_time(time));
-                    Cell::Time(time)
-                }
-                Err(e) => {
-                    eprint!("\n  {name} failed: {e:#}\n ");
-                    failed = true;
-                    Cell::Failed
-                }
-            },
-        });
+    let _ = std::io::stderr().flush();
+    // One untimed start-up per engine, then rounds of one each, taking
+    // turns as above; every round is paired.
+    let startup_runs = (options.runs * options.processes).max(5);
+    let mut startup_times: Vec<anyhow::Result<Vec<Vec<Duration>>>> = engines
+        .iter()
+        .map(|(_, e)| match e {
+            Ok(_) => Ok(Vec::new()),
+            Err(e) => Err(anyhow::anyhow!("{e:#}")),
+        })
+        .collect();
+    let mut order = round_order(&names);
+    for round in 0..=startup_runs {
+        for &i in &order {
+            let (Ok(engine), Ok(rounds)) = (&engines[i].1, &mut startup_times[i]) else {
+                continue;
+            };
+            match time_startup(engine.as_ref(), large.wasm) {
+                Ok(t) if round > 0 => rounds.push(vec![t]),
+                Ok(_) => {}
+                Err(e) => startup_times[i] = Err(e),
+            }
+        }
+        order.reverse();
     }
+    let startup: Vec<Cell> = startup_times
+        .into_iter()
+        .enumerate()
+        .map(|(i, result)| {
+            let (name, engine) = &engines[i];
+            finish_cell(name, " ", engine.is_ok(), result, &mut failed)
+        })
+        .collect();
     eprintln!("\n");
 
     println!(
         "Kiln benchmark report, {}, {}; wasmi {}, wasmtime {} (Cranelift); \
-         median of {} runs in {} processes (start-up: of {} in one); load average {} before, \
-         {} after.\n",
+         median of {} runs in {} rounds, ratios paired by round (start-up: of {} in one process, \
+         taking turns); load average {} before, {} after.\n",
         today(),
         machine(),
         engines::WASMI_VERSION,
         engines::WASMTIME_VERSION,
         options.runs * options.processes,
         options.processes,
-        options.runs.max(5),
+        startup_runs,
         load_before,
         load_average()
     );
@@ -580,4 +707,51 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("some engine printed something else than the native build, or failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(rounds_ms: &[&[u64]]) -> Cell {
+        let rounds: Vec<Vec<Duration>> = rounds_ms
+            .iter()
+            .map(|r| r.iter().map(|&ms| Duration::from_millis(ms)).collect())
+            .collect();
+        Cell::from_rounds(&rounds).expect("times")
+    }
+
+    #[test]
+    fn a_ratio_is_the_median_of_the_rounds_ratios() {
+        // Conditions changed after the first round for `b`, after the
+        // second for `a`: each round's pair still agrees in two of three.
+        let a = cell(&[&[100, 102], &[300, 300], &[300, 310]]);
+        let b = cell(&[&[100, 98], &[300, 290], &[100, 100]]);
+        assert_eq!(a.time(), Some(Duration::from_millis(300)));
+        assert_eq!(b.time(), Some(Duration::from_millis(100)));
+        let r = a.ratio(&b).expect("a ratio");
+        assert!((r - 1.02).abs() < 1e-9, "{r}");
+        // Two rounds: the geometric mean of the two ratios.
+        let a = cell(&[&[100], &[400]]);
+        let b = cell(&[&[100], &[100]]);
+        assert!((a.ratio(&b).expect("a ratio") - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unpaired_cells_compare_medians() {
+        let a = cell(&[&[30, 10, 20]]);
+        let b = cell(&[&[10], &[10]]);
+        assert!((a.ratio(&b).expect("a ratio") - 2.0).abs() < 1e-9);
+        assert_eq!(a.ratio(&Cell::Unavailable), None);
+        assert_eq!(Cell::Failed.ratio(&a), None);
+        assert!(Cell::from_rounds(&[vec![], vec![Duration::from_millis(1)]]).is_none());
+    }
+
+    #[test]
+    fn each_ratio_s_sides_run_next_to_each_other() {
+        let columns = ["native", "kiln-interp", "kiln-jit", "wasmi", "wasmtime"];
+        assert_eq!(round_order(&columns), [1, 3, 2, 4, 0]);
+        // Columns no ratio names still run, last.
+        assert_eq!(round_order(&["other", "wasmi", "kiln-interp"]), [2, 1, 0]);
+    }
 }
