@@ -602,6 +602,49 @@ fn float_chains_compute_through_the_accumulator() {
     }
 }
 
+/// A return of one value between functions of the module moves it to the
+/// caller whether it comes from the integer accumulator (the op before the
+/// return computed it), from a register (a parameter, the second of two) or
+/// from the float accumulator, and keeps all 64 bits.
+#[test]
+fn single_results_return_from_the_accumulator_or_a_register() {
+    let mut p = load(
+        r#"(module
+          (func $inc (param i64) (result i64) (i64.add (local.get 0) (i64.const 0x100000001)))
+          (func $id (param i64) (result i64) (local.get 0))
+          (func $second (param i64 i64) (result i64) (local.get 1))
+          (func $half (param f64) (result f64) (f64.mul (local.get 0) (f64.const 0.5)))
+          (func $sum (param i32) (result i32)
+            (if (result i32) (i32.eqz (local.get 0))
+              (then (i32.const 0))
+              (else (i32.add (local.get 0) (call $sum (i32.sub (local.get 0) (i32.const 1)))))))
+          (func (export "ints") (param $x i64) (result i64)
+            (i64.add
+              (call $inc (local.get $x))
+              (i64.mul (i64.const 3) (call $second (i64.const 7) (call $id (local.get $x))))))
+          (func (export "half") (param f64) (result f64) (call $half (local.get 0)))
+          (func (export "sum") (param i32) (result i32) (call $sum (local.get 0))))"#,
+    );
+    for x in [0i64, 5, -1, 0x7fff_ffff_ffff_0000] {
+        let expected = x
+            .wrapping_add(0x1_0000_0001)
+            .wrapping_add(x.wrapping_mul(3));
+        assert_eq!(
+            p.call("ints", &[Val::I64(x)]),
+            Ok(vec![Val::I64(expected)]),
+            "x = {x}"
+        );
+    }
+    assert_eq!(
+        p.call("half", &[Val::F64(5.0f64.to_bits())]),
+        Ok(vec![Val::F64(2.5f64.to_bits())])
+    );
+    assert_eq!(
+        p.call("sum", &[Val::I32(500)]),
+        Ok(vec![Val::I32(500 * 501 / 2)])
+    );
+}
+
 /// An op that a jump can reach reads its operand from its register, not from
 /// the accumulator that the op before it (in the code) left: on the back edge
 /// the accumulator holds `$b`, not `$a`.

@@ -250,3 +250,38 @@ handler! {
         next!(resume, caller_regs, mem, len, ctx, 0, 0.0)
     }
 }
+
+handler! {
+    /// `ret` for a function with one result, which it takes from the integer
+    /// accumulator when that holds it (see `thread`): one move, and no
+    /// branches on the count.
+    pub(super) fn ret1<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
+        if LOOP_MODE {
+            exit!(ip)
+        }
+        operands!(ip, Op::Return { start: from, .. });
+        // SAFETY: as in `call`.
+        let c = unsafe { &mut *ctx };
+        // As in `ret`.
+        let Some(caller) = c.frames.last() else {
+            exit!(ip)
+        };
+        let (func, base, pc) = (caller.func, caller.base, caller.pc);
+        let saved = c.frames.len();
+        if caller.instance != c.frame.instance {
+            exit!(ip)
+        }
+        // Register 0 and register `from` are the function's own (translation).
+        reg!(regs, 0) = int_operand!(FROM_ACC, iacc, regs, from);
+        // SAFETY: as in `ret`.
+        unsafe { c.frames.set_len(saved - 1) };
+        c.frame.func = func;
+        c.frame.base = base;
+        c.frame.pc = pc;
+        c.depth -= 1;
+        let caller_start = c.frame.func().threaded.as_ptr();
+        // SAFETY: as in `ret`.
+        let (caller_regs, resume) = unsafe { (c.stack.add(base), caller_start.add(pc)) };
+        next!(resume, caller_regs, mem, len, ctx, 0, 0.0)
+    }
+}

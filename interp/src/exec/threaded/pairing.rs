@@ -122,6 +122,14 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
         Op::CallIndirect { .. } => (calls::call_indirect, None),
         Op::GlobalGet { dst, .. } => (global_get, Some(Acc::Int(dst))),
         Op::GlobalSet { src, .. } => (pick_from_acc!(global_set; int_from(src)), None),
+        Op::Return { start, count: 1 } => (
+            if int_from(start) {
+                calls::ret1::<true>
+            } else {
+                calls::ret1::<false>
+            },
+            None,
+        ),
         Op::Return { .. } => (calls::ret, None),
         Op::Load {
             kind, dst, addr, ..
