@@ -478,6 +478,59 @@ fn scaled_addresses_wrap_and_trap() {
     assert!(matches!(got, Err(e) if e.code() == Some(TrapCode::MemoryOutOfBounds)));
 }
 
+/// Scaled accesses by each shift the handlers fix (1, 2, 3) and by one they
+/// read from the op (4) reach `base + (index << shift)`, wrapping at 2^32 and
+/// trapping out of bounds; the index here comes from the accumulator.
+#[test]
+fn scaled_accesses_by_every_shift() {
+    let mut wat = String::from("(module (memory 1)\n");
+    for s in 1..=4 {
+        let addr = format!(
+            "(i32.add (local.get $b) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const {s})))"
+        );
+        wat += &format!(
+            "(func (export \"put{s}\") (param $b i32) (param $i i32) (param $v i64) \
+               (i64.store {addr} (local.get $v)))
+             (func (export \"get{s}\") (param $b i32) (param $i i32) (result i64) \
+               (i64.load {addr}))\n"
+        );
+    }
+    wat += "(func (export \"at\") (param $a i32) (result i64) (i64.load (local.get $a))))";
+    let mut p = load(&wat);
+    for s in 1..=4u32 {
+        let v = 0x0123_4567_89ab_cdef_i64 + i64::from(s);
+        let (b, i) = (100, 5);
+        let put = format!("put{s}");
+        let get = format!("get{s}");
+        p.call(&put, &[Val::I32(b), Val::I32(i), Val::I64(v)])
+            .expect("no trap");
+        let at = b + ((i + 1) << s);
+        assert_eq!(
+            p.call("at", &[Val::I32(at)]),
+            Ok(vec![Val::I64(v)]),
+            "shift {s}"
+        );
+        assert_eq!(
+            p.call(&get, &[Val::I32(b), Val::I32(i)]),
+            Ok(vec![Val::I64(v)])
+        );
+        // `(i + 1) << s` is 2^32: the access is at `b`.
+        let i = ((1u64 << (32 - s)) - 1) as u32 as i32;
+        p.call(&put, &[Val::I32(8), Val::I32(i), Val::I64(-v)])
+            .expect("no trap");
+        assert_eq!(
+            p.call("at", &[Val::I32(8)]),
+            Ok(vec![Val::I64(-v)]),
+            "shift {s}"
+        );
+        // Eight bytes at 65,532 run past the end.
+        let got = p.call(&get, &[Val::I32(65_532), Val::I32(-1)]);
+        assert!(matches!(got, Err(e) if e.code() == Some(TrapCode::MemoryOutOfBounds)));
+        let got = p.call(&put, &[Val::I32(65_532), Val::I32(-1), Val::I64(1)]);
+        assert!(matches!(got, Err(e) if e.code() == Some(TrapCode::MemoryOutOfBounds)));
+    }
+}
+
 /// A callee's declared locals start at zero and its constant registers hold
 /// its constants, for every count the call handler writes differently (none,
 /// one, two overlapping runs of 2 or of 4, and more than 8), even where an

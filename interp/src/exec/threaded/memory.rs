@@ -8,7 +8,8 @@
 //! computes it); for `Op::LoadWrapped`/`Op::StoreWrapped`, at
 //! `(addr + imm) mod 2^32`, the `i32.add` of a constant that fed an access
 //! with offset 0; for `Op::LoadScaled`/`Op::StoreScaled`, at
-//! `(base + (index << shift)) mod 2^32`, an `I32AddShl` that fed one.
+//! `(base + (index << shift)) mod 2^32`, an `I32AddShl` that fed one, with
+//! one more handler for each of the common shifts 1, 2 and 3.
 
 use std::hint::unreachable_unchecked;
 
@@ -24,6 +25,22 @@ pub(super) const WRAPPED: u8 = 1;
 /// Address mode of `Op::LoadScaled`/`Op::StoreScaled`:
 /// `(base + (index << shift)) mod 2^32`.
 pub(super) const SCALED: u8 = 2;
+/// The same with `shift` 1, 2 or 3 (arrays of 2-, 4- and 8-byte elements),
+/// fixed in the handler: a shift by a constant is one instruction, a shift by
+/// a register three on x86-64.
+const SCALED_1: u8 = 3;
+const SCALED_2: u8 = 4;
+const SCALED_3: u8 = 5;
+
+/// The address mode of a scaled access by `shift`.
+pub(super) fn scaled_mode(shift: u8) -> u8 {
+    match shift {
+        1 => SCALED_1,
+        2 => SCALED_2,
+        3 => SCALED_3,
+        _ => SCALED,
+    }
+}
 
 /// Where a store takes its value from: its register...
 pub(super) const FROM_NONE: u8 = 0;
@@ -96,6 +113,11 @@ macro_rules! load_handlers {
                         let index = int_operand!(FROM_ACC, iacc, regs, index);
                         (dst, scaled(reg!(regs, base), index, shift))
                     }
+                    SCALED_1 | SCALED_2 | SCALED_3 => {
+                        operands!(ip, Op::LoadScaled { dst, base, index, .. });
+                        let index = int_operand!(FROM_ACC, iacc, regs, index);
+                        (dst, scaled(reg!(regs, base), index, MODE - SCALED_1 + 1))
+                    }
                     _ => {
                         operands!(ip, Op::Load { dst, addr, offset, .. });
                         let addr = int_operand!(FROM_ACC, iacc, regs, addr);
@@ -124,6 +146,9 @@ macro_rules! load_handlers {
                     ($(LoadOp::$kind)|+, OFFSET) => Some(pick_from_acc!($name, OFFSET; from_acc)),
                     ($(LoadOp::$kind)|+, WRAPPED) => Some(pick_from_acc!($name, WRAPPED; from_acc)),
                     ($(LoadOp::$kind)|+, SCALED) => Some(pick_from_acc!($name, SCALED; from_acc)),
+                    ($(LoadOp::$kind)|+, SCALED_1) => Some(pick_from_acc!($name, SCALED_1; from_acc)),
+                    ($(LoadOp::$kind)|+, SCALED_2) => Some(pick_from_acc!($name, SCALED_2; from_acc)),
+                    ($(LoadOp::$kind)|+, SCALED_3) => Some(pick_from_acc!($name, SCALED_3; from_acc)),
                 )*
                 _ => None,
             }
@@ -160,6 +185,10 @@ macro_rules! store_handlers {
                     SCALED => {
                         operands!(ip, Op::StoreScaled { base, index, val, shift, .. });
                         (val, scaled(reg!(regs, base), reg!(regs, index), shift))
+                    }
+                    SCALED_1 | SCALED_2 | SCALED_3 => {
+                        operands!(ip, Op::StoreScaled { base, index, val, .. });
+                        (val, scaled(reg!(regs, base), reg!(regs, index), MODE - SCALED_1 + 1))
                     }
                     _ => {
                         operands!(ip, Op::Store { addr, val, offset, .. });
@@ -199,6 +228,9 @@ macro_rules! store_handlers {
                     ($(StoreOp::$kind)|+, OFFSET) => Some(with_from!($name, OFFSET)),
                     ($(StoreOp::$kind)|+, WRAPPED) => Some(with_from!($name, WRAPPED)),
                     ($(StoreOp::$kind)|+, SCALED) => Some(with_from!($name, SCALED)),
+                    ($(StoreOp::$kind)|+, SCALED_1) => Some(with_from!($name, SCALED_1)),
+                    ($(StoreOp::$kind)|+, SCALED_2) => Some(with_from!($name, SCALED_2)),
+                    ($(StoreOp::$kind)|+, SCALED_3) => Some(with_from!($name, SCALED_3)),
                 )*
                 _ => None,
             }

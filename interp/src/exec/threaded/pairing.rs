@@ -138,11 +138,17 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
             kind, dst, addr, ..
         } => load(kind, memory::WRAPPED, int_from(addr), dst),
         Op::LoadScaled {
-            kind, dst, index, ..
-        } => load(kind, memory::SCALED, int_from(index), dst),
+            kind,
+            dst,
+            index,
+            shift,
+            ..
+        } => load(kind, memory::scaled_mode(shift), int_from(index), dst),
         Op::Store { kind, val, .. } => (store(kind, memory::OFFSET, val, acc), None),
         Op::StoreWrapped { kind, val, .. } => (store(kind, memory::WRAPPED, val, acc), None),
-        Op::StoreScaled { kind, val, .. } => (store(kind, memory::SCALED, val, acc), None),
+        Op::StoreScaled {
+            kind, val, shift, ..
+        } => (store(kind, memory::scaled_mode(shift), val, acc), None),
         _ => (slow, None),
     }
 }
