@@ -8,28 +8,34 @@
 //!
 //! For each program: the native build (`cc -O2`) runs once and its output
 //! becomes the reference. Then come `--processes` rounds (default 5). In
-//! each round every engine runs in a fresh process (the report runs itself
-//! with `--child`): it compiles the module, runs it once and must print
-//! exactly the same as natively (else the cell reads `MISMATCH` and the
-//! report exits 1), then makes `--runs` timed runs (default 2); the native
-//! build runs `--runs` times too. An engine's run is instantiation plus
-//! `_start` (see `engines/mod.rs`); a native run is the process from spawn to
-//! exit. A time cell is the median of all of a column's timed runs. Last, the
-//! large program's start-up: compile plus instantiate, bytes to first call,
-//! per engine, in the report's own process.
+//! each round the engines run in fresh processes (the report runs itself
+//! with `--child`), the two engines of a ratio (`kiln-interp` and `wasmi`,
+//! `kiln-jit` and `wasmtime`) sharing one: each engine compiles the module,
+//! runs it once and must print exactly the same as natively (else the cell
+//! reads `MISMATCH` and the report exits 1), then the two make `--runs` timed
+//! runs each (default 2), taking turns run by run; the native build runs
+//! `--runs` times after them. An engine's run is instantiation plus `_start`
+//! (see `engines/mod.rs`); a native run is the process from spawn to exit. A
+//! time cell is the median of all of a column's timed runs. Last, the large
+//! program's start-up: compile plus instantiate, bytes to first call, per
+//! engine, in the report's own process, the engines taking turns.
 //!
 //! Three ratio columns follow the times: each Kiln tier over the engine of
 //! its kind (`kiln-interp / wasmi`, `kiln-jit / wasmtime`), and
 //! `kiln-jit / native`; the last row gives their geometric means. A ratio is
 //! paired: the median, over the rounds, of the ratio of the two columns'
-//! medians in that round. Within a round the two sides of each ratio run one
-//! right after the other, and the order reverses from round to round.
+//! fastest runs in that round. The order of the processes reverses from
+//! round to round. `--verbose` prints each column's fastest run of every
+//! round.
 //!
 //! Why: on the machines measured so far the same binary's time moves by up
-//! to 2.5x over periods of seconds (other work on the host), both between
-//! processes and within one, natively too. Times taken close together see the
-//! same conditions, so their ratio is steadier than either time; the median
-//! over rounds drops the rounds where conditions changed in between.
+//! to 2.5x, natively too: between processes (a process can run at half speed
+//! from start to end while the next one runs at full speed) and within one,
+//! over periods of seconds. Runs taken in turn in one process see the same
+//! conditions, so their ratio is steadier than either time; the median over
+//! rounds drops the rounds where conditions changed in between. Other work
+//! only ever slows a run down, so a round's fastest run is the one it
+//! disturbed least.
 //!
 //! Progress goes to stderr; the table, in Markdown, to stdout.
 
@@ -39,7 +45,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
-use kiln_benches::engines::{self, Engine, Outcome};
+use kiln_benches::engines::{self, Compiled, Engine, Outcome};
 use kiln_benches::native::NativeProgram;
 use kiln_benches::programs::{self, PROGRAMS, Program};
 
@@ -51,6 +57,8 @@ struct Options {
     processes: usize,
     /// Program names to run; empty for all.
     only: Vec<String>,
+    /// Print every round's times.
+    verbose: bool,
 }
 
 /// A positive count following option `name`.
@@ -69,14 +77,16 @@ impl Options {
             runs: 2,
             processes: 5,
             only: Vec::new(),
+            verbose: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--runs" => options.runs = count(&mut args, "--runs")?,
                 "--processes" => options.processes = count(&mut args, "--processes")?,
+                "--verbose" => options.verbose = true,
                 "-h" | "--help" => {
-                    println!("usage: report [--runs N] [--processes P] [PROGRAM...]");
+                    println!("usage: report [--runs N] [--processes P] [--verbose] [PROGRAM...]");
                     std::process::exit(0);
                 }
                 name if programs::find(name).is_some() => options.only.push(arg),
@@ -91,7 +101,7 @@ impl Options {
 
 /// One measurement in the table.
 enum Cell {
-    /// The median of all timed runs, and the median of each round's runs.
+    /// The median of all timed runs, and the fastest run of each round.
     Time {
         median: Duration,
         rounds: Vec<Duration>,
@@ -119,7 +129,10 @@ impl Cell {
         }
         Some(Cell::Time {
             median: median(all),
-            rounds: rounds.iter().map(|r| median(r.clone())).collect(),
+            rounds: rounds
+                .iter()
+                .filter_map(|r| r.iter().min().copied())
+                .collect(),
         })
     }
 
@@ -221,35 +234,31 @@ fn time_native(
     Ok(times)
 }
 
-/// Compiles `program` on `engine`, checks one run against `reference`, then
-/// times `runs` runs, each checked too.
-fn time_engine(
-    engine: &dyn Engine,
+/// Compiles `program` on engine `name` and checks one run against
+/// `reference`.
+fn compile_checked(
+    name: &str,
     program: &Program,
     reference: &Outcome,
-    runs: usize,
-) -> anyhow::Result<Vec<Duration>> {
-    let compiled = engine.compile(program.wasm)?;
+) -> anyhow::Result<Box<dyn Compiled>> {
+    let compiled = engines::by_name(name)?.compile(program.wasm)?;
     check(&compiled.run(program.name, &[])?, reference)?;
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        let outcome = compiled.run(program.name, &[])?;
-        times.push(start.elapsed());
-        check(&outcome, reference)?;
-    }
-    Ok(times)
+    Ok(compiled)
 }
 
-/// The child's side of [`measure_in_child`]: `report --child ENGINE PROGRAM RUNS
-/// STATUS`, with the reference output on standard input. Prints one timed run's
-/// nanoseconds per line.
+/// The child's side of [`measure_in_child`]: `report --child ENGINES PROGRAM
+/// RUNS STATUS` (engines separated by commas), with the reference output on
+/// standard input. Compiles the program on every engine and checks one run
+/// of each, then times `RUNS` runs of each, the engines taking turns and the
+/// order reversing every turn, each run checked too. Prints `INDEX NANOS` for
+/// each timed run of the engine at `INDEX`, or `INDEX error MESSAGE` once for
+/// one that failed, after which the others go on.
 fn child(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
     let mut next = |what: &str| args.next().with_context(|| format!("--child needs {what}"));
-    let engine = engines::by_name(&next("an engine")?)?;
+    let names = next("engines")?;
     let name = next("a program")?;
     let program = programs::find(&name).with_context(|| format!("no program {name}"))?;
-    let runs = next("a run count")?.parse().context("--child run count")?;
+    let runs: usize = next("a run count")?.parse().context("--child run count")?;
     let status = next("a status")?.parse().context("--child status")?;
     let mut stdout = Vec::new();
     std::io::stdin().read_to_end(&mut stdout)?;
@@ -258,22 +267,54 @@ fn child(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
         stdout,
         stderr: Vec::new(),
     };
-    for time in time_engine(engine.as_ref(), program, &reference, runs)? {
-        println!("{}", time.as_nanos());
+    let mut out = String::new();
+    let mut compiled: Vec<Option<Box<dyn Compiled>>> = Vec::new();
+    let fail = |out: &mut String, i: usize, e: anyhow::Error| {
+        let message = format!("{e:#}").replace('\n', " ");
+        let _ = writeln!(out, "{i} error {message}");
+    };
+    for (i, name) in names.split(',').enumerate() {
+        match compile_checked(name, program, &reference) {
+            Ok(c) => compiled.push(Some(c)),
+            Err(e) => {
+                fail(&mut out, i, e.context(format!("on {name}")));
+                compiled.push(None);
+            }
+        }
     }
+    let mut order: Vec<usize> = (0..compiled.len()).collect();
+    for _ in 0..runs {
+        for &i in &order {
+            let Some(c) = &compiled[i] else { continue };
+            let start = Instant::now();
+            let outcome = c.run(program.name, &[]);
+            let time = start.elapsed();
+            match outcome.and_then(|o| check(&o, &reference)) {
+                Ok(()) => {
+                    let _ = writeln!(out, "{i} {}", time.as_nanos());
+                }
+                Err(e) => {
+                    fail(&mut out, i, e);
+                    compiled[i] = None;
+                }
+            }
+        }
+        order.reverse();
+    }
+    print!("{out}");
     Ok(())
 }
 
-/// Runs [`time_engine`] in a fresh process of this program and returns its
-/// times.
+/// Runs [`child`] for `engines` in a fresh process of this program and
+/// returns each engine's times, or why it has none.
 fn measure_in_child(
-    engine: &str,
+    engines: &[&str],
     program: &Program,
     reference: &Outcome,
     runs: usize,
-) -> anyhow::Result<Vec<Duration>> {
+) -> anyhow::Result<Vec<anyhow::Result<Vec<Duration>>>> {
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["--child", engine, program.name])
+        .args(["--child", &engines.join(","), program.name])
         .arg(runs.to_string())
         .arg(reference.status.to_string())
         .stdin(Stdio::piped())
@@ -287,20 +328,38 @@ fn measure_in_child(
     let output = child.wait_with_output()?;
     anyhow::ensure!(
         output.status.success(),
-        "{}",
+        "the measuring process of {} failed: {}",
+        engines.join(" and "),
         String::from_utf8_lossy(&output.stderr).trim()
     );
-    let times = String::from_utf8(output.stdout)?
-        .lines()
-        .map(|l| l.parse().map(Duration::from_nanos))
-        .collect::<Result<Vec<_>, _>>()
-        .context("the measuring process printed something else than times")?;
-    anyhow::ensure!(
-        times.len() == runs,
-        "the measuring process printed {} times",
-        times.len()
-    );
-    Ok(times)
+    let mut results: Vec<anyhow::Result<Vec<Duration>>> =
+        engines.iter().map(|_| Ok(Vec::new())).collect();
+    for line in String::from_utf8(output.stdout)?.lines() {
+        let (index, rest) = line
+            .split_once(' ')
+            .and_then(|(i, rest)| Some((i.parse::<usize>().ok()?, rest)))
+            .filter(|(i, _)| *i < engines.len())
+            .with_context(|| format!("the measuring process printed {line:?}"))?;
+        if let Some(message) = rest.strip_prefix("error ") {
+            results[index] = Err(anyhow::anyhow!("{message}"));
+        } else if let Ok(times) = &mut results[index] {
+            let nanos = rest
+                .parse()
+                .with_context(|| format!("the measuring process printed {line:?}"))?;
+            times.push(Duration::from_nanos(nanos));
+        }
+    }
+    for (result, engine) in results.iter_mut().zip(engines) {
+        if let Ok(times) = result
+            && times.len() != runs
+        {
+            *result = Err(anyhow::anyhow!(
+                "the measuring process printed {} times for {engine}",
+                times.len()
+            ));
+        }
+    }
+    Ok(results)
 }
 
 /// The time of one start-up (compile plus instantiate) of `wasm`.
@@ -535,26 +594,33 @@ fn print_table(
     print!("{out}");
 }
 
-/// The order in which a round runs the columns (`native` and the engines):
-/// the two sides of each ratio in [`RATIOS`] next to each other, as far as
-/// a line allows; columns no ratio names go last.
-fn round_order(columns: &[&str]) -> Vec<usize> {
-    let mut order: Vec<usize> = Vec::new();
-    let mut add = |name: &str| {
-        if let Some(i) = columns.iter().position(|c| *c == name)
-            && !order.contains(&i)
-        {
-            order.push(i);
-        }
-    };
+/// How a round runs the columns (`native` and the engines): in groups, one
+/// after the other, the engines of a group in one process taking turns run
+/// by run. The two engines of each ratio in [`RATIOS`] share a group; every
+/// other column is alone, `native` last.
+fn round_groups(columns: &[&str]) -> Vec<Vec<usize>> {
+    let index = |name: &str| columns.iter().position(|c| *c == name);
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let grouped = |groups: &Vec<Vec<usize>>, i: usize| groups.iter().flatten().any(|&g| g == i);
     for (a, b) in RATIOS {
-        add(a);
-        add(b);
+        if let (Some(a), Some(b)) = (index(a), index(b))
+            && a != b
+            && columns[a] != "native"
+            && columns[b] != "native"
+            && !grouped(&groups, a)
+            && !grouped(&groups, b)
+        {
+            groups.push(vec![a, b]);
+        }
     }
-    for c in columns {
-        add(c);
+    let native = index("native");
+    for i in 0..columns.len() {
+        if Some(i) != native && !grouped(&groups, i) {
+            groups.push(vec![i]);
+        }
     }
-    order
+    groups.extend(native.map(|n| vec![n]));
+    groups
 }
 
 fn main() -> anyhow::Result<()> {
@@ -612,20 +678,34 @@ fn main() -> anyhow::Result<()> {
         let column_names: Vec<&str> = std::iter::once("native")
             .chain(names.iter().copied())
             .collect();
-        let mut order = round_order(&column_names);
+        let mut order = round_groups(&column_names);
         for _ in 0..options.processes {
-            for &c in &order {
-                let Ok(rounds) = &mut columns[c] else {
+            for group in &order {
+                // The group's columns that still measure.
+                let live: Vec<usize> = group
+                    .iter()
+                    .copied()
+                    .filter(|&c| columns[c].is_ok())
+                    .collect();
+                if live.is_empty() {
                     continue;
+                }
+                let results = if live == [0] {
+                    let Some(native) = &native else { continue };
+                    vec![time_native(native, &reference, options.runs)]
+                } else {
+                    let names: Vec<&str> = live.iter().map(|&c| column_names[c]).collect();
+                    match measure_in_child(&names, program, &reference, options.runs) {
+                        Ok(results) => results,
+                        Err(e) => live.iter().map(|_| Err(anyhow::anyhow!("{e:#}"))).collect(),
+                    }
                 };
-                let result = match (c, &native) {
-                    (0, Some(native)) => time_native(native, &reference, options.runs),
-                    (0, None) => continue,
-                    _ => measure_in_child(column_names[c], program, &reference, options.runs),
-                };
-                match result {
-                    Ok(t) => rounds.push(t),
-                    Err(e) => columns[c] = Err(e),
+                for (c, result) in live.into_iter().zip(results) {
+                    match (result, &mut columns[c]) {
+                        (Ok(t), Ok(rounds)) => rounds.push(t),
+                        (Err(e), slot) => *slot = Err(e),
+                        (Ok(_), Err(_)) => {}
+                    }
                 }
             }
             order.reverse();
@@ -641,6 +721,14 @@ fn main() -> anyhow::Result<()> {
             let separator = if c == 0 { " " } else { ", " };
             cells.push(finish_cell(name, separator, available, result, &mut failed));
             let _ = std::io::stderr().flush();
+        }
+        if options.verbose {
+            for (name, cell) in column_names.iter().zip(&cells) {
+                if let Cell::Time { rounds, .. } = cell {
+                    let times: Vec<String> = rounds.iter().map(|t| format_time(*t)).collect();
+                    eprint!("\n  {name:<12} fastest of each round: {}", times.join(", "));
+                }
+            }
         }
         let native_cell = cells.remove(0);
         eprintln!();
@@ -664,7 +752,7 @@ fn main() -> anyhow::Result<()> {
             Err(e) => Err(anyhow::anyhow!("{e:#}")),
         })
         .collect();
-    let mut order = round_order(&names);
+    let mut order = round_groups(&names).concat();
     for round in 0..=startup_runs {
         for &i in &order {
             let (Ok(engine), Ok(rounds)) = (&engines[i].1, &mut startup_times[i]) else {
@@ -730,7 +818,11 @@ mod tests {
         assert_eq!(a.time(), Some(Duration::from_millis(300)));
         assert_eq!(b.time(), Some(Duration::from_millis(100)));
         let r = a.ratio(&b).expect("a ratio");
-        assert!((r - 1.02).abs() < 1e-9, "{r}");
+        assert!((r - 300.0 / 290.0).abs() < 1e-9, "{r}");
+        // A round counts its fastest run: the slow one was disturbed.
+        let a = cell(&[&[100, 300], &[310, 100]]);
+        let b = cell(&[&[100, 100], &[100, 100]]);
+        assert!((a.ratio(&b).expect("a ratio") - 1.0).abs() < 1e-9);
         // Two rounds: the geometric mean of the two ratios.
         let a = cell(&[&[100], &[400]]);
         let b = cell(&[&[100], &[100]]);
@@ -748,10 +840,15 @@ mod tests {
     }
 
     #[test]
-    fn each_ratio_s_sides_run_next_to_each_other() {
+    fn each_ratio_s_engines_share_a_process() {
         let columns = ["native", "kiln-interp", "kiln-jit", "wasmi", "wasmtime"];
-        assert_eq!(round_order(&columns), [1, 3, 2, 4, 0]);
-        // Columns no ratio names still run, last.
-        assert_eq!(round_order(&["other", "wasmi", "kiln-interp"]), [2, 1, 0]);
+        assert_eq!(round_groups(&columns), [vec![1, 3], vec![2, 4], vec![0]]);
+        // Columns no ratio names still run, alone; an engine missing from a
+        // ratio leaves its partner alone.
+        assert_eq!(
+            round_groups(&["other", "wasmi", "kiln-interp", "native"]),
+            [vec![2, 1], vec![0], vec![3]]
+        );
+        assert_eq!(round_groups(&["native", "wasmtime"]), [vec![1], vec![0]]);
     }
 }
