@@ -369,6 +369,14 @@ fn time_startup(engine: &dyn Engine, wasm: &[u8]) -> anyhow::Result<Duration> {
     Ok(start.elapsed())
 }
 
+/// An engine's times by round before the first round, or why it has none.
+fn no_times_yet(engine: &anyhow::Result<Box<dyn Engine>>) -> anyhow::Result<Vec<Vec<Duration>>> {
+    match engine {
+        Ok(_) => Ok(Vec::new()),
+        Err(e) => Err(anyhow::anyhow!("{e:#}")),
+    }
+}
+
 /// A column's cell from its times by round (or why it has none), with its
 /// progress printed after `separator`; a failure sets `failed`.
 fn finish_cell(
@@ -640,7 +648,7 @@ fn main() -> anyhow::Result<()> {
         .filter_map(|(name, e)| Some((*name, format!("{:#}", e.as_ref().err()?))))
         .collect();
     eprintln!(
-        "{} programs, {} rounds of {} timed runs each (engines in a fresh process, after a checked run), on native, {}",
+        "{} programs, {} rounds of {} timed runs each (each ratio's engines sharing a fresh process, after a checked run), on native, {}",
         selected.len(),
         options.processes,
         options.runs,
@@ -670,10 +678,7 @@ fn main() -> anyhow::Result<()> {
             Some(_) => Ok(Vec::new()),
             None => Err(anyhow::anyhow!("no native build")),
         })
-        .chain(engines.iter().map(|(_, e)| match e {
-            Ok(_) => Ok(Vec::new()),
-            Err(e) => Err(anyhow::anyhow!("{e:#}")),
-        }))
+        .chain(engines.iter().map(|(_, e)| no_times_yet(e)))
         .collect();
         let column_names: Vec<&str> = std::iter::once("native")
             .chain(names.iter().copied())
@@ -745,13 +750,8 @@ fn main() -> anyhow::Result<()> {
     // One untimed start-up per engine, then rounds of one each, taking
     // turns as above; every round is paired.
     let startup_runs = (options.runs * options.processes).max(5);
-    let mut startup_times: Vec<anyhow::Result<Vec<Vec<Duration>>>> = engines
-        .iter()
-        .map(|(_, e)| match e {
-            Ok(_) => Ok(Vec::new()),
-            Err(e) => Err(anyhow::anyhow!("{e:#}")),
-        })
-        .collect();
+    let mut startup_times: Vec<anyhow::Result<Vec<Vec<Duration>>>> =
+        engines.iter().map(|(_, e)| no_times_yet(e)).collect();
     let mut order = round_groups(&names).concat();
     for round in 0..=startup_runs {
         for &i in &order {

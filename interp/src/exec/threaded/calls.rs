@@ -209,32 +209,26 @@ handler! {
     }
 }
 
-handler! {
-    /// A return to a caller of the same instance runs here; the return from the
-    /// first frame of the run, or to another instance, exits.
-    pub(super) fn ret(ip, regs, mem, len, ctx, iacc, acc) {
-        if LOOP_MODE {
-            exit!(ip)
-        }
-        operands!(ip, Op::Return { start: from, count });
+/// Returns from the running function to its caller when that is a frame of
+/// the same instance (else exits): `$move_results` moves the results to the
+/// frame's first registers once the checks have passed, then the caller's
+/// frame is restored and its next op dispatched.
+macro_rules! leave {
+    ($ip:ident, $mem:ident, $len:ident, $ctx:ident, $move_results:expr) => {{
         // SAFETY: as in `call`.
-        let c = unsafe { &mut *ctx };
+        let c = unsafe { &mut *$ctx };
         // Read in place, field by field: a return within the instance changes only
         // the function, base and pc of the running frame (copying the whole record
         // made the handler spill part of it to the native stack).
         let Some(caller) = c.frames.last() else {
-            exit!(ip)
+            exit!($ip)
         };
         let (func, base, pc) = (caller.func, caller.base, caller.pc);
         let saved = c.frames.len();
         if caller.instance != c.frame.instance {
-            exit!(ip)
+            exit!($ip)
         }
-        if from != 0 {
-            // SAFETY: registers `0..count` and `from..from + count` are the
-            // function's own (translation).
-            unsafe { fill_regs(regs, regs.add(from as usize), count as usize) };
-        }
+        $move_results;
         // SAFETY: `saved > 0`, and `Frame` is `Copy` (nothing to drop); not `pop`,
         // for the reason given in `enter!`.
         unsafe { c.frames.set_len(saved - 1) };
@@ -247,7 +241,23 @@ handler! {
         // SAFETY: the caller's frame lies inside the value stack, and its saved `pc`
         // is the op after its call.
         let (caller_regs, resume) = unsafe { (c.stack.add(base), caller_start.add(pc)) };
-        next!(resume, caller_regs, mem, len, ctx, 0, 0.0)
+        next!(resume, caller_regs, $mem, $len, $ctx, 0, 0.0)
+    }};
+}
+
+handler! {
+    /// A return to a caller of the same instance runs here; the return from the
+    /// first frame of the run, or to another instance, exits.
+    pub(super) fn ret(ip, regs, mem, len, ctx, iacc, acc) {
+        if LOOP_MODE {
+            exit!(ip)
+        }
+        operands!(ip, Op::Return { start: from, count });
+        leave!(ip, mem, len, ctx, if from != 0 {
+            // SAFETY: registers `0..count` and `from..from + count` are the
+            // function's own (translation).
+            unsafe { fill_regs(regs, regs.add(from as usize), count as usize) };
+        })
     }
 }
 
@@ -260,28 +270,7 @@ handler! {
             exit!(ip)
         }
         operands!(ip, Op::Return { start: from, .. });
-        // SAFETY: as in `call`.
-        let c = unsafe { &mut *ctx };
-        // As in `ret`.
-        let Some(caller) = c.frames.last() else {
-            exit!(ip)
-        };
-        let (func, base, pc) = (caller.func, caller.base, caller.pc);
-        let saved = c.frames.len();
-        if caller.instance != c.frame.instance {
-            exit!(ip)
-        }
         // Register 0 and register `from` are the function's own (translation).
-        reg!(regs, 0) = int_operand!(FROM_ACC, iacc, regs, from);
-        // SAFETY: as in `ret`.
-        unsafe { c.frames.set_len(saved - 1) };
-        c.frame.func = func;
-        c.frame.base = base;
-        c.frame.pc = pc;
-        c.depth -= 1;
-        let caller_start = c.frame.func().threaded.as_ptr();
-        // SAFETY: as in `ret`.
-        let (caller_regs, resume) = unsafe { (c.stack.add(base), caller_start.add(pc)) };
-        next!(resume, caller_regs, mem, len, ctx, 0, 0.0)
+        leave!(ip, mem, len, ctx, reg!(regs, 0) = int_operand!(FROM_ACC, iacc, regs, from))
     }
 }

@@ -3,6 +3,7 @@
 
 use kiln_parser::{LoadOp, StoreOp};
 
+use super::calls::ret1;
 use super::{
     ACC_A, ACC_B, ACC_NONE, Handler, Threaded, binary, binary_handler, br, br_if_eqz,
     br_if_float_handler, br_if_nez, br_table, calls, canon_f32, canon_f64, compare_branch_handler,
@@ -122,14 +123,7 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
         Op::CallIndirect { .. } => (calls::call_indirect, None),
         Op::GlobalGet { dst, .. } => (global_get, Some(Acc::Int(dst))),
         Op::GlobalSet { src, .. } => (pick_from_acc!(global_set; int_from(src)), None),
-        Op::Return { start, count: 1 } => (
-            if int_from(start) {
-                calls::ret1::<true>
-            } else {
-                calls::ret1::<false>
-            },
-            None,
-        ),
+        Op::Return { start, count: 1 } => (pick_from_acc!(ret1; int_from(start)), None),
         Op::Return { .. } => (calls::ret, None),
         Op::Load {
             kind, dst, addr, ..
