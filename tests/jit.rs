@@ -3,8 +3,6 @@
 //! running; deep recursion; fuel consumed to the unit; host functions that
 //! call back, trap or panic; several threads trapping at once.
 
-use std::process::Command;
-
 use kiln::{Config, Engine, Error, Instance, Linker, Module, Store, Strategy, TrapCode, Val};
 
 const BOTH: [Strategy; 2] = [Strategy::Interpreter, Strategy::Jit];
@@ -367,36 +365,6 @@ fn threads_trap_independently() {
     for t in threads {
         t.join().expect("no thread crashed");
     }
-}
-
-#[test]
-fn the_cli_runs_either_tier() {
-    let dir = std::env::temp_dir().join(format!("kiln-jit-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("traps.wat");
-    std::fs::write(&path, TRAPS).expect("write");
-    let p = path.to_str().expect("utf-8 path");
-    // `None`: the default tier (the JIT here).
-    for engine in [Some("jit"), Some("interp"), None] {
-        let run = |args: &[&str]| {
-            let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
-            command.arg("run");
-            if let Some(engine) = engine {
-                command.args(["--engine", engine]);
-            }
-            command.args(args).output().expect("run kiln")
-        };
-        let ok = run(&["--invoke", "works", p, "1"]);
-        assert!(ok.status.success(), "{engine:?}: {ok:?}");
-        assert_eq!(String::from_utf8_lossy(&ok.stdout), "2\n", "{engine:?}");
-        let trap = run(&["--invoke", "load", p, "70000"]);
-        assert_eq!(trap.status.code(), Some(1), "{engine:?}");
-        assert!(
-            String::from_utf8_lossy(&trap.stderr).contains("out of bounds memory access"),
-            "{engine:?}: {trap:?}"
-        );
-    }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

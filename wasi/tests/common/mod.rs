@@ -1,6 +1,6 @@
 //! Builds the C test programs in `wasi/tests/c/` with clang for wasm32-wasi.
 //!
-//! Shared by `kiln-wasi`'s tests and the root package's `tests/wasi_cli.rs`
+//! Shared by `kiln-wasi`'s tests and `kiln-cli`'s `tests/wasi_cli.rs`
 //! (which includes this file by path).
 
 #![allow(dead_code)]
@@ -21,7 +21,7 @@ fn sources() -> PathBuf {
     if here.is_dir() {
         here
     } else {
-        manifest.join("wasi/tests/c")
+        manifest.join("../wasi/tests/c")
     }
 }
 

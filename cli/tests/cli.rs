@@ -38,8 +38,8 @@ const SECTIONS_WAT: &str = r#"
           (call $fib (i32.sub (local.get $n) (i32.const 2))))))))
 "#;
 
-const FIB_WAT: &str = include_str!("../examples/fib.wat");
-const FAC_WAT: &str = include_str!("../examples/fac.wat");
+const FIB_WAT: &str = include_str!("../../examples/fib.wat");
+const FAC_WAT: &str = include_str!("../../examples/fac.wat");
 
 /// A directory of its own under the system temp dir, removed when dropped.
 struct TempDir {
@@ -110,6 +110,7 @@ where
 {
     let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .args(args)
+        .current_dir(workspace_root())
         .output()
         .expect("cannot run the kiln binary");
     Run {
@@ -117,6 +118,12 @@ where
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Where the README's commands run: relative paths such as `examples/fib.wat`
+/// are the workspace's.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn validate(path: &Path) -> Run {
@@ -152,7 +159,7 @@ fn format_is_detected_by_content() -> Result<()> {
 /// Every program the README points at is valid.
 #[test]
 fn examples_are_valid() -> Result<()> {
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let mut seen = Vec::new();
     for entry in fs::read_dir(&examples).context("reading examples/")? {
         let path = entry?.path();
@@ -527,4 +534,48 @@ fn run_examples_from_the_readme() {
     );
     let out = kiln(["run", "--invoke", "fac", "examples/fac.wat", "20"]);
     assert_eq!(out.stdout, "2432902008176640000\n", "{out:#?}");
+}
+
+/// Every kind of trap the CLI reports, on each tier and on the default one.
+#[test]
+fn the_cli_runs_either_tier() {
+    const TRAPS: &str = r#"(module
+      (memory 1)
+      (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+      (func (export "works") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))"#;
+    let dir = TempDir::new();
+    let path = dir.file("traps.wat", TRAPS);
+    // `None`: the default tier (the JIT on x86-64 Linux).
+    for engine in [Some("jit"), Some("interp"), None] {
+        let run = |args: &[&OsStr]| {
+            let mut all: Vec<&OsStr> = vec![OsStr::new("run")];
+            if let Some(engine) = engine {
+                all.extend([OsStr::new("--engine"), OsStr::new(engine)]);
+            }
+            all.extend(args);
+            kiln(all)
+        };
+        let ok = run(&[
+            OsStr::new("--invoke"),
+            OsStr::new("works"),
+            path.as_os_str(),
+            OsStr::new("1"),
+        ]);
+        assert_eq!(
+            (ok.code, ok.stdout.as_str()),
+            (Some(0), "2\n"),
+            "{engine:?}: {ok:#?}"
+        );
+        let trap = run(&[
+            OsStr::new("--invoke"),
+            OsStr::new("load"),
+            path.as_os_str(),
+            OsStr::new("70000"),
+        ]);
+        assert_eq!(trap.code, Some(1), "{engine:?}: {trap:#?}");
+        assert!(
+            trap.stderr.contains("out of bounds memory access"),
+            "{engine:?}: {trap:#?}"
+        );
+    }
 }

@@ -6,7 +6,7 @@
 //! Each test skips (saying why) only when clang cannot build wasm32-wasi
 //! programs on this machine; in CI that is a failure instead.
 
-#[path = "../wasi/tests/common/mod.rs"]
+#[path = "../../wasi/tests/common/mod.rs"]
 mod common;
 
 use std::ffi::OsStr;

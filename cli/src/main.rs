@@ -12,14 +12,6 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use kiln::Features;
 
-// The WASI host. The root package cannot depend on `kiln-wasi`, which depends
-// on it (Cargo refuses the cycle), so the binary compiles the same sources as
-// a module; they use only `kiln`'s public API either way. Parts of the
-// library API that the CLI does not use would otherwise warn as unused.
-#[path = "../wasi/src/lib.rs"]
-#[allow(dead_code, unused_imports)]
-mod kiln_wasi;
-
 /// Kiln, a WebAssembly engine written from scratch.
 #[derive(Debug, Parser)]
 #[command(
