@@ -3,8 +3,8 @@
 
 use kiln_parser::{ConstExpr, GlobalIdx, Instr, NumOp, ValType};
 
+use crate::context::Context;
 use crate::error::ValidationError;
-use crate::module::Context;
 
 /// Checks that `expr` is constant and produces exactly one value of type `expected`.
 ///

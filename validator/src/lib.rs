@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod const_expr;
+mod context;
 mod error;
 mod func;
 pub mod limits;

@@ -1,52 +1,21 @@
-//! Module-level validation: the index spaces (the spec's context `C`), types
-//! of imports and definitions, segments, exports and the start function.
-//! Function bodies are checked by [`crate::func`].
+//! Module-level validation: the index spaces (the spec's context `C`, in
+//! [`crate::context`]), types of imports and definitions, segments, exports
+//! and the start function. Function bodies are checked by [`crate::func`].
 
 use std::collections::HashSet;
 use std::ops::Range;
 
 use kiln_parser::{
     BodyDecoder, BodyFacts, DataMode, ElemItems, ElemMode, ExternKind, Features, FuncIdx, FuncType,
-    GlobalType, ImportKind, IndexType, Limits, MemoryType, Module, RefType, TableType, TypeIdx,
-    ValType,
+    ImportKind, IndexType, Limits, MemoryType, Module, TableType, TypeIdx, ValType,
 };
 
 use crate::const_expr::check_const_expr;
+use crate::context::Context;
 use crate::error::{ModuleError, ValidationError};
 use crate::func::FuncValidator;
 use crate::limits;
 use crate::{FuncInfo, ModuleInfo};
-
-/// The validation context `C` of the spec: every index space flattened, imports first.
-#[derive(Debug)]
-pub(crate) struct Context<'m> {
-    pub(crate) features: Features,
-    pub(crate) types: &'m [FuncType],
-    /// Type of every function, imported and defined.
-    pub(crate) funcs: Vec<TypeIdx>,
-    pub(crate) tables: Vec<TableType>,
-    pub(crate) memories: Vec<MemoryType>,
-    pub(crate) globals: Vec<GlobalType>,
-    /// Type of every element segment.
-    pub(crate) elems: Vec<RefType>,
-    /// Number of data segments `memory.init` and `data.drop` may name.
-    pub(crate) datas: u32,
-    /// Functions that may be named by `ref.func` inside function bodies.
-    pub(crate) refs: HashSet<u32>,
-}
-
-impl Context<'_> {
-    pub(crate) fn num_funcs(&self) -> usize {
-        self.funcs.len()
-    }
-
-    /// The signature of function `f`, if both exist.
-    pub(crate) fn func_type(&self, f: FuncIdx) -> Option<&FuncType> {
-        self.funcs
-            .get(f.index())
-            .and_then(|t| self.types.get(t.index()))
-    }
-}
 
 fn check_count(n: usize, max: usize, what: &str) -> Result<(), ValidationError> {
     if n > max {
@@ -140,17 +109,7 @@ fn module_context(module: &Module, features: Features) -> Result<Context<'_>, Va
         }
     }
 
-    let mut cx = Context {
-        features,
-        types: &module.types,
-        funcs: Vec::with_capacity(module.num_funcs()),
-        tables: Vec::with_capacity(module.num_tables()),
-        memories: Vec::with_capacity(module.num_memories()),
-        globals: Vec::with_capacity(module.num_globals()),
-        elems: module.elems.iter().map(|e| e.ty).collect(),
-        datas: module.data_count.unwrap_or(module.datas.len() as u32),
-        refs: HashSet::new(),
-    };
+    let mut cx = Context::new(module, features);
 
     for imp in &module.imports {
         match imp.kind {

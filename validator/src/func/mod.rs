@@ -20,9 +20,9 @@ use kiln_parser::{
     ValType,
 };
 
+use crate::context::Context;
 use crate::error::{ModuleError, ValidationError};
 use crate::limits;
-use crate::module::Context;
 
 /// What the tiers need to know about one valid function.
 #[derive(Debug, Clone, PartialEq, Eq)]
