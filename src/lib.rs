@@ -55,7 +55,9 @@ pub use kiln_parser::{
     RefType, TableType, ValType,
 };
 pub use kiln_runtime::{FuncAddr, Trap, TrapCode, Val};
-pub use kiln_validator::{ModuleError, ValidationError};
+pub use kiln_validator::{
+    ImplLimit, IndexSpace, ModuleError, ValidationError, ValidationErrorKind,
+};
 pub use linker::Linker;
 pub use module::{ExternType, Module};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};

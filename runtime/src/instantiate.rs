@@ -87,7 +87,26 @@ pub fn instantiate(
         exports: Default::default(),
         code,
     };
+    resolve_imports(store, module, imports, &mut inst)?;
+    allocate_definitions(store, module, addr, &mut inst)?;
+    allocate_segments(store, module, &mut inst);
+    export(module, &mut inst);
+    let start = module.start.map(|f| inst.funcs[f.index()]);
+    store.instances.push(inst);
+    // Active and declared segments are applied in order, then dropped.
+    init_tables(store, module, addr)?;
+    init_memories(store, module, addr)?;
+    Ok((addr, start))
+}
 
+/// Checks each of `imports` against the type the module imports it as, and
+/// adds it to the instance's index spaces.
+fn resolve_imports(
+    store: &Store,
+    module: &Module,
+    imports: &[Extern],
+    inst: &mut InstanceData,
+) -> Result<(), InstantiationError> {
     for (imp, ext) in module.imports.iter().zip(imports) {
         match (imp.kind, *ext) {
             (ImportKind::Func(t), Extern::Func(f)) => {
@@ -130,7 +149,17 @@ pub fn instantiate(
             _ => return Err(unlinkable("incompatible import type", imp)),
         }
     }
+    Ok(())
+}
 
+/// Allocates the module's own functions, tables, memories and globals (in
+/// that order, after the imports), evaluating the globals' initialisers.
+fn allocate_definitions(
+    store: &mut Store,
+    module: &Module,
+    addr: InstanceAddr,
+    inst: &mut InstanceData,
+) -> Result<(), InstantiationError> {
     for (i, &t) in module.funcs.iter().enumerate() {
         store.funcs.push(FuncEntity::Wasm {
             instance: addr,
@@ -154,11 +183,16 @@ pub fn instantiate(
         inst.memories.push(MemAddr(store.memories.len() as u32 - 1));
     }
     for g in &module.globals {
-        let bits = eval_const(store, &inst, &g.init);
+        let bits = eval_const(store, inst, &g.init);
         store.globals.push(GlobalEntity { ty: g.ty, bits });
         inst.globals
             .push(GlobalAddr(store.globals.len() as u32 - 1));
     }
+    Ok(())
+}
+
+/// Allocates every element segment (its items evaluated) and data segment.
+fn allocate_segments(store: &mut Store, module: &Module, inst: &mut InstanceData) {
     for seg in &module.elems {
         let items: Box<[RawRef]> = match &seg.items {
             ElemItems::Funcs(fs) => fs
@@ -167,7 +201,7 @@ pub fn instantiate(
                 .collect(),
             ElemItems::Exprs(es) => es
                 .iter()
-                .map(|e| RawRef(eval_const(store, &inst, e) as u32))
+                .map(|e| RawRef(eval_const(store, inst, e) as u32))
                 .collect(),
         };
         store.elems.push(ElemInstance { items });
@@ -179,6 +213,10 @@ pub fn instantiate(
         });
         inst.datas.push(DataAddr(store.datas.len() as u32 - 1));
     }
+}
+
+/// Fills the instance's exports by name.
+fn export(module: &Module, inst: &mut InstanceData) {
     for e in &module.exports {
         let i = e.index as usize;
         let ext = match e.kind {
@@ -189,13 +227,22 @@ pub fn instantiate(
         };
         inst.exports.insert(e.name.clone(), ext);
     }
-    let start = module.start.map(|f| inst.funcs[f.index()]);
-    store.instances.push(inst);
+}
 
-    // Active and declared segments are applied in order, then dropped.
+/// Writes the active element segments of instance `addr` into their tables,
+/// in order, and drops them and the declared ones.
+///
+/// # Errors
+///
+/// [`InstantiationError::Trap`] when a segment does not fit its table; the
+/// segments before it stay written.
+fn init_tables(
+    store: &mut Store,
+    module: &Module,
+    addr: InstanceAddr,
+) -> Result<(), InstantiationError> {
     let inst = &store.instances[addr.index()];
-    let (elems, datas) = (inst.elems.clone(), inst.datas.clone());
-    let (tables, memories) = (inst.tables.clone(), inst.memories.clone());
+    let (elems, tables) = (inst.elems.clone(), inst.tables.clone());
     for (seg, e) in module.elems.iter().zip(&elems) {
         match &seg.mode {
             ElemMode::Active { table, offset } => {
@@ -209,6 +256,23 @@ pub fn instantiate(
             ElemMode::Passive => {}
         }
     }
+    Ok(())
+}
+
+/// Writes the active data segments of instance `addr` into their memories,
+/// in order, and drops them.
+///
+/// # Errors
+///
+/// [`InstantiationError::Trap`] when a segment does not fit its memory; the
+/// segments before it stay written.
+fn init_memories(
+    store: &mut Store,
+    module: &Module,
+    addr: InstanceAddr,
+) -> Result<(), InstantiationError> {
+    let inst = &store.instances[addr.index()];
+    let (datas, memories) = (inst.datas.clone(), inst.memories.clone());
     for (seg, d) in module.datas.iter().zip(&datas) {
         if let DataMode::Active { memory, offset } = &seg.mode {
             let at = eval_const(store, &store.instances[addr.index()], offset) as u64;
@@ -223,7 +287,7 @@ pub fn instantiate(
             }
         }
     }
-    Ok((addr, start))
+    Ok(())
 }
 
 /// Evaluates a validated constant expression to its value's bits.

@@ -6,6 +6,7 @@
 //! through the public `kiln` API and hands the runner an
 //! [`Executor`](crate::Executor) per file; the JIT will do the same.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use kiln_parser::{Features, ParseError, ParseErrorKind};
@@ -30,11 +31,11 @@ pub enum Rejection {
 impl Rejection {
     /// The bare message, without offsets: what is compared with the text of
     /// `assert_malformed` and `assert_invalid`.
-    pub fn message(&self) -> &str {
+    pub fn message(&self) -> Cow<'_, str> {
         match self {
-            Rejection::Parse(e) => e.message(),
-            Rejection::Validate(e) => e.message(),
-            Rejection::Api(m) => m,
+            Rejection::Parse(e) => Cow::Borrowed(e.message()),
+            Rejection::Validate(e) => Cow::Owned(e.message()),
+            Rejection::Api(m) => Cow::Borrowed(m),
         }
     }
 

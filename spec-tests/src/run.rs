@@ -312,7 +312,7 @@ impl Runner<'_, '_> {
                 Outcome::Failed(format!("accepted a {what} module (expected {expected:?})"))
             }
             Verdict::Rejected(r) => {
-                report.record_message(location, expected, r.phase(), r.message());
+                report.record_message(location, expected, r.phase(), &r.message());
                 Outcome::Passed
             }
             Verdict::Panicked(msg) => Outcome::Failed(format!(

@@ -3,8 +3,8 @@
 
 use kiln_parser::{ConstExpr, GlobalIdx, Instr, NumOp, ValType};
 
-use crate::error::ValidationError;
-use crate::module::Context;
+use crate::context::Context;
+use crate::error::{IndexSpace, ValidationError, ValidationErrorKind};
 
 /// Checks that `expr` is constant and produces exactly one value of type `expected`.
 ///
@@ -16,7 +16,7 @@ pub(crate) fn check_const_expr(
     expected: ValType,
     visible_globals: usize,
 ) -> Result<(), ValidationError> {
-    let err = |m: &str| Err(ValidationError::new(m, expr.offset));
+    let err = |kind| Err(ValidationError::new(kind, expr.offset));
     let mut stack: Vec<ValType> = Vec::new();
     for instr in expr.instrs.iter() {
         match instr {
@@ -28,19 +28,19 @@ pub(crate) fn check_const_expr(
             Instr::RefNull(t) => stack.push((*t).into()),
             Instr::RefFunc(f) => {
                 if f.index() >= cx.num_funcs() {
-                    return err(&format!("unknown function {f}"));
+                    return err(ValidationErrorKind::unknown(IndexSpace::Function, f.0));
                 }
                 stack.push(ValType::FuncRef);
             }
             Instr::GlobalGet(GlobalIdx(g)) => {
                 let Some(ty) = cx.globals.get(*g as usize) else {
-                    return err(&format!("unknown global {g}"));
+                    return err(ValidationErrorKind::unknown(IndexSpace::Global, *g));
                 };
                 if *g as usize >= visible_globals {
-                    return err(&format!("unknown global {g}"));
+                    return err(ValidationErrorKind::unknown(IndexSpace::Global, *g));
                 }
                 if ty.mutable {
-                    return err("constant expression required");
+                    return err(ValidationErrorKind::ConstantExpressionRequired);
                 }
                 stack.push(ty.content);
             }
@@ -48,16 +48,16 @@ pub(crate) fn check_const_expr(
                 let t = op.result();
                 for _ in 0..2 {
                     if stack.pop() != Some(t) {
-                        return err("type mismatch");
+                        return err(ValidationErrorKind::TypeMismatch);
                     }
                 }
                 stack.push(t);
             }
-            _ => return err("constant expression required"),
+            _ => return err(ValidationErrorKind::ConstantExpressionRequired),
         }
     }
     if stack.len() != 1 || stack[0] != expected {
-        return err("type mismatch");
+        return err(ValidationErrorKind::TypeMismatch);
     }
     Ok(())
 }

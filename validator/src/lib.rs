@@ -8,18 +8,20 @@
 //! It records what the execution tiers need per function ([`FuncInfo`]: local
 //! types, maximum operand-stack height, block shapes). It must not call
 //! `wasmparser`'s validator; that one is used only as an oracle in tests.
-//! Error messages use the spec test suite's wording ("type mismatch",
-//! "unknown local 3", ...) and carry the function and byte offset.
+//! Errors carry a [`ValidationErrorKind`] a caller can branch on, whose
+//! message is the spec test suite's wording ("type mismatch", "unknown
+//! local 3", ...), and the function and byte offset.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod const_expr;
+mod context;
 mod error;
 mod func;
 pub mod limits;
 mod module;
 
-pub use error::{ModuleError, ValidationError};
+pub use error::{ImplLimit, IndexSpace, ModuleError, ValidationError, ValidationErrorKind};
 pub use func::{BlockShape, FuncInfo};
 
 use kiln_parser::{BodyDecoder, Features, Instr, InstrSink, Module};

@@ -1,57 +1,26 @@
-//! Module-level validation: the index spaces (the spec's context `C`), types
-//! of imports and definitions, segments, exports and the start function.
-//! Function bodies are checked by [`crate::func`].
+//! Module-level validation: the index spaces (the spec's context `C`, in
+//! [`crate::context`]), types of imports and definitions, segments, exports
+//! and the start function. Function bodies are checked by [`crate::func`].
 
 use std::collections::HashSet;
 use std::ops::Range;
 
 use kiln_parser::{
     BodyDecoder, BodyFacts, DataMode, ElemItems, ElemMode, ExternKind, Features, FuncIdx, FuncType,
-    GlobalType, ImportKind, IndexType, Limits, MemoryType, Module, RefType, TableType, TypeIdx,
-    ValType,
+    ImportKind, IndexType, Limits, MemoryType, Module, TableType, TypeIdx, ValType,
 };
 
 use crate::const_expr::check_const_expr;
-use crate::error::{ModuleError, ValidationError};
+use crate::context::Context;
+use crate::error::{ImplLimit, IndexSpace, ModuleError, ValidationError, ValidationErrorKind};
 use crate::func::FuncValidator;
 use crate::limits;
 use crate::{FuncInfo, ModuleInfo};
 
-/// The validation context `C` of the spec: every index space flattened, imports first.
-#[derive(Debug)]
-pub(crate) struct Context<'m> {
-    pub(crate) features: Features,
-    pub(crate) types: &'m [FuncType],
-    /// Type of every function, imported and defined.
-    pub(crate) funcs: Vec<TypeIdx>,
-    pub(crate) tables: Vec<TableType>,
-    pub(crate) memories: Vec<MemoryType>,
-    pub(crate) globals: Vec<GlobalType>,
-    /// Type of every element segment.
-    pub(crate) elems: Vec<RefType>,
-    /// Number of data segments `memory.init` and `data.drop` may name.
-    pub(crate) datas: u32,
-    /// Functions that may be named by `ref.func` inside function bodies.
-    pub(crate) refs: HashSet<u32>,
-}
-
-impl Context<'_> {
-    pub(crate) fn num_funcs(&self) -> usize {
-        self.funcs.len()
-    }
-
-    /// The signature of function `f`, if both exist.
-    pub(crate) fn func_type(&self, f: FuncIdx) -> Option<&FuncType> {
-        self.funcs
-            .get(f.index())
-            .and_then(|t| self.types.get(t.index()))
-    }
-}
-
-fn check_count(n: usize, max: usize, what: &str) -> Result<(), ValidationError> {
+fn check_count(n: usize, max: usize, limit: ImplLimit) -> Result<(), ValidationError> {
     if n > max {
         return Err(ValidationError::new(
-            format!("{what} count exceeds limit of {max}"),
+            ValidationErrorKind::LimitExceeded(limit),
             0,
         ));
     }
@@ -60,18 +29,26 @@ fn check_count(n: usize, max: usize, what: &str) -> Result<(), ValidationError> 
 
 fn check_type_idx(types: &[FuncType], t: TypeIdx, offset: u64) -> Result<(), ValidationError> {
     if t.index() >= types.len() {
-        return Err(ValidationError::new(format!("unknown type {t}"), offset));
+        return Err(ValidationError::new(
+            ValidationErrorKind::unknown(IndexSpace::Type, t.0),
+            offset,
+        ));
     }
     Ok(())
 }
 
-fn check_limits(l: Limits, max: u64, what: &str, offset: u64) -> Result<(), ValidationError> {
+fn check_limits(
+    l: Limits,
+    max: u64,
+    too_large: ValidationErrorKind,
+    offset: u64,
+) -> Result<(), ValidationError> {
     if l.min > max || l.max.is_some_and(|m| m > max) {
-        return Err(ValidationError::new(what, offset));
+        return Err(ValidationError::new(too_large, offset));
     }
     if l.max.is_some_and(|m| l.min > m) {
         return Err(ValidationError::new(
-            "size minimum must not be greater than maximum",
+            ValidationErrorKind::MinimumAboveMaximum,
             offset,
         ));
     }
@@ -82,9 +59,19 @@ fn check_table_type(t: &TableType, features: Features, offset: u64) -> Result<()
     let max = match t.index {
         IndexType::I32 => u64::from(u32::MAX),
         IndexType::I64 if features.memory64 => u64::MAX,
-        IndexType::I64 => return Err(ValidationError::new("memory64 is not enabled", offset)),
+        IndexType::I64 => {
+            return Err(ValidationError::new(
+                ValidationErrorKind::Memory64Disabled,
+                offset,
+            ));
+        }
     };
-    check_limits(t.limits, max, "table size must be at most 2^32-1", offset)
+    check_limits(
+        t.limits,
+        max,
+        ValidationErrorKind::TableSizeTooLarge,
+        offset,
+    )
 }
 
 fn check_memory_type(
@@ -92,66 +79,108 @@ fn check_memory_type(
     features: Features,
     offset: u64,
 ) -> Result<(), ValidationError> {
-    match m.index {
-        IndexType::I32 => check_limits(
-            m.limits,
-            limits::MAX_PAGES_32,
-            "memory size must be at most 65536 pages (4GiB)",
-            offset,
-        ),
-        IndexType::I64 if features.memory64 => check_limits(
-            m.limits,
-            limits::MAX_PAGES_64,
-            "memory size must be at most 2^48 pages",
-            offset,
-        ),
-        IndexType::I64 => Err(ValidationError::new("memory64 is not enabled", offset)),
-    }
+    let max = match m.index {
+        IndexType::I32 => limits::MAX_PAGES_32,
+        IndexType::I64 if features.memory64 => limits::MAX_PAGES_64,
+        IndexType::I64 => {
+            return Err(ValidationError::new(
+                ValidationErrorKind::Memory64Disabled,
+                offset,
+            ));
+        }
+    };
+    let too_large = ValidationErrorKind::MemorySizeTooLarge(m.index);
+    check_limits(m.limits, max, too_large, offset)
 }
 
 /// Checks the module-level rules and builds the context that function
-/// bodies are checked in.
+/// bodies are checked in, in the order the rules have always been checked
+/// (so that a module breaking several reports the same one).
 fn module_context(module: &Module, features: Features) -> Result<Context<'_>, ValidationError> {
-    check_count(module.types.len(), limits::MAX_TYPES, "type")?;
-    check_count(module.imports.len(), limits::MAX_IMPORTS, "import")?;
-    check_count(module.exports.len(), limits::MAX_EXPORTS, "export")?;
-    check_count(module.num_funcs(), limits::MAX_FUNCTIONS, "function")?;
-    check_count(module.num_globals(), limits::MAX_GLOBALS, "global")?;
-    check_count(module.num_tables(), limits::MAX_TABLES, "table")?;
-    check_count(module.num_memories(), limits::MAX_MEMORIES, "memory")?;
+    check_counts(module)?;
+    check_type_sizes(module)?;
+    let mut cx = Context::new(module, features);
+    declare_imports(module, &mut cx)?;
+    let imported_globals = cx.globals.len();
+    declare_definitions(module, &mut cx)?;
+    // C.refs: functions named anywhere outside function bodies and the start section.
+    collect_refs(module, &mut cx);
+    // Globals see only the imported globals (2.0 rule), but are added one by one.
+    for g in &module.globals {
+        check_const_expr(&cx, &g.init, g.ty.content, imported_globals)?;
+        cx.globals.push(g.ty);
+    }
+    check_elems(module, &cx, imported_globals)?;
+    check_datas(module, &cx, imported_globals)?;
+    check_start(module, &cx)?;
+    check_exports(module, &cx)?;
+    Ok(cx)
+}
+
+/// Checks the sizes of the index spaces and segment lists against
+/// [`limits`].
+fn check_counts(module: &Module) -> Result<(), ValidationError> {
+    check_count(module.types.len(), limits::MAX_TYPES, ImplLimit::Types)?;
+    check_count(
+        module.imports.len(),
+        limits::MAX_IMPORTS,
+        ImplLimit::Imports,
+    )?;
+    check_count(
+        module.exports.len(),
+        limits::MAX_EXPORTS,
+        ImplLimit::Exports,
+    )?;
+    check_count(
+        module.num_funcs(),
+        limits::MAX_FUNCTIONS,
+        ImplLimit::Functions,
+    )?;
+    check_count(
+        module.num_globals(),
+        limits::MAX_GLOBALS,
+        ImplLimit::Globals,
+    )?;
+    check_count(module.num_tables(), limits::MAX_TABLES, ImplLimit::Tables)?;
+    check_count(
+        module.num_memories(),
+        limits::MAX_MEMORIES,
+        ImplLimit::Memories,
+    )?;
     check_count(
         module.elems.len(),
         limits::MAX_ELEMENT_SEGMENTS,
-        "element segment",
+        ImplLimit::ElementSegments,
     )?;
     check_count(
         module.datas.len(),
         limits::MAX_DATA_SEGMENTS,
-        "data segment",
-    )?;
+        ImplLimit::DataSegments,
+    )
+}
 
+/// Checks the number of parameters and results of every function type.
+fn check_type_sizes(module: &Module) -> Result<(), ValidationError> {
+    let at = module.section_offsets.types;
     for ty in &module.types {
-        let at = module.section_offsets.types;
         if ty.params.len() > limits::MAX_FUNCTION_PARAMS {
-            return Err(ValidationError::new("function params exceeds limit", at));
+            return Err(ValidationError::new(
+                ValidationErrorKind::LimitExceeded(ImplLimit::Params),
+                at,
+            ));
         }
         if ty.results.len() > limits::MAX_FUNCTION_RESULTS {
-            return Err(ValidationError::new("function results exceeds limit", at));
+            return Err(ValidationError::new(
+                ValidationErrorKind::LimitExceeded(ImplLimit::Results),
+                at,
+            ));
         }
     }
+    Ok(())
+}
 
-    let mut cx = Context {
-        features,
-        types: &module.types,
-        funcs: Vec::with_capacity(module.num_funcs()),
-        tables: Vec::with_capacity(module.num_tables()),
-        memories: Vec::with_capacity(module.num_memories()),
-        globals: Vec::with_capacity(module.num_globals()),
-        elems: module.elems.iter().map(|e| e.ty).collect(),
-        datas: module.data_count.unwrap_or(module.datas.len() as u32),
-        refs: HashSet::new(),
-    };
-
+/// Checks the types of the imports and adds them to the index spaces.
+fn declare_imports(module: &Module, cx: &mut Context<'_>) -> Result<(), ValidationError> {
     for imp in &module.imports {
         match imp.kind {
             ImportKind::Func(t) => {
@@ -159,119 +188,153 @@ fn module_context(module: &Module, features: Features) -> Result<Context<'_>, Va
                 cx.funcs.push(t);
             }
             ImportKind::Table(t) => {
-                check_table_type(&t, features, imp.offset)?;
+                check_table_type(&t, cx.features, imp.offset)?;
                 cx.tables.push(t);
             }
             ImportKind::Memory(m) => {
-                check_memory_type(&m, features, imp.offset)?;
+                check_memory_type(&m, cx.features, imp.offset)?;
                 cx.memories.push(m);
             }
             ImportKind::Global(g) => cx.globals.push(g),
         }
     }
-    let imported_globals = cx.globals.len();
+    Ok(())
+}
+
+/// Checks the types of the defined functions, tables and memories and adds
+/// them to the index spaces. Globals come later: their initialisers are
+/// checked in a context that holds the functions.
+fn declare_definitions(module: &Module, cx: &mut Context<'_>) -> Result<(), ValidationError> {
     let at = module.section_offsets;
     for &t in &module.funcs {
         check_type_idx(&module.types, t, at.funcs)?;
         cx.funcs.push(t);
     }
     for t in &module.tables {
-        check_table_type(t, features, at.tables)?;
+        check_table_type(t, cx.features, at.tables)?;
         cx.tables.push(*t);
     }
     for m in &module.memories {
-        check_memory_type(m, features, at.memories)?;
+        check_memory_type(m, cx.features, at.memories)?;
         cx.memories.push(*m);
     }
-    if cx.memories.len() > 1 && !features.multi_memory {
-        return Err(ValidationError::new("multiple memories", at.memories));
+    if cx.memories.len() > 1 && !cx.features.multi_memory {
+        return Err(ValidationError::new(
+            ValidationErrorKind::MultipleMemories,
+            at.memories,
+        ));
     }
+    Ok(())
+}
 
-    // C.refs: functions named anywhere outside function bodies and the start section.
-    collect_refs(module, &mut cx);
-
-    // Globals see only the imported globals (2.0 rule), but are added one by one.
-    for g in &module.globals {
-        check_const_expr(&cx, &g.init, g.ty.content, imported_globals)?;
-        cx.globals.push(g.ty);
-    }
-
+/// Checks each element segment's items, and the table and offset of the
+/// active ones.
+fn check_elems(
+    module: &Module,
+    cx: &Context<'_>,
+    imported_globals: usize,
+) -> Result<(), ValidationError> {
     for seg in &module.elems {
         let ty: ValType = seg.ty.into();
         match &seg.items {
             ElemItems::Funcs(funcs) => {
-                for f in funcs.iter() {
-                    if f.index() >= cx.num_funcs() {
-                        return Err(ValidationError::new(
-                            format!("unknown function {f}"),
-                            seg.offset,
-                        ));
-                    }
+                if let Some(f) = funcs.iter().find(|f| f.index() >= cx.num_funcs()) {
+                    return Err(ValidationError::new(
+                        ValidationErrorKind::unknown(IndexSpace::Function, f.0),
+                        seg.offset,
+                    ));
                 }
             }
             ElemItems::Exprs(exprs) => {
                 for e in exprs.iter() {
-                    check_const_expr(&cx, e, ty, imported_globals)?;
+                    check_const_expr(cx, e, ty, imported_globals)?;
                 }
             }
         }
         if let ElemMode::Active { table, offset } = &seg.mode {
             let Some(t) = cx.tables.get(table.index()) else {
                 return Err(ValidationError::new(
-                    format!("unknown table {table}"),
+                    ValidationErrorKind::unknown(IndexSpace::Table, table.0),
                     seg.offset,
                 ));
             };
             if t.element != seg.ty {
-                return Err(ValidationError::new("type mismatch", seg.offset));
+                return Err(ValidationError::new(
+                    ValidationErrorKind::TypeMismatch,
+                    seg.offset,
+                ));
             }
-            check_const_expr(&cx, offset, t.index.val_type(), imported_globals)?;
+            check_const_expr(cx, offset, t.index.val_type(), imported_globals)?;
         }
     }
+    Ok(())
+}
 
+/// Checks the memory and offset of each active data segment.
+fn check_datas(
+    module: &Module,
+    cx: &Context<'_>,
+    imported_globals: usize,
+) -> Result<(), ValidationError> {
     for seg in &module.datas {
         if let DataMode::Active { memory, offset } = &seg.mode {
             let Some(m) = cx.memories.get(memory.index()) else {
                 return Err(ValidationError::new(
-                    format!("unknown memory {memory}"),
+                    ValidationErrorKind::unknown(IndexSpace::Memory, memory.0),
                     seg.offset,
                 ));
             };
-            check_const_expr(&cx, offset, m.index.val_type(), imported_globals)?;
+            check_const_expr(cx, offset, m.index.val_type(), imported_globals)?;
         }
     }
+    Ok(())
+}
 
-    if let Some(start) = module.start {
-        let Some(ty) = cx.func_type(start) else {
-            return Err(ValidationError::new(
-                format!("unknown function {start}"),
-                module.start_offset,
-            ));
-        };
-        if !ty.params.is_empty() || !ty.results.is_empty() {
-            return Err(ValidationError::new("start function", module.start_offset));
-        }
+/// Checks that the start function exists and has type `[] -> []`.
+fn check_start(module: &Module, cx: &Context<'_>) -> Result<(), ValidationError> {
+    let Some(start) = module.start else {
+        return Ok(());
+    };
+    let Some(ty) = cx.func_type(start) else {
+        return Err(ValidationError::new(
+            ValidationErrorKind::unknown(IndexSpace::Function, start.0),
+            module.start_offset,
+        ));
+    };
+    if !ty.params.is_empty() || !ty.results.is_empty() {
+        return Err(ValidationError::new(
+            ValidationErrorKind::StartFunctionType,
+            module.start_offset,
+        ));
     }
+    Ok(())
+}
 
+/// Checks that every export names something that exists, and that export
+/// names are unique.
+fn check_exports(module: &Module, cx: &Context<'_>) -> Result<(), ValidationError> {
     let mut names = HashSet::with_capacity(module.exports.len());
     for e in &module.exports {
-        let (len, what) = match e.kind {
-            ExternKind::Func => (cx.funcs.len(), "function"),
-            ExternKind::Table => (cx.tables.len(), "table"),
-            ExternKind::Memory => (cx.memories.len(), "memory"),
-            ExternKind::Global => (cx.globals.len(), "global"),
+        let (len, space) = match e.kind {
+            ExternKind::Func => (cx.funcs.len(), IndexSpace::Function),
+            ExternKind::Table => (cx.tables.len(), IndexSpace::Table),
+            ExternKind::Memory => (cx.memories.len(), IndexSpace::Memory),
+            ExternKind::Global => (cx.globals.len(), IndexSpace::Global),
         };
         if e.index as usize >= len {
             return Err(ValidationError::new(
-                format!("unknown {what} {}", e.index),
+                ValidationErrorKind::unknown(space, e.index),
                 e.offset,
             ));
         }
         if !names.insert(e.name.as_str()) {
-            return Err(ValidationError::new("duplicate export name", e.offset));
+            return Err(ValidationError::new(
+                ValidationErrorKind::DuplicateExportName,
+                e.offset,
+            ));
         }
     }
-    Ok(cx)
+    Ok(())
 }
 
 /// Validates `module`: its module-level rules, then each function body as
@@ -308,7 +371,7 @@ pub(crate) fn validate_module(
                 // take the host down.
                 parts.push(h.join().unwrap_or_else(|_| {
                     Err(ModuleError::Invalid(ValidationError::new(
-                        "internal error: a validation thread panicked",
+                        ValidationErrorKind::ValidatorPanicked,
                         0,
                     )))
                 }));

@@ -1,7 +1,10 @@
 //! What the validator records for the tiers, and the errors it reports, on small modules.
 
 use kiln_parser::{Features, ValType};
-use kiln_validator::{BlockShape, FuncInfo, ModuleError, ModuleInfo, ValidationError};
+use kiln_validator::{
+    BlockShape, FuncInfo, ImplLimit, IndexSpace, ModuleError, ModuleInfo, ValidationError,
+    ValidationErrorKind,
+};
 
 fn validate(wat: &str) -> Result<ModuleInfo, ValidationError> {
     let bytes = wat::parse_str(wat).expect("test module should be well-formed text");
@@ -117,6 +120,41 @@ fn unknown_indices_are_reported_with_the_index() {
     assert_eq!(error("(module (func br 1))").message(), "unknown label 1");
 }
 
+/// A caller can tell the rules apart by kind, without reading messages.
+#[test]
+fn errors_have_kinds_to_branch_on() {
+    let e = error("(module (func (result i32) i64.const 0))");
+    assert_eq!(e.kind(), ValidationErrorKind::TypeMismatch);
+    match error("(module (func global.get 4 drop))").kind() {
+        ValidationErrorKind::UnknownIndex { space, index } => {
+            assert_eq!((space, index), (IndexSpace::Global, 4));
+        }
+        other => panic!("expected an unknown global, got {other:?}"),
+    }
+    assert_eq!(
+        error("(module (func (block (br 3))))").kind(),
+        ValidationErrorKind::UnknownIndex {
+            space: IndexSpace::Label,
+            index: 3
+        }
+    );
+    assert_eq!(
+        error("(module (global i32 (i32.const 0)) (func i32.const 1 global.set 0))").kind(),
+        ValidationErrorKind::ImmutableGlobal
+    );
+    let e = error("(module (func) (export \"f\" (func 0)) (export \"f\" (func 0)))");
+    assert_eq!(e.kind(), ValidationErrorKind::DuplicateExportName);
+    assert_eq!(e.func(), None, "an export is outside any function");
+    assert_eq!(
+        error("(module (global i32 (i32.const 0) (i32.const 1)))").kind(),
+        ValidationErrorKind::TypeMismatch
+    );
+    assert_eq!(
+        error("(module (memory 0 65537))").kind(),
+        ValidationErrorKind::MemorySizeTooLarge(kiln_parser::IndexType::I32)
+    );
+}
+
 #[test]
 fn unreachable_code_is_polymorphic() {
     only_func("(module (func (result i32) unreachable i32.add))");
@@ -151,6 +189,10 @@ fn four_billion_locals_is_an_error_not_an_allocation() {
         panic!("expected an invalid module, got {e}");
     };
     assert_eq!(e.message(), "too many locals");
+    assert_eq!(
+        e.kind(),
+        ValidationErrorKind::LimitExceeded(ImplLimit::Locals)
+    );
 }
 
 /// A module of two `[] -> []` functions with the given bodies (operators

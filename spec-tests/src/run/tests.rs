@@ -2,7 +2,7 @@
 //! `.wast` text and engines that accept, reject or panic on everything.
 
 use kiln_parser::Features;
-use kiln_validator::ValidationError;
+use kiln_validator::{ValidationError, ValidationErrorKind};
 
 use super::run_wast;
 use crate::engine::{Engine, Rejection, ValidateEngine};
@@ -20,7 +20,7 @@ impl Engine for AcceptAll {
     }
 }
 
-/// Rejects every module with "type mismatch: ...".
+/// Rejects every module with "type mismatch".
 struct RejectAll;
 
 impl Engine for RejectAll {
@@ -29,7 +29,7 @@ impl Engine for RejectAll {
     }
     fn validate(&self, _: &[u8], _: Features) -> Result<(), Rejection> {
         Err(Rejection::Validate(ValidationError::new(
-            "type mismatch: expected i32, found f32",
+            ValidationErrorKind::TypeMismatch,
             0,
         )))
     }

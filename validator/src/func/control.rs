@@ -4,6 +4,8 @@ use kiln_parser::{
     BlockType, BrTable, FuncIdx, FuncType, LabelIdx, RefType, TableIdx, TypeIdx, ValType,
 };
 
+use crate::error::{IndexSpace, ValidationErrorKind};
+
 use super::{FrameKind, FuncValidator, Result};
 
 impl<'m> FuncValidator<'_, 'm> {
@@ -21,7 +23,7 @@ impl<'m> FuncValidator<'_, 'm> {
     pub(super) fn else_(&mut self) -> Result<()> {
         let frame = self.pop_ctrl()?;
         if frame.kind != FrameKind::If {
-            return Err(self.error("else found outside of an `if` block"));
+            return Err(self.error(ValidationErrorKind::ElseOutsideIf));
         }
         self.blocks[frame.shape].else_ = Some(self.pc);
         // The else arm keeps the `if`'s shape entry.
@@ -135,21 +137,21 @@ impl<'m> FuncValidator<'_, 'm> {
         let types: &'m [FuncType] = cx.types;
         match cx.funcs.get(f.index()).and_then(|t| types.get(t.index())) {
             Some(ty) => Ok(ty),
-            None => Err(self.error(format!("unknown function {f}"))),
+            None => Err(self.unknown(IndexSpace::Function, f.0)),
         }
     }
 
     /// Checks `call_indirect`'s table and type, and pops the table index.
     fn indirect_callee(&mut self, ty: TypeIdx, table: TableIdx) -> Result<&'m FuncType> {
         let Some(t) = self.cx.tables.get(table.index()).copied() else {
-            return Err(self.error(format!("unknown table {table}")));
+            return Err(self.unknown(IndexSpace::Table, table.0));
         };
         if t.element != RefType::FuncRef {
             return Err(self.mismatch());
         }
         let types: &'m [FuncType] = self.cx.types;
         let Some(sig) = types.get(ty.index()) else {
-            return Err(self.error(format!("unknown type {ty}")));
+            return Err(self.unknown(IndexSpace::Type, ty.0));
         };
         self.pop_expect(t.index.val_type())?;
         Ok(sig)

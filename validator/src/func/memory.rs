@@ -5,6 +5,8 @@ use kiln_parser::{
     TableType, ValType,
 };
 
+use crate::error::{IndexSpace, ValidationErrorKind};
+
 use super::{FuncValidator, Result};
 
 /// The index type for a size operand spanning two memories or tables:
@@ -22,14 +24,14 @@ impl FuncValidator<'_, '_> {
     fn memory_type(&self, m: MemIdx) -> Result<MemoryType> {
         match self.cx.memories.get(m.index()) {
             Some(t) => Ok(*t),
-            None => Err(self.error(format!("unknown memory {m}"))),
+            None => Err(self.unknown(IndexSpace::Memory, m.0)),
         }
     }
 
     fn table_type(&self, t: TableIdx) -> Result<TableType> {
         match self.cx.tables.get(t.index()) {
             Some(t) => Ok(*t),
-            None => Err(self.error(format!("unknown table {t}"))),
+            None => Err(self.unknown(IndexSpace::Table, t.0)),
         }
     }
 
@@ -38,17 +40,17 @@ impl FuncValidator<'_, '_> {
     fn memarg(&self, m: &MemArg, max_align: u8) -> Result<ValType> {
         let mem = self.memory_type(m.memory)?;
         if m.align > max_align {
-            return Err(self.error("alignment must not be larger than natural"));
+            return Err(self.error(ValidationErrorKind::AlignmentTooLarge));
         }
         if mem.index == IndexType::I32 && m.offset > u64::from(u32::MAX) {
-            return Err(self.error("offset out of range"));
+            return Err(self.error(ValidationErrorKind::OffsetOutOfRange));
         }
         Ok(mem.index.val_type())
     }
 
     pub(super) fn check_data(&self, d: DataIdx) -> Result<()> {
         if d.0 >= self.cx.datas {
-            return Err(self.error(format!("unknown data segment {d}")));
+            return Err(self.unknown(IndexSpace::DataSegment, d.0));
         }
         Ok(())
     }
@@ -56,7 +58,7 @@ impl FuncValidator<'_, '_> {
     fn elem_type(&self, e: ElemIdx) -> Result<ValType> {
         match self.cx.elems.get(e.index()) {
             Some(t) => Ok((*t).into()),
-            None => Err(self.error(format!("unknown elem segment {e}"))),
+            None => Err(self.unknown(IndexSpace::ElemSegment, e.0)),
         }
     }
 
@@ -79,7 +81,7 @@ impl FuncValidator<'_, '_> {
     pub(super) fn load_lane(&mut self, width: LaneWidth, m: &MemArg, lane: u8) -> Result<()> {
         let addr = self.memarg(m, width.max_align())?;
         if lane >= width.lanes() {
-            return Err(self.error("invalid lane index"));
+            return Err(self.error(ValidationErrorKind::InvalidLaneIndex));
         }
         self.pop_expect(ValType::V128)?;
         self.pop_expect(addr)?;
@@ -90,7 +92,7 @@ impl FuncValidator<'_, '_> {
     pub(super) fn store_lane(&mut self, width: LaneWidth, m: &MemArg, lane: u8) -> Result<()> {
         let addr = self.memarg(m, width.max_align())?;
         if lane >= width.lanes() {
-            return Err(self.error("invalid lane index"));
+            return Err(self.error(ValidationErrorKind::InvalidLaneIndex));
         }
         self.pop_expect(ValType::V128)?;
         self.pop_expect(addr)?;

@@ -20,9 +20,9 @@ use kiln_parser::{
     ValType,
 };
 
-use crate::error::{ModuleError, ValidationError};
+use crate::context::Context;
+use crate::error::{ImplLimit, IndexSpace, ModuleError, ValidationError, ValidationErrorKind};
 use crate::limits;
-use crate::module::Context;
 
 /// What the tiers need to know about one valid function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +134,7 @@ pub(crate) struct FuncValidator<'c, 'm> {
 
 /// Errors are boxed inside the body checker: every instruction's check
 /// returns a `Result`, and a pointer-sized one comes back in a register
-/// where the 32-byte `ValidationError` goes through memory.
+/// where the 24-byte `ValidationError` goes through memory.
 type Result<T> = std::result::Result<T, Box<ValidationError>>;
 
 /// The body's instructions come in one at a time, as they are decoded; the
@@ -145,7 +145,7 @@ impl InstrSink for FuncValidator<'_, '_> {
         self.offset = offset;
         let checked = if self.ctrls.is_empty() {
             // The function's frame has ended; the decoder reports this too.
-            Err(self.error("operators remaining after end of function"))
+            Err(self.error(ValidationErrorKind::OperatorsAfterEnd))
         } else {
             self.instr(&instr)
         };
@@ -191,7 +191,12 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         index: usize,
     ) -> std::result::Result<(FuncInfo, BodyFacts), ModuleError> {
         let Some(body) = module.code.get(index) else {
-            return Err(ValidationError::in_func("missing function body", func, 0).into());
+            return Err(ValidationError::in_func(
+                ValidationErrorKind::MissingFunctionBody,
+                func,
+                0,
+            )
+            .into());
         };
         self.begin(func, ty, body).map_err(|e| *e)?;
         let facts = decoder.decode(module, index, &mut *self)?;
@@ -211,11 +216,11 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         self.failed = None;
         let cx = self.cx;
         let Some(sig) = cx.types.get(ty.index()) else {
-            return Err(self.error(format!("unknown type {ty}")));
+            return Err(self.unknown(IndexSpace::Type, ty.0));
         };
         let declared = body.num_locals();
         if sig.params.len() as u64 + declared > limits::MAX_FUNCTION_LOCALS {
-            return Err(self.error("too many locals"));
+            return Err(self.error(ValidationErrorKind::LimitExceeded(ImplLimit::Locals)));
         }
         self.locals.clear();
         self.locals.extend_from_slice(&sig.params);
@@ -235,7 +240,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
     fn finish(&mut self, ty: TypeIdx) -> Result<FuncInfo> {
         self.offset = self.body_offset;
         if !self.ctrls.is_empty() {
-            return Err(self.error("control frames remain at end of function body"));
+            return Err(self.error(ValidationErrorKind::FramesRemainAtEnd));
         }
         Ok(FuncInfo {
             ty,
@@ -248,14 +253,21 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
 
     #[cold]
     #[inline(never)]
-    fn error(&self, message: impl Into<Box<str>>) -> Box<ValidationError> {
-        Box::new(ValidationError::in_func(message, self.func, self.offset))
+    fn error(&self, kind: ValidationErrorKind) -> Box<ValidationError> {
+        Box::new(ValidationError::in_func(kind, self.func, self.offset))
+    }
+
+    /// "unknown ..." for an `index` that names nothing in `space`.
+    #[cold]
+    #[inline(never)]
+    fn unknown(&self, space: IndexSpace, index: u32) -> Box<ValidationError> {
+        self.error(ValidationErrorKind::unknown(space, index))
     }
 
     #[cold]
     #[inline(never)]
     fn mismatch(&self) -> Box<ValidationError> {
-        self.error("type mismatch")
+        self.error(ValidationErrorKind::TypeMismatch)
     }
 
     // ---- the operand stack -------------------------------------------------
@@ -415,7 +427,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
     fn label(&self, depth: u32) -> Result<Frame<'m>> {
         let n = self.ctrls.len();
         if depth as usize >= n {
-            return Err(self.error(format!("unknown label {depth}")));
+            return Err(self.unknown(IndexSpace::Label, depth));
         }
         Ok(self.ctrls[n - 1 - depth as usize])
     }
@@ -429,7 +441,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
                 let types: &'m [kiln_parser::FuncType] = self.cx.types;
                 match types.get(idx.index()) {
                     Some(ft) => Ok((&ft.params, &ft.results)),
-                    None => Err(self.error(format!("unknown type {idx}"))),
+                    None => Err(self.unknown(IndexSpace::Type, idx.0)),
                 }
             }
         }
@@ -506,7 +518,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             // Vector lanes.
             Instr::Shuffle(lanes) => {
                 if lanes.iter().any(|&l| l >= 32) {
-                    return Err(self.error("invalid lane index"));
+                    return Err(self.error(ValidationErrorKind::InvalidLaneIndex));
                 }
                 self.pop_expect(ValType::V128)?;
                 self.pop_expect(ValType::V128)?;
@@ -514,14 +526,14 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             }
             Instr::ExtractLane(shape, lane) => {
                 if *lane >= shape.lanes() {
-                    return Err(self.error("invalid lane index"));
+                    return Err(self.error(ValidationErrorKind::InvalidLaneIndex));
                 }
                 self.pop_expect(ValType::V128)?;
                 self.push_ok(shape.scalar())
             }
             Instr::ReplaceLane(shape, lane) => {
                 if *lane >= shape.lanes() {
-                    return Err(self.error("invalid lane index"));
+                    return Err(self.error(ValidationErrorKind::InvalidLaneIndex));
                 }
                 self.pop_expect(shape.scalar())?;
                 self.pop_expect(ValType::V128)?;

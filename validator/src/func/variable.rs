@@ -2,6 +2,8 @@
 
 use kiln_parser::{FuncIdx, GlobalIdx, LocalIdx, RefType, ValType};
 
+use crate::error::{IndexSpace, ValidationErrorKind};
+
 use super::{FuncValidator, Result};
 
 impl FuncValidator<'_, '_> {
@@ -9,7 +11,7 @@ impl FuncValidator<'_, '_> {
     fn local(&self, idx: LocalIdx) -> Result<ValType> {
         match self.locals.get(idx.index()) {
             Some(&t) => Ok(t),
-            None => Err(self.error(format!("unknown local {idx}"))),
+            None => Err(self.unknown(IndexSpace::Local, idx.0)),
         }
     }
 
@@ -38,7 +40,7 @@ impl FuncValidator<'_, '_> {
     #[inline]
     pub(super) fn global_get(&mut self, g: GlobalIdx) -> Result<()> {
         let Some(ty) = self.cx.globals.get(g.index()) else {
-            return Err(self.error(format!("unknown global {g}")));
+            return Err(self.unknown(IndexSpace::Global, g.0));
         };
         self.push(ty.content);
         Ok(())
@@ -47,10 +49,10 @@ impl FuncValidator<'_, '_> {
     #[inline]
     pub(super) fn global_set(&mut self, g: GlobalIdx) -> Result<()> {
         let Some(ty) = self.cx.globals.get(g.index()).copied() else {
-            return Err(self.error(format!("unknown global {g}")));
+            return Err(self.unknown(IndexSpace::Global, g.0));
         };
         if !ty.mutable {
-            return Err(self.error("global is immutable"));
+            return Err(self.error(ValidationErrorKind::ImmutableGlobal));
         }
         self.pop_expect(ty.content)?;
         Ok(())
@@ -102,10 +104,10 @@ impl FuncValidator<'_, '_> {
 
     pub(super) fn ref_func(&mut self, f: FuncIdx) -> Result<()> {
         if f.index() >= self.cx.num_funcs() {
-            return Err(self.error(format!("unknown function {f}")));
+            return Err(self.unknown(IndexSpace::Function, f.0));
         }
         if !self.cx.refs.contains(&f.0) {
-            return Err(self.error("undeclared function reference"));
+            return Err(self.error(ValidationErrorKind::UndeclaredFunctionReference));
         }
         self.push(ValType::FuncRef);
         Ok(())

@@ -1,0 +1,202 @@
+//! The type section, and the table, memory and global types that the
+//! import, table, memory and global sections share.
+
+use crate::error::ParseError;
+use crate::module::Module;
+use crate::types::{FuncType, GlobalType, IndexType, Limits, MemoryType, TableType};
+use crate::{convert_ref_type, convert_val_type};
+
+use super::bounded;
+
+/// The proposal and construct that a type-section entry starting with `byte`
+/// belongs to, for the type encodings Kiln does not implement. `None` for a
+/// function type (`0x60`), the only one of 2.0, and for bytes that start no
+/// type at all, which `wasmparser` then rejects as malformed.
+fn unsupported_type_prefix(byte: u8) -> Option<(&'static str, &'static str)> {
+    match byte {
+        0x4e => Some(("gc", "a recursion group")),
+        0x4f | 0x50 => Some(("gc", "a subtype")),
+        0x5e => Some(("gc", "an array type")),
+        0x5f => Some(("gc", "a struct type")),
+        0x5d => Some(("stack-switching", "a continuation type")),
+        0x65 => Some(("shared-everything-threads", "a shared type")),
+        0x4c | 0x4d => Some(("custom-descriptors", "a type with a descriptor")),
+        _ => None,
+    }
+}
+
+/// Reads the type section into `module.types`.
+///
+/// Each entry's leading byte is checked before `wasmparser` decodes the entry:
+/// a recursion group declares a count that `wasmparser` reserves room for
+/// before reading a single type (about 100 bytes a type, up to a million
+/// types), so a few bytes would otherwise buy a hundred megabytes only to be
+/// rejected as GC afterwards.
+pub(super) fn read_type_section(
+    bytes: &[u8],
+    reader: wasmparser::TypeSectionReader<'_>,
+    module: &mut Module,
+) -> Result<(), ParseError> {
+    module
+        .types
+        .reserve(bounded(reader.count(), &reader.range()));
+    let mut entries = reader.into_iter();
+    loop {
+        // The parser starts at offset 0 of `bytes`, so positions index `bytes`.
+        let offset = entries.original_position();
+        if entries.len() > 0
+            && let Some(&byte) = usize::try_from(offset).ok().and_then(|i| bytes.get(i))
+            && let Some((proposal, what)) = unsupported_type_prefix(byte)
+        {
+            return Err(ParseError::unsupported(proposal, what, offset));
+        }
+        let Some(group) = entries.next() else {
+            return Ok(());
+        };
+        let group = group?;
+        // Unreachable after the prefix check above, but cheap, and correct
+        // should `wasmparser` learn encodings that list does not know.
+        if group.is_explicit_rec_group() {
+            return Err(ParseError::unsupported("gc", "a recursion group", offset));
+        }
+        for sub in group.into_types() {
+            if !sub.is_final || !sub.supertype_idxs.is_empty() {
+                return Err(ParseError::unsupported("gc", "a subtype", offset));
+            }
+            if sub.composite_type.shared {
+                return Err(ParseError::unsupported(
+                    "shared-everything-threads",
+                    "a shared type",
+                    offset,
+                ));
+            }
+            let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner else {
+                return Err(ParseError::unsupported("gc", "a non-function type", offset));
+            };
+            let convert = |tys: &[wasmparser::ValType]| {
+                tys.iter()
+                    .map(|&t| convert_val_type(t, offset))
+                    .collect::<Result<Box<[_]>, _>>()
+            };
+            module.types.push(FuncType {
+                params: convert(f.params())?,
+                results: convert(f.results())?,
+            });
+        }
+    }
+}
+
+fn limits(min: u64, max: Option<u64>) -> Limits {
+    Limits { min, max }
+}
+
+fn index_type(is64: bool) -> IndexType {
+    if is64 { IndexType::I64 } else { IndexType::I32 }
+}
+
+pub(super) fn table_type(t: wasmparser::TableType, offset: u64) -> Result<TableType, ParseError> {
+    if t.shared {
+        return Err(ParseError::unsupported(
+            "shared-everything-threads",
+            "a shared table",
+            offset,
+        ));
+    }
+    Ok(TableType {
+        element: convert_ref_type(t.element_type, offset)?,
+        limits: limits(t.initial, t.maximum),
+        index: index_type(t.table64),
+    })
+}
+
+pub(super) fn memory_type(
+    m: wasmparser::MemoryType,
+    offset: u64,
+) -> Result<MemoryType, ParseError> {
+    if m.shared {
+        return Err(ParseError::unsupported(
+            "threads",
+            "a shared memory",
+            offset,
+        ));
+    }
+    if m.page_size_log2.is_some() {
+        return Err(ParseError::unsupported(
+            "custom-page-sizes",
+            "a custom page size",
+            offset,
+        ));
+    }
+    Ok(MemoryType {
+        limits: limits(m.initial, m.maximum),
+        index: index_type(m.memory64),
+    })
+}
+
+pub(super) fn global_type(
+    g: wasmparser::GlobalType,
+    offset: u64,
+) -> Result<GlobalType, ParseError> {
+    if g.shared {
+        return Err(ParseError::unsupported(
+            "shared-everything-threads",
+            "a shared global",
+            offset,
+        ));
+    }
+    Ok(GlobalType {
+        content: convert_val_type(g.content_type, offset)?,
+        mutable: g.mutable,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ParseErrorKind;
+    use crate::features::Features;
+    use crate::reader::parse;
+
+    /// A module of one type section with `contents` (count and entries).
+    fn with_types(contents: &[u8]) -> Vec<u8> {
+        let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+        bytes.push(1);
+        bytes.push(u8::try_from(contents.len()).expect("short section"));
+        bytes.extend_from_slice(contents);
+        bytes
+    }
+
+    fn kind_of(contents: &[u8]) -> Result<usize, ParseErrorKind> {
+        parse(&with_types(contents), Features::ALL)
+            .map(|m| m.types.len())
+            .map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn gc_type_prefixes_are_unsupported_before_decoding() {
+        let gc = Err(ParseErrorKind::Unsupported { proposal: "gc" });
+        // A recursion group declaring 1 000 000 types (LEB 0xc0 0x84 0x3d).
+        assert_eq!(kind_of(&[1, 0x4e, 0xc0, 0x84, 0x3d, 0x60, 0, 0]), gc);
+        // A recursion group whose count is itself malformed: still GC.
+        assert_eq!(kind_of(&[1, 0x4e, 0xff]), gc);
+        assert_eq!(kind_of(&[1, 0x50, 0, 0x60, 0, 0]), gc);
+        assert_eq!(kind_of(&[1, 0x4f, 0, 0x60, 0, 0]), gc);
+        assert_eq!(kind_of(&[1, 0x5e, 0x7f, 0]), gc);
+        assert_eq!(kind_of(&[1, 0x5f, 0]), gc);
+        // The second entry is checked too.
+        assert_eq!(kind_of(&[2, 0x60, 0, 0, 0x4e, 0]), gc);
+    }
+
+    #[test]
+    fn type_section_stays_malformed_where_it_was() {
+        assert_eq!(kind_of(&[1, 0x60, 0, 0]), Ok(1));
+        assert_eq!(kind_of(&[2, 0x60, 0, 0, 0x60, 1, 0x7f, 0]), Ok(2));
+        // No type starts with 0x40.
+        assert_eq!(kind_of(&[1, 0x40, 0, 0]), Err(ParseErrorKind::Malformed));
+        // Fewer entries than declared, and more bytes than the entries use.
+        assert_eq!(kind_of(&[2, 0x60, 0, 0]), Err(ParseErrorKind::Malformed));
+        assert_eq!(
+            kind_of(&[1, 0x60, 0, 0, 0x4e]),
+            Err(ParseErrorKind::Malformed)
+        );
+    }
+}
