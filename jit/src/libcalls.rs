@@ -13,7 +13,8 @@ use cranelift_codegen::ir::LibCall;
 use kiln_runtime::ops::{self, BulkOp};
 use kiln_runtime::{FuncAddr, RawRef, Trap, TrapCode};
 
-use crate::invoke::{Activation, Pending, call_from_wasm};
+use crate::activation::{Activation, Pending};
+use crate::invoke::call_from_wasm;
 use crate::vmctx::VmContext;
 
 /// Kiln's libcalls, numbered as compiled code names them.
@@ -119,10 +120,11 @@ fn fail(act: &mut Activation, vm: &mut VmContext, pending: Pending) {
 /// `vmctx` is the live context of a running entry, passed by compiled code to a
 /// libcall; no other reference to it or its activation is live.
 unsafe fn parts<'a>(vmctx: *mut VmContext) -> (&'a mut VmContext, &'a mut Activation) {
-    // SAFETY: see `# Safety`; the activation outlives the entry.
+    // SAFETY: see `# Safety`; the entry attached the context to its activation,
+    // which outlives the entry.
     unsafe {
         let vm = &mut *vmctx;
-        let act = &mut *vm.activation;
+        let act = Activation::of(vm);
         (vm, act)
     }
 }
