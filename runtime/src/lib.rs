@@ -8,6 +8,7 @@
 //! native code can reach a memory's base and length directly
 //! ([`memory::MemoryView`]) and never move when they grow.
 
+mod bulk_op;
 pub mod fuel;
 pub mod instantiate;
 pub mod memory;
