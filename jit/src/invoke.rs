@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 
+use kiln_runtime::invoke::WasmFunc;
 use kiln_runtime::{FuncAddr, FuncEntity, HostCaller, InstanceAddr, Store, Trap, TrapCode, Val};
 
 use crate::activation::{Activation, Pending};
@@ -20,7 +21,8 @@ const INLINE_SLOTS: usize = 8;
 /// The caller checks that `args` and `results` match the function's type. A
 /// host function is called directly; a WebAssembly function must belong to an
 /// instance whose code is a [`CompiledModule`] of this crate. The store's call
-/// depth is the same after the call as before it, trap or not.
+/// depth is the same after the call as before it, trap or not. (What does not
+/// depend on the tier is `kiln_runtime::invoke`'s, shared with the interpreter.)
 ///
 /// # Errors
 ///
@@ -37,35 +39,20 @@ pub fn invoke(
     args: &[Val],
     results: &mut [Val],
 ) -> Result<(), Trap> {
-    match store.funcs[func.index()].clone() {
-        FuncEntity::Host { func: host, .. } => host(
-            HostCaller {
-                store,
-                data,
-                instance: None,
-            },
-            args,
-            results,
-        ),
-        FuncEntity::Wasm {
-            instance,
-            def_index,
-            ..
-        } => {
-            let code = store.instances[instance.index()]
-                .code
-                .clone()
-                .downcast::<CompiledModule>()
-                .map_err(|_| Trap::host("function was compiled for another execution tier"))?;
-            let entry_depth = store.depth;
-            let outcome = call_wasm(store, data, instance, &code, def_index, args, results);
-            store.depth = entry_depth;
-            match outcome {
-                Ok(()) => Ok(()),
-                Err(Pending::Trap(t)) => Err(t),
-                Err(Pending::Panic(p)) => std::panic::resume_unwind(p),
-            }
-        }
+    let outcome = kiln_runtime::invoke::invoke(
+        store,
+        data,
+        func,
+        args,
+        results,
+        |store, data, f: WasmFunc<CompiledModule>, args, results| {
+            call_wasm(store, data, f.instance, &f.code, f.def_index, args, results)
+        },
+    );
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(Pending::Trap(t)) => Err(t),
+        Err(Pending::Panic(p)) => std::panic::resume_unwind(p),
     }
 }
 
