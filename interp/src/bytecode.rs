@@ -14,6 +14,7 @@
 //! [`CompiledFunc`](crate::CompiledFunc) (`memargs`, `indirect`).
 
 use kiln_parser::{LoadOp, NumOp, StoreOp};
+use kiln_runtime::ops::BulkOp;
 
 /// A register: a slot index relative to the frame's base.
 pub type Reg = u32;
@@ -414,6 +415,64 @@ float_cmps! {
     NotF64Ge => F64Ge, true, |a, b| { let (x, y) = f64s(a, b); !(x >= y) };
 }
 
+/// The memory and table management ops and the runtime's [`BulkOp`]s, one
+/// for one: each op is the operation plus the register its operands start at
+/// (and its result goes to). They stay separate variants because a `BulkOp`
+/// and a register together do not fit an op's 16 bytes.
+impl Op {
+    /// The op for `op` with its operands from register `at` (ignored by the
+    /// operations without operands or result).
+    pub fn from_bulk(at: Reg, op: BulkOp) -> Op {
+        match op {
+            BulkOp::MemorySize { mem } => Op::MemorySize { dst: at, mem },
+            BulkOp::MemoryGrow { mem } => Op::MemoryGrow { dst: at, mem },
+            BulkOp::MemoryFill { mem } => Op::MemoryFill { args: at, mem },
+            BulkOp::MemoryCopy { dst, src } => Op::MemoryCopy { args: at, dst, src },
+            BulkOp::MemoryInit { mem, data } => Op::MemoryInit {
+                args: at,
+                mem,
+                data,
+            },
+            BulkOp::DataDrop { data } => Op::DataDrop { data },
+            BulkOp::TableGet { table } => Op::TableGet { dst: at, table },
+            BulkOp::TableSet { table } => Op::TableSet { args: at, table },
+            BulkOp::TableSize { table } => Op::TableSize { dst: at, table },
+            BulkOp::TableGrow { table } => Op::TableGrow { args: at, table },
+            BulkOp::TableFill { table } => Op::TableFill { args: at, table },
+            BulkOp::TableCopy { dst, src } => Op::TableCopy { args: at, dst, src },
+            BulkOp::TableInit { table, elem } => Op::TableInit {
+                args: at,
+                table,
+                elem,
+            },
+            BulkOp::ElemDrop { elem } => Op::ElemDrop { elem },
+        }
+    }
+
+    /// The register and operation of a memory or table management op (the
+    /// inverse of [`Op::from_bulk`], with register 0 for the operations without
+    /// operands or result); `None` for every other op.
+    pub fn as_bulk(&self) -> Option<(Reg, BulkOp)> {
+        Some(match *self {
+            Op::MemorySize { dst, mem } => (dst, BulkOp::MemorySize { mem }),
+            Op::MemoryGrow { dst, mem } => (dst, BulkOp::MemoryGrow { mem }),
+            Op::MemoryFill { args, mem } => (args, BulkOp::MemoryFill { mem }),
+            Op::MemoryCopy { args, dst, src } => (args, BulkOp::MemoryCopy { dst, src }),
+            Op::MemoryInit { args, mem, data } => (args, BulkOp::MemoryInit { mem, data }),
+            Op::DataDrop { data } => (0, BulkOp::DataDrop { data }),
+            Op::TableGet { dst, table } => (dst, BulkOp::TableGet { table }),
+            Op::TableSet { args, table } => (args, BulkOp::TableSet { table }),
+            Op::TableSize { dst, table } => (dst, BulkOp::TableSize { table }),
+            Op::TableGrow { args, table } => (args, BulkOp::TableGrow { table }),
+            Op::TableFill { args, table } => (args, BulkOp::TableFill { table }),
+            Op::TableCopy { args, dst, src } => (args, BulkOp::TableCopy { dst, src }),
+            Op::TableInit { args, table, elem } => (args, BulkOp::TableInit { table, elem }),
+            Op::ElemDrop { elem } => (0, BulkOp::ElemDrop { elem }),
+            _ => return None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,6 +481,35 @@ mod tests {
     #[test]
     fn op_is_sixteen_bytes() {
         assert_eq!(std::mem::size_of::<Op>(), 16);
+    }
+
+    /// Each memory or table management op reads back as the operation it was made from.
+    #[test]
+    fn bulk_ops_round_trip() {
+        let ops = [
+            BulkOp::MemorySize { mem: 1 },
+            BulkOp::MemoryGrow { mem: 2 },
+            BulkOp::MemoryFill { mem: 3 },
+            BulkOp::MemoryCopy { dst: 4, src: 5 },
+            BulkOp::MemoryInit { mem: 6, data: 7 },
+            BulkOp::TableGet { table: 9 },
+            BulkOp::TableSet { table: 10 },
+            BulkOp::TableSize { table: 11 },
+            BulkOp::TableGrow { table: 12 },
+            BulkOp::TableFill { table: 13 },
+            BulkOp::TableCopy { dst: 14, src: 15 },
+            BulkOp::TableInit {
+                table: 16,
+                elem: 17,
+            },
+        ];
+        for op in ops {
+            assert_eq!(Op::from_bulk(42, op).as_bulk(), Some((42, op)));
+        }
+        for op in [BulkOp::DataDrop { data: 8 }, BulkOp::ElemDrop { elem: 18 }] {
+            assert_eq!(Op::from_bulk(42, op).as_bulk(), Some((0, op)));
+        }
+        assert_eq!(Op::Nop.as_bulk(), None);
     }
 
     /// `FloatCmp::ALL` is indexed by discriminant (the fast path relies on it).

@@ -1,5 +1,6 @@
-//! Compiling a whole module: checks, the host ISA, per-function code
-//! generation, trampolines, and linking into one [`CodeMemory`].
+//! Compiling a whole module ([`CompiledModule::new`]): checks, the host ISA,
+//! per-function code generation, trampolines, and linking into one
+//! [`CodeMemory`].
 //!
 //! Every defined function and one trampoline per distinct function type are
 //! compiled eagerly, laid out one after another (each at the ISA's preferred
@@ -20,6 +21,7 @@ use kiln_parser::{FuncType, Module};
 use kiln_validator::ModuleInfo;
 
 use crate::code_memory::{CodeMemory, CodeMemoryBuilder};
+use crate::compiled_module::{CompiledModule, FuncCode};
 use crate::libcalls::{Libcall, cranelift_libcall_address};
 use crate::signals::TrapSite;
 use crate::trampoline::{build_trampoline, trampoline_signature};
@@ -31,28 +33,6 @@ use crate::{CompileError, Options};
 /// Bytes a frame takes above the frame pointer: the saved frame pointer and the
 /// return address.
 const FRAME_LINKAGE: u32 = 16;
-
-/// Where a defined function's code starts.
-#[derive(Debug, Clone, Copy)]
-struct FuncEntry {
-    /// Offset of the function's body in the code memory.
-    body: u32,
-    /// Offset of the trampoline for the function's type.
-    trampoline: u32,
-}
-
-/// A module compiled to native code for the host.
-#[derive(Debug)]
-pub struct CompiledModule {
-    module: Arc<Module>,
-    code: CodeMemory,
-    funcs: Box<[FuncEntry]>,
-    /// Every trap site of the code, sorted by offset.
-    traps: Box<[TrapSite]>,
-    /// Largest stack frame of any compiled function, in bytes (for the stack limit).
-    max_frame_size: u32,
-    options: Options,
-}
 
 impl CompiledModule {
     /// Compiles every function of a validated module for the host.
@@ -102,7 +82,7 @@ impl CompiledModule {
         let funcs = trampoline_of
             .iter()
             .enumerate()
-            .map(|(def, &t)| FuncEntry {
+            .map(|(def, &t)| FuncCode {
                 body: offsets[def],
                 trampoline: offsets[t],
             })
@@ -127,48 +107,6 @@ impl CompiledModule {
             max_frame_size,
             options,
         })
-    }
-
-    /// The module's IR.
-    pub fn module(&self) -> &Arc<Module> {
-        &self.module
-    }
-
-    /// Bytes of machine code (functions and trampolines, with alignment padding).
-    pub fn code_size(&self) -> usize {
-        self.code.len()
-    }
-
-    /// Entry points of defined function `def`: its body and its type's trampoline.
-    pub(crate) fn entry(&self, def: u32) -> (*const u8, *const u8) {
-        let f = self.funcs[def as usize];
-        (self.code.addr(f.body), self.code.addr(f.trampoline))
-    }
-
-    /// Largest stack frame of any function of the module, in bytes.
-    pub(crate) fn max_frame_size(&self) -> usize {
-        self.max_frame_size as usize
-    }
-
-    /// The options the module was compiled with.
-    pub fn options(&self) -> Options {
-        self.options
-    }
-
-    /// Whether the code omits bounds checks on 32-bit memories, relying on their
-    /// guard regions.
-    pub(crate) fn assumes_guards(&self) -> bool {
-        self.options.memory_guard
-    }
-
-    /// Address of the first byte of code.
-    pub(crate) fn code_start(&self) -> usize {
-        self.code.addr(0) as usize
-    }
-
-    /// Every trap site of the code, sorted by offset.
-    pub(crate) fn trap_sites(&self) -> &[TrapSite] {
-        &self.traps
     }
 }
 

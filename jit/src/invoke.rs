@@ -1,15 +1,16 @@
-//! The host-to-WebAssembly entry ([`invoke`]) and the Rust-side state of one
-//! entry ([`Activation`]), which libcalls reach through the `VmContext`.
+//! The host-to-WebAssembly entry ([`invoke`]), and calls from compiled code to
+//! any function of the store ([`call_from_wasm`], for the libcalls).
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
-use std::ptr::NonNull;
 
+use kiln_runtime::invoke::WasmFunc;
 use kiln_runtime::{FuncAddr, FuncEntity, HostCaller, InstanceAddr, Store, Trap, TrapCode, Val};
 
-use crate::CompiledModule;
+use crate::activation::{Activation, Pending};
+use crate::compiled_module::CompiledModule;
 use crate::signals::{self, EntryState, Trampoline};
-use crate::vmctx::{self, FuncEntry, MemoryDef, TableDef, VmContext};
+use crate::vmctx::{self, VmContext};
 
 /// Argument/result slots kept on the Rust stack; more go to the heap.
 const INLINE_SLOTS: usize = 8;
@@ -20,7 +21,8 @@ const INLINE_SLOTS: usize = 8;
 /// The caller checks that `args` and `results` match the function's type. A
 /// host function is called directly; a WebAssembly function must belong to an
 /// instance whose code is a [`CompiledModule`] of this crate. The store's call
-/// depth is the same after the call as before it, trap or not.
+/// depth is the same after the call as before it, trap or not. (What does not
+/// depend on the tier is `kiln_runtime::invoke`'s, shared with the interpreter.)
 ///
 /// # Errors
 ///
@@ -37,110 +39,24 @@ pub fn invoke(
     args: &[Val],
     results: &mut [Val],
 ) -> Result<(), Trap> {
-    match store.funcs[func.index()].clone() {
-        FuncEntity::Host { func: host, .. } => host(
-            HostCaller {
-                store,
-                data,
-                instance: None,
-            },
-            args,
-            results,
-        ),
-        FuncEntity::Wasm {
-            instance,
-            def_index,
-            ..
-        } => {
-            let code = store.instances[instance.index()]
-                .code
-                .clone()
-                .downcast::<CompiledModule>()
-                .map_err(|_| Trap::host("function was compiled for another execution tier"))?;
-            let entry_depth = store.depth;
-            let outcome = call_wasm(store, data, instance, &code, def_index, args, results);
-            store.depth = entry_depth;
-            match outcome {
-                Ok(()) => Ok(()),
-                Err(Pending::Trap(t)) => Err(t),
-                Err(Pending::Panic(p)) => std::panic::resume_unwind(p),
-            }
-        }
-    }
-}
-
-/// Why an entry ended early.
-pub(crate) enum Pending {
-    /// A trap.
-    Trap(Trap),
-    /// A host function panicked; the panic resumes once the entry has returned.
-    Panic(Box<dyn Any + Send>),
-}
-
-impl From<TrapCode> for Pending {
-    fn from(code: TrapCode) -> Pending {
-        Pending::Trap(code.into())
-    }
-}
-
-/// The Rust-side state of one entry into compiled code: what libcalls need to
-/// reach the store, and the tables the `VmContext` points into.
-pub struct Activation {
-    /// The store, borrowed exclusively for the whole entry. Only libcalls
-    /// dereference it, one at a time, while compiled code waits for them.
-    pub(crate) store: *mut Store,
-    /// The embedder's host state, borrowed like the store.
-    pub(crate) data: *mut dyn Any,
-    /// The instance whose code runs.
-    pub(crate) instance: InstanceAddr,
-    /// Whether the module meters fuel.
-    pub(crate) metered: bool,
-    /// One entry per memory of the instance (the `VmContext` points here).
-    memories: Vec<MemoryDef>,
-    /// One pointer per global of the instance (the `VmContext` points here).
-    globals: Vec<*mut u128>,
-    /// One entry per table of the instance (the `VmContext` points here).
-    tables: Vec<TableDef>,
-    /// The trap (or panic) a libcall hit, raised by compiled code right after it.
-    pub(crate) pending: Option<Pending>,
-}
-
-impl Activation {
-    /// Points the memory, global and table arrays (and `vm`'s function entries)
-    /// at the store's current entities: after anything that may have grown a
-    /// memory or a table, or added globals or functions to the store.
-    ///
-    /// # Safety
-    ///
-    /// `self.store` must be valid to read, with no live reference to it elsewhere.
-    pub(crate) unsafe fn refresh(&mut self, vm: &mut VmContext) {
-        // SAFETY: see `# Safety`.
-        let store = unsafe { &mut *self.store };
-        let (entries, n) = func_entries(store);
-        vm.func_entries = entries;
-        vm.num_func_entries = n;
-        let inst = &store.instances[self.instance.index()];
-        for (def, t) in self.tables.iter_mut().zip(&inst.tables) {
-            let elems = store.tables[t.index()].elems();
-            def.base = elems.as_ptr().cast::<u32>();
-            def.len = elems.len() as u64;
-        }
-        for (def, m) in self.memories.iter_mut().zip(&inst.memories) {
-            let view = store.memories[m.index()].view();
-            def.base = view.base.as_ptr();
-            def.len = view.len as u64;
-        }
-        let globals_base = store.globals.as_mut_ptr();
-        for (slot, g) in self.globals.iter_mut().zip(&inst.globals) {
-            // SAFETY: every address of an instance indexes the store's globals, so the
-            // element is in bounds; `addr_of_mut!` creates no intermediate reference.
-            *slot = unsafe { std::ptr::addr_of_mut!((*globals_base.add(g.index())).bits) };
-        }
+    let outcome = kiln_runtime::invoke::invoke(
+        store,
+        data,
+        func,
+        args,
+        results,
+        |store, data, f: WasmFunc<CompiledModule>, args, results| {
+            call_wasm(store, data, f.instance, &f.code, f.def_index, args, results)
+        },
+    );
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(Pending::Trap(t)) => Err(t),
+        Err(Pending::Panic(p)) => std::panic::resume_unwind(p),
     }
 }
 
 /// Runs defined function `def` of `instance` through its trampoline.
-#[allow(clippy::too_many_lines)]
 fn call_wasm(
     store: &mut Store,
     data: &mut dyn Any,
@@ -162,26 +78,7 @@ fn call_wasm(
         )));
     }
     let func_addrs = inst.funcs.as_ptr().cast::<u32>();
-    let dangling = MemoryDef {
-        base: NonNull::dangling().as_ptr(),
-        len: 0,
-    };
-    let mut act = Activation {
-        store: std::ptr::null_mut(),
-        data: std::ptr::null_mut::<()>() as *mut dyn Any,
-        instance,
-        metered: code.options().fuel,
-        memories: vec![dangling; inst.memories.len()],
-        globals: vec![std::ptr::null_mut(); inst.globals.len()],
-        tables: vec![
-            TableDef {
-                base: NonNull::dangling().as_ptr(),
-                len: 0,
-            };
-            inst.tables.len()
-        ],
-        pending: None,
-    };
+    let mut act = Activation::new(store, instance, code.options().fuel);
     let mut vm = VmContext {
         memories: act.memories.as_ptr(),
         globals: act.globals.as_ptr(),
@@ -222,7 +119,7 @@ fn call_wasm(
     act.data = data;
     // SAFETY: the store pointer is valid and nothing else uses it right now.
     unsafe { act.refresh(&mut vm) };
-    vm.activation = &mut act;
+    act.attach(&mut vm);
 
     let (body, trampoline) = code.entry(def);
     // SAFETY: `trampoline` is the compiled array-call trampoline for `def`'s type,
@@ -328,55 +225,4 @@ pub(crate) unsafe fn call_from_wasm(
         *slot = r.to_bits();
     }
     Ok(())
-}
-
-/// The JIT's per-store data: a [`FuncEntry`] per function of the store.
-#[derive(Debug, Default)]
-struct FuncCache {
-    entries: Vec<FuncEntry>,
-}
-
-/// The store's function entries, extended to every function it has now.
-fn func_entries(store: &mut Store) -> (*const FuncEntry, u64) {
-    let Store {
-        tier_data,
-        funcs,
-        instances,
-        ..
-    } = store;
-    let data = tier_data.get_or_insert_with(|| Box::new(FuncCache::default()));
-    let Some(cache) = data.downcast_mut::<FuncCache>() else {
-        // Another tier's data: no entries, every indirect call takes the slow path.
-        return (std::ptr::null(), 0);
-    };
-    for f in &funcs[cache.entries.len()..] {
-        let entry = match f {
-            FuncEntity::Wasm {
-                instance,
-                def_index,
-                sig,
-            } => {
-                let code = instances
-                    .get(instance.index())
-                    .and_then(|i| i.code.downcast_ref::<CompiledModule>())
-                    .map_or(0, |c| c.entry(*def_index).0 as usize);
-                FuncEntry {
-                    sig: sig.0,
-                    instance: if code == 0 {
-                        vmctx::NO_INSTANCE
-                    } else {
-                        instance.0
-                    },
-                    code,
-                }
-            }
-            FuncEntity::Host { sig, .. } => FuncEntry {
-                sig: sig.0,
-                instance: vmctx::NO_INSTANCE,
-                code: 0,
-            },
-        };
-        cache.entries.push(entry);
-    }
-    (cache.entries.as_ptr(), cache.entries.len() as u64)
 }

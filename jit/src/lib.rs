@@ -28,7 +28,9 @@
 //! its trap code through the compiled code's trap table and resumes the
 //! innermost entry from Rust, which returns `Err(Trap)`.
 
+mod activation;
 mod code_memory;
+mod compiled_module;
 mod compiler;
 mod invoke;
 mod libcalls;
@@ -37,7 +39,7 @@ mod trampoline;
 mod translate;
 mod vmctx;
 
-pub use compiler::CompiledModule;
+pub use compiled_module::CompiledModule;
 pub use invoke::invoke;
 
 /// Why the JIT cannot compile a module.

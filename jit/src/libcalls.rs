@@ -13,7 +13,8 @@ use cranelift_codegen::ir::LibCall;
 use kiln_runtime::ops::{self, BulkOp};
 use kiln_runtime::{FuncAddr, RawRef, Trap, TrapCode};
 
-use crate::invoke::{Activation, Pending, call_from_wasm};
+use crate::activation::{Activation, Pending};
+use crate::invoke::call_from_wasm;
 use crate::vmctx::VmContext;
 
 /// Kiln's libcalls, numbered as compiled code names them.
@@ -65,47 +66,6 @@ pub(crate) fn cranelift_libcall_address(call: LibCall) -> Option<usize> {
     Some(f as usize)
 }
 
-/// The numbering of [`BulkOp`]s in [`bulk`]'s `kind` argument.
-pub(crate) fn bulk_kind(op: BulkOp) -> (u32, u32, u32) {
-    match op {
-        BulkOp::MemorySize { mem } => (0, mem, 0),
-        BulkOp::MemoryGrow { mem } => (1, mem, 0),
-        BulkOp::MemoryFill { mem } => (2, mem, 0),
-        BulkOp::MemoryCopy { dst, src } => (3, dst, src),
-        BulkOp::MemoryInit { mem, data } => (4, mem, data),
-        BulkOp::DataDrop { data } => (5, data, 0),
-        BulkOp::TableGet { table } => (6, table, 0),
-        BulkOp::TableSet { table } => (7, table, 0),
-        BulkOp::TableSize { table } => (8, table, 0),
-        BulkOp::TableGrow { table } => (9, table, 0),
-        BulkOp::TableFill { table } => (10, table, 0),
-        BulkOp::TableCopy { dst, src } => (11, dst, src),
-        BulkOp::TableInit { table, elem } => (12, table, elem),
-        BulkOp::ElemDrop { elem } => (13, elem, 0),
-    }
-}
-
-/// The inverse of [`bulk_kind`].
-fn bulk_op(kind: u32, a: u32, b: u32) -> Option<BulkOp> {
-    Some(match kind {
-        0 => BulkOp::MemorySize { mem: a },
-        1 => BulkOp::MemoryGrow { mem: a },
-        2 => BulkOp::MemoryFill { mem: a },
-        3 => BulkOp::MemoryCopy { dst: a, src: b },
-        4 => BulkOp::MemoryInit { mem: a, data: b },
-        5 => BulkOp::DataDrop { data: a },
-        6 => BulkOp::TableGet { table: a },
-        7 => BulkOp::TableSet { table: a },
-        8 => BulkOp::TableSize { table: a },
-        9 => BulkOp::TableGrow { table: a },
-        10 => BulkOp::TableFill { table: a },
-        11 => BulkOp::TableCopy { dst: a, src: b },
-        12 => BulkOp::TableInit { table: a, elem: b },
-        13 => BulkOp::ElemDrop { elem: a },
-        _ => return None,
-    })
-}
-
 /// Records `pending` as the entry's trap; compiled code raises it on return.
 fn fail(act: &mut Activation, vm: &mut VmContext, pending: Pending) {
     act.pending = Some(pending);
@@ -119,15 +79,16 @@ fn fail(act: &mut Activation, vm: &mut VmContext, pending: Pending) {
 /// `vmctx` is the live context of a running entry, passed by compiled code to a
 /// libcall; no other reference to it or its activation is live.
 unsafe fn parts<'a>(vmctx: *mut VmContext) -> (&'a mut VmContext, &'a mut Activation) {
-    // SAFETY: see `# Safety`; the activation outlives the entry.
+    // SAFETY: see `# Safety`; the entry attached the context to its activation,
+    // which outlives the entry.
     unsafe {
         let vm = &mut *vmctx;
-        let act = &mut *vm.activation;
+        let act = Activation::of(vm);
         (vm, act)
     }
 }
 
-/// A memory or table management instruction (`kind`/`imm1`/`imm2`: [`bulk_kind`])
+/// A memory or table management instruction (`kind`/`imm1`/`imm2`: [`BulkOp::encode`])
 /// with operands `a`, `b`, `c`: the runtime's shared implementation, with the
 /// dynamic fuel charged from the context's fuel. Returns the instruction's result.
 ///
@@ -145,7 +106,7 @@ unsafe extern "C" fn bulk(
 ) -> u64 {
     // SAFETY: see `# Safety`.
     let (vm, act) = unsafe { parts(vmctx) };
-    let Some(op) = bulk_op(kind, imm1, imm2) else {
+    let Some(op) = BulkOp::decode([kind, imm1, imm2]) else {
         fail(act, vm, Pending::Trap(Trap::host("unknown bulk operation")));
         return 0;
     };
@@ -279,36 +240,4 @@ extern "C" fn nearest_f32(x: f32) -> f32 {
 }
 extern "C" fn nearest_f64(x: f64) -> f64 {
     x.round_ties_even()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bulk_kinds_round_trip() {
-        let ops = [
-            BulkOp::MemorySize { mem: 1 },
-            BulkOp::MemoryGrow { mem: 2 },
-            BulkOp::MemoryFill { mem: 3 },
-            BulkOp::MemoryCopy { dst: 4, src: 5 },
-            BulkOp::MemoryInit { mem: 6, data: 7 },
-            BulkOp::DataDrop { data: 8 },
-            BulkOp::TableGet { table: 9 },
-            BulkOp::TableSet { table: 10 },
-            BulkOp::TableSize { table: 11 },
-            BulkOp::TableGrow { table: 12 },
-            BulkOp::TableFill { table: 13 },
-            BulkOp::TableCopy { dst: 14, src: 15 },
-            BulkOp::TableInit {
-                table: 16,
-                elem: 17,
-            },
-            BulkOp::ElemDrop { elem: 18 },
-        ];
-        for op in ops {
-            let (k, a, b) = bulk_kind(op);
-            assert_eq!(bulk_op(k, a, b), Some(op));
-        }
-    }
 }

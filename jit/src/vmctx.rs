@@ -5,8 +5,12 @@
 //! calls. Native code reaches each field at a fixed offset (the `*_OFFSET`
 //! constants, taken with `offset_of!` so they cannot drift from the layout).
 //! One context lives on the Rust stack of [`crate::invoke`] for each
-//! host-to-WebAssembly entry (an [`crate::invoke::Activation`] owns it); it is
+//! host-to-WebAssembly entry (a `crate::activation::Activation` owns it); it is
 //! filled from the store before the call and written back after it.
+//!
+//! This module is the layout alone: it uses nothing else of the crate, so that
+//! everything that reads a context (the translator, the trampolines, the signal
+//! handler, the libcalls) can depend on it without a cycle.
 //!
 //! Fields written by compiled code: `fuel` (at every metered run); libcalls
 //! set `pending`. Libcalls that run arbitrary host code refresh `memories` and
@@ -122,8 +126,10 @@ pub struct VmContext {
     /// Nonzero once a libcall failed: its trap is waiting in the activation, and the
     /// compiled code that called it raises [`PENDING_TRAP`] at once.
     pub pending: u32,
-    /// The activation that owns this context (Rust-side state of the entry).
-    pub activation: *mut crate::invoke::Activation,
+    /// The activation that owns this context (Rust-side state of the entry): a
+    /// `crate::activation::Activation`, untyped here because compiled code never
+    /// reads it; `Activation::attach` sets it and `Activation::of` reads it.
+    pub activation: *mut (),
 }
 
 /// Offset of [`VmContext::memories`].

@@ -1,15 +1,19 @@
 //! `kiln-runtime` holds what both execution tiers share at run time: values
 //! and references, trap codes with the spec's messages, linear memories,
 //! tables, globals, element and data segments, instances, the store that
-//! owns them, host functions, and instantiation.
+//! owns them, host functions, instantiation, the memory and table management
+//! instructions ([`ops`]), and the part of a call from the host that does not
+//! depend on the tier ([`invoke`]).
 //!
 //! It must not depend on either tier: the interpreter and the JIT depend on
 //! it, and the embedding API (`kiln`) wraps it. Memories are laid out so that
 //! native code can reach a memory's base and length directly
 //! ([`memory::MemoryView`]) and never move when they grow.
 
+mod bulk_op;
 pub mod fuel;
 pub mod instantiate;
+pub mod invoke;
 pub mod memory;
 pub mod ops;
 pub mod store;

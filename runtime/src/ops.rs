@@ -6,51 +6,19 @@
 //! Operands are passed as `u64`s the way both tiers hold them: a 32-bit index
 //! operand in the low half (the high half is ignored), a 64-bit one whole, a
 //! reference as its [`RawRef`] bits. [`execute`] returns the instruction's
-//! result (0 for instructions without one).
+//! result (0 for instructions without one). The operations themselves, and
+//! which instruction is which, are [`BulkOp`]'s (`bulk_op.rs`).
 
 use std::sync::Arc;
 
 use kiln_parser::IndexType;
 
+pub use crate::bulk_op::BulkOp;
 use crate::fuel::{DynamicCost, dynamic_cost};
 use crate::store::{InstanceAddr, Store};
 use crate::table;
 use crate::trap::{Trap, TrapCode};
 use crate::value::RawRef;
-
-/// One memory or table management instruction with its immediates (indices
-/// into the instance's index spaces).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BulkOp {
-    /// `memory.size`: no operands.
-    MemorySize { mem: u32 },
-    /// `memory.grow`: `[delta]`.
-    MemoryGrow { mem: u32 },
-    /// `memory.fill`: `[dst, value, len]`.
-    MemoryFill { mem: u32 },
-    /// `memory.copy`: `[dst, src, len]`.
-    MemoryCopy { dst: u32, src: u32 },
-    /// `memory.init`: `[dst, src, len]`.
-    MemoryInit { mem: u32, data: u32 },
-    /// `data.drop`: no operands.
-    DataDrop { data: u32 },
-    /// `table.get`: `[index]`.
-    TableGet { table: u32 },
-    /// `table.set`: `[index, ref]`.
-    TableSet { table: u32 },
-    /// `table.size`: no operands.
-    TableSize { table: u32 },
-    /// `table.grow`: `[init ref, delta]`.
-    TableGrow { table: u32 },
-    /// `table.fill`: `[index, ref, len]`.
-    TableFill { table: u32 },
-    /// `table.copy`: `[dst, src, len]`.
-    TableCopy { dst: u32, src: u32 },
-    /// `table.init`: `[dst, src, len]`.
-    TableInit { table: u32, elem: u32 },
-    /// `elem.drop`: no operands.
-    ElemDrop { elem: u32 },
-}
 
 /// Reads an index-typed operand: 32-bit operands are zero-extended from the low half.
 fn index(operand: u64, is64: bool) -> u64 {

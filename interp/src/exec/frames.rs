@@ -68,11 +68,7 @@ pub(super) fn compiled_module(
     store: &Store,
     instance: InstanceAddr,
 ) -> Result<Arc<CompiledModule>, Trap> {
-    store.instances[instance.index()]
-        .code
-        .clone()
-        .downcast::<CompiledModule>()
-        .map_err(|_| Trap::host("function was compiled for another execution tier"))
+    kiln_runtime::invoke::compiled_code(store, instance)
 }
 
 pub(super) fn slot_of(v: &Val) -> u64 {

@@ -18,20 +18,25 @@ pub(crate) use threaded::{Threaded, thread};
 use std::any::Any;
 use std::ptr::NonNull;
 
-use kiln_runtime::{FuncAddr, FuncEntity, HostCaller, RawRef, Store, Trap, TrapCode, Val};
+use kiln_runtime::invoke::WasmFunc;
+use kiln_runtime::{FuncAddr, RawRef, Store, Trap, TrapCode, Val};
 
 pub(crate) use frames::Frame;
 use frames::{
-    Callee, Modules, call_host, compiled_module, ensure_stack, enter, finish_return, frame_for,
-    indirect_target, init_frame, resolve, slot_of, tail_call,
+    Callee, Modules, call_host, ensure_stack, enter, finish_return, frame_for, indirect_target,
+    init_frame, resolve, slot_of, tail_call,
 };
 
+use crate::CompiledModule;
 use crate::bytecode::Op;
 use crate::num;
 
 /// Calls `func` with `args`, writing its results to `results`.
 ///
-/// The caller checks that `args` and `results` match the function's type.
+/// The caller checks that `args` and `results` match the function's type. The
+/// store's call depth is the same after the call as before it, trap or not.
+/// (What does not depend on the tier is `kiln_runtime::invoke`'s, shared with
+/// the JIT.)
 ///
 /// # Errors
 ///
@@ -43,56 +48,37 @@ pub fn invoke(
     args: &[Val],
     results: &mut [Val],
 ) -> Result<(), Trap> {
-    let entry_depth = store.depth;
-    let outcome = invoke_inner(store, data, func, args, results);
-    store.depth = entry_depth;
-    outcome
+    kiln_runtime::invoke::invoke(store, data, func, args, results, run)
 }
 
-fn invoke_inner(
+/// Runs WebAssembly function `func` called from the host, on a fresh value stack.
+fn run(
     store: &mut Store,
     data: &mut dyn Any,
-    func: FuncAddr,
+    func: WasmFunc<CompiledModule>,
     args: &[Val],
     results: &mut [Val],
 ) -> Result<(), Trap> {
-    match store.funcs[func.index()].clone() {
-        FuncEntity::Host { func: host, .. } => host(
-            HostCaller {
-                store,
-                data,
-                instance: None,
-            },
-            args,
-            results,
-        ),
-        FuncEntity::Wasm {
-            instance,
-            def_index,
-            sig,
-        } => {
-            let module = compiled_module(store, instance)?;
-            let code = module.func(def_index);
-            if store.depth >= store.limits.max_call_depth {
-                return Err(TrapCode::CallStackExhausted.into());
-            }
-            store.depth += 1;
-            let mut stack = vec![0u64; (code.frame_size as usize).max(1024)];
-            for (slot, a) in stack.iter_mut().zip(args) {
-                *slot = slot_of(a);
-            }
-            init_frame(&mut stack, 0, &code);
-            let mut modules = Modules::default();
-            let func = NonNull::from(&*code);
-            let frame = frame_for(store, modules.hold(module), instance, func, 0);
-            execute(store, data, &mut stack, frame, &mut modules)?;
-            let ty = store.sig(sig);
-            for ((r, t), s) in results.iter_mut().zip(ty.results.iter()).zip(&stack) {
-                *r = Val::from_bits(*t, u128::from(*s));
-            }
-            Ok(())
-        }
+    let module = func.code;
+    let code = module.func(func.def_index);
+    if store.depth >= store.limits.max_call_depth {
+        return Err(TrapCode::CallStackExhausted.into());
     }
+    store.depth += 1;
+    let mut stack = vec![0u64; (code.frame_size as usize).max(1024)];
+    for (slot, a) in stack.iter_mut().zip(args) {
+        *slot = slot_of(a);
+    }
+    init_frame(&mut stack, 0, &code);
+    let mut modules = Modules::default();
+    let callee = NonNull::from(&*code);
+    let frame = frame_for(store, modules.hold(module), func.instance, callee, 0);
+    execute(store, data, &mut stack, frame, &mut modules)?;
+    let ty = store.sig(func.sig);
+    for ((r, t), s) in results.iter_mut().zip(ty.results.iter()).zip(&stack) {
+        *r = Val::from_bits(*t, u128::from(*s));
+    }
+    Ok(())
 }
 
 /// Runs `frame` (already on the stack) until it returns; results end at `stack[ctx.frame.base..]`.

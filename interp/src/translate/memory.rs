@@ -1,6 +1,7 @@
 //! Translation of memory and table instructions.
 
 use kiln_parser::{Instr, LoadOp, MemArg, StoreOp};
+use kiln_runtime::ops::BulkOp;
 
 use super::Translator;
 use crate::bytecode::{Op, Reg};
@@ -95,83 +96,21 @@ impl Translator {
                 };
                 self.emit(op);
             }
-            Instr::MemorySize(m) => {
-                let dst = self.reg(self.h);
-                self.emit(Op::MemorySize { dst, mem: m.0 });
-                self.h += 1;
-            }
-            Instr::MemoryGrow(m) => {
-                let dst = self.reg(self.h - 1);
-                self.emit(Op::MemoryGrow { dst, mem: m.0 });
-            }
-            Instr::MemoryFill(m) => {
-                let args = self.pop_args(3);
-                self.emit(Op::MemoryFill { args, mem: m.0 });
-            }
-            Instr::MemoryCopy { dst, src } => {
-                let args = self.pop_args(3);
-                self.emit(Op::MemoryCopy {
-                    args,
-                    dst: dst.0,
-                    src: src.0,
-                });
-            }
-            Instr::MemoryInit { memory, data } => {
-                let args = self.pop_args(3);
-                self.emit(Op::MemoryInit {
-                    args,
-                    mem: memory.0,
-                    data: data.0,
-                });
-            }
-            Instr::DataDrop(d) => {
-                self.emit(Op::DataDrop { data: d.0 });
-            }
-            Instr::TableGet(t) => {
-                let dst = self.reg(self.h - 1);
-                self.emit(Op::TableGet { dst, table: t.0 });
-            }
-            Instr::TableSet(t) => {
-                let args = self.pop_args(2);
-                self.emit(Op::TableSet { args, table: t.0 });
-            }
-            Instr::TableSize(t) => {
-                let dst = self.reg(self.h);
-                self.emit(Op::TableSize { dst, table: t.0 });
-                self.h += 1;
-            }
-            Instr::TableGrow(t) => {
-                let args = self.pop_args(2);
-                self.emit(Op::TableGrow { args, table: t.0 });
-                self.h += 1;
-            }
-            Instr::TableFill(t) => {
-                let args = self.pop_args(3);
-                self.emit(Op::TableFill { args, table: t.0 });
-            }
-            Instr::TableCopy { dst, src } => {
-                let args = self.pop_args(3);
-                self.emit(Op::TableCopy {
-                    args,
-                    dst: dst.0,
-                    src: src.0,
-                });
-            }
-            Instr::TableInit { table, elem } => {
-                let args = self.pop_args(3);
-                self.emit(Op::TableInit {
-                    args,
-                    table: table.0,
-                    elem: elem.0,
-                });
-            }
-            Instr::ElemDrop(e) => {
-                self.emit(Op::ElemDrop { elem: e.0 });
-            }
-            // SIMD is rejected before translation (`uses_simd`).
-            _ => {
-                self.emit(Op::Unreachable);
-            }
+            other => match BulkOp::from_instr(other) {
+                // Its operands, and its result if it has one, start at the first
+                // operand's register.
+                Some(op) => {
+                    let at = self.pop_args(op.operands() as u32);
+                    self.emit(Op::from_bulk(at, op));
+                    if op.has_result() {
+                        self.h += 1;
+                    }
+                }
+                // SIMD is rejected before translation (`uses_simd`).
+                None => {
+                    self.emit(Op::Unreachable);
+                }
+            },
         }
     }
 }

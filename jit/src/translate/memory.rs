@@ -28,7 +28,7 @@ use kiln_runtime::ops::BulkOp;
 
 use super::FuncState;
 use crate::CompileError;
-use crate::libcalls::{Libcall, bulk_kind};
+use crate::libcalls::Libcall;
 use crate::vmctx;
 
 impl FuncState<'_, '_> {
@@ -167,71 +167,11 @@ impl FuncState<'_, '_> {
     /// A memory or table management instruction: the `bulk` libcall with up to three
     /// operands, and its result when the instruction has one.
     pub(super) fn visit_bulk(&mut self, instr: &Instr) -> Result<(), CompileError> {
-        // The runtime's operation, its operand count, and its result type.
-        let mem64 = |s: &Self, m: u32| s.env.memories[m as usize].is64;
-        let tab64 = |s: &Self, t: u32| s.env.tables[t as usize].is64;
-        let index_ty = |is64: bool| if is64 { types::I64 } else { types::I32 };
-        let (op, operands, result) = match *instr {
-            Instr::MemorySize(m) => (
-                BulkOp::MemorySize { mem: m.0 },
-                0,
-                Some(index_ty(mem64(self, m.0))),
-            ),
-            Instr::MemoryGrow(m) => (
-                BulkOp::MemoryGrow { mem: m.0 },
-                1,
-                Some(index_ty(mem64(self, m.0))),
-            ),
-            Instr::MemoryFill(m) => (BulkOp::MemoryFill { mem: m.0 }, 3, None),
-            Instr::MemoryCopy { dst, src } => (
-                BulkOp::MemoryCopy {
-                    dst: dst.0,
-                    src: src.0,
-                },
-                3,
-                None,
-            ),
-            Instr::MemoryInit { memory, data } => (
-                BulkOp::MemoryInit {
-                    mem: memory.0,
-                    data: data.0,
-                },
-                3,
-                None,
-            ),
-            Instr::DataDrop(d) => (BulkOp::DataDrop { data: d.0 }, 0, None),
-            Instr::TableGet(t) => (BulkOp::TableGet { table: t.0 }, 1, Some(types::I32)),
-            Instr::TableSet(t) => (BulkOp::TableSet { table: t.0 }, 2, None),
-            Instr::TableSize(t) => (
-                BulkOp::TableSize { table: t.0 },
-                0,
-                Some(index_ty(tab64(self, t.0))),
-            ),
-            Instr::TableGrow(t) => (
-                BulkOp::TableGrow { table: t.0 },
-                2,
-                Some(index_ty(tab64(self, t.0))),
-            ),
-            Instr::TableFill(t) => (BulkOp::TableFill { table: t.0 }, 3, None),
-            Instr::TableCopy { dst, src } => (
-                BulkOp::TableCopy {
-                    dst: dst.0,
-                    src: src.0,
-                },
-                3,
-                None,
-            ),
-            Instr::TableInit { table, elem } => (
-                BulkOp::TableInit {
-                    table: table.0,
-                    elem: elem.0,
-                },
-                3,
-                None,
-            ),
-            Instr::ElemDrop(e) => (BulkOp::ElemDrop { elem: e.0 }, 0, None),
-            _ => return Err(CompileError::Unsupported("this instruction".into())),
+        let Some(op) = BulkOp::from_instr(instr) else {
+            return Err(CompileError::Unsupported("this instruction".into()));
         };
+        let result = self.bulk_result(op);
+        let operands = op.operands();
         let start = self.s.stack.len() - operands;
         let mut args = [None; 3];
         for (slot, &v) in args.iter_mut().zip(&self.s.stack[start..]) {
@@ -239,8 +179,7 @@ impl FuncState<'_, '_> {
         }
         self.s.stack.truncate(start);
         let mut call_args = vec![self.vmctx];
-        let (kind, imm1, imm2) = bulk_kind(op);
-        for imm in [kind, imm1, imm2] {
+        for imm in op.encode() {
             call_args.push(self.b.ins().iconst(types::I32, i64::from(imm)));
         }
         for a in args {
@@ -277,5 +216,21 @@ impl FuncState<'_, '_> {
             self.push(v);
         }
         Ok(())
+    }
+
+    /// The type of `op`'s result, if it has one: an address in the memory's or the
+    /// table's index type, or a reference (`table.get`).
+    fn bulk_result(&self, op: BulkOp) -> Option<types::Type> {
+        let index_ty = |is64: bool| if is64 { types::I64 } else { types::I32 };
+        match op {
+            _ if !op.has_result() => None,
+            BulkOp::MemorySize { mem } | BulkOp::MemoryGrow { mem } => {
+                Some(index_ty(self.env.memories[mem as usize].is64))
+            }
+            BulkOp::TableSize { table } | BulkOp::TableGrow { table } => {
+                Some(index_ty(self.env.tables[table as usize].is64))
+            }
+            _ => Some(types::I32),
+        }
     }
 }
