@@ -1,14 +1,158 @@
 //! Differential cases: a tier runs the same programs as the reference tier
-//! (the interpreter) and must agree on every result, every trap and fuel.
+//! (the interpreter) and must agree on every result, every trap, memory,
+//! globals and fuel. The programs are generated (see `generate.rs`) or large.
+
+use std::sync::Arc;
 
 use kiln::Val;
+use kiln_runtime::Trap;
 
+use crate::generate::{self, Rng, Shape};
+use crate::raw::{self, RawProgram};
 use crate::{Program, Tier, call};
 
 differential_tests!(
+    generated_functions_agree_with_the_interpreter,
+    generated_functions_agree_without_nan_canonicalisation,
+    biggest_generated_module_compiles_and_agrees,
     fuel_consumed_is_identical,
     a_large_module_compiles_in_parallel_and_runs_like_the_interpreter,
 );
+
+/// What one comparison covered.
+#[derive(Debug, Default)]
+struct Tally {
+    funcs: usize,
+    calls: usize,
+    traps: usize,
+    /// Calls ended by each trap message.
+    by_trap: std::collections::BTreeMap<String, usize>,
+}
+
+/// Whether two results agree. With NaN canonicalisation off, a NaN result may carry
+/// another payload or sign on each tier (the spec allows any arithmetic NaN).
+fn agree(a: &Result<Vec<Val>, Trap>, b: &Result<Vec<Val>, Trap>, exact: bool) -> bool {
+    match (a, b) {
+        (Ok(x), Ok(y)) if !exact => {
+            x.len() == y.len()
+                && x.iter().zip(y).all(|(x, y)| match (x, y) {
+                    (Val::F32(p), Val::F32(q)) => {
+                        p == q || (f32::from_bits(*p).is_nan() && f32::from_bits(*q).is_nan())
+                    }
+                    (Val::F64(p), Val::F64(q)) => {
+                        p == q || (f64::from_bits(*p).is_nan() && f64::from_bits(*q).is_nan())
+                    }
+                    _ => x == y,
+                })
+        }
+        _ => a == b,
+    }
+}
+
+fn load(wat: &str, tier: Tier, canonicalize_nans: bool, seed: u64) -> RawProgram {
+    let options = raw::Options {
+        canonicalize_nans,
+        ..raw::Options::default()
+    };
+    RawProgram::try_load(wat, tier, options)
+        .unwrap_or_else(|e| panic!("seed {seed}, {tier:?}: {e}\n{wat}"))
+}
+
+/// Runs every function of the module generated from `seed` a few times on
+/// `tier` and on the reference tier.
+fn compare(tier: Tier, seed: u64, shape: Shape, canonicalize: bool, tally: &mut Tally) {
+    let g = generate::module(seed, shape);
+    let mut reference = load(&g.wat, Tier::REFERENCE, canonicalize, seed);
+    let mut other = load(&g.wat, tier, canonicalize, seed);
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    for (i, sig) in g.sigs.iter().enumerate() {
+        let name = format!("f{i}");
+        for _ in 0..3 {
+            let args = generate::args(&mut rng, sig);
+            let a = reference.call(&name, &args);
+            let b = other.call(&name, &args);
+            assert!(
+                agree(&a, &b, canonicalize),
+                "seed {seed}: {name}{args:?}\n  {:?}: {a:?}\n  {tier:?}: {b:?}\n{}",
+                Tier::REFERENCE,
+                g.wat
+            );
+            if canonicalize {
+                // Every NaN that reaches memory or a global is canonical: compare the bits.
+                assert!(
+                    reference.memory() == other.memory(),
+                    "seed {seed}: memory differs after {name}{args:?}\n{}",
+                    g.wat
+                );
+                assert_eq!(
+                    reference.globals(),
+                    other.globals(),
+                    "seed {seed}: globals differ after {name}{args:?}\n{}",
+                    g.wat
+                );
+            } else {
+                assert_eq!(reference.memory().len(), other.memory().len());
+            }
+            tally.calls += 1;
+            if let Err(t) = &a {
+                tally.traps += 1;
+                *tally.by_trap.entry(t.to_string()).or_default() += 1;
+            }
+        }
+        tally.funcs += 1;
+    }
+}
+
+const SMALL: Shape = Shape {
+    funcs: 8,
+    stmts: 6,
+    depth: 3,
+};
+
+fn generated_functions_agree_with_the_interpreter(tier: Tier) {
+    let mut tally = Tally::default();
+    for seed in 0..40 {
+        compare(tier, seed, SMALL, true, &mut tally);
+    }
+    eprintln!("{tally:?}");
+    assert_eq!(tally.funcs, 320);
+    // The generator must exercise every trap the slice raises, and mostly return.
+    assert!(tally.traps > tally.calls / 10, "{tally:?}");
+    assert!(tally.traps < tally.calls / 2, "{tally:?}");
+    assert_eq!(tally.by_trap.len(), 5, "{tally:?}");
+}
+
+fn generated_functions_agree_without_nan_canonicalisation(tier: Tier) {
+    let mut tally = Tally::default();
+    for seed in 1000..1020 {
+        compare(tier, seed, SMALL, false, &mut tally);
+    }
+    assert_eq!(tally.funcs, 160);
+}
+
+fn biggest_generated_module_compiles_and_agrees(tier: Tier) {
+    let shape = Shape {
+        funcs: 250,
+        stmts: 14,
+        depth: 4,
+    };
+    let g = generate::module(7, shape);
+    let bytes = wat::parse_str(&g.wat).expect("wat");
+    let (module, info) = raw::parse(&g.wat);
+    let (module, info) = (Arc::new(module), Arc::new(info));
+    let mut report = format!(
+        "biggest test module: {} functions, {} bytes of binary",
+        g.sigs.len(),
+        bytes.len()
+    );
+    for t in [tier, Tier::REFERENCE] {
+        report += &format!("; {}", raw::compile_all(t, &module, &info));
+    }
+    eprintln!("{report}");
+    let mut tally = Tally::default();
+    compare(tier, 7, shape, true, &mut tally);
+    assert_eq!(tally.funcs, 250);
+}
 
 fn fuel_consumed_is_identical(tier: Tier) {
     let wat = r#"(module

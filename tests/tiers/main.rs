@@ -61,6 +61,7 @@ mod calls;
 mod control;
 mod differential;
 mod fuel;
+mod generate;
 mod globals;
 mod locals;
 mod memory;

@@ -3,6 +3,7 @@
 //! globals the module does not export, and each tier's own compile errors.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use kiln_parser::{Features, Module};
 use kiln_runtime::instantiate::instantiate;
@@ -147,5 +148,37 @@ impl RawProgram {
             .iter()
             .map(|g| self.store.globals[g.index()].bits)
             .collect()
+    }
+}
+
+/// Compiles every function of `module` on `tier` at once (the interpreter
+/// otherwise translates each on its first call), and says how long that took
+/// and what it made.
+pub fn compile_all(tier: Tier, module: &Arc<Module>, info: &Arc<ModuleInfo>) -> String {
+    let started = Instant::now();
+    match tier {
+        Tier::Interp => {
+            let interp = kiln_interp::CompiledModule::new(
+                Arc::clone(module),
+                Arc::clone(info),
+                kiln_interp::Options::default(),
+            )
+            .expect("translate");
+            interp.translate_all();
+            format!("interpreter translation {:?}", started.elapsed())
+        }
+        Tier::Jit => {
+            let jit = kiln_jit::CompiledModule::new(
+                Arc::clone(module),
+                Arc::clone(info),
+                kiln_jit::Options::default(),
+            )
+            .expect("compile");
+            format!(
+                "JIT compile {:?}, {} bytes of machine code",
+                started.elapsed(),
+                jit.code_size()
+            )
+        }
     }
 }
