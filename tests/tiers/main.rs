@@ -60,6 +60,7 @@ macro_rules! differential_tests {
 mod calls;
 mod control;
 mod differential;
+mod embedding;
 mod fuel;
 mod generate;
 mod globals;

@@ -1,10 +1,16 @@
 //! SIMD: neither tier executes it yet, and both refuse a module that uses it
 //! when it is compiled, saying why.
 
+use kiln::{Error, Module};
+
 use crate::Tier;
 use crate::raw::{self, CompileError};
 
-tier_tests!(simd_modules_are_refused);
+tier_tests!(
+    simd_modules_are_refused,
+    simd_modules_are_refused_with_a_reason,
+    simd_inside_a_body_only_is_refused_too,
+);
 
 /// Modules with a SIMD instruction, or a `v128` type, local, parameter or
 /// global, are refused when compiled, with the tier's own error for SIMD;
@@ -45,4 +51,23 @@ fn simd_modules_are_refused(tier: Tier) {
         compile("(module (func (result i32) (i32.const 1)))"),
         Ok(())
     );
+}
+
+fn simd_modules_are_refused_with_a_reason(tier: Tier) {
+    let engine = tier.engine(|_| {});
+    let err = Module::new(
+        &engine,
+        r#"(module (func (result v128) v128.const i64x2 0 0))"#,
+    )
+    .expect_err("no SIMD execution yet");
+    assert!(matches!(err, Error::Unsupported(_)), "{err}");
+}
+
+fn simd_inside_a_body_only_is_refused_too(tier: Tier) {
+    // No v128 type anywhere but in the body's operators, which are decoded
+    // during validation.
+    let engine = tier.engine(|_| {});
+    let err = Module::new(&engine, r#"(module (func i32.const 0 i8x16.splat drop))"#)
+        .expect_err("no SIMD execution yet");
+    assert!(matches!(err, Error::Unsupported(_)), "{err}");
 }
