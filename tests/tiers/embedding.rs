@@ -1,31 +1,35 @@
-// The embedding API end to end: linking, host functions, re-entry, limits and
-// errors. Included by `tests/api.rs` (interpreter) and `tests/api_jit.rs`
-// (JIT), which each define `STRATEGY`.
+//! The embedding API end to end: linking, host functions (which call back
+//! into WebAssembly, trap or panic), re-entry, limits and errors.
 
 use kiln::{
-    Caller, Config, Engine, Error, Extern, Func, Global, GlobalType, Instance, Limits, Linker,
-    Memory, MemoryType, Module, Store, TrapCode, Val, ValType,
+    Caller, Engine, Error, Extern, Func, Global, GlobalType, Instance, Limits, Linker, Memory,
+    MemoryType, Module, Store, TrapCode, Val, ValType,
 };
 
-/// A configuration for the tier under test.
-fn config() -> Config {
-    let mut c = Config::new();
-    c.strategy(STRATEGY);
-    c
-}
+use crate::Tier;
 
-/// An engine for the tier under test.
-fn engine() -> Engine {
-    Engine::new(&config()).expect("the tier is available")
-}
+tier_tests!(
+    host_objects_satisfy_imports,
+    host_functions_can_call_back_into_wasm,
+    host_traps_reach_the_caller,
+    host_functions_trap_panic_and_reenter,
+    missing_and_mistyped_imports_are_unlinkable,
+    typed_funcs_check_their_signature,
+    objects_are_bound_to_their_store,
+    call_depth_limit_is_configurable_and_recoverable,
+    fuel_requires_a_fuel_engine,
+    memory_limit_bounds_growth,
+    start_function_traps_fail_instantiation,
+    malformed_and_invalid_bodies_are_told_apart,
+    results_are_read_right_after_calls,
+);
 
 fn trap_code(e: &Error) -> Option<TrapCode> {
     e.trap().and_then(kiln::Trap::code)
 }
 
-#[test]
-fn host_objects_satisfy_imports() -> Result<(), Error> {
-    let engine = engine();
+fn host_objects_satisfy_imports(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
     let module = Module::new(
         &engine,
         r#"(module
@@ -58,9 +62,8 @@ fn host_objects_satisfy_imports() -> Result<(), Error> {
     Ok(())
 }
 
-#[test]
-fn host_functions_can_call_back_into_wasm() -> Result<(), Error> {
-    let engine = engine();
+fn host_functions_can_call_back_into_wasm(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
     let module = Module::new(
         &engine,
         r#"(module
@@ -96,9 +99,8 @@ fn host_functions_can_call_back_into_wasm() -> Result<(), Error> {
     Ok(())
 }
 
-#[test]
-fn host_traps_reach_the_caller() -> Result<(), Error> {
-    let engine = engine();
+fn host_traps_reach_the_caller(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
     let module = Module::new(
         &engine,
         r#"(module (import "host" "fail" (func $fail)) (func (export "run") (call $fail)))"#,
@@ -117,9 +119,59 @@ fn host_traps_reach_the_caller() -> Result<(), Error> {
     Ok(())
 }
 
-#[test]
-fn missing_and_mistyped_imports_are_unlinkable() -> Result<(), Error> {
-    let engine = engine();
+fn host_functions_trap_panic_and_reenter(tier: Tier) {
+    let engine = tier.engine(|_| {});
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "call" (func $host (param i32) (result i32)))
+          (func (export "inc") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+          (func (export "run") (param i32) (result i32)
+            (i32.mul (call $host (local.get 0)) (i32.const 2))))"#,
+    )
+    .expect("compile");
+    let mut linker: Linker<()> = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "host",
+            "call",
+            |mut caller: kiln::Caller<'_, ()>, x: i32| match x {
+                0 => Err(kiln::Trap::host("the host said no")),
+                1 => panic!("host panic"),
+                _ => {
+                    let Some(kiln::Extern::Func(inc)) = caller.get_export("inc") else {
+                        return Err(kiln::Trap::host("no inc"));
+                    };
+                    let mut out = [Val::I32(0)];
+                    inc.call(&mut caller, &[Val::I32(x)], &mut out)
+                        .map_err(|e| kiln::Trap::host(e.to_string()))?;
+                    match out[0] {
+                        Val::I32(v) => Ok(v),
+                        _ => Err(kiln::Trap::host("bad result")),
+                    }
+                }
+            },
+        )
+        .expect("define");
+    let mut store = Store::new(&engine, ());
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiate");
+    let run = instance
+        .get_typed_func::<i32, i32>(&store, "run")
+        .expect("run");
+    assert_eq!(run.call(&mut store, 20).expect("re-entry"), 42);
+    let err = run.call(&mut store, 0).expect_err("host trap");
+    assert!(err.to_string().contains("the host said no"), "{err}");
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = run.call(&mut store, 1);
+    }));
+    assert!(panicked.is_err(), "the host's panic reaches the caller");
+    assert_eq!(run.call(&mut store, 5).expect("still works"), 12);
+}
+
+fn missing_and_mistyped_imports_are_unlinkable(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
     let module = Module::new(&engine, r#"(module (import "env" "f" (func (param i32))))"#)?;
     let mut store = Store::new(&engine, ());
     let linker = Linker::new(&engine);
@@ -135,9 +187,8 @@ fn missing_and_mistyped_imports_are_unlinkable() -> Result<(), Error> {
     Ok(())
 }
 
-#[test]
-fn typed_funcs_check_their_signature() -> Result<(), Error> {
-    let engine = engine();
+fn typed_funcs_check_their_signature(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
     let module = Module::new(
         &engine,
         r#"(module (func (export "f") (param i32) (result i64) i64.const 7))"#,
@@ -162,9 +213,8 @@ fn typed_funcs_check_their_signature() -> Result<(), Error> {
     Ok(())
 }
 
-#[test]
-fn objects_are_bound_to_their_store() -> Result<(), Error> {
-    let engine = engine();
+fn objects_are_bound_to_their_store(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
     let module = Module::new(&engine, r#"(module (func (export "f")))"#)?;
     let mut a = Store::new(&engine, ());
     let mut b = Store::new(&engine, ());
@@ -174,9 +224,8 @@ fn objects_are_bound_to_their_store() -> Result<(), Error> {
     Ok(())
 }
 
-#[test]
-fn call_depth_limit_is_configurable_and_recoverable() -> Result<(), Error> {
-    let mut config = config();
+fn call_depth_limit_is_configurable_and_recoverable(tier: Tier) -> Result<(), Error> {
+    let mut config = tier.config();
     config.max_call_depth(500);
     let engine = Engine::new(&config)?;
     let module = Module::new(
@@ -198,18 +247,16 @@ fn call_depth_limit_is_configurable_and_recoverable() -> Result<(), Error> {
     Ok(())
 }
 
-#[test]
-fn fuel_requires_a_fuel_engine() -> Result<(), Error> {
-    let engine = engine();
+fn fuel_requires_a_fuel_engine(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
     let mut store = Store::new(&engine, ());
     assert!(matches!(store.set_fuel(10), Err(Error::Unsupported(_))));
     assert!(matches!(store.get_fuel(), Err(Error::Unsupported(_))));
     Ok(())
 }
 
-#[test]
-fn memory_limit_bounds_growth() -> Result<(), Error> {
-    let mut config = config();
+fn memory_limit_bounds_growth(tier: Tier) -> Result<(), Error> {
+    let mut config = tier.config();
     config.max_memory_bytes(4 * 65536);
     let engine = Engine::new(&config)?;
     let module = Module::new(
@@ -229,9 +276,8 @@ fn memory_limit_bounds_growth() -> Result<(), Error> {
     Ok(())
 }
 
-#[test]
-fn start_function_traps_fail_instantiation() -> Result<(), Error> {
-    let engine = engine();
+fn start_function_traps_fail_instantiation(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
     let module = Module::new(&engine, r#"(module (func $s unreachable) (start $s))"#)?;
     let mut store = Store::new(&engine, ());
     let err = Instance::new(&mut store, &module, &[]).expect_err("start traps");
@@ -239,33 +285,8 @@ fn start_function_traps_fail_instantiation() -> Result<(), Error> {
     Ok(())
 }
 
-#[test]
-fn simd_modules_are_refused_by_the_interpreter_with_a_reason() {
-    let engine = engine();
-    let err = Module::new(
-        &engine,
-        r#"(module (func (result v128) v128.const i64x2 0 0))"#,
-    )
-    .expect_err("no SIMD execution yet");
-    assert!(matches!(err, Error::Unsupported(_)), "{err}");
-}
-
-#[test]
-fn simd_inside_a_body_only_is_refused_too() {
-    // No v128 type anywhere but in the body's operators, which are decoded
-    // during validation.
-    let engine = engine();
-    let err = Module::new(
-        &engine,
-        r#"(module (func i32.const 0 i8x16.splat drop))"#,
-    )
-    .expect_err("no SIMD execution yet");
-    assert!(matches!(err, Error::Unsupported(_)), "{err}");
-}
-
-#[test]
-fn malformed_and_invalid_bodies_are_told_apart() {
-    let engine = engine();
+fn malformed_and_invalid_bodies_are_told_apart(tier: Tier) {
+    let engine = tier.engine(|_| {});
     // A module of two `[] -> []` functions with the given bodies.
     let module = |first: &[u8], second: &[u8]| {
         let mut code = vec![2];
@@ -295,9 +316,8 @@ fn malformed_and_invalid_bodies_are_told_apart() {
 /// The op right after a call reads the call's result: from a WebAssembly
 /// callee (translated on its first call, then already translated) and from a
 /// host function, with integer and float results.
-#[test]
-fn results_are_read_right_after_calls() -> Result<(), Error> {
-    let engine = engine();
+fn results_are_read_right_after_calls(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
     let module = Module::new(
         &engine,
         r#"(module
@@ -315,8 +335,12 @@ fn results_are_read_right_after_calls() -> Result<(), Error> {
               (f64.mul (call $half (local.get 0)) (f64.const 5)))))"#,
     )?;
     let mut linker: Linker<()> = Linker::new(&engine);
-    linker.func_wrap("host", "half", |x: f64| -> Result<f64, kiln::Trap> { Ok(x / 2.0) })?;
-    linker.func_wrap("host", "neg", |x: i32| -> Result<i32, kiln::Trap> { Ok(-x) })?;
+    linker.func_wrap("host", "half", |x: f64| -> Result<f64, kiln::Trap> {
+        Ok(x / 2.0)
+    })?;
+    linker.func_wrap("host", "neg", |x: i32| -> Result<i32, kiln::Trap> {
+        Ok(-x)
+    })?;
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module)?;
     let ints = instance.get_typed_func::<i32, i32>(&store, "ints")?;
@@ -325,7 +349,11 @@ fn results_are_read_right_after_calls() -> Result<(), Error> {
         assert_eq!(ints.call(&mut store, x)?, (x + 1) * 3 - x * 5, "ints({x})");
     }
     for x in [1.5f64, -3.0, 0.25] {
-        assert_eq!(floats.call(&mut store, x)?, x * x * 3.0 + x / 2.0 * 5.0, "floats({x})");
+        assert_eq!(
+            floats.call(&mut store, x)?,
+            x * x * 3.0 + x / 2.0 * 5.0,
+            "floats({x})"
+        );
     }
     Ok(())
 }

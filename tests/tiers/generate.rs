@@ -1,9 +1,9 @@
 //! A tiny generator of valid modules in the JIT's first slice, for the
-//! differential test: well-typed by construction (expressions are generated
-//! for a wanted type), terminating (loops count a reserved local down from a
-//! small constant; functions call only earlier functions), and trapping now
-//! and then (division, truncation, out-of-bounds addresses, `unreachable`).
-//! Deterministic for a seed.
+//! differential cases (`differential.rs`): well-typed by construction
+//! (expressions are generated for a wanted type), terminating (loops count a
+//! reserved local down from a small constant; functions call only earlier
+//! functions), and trapping now and then (division, truncation, out-of-bounds
+//! addresses, `unreachable`). Deterministic for a seed.
 
 use kiln_runtime::Val;
 

@@ -1,0 +1,184 @@
+//! A module on a tier through the runtime store directly, for the cases that
+//! look at what the public API hides: the store's call depth, memories and
+//! globals the module does not export, and each tier's own compile errors.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use kiln_parser::{Features, Module};
+use kiln_runtime::instantiate::instantiate;
+use kiln_runtime::{Extern, InstanceAddr, Store, StoreLimits, Trap, Val};
+use kiln_validator::ModuleInfo;
+
+use crate::Tier;
+
+/// A tier's refusal to compile a module.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CompileError {
+    Interp(kiln_interp::CompileError),
+    Jit(kiln_jit::CompileError),
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompileError::Interp(e) => e.fmt(f),
+            CompileError::Jit(e) => e.fmt(f),
+        }
+    }
+}
+
+/// How a [`RawProgram`] is compiled and limited.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub canonicalize_nans: bool,
+    pub limits: StoreLimits,
+}
+
+/// An instantiated module (without imports) and its store.
+#[derive(Debug)]
+pub struct RawProgram {
+    pub store: Store,
+    pub instance: InstanceAddr,
+    pub tier: Tier,
+}
+
+/// Parses and validates `wat` with every feature on.
+pub fn parse(wat: &str) -> (Module, ModuleInfo) {
+    let bytes = wat::parse_str(wat).expect("test module should be well-formed text");
+    let module = kiln_parser::parse(&bytes, Features::ALL).expect("parse");
+    let info = kiln_validator::validate(&module, Features::ALL).expect("valid");
+    (module, info)
+}
+
+/// Compiles `wat` for `tier` without fuel, as `options` say.
+///
+/// # Errors
+///
+/// The tier's compile error.
+pub fn compile(
+    wat: &str,
+    tier: Tier,
+    options: Options,
+) -> Result<(Arc<Module>, Arc<dyn std::any::Any + Send + Sync>), CompileError> {
+    let (module, info) = parse(wat);
+    let module = Arc::new(module);
+    let info = Arc::new(info);
+    let code: Arc<dyn std::any::Any + Send + Sync> = match tier {
+        Tier::Interp => Arc::new(
+            kiln_interp::CompiledModule::new(
+                Arc::clone(&module),
+                info,
+                kiln_interp::Options {
+                    fuel: false,
+                    canonicalize_nans: options.canonicalize_nans,
+                },
+            )
+            .map_err(CompileError::Interp)?,
+        ),
+        Tier::Jit => Arc::new(
+            kiln_jit::CompiledModule::new(
+                Arc::clone(&module),
+                info,
+                kiln_jit::Options {
+                    fuel: false,
+                    canonicalize_nans: options.canonicalize_nans,
+                    memory_guard: true,
+                },
+            )
+            .map_err(CompileError::Jit)?,
+        ),
+    };
+    Ok((module, code))
+}
+
+impl RawProgram {
+    /// Compiles `wat` for `tier` as `options` say and instantiates it.
+    ///
+    /// # Errors
+    ///
+    /// The tier's compile error.
+    pub fn try_load(wat: &str, tier: Tier, options: Options) -> Result<RawProgram, CompileError> {
+        let (module, code) = compile(wat, tier, options)?;
+        let mut store = Store::new(options.limits);
+        let (instance, start) = instantiate(&mut store, &module, &[], code).expect("instantiate");
+        assert!(start.is_none());
+        Ok(RawProgram {
+            store,
+            instance,
+            tier,
+        })
+    }
+
+    /// Compiles `wat` for `tier` with default options and instantiates it.
+    pub fn load(wat: &str, tier: Tier) -> RawProgram {
+        RawProgram::try_load(wat, tier, Options::default()).expect("compile")
+    }
+
+    /// Calls export `name`.
+    pub fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        let Some(Extern::Func(f)) = self.store.instances[self.instance.index()]
+            .exports
+            .get(name)
+            .copied()
+        else {
+            panic!("no function export {name}");
+        };
+        let ty = self.store.func_type(f).clone();
+        let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+        match self.tier {
+            Tier::Interp => kiln_interp::invoke(&mut self.store, &mut (), f, args, &mut results)?,
+            Tier::Jit => kiln_jit::invoke(&mut self.store, &mut (), f, args, &mut results)?,
+        }
+        Ok(results)
+    }
+
+    /// The bytes of the instance's memory 0 (empty without one).
+    pub fn memory(&self) -> &[u8] {
+        match self.store.instances[self.instance.index()].memories.first() {
+            Some(m) => self.store.memories[m.index()].data(),
+            None => &[],
+        }
+    }
+
+    /// The bits of every global of the instance.
+    pub fn globals(&self) -> Vec<u128> {
+        self.store.instances[self.instance.index()]
+            .globals
+            .iter()
+            .map(|g| self.store.globals[g.index()].bits)
+            .collect()
+    }
+}
+
+/// Compiles every function of `module` on `tier` at once (the interpreter
+/// otherwise translates each on its first call), and says how long that took
+/// and what it made.
+pub fn compile_all(tier: Tier, module: &Arc<Module>, info: &Arc<ModuleInfo>) -> String {
+    let started = Instant::now();
+    match tier {
+        Tier::Interp => {
+            let interp = kiln_interp::CompiledModule::new(
+                Arc::clone(module),
+                Arc::clone(info),
+                kiln_interp::Options::default(),
+            )
+            .expect("translate");
+            interp.translate_all();
+            format!("interpreter translation {:?}", started.elapsed())
+        }
+        Tier::Jit => {
+            let jit = kiln_jit::CompiledModule::new(
+                Arc::clone(module),
+                Arc::clone(info),
+                kiln_jit::Options::default(),
+            )
+            .expect("compile");
+            format!(
+                "JIT compile {:?}, {} bytes of machine code",
+                started.elapsed(),
+                jit.code_size()
+            )
+        }
+    }
+}
