@@ -20,8 +20,8 @@ use tokio::sync::watch;
 
 use crate::exec::Job;
 use crate::http::{self, Request, Response, ServerConfig};
-use crate::node::Shared;
 use crate::replicate::replicated_exec;
+use crate::shared::Shared;
 use crate::store::{ModuleId, StoreError, parse_hex};
 
 /// The body of `POST /exec`.
