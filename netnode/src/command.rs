@@ -3,8 +3,8 @@
 //! ([`net::run`](crate::net::run)) touches the swarm; everything else sends
 //! it commands.
 
-use libp2p::gossipsub::{MessageAcceptance, MessageId};
-use libp2p::request_response::ResponseChannel;
+use libp2p::gossipsub::{MessageAcceptance, MessageId, PublishError};
+use libp2p::request_response::{OutboundFailure, ResponseChannel};
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::oneshot;
 
@@ -32,7 +32,7 @@ pub enum Command {
         /// What.
         request: WireRequest,
         /// Where the answer goes.
-        reply: oneshot::Sender<Result<WireResponse, String>>,
+        reply: oneshot::Sender<Result<WireResponse, RequestError>>,
     },
     /// Answer an inbound request.
     Respond {
@@ -46,7 +46,7 @@ pub enum Command {
         /// The announcement.
         announce: Announce,
         /// Whether any peer received it.
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), AnnounceError>>,
     },
     /// Report whether an announcement checked out (and may be forwarded).
     Validated {
@@ -61,4 +61,31 @@ pub enum Command {
     Status(oneshot::Sender<NetStatus>),
     /// Connect to an address.
     Dial(Multiaddr),
+}
+
+/// Why a request to a peer brought no response.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The request-response protocol gave up: the dial failed, the
+    /// connection closed, the peer does not speak the protocol, an I/O error,
+    /// or its own timeout.
+    #[error(transparent)]
+    Outbound(#[from] OutboundFailure),
+    /// The swarm stopped before answering.
+    #[error("the network stopped")]
+    NetworkStopped,
+    /// No answer came in the time allowed.
+    #[error("timed out")]
+    TimedOut,
+}
+
+/// Why an announcement was not published.
+#[derive(Debug, thiserror::Error)]
+pub enum AnnounceError {
+    /// It could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] serde_json::Error),
+    /// Gossipsub refused it (no peer subscribed, queues full, ...).
+    #[error(transparent)]
+    Publish(#[from] PublishError),
 }

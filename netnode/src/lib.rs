@@ -14,6 +14,8 @@
 //! - [`store`]: module ids (SHA-256) and the on-disk store (atomic writes,
 //!   verified reads);
 //! - [`exec`]: the deterministic executor and its host API;
+//! - [`reject`]: why a module is refused, by the executor's check that the
+//!   store runs before writing it;
 //! - [`wire`]: the request-response messages and their size-capped codec;
 //! - [`gossip`]: the module announcements gossipsub carries;
 //! - [`command`]: what the rest of the node asks of the swarm;
@@ -36,6 +38,7 @@ pub mod gossip;
 pub mod http;
 pub mod net;
 pub mod node;
+pub mod reject;
 pub mod replicate;
 pub mod shared;
 pub mod store;

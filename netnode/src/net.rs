@@ -19,7 +19,7 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, Swarm, identify, noise, tcp, yamux};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::command::{Command, NetStatus};
+use crate::command::{AnnounceError, Command, NetStatus, RequestError};
 use crate::gossip::{MAX_ANNOUNCE_BYTES, TOPIC};
 use crate::shared::Shared;
 use crate::store::sha256_hex;
@@ -121,7 +121,7 @@ pub fn new_swarm(
 }
 
 /// Where the answers to this node's outbound requests go, by request.
-type Pending = HashMap<OutboundRequestId, oneshot::Sender<Result<WireResponse, String>>>;
+type Pending = HashMap<OutboundRequestId, oneshot::Sender<Result<WireResponse, RequestError>>>;
 
 /// Runs the swarm until `shutdown` turns true.
 pub async fn run(
@@ -174,13 +174,13 @@ fn handle_command(
         }
         Command::Announce { announce, reply } => {
             let result = serde_json::to_vec(&announce)
-                .map_err(|e| e.to_string())
+                .map_err(AnnounceError::from)
                 .and_then(|data| {
                     match swarm.behaviour_mut().gossipsub.publish(topic.clone(), data) {
                         Ok(_) => Ok(()),
                         // Already announced (by us or another node): fine.
                         Err(gossipsub::PublishError::Duplicate) => Ok(()),
-                        Err(e) => Err(e.to_string()),
+                        Err(e) => Err(e.into()),
                     }
                 });
             let _ = reply.send(result);
@@ -302,7 +302,7 @@ fn handle_rr(
             request_id, error, ..
         } => {
             if let Some(reply) = pending.remove(&request_id) {
-                let _ = reply.send(Err(error.to_string()));
+                let _ = reply.send(Err(error.into()));
             }
         }
         request_response::Event::InboundFailure { peer, error, .. } => {

@@ -18,6 +18,7 @@ use libp2p::futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::command::RequestError;
 use crate::exec::{Job, JobResult};
 use crate::shared::Shared;
 use crate::store::ModuleId;
@@ -126,8 +127,8 @@ pub async fn replicated_exec(
                 Ok(Ok(WireResponse::Result(r))) => (Some(r), None),
                 Ok(Ok(WireResponse::Error(e))) => (None, Some(e)),
                 Ok(Ok(other)) => (None, Some(format!("answered {}", other.kind()))),
-                Ok(Err(e)) => (None, Some(e)),
-                Err(_) => (None, Some("timed out".into())),
+                Ok(Err(e)) => (None, Some(e.to_string())),
+                Err(_) => (None, Some(RequestError::TimedOut.to_string())),
             };
             ReplicaReport {
                 peer: peer.to_string(),

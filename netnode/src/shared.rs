@@ -12,13 +12,50 @@ use libp2p::gossipsub::MessageAcceptance;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::command::{Command, NetStatus};
+use crate::command::{Command, NetStatus, RequestError};
 use crate::config::NodeConfig;
 use crate::exec::{Executor, Job, JobResult, Outcome};
 use crate::gossip::Announce;
 use crate::store::{ModuleId, ModuleStore, StoreError};
 use crate::throttle::Throttle;
 use crate::wire::{WireRequest, WireResponse};
+
+/// Why a module could not be fetched: what went wrong with the last peer
+/// asked.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// No peer other than this node was given to ask.
+    #[error("no peer to fetch from")]
+    NoPeer,
+    /// The peer does not hold the module.
+    #[error("{0} does not have it")]
+    NotFound(PeerId),
+    /// The peer answered with something other than a module.
+    #[error("{peer} answered {kind}")]
+    Unexpected {
+        /// The peer asked.
+        peer: PeerId,
+        /// The kind of its answer ([`WireResponse::kind`]).
+        kind: &'static str,
+    },
+    /// The request to the peer failed.
+    #[error("{peer}: {error}")]
+    Request {
+        /// The peer asked.
+        peer: PeerId,
+        /// Why.
+        error: RequestError,
+    },
+    /// The peer's bytes were refused: not the module asked for, too large,
+    /// or invalid.
+    #[error("{peer}: {error}")]
+    Store {
+        /// The peer asked.
+        peer: PeerId,
+        /// Why the store refused them.
+        error: StoreError,
+    },
+}
 
 /// The state every task of a node shares.
 #[derive(Debug)]
@@ -92,12 +129,12 @@ impl Shared {
     ///
     /// # Errors
     ///
-    /// A description of the failure: timeout, connection lost, bad response.
+    /// Why no response came: see [`RequestError`].
     pub async fn request(
         &self,
         peer: PeerId,
         request: WireRequest,
-    ) -> Result<WireResponse, String> {
+    ) -> Result<WireResponse, RequestError> {
         let (reply, rx) = oneshot::channel();
         self.send(Command::Request {
             peer,
@@ -108,8 +145,8 @@ impl Shared {
         // The request-response timeout fires first; this one guards the channel.
         match tokio::time::timeout(self.config.request_timeout + Duration::from_secs(5), rx).await {
             Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => Err("the network stopped".into()),
-            Err(_) => Err("timed out".into()),
+            Ok(Err(_)) => Err(RequestError::NetworkStopped),
+            Err(_) => Err(RequestError::TimedOut),
         }
     }
 
@@ -126,7 +163,7 @@ impl Shared {
     ) -> Result<ModuleId, StoreError> {
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            let check = |b: &[u8]| this.executor.validate(b).map_err(|e| e.to_string());
+            let check = |b: &[u8]| this.executor.validate(b);
             match expected {
                 Some(id) => this.store.insert_expected(&id, &bytes, check),
                 None => this.store.insert(&bytes, check),
@@ -177,16 +214,16 @@ impl Shared {
     ///
     /// # Errors
     ///
-    /// Why no source could provide it.
+    /// Why the last source asked could not provide it (see [`FetchError`]).
     pub async fn fetch_module(
         self: &Arc<Self>,
         id: ModuleId,
         sources: &[PeerId],
-    ) -> Result<(), String> {
+    ) -> Result<(), FetchError> {
         if self.store.contains(&id) {
             return Ok(());
         }
-        let mut last = String::from("no peer to fetch from");
+        let mut last = FetchError::NoPeer;
         for &peer in sources {
             if peer == self.peer_id {
                 continue;
@@ -200,11 +237,16 @@ impl Shared {
                         self.log(format_args!("fetched {id} from {peer}"));
                         return Ok(());
                     }
-                    Err(e) => last = format!("{peer}: {e}"),
+                    Err(error) => last = FetchError::Store { peer, error },
                 },
-                Ok(WireResponse::NotFound) => last = format!("{peer} does not have it"),
-                Ok(other) => last = format!("{peer} answered {}", other.kind()),
-                Err(e) => last = format!("{peer}: {e}"),
+                Ok(WireResponse::NotFound) => last = FetchError::NotFound(peer),
+                Ok(other) => {
+                    last = FetchError::Unexpected {
+                        peer,
+                        kind: other.kind(),
+                    }
+                }
+                Err(error) => last = FetchError::Request { peer, error },
             }
             self.log(format_args!("fetching {id}: {last}"));
         }
@@ -309,30 +351,21 @@ impl Shared {
     /// Runs a job here on a worker thread, waiting for a free worker.
     pub async fn run_local(self: &Arc<Self>, job: &Job) -> JobResult {
         let Ok(id) = job.module.parse::<ModuleId>() else {
-            return error_result("bad module id");
+            return JobResult::error("bad module id");
         };
         let bytes = match self.module_bytes(id).await {
             Ok(Some(b)) => b,
-            Ok(None) => return error_result(&format!("unknown module {id}")),
-            Err(e) => return error_result(&e.to_string()),
+            Ok(None) => return JobResult::error(format!("unknown module {id}")),
+            Err(e) => return JobResult::error(e.to_string()),
         };
         let Ok(_permit) = self.jobs.acquire().await else {
-            return error_result("node is shutting down");
+            return JobResult::error("node is shutting down");
         };
         let executor = self.executor.clone();
         let job = job.clone();
         tokio::task::spawn_blocking(move || executor.run(&job, &bytes))
             .await
-            .unwrap_or_else(|e| error_result(&format!("job failed: {e}")))
-    }
-}
-
-fn error_result(message: &str) -> JobResult {
-    JobResult {
-        outcome: Outcome::Error(message.into()),
-        fuel_used: 0,
-        output_sha256: crate::store::sha256_hex(&[]),
-        output_len: 0,
+            .unwrap_or_else(|e| JobResult::error(format!("job failed: {e}")))
     }
 }
 
@@ -347,4 +380,36 @@ fn lie(result: &mut JobResult) {
         return;
     }
     result.fuel_used = result.fuel_used.wrapping_add(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages a failed fetch logs and sends to peers read as they did
+    /// when they were strings.
+    #[test]
+    fn fetch_errors_keep_their_messages() {
+        let peer = PeerId::random();
+        assert_eq!(FetchError::NoPeer.to_string(), "no peer to fetch from");
+        assert_eq!(
+            FetchError::NotFound(peer).to_string(),
+            format!("{peer} does not have it")
+        );
+        let kind = WireResponse::Busy.kind();
+        assert_eq!(
+            FetchError::Unexpected { peer, kind }.to_string(),
+            format!("{peer} answered busy")
+        );
+        for (error, message) in [
+            (RequestError::TimedOut, "timed out"),
+            (RequestError::NetworkStopped, "the network stopped"),
+        ] {
+            assert_eq!(error.to_string(), message);
+            assert_eq!(
+                FetchError::Request { peer, error }.to_string(),
+                format!("{peer}: {message}")
+            );
+        }
+    }
 }
