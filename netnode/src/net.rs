@@ -14,9 +14,9 @@ use std::time::Duration;
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageId};
 use libp2p::identity::Keypair;
-use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, Swarm, identify, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::command::{AnnounceError, Command, NetStatus, RequestError};
@@ -234,33 +234,39 @@ fn handle_event(
         SwarmEvent::Behaviour(BehaviourEvent::Rr(event)) => {
             handle_rr(swarm, event, pending, shared)
         }
-        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => match event {
-            gossipsub::Event::Message {
-                propagation_source,
-                message_id,
-                message,
-            } => {
-                let shared = Arc::clone(shared);
-                tokio::spawn(async move {
-                    let acceptance = shared
-                        .on_announce(&message.data, propagation_source, message.source)
-                        .await;
-                    shared
-                        .send(Command::Validated {
-                            message_id,
-                            source: propagation_source,
-                            acceptance,
-                        })
-                        .await;
-                });
-            }
-            gossipsub::Event::Subscribed { peer_id, .. } => {
-                // Catch up on what the peer had before we met.
-                let shared = Arc::clone(shared);
-                tokio::spawn(async move { shared.sync_from(peer_id).await });
-            }
-            _ => {}
-        },
+        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => handle_gossip(event, shared),
+        _ => {}
+    }
+}
+
+/// Checks an announcement (fetching and validating its module) or catches up
+/// with a newly subscribed peer, each in its own task.
+fn handle_gossip(event: gossipsub::Event, shared: &Arc<Shared>) {
+    match event {
+        gossipsub::Event::Message {
+            propagation_source,
+            message_id,
+            message,
+        } => {
+            let shared = Arc::clone(shared);
+            tokio::spawn(async move {
+                let acceptance = shared
+                    .on_announce(&message.data, propagation_source, message.source)
+                    .await;
+                shared
+                    .send(Command::Validated {
+                        message_id,
+                        source: propagation_source,
+                        acceptance,
+                    })
+                    .await;
+            });
+        }
+        gossipsub::Event::Subscribed { peer_id, .. } => {
+            // Catch up on what the peer had before we met.
+            let shared = Arc::clone(shared);
+            tokio::spawn(async move { shared.sync_from(peer_id).await });
+        }
         _ => {}
     }
 }
@@ -271,43 +277,60 @@ fn handle_rr(
     pending: &mut Pending,
     shared: &Arc<Shared>,
 ) {
+    use request_response::{Event, Message};
     match event {
-        request_response::Event::Message { peer, message, .. } => match message {
-            request_response::Message::Request {
+        Event::Message {
+            peer,
+            message: Message::Request {
                 request, channel, ..
-            } => {
-                if matches!(request, WireRequest::Exec(_)) && !shared.throttle.allow(&peer) {
-                    let _ = swarm
-                        .behaviour_mut()
-                        .rr
-                        .send_response(channel, WireResponse::Busy);
-                    return;
-                }
-                let shared = Arc::clone(shared);
-                tokio::spawn(async move {
-                    let response = shared.serve(peer, request).await;
-                    shared.send(Command::Respond { channel, response }).await;
-                });
+            },
+            ..
+        } => handle_request(swarm, peer, request, channel, shared),
+        Event::Message {
+            message:
+                Message::Response {
+                    request_id,
+                    response,
+                },
+            ..
+        } => {
+            if let Some(reply) = pending.remove(&request_id) {
+                let _ = reply.send(Ok(response));
             }
-            request_response::Message::Response {
-                request_id,
-                response,
-            } => {
-                if let Some(reply) = pending.remove(&request_id) {
-                    let _ = reply.send(Ok(response));
-                }
-            }
-        },
-        request_response::Event::OutboundFailure {
+        }
+        Event::OutboundFailure {
             request_id, error, ..
         } => {
             if let Some(reply) = pending.remove(&request_id) {
                 let _ = reply.send(Err(error.into()));
             }
         }
-        request_response::Event::InboundFailure { peer, error, .. } => {
+        Event::InboundFailure { peer, error, .. } => {
             shared.log(format_args!("bad request from {peer}: {error}"));
         }
-        request_response::Event::ResponseSent { .. } => {}
+        Event::ResponseSent { .. } => {}
     }
+}
+
+/// Answers `peer`'s request in its own task, or at once with `Busy` if it
+/// asks for an execution beyond the peer's budget.
+fn handle_request(
+    swarm: &mut Swarm<Behaviour>,
+    peer: PeerId,
+    request: WireRequest,
+    channel: ResponseChannel<WireResponse>,
+    shared: &Arc<Shared>,
+) {
+    if matches!(request, WireRequest::Exec(_)) && !shared.throttle.allow(&peer) {
+        let _ = swarm
+            .behaviour_mut()
+            .rr
+            .send_response(channel, WireResponse::Busy);
+        return;
+    }
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        let response = shared.serve(peer, request).await;
+        shared.send(Command::Respond { channel, response }).await;
+    });
 }
