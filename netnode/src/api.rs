@@ -20,8 +20,8 @@ use tokio::sync::watch;
 
 use crate::exec::Job;
 use crate::http::{self, Request, Response, ServerConfig};
-use crate::node::Shared;
 use crate::replicate::replicated_exec;
+use crate::shared::Shared;
 use crate::store::{ModuleId, StoreError, parse_hex};
 
 /// The body of `POST /exec`.
@@ -166,34 +166,66 @@ pub struct ExecPlan {
     pub timeout: Duration,
 }
 
+/// Why a `POST /exec` body is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecRequestError {
+    /// The body is not an [`ExecRequest`].
+    #[error("bad exec request: {0}")]
+    Malformed(serde_json::Error),
+    /// The module id is not 64 hex digits.
+    #[error("a module id is 64 hex digits")]
+    BadModuleId,
+    /// This node does not hold the module.
+    #[error("unknown module {0}")]
+    UnknownModule(ModuleId),
+    /// More replicas than [`MAX_REPLICAS`] were asked for.
+    #[error("at most {MAX_REPLICAS} replicas")]
+    TooManyReplicas,
+    /// `input_hex` is not hex.
+    #[error("input_hex is not hex")]
+    BadInput,
+}
+
+impl ExecRequestError {
+    /// The HTTP status the API answers with: 404 for a module this node does
+    /// not hold, 400 for the rest.
+    pub fn status(&self) -> u16 {
+        match self {
+            ExecRequestError::UnknownModule(_) => 404,
+            _ => 400,
+        }
+    }
+}
+
+impl From<ExecRequestError> for Response {
+    fn from(e: ExecRequestError) -> Response {
+        Response::error(e.status(), e)
+    }
+}
+
 /// Reads and checks a `POST /exec` body; `is_stored` says whether this node
-/// holds a module.
+/// holds a module. The checks run in a fixed order: the body, the module id,
+/// whether the module is here, the replicas, the input.
 ///
 /// # Errors
 ///
-/// The error response: 400 for a body that is not an [`ExecRequest`], a bad
-/// module id, too many replicas or input that is not hex; 404 for a module
-/// this node does not hold.
+/// The first check that fails (see [`ExecRequestError`]).
 pub fn plan_exec(
     body: &[u8],
     is_stored: impl FnOnce(&ModuleId) -> bool,
-) -> Result<ExecPlan, Response> {
-    let request: ExecRequest = serde_json::from_slice(body)
-        .map_err(|e| Response::error(400, format!("bad exec request: {e}")))?;
+) -> Result<ExecPlan, ExecRequestError> {
+    let request: ExecRequest = serde_json::from_slice(body).map_err(ExecRequestError::Malformed)?;
     let Ok(id) = request.module.parse::<ModuleId>() else {
-        return Err(Response::error(400, "a module id is 64 hex digits"));
+        return Err(ExecRequestError::BadModuleId);
     };
     if !is_stored(&id) {
-        return Err(Response::error(404, format!("unknown module {id}")));
+        return Err(ExecRequestError::UnknownModule(id));
     }
     if request.replicas > MAX_REPLICAS {
-        return Err(Response::error(
-            400,
-            format!("at most {MAX_REPLICAS} replicas"),
-        ));
+        return Err(ExecRequestError::TooManyReplicas);
     }
     let Some(input) = parse_hex(&request.input_hex) else {
-        return Err(Response::error(400, "input_hex is not hex"));
+        return Err(ExecRequestError::BadInput);
     };
     Ok(ExecPlan {
         job: Job {
@@ -212,7 +244,7 @@ pub fn plan_exec(
 async fn exec(shared: &Arc<Shared>, body: &[u8]) -> Response {
     let plan = match plan_exec(body, |id| shared.store.contains(id)) {
         Ok(plan) => plan,
-        Err(response) => return response,
+        Err(e) => return e.into(),
     };
     let report = replicated_exec(shared, plan.job, plan.replicas, plan.local, plan.timeout).await;
     match serde_json::to_value(&report) {
@@ -256,8 +288,8 @@ mod tests {
         assert_eq!(parse_hex("-1"), None);
     }
 
-    fn status(plan: Result<ExecPlan, Response>) -> u16 {
-        plan.map_or_else(|r| r.status, |_| 200)
+    fn status(plan: Result<ExecPlan, ExecRequestError>) -> u16 {
+        plan.map_or_else(|e| e.status(), |_| 200)
     }
 
     #[test]
@@ -266,8 +298,8 @@ mod tests {
         let body = format!(r#"{{"module":"{id}","export":"f","input_hex":"00FF"}}"#);
         let plan = plan_exec(body.as_bytes(), |_| true);
         assert_eq!(
-            plan,
-            Ok(ExecPlan {
+            plan.ok(),
+            Some(ExecPlan {
                 job: Job {
                     module: id.clone(),
                     export: "f".into(),
@@ -291,7 +323,41 @@ mod tests {
         assert_eq!(status(plan_exec(odd.as_bytes(), |_| true)), 400);
         let zero = format!(r#"{{"module":"{id}","export":"f","timeout_ms":0}}"#);
         let plan = plan_exec(zero.as_bytes(), |_| true).map(|p| p.timeout);
-        assert_eq!(plan, Ok(Duration::from_millis(1)));
+        assert_eq!(plan.ok(), Some(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn exec_request_errors_answer_as_before() {
+        let id = ModuleId::of(b"m");
+        let malformed = serde_json::from_slice::<ExecRequest>(b"{not json")
+            .map(drop)
+            .map_err(ExecRequestError::Malformed);
+        assert!(matches!(malformed, Err(ref e) if e.status() == 400));
+        let cases = [
+            (
+                ExecRequestError::BadModuleId,
+                400,
+                "a module id is 64 hex digits".to_string(),
+            ),
+            (
+                ExecRequestError::UnknownModule(id),
+                404,
+                format!("unknown module {id}"),
+            ),
+            (
+                ExecRequestError::TooManyReplicas,
+                400,
+                format!("at most {MAX_REPLICAS} replicas"),
+            ),
+            (
+                ExecRequestError::BadInput,
+                400,
+                "input_hex is not hex".to_string(),
+            ),
+        ];
+        for (e, status, message) in cases {
+            assert_eq!(Response::from(e), Response::error(status, message));
+        }
     }
 
     #[test]

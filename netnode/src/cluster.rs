@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::client::Client;
-use crate::node::{Node, NodeConfig, StartError};
+use crate::config::NodeConfig;
+use crate::node::{Node, StartError};
 
 /// The example module (text): `fib`, `reverse` (host API), `nan`, and the
 /// misbehaving `spin`, `bomb`, `deep` and `oob`.

@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use kiln::{Caller, Config, Engine, Linker, Module, Store, Strategy, Val, ValType};
 use serde::{Deserialize, Serialize};
 
+use crate::reject::RejectReason;
 use crate::store::{ModuleId, sha256_hex};
 
 /// The import module name of the host API.
@@ -108,7 +109,9 @@ pub struct JobResult {
 }
 
 impl JobResult {
-    fn error(message: impl Into<String>) -> JobResult {
+    /// The result of a job that could not run: an [`Outcome::Error`] with
+    /// `message`, no fuel used, no output.
+    pub fn error(message: impl Into<String>) -> JobResult {
         JobResult {
             outcome: Outcome::Error(message.into()),
             fuel_used: 0,
@@ -116,25 +119,6 @@ impl JobResult {
             output_len: 0,
         }
     }
-}
-
-/// Why a module cannot be accepted for execution.
-#[derive(Debug, thiserror::Error)]
-pub enum RejectReason {
-    /// Kiln refused the module (malformed, invalid, unsupported).
-    #[error("{0}")]
-    Kiln(#[from] kiln::Error),
-    /// The module is not in the binary format.
-    #[error("not a binary WebAssembly module")]
-    NotBinary,
-    /// The module imports something outside the host API.
-    #[error("import {module}.{name} is not part of the deterministic host API")]
-    Import {
-        /// The import's module name.
-        module: String,
-        /// The import's field name.
-        name: String,
-    },
 }
 
 /// The host state of one job.

@@ -14,9 +14,16 @@
 //! - [`store`]: module ids (SHA-256) and the on-disk store (atomic writes,
 //!   verified reads);
 //! - [`exec`]: the deterministic executor and its host API;
+//! - [`reject`]: why a module is refused, by the executor's check that the
+//!   store runs before writing it;
 //! - [`wire`]: the request-response messages and their size-capped codec;
+//! - [`gossip`]: the module announcements gossipsub carries;
+//! - [`command`]: what the rest of the node asks of the swarm;
 //! - [`net`]: the libp2p behaviour and the swarm's event loop;
-//! - [`node`]: a running node (store + executor + network + API);
+//! - [`config`]: what a node is started with;
+//! - [`shared`]: the state every task of a running node shares, and what
+//!   the node does with it (store, fetch, announce, answer peers, run jobs);
+//! - [`node`]: starting a node (store + executor + network + API);
 //! - [`api`] and [`http`]: the loopback HTTP/JSON control API and its client;
 //! - [`replicate`]: choosing replicas and comparing their results.
 #![forbid(unsafe_code)]
@@ -24,11 +31,16 @@
 pub mod api;
 pub mod client;
 pub mod cluster;
+pub mod command;
+pub mod config;
 pub mod exec;
+pub mod gossip;
 pub mod http;
 pub mod net;
 pub mod node;
+pub mod reject;
 pub mod replicate;
+pub mod shared;
 pub mod store;
 pub mod throttle;
 pub mod wire;
@@ -37,6 +49,7 @@ pub mod wire;
 /// its protocols.
 pub use libp2p;
 
+pub use config::NodeConfig;
 pub use exec::{ExecLimits, Executor, Job, JobResult, Outcome};
-pub use node::{Node, NodeConfig};
+pub use node::Node;
 pub use store::{ModuleId, ModuleStore, StoreError};

@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use kiln_netnode::api::ExecRequest;
 use kiln_netnode::client::Client;
 use kiln_netnode::libp2p::Multiaddr;
-use kiln_netnode::node::{Node, NodeConfig};
+use kiln_netnode::{Node, NodeConfig};
 
 /// The API address `start` uses and the clients call by default.
 const DEFAULT_API: &str = "127.0.0.1:7700";

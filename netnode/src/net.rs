@@ -12,43 +12,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use libp2p::futures::StreamExt;
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::gossipsub::{self, IdentTopic, MessageId};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::node::Shared;
-use crate::store::{ModuleId, sha256_hex};
+use crate::command::{AnnounceError, Command, NetStatus, RequestError};
+use crate::gossip::{MAX_ANNOUNCE_BYTES, TOPIC};
+use crate::shared::Shared;
+use crate::store::sha256_hex;
 use crate::wire::{Codec, PROTOCOL, WireLimits, WireRequest, WireResponse};
-
-/// The gossipsub topic modules are announced on.
-pub const TOPIC: &str = "kiln/modules/1";
-
-/// The largest gossip message accepted (announcements are a few dozen bytes).
-pub const MAX_ANNOUNCE_BYTES: usize = 4096;
-
-/// What a node announces when it has a new module.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Announce {
-    /// The module's id.
-    pub id: String,
-    /// Its size in bytes.
-    pub size: u64,
-}
-
-impl Announce {
-    /// Reads an announcement as gossip carries it (JSON), returning the id
-    /// and size it announces; `None` if it is not one, its id is not a
-    /// module id, or the size is over `max_module_bytes`.
-    pub fn decode(data: &[u8], max_module_bytes: usize) -> Option<(ModuleId, u64)> {
-        let announce = serde_json::from_slice::<Announce>(data).ok()?;
-        let id = announce.id.parse::<ModuleId>().ok()?;
-        (announce.size <= max_module_bytes as u64).then_some((id, announce.size))
-    }
-}
 
 /// The node's libp2p behaviour.
 #[derive(NetworkBehaviour)]
@@ -145,57 +120,8 @@ pub fn new_swarm(
     Ok(swarm)
 }
 
-/// The network's view of itself, for `/status`.
-#[derive(Debug, Clone, Default)]
-pub struct NetStatus {
-    /// Addresses the swarm listens on.
-    pub listen_addrs: Vec<Multiaddr>,
-    /// Connected peers.
-    pub peers: Vec<PeerId>,
-    /// Peers subscribed to the announcement topic.
-    pub gossip_peers: Vec<PeerId>,
-}
-
-/// What the rest of the node asks of the swarm.
-#[derive(Debug)]
-pub enum Command {
-    /// Send a request and report its response or failure.
-    Request {
-        /// To whom.
-        peer: PeerId,
-        /// What.
-        request: WireRequest,
-        /// Where the answer goes.
-        reply: oneshot::Sender<Result<WireResponse, String>>,
-    },
-    /// Answer an inbound request.
-    Respond {
-        /// The request's channel.
-        channel: ResponseChannel<WireResponse>,
-        /// The answer.
-        response: WireResponse,
-    },
-    /// Announce a stored module.
-    Announce {
-        /// The announcement.
-        announce: Announce,
-        /// Whether any peer received it.
-        reply: oneshot::Sender<Result<(), String>>,
-    },
-    /// Report whether an announcement checked out (and may be forwarded).
-    Validated {
-        /// The gossip message.
-        message_id: MessageId,
-        /// Who forwarded it to us.
-        source: PeerId,
-        /// The verdict.
-        acceptance: MessageAcceptance,
-    },
-    /// Report the network's state.
-    Status(oneshot::Sender<NetStatus>),
-    /// Connect to an address.
-    Dial(Multiaddr),
-}
+/// Where the answers to this node's outbound requests go, by request.
+type Pending = HashMap<OutboundRequestId, oneshot::Sender<Result<WireResponse, RequestError>>>;
 
 /// Runs the swarm until `shutdown` turns true.
 pub async fn run(
@@ -208,8 +134,7 @@ pub async fn run(
     if let Err(e) = swarm.behaviour_mut().gossipsub.subscribe(&topic) {
         shared.log(format_args!("cannot subscribe to {TOPIC}: {e:?}"));
     }
-    let mut pending: HashMap<OutboundRequestId, oneshot::Sender<Result<WireResponse, String>>> =
-        HashMap::new();
+    let mut pending = Pending::new();
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
@@ -230,7 +155,7 @@ pub async fn run(
 fn handle_command(
     swarm: &mut Swarm<Behaviour>,
     command: Command,
-    pending: &mut HashMap<OutboundRequestId, oneshot::Sender<Result<WireResponse, String>>>,
+    pending: &mut Pending,
     topic: &IdentTopic,
     shared: &Shared,
 ) {
@@ -249,13 +174,13 @@ fn handle_command(
         }
         Command::Announce { announce, reply } => {
             let result = serde_json::to_vec(&announce)
-                .map_err(|e| e.to_string())
+                .map_err(AnnounceError::from)
                 .and_then(|data| {
                     match swarm.behaviour_mut().gossipsub.publish(topic.clone(), data) {
                         Ok(_) => Ok(()),
                         // Already announced (by us or another node): fine.
                         Err(gossipsub::PublishError::Duplicate) => Ok(()),
-                        Err(e) => Err(e.to_string()),
+                        Err(e) => Err(e.into()),
                     }
                 });
             let _ = reply.send(result);
@@ -296,7 +221,7 @@ fn handle_command(
 fn handle_event(
     swarm: &mut Swarm<Behaviour>,
     event: SwarmEvent<BehaviourEvent>,
-    pending: &mut HashMap<OutboundRequestId, oneshot::Sender<Result<WireResponse, String>>>,
+    pending: &mut Pending,
     shared: &Arc<Shared>,
 ) {
     match event {
@@ -309,33 +234,39 @@ fn handle_event(
         SwarmEvent::Behaviour(BehaviourEvent::Rr(event)) => {
             handle_rr(swarm, event, pending, shared)
         }
-        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => match event {
-            gossipsub::Event::Message {
-                propagation_source,
-                message_id,
-                message,
-            } => {
-                let shared = Arc::clone(shared);
-                tokio::spawn(async move {
-                    let acceptance = shared
-                        .on_announce(&message.data, propagation_source, message.source)
-                        .await;
-                    shared
-                        .send(Command::Validated {
-                            message_id,
-                            source: propagation_source,
-                            acceptance,
-                        })
-                        .await;
-                });
-            }
-            gossipsub::Event::Subscribed { peer_id, .. } => {
-                // Catch up on what the peer had before we met.
-                let shared = Arc::clone(shared);
-                tokio::spawn(async move { shared.sync_from(peer_id).await });
-            }
-            _ => {}
-        },
+        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => handle_gossip(event, shared),
+        _ => {}
+    }
+}
+
+/// Checks an announcement (fetching and validating its module) or catches up
+/// with a newly subscribed peer, each in its own task.
+fn handle_gossip(event: gossipsub::Event, shared: &Arc<Shared>) {
+    match event {
+        gossipsub::Event::Message {
+            propagation_source,
+            message_id,
+            message,
+        } => {
+            let shared = Arc::clone(shared);
+            tokio::spawn(async move {
+                let acceptance = shared
+                    .on_announce(&message.data, propagation_source, message.source)
+                    .await;
+                shared
+                    .send(Command::Validated {
+                        message_id,
+                        source: propagation_source,
+                        acceptance,
+                    })
+                    .await;
+            });
+        }
+        gossipsub::Event::Subscribed { peer_id, .. } => {
+            // Catch up on what the peer had before we met.
+            let shared = Arc::clone(shared);
+            tokio::spawn(async move { shared.sync_from(peer_id).await });
+        }
         _ => {}
     }
 }
@@ -343,65 +274,63 @@ fn handle_event(
 fn handle_rr(
     swarm: &mut Swarm<Behaviour>,
     event: request_response::Event<WireRequest, WireResponse>,
-    pending: &mut HashMap<OutboundRequestId, oneshot::Sender<Result<WireResponse, String>>>,
+    pending: &mut Pending,
     shared: &Arc<Shared>,
 ) {
+    use request_response::{Event, Message};
     match event {
-        request_response::Event::Message { peer, message, .. } => match message {
-            request_response::Message::Request {
+        Event::Message {
+            peer,
+            message: Message::Request {
                 request, channel, ..
-            } => {
-                if matches!(request, WireRequest::Exec(_)) && !shared.throttle.allow(&peer) {
-                    let _ = swarm
-                        .behaviour_mut()
-                        .rr
-                        .send_response(channel, WireResponse::Busy);
-                    return;
-                }
-                let shared = Arc::clone(shared);
-                tokio::spawn(async move {
-                    let response = shared.serve(peer, request).await;
-                    shared.send(Command::Respond { channel, response }).await;
-                });
+            },
+            ..
+        } => handle_request(swarm, peer, request, channel, shared),
+        Event::Message {
+            message:
+                Message::Response {
+                    request_id,
+                    response,
+                },
+            ..
+        } => {
+            if let Some(reply) = pending.remove(&request_id) {
+                let _ = reply.send(Ok(response));
             }
-            request_response::Message::Response {
-                request_id,
-                response,
-            } => {
-                if let Some(reply) = pending.remove(&request_id) {
-                    let _ = reply.send(Ok(response));
-                }
-            }
-        },
-        request_response::Event::OutboundFailure {
+        }
+        Event::OutboundFailure {
             request_id, error, ..
         } => {
             if let Some(reply) = pending.remove(&request_id) {
-                let _ = reply.send(Err(error.to_string()));
+                let _ = reply.send(Err(error.into()));
             }
         }
-        request_response::Event::InboundFailure { peer, error, .. } => {
+        Event::InboundFailure { peer, error, .. } => {
             shared.log(format_args!("bad request from {peer}: {error}"));
         }
-        request_response::Event::ResponseSent { .. } => {}
+        Event::ResponseSent { .. } => {}
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn announcements_are_checked() -> serde_json::Result<()> {
-        let id = ModuleId::of(b"m");
-        let good = serde_json::to_vec(&Announce {
-            id: id.to_string(),
-            size: 100,
-        })?;
-        assert_eq!(Announce::decode(&good, 100), Some((id, 100)));
-        assert_eq!(Announce::decode(&good, 99), None, "over the cap");
-        assert_eq!(Announce::decode(br#"{"id":"ab","size":1}"#, 100), None);
-        assert_eq!(Announce::decode(b"not json", 100), None);
-        Ok(())
+/// Answers `peer`'s request in its own task, or at once with `Busy` if it
+/// asks for an execution beyond the peer's budget.
+fn handle_request(
+    swarm: &mut Swarm<Behaviour>,
+    peer: PeerId,
+    request: WireRequest,
+    channel: ResponseChannel<WireResponse>,
+    shared: &Arc<Shared>,
+) {
+    if matches!(request, WireRequest::Exec(_)) && !shared.throttle.allow(&peer) {
+        let _ = swarm
+            .behaviour_mut()
+            .rr
+            .send_response(channel, WireResponse::Busy);
+        return;
     }
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        let response = shared.serve(peer, request).await;
+        shared.send(Command::Respond { channel, response }).await;
+    });
 }

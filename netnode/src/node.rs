@@ -1,83 +1,24 @@
-//! A running node: the module store, the executor, the swarm and the HTTP
-//! API, tied together by [`Shared`].
+//! A running node: [`Node::start`] opens the module store, loads the key,
+//! builds the swarm and ties it, the executor and the HTTP API together
+//! through [`Shared`].
 
-use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use kiln::Strategy;
-use libp2p::gossipsub::MessageAcceptance;
+use libp2p::PeerId;
 use libp2p::identity::Keypair;
-use libp2p::{Multiaddr, PeerId};
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
-use crate::exec::{ExecLimits, Executor, Job, JobResult, Outcome};
-use crate::net::{self, Announce, Command, NetStatus};
-use crate::store::{ModuleId, ModuleStore, StoreError};
-use crate::throttle::{Throttle, ThrottleConfig};
-use crate::wire::{WireLimits, WireRequest, WireResponse};
-
-/// Everything a node is started with.
-#[derive(Debug, Clone)]
-pub struct NodeConfig {
-    /// Where the key and the modules live.
-    pub data_dir: PathBuf,
-    /// libp2p listen addresses.
-    pub listen: Vec<Multiaddr>,
-    /// Peers to dial at start.
-    pub peers: Vec<Multiaddr>,
-    /// The HTTP API's address.
-    pub api: SocketAddr,
-    /// The bearer token the API requires (mandatory off loopback).
-    pub api_token: Option<String>,
-    /// The execution tier (results do not depend on it).
-    pub strategy: Strategy,
-    /// Limits of every job.
-    pub limits: ExecLimits,
-    /// The largest module stored or transferred.
-    pub max_module_bytes: usize,
-    /// Per-peer execution request budget.
-    pub throttle: ThrottleConfig,
-    /// Jobs run at once; more wait.
-    pub workers: usize,
-    /// How long a request to a peer may take.
-    pub request_timeout: Duration,
-    /// Test flag: answer peers' jobs with wrong results.
-    pub faulty: bool,
-    /// Print what happens on stderr.
-    pub verbose: bool,
-    /// A name for log lines.
-    pub name: String,
-}
-
-impl NodeConfig {
-    /// A node on loopback with ephemeral ports and default limits.
-    pub fn new(data_dir: impl Into<PathBuf>) -> NodeConfig {
-        NodeConfig {
-            data_dir: data_dir.into(),
-            listen: vec![
-                Multiaddr::from(std::net::Ipv4Addr::LOCALHOST)
-                    .with(libp2p::multiaddr::Protocol::Tcp(0)),
-            ],
-            peers: Vec::new(),
-            api: SocketAddr::from(([127, 0, 0, 1], 0)),
-            api_token: None,
-            strategy: Strategy::Interpreter,
-            limits: ExecLimits::default(),
-            max_module_bytes: 8 << 20,
-            throttle: ThrottleConfig::default(),
-            workers: 2,
-            request_timeout: Duration::from_secs(60),
-            faulty: false,
-            verbose: false,
-            name: "node".into(),
-        }
-    }
-}
+use crate::config::NodeConfig;
+use crate::exec::Executor;
+use crate::net;
+use crate::shared::Shared;
+use crate::store::{ModuleStore, StoreError};
+use crate::wire::WireLimits;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -139,28 +80,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.sync_all()
 }
 
-/// The state every task of a node shares.
-#[derive(Debug)]
-pub struct Shared {
-    /// The node's configuration.
-    pub config: NodeConfig,
-    /// The node's peer id.
-    pub peer_id: PeerId,
-    /// The module store.
-    pub store: Arc<ModuleStore>,
-    /// The deterministic executor.
-    pub executor: Executor,
-    /// Per-peer budget of execution requests.
-    pub throttle: Throttle<PeerId>,
-    /// Bounds the jobs running at once.
-    jobs: Semaphore,
-    /// Modules being fetched now, so that one announcement heard from several
-    /// peers is fetched once.
-    fetching: Mutex<HashSet<ModuleId>>,
-    /// The swarm's command queue.
-    commands: mpsc::Sender<Command>,
-}
-
 /// A started node. Dropping it does not stop it; call [`Node::shutdown`].
 #[derive(Debug)]
 pub struct Node {
@@ -210,16 +129,7 @@ impl Node {
         let api_addr = listener.local_addr()?;
         let (commands, command_rx) = mpsc::channel(1024);
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let shared = Arc::new(Shared {
-            throttle: Throttle::new(config.throttle),
-            jobs: Semaphore::new(config.workers.max(1)),
-            config,
-            peer_id,
-            store: Arc::new(store),
-            executor,
-            fetching: Mutex::new(HashSet::new()),
-            commands,
-        });
+        let shared = Arc::new(Shared::new(config, peer_id, store, executor, commands));
         tokio::spawn(net::run(
             swarm,
             command_rx,
@@ -265,303 +175,5 @@ impl Node {
     /// Stops the swarm and the API.
     pub fn shutdown(&self) {
         let _ = self.shutdown.send(true);
-    }
-}
-
-impl Shared {
-    /// Prints a log line if the node is verbose.
-    pub fn log(&self, line: std::fmt::Arguments<'_>) {
-        if self.config.verbose {
-            eprintln!("[{}] {line}", self.config.name);
-        }
-    }
-
-    /// Queues a command for the swarm (dropped if the swarm has stopped).
-    pub async fn send(&self, command: Command) {
-        let _ = self.commands.send(command).await;
-    }
-
-    /// The network's state.
-    pub async fn status(&self) -> NetStatus {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Status(reply)).await;
-        rx.await.unwrap_or_default()
-    }
-
-    /// Dials `addr`.
-    pub async fn dial(&self, addr: Multiaddr) {
-        self.send(Command::Dial(addr)).await;
-    }
-
-    /// Sends `request` to `peer` and waits (bounded) for the answer.
-    ///
-    /// # Errors
-    ///
-    /// A description of the failure: timeout, connection lost, bad response.
-    pub async fn request(
-        &self,
-        peer: PeerId,
-        request: WireRequest,
-    ) -> Result<WireResponse, String> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Request {
-            peer,
-            request,
-            reply,
-        })
-        .await;
-        // The request-response timeout fires first; this one guards the channel.
-        match tokio::time::timeout(self.config.request_timeout + Duration::from_secs(5), rx).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => Err("the network stopped".into()),
-            Err(_) => Err("timed out".into()),
-        }
-    }
-
-    /// Validates and stores a module (checking it hashes to `expected` when
-    /// given), off the async threads.
-    ///
-    /// # Errors
-    ///
-    /// The store's or the validator's refusal.
-    pub async fn store_module(
-        self: &Arc<Self>,
-        bytes: Vec<u8>,
-        expected: Option<ModuleId>,
-    ) -> Result<ModuleId, StoreError> {
-        let this = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let check = |b: &[u8]| this.executor.validate(b).map_err(|e| e.to_string());
-            match expected {
-                Some(id) => this.store.insert_expected(&id, &bytes, check),
-                None => this.store.insert(&bytes, check),
-            }
-        })
-        .await
-        .map_err(|e| StoreError::Io(io::Error::other(e.to_string())))?
-    }
-
-    /// A module's verified bytes, off the async threads.
-    ///
-    /// # Errors
-    ///
-    /// As [`ModuleStore::get`].
-    pub async fn module_bytes(&self, id: ModuleId) -> Result<Option<Vec<u8>>, StoreError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.get(&id))
-            .await
-            .map_err(|e| StoreError::Io(io::Error::other(e.to_string())))?
-    }
-
-    /// Stores a module and announces it to the network. Returns its id and
-    /// whether the announcement reached any peer (it is stored either way,
-    /// and peers that connect later pull it).
-    ///
-    /// # Errors
-    ///
-    /// The store's or the validator's refusal.
-    pub async fn publish(self: &Arc<Self>, bytes: Vec<u8>) -> Result<(ModuleId, bool), StoreError> {
-        let size = bytes.len() as u64;
-        let id = self.store_module(bytes, None).await?;
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Announce {
-            announce: Announce {
-                id: id.to_string(),
-                size,
-            },
-            reply,
-        })
-        .await;
-        let announced = matches!(rx.await, Ok(Ok(())));
-        self.log(format_args!("published {id} (announced: {announced})"));
-        Ok((id, announced))
-    }
-
-    /// Makes sure module `id` is stored, fetching it from `sources` in order
-    /// if it is not.
-    ///
-    /// # Errors
-    ///
-    /// Why no source could provide it.
-    pub async fn fetch_module(
-        self: &Arc<Self>,
-        id: ModuleId,
-        sources: &[PeerId],
-    ) -> Result<(), String> {
-        if self.store.contains(&id) {
-            return Ok(());
-        }
-        let mut last = String::from("no peer to fetch from");
-        for &peer in sources {
-            if peer == self.peer_id {
-                continue;
-            }
-            match self
-                .request(peer, WireRequest::Fetch { id: id.to_string() })
-                .await
-            {
-                Ok(WireResponse::Module(bytes)) => match self.store_module(bytes, Some(id)).await {
-                    Ok(_) => {
-                        self.log(format_args!("fetched {id} from {peer}"));
-                        return Ok(());
-                    }
-                    Err(e) => last = format!("{peer}: {e}"),
-                },
-                Ok(WireResponse::NotFound) => last = format!("{peer} does not have it"),
-                Ok(other) => last = format!("{peer} answered {}", response_kind(&other)),
-                Err(e) => last = format!("{peer}: {e}"),
-            }
-            self.log(format_args!("fetching {id}: {last}"));
-        }
-        Err(last)
-    }
-
-    /// Handles a module announcement: fetches and validates the module, and
-    /// says whether gossipsub may forward the announcement.
-    pub async fn on_announce(
-        self: &Arc<Self>,
-        data: &[u8],
-        forwarder: PeerId,
-        origin: Option<PeerId>,
-    ) -> MessageAcceptance {
-        let Some((id, _)) = Announce::decode(data, self.store.max_module_bytes()) else {
-            return MessageAcceptance::Reject;
-        };
-        if self.store.contains(&id) {
-            return MessageAcceptance::Accept;
-        }
-        if !self.begin_fetch(id) {
-            return MessageAcceptance::Ignore;
-        }
-        let mut sources = vec![forwarder];
-        sources.extend(origin.filter(|o| *o != forwarder));
-        let result = self.fetch_module(id, &sources).await;
-        self.end_fetch(id);
-        match result {
-            Ok(()) => MessageAcceptance::Accept,
-            Err(e) => {
-                self.log(format_args!("announcement of {id} rejected: {e}"));
-                MessageAcceptance::Reject
-            }
-        }
-    }
-
-    fn begin_fetch(&self, id: ModuleId) -> bool {
-        self.fetching
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id)
-    }
-
-    fn end_fetch(&self, id: ModuleId) {
-        self.fetching
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-    }
-
-    /// Pulls the modules `peer` has and this node lacks.
-    pub async fn sync_from(self: &Arc<Self>, peer: PeerId) {
-        let Ok(WireResponse::List(ids)) = self.request(peer, WireRequest::List).await else {
-            return;
-        };
-        for id in ids.iter().take(10_000) {
-            let Ok(id) = id.parse::<ModuleId>() else {
-                continue;
-            };
-            if self.store.contains(&id) || !self.begin_fetch(id) {
-                continue;
-            }
-            let _ = self.fetch_module(id, &[peer]).await;
-            self.end_fetch(id);
-        }
-    }
-
-    /// Answers a peer's request.
-    pub async fn serve(self: &Arc<Self>, peer: PeerId, request: WireRequest) -> WireResponse {
-        match request {
-            WireRequest::Fetch { id } => {
-                let Ok(id) = id.parse::<ModuleId>() else {
-                    return WireResponse::Error("bad module id".into());
-                };
-                match self.module_bytes(id).await {
-                    Ok(Some(bytes)) => WireResponse::Module(bytes),
-                    Ok(None) | Err(StoreError::Corrupt(_)) => WireResponse::NotFound,
-                    Err(e) => WireResponse::Error(e.to_string()),
-                }
-            }
-            WireRequest::List => match self.store.list() {
-                Ok(ids) => WireResponse::List(ids.iter().map(ToString::to_string).collect()),
-                Err(e) => WireResponse::Error(e.to_string()),
-            },
-            WireRequest::Exec(job) => {
-                let Ok(id) = job.module.parse::<ModuleId>() else {
-                    return WireResponse::Error("bad module id".into());
-                };
-                // The requester has the module: fetch it from there if needed.
-                if let Err(e) = self.fetch_module(id, &[peer]).await {
-                    return WireResponse::Error(format!("unknown module {id}: {e}"));
-                }
-                let mut result = self.run_local(&job).await;
-                if self.config.faulty {
-                    lie(&mut result);
-                }
-                WireResponse::Result(result)
-            }
-        }
-    }
-
-    /// Runs a job here on a worker thread, waiting for a free worker.
-    pub async fn run_local(self: &Arc<Self>, job: &Job) -> JobResult {
-        let Ok(id) = job.module.parse::<ModuleId>() else {
-            return error_result("bad module id");
-        };
-        let bytes = match self.module_bytes(id).await {
-            Ok(Some(b)) => b,
-            Ok(None) => return error_result(&format!("unknown module {id}")),
-            Err(e) => return error_result(&e.to_string()),
-        };
-        let Ok(_permit) = self.jobs.acquire().await else {
-            return error_result("node is shutting down");
-        };
-        let executor = self.executor.clone();
-        let job = job.clone();
-        tokio::task::spawn_blocking(move || executor.run(&job, &bytes))
-            .await
-            .unwrap_or_else(|e| error_result(&format!("job failed: {e}")))
-    }
-}
-
-fn error_result(message: &str) -> JobResult {
-    JobResult {
-        outcome: Outcome::Error(message.into()),
-        fuel_used: 0,
-        output_sha256: crate::store::sha256_hex(&[]),
-        output_len: 0,
-    }
-}
-
-/// What a `--faulty` node does to a result: a plausible but wrong answer
-/// (the first integer result off by one, or a different fuel count).
-fn lie(result: &mut JobResult) {
-    if let Outcome::Values(values) = &mut result.outcome
-        && let Some(first) = values.first_mut()
-        && let Ok(n) = first.parse::<i64>()
-    {
-        *first = n.wrapping_add(1).to_string();
-        return;
-    }
-    result.fuel_used = result.fuel_used.wrapping_add(1);
-}
-
-/// A short name of a response, for messages.
-pub fn response_kind(response: &WireResponse) -> &'static str {
-    match response {
-        WireResponse::Module(_) => "module",
-        WireResponse::NotFound => "not found",
-        WireResponse::Result(_) => "result",
-        WireResponse::List(_) => "list",
-        WireResponse::Busy => "busy",
-        WireResponse::Error(_) => "error",
     }
 }

@@ -18,8 +18,9 @@ use libp2p::futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::command::RequestError;
 use crate::exec::{Job, JobResult};
-use crate::node::{Shared, response_kind};
+use crate::shared::Shared;
 use crate::store::ModuleId;
 use crate::wire::{WireRequest, WireResponse};
 
@@ -125,9 +126,9 @@ pub async fn replicated_exec(
             let (result, error) = match answer {
                 Ok(Ok(WireResponse::Result(r))) => (Some(r), None),
                 Ok(Ok(WireResponse::Error(e))) => (None, Some(e)),
-                Ok(Ok(other)) => (None, Some(format!("answered {}", response_kind(&other)))),
-                Ok(Err(e)) => (None, Some(e)),
-                Err(_) => (None, Some("timed out".into())),
+                Ok(Ok(other)) => (None, Some(format!("answered {}", other.kind()))),
+                Ok(Err(e)) => (None, Some(e.to_string())),
+                Err(_) => (None, Some(RequestError::TimedOut.to_string())),
             };
             ReplicaReport {
                 peer: peer.to_string(),

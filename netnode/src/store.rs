@@ -26,6 +26,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use crate::reject::RejectReason;
+
 /// The SHA-256 of a module's bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModuleId([u8; 32]);
@@ -135,7 +137,7 @@ pub enum StoreError {
     },
     /// The module failed the caller's check (validation).
     #[error("module rejected: {0}")]
-    Rejected(String),
+    Rejected(RejectReason),
     /// A stored file no longer matches its id; it was moved aside.
     #[error("stored module {0} is corrupt and was quarantined")]
     Corrupt(ModuleId),
@@ -212,7 +214,7 @@ impl ModuleStore {
     pub fn insert(
         &self,
         bytes: &[u8],
-        check: impl FnOnce(&[u8]) -> Result<(), String>,
+        check: impl FnOnce(&[u8]) -> Result<(), RejectReason>,
     ) -> Result<ModuleId, StoreError> {
         if bytes.len() > self.max_module_bytes {
             return Err(StoreError::TooLarge {
@@ -238,7 +240,7 @@ impl ModuleStore {
         &self,
         expected: &ModuleId,
         bytes: &[u8],
-        check: impl FnOnce(&[u8]) -> Result<(), String>,
+        check: impl FnOnce(&[u8]) -> Result<(), RejectReason>,
     ) -> Result<ModuleId, StoreError> {
         if bytes.len() > self.max_module_bytes {
             return Err(StoreError::TooLarge {
@@ -345,7 +347,7 @@ mod tests {
         dir
     }
 
-    fn accept(_: &[u8]) -> Result<(), String> {
+    fn accept(_: &[u8]) -> Result<(), RejectReason> {
         Ok(())
     }
 
@@ -389,7 +391,7 @@ mod tests {
             Err(StoreError::Mismatch { .. })
         ));
         assert!(matches!(
-            store.insert(b"bad", |_| Err("invalid".into())),
+            store.insert(b"bad", |_| Err(RejectReason::NotBinary)),
             Err(StoreError::Rejected(_))
         ));
         assert!(store.list()?.is_empty(), "nothing refused reaches the disk");

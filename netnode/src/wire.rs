@@ -51,6 +51,20 @@ pub enum WireResponse {
     Error(String),
 }
 
+impl WireResponse {
+    /// A short name of the response's kind, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WireResponse::Module(_) => "module",
+            WireResponse::NotFound => "not found",
+            WireResponse::Result(_) => "result",
+            WireResponse::List(_) => "list",
+            WireResponse::Busy => "busy",
+            WireResponse::Error(_) => "error",
+        }
+    }
+}
+
 /// Message size caps of the codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WireLimits {

@@ -4,7 +4,7 @@
 
 use kiln::Strategy;
 use kiln_netnode::cluster::EXAMPLE_WAT;
-use kiln_netnode::exec::RejectReason;
+use kiln_netnode::reject::RejectReason;
 use kiln_netnode::store::{ModuleId, sha256_hex};
 use kiln_netnode::{ExecLimits, Executor, Job, JobResult, Outcome};
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use kiln_netnode::api::ExecRequest;
 use kiln_netnode::cluster::{Cluster, EXAMPLE_WAT};
+use kiln_netnode::gossip::{self, Announce};
 use kiln_netnode::libp2p::futures::{
     AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt,
 };
@@ -18,7 +19,7 @@ use kiln_netnode::libp2p::swarm::SwarmEvent;
 use kiln_netnode::libp2p::{
     Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder, noise, tcp, yamux,
 };
-use kiln_netnode::net::{self, Announce, Behaviour, BehaviourEvent};
+use kiln_netnode::net::{self, Behaviour, BehaviourEvent};
 use kiln_netnode::store::ModuleId;
 use kiln_netnode::throttle::ThrottleConfig;
 use kiln_netnode::wire::{PROTOCOL, WireLimits, WireRequest, WireResponse};
@@ -194,7 +195,7 @@ async fn wrong_bytes_and_vanishing_sources_store_nothing() -> anyhow::Result<()>
         _ => None,
     })
     .await?;
-    let topic = IdentTopic::new(net::TOPIC);
+    let topic = IdentTopic::new(gossip::TOPIC);
     let _ = peer
         .behaviour_mut()
         .gossipsub

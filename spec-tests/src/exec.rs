@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::engine::Rejection;
+use crate::rejection::Rejection;
 
 /// A module compiled by an [`Executor`], for `module definition`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,25 +8,32 @@
 //! harness (`tests/spec.rs`). It must not pass what it did not check: a
 //! directive the tier cannot execute (today only SIMD) is skipped, never
 //! passed; a panic is a failure, never a crash. It must not reach into Kiln's
-//! internals either: a tier is seen only through the [`Engine`] and
-//! [`Executor`] traits, and [`InterpEngine`] drives the interpreter through
-//! the public `kiln` API, so the JIT plugs in beside it without changing the
-//! rules.
+//! internals either: the runner sees a tier only through the [`Engine`] and
+//! [`Executor`] traits, and each [`Tier`] is one [`TierEngine`], which drives
+//! the execution tiers (interpreter and JIT alike) through the public `kiln`
+//! API, so that every tier runs under the same rules.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod api_executor;
 mod engine;
 mod exec;
 pub mod expected_failures;
-mod interp;
+mod rejection;
 mod report;
 mod run;
+mod spectest;
 mod suite;
+mod tier;
+mod tier_engine;
 
-pub use engine::{Engine, Rejection, Tier, ValidateEngine};
+pub use api_executor::FUEL;
+pub use engine::Engine;
 pub use exec::{ExecError, Executor, InstanceId, ModuleId, Value};
 pub use expected_failures::{EXPECTED_FAILURES, ExpectedFailure};
-pub use interp::{FUEL, InterpEngine};
+pub use rejection::Rejection;
 pub use report::{Counts, Failure, FileReport, Location, Outcome, message_matches, trap_matches};
 pub use run::{run_file, run_wast};
 pub use suite::{SUITES, Source, Suite, WastFile};
+pub use tier::Tier;
+pub use tier_engine::TierEngine;

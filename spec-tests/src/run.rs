@@ -37,8 +37,9 @@ use wast::core::ModuleKind;
 use wast::token::Span;
 use wast::{QuoteWat, WastDirective, WastExecute, Wat};
 
-use crate::engine::{Engine, Rejection};
+use crate::engine::Engine;
 use crate::expected_failures;
+use crate::rejection::Rejection;
 use crate::report::{FileReport, Location, Outcome};
 use crate::suite::{Suite, WastFile};
 

@@ -7,7 +7,7 @@
 
 use std::process::ExitCode;
 
-use kiln_spec_tests::{SUITES, Tier, run_file};
+use kiln_spec_tests::{SUITES, Tier, TierEngine, run_file};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() -> ExitCode {
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
             for file in suite.files() {
                 let name = format!("{}::{}::{}", tier.name(), suite.name, file.name);
                 trials.push(Trial::test(name, move || {
-                    let report = run_file(tier.engine().as_ref(), suite, &file);
+                    let report = run_file(&TierEngine::new(tier), suite, &file);
                     if report.is_ok() {
                         Ok(())
                     } else {

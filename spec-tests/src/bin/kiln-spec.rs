@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::{Parser, ValueEnum};
-use kiln_spec_tests::{Counts, SUITES, Suite, Tier, run_file};
+use kiln_spec_tests::{Counts, SUITES, Suite, Tier, TierEngine, run_file};
 
 /// Run the WebAssembly spec test suite against Kiln.
 #[derive(Debug, Parser)]
@@ -101,7 +101,7 @@ struct SuiteRun {
 }
 
 fn run_suite(tier: Tier, suite: &Suite, filter: Option<&str>) -> SuiteRun {
-    let engine = tier.engine();
+    let engine = TierEngine::new(tier);
     let mut run = SuiteRun {
         counts: Counts::default(),
         problems: Vec::new(),
@@ -113,7 +113,7 @@ fn run_suite(tier: Tier, suite: &Suite, filter: Option<&str>) -> SuiteRun {
         if filter.is_some_and(|f| !file.name.contains(f)) {
             continue;
         }
-        let report = run_file(engine.as_ref(), suite, &file);
+        let report = run_file(&engine, suite, &file);
         run.counts.add(&report.counts);
         let in_suite = |line: &dyn std::fmt::Display| format!("{}/{line}", suite.name);
         run.problems

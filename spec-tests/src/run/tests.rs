@@ -5,8 +5,11 @@ use kiln_parser::Features;
 use kiln_validator::{ValidationError, ValidationErrorKind};
 
 use super::run_wast;
-use crate::engine::{Engine, Rejection, ValidateEngine};
+use crate::engine::Engine;
+use crate::rejection::Rejection;
 use crate::report::FileReport;
+use crate::tier::Tier;
+use crate::tier_engine::TierEngine;
 
 /// Accepts every module, like a validator stub.
 struct AcceptAll;
@@ -47,6 +50,9 @@ impl Engine for PanicAll {
     }
 }
 
+/// The real validate tier.
+const VALIDATE: TierEngine = TierEngine::new(Tier::Validate);
+
 fn run(engine: &dyn Engine, text: &str) -> FileReport {
     run_wast(engine, Features::WASM2, "inline.wast", text)
 }
@@ -59,7 +65,7 @@ fn pfs(r: &FileReport) -> (usize, usize, usize) {
 #[test]
 fn assert_invalid_on_an_accepted_module_fails() {
     let text = r#"(assert_invalid (module (func)) "type mismatch")"#;
-    for engine in [&ValidateEngine as &dyn Engine, &AcceptAll] {
+    for engine in [&VALIDATE as &dyn Engine, &AcceptAll] {
         let r = run(engine, text);
         assert_eq!(pfs(&r), (0, 1, 0), "{}", engine.name());
         assert!(!r.is_ok());
@@ -85,7 +91,7 @@ fn execution_directives_are_skipped_never_passed() {
         (assert_exhaustion (invoke "f") "call stack exhausted")
         (assert_return (get "g") (i32.const 1))
     "#;
-    for engine in [&ValidateEngine as &dyn Engine, &AcceptAll] {
+    for engine in [&VALIDATE as &dyn Engine, &AcceptAll] {
         let r = run(engine, text);
         assert_eq!(pfs(&r), (1, 0, 6), "{}: {:?}", engine.name(), r.failures);
     }
@@ -108,7 +114,7 @@ fn malformed_binary_must_be_rejected_by_kiln() {
             .contains("accepted a malformed module")
     );
 
-    let real = run(&ValidateEngine, text);
+    let real = run(&VALIDATE, text);
     assert_eq!(pfs(&real), (1, 0, 0), "{:?}", real.failures);
     assert_eq!(real.counts.message_total, 1);
 }
@@ -162,7 +168,7 @@ fn a_valid_module_rejected_fails() {
             .to_string()
             .contains("rejected a valid module: invalid module: type mismatch")
     );
-    assert_eq!(pfs(&run(&ValidateEngine, "(module (func))")), (1, 0, 0));
+    assert_eq!(pfs(&run(&VALIDATE, "(module (func))")), (1, 0, 0));
 }
 
 #[test]
@@ -188,7 +194,7 @@ fn embedded_modules_must_be_valid_but_never_pass() {
         (assert_unlinkable (module (import "m" "f" (func))) "unknown import")
         (assert_trap (module (func $f unreachable) (start $f)) "unreachable")
     "#;
-    let accepted = run(&ValidateEngine, text);
+    let accepted = run(&VALIDATE, text);
     assert_eq!(pfs(&accepted), (0, 0, 2), "{:?}", accepted.failures);
     assert_eq!(
         (

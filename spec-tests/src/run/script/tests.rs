@@ -5,9 +5,10 @@
 use kiln_parser::Features;
 
 use crate::engine::Engine;
-use crate::interp::InterpEngine;
 use crate::report::FileReport;
 use crate::run::run_wast;
+use crate::tier::Tier;
+use crate::tier_engine::TierEngine;
 
 /// Runs `text` on the interpreter in both fuel modes, checks that they agree,
 /// and returns the report without fuel.
@@ -16,8 +17,18 @@ fn run(text: &str) -> FileReport {
         multi_memory: true,
         ..Features::WASM2
     };
-    let plain = run_wast(&InterpEngine::new(false), features, "inline.wast", text);
-    let fuel = run_wast(&InterpEngine::new(true), features, "inline.wast", text);
+    let plain = run_wast(
+        &TierEngine::new(Tier::Interp),
+        features,
+        "inline.wast",
+        text,
+    );
+    let fuel = run_wast(
+        &TierEngine::new(Tier::InterpFuel),
+        features,
+        "inline.wast",
+        text,
+    );
     assert_eq!(plain.counts, fuel.counts, "fuel changed the counts");
     assert_eq!(plain.failures, fuel.failures, "fuel changed the failures");
     plain
@@ -213,5 +224,5 @@ fn validation_directives_run_on_the_execution_tier() {
     let r = run(text);
     assert_eq!(pfs(&r), (3, 1, 0), "{:#?}", r.failures);
     assert!(failure(&r, 0).contains("accepted a invalid module"));
-    assert_eq!(InterpEngine::new(true).name(), "interp-fuel");
+    assert_eq!(TierEngine::new(Tier::InterpFuel).name(), "interp-fuel");
 }

@@ -1,94 +1,31 @@
-//! The execution tiers (interpreter and JIT), seen only through the public
-//! `kiln` API: the same calls an embedder makes (`Module::new`, `Linker`,
-//! `Func::call`), so that a pass here means the API works, not just the
-//! executor behind it.
+//! The execution tiers (interpreter and JIT) as an [`Executor`], seen only
+//! through the public `kiln` API: the same calls an embedder makes
+//! (`Module::new`, `Linker`, `Func::call`), so that a pass here means the API
+//! works, not just the executor behind it.
 //!
 //! Each file gets its own [`kiln::Engine`] (configured with the tier's
 //! strategy, the suite's features, and with fuel in the `-fuel` tiers), one
-//! [`Store`], and the `spectest` module the spec scripts import from.
+//! [`Store`], and the [`spectest`](crate::spectest) module the spec scripts
+//! import from.
 
 use std::collections::{HashMap, HashSet};
 
 use kiln::{
-    Config, Error, Extern, ExternRef, Features, Func, FuncType, Global, GlobalType, IndexType,
-    Instance, Limits, Linker, Memory, MemoryType, Module, RefType, Store, Strategy, Table,
-    TableType, TrapCode, Val, ValType,
+    Config, Error, Extern, ExternRef, Features, Instance, Linker, Module, Store, Strategy,
+    TrapCode, Val,
 };
 
-use crate::engine::{Engine, Rejection};
 use crate::exec::{ExecError, Executor, InstanceId, ModuleId, Value};
+use crate::rejection::Rejection;
+use crate::spectest;
 
 /// The fuel a store is given before every instantiation and call when fuel
 /// is on: far more than any spec test uses, so that only a fuel bug (never
 /// the budget) can make a result differ from the run without fuel.
 pub const FUEL: u64 = 1 << 62;
 
-/// One of Kiln's execution tiers, with or without fuel metering.
-#[derive(Debug, Clone, Copy)]
-pub struct InterpEngine {
-    strategy: Strategy,
-    fuel: bool,
-    /// `Config::memory_guard`.
-    guard: bool,
-}
-
-impl InterpEngine {
-    /// The interpreter tier; `fuel` turns on `Config::consume_fuel`.
-    pub fn new(fuel: bool) -> InterpEngine {
-        InterpEngine {
-            strategy: Strategy::Interpreter,
-            fuel,
-            guard: true,
-        }
-    }
-
-    /// The JIT tier; `fuel` turns on `Config::consume_fuel`.
-    pub fn jit(fuel: bool) -> InterpEngine {
-        InterpEngine {
-            strategy: Strategy::Jit,
-            fuel,
-            guard: true,
-        }
-    }
-
-    /// The JIT tier with memory guard regions off: every access checked explicitly.
-    pub fn jit_without_guards() -> InterpEngine {
-        InterpEngine {
-            strategy: Strategy::Jit,
-            fuel: false,
-            guard: false,
-        }
-    }
-}
-
-impl Engine for InterpEngine {
-    fn name(&self) -> &'static str {
-        match (self.strategy, self.fuel, self.guard) {
-            (Strategy::Interpreter, false, _) => "interp",
-            (Strategy::Interpreter, true, _) => "interp-fuel",
-            (Strategy::Jit, _, false) => "jit-noguard",
-            (Strategy::Jit, false, true) => "jit",
-            (Strategy::Jit, true, true) => "jit-fuel",
-        }
-    }
-
-    fn validate(&self, bytes: &[u8], features: Features) -> Result<(), Rejection> {
-        kiln::validate(bytes, features).map_err(|e| match e {
-            Error::Parse(e) => Rejection::Parse(e),
-            Error::Invalid(e) => Rejection::Validate(e),
-            other => Rejection::Api(other.to_string()),
-        })
-    }
-
-    fn executor(&self, features: Features) -> Result<Option<Box<dyn Executor>>, String> {
-        let executor = InterpExecutor::new(self.strategy, features, self.fuel, self.guard)
-            .map_err(|e| e.to_string())?;
-        Ok(Some(Box::new(executor)))
-    }
-}
-
 /// One file's store, modules, instances and import registry.
-struct InterpExecutor {
+pub(crate) struct ApiExecutor {
     engine: kiln::Engine,
     store: Store<()>,
     fuel: bool,
@@ -103,13 +40,21 @@ struct InterpExecutor {
     unsupported: HashSet<String>,
 }
 
-impl InterpExecutor {
-    fn new(
+impl ApiExecutor {
+    /// A fresh store for one file, with `spectest` registered: `strategy`
+    /// and `features` as given, `fuel` turning on `Config::consume_fuel`,
+    /// `guard` as `Config::memory_guard`.
+    ///
+    /// # Errors
+    ///
+    /// The engine's refusal of the configuration (a tier not available
+    /// here), or a failure to make the `spectest` items.
+    pub(crate) fn new(
         strategy: Strategy,
         features: Features,
         fuel: bool,
         guard: bool,
-    ) -> Result<InterpExecutor, Error> {
+    ) -> Result<ApiExecutor, Error> {
         let mut config = Config::new();
         config
             .strategy(strategy)
@@ -118,9 +63,9 @@ impl InterpExecutor {
             .memory_guard(guard);
         let engine = kiln::Engine::new(&config)?;
         let mut store = Store::new(&engine, ());
-        let spectest = spectest(&mut store)?;
+        let spectest = spectest::exports(&mut store)?;
         let registry = HashMap::from([("spectest".to_string(), spectest)]);
-        Ok(InterpExecutor {
+        Ok(ApiExecutor {
             engine,
             store,
             fuel,
@@ -192,7 +137,7 @@ impl InterpExecutor {
     }
 }
 
-impl Executor for InterpExecutor {
+impl Executor for ApiExecutor {
     fn compile(&mut self, bytes: &[u8]) -> Result<ModuleId, ExecError> {
         let module = Module::new(&self.engine, bytes).map_err(from_kiln)?;
         self.modules.push(module);
@@ -303,78 +248,16 @@ fn is_simd(message: &str) -> bool {
     message.contains("SIMD")
 }
 
-/// The `spectest` module every spec script may import from: functions that do
-/// nothing, four immutable globals, a table and a memory.
-fn spectest(store: &mut Store<()>) -> Result<Vec<(String, Extern)>, Error> {
-    let mut items: Vec<(String, Extern)> = Vec::new();
-    let prints: [(&str, &[ValType]); 7] = [
-        ("print", &[]),
-        ("print_i32", &[ValType::I32]),
-        ("print_i64", &[ValType::I64]),
-        ("print_f32", &[ValType::F32]),
-        ("print_f64", &[ValType::F64]),
-        ("print_i32_f32", &[ValType::I32, ValType::F32]),
-        ("print_f64_f64", &[ValType::F64, ValType::F64]),
-    ];
-    for (name, params) in prints {
-        let ty = FuncType {
-            params: params.into(),
-            results: Box::new([]),
-        };
-        let f = Func::new(&mut *store, ty, |_, _, _| Ok(()));
-        items.push((name.to_string(), f.into()));
-    }
-    let globals = [
-        ("global_i32", Val::I32(666)),
-        ("global_i64", Val::I64(666)),
-        ("global_f32", Val::F32(666.6f32.to_bits())),
-        ("global_f64", Val::F64(666.6f64.to_bits())),
-    ];
-    for (name, v) in globals {
-        let ty = GlobalType {
-            content: v.ty(),
-            mutable: false,
-        };
-        let g = Global::new(&mut *store, ty, v)?;
-        items.push((name.to_string(), g.into()));
-    }
-    let table = Table::new(
-        &mut *store,
-        TableType {
-            element: RefType::FuncRef,
-            limits: Limits {
-                min: 10,
-                max: Some(20),
-            },
-            index: IndexType::I32,
-        },
-        Val::FuncRef(None),
-    )?;
-    items.push(("table".to_string(), table.into()));
-    let memory = Memory::new(
-        &mut *store,
-        MemoryType {
-            limits: Limits {
-                min: 1,
-                max: Some(2),
-            },
-            index: IndexType::I32,
-        },
-    )?;
-    items.push(("memory".to_string(), memory.into()));
-    Ok(items)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn executor(fuel: bool) -> InterpExecutor {
+    fn executor(fuel: bool) -> ApiExecutor {
         let features = Features {
             multi_memory: true,
             ..Features::WASM2
         };
-        InterpExecutor::new(Strategy::Interpreter, features, fuel, true)
+        ApiExecutor::new(Strategy::Interpreter, features, fuel, true)
             .expect("an interpreter executor")
     }
 
