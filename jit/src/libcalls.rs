@@ -17,27 +17,27 @@ use crate::activation::{Activation, Pending};
 use crate::invoke::call_from_wasm;
 use crate::vmctx::VmContext;
 
-/// Kiln's libcalls, numbered as compiled code names them.
+/// Kiln's libcalls, numbered as compiled code names them: by their position
+/// here, which is their position in [`Libcall::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub(crate) enum Libcall {
     /// [`bulk`].
-    Bulk = 0,
+    Bulk,
     /// [`call_func`].
-    CallFunc = 1,
+    CallFunc,
     /// [`call_indirect_slow`].
-    CallIndirectSlow = 2,
+    CallIndirectSlow,
 }
 
 impl Libcall {
+    /// Every libcall, indexed by its number.
+    pub(crate) const ALL: [Libcall; 3] =
+        [Libcall::Bulk, Libcall::CallFunc, Libcall::CallIndirectSlow];
+
     /// The libcall numbered `index`.
     pub(crate) fn from_index(index: u32) -> Option<Libcall> {
-        match index {
-            0 => Some(Libcall::Bulk),
-            1 => Some(Libcall::CallFunc),
-            2 => Some(Libcall::CallIndirectSlow),
-            _ => None,
-        }
+        Libcall::ALL.get(index as usize).copied()
     }
 
     /// The function's address.
@@ -240,4 +240,19 @@ extern "C" fn nearest_f32(x: f32) -> f32 {
 }
 extern "C" fn nearest_f64(x: f64) -> f64 {
     x.round_ties_even()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Libcall::ALL` is indexed by number (`from_index` relies on it).
+    #[test]
+    fn libcalls_are_listed_in_order() {
+        for (i, call) in Libcall::ALL.into_iter().enumerate() {
+            assert_eq!(call as usize, i);
+            assert_eq!(Libcall::from_index(i as u32), Some(call));
+        }
+        assert_eq!(Libcall::from_index(Libcall::ALL.len() as u32), None);
+    }
 }

@@ -331,7 +331,7 @@ impl FuncTranslator {
             s: scratch,
             reachable: true,
             dead_depth: 0,
-            libcalls: [None; 3],
+            libcalls: [None; Libcall::ALL.len()],
             depth_in: Value::from_u32(0),
             depth_out: Value::from_u32(0),
             results: &env.func_type(env.num_imported_funcs() + def).results,
@@ -368,7 +368,7 @@ pub(crate) struct FuncState<'a, 'e> {
     /// While unreachable: `block`/`loop`/`if`s opened since, not yet ended.
     dead_depth: u32,
     /// Each libcall, once imported into the function (by `Libcall` number).
-    libcalls: [Option<FuncRef>; 3],
+    libcalls: [Option<FuncRef>; Libcall::ALL.len()],
     /// The function's depth parameter: WebAssembly frames active before it.
     depth_in: Value,
     /// The depth its callees get: `depth_in + 1`.
