@@ -14,6 +14,7 @@ use crate::limits;
 
 /// An index space that definitions and instructions refer into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IndexSpace {
     /// Function types.
     Type,
@@ -54,6 +55,7 @@ impl IndexSpace {
 
 /// A size that Kiln bounds as an implementation limit (see [`crate::limits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ImplLimit {
     /// Types in the type section ([`limits::MAX_TYPES`]).
     Types,
@@ -104,6 +106,7 @@ impl fmt::Display for ImplLimit {
 
 /// The rule a module breaks. Its `Display` is the spec test suite's wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ValidationErrorKind {
     /// An operand, result, initialiser or segment has the wrong type:
     /// "type mismatch".
@@ -318,11 +321,13 @@ mod tests {
 
     use ValidationErrorKind as K;
 
-    /// The public error type stays small: it is returned by value.
+    /// The public error types stay small: they are returned by value, and
+    /// a `ModuleError` is no larger than the parser's error beside it.
     #[test]
     fn error_sizes_are_pinned() {
         assert_eq!(std::mem::size_of::<ValidationErrorKind>(), 8);
         assert_eq!(std::mem::size_of::<ValidationError>(), 24);
+        assert_eq!(std::mem::size_of::<ModuleError>(), 48);
     }
 
     /// Every kind shows the message the validator gave before kinds existed,
