@@ -48,32 +48,20 @@ impl Module {
         let info = kiln_validator::validate(&ir, features)?;
         let ir = Arc::new(ir);
         let config = engine.config();
+        let options = kiln_runtime::CompileOptions {
+            fuel: config.consume_fuel,
+            canonicalize_nans: config.nan_canonicalization,
+            memory_guard: config.limits.memory.guard,
+        };
+        let info = Arc::new(info);
         let code: Arc<dyn std::any::Any + Send + Sync> = match config.strategy {
             Strategy::Interpreter => Arc::new(
-                kiln_interp::CompiledModule::new(
-                    Arc::clone(&ir),
-                    Arc::new(info),
-                    kiln_interp::Options {
-                        fuel: config.consume_fuel,
-                        canonicalize_nans: config.nan_canonicalization,
-                    },
-                )
-                .map_err(|e| Error::Unsupported(e.to_string()))?,
+                kiln_interp::CompiledModule::new(Arc::clone(&ir), info, options)
+                    .map_err(compile_error)?,
             ),
             Strategy::Jit => Arc::new(
-                kiln_jit::CompiledModule::new(
-                    Arc::clone(&ir),
-                    Arc::new(info),
-                    kiln_jit::Options {
-                        fuel: config.consume_fuel,
-                        canonicalize_nans: config.nan_canonicalization,
-                        memory_guard: config.limits.memory.guard,
-                    },
-                )
-                .map_err(|e| match e {
-                    kiln_jit::CompileError::Unsupported(_) => Error::Unsupported(e.to_string()),
-                    other => Error::Compile(other.to_string()),
-                })?,
+                kiln_jit::CompiledModule::new(Arc::clone(&ir), info, options)
+                    .map_err(compile_error)?,
             ),
         };
         Ok(Module {
@@ -143,5 +131,14 @@ impl Module {
             };
             Some((e.name.as_str(), ty))
         })
+    }
+}
+
+/// A tier's refusal as the API reports it: what the tier does not run yet is
+/// [`Error::Unsupported`], anything else [`Error::Compile`].
+fn compile_error(e: kiln_runtime::CompileError) -> Error {
+    match e {
+        kiln_runtime::CompileError::Unsupported { .. } => Error::Unsupported(e.to_string()),
+        other => Error::Compile(other.to_string()),
     }
 }

@@ -50,7 +50,7 @@ fn main() {
     let compiled = match kiln_interp::CompiledModule::new(
         Arc::new(module),
         Arc::new(info),
-        kiln_interp::Options::default(),
+        kiln_interp::CompileOptions::default(),
     ) {
         Ok(c) => c,
         Err(e) => {

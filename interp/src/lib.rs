@@ -16,6 +16,7 @@ mod translate;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use kiln_parser::Module;
+use kiln_runtime::TierName;
 use kiln_validator::ModuleInfo;
 
 pub use exec::{invoke, stack_rescues};
@@ -54,40 +55,14 @@ impl CompiledFunc {
     }
 }
 
-/// Why the interpreter cannot run a module.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CompileError {
-    /// The module uses SIMD, which the interpreter does not execute yet.
-    SimdUnsupported,
-}
-
-impl std::fmt::Display for CompileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CompileError::SimdUnsupported => {
-                f.write_str("the interpreter does not execute SIMD instructions yet")
-            }
-        }
-    }
-}
-
-impl std::error::Error for CompileError {}
-
-/// How the interpreter compiles a module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Options {
-    /// Charge fuel per metered run (see `kiln_runtime::fuel`).
-    pub fuel: bool,
-    /// Replace every NaN produced by float arithmetic by the canonical NaN.
-    pub canonicalize_nans: bool,
-}
+pub use kiln_runtime::{CompileError, CompileOptions};
 
 /// A module prepared for the interpreter: functions are translated lazily, once each.
 #[derive(Debug)]
 pub struct CompiledModule {
     module: Arc<Module>,
     info: Arc<ModuleInfo>,
-    options: Options,
+    options: CompileOptions,
     funcs: Box<[OnceLock<Arc<CompiledFunc>>]>,
     translator: Mutex<translate::Translator>,
 }
@@ -97,14 +72,17 @@ impl CompiledModule {
     ///
     /// # Errors
     ///
-    /// [`CompileError::SimdUnsupported`] if the module uses SIMD.
+    /// [`CompileError::Unsupported`] if the module uses SIMD.
     pub fn new(
         module: Arc<Module>,
         info: Arc<ModuleInfo>,
-        options: Options,
+        options: CompileOptions,
     ) -> Result<CompiledModule, CompileError> {
         if translate::uses_simd(&module, &info) {
-            return Err(CompileError::SimdUnsupported);
+            return Err(CompileError::unsupported(
+                TierName::Interpreter,
+                "SIMD instructions".into(),
+            ));
         }
         let funcs = (0..module.code.len()).map(|_| OnceLock::new()).collect();
         Ok(CompiledModule {

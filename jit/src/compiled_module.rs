@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use kiln_parser::Module;
 
-use crate::Options;
+use crate::CompileOptions;
 use crate::code_memory::CodeMemory;
 use crate::signals::TrapSite;
 
@@ -37,7 +37,7 @@ pub struct CompiledModule {
     /// Largest stack frame of any compiled function, in bytes (for the stack limit).
     pub(crate) max_frame_size: u32,
     /// The options the code was compiled with.
-    pub(crate) options: Options,
+    pub(crate) options: CompileOptions,
 }
 
 impl CompiledModule {
@@ -63,7 +63,7 @@ impl CompiledModule {
     }
 
     /// The options the module was compiled with.
-    pub fn options(&self) -> Options {
+    pub fn options(&self) -> CompileOptions {
         self.options
     }
 

@@ -28,7 +28,8 @@ use crate::trampoline::{build_trampoline, trampoline_signature};
 use crate::translate::{
     FUNC_NAMESPACE, FuncTranslator, LIBCALL_NAMESPACE, ModuleEnv, wasm_signature,
 };
-use crate::{CompileError, Options};
+use crate::{CompileError, CompileOptions};
+use kiln_runtime::TierName;
 
 /// Bytes a frame takes above the frame pointer: the saved frame pointer and the
 /// return address.
@@ -45,7 +46,7 @@ impl CompiledModule {
     pub fn new(
         module: Arc<Module>,
         info: Arc<ModuleInfo>,
-        options: Options,
+        options: CompileOptions,
     ) -> Result<CompiledModule, CompileError> {
         check_module(&module)?;
         let isa = host_isa(options)?;
@@ -174,7 +175,8 @@ fn compile_range(
 /// Rejects what the JIT does not compile, before any work (the crate docs list it).
 fn check_module(module: &Module) -> Result<(), CompileError> {
     if !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
-        return Err(CompileError::Unsupported(
+        return Err(CompileError::unsupported(
+            TierName::Jit,
             "this platform (the JIT runs on x86-64 Linux)".into(),
         ));
     }
@@ -188,7 +190,7 @@ fn check_module(module: &Module) -> Result<(), CompileError> {
 }
 
 /// The host's ISA with Kiln's code generation settings.
-fn host_isa(options: Options) -> Result<OwnedTargetIsa, CompileError> {
+fn host_isa(options: CompileOptions) -> Result<OwnedTargetIsa, CompileError> {
     let mut flags = settings::builder();
     let verify = if cfg!(debug_assertions) {
         "true"
@@ -220,12 +222,13 @@ fn host_isa(options: Options) -> Result<OwnedTargetIsa, CompileError> {
             .map_err(|e| CompileError::Codegen(format!("setting {name}: {e}")))?;
     }
     let builder = cranelift_native::builder()
-        .map_err(|e| CompileError::Unsupported(format!("this host ({e})")))?;
+        .map_err(|e| CompileError::unsupported(TierName::Jit, format!("this host ({e})")))?;
     let isa = builder
         .finish(settings::Flags::new(flags))
         .map_err(|e| CompileError::Codegen(e.to_string()))?;
     if isa.pointer_type() != ir::types::I64 {
-        return Err(CompileError::Unsupported(
+        return Err(CompileError::unsupported(
+            TierName::Jit,
             "hosts without 64-bit pointers".into(),
         ));
     }
@@ -295,7 +298,10 @@ fn compile(ctx: &mut Context, isa: &OwnedTargetIsa) -> Result<Piece, CompileErro
             }
             FinalizedRelocTarget::ExternalName(ExternalName::LibCall(call)) => {
                 Target::Address(cranelift_libcall_address(*call).ok_or_else(|| {
-                    CompileError::Unsupported(format!("code needing the libcall {call:?}"))
+                    CompileError::unsupported(
+                        TierName::Jit,
+                        format!("code needing the libcall {call:?}"),
+                    )
                 })?)
             }
             FinalizedRelocTarget::ExternalName(other) => {
@@ -337,10 +343,9 @@ fn link(pieces: &[Piece], isa: &OwnedTargetIsa) -> Result<(CodeMemory, Vec<u32>)
     let mut len = 0usize;
     for p in pieces {
         len = len.next_multiple_of(align);
-        offsets.push(
-            u32::try_from(len)
-                .map_err(|_| CompileError::Unsupported("more than 4 GiB of code".into()))?,
-        );
+        offsets.push(u32::try_from(len).map_err(|_| {
+            CompileError::unsupported(TierName::Jit, "more than 4 GiB of code".into())
+        })?);
         len += p.bytes.len();
     }
     let mut mem = CodeMemoryBuilder::new(len)?;
@@ -399,9 +404,10 @@ fn patch(
             bytes[at..at + 4].copy_from_slice(&insn.to_le_bytes());
         }
         other => {
-            return Err(CompileError::Unsupported(format!(
-                "code needing {other:?} relocations"
-            )));
+            return Err(CompileError::unsupported(
+                TierName::Jit,
+                format!("code needing {other:?} relocations"),
+            ));
         }
     }
     Ok(())

@@ -18,7 +18,7 @@
 //! `call_indirect` with its checks, `return_call*` as real tail calls, bulk
 //! memory and table instructions (through the runtime's shared
 //! implementation, [`kiln_runtime::ops`]), fuel metering and NaN
-//! canonicalisation ([`Options`]). Functions using `v128` are refused with
+//! canonicalisation ([`CompileOptions`]). Functions using `v128` are refused with
 //! [`CompileError::Unsupported`]. The JIT runs on x86-64 Linux.
 //!
 //! # How traps work
@@ -42,61 +42,4 @@ mod vmctx;
 pub use compiled_module::CompiledModule;
 pub use invoke::invoke;
 
-/// Why the JIT cannot compile a module.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CompileError {
-    /// The module uses something this tier does not compile yet; names what.
-    Unsupported(String),
-    /// Cranelift failed (a bug in the translation, or one of its implementation limits).
-    Codegen(String),
-    /// Executable memory could not be mapped or protected.
-    CodeMemory(String),
-}
-
-impl std::fmt::Display for CompileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CompileError::Unsupported(what) => {
-                write!(f, "the JIT does not support {what} yet")
-            }
-            CompileError::Codegen(e) => write!(f, "code generation failed: {e}"),
-            CompileError::CodeMemory(e) => write!(f, "executable memory: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for CompileError {}
-
-/// How the JIT compiles a module (the interpreter's options, plus how memories
-/// are bounds-checked).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Options {
-    /// Charge fuel per metered run (`kiln_runtime::fuel`).
-    pub fuel: bool,
-    /// Replace every NaN produced by float arithmetic by the canonical NaN.
-    pub canonicalize_nans: bool,
-    /// Rely on the guard regions of 32-bit memories instead of bounds checks (the
-    /// store's memories must have them: `MemoryConfig::guard`). 64-bit memories
-    /// are always checked.
-    pub memory_guard: bool,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            fuel: false,
-            canonicalize_nans: false,
-            memory_guard: true,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compile_error_stays_small() {
-        assert!(std::mem::size_of::<CompileError>() <= 32);
-    }
-}
+pub use kiln_runtime::{CompileError, CompileOptions};

@@ -35,7 +35,7 @@ fn load(wat: &str, limits: StoreLimits) -> (Store, InstanceAddr) {
     let module = kiln_parser::parse(&bytes, Features::ALL).expect("parse");
     let info = kiln_validator::validate(&module, Features::ALL).expect("valid");
     let module = Arc::new(module);
-    let options = kiln_jit::Options {
+    let options = kiln_jit::CompileOptions {
         fuel: false,
         canonicalize_nans: false,
         memory_guard: true,

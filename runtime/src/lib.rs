@@ -2,7 +2,8 @@
 //! and references, trap codes with the spec's messages, linear memories,
 //! tables, globals, element and data segments, instances, the store that
 //! owns them, host functions, instantiation, the memory and table management
-//! instructions ([`ops`]), and the part of a call from the host that does not
+//! instructions ([`ops`]), what a tier compiles with and how it refuses
+//! a module ([`compile`]), and the part of a call from the host that does not
 //! depend on the tier ([`invoke`]).
 //!
 //! It must not depend on either tier: the interpreter and the JIT depend on
@@ -11,6 +12,7 @@
 //! ([`memory::MemoryView`]) and never move when they grow.
 
 mod bulk_op;
+pub mod compile;
 pub mod fuel;
 pub mod instantiate;
 pub mod invoke;
@@ -21,6 +23,7 @@ pub mod table;
 pub mod trap;
 pub mod value;
 
+pub use compile::{CompileError, CompileOptions, TierName};
 pub use memory::{LinearMemory, MemoryConfig, MemoryError, PAGE_SIZE};
 pub use store::{
     DataAddr, ElemAddr, Extern, FuncEntity, GlobalAddr, GlobalEntity, HostCaller, HostFn,

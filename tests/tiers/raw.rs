@@ -7,26 +7,12 @@ use std::time::Instant;
 
 use kiln_parser::{Features, Module};
 use kiln_runtime::instantiate::instantiate;
-use kiln_runtime::{Extern, InstanceAddr, Store, StoreLimits, Trap, Val};
+use kiln_runtime::{
+    CompileError, CompileOptions, Extern, InstanceAddr, Store, StoreLimits, Trap, Val,
+};
 use kiln_validator::ModuleInfo;
 
 use crate::Tier;
-
-/// A tier's refusal to compile a module.
-#[derive(Debug, PartialEq, Eq)]
-pub enum CompileError {
-    Interp(kiln_interp::CompileError),
-    Jit(kiln_jit::CompileError),
-}
-
-impl std::fmt::Display for CompileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CompileError::Interp(e) => e.fmt(f),
-            CompileError::Jit(e) => e.fmt(f),
-        }
-    }
-}
 
 /// How a [`RawProgram`] is compiled and limited.
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,30 +50,22 @@ pub fn compile(
     let (module, info) = parse(wat);
     let module = Arc::new(module);
     let info = Arc::new(info);
+    let options = CompileOptions {
+        fuel: false,
+        canonicalize_nans: options.canonicalize_nans,
+        memory_guard: true,
+    };
     let code: Arc<dyn std::any::Any + Send + Sync> = match tier {
-        Tier::Interp => Arc::new(
-            kiln_interp::CompiledModule::new(
-                Arc::clone(&module),
-                info,
-                kiln_interp::Options {
-                    fuel: false,
-                    canonicalize_nans: options.canonicalize_nans,
-                },
-            )
-            .map_err(CompileError::Interp)?,
-        ),
-        Tier::Jit => Arc::new(
-            kiln_jit::CompiledModule::new(
-                Arc::clone(&module),
-                info,
-                kiln_jit::Options {
-                    fuel: false,
-                    canonicalize_nans: options.canonicalize_nans,
-                    memory_guard: true,
-                },
-            )
-            .map_err(CompileError::Jit)?,
-        ),
+        Tier::Interp => Arc::new(kiln_interp::CompiledModule::new(
+            Arc::clone(&module),
+            info,
+            options,
+        )?),
+        Tier::Jit => Arc::new(kiln_jit::CompiledModule::new(
+            Arc::clone(&module),
+            info,
+            options,
+        )?),
     };
     Ok((module, code))
 }
@@ -161,7 +139,7 @@ pub fn compile_all(tier: Tier, module: &Arc<Module>, info: &Arc<ModuleInfo>) -> 
             let interp = kiln_interp::CompiledModule::new(
                 Arc::clone(module),
                 Arc::clone(info),
-                kiln_interp::Options::default(),
+                CompileOptions::default(),
             )
             .expect("translate");
             interp.translate_all();
@@ -171,7 +149,7 @@ pub fn compile_all(tier: Tier, module: &Arc<Module>, info: &Arc<ModuleInfo>) -> 
             let jit = kiln_jit::CompiledModule::new(
                 Arc::clone(module),
                 Arc::clone(info),
-                kiln_jit::Options::default(),
+                CompileOptions::default(),
             )
             .expect("compile");
             format!(

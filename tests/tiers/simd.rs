@@ -4,7 +4,9 @@
 use kiln::{Error, Module};
 
 use crate::Tier;
-use crate::raw::{self, CompileError};
+use kiln_runtime::{CompileError, TierName};
+
+use crate::raw;
 
 tier_tests!(
     simd_modules_are_refused,
@@ -29,23 +31,24 @@ fn simd_modules_are_refused(tier: Tier) {
         let err = compile(wat)
             .err()
             .unwrap_or_else(|| panic!("{wat} should be refused"));
-        match &err {
-            CompileError::Interp(e) => {
-                assert_eq!(*e, kiln_interp::CompileError::SimdUnsupported, "{wat}");
-            }
-            CompileError::Jit(e) => {
-                assert!(
-                    matches!(e, kiln_jit::CompileError::Unsupported(_)),
-                    "{wat}: {e:?}"
-                );
-            }
-        }
+        let CompileError::Unsupported {
+            tier: refused_by, ..
+        } = &err
+        else {
+            panic!("{wat}: {err:?}");
+        };
+        assert_eq!(
+            *refused_by,
+            match tier {
+                Tier::Interp => TierName::Interpreter,
+                Tier::Jit => TierName::Jit,
+            },
+            "{wat}"
+        );
         // The message names what is missing.
         let message = err.to_string();
         assert!(message.contains("SIMD"), "{wat}: {message}");
-        if tier == Tier::Jit {
-            assert!(message.contains("does not support"), "{wat}: {message}");
-        }
+        assert!(message.contains("does not support"), "{wat}: {message}");
     }
     assert_eq!(
         compile("(module (func (result i32) (i32.const 1)))"),

@@ -132,7 +132,7 @@ impl Translator {
         def_index: usize,
         ty: TypeIdx,
         info: &FuncInfo,
-        options: crate::Options,
+        options: crate::CompileOptions,
     ) -> CompiledFunc {
         let mut instrs = std::mem::take(&mut self.instrs);
         instrs.clear();
@@ -151,7 +151,7 @@ impl Translator {
         instrs: &[Instr],
         ty: TypeIdx,
         info: &FuncInfo,
-        options: crate::Options,
+        options: crate::CompileOptions,
     ) -> CompiledFunc {
         let sig = &module.types[ty.index()];
         self.code.clear();

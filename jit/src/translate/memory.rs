@@ -1,7 +1,7 @@
 //! Loads, stores, and the memory and table management instructions.
 //!
 //! A guarded memory (32-bit, with the runtime's guard region, and
-//! `Options::memory_guard` on) needs no bounds check: the effective address
+//! `CompileOptions::memory_guard` on) needs no bounds check: the effective address
 //! (the zero-extended operand plus the static offset, computed in 64 bits)
 //! always lands inside the memory's reservation, and an access past the
 //! accessible length faults on the inaccessible tail; the signal handler turns
@@ -30,6 +30,7 @@ use super::FuncState;
 use crate::CompileError;
 use crate::libcalls::Libcall;
 use crate::vmctx;
+use kiln_runtime::TierName;
 
 impl FuncState<'_, '_> {
     /// Flags of linear-memory accesses: possibly unaligned, little-endian, disjoint
@@ -126,7 +127,7 @@ impl FuncState<'_, '_> {
             }
             F32Load => F32,
             F64Load => F64,
-            _ => return Err(CompileError::Unsupported("SIMD".into())),
+            _ => return Err(CompileError::unsupported(TierName::Jit, "SIMD".into())),
         };
         let size = 1u64 << op.max_align();
         let addr = self.heap_addr(memarg, size)?;
@@ -148,7 +149,7 @@ impl FuncState<'_, '_> {
     pub(super) fn visit_store(&mut self, op: StoreOp, memarg: &MemArg) -> Result<(), CompileError> {
         use StoreOp::*;
         if op == V128Store {
-            return Err(CompileError::Unsupported("SIMD".into()));
+            return Err(CompileError::unsupported(TierName::Jit, "SIMD".into()));
         }
         let v = self.pop();
         let size = 1u64 << op.max_align();
@@ -168,7 +169,10 @@ impl FuncState<'_, '_> {
     /// operands, and its result when the instruction has one.
     pub(super) fn visit_bulk(&mut self, instr: &Instr) -> Result<(), CompileError> {
         let Some(op) = BulkOp::from_instr(instr) else {
-            return Err(CompileError::Unsupported("this instruction".into()));
+            return Err(CompileError::unsupported(
+                TierName::Jit,
+                "this instruction".into(),
+            ));
         };
         let result = self.bulk_result(op);
         let operands = op.operands();

@@ -59,7 +59,8 @@ use kiln_validator::{FuncInfo, ModuleInfo};
 
 use crate::libcalls::Libcall;
 use crate::vmctx;
-use crate::{CompileError, Options};
+use crate::{CompileError, CompileOptions};
+use kiln_runtime::TierName;
 
 use control::ControlFrame;
 
@@ -85,7 +86,10 @@ pub(crate) fn clif_type(t: ValType) -> Result<Type, CompileError> {
         ValType::I64 => Ok(types::I64),
         ValType::F32 => Ok(types::F32),
         ValType::F64 => Ok(types::F64),
-        ValType::V128 => Err(CompileError::Unsupported("SIMD (v128 values)".into())),
+        ValType::V128 => Err(CompileError::unsupported(
+            TierName::Jit,
+            "SIMD (v128 values)".into(),
+        )),
     }
 }
 
@@ -131,7 +135,7 @@ pub(crate) struct ModuleEnv<'m> {
     /// What `FunctionBuilder::finalize` needs of the target.
     pub frontend: TargetFrontendConfig,
     /// How the module is compiled.
-    pub options: Options,
+    pub options: CompileOptions,
     /// Type of every function of the index space (imports first).
     pub func_types: Vec<TypeIdx>,
     /// Content type of every global of the index space.
@@ -159,7 +163,7 @@ impl<'m> ModuleEnv<'m> {
     pub(crate) fn new(
         module: &'m Module,
         info: &'m ModuleInfo,
-        options: Options,
+        options: CompileOptions,
         frontend: TargetFrontendConfig,
     ) -> ModuleEnv<'m> {
         let mut func_types = Vec::with_capacity(module.num_funcs());
@@ -811,5 +815,5 @@ fn unsupported_instr(instr: &Instr) -> CompileError {
         | Instr::StoreLane(..) => "SIMD",
         _ => "this instruction",
     };
-    CompileError::Unsupported(what.into())
+    CompileError::unsupported(TierName::Jit, what.into())
 }

@@ -20,13 +20,14 @@ use kiln_runtime::TrapCode;
 
 use super::FuncState;
 use crate::CompileError;
+use kiln_runtime::TierName;
 
 impl FuncState<'_, '_> {
     /// Translates a numeric operator.
     pub(super) fn visit_num(&mut self, op: NumOp) -> Result<(), CompileError> {
         let params = op.params();
         if op.result() == ValType::V128 || params.contains(&ValType::V128) {
-            return Err(CompileError::Unsupported("SIMD".into()));
+            return Err(CompileError::unsupported(TierName::Jit, "SIMD".into()));
         }
         let v = if params.len() == 1 {
             let x = self.pop();
@@ -108,10 +109,10 @@ impl FuncState<'_, '_> {
             I64Extend16S => self.sign_extend(x, I16, TI64),
             I64Extend32S => self.sign_extend(x, TI32, TI64),
             other => {
-                return Err(CompileError::Unsupported(format!(
-                    "numeric operator {}",
-                    other.name()
-                )));
+                return Err(CompileError::unsupported(
+                    TierName::Jit,
+                    format!("numeric operator {}", other.name()),
+                ));
             }
         })
     }
@@ -186,10 +187,10 @@ impl FuncState<'_, '_> {
             F32Max | F64Max => self.b.ins().fmax(a, b),
             F32Copysign | F64Copysign => self.b.ins().fcopysign(a, b),
             other => {
-                return Err(CompileError::Unsupported(format!(
-                    "numeric operator {}",
-                    other.name()
-                )));
+                return Err(CompileError::unsupported(
+                    TierName::Jit,
+                    format!("numeric operator {}", other.name()),
+                ));
             }
         })
     }

@@ -1,0 +1,117 @@
+//! What a tier is told when it compiles a module, and how it refuses one: one
+//! definition that the interpreter, the JIT and the embedding API share.
+
+use std::fmt;
+
+/// How a tier compiles a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// Charge fuel per metered run ([`crate::fuel`]).
+    pub fuel: bool,
+    /// Replace every NaN produced by float arithmetic by the canonical NaN.
+    pub canonicalize_nans: bool,
+    /// Rely on the guard regions of 32-bit memories instead of bounds checks
+    /// (the store's memories must have them: `MemoryConfig::guard`). 64-bit
+    /// memories are always checked. Only native code can rely on a fault: the
+    /// interpreter checks every access and ignores this.
+    pub memory_guard: bool,
+}
+
+impl Default for CompileOptions {
+    /// No fuel, NaNs as the hardware computes them, guard regions on (the
+    /// store's default memories have them).
+    fn default() -> CompileOptions {
+        CompileOptions {
+            fuel: false,
+            canonicalize_nans: false,
+            memory_guard: true,
+        }
+    }
+}
+
+/// Which tier refused a module, for [`CompileError`]'s message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierName {
+    /// Kiln's interpreter.
+    Interpreter,
+    /// Kiln's Cranelift JIT.
+    Jit,
+}
+
+impl fmt::Display for TierName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TierName::Interpreter => "interpreter",
+            TierName::Jit => "JIT",
+        })
+    }
+}
+
+/// Why a tier cannot compile a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    /// The module uses something this tier does not run yet; `what` names it
+    /// (`SIMD (v128 values)`, for example).
+    Unsupported {
+        /// The tier that refused it.
+        tier: TierName,
+        /// What the module uses.
+        what: String,
+    },
+    /// Code generation failed (a bug in the translation, or one of the code
+    /// generator's implementation limits).
+    Codegen(String),
+    /// Executable memory could not be mapped or protected.
+    CodeMemory(String),
+}
+
+impl CompileError {
+    /// A tier's refusal of `what`.
+    pub fn unsupported(tier: TierName, what: String) -> CompileError {
+        CompileError::Unsupported { tier, what }
+    }
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileError::Unsupported { tier, what } => {
+                write!(f, "the {tier} does not support {what} yet")
+            }
+            CompileError::Codegen(e) => write!(f, "code generation failed: {e}"),
+            CompileError::CodeMemory(e) => write!(f, "executable memory: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compile_error_stays_small() {
+        assert!(std::mem::size_of::<CompileError>() <= 32);
+    }
+
+    #[test]
+    fn messages_name_the_tier() {
+        let e = CompileError::unsupported(TierName::Interpreter, "SIMD instructions".into());
+        assert_eq!(
+            e.to_string(),
+            "the interpreter does not support SIMD instructions yet"
+        );
+        let e = CompileError::unsupported(TierName::Jit, "SIMD (v128 values)".into());
+        assert_eq!(
+            e.to_string(),
+            "the JIT does not support SIMD (v128 values) yet"
+        );
+    }
+
+    #[test]
+    fn guard_regions_are_on_by_default() {
+        let o = CompileOptions::default();
+        assert!(o.memory_guard && !o.fuel && !o.canonicalize_nans);
+    }
+}
