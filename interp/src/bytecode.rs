@@ -21,7 +21,7 @@ pub type Reg = u32;
 
 /// Declares the `Op` enum with one `Op::Name { dst, a, b }` variant per
 /// specialised binary operator listed, plus the accessors that map those
-/// variants to and from `NumOp` (their semantics are in `exec/mod.rs`).
+/// variants to and from `NumOp` (their semantics are in `exec/slow/numeric.rs`).
 macro_rules! binary_ops {
     ($($name:ident),* $(,)?) => {
         /// One interpreter instruction.

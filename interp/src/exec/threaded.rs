@@ -25,10 +25,10 @@
 //! Ops the fast path does not handle (calls to imports or other instances,
 //! calls to functions not yet translated, tables, bulk memory, 64-bit or
 //! absent memories, and any op that would trap) make the handler *exit*: it
-//! returns the op's address, tagged with [`EXIT`], and the executor's
-//! `match` in `exec/mod.rs` runs that op, which also produces the trap with
-//! its proper message. Every op is therefore defined once, in that `match`;
-//! a handler is a faster copy of the common case.
+//! returns the op's address, tagged with [`EXIT`], and the slow path
+//! (`exec/slow.rs`) runs that op, which also produces the trap with its
+//! proper message. Every op is therefore defined once, on the slow path (by
+//! family, in `exec/slow/`); a handler is a faster copy of the common case.
 
 use std::hint::unreachable_unchecked;
 use std::sync::atomic::{AtomicU64, Ordering};
