@@ -9,25 +9,14 @@ use kiln_parser::Features;
 use kiln_runtime::instantiate::instantiate;
 use kiln_runtime::{Extern, InstanceAddr, Store, StoreLimits, Trap, TrapCode, Val};
 
-/// Recursion, a loop, a loop that never ends and a recursion that never ends
-/// (the tiers' suite's `calls::FIB`).
-const FIB: &str = r#"(module
+/// A recursion that never ends, and one that does.
+const RECURSION: &str = r#"(module
   (func $fib (export "fib") (param i32) (result i32)
     (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
       (then (local.get 0))
       (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
                      (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
-  (func (export "loop_sum") (param i32) (result i64) (local i64)
-    (block $done
-      (loop $top
-        (br_if $done (i32.eqz (local.get 0)))
-        (local.set 1 (i64.add (local.get 1) (i64.extend_i32_u (local.get 0))))
-        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
-        (br $top)))
-    (local.get 1))
-  (func (export "forever") (loop (br 0)))
-  (func $down (export "recurse") (call $down))
-)"#;
+  (func $down (export "recurse") (call $down)))"#;
 
 /// Compiles `wat` with the JIT and instantiates it in a store with `limits`.
 fn load(wat: &str, limits: StoreLimits) -> (Store, InstanceAddr) {
@@ -75,7 +64,7 @@ fn a_small_native_stack_traps_instead_of_overflowing() {
                 max_call_depth: u32::MAX,
                 ..StoreLimits::default()
             };
-            let (mut store, instance) = load(FIB, limits);
+            let (mut store, instance) = load(RECURSION, limits);
             let trap = call(&mut store, instance, "recurse", &[])
                 .expect_err("must trap")
                 .code();
