@@ -40,8 +40,8 @@ impl CompiledModule {
     ///
     /// # Errors
     ///
-    /// [`CompileError::Unsupported`] if the module uses something outside this slice
-    /// (see the crate docs), [`CompileError::Codegen`] if Cranelift fails, and
+    /// [`CompileError::Unsupported`] if the module uses something the JIT does
+    /// not compile yet (see the crate docs), [`CompileError::Codegen`] if Cranelift fails, and
     /// [`CompileError::CodeMemory`] if executable memory cannot be mapped.
     pub fn new(
         module: Arc<Module>,

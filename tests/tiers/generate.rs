@@ -1,5 +1,6 @@
-//! A tiny generator of valid modules in the JIT's first slice, for the
-//! differential cases (`differential.rs`): well-typed by construction
+//! A tiny generator of valid scalar modules (integer and float arithmetic,
+//! locals, blocks, loops, calls, memory), for the differential cases
+//! (`differential.rs`): well-typed by construction
 //! (expressions are generated for a wanted type), terminating (loops count a
 //! reserved local down from a small constant; functions call only earlier
 //! functions), and trapping now and then (division, truncation, out-of-bounds

@@ -2,9 +2,11 @@
 //! WebAssembly traps.
 //!
 //! Cranelift's own trapping forms (`sdiv` by zero, `fcvt_to_sint` of NaN)
-//! raise a hardware trap, which this slice has no signal handler for. So every
+//! raise a hardware trap whose signal does not say which WebAssembly trap it
+//! was (`SIGFPE` for a zero divisor and for `MIN / -1` alike). So every
 //! trapping operator tests its operands first and branches to the trap block
-//! (`trap_if`), and the instruction that follows can no longer trap:
+//! (`trap_if`) with the right code, and the instruction that follows can no
+//! longer trap:
 //! - `div_s`: zero divisor, then `MIN / -1` (integer overflow);
 //! - `div_u`, `rem_u`: zero divisor;
 //! - `rem_s`: zero divisor; a divisor of -1 is replaced by 1 (same remainder,
