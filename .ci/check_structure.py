@@ -126,17 +126,17 @@ def module_cycles(src):
         targets = set()
         # Expand `use crate::{a, b::c}` groups roughly: collect every path segment list.
         for m in re.finditer(r"\b(crate|super)((?:::\s*(?:[A-Za-z_][A-Za-z0-9_]*|\{[^;]*?\}))+)", text):
-            base = () if m.group(1) == "crate" else None
+            base = ()
             rest = m.group(2)
             if m.group(1) == "super":
-                # `super::super::x` climbs several levels.
+                # `super::super::x` climbs several levels; `mod` is already the
+                # module's own path (a `mod.rs` is its folder's module).
                 parts = [s.strip() for s in rest.split("::") if s.strip()]
                 up = 1
                 while parts and parts[0] == "super":
                     up += 1
                     parts.pop(0)
-                own = mod if not path.endswith(("mod.rs", "lib.rs")) else mod
-                base = own[:max(0, len(own) - up)]
+                base = mod[:max(0, len(mod) - up)]
                 rest = "::" + "::".join(parts)
             for seg in expand(rest):
                 full = base + tuple(seg)

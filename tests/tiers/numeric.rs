@@ -71,10 +71,9 @@ fn float_chains_compute_through_the_accumulator(tier: Tier) {
 }
 
 /// The interpreter's integer chains pass values in the integer accumulator the
-/// same way: a
-/// jump target reads its register (on the back edge the accumulator holds the
-/// sum, not `$i`), and so does an op entered after a 64-bit memory's load ran
-/// on the slow path.
+/// same way: a jump target reads its register (on the back edge the
+/// accumulator holds the sum, not `$i`), and so does an op entered after a
+/// 64-bit memory's load ran on the slow path.
 fn integer_chains_compute_through_the_accumulator(tier: Tier) {
     let mut p = Program::load(
         tier,
