@@ -3,7 +3,7 @@
 /// The feature set Kiln parses and validates.
 ///
 /// WebAssembly 2.0 (multi-value, reference types, bulk memory, sign extension,
-/// non-trapping float-to-int, SIMD) is always on. The four 3.0 proposals Kiln
+/// non-trapping float-to-int, SIMD) is always on. The five 3.0 proposals Kiln
 /// implements can be switched off one by one, so that the 2.0 spec suite runs
 /// with exactly the 2.0 rules. Every other proposal is rejected with an error
 /// that names it.
@@ -17,6 +17,9 @@ pub struct Features {
     pub multi_memory: bool,
     /// 64-bit memories and tables.
     pub memory64: bool,
+    /// The relaxed SIMD operators (`f32x4.relaxed_madd`, ...), executed with
+    /// the results of the proposal's deterministic profile.
+    pub relaxed_simd: bool,
 }
 
 impl Features {
@@ -26,15 +29,17 @@ impl Features {
         extended_const: false,
         multi_memory: false,
         memory64: false,
+        relaxed_simd: false,
     };
 
     /// Everything Kiln implements: 2.0 plus tail-call, extended-const,
-    /// multi-memory and memory64. This is the default.
+    /// multi-memory, memory64 and relaxed SIMD. This is the default.
     pub const ALL: Features = Features {
         tail_call: true,
         extended_const: true,
         multi_memory: true,
         memory64: true,
+        relaxed_simd: true,
     };
 
     /// The equivalent feature set for `wasmparser`, which decodes the binary.
@@ -45,6 +50,7 @@ impl Features {
         f.set(W::EXTENDED_CONST, self.extended_const);
         f.set(W::MULTI_MEMORY, self.multi_memory);
         f.set(W::MEMORY64, self.memory64);
+        f.set(W::RELAXED_SIMD, self.relaxed_simd);
         f
     }
 }

@@ -417,4 +417,26 @@ numeric_ops! {
     F64x2ConvertLowI32x4U: [V128] -> V128;
     F32x4DemoteF64x2Zero: [V128] -> V128;
     F64x2PromoteLowF32x4: [V128] -> V128;
+
+    // relaxed SIMD (3.0; only with `Features::relaxed_simd`)
+    I8x16RelaxedSwizzle: [V128, V128] -> V128;
+    I32x4RelaxedTruncF32x4S: [V128] -> V128;
+    I32x4RelaxedTruncF32x4U: [V128] -> V128;
+    I32x4RelaxedTruncF64x2SZero: [V128] -> V128;
+    I32x4RelaxedTruncF64x2UZero: [V128] -> V128;
+    F32x4RelaxedMadd: [V128, V128, V128] -> V128;
+    F32x4RelaxedNmadd: [V128, V128, V128] -> V128;
+    F64x2RelaxedMadd: [V128, V128, V128] -> V128;
+    F64x2RelaxedNmadd: [V128, V128, V128] -> V128;
+    I8x16RelaxedLaneselect: [V128, V128, V128] -> V128;
+    I16x8RelaxedLaneselect: [V128, V128, V128] -> V128;
+    I32x4RelaxedLaneselect: [V128, V128, V128] -> V128;
+    I64x2RelaxedLaneselect: [V128, V128, V128] -> V128;
+    F32x4RelaxedMin: [V128, V128] -> V128;
+    F32x4RelaxedMax: [V128, V128] -> V128;
+    F64x2RelaxedMin: [V128, V128] -> V128;
+    F64x2RelaxedMax: [V128, V128] -> V128;
+    I16x8RelaxedQ15mulrS: [V128, V128] -> V128;
+    I16x8RelaxedDotI8x16I7x16S: [V128, V128] -> V128;
+    I32x4RelaxedDotI8x16I7x16AddS: [V128, V128, V128] -> V128;
 }

@@ -17,7 +17,7 @@ use wasmparser::{FrameKind, FrameStack, VisitOperator, VisitSimdOperator};
 use crate::error::ParseError;
 use crate::features::Features;
 use crate::instr::{BrTable, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp};
-use crate::num_ops::NumOp;
+use crate::num_ops::{NumOp, same_name};
 use crate::types::{
     BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, TableIdx, TypeIdx,
     ValType,
@@ -540,9 +540,10 @@ macro_rules! convert {
     // Any other operator without immediates: numeric or vector, or unsupported.
     ($s:ident, $p:ident, $op:ident, $visit:ident) => {{
         const OP: Option<NumOp> = NumOp::from_name(stringify!($op));
+        const RELAXED: bool = same_name(stringify!($p), "relaxed_simd");
         match OP {
-            Some(op) => Ok(Instr::Num(op)),
-            None => $s.unsupported(stringify!($p), stringify!($op)),
+            Some(op) if !RELAXED || $s.features.relaxed_simd => Ok(Instr::Num(op)),
+            _ => $s.unsupported(stringify!($p), stringify!($op)),
         }
     }};
     // Any other operator whose only immediate is a memarg: a load, a store, or unsupported.

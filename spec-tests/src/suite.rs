@@ -30,10 +30,6 @@ pub struct Suite {
     /// Each entry says in a comment why; the rest of the suite keeps the
     /// narrower set, so it still checks that Kiln rejects what it should.
     pub file_features: &'static [(&'static str, Features)],
-    /// Whether execution tiers run the suite. Only SIMD is left to the
-    /// validate tier: no tier executes SIMD yet, so every execution
-    /// directive of it would be skipped.
-    pub execute: bool,
 }
 
 /// Every suite Kiln runs.
@@ -46,7 +42,6 @@ pub const SUITES: &[Suite] = &[
         source: Source::Spec(SpecVersion::V2),
         features: Features::WASM2,
         file_features: &[],
-        execute: true,
     },
     // SIMD is part of 2.0; its files still live in the proposal's directory.
     Suite {
@@ -62,7 +57,15 @@ pub const SUITES: &[Suite] = &[
                 ..Features::WASM2
             },
         )],
-        execute: false,
+    },
+    Suite {
+        name: "relaxed-simd",
+        source: Source::Proposal(Proposal::RelaxedSimd),
+        features: Features {
+            relaxed_simd: true,
+            ..Features::WASM2
+        },
+        file_features: &[],
     },
     Suite {
         name: "tail-call",
@@ -72,7 +75,6 @@ pub const SUITES: &[Suite] = &[
             ..Features::WASM2
         },
         file_features: &[],
-        execute: true,
     },
     Suite {
         name: "extended-const",
@@ -82,7 +84,6 @@ pub const SUITES: &[Suite] = &[
             ..Features::WASM2
         },
         file_features: &[],
-        execute: true,
     },
     Suite {
         name: "multi-memory",
@@ -92,7 +93,6 @@ pub const SUITES: &[Suite] = &[
             ..Features::WASM2
         },
         file_features: &[],
-        execute: true,
     },
     Suite {
         name: "memory64",
@@ -102,7 +102,6 @@ pub const SUITES: &[Suite] = &[
             ..Features::WASM2
         },
         file_features: &[],
-        execute: true,
     },
 ];
 
@@ -170,39 +169,21 @@ mod tests {
         let on = |name: &str| Suite::named(name).map(|s| s.features);
         assert_eq!(on("wasm-v2"), Some(Features::WASM2));
         assert_eq!(on("simd"), Some(Features::WASM2));
-        let flags = |f: Features| [f.tail_call, f.extended_const, f.multi_memory, f.memory64];
-        assert_eq!(
-            on("tail-call").map(flags),
-            Some([true, false, false, false])
-        );
-        assert_eq!(
-            on("extended-const").map(flags),
-            Some([false, true, false, false])
-        );
-        assert_eq!(
-            on("multi-memory").map(flags),
-            Some([false, false, true, false])
-        );
-        assert_eq!(on("memory64").map(flags), Some([false, false, false, true]));
-    }
-
-    #[test]
-    fn only_simd_is_left_to_validation() {
-        let executed: Vec<&str> = SUITES
-            .iter()
-            .filter(|s| s.execute)
-            .map(|s| s.name)
-            .collect();
-        assert_eq!(
-            executed,
+        let flags = |f: Features| {
             [
-                "wasm-v2",
-                "tail-call",
-                "extended-const",
-                "multi-memory",
-                "memory64"
+                f.tail_call,
+                f.extended_const,
+                f.multi_memory,
+                f.memory64,
+                f.relaxed_simd,
             ]
-        );
+        };
+        let only = |i: usize| Some(std::array::from_fn(|j| j == i));
+        assert_eq!(on("tail-call").map(flags), only(0));
+        assert_eq!(on("extended-const").map(flags), only(1));
+        assert_eq!(on("multi-memory").map(flags), only(2));
+        assert_eq!(on("memory64").map(flags), only(3));
+        assert_eq!(on("relaxed-simd").map(flags), only(4));
     }
 
     #[test]

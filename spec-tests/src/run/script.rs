@@ -245,9 +245,6 @@ impl Script {
             Ok(expected) => expected,
             Err(why) => return Outcome::Failed(why),
         };
-        if expected.iter().any(Expected::is_v128) {
-            return Outcome::Skipped;
-        }
         let actual = match exec {
             WastExecute::Invoke(call) => match self.call(&call) {
                 Ok(r) => r,

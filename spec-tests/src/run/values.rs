@@ -5,7 +5,7 @@
 //! the harness cannot check (GC references, `ref.func` of a particular
 //! function) fails the directive instead of passing it unchecked.
 
-use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::{WastArg, WastRet};
 
 use crate::exec::Value;
@@ -37,8 +37,8 @@ pub(super) enum Expected {
     I64(i64),
     F32(Float<u32>),
     F64(Float<u64>),
-    /// A `v128` (not compared: calls that expect one are skipped).
-    V128,
+    /// A `v128`, lane by lane.
+    V128(Lanes),
     /// `ref.null`, of a given type or (without one) of any.
     RefNull(Option<RefKind>),
     /// `ref.func`: any non-null funcref.
@@ -49,31 +49,63 @@ pub(super) enum Expected {
     Either(Vec<Expected>),
 }
 
-impl Expected {
-    /// Whether checking this needs a `v128`.
-    pub(super) fn is_v128(&self) -> bool {
+/// An expected `v128`: integer lanes compare as exact bits, float lanes each
+/// by their own pattern (so one lane may be `nan:canonical` and another exact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lanes {
+    /// Exactly these bits (the integer shapes).
+    Bits(u128),
+    /// Four `f32` lanes, lane 0 in the low bits.
+    F32([Float<u32>; 4]),
+    /// Two `f64` lanes.
+    F64([Float<u64>; 2]),
+}
+
+impl Lanes {
+    fn matches(&self, actual: u128) -> bool {
         match self {
-            Expected::V128 => true,
-            Expected::Either(alternatives) => alternatives.iter().any(Expected::is_v128),
-            _ => false,
+            Lanes::Bits(bits) => *bits == actual,
+            Lanes::F32(lanes) => lanes
+                .iter()
+                .enumerate()
+                .all(|(i, l)| l.matches_f32((actual >> (32 * i)) as u32)),
+            Lanes::F64(lanes) => lanes
+                .iter()
+                .enumerate()
+                .all(|(i, l)| l.matches_f64((actual >> (64 * i)) as u64)),
         }
     }
+}
 
+impl Float<u32> {
+    fn matches_f32(&self, a: u32) -> bool {
+        match self {
+            Float::Bits(bits) => *bits == a,
+            Float::Canonical => a & 0x7fff_ffff == 0x7fc0_0000,
+            Float::Arithmetic => a & 0x7fc0_0000 == 0x7fc0_0000,
+        }
+    }
+}
+
+impl Float<u64> {
+    fn matches_f64(&self, a: u64) -> bool {
+        match self {
+            Float::Bits(bits) => *bits == a,
+            Float::Canonical => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+            Float::Arithmetic => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+        }
+    }
+}
+
+impl Expected {
     /// Whether `actual` is what this expects.
     pub(super) fn matches(&self, actual: &Value) -> bool {
         match (self, actual) {
             (Expected::I32(e), Value::I32(a)) => e == a,
             (Expected::I64(e), Value::I64(a)) => e == a,
-            (Expected::F32(e), Value::F32(a)) => match e {
-                Float::Bits(bits) => bits == a,
-                Float::Canonical => a & 0x7fff_ffff == 0x7fc0_0000,
-                Float::Arithmetic => a & 0x7fc0_0000 == 0x7fc0_0000,
-            },
-            (Expected::F64(e), Value::F64(a)) => match e {
-                Float::Bits(bits) => bits == a,
-                Float::Canonical => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
-                Float::Arithmetic => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
-            },
+            (Expected::F32(e), Value::F32(a)) => e.matches_f32(*a),
+            (Expected::F64(e), Value::F64(a)) => e.matches_f64(*a),
+            (Expected::V128(lanes), Value::V128(a)) => lanes.matches(*a),
             (Expected::RefNull(kind), Value::FuncRef(None)) => {
                 matches!(kind, None | Some(RefKind::Func))
             }
@@ -139,7 +171,7 @@ fn expected_core(ret: &WastRetCore<'_>) -> Result<Expected, String> {
         WastRetCore::I64(v) => Expected::I64(*v),
         WastRetCore::F32(p) => Expected::F32(float(p, |f| f.bits)),
         WastRetCore::F64(p) => Expected::F64(float(p, |f| f.bits)),
-        WastRetCore::V128(_) => Expected::V128,
+        WastRetCore::V128(pattern) => Expected::V128(lanes(pattern)),
         WastRetCore::RefNull(None) => Expected::RefNull(None),
         WastRetCore::RefNull(Some(heap)) => Expected::RefNull(Some(ref_kind(heap)?)),
         WastRetCore::RefFunc(None) => Expected::RefFunc,
@@ -155,6 +187,26 @@ fn expected_core(ret: &WastRetCore<'_>) -> Result<Expected, String> {
         ),
         other => return Err(format!("cannot check a result of the form {other:?}")),
     })
+}
+
+/// A `v128` pattern as lanes: integer shapes packed into their bits (lane 0
+/// lowest), float shapes kept lane by lane.
+fn lanes(pattern: &V128Pattern) -> Lanes {
+    fn pack<const N: usize>(lanes: [u128; N], width: u32) -> u128 {
+        let mask = u128::MAX >> (128 - width);
+        lanes
+            .iter()
+            .enumerate()
+            .fold(0, |acc, (i, l)| acc | ((l & mask) << (width * i as u32)))
+    }
+    match pattern {
+        V128Pattern::I8x16(l) => Lanes::Bits(pack(l.map(|x| x as u8 as u128), 8)),
+        V128Pattern::I16x8(l) => Lanes::Bits(pack(l.map(|x| x as u16 as u128), 16)),
+        V128Pattern::I32x4(l) => Lanes::Bits(pack(l.map(|x| x as u32 as u128), 32)),
+        V128Pattern::I64x2(l) => Lanes::Bits(pack(l.map(|x| x as u64 as u128), 64)),
+        V128Pattern::F32x4(l) => Lanes::F32(l.each_ref().map(|p| float(p, |f| f.bits))),
+        V128Pattern::F64x2(l) => Lanes::F64(l.each_ref().map(|p| float(p, |f| f.bits))),
+    }
 }
 
 fn float<T: Copy, B>(p: &NanPattern<T>, bits: impl Fn(T) -> B) -> Float<B> {
@@ -242,6 +294,28 @@ mod tests {
         // Exact bits tell zeros apart and never mix types.
         assert!(!Expected::F32(Float::Bits(0)).matches(&Value::F32(0x8000_0000)));
         assert!(!Expected::I32(0).matches(&Value::I64(0)));
+    }
+
+    #[test]
+    fn v128_lanes() {
+        let p = V128Pattern::I16x8([1, -1, 0, 0, 0, 0, 0, 2]);
+        let e = Expected::V128(lanes(&p));
+        assert!(e.matches(&Value::V128(0x0002_0000_0000_0000_0000_0000_ffff_0001)));
+        assert!(!e.matches(&Value::V128(0x0002_0000_0000_0000_0000_0000_ffff_0002)));
+        // A canonical NaN in lane 1 only; lane 0 exact.
+        let f = Expected::V128(Lanes::F32([
+            Float::Bits(0x3f80_0000),
+            Float::Canonical,
+            Float::Bits(0),
+            Float::Bits(0),
+        ]));
+        assert!(f.matches(&Value::V128(0xffc0_0000_3f80_0000)));
+        assert!(!f.matches(&Value::V128(0xffc0_0001_3f80_0000)));
+        assert!(!f.matches(&Value::V128(0xffc0_0000_3f80_0001)));
+        let d = Expected::V128(Lanes::F64([Float::Arithmetic, Float::Bits(1)]));
+        assert!(d.matches(&Value::V128((1u128 << 64) | 0x7ff8_0000_0000_0001)));
+        assert!(!d.matches(&Value::V128(0x7ff8_0000_0000_0001)));
+        assert!(!e.matches(&Value::I64(1)));
     }
 
     #[test]
