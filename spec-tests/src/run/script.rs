@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use wast::token::Id;
 use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
-use super::values::{self, Expected};
+use super::values;
 use super::{Runner, directive_name, is_component};
 use crate::exec::{ExecError, Executor, InstanceId, ModuleId, Value};
 use crate::report::{FileReport, Outcome, trap_matches};
@@ -129,9 +129,6 @@ impl Script {
     fn call(&mut self, call: &WastInvoke<'_>) -> Result<Result<Vec<Value>, ExecError>, Outcome> {
         let target = self.target(call.module)?;
         let args = values::args(&call.args).map_err(Outcome::Failed)?;
-        if args.iter().any(|a| matches!(a, Value::V128(_))) {
-            return Err(Outcome::Skipped);
-        }
         Ok(self.executor.invoke(target, call.name, &args))
     }
 
