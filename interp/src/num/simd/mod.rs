@@ -424,3 +424,6 @@ pub fn canonicalize(lanes: FloatLanes, v: u128) -> u128 {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests;
