@@ -11,9 +11,19 @@
 //! Branches carry absolute instruction indices, resolved at translation.
 //! Values a branch carries to its label are moved with `Copy` before the jump.
 //! Rare operations keep their bulky immediates in side tables of the
-//! [`CompiledFunc`](crate::CompiledFunc) (`memargs`, `indirect`).
+//! [`CompiledFunc`](crate::CompiledFunc) (`memargs`, `indirect`, `vconsts`).
+//!
+//! # `v128` registers
+//! A register is 16 bytes: its low 64 bits are the slot the register number
+//! names in the value stack, and its high 64 bits are a second slot at the
+//! same index in the upper half of the value stack (`exec::frames`). Scalar
+//! ops touch only the low slot, so scalar code runs exactly as if registers
+//! were 8 bytes. Vector ops read and write both. In a function that holds
+//! `v128` values (a *wide* function), every op that moves a value without
+//! knowing its type (copies, `select`, returns, tail-call arguments) is
+//! followed by its `*Hi` counterpart, which moves the high slots.
 
-use kiln_parser::{LoadOp, NumOp, StoreOp};
+use kiln_parser::{LaneShape, LaneWidth, LoadOp, NumOp, StoreOp};
 use kiln_runtime::ops::BulkOp;
 
 /// A register: a slot index relative to the frame's base.
@@ -180,6 +190,39 @@ macro_rules! binary_ops {
             TableInit { args: Reg, table: u32, elem: u32 },
             /// `elem.drop`.
             ElemDrop { elem: u32 },
+            /// Copies the high half of a `v128` register (after the `Copy` of its
+            /// low half; see the module documentation).
+            CopyHi { dst: Reg, src: Reg },
+            /// The high halves of `select` (after the `Select` of the low halves).
+            SelectHi { a: Reg, b: Reg, cond: Reg },
+            /// `v128.const`, entry `idx` of the function's vector constants.
+            V128Const { dst: Reg, idx: u32 },
+            /// A vector operator with one operand.
+            VUnary { op: NumOp, dst: Reg, src: Reg },
+            /// A vector operator with two operands.
+            VBinary { op: NumOp, dst: Reg, a: Reg, b: Reg },
+            /// A vector operator with three operands; the third is in `dst + 2`.
+            VTernary { op: NumOp, dst: Reg, a: Reg, b: Reg },
+            /// `i8x16.shuffle` of `a` and `dst + 1`, with the lane indices in
+            /// vector constant `idx`.
+            Shuffle { dst: Reg, a: Reg, idx: u32 },
+            /// `*.extract_lane`.
+            ExtractLane { shape: LaneShape, lane: u8, dst: Reg, src: Reg },
+            /// `*.replace_lane`: `dst = v` with lane `lane` set to `x`.
+            ReplaceLane { shape: LaneShape, lane: u8, dst: Reg, v: Reg, x: Reg },
+            /// `v128.loadN_lane` at register `addr` into the vector in `dst + 1`,
+            /// result to `dst`, with memarg side-table entry `memarg`.
+            LoadLane { width: LaneWidth, lane: u8, dst: Reg, addr: Reg, memarg: u32 },
+            /// `v128.storeN_lane` of lane `lane` of `v`.
+            StoreLane { width: LaneWidth, lane: u8, addr: Reg, v: Reg, memarg: u32 },
+            /// `global.get` of a `v128` global.
+            GlobalGetV128 { dst: Reg, global: u32 },
+            /// `global.set` of a `v128` global.
+            GlobalSetV128 { global: u32, src: Reg },
+            /// Replaces each NaN lane of `reg` (`f32x4`) by the canonical NaN.
+            CanonF32x4 { reg: Reg },
+            /// Replaces each NaN lane of `reg` (`f64x2`) by the canonical NaN.
+            CanonF64x2 { reg: Reg },
         }
 
         impl Op {
@@ -234,7 +277,13 @@ impl Op {
             | Op::Load { dst, .. }
             | Op::LoadWrapped { dst, .. }
             | Op::LoadScaled { dst, .. }
-            | Op::LoadExt { dst, .. } => Some(dst),
+            | Op::LoadExt { dst, .. }
+            | Op::V128Const { dst, .. }
+            | Op::VUnary { dst, .. }
+            | Op::VBinary { dst, .. }
+            | Op::ExtractLane { dst, .. }
+            | Op::ReplaceLane { dst, .. }
+            | Op::GlobalGetV128 { dst, .. } => Some(dst),
             _ => self.binary_parts().map(|(dst, _, _)| dst),
         }
     }
@@ -255,7 +304,13 @@ impl Op {
             | Op::Load { dst, .. }
             | Op::LoadWrapped { dst, .. }
             | Op::LoadScaled { dst, .. }
-            | Op::LoadExt { dst, .. } => *dst = new,
+            | Op::LoadExt { dst, .. }
+            | Op::V128Const { dst, .. }
+            | Op::VUnary { dst, .. }
+            | Op::VBinary { dst, .. }
+            | Op::ExtractLane { dst, .. }
+            | Op::ReplaceLane { dst, .. }
+            | Op::GlobalGetV128 { dst, .. } => *dst = new,
             other => other.set_binary_dst(new),
         }
     }

@@ -94,7 +94,8 @@ pub(crate) struct Ctx {
     pub max_depth: u32,
     /// The value stack's slots (taken again before each run)...
     pub stack: *mut u64,
-    /// ...and how many there are.
+    /// ...and how many registers it holds (the high halves of `v128`
+    /// registers follow them: `frames::half`).
     pub stack_len: usize,
 }
 
@@ -703,6 +704,7 @@ mod calls;
 mod memory;
 mod numeric;
 mod pairing;
+mod vector;
 
 pub(crate) use self::pairing::thread;
 use self::pairing::{Acc, float_operand_of, int_operand_of};

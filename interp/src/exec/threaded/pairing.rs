@@ -73,6 +73,9 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
     if let Some(h) = compare_branch_handler(op, back, acc) {
         return (h, None);
     }
+    if let Some(h) = super::vector::vector_handler(op) {
+        return (h, None);
+    }
     match *op {
         // Passes the accumulators on untouched.
         Op::Nop => (nop, acc),
