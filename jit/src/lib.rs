@@ -21,8 +21,8 @@
 //! memory and table instructions (through the runtime's shared
 //! implementation, [`kiln_runtime::ops`]), fuel metering and NaN
 //! canonicalisation ([`CompileOptions`]), vector lanes included. The JIT runs
-//! on x86-64 Linux; a module using `v128` also needs SSSE3 and SSE4.1
-//! (`cpu.rs`), and is refused with [`CompileError::Unsupported`] without them.
+//! on x86-64 Linux; a module using `v128` also needs SSSE3 (`cpu.rs`), and
+//! is refused with [`CompileError::Unsupported`] without it.
 //!
 //! # How traps work
 //! By signal (see `signals.rs`): 32-bit memories with guard regions need no
