@@ -5,12 +5,20 @@
 //!
 //! A register's high half is `ctx.stack_len` slots above its low half
 //! (`frames::half`); the vector handlers read that distance from the context.
+//!
+//! The handlers call the lane semantics through the `#[inline(never)]`
+//! wrappers at the end of this file. Inlined, those functions keep lane arrays
+//! on the handler's own stack frame, and a frame whose locals' addresses
+//! escape cannot end in a jump to the next handler: every vector op would
+//! then leave a native frame behind (see the fast path's module
+//! documentation), and deep recursion through vector code would overflow the
+//! native stack.
 
 use std::hint::unreachable_unchecked;
 
 use super::{Ctx, Handler, Threaded};
 use crate::bytecode::Op;
-use crate::num::simd::{self, FloatLanes};
+use crate::num::simd::FloatLanes;
 
 /// The high half of register `$r`, as a place.
 macro_rules! hi {
@@ -71,7 +79,7 @@ handler! {
 handler! {
     fn vunary(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::VUnary { op, dst, src });
-        set_wide!(regs, ctx, dst, simd::unary(op, wide!(regs, ctx, src)));
+        set_wide!(regs, ctx, dst, lanes::unary(op, wide!(regs, ctx, src)));
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
@@ -79,7 +87,7 @@ handler! {
 handler! {
     fn vbinary(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::VBinary { op, dst, a, b });
-        let v = simd::binary(op, wide!(regs, ctx, a), wide!(regs, ctx, b));
+        let v = lanes::binary(op, wide!(regs, ctx, a), wide!(regs, ctx, b));
         set_wide!(regs, ctx, dst, v);
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
@@ -89,7 +97,7 @@ handler! {
     fn vternary(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::VTernary { op, dst, a, b });
         let c = wide!(regs, ctx, dst + 2);
-        let v = simd::ternary(op, wide!(regs, ctx, a), wide!(regs, ctx, b), c);
+        let v = lanes::ternary(op, wide!(regs, ctx, a), wide!(regs, ctx, b), c);
         set_wide!(regs, ctx, dst, v);
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
@@ -99,8 +107,8 @@ handler! {
     fn shuffle(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::Shuffle { dst, a, idx });
         // SAFETY: as in `v128_const`.
-        let lanes = unsafe { (*ctx).frame.func() }.vconsts[idx as usize].to_le_bytes();
-        let v = simd::shuffle(&lanes, wide!(regs, ctx, a), wide!(regs, ctx, dst + 1));
+        let indices = unsafe { (*ctx).frame.func() }.vconsts[idx as usize];
+        let v = lanes::shuffle(indices, wide!(regs, ctx, a), wide!(regs, ctx, dst + 1));
         set_wide!(regs, ctx, dst, v);
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
@@ -109,7 +117,7 @@ handler! {
 handler! {
     fn extract_lane(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::ExtractLane { shape, lane, dst, src });
-        reg!(regs, dst) = simd::extract_lane(shape, lane, wide!(regs, ctx, src));
+        reg!(regs, dst) = lanes::extract_lane(shape, lane, wide!(regs, ctx, src));
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
@@ -117,7 +125,7 @@ handler! {
 handler! {
     fn replace_lane(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::ReplaceLane { shape, lane, dst, v, x });
-        let v = simd::replace_lane(shape, lane, wide!(regs, ctx, v), reg!(regs, x));
+        let v = lanes::replace_lane(shape, lane, wide!(regs, ctx, v), reg!(regs, x));
         set_wide!(regs, ctx, dst, v);
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
@@ -126,7 +134,7 @@ handler! {
 handler! {
     fn canon_f32x4(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::CanonF32x4 { reg });
-        let v = simd::canonicalize(FloatLanes::F32x4, wide!(regs, ctx, reg));
+        let v = lanes::canonicalize(FloatLanes::F32x4, wide!(regs, ctx, reg));
         set_wide!(regs, ctx, reg, v);
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
@@ -135,7 +143,7 @@ handler! {
 handler! {
     fn canon_f64x2(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::CanonF64x2 { reg });
-        let v = simd::canonicalize(FloatLanes::F64x2, wide!(regs, ctx, reg));
+        let v = lanes::canonicalize(FloatLanes::F64x2, wide!(regs, ctx, reg));
         set_wide!(regs, ctx, reg, v);
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
@@ -157,4 +165,46 @@ pub(super) fn vector_handler(op: &Op) -> Option<Handler> {
         Op::CanonF64x2 { .. } => canon_f64x2,
         _ => return None,
     })
+}
+
+/// The lane semantics, kept out of the handlers (see the module documentation).
+mod lanes {
+    use kiln_parser::{LaneShape, NumOp};
+
+    use crate::num::simd::{self, FloatLanes};
+
+    #[inline(never)]
+    pub(super) fn unary(op: NumOp, a: u128) -> u128 {
+        simd::unary(op, a)
+    }
+
+    #[inline(never)]
+    pub(super) fn binary(op: NumOp, a: u128, b: u128) -> u128 {
+        simd::binary(op, a, b)
+    }
+
+    #[inline(never)]
+    pub(super) fn ternary(op: NumOp, a: u128, b: u128, c: u128) -> u128 {
+        simd::ternary(op, a, b, c)
+    }
+
+    #[inline(never)]
+    pub(super) fn shuffle(lanes: u128, a: u128, b: u128) -> u128 {
+        simd::shuffle(&lanes.to_le_bytes(), a, b)
+    }
+
+    #[inline(never)]
+    pub(super) fn extract_lane(shape: LaneShape, lane: u8, v: u128) -> u64 {
+        simd::extract_lane(shape, lane, v)
+    }
+
+    #[inline(never)]
+    pub(super) fn replace_lane(shape: LaneShape, lane: u8, v: u128, x: u64) -> u128 {
+        simd::replace_lane(shape, lane, v, x)
+    }
+
+    #[inline(never)]
+    pub(super) fn canonicalize(lanes: FloatLanes, v: u128) -> u128 {
+        simd::canonicalize(lanes, v)
+    }
 }
