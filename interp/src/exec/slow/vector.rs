@@ -28,10 +28,8 @@ impl Executor<'_> {
         let (regs, half) = (self.regs, self.half);
         match op {
             Op::CopyHi { dst, src } => hi!(regs, half, dst) = hi!(regs, half, src),
-            Op::SelectHi { a, b, cond } => {
-                if reg!(regs, cond) as u32 == 0 {
-                    hi!(regs, half, a) = hi!(regs, half, b);
-                }
+            Op::SelectHi { a, b, cond } if reg!(regs, cond) as u32 == 0 => {
+                hi!(regs, half, a) = hi!(regs, half, b);
             }
             Op::V128Const { dst, idx } => {
                 let v = self.ctx.frame.func().vconsts[idx as usize];
