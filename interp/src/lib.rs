@@ -9,6 +9,7 @@
 //! Vector (`v128`) values take two slots of the value stack, a low and a high
 //! one, so that scalar code pays nothing for them (see [`bytecode`]).
 
+#[macro_use]
 pub mod bytecode;
 mod exec;
 pub mod num;
