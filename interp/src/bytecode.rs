@@ -100,6 +100,80 @@ macro_rules! for_each_binary_op {
     };
 }
 
+/// The meaning of the register ops with immediates and of the other small
+/// register ops, on slots: the one definition both the slow path and the fast
+/// path's handlers use.
+pub(crate) mod sem {
+    /// `Op::I32AddImm`.
+    #[inline(always)]
+    pub fn i32_add_imm(a: u64, imm: u32) -> u64 {
+        u64::from((a as u32).wrapping_add(imm))
+    }
+
+    /// `Op::I64AddImm` (the immediate sign-extended).
+    #[inline(always)]
+    pub fn i64_add_imm(a: u64, imm: i32) -> u64 {
+        a.wrapping_add(imm as i64 as u64)
+    }
+
+    /// `Op::I32AddShl`.
+    #[inline(always)]
+    pub fn i32_add_shl(a: u64, b: u64, shift: u8) -> u64 {
+        u64::from((a as u32).wrapping_add((b as u32) << (shift & 31)))
+    }
+
+    /// `Op::Select`: `a` if `cond` (an `i32`) is not zero, else `b`.
+    #[inline(always)]
+    pub fn select(cond: u64, a: u64, b: u64) -> u64 {
+        std::hint::select_unpredictable(cond as u32 != 0, a, b)
+    }
+
+    /// `Op::CanonF32`: the canonical NaN for a NaN, else the value.
+    #[inline(always)]
+    pub fn canon_f32(x: u64) -> u64 {
+        if f32::from_bits(x as u32).is_nan() {
+            0x7fc0_0000
+        } else {
+            x
+        }
+    }
+
+    /// `Op::CanonF64`.
+    #[inline(always)]
+    pub fn canon_f64(x: u64) -> u64 {
+        if f64::from_bits(x).is_nan() {
+            0x7ff8_0000_0000_0000
+        } else {
+            x
+        }
+    }
+
+    /// `Op::RefIsNull`: 1 for the null reference (0), else 0.
+    #[inline(always)]
+    pub fn ref_is_null(r: u64) -> u64 {
+        u64::from(r as u32 == 0)
+    }
+}
+
+/// Expands the rows of [`for_each_binary_op!`] into a pattern matching every
+/// specialised binary op: `for_each_binary_op!(binary_op_pattern)` in a
+/// `match` on an `Op`.
+macro_rules! binary_op_pattern {
+    ($($name:ident($kind:ident) => |$a:ident, $b:ident| $value:expr
+        $(, branch $br:ident $(if not $neg:ident)? $(else $nbr:ident)?)?;)*) => {
+        $($crate::bytecode::Op::$name { .. })|*
+    };
+}
+
+/// Expands the rows of [`for_each_binary_op!`] into a pattern matching every
+/// fused comparison branch.
+macro_rules! compare_branch_pattern {
+    ($($name:ident($kind:ident) => |$a:ident, $b:ident| $value:expr
+        $(, branch $br:ident $(if not $neg:ident)? $(else $nbr:ident)?)?;)*) => {
+        $($(| $crate::bytecode::Op::$br { .. } $(| $crate::bytecode::Op::$nbr { .. })?)?)*
+    };
+}
+
 /// `f(a, b)` on the `f32`s in slots `a` and `b`, as a slot.
 #[inline(always)]
 pub(crate) fn f32_op(a: u64, b: u64, f: impl Fn(f32, f32) -> f32) -> u64 {

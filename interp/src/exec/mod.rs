@@ -17,6 +17,7 @@
 
 mod bulk;
 mod frames;
+#[macro_use]
 mod memory;
 mod slow;
 mod threaded;

@@ -332,12 +332,27 @@ impl Executor<'_> {
             | Op::GlobalSetV128 { .. }
             | Op::CanonF32x4 { .. }
             | Op::CanonF64x2 { .. } => self.vector(op)?,
-            // The rest read and write registers only.
-            _ => {
-                if !self.branch(op) {
-                    self.numeric(op)?;
-                }
-            }
+            Op::Br { .. }
+            | Op::BrIfNez { .. }
+            | Op::BrIfEqz { .. }
+            | Op::BrIfFloat { .. }
+            | Op::BrTable { .. }
+            | for_each_binary_op!(compare_branch_pattern) => self.branch(op),
+            Op::Nop
+            | Op::Copy { .. }
+            | Op::Copy2 { .. }
+            | Op::Const32 { .. }
+            | Op::Const64 { .. }
+            | Op::I32AddImm { .. }
+            | Op::I64AddImm { .. }
+            | Op::I32AddShl { .. }
+            | Op::Unary { .. }
+            | Op::Binary { .. }
+            | Op::Select { .. }
+            | Op::CanonF32 { .. }
+            | Op::CanonF64 { .. }
+            | Op::RefIsNull { .. }
+            | for_each_binary_op!(binary_op_pattern) => self.numeric(op)?,
         }
         Ok(ControlFlow::Continue(()))
     }

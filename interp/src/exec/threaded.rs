@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use kiln_runtime::{GlobalAddr, GlobalEntity};
 
 use super::Frame;
-use crate::bytecode::{FloatCmp, Op};
+use crate::bytecode::{FloatCmp, Op, sem};
 use crate::num;
 
 /// One op as the fast path sees it: its handler beside the op itself, whose
@@ -454,11 +454,6 @@ macro_rules! f64_operand {
 
 for_each_binary_op!(binary_handlers);
 
-#[inline(always)]
-fn f32_of(x: u64) -> f32 {
-    f32::from_bits(x as u32)
-}
-
 handler! {
     fn br_if_nez<const BACK: bool, const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::BrIfNez { cond, target });
@@ -599,7 +594,7 @@ handler! {
 handler! {
     fn i32_add_imm<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::I32AddImm { dst, a, imm });
-        iacc = u64::from((int_operand!(FROM_ACC, iacc, regs, a) as u32).wrapping_add(imm));
+        iacc = sem::i32_add_imm(int_operand!(FROM_ACC, iacc, regs, a), imm);
         reg!(regs, dst) = iacc;
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
@@ -608,7 +603,7 @@ handler! {
 handler! {
     fn i64_add_imm<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::I64AddImm { dst, a, imm });
-        iacc = int_operand!(FROM_ACC, iacc, regs, a).wrapping_add(imm as i64 as u64);
+        iacc = sem::i64_add_imm(int_operand!(FROM_ACC, iacc, regs, a), imm);
         reg!(regs, dst) = iacc;
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
@@ -626,9 +621,9 @@ use self::pairing::{Acc, float_operand_of, int_operand_of};
 handler! {
     fn i32_add_shl<const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::I32AddShl { dst, a, b, shift });
-        let scaled = (int_operand!(ACC == ACC_B, iacc, regs, b) as u32) << (shift & 31);
-        let base = int_operand!(ACC == ACC_A, iacc, regs, a) as u32;
-        iacc = u64::from(base.wrapping_add(scaled));
+        let index = int_operand!(ACC == ACC_B, iacc, regs, b);
+        let base = int_operand!(ACC == ACC_A, iacc, regs, a);
+        iacc = sem::i32_add_shl(base, index, shift);
         reg!(regs, dst) = iacc;
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
@@ -664,8 +659,8 @@ handler! {
     fn select<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::Select { a, b, cond });
         let (first, second) = (reg!(regs, a), reg!(regs, b));
-        let cond = int_operand!(FROM_ACC, iacc, regs, cond) as u32;
-        reg!(regs, a) = std::hint::select_unpredictable(cond != 0, first, second);
+        let cond = int_operand!(FROM_ACC, iacc, regs, cond);
+        reg!(regs, a) = sem::select(cond, first, second);
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
@@ -702,9 +697,7 @@ handler! {
 handler! {
     fn canon_f32(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::CanonF32 { reg });
-        if f32_of(reg!(regs, reg)).is_nan() {
-            reg!(regs, reg) = 0x7fc0_0000;
-        }
+        reg!(regs, reg) = sem::canon_f32(reg!(regs, reg));
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
@@ -712,9 +705,7 @@ handler! {
 handler! {
     fn canon_f64(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::CanonF64 { reg });
-        if f64::from_bits(reg!(regs, reg)).is_nan() {
-            reg!(regs, reg) = 0x7ff8_0000_0000_0000;
-        }
+        reg!(regs, reg) = sem::canon_f64(reg!(regs, reg));
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }

@@ -78,11 +78,28 @@ impl Translator {
                 self.emit(Op::RefIsNull { dst: r, src: r });
             }
             Instr::Num(op) => self.numeric(*op),
-            _ => {
-                if !self.vector_instr(instr) {
-                    self.memory(instr);
-                }
-            }
+            Instr::V128Const(_)
+            | Instr::Shuffle(_)
+            | Instr::ExtractLane(..)
+            | Instr::ReplaceLane(..)
+            | Instr::LoadLane(..)
+            | Instr::StoreLane(..) => self.vector_instr(instr),
+            Instr::Load(..)
+            | Instr::Store(..)
+            | Instr::MemorySize(_)
+            | Instr::MemoryGrow(_)
+            | Instr::MemoryFill(_)
+            | Instr::MemoryCopy { .. }
+            | Instr::MemoryInit { .. }
+            | Instr::DataDrop(_)
+            | Instr::TableGet(_)
+            | Instr::TableSet(_)
+            | Instr::TableSize(_)
+            | Instr::TableGrow(_)
+            | Instr::TableFill(_)
+            | Instr::TableCopy { .. }
+            | Instr::TableInit { .. }
+            | Instr::ElemDrop(_) => self.memory(instr),
         }
     }
 }

@@ -106,8 +106,8 @@ impl Translator {
                         self.h += 1;
                     }
                 }
-                // Every other instruction has a translation of its own
-                // (`Translator::instr`, `Translator::vector_instr`).
+                // `Translator::instr` sends only memory and table
+                // instructions here.
                 None => {
                     self.emit(Op::Unreachable);
                 }

@@ -49,8 +49,9 @@ impl Translator {
         }
     }
 
-    /// The vector instructions with immediates; `false` for any other instruction.
-    pub(super) fn vector_instr(&mut self, instr: &Instr) -> bool {
+    /// A vector instruction with immediates (`Translator::instr` sends no
+    /// other here).
+    pub(super) fn vector_instr(&mut self, instr: &Instr) {
         match *instr {
             Instr::V128Const(bytes) => {
                 let dst = self.reg(self.h);
@@ -116,9 +117,10 @@ impl Translator {
                     memarg,
                 });
             }
-            _ => return false,
+            _ => {
+                self.emit(Op::Unreachable);
+            }
         }
-        true
     }
 
     /// The register of stack position `pos`, holding its value: a slot that

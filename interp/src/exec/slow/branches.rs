@@ -6,9 +6,9 @@ use super::Executor;
 use crate::bytecode::Op;
 
 impl Executor<'_> {
-    /// Runs `op` if it is a branch, moving `pc` if it jumps; returns whether it was one.
+    /// Runs branch `op`, moving `pc` if it jumps.
     #[inline(always)]
-    pub(super) fn branch(&mut self, op: Op) -> bool {
+    pub(super) fn branch(&mut self, op: Op) {
         let regs = self.regs;
         let (taken, target) = match op {
             Op::Br { target } => (true, target),
@@ -20,12 +20,13 @@ impl Executor<'_> {
             Op::BrTable { index, len } => {
                 // On to the selected one of the `Br` ops that follow.
                 self.pc += (reg!(regs, index) as u32).min(len) as usize;
-                return true;
+                return;
             }
-            // The fused comparisons (`for_each_binary_op!`).
+            // The fused comparisons (`for_each_binary_op!`): `Executor::step`
+            // sends nothing else here.
             _ => {
                 let Some((a, b, target)) = op.compare_branch_parts() else {
-                    return false;
+                    return;
                 };
                 let taken = op.branch_taken(reg!(regs, a), reg!(regs, b));
                 (taken == Some(true), target)
@@ -34,6 +35,5 @@ impl Executor<'_> {
         if taken {
             self.pc = target as usize;
         }
-        true
     }
 }

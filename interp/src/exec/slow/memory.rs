@@ -6,7 +6,7 @@ use kiln_parser::{LoadOp, StoreOp};
 use kiln_runtime::{Store, Trap, TrapCode};
 
 use super::Executor;
-use crate::bytecode::Reg;
+use crate::bytecode::{Reg, sem};
 use crate::exec::memory::{load, store};
 
 impl Executor<'_> {
@@ -40,14 +40,13 @@ impl Executor<'_> {
     /// Effective address `(addr + imm) mod 2^32` of a wrapped access.
     #[inline(always)]
     pub(super) fn wrapped(&self, addr: Reg, imm: u32) -> u64 {
-        u64::from((reg!(self.regs, addr) as u32).wrapping_add(imm))
+        sem::i32_add_imm(reg!(self.regs, addr), imm)
     }
 
     /// Effective address `(base + (index << shift)) mod 2^32` of a scaled access.
     #[inline(always)]
     pub(super) fn scaled(&self, base: Reg, index: Reg, shift: u8) -> u64 {
-        let (base, index) = (reg!(self.regs, base), reg!(self.regs, index));
-        u64::from((base as u32).wrapping_add((index as u32) << (shift & 31)))
+        sem::i32_add_shl(reg!(self.regs, base), reg!(self.regs, index), shift)
     }
 
     /// A load of `kind` with memarg side-table entry `memarg` (any memory, any

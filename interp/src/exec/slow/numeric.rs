@@ -5,7 +5,7 @@
 use kiln_runtime::{Trap, TrapCode};
 
 use super::Executor;
-use crate::bytecode::Op;
+use crate::bytecode::{Op, sem};
 use crate::num;
 
 impl Executor<'_> {
@@ -22,37 +22,21 @@ impl Executor<'_> {
             }
             Op::Const32 { dst, val } => reg!(regs, dst) = u64::from(val),
             Op::Const64 { dst, val } => reg!(regs, dst) = val,
-            Op::I32AddImm { dst, a, imm } => {
-                reg!(regs, dst) = u64::from((reg!(regs, a) as u32).wrapping_add(imm))
-            }
-            Op::I64AddImm { dst, a, imm } => {
-                reg!(regs, dst) = reg!(regs, a).wrapping_add(imm as i64 as u64)
-            }
+            Op::I32AddImm { dst, a, imm } => reg!(regs, dst) = sem::i32_add_imm(reg!(regs, a), imm),
+            Op::I64AddImm { dst, a, imm } => reg!(regs, dst) = sem::i64_add_imm(reg!(regs, a), imm),
             Op::I32AddShl { dst, a, b, shift } => {
-                reg!(regs, dst) = u64::from(
-                    (reg!(regs, a) as u32).wrapping_add((reg!(regs, b) as u32) << (shift & 31)),
-                )
+                reg!(regs, dst) = sem::i32_add_shl(reg!(regs, a), reg!(regs, b), shift)
             }
             Op::Unary { op, dst, src } => reg!(regs, dst) = num::unary(op, reg!(regs, src))?,
             Op::Binary { op, dst, a, b } => {
                 reg!(regs, dst) = num::binary(op, reg!(regs, a), reg!(regs, b))?
             }
             Op::Select { a, b, cond } => {
-                if reg!(regs, cond) as u32 == 0 {
-                    reg!(regs, a) = reg!(regs, b);
-                }
+                reg!(regs, a) = sem::select(reg!(regs, cond), reg!(regs, a), reg!(regs, b))
             }
-            Op::CanonF32 { reg } => {
-                if f32::from_bits(reg!(regs, reg) as u32).is_nan() {
-                    reg!(regs, reg) = 0x7fc0_0000;
-                }
-            }
-            Op::CanonF64 { reg } => {
-                if f64::from_bits(reg!(regs, reg)).is_nan() {
-                    reg!(regs, reg) = 0x7ff8_0000_0000_0000;
-                }
-            }
-            Op::RefIsNull { dst, src } => reg!(regs, dst) = u64::from(reg!(regs, src) as u32 == 0),
+            Op::CanonF32 { reg } => reg!(regs, reg) = sem::canon_f32(reg!(regs, reg)),
+            Op::CanonF64 { reg } => reg!(regs, reg) = sem::canon_f64(reg!(regs, reg)),
+            Op::RefIsNull { dst, src } => reg!(regs, dst) = sem::ref_is_null(reg!(regs, src)),
             _ => return self.binary(op),
         }
         Ok(())

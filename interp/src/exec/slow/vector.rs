@@ -2,10 +2,10 @@
 //! constants and operators (semantics in [`num::simd`]), lanes, lane loads
 //! and stores, `v128` globals and NaN canonicalisation of float lanes.
 
-use kiln_runtime::Trap;
+use kiln_runtime::{Trap, TrapCode};
 
 use super::Executor;
-use crate::bytecode::{Op, Reg};
+use crate::bytecode::{Op, Reg, sem};
 use crate::exec::memory::{load_lane, store_lane};
 use crate::num::simd::{self, FloatLanes};
 
@@ -28,8 +28,9 @@ impl Executor<'_> {
         let (regs, half) = (self.regs, self.half);
         match op {
             Op::CopyHi { dst, src } => hi!(regs, half, dst) = hi!(regs, half, src),
-            Op::SelectHi { a, b, cond } if reg!(regs, cond) as u32 == 0 => {
-                hi!(regs, half, a) = hi!(regs, half, b);
+            Op::SelectHi { a, b, cond } => {
+                let (x, y) = (hi!(regs, half, a), hi!(regs, half, b));
+                hi!(regs, half, a) = sem::select(reg!(regs, cond), x, y);
             }
             Op::V128Const { dst, idx } => {
                 let v = self.ctx.frame.func().vconsts[idx as usize];
@@ -109,7 +110,7 @@ impl Executor<'_> {
                 self.set_wide(reg, v);
             }
             // `Executor::step` sends only the ops above here.
-            _ => {}
+            _ => return Err(TrapCode::Unreachable.into()),
         }
         Ok(())
     }

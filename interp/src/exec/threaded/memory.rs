@@ -16,7 +16,7 @@ use std::hint::unreachable_unchecked;
 use kiln_parser::{LoadOp, StoreOp};
 
 use super::{Ctx, EXIT, Handler, Threaded};
-use crate::bytecode::Op;
+use crate::bytecode::{Op, sem};
 
 /// Address mode of `Op::Load`/`Op::Store`: `addr + offset`, without wrapping.
 pub(super) const OFFSET: u8 = 0;
@@ -49,9 +49,10 @@ pub(super) const FROM_INT: u8 = 1;
 /// ...or the float accumulator (see `thread`).
 pub(super) const FROM_FLOAT: u8 = 2;
 
+/// The address `(base + (index << shift)) mod 2^32` of a scaled access.
 #[inline(always)]
 fn scaled(base: u64, index: u64, shift: u8) -> u64 {
-    u64::from((base as u32).wrapping_add((index as u32) << (shift & 31)))
+    sem::i32_add_shl(base, index, shift)
 }
 
 /// Reads `N` bytes at `at`.
@@ -106,7 +107,7 @@ macro_rules! load_handlers {
                     WRAPPED => {
                         operands!(ip, Op::LoadWrapped { dst, addr, imm, .. });
                         let addr = int_operand!(FROM_ACC, iacc, regs, addr);
-                        (dst, u64::from((addr as u32).wrapping_add(imm)))
+                        (dst, sem::i32_add_imm(addr, imm))
                     }
                     SCALED => {
                         operands!(ip, Op::LoadScaled { dst, base, index, shift, .. });
@@ -156,19 +157,7 @@ macro_rules! load_handlers {
     };
 }
 
-load_handlers! {
-    load32: I32Load | F32Load => 4 into int as |b| u64::from(u32::from_le_bytes(b));
-    load64: I64Load => 8 into int as |b| u64::from_le_bytes(b);
-    loadf64: F64Load => 8 into float as |b| u64::from_le_bytes(b);
-    load8s32: I32Load8S => 1 into int as |b| u64::from(i8::from_le_bytes(b) as i32 as u32);
-    load8u: I32Load8U | I64Load8U => 1 into int as |b| u64::from(b[0]);
-    load16s32: I32Load16S => 2 into int as |b| u64::from(i16::from_le_bytes(b) as i32 as u32);
-    load16u: I32Load16U | I64Load16U => 2 into int as |b| u64::from(u16::from_le_bytes(b));
-    load8s64: I64Load8S => 1 into int as |b| i8::from_le_bytes(b) as i64 as u64;
-    load16s64: I64Load16S => 2 into int as |b| i16::from_le_bytes(b) as i64 as u64;
-    load32s64: I64Load32S => 4 into int as |b| i32::from_le_bytes(b) as i64 as u64;
-    load32u64: I64Load32U => 4 into int as |b| u64::from(u32::from_le_bytes(b));
-}
+for_each_load!(load_handlers);
 
 /// Expands each `handler: OpKind => N bytes as |v| bytes` row into a store
 /// handler that writes `bytes` (N of them, from the value `v`) to memory 0,
@@ -180,7 +169,7 @@ macro_rules! store_handlers {
                 let (val, ea) = match MODE {
                     WRAPPED => {
                         operands!(ip, Op::StoreWrapped { addr, val, imm, .. });
-                        (val, u64::from((reg!(regs, addr) as u32).wrapping_add(imm)))
+                        (val, sem::i32_add_imm(reg!(regs, addr), imm))
                     }
                     SCALED => {
                         operands!(ip, Op::StoreScaled { base, index, val, shift, .. });
@@ -238,9 +227,4 @@ macro_rules! store_handlers {
     };
 }
 
-store_handlers! {
-    store32: I32Store | F32Store | I64Store32 => 4 as |v| (v as u32).to_le_bytes();
-    store64: I64Store | F64Store => 8 as |v| v.to_le_bytes();
-    store8: I32Store8 | I64Store8 => 1 as |v| [v as u8];
-    store16: I32Store16 | I64Store16 => 2 as |v| (v as u16).to_le_bytes();
-}
+for_each_store!(store_handlers);

@@ -67,16 +67,22 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
     let back = op.target().is_some_and(|t| t as usize <= at);
     let int_from = |r: Reg| Acc::int(acc) == Some(r);
     let float_from = |r: Reg| Acc::float(acc) == Some(r);
-    if let Some(found) = binary_handler(op, acc) {
-        return found;
-    }
-    if let Some(h) = compare_branch_handler(op, back, acc) {
-        return (h, None);
-    }
-    if let Some(h) = super::vector::vector_handler(op) {
-        return (h, None);
-    }
     match *op {
+        for_each_binary_op!(binary_op_pattern) => binary_handler(op, acc).unwrap_or((slow, None)),
+        for_each_binary_op!(compare_branch_pattern) => {
+            (compare_branch_handler(op, back, acc).unwrap_or(slow), None)
+        }
+        Op::CopyHi { .. }
+        | Op::SelectHi { .. }
+        | Op::V128Const { .. }
+        | Op::VUnary { .. }
+        | Op::VBinary { .. }
+        | Op::VTernary { .. }
+        | Op::Shuffle { .. }
+        | Op::ExtractLane { .. }
+        | Op::ReplaceLane { .. }
+        | Op::CanonF32x4 { .. }
+        | Op::CanonF64x2 { .. } => (super::vector::vector_handler(op).unwrap_or(slow), None),
         // Passes the accumulators on untouched.
         Op::Nop => (nop, acc),
         Op::Copy { dst, src } => (pick_from_acc!(copy; int_from(src)), Some(Acc::Int(dst))),
@@ -146,7 +152,33 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
         Op::StoreScaled {
             kind, val, shift, ..
         } => (store(kind, memory::scaled_mode(shift), val, acc), None),
-        _ => (slow, None),
+        // Left to the slow path: rare, or needing more than the fast path
+        // holds (other memories, tables, the store, the host).
+        Op::Unreachable
+        | Op::RefFunc { .. }
+        | Op::RefIsNull { .. }
+        | Op::ReturnCall { .. }
+        | Op::ReturnCallIndirect { .. }
+        | Op::LoadExt { .. }
+        | Op::StoreExt { .. }
+        | Op::MemorySize { .. }
+        | Op::MemoryGrow { .. }
+        | Op::MemoryFill { .. }
+        | Op::MemoryCopy { .. }
+        | Op::MemoryInit { .. }
+        | Op::DataDrop { .. }
+        | Op::TableGet { .. }
+        | Op::TableSet { .. }
+        | Op::TableSize { .. }
+        | Op::TableGrow { .. }
+        | Op::TableFill { .. }
+        | Op::TableCopy { .. }
+        | Op::TableInit { .. }
+        | Op::ElemDrop { .. }
+        | Op::LoadLane { .. }
+        | Op::StoreLane { .. }
+        | Op::GlobalGetV128 { .. }
+        | Op::GlobalSetV128 { .. } => (slow, None),
     }
 }
 

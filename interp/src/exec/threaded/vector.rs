@@ -17,7 +17,7 @@
 use std::hint::unreachable_unchecked;
 
 use super::{Ctx, Handler, Threaded};
-use crate::bytecode::Op;
+use crate::bytecode::{Op, sem};
 use crate::num::simd::FloatLanes;
 
 /// The high half of register `$r`, as a place.
@@ -58,9 +58,8 @@ handler! {
 handler! {
     fn select_hi(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::SelectHi { a, b, cond });
-        if reg!(regs, cond) as u32 == 0 {
-            hi!(regs, ctx, a) = hi!(regs, ctx, b);
-        }
+        let (x, y) = (hi!(regs, ctx, a), hi!(regs, ctx, b));
+        hi!(regs, ctx, a) = sem::select(reg!(regs, cond), x, y);
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
