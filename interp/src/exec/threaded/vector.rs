@@ -16,6 +16,8 @@
 
 use std::hint::unreachable_unchecked;
 
+use kiln_parser::NumOp;
+
 use super::{Ctx, Handler, Threaded};
 use crate::bytecode::{Op, sem};
 use crate::num::simd::FloatLanes;
@@ -150,13 +152,13 @@ handler! {
 
 /// The handler of vector op `op`, if the fast path runs it.
 pub(super) fn vector_handler(op: &Op) -> Option<Handler> {
-    Some(match op {
+    Some(match *op {
         Op::CopyHi { .. } => copy_hi,
         Op::SelectHi { .. } => select_hi,
         Op::V128Const { .. } => v128_const,
-        Op::VUnary { .. } => vunary,
-        Op::VBinary { .. } => vbinary,
-        Op::VTernary { .. } => vternary,
+        Op::VUnary { op, .. } => operator_handler(op).unwrap_or(vunary),
+        Op::VBinary { op, .. } => operator_handler(op).unwrap_or(vbinary),
+        Op::VTernary { op, .. } => operator_handler(op).unwrap_or(vternary),
         Op::Shuffle { .. } => shuffle,
         Op::ExtractLane { .. } => extract_lane,
         Op::ReplaceLane { .. } => replace_lane,
@@ -165,6 +167,111 @@ pub(super) fn vector_handler(op: &Op) -> Option<Handler> {
         _ => return None,
     })
 }
+
+/// Expands the rows of the parser's operator table (`for_each_num_op!`) into
+/// one handler per vector operator, named after it, which runs
+/// `Op::VUnary`/`VBinary`/`VTernary` of that operator through its own
+/// out-of-line lane function in `per_op` (so no handler matches on the
+/// operator at run time), plus the `operator_handler` lookup. Rows of scalar
+/// operators expand to nothing ([`operator_handler!`]).
+macro_rules! operator_handlers {
+    ($($name:ident : [$($p:ident),*] -> $r:ident;)*) => {
+        $(operator_handler!($name [$($p)*] $r);)*
+
+        /// The handler of vector operator `op`; `None` for a scalar one.
+        fn operator_handler(op: NumOp) -> Option<Handler> {
+            match op {
+                $(NumOp::$name => operator_handler!(@lookup $name [$($p)*] $r),)*
+            }
+        }
+
+        /// Each vector operator's lane function with the operator fixed, out of
+        /// line (see the module documentation).
+        #[allow(non_snake_case)]
+        mod per_op {
+            use kiln_parser::NumOp;
+
+            use crate::num::simd;
+
+            $(operator_handler!(@lanes $name [$($p)*] $r);)*
+        }
+    };
+}
+
+/// One row of [`operator_handlers!`], by the operator's signature: a handler
+/// (or, with `@lookup`, the expression naming it; with `@lanes`, its lane
+/// function) for a vector operator with one, two or three operands, and
+/// nothing (`None`) for a scalar operator.
+macro_rules! operator_handler {
+    ($name:ident [V128] $r:ident) => { operator_handler!(@unary $name); };
+    ($name:ident [$p:ident] V128) => { operator_handler!(@unary $name); };
+    ($name:ident [V128 $q:ident] V128) => {
+        handler! {
+            #[allow(non_snake_case)]
+            fn $name(ip, regs, mem, len, ctx, iacc, acc) {
+                operands!(ip, Op::VBinary { dst, a, b, .. });
+                let v = per_op::$name(wide!(regs, ctx, a), wide!(regs, ctx, b));
+                set_wide!(regs, ctx, dst, v);
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
+            }
+        }
+    };
+    ($name:ident [V128 V128 V128] V128) => {
+        handler! {
+            #[allow(non_snake_case)]
+            fn $name(ip, regs, mem, len, ctx, iacc, acc) {
+                operands!(ip, Op::VTernary { dst, a, b, .. });
+                let c = wide!(regs, ctx, dst + 2);
+                let v = per_op::$name(wide!(regs, ctx, a), wide!(regs, ctx, b), c);
+                set_wide!(regs, ctx, dst, v);
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
+            }
+        }
+    };
+    ($name:ident [$($p:ident)*] $r:ident) => {};
+    (@unary $name:ident) => {
+        handler! {
+            #[allow(non_snake_case)]
+            fn $name(ip, regs, mem, len, ctx, iacc, acc) {
+                operands!(ip, Op::VUnary { dst, src, .. });
+                set_wide!(regs, ctx, dst, per_op::$name(wide!(regs, ctx, src)));
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
+            }
+        }
+    };
+    (@lookup $name:ident [V128] $r:ident) => { Some($name as Handler) };
+    (@lookup $name:ident [$p:ident] V128) => { Some($name as Handler) };
+    (@lookup $name:ident [V128 $q:ident] V128) => { Some($name as Handler) };
+    (@lookup $name:ident [V128 V128 V128] V128) => { Some($name as Handler) };
+    (@lookup $name:ident [$($p:ident)*] $r:ident) => { None };
+    (@lanes $name:ident [V128] $r:ident) => {
+        #[inline(never)]
+        pub(super) fn $name(a: u128) -> u128 {
+            simd::unary(NumOp::$name, a)
+        }
+    };
+    (@lanes $name:ident [$p:ident] V128) => {
+        #[inline(never)]
+        pub(super) fn $name(a: u128) -> u128 {
+            simd::unary(NumOp::$name, a)
+        }
+    };
+    (@lanes $name:ident [V128 $q:ident] V128) => {
+        #[inline(never)]
+        pub(super) fn $name(a: u128, b: u128) -> u128 {
+            simd::binary(NumOp::$name, a, b)
+        }
+    };
+    (@lanes $name:ident [V128 V128 V128] V128) => {
+        #[inline(never)]
+        pub(super) fn $name(a: u128, b: u128, c: u128) -> u128 {
+            simd::ternary(NumOp::$name, a, b, c)
+        }
+    };
+    (@lanes $name:ident [$($p:ident)*] $r:ident) => {};
+}
+
+kiln_parser::for_each_num_op!(operator_handlers);
 
 /// The lane semantics, kept out of the handlers (see the module documentation).
 mod lanes {
