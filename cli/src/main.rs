@@ -33,7 +33,8 @@ enum Command {
     /// not UTF-8) is read as binary, anything else as the text format.
     ///
     /// The module is checked against WebAssembly 2.0 (SIMD included) plus the
-    /// tail-call, extended-const, multi-memory and memory64 proposals. A
+    /// tail-call, extended-const, multi-memory, memory64 and relaxed-simd
+    /// proposals. A
     /// module that uses any other proposal is rejected with an error naming
     /// that proposal.
     ///
@@ -117,7 +118,7 @@ struct ValidateArgs {
     file: PathBuf,
 
     /// Accept exactly WebAssembly 2.0: reject tail-call, extended-const,
-    /// multi-memory and memory64 as well.
+    /// multi-memory, memory64 and relaxed SIMD as well.
     #[arg(long)]
     wasm2: bool,
 }
@@ -293,6 +294,11 @@ fn parse_val(ty: kiln::ValType, s: &str) -> anyhow::Result<kiln::Val> {
         ),
         ValType::F32 => Val::F32(s.parse::<f32>()?.to_bits()),
         ValType::F64 => Val::F64(s.parse::<f64>()?.to_bits()),
+        // As `show_val` prints one: `0x` and 32 hex digits (or any u128).
+        ValType::V128 => Val::V128(match s.strip_prefix("0x") {
+            Some(hex) => u128::from_str_radix(hex, 16)?,
+            None => s.parse::<u128>()?,
+        }),
         ValType::FuncRef | ValType::ExternRef if s == "null" => Val::default_for(ty),
         _ => anyhow::bail!("values of type {ty} cannot be given on the command line"),
     })

@@ -321,10 +321,10 @@ fn unsupported_proposals_are_named() {
         ("threads.wat", "(module (memory 1 1 shared))", "threads"),
         ("exceptions.wat", "(module (tag))", "exception-handling"),
         (
-            "relaxed-simd.wat",
-            "(module (func (param v128) (result v128) \
-             local.get 0 local.get 0 local.get 0 i8x16.relaxed_laneselect))",
-            "relaxed-simd",
+            "wide-arithmetic.wat",
+            "(module (func (param i64 i64 i64 i64) (result i64 i64) \
+             local.get 0 local.get 1 local.get 2 local.get 3 i64.add128))",
+            "wide-arithmetic",
         ),
     ];
     for (name, text, proposal) in cases {
@@ -341,7 +341,12 @@ fn wasm2_switches_proposals_off() {
     let dir = TempDir::new();
     let tail_call = dir.file("fac.wat", FAC_WAT);
     let memory64 = dir.file("memory64.wat", "(module (memory i64 1))");
-    for path in [&tail_call, &memory64] {
+    let relaxed = dir.file(
+        "relaxed-simd.wat",
+        "(module (func (param v128) (result v128) \
+         local.get 0 local.get 0 local.get 0 i8x16.relaxed_laneselect))",
+    );
+    for path in [&tail_call, &memory64, &relaxed] {
         validate(path).assert_valid();
     }
     let run = kiln([
@@ -356,6 +361,12 @@ fn wasm2_switches_proposals_off() {
         memory64.as_os_str(),
     ]);
     run.assert_rejected(&memory64, &["memory64"]);
+    let run = kiln([
+        OsStr::new("validate"),
+        OsStr::new("--wasm2"),
+        relaxed.as_os_str(),
+    ]);
+    run.assert_rejected(&relaxed, &["relaxed-simd"]);
 }
 
 /// Text syntax errors point at the file, line and column.

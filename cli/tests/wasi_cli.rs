@@ -258,3 +258,50 @@ fn invoke_initialises_a_wasi_reactor_first() {
         "{out:#?}"
     );
 }
+
+/// `kiln run` of a C program built with `-O3 -msimd128` prints what the
+/// program built for this machine prints, on either tier.
+#[test]
+fn a_simd_program_runs_on_either_tier() {
+    let (Some(wasm), Some(native)) = (
+        common::wasm_with("simd", "-simd128", &["-O3", "-msimd128"]),
+        common::native_output("simd"),
+    ) else {
+        return;
+    };
+    for engine in ["interp", "jit"] {
+        let out = kiln_run(
+            [OsStr::new("--engine"), OsStr::new(engine), wasm.as_os_str()],
+            b"",
+        );
+        assert_eq!(out.code, Some(0), "{engine}: {out:#?}");
+        assert_eq!(out.stdout, native, "{engine}");
+    }
+}
+
+/// `--invoke` takes and prints `v128` values as hexadecimal.
+#[test]
+fn invoke_takes_and_prints_vectors() {
+    let dir = common::TempDir::new("cli-v128");
+    let wat = dir.path().join("v.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (func (export "inc") (param v128) (result v128)
+             (i32x4.add (local.get 0) (v128.const i32x4 1 1 1 1))))"#,
+    )
+    .expect("write v.wat");
+    let out = kiln_run(
+        [
+            OsStr::new("--invoke"),
+            OsStr::new("inc"),
+            wat.as_os_str(),
+            OsStr::new("0x000000ff000000020000000100000000"),
+        ],
+        b"",
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(0), "0x00000100000000030000000200000001\n"),
+        "{out:#?}"
+    );
+}

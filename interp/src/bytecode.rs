@@ -11,24 +11,116 @@
 //! Branches carry absolute instruction indices, resolved at translation.
 //! Values a branch carries to its label are moved with `Copy` before the jump.
 //! Rare operations keep their bulky immediates in side tables of the
-//! [`CompiledFunc`](crate::CompiledFunc) (`memargs`, `indirect`).
+//! [`CompiledFunc`](crate::CompiledFunc) (`memargs`, `indirect`, `vconsts`).
+//!
+//! # `v128` registers
+//! A register is 16 bytes: its low 64 bits are the slot the register number
+//! names in the value stack, and its high 64 bits are a second slot at the
+//! same index in the upper half of the value stack (`exec::frames`). Scalar
+//! ops touch only the low slot, so scalar code runs exactly as if registers
+//! were 8 bytes. Vector ops read and write both. In a function that holds
+//! `v128` values (a *wide* function), every op that moves a value without
+//! knowing its type (copies, `select`, returns, tail-call arguments) is
+//! followed by its `*Hi` counterpart, which moves the high slots.
 
-use kiln_parser::{LoadOp, NumOp, StoreOp};
+use kiln_parser::{LaneShape, LaneWidth, LoadOp, NumOp, StoreOp};
 use kiln_runtime::ops::BulkOp;
 
 /// A register: a slot index relative to the frame's base.
 pub type Reg = u32;
 
-/// Declares the `Op` enum with one `Op::Name { dst, a, b }` variant per
-/// specialised binary operator listed, plus the accessors that map those
-/// variants to and from `NumOp` (their semantics are in `exec/slow/numeric.rs`).
-macro_rules! binary_ops {
-    ($($name:ident),* $(,)?) => {
+/// The one list of the register-to-register binary operators that get an op
+/// of their own (the others run as the generic `Op::Binary`), with their
+/// semantics. Every other place that needs one of these operators' meaning is
+/// generated from this list: the `Op` variants and their accessors here, the
+/// slow path's evaluation ([`Op::eval_binary`], [`Op::branch_taken`]) and the
+/// fast path's handlers (`exec/threaded.rs`).
+///
+/// `for_each_binary_op!(m)` expands to `m! { rows }`, one row per operator:
+/// - `Name(int) => |a, b| value;`: operands and result are slots (`u64`,
+///   see [`num`](crate::num)), and the fast path passes the result on in the
+///   integer accumulator;
+/// - `Name(f64) => |a, b| value;`: operands and result are `f64`s, passed on
+///   in the float accumulator;
+/// - a comparison (or `i32.and`) also names the fused branch op that jumps
+///   when its value is not zero, and how that branch is negated: `branch
+///   BrIfName if not Other` (the branch of operator `Other`, which holds
+///   exactly when this one does not) or `branch BrIfName else BrIfNotName` (a
+///   branch op of its own that jumps when the value is zero).
+macro_rules! for_each_binary_op {
+    ($m:ident) => {
+        $m! {
+            I32Add(int) => |a, b| u64::from((a as u32).wrapping_add(b as u32));
+            I32Sub(int) => |a, b| u64::from((a as u32).wrapping_sub(b as u32));
+            I32Mul(int) => |a, b| u64::from((a as u32).wrapping_mul(b as u32));
+            I32And(int) => |a, b| (a & b) & 0xffff_ffff, branch BrIfI32And else BrIfI32NotAnd;
+            I32Or(int) => |a, b| (a | b) & 0xffff_ffff;
+            I32Xor(int) => |a, b| (a ^ b) & 0xffff_ffff;
+            I32Shl(int) => |a, b| u64::from((a as u32).wrapping_shl(b as u32));
+            I32ShrS(int) => |a, b| u64::from((a as i32).wrapping_shr(b as u32) as u32);
+            I32ShrU(int) => |a, b| u64::from((a as u32).wrapping_shr(b as u32));
+            I32Eq(int) => |a, b| u64::from(a as u32 == b as u32), branch BrIfI32Eq if not I32Ne;
+            I32Ne(int) => |a, b| u64::from(a as u32 != b as u32), branch BrIfI32Ne if not I32Eq;
+            I32LtS(int) => |a, b| u64::from((a as i32) < (b as i32)), branch BrIfI32LtS if not I32GeS;
+            I32LtU(int) => |a, b| u64::from((a as u32) < (b as u32)), branch BrIfI32LtU if not I32GeU;
+            I32GtS(int) => |a, b| u64::from((a as i32) > (b as i32)), branch BrIfI32GtS if not I32LeS;
+            I32GtU(int) => |a, b| u64::from((a as u32) > (b as u32)), branch BrIfI32GtU if not I32LeU;
+            I32LeS(int) => |a, b| u64::from((a as i32) <= (b as i32)), branch BrIfI32LeS if not I32GtS;
+            I32LeU(int) => |a, b| u64::from((a as u32) <= (b as u32)), branch BrIfI32LeU if not I32GtU;
+            I32GeS(int) => |a, b| u64::from((a as i32) >= (b as i32)), branch BrIfI32GeS if not I32LtS;
+            I32GeU(int) => |a, b| u64::from((a as u32) >= (b as u32)), branch BrIfI32GeU if not I32LtU;
+            I64Add(int) => |a, b| a.wrapping_add(b);
+            I64Sub(int) => |a, b| a.wrapping_sub(b);
+            I64Mul(int) => |a, b| a.wrapping_mul(b);
+            I64And(int) => |a, b| a & b;
+            I64Or(int) => |a, b| a | b;
+            I64Xor(int) => |a, b| a ^ b;
+            I64Shl(int) => |a, b| a.wrapping_shl(b as u32);
+            I64ShrS(int) => |a, b| (a as i64).wrapping_shr(b as u32) as u64;
+            I64ShrU(int) => |a, b| a.wrapping_shr(b as u32);
+            I64Eq(int) => |a, b| u64::from(a == b), branch BrIfI64Eq if not I64Ne;
+            I64Ne(int) => |a, b| u64::from(a != b), branch BrIfI64Ne if not I64Eq;
+            I64LtS(int) => |a, b| u64::from((a as i64) < (b as i64)), branch BrIfI64LtS if not I64GeS;
+            I64LtU(int) => |a, b| u64::from(a < b), branch BrIfI64LtU if not I64GeU;
+            I64GtS(int) => |a, b| u64::from((a as i64) > (b as i64)), branch BrIfI64GtS if not I64LeS;
+            I64GtU(int) => |a, b| u64::from(a > b), branch BrIfI64GtU if not I64LeU;
+            I64LeS(int) => |a, b| u64::from((a as i64) <= (b as i64)), branch BrIfI64LeS if not I64GtS;
+            I64LeU(int) => |a, b| u64::from(a <= b), branch BrIfI64LeU if not I64GtU;
+            I64GeS(int) => |a, b| u64::from((a as i64) >= (b as i64)), branch BrIfI64GeS if not I64LtS;
+            I64GeU(int) => |a, b| u64::from(a >= b), branch BrIfI64GeU if not I64LtU;
+            F32Add(int) => |a, b| $crate::bytecode::f32_op(a, b, |x, y| x + y);
+            F32Sub(int) => |a, b| $crate::bytecode::f32_op(a, b, |x, y| x - y);
+            F32Mul(int) => |a, b| $crate::bytecode::f32_op(a, b, |x, y| x * y);
+            F32Div(int) => |a, b| $crate::bytecode::f32_op(a, b, |x, y| x / y);
+            F64Add(f64) => |a, b| a + b;
+            F64Sub(f64) => |a, b| a - b;
+            F64Mul(f64) => |a, b| a * b;
+            F64Div(f64) => |a, b| a / b;
+        }
+    };
+}
+
+/// `f(a, b)` on the `f32`s in slots `a` and `b`, as a slot.
+#[inline(always)]
+pub(crate) fn f32_op(a: u64, b: u64, f: impl Fn(f32, f32) -> f32) -> u64 {
+    u64::from(f(f32::from_bits(a as u32), f32::from_bits(b as u32)).to_bits())
+}
+
+/// Declares, from the rows of [`for_each_binary_op!`], the `Op` enum (one
+/// `Op::Name { dst, a, b }` per operator, and one `Op::BrIfName { a, b,
+/// target }` per fused branch, besides the ops listed here), the accessors
+/// that map the operators to and from `NumOp` and fuse them into branches, and
+/// their evaluation.
+macro_rules! declare_ops {
+    ($($name:ident($kind:ident) => |$a:ident, $b:ident| $value:expr
+        $(, branch $br:ident $(if not $neg:ident)? $(else $nbr:ident)?)?;)*) => {
         /// One interpreter instruction.
         #[derive(Debug, Clone, Copy, PartialEq)]
         #[allow(missing_docs)]
         pub enum Op {
             $($name { dst: Reg, a: Reg, b: Reg },)*
+            $($($br { a: Reg, b: Reg, target: u32 },)?)*
+            $($($($nbr { a: Reg, b: Reg, target: u32 },)?)?)*
             /// Does nothing (left where a translation-time rewrite removed an op).
             Nop,
             /// `dst = src`.
@@ -58,51 +150,6 @@ macro_rules! binary_ops {
             BrIfNez { cond: Reg, target: u32 },
             /// Jump to `target` if `cond == 0`.
             BrIfEqz { cond: Reg, target: u32 },
-/// Jump to `target` if `a Eq b` (i32).
-            BrIfI32Eq { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a Ne b` (i32).
-            BrIfI32Ne { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a LtS b` (i32).
-            BrIfI32LtS { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a LtU b` (i32).
-            BrIfI32LtU { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a GtS b` (i32).
-            BrIfI32GtS { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a GtU b` (i32).
-            BrIfI32GtU { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a LeS b` (i32).
-            BrIfI32LeS { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a LeU b` (i32).
-            BrIfI32LeU { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a GeS b` (i32).
-            BrIfI32GeS { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a GeU b` (i32).
-            BrIfI32GeU { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a Eq b` (i64).
-            BrIfI64Eq { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a Ne b` (i64).
-            BrIfI64Ne { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a LtS b` (i64).
-            BrIfI64LtS { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a LtU b` (i64).
-            BrIfI64LtU { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a GtS b` (i64).
-            BrIfI64GtS { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a GtU b` (i64).
-            BrIfI64GtU { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a LeS b` (i64).
-            BrIfI64LeS { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a LeU b` (i64).
-            BrIfI64LeU { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a GeS b` (i64).
-            BrIfI64GeS { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a GeU b` (i64).
-            BrIfI64GeU { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a & b != 0` (i32): an `i32.and` testing bits
-            /// feeding a `br_if`.
-            BrIfI32And { a: Reg, b: Reg, target: u32 },
-            /// Jump to `target` if `a & b == 0` (i32).
-            BrIfI32NotAnd { a: Reg, b: Reg, target: u32 },
             /// Jump to `target` if float comparison `cmp` of `a` and `b` holds.
             BrIfFloat { cmp: FloatCmp, a: Reg, b: Reg, target: u32 },
             /// Jump to the `min(index, len)`-th of the `len + 1` `Br`s that follow.
@@ -180,6 +227,39 @@ macro_rules! binary_ops {
             TableInit { args: Reg, table: u32, elem: u32 },
             /// `elem.drop`.
             ElemDrop { elem: u32 },
+            /// Copies the high half of a `v128` register (after the `Copy` of its
+            /// low half; see the module documentation).
+            CopyHi { dst: Reg, src: Reg },
+            /// The high halves of `select` (after the `Select` of the low halves).
+            SelectHi { a: Reg, b: Reg, cond: Reg },
+            /// `v128.const`, entry `idx` of the function's vector constants.
+            V128Const { dst: Reg, idx: u32 },
+            /// A vector operator with one operand.
+            VUnary { op: NumOp, dst: Reg, src: Reg },
+            /// A vector operator with two operands.
+            VBinary { op: NumOp, dst: Reg, a: Reg, b: Reg },
+            /// A vector operator with three operands; the third is in `dst + 2`.
+            VTernary { op: NumOp, dst: Reg, a: Reg, b: Reg },
+            /// `i8x16.shuffle` of `a` and `dst + 1`, with the lane indices in
+            /// vector constant `idx`.
+            Shuffle { dst: Reg, a: Reg, idx: u32 },
+            /// `*.extract_lane`.
+            ExtractLane { shape: LaneShape, lane: u8, dst: Reg, src: Reg },
+            /// `*.replace_lane`: `dst = v` with lane `lane` set to `x`.
+            ReplaceLane { shape: LaneShape, lane: u8, dst: Reg, v: Reg, x: Reg },
+            /// `v128.loadN_lane` at register `addr` into the vector in `dst + 1`,
+            /// result to `dst`, with memarg side-table entry `memarg`.
+            LoadLane { width: LaneWidth, lane: u8, dst: Reg, addr: Reg, memarg: u32 },
+            /// `v128.storeN_lane` of lane `lane` of `v`.
+            StoreLane { width: LaneWidth, lane: u8, addr: Reg, v: Reg, memarg: u32 },
+            /// `global.get` of a `v128` global.
+            GlobalGetV128 { dst: Reg, global: u32 },
+            /// `global.set` of a `v128` global.
+            GlobalSetV128 { global: u32, src: Reg },
+            /// Replaces each NaN lane of `reg` (`f32x4`) by the canonical NaN.
+            CanonF32x4 { reg: Reg },
+            /// Replaces each NaN lane of `reg` (`f64x2`) by the canonical NaN.
+            CanonF64x2 { reg: Reg },
         }
 
         impl Op {
@@ -204,17 +284,71 @@ macro_rules! binary_ops {
                     *dst = new;
                 }
             }
+
+            /// The value of specialised binary operator `self` on the slots
+            /// `a` and `b`.
+            #[inline(always)]
+            pub fn eval_binary(&self, a: u64, b: u64) -> Option<u64> {
+                Some(match self {
+                    $(Op::$name { .. } => declare_ops!(@eval $kind, a, b, |$a, $b| $value),)*
+                    _ => return None,
+                })
+            }
+
+            /// Whether fused branch `self` jumps for the slots `a` and `b`.
+            #[inline(always)]
+            pub fn branch_taken(&self, a: u64, b: u64) -> Option<bool> {
+                Some(match self {
+                    $($(Op::$br { .. } => declare_ops!(@eval $kind, a, b, |$a, $b| $value) != 0,)?)*
+                    $($($(Op::$nbr { .. } => declare_ops!(@eval $kind, a, b, |$a, $b| $value) == 0,)?)?)*
+                    _ => return None,
+                })
+            }
+
+            /// The conditional branch that jumps when binary op `op` (on `a`,
+            /// `b`) gives a non-zero value, or, with `negate`, zero.
+            pub fn branch_on(op: &Op, negate: bool, target: u32) -> Option<Op> {
+                match (*op, negate) {
+                    $($(
+                        (Op::$name { a, b, .. }, false) => Some(Op::$br { a, b, target }),
+                        $((Op::$name { a, b, .. }, true) => {
+                            Op::branch_on(&Op::$neg { dst: 0, a, b }, false, target)
+                        })?
+                        $((Op::$name { a, b, .. }, true) => Some(Op::$nbr { a, b, target }),)?
+                    )?)*
+                    _ => None,
+                }
+            }
+
+            /// The operands and target of a fused comparison branch.
+            pub fn compare_branch_parts(&self) -> Option<(Reg, Reg, u32)> {
+                match *self {
+                    $($(Op::$br { a, b, target } => Some((a, b, target)),)?)*
+                    $($($(Op::$nbr { a, b, target } => Some((a, b, target)),)?)?)*
+                    _ => None,
+                }
+            }
+
+            fn compare_branch_target_mut(&mut self) -> Option<&mut u32> {
+                match self {
+                    $($(Op::$br { target, .. } => Some(target),)?)*
+                    $($($(Op::$nbr { target, .. } => Some(target),)?)?)*
+                    _ => None,
+                }
+            }
         }
     };
+    (@eval int, $x:ident, $y:ident, |$a:ident, $b:ident| $value:expr) => {{
+        let ($a, $b) = ($x, $y);
+        $value
+    }};
+    (@eval f64, $x:ident, $y:ident, |$a:ident, $b:ident| $value:expr) => {{
+        let ($a, $b): (f64, f64) = (f64::from_bits($x), f64::from_bits($y));
+        ($value).to_bits()
+    }};
 }
 
-binary_ops! {
-    I32Add, I32Sub, I32Mul, I32And, I32Or, I32Xor, I32Shl, I32ShrS, I32ShrU,
-    I32Eq, I32Ne, I32LtS, I32LtU, I32GtS, I32GtU, I32LeS, I32LeU, I32GeS, I32GeU,
-    I64Add, I64Sub, I64Mul, I64And, I64Or, I64Xor, I64Shl, I64ShrS, I64ShrU,
-    I64Eq, I64Ne, I64LtS, I64LtU, I64GtS, I64GtU, I64LeS, I64LeU, I64GeS, I64GeU,
-    F32Add, F32Sub, F32Mul, F32Div, F64Add, F64Sub, F64Mul, F64Div,
-}
+for_each_binary_op!(declare_ops);
 
 impl Op {
     /// The register this op writes, if it is a pure register definition that a
@@ -234,7 +368,13 @@ impl Op {
             | Op::Load { dst, .. }
             | Op::LoadWrapped { dst, .. }
             | Op::LoadScaled { dst, .. }
-            | Op::LoadExt { dst, .. } => Some(dst),
+            | Op::LoadExt { dst, .. }
+            | Op::V128Const { dst, .. }
+            | Op::VUnary { dst, .. }
+            | Op::VBinary { dst, .. }
+            | Op::ExtractLane { dst, .. }
+            | Op::ReplaceLane { dst, .. }
+            | Op::GlobalGetV128 { dst, .. } => Some(dst),
             _ => self.binary_parts().map(|(dst, _, _)| dst),
         }
     }
@@ -255,84 +395,44 @@ impl Op {
             | Op::Load { dst, .. }
             | Op::LoadWrapped { dst, .. }
             | Op::LoadScaled { dst, .. }
-            | Op::LoadExt { dst, .. } => *dst = new,
+            | Op::LoadExt { dst, .. }
+            | Op::V128Const { dst, .. }
+            | Op::VUnary { dst, .. }
+            | Op::VBinary { dst, .. }
+            | Op::ExtractLane { dst, .. }
+            | Op::ReplaceLane { dst, .. }
+            | Op::GlobalGetV128 { dst, .. } => *dst = new,
             other => other.set_binary_dst(new),
         }
     }
 }
 
-/// Generates, from one list of `Comparison / Negation => FusedBranch` rows, the
-/// accessors that fuse comparisons (and `i32.and`, which has no negation of its
-/// own) into branches and read or patch jump targets.
-macro_rules! compare_branches {
-    ($($cmp:ident / $neg:ident => $br:ident,)*) => {
-        impl Op {
-            /// The conditional branch that jumps when comparison `op` (on `a`, `b`) holds,
-            /// or, with `negate`, when it does not.
-            pub fn branch_on(op: &Op, negate: bool, target: u32) -> Option<Op> {
-                let (_, a, b) = op.binary_parts()?;
-                match (op, negate) {
-                    (Op::I32And { .. }, false) => Some(Op::BrIfI32And { a, b, target }),
-                    (Op::I32And { .. }, true) => Some(Op::BrIfI32NotAnd { a, b, target }),
-                    $((Op::$cmp { .. }, false) | (Op::$neg { .. }, true) => {
-                        Some(Op::$br { a, b, target })
-                    })*
-                    _ => None,
-                }
-            }
+impl Op {
+    /// The target of a conditional or unconditional jump.
+    pub fn target(&self) -> Option<u32> {
+        match *self {
+            Op::Br { target }
+            | Op::BrIfNez { target, .. }
+            | Op::BrIfEqz { target, .. }
+            | Op::BrIfFloat { target, .. } => Some(target),
+            _ => self.compare_branch_parts().map(|(_, _, target)| target),
+        }
+    }
 
-            /// The target of a conditional or unconditional jump.
-            pub fn target(&self) -> Option<u32> {
-                match *self {
-                    Op::Br { target }
-                    | Op::BrIfNez { target, .. }
-                    | Op::BrIfEqz { target, .. }
-                    | Op::BrIfI32And { target, .. }
-                    | Op::BrIfI32NotAnd { target, .. }
-                    | Op::BrIfFloat { target, .. } => Some(target),
-                    $(Op::$br { target, .. } => Some(target),)*
-                    _ => None,
-                }
-            }
-
-            /// Sets the target of a conditional or unconditional jump.
-            pub fn set_target(&mut self, new: u32) {
-                match self {
-                    Op::Br { target }
-                    | Op::BrIfNez { target, .. }
-                    | Op::BrIfEqz { target, .. }
-                    | Op::BrIfI32And { target, .. }
-                    | Op::BrIfI32NotAnd { target, .. }
-                    | Op::BrIfFloat { target, .. } => *target = new,
-                    $(Op::$br { target, .. } => *target = new,)*
-                    _ => {}
+    /// Sets the target of a conditional or unconditional jump.
+    pub fn set_target(&mut self, new: u32) {
+        match self {
+            Op::Br { target }
+            | Op::BrIfNez { target, .. }
+            | Op::BrIfEqz { target, .. }
+            | Op::BrIfFloat { target, .. } => *target = new,
+            other => {
+                if let Some(target) = other.compare_branch_target_mut() {
+                    *target = new;
                 }
             }
         }
-    };
-}
-
-compare_branches! {
-    I32Eq / I32Ne => BrIfI32Eq,
-    I32Ne / I32Eq => BrIfI32Ne,
-    I32LtS / I32GeS => BrIfI32LtS,
-    I32LtU / I32GeU => BrIfI32LtU,
-    I32GtS / I32LeS => BrIfI32GtS,
-    I32GtU / I32LeU => BrIfI32GtU,
-    I32LeS / I32GtS => BrIfI32LeS,
-    I32LeU / I32GtU => BrIfI32LeU,
-    I32GeS / I32LtS => BrIfI32GeS,
-    I32GeU / I32LtU => BrIfI32GeU,
-    I64Eq / I64Ne => BrIfI64Eq,
-    I64Ne / I64Eq => BrIfI64Ne,
-    I64LtS / I64GeS => BrIfI64LtS,
-    I64LtU / I64GeU => BrIfI64LtU,
-    I64GtS / I64LeS => BrIfI64GtS,
-    I64GtU / I64LeU => BrIfI64GtU,
-    I64LeS / I64GtS => BrIfI64LeS,
-    I64LeU / I64GtU => BrIfI64LeU,
-    I64GeS / I64LtS => BrIfI64GeS,
-    I64GeU / I64LtU => BrIfI64GeU,
+    }
 }
 
 /// Declares [`FloatCmp`] from `Variant => NumOp, negated, |a, b| condition` rows.

@@ -6,8 +6,10 @@
 //! runtime's store, never on the JIT. Traps come back as `Err(Trap)`; the
 //! interpreter never recurses on the native stack for WebAssembly calls, so
 //! deep recursion ends in `call stack exhausted` at the configured depth.
-//! SIMD is not executed yet: [`CompiledModule::new`] rejects modules that use it.
+//! Vector (`v128`) values take two slots of the value stack, a low and a high
+//! one, so that scalar code pays nothing for them (see [`bytecode`]).
 
+#[macro_use]
 pub mod bytecode;
 mod exec;
 pub mod num;
@@ -16,7 +18,6 @@ mod translate;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use kiln_parser::Module;
-use kiln_runtime::TierName;
 use kiln_validator::ModuleInfo;
 
 pub use exec::{invoke, stack_rescues};
@@ -30,6 +31,8 @@ pub struct CompiledFunc {
     pub memargs: Box<[(u32, u64)]>,
     /// `(table, type)` of each `call_indirect` site.
     pub indirect: Box<[(u32, u32)]>,
+    /// The `v128.const` values and `i8x16.shuffle` lane indices of `code`.
+    pub vconsts: Box<[u128]>,
     /// Number of parameters.
     pub num_params: u32,
     /// Number of locals, parameters included.
@@ -72,18 +75,13 @@ impl CompiledModule {
     ///
     /// # Errors
     ///
-    /// [`CompileError::Unsupported`] if the module uses SIMD.
+    /// None today: the interpreter runs every instruction the validator
+    /// accepts. The `Result` is the interface both tiers share.
     pub fn new(
         module: Arc<Module>,
         info: Arc<ModuleInfo>,
         options: CompileOptions,
     ) -> Result<CompiledModule, CompileError> {
-        if translate::uses_simd(&module, &info) {
-            return Err(CompileError::unsupported(
-                TierName::Interpreter,
-                "SIMD instructions".into(),
-            ));
-        }
         let funcs = (0..module.code.len()).map(|_| OnceLock::new()).collect();
         Ok(CompiledModule {
             module,

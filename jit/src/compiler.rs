@@ -41,7 +41,9 @@ impl CompiledModule {
     /// # Errors
     ///
     /// [`CompileError::Unsupported`] if the module uses something the JIT does
-    /// not compile yet (see the crate docs), [`CompileError::Codegen`] if Cranelift fails, and
+    /// not compile yet (see the crate docs) or SIMD on a processor without the
+    /// features its code needs (see `cpu.rs`), [`CompileError::Codegen`] if
+    /// Cranelift fails, and
     /// [`CompileError::CodeMemory`] if executable memory cannot be mapped.
     pub fn new(
         module: Arc<Module>,
@@ -50,6 +52,9 @@ impl CompiledModule {
     ) -> Result<CompiledModule, CompileError> {
         check_module(&module)?;
         let isa = host_isa(options)?;
+        if crate::cpu::uses_v128(&module, &info) {
+            crate::cpu::check_simd_isa(&*isa)?;
+        }
         let host_conv = isa.default_call_conv();
         let env = ModuleEnv::new(&module, &info, options, isa.frontend_config());
         let call_conv = env.call_conv;

@@ -11,15 +11,18 @@
 //! the same places).
 //!
 //! # What it compiles
-//! WebAssembly 2.0 without SIMD, plus the tail-call, extended-const,
-//! multi-memory and memory64 proposals: every scalar and reference-typed
-//! instruction, imports of every kind (functions are called through a
-//! libcall, host functions included, and may call back into WebAssembly),
+//! WebAssembly 2.0, plus the tail-call, extended-const, multi-memory,
+//! memory64 and relaxed-SIMD proposals (relaxed operators in the spec's
+//! deterministic profile): every scalar, reference-typed and vector
+//! instruction (`v128` through Cranelift's vector types), imports of every
+//! kind (functions are called through a libcall, host functions included,
+//! and may call back into WebAssembly),
 //! `call_indirect` with its checks, `return_call*` as real tail calls, bulk
 //! memory and table instructions (through the runtime's shared
 //! implementation, [`kiln_runtime::ops`]), fuel metering and NaN
-//! canonicalisation ([`CompileOptions`]). Functions using `v128` are refused with
-//! [`CompileError::Unsupported`]. The JIT runs on x86-64 Linux.
+//! canonicalisation ([`CompileOptions`]), vector lanes included. The JIT runs
+//! on x86-64 Linux; a module using `v128` also needs SSSE3 (`cpu.rs`), and
+//! is refused with [`CompileError::Unsupported`] without it.
 //!
 //! # How traps work
 //! By signal (see `signals.rs`): 32-bit memories with guard regions need no
@@ -32,6 +35,7 @@ mod activation;
 mod code_memory;
 mod compiled_module;
 mod compiler;
+mod cpu;
 mod invoke;
 mod libcalls;
 mod signals;

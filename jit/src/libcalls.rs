@@ -214,32 +214,52 @@ unsafe extern "C" fn call_indirect_slow(
     }
 }
 
-// Float rounding on hosts whose ISA lacks a rounding instruction. Rust's methods
-// are the WebAssembly operators (`round_ties_even` is `nearest`).
+// Float rounding on hosts whose ISA lacks a rounding instruction (SSE4.1's
+// `round*`), called once per scalar or per vector lane. Rust's methods are the
+// WebAssembly operators (`round_ties_even` is `nearest`), except that a
+// signalling NaN may come back unchanged where WebAssembly wants an arithmetic
+// (quiet) NaN, as the rounding instructions give: `quiet_*` sets the quiet bit.
+
+/// `x` with the quiet bit set if it is a NaN.
+fn quiet_f32(x: f32) -> f32 {
+    if x.is_nan() {
+        f32::from_bits(x.to_bits() | 0x0040_0000)
+    } else {
+        x
+    }
+}
+/// `x` with the quiet bit set if it is a NaN.
+fn quiet_f64(x: f64) -> f64 {
+    if x.is_nan() {
+        f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
+    } else {
+        x
+    }
+}
 
 extern "C" fn ceil_f32(x: f32) -> f32 {
-    x.ceil()
+    quiet_f32(x.ceil())
 }
 extern "C" fn ceil_f64(x: f64) -> f64 {
-    x.ceil()
+    quiet_f64(x.ceil())
 }
 extern "C" fn floor_f32(x: f32) -> f32 {
-    x.floor()
+    quiet_f32(x.floor())
 }
 extern "C" fn floor_f64(x: f64) -> f64 {
-    x.floor()
+    quiet_f64(x.floor())
 }
 extern "C" fn trunc_f32(x: f32) -> f32 {
-    x.trunc()
+    quiet_f32(x.trunc())
 }
 extern "C" fn trunc_f64(x: f64) -> f64 {
-    x.trunc()
+    quiet_f64(x.trunc())
 }
 extern "C" fn nearest_f32(x: f32) -> f32 {
-    x.round_ties_even()
+    quiet_f32(x.round_ties_even())
 }
 extern "C" fn nearest_f64(x: f64) -> f64 {
-    x.round_ties_even()
+    quiet_f64(x.round_ties_even())
 }
 
 #[cfg(test)]
@@ -254,5 +274,23 @@ mod tests {
             assert_eq!(Libcall::from_index(i as u32), Some(call));
         }
         assert_eq!(Libcall::from_index(Libcall::ALL.len() as u32), None);
+    }
+
+    /// The rounding libcalls give arithmetic (quiet) NaNs, keeping the payload, as
+    /// the rounding instructions do.
+    #[test]
+    fn rounding_quiets_signalling_nans() {
+        let s32 = f32::from_bits(0x7fa0_0000);
+        for f in [ceil_f32, floor_f32, trunc_f32, nearest_f32] {
+            assert_eq!(f(s32).to_bits(), 0x7fe0_0000);
+            assert_eq!(f(-s32).to_bits(), 0xffe0_0000);
+            assert_eq!(f(-3.0), -3.0);
+        }
+        let s64 = f64::from_bits(0x7ff4_0000_0000_0000);
+        for f in [ceil_f64, floor_f64, trunc_f64, nearest_f64] {
+            assert_eq!(f(s64).to_bits(), 0x7ffc_0000_0000_0000);
+        }
+        assert_eq!(nearest_f64(2.5), 2.0);
+        assert_eq!(ceil_f64(2.5), 3.0);
     }
 }

@@ -72,7 +72,7 @@ pub struct Job {
     pub export: String,
     /// The arguments, typed by the export's signature: integers in decimal
     /// (signed or unsigned), floats as Rust parses them (`1.5`, `-0`, `inf`,
-    /// `nan`).
+    /// `nan`), vectors in hexadecimal (`v128:0x...` or `0x...`).
     pub args: Vec<String>,
     /// The fuel the call may consume.
     pub fuel: u64,
@@ -385,7 +385,9 @@ fn zero(ty: ValType) -> Val {
 }
 
 /// Parses an argument of type `ty`; `None` if it is not one, or the type
-/// cannot be given on a command line (vectors, references).
+/// cannot be given on a command line (references). A `v128` is written as
+/// [`format_val`] writes it (`v128:0x` and 32 hex digits) or as `0x` and
+/// hex digits.
 pub fn parse_arg(s: &str, ty: ValType) -> Option<Val> {
     let s = s.trim();
     match ty {
@@ -401,6 +403,10 @@ pub fn parse_arg(s: &str, ty: ValType) -> Option<Val> {
             .map(Val::I64),
         ValType::F32 => s.parse::<f32>().ok().map(|f| Val::F32(f.to_bits())),
         ValType::F64 => s.parse::<f64>().ok().map(|f| Val::F64(f.to_bits())),
+        ValType::V128 => {
+            let hex = s.strip_prefix("v128:").unwrap_or(s).strip_prefix("0x")?;
+            u128::from_str_radix(hex, 16).ok().map(Val::V128)
+        }
         _ => None,
     }
 }

@@ -214,3 +214,46 @@ fn both_tiers_agree() -> Result<(), kiln::Error> {
     assert_eq!(interp.run(&j, &bytes), jit.run(&j, &bytes));
     Ok(())
 }
+
+/// SIMD and relaxed SIMD jobs run, with vector arguments and results, NaN
+/// lanes canonical, and the same result and fuel on both tiers.
+#[test]
+fn simd_jobs_are_deterministic_on_both_tiers() -> Result<(), kiln::Error> {
+    let bytes = kiln::wat2wasm(
+        br#"(module
+          (func (export "lanes") (param v128 v128) (result v128)
+            (f32x4.relaxed_madd (local.get 0) (local.get 1) (f32x4.sqrt (local.get 1))))
+          (func (export "sum") (param v128) (result i32)
+            (i32x4.extract_lane 0
+              (i32x4.add (local.get 0) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11
+                (local.get 0) (local.get 0))))))"#,
+    )
+    .map(|b| b.into_owned())
+    .unwrap_or_default();
+    let interp = interp()?;
+    // a * b + sqrt(b), lane by lane: 4 * 4 + 2 = 18; a NaN with a payload
+    // (canonical in the result); 0 * -1 + sqrt(-1), a NaN; 2 * 0.25 + 0.5 = 1.
+    let a = "v128:0x40000000000000007fc0123440800000"; // [4.0, NaN(0x123400), 0, 2.0] (lane 0 lowest)
+    let b = "v128:0x3e800000bf8000003f80000040800000"; // [4.0, 1.0, -1.0, 0.25]
+    let r = run(&interp, &bytes, "lanes", &[a, b], 1000);
+    assert_eq!(
+        r.outcome,
+        values(&["v128:0x3f8000007fc000007fc0000041900000"]),
+        "{r:?}"
+    );
+    let r = run(
+        &interp,
+        &bytes,
+        "sum",
+        &["0x00000004000000030000000200000001"],
+        1000,
+    );
+    assert_eq!(r.outcome, values(&["3"]));
+    if let Ok(jit) = Executor::new(Strategy::Jit, limits()) {
+        for (export, args) in [("lanes", [a, b].as_slice()), ("sum", &["0x1"])] {
+            let j = job(&bytes, export, args, 1000);
+            assert_eq!(interp.run(&j, &bytes), jit.run(&j, &bytes), "{export}");
+        }
+    }
+    Ok(())
+}

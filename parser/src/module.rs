@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use crate::features::Features;
 use crate::instr::Instr;
 use crate::types::{
-    FuncIdx, FuncType, GlobalType, MemIdx, MemoryType, RefType, TableIdx, TableType, TypeIdx,
-    ValType,
+    FuncIdx, FuncType, GlobalIdx, GlobalType, MemIdx, MemoryType, RefType, TableIdx, TableType,
+    TypeIdx, ValType,
 };
 
 /// A parsed (not yet validated) module.
@@ -154,6 +154,23 @@ impl Module {
                 .nth(i)
         } else {
             self.tables.get(i - imported).copied()
+        }
+    }
+
+    /// The type of global `g`, imported or defined, if it exists.
+    pub fn global_type(&self, g: GlobalIdx) -> Option<GlobalType> {
+        let i = g.index();
+        let imported = self.num_imported_globals as usize;
+        if i < imported {
+            self.imports
+                .iter()
+                .filter_map(|imp| match imp.kind {
+                    ImportKind::Global(g) => Some(g),
+                    _ => None,
+                })
+                .nth(i)
+        } else {
+            self.globals.get(i - imported).map(|g| g.ty)
         }
     }
 

@@ -6,7 +6,10 @@
 //! agrees to the unit.
 //!
 //! **Static cost.** Every instruction costs 1, except `nop`, `block`, `loop`,
-//! `else`, `end` and `drop`, which cost 0 ([`static_cost`]).
+//! `else`, `end` and `drop`, which cost 0 ([`static_cost`]). Vector
+//! instructions (SIMD and relaxed SIMD: lane arithmetic, shuffles, lane
+//! accesses, `v128` loads and stores) are instructions like any other and
+//! cost 1 each, whatever their lane count.
 //!
 //! **Metered runs.** A function body is cut into runs: a run starts at the
 //! first instruction and right after every control instruction (`block`,

@@ -43,6 +43,7 @@ wasm_ty! {
     u64 => I64, I64, |x| x as i64, |y| y as u64;
     f32 => F32, F32, |x| x.to_bits(), |y| f32::from_bits(y);
     f64 => F64, F64, |x| x.to_bits(), |y| f64::from_bits(y);
+    u128 => V128, V128, |x| x, |y| y;
 }
 
 /// A tuple of parameters (or a single one).

@@ -13,7 +13,8 @@ use kiln_runtime::{
 
 use crate::{CompiledFunc, CompiledModule};
 
-/// Most slots a value stack may grow to (256 Mi slots, 2 GiB) before `call stack exhausted`.
+/// Most registers a value stack may grow to (256 Mi registers, 4 GiB with
+/// their high halves) before `call stack exhausted`.
 pub(super) const MAX_STACK_SLOTS: usize = 1 << 28;
 
 /// An active WebAssembly function.
@@ -71,8 +72,31 @@ pub(super) fn compiled_module(
     kiln_runtime::invoke::compiled_code(store, instance)
 }
 
-pub(super) fn slot_of(v: &Val) -> u64 {
-    v.to_bits() as u64
+/// The value stack: one allocation of `2 * n` slots holding `n` registers,
+/// the low 64 bits of register `i` at index `i` and its high 64 bits (used by
+/// `v128` values only) at index `n + i`. Every index below [`half`] is a
+/// register's low slot, which is all that scalar code sees.
+pub(super) fn half(stack: &[u64]) -> usize {
+    stack.len() / 2
+}
+
+/// A value stack with room for `n` registers, all zero.
+pub(super) fn new_stack(n: usize) -> Vec<u64> {
+    vec![0; 2 * n]
+}
+
+/// Writes `v` to register `at` of `stack`, both halves.
+pub(super) fn put_val(stack: &mut [u64], at: usize, v: &Val) {
+    let bits = v.to_bits();
+    let n = half(stack);
+    stack[at] = bits as u64;
+    stack[n + at] = (bits >> 64) as u64;
+}
+
+/// Reads register `at` of `stack` as a value of type `t`.
+pub(super) fn get_val(stack: &[u64], at: usize, t: kiln_parser::ValType) -> Val {
+    let n = half(stack);
+    Val::from_bits(t, u128::from(stack[at]) | u128::from(stack[n + at]) << 64)
 }
 
 pub(super) fn frame_for(
@@ -96,14 +120,17 @@ pub(super) fn frame_for(
     }
 }
 
-/// Makes room for `needed` slots.
+/// Makes room for `needed` registers, moving the high halves up with the
+/// new middle of the stack (see [`half`]).
 pub(super) fn ensure_stack(stack: &mut Vec<u64>, needed: usize) -> Result<(), Trap> {
-    if needed > stack.len() {
+    let n = half(stack);
+    if needed > n {
         if needed > MAX_STACK_SLOTS {
             return Err(TrapCode::CallStackExhausted.into());
         }
-        let new_len = needed.max(stack.len() * 2).min(MAX_STACK_SLOTS);
-        stack.resize(new_len, 0);
+        let new_n = needed.max(n * 2).min(MAX_STACK_SLOTS);
+        stack.resize(2 * new_n, 0);
+        stack.copy_within(n..2 * n, new_n);
     }
     Ok(())
 }
@@ -123,7 +150,7 @@ pub(super) fn call_host(
         .params
         .iter()
         .enumerate()
-        .map(|(i, t)| Val::from_bits(*t, u128::from(stack[at + i])))
+        .map(|(i, t)| get_val(stack, at + i, *t))
         .collect();
     let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
     host(
@@ -141,7 +168,7 @@ pub(super) fn call_host(
                 "host function returned a value of the wrong type",
             ));
         }
-        stack[at + i] = slot_of(r);
+        put_val(stack, at + i, r);
     }
     Ok(())
 }
@@ -303,6 +330,7 @@ pub(super) fn tail_call(
     let base = frame.base;
     let np = store.func_type(addr).params.len();
     let from = base + args as usize;
+    // The high halves were moved by the `CopyHi`s before the op.
     stack.copy_within(from..from + np, base);
     match resolve(store, frame, addr, base, modules)? {
         Callee::Wasm(callee) => {

@@ -8,7 +8,8 @@
 //! owns the loop; the fast path is a faster copy of the common cases.
 //!
 //! All WebAssembly frames of one host-to-wasm entry share a value stack of
-//! 64-bit slots; a frame's registers are the window starting at its `base`.
+//! 64-bit slots (and, in its upper half, the high halves of `v128` registers;
+//! see `frames::half`); a frame's registers are the window starting at its `base`.
 //! A call places the callee's base at the caller's first argument register,
 //! so arguments are passed and results returned in place, without copying.
 //! Calls push the caller onto a `Vec` of frames rather than recursing, so
@@ -30,7 +31,7 @@ use kiln_runtime::invoke::WasmFunc;
 use kiln_runtime::{FuncAddr, Store, Trap, TrapCode, Val};
 
 pub(crate) use frames::Frame;
-use frames::{Modules, frame_for, init_frame, slot_of};
+use frames::{Modules, frame_for, get_val, init_frame, new_stack, put_val};
 
 use crate::CompiledModule;
 
@@ -68,9 +69,9 @@ fn run(
         return Err(TrapCode::CallStackExhausted.into());
     }
     store.depth += 1;
-    let mut stack = vec![0u64; (code.frame_size as usize).max(1024)];
-    for (slot, a) in stack.iter_mut().zip(args) {
-        *slot = slot_of(a);
+    let mut stack = new_stack((code.frame_size as usize).max(1024));
+    for (i, a) in args.iter().enumerate() {
+        put_val(&mut stack, i, a);
     }
     init_frame(&mut stack, 0, &code);
     let mut modules = Modules::default();
@@ -78,8 +79,8 @@ fn run(
     let frame = frame_for(store, modules.hold(module), func.instance, callee, 0);
     slow::execute(store, data, &mut stack, frame, &mut modules)?;
     let ty = store.sig(func.sig);
-    for ((r, t), s) in results.iter_mut().zip(ty.results.iter()).zip(&stack) {
-        *r = Val::from_bits(*t, u128::from(*s));
+    for (i, (r, t)) in results.iter_mut().zip(ty.results.iter()).enumerate() {
+        *r = get_val(&stack, i, *t);
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ use std::ptr::NonNull;
 
 use kiln_runtime::{RawRef, Store, Trap, TrapCode};
 
-use super::frames::{Modules, ensure_stack};
+use super::frames::{Modules, ensure_stack, half};
 use super::threaded::{self, Threaded};
 use super::{Frame, bulk};
 use crate::bytecode::{Op, Reg};
@@ -44,10 +44,22 @@ macro_rules! reg {
     };
 }
 
+/// The high half of register `$r` (see `frames::half`), as a place; `$regs`
+/// and `$half` are the executor's [`regs`](Executor::regs) and
+/// [`half`](Executor::half).
+macro_rules! hi {
+    ($regs:expr, $half:expr, $r:expr) => {
+        // SAFETY: as for `reg!`: the register is below the frame size, and the
+        // value stack holds the high halves of all its registers `half` slots up.
+        *unsafe { &mut *$regs.add($half + $r as usize) }
+    };
+}
+
 mod branches;
 mod calls;
 mod memory;
 mod numeric;
+mod vector;
 
 /// One execution's state: the store, the value stack, the running frame and
 /// raw views of it.
@@ -79,6 +91,8 @@ struct Executor<'a> {
     start: *const Threaded,
     /// The running frame's registers, `stack[base..]`.
     regs: *mut u64,
+    /// How far above a register's slot its high half is (`frames::half`).
+    half: usize,
     /// Memory 0's base and accessible length (dangling and empty if there is none).
     mem0: (NonNull<u8>, usize),
     /// Memory 0's length for the fast path, which handles 32-bit memories only
@@ -124,6 +138,7 @@ pub(super) fn execute(
         base: frame.base,
         start: std::ptr::null(),
         regs: std::ptr::null_mut(),
+        half: 0,
         mem0: (NonNull::dangling(), 0),
         fast_len: 0,
     };
@@ -142,6 +157,7 @@ impl Executor<'_> {
     fn refresh(&mut self) {
         self.start = self.ctx.frame.func().threaded.as_ptr();
         self.regs = self.stack.as_mut_ptr().wrapping_add(self.base);
+        self.half = half(self.stack);
         self.mem0 = memory0(self.store, &self.ctx.frame);
         self.fast_len = match self.ctx.frame.mem0 {
             Some((_, false)) => self.mem0.1,
@@ -194,7 +210,7 @@ impl Executor<'_> {
         ctx.depth = store.depth;
         ctx.globals = store.globals.as_mut_ptr();
         ctx.stack = self.stack.as_mut_ptr();
-        ctx.stack_len = self.stack.len();
+        ctx.stack_len = half(self.stack);
         ctx.store = &raw const *store;
         let inst = &store.instances[ctx.frame.instance.index()];
         ctx.instance_globals = inst.globals.as_ptr();
@@ -301,6 +317,21 @@ impl Executor<'_> {
             | Op::TableCopy { .. }
             | Op::TableInit { .. }
             | Op::ElemDrop { .. } => self.bulk(op)?,
+            Op::CopyHi { .. }
+            | Op::SelectHi { .. }
+            | Op::V128Const { .. }
+            | Op::VUnary { .. }
+            | Op::VBinary { .. }
+            | Op::VTernary { .. }
+            | Op::Shuffle { .. }
+            | Op::ExtractLane { .. }
+            | Op::ReplaceLane { .. }
+            | Op::LoadLane { .. }
+            | Op::StoreLane { .. }
+            | Op::GlobalGetV128 { .. }
+            | Op::GlobalSetV128 { .. }
+            | Op::CanonF32x4 { .. }
+            | Op::CanonF64x2 { .. } => self.vector(op)?,
             // The rest read and write registers only.
             _ => {
                 if !self.branch(op) {

@@ -94,7 +94,8 @@ pub(crate) struct Ctx {
     pub max_depth: u32,
     /// The value stack's slots (taken again before each run)...
     pub stack: *mut u64,
-    /// ...and how many there are.
+    /// ...and how many registers it holds (the high halves of `v128`
+    /// registers follow them: `frames::half`).
     pub stack_len: usize,
 }
 
@@ -345,13 +346,53 @@ macro_rules! int_operand {
     };
 }
 
-/// Expands each `Name => |a, b| value` row into a handler `Name::<ACC>` for
-/// `Op::Name { dst, a, b }` that writes `value` to `dst` and to the integer
-/// accumulator, taking operand `ACC` from it (see [`thread`]); plus the
-/// `binary_handler` lookup from an op to its handler.
+/// Expands the rows of [`for_each_binary_op!`] into the fast path's handlers
+/// of the specialised binary operators and of their fused branches, plus the
+/// `binary_handler` and `compare_branch_handler` lookups. For each row:
+/// - a handler `Name::<ACC>` for `Op::Name { dst, a, b }` that writes the
+///   value to `dst` and to the accumulator of the row's kind (the integer one
+///   for `int`, the float one for `f64`), taking operand `ACC` from it (see
+///   [`thread`]);
+/// - for a row with a branch, a handler `BrIfName::<BACK, ACC>` for
+///   `Op::BrIfName { a, b, target }` (and one for its `else` op) that jumps
+///   when the value is non-zero (zero), backward jumps checking the stack.
 macro_rules! binary_handlers {
-    ($($name:ident => |$a:ident, $b:ident| $value:expr;)*) => {
-        $(handler! {
+    ($($name:ident($kind:ident) => |$a:ident, $b:ident| $value:expr
+        $(, branch $br:ident $(if not $neg:ident)? $(else $nbr:ident)?)?;)*) => {
+        $(
+            binary_handlers!(@op $kind, $name, |$a, $b| $value);
+            $(
+                binary_handlers!(@branch $kind, $br, |$a, $b| ($value) != 0);
+                $(binary_handlers!(@branch $kind, $nbr, |$a, $b| ($value) == 0);)?
+            )?
+        )*
+
+        /// The handler of `op` when the accumulators hold `acc`, and what they
+        /// hold after it.
+        fn binary_handler(op: &Op, acc: Option<Acc>) -> Option<(Handler, Option<Acc>)> {
+            match *op {
+                $(Op::$name { dst, a, b } => Some(binary_handlers!(@pick $kind, $name, acc, dst, a, b)),)*
+                _ => None,
+            }
+        }
+
+        /// The handler of fused branch `op`, jumping backwards or not.
+        fn compare_branch_handler(op: &Op, back: bool, acc: Option<Acc>) -> Option<Handler> {
+            Some(match (*op, back) {
+                $($(
+                    (Op::$br { a, b, .. }, false) => pick_operand!($br, false; int_operand_of(acc, a, b)),
+                    (Op::$br { a, b, .. }, true) => pick_operand!($br, true; int_operand_of(acc, a, b)),
+                    $(
+                        (Op::$nbr { a, b, .. }, false) => pick_operand!($nbr, false; int_operand_of(acc, a, b)),
+                        (Op::$nbr { a, b, .. }, true) => pick_operand!($nbr, true; int_operand_of(acc, a, b)),
+                    )?
+                )?)*
+                _ => return None,
+            })
+        }
+    };
+    (@op int, $name:ident, |$a:ident, $b:ident| $value:expr) => {
+        handler! {
             #[allow(non_snake_case)]
             fn $name<const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
                 operands!(ip, Op::$name { dst, a, b });
@@ -361,65 +402,41 @@ macro_rules! binary_handlers {
                 reg!(regs, dst) = iacc;
                 advance!(ip, regs, mem, len, ctx, iacc, acc)
             }
-        })*
-
-        /// The handler of `op` when the accumulators hold `acc`, and what they
-        /// hold after it.
-        fn binary_handler(op: &Op, acc: Option<Acc>) -> Option<(Handler, Option<Acc>)> {
-            match *op {
-                $(Op::$name { dst, a, b } => Some((
-                    pick_operand!($name, int_operand_of(acc, a, b)),
-                    Some(Acc::Int(dst)),
-                )),)*
-                _ => None,
+        }
+    };
+    (@op f64, $name:ident, |$a:ident, $b:ident| $value:expr) => {
+        handler! {
+            #[allow(non_snake_case)]
+            fn $name<const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
+                operands!(ip, Op::$name { dst, a, b });
+                let $a = f64_operand!(ACC == ACC_A, acc, regs, a);
+                let $b = f64_operand!(ACC == ACC_B, acc, regs, b);
+                acc = $value;
+                reg!(regs, dst) = acc.to_bits();
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
             }
         }
     };
-}
-
-binary_handlers! {
-    I32Add => |a, b| u64::from((a as u32).wrapping_add(b as u32));
-    I32Sub => |a, b| u64::from((a as u32).wrapping_sub(b as u32));
-    I32Mul => |a, b| u64::from((a as u32).wrapping_mul(b as u32));
-    I32And => |a, b| (a & b) & 0xffff_ffff;
-    I32Or => |a, b| (a | b) & 0xffff_ffff;
-    I32Xor => |a, b| (a ^ b) & 0xffff_ffff;
-    I32Shl => |a, b| u64::from((a as u32).wrapping_shl(b as u32));
-    I32ShrS => |a, b| u64::from((a as i32).wrapping_shr(b as u32) as u32);
-    I32ShrU => |a, b| u64::from((a as u32).wrapping_shr(b as u32));
-    I32Eq => |a, b| u64::from(a as u32 == b as u32);
-    I32Ne => |a, b| u64::from(a as u32 != b as u32);
-    I32LtS => |a, b| u64::from((a as i32) < (b as i32));
-    I32LtU => |a, b| u64::from((a as u32) < (b as u32));
-    I32GtS => |a, b| u64::from((a as i32) > (b as i32));
-    I32GtU => |a, b| u64::from((a as u32) > (b as u32));
-    I32LeS => |a, b| u64::from((a as i32) <= (b as i32));
-    I32LeU => |a, b| u64::from((a as u32) <= (b as u32));
-    I32GeS => |a, b| u64::from((a as i32) >= (b as i32));
-    I32GeU => |a, b| u64::from((a as u32) >= (b as u32));
-    I64Add => |a, b| a.wrapping_add(b);
-    I64Sub => |a, b| a.wrapping_sub(b);
-    I64Mul => |a, b| a.wrapping_mul(b);
-    I64And => |a, b| a & b;
-    I64Or => |a, b| a | b;
-    I64Xor => |a, b| a ^ b;
-    I64Shl => |a, b| a.wrapping_shl(b as u32);
-    I64ShrS => |a, b| (a as i64).wrapping_shr(b as u32) as u64;
-    I64ShrU => |a, b| a.wrapping_shr(b as u32);
-    I64Eq => |a, b| u64::from(a == b);
-    I64Ne => |a, b| u64::from(a != b);
-    I64LtS => |a, b| u64::from((a as i64) < (b as i64));
-    I64LtU => |a, b| u64::from(a < b);
-    I64GtS => |a, b| u64::from((a as i64) > (b as i64));
-    I64GtU => |a, b| u64::from(a > b);
-    I64LeS => |a, b| u64::from((a as i64) <= (b as i64));
-    I64LeU => |a, b| u64::from(a <= b);
-    I64GeS => |a, b| u64::from((a as i64) >= (b as i64));
-    I64GeU => |a, b| u64::from(a >= b);
-    F32Add => |a, b| f32_bits(f32_of(a) + f32_of(b));
-    F32Sub => |a, b| f32_bits(f32_of(a) - f32_of(b));
-    F32Mul => |a, b| f32_bits(f32_of(a) * f32_of(b));
-    F32Div => |a, b| f32_bits(f32_of(a) / f32_of(b));
+    (@branch int, $name:ident, |$a:ident, $b:ident| $cond:expr) => {
+        handler! {
+            #[allow(non_snake_case)]
+            fn $name<const BACK: bool, const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
+                operands!(ip, Op::$name { a, b, target });
+                let $a = int_operand!(ACC == ACC_A, iacc, regs, a);
+                let $b = int_operand!(ACC == ACC_B, iacc, regs, b);
+                if $cond {
+                    jump!(BACK, ip, target, regs, mem, len, ctx, iacc, acc)
+                }
+                advance!(ip, regs, mem, len, ctx, iacc, acc)
+            }
+        }
+    };
+    (@pick int, $name:ident, $acc:ident, $dst:ident, $a:ident, $b:ident) => {
+        (pick_operand!($name, int_operand_of($acc, $a, $b)), Some(Acc::Int($dst)))
+    };
+    (@pick f64, $name:ident, $acc:ident, $dst:ident, $a:ident, $b:ident) => {
+        (pick_operand!($name, float_operand_of($acc, $a, $b)), Some(Acc::Float($dst)))
+    };
 }
 
 /// An `f64` operand read from register `$r`, or, when `$from_acc` holds, from
@@ -435,113 +452,11 @@ macro_rules! f64_operand {
     };
 }
 
-/// Expands each `Name => |a, b| value` row into a handler `Name::<ACC>` for
-/// `Op::Name { dst, a, b }` on `f64`s that writes `value` to `dst` and to the
-/// accumulator, taking operand `ACC` from the accumulator; plus the
-/// `f64_binary_handler` lookup.
-macro_rules! f64_binary_handlers {
-    ($($name:ident => |$a:ident, $b:ident| $value:expr;)*) => {
-        $(handler! {
-            #[allow(non_snake_case)]
-            fn $name<const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
-                operands!(ip, Op::$name { dst, a, b });
-                let $a = f64_operand!(ACC == ACC_A, acc, regs, a);
-                let $b = f64_operand!(ACC == ACC_B, acc, regs, b);
-                acc = $value;
-                reg!(regs, dst) = acc.to_bits();
-                advance!(ip, regs, mem, len, ctx, iacc, acc)
-            }
-        })*
-
-        /// The handler of `op` when the accumulators hold `acc`, and what they
-        /// hold after it.
-        fn f64_binary_handler(op: &Op, acc: Option<Acc>) -> Option<(Handler, Option<Acc>)> {
-            match *op {
-                $(Op::$name { dst, a, b } => Some((
-                    pick_operand!($name, float_operand_of(acc, a, b)),
-                    Some(Acc::Float(dst)),
-                )),)*
-                _ => None,
-            }
-        }
-    };
-}
-
-f64_binary_handlers! {
-    F64Add => |a, b| a + b;
-    F64Sub => |a, b| a - b;
-    F64Mul => |a, b| a * b;
-    F64Div => |a, b| a / b;
-}
+for_each_binary_op!(binary_handlers);
 
 #[inline(always)]
 fn f32_of(x: u64) -> f32 {
     f32::from_bits(x as u32)
-}
-
-#[inline(always)]
-fn f32_bits(x: f32) -> u64 {
-    u64::from(x.to_bits())
-}
-
-/// Expands each `Name => |a, b| condition` row into handlers for
-/// `Op::Name { a, b, target }` (forward and backward jumps, the latter with
-/// the stack check; operand `ACC` from the integer accumulator), plus the
-/// `compare_branch_handler` lookup.
-macro_rules! compare_branch_handlers {
-    ($($name:ident => |$a:ident, $b:ident| $cond:expr;)*) => {
-        $(handler! {
-            #[allow(non_snake_case)]
-            fn $name<const BACK: bool, const ACC: u8>(ip, regs, mem, len, ctx, iacc, acc) {
-                operands!(ip, Op::$name { a, b, target });
-                let $a = int_operand!(ACC == ACC_A, iacc, regs, a);
-                let $b = int_operand!(ACC == ACC_B, iacc, regs, b);
-                if $cond {
-                    jump!(BACK, ip, target, regs, mem, len, ctx, iacc, acc)
-                }
-                advance!(ip, regs, mem, len, ctx, iacc, acc)
-            }
-        })*
-
-        fn compare_branch_handler(op: &Op, back: bool, acc: Option<Acc>) -> Option<Handler> {
-            Some(match (*op, back) {
-                $(
-                    (Op::$name { a, b, .. }, false) => {
-                        pick_operand!($name, false; int_operand_of(acc, a, b))
-                    }
-                    (Op::$name { a, b, .. }, true) => {
-                        pick_operand!($name, true; int_operand_of(acc, a, b))
-                    }
-                )*
-                _ => return None,
-            })
-        }
-    };
-}
-
-compare_branch_handlers! {
-    BrIfI32And => |a, b| (a as u32) & (b as u32) != 0;
-    BrIfI32NotAnd => |a, b| (a as u32) & (b as u32) == 0;
-    BrIfI32Eq => |a, b| a as u32 == b as u32;
-    BrIfI32Ne => |a, b| a as u32 != b as u32;
-    BrIfI32LtS => |a, b| (a as i32) < (b as i32);
-    BrIfI32LtU => |a, b| (a as u32) < (b as u32);
-    BrIfI32GtS => |a, b| (a as i32) > (b as i32);
-    BrIfI32GtU => |a, b| (a as u32) > (b as u32);
-    BrIfI32LeS => |a, b| (a as i32) <= (b as i32);
-    BrIfI32LeU => |a, b| (a as u32) <= (b as u32);
-    BrIfI32GeS => |a, b| (a as i32) >= (b as i32);
-    BrIfI32GeU => |a, b| (a as u32) >= (b as u32);
-    BrIfI64Eq => |a, b| a == b;
-    BrIfI64Ne => |a, b| a != b;
-    BrIfI64LtS => |a, b| (a as i64) < (b as i64);
-    BrIfI64LtU => |a, b| a < b;
-    BrIfI64GtS => |a, b| (a as i64) > (b as i64);
-    BrIfI64GtU => |a, b| a > b;
-    BrIfI64LeS => |a, b| (a as i64) <= (b as i64);
-    BrIfI64LeU => |a, b| a <= b;
-    BrIfI64GeS => |a, b| (a as i64) >= (b as i64);
-    BrIfI64GeU => |a, b| a >= b;
 }
 
 handler! {
@@ -703,6 +618,7 @@ mod calls;
 mod memory;
 mod numeric;
 mod pairing;
+mod vector;
 
 pub(crate) use self::pairing::thread;
 use self::pairing::{Acc, float_operand_of, int_operand_of};

@@ -4,7 +4,7 @@
 //! Every scalar [`NumOp`] (2.0 core, sign extension, non-trapping
 //! float-to-int) is evaluated here by [`unary`] or [`binary`], so that every
 //! tier that needs a constant folded or an operator interpreted gets the same
-//! answer. SIMD operators are not this module's job.
+//! answer. The vector (SIMD and relaxed SIMD) operators are in [`simd`].
 //!
 //! # Value encoding
 //! A value lives in a `u64` slot:
@@ -35,6 +35,7 @@ use kiln_runtime::TrapCode;
 pub mod convert;
 pub mod float;
 pub mod int;
+pub mod simd;
 
 /// How many operands a scalar operator pops: `Some(1)` for [`unary`],
 /// `Some(2)` for [`binary`], `None` for a SIMD operator (which neither

@@ -35,6 +35,7 @@ impl Translator {
         let site = self.indirect.len() as u32;
         self.indirect.push((table.0, ty.0));
         if tail {
+            self.move_high_halves(args, np);
             self.emit(Op::ReturnCallIndirect { index, args, site });
             self.reachable = false;
         } else {
@@ -49,6 +50,7 @@ impl Translator {
         let ty = module.func_type_idx(f).map(|t| &module.types[t.index()]);
         let np = ty.map_or(0, |t| t.params.len() as u32);
         let args = self.reg(self.h - np);
+        self.move_high_halves(args, np);
         self.emit(Op::ReturnCall { func: f.0, args });
         self.reachable = false;
     }

@@ -84,6 +84,7 @@ impl Translator {
         if frame.kind == Kind::Func {
             if self.reachable {
                 let start = self.reg(frame.height);
+                self.move_high_halves(start, frame.results);
                 self.emit(Op::Return {
                     start,
                     count: frame.results,
@@ -218,6 +219,7 @@ impl Translator {
         let Some(local) = self.lazy_at(self.h - 1) else {
             return false;
         };
+        self.move_high_halves(local, 1);
         self.emit(Op::Return {
             start: local,
             count: 1,

@@ -54,12 +54,15 @@ impl Translator {
                 self.h -= 2;
                 let (a, b, cond) = (self.reg(self.h - 1), self.reg(self.h), self.reg(self.h + 1));
                 self.emit(Op::Select { a, b, cond });
+                if self.wide {
+                    self.emit(Op::SelectHi { a, b, cond });
+                }
             }
             Instr::LocalGet(x) => self.local_get(x.0),
             Instr::LocalSet(x) => self.local_set(x.0),
             Instr::LocalTee(x) => self.local_tee(x.0),
-            Instr::GlobalGet(g) => self.global_get(g.0),
-            Instr::GlobalSet(g) => self.global_set(g.0),
+            Instr::GlobalGet(g) => self.global_get(module, g.0),
+            Instr::GlobalSet(g) => self.global_set(module, g.0),
             Instr::I32Const(v) => self.push_const32(*v as u32),
             Instr::F32Const(v) => self.push_const32(*v),
             Instr::I64Const(v) => self.push_const64(*v as u64),
@@ -75,7 +78,11 @@ impl Translator {
                 self.emit(Op::RefIsNull { dst: r, src: r });
             }
             Instr::Num(op) => self.numeric(*op),
-            _ => self.memory(instr),
+            _ => {
+                if !self.vector_instr(instr) {
+                    self.memory(instr);
+                }
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ impl Translator {
         }
     }
 
-    fn memarg_entry(&mut self, m: &MemArg) -> u32 {
+    pub(super) fn memarg_entry(&mut self, m: &MemArg) -> u32 {
         self.memargs.push((m.memory.0, m.offset));
         self.memargs.len() as u32 - 1
     }
@@ -106,7 +106,8 @@ impl Translator {
                         self.h += 1;
                     }
                 }
-                // SIMD is rejected before translation (`uses_simd`).
+                // Every other instruction has a translation of its own
+                // (`Translator::instr`, `Translator::vector_instr`).
                 None => {
                     self.emit(Op::Unreachable);
                 }

@@ -36,6 +36,7 @@ mod emit;
 mod memory;
 mod numeric;
 mod variables;
+mod vector;
 
 use std::collections::HashMap;
 
@@ -126,6 +127,11 @@ pub(crate) struct Translator {
     lazy: Vec<Option<Reg>>,
     /// How many entries of `lazy` are `Some`.
     nlazy: usize,
+    /// Whether the function can hold `v128` values, so that moves of values of
+    /// unknown type must move high halves too (see [`crate::bytecode`]).
+    wide: bool,
+    /// The vector constants and shuffle lane indices of the function.
+    vconsts: Vec<u128>,
 }
 
 impl Translator {
@@ -178,6 +184,11 @@ impl Translator {
         self.run_cost = 0;
         self.lazy.clear();
         self.nlazy = 0;
+        self.vconsts.clear();
+        self.wide = vector::is_wide(module, sig, info, instrs);
+        if self.wide {
+            self.zero_vector_locals(&info.locals, sig.params.len());
+        }
         self.ctrl.push(Ctrl {
             kind: Kind::Func,
             height: 0,
@@ -219,6 +230,7 @@ impl Translator {
             threaded: crate::exec::thread(&self.code),
             memargs: self.memargs.as_slice().into(),
             indirect: self.indirect.as_slice().into(),
+            vconsts: self.vconsts.as_slice().into(),
             num_params: sig.params.len() as u32,
             num_locals: self.l,
             // Every register is a local or `l + h` for a height `h <= max_h`.
@@ -322,6 +334,12 @@ impl Translator {
                 && which(local)
             {
                 let dst = self.reg(pos);
+                if self.wide {
+                    // No `Copy2`: each copy moves its high half too.
+                    self.emit_copy(dst, local);
+                    self.set_lazy(pos, None);
+                    continue;
+                }
                 match pending.take() {
                     Some((d, a)) if d + 1 == dst => {
                         self.emit(Op::Copy2 {
@@ -422,7 +440,7 @@ impl Translator {
         if from != target_height {
             for i in 0..n {
                 let (dst, src) = (self.reg(target_height + i), self.reg(from + i));
-                self.emit(Op::Copy { dst, src });
+                self.emit_copy(dst, src);
             }
         }
     }
@@ -438,6 +456,7 @@ impl Translator {
             Kind::Func => {
                 let n = frame.results;
                 let start = self.reg(self.h - n);
+                self.move_high_halves(start, n);
                 self.emit(Op::Return { start, count: n });
             }
             _ => {
@@ -502,20 +521,4 @@ impl Translator {
         };
         self.emit(op)
     }
-}
-
-/// Whether a function or module uses SIMD, which the interpreter does not execute yet.
-pub(crate) fn uses_simd(module: &Module, info: &kiln_validator::ModuleInfo) -> bool {
-    use kiln_parser::ValType;
-    let v = |t: &ValType| *t == ValType::V128;
-    info.uses_v128_instrs
-        || module
-            .types
-            .iter()
-            .any(|t| t.params.iter().any(v) || t.results.iter().any(v))
-        || module.globals.iter().any(|g| g.ty.content == ValType::V128)
-        || module
-            .code
-            .iter()
-            .any(|body| body.locals.iter().any(|(_, t)| v(t)))
 }

@@ -24,6 +24,10 @@ impl Translator {
     /// Numeric operator `op`, followed by NaN canonicalisation when it is on
     /// and `op` may produce a NaN.
     pub(super) fn numeric(&mut self, op: NumOp) {
+        if crate::num::arity(op).is_none() {
+            self.vector_numeric(op);
+            return;
+        }
         self.numeric_op(op);
         if self.canonicalize && produces_nan(op) {
             let reg = self.reg(self.h - 1);

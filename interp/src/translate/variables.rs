@@ -2,6 +2,8 @@
 //! the module documentation of `translate`), `local.set`, `local.tee`,
 //! `global.get` and `global.set`.
 
+use kiln_parser::{GlobalIdx, Module, ValType};
+
 use super::Translator;
 use crate::bytecode::{Op, Reg};
 
@@ -19,10 +21,7 @@ impl Translator {
             self.set_lazy(self.h, None);
             self.materialize_local(local);
             if from != local {
-                self.emit(Op::Copy {
-                    dst: local,
-                    src: from,
-                });
+                self.emit_copy(local, from);
             }
             return;
         }
@@ -37,10 +36,7 @@ impl Translator {
             if from != local {
                 self.set_lazy(top, None);
                 self.materialize_local(local);
-                self.emit(Op::Copy {
-                    dst: local,
-                    src: from,
-                });
+                self.emit_copy(local, from);
                 // The slot now reads the local it was copied to.
                 self.set_lazy(top, Some(local));
             }
@@ -69,23 +65,36 @@ impl Translator {
                 true
             }
             _ => {
-                self.emit(Op::Copy { dst: local, src });
+                self.emit_copy(local, src);
                 false
             }
         }
     }
 
     /// `global.get` of `global`.
-    pub(super) fn global_get(&mut self, global: u32) {
+    pub(super) fn global_get(&mut self, module: &Module, global: u32) {
         let dst = self.reg(self.h);
-        self.emit(Op::GlobalGet { dst, global });
+        if is_vector(module, global) {
+            self.emit(Op::GlobalGetV128 { dst, global });
+        } else {
+            self.emit(Op::GlobalGet { dst, global });
+        }
         self.h += 1;
     }
 
     /// `global.set` of `global`.
-    pub(super) fn global_set(&mut self, global: u32) {
+    pub(super) fn global_set(&mut self, module: &Module, global: u32) {
         self.h -= 1;
         let src = self.operand(self.h);
-        self.emit(Op::GlobalSet { global, src });
+        if is_vector(module, global) {
+            self.emit(Op::GlobalSetV128 { global, src });
+        } else {
+            self.emit(Op::GlobalSet { global, src });
+        }
     }
+}
+
+/// Whether global `global` of `module` holds a `v128`.
+fn is_vector(module: &Module, global: u32) -> bool {
+    module.global_type(GlobalIdx(global)).map(|g| g.content) == Some(ValType::V128)
 }

@@ -35,7 +35,7 @@ use kiln_runtime::TierName;
 impl FuncState<'_, '_> {
     /// Flags of linear-memory accesses: possibly unaligned, little-endian, disjoint
     /// from the `VmContext`, trapping (out of bounds) if they fault.
-    fn heap_flags(&self) -> MemFlagsData {
+    pub(super) fn heap_flags(&self) -> MemFlagsData {
         MemFlagsData::new()
             .with_endianness(Endianness::Little)
             .with_alias_region(Some(self.heap_region))
@@ -64,7 +64,7 @@ impl FuncState<'_, '_> {
 
     /// Pops an address and returns the native address of a `size`-byte access,
     /// checked explicitly unless the memory is guarded.
-    fn heap_addr(&mut self, memarg: &MemArg, size: u64) -> Result<Value, CompileError> {
+    pub(super) fn heap_addr(&mut self, memarg: &MemArg, size: u64) -> Result<Value, CompileError> {
         let m = memarg.memory.0;
         let info = self.env.memories[m as usize];
         let index = self.pop();
@@ -127,7 +127,11 @@ impl FuncState<'_, '_> {
             }
             F32Load => F32,
             F64Load => F64,
-            _ => return Err(CompileError::unsupported(TierName::Jit, "SIMD".into())),
+            V128Load | V128Load8x8S | V128Load8x8U | V128Load16x4S | V128Load16x4U
+            | V128Load32x2S | V128Load32x2U | V128Load8Splat | V128Load16Splat
+            | V128Load32Splat | V128Load64Splat | V128Load32Zero | V128Load64Zero => {
+                return self.visit_v128_load(op, memarg);
+            }
         };
         let size = 1u64 << op.max_align();
         let addr = self.heap_addr(memarg, size)?;
@@ -148,9 +152,6 @@ impl FuncState<'_, '_> {
 
     pub(super) fn visit_store(&mut self, op: StoreOp, memarg: &MemArg) -> Result<(), CompileError> {
         use StoreOp::*;
-        if op == V128Store {
-            return Err(CompileError::unsupported(TierName::Jit, "SIMD".into()));
-        }
         let v = self.pop();
         let size = 1u64 << op.max_align();
         let addr = self.heap_addr(memarg, size)?;
@@ -160,6 +161,7 @@ impl FuncState<'_, '_> {
             I32Store8 | I64Store8 => ins.istore8(f, v, addr, 0),
             I32Store16 | I64Store16 => ins.istore16(f, v, addr, 0),
             I64Store32 => ins.istore32(f, v, addr, 0),
+            // Every other store writes its whole value (`v128.store` an `I8X16`).
             _ => ins.store(f, v, addr, 0),
         };
         Ok(())

@@ -38,12 +38,14 @@
 //! that makes code reachable again.
 //!
 //! The family files are `impl` blocks on [`FuncState`]: `control.rs`
-//! (blocks, branches, calls), `numeric.rs` (`NumOp`s), `memory.rs` (loads,
-//! stores, memory and table management through the `bulk` libcall).
+//! (blocks, branches, calls), `numeric.rs` (scalar `NumOp`s), `memory.rs`
+//! (loads, stores, memory and table management through the `bulk` libcall),
+//! and `simd/` (every instruction on `v128` values, by family).
 
 mod control;
 mod memory;
 mod numeric;
+mod simd;
 
 use std::collections::HashMap;
 
@@ -60,7 +62,6 @@ use kiln_validator::{FuncInfo, ModuleInfo};
 use crate::libcalls::Libcall;
 use crate::vmctx;
 use crate::{CompileError, CompileOptions};
-use kiln_runtime::TierName;
 
 use control::ControlFrame;
 
@@ -75,22 +76,20 @@ pub(crate) const LIBCALL_NAMESPACE: u32 = 1;
 /// (and trampolines): one `Val::to_bits` each.
 pub(crate) const SLOT_SIZE: i32 = 16;
 
-/// The Cranelift type of a value type the JIT supports.
+/// The Cranelift type of a value type: `v128` is always `I8X16` where values
+/// meet (see `simd/mod.rs`).
 ///
 /// # Errors
 ///
-/// [`CompileError::Unsupported`] for `v128`.
+/// None today; kept fallible for value types the JIT may not support.
 pub(crate) fn clif_type(t: ValType) -> Result<Type, CompileError> {
-    match t {
-        ValType::I32 | ValType::FuncRef | ValType::ExternRef => Ok(types::I32),
-        ValType::I64 => Ok(types::I64),
-        ValType::F32 => Ok(types::F32),
-        ValType::F64 => Ok(types::F64),
-        ValType::V128 => Err(CompileError::unsupported(
-            TierName::Jit,
-            "SIMD (v128 values)".into(),
-        )),
-    }
+    Ok(match t {
+        ValType::I32 | ValType::FuncRef | ValType::ExternRef => types::I32,
+        ValType::I64 => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+        ValType::V128 => types::I8X16,
+    })
 }
 
 /// The Cranelift signature of a WebAssembly function type: the `VmContext`
@@ -402,7 +401,7 @@ impl FuncState<'_, '_> {
         self.depth_in = self.b.block_params(entry)[1];
         let num_params = self.b.block_params(entry).len() - 2;
 
-        let mut zeros: [Option<Value>; 4] = [None; 4];
+        let mut zeros: [Option<Value>; 5] = [None; 5];
         for (i, &ty) in info.locals.iter().enumerate() {
             let clif = clif_type(ty)?;
             let var = self.b.declare_var(clif);
@@ -600,7 +599,15 @@ impl FuncState<'_, '_> {
                 self.push(v);
             }
             Instr::Num(op) => self.visit_num(*op)?,
-            other => return Err(unsupported_instr(other)),
+            Instr::V128Const(bytes) => {
+                let v = self.v128_const(bytes);
+                self.push(v);
+            }
+            Instr::Shuffle(_)
+            | Instr::ExtractLane(..)
+            | Instr::ReplaceLane(..)
+            | Instr::LoadLane(..)
+            | Instr::StoreLane(..) => self.visit_simd(instr)?,
         }
         Ok(())
     }
@@ -692,6 +699,7 @@ impl FuncState<'_, '_> {
             ValType::I64 => self.b.ins().iconst(types::I64, 0),
             ValType::F32 => self.b.ins().f32const(0.0),
             ValType::F64 => self.b.ins().f64const(0.0),
+            ValType::V128 => self.v128_const(&[0; 16]),
             _ => self.b.ins().iconst(types::I32, 0),
         }
     }
@@ -800,20 +808,7 @@ fn zero_slot(ty: ValType) -> usize {
         ValType::I64 => 1,
         ValType::F32 => 2,
         ValType::F64 => 3,
+        ValType::V128 => 4,
         _ => 0,
     }
-}
-
-/// The error for an instruction the JIT does not compile, naming its proposal.
-fn unsupported_instr(instr: &Instr) -> CompileError {
-    let what = match instr {
-        Instr::V128Const(_)
-        | Instr::Shuffle(_)
-        | Instr::ExtractLane(..)
-        | Instr::ReplaceLane(..)
-        | Instr::LoadLane(..)
-        | Instr::StoreLane(..) => "SIMD",
-        _ => "this instruction",
-    };
-    CompileError::unsupported(TierName::Jit, what.into())
 }

@@ -29,7 +29,7 @@ impl FuncState<'_, '_> {
     pub(super) fn visit_num(&mut self, op: NumOp) -> Result<(), CompileError> {
         let params = op.params();
         if op.result() == ValType::V128 || params.contains(&ValType::V128) {
-            return Err(CompileError::unsupported(TierName::Jit, "SIMD".into()));
+            return self.visit_simd_num(op);
         }
         let v = if params.len() == 1 {
             let x = self.pop();

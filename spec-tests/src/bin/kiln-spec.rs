@@ -31,8 +31,8 @@ struct Args {
     /// The tier to run; `all` runs each in turn.
     #[arg(long, value_enum, default_value_t = EngineArg::All)]
     engine: EngineArg,
-    /// Run only these suites (repeatable): wasm-v2, simd, tail-call,
-    /// extended-const, multi-memory, memory64.
+    /// Run only these suites (repeatable): wasm-v2, simd, relaxed-simd,
+    /// tail-call, extended-const, multi-memory, memory64.
     #[arg(long = "suite", value_name = "NAME")]
     suites: Vec<String>,
     /// Run only files whose name contains this text.

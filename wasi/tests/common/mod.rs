@@ -54,6 +54,19 @@ fn unavailable() -> Option<&'static str> {
         .as_deref()
 }
 
+/// Whether the C programs can be built here; if not, says why (and fails
+/// in CI, where `.ci/run` installs the compiler, so tests never skip there).
+fn available() -> bool {
+    let Some(reason) = unavailable() else {
+        return true;
+    };
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI must build the C test programs, but {reason}");
+    }
+    eprintln!("skipping: {reason} (install clang, lld, wasi-libc and libclang-rt-dev-wasm32)");
+    false
+}
+
 fn out_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasi-c");
     std::fs::create_dir_all(&dir).expect("create the output directory");
@@ -66,15 +79,17 @@ fn out_dir() -> PathBuf {
 /// on this machine. In CI (`CI=true`) a missing compiler is a failure:
 /// `.ci/run` installs it, so the tests never skip there.
 pub fn wasm(name: &str) -> Option<PathBuf> {
-    if let Some(reason) = unavailable() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("CI must build the C test programs, but {reason}");
-        }
-        eprintln!("skipping: {reason} (install clang, lld, wasi-libc and libclang-rt-dev-wasm32)");
+    wasm_with(name, "", &["-O2"])
+}
+
+/// Compiles `tests/c/{name}.c` like [`wasm`], with `flags` instead of `-O2`
+/// (`-O3 -msimd128`, say), into `{name}{suffix}.wasm`.
+pub fn wasm_with(name: &str, suffix: &str, flags: &[&str]) -> Option<PathBuf> {
+    if !available() {
         return None;
     }
     let dir = out_dir();
-    let out = dir.join(format!("{name}.wasm"));
+    let out = dir.join(format!("{name}{suffix}.wasm"));
     // Each process writes its own file and renames it into place, so tests
     // compiling the same program at once never read a half-written module.
     let tmp = dir.join(format!(
@@ -83,7 +98,9 @@ pub fn wasm(name: &str) -> Option<PathBuf> {
         std::thread::current().id()
     ));
     let status = Command::new(clang())
-        .args(["--target=wasm32-wasi", "-O2", "-Wall", "-o"])
+        .arg("--target=wasm32-wasi")
+        .args(flags)
+        .args(["-Wall", "-o"])
         .arg(&tmp)
         .arg(sources().join(format!("{name}.c")))
         .status()
@@ -91,6 +108,36 @@ pub fn wasm(name: &str) -> Option<PathBuf> {
     assert!(status.success(), "clang failed on {name}.c");
     std::fs::rename(&tmp, &out).expect("move the module into place");
     Some(out)
+}
+
+/// What `tests/c/{name}.c`, built for this machine with `-O2` and run,
+/// prints on standard output: the reference a WebAssembly build of the same
+/// program must match. `None` (after printing why) as for [`wasm`].
+pub fn native_output(name: &str) -> Option<String> {
+    if !available() {
+        return None;
+    }
+    let dir = out_dir();
+    let exe = dir.join(format!(
+        "{name}-native.{}.{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let status = Command::new(clang())
+        .args(["-O2", "-Wall", "-o"])
+        .arg(&exe)
+        .arg(sources().join(format!("{name}.c")))
+        .arg("-lm")
+        .status()
+        .expect("run clang");
+    assert!(
+        status.success(),
+        "clang failed to build {name}.c for this machine"
+    );
+    let out = Command::new(&exe).output().expect("run the native program");
+    let _ = std::fs::remove_file(&exe);
+    assert!(out.status.success(), "the native {name} failed");
+    Some(String::from_utf8(out.stdout).expect("UTF-8 output"))
 }
 
 /// A scratch directory, removed on drop.

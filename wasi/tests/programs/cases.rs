@@ -248,3 +248,23 @@ fn removing_entries_while_reading_a_directory() {
     assert_eq!(out.stdout, "removed 200, left 0\n");
     assert!(!host.join("many").exists());
 }
+
+/// A program built with `-O3 -msimd128` (explicit SIMD intrinsics and
+/// auto-vectorised loops) prints what the same program built for this
+/// machine prints; so does its scalar build.
+#[test]
+fn simd_program_matches_its_native_build() {
+    let (Some(simd), Some(scalar), Some(native)) = (
+        common::wasm_with("simd", "-simd128", &["-O3", "-msimd128"]),
+        common::wasm_with("simd", "-scalar", &["-O3"]),
+        common::native_output("simd"),
+    ) else {
+        return;
+    };
+    assert!(native.starts_with("byte sum "), "{native}");
+    for wasm in [&simd, &scalar] {
+        let out = run(wasm, |_| {});
+        assert_eq!(out.status, 0, "{out:#?}");
+        assert_eq!(out.stdout, native, "{}", wasm.display());
+    }
+}

@@ -13,15 +13,16 @@ impl Executor<'_> {
     /// A load of `kind` from memory 0 at effective address `ea` into register `dst`.
     #[inline(always)]
     pub(super) fn load0(&mut self, kind: LoadOp, dst: Reg, ea: u64) -> Result<(), Trap> {
-        reg!(self.regs, dst) = load(kind, self.mem0(), ea)?;
+        let v = load(kind, self.mem0(), ea)?;
+        self.set_wide(dst, v);
         Ok(())
     }
 
     /// A store of register `val` as `kind` to memory 0 at effective address `ea`.
     #[inline(always)]
     pub(super) fn store0(&mut self, kind: StoreOp, val: Reg, ea: u64) -> Result<(), Trap> {
-        let regs = self.regs;
-        store(kind, self.mem0(), ea, reg!(regs, val))?;
+        let v = self.wide(val);
+        store(kind, self.mem0(), ea, v)?;
         Ok(())
     }
 
@@ -60,7 +61,8 @@ impl Executor<'_> {
         memarg: u32,
     ) -> Result<(), Trap> {
         let (m, ea) = self.ext_address(memarg, addr)?;
-        reg!(self.regs, dst) = load(kind, self.store.memories[m].data(), ea)?;
+        let v = load(kind, self.store.memories[m].data(), ea)?;
+        self.set_wide(dst, v);
         Ok(())
     }
 
@@ -75,7 +77,7 @@ impl Executor<'_> {
         memarg: u32,
     ) -> Result<(), Trap> {
         let (m, ea) = self.ext_address(memarg, addr)?;
-        let val = reg!(self.regs, val);
+        let val = self.wide(val);
         store(kind, self.store.memories[m].data_mut(), ea, val)?;
         Ok(())
     }
@@ -92,7 +94,7 @@ impl Executor<'_> {
     /// The store index of the memory of memarg side-table entry `memarg` of the
     /// running function, and the effective address of its access at register `addr`.
     #[inline(always)]
-    fn ext_address(&self, memarg: u32, addr: Reg) -> Result<(usize, u64), Trap> {
+    pub(super) fn ext_address(&self, memarg: u32, addr: Reg) -> Result<(usize, u64), Trap> {
         let (mem, offset) = self.ctx.frame.func().memargs[memarg as usize];
         let inst = &self.store.instances[self.ctx.frame.instance.index()];
         let m = inst.memories[mem as usize].index();

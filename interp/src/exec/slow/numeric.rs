@@ -58,7 +58,7 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// Runs specialised binary operator `op` (see [`Op::specialised_binary`]).
+    /// Runs specialised binary operator `op` (see [`for_each_binary_op!`]).
     #[inline(always)]
     fn binary(&mut self, op: Op) -> Result<(), Trap> {
         let regs = self.regs;
@@ -66,66 +66,8 @@ impl Executor<'_> {
             // Every other op is dispatched elsewhere (see `Executor::step`).
             return Err(TrapCode::Unreachable.into());
         };
-        let (a, b) = (reg!(regs, a), reg!(regs, b));
-        reg!(regs, dst) = match op {
-            Op::I32Add { .. } => u64::from((a as u32).wrapping_add(b as u32)),
-            Op::I32Sub { .. } => u64::from((a as u32).wrapping_sub(b as u32)),
-            Op::I32Mul { .. } => u64::from((a as u32).wrapping_mul(b as u32)),
-            Op::I32And { .. } => u64::from(a as u32 & b as u32),
-            Op::I32Or { .. } => u64::from(a as u32 | b as u32),
-            Op::I32Xor { .. } => u64::from(a as u32 ^ b as u32),
-            Op::I32Shl { .. } => u64::from((a as u32).wrapping_shl(b as u32)),
-            Op::I32ShrS { .. } => u64::from((a as i32).wrapping_shr(b as u32) as u32),
-            Op::I32ShrU { .. } => u64::from((a as u32).wrapping_shr(b as u32)),
-            Op::I32Eq { .. } => u64::from(a as u32 == b as u32),
-            Op::I32Ne { .. } => u64::from(a as u32 != b as u32),
-            Op::I32LtS { .. } => u64::from((a as i32) < (b as i32)),
-            Op::I32LtU { .. } => u64::from((a as u32) < (b as u32)),
-            Op::I32GtS { .. } => u64::from((a as i32) > (b as i32)),
-            Op::I32GtU { .. } => u64::from((a as u32) > (b as u32)),
-            Op::I32LeS { .. } => u64::from((a as i32) <= (b as i32)),
-            Op::I32LeU { .. } => u64::from((a as u32) <= (b as u32)),
-            Op::I32GeS { .. } => u64::from((a as i32) >= (b as i32)),
-            Op::I32GeU { .. } => u64::from((a as u32) >= (b as u32)),
-            Op::I64Add { .. } => a.wrapping_add(b),
-            Op::I64Sub { .. } => a.wrapping_sub(b),
-            Op::I64Mul { .. } => a.wrapping_mul(b),
-            Op::I64And { .. } => a & b,
-            Op::I64Or { .. } => a | b,
-            Op::I64Xor { .. } => a ^ b,
-            Op::I64Shl { .. } => a.wrapping_shl(b as u32),
-            Op::I64ShrS { .. } => (a as i64).wrapping_shr(b as u32) as u64,
-            Op::I64ShrU { .. } => a.wrapping_shr(b as u32),
-            Op::I64Eq { .. } => u64::from(a == b),
-            Op::I64Ne { .. } => u64::from(a != b),
-            Op::I64LtS { .. } => u64::from((a as i64) < (b as i64)),
-            Op::I64LtU { .. } => u64::from(a < b),
-            Op::I64GtS { .. } => u64::from((a as i64) > (b as i64)),
-            Op::I64GtU { .. } => u64::from(a > b),
-            Op::I64LeS { .. } => u64::from((a as i64) <= (b as i64)),
-            Op::I64LeU { .. } => u64::from(a <= b),
-            Op::I64GeS { .. } => u64::from((a as i64) >= (b as i64)),
-            Op::I64GeU { .. } => u64::from(a >= b),
-            Op::F32Add { .. } => f32_op(a, b, |x, y| x + y),
-            Op::F32Sub { .. } => f32_op(a, b, |x, y| x - y),
-            Op::F32Mul { .. } => f32_op(a, b, |x, y| x * y),
-            Op::F32Div { .. } => f32_op(a, b, |x, y| x / y),
-            Op::F64Add { .. } => f64_op(a, b, |x, y| x + y),
-            Op::F64Sub { .. } => f64_op(a, b, |x, y| x - y),
-            Op::F64Mul { .. } => f64_op(a, b, |x, y| x * y),
-            Op::F64Div { .. } => f64_op(a, b, |x, y| x / y),
-            _ => return Err(TrapCode::Unreachable.into()),
-        };
+        let value = op.eval_binary(reg!(regs, a), reg!(regs, b));
+        reg!(regs, dst) = value.ok_or(TrapCode::Unreachable)?;
         Ok(())
     }
-}
-
-#[inline(always)]
-fn f32_op(a: u64, b: u64, f: impl Fn(f32, f32) -> f32) -> u64 {
-    u64::from(f(f32::from_bits(a as u32), f32::from_bits(b as u32)).to_bits())
-}
-
-#[inline(always)]
-fn f64_op(a: u64, b: u64, f: impl Fn(f64, f64) -> f64) -> u64 {
-    f(f64::from_bits(a), f64::from_bits(b)).to_bits()
 }

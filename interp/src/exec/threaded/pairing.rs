@@ -7,8 +7,8 @@ use super::calls::ret1;
 use super::{
     ACC_A, ACC_B, ACC_NONE, Handler, Threaded, binary, binary_handler, br, br_if_eqz,
     br_if_float_handler, br_if_nez, br_table, calls, canon_f32, canon_f64, compare_branch_handler,
-    const32, const64, copy, copy2, f64_binary_handler, fuel, global_get, global_set, i32_add_imm,
-    i32_add_shl, i64_add_imm, memory, nop, numeric, select, slow, unary,
+    const32, const64, copy, copy2, fuel, global_get, global_set, i32_add_imm, i32_add_shl,
+    i64_add_imm, memory, nop, numeric, select, slow, unary,
 };
 use crate::bytecode::{Op, Reg};
 
@@ -67,10 +67,13 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
     let back = op.target().is_some_and(|t| t as usize <= at);
     let int_from = |r: Reg| Acc::int(acc) == Some(r);
     let float_from = |r: Reg| Acc::float(acc) == Some(r);
-    if let Some(found) = binary_handler(op, acc).or_else(|| f64_binary_handler(op, acc)) {
+    if let Some(found) = binary_handler(op, acc) {
         return found;
     }
     if let Some(h) = compare_branch_handler(op, back, acc) {
+        return (h, None);
+    }
+    if let Some(h) = super::vector::vector_handler(op) {
         return (h, None);
     }
     match *op {

@@ -1,0 +1,210 @@
+//! Handlers for the vector ops: the same semantics as the slow path's
+//! (`exec/slow/vector.rs`, both through [`num::simd`]), on the fast path so
+//! that a loop of vector code does not leave it at every op. Lane loads and
+//! stores, and `v128` globals, stay on the slow path.
+//!
+//! A register's high half is `ctx.stack_len` slots above its low half
+//! (`frames::half`); the vector handlers read that distance from the context.
+//!
+//! The handlers call the lane semantics through the `#[inline(never)]`
+//! wrappers at the end of this file. Inlined, those functions keep lane arrays
+//! on the handler's own stack frame, and a frame whose locals' addresses
+//! escape cannot end in a jump to the next handler: every vector op would
+//! then leave a native frame behind (see the fast path's module
+//! documentation), and deep recursion through vector code would overflow the
+//! native stack.
+
+use std::hint::unreachable_unchecked;
+
+use super::{Ctx, Handler, Threaded};
+use crate::bytecode::Op;
+use crate::num::simd::FloatLanes;
+
+/// The high half of register `$r`, as a place.
+macro_rules! hi {
+    ($regs:ident, $ctx:ident, $r:expr) => {
+        // SAFETY: `ctx` is valid for the run, and the value stack holds the high
+        // half of each register `stack_len` slots above it (`frames::half`);
+        // registers are below the frame size (translation).
+        *unsafe { &mut *$regs.add((*$ctx).stack_len + $r as usize) }
+    };
+}
+
+/// Register `$r` as a `v128`.
+macro_rules! wide {
+    ($regs:ident, $ctx:ident, $r:expr) => {{
+        let r = $r;
+        u128::from(reg!($regs, r)) | u128::from(hi!($regs, $ctx, r)) << 64
+    }};
+}
+
+/// Sets register `$r` to the `v128` `$v`.
+macro_rules! set_wide {
+    ($regs:ident, $ctx:ident, $r:expr, $v:expr) => {{
+        let (r, v): (_, u128) = ($r, $v);
+        reg!($regs, r) = v as u64;
+        hi!($regs, $ctx, r) = (v >> 64) as u64;
+    }};
+}
+
+handler! {
+    fn copy_hi(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::CopyHi { dst, src });
+        hi!(regs, ctx, dst) = hi!(regs, ctx, src);
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    fn select_hi(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::SelectHi { a, b, cond });
+        if reg!(regs, cond) as u32 == 0 {
+            hi!(regs, ctx, a) = hi!(regs, ctx, b);
+        }
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    fn v128_const(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::V128Const { dst, idx });
+        // SAFETY: `ctx.frame` is the running frame, whose function holds the
+        // constant (translation).
+        let v = unsafe { (*ctx).frame.func() }.vconsts[idx as usize];
+        set_wide!(regs, ctx, dst, v);
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    fn vunary(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::VUnary { op, dst, src });
+        set_wide!(regs, ctx, dst, lanes::unary(op, wide!(regs, ctx, src)));
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    fn vbinary(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::VBinary { op, dst, a, b });
+        let v = lanes::binary(op, wide!(regs, ctx, a), wide!(regs, ctx, b));
+        set_wide!(regs, ctx, dst, v);
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    fn vternary(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::VTernary { op, dst, a, b });
+        let c = wide!(regs, ctx, dst + 2);
+        let v = lanes::ternary(op, wide!(regs, ctx, a), wide!(regs, ctx, b), c);
+        set_wide!(regs, ctx, dst, v);
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    fn shuffle(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::Shuffle { dst, a, idx });
+        // SAFETY: as in `v128_const`.
+        let indices = unsafe { (*ctx).frame.func() }.vconsts[idx as usize];
+        let v = lanes::shuffle(indices, wide!(regs, ctx, a), wide!(regs, ctx, dst + 1));
+        set_wide!(regs, ctx, dst, v);
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    fn extract_lane(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::ExtractLane { shape, lane, dst, src });
+        reg!(regs, dst) = lanes::extract_lane(shape, lane, wide!(regs, ctx, src));
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    fn replace_lane(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::ReplaceLane { shape, lane, dst, v, x });
+        let v = lanes::replace_lane(shape, lane, wide!(regs, ctx, v), reg!(regs, x));
+        set_wide!(regs, ctx, dst, v);
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    fn canon_f32x4(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::CanonF32x4 { reg });
+        let v = lanes::canonicalize(FloatLanes::F32x4, wide!(regs, ctx, reg));
+        set_wide!(regs, ctx, reg, v);
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    fn canon_f64x2(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::CanonF64x2 { reg });
+        let v = lanes::canonicalize(FloatLanes::F64x2, wide!(regs, ctx, reg));
+        set_wide!(regs, ctx, reg, v);
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+/// The handler of vector op `op`, if the fast path runs it.
+pub(super) fn vector_handler(op: &Op) -> Option<Handler> {
+    Some(match op {
+        Op::CopyHi { .. } => copy_hi,
+        Op::SelectHi { .. } => select_hi,
+        Op::V128Const { .. } => v128_const,
+        Op::VUnary { .. } => vunary,
+        Op::VBinary { .. } => vbinary,
+        Op::VTernary { .. } => vternary,
+        Op::Shuffle { .. } => shuffle,
+        Op::ExtractLane { .. } => extract_lane,
+        Op::ReplaceLane { .. } => replace_lane,
+        Op::CanonF32x4 { .. } => canon_f32x4,
+        Op::CanonF64x2 { .. } => canon_f64x2,
+        _ => return None,
+    })
+}
+
+/// The lane semantics, kept out of the handlers (see the module documentation).
+mod lanes {
+    use kiln_parser::{LaneShape, NumOp};
+
+    use crate::num::simd::{self, FloatLanes};
+
+    #[inline(never)]
+    pub(super) fn unary(op: NumOp, a: u128) -> u128 {
+        simd::unary(op, a)
+    }
+
+    #[inline(never)]
+    pub(super) fn binary(op: NumOp, a: u128, b: u128) -> u128 {
+        simd::binary(op, a, b)
+    }
+
+    #[inline(never)]
+    pub(super) fn ternary(op: NumOp, a: u128, b: u128, c: u128) -> u128 {
+        simd::ternary(op, a, b, c)
+    }
+
+    #[inline(never)]
+    pub(super) fn shuffle(lanes: u128, a: u128, b: u128) -> u128 {
+        simd::shuffle(&lanes.to_le_bytes(), a, b)
+    }
+
+    #[inline(never)]
+    pub(super) fn extract_lane(shape: LaneShape, lane: u8, v: u128) -> u64 {
+        simd::extract_lane(shape, lane, v)
+    }
+
+    #[inline(never)]
+    pub(super) fn replace_lane(shape: LaneShape, lane: u8, v: u128, x: u64) -> u128 {
+        simd::replace_lane(shape, lane, v, x)
+    }
+
+    #[inline(never)]
+    pub(super) fn canonicalize(lanes: FloatLanes, v: u128) -> u128 {
+        simd::canonicalize(lanes, v)
+    }
+}
