@@ -8,18 +8,26 @@
 //! `KILN_REPLAY=<file> cargo test -p kiln-fuzz-replay one_file -- --nocapture`
 //! replays one file through every target, printing each outcome, and writes
 //! the module `wasm-smith` builds from it to `<file>.wasm` (for
-//! `wasm2wat`), to debug a finding; a `.wasm` or `.wat` file is run on both
-//! engines as it is.
+//! `wasm2wat`), to debug a finding; a `.wasm` or `.wat` file is run on every
+//! engine as it is.
 
 use std::path::{Path, PathBuf};
 
+use kiln_fuzz_replay::differential::{Agreement, SimdUse, simd_use, smith_module};
 use kiln_fuzz_replay::{
-    Finding, differential::Agreement, differential_outcome, node_input_outcome,
-    parse_validate_outcome, wat_outcome,
+    Finding, differential_outcome, differential_wasm, node_input_outcome, parse_validate_outcome,
+    wat_outcome,
 };
 
 /// `wasm-smith` seeds for the `differential` target.
 const DIFFERENTIAL_SEEDS: u64 = 500;
+/// The fewest of the seeds' modules that must use SIMD (compared three ways)
+/// and relaxed SIMD (compared on Kiln's tiers): with `wasm-smith` 0.263 almost
+/// every module uses `v128` (244 and 255 of the 500 seeds' 499 modules today;
+/// see `differential::smith_config`), so a lower count means the generator
+/// or the harness stopped producing them.
+const MIN_SIMD_MODULES: usize = 150;
+const MIN_RELAXED_MODULES: usize = 150;
 
 /// The corpus folder of a target.
 fn corpus_dir(target: &str) -> PathBuf {
@@ -163,35 +171,58 @@ fn seed_input(seed: u64) -> Vec<u8> {
     (0..len).map(|_| next() as u8).collect()
 }
 
+/// What the `differential` seeds ran, for one kind of module.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    modules: usize,
+    instantiated: usize,
+    calls: usize,
+    out_of_fuel: usize,
+}
+
 #[test]
 fn differential_seeds() {
     let inputs: Vec<(String, Vec<u8>)> = (0..DIFFERENTIAL_SEEDS)
         .map(|s| (format!("seed {s}"), seed_input(s)))
         .collect();
-    let (mut modules, mut instantiated, mut calls, mut out_of_fuel) = (0, 0, 0, 0);
+    let (mut scalar, mut simd, mut relaxed) = <[Tally; 3]>::default().into();
     replay(
         "differential",
         inputs.iter().map(|(n, b)| (n.clone(), b.as_slice())),
         |b| {
-            let Some(agreement) = differential_outcome(b)? else {
+            let Some(wasm) = smith_module(b) else {
                 return Ok(());
             };
-            modules += 1;
-            if let Agreement::Complete {
-                calls: c,
-                out_of_fuel: f,
-            } = agreement
-            {
-                instantiated += 1;
-                calls += c;
-                out_of_fuel += f;
+            let tally = match simd_use(&wasm) {
+                SimdUse::None => &mut scalar,
+                SimdUse::Simd => &mut simd,
+                SimdUse::Relaxed => &mut relaxed,
+            };
+            tally.modules += 1;
+            if let Agreement::Complete { calls, out_of_fuel } = differential_wasm(&wasm)? {
+                tally.instantiated += 1;
+                tally.calls += calls;
+                tally.out_of_fuel += out_of_fuel;
             }
             Ok(())
         },
     );
-    println!(
-        "{modules} modules, {instantiated} instantiated alike; {calls} calls compared, \
-         {out_of_fuel} exports out of fuel"
+    let kinds = [
+        ("without SIMD (three ways)", scalar),
+        ("with SIMD (three ways)", simd),
+        ("with relaxed SIMD (Kiln's tiers only)", relaxed),
+    ];
+    for (kind, t) in kinds {
+        println!(
+            "{} modules {kind}, {} instantiated alike; {} calls compared, {} exports out of fuel",
+            t.modules, t.instantiated, t.calls, t.out_of_fuel
+        );
+    }
+    assert!(
+        simd.modules >= MIN_SIMD_MODULES && relaxed.modules >= MIN_RELAXED_MODULES,
+        "too few SIMD ({}) or relaxed SIMD ({}) modules among the seeds",
+        simd.modules,
+        relaxed.modules
     );
 }
 
@@ -235,9 +266,10 @@ fn one_file() {
         .extension()
         .is_some_and(|e| e == "wasm" || e == "wat")
     {
-        // A module itself: run it on both engines.
+        // A module itself: run it on every engine.
         let wasm = kiln::wat2wasm(&bytes).expect("the module is well-formed text");
-        match kiln_fuzz_replay::differential_wasm(&wasm) {
+        println!("SIMD use: {:?}", simd_use(&wasm));
+        match differential_wasm(&wasm) {
             Ok(agreement) => println!("differential: {agreement:?}"),
             Err(finding) => println!("differential: {finding}"),
         }
@@ -246,10 +278,11 @@ fn one_file() {
     println!("parse_validate: {:?}", parse_validate_outcome(&bytes));
     println!("wat: {:?}", wat_outcome(&bytes));
     println!("node_input: {:?}", node_input_outcome(&bytes));
-    if let Some(wasm) = kiln_fuzz_replay::differential::smith_module(&bytes) {
+    if let Some(wasm) = smith_module(&bytes) {
         let out = PathBuf::from(format!("{}.wasm", Path::new(&path).display()));
         std::fs::write(&out, &wasm).expect("the module can be written beside the input");
         println!("wasm-smith module written to {}", out.display());
+        println!("SIMD use: {:?}", simd_use(&wasm));
     }
     match differential_outcome(&bytes) {
         Ok(agreement) => println!("differential: {agreement:?}"),

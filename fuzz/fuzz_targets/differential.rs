@@ -1,5 +1,6 @@
-//! A wasm-smith module on Kiln's interpreter and on wasmi: the same results,
-//! traps, memories and globals (see `kiln_fuzz_replay::check_differential`).
+//! A wasm-smith module (SIMD included) on Kiln's interpreter, Kiln's JIT and
+//! wasmi: the same results, traps, memories and globals; a module with relaxed
+//! SIMD on Kiln's two tiers only (see `kiln_fuzz_replay::check_differential`).
 
 #![no_main]
 

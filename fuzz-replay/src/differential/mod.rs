@@ -7,10 +7,10 @@
 //! position from fixed tables (see [`argument`]). After instantiation and after
 //! each call the engines must agree on:
 //!
-//! - the call's outcome: the same results (floats by their bits, references
-//!   by whether they are null), or a trap of the same kind;
+//! - the call's outcome: the same results (floats and `v128`s by their bits,
+//!   references by whether they are null), or a trap of the same kind;
 //! - every exported memory, byte for byte, and its size;
-//! - every exported global's value;
+//! - every exported global's value (a `v128` by its bits);
 //! - every exported table's size and which of its elements are null.
 //!
 //! Kiln's two tiers must agree exactly, fuel included: the same outcome
@@ -28,15 +28,31 @@
 //! Calls are limited to the same depth on every engine, and memories and
 //! tables to the same sizes.
 //!
-//! NaNs: `wasm-smith` canonicalises the NaNs of float arithmetic in the
-//! module it builds, [`canonicalize`] adds the same after `f32.demote_f64`
-//! and `f64.promote_f32`, and Kiln canonicalises them too
-//! (`Config::nan_canonicalization`); wasmi does not, so NaN bits that differ
-//! are a finding only if a NaN got past all of that.
+//! SIMD: modules use `v128` and the SIMD operators, and some (a knob of
+//! [`smith_config`]) relaxed SIMD too. The relaxed operators' results are
+//! implementation-defined: Kiln's tiers both compute the deterministic
+//! profile's, wasmi its own. So a module that uses a relaxed operator (see
+//! [`simd_use`]) is compared on Kiln's interpreter and JIT only, exactly and
+//! fuel included as always, and wasmi is not consulted for it (where Kiln has
+//! no JIT, such a module only checks that the interpreter does not panic).
+//! Every other module, with SIMD or without, is compared three ways.
+//!
+//! NaNs: `wasm-smith` canonicalises the NaNs of float arithmetic, scalar and
+//! per vector lane, in the module it builds; [`canonicalize`] adds the same
+//! after the conversions between float widths (`f32.demote_f64`,
+//! `f64.promote_f32`, `f32x4.demote_f64x2_zero`, `f64x2.promote_low_f32x4`);
+//! and Kiln canonicalises all of them too (`Config::nan_canonicalization`),
+//! lane by lane; wasmi does not, so NaN bits that differ are a finding only if
+//! a NaN got past all of that. The operators that move a NaN's bits without
+//! computing (`abs`, `neg`, `copysign`, `pmin`, `pmax`, lane moves, loads and
+//! stores) keep them on every engine, and are compared as they are.
 
 mod canonicalize;
 mod kiln_side;
+mod simd_use;
 mod wasmi_side;
+
+pub use simd_use::{SimdUse, simd_use};
 
 use std::fmt;
 
@@ -80,7 +96,7 @@ pub enum Value {
         /// Whether the reference is null.
         null: bool,
     },
-    /// A `v128` (never generated: SIMD is off).
+    /// A `v128`'s bits, lane 0 in the least significant.
     V128(u128),
 }
 
@@ -208,14 +224,15 @@ pub enum Agreement {
     OutOfFuel,
 }
 
-/// The `wasm-smith` configuration: only what Kiln's interpreter executes, with
-/// no imports and bounded sizes. `knobs` (one input byte) varies what stays
-/// within that: exporting everything, 64-bit memories, how many
-/// memories and tables.
+/// The `wasm-smith` configuration: only what Kiln executes, with no imports
+/// and bounded sizes. `knobs` (one input byte) varies what stays within that,
+/// bit by bit (from the least significant): exporting everything (bits 0 and
+/// 7), relaxed SIMD (bit 1), 64-bit memories (bit 2), how many memories (bits
+/// 3 and 4) and tables (bits 5 and 6).
 pub fn smith_config(knobs: u8) -> wasm_smith::Config {
     wasm_smith::Config {
-        // WebAssembly 2.0 less SIMD, which the interpreter does not run.
-        simd_enabled: false,
+        // WebAssembly 2.0.
+        simd_enabled: true,
         reference_types_enabled: true,
         bulk_memory_enabled: true,
         multi_value_enabled: true,
@@ -227,8 +244,10 @@ pub fn smith_config(knobs: u8) -> wasm_smith::Config {
         memory64_enabled: knobs & 0b100 != 0,
         max_memories: 1 + usize::from(knobs >> 3 & 0b11),
         max_tables: 1 + usize::from(knobs >> 5 & 0b11),
+        // Half the inputs: a module using it is compared on Kiln's tiers
+        // only (see the module docs).
+        relaxed_simd_enabled: knobs & 0b10 != 0,
         // Everything else.
-        relaxed_simd_enabled: false,
         gc_enabled: false,
         exceptions_enabled: false,
         threads_enabled: false,
@@ -319,13 +338,37 @@ pub fn argument(ty: ValType, call: usize, param: usize) -> Value {
         f64::MIN_POSITIVE,
         9_223_372_036_854_775_808.0,
     ];
+    // Lane 0 in the least significant bits. Integer lanes at their edges,
+    // float lanes at theirs, bytes in order for shuffles and swizzles, and
+    // NaNs both canonical and not (negative, with a payload, signalling),
+    // which the operators that keep a NaN's bits must keep alike.
+    const V128: [u128; 10] = [
+        0,
+        u128::MAX,
+        // i32 lanes: 1, -1, 7, i32::MIN.
+        0x8000_0000_0000_0007_ffff_ffff_0000_0001,
+        // Bytes 0 to 15.
+        0x0f0e_0d0c_0b0a_0908_0706_0504_0302_0100,
+        // f32 lanes: 1.0, -1.5, NaN, +inf.
+        0x7f80_0000_7fc0_0000_bfc0_0000_3f80_0000,
+        // f64 lanes: -0.0, 1e300.
+        0x7e37_e43c_8800_759c_8000_0000_0000_0000,
+        // i16 lanes: i16::MIN, i16::MAX, 1, -1, 0, 256, 42, -128.
+        0xff80_002a_0100_0000_ffff_0001_7fff_8000,
+        // f32 lanes: -0.0, f32::MIN_POSITIVE, 2^31, -inf.
+        0xff80_0000_4f00_0000_0080_0000_8000_0000,
+        // f64 lanes: a negative NaN with a payload, 2^63.
+        0x43e0_0000_0000_0000_fff8_0000_0000_0001,
+        // f32 lanes: a signalling NaN, 0.5, -2.5, 1e10.
+        0x5015_02f9_c020_0000_3f00_0000_7fa0_0000,
+    ];
     let i = (call * 3 + param) % 10;
     match ty {
         ValType::I32 => Value::I32(I32[i]),
         ValType::I64 => Value::I64(I64[i]),
         ValType::F32 => Value::F32(F32[i].to_bits()),
         ValType::F64 => Value::F64(F64[i].to_bits()),
-        ValType::V128 => Value::V128(0),
+        ValType::V128 => Value::V128(V128[i]),
         ValType::FuncRef => Value::FuncRef { null: true },
         ValType::ExternRef => Value::ExternRef { null: true },
     }
@@ -336,7 +379,8 @@ struct Sides {
     interp: kiln_side::KilnSide,
     /// `None` where Kiln has no JIT.
     jit: Option<kiln_side::KilnSide>,
-    oracle: wasmi_side::WasmiSide,
+    /// `None` for a module wasmi is not consulted on (relaxed SIMD).
+    oracle: Option<wasmi_side::WasmiSide>,
 }
 
 impl Sides {
@@ -355,7 +399,10 @@ impl Sides {
                 ));
             }
         }
-        let oracle = self.oracle.snapshot(exports);
+        let Some(oracle) = &self.oracle else {
+            return Ok(());
+        };
+        let oracle = oracle.snapshot(exports);
         if interp != oracle {
             let header = format!("Kiln and wasmi differ in exported state {what}");
             return Err(snapshot_difference(
@@ -369,7 +416,8 @@ impl Sides {
     }
 }
 
-/// Runs a binary module on every engine and compares every step.
+/// Runs a binary module on every engine and compares every step; on Kiln's
+/// tiers only if it uses relaxed SIMD (see the module docs).
 ///
 /// A call that runs out of fuel on Kiln or on wasmi is not compared with
 /// wasmi; the engines' states may differ after it, so all are instantiated
@@ -381,7 +429,9 @@ impl Sides {
 /// The first difference, with the step and the engines' observations; or a
 /// panic inside Kiln.
 pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
-    let mut sides = match instantiate(wasm)? {
+    let consult_wasmi = simd_use(wasm).wasmi_consulted();
+    let instantiate = || instantiate(wasm, consult_wasmi);
+    let mut sides = match instantiate()? {
         Ok(sides) => sides,
         Err(agreement) => return Ok(agreement),
     };
@@ -405,17 +455,19 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
                 let j = catch(&what, || jit.call(name, &args))?;
                 compare_tiers(&what, (&k, sides.interp.fuel_left()), (&j, jit.fuel_left()))?;
             }
-            let w = sides.oracle.call(name, &args);
-            if k.out_of_fuel() || w.out_of_fuel() {
+            let w = sides.oracle.as_mut().map(|oracle| oracle.call(name, &args));
+            if k.out_of_fuel() || w.as_ref().is_some_and(Step::out_of_fuel) {
                 out_of_fuel.push(name);
                 // Instantiation succeeded alike before, with the same fuel.
-                match instantiate(wasm)? {
+                match instantiate()? {
                     Ok(fresh) => sides = fresh,
                     Err(_) => return Err(Finding(format!("{what}: instantiating again failed"))),
                 }
                 continue;
             }
-            if k != w {
+            if let Some(w) = w
+                && k != w
+            {
                 return Err(differ(&what, &k, &w));
             }
             sides.compare_snapshots(&format!("after {what}"), &exports)?;
@@ -440,14 +492,14 @@ fn compare_tiers(what: &str, interp: (&Step, u64), jit: (&Step, u64)) -> Result<
     )))
 }
 
-/// Instantiates `wasm` on every engine: the instances, or how all failed
-/// alike.
+/// Instantiates `wasm` on every engine (on wasmi only if `consult_wasmi`):
+/// the instances, or how all failed alike.
 ///
 /// # Errors
 ///
 /// A panic in Kiln, Kiln's tiers differing in any way, or instantiation
 /// failing differently on Kiln and wasmi.
-fn instantiate(wasm: &[u8]) -> Result<Result<Sides, Agreement>, Finding> {
+fn instantiate(wasm: &[u8], consult_wasmi: bool) -> Result<Result<Sides, Agreement>, Finding> {
     let kiln = catch("Kiln instantiation (interp)", || {
         kiln_side::KilnSide::new(wasm, Strategy::Interpreter)
     })?;
@@ -465,13 +517,29 @@ fn instantiate(wasm: &[u8]) -> Result<Result<Sides, Agreement>, Finding> {
     } else {
         None
     };
+    if !consult_wasmi {
+        // The module is valid (it uses relaxed SIMD), so Kiln must compile
+        // and link it; a trap, the same on both tiers, is an outcome.
+        return match kiln {
+            Ok(interp) => Ok(Ok(Sides {
+                interp,
+                jit,
+                oracle: None,
+            })),
+            Err(k) if k.out_of_fuel() => Ok(Err(Agreement::OutOfFuel)),
+            Err(Step::Trapped(_)) => Ok(Err(Agreement::NotInstantiated)),
+            Err(k) => Err(Finding(format!(
+                "Kiln did not instantiate a valid module (relaxed SIMD, wasmi not consulted): {k}"
+            ))),
+        };
+    }
     let oracle = wasmi_side::WasmiSide::new(wasm);
     let instantiated = Step::Returned(Vec::new());
     match (kiln, oracle) {
         (Ok(interp), Ok(oracle)) => Ok(Ok(Sides {
             interp,
             jit,
-            oracle,
+            oracle: Some(oracle),
         })),
         (Err(k), _) if k.out_of_fuel() => Ok(Err(Agreement::OutOfFuel)),
         (_, Err(w)) if w.out_of_fuel() => Ok(Err(Agreement::OutOfFuel)),

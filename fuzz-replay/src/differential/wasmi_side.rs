@@ -24,7 +24,10 @@ impl WasmiSide {
     /// Compiles and instantiates `wasm`, running its start function.
     pub(super) fn new(wasm: &[u8]) -> Result<WasmiSide, Step> {
         let mut config = Config::default();
+        // SIMD is on by default with wasmi's `simd` cargo feature; said here
+        // since the differential depends on it.
         config
+            .wasm_simd(true)
             .consume_fuel(true)
             .set_max_recursion_depth(MAX_CALL_DEPTH as usize)
             .set_max_stack_height(MAX_STACK_BYTES);

@@ -1,0 +1,84 @@
+//! Which of the SIMD proposals a module uses, which decides the engines it is
+//! compared on: a module with relaxed SIMD operators runs on Kiln's two tiers
+//! only.
+//!
+//! The relaxed operators' results are implementation-defined: wasmi computes
+//! them its own way, Kiln's tiers both by the proposal's deterministic profile.
+//! So Kiln's interpreter and JIT must agree exactly on such a module, as on
+//! every other, and wasmi is not consulted. Any other module, SIMD or not, is
+//! compared three ways.
+//!
+//! The use is read off `wasmparser`'s validator rather than a list of
+//! operators: a module uses a proposal if it is valid with it and invalid
+//! without it. That counts `v128` in a signature, a local or a global as SIMD
+//! too, and stays right as `wasmparser` files operators under proposals.
+
+use wasmparser::{Validator, WasmFeatures};
+
+/// How much of SIMD a module uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SimdUse {
+    /// No `v128` anywhere (or the module is invalid).
+    None,
+    /// The SIMD proposal, no relaxed operator: compared three ways.
+    Simd,
+    /// Relaxed SIMD operators: compared on Kiln's tiers only.
+    Relaxed,
+}
+
+impl SimdUse {
+    /// Whether wasmi, the oracle, is consulted on a module with this use.
+    pub fn wasmi_consulted(self) -> bool {
+        self != SimdUse::Relaxed
+    }
+}
+
+/// How much of SIMD `wasm` uses (see the module docs).
+pub fn simd_use(wasm: &[u8]) -> SimdUse {
+    let valid_with = |features: WasmFeatures| {
+        Validator::new_with_features(features)
+            .validate_all(wasm)
+            .is_ok()
+    };
+    let all = WasmFeatures::all();
+    let without_relaxed = all.difference(WasmFeatures::RELAXED_SIMD);
+    let without_simd = without_relaxed.difference(WasmFeatures::SIMD);
+    if !valid_with(all) || valid_with(without_simd) {
+        SimdUse::None
+    } else if valid_with(without_relaxed) {
+        SimdUse::Simd
+    } else {
+        SimdUse::Relaxed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SimdUse, simd_use};
+
+    fn use_of(wat: &str) -> SimdUse {
+        simd_use(&wat::parse_str(wat).expect("the module is well-formed text"))
+    }
+
+    #[test]
+    fn modules_are_told_apart() {
+        assert_eq!(
+            use_of("(module (func (result i32) i32.const 1))"),
+            SimdUse::None
+        );
+        assert_eq!(use_of("(module (func (local v128)))"), SimdUse::Simd);
+        assert_eq!(
+            use_of("(module (func (result v128) v128.const i64x2 1 2 f32x4.abs))"),
+            SimdUse::Simd
+        );
+        assert_eq!(
+            use_of(
+                "(module (func (param v128) (result v128)
+                   local.get 0 local.get 0 local.get 0 f32x4.relaxed_madd))"
+            ),
+            SimdUse::Relaxed
+        );
+        // Invalid: no engine runs it, none is left out.
+        assert_eq!(use_of("(module (func (result i32)))"), SimdUse::None);
+    }
+}
