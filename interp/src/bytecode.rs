@@ -20,8 +20,9 @@
 //! ops touch only the low slot, so scalar code runs exactly as if registers
 //! were 8 bytes. Vector ops read and write both. In a function that holds
 //! `v128` values (a *wide* function), every op that moves a value without
-//! knowing its type (copies, `select`, returns, tail-call arguments) is
-//! followed by its `*Hi` counterpart, which moves the high slots.
+//! knowing its type moves both halves: copies are `CopyWide`, and `select`,
+//! returns and tail-call arguments are followed by `SelectHi` or `CopyHi`,
+//! which move the high slots.
 
 use kiln_parser::{LaneShape, LaneWidth, LoadOp, NumOp, StoreOp};
 use kiln_runtime::ops::BulkOp;
@@ -304,6 +305,8 @@ macro_rules! declare_ops {
             /// Copies the high half of a `v128` register (after the `Copy` of its
             /// low half; see the module documentation).
             CopyHi { dst: Reg, src: Reg },
+            /// `dst = src`, both halves: a `Copy` in a wide function.
+            CopyWide { dst: Reg, src: Reg },
             /// The high halves of `select` (after the `Select` of the low halves).
             SelectHi { a: Reg, b: Reg, cond: Reg },
             /// `v128.const`, entry `idx` of the function's vector constants.
@@ -430,6 +433,7 @@ impl Op {
     pub fn pure_dst(&self) -> Option<Reg> {
         match *self {
             Op::Copy { dst, .. }
+            | Op::CopyWide { dst, .. }
             | Op::Const32 { dst, .. }
             | Op::Const64 { dst, .. }
             | Op::I32AddImm { dst, .. }
@@ -457,6 +461,7 @@ impl Op {
     pub fn set_dst(&mut self, new: Reg) {
         match self {
             Op::Copy { dst, .. }
+            | Op::CopyWide { dst, .. }
             | Op::Const32 { dst, .. }
             | Op::Const64 { dst, .. }
             | Op::I32AddImm { dst, .. }

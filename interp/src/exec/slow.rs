@@ -318,6 +318,7 @@ impl Executor<'_> {
             | Op::TableInit { .. }
             | Op::ElemDrop { .. } => self.bulk(op)?,
             Op::CopyHi { .. }
+            | Op::CopyWide { .. }
             | Op::SelectHi { .. }
             | Op::V128Const { .. }
             | Op::VUnary { .. }

@@ -418,7 +418,11 @@ impl Translator {
     /// and returns the register to read instead (`x`); otherwise `reg`.
     fn fold_operand(&mut self, reg: Reg) -> Reg {
         let folded = match self.last_rewritable() {
-            Some(Op::Copy { dst, src }) if dst == reg && src < self.l => Some(src),
+            Some(Op::Copy { dst, src } | Op::CopyWide { dst, src })
+                if dst == reg && src < self.l =>
+            {
+                Some(src)
+            }
             Some(Op::Const32 { dst, val }) if dst == reg => {
                 self.const_slots.get(&u64::from(val)).copied()
             }

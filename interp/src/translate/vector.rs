@@ -142,9 +142,10 @@ impl Translator {
 
     /// `dst = src`, both halves in a wide function.
     pub(super) fn emit_copy(&mut self, dst: Reg, src: Reg) {
-        self.emit(Op::Copy { dst, src });
         if self.wide {
-            self.emit(Op::CopyHi { dst, src });
+            self.emit(Op::CopyWide { dst, src });
+        } else {
+            self.emit(Op::Copy { dst, src });
         }
     }
 

@@ -28,6 +28,10 @@ impl Executor<'_> {
         let (regs, half) = (self.regs, self.half);
         match op {
             Op::CopyHi { dst, src } => hi!(regs, half, dst) = hi!(regs, half, src),
+            Op::CopyWide { dst, src } => {
+                reg!(regs, dst) = reg!(regs, src);
+                hi!(regs, half, dst) = hi!(regs, half, src);
+            }
             Op::SelectHi { a, b, cond } => {
                 let (x, y) = (hi!(regs, half, a), hi!(regs, half, b));
                 hi!(regs, half, a) = sem::select(reg!(regs, cond), x, y);

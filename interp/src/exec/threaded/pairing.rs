@@ -4,6 +4,7 @@
 use kiln_parser::{LoadOp, StoreOp};
 
 use super::calls::ret1;
+use super::vector::copy_wide;
 use super::{
     ACC_A, ACC_B, ACC_NONE, Handler, Threaded, binary, binary_handler, br, br_if_eqz,
     br_if_float_handler, br_if_nez, br_table, calls, canon_f32, canon_f64, compare_branch_handler,
@@ -72,6 +73,10 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
         for_each_binary_op!(compare_branch_pattern) => {
             (compare_branch_handler(op, back, acc).unwrap_or(slow), None)
         }
+        Op::CopyWide { dst, src } => (
+            pick_from_acc!(copy_wide; int_from(src)),
+            Some(Acc::Int(dst)),
+        ),
         Op::CopyHi { .. }
         | Op::SelectHi { .. }
         | Op::V128Const { .. }

@@ -58,6 +58,18 @@ handler! {
 }
 
 handler! {
+    /// A `Copy` of both halves, leaving the low one in the integer accumulator
+    /// like `copy`.
+    pub(super) fn copy_wide<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::CopyWide { dst, src });
+        iacc = int_operand!(FROM_ACC, iacc, regs, src);
+        reg!(regs, dst) = iacc;
+        hi!(regs, ctx, dst) = hi!(regs, ctx, src);
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
     fn select_hi(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::SelectHi { a, b, cond });
         let (x, y) = (hi!(regs, ctx, a), hi!(regs, ctx, b));
