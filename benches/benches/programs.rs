@@ -2,13 +2,15 @@
 //! execution per program per engine, and the large program's start-up.
 //!
 //! ```sh
-//! cargo bench -p kiln-benches --bench programs              # everything (~8 minutes)
+//! cargo bench -p kiln-benches --bench programs              # everything (~13 minutes)
 //! cargo bench -p kiln-benches --bench programs -- exec/sort # one program
 //! cargo bench -p kiln-benches --bench programs -- startup   # start-up only
 //! ```
 //!
-//! - `exec/NAME`: one function per engine (`kiln-interp`, `kiln-jit`,
-//!   `wasmi`, `wasmtime`) and `native`; an iteration is one run of the
+//! - `exec/NAME`, for every program of `kiln_benches::programs::PROGRAMS`,
+//!   the SIMD builds (`exec/matmul-simd`) included: one function per engine
+//!   (`kiln-interp`, `kiln-jit`, `wasmi`, `wasmtime`) and `native` (`cc
+//!   -O2`, or `-O3` for a SIMD build); an iteration is one run of the
 //!   program (instantiation plus `_start`; for `native`, a process). Before
 //!   timing, each engine's output is checked against the native build's (or,
 //!   with no C compiler, against `programs/expected/`).

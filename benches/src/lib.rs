@@ -10,7 +10,11 @@
 //!   `wasm-smith`, the input of the parse and validate benchmarks;
 //! - [`programs`]: the C programs in `programs/`, built to `.wasm` by
 //!   `programs/build.sh` (sources, script and modules are all committed, so
-//!   every run measures the same bytes and no third-party binary is used);
+//!   every run measures the same bytes and no third-party binary is used),
+//!   SIMD builds of some of them, and `zstd.c`, built with the zstd library's
+//!   source from the `zstd-sys` crate (fetched by `build.sh`, not vendored);
+//! - [`vectors`]: where a module's vector instructions are, per function and
+//!   loop, to check that the SIMD builds are vectorised where it matters;
 //! - [`workloads`]: the WebAssembly text workloads in `wat/`, which the
 //!   `interp` and `jit` benches run on two engines each;
 //! - with the `engines` feature (on by default), [`engines`]: Kiln (both
@@ -25,6 +29,7 @@ pub mod engines;
 #[cfg(feature = "engines")]
 pub mod native;
 pub mod programs;
+pub mod vectors;
 pub mod workloads;
 
 use arbitrary::Unstructured;

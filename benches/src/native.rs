@@ -1,7 +1,9 @@
 //! Native builds of the programs, the baseline every engine is checked and
-//! timed against: compiled at bench time with `$CC` (default `cc`) `-O2`,
-//! beside the running executable (under `target/`), and rebuilt when the
-//! source or `common.h` is newer than the binary.
+//! timed against: compiled at bench time with `$CC` (default `cc`) `-O2`
+//! (`-O3` for a SIMD build's, see [`Program::native_opt`]), beside the
+//! running executable (under `target/`), and rebuilt when the source or
+//! `common.h` is newer than the binary. A program with a [`Library`] is
+//! compiled with the library's source, found where `build.sh` finds it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::engines::Outcome;
-use crate::programs::{Program, programs_dir};
+use crate::programs::{Library, Program, ZSTD_SYS_VERSION, programs_dir};
 
 /// A program built for the host.
 #[derive(Debug, Clone)]
@@ -39,12 +41,66 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+/// The zstd-sys crate's `zstd/lib` directory: `$ZSTD_LIB`, else the pinned
+/// version's in cargo's registry (`$CARGO_HOME`, default `~/.cargo`), where
+/// `programs/build.sh` puts it.
+fn zstd_lib() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("ZSTD_LIB") {
+        return Ok(PathBuf::from(dir));
+    }
+    let cargo_home = match std::env::var_os("CARGO_HOME") {
+        Some(home) => PathBuf::from(home),
+        None => PathBuf::from(std::env::var_os("HOME").context("no $HOME")?).join(".cargo"),
+    };
+    let registry = cargo_home.join("registry").join("src");
+    let crate_dir = format!("zstd-sys-{ZSTD_SYS_VERSION}");
+    std::fs::read_dir(&registry)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|index| index.path().join(&crate_dir).join("zstd").join("lib"))
+        .find(|lib| lib.join("zstd.h").is_file())
+        .with_context(|| {
+            format!(
+                "no {crate_dir} under {}: run programs/build.sh zstd once, or set $ZSTD_LIB",
+                registry.display()
+            )
+        })
+}
+
+/// The sources and flags `library` adds to a build, as `build.sh` gives them.
+fn library_args(library: Library) -> anyhow::Result<Vec<std::ffi::OsString>> {
+    match library {
+        Library::Zstd => {
+            let lib = zstd_lib()?;
+            let mut args = vec!["-DZSTD_DISABLE_ASM".into(), {
+                let mut include = std::ffi::OsString::from("-I");
+                include.push(&lib);
+                include
+            }];
+            for dir in ["common", "compress", "decompress"] {
+                let dir = lib.join(dir);
+                let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)
+                    .with_context(|| format!("read {}", dir.display()))?
+                    .map(|e| Ok(e?.path()))
+                    .collect::<std::io::Result<_>>()?;
+                sources.retain(|p| p.extension().is_some_and(|e| e == "c"));
+                sources.sort();
+                args.extend(sources.into_iter().map(Into::into));
+            }
+            Ok(args)
+        }
+    }
+}
+
 impl NativeProgram {
-    /// Builds `program` with `cc -O2` unless an up-to-date binary exists.
+    /// Builds `program` with `cc -O2` (or `-O3`, [`Program::native_opt`])
+    /// unless an up-to-date binary exists.
     ///
     /// # Errors
     ///
-    /// If the compiler cannot be run or fails.
+    /// If the compiler cannot be run or fails, or a library's source is
+    /// missing.
     pub fn build(program: &Program) -> anyhow::Result<NativeProgram> {
         let source = program.source();
         let path = out_dir()?.join(program.name);
@@ -55,16 +111,22 @@ impl NativeProgram {
             _ => true,
         });
         if stale {
+            let library = match program.library {
+                Some(library) => library_args(library)?,
+                None => Vec::new(),
+            };
+            let opt = program.native_opt();
             let out = Command::new(cc())
-                .args(["-O2", "-o"])
+                .args([opt, "-o"])
                 .arg(&path)
                 .arg(&source)
+                .args(library)
                 .arg("-lm")
                 .output()
                 .with_context(|| format!("run `{}`", cc()))?;
             anyhow::ensure!(
                 out.status.success(),
-                "`{} -O2` failed on {}: {}",
+                "`{} {opt}` failed on {}: {}",
                 cc(),
                 source.display(),
                 String::from_utf8_lossy(&out.stderr).trim()
