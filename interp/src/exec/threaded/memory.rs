@@ -95,6 +95,114 @@ macro_rules! load_into {
     };
 }
 
+/// The destination register and effective address of the load at `$ip`, in
+/// address mode `$mode` (its address or index from the integer accumulator
+/// if `$from_acc`).
+macro_rules! load_address {
+    ($mode:expr, $from_acc:expr, $ip:ident, $regs:ident, $iacc:ident) => {
+        match $mode {
+            WRAPPED => {
+                operands!($ip, Op::LoadWrapped { dst, addr, imm, .. });
+                let addr = int_operand!($from_acc, $iacc, $regs, addr);
+                (dst, sem::i32_add_imm(addr, imm))
+            }
+            SCALED => {
+                operands!(
+                    $ip,
+                    Op::LoadScaled {
+                        dst,
+                        base,
+                        index,
+                        shift,
+                        ..
+                    }
+                );
+                let index = int_operand!($from_acc, $iacc, $regs, index);
+                (dst, scaled(reg!($regs, base), index, shift))
+            }
+            SCALED_1 | SCALED_2 | SCALED_3 => {
+                operands!(
+                    $ip,
+                    Op::LoadScaled {
+                        dst,
+                        base,
+                        index,
+                        ..
+                    }
+                );
+                let index = int_operand!($from_acc, $iacc, $regs, index);
+                (dst, scaled(reg!($regs, base), index, $mode - SCALED_1 + 1))
+            }
+            _ => {
+                operands!(
+                    $ip,
+                    Op::Load {
+                        dst,
+                        addr,
+                        offset,
+                        ..
+                    }
+                );
+                let addr = int_operand!($from_acc, $iacc, $regs, addr);
+                (dst, u64::from(addr as u32) + u64::from(offset))
+            }
+        }
+    };
+}
+
+/// The value register and effective address of the store at `$ip`, in
+/// address mode `$mode`.
+macro_rules! store_address {
+    ($mode:expr, $ip:ident, $regs:ident) => {
+        match $mode {
+            WRAPPED => {
+                operands!($ip, Op::StoreWrapped { addr, val, imm, .. });
+                (val, sem::i32_add_imm(reg!($regs, addr), imm))
+            }
+            SCALED => {
+                operands!(
+                    $ip,
+                    Op::StoreScaled {
+                        base,
+                        index,
+                        val,
+                        shift,
+                        ..
+                    }
+                );
+                (val, scaled(reg!($regs, base), reg!($regs, index), shift))
+            }
+            SCALED_1 | SCALED_2 | SCALED_3 => {
+                operands!(
+                    $ip,
+                    Op::StoreScaled {
+                        base,
+                        index,
+                        val,
+                        ..
+                    }
+                );
+                (
+                    val,
+                    scaled(reg!($regs, base), reg!($regs, index), $mode - SCALED_1 + 1),
+                )
+            }
+            _ => {
+                operands!(
+                    $ip,
+                    Op::Store {
+                        addr,
+                        val,
+                        offset,
+                        ..
+                    }
+                );
+                (val, u64::from(reg!($regs, addr) as u32) + u64::from(offset))
+            }
+        }
+    };
+}
+
 /// Expands each `handler: OpKind => N bytes into ACC as |bytes| value` row
 /// into a load handler that reads N bytes of memory 0 and writes `value` to
 /// `dst` and to accumulator `ACC` (`int` or `float`), plus the `load_handler`
@@ -103,28 +211,7 @@ macro_rules! load_handlers {
     ($($name:ident: $($kind:ident)|+ => $n:literal into $into:ident as |$b:ident| $value:expr;)*) => {
         $(handler! {
             fn $name<const MODE: u8, const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
-                let (dst, ea) = match MODE {
-                    WRAPPED => {
-                        operands!(ip, Op::LoadWrapped { dst, addr, imm, .. });
-                        let addr = int_operand!(FROM_ACC, iacc, regs, addr);
-                        (dst, sem::i32_add_imm(addr, imm))
-                    }
-                    SCALED => {
-                        operands!(ip, Op::LoadScaled { dst, base, index, shift, .. });
-                        let index = int_operand!(FROM_ACC, iacc, regs, index);
-                        (dst, scaled(reg!(regs, base), index, shift))
-                    }
-                    SCALED_1 | SCALED_2 | SCALED_3 => {
-                        operands!(ip, Op::LoadScaled { dst, base, index, .. });
-                        let index = int_operand!(FROM_ACC, iacc, regs, index);
-                        (dst, scaled(reg!(regs, base), index, MODE - SCALED_1 + 1))
-                    }
-                    _ => {
-                        operands!(ip, Op::Load { dst, addr, offset, .. });
-                        let addr = int_operand!(FROM_ACC, iacc, regs, addr);
-                        (dst, u64::from(addr as u32) + u64::from(offset))
-                    }
-                };
+                let (dst, ea) = load_address!(MODE, FROM_ACC, ip, regs, iacc);
                 if ea + $n > len as u64 {
                     exit!(ip);
                 }
@@ -166,24 +253,7 @@ macro_rules! store_handlers {
     ($($name:ident: $($kind:ident)|+ => $n:literal as |$v:ident| $bytes:expr;)*) => {
         $(handler! {
             fn $name<const MODE: u8, const FROM: u8>(ip, regs, mem, len, ctx, iacc, acc) {
-                let (val, ea) = match MODE {
-                    WRAPPED => {
-                        operands!(ip, Op::StoreWrapped { addr, val, imm, .. });
-                        (val, sem::i32_add_imm(reg!(regs, addr), imm))
-                    }
-                    SCALED => {
-                        operands!(ip, Op::StoreScaled { base, index, val, shift, .. });
-                        (val, scaled(reg!(regs, base), reg!(regs, index), shift))
-                    }
-                    SCALED_1 | SCALED_2 | SCALED_3 => {
-                        operands!(ip, Op::StoreScaled { base, index, val, .. });
-                        (val, scaled(reg!(regs, base), reg!(regs, index), MODE - SCALED_1 + 1))
-                    }
-                    _ => {
-                        operands!(ip, Op::Store { addr, val, offset, .. });
-                        (val, u64::from(reg!(regs, addr) as u32) + u64::from(offset))
-                    }
-                };
+                let (val, ea) = store_address!(MODE, ip, regs);
                 if ea + $n > len as u64 {
                     exit!(ip);
                 }
@@ -228,3 +298,148 @@ macro_rules! store_handlers {
 }
 
 for_each_store!(store_handlers);
+
+/// The high half of register `$r` (see `frames::half`), as a place.
+macro_rules! high {
+    ($regs:ident, $ctx:ident, $r:expr) => {
+        // SAFETY: `ctx` is valid for the run, and the value stack holds the high
+        // half of each register `stack_len` slots above it (`frames::half`);
+        // registers are below the frame size (translation).
+        *unsafe { &mut *$regs.add((*$ctx).stack_len + $r as usize) }
+    };
+}
+
+handler! {
+    /// `v128.load` of memory 0, both halves to `dst`.
+    fn load_v128<const MODE: u8, const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
+        let (dst, ea) = load_address!(MODE, FROM_ACC, ip, regs, iacc);
+        if ea + 16 > len as u64 {
+            exit!(ip);
+        }
+        // SAFETY: `[ea, ea + 16)` is inside memory 0's `len` accessible bytes.
+        let (lo, hi): ([u8; 8], [u8; 8]) = unsafe {
+            let at = mem.add(ea as usize);
+            (read_bytes(at), read_bytes(at.add(8)))
+        };
+        reg!(regs, dst) = u64::from_le_bytes(lo);
+        high!(regs, ctx, dst) = u64::from_le_bytes(hi);
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    /// A widening, splatting or zero-extending vector load of memory 0 that
+    /// reads `N` bytes (`v128.load64_splat`, `v128.load8x8_s`, ...); the lane
+    /// work is out of line, like the vector operators'.
+    fn load_v128_widen<const MODE: u8, const FROM_ACC: bool, const N: usize>(ip, regs, mem, len, ctx, iacc, acc) {
+        let (dst, ea) = load_address!(MODE, FROM_ACC, ip, regs, iacc);
+        if ea + N as u64 > len as u64 {
+            exit!(ip);
+        }
+        // SAFETY: `ip` points to a live op.
+        let kind = match unsafe { *ip }.op {
+            Op::Load { kind, .. } | Op::LoadWrapped { kind, .. } | Op::LoadScaled { kind, .. } => kind,
+            // SAFETY: installed only for loads (`load_handler`).
+            _ => unsafe { unreachable_unchecked() },
+        };
+        // SAFETY: `[ea, ea + N)` is inside memory 0's `len` accessible bytes.
+        let raw = unsafe { read_raw::<N>(mem.add(ea as usize)) };
+        let v = widen(kind, raw);
+        reg!(regs, dst) = v as u64;
+        high!(regs, ctx, dst) = (v >> 64) as u64;
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    /// `v128.store` to memory 0.
+    fn store_v128<const MODE: u8>(ip, regs, mem, len, ctx, iacc, acc) {
+        let (val, ea) = store_address!(MODE, ip, regs);
+        if ea + 16 > len as u64 {
+            exit!(ip);
+        }
+        let (lo, hi) = (reg!(regs, val), high!(regs, ctx, val));
+        // SAFETY: `[ea, ea + 16)` is inside memory 0's `len` accessible bytes.
+        unsafe {
+            let at = mem.add(ea as usize);
+            write_bytes(at, lo.to_le_bytes());
+            write_bytes(at.add(8), hi.to_le_bytes());
+        }
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+/// The `N` (1, 2, 4 or 8) little-endian bytes at `at`, zero-extended.
+///
+/// # Safety
+///
+/// `[at, at + N)` is readable.
+#[inline(always)]
+unsafe fn read_raw<const N: usize>(at: *const u8) -> u64 {
+    // SAFETY: the caller's guarantee, for each width.
+    unsafe {
+        match N {
+            1 => u64::from(*at),
+            2 => u64::from(u16::from_le_bytes(read_bytes(at))),
+            4 => u64::from(u32::from_le_bytes(read_bytes(at))),
+            _ => u64::from_le_bytes(read_bytes(at)),
+        }
+    }
+}
+
+/// The lane work of a widening load, out of line (see `threaded/vector.rs`).
+#[inline(never)]
+fn widen(kind: LoadOp, raw: u64) -> u128 {
+    crate::num::simd::widen_load(kind, raw)
+}
+
+/// The handler of vector load `kind` in address mode `mode`.
+pub(super) fn load_v128_handler(kind: LoadOp, mode: u8, from_acc: bool) -> Option<Handler> {
+    /// The instance of `$f` (with the const parameters `$c`) for `mode` and `from_acc`.
+    macro_rules! modes {
+        ($f:ident $(, $c:expr)*) => {
+            match (mode, from_acc) {
+                (OFFSET, false) => $f::<OFFSET, false $(, $c)*>,
+                (OFFSET, true) => $f::<OFFSET, true $(, $c)*>,
+                (WRAPPED, false) => $f::<WRAPPED, false $(, $c)*>,
+                (WRAPPED, true) => $f::<WRAPPED, true $(, $c)*>,
+                (SCALED, false) => $f::<SCALED, false $(, $c)*>,
+                (SCALED, true) => $f::<SCALED, true $(, $c)*>,
+                (SCALED_1, false) => $f::<SCALED_1, false $(, $c)*>,
+                (SCALED_1, true) => $f::<SCALED_1, true $(, $c)*>,
+                (SCALED_2, false) => $f::<SCALED_2, false $(, $c)*>,
+                (SCALED_2, true) => $f::<SCALED_2, true $(, $c)*>,
+                (SCALED_3, false) => $f::<SCALED_3, false $(, $c)*>,
+                (SCALED_3, true) => $f::<SCALED_3, true $(, $c)*>,
+                _ => return None,
+            }
+        };
+    }
+    Some(match kind {
+        LoadOp::V128Load => modes!(load_v128),
+        LoadOp::V128Load8x8S
+        | LoadOp::V128Load8x8U
+        | LoadOp::V128Load16x4S
+        | LoadOp::V128Load16x4U
+        | LoadOp::V128Load32x2S
+        | LoadOp::V128Load32x2U
+        | LoadOp::V128Load64Splat
+        | LoadOp::V128Load64Zero => modes!(load_v128_widen, 8),
+        LoadOp::V128Load32Splat | LoadOp::V128Load32Zero => modes!(load_v128_widen, 4),
+        LoadOp::V128Load16Splat => modes!(load_v128_widen, 2),
+        LoadOp::V128Load8Splat => modes!(load_v128_widen, 1),
+        _ => return None,
+    })
+}
+
+/// The handler of `v128.store` in address mode `mode`.
+pub(super) fn store_v128_handler(mode: u8) -> Handler {
+    match mode {
+        WRAPPED => store_v128::<WRAPPED>,
+        SCALED => store_v128::<SCALED>,
+        SCALED_1 => store_v128::<SCALED_1>,
+        SCALED_2 => store_v128::<SCALED_2>,
+        SCALED_3 => store_v128::<SCALED_3>,
+        _ => store_v128::<OFFSET>,
+    }
+}

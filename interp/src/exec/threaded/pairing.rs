@@ -190,6 +190,9 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
 /// The handler of a store of `kind` in address mode `mode` of register `val`,
 /// taken from whichever accumulator `acc` says holds it.
 fn store(kind: StoreOp, mode: u8, val: Reg, acc: Option<Acc>) -> Handler {
+    if kind == StoreOp::V128Store {
+        return memory::store_v128_handler(mode);
+    }
     let from = if Acc::int(acc) == Some(val) {
         memory::FROM_INT
     } else if Acc::float(acc) == Some(val) {
@@ -204,6 +207,9 @@ fn store(kind: StoreOp, mode: u8, val: Reg, acc: Option<Acc>) -> Handler {
 /// address (or index) from the integer accumulator if `from_acc`; and what the
 /// accumulators hold after it.
 fn load(kind: LoadOp, mode: u8, from_acc: bool, dst: Reg) -> (Handler, Option<Acc>) {
+    if let Some(h) = memory::load_v128_handler(kind, mode, from_acc) {
+        return (h, None);
+    }
     match memory::load_handler(kind, mode, from_acc) {
         Some(h) if kind == LoadOp::F64Load => (h, Some(Acc::Float(dst))),
         Some(h) => (h, Some(Acc::Int(dst))),
