@@ -126,5 +126,11 @@ fn knows_lazy_slots(instr: &Instr) -> bool {
             | Instr::F64Const(_)
             | Instr::GlobalGet(_)
             | Instr::GlobalSet(_)
+            | Instr::V128Const(_)
+            | Instr::Shuffle(_)
+            | Instr::ExtractLane(..)
+            | Instr::ReplaceLane(..)
+            | Instr::LoadLane(..)
+            | Instr::StoreLane(..)
     )
 }

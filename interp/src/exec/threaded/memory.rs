@@ -13,7 +13,7 @@
 
 use std::hint::unreachable_unchecked;
 
-use kiln_parser::{LoadOp, StoreOp};
+use kiln_parser::{LaneWidth, LoadOp, StoreOp};
 
 use super::{Ctx, EXIT, Handler, Threaded};
 use crate::bytecode::{Op, sem};
@@ -366,6 +366,86 @@ handler! {
             write_bytes(at.add(8), hi.to_le_bytes());
         }
         advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+/// The effective address of a lane access with memarg side-table entry
+/// `$memarg` at register `$addr`, or an exit if it is not an access to memory
+/// 0 the fast path can make (`len` is 0 for a 64-bit memory 0).
+macro_rules! lane_address {
+    ($ip:ident, $ctx:ident, $regs:ident, $addr:expr, $memarg:expr, $n:expr, $len:ident) => {{
+        // SAFETY: `ctx.frame` is the running frame, whose function holds the
+        // memarg (translation).
+        let (m, offset) = unsafe { (*$ctx).frame.func() }.memargs[$memarg as usize];
+        let ea = u64::from(reg!($regs, $addr) as u32).wrapping_add(offset);
+        if m != 0 || offset > u64::from(u32::MAX) || ea + $n > $len as u64 {
+            exit!($ip);
+        }
+        ea
+    }};
+}
+
+handler! {
+    /// `v128.loadN_lane` on memory 0.
+    fn load_lane(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::LoadLane { width, lane, dst, addr, memarg });
+        let ea = lane_address!(ip, ctx, regs, addr, memarg, 1u64 << width.max_align(), len);
+        // SAFETY: `[ea, ea + width)` is inside memory 0's `len` accessible bytes.
+        let raw = unsafe {
+            let at = mem.add(ea as usize);
+            match width {
+                LaneWidth::B8 => read_raw::<1>(at),
+                LaneWidth::B16 => read_raw::<2>(at),
+                LaneWidth::B32 => read_raw::<4>(at),
+                LaneWidth::B64 => read_raw::<8>(at),
+            }
+        };
+        let v = u128::from(reg!(regs, dst + 1)) | u128::from(high!(regs, ctx, dst + 1)) << 64;
+        let v = with_lane(width, lane, v, raw);
+        reg!(regs, dst) = v as u64;
+        high!(regs, ctx, dst) = (v >> 64) as u64;
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    /// `v128.storeN_lane` on memory 0.
+    fn store_lane(ip, regs, mem, len, ctx, iacc, acc) {
+        operands!(ip, Op::StoreLane { width, lane, addr, v, memarg });
+        let ea = lane_address!(ip, ctx, regs, addr, memarg, 1u64 << width.max_align(), len);
+        let v = u128::from(reg!(regs, v)) | u128::from(high!(regs, ctx, v)) << 64;
+        let bits = lane_of(width, lane, v);
+        // SAFETY: `[ea, ea + width)` is inside memory 0's `len` accessible bytes.
+        unsafe {
+            let at = mem.add(ea as usize);
+            match width {
+                LaneWidth::B8 => *at = bits as u8,
+                LaneWidth::B16 => write_bytes(at, (bits as u16).to_le_bytes()),
+                LaneWidth::B32 => write_bytes(at, (bits as u32).to_le_bytes()),
+                LaneWidth::B64 => write_bytes(at, bits.to_le_bytes()),
+            }
+        }
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+/// `v` with lane `lane` of `width` set to `raw`, out of line.
+#[inline(never)]
+fn with_lane(width: LaneWidth, lane: u8, v: u128, raw: u64) -> u128 {
+    crate::num::simd::load_lane(width, lane, v, raw)
+}
+
+/// Lane `lane` of `width` of `v`, out of line.
+#[inline(never)]
+fn lane_of(width: LaneWidth, lane: u8, v: u128) -> u64 {
+    crate::num::simd::store_lane(width, lane, v)
+}
+
+/// The handler of a lane load or store.
+pub(super) fn lane_handler(op: &Op) -> Handler {
+    match op {
+        Op::LoadLane { .. } => load_lane,
+        _ => store_lane,
     }
 }
 

@@ -77,6 +77,7 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
             pick_from_acc!(copy_wide; int_from(src)),
             Some(Acc::Int(dst)),
         ),
+        Op::LoadLane { .. } | Op::StoreLane { .. } => (memory::lane_handler(op), None),
         Op::CopyHi { .. }
         | Op::SelectHi { .. }
         | Op::V128Const { .. }
@@ -180,8 +181,6 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
         | Op::TableCopy { .. }
         | Op::TableInit { .. }
         | Op::ElemDrop { .. }
-        | Op::LoadLane { .. }
-        | Op::StoreLane { .. }
         | Op::GlobalGetV128 { .. }
         | Op::GlobalSetV128 { .. } => (slow, None),
     }
