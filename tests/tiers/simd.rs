@@ -23,6 +23,7 @@ tier_tests!(
     relaxed_simd_gives_the_deterministic_results,
     v128_values_cross_calls_hosts_globals_and_joins,
     vector_accesses_are_bounds_checked_like_scalar_ones,
+    common_vector_ops_keep_the_native_stack_flat,
 );
 
 /// `i32x4` lanes `[a, b, c, d]` as a `v128` (lane 0 lowest).
@@ -606,4 +607,53 @@ fn vector_accesses_are_bounds_checked_like_scalar_ones(tier: Tier) {
             assert_eq!(crate::code(p.call("store_lane", &[addr(end - 1)])), oob);
         }
     }
+}
+
+/// The vector operators the interpreter computes inside their handlers, each
+/// run 100,000 times in a loop: every handler still jumps to the next op
+/// (a handler that called it instead would grow the native stack by a frame
+/// per op, and the loop's back edge would have to leave the fast path).
+fn common_vector_ops_keep_the_native_stack_flat(tier: Tier) {
+    let ops = [
+        "v128.and",
+        "v128.andnot",
+        "v128.or",
+        "v128.xor",
+        "i8x16.add",
+        "i8x16.sub",
+        "i16x8.add",
+        "i16x8.sub",
+        "i16x8.mul",
+        "i32x4.add",
+        "i32x4.sub",
+        "i32x4.mul",
+        "i64x2.add",
+        "i64x2.sub",
+        "f32x4.add",
+        "f32x4.sub",
+        "f32x4.mul",
+        "f32x4.div",
+        "f64x2.add",
+        "f64x2.sub",
+        "f64x2.mul",
+        "f64x2.div",
+    ];
+    let body: String = ops
+        .iter()
+        .map(|op| format!("(local.set $a ({op} (local.get $a) (local.get $b)))\n"))
+        .collect();
+    let wat = format!(
+        r#"(module
+          (func (export "run") (param $n i32) (result v128)
+            (local $a v128) (local $b v128)
+            (local.set $a (v128.const i32x4 1 2 3 4))
+            (local.set $b (v128.const i32x4 5 6 7 8))
+            (loop $l
+              {body}
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (local.get $a)))"#
+    );
+    let mut p = Program::load(tier, &wat);
+    assert!(p.call("run", &[Val::I32(100_000)]).is_ok());
+    tier.assert_native_stack_flat();
 }

@@ -169,7 +169,9 @@ pub(super) fn vector_handler(op: &Op) -> Option<Handler> {
         Op::SelectHi { .. } => select_hi,
         Op::V128Const { .. } => v128_const,
         Op::VUnary { op, .. } => operator_handler(op).unwrap_or(vunary),
-        Op::VBinary { op, .. } => operator_handler(op).unwrap_or(vbinary),
+        Op::VBinary { op, .. } => inline_handler(op)
+            .or_else(|| operator_handler(op))
+            .unwrap_or(vbinary),
         Op::VTernary { op, .. } => operator_handler(op).unwrap_or(vternary),
         Op::Shuffle { .. } => shuffle,
         Op::ExtractLane { .. } => extract_lane,
@@ -284,6 +286,57 @@ macro_rules! operator_handler {
 }
 
 kiln_parser::for_each_num_op!(operator_handlers);
+
+/// Expands to a module `inline` with one handler per listed two-operand
+/// vector operator that computes it in the handler itself
+/// (`num::simd::binary` with the operator fixed, inlined), plus the
+/// `inline_handler` lookup.
+///
+/// Only operators whose lane work compiles to a few instructions on
+/// registers are listed: their handlers then need no stack frame and still
+/// jump to the next op (the tier suite's `common_vector_ops_keep_the_native_stack_flat`
+/// runs each in a loop and checks it). Calling the out-of-line lane function
+/// costs such a handler more than the work does: the call makes it save and
+/// restore every callee-saved register.
+macro_rules! inline_handlers {
+    ($($name:ident)*) => {
+        #[allow(non_snake_case)]
+        mod inline {
+            use std::hint::unreachable_unchecked;
+
+            use kiln_parser::NumOp;
+
+            use super::super::{Ctx, Threaded};
+            use crate::bytecode::Op;
+            use crate::num::simd;
+
+            $(handler! {
+                pub(super) fn $name(ip, regs, mem, len, ctx, iacc, acc) {
+                    operands!(ip, Op::VBinary { dst, a, b, .. });
+                    let v = simd::binary(NumOp::$name, wide!(regs, ctx, a), wide!(regs, ctx, b));
+                    set_wide!(regs, ctx, dst, v);
+                    advance!(ip, regs, mem, len, ctx, iacc, acc)
+                }
+            })*
+        }
+
+        /// The handler of `op` that computes it inline, if it has one.
+        fn inline_handler(op: NumOp) -> Option<Handler> {
+            Some(match op {
+                $(NumOp::$name => inline::$name,)*
+                _ => return None,
+            })
+        }
+    };
+}
+
+inline_handlers! {
+    V128And V128AndNot V128Or V128Xor
+    I8x16Add I8x16Sub I16x8Add I16x8Sub I16x8Mul
+    I32x4Add I32x4Sub I32x4Mul I64x2Add I64x2Sub
+    F32x4Add F32x4Sub F32x4Mul F32x4Div
+    F64x2Add F64x2Sub F64x2Mul F64x2Div
+}
 
 /// The lane semantics, kept out of the handlers (see the module documentation).
 mod lanes {
