@@ -609,8 +609,9 @@ fn vector_accesses_are_bounds_checked_like_scalar_ones(tier: Tier) {
     }
 }
 
-/// The vector operators the interpreter computes inside their handlers, each
-/// run 100,000 times in a loop: every handler still jumps to the next op
+/// The vector operators the interpreter computes inside their handlers, and
+/// its lane and vector memory accesses, each run 100,000 times in a loop:
+/// every handler still jumps to the next op
 /// (a handler that called it instead would grow the native stack by a frame
 /// per op, and the loop's back edge would have to leave the fast path).
 fn common_vector_ops_keep_the_native_stack_flat(tier: Tier) {
@@ -642,14 +643,25 @@ fn common_vector_ops_keep_the_native_stack_flat(tier: Tier) {
         .iter()
         .map(|op| format!("(local.set $a ({op} (local.get $a) (local.get $b)))\n"))
         .collect();
+    // Lane accesses, lane loads and stores, and the v128 loads and stores,
+    // which the fast path also runs inline.
+    let lanes = "(local.set $a (i32x4.replace_lane 1 (local.get $a)
+                   (i32x4.extract_lane 2 (local.get $b))))
+                 (local.set $a (v128.load32_lane 3 (i32.const 16) (local.get $a)))
+                 (v128.store16_lane 5 (i32.const 32) (local.get $a))
+                 (v128.store (i32.const 48) (local.get $b))
+                 (local.set $b (v128.load (i32.const 48)))
+                 (local.set $b (v128.load64_splat (i32.const 8)))";
     let wat = format!(
         r#"(module
+          (memory 1)
           (func (export "run") (param $n i32) (result v128)
             (local $a v128) (local $b v128)
             (local.set $a (v128.const i32x4 1 2 3 4))
             (local.set $b (v128.const i32x4 5 6 7 8))
             (loop $l
               {body}
+              {lanes}
               (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
             (local.get $a)))"#
     );

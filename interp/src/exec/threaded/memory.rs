@@ -401,7 +401,7 @@ handler! {
             }
         };
         let v = u128::from(reg!(regs, dst + 1)) | u128::from(high!(regs, ctx, dst + 1)) << 64;
-        let v = with_lane(width, lane, v, raw);
+        let v = crate::num::simd::load_lane(width, lane, v, raw);
         reg!(regs, dst) = v as u64;
         high!(regs, ctx, dst) = (v >> 64) as u64;
         advance!(ip, regs, mem, len, ctx, iacc, acc)
@@ -414,7 +414,7 @@ handler! {
         operands!(ip, Op::StoreLane { width, lane, addr, v, memarg });
         let ea = lane_address!(ip, ctx, regs, addr, memarg, 1u64 << width.max_align(), len);
         let v = u128::from(reg!(regs, v)) | u128::from(high!(regs, ctx, v)) << 64;
-        let bits = lane_of(width, lane, v);
+        let bits = crate::num::simd::store_lane(width, lane, v);
         // SAFETY: `[ea, ea + width)` is inside memory 0's `len` accessible bytes.
         unsafe {
             let at = mem.add(ea as usize);
@@ -427,18 +427,6 @@ handler! {
         }
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
-}
-
-/// `v` with lane `lane` of `width` set to `raw`, out of line.
-#[inline(never)]
-fn with_lane(width: LaneWidth, lane: u8, v: u128, raw: u64) -> u128 {
-    crate::num::simd::load_lane(width, lane, v, raw)
-}
-
-/// Lane `lane` of `width` of `v`, out of line.
-#[inline(never)]
-fn lane_of(width: LaneWidth, lane: u8, v: u128) -> u64 {
-    crate::num::simd::store_lane(width, lane, v)
 }
 
 /// The handler of a lane load or store.

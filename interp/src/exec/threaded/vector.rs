@@ -20,7 +20,7 @@ use kiln_parser::NumOp;
 
 use super::{Ctx, Handler, Threaded};
 use crate::bytecode::{Op, sem};
-use crate::num::simd::FloatLanes;
+use crate::num::simd::{self, FloatLanes};
 
 /// The high half of register `$r`, as a place.
 macro_rules! hi {
@@ -130,7 +130,7 @@ handler! {
 handler! {
     fn extract_lane(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::ExtractLane { shape, lane, dst, src });
-        reg!(regs, dst) = lanes::extract_lane(shape, lane, wide!(regs, ctx, src));
+        reg!(regs, dst) = simd::extract_lane(shape, lane, wide!(regs, ctx, src));
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }
@@ -138,7 +138,7 @@ handler! {
 handler! {
     fn replace_lane(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::ReplaceLane { shape, lane, dst, v, x });
-        let v = lanes::replace_lane(shape, lane, wide!(regs, ctx, v), reg!(regs, x));
+        let v = simd::replace_lane(shape, lane, wide!(regs, ctx, v), reg!(regs, x));
         set_wide!(regs, ctx, dst, v);
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
@@ -340,7 +340,7 @@ inline_handlers! {
 
 /// The lane semantics, kept out of the handlers (see the module documentation).
 mod lanes {
-    use kiln_parser::{LaneShape, NumOp};
+    use kiln_parser::NumOp;
 
     use crate::num::simd::{self, FloatLanes};
 
@@ -362,16 +362,6 @@ mod lanes {
     #[inline(never)]
     pub(super) fn shuffle(lanes: u128, a: u128, b: u128) -> u128 {
         simd::shuffle(&lanes.to_le_bytes(), a, b)
-    }
-
-    #[inline(never)]
-    pub(super) fn extract_lane(shape: LaneShape, lane: u8, v: u128) -> u64 {
-        simd::extract_lane(shape, lane, v)
-    }
-
-    #[inline(never)]
-    pub(super) fn replace_lane(shape: LaneShape, lane: u8, v: u128, x: u64) -> u128 {
-        simd::replace_lane(shape, lane, v, x)
     }
 
     #[inline(never)]
