@@ -191,26 +191,29 @@ fn references_and_externref_payloads() {
 }
 
 #[test]
-fn only_simd_is_skipped() {
+fn simd_runs_and_vectors_are_checked_lane_by_lane() {
     let text = r#"
         (module $s (func (export "v") (result v128) (v128.const i32x4 0 0 0 0))
             (func (export "i") (result i32) (i32.const 1)))
         (assert_return (invoke "i") (i32.const 1))
         (assert_return (invoke "v") (v128.const i32x4 0 0 0 0))
+        (assert_return (invoke "v") (v128.const i32x4 0 1 0 0))
         (register "s" $s)
         (module (import "s" "i" (func (result i32))))
         (assert_unlinkable (module (import "s" "i" (func (result i64)))) "incompatible import type")
         (module $broken (func (export "i") (result i32) (i32.const 1)) (start 0))
         (assert_return (invoke $broken "i") (i32.const 1))
-        (module $ok (func (export "i") (result i32) (i32.const 1)))
-        (assert_return (invoke "i" (v128.const i64x2 0 0)) (i32.const 1))
+        (module $ok (func (export "f") (param v128) (result i32)
+            (i32x4.extract_lane 1 (local.get 0))))
+        (assert_return (invoke "f" (v128.const i32x4 0 7 0 0)) (i32.const 7))
     "#;
     let r = run(text);
-    // The SIMD module, its calls, its registration and what imports from it
-    // are skipped; the module that fails to validate and the call on it fail.
-    assert_eq!(pfs(&r), (1, 2, 7), "{:#?}", r.failures);
-    assert!(failure(&r, 0).contains("module: the module did not instantiate"));
-    assert!(failure(&r, 1).contains("did not instantiate"));
+    // Nothing is skipped: the wrong lane fails, as do the module that fails
+    // to validate and the call on it.
+    assert_eq!(pfs(&r), (8, 3, 0), "{:#?}", r.failures);
+    assert!(failure(&r, 0).contains("result 0"), "{:#?}", r.failures);
+    assert!(failure(&r, 1).contains("module: the module did not instantiate"));
+    assert!(failure(&r, 2).contains("did not instantiate"));
 }
 
 #[test]
