@@ -594,6 +594,27 @@ float_cmps! {
     NotF64Ge => F64Ge, true, |a, b| { let (x, y) = f64s(a, b); !(x >= y) };
 }
 
+/// A pattern matching every memory and table management op (the ones
+/// [`Op::from_bulk`] makes), for the executor's matches that name every op.
+macro_rules! bulk_op_pattern {
+    () => {
+        $crate::bytecode::Op::MemorySize { .. }
+            | $crate::bytecode::Op::MemoryGrow { .. }
+            | $crate::bytecode::Op::MemoryFill { .. }
+            | $crate::bytecode::Op::MemoryCopy { .. }
+            | $crate::bytecode::Op::MemoryInit { .. }
+            | $crate::bytecode::Op::DataDrop { .. }
+            | $crate::bytecode::Op::TableGet { .. }
+            | $crate::bytecode::Op::TableSet { .. }
+            | $crate::bytecode::Op::TableSize { .. }
+            | $crate::bytecode::Op::TableGrow { .. }
+            | $crate::bytecode::Op::TableFill { .. }
+            | $crate::bytecode::Op::TableCopy { .. }
+            | $crate::bytecode::Op::TableInit { .. }
+            | $crate::bytecode::Op::ElemDrop { .. }
+    };
+}
+
 /// The memory and table management ops and the runtime's [`BulkOp`]s, one
 /// for one: each op is the operation plus the register its operands start at
 /// (and its result goes to). They stay separate variants because a `BulkOp`

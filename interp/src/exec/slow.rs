@@ -303,20 +303,7 @@ impl Executor<'_> {
                 let addr = self.func_addr(func);
                 reg!(self.regs, dst) = u64::from(RawRef::from_addr(addr.0).0);
             }
-            Op::MemorySize { .. }
-            | Op::MemoryGrow { .. }
-            | Op::MemoryFill { .. }
-            | Op::MemoryCopy { .. }
-            | Op::MemoryInit { .. }
-            | Op::DataDrop { .. }
-            | Op::TableGet { .. }
-            | Op::TableSet { .. }
-            | Op::TableSize { .. }
-            | Op::TableGrow { .. }
-            | Op::TableFill { .. }
-            | Op::TableCopy { .. }
-            | Op::TableInit { .. }
-            | Op::ElemDrop { .. } => self.bulk(op)?,
+            bulk_op_pattern!() => self.bulk(op)?,
             Op::CopyHi { .. }
             | Op::CopyWide { .. }
             | Op::SelectHi { .. }

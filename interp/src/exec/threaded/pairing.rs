@@ -167,20 +167,7 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
         | Op::ReturnCallIndirect { .. }
         | Op::LoadExt { .. }
         | Op::StoreExt { .. }
-        | Op::MemorySize { .. }
-        | Op::MemoryGrow { .. }
-        | Op::MemoryFill { .. }
-        | Op::MemoryCopy { .. }
-        | Op::MemoryInit { .. }
-        | Op::DataDrop { .. }
-        | Op::TableGet { .. }
-        | Op::TableSet { .. }
-        | Op::TableSize { .. }
-        | Op::TableGrow { .. }
-        | Op::TableFill { .. }
-        | Op::TableCopy { .. }
-        | Op::TableInit { .. }
-        | Op::ElemDrop { .. }
+        | bulk_op_pattern!()
         | Op::GlobalGetV128 { .. }
         | Op::GlobalSetV128 { .. } => (slow, None),
     }
