@@ -341,6 +341,7 @@ macro_rules! declare_ops {
 
         impl Op {
             /// The specialised op for a binary `NumOp`, if there is one.
+            #[inline(always)]
             pub fn specialised_binary(op: NumOp, dst: Reg, a: Reg, b: Reg) -> Option<Op> {
                 match op {
                     $(NumOp::$name => Some(Op::$name { dst, a, b }),)*
@@ -534,6 +535,7 @@ macro_rules! float_cmps {
             /// The comparison a branch on `op`'s result tests, negated if the
             /// branch is taken when `op` gives 0; `None` if `op` is not a float
             /// comparison.
+            #[inline(always)]
             pub fn of(op: NumOp, negated: bool) -> Option<FloatCmp> {
                 match (op, negated) {
                     $((NumOp::$op, $negated) => Some(FloatCmp::$name),)*

@@ -209,89 +209,40 @@ pub fn unary(op: NumOp, x: u64) -> Result<u64, TrapCode> {
 #[inline(always)]
 pub fn binary(op: NumOp, x: u64, y: u64) -> Result<u64, TrapCode> {
     use NumOp::*;
+    // The operators with an op of their own: their one definition is
+    // `for_each_binary_op!` (`bytecode.rs`). With `op` a constant, this
+    // folds away.
+    if let Some(v) =
+        crate::bytecode::Op::specialised_binary(op, 0, 0, 0).and_then(|o| o.eval_binary(x, y))
+    {
+        return Ok(v);
+    }
+    // The float comparisons: defined once, as the comparisons fused branches
+    // test (`FloatCmp`, `bytecode.rs`).
+    if let Some(cmp) = crate::bytecode::FloatCmp::of(op, false) {
+        return Ok(from_bool(cmp.holds(x, y)));
+    }
     Ok(match op {
-        I32Eq => from_bool(u32_of(x) == u32_of(y)),
-        I32Ne => from_bool(u32_of(x) != u32_of(y)),
-        I32LtS => from_bool(i32_of(x) < i32_of(y)),
-        I32LtU => from_bool(u32_of(x) < u32_of(y)),
-        I32GtS => from_bool(i32_of(x) > i32_of(y)),
-        I32GtU => from_bool(u32_of(x) > u32_of(y)),
-        I32LeS => from_bool(i32_of(x) <= i32_of(y)),
-        I32LeU => from_bool(u32_of(x) <= u32_of(y)),
-        I32GeS => from_bool(i32_of(x) >= i32_of(y)),
-        I32GeU => from_bool(u32_of(x) >= u32_of(y)),
-        I64Eq => from_bool(x == y),
-        I64Ne => from_bool(x != y),
-        I64LtS => from_bool(i64_of(x) < i64_of(y)),
-        I64LtU => from_bool(x < y),
-        I64GtS => from_bool(i64_of(x) > i64_of(y)),
-        I64GtU => from_bool(x > y),
-        I64LeS => from_bool(i64_of(x) <= i64_of(y)),
-        I64LeU => from_bool(x <= y),
-        I64GeS => from_bool(i64_of(x) >= i64_of(y)),
-        I64GeU => from_bool(x >= y),
-
-        // IEEE comparisons: false whenever an operand is NaN, except `ne`.
-        F32Eq => from_bool(f32_of(x) == f32_of(y)),
-        F32Ne => from_bool(f32_of(x) != f32_of(y)),
-        F32Lt => from_bool(f32_of(x) < f32_of(y)),
-        F32Gt => from_bool(f32_of(x) > f32_of(y)),
-        F32Le => from_bool(f32_of(x) <= f32_of(y)),
-        F32Ge => from_bool(f32_of(x) >= f32_of(y)),
-        F64Eq => from_bool(f64_of(x) == f64_of(y)),
-        F64Ne => from_bool(f64_of(x) != f64_of(y)),
-        F64Lt => from_bool(f64_of(x) < f64_of(y)),
-        F64Gt => from_bool(f64_of(x) > f64_of(y)),
-        F64Le => from_bool(f64_of(x) <= f64_of(y)),
-        F64Ge => from_bool(f64_of(x) >= f64_of(y)),
-
-        I32Add => from_u32(u32_of(x).wrapping_add(u32_of(y))),
-        I32Sub => from_u32(u32_of(x).wrapping_sub(u32_of(y))),
-        I32Mul => from_u32(u32_of(x).wrapping_mul(u32_of(y))),
         I32DivS => from_i32(int::div_s32(i32_of(x), i32_of(y))?),
         I32DivU => from_u32(int::div_u32(u32_of(x), u32_of(y))?),
         I32RemS => from_i32(int::rem_s32(i32_of(x), i32_of(y))?),
         I32RemU => from_u32(int::rem_u32(u32_of(x), u32_of(y))?),
-        I32And => from_u32(u32_of(x) & u32_of(y)),
-        I32Or => from_u32(u32_of(x) | u32_of(y)),
-        I32Xor => from_u32(u32_of(x) ^ u32_of(y)),
-        // `wrapping_sh*` and `rotate_*` take the count modulo the bit width,
-        // as the spec does.
-        I32Shl => from_u32(u32_of(x).wrapping_shl(u32_of(y))),
-        I32ShrS => from_i32(i32_of(x).wrapping_shr(u32_of(y))),
-        I32ShrU => from_u32(u32_of(x).wrapping_shr(u32_of(y))),
+        // `rotate_*` takes the count modulo the bit width, as the spec does.
         I32Rotl => from_u32(u32_of(x).rotate_left(u32_of(y))),
         I32Rotr => from_u32(u32_of(x).rotate_right(u32_of(y))),
 
-        I64Add => x.wrapping_add(y),
-        I64Sub => x.wrapping_sub(y),
-        I64Mul => x.wrapping_mul(y),
         I64DivS => from_i64(int::div_s64(i64_of(x), i64_of(y))?),
         I64DivU => int::div_u64(x, y)?,
         I64RemS => from_i64(int::rem_s64(i64_of(x), i64_of(y))?),
         I64RemU => int::rem_u64(x, y)?,
-        I64And => x & y,
-        I64Or => x | y,
-        I64Xor => x ^ y,
         // The count is an i64; only its low 6 bits matter, so truncating it
         // to u32 first keeps the modulo right.
-        I64Shl => x.wrapping_shl(y as u32),
-        I64ShrS => from_i64(i64_of(x).wrapping_shr(y as u32)),
-        I64ShrU => x.wrapping_shr(y as u32),
         I64Rotl => x.rotate_left(y as u32),
         I64Rotr => x.rotate_right(y as u32),
 
-        F32Add => from_f32(f32_of(x) + f32_of(y)),
-        F32Sub => from_f32(f32_of(x) - f32_of(y)),
-        F32Mul => from_f32(f32_of(x) * f32_of(y)),
-        F32Div => from_f32(f32_of(x) / f32_of(y)),
         F32Min => from_f32(float::min32(f32_of(x), f32_of(y))),
         F32Max => from_f32(float::max32(f32_of(x), f32_of(y))),
         F32Copysign => from_u32(float::copysign32(u32_of(x), u32_of(y))),
-        F64Add => from_f64(f64_of(x) + f64_of(y)),
-        F64Sub => from_f64(f64_of(x) - f64_of(y)),
-        F64Mul => from_f64(f64_of(x) * f64_of(y)),
-        F64Div => from_f64(f64_of(x) / f64_of(y)),
         F64Min => from_f64(float::min64(f64_of(x), f64_of(y))),
         F64Max => from_f64(float::max64(f64_of(x), f64_of(y))),
         F64Copysign => float::copysign64(x, y),
