@@ -82,8 +82,8 @@ pub enum Error {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     /// The engine cannot do what was asked (a tier that is not available, a
-    /// feature such as SIMD that the tier does not execute yet, fuel calls on
-    /// an engine without fuel).
+    /// feature the tier cannot run here, such as SIMD in the JIT on a
+    /// processor without SSSE3, fuel calls on an engine without fuel).
     #[error("unsupported: {0}")]
     Unsupported(String),
     /// The JIT failed to compile a valid module (code generation or executable

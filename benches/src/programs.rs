@@ -2,7 +2,8 @@
 //! the output their native build printed, both embedded in the binary.
 //!
 //! `programs/build.sh` compiles each `NAME.c` to `programs/wasm/NAME.wasm`
-//! (clang, wasm32-wasi, -O2, no SIMD) and records the native build's output
+//! (clang, wasm32-wasi, -O2; for the SIMD builds, see below) and records the
+//! native build's output
 //! in `programs/expected/NAME.out`; both are committed so that benchmarks run
 //! without clang. Each program prints a checksum of its work, takes an
 //! optional work scale as its first argument, and by default runs for a few

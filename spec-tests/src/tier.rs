@@ -67,8 +67,8 @@ impl Tier {
         !matches!(self, Tier::JitNoGuard)
     }
 
-    /// Whether the tier executes: execution tiers run only the suites marked
-    /// [`Suite::execute`](crate::Suite::execute).
+    /// Whether the tier executes (runs every directive, and may skip none),
+    /// rather than only validating.
     pub fn executes(self) -> bool {
         self.strategy().is_some()
     }

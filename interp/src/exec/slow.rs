@@ -12,10 +12,11 @@
 //! here). In loop mode (no `kiln_tail_dispatch`, see `build.rs`) every call
 //! and return comes here too.
 //!
-//! Every op is defined here, once, by family: register arithmetic in
-//! [`numeric`], branches in [`branches`], memory accesses in [`memory`], calls
-//! and returns in [`calls`], globals, `ref.func` and fuel in this file, bulk
-//! operations in [`bulk`](super::bulk). A handler of the fast path is a faster
+//! Every op is run here, by family: register arithmetic in [`numeric`],
+//! branches in [`branches`], memory accesses in [`memory`], calls and returns
+//! in [`calls`], vector ops in [`vector`], globals, `ref.func` and fuel in this
+//! file, bulk operations in [`bulk`](super::bulk); their meaning comes from
+//! the one definition each has (see `for_each_binary_op!` and `num`). A handler of the fast path is a faster
 //! copy of the common case of one of them. The family methods are inlined into
 //! the loop (`#[inline(always)]`), so the split into files costs no calls, and
 //! [`Executor::step`] matches the ops that come here often (calls and returns,

@@ -20,12 +20,14 @@
 //! register) before anything could observe the difference: before the local
 //! is written while the slot is live, and before any instruction other than
 //! the few that know about lazy slots (numeric ops, loads, stores, locals,
-//! `drop`, `if`, `br_if`, `br_table`, constants, globals), which covers every
-//! other control instruction, call and multi-operand op.
+//! `drop`, `if`, `br_if`, `br_table`, constants, globals, the vector
+//! instructions with immediates), which covers every other control
+//! instruction, call and multi-operand op.
 //!
 //! `emit` sends each instruction to its family's translation: `control`
 //! (blocks and branches), `calls`, `variables` (locals and globals), `numeric`
-//! (constants and operators) and `memory` (memory and table instructions).
+//! (constants and operators), `memory` (memory and table instructions) and
+//! `vector` (vector instructions, and what makes a function wide).
 //!
 //! With fuel on, the first costly instruction of each metered run (see
 //! `kiln_runtime::fuel`) is preceded by a `Fuel` op carrying the run's cost.

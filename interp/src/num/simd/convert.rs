@@ -5,7 +5,7 @@
 //! float-to-int `as` truncates toward zero, saturates and maps NaN to 0
 //! (`trunc_sat`); int-to-float `as` rounds to nearest, ties to even. The
 //! `_zero` forms fill lanes 2 and 3 with zeros, the `_low` forms read lanes 0
-//! and 1: [`join`] of two lanes leaves the upper half zero and [`split`] of
+//! and 1: `join` of two lanes leaves the upper half zero and `split` of
 //! two lanes reads the lower half.
 
 use super::repr::{join, split};

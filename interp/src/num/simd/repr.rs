@@ -1,8 +1,8 @@
 //! How a `v128` holds its lanes, and the lane-wise plumbing every family uses.
 //!
 //! A `v128` is a `u128` with lane 0 in the least significant bits, which is
-//! the order of its 16 little-endian bytes in memory. [`split`] turns it into
-//! an array of lanes and [`join`] back; both are shifts and truncations that
+//! the order of its 16 little-endian bytes in memory. `split` turns it into
+//! an array of lanes and `join` back; both are shifts and truncations that
 //! LLVM sees through, so a lane-wise closure over the array compiles to the
 //! host's vector instructions where it has them, and to straight-line code
 //! elsewhere. Nothing here branches or indexes.
