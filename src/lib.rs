@@ -58,7 +58,7 @@ pub use kiln_runtime::{FuncAddr, Trap, TrapCode, Val};
 pub use kiln_validator::{
     ImplLimit, IndexSpace, ModuleError, ValidationError, ValidationErrorKind,
 };
-pub use linker::Linker;
+pub use linker::{InstancePre, Linker};
 pub use module::{ExternType, Module};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
 

@@ -7,7 +7,9 @@ use kiln_parser::FuncType;
 use kiln_runtime::{Trap, Val};
 
 use crate::func::{HostBody, IntoFunc};
-use crate::{AsContext, AsContextMut, Caller, Engine, Error, Extern, Func, Instance, Module};
+use crate::{
+    AsContext, AsContextMut, Caller, Engine, Error, Extern, ExternType, Func, Instance, Module,
+};
 
 /// A definition the linker can satisfy imports with.
 enum Definition<T> {
@@ -124,22 +126,53 @@ impl<T: 'static> Linker<T> {
     /// The definition of `module::name`, created in `store` if it is a host function.
     pub fn get(
         &self,
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         module: &str,
         name: &str,
     ) -> Option<Extern> {
-        match self
-            .defs
-            .get(&(module.to_owned(), name.to_owned()))?
-            .clone()
-        {
-            Definition::Extern(e) => Some(e),
-            Definition::Host(ty, body) => Some(Extern::Func(Func::new(
-                store.as_context_mut(),
-                ty,
-                move |c, p, r| body(c, p, r),
-            ))),
+        let def = self.defs.get(&(module.to_owned(), name.to_owned()))?;
+        Some(def.to_extern(store))
+    }
+
+    /// Resolves and type-checks `module`'s imports once, for instantiating it
+    /// many times ([`InstancePre::instantiate`]) without looking names up
+    /// again. Host functions are checked against the imports' types here;
+    /// definitions that belong to a store (another instance's exports) are
+    /// checked when instantiated, against that store.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unlinkable`] for an import with no definition or a host
+    /// function of another type; [`Error::Unsupported`] if the module belongs
+    /// to another engine.
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>, Error> {
+        if !Engine::same(&self.engine, module.engine()) {
+            return Err(Error::Unsupported(
+                "the linker belongs to another engine".into(),
+            ));
         }
+        let mut imports = Vec::new();
+        for (m, n, ty) in module.imports() {
+            let def = self
+                .defs
+                .get(&(m.to_owned(), n.to_owned()))
+                .ok_or_else(|| {
+                    Error::Unlinkable(format!("unknown import: `{m}::{n}` has not been defined"))
+                })?;
+            if let Definition::Host(host_ty, _) = def
+                && ty != ExternType::Func(host_ty.clone())
+            {
+                return Err(Error::Unlinkable(format!(
+                    "incompatible import type for `{m}::{n}`: a host function of type \
+                     {host_ty:?} for an import of type {ty:?}"
+                )));
+            }
+            imports.push(def.clone());
+        }
+        Ok(InstancePre {
+            module: module.clone(),
+            imports: imports.into(),
+        })
     }
 
     /// Instantiates `module`, resolving each import by its module and field name.
@@ -166,5 +199,74 @@ impl<T: 'static> Linker<T> {
             imports.push(e);
         }
         Instance::new(store, module, &imports)
+    }
+}
+
+impl<T: 'static> Definition<T> {
+    /// The definition as an extern of `store`: a host function is created there.
+    fn to_extern(&self, mut store: impl AsContextMut<Data = T>) -> Extern {
+        match self {
+            Definition::Extern(e) => *e,
+            Definition::Host(ty, body) => {
+                let body = Arc::clone(body);
+                Extern::Func(Func::new(
+                    store.as_context_mut(),
+                    ty.clone(),
+                    move |c, p, r| body(c, p, r),
+                ))
+            }
+        }
+    }
+}
+
+/// A module with its imports resolved by a [`Linker`] ([`Linker::instantiate_pre`]):
+/// instantiating it takes no name lookups, so a server that instantiates one
+/// module per request pays for linking once. Cheap to clone and to share
+/// between threads.
+pub struct InstancePre<T> {
+    module: Module,
+    /// The definition of each import, in the module's import order.
+    imports: Arc<[Definition<T>]>,
+}
+
+impl<T> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        InstancePre {
+            module: self.module.clone(),
+            imports: Arc::clone(&self.imports),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for InstancePre<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstancePre")
+            .field("module", &self.module)
+            .field("imports", &self.imports.len())
+            .finish()
+    }
+}
+
+impl<T: 'static> InstancePre<T> {
+    /// The module it instantiates.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// Instantiates the module in `store` (host functions are created there),
+    /// then runs its start function.
+    ///
+    /// # Errors
+    ///
+    /// As [`Instance::new`]: [`Error::Store`] when a resolved definition
+    /// belongs to another store, [`Error::Unlinkable`] when it does not fit
+    /// its import, and instantiation's own errors and traps.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance, Error> {
+        let imports: Vec<Extern> = self
+            .imports
+            .iter()
+            .map(|d| d.to_extern(&mut store))
+            .collect();
+        Instance::new(store, &self.module, &imports)
     }
 }

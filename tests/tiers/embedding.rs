@@ -22,6 +22,8 @@ tier_tests!(
     start_function_traps_fail_instantiation,
     malformed_and_invalid_bodies_are_told_apart,
     results_are_read_right_after_calls,
+    instance_pre_links_once_and_instantiates_in_many_stores,
+    instance_pre_checks_imports_up_front,
 );
 
 fn trap_code(e: &Error) -> Option<TrapCode> {
@@ -355,5 +357,81 @@ fn results_are_read_right_after_calls(tier: Tier) -> Result<(), Error> {
             "floats({x})"
         );
     }
+    Ok(())
+}
+
+/// `Linker::instantiate_pre` resolves the imports once; each instantiation in
+/// a fresh store gets its own host functions (and their store's data) and its
+/// own memory, and runs the start function.
+fn instance_pre_links_once_and_instantiates_in_many_stores(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "base" (func $base (result i32)))
+          (memory 1)
+          (global $g (mut i32) (i32.const 0))
+          (func $start (global.set $g (call $base)))
+          (start $start)
+          (func (export "next") (result i32)
+            (global.set $g (i32.add (global.get $g) (i32.const 1)))
+            (global.get $g)))"#,
+    )?;
+    let mut linker: Linker<i32> = Linker::new(&engine);
+    linker.func_wrap("host", "base", |caller: Caller<'_, i32>| *caller.data())?;
+    let pre = linker.instantiate_pre(&module)?;
+    assert_eq!(pre.module().imports().count(), 1);
+    for base in [10, 20, 30] {
+        let mut store = Store::new(&engine, base);
+        let instance = pre.clone().instantiate(&mut store)?;
+        let next = instance.get_typed_func::<(), i32>(&store, "next")?;
+        assert_eq!(next.call(&mut store, ())?, base + 1);
+        assert_eq!(next.call(&mut store, ())?, base + 2);
+        // A second instance in the same store has its own global.
+        let again = pre.instantiate(&mut store)?;
+        let next2 = again.get_typed_func::<(), i32>(&store, "next")?;
+        assert_eq!(next2.call(&mut store, ())?, base + 1);
+    }
+    Ok(())
+}
+
+/// Missing imports and host functions of the wrong type are reported by
+/// `instantiate_pre`, before any store is involved; an instance's export
+/// given to the linker stays bound to its store.
+fn instance_pre_checks_imports_up_front(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
+    let module = Module::new(
+        &engine,
+        r#"(module (import "host" "f" (func (param i32))) (import "host" "m" (memory 1)))"#,
+    )?;
+    let mut linker: Linker<()> = Linker::new(&engine);
+    let err = linker
+        .instantiate_pre(&module)
+        .expect_err("nothing is defined");
+    assert!(
+        matches!(&err, Error::Unlinkable(m) if m.contains("host::f")),
+        "{err}"
+    );
+    linker.func_wrap("host", "f", |_: i64| {})?;
+    let err = linker
+        .instantiate_pre(&module)
+        .expect_err("f has another type");
+    assert!(
+        matches!(&err, Error::Unlinkable(m) if m.contains("incompatible")),
+        "{err}"
+    );
+    let mut linker: Linker<()> = Linker::new(&engine);
+    linker.func_wrap("host", "f", |_: i32| {})?;
+    let mut first = Store::new(&engine, ());
+    let mem_ty = MemoryType {
+        limits: Limits { min: 1, max: None },
+        index: kiln::IndexType::I32,
+    };
+    let memory = Memory::new(&mut first, mem_ty)?;
+    linker.define("host", "m", memory)?;
+    let pre = linker.instantiate_pre(&module)?;
+    assert!(pre.instantiate(&mut first).is_ok());
+    let mut second = Store::new(&engine, ());
+    assert!(matches!(pre.instantiate(&mut second), Err(Error::Store)));
     Ok(())
 }
