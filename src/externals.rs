@@ -153,12 +153,12 @@ impl Memory {
     ///
     /// # Errors
     ///
-    /// [`Error::Instantiation`] if the memory cannot grow that far.
+    /// [`Error::Instantiation`] if the memory cannot grow that far (or the
+    /// store's limiter denies it), [`Error::Trap`] if the limiter fails.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64, Error> {
         let cx = store.as_context_mut();
         check(self.store, cx.id);
-        cx.rt.memories[self.addr.index()]
-            .grow(delta)
+        kiln_runtime::ops::grow_memory(cx.rt, self.addr.index(), delta)?
             .ok_or_else(|| Error::Instantiation("memory cannot grow that far".into()))
     }
 
@@ -283,13 +283,13 @@ impl Table {
     /// # Errors
     ///
     /// [`Error::Type`] for an `init` of another type, [`Error::Instantiation`] if the
-    /// table cannot grow that far.
+    /// table cannot grow that far (or the store's limiter denies it),
+    /// [`Error::Trap`] if the limiter fails.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64, Error> {
         let cx = store.as_context_mut();
         check(self.store, cx.id);
-        let t = &mut cx.rt.tables[self.addr.index()];
-        let r = val_to_ref(t.element(), init)?;
-        t.grow(delta, r)
+        let r = val_to_ref(cx.rt.tables[self.addr.index()].element(), init)?;
+        kiln_runtime::ops::grow_table(cx.rt, self.addr.index(), delta, r)?
             .ok_or_else(|| Error::Instantiation("table cannot grow that far".into()))
     }
 

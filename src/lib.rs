@@ -54,7 +54,7 @@ pub use kiln_parser::{
     Features, FuncType, GlobalType, IndexType, Limits, MemoryType, ParseError, ParseErrorKind,
     RefType, TableType, ValType,
 };
-pub use kiln_runtime::{FuncAddr, Trap, TrapCode, Val};
+pub use kiln_runtime::{FuncAddr, ResourceLimiter, Trap, TrapCode, Val};
 pub use kiln_validator::{
     ImplLimit, IndexSpace, ModuleError, ValidationError, ValidationErrorKind,
 };

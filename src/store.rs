@@ -54,6 +54,15 @@ impl<T: 'static> Store<T> {
         &self.engine
     }
 
+    /// Gives the store a [`ResourceLimiter`](crate::ResourceLimiter), asked
+    /// before every growth of its memories and tables (by either tier, by the
+    /// host API, and at instantiation) and bounding how many instances,
+    /// memories and tables it holds; it replaces any limiter set before. The
+    /// engine's limits (`Config::max_memory_bytes`, ...) still apply.
+    pub fn limiter(&mut self, limiter: impl crate::ResourceLimiter + 'static) {
+        self.rt.limiter = kiln_runtime::Limiter(Some(Box::new(limiter)));
+    }
+
     /// Sets the fuel left.
     ///
     /// # Errors

@@ -88,6 +88,7 @@ pub fn instantiate(
         code,
     };
     resolve_imports(store, module, imports, &mut inst)?;
+    check_limiter(store, module)?;
     allocate_definitions(store, module, addr, &mut inst)?;
     allocate_segments(store, module, &mut inst);
     export(module, &mut inst);
@@ -187,6 +188,51 @@ fn allocate_definitions(
         store.globals.push(GlobalEntity { ty: g.ty, bits });
         inst.globals
             .push(GlobalAddr(store.globals.len() as u32 - 1));
+    }
+    Ok(())
+}
+
+/// Asks the store's limiter (see [`crate::limiter`]) whether one more instance,
+/// and the module's own memories and tables at their initial sizes, fit the
+/// store.
+fn check_limiter(store: &mut Store, module: &Module) -> Result<(), InstantiationError> {
+    let (instances, memories, tables) = store.limiter.counts();
+    let over = |what: &str| {
+        InstantiationError::Resource(format!(
+            "the store's resource limiter allows no more {what}"
+        ))
+    };
+    if store.instances.len() >= instances {
+        return Err(over("instances"));
+    }
+    if store.memories.len() + module.memories.len() > memories {
+        return Err(over("memories"));
+    }
+    if store.tables.len() + module.tables.len() > tables {
+        return Err(over("tables"));
+    }
+    let denied = |what: &str| {
+        InstantiationError::Resource(format!("the store's resource limiter denied a {what}"))
+    };
+    for ty in &module.memories {
+        let max = ty.limits.max.map(|p| p.saturating_mul(crate::PAGE_SIZE));
+        let initial = ty.limits.min.saturating_mul(crate::PAGE_SIZE);
+        if !store
+            .limiter
+            .memory_growing(0, initial, max)
+            .map_err(InstantiationError::Trap)?
+        {
+            return Err(denied("memory"));
+        }
+    }
+    for ty in &module.tables {
+        if !store
+            .limiter
+            .table_growing(0, ty.limits.min, ty.limits.max)
+            .map_err(InstantiationError::Trap)?
+        {
+            return Err(denied("table"));
+        }
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ pub mod compile;
 pub mod fuel;
 pub mod instantiate;
 pub mod invoke;
+pub mod limiter;
 pub mod memory;
 pub mod ops;
 pub mod store;
@@ -24,6 +25,7 @@ pub mod trap;
 pub mod value;
 
 pub use compile::{CompileError, CompileOptions, TierName};
+pub use limiter::{Limiter, ResourceLimiter};
 pub use memory::{LinearMemory, MemoryConfig, MemoryError, PAGE_SIZE};
 pub use store::{
     DataAddr, ElemAddr, Extern, FuncEntity, GlobalAddr, GlobalEntity, HostCaller, HostFn,

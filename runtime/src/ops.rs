@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use kiln_parser::IndexType;
 
+use crate::PAGE_SIZE;
 pub use crate::bulk_op::BulkOp;
 use crate::fuel::{DynamicCost, dynamic_cost};
 use crate::store::{InstanceAddr, Store};
@@ -61,6 +62,53 @@ pub fn charge(store: &mut Store, metered: bool, units: u64) -> Result<(), Trap> 
 /// # Errors
 ///
 /// The instruction's trap: out-of-bounds accesses, or `out of fuel`.
+/// Grows store memory `m` by `delta` pages if the store's limiter agrees
+/// (see [`crate::limiter`]): its old size in pages, or `None` if it cannot grow
+/// that far or the limiter denies it.
+///
+/// # Errors
+///
+/// The limiter's trap.
+pub fn grow_memory(store: &mut Store, m: usize, delta: u64) -> Result<Option<u64>, Trap> {
+    let mem = &store.memories[m];
+    let current = mem.pages() * PAGE_SIZE;
+    let maximum = mem.ty().limits.max.map(|p| p.saturating_mul(PAGE_SIZE));
+    let desired = delta
+        .checked_mul(PAGE_SIZE)
+        .and_then(|d| d.checked_add(current));
+    if let Some(desired) = desired
+        && delta > 0
+        && !store.limiter.memory_growing(current, desired, maximum)?
+    {
+        return Ok(None);
+    }
+    Ok(store.memories[m].grow(delta))
+}
+
+/// Grows store table `t` by `delta` elements of `init` if the store's limiter
+/// agrees: its old size, or `None`.
+///
+/// # Errors
+///
+/// The limiter's trap.
+pub fn grow_table(
+    store: &mut Store,
+    t: usize,
+    delta: u64,
+    init: RawRef,
+) -> Result<Option<u64>, Trap> {
+    let table = &store.tables[t];
+    let current = table.size();
+    let maximum = table.ty().limits.max;
+    if let Some(desired) = current.checked_add(delta)
+        && delta > 0
+        && !store.limiter.table_growing(current, desired, maximum)?
+    {
+        return Ok(None);
+    }
+    Ok(store.tables[t].grow(delta, init))
+}
+
 pub fn execute(
     store: &mut Store,
     instance: InstanceAddr,
@@ -83,7 +131,7 @@ pub fn execute(
             let is64 = store.memories[m].is_64();
             let delta = index(a, is64);
             charge(store, metered, dynamic_cost(DynamicCost::Pages, delta))?;
-            Ok(store.memories[m].grow(delta).unwrap_or(minus_one(is64)))
+            Ok(grow_memory(store, m, delta)?.unwrap_or(minus_one(is64)))
         }
         BulkOp::MemoryFill { mem: m } => {
             let m = mem(store, m);
@@ -153,9 +201,7 @@ pub fn execute(
             let is64 = table64(store, t);
             let n = index(b, is64);
             charge(store, metered, dynamic_cost(DynamicCost::Elements, n))?;
-            Ok(store.tables[t]
-                .grow(n, RawRef(a as u32))
-                .unwrap_or(minus_one(is64)))
+            Ok(grow_table(store, t, n, RawRef(a as u32))?.unwrap_or(minus_one(is64)))
         }
         BulkOp::TableFill { table: t } => {
             let t = tab(store, t);

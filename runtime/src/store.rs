@@ -242,6 +242,8 @@ pub struct Store {
     pub depth: u32,
     /// Limits.
     pub limits: StoreLimits,
+    /// The embedder's per-store limits, asked before every growth.
+    pub limiter: crate::Limiter,
 }
 
 impl Store {

@@ -24,6 +24,7 @@ tier_tests!(
     results_are_read_right_after_calls,
     instance_pre_links_once_and_instantiates_in_many_stores,
     instance_pre_checks_imports_up_front,
+    resource_limiters_decide_per_store,
 );
 
 fn trap_code(e: &Error) -> Option<TrapCode> {
@@ -433,5 +434,106 @@ fn instance_pre_checks_imports_up_front(tier: Tier) -> Result<(), Error> {
     assert!(pre.instantiate(&mut first).is_ok());
     let mut second = Store::new(&engine, ());
     assert!(matches!(pre.instantiate(&mut second), Err(Error::Store)));
+    Ok(())
+}
+
+/// A limiter that allows memories up to `max_bytes` and counts what it was asked.
+struct Quota {
+    max_bytes: u64,
+    asked: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    fail_tables: bool,
+}
+
+impl kiln::ResourceLimiter for Quota {
+    fn memory_growing(
+        &mut self,
+        _current: u64,
+        desired: u64,
+        _maximum: Option<u64>,
+    ) -> Result<bool, kiln::Trap> {
+        self.asked
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(desired <= self.max_bytes)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: u64,
+        desired: u64,
+        _maximum: Option<u64>,
+    ) -> Result<bool, kiln::Trap> {
+        if self.fail_tables && desired > 1 {
+            Err(kiln::Trap::host("no tables for this tenant"))
+        } else {
+            Ok(true)
+        }
+    }
+
+    fn instances(&self) -> usize {
+        2
+    }
+}
+
+/// Each store's limiter decides its own quota: `memory.grow` past it gives -1
+/// on either tier, the host API's growth fails, a failing limiter traps, and
+/// instantiation respects the instance count and initial sizes.
+fn resource_limiters_decide_per_store(tier: Tier) -> Result<(), Error> {
+    let engine = tier.engine(|_| {});
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (memory (export "mem") 1)
+          (table 1 funcref)
+          (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+          (func (export "grow_table") (result i32) (table.grow (ref.null func) (i32.const 1))))"#,
+    )?;
+    let linker: Linker<()> = Linker::new(&engine);
+    let page = 65_536;
+    for (quota, expected) in [(3 * page, [1, 2, -1]), (2 * page, [1, -1, -1])] {
+        let asked = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut store = Store::new(&engine, ());
+        store.limiter(Quota {
+            max_bytes: quota,
+            asked: asked.clone(),
+            fail_tables: false,
+        });
+        let instance = linker.instantiate(&mut store, &module)?;
+        let grow = instance.get_typed_func::<i32, i32>(&store, "grow")?;
+        let got = [
+            grow.call(&mut store, 1)?,
+            grow.call(&mut store, 1)?,
+            grow.call(&mut store, 1)?,
+        ];
+        assert_eq!(got, expected, "quota {quota}");
+        // Instantiation asked for the initial page, then each growth.
+        assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 4);
+        let mem = instance.get_memory(&store, "mem").expect("exported");
+        assert!(matches!(
+            mem.grow(&mut store, 1),
+            Err(Error::Instantiation(_))
+        ));
+        // A second instance fits; a third does not.
+        linker.instantiate(&mut store, &module)?;
+        let err = linker
+            .instantiate(&mut store, &module)
+            .expect_err("two at most");
+        assert!(
+            matches!(&err, Error::Instantiation(m) if m.contains("instances")),
+            "{err}"
+        );
+    }
+    // A limiter that fails traps the running call (here `table.grow`).
+    let mut store = Store::new(&engine, ());
+    store.limiter(Quota {
+        max_bytes: u64::MAX,
+        asked: Default::default(),
+        fail_tables: true,
+    });
+    let instance = linker.instantiate(&mut store, &module)?;
+    let grow_table = instance.get_typed_func::<(), i32>(&store, "grow_table")?;
+    let err = grow_table
+        .call(&mut store, ())
+        .expect_err("the limiter fails");
+    assert!(err.to_string().contains("no tables"), "{err}");
     Ok(())
 }
