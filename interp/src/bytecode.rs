@@ -357,9 +357,10 @@ macro_rules! declare_ops {
                 }
             }
 
-            fn set_binary_dst(&mut self, new: Reg) {
-                if let $(Op::$name { dst, .. })|* = self {
-                    *dst = new;
+            fn binary_dst_mut(&mut self) -> Option<&mut Reg> {
+                match self {
+                    $(Op::$name { dst, .. })|* => Some(dst),
+                    _ => None,
                 }
             }
 
@@ -432,7 +433,20 @@ impl Op {
     /// The register this op writes, if it is a pure register definition that a
     /// following `local.set` may redirect.
     pub fn pure_dst(&self) -> Option<Reg> {
-        match *self {
+        let mut op = *self;
+        op.pure_dst_mut().copied()
+    }
+
+    /// Rewrites the destination of a pure definition (see [`Op::pure_dst`]).
+    pub fn set_dst(&mut self, new: Reg) {
+        if let Some(dst) = self.pure_dst_mut() {
+            *dst = new;
+        }
+    }
+
+    /// The destination of a pure definition (see [`Op::pure_dst`]), as a place.
+    fn pure_dst_mut(&mut self) -> Option<&mut Reg> {
+        match self {
             Op::Copy { dst, .. }
             | Op::CopyWide { dst, .. }
             | Op::Const32 { dst, .. }
@@ -454,35 +468,7 @@ impl Op {
             | Op::ExtractLane { dst, .. }
             | Op::ReplaceLane { dst, .. }
             | Op::GlobalGetV128 { dst, .. } => Some(dst),
-            _ => self.binary_parts().map(|(dst, _, _)| dst),
-        }
-    }
-
-    /// Rewrites the destination of a pure definition (see [`Op::pure_dst`]).
-    pub fn set_dst(&mut self, new: Reg) {
-        match self {
-            Op::Copy { dst, .. }
-            | Op::CopyWide { dst, .. }
-            | Op::Const32 { dst, .. }
-            | Op::Const64 { dst, .. }
-            | Op::I32AddImm { dst, .. }
-            | Op::I64AddImm { dst, .. }
-            | Op::I32AddShl { dst, .. }
-            | Op::Unary { dst, .. }
-            | Op::Binary { dst, .. }
-            | Op::GlobalGet { dst, .. }
-            | Op::RefIsNull { dst, .. }
-            | Op::Load { dst, .. }
-            | Op::LoadWrapped { dst, .. }
-            | Op::LoadScaled { dst, .. }
-            | Op::LoadExt { dst, .. }
-            | Op::V128Const { dst, .. }
-            | Op::VUnary { dst, .. }
-            | Op::VBinary { dst, .. }
-            | Op::ExtractLane { dst, .. }
-            | Op::ReplaceLane { dst, .. }
-            | Op::GlobalGetV128 { dst, .. } => *dst = new,
-            other => other.set_binary_dst(new),
+            other => other.binary_dst_mut(),
         }
     }
 }
@@ -490,27 +476,25 @@ impl Op {
 impl Op {
     /// The target of a conditional or unconditional jump.
     pub fn target(&self) -> Option<u32> {
-        match *self {
-            Op::Br { target }
-            | Op::BrIfNez { target, .. }
-            | Op::BrIfEqz { target, .. }
-            | Op::BrIfFloat { target, .. } => Some(target),
-            _ => self.compare_branch_parts().map(|(_, _, target)| target),
-        }
+        let mut op = *self;
+        op.target_mut().copied()
     }
 
     /// Sets the target of a conditional or unconditional jump.
     pub fn set_target(&mut self, new: u32) {
+        if let Some(target) = self.target_mut() {
+            *target = new;
+        }
+    }
+
+    /// The target of a conditional or unconditional jump, as a place.
+    fn target_mut(&mut self) -> Option<&mut u32> {
         match self {
             Op::Br { target }
             | Op::BrIfNez { target, .. }
             | Op::BrIfEqz { target, .. }
-            | Op::BrIfFloat { target, .. } => *target = new,
-            other => {
-                if let Some(target) = other.compare_branch_target_mut() {
-                    *target = new;
-                }
-            }
+            | Op::BrIfFloat { target, .. } => Some(target),
+            other => other.compare_branch_target_mut(),
         }
     }
 }
