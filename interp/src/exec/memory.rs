@@ -83,19 +83,25 @@ macro_rules! define_load {
                     u128::from($value)
                 })*
                 LoadOp::V128Load => u128::from_le_bytes(bytes(mem, ea)?),
+                // The widening, splatting and zero-filling loads read
+                // `1 << max_align()` bytes (the parser's table says how many).
                 LoadOp::V128Load8x8S
                 | LoadOp::V128Load8x8U
                 | LoadOp::V128Load16x4S
                 | LoadOp::V128Load16x4U
                 | LoadOp::V128Load32x2S
                 | LoadOp::V128Load32x2U
+                | LoadOp::V128Load8Splat
+                | LoadOp::V128Load16Splat
+                | LoadOp::V128Load32Splat
                 | LoadOp::V128Load64Splat
-                | LoadOp::V128Load64Zero => widen(u64::from_le_bytes(bytes(mem, ea)?)),
-                LoadOp::V128Load8Splat => widen(u64::from(u8::from_le_bytes(bytes(mem, ea)?))),
-                LoadOp::V128Load16Splat => widen(u64::from(u16::from_le_bytes(bytes(mem, ea)?))),
-                LoadOp::V128Load32Splat | LoadOp::V128Load32Zero => {
-                    widen(u64::from(u32::from_le_bytes(bytes(mem, ea)?)))
-                }
+                | LoadOp::V128Load32Zero
+                | LoadOp::V128Load64Zero => widen(match kind.max_align() {
+                    0 => u64::from(u8::from_le_bytes(bytes(mem, ea)?)),
+                    1 => u64::from(u16::from_le_bytes(bytes(mem, ea)?)),
+                    2 => u64::from(u32::from_le_bytes(bytes(mem, ea)?)),
+                    _ => u64::from_le_bytes(bytes(mem, ea)?),
+                }),
             })
         }
     };

@@ -212,21 +212,5 @@ pub(super) fn is_wide(module: &Module, sig: &FuncType, info: &FuncInfo, instrs: 
 
 /// Whether `op` loads a `v128`.
 pub(crate) fn load_is_vector(op: LoadOp) -> bool {
-    use LoadOp::*;
-    matches!(
-        op,
-        V128Load
-            | V128Load8x8S
-            | V128Load8x8U
-            | V128Load16x4S
-            | V128Load16x4U
-            | V128Load32x2S
-            | V128Load32x2U
-            | V128Load8Splat
-            | V128Load16Splat
-            | V128Load32Splat
-            | V128Load64Splat
-            | V128Load32Zero
-            | V128Load64Zero
-    )
+    op.val_type() == ValType::V128
 }

@@ -13,7 +13,7 @@
 
 use std::hint::unreachable_unchecked;
 
-use kiln_parser::{LaneWidth, LoadOp, StoreOp};
+use kiln_parser::{LaneWidth, LoadOp, StoreOp, ValType};
 
 use super::{Ctx, EXIT, Handler, Threaded};
 use crate::bytecode::{Op, sem};
@@ -483,20 +483,16 @@ pub(super) fn load_v128_handler(kind: LoadOp, mode: u8, from_acc: bool) -> Optio
             }
         };
     }
-    Some(match kind {
-        LoadOp::V128Load => modes!(load_v128),
-        LoadOp::V128Load8x8S
-        | LoadOp::V128Load8x8U
-        | LoadOp::V128Load16x4S
-        | LoadOp::V128Load16x4U
-        | LoadOp::V128Load32x2S
-        | LoadOp::V128Load32x2U
-        | LoadOp::V128Load64Splat
-        | LoadOp::V128Load64Zero => modes!(load_v128_widen, 8),
-        LoadOp::V128Load32Splat | LoadOp::V128Load32Zero => modes!(load_v128_widen, 4),
-        LoadOp::V128Load16Splat => modes!(load_v128_widen, 2),
-        LoadOp::V128Load8Splat => modes!(load_v128_widen, 1),
-        _ => return None,
+    if kind.val_type() != ValType::V128 {
+        return None;
+    }
+    // The other vector loads read `1 << max_align()` bytes.
+    Some(match (kind, kind.max_align()) {
+        (LoadOp::V128Load, _) => modes!(load_v128),
+        (_, 0) => modes!(load_v128_widen, 1),
+        (_, 1) => modes!(load_v128_widen, 2),
+        (_, 2) => modes!(load_v128_widen, 4),
+        _ => modes!(load_v128_widen, 8),
     })
 }
 
