@@ -1,7 +1,7 @@
 //! [`Extern`], [`Memory`], [`Table`], [`Global`]: store objects shared by imports and exports.
 
-use kiln_parser::{GlobalType, MemoryType, TableType};
-use kiln_runtime::{GlobalAddr, MemAddr, RawRef, TableAddr, Val};
+use kiln_parser::{FuncType, GlobalType, MemoryType, TableType};
+use kiln_runtime::{GlobalAddr, MemAddr, RawRef, TableAddr, TagAddr, Val};
 
 use crate::store::StoreId;
 use crate::{AsContext, AsContextMut, Error, Func};
@@ -17,6 +17,8 @@ pub enum Extern {
     Memory(Memory),
     /// A global.
     Global(Global),
+    /// A tag (exception handling).
+    Tag(Tag),
 }
 
 impl Extern {
@@ -26,6 +28,7 @@ impl Extern {
             kiln_runtime::Extern::Table(addr) => Extern::Table(Table { store, addr }),
             kiln_runtime::Extern::Memory(addr) => Extern::Memory(Memory { store, addr }),
             kiln_runtime::Extern::Global(addr) => Extern::Global(Global { store, addr }),
+            kiln_runtime::Extern::Tag(addr) => Extern::Tag(Tag { store, addr }),
         }
     }
 
@@ -35,6 +38,7 @@ impl Extern {
             Extern::Table(t) => (t.store, kiln_runtime::Extern::Table(t.addr)),
             Extern::Memory(m) => (m.store, kiln_runtime::Extern::Memory(m.addr)),
             Extern::Global(g) => (g.store, kiln_runtime::Extern::Global(g.addr)),
+            Extern::Tag(t) => (t.store, kiln_runtime::Extern::Tag(t.addr)),
         }
     }
 
@@ -298,6 +302,47 @@ impl Table {
         let cx = store.as_context();
         check(self.store, cx.id);
         cx.rt.tables[self.addr.index()].ty()
+    }
+}
+
+/// A tag of a store: the identity of a kind of exception, and the type of
+/// its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag {
+    pub(crate) store: StoreId,
+    pub(crate) addr: TagAddr,
+}
+
+impl Tag {
+    /// A new tag whose exceptions carry the parameters of `ty`, distinct
+    /// from every other tag (even one of the same type).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Type`] if `ty` has results.
+    pub fn new(mut store: impl AsContextMut, ty: &FuncType) -> Result<Tag, Error> {
+        if !ty.results.is_empty() {
+            return Err(Error::Type("a tag's type has no results".into()));
+        }
+        let cx = store.as_context_mut();
+        let sig = cx.rt.intern_sig(ty);
+        Ok(Tag {
+            store: cx.id,
+            addr: cx.rt.add_tag(sig),
+        })
+    }
+
+    /// The type of the tag's payload.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let cx = store.as_context();
+        check(self.store, cx.id);
+        cx.rt.sig(cx.rt.tags[self.addr.index()].sig).clone()
+    }
+}
+
+impl From<Tag> for Extern {
+    fn from(t: Tag) -> Extern {
+        Extern::Tag(t)
     }
 }
 

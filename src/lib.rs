@@ -47,14 +47,14 @@ mod module;
 mod store;
 
 pub use engine::{Config, Engine, Strategy};
-pub use externals::{Extern, ExternRef, Global, Memory, Table};
+pub use externals::{Extern, ExternRef, Global, Memory, Table, Tag};
 pub use func::{Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use instance::Instance;
 pub use kiln_parser::{
-    Features, FuncType, GlobalType, IndexType, Limits, MemoryType, ParseError, ParseErrorKind,
-    RefType, TableType, ValType,
+    Features, FuncType, GlobalType, HeapType, IndexType, Limits, MemoryType, ParseError,
+    ParseErrorKind, RefType, TableType, ValType,
 };
-pub use kiln_runtime::{FuncAddr, ResourceLimiter, Trap, TrapCode, Val};
+pub use kiln_runtime::{ExnAddr, FuncAddr, ResourceLimiter, Trap, TrapCode, Val};
 pub use kiln_validator::{
     ImplLimit, IndexSpace, ModuleError, ValidationError, ValidationErrorKind,
 };

@@ -17,6 +17,8 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag, with the type of its payload.
+    Tag(FuncType),
 }
 
 /// A compiled module.
@@ -92,6 +94,7 @@ impl Module {
                 ImportKind::Table(t) => ExternType::Table(t),
                 ImportKind::Memory(m) => ExternType::Memory(m),
                 ImportKind::Global(g) => ExternType::Global(g),
+                ImportKind::Tag(t) => ExternType::Tag(ir.types[t.index()].clone()),
             };
             (i.module.as_str(), i.name.as_str(), ty)
         })
@@ -113,20 +116,11 @@ impl Module {
                     ExternType::Memory(ir.memory_type(kiln_parser::MemIdx(e.index))?)
                 }
                 ExternKind::Global => {
-                    let i = e.index as usize;
-                    let imported: Vec<GlobalType> = ir
-                        .imports
-                        .iter()
-                        .filter_map(|i| match i.kind {
-                            ImportKind::Global(g) => Some(g),
-                            _ => None,
-                        })
-                        .collect();
-                    let g = imported
-                        .get(i)
-                        .copied()
-                        .or_else(|| ir.globals.get(i - imported.len()).map(|g| g.ty))?;
-                    ExternType::Global(g)
+                    ExternType::Global(ir.global_type(kiln_parser::GlobalIdx(e.index))?)
+                }
+                ExternKind::Tag => {
+                    let t = ir.tag_type(kiln_parser::TagIdx(e.index))?;
+                    ExternType::Tag(ir.types.get(t.index())?.clone())
                 }
             };
             Some((e.name.as_str(), ty))

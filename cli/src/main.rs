@@ -299,7 +299,7 @@ fn parse_val(ty: kiln::ValType, s: &str) -> anyhow::Result<kiln::Val> {
             Some(hex) => u128::from_str_radix(hex, 16)?,
             None => s.parse::<u128>()?,
         }),
-        ValType::FuncRef | ValType::ExternRef if s == "null" => Val::default_for(ty),
+        ValType::Ref(r) if r.nullable && s == "null" => Val::default_for(ty),
         _ => anyhow::bail!("values of type {ty} cannot be given on the command line"),
     })
 }
@@ -313,8 +313,9 @@ fn show_val(v: &kiln::Val) -> String {
         Val::F32(b) => f32::from_bits(b).to_string(),
         Val::F64(b) => f64::from_bits(b).to_string(),
         Val::V128(x) => format!("{x:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".into(),
         Val::FuncRef(Some(a)) => format!("ref#{}", a.0),
         Val::ExternRef(Some(a)) => format!("ref#{}", a.0),
+        Val::ExnRef(Some(a)) => format!("exn#{}", a.0),
     }
 }

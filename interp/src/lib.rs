@@ -75,13 +75,20 @@ impl CompiledModule {
     ///
     /// # Errors
     ///
-    /// None today: the interpreter runs every instruction the validator
-    /// accepts. The `Result` is the interface both tiers share.
+    /// [`CompileError::Unsupported`] if the module uses a construct of typed
+    /// function references or exception handling that the tiers do not run
+    /// yet ([`ModuleInfo::unexecuted_construct`]).
     pub fn new(
         module: Arc<Module>,
         info: Arc<ModuleInfo>,
         options: CompileOptions,
     ) -> Result<CompiledModule, CompileError> {
+        if let Some(what) = info.unexecuted_construct() {
+            return Err(CompileError::unsupported(
+                kiln_runtime::TierName::Interpreter,
+                what.to_owned(),
+            ));
+        }
         let funcs = (0..module.code.len()).map(|_| OnceLock::new()).collect();
         Ok(CompiledModule {
             module,

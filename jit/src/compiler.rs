@@ -51,6 +51,9 @@ impl CompiledModule {
         options: CompileOptions,
     ) -> Result<CompiledModule, CompileError> {
         check_module(&module)?;
+        if let Some(what) = info.unexecuted_construct() {
+            return Err(CompileError::unsupported(TierName::Jit, what.to_owned()));
+        }
         let isa = host_isa(options)?;
         if crate::cpu::uses_v128(&module, &info) {
             crate::cpu::check_simd_isa(&*isa)?;

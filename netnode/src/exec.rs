@@ -379,8 +379,7 @@ fn zero(ty: ValType) -> Val {
         ValType::F32 => Val::F32(0),
         ValType::F64 => Val::F64(0),
         ValType::V128 => Val::V128(0),
-        ValType::FuncRef => Val::FuncRef(None),
-        ValType::ExternRef => Val::ExternRef(None),
+        ValType::Ref(r) => Val::null(r),
     }
 }
 
@@ -435,7 +434,8 @@ pub fn format_val(v: &Val) -> String {
             }
         }
         Val::V128(bits) => format!("v128:0x{bits:032x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".into(),
+        Val::ExnRef(Some(_)) => "exnref".into(),
         Val::FuncRef(Some(_)) => "funcref".into(),
         Val::ExternRef(Some(_)) => "externref".into(),
     }

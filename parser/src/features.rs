@@ -3,7 +3,7 @@
 /// The feature set Kiln parses and validates.
 ///
 /// WebAssembly 2.0 (multi-value, reference types, bulk memory, sign extension,
-/// non-trapping float-to-int, SIMD) is always on. The five 3.0 proposals Kiln
+/// non-trapping float-to-int, SIMD) is always on. The 3.0 proposals Kiln
 /// implements can be switched off one by one, so that the 2.0 spec suite runs
 /// with exactly the 2.0 rules. Every other proposal is rejected with an error
 /// that names it.
@@ -20,6 +20,12 @@ pub struct Features {
     /// The relaxed SIMD operators (`f32x4.relaxed_madd`, ...), executed with
     /// the results of the proposal's deterministic profile.
     pub relaxed_simd: bool,
+    /// Typed function references: `(ref null? $t)`, non-null references,
+    /// `call_ref`, `br_on_null`, ...; also recursion groups and declared
+    /// subtypes of function types.
+    pub function_references: bool,
+    /// Exception handling: tags, `throw`, `throw_ref`, `try_table`, `exnref`.
+    pub exceptions: bool,
 }
 
 impl Features {
@@ -30,16 +36,21 @@ impl Features {
         multi_memory: false,
         memory64: false,
         relaxed_simd: false,
+        function_references: false,
+        exceptions: false,
     };
 
     /// Everything Kiln implements: 2.0 plus tail-call, extended-const,
-    /// multi-memory, memory64 and relaxed SIMD. This is the default.
+    /// multi-memory, memory64, relaxed SIMD, typed function references and
+    /// exception handling. This is the default.
     pub const ALL: Features = Features {
         tail_call: true,
         extended_const: true,
         multi_memory: true,
         memory64: true,
         relaxed_simd: true,
+        function_references: true,
+        exceptions: true,
     };
 
     /// The equivalent feature set for `wasmparser`, which decodes the binary.
@@ -51,6 +62,8 @@ impl Features {
         f.set(W::MULTI_MEMORY, self.multi_memory);
         f.set(W::MEMORY64, self.memory64);
         f.set(W::RELAXED_SIMD, self.relaxed_simd);
+        f.set(W::FUNCTION_REFERENCES, self.function_references);
+        f.set(W::EXCEPTIONS, self.exceptions);
         f
     }
 }

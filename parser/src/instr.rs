@@ -9,8 +9,8 @@
 
 use crate::num_ops::NumOp;
 use crate::types::{
-    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, RefType, TableIdx,
-    TypeIdx, ValType,
+    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, HeapType, LabelIdx, LocalIdx, MemIdx,
+    TableIdx, TagIdx, TypeIdx, ValType,
 };
 
 /// The immediate of a memory access.
@@ -127,6 +127,28 @@ memory_access_ops! {
         I64Store32 => (I64, 2),
         V128Store => (V128, 4),
     }
+}
+
+/// A `try_table` block: its type and its catch clauses, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TryTable {
+    /// The block's type.
+    pub ty: BlockType,
+    /// The clauses, tried in order.
+    pub catches: Box<[Catch]>,
+}
+
+/// One catch clause of a `try_table`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Catch {
+    /// The tag caught, or `None` for `catch_all`/`catch_all_ref`.
+    pub tag: Option<TagIdx>,
+    /// Whether the exception itself is passed on too (`catch_ref`,
+    /// `catch_all_ref`), after the payload.
+    pub with_ref: bool,
+    /// Where the exception goes, relative to the `try_table` itself (label
+    /// 0 is the block enclosing the `try_table`).
+    pub label: LabelIdx,
 }
 
 /// The width of one lane of a `v128`, for lane loads/stores and lane access.
@@ -257,6 +279,24 @@ pub enum Instr {
         /// Table searched.
         table: TableIdx,
     },
+    /// `call_ref $t`: calls the function reference on top of the stack.
+    CallRef(TypeIdx),
+    /// `return_call_ref $t`.
+    ReturnCallRef(TypeIdx),
+    /// `ref.as_non_null`: traps on null.
+    RefAsNonNull,
+    /// `br_on_null l`: branches if the reference is null, else keeps it
+    /// (non-null).
+    BrOnNull(LabelIdx),
+    /// `br_on_non_null l`: branches with the reference if it is not null,
+    /// else drops it.
+    BrOnNonNull(LabelIdx),
+    /// `throw x`: throws an exception of tag `x` with the tag's payload.
+    Throw(TagIdx),
+    /// `throw_ref`: throws the exception an `exnref` refers to (traps on null).
+    ThrowRef,
+    /// `try_table bt catch*`: a block whose exceptions the clauses catch.
+    TryTable(Box<TryTable>),
     /// `drop`.
     Drop,
     /// `select`, untyped (`None`) or typed with one result type.
@@ -338,7 +378,7 @@ pub enum Instr {
     /// `v128.const`, little-endian bytes.
     V128Const([u8; 16]),
     /// `ref.null t`.
-    RefNull(RefType),
+    RefNull(HeapType),
     /// `ref.is_null`.
     RefIsNull,
     /// `ref.func f`.

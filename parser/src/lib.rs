@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod body;
+mod canon;
 mod error;
 mod features;
 mod instr;
@@ -29,9 +30,10 @@ mod reader;
 mod types;
 
 pub use body::BodyDecoder;
+pub use canon::{RecGroupKey, final_type_key, rec_group_key};
 pub use error::{ParseError, ParseErrorKind};
 pub use features::Features;
-pub use instr::{BrTable, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp};
+pub use instr::{BrTable, Catch, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp, TryTable};
 pub use module::{
     ConstExpr, CustomSection, DataMode, DataSegment, ElemItems, ElemMode, ElemSegment, Export,
     ExternKind, FuncBody, Global, Import, ImportKind, Module, Names, SectionOffsets,
@@ -40,35 +42,74 @@ pub use num_ops::NumOp;
 pub use operators::{BodyFacts, InstrSink};
 pub use reader::parse;
 pub use types::{
-    BlockType, DataIdx, ElemIdx, FuncIdx, FuncType, GlobalIdx, GlobalType, IndexType, LabelIdx,
-    Limits, LocalIdx, MemIdx, MemoryType, RefType, TableIdx, TableType, TypeIdx, ValType,
+    BlockType, DataIdx, ElemIdx, FuncIdx, FuncType, GlobalIdx, GlobalType, HeapType, IndexType,
+    LabelIdx, Limits, LocalIdx, MemIdx, MemoryType, RefType, SubType, TableIdx, TableType, TagIdx,
+    TypeIdx, ValType,
 };
 
-/// Converts a `wasmparser` value type, rejecting the reference types of unsupported proposals.
-pub(crate) fn convert_val_type(t: wasmparser::ValType, offset: u64) -> Result<ValType, ParseError> {
+/// Converts a `wasmparser` value type, rejecting the reference types of
+/// proposals that `features` (or Kiln) does not include.
+pub(crate) fn convert_val_type(
+    t: wasmparser::ValType,
+    features: Features,
+    offset: u64,
+) -> Result<ValType, ParseError> {
     Ok(match t {
         wasmparser::ValType::I32 => ValType::I32,
         wasmparser::ValType::I64 => ValType::I64,
         wasmparser::ValType::F32 => ValType::F32,
         wasmparser::ValType::F64 => ValType::F64,
         wasmparser::ValType::V128 => ValType::V128,
-        wasmparser::ValType::Ref(r) => convert_ref_type(r, offset)?.into(),
+        wasmparser::ValType::Ref(r) => convert_ref_type(r, features, offset)?.into(),
     })
 }
 
-/// Converts a `wasmparser` reference type: only nullable `funcref` and `externref` exist in 2.0.
-pub(crate) fn convert_ref_type(r: wasmparser::RefType, offset: u64) -> Result<RefType, ParseError> {
-    if r == wasmparser::RefType::FUNCREF {
-        Ok(RefType::FuncRef)
-    } else if r == wasmparser::RefType::EXTERNREF {
-        Ok(RefType::ExternRef)
-    } else if r.is_concrete_type_ref() || !r.is_nullable() {
-        Err(ParseError::unsupported(
-            "function-references",
-            "typed reference",
-            offset,
-        ))
-    } else {
-        Err(ParseError::unsupported("gc", "this reference type", offset))
+/// Converts a `wasmparser` reference type. 2.0 has only `funcref` and
+/// `externref`; typed function references add non-null and concrete ones;
+/// exception handling adds `exn` and `noexn`; the rest, the bottom types
+/// `nofunc` and `noextern` included, are GC's (as `wasmparser` files them).
+pub(crate) fn convert_ref_type(
+    r: wasmparser::RefType,
+    features: Features,
+    offset: u64,
+) -> Result<RefType, ParseError> {
+    use wasmparser::AbstractHeapType as A;
+    let typed = || ParseError::unsupported("function-references", "typed reference", offset);
+    let heap = match r.heap_type() {
+        wasmparser::HeapType::Concrete(wasmparser::UnpackedIndex::Module(i)) => {
+            if !features.function_references {
+                return Err(typed());
+            }
+            HeapType::Concrete(TypeIdx(i))
+        }
+        wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
+            A::Func => HeapType::Func,
+            A::Extern => HeapType::Extern,
+            A::Exn | A::NoExn if !features.exceptions => {
+                return Err(ParseError::unsupported(
+                    "exception-handling",
+                    "exnref",
+                    offset,
+                ));
+            }
+            A::Exn => HeapType::Exn,
+            A::NoExn => HeapType::NoExn,
+            _ => return Err(ParseError::unsupported("gc", "this reference type", offset)),
+        },
+        wasmparser::HeapType::Abstract { shared: true, .. } => {
+            return Err(ParseError::unsupported(
+                "shared-everything-threads",
+                "a shared reference type",
+                offset,
+            ));
+        }
+        _ => return Err(ParseError::unsupported("gc", "this reference type", offset)),
+    };
+    if !r.is_nullable() && !features.function_references {
+        return Err(typed());
     }
+    Ok(RefType {
+        nullable: r.is_nullable(),
+        heap,
+    })
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use crate::features::Features;
 use crate::instr::Instr;
 use crate::types::{
-    FuncIdx, FuncType, GlobalIdx, GlobalType, MemIdx, MemoryType, RefType, TableIdx, TableType,
-    TypeIdx, ValType,
+    FuncIdx, FuncType, GlobalIdx, GlobalType, MemIdx, MemoryType, RefType, SubType, TableIdx,
+    TableType, TagIdx, TypeIdx, ValType,
 };
 
 /// A parsed (not yet validated) module.
@@ -16,18 +16,25 @@ use crate::types::{
 /// each function defined here; `code` its body, in the same order.
 #[derive(Debug, Clone, Default)]
 pub struct Module {
-    /// The type section.
+    /// The type section: every type is a function type (GC's struct and
+    /// array types are not implemented).
     pub types: Vec<FuncType>,
+    /// Each type's recursion group and declared supertype, in the order of
+    /// `types`.
+    pub subtypes: Vec<SubType>,
     /// The import section.
     pub imports: Vec<Import>,
     /// Type of each function defined in this module (function section).
     pub funcs: Vec<TypeIdx>,
     /// Tables defined in this module.
-    pub tables: Vec<TableType>,
+    pub tables: Vec<Table>,
     /// Memories defined in this module.
     pub memories: Vec<MemoryType>,
     /// Globals defined in this module.
     pub globals: Vec<Global>,
+    /// Tags defined in this module: the type of each one's payload (a
+    /// function type without results).
+    pub tags: Vec<TypeIdx>,
     /// The export section.
     pub exports: Vec<Export>,
     /// The start function, if any.
@@ -57,6 +64,8 @@ pub struct Module {
     pub num_imported_memories: u32,
     /// Number of imported globals.
     pub num_imported_globals: u32,
+    /// Number of imported tags.
+    pub num_imported_tags: u32,
     /// Whether any instruction of a constant expression operates on `v128`
     /// values (`v128.const`). Function bodies are decoded later; see
     /// [`BodyFacts::uses_v128`](crate::BodyFacts).
@@ -153,7 +162,30 @@ impl Module {
                 })
                 .nth(i)
         } else {
-            self.tables.get(i - imported).copied()
+            self.tables.get(i - imported).map(|t| t.ty)
+        }
+    }
+
+    /// Total size of the tag index space.
+    #[inline]
+    pub fn num_tags(&self) -> usize {
+        self.num_imported_tags as usize + self.tags.len()
+    }
+
+    /// The type index of tag `t`, imported or defined, if it exists.
+    pub fn tag_type(&self, t: TagIdx) -> Option<TypeIdx> {
+        let i = t.index();
+        let imported = self.num_imported_tags as usize;
+        if i < imported {
+            self.imports
+                .iter()
+                .filter_map(|imp| match imp.kind {
+                    ImportKind::Tag(t) => Some(t),
+                    _ => None,
+                })
+                .nth(i)
+        } else {
+            self.tags.get(i - imported).copied()
         }
     }
 
@@ -229,6 +261,8 @@ pub enum ImportKind {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag whose payload has the parameters of the given function type.
+    Tag(TypeIdx),
 }
 
 /// The kind of entity an export refers to.
@@ -242,6 +276,8 @@ pub enum ExternKind {
     Memory,
     /// A global.
     Global,
+    /// A tag.
+    Tag,
 }
 
 /// An export.
@@ -264,6 +300,16 @@ pub struct ConstExpr {
     pub instrs: Box<[Instr]>,
     /// Byte offset of the expression in the module.
     pub offset: u64,
+}
+
+/// A table defined in the module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Its type.
+    pub ty: TableType,
+    /// What every element starts as; `None` means null, which the table's
+    /// element type must then admit.
+    pub init: Option<ConstExpr>,
 }
 
 /// A global defined in the module.

@@ -16,11 +16,13 @@ use wasmparser::{FrameKind, FrameStack, VisitOperator, VisitSimdOperator};
 
 use crate::error::ParseError;
 use crate::features::Features;
-use crate::instr::{BrTable, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp};
+use crate::instr::{
+    BrTable, Catch, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp, TryTable,
+};
 use crate::num_ops::{NumOp, same_name};
 use crate::types::{
-    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, TableIdx, TypeIdx,
-    ValType,
+    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, TableIdx, TagIdx,
+    TypeIdx, ValType,
 };
 use crate::{convert_ref_type, convert_val_type};
 
@@ -234,7 +236,9 @@ impl<S: InstrSink> InstrBuilder<S> {
     fn block_type(&self, b: wasmparser::BlockType) -> Result<BlockType, ParseError> {
         Ok(match b {
             wasmparser::BlockType::Empty => BlockType::Empty,
-            wasmparser::BlockType::Type(t) => BlockType::Value(convert_val_type(t, self.offset)?),
+            wasmparser::BlockType::Type(t) => {
+                BlockType::Value(convert_val_type(t, self.features, self.offset)?)
+            }
             wasmparser::BlockType::FuncType(t) => BlockType::Func(TypeIdx(t)),
         })
     }
@@ -277,7 +281,73 @@ impl<S: InstrSink> InstrBuilder<S> {
     fn ref_null(&self, h: wasmparser::HeapType) -> Result<Instr, ParseError> {
         let nullable = wasmparser::RefType::new(true, h)
             .ok_or_else(|| ParseError::unsupported("gc", "this heap type", self.offset))?;
-        Ok(Instr::RefNull(convert_ref_type(nullable, self.offset)?))
+        Ok(Instr::RefNull(
+            convert_ref_type(nullable, self.features, self.offset)?.heap,
+        ))
+    }
+
+    /// `instr`, an operator of typed function references, if they are on.
+    fn typed_refs(
+        &self,
+        p: &'static str,
+        op: &'static str,
+        instr: Instr,
+    ) -> Result<Instr, ParseError> {
+        if self.features.function_references {
+            Ok(instr)
+        } else {
+            self.unsupported(p, op)
+        }
+    }
+
+    /// `instr`, an operator of exception handling, if it is on.
+    fn exceptions(
+        &self,
+        p: &'static str,
+        op: &'static str,
+        instr: Instr,
+    ) -> Result<Instr, ParseError> {
+        if self.features.exceptions {
+            Ok(instr)
+        } else {
+            self.unsupported(p, op)
+        }
+    }
+
+    fn try_table(&self, t: wasmparser::TryTable) -> Result<Instr, ParseError> {
+        if !self.features.exceptions {
+            return self.unsupported("exceptions", "TryTable");
+        }
+        let catches = t
+            .catches
+            .iter()
+            .map(|c| match *c {
+                wasmparser::Catch::One { tag, label } => Catch {
+                    tag: Some(TagIdx(tag)),
+                    with_ref: false,
+                    label: LabelIdx(label),
+                },
+                wasmparser::Catch::OneRef { tag, label } => Catch {
+                    tag: Some(TagIdx(tag)),
+                    with_ref: true,
+                    label: LabelIdx(label),
+                },
+                wasmparser::Catch::All { label } => Catch {
+                    tag: None,
+                    with_ref: false,
+                    label: LabelIdx(label),
+                },
+                wasmparser::Catch::AllRef { label } => Catch {
+                    tag: None,
+                    with_ref: true,
+                    label: LabelIdx(label),
+                },
+            })
+            .collect();
+        Ok(Instr::TryTable(Box::new(TryTable {
+            ty: self.block_type(t.ty)?,
+            catches,
+        })))
     }
 }
 
@@ -325,6 +395,35 @@ macro_rules! convert {
         Ok(Instr::BrIf(LabelIdx($d)))
     };
     ($s:ident, $p:ident, $op:ident, visit_br_table, targets = $t:ident) => { $s.br_table($t) };
+    ($s:ident, $p:ident, $op:ident, visit_br_on_null, relative_depth = $d:ident) => {
+        $s.typed_refs(stringify!($p), stringify!($op), Instr::BrOnNull(LabelIdx($d)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_br_on_non_null, relative_depth = $d:ident) => {
+        $s.typed_refs(stringify!($p), stringify!($op), Instr::BrOnNonNull(LabelIdx($d)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_call_ref, type_index = $t:ident) => {
+        $s.typed_refs(stringify!($p), stringify!($op), Instr::CallRef(TypeIdx($t)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_return_call_ref, type_index = $t:ident) => {
+        if $s.features.tail_call {
+            $s.typed_refs(stringify!($p), stringify!($op), Instr::ReturnCallRef(TypeIdx($t)))
+        } else {
+            $s.unsupported("tail_call", stringify!($op))
+        }
+    };
+    ($s:ident, $p:ident, $op:ident, visit_ref_as_non_null) => {
+        $s.typed_refs(stringify!($p), stringify!($op), Instr::RefAsNonNull)
+    };
+    ($s:ident, $p:ident, $op:ident, visit_throw, tag_index = $t:ident) => {
+        $s.exceptions(stringify!($p), stringify!($op), Instr::Throw(TagIdx($t)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_throw_ref) => {
+        $s.exceptions(stringify!($p), stringify!($op), Instr::ThrowRef)
+    };
+    ($s:ident, $p:ident, $op:ident, visit_try_table, try_table = $t:ident) => {{
+        $s.frames.push(FrameKind::TryTable);
+        $s.try_table($t)
+    }};
     ($s:ident, $p:ident, $op:ident, visit_return) => { Ok(Instr::Return) };
     ($s:ident, $p:ident, $op:ident, visit_call, function_index = $f:ident) => {
         Ok(Instr::Call(FuncIdx($f)))
@@ -357,7 +456,7 @@ macro_rules! convert {
     ($s:ident, $p:ident, $op:ident, visit_drop) => { Ok(Instr::Drop) };
     ($s:ident, $p:ident, $op:ident, visit_select) => { Ok(Instr::Select(None)) };
     ($s:ident, $p:ident, $op:ident, visit_typed_select, ty = $t:ident) => {
-        Ok(Instr::Select(Some(convert_val_type($t, $s.offset)?)))
+        Ok(Instr::Select(Some(convert_val_type($t, $s.features, $s.offset)?)))
     };
     ($s:ident, $p:ident, $op:ident, visit_typed_select_multi, tys = $t:ident) => {{
         let _ = $t;
@@ -725,8 +824,21 @@ mod tests {
         );
         // throw 0
         assert_eq!(
-            decode(&[0x08, 0, 0x0b], Features::ALL),
+            decode(&[0x08, 0, 0x0b], Features::WASM2),
             unsupported("exception-handling")
+        );
+        assert_eq!(
+            decode(&[0x08, 0, 0x0b], Features::ALL),
+            Ok(vec![Instr::Throw(crate::TagIdx(0)), Instr::End].into_boxed_slice())
+        );
+        // call_ref 0, br_on_null 0
+        assert_eq!(
+            decode(&[0x14, 0, 0x0b], Features::WASM2),
+            unsupported("function-references")
+        );
+        assert_eq!(
+            decode(&[0xd5, 0, 0x0b], Features::ALL),
+            Ok(vec![Instr::BrOnNull(crate::LabelIdx(0)), Instr::End].into_boxed_slice())
         );
         // A typed select with two result types is invalid, not malformed.
         assert_eq!(

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// A value type of WebAssembly 2.0 (numbers, vectors and the two reference types).
+/// A value type: a number, a vector, or a reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValType {
     /// 32-bit integer.
@@ -15,17 +15,44 @@ pub enum ValType {
     F64,
     /// 128-bit SIMD vector.
     V128,
-    /// Nullable reference to a function.
-    FuncRef,
-    /// Nullable reference to a host value.
-    ExternRef,
+    /// A reference (`funcref`, `(ref null $t)`, `exnref`, ...).
+    Ref(RefType),
 }
 
 impl ValType {
-    /// Whether this is a reference type (`funcref` or `externref`).
+    /// `funcref`: a nullable reference to any function.
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
+    /// `externref`: a nullable reference to a host value.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    /// `exnref`: a nullable reference to an exception.
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
+
+    /// Whether this is a reference type.
     #[inline]
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(self, ValType::Ref(_))
+    }
+
+    /// The reference type, if this is one.
+    #[inline]
+    pub fn as_ref(self) -> Option<RefType> {
+        match self {
+            ValType::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether a local of this type has a default value (every type but a
+    /// non-nullable reference), so that it need not be set before it is read.
+    #[inline]
+    pub fn is_defaultable(self) -> bool {
+        !matches!(
+            self,
+            ValType::Ref(RefType {
+                nullable: false,
+                ..
+            })
+        )
     }
 }
 
@@ -37,33 +64,145 @@ impl fmt::Display for ValType {
             ValType::F32 => "f32",
             ValType::F64 => "f64",
             ValType::V128 => "v128",
-            ValType::FuncRef => "funcref",
-            ValType::ExternRef => "externref",
+            ValType::Ref(r) => return r.fmt(f),
+        })
+    }
+}
+
+/// What a reference points to.
+///
+/// The abstract heap types form three hierarchies, each with a bottom type
+/// that only the null reference inhabits: `func` over every function type
+/// (bottom `nofunc`), `extern` (bottom `noextern`) and `exn` (bottom
+/// `noexn`). GC's `any`, `eq`, `i31`, `struct`, `array` and `none` are not
+/// implemented yet and are rejected by the parser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    /// Any function.
+    Func,
+    /// Any host value.
+    Extern,
+    /// Any exception.
+    Exn,
+    /// The bottom of the function hierarchy.
+    NoFunc,
+    /// The bottom of the extern hierarchy.
+    NoExtern,
+    /// The bottom of the exception hierarchy.
+    NoExn,
+    /// A type of the module's type section. In types the runtime has
+    /// canonicalised for a store (`kiln_runtime::Store::sigs`), the index is
+    /// a store-wide signature id instead.
+    Concrete(TypeIdx),
+    /// The bottom of every hierarchy: the heap type of a reference the
+    /// validator pops from the unknown operands of unreachable code. No
+    /// module can name it.
+    Bot,
+}
+
+impl HeapType {
+    /// The top of this heap type's hierarchy (`func`, `extern` or `exn`):
+    /// two reference types are comparable only if their tops agree.
+    #[inline]
+    pub fn top(self) -> HeapType {
+        match self {
+            HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_) => HeapType::Func,
+            HeapType::Extern | HeapType::NoExtern => HeapType::Extern,
+            HeapType::Exn | HeapType::NoExn => HeapType::Exn,
+            HeapType::Bot => HeapType::Bot,
+        }
+    }
+
+    /// The bottom of this heap type's hierarchy.
+    #[inline]
+    pub fn bottom(self) -> HeapType {
+        match self.top() {
+            HeapType::Extern => HeapType::NoExtern,
+            HeapType::Exn => HeapType::NoExn,
+            HeapType::Bot => HeapType::Bot,
+            _ => HeapType::NoFunc,
+        }
+    }
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HeapType::Func => "func",
+            HeapType::Extern => "extern",
+            HeapType::Exn => "exn",
+            HeapType::NoFunc => "nofunc",
+            HeapType::NoExtern => "noextern",
+            HeapType::NoExn => "noexn",
+            HeapType::Bot => "bot",
+            HeapType::Concrete(t) => return write!(f, "{t}"),
         })
     }
 }
 
 /// A reference type: what a table holds, what `ref.null` produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RefType {
-    /// `funcref`.
-    FuncRef,
-    /// `externref`.
-    ExternRef,
+pub struct RefType {
+    /// Whether null is a value of the type.
+    pub nullable: bool,
+    /// What a non-null value points to.
+    pub heap: HeapType,
+}
+
+impl RefType {
+    /// `funcref`, `(ref null func)`.
+    pub const FUNCREF: RefType = RefType::null(HeapType::Func);
+    /// `externref`, `(ref null extern)`.
+    pub const EXTERNREF: RefType = RefType::null(HeapType::Extern);
+    /// `exnref`, `(ref null exn)`.
+    pub const EXNREF: RefType = RefType::null(HeapType::Exn);
+
+    /// `(ref null heap)`.
+    #[inline]
+    pub const fn null(heap: HeapType) -> RefType {
+        RefType {
+            nullable: true,
+            heap,
+        }
+    }
+
+    /// `(ref heap)`.
+    #[inline]
+    pub const fn non_null(heap: HeapType) -> RefType {
+        RefType {
+            nullable: false,
+            heap,
+        }
+    }
+
+    /// Whether a value of this type refers to a function (or is null).
+    #[inline]
+    pub fn is_func(self) -> bool {
+        self.heap.top() == HeapType::Func
+    }
 }
 
 impl From<RefType> for ValType {
     fn from(r: RefType) -> ValType {
-        match r {
-            RefType::FuncRef => ValType::FuncRef,
-            RefType::ExternRef => ValType::ExternRef,
-        }
+        ValType::Ref(r)
     }
 }
 
 impl fmt::Display for RefType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        ValType::from(*self).fmt(f)
+        let short = match (self.nullable, self.heap) {
+            (true, HeapType::Func) => "funcref",
+            (true, HeapType::Extern) => "externref",
+            (true, HeapType::Exn) => "exnref",
+            (true, HeapType::NoFunc) => "nullfuncref",
+            (true, HeapType::NoExtern) => "nullexternref",
+            (true, HeapType::NoExn) => "nullexnref",
+            (nullable, heap) => {
+                let null = if nullable { "null " } else { "" };
+                return write!(f, "(ref {null}{heap})");
+            }
+        };
+        f.write_str(short)
     }
 }
 
@@ -92,6 +231,24 @@ impl fmt::Display for FuncType {
         f.write_str(" -> ")?;
         list(f, &self.results)
     }
+}
+
+/// Where a type of the type section stands among the others: its recursion
+/// group and its declared supertype.
+///
+/// Each type without an explicit `rec` is a group of its own. Types are
+/// equivalent across modules when their whole groups are, structurally, with
+/// references inside a group compared by position (iso-recursive types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubType {
+    /// The index of the first type of its recursion group.
+    pub group_start: TypeIdx,
+    /// The number of types in its recursion group.
+    pub group_len: u32,
+    /// The declared supertype, if any.
+    pub supertype: Option<TypeIdx>,
+    /// Whether no type may declare this one its supertype.
+    pub is_final: bool,
 }
 
 /// Size limits of a memory (in pages) or a table (in elements).
@@ -200,4 +357,5 @@ index_types! {
     DataIdx => "An index into the data segments.",
     LocalIdx => "An index into a function's locals (parameters first).",
     LabelIdx => "A relative branch depth: 0 is the innermost enclosing block.",
+    TagIdx => "An index into the tag index space (imports first).",
 }

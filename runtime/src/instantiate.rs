@@ -12,7 +12,7 @@ use kiln_parser::{
 use crate::memory::LinearMemory;
 use crate::store::{
     DataAddr, DataInstance, ElemAddr, ElemInstance, Extern, FuncEntity, GlobalAddr, GlobalEntity,
-    InstanceAddr, InstanceData, MemAddr, Store, TableAddr,
+    InstanceAddr, InstanceData, MemAddr, Store, TableAddr, store_ref_type, store_val_type,
 };
 use crate::table::Table;
 use crate::trap::{Trap, TrapCode};
@@ -74,7 +74,7 @@ pub fn instantiate(
             imports.len()
         )));
     }
-    let sigs: Vec<_> = module.types.iter().map(|t| store.intern_sig(t)).collect();
+    let sigs = store.intern_module_types(module);
     let addr = InstanceAddr(store.instances.len() as u32);
     let mut inst = InstanceData {
         funcs: Vec::with_capacity(module.num_funcs()),
@@ -83,6 +83,7 @@ pub fn instantiate(
         globals: Vec::new(),
         elems: Vec::new(),
         datas: Vec::new(),
+        tags: Vec::new(),
         sigs,
         exports: Default::default(),
         code,
@@ -111,7 +112,7 @@ fn resolve_imports(
     for (imp, ext) in module.imports.iter().zip(imports) {
         match (imp.kind, *ext) {
             (ImportKind::Func(t), Extern::Func(f)) => {
-                if store.funcs[f.index()].sig() != inst.sigs[t.index()] {
+                if !store.sig_matches(store.funcs[f.index()].sig(), inst.sigs[t.index()]) {
                     return Err(unlinkable("incompatible import type", imp));
                 }
                 inst.funcs.push(f);
@@ -122,7 +123,9 @@ fn resolve_imports(
                     min: table.size(),
                     max: table.ty().limits.max,
                 };
-                if table.element() != ty.element
+                let element = store_ref_type(&inst.sigs, ty.element);
+                if !(store.ref_matches(table.element(), element)
+                    && store.ref_matches(element, table.element()))
                     || table.ty().index != ty.index
                     || !limits_match(actual, ty.limits)
                 {
@@ -142,10 +145,20 @@ fn resolve_imports(
                 inst.memories.push(m);
             }
             (ImportKind::Global(ty), Extern::Global(g)) => {
-                if store.globals[g.index()].ty != ty {
+                let actual = store.globals[g.index()].ty;
+                let expected = store_val_type(&inst.sigs, ty.content);
+                let fits = store.val_matches(actual.content, expected)
+                    && (!ty.mutable || store.val_matches(expected, actual.content));
+                if actual.mutable != ty.mutable || !fits {
                     return Err(unlinkable("incompatible import type", imp));
                 }
                 inst.globals.push(g);
+            }
+            (ImportKind::Tag(t), Extern::Tag(tag)) => {
+                if store.tags[tag.index()].sig != inst.sigs[t.index()] {
+                    return Err(unlinkable("incompatible import type", imp));
+                }
+                inst.tags.push(tag);
             }
             _ => return Err(unlinkable("incompatible import type", imp)),
         }
@@ -169,11 +182,16 @@ fn allocate_definitions(
         });
         inst.funcs.push(FuncAddr(store.funcs.len() as u32 - 1));
     }
-    for ty in &module.tables {
-        let table =
-            Table::new(*ty, RawRef::NULL, store.limits.max_table_elements).ok_or_else(|| {
-                InstantiationError::Resource("table exceeds the configured limit".into())
-            })?;
+    for t in &module.tables {
+        let mut ty = t.ty;
+        ty.element = store_ref_type(&inst.sigs, ty.element);
+        let init = t
+            .init
+            .as_ref()
+            .map_or(RawRef::NULL, |e| RawRef(eval_const(store, inst, e) as u32));
+        let table = Table::new(ty, init, store.limits.max_table_elements).ok_or_else(|| {
+            InstantiationError::Resource("table exceeds the configured limit".into())
+        })?;
         store.tables.push(table);
         inst.tables.push(TableAddr(store.tables.len() as u32 - 1));
     }
@@ -183,9 +201,15 @@ fn allocate_definitions(
         store.memories.push(mem);
         inst.memories.push(MemAddr(store.memories.len() as u32 - 1));
     }
+    for &t in &module.tags {
+        let tag = store.add_tag(inst.sigs[t.index()]);
+        inst.tags.push(tag);
+    }
     for g in &module.globals {
         let bits = eval_const(store, inst, &g.init);
-        store.globals.push(GlobalEntity { ty: g.ty, bits });
+        let mut ty = g.ty;
+        ty.content = store_val_type(&inst.sigs, ty.content);
+        store.globals.push(GlobalEntity { ty, bits });
         inst.globals
             .push(GlobalAddr(store.globals.len() as u32 - 1));
     }
@@ -225,10 +249,10 @@ fn check_limiter(store: &mut Store, module: &Module) -> Result<(), Instantiation
             return Err(denied("memory"));
         }
     }
-    for ty in &module.tables {
+    for t in &module.tables {
         if !store
             .limiter
-            .table_growing(0, ty.limits.min, ty.limits.max)
+            .table_growing(0, t.ty.limits.min, t.ty.limits.max)
             .map_err(InstantiationError::Trap)?
         {
             return Err(denied("table"));
@@ -270,6 +294,7 @@ fn export(module: &Module, inst: &mut InstanceData) {
             ExternKind::Table => Extern::Table(inst.tables[i]),
             ExternKind::Memory => Extern::Memory(inst.memories[i]),
             ExternKind::Global => Extern::Global(inst.globals[i]),
+            ExternKind::Tag => Extern::Tag(inst.tags[i]),
         };
         inst.exports.insert(e.name.clone(), ext);
     }

@@ -28,9 +28,10 @@ pub use compile::{CompileError, CompileOptions, TierName};
 pub use limiter::{Limiter, ResourceLimiter};
 pub use memory::{LinearMemory, MemoryConfig, MemoryError, PAGE_SIZE};
 pub use store::{
-    DataAddr, ElemAddr, Extern, FuncEntity, GlobalAddr, GlobalEntity, HostCaller, HostFn,
-    InstanceAddr, InstanceData, MemAddr, SigId, Store, StoreLimits, TableAddr,
+    DataAddr, ElemAddr, ExnEntity, Extern, FuncEntity, GlobalAddr, GlobalEntity, HostCaller,
+    HostFn, InstanceAddr, InstanceData, MemAddr, SigId, Store, StoreLimits, TableAddr, TagAddr,
+    TagEntity, store_ref_type, store_val_type,
 };
 pub use table::Table;
 pub use trap::{Trap, TrapCode};
-pub use value::{ExternAddr, FuncAddr, RawRef, Val};
+pub use value::{ExnAddr, ExternAddr, FuncAddr, RawRef, Val};

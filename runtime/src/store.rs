@@ -11,12 +11,15 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use kiln_parser::{FuncType, GlobalType};
+use kiln_parser::{
+    FuncType, GlobalType, HeapType, Module, RecGroupKey, RefType, TypeIdx, ValType, final_type_key,
+    rec_group_key,
+};
 
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::table::Table;
 use crate::trap::Trap;
-use crate::value::{ExternAddr, FuncAddr, Val};
+use crate::value::{ExnAddr, ExternAddr, FuncAddr, Val};
 
 /// Declares `u32` address newtypes into the store's vectors.
 ///
@@ -44,6 +47,7 @@ addrs! {
     InstanceAddr => "An instance's address in its store.",
     ElemAddr => "An element segment's address in its store.",
     DataAddr => "A data segment's address in its store.",
+    TagAddr => "A tag's address in its store.",
 }
 
 /// A store-wide identifier of a function signature: two functions have the
@@ -51,6 +55,34 @@ addrs! {
 /// integers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SigId(pub u32);
+
+impl SigId {
+    /// The id as a `usize`.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// `t`, a type of a module whose types have store-wide ids `sigs`, with its
+/// concrete heap type given as a store-wide id (as the store keeps types).
+pub fn store_val_type(sigs: &[SigId], t: ValType) -> ValType {
+    match t {
+        ValType::Ref(r) => ValType::Ref(store_ref_type(sigs, r)),
+        t => t,
+    }
+}
+
+/// [`store_val_type`] for a reference type.
+pub fn store_ref_type(sigs: &[SigId], r: RefType) -> RefType {
+    match r.heap {
+        HeapType::Concrete(t) => RefType {
+            nullable: r.nullable,
+            heap: HeapType::Concrete(TypeIdx(sigs.get(t.index()).map_or(0, |s| s.0))),
+        },
+        _ => r,
+    }
+}
 
 /// What a host function receives besides its arguments.
 #[derive(Debug)]
@@ -115,6 +147,23 @@ impl FuncEntity {
     }
 }
 
+/// A tag in the store: what identifies an exception's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TagEntity {
+    /// The type of its payload (a function type without results).
+    pub sig: SigId,
+}
+
+/// An exception in the store: its tag and its payload's values, as bits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExnEntity {
+    /// Its tag.
+    pub tag: TagAddr,
+    /// The payload, one value per parameter of the tag's type (see
+    /// [`Val::to_bits`]).
+    pub payload: Box<[u128]>,
+}
+
 /// A global in the store.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GlobalEntity {
@@ -156,6 +205,8 @@ pub enum Extern {
     Memory(MemAddr),
     /// A global.
     Global(GlobalAddr),
+    /// A tag.
+    Tag(TagAddr),
 }
 
 /// An instance: the addresses of everything its module's index spaces name.
@@ -173,6 +224,8 @@ pub struct InstanceData {
     pub elems: Vec<ElemAddr>,
     /// Data segments.
     pub datas: Vec<DataAddr>,
+    /// Tag index space.
+    pub tags: Vec<TagAddr>,
     /// Store-wide signature of each of the module's types.
     pub sigs: Vec<SigId>,
     /// Exports by name.
@@ -230,9 +283,17 @@ pub struct Store {
     pub instances: Vec<InstanceData>,
     /// Host values referred to by `externref`s.
     pub externs: Vec<Box<dyn Any + Send + Sync>>,
-    /// Interned signatures.
+    /// Tags.
+    pub tags: Vec<TagEntity>,
+    /// Exceptions thrown so far (an `exnref` points into this).
+    pub exns: Vec<ExnEntity>,
+    /// Interned signatures, their concrete heap types given as store-wide
+    /// signature ids.
     pub sigs: Vec<FuncType>,
-    sig_ids: HashMap<FuncType, SigId>,
+    /// The declared supertype of each signature.
+    pub sig_supers: Vec<Option<SigId>>,
+    /// Canonical recursion groups, to the id of their first type.
+    sig_ids: HashMap<RecGroupKey, SigId>,
     /// Fuel left, when metering is on.
     pub fuel: u64,
     /// What an execution tier keeps per store (the JIT's table of function entry
@@ -255,15 +316,112 @@ impl Store {
         }
     }
 
-    /// The store-wide id of a signature, interning it on first use.
+    /// The store-wide id of a final function type without supertype whose
+    /// concrete heap types are store-wide ids already (a host function's
+    /// type), interning it on first use.
     pub fn intern_sig(&mut self, ty: &FuncType) -> SigId {
-        if let Some(&id) = self.sig_ids.get(ty) {
+        let key = final_type_key(ty);
+        if let Some(&id) = self.sig_ids.get(&key) {
             return id;
         }
         let id = SigId(self.sigs.len() as u32);
         self.sigs.push(ty.clone());
-        self.sig_ids.insert(ty.clone(), id);
+        self.sig_supers.push(None);
+        self.sig_ids.insert(key, id);
         id
+    }
+
+    /// The store-wide id of each type of `module` (a valid one), interning
+    /// its recursion groups: equivalent groups of any two modules get the
+    /// same ids.
+    pub fn intern_module_types(&mut self, module: &Module) -> Vec<SigId> {
+        let mut ids: Vec<SigId> = Vec::with_capacity(module.types.len());
+        let mut start = 0;
+        while start < module.types.len() {
+            let len = module
+                .subtypes
+                .get(start)
+                .map_or(1, |s| s.group_len.max(1) as usize);
+            let end = (start + len).min(module.types.len());
+            let key = rec_group_key(
+                &module.types,
+                &module.subtypes,
+                TypeIdx(start as u32),
+                |t| ids.get(t.index()).map_or(0, |s| s.0),
+            );
+            let base = match self.sig_ids.get(&key) {
+                Some(&base) => base,
+                None => {
+                    let base = SigId(self.sigs.len() as u32);
+                    let id_of = |t: TypeIdx, ids: &[SigId]| {
+                        if t.index() >= start {
+                            TypeIdx(base.0 + (t.0 - start as u32))
+                        } else {
+                            TypeIdx(ids.get(t.index()).map_or(0, |s| s.0))
+                        }
+                    };
+                    for i in start..end {
+                        self.sigs
+                            .push(module.types[i].map_types(|t| id_of(t, &ids)));
+                        let sup = module.subtypes.get(i).and_then(|s| s.supertype);
+                        self.sig_supers.push(sup.map(|t| SigId(id_of(t, &ids).0)));
+                    }
+                    self.sig_ids.insert(key, base);
+                    base
+                }
+            };
+            ids.extend((0..(end - start) as u32).map(|k| SigId(base.0 + k)));
+            start = end;
+        }
+        ids
+    }
+
+    /// Whether signature `a` is `b` or declares it as a (transitive) supertype.
+    pub fn sig_matches(&self, a: SigId, b: SigId) -> bool {
+        let mut cur = Some(a);
+        while let Some(s) = cur {
+            if s == b {
+                return true;
+            }
+            cur = self.sig_supers.get(s.index()).copied().flatten();
+        }
+        false
+    }
+
+    /// Whether a value of store-level type `a` may stand where `b` is expected.
+    pub fn val_matches(&self, a: ValType, b: ValType) -> bool {
+        match (a, b) {
+            (ValType::Ref(a), ValType::Ref(b)) => self.ref_matches(a, b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// Whether store-level reference type `a` matches `b`.
+    pub fn ref_matches(&self, a: RefType, b: RefType) -> bool {
+        if a.nullable && !b.nullable {
+            return false;
+        }
+        match (a.heap, b.heap) {
+            (HeapType::Concrete(x), HeapType::Concrete(y)) => {
+                self.sig_matches(SigId(x.0), SigId(y.0))
+            }
+            (HeapType::Concrete(_), HeapType::Func) => true,
+            (HeapType::NoFunc, HeapType::Concrete(_)) => true,
+            (x, y) if x == y => true,
+            (x, y) => x == x.bottom() && x.top() == y.top(),
+        }
+    }
+
+    /// Adds an exception and returns its address.
+    pub fn add_exn(&mut self, exn: ExnEntity) -> ExnAddr {
+        self.exns.push(exn);
+        ExnAddr(self.exns.len() as u32 - 1)
+    }
+
+    /// Adds a tag of signature `sig`.
+    pub fn add_tag(&mut self, sig: SigId) -> TagAddr {
+        self.tags.push(TagEntity { sig });
+        TagAddr(self.tags.len() as u32 - 1)
     }
 
     /// The signature behind an id.

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::value::ExnAddr;
+
 /// Why execution trapped. The messages are the spec test suite's wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -29,6 +31,12 @@ pub enum TrapCode {
     CallStackExhausted,
     /// The store ran out of fuel.
     OutOfFuel,
+    /// `call_ref` or `return_call_ref` of a null reference.
+    NullFunctionReference,
+    /// `ref.as_non_null` of a null reference.
+    NullReference,
+    /// `throw_ref` of a null reference.
+    NullExceptionReference,
 }
 
 impl TrapCode {
@@ -46,6 +54,9 @@ impl TrapCode {
             TrapCode::InvalidConversionToInteger => "invalid conversion to integer",
             TrapCode::CallStackExhausted => "call stack exhausted",
             TrapCode::OutOfFuel => "out of fuel",
+            TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::NullReference => "null reference",
+            TrapCode::NullExceptionReference => "null exception reference",
         }
     }
 }
@@ -56,7 +67,9 @@ impl fmt::Display for TrapCode {
     }
 }
 
-/// A trap: a WebAssembly trap code, or an error raised by a host function.
+/// A trap: a WebAssembly trap code, an error raised by a host function, or
+/// a WebAssembly exception that no handler caught (which a host function
+/// may also raise, to throw into WebAssembly).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trap {
     reason: TrapReason,
@@ -67,6 +80,7 @@ enum TrapReason {
     Code(TrapCode),
     Host(Box<str>),
     Exit(i32),
+    Exception(ExnAddr),
 }
 
 impl Trap {
@@ -88,6 +102,22 @@ impl Trap {
     pub fn code(&self) -> Option<TrapCode> {
         match self.reason {
             TrapReason::Code(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// An exception in flight: thrown by WebAssembly and not caught, or
+    /// thrown by a host function into its WebAssembly caller.
+    pub fn exception(exn: ExnAddr) -> Trap {
+        Trap {
+            reason: TrapReason::Exception(exn),
+        }
+    }
+
+    /// The exception, if this is one in flight rather than a trap.
+    pub fn as_exception(&self) -> Option<ExnAddr> {
+        match self.reason {
+            TrapReason::Exception(e) => Some(e),
             _ => None,
         }
     }
@@ -115,6 +145,7 @@ impl fmt::Display for Trap {
             TrapReason::Code(c) => c.fmt(f),
             TrapReason::Host(m) => f.write_str(m),
             TrapReason::Exit(s) => write!(f, "exit with status {s}"),
+            TrapReason::Exception(e) => write!(f, "uncaught exception {}", e.0),
         }
     }
 }

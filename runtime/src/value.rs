@@ -1,6 +1,6 @@
 //! Values, references and their raw encodings.
 
-use kiln_parser::{RefType, ValType};
+use kiln_parser::{HeapType, RefType, ValType};
 
 /// A function's address in its store (a `u32` in memory, so compiled code can
 /// read a slice of them).
@@ -19,6 +19,18 @@ impl FuncAddr {
 /// A host value's address in its store (what an `externref` points to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ExternAddr(pub u32);
+
+/// An exception's address in its store (what an `exnref` points to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExnAddr(pub u32);
+
+impl ExnAddr {
+    /// The address as a `usize`.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 /// A reference as tables and the interpreter hold it: 0 is null, otherwise the
 /// address plus one. `funcref` and `externref` use the same encoding; the type
@@ -64,6 +76,8 @@ pub enum Val {
     FuncRef(Option<FuncAddr>),
     /// An `externref`: null or a host value of the store.
     ExternRef(Option<ExternAddr>),
+    /// An `exnref`: null or an exception of the store.
+    ExnRef(Option<ExnAddr>),
 }
 
 impl Val {
@@ -75,8 +89,9 @@ impl Val {
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
             Val::V128(_) => ValType::V128,
-            Val::FuncRef(_) => ValType::FuncRef,
-            Val::ExternRef(_) => ValType::ExternRef,
+            Val::FuncRef(_) => ValType::FUNCREF,
+            Val::ExternRef(_) => ValType::EXTERNREF,
+            Val::ExnRef(_) => ValType::EXNREF,
         }
     }
 
@@ -88,14 +103,17 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef => Val::ExternRef(None),
+            ValType::Ref(r) => Val::null(r),
         }
     }
 
     /// The null reference of a reference type.
     pub fn null(ty: RefType) -> Val {
-        Val::default_for(ty.into())
+        match ty.heap.top() {
+            HeapType::Extern => Val::ExternRef(None),
+            HeapType::Exn => Val::ExnRef(None),
+            _ => Val::FuncRef(None),
+        }
     }
 
     /// The value's bits, zero-extended; references use [`RawRef`]'s encoding.
@@ -108,6 +126,7 @@ impl Val {
             Val::V128(v) => v,
             Val::FuncRef(r) => u128::from(r.map_or(RawRef::NULL, |a| RawRef::from_addr(a.0)).0),
             Val::ExternRef(r) => u128::from(r.map_or(RawRef::NULL, |a| RawRef::from_addr(a.0)).0),
+            Val::ExnRef(r) => u128::from(r.map_or(RawRef::NULL, |a| RawRef::from_addr(a.0)).0),
         }
     }
 
@@ -119,8 +138,14 @@ impl Val {
             ValType::F32 => Val::F32(bits as u32),
             ValType::F64 => Val::F64(bits as u64),
             ValType::V128 => Val::V128(bits),
-            ValType::FuncRef => Val::FuncRef(RawRef(bits as u32).addr().map(FuncAddr)),
-            ValType::ExternRef => Val::ExternRef(RawRef(bits as u32).addr().map(ExternAddr)),
+            ValType::Ref(r) => {
+                let addr = RawRef(bits as u32).addr();
+                match r.heap.top() {
+                    HeapType::Extern => Val::ExternRef(addr.map(ExternAddr)),
+                    HeapType::Exn => Val::ExnRef(addr.map(ExnAddr)),
+                    _ => Val::FuncRef(addr.map(FuncAddr)),
+                }
+            }
         }
     }
 }
@@ -140,6 +165,7 @@ mod tests {
             Val::FuncRef(None),
             Val::FuncRef(Some(FuncAddr(0))),
             Val::ExternRef(Some(ExternAddr(41))),
+            Val::ExnRef(Some(ExnAddr(7))),
         ];
         for v in vals {
             assert_eq!(Val::from_bits(v.ty(), v.to_bits()), v);

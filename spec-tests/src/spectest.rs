@@ -43,7 +43,7 @@ pub fn exports(store: &mut Store<()>) -> Result<Vec<(String, Extern)>, Error> {
     let table = Table::new(
         &mut *store,
         TableType {
-            element: RefType::FuncRef,
+            element: RefType::FUNCREF,
             limits: Limits {
                 min: 10,
                 max: Some(20),

@@ -1,7 +1,7 @@
 //! Validation of constant expressions: global initialisers, segment offsets,
 //! element items.
 
-use kiln_parser::{ConstExpr, GlobalIdx, Instr, NumOp, ValType};
+use kiln_parser::{ConstExpr, GlobalIdx, HeapType, Instr, NumOp, RefType, ValType};
 
 use crate::context::Context;
 use crate::error::{IndexSpace, ValidationError, ValidationErrorKind};
@@ -25,12 +25,17 @@ pub(crate) fn check_const_expr(
             Instr::F32Const(_) => stack.push(ValType::F32),
             Instr::F64Const(_) => stack.push(ValType::F64),
             Instr::V128Const(_) => stack.push(ValType::V128),
-            Instr::RefNull(t) => stack.push((*t).into()),
-            Instr::RefFunc(f) => {
-                if f.index() >= cx.num_funcs() {
-                    return err(ValidationErrorKind::unknown(IndexSpace::Function, f.0));
+            Instr::RefNull(h) => {
+                if !cx.heap_type_ok(*h, usize::MAX) {
+                    return err(ValidationErrorKind::unknown(IndexSpace::Type, 0));
                 }
-                stack.push(ValType::FuncRef);
+                stack.push(RefType::null(*h).into());
+            }
+            Instr::RefFunc(f) => {
+                let Some(&t) = cx.funcs.get(f.index()) else {
+                    return err(ValidationErrorKind::unknown(IndexSpace::Function, f.0));
+                };
+                stack.push(RefType::non_null(HeapType::Concrete(t)).into());
             }
             Instr::GlobalGet(GlobalIdx(g)) => {
                 let Some(ty) = cx.globals.get(*g as usize) else {
@@ -47,7 +52,7 @@ pub(crate) fn check_const_expr(
             Instr::Num(op) if cx.features.extended_const && is_extended_const(*op) => {
                 let t = op.result();
                 for _ in 0..2 {
-                    if stack.pop() != Some(t) {
+                    if stack.pop().is_none_or(|a| !cx.matches(a, t)) {
                         return err(ValidationErrorKind::TypeMismatch);
                     }
                 }
@@ -56,7 +61,7 @@ pub(crate) fn check_const_expr(
             _ => return err(ValidationErrorKind::ConstantExpressionRequired),
         }
     }
-    if stack.len() != 1 || stack[0] != expected {
+    if stack.len() != 1 || !cx.matches(stack[0], expected) {
         return err(ValidationErrorKind::TypeMismatch);
     }
     Ok(())

@@ -6,7 +6,8 @@
 use std::collections::HashSet;
 
 use kiln_parser::{
-    Features, FuncIdx, FuncType, GlobalType, MemoryType, Module, RefType, TableType, TypeIdx,
+    Features, FuncIdx, FuncType, GlobalType, HeapType, MemoryType, Module, RefType, SubType,
+    TableType, TypeIdx, ValType,
 };
 
 /// The validation context `C` of the spec: every index space flattened, imports first.
@@ -14,6 +15,13 @@ use kiln_parser::{
 pub(crate) struct Context<'m> {
     pub(crate) features: Features,
     pub(crate) types: &'m [FuncType],
+    /// Each type's recursion group and supertype.
+    pub(crate) subtypes: &'m [SubType],
+    /// Each type's identity: the index of the first type equivalent to it
+    /// (see [`kiln_parser::rec_group_key`]); filled in by the type checks.
+    pub(crate) canon: Vec<u32>,
+    /// The type of every tag's payload, imported and defined.
+    pub(crate) tags: Vec<TypeIdx>,
     /// Type of every function, imported and defined.
     pub(crate) funcs: Vec<TypeIdx>,
     pub(crate) tables: Vec<TableType>,
@@ -34,6 +42,9 @@ impl<'m> Context<'m> {
         Context {
             features,
             types: &module.types,
+            subtypes: &module.subtypes,
+            canon: Vec::with_capacity(module.types.len()),
+            tags: Vec::with_capacity(module.num_tags()),
             funcs: Vec::with_capacity(module.num_funcs()),
             tables: Vec::with_capacity(module.num_tables()),
             memories: Vec::with_capacity(module.num_memories()),
@@ -46,6 +57,72 @@ impl<'m> Context<'m> {
 
     pub(crate) fn num_funcs(&self) -> usize {
         self.funcs.len()
+    }
+
+    /// Whether `t` names only types that exist (below `limit` types, inside
+    /// the type section).
+    pub(crate) fn val_type_ok(&self, t: ValType, limit: usize) -> bool {
+        match t {
+            ValType::Ref(r) => self.heap_type_ok(r.heap, limit),
+            _ => true,
+        }
+    }
+
+    /// Whether `h` names a type that exists (below `limit`).
+    pub(crate) fn heap_type_ok(&self, h: HeapType, limit: usize) -> bool {
+        match h {
+            HeapType::Concrete(i) => i.index() < limit.min(self.types.len()),
+            _ => true,
+        }
+    }
+
+    /// Whether type `a` is type `b` or declares it as a (transitive) supertype.
+    pub(crate) fn is_sub_type(&self, a: TypeIdx, b: TypeIdx) -> bool {
+        let id = |t: TypeIdx| self.canon.get(t.index()).copied().unwrap_or(t.0);
+        let target = id(b);
+        let mut cur = Some(a);
+        // Supertypes are declared earlier, so the walk ends; the bound only
+        // guards against a malformed chain.
+        for _ in 0..=self.types.len() {
+            let Some(t) = cur else { return false };
+            if id(t) == target {
+                return true;
+            }
+            cur = self.subtypes.get(t.index()).and_then(|s| s.supertype);
+        }
+        false
+    }
+
+    /// Whether heap type `a` is a subtype of heap type `b`.
+    pub(crate) fn heap_matches(&self, a: HeapType, b: HeapType) -> bool {
+        match (a, b) {
+            (HeapType::Bot, _) => true,
+            (HeapType::Concrete(x), HeapType::Concrete(y)) => self.is_sub_type(x, y),
+            (HeapType::Concrete(_), HeapType::Func) => true,
+            (HeapType::NoFunc, HeapType::Concrete(_)) => true,
+            (a, b) if a == b => true,
+            (a, b) => a == a.bottom() && a.top() == b.top(),
+        }
+    }
+
+    /// Whether a value of type `a` may stand where type `b` is expected.
+    pub(crate) fn matches(&self, a: ValType, b: ValType) -> bool {
+        match (a, b) {
+            (ValType::Ref(a), ValType::Ref(b)) => {
+                (!a.nullable || b.nullable) && self.heap_matches(a.heap, b.heap)
+            }
+            (a, b) => a == b,
+        }
+    }
+
+    /// Whether every type of `a` matches the type of `b` at its position.
+    pub(crate) fn all_match(&self, a: &[ValType], b: &[ValType]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| self.matches(x, y))
+    }
+
+    /// Whether reference type `a` matches `b`.
+    pub(crate) fn ref_matches(&self, a: RefType, b: RefType) -> bool {
+        self.matches(a.into(), b.into())
     }
 
     /// The signature of function `f`, if both exist.

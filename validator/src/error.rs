@@ -34,6 +34,8 @@ pub enum IndexSpace {
     ElemSegment,
     /// Data segments.
     DataSegment,
+    /// Tags, imported and defined.
+    Tag,
 }
 
 impl IndexSpace {
@@ -49,6 +51,7 @@ impl IndexSpace {
             IndexSpace::Label => "label",
             IndexSpace::ElemSegment => "elem segment",
             IndexSpace::DataSegment => "data segment",
+            IndexSpace::Tag => "tag",
         }
     }
 }
@@ -158,6 +161,16 @@ pub enum ValidationErrorKind {
     LimitExceeded(ImplLimit),
     /// A thread validating function bodies panicked: a bug in Kiln.
     ValidatorPanicked,
+    /// `local.get` of a non-defaultable local not yet set on every path
+    /// here: "uninitialized local".
+    UninitializedLocal,
+    /// A tag whose type has results: "non-empty tag result type".
+    NonEmptyTagResult,
+    /// A type that declares a supertype it does not match, or a final one:
+    /// "sub type".
+    SubType,
+    /// A table of non-nullable references without an initialiser.
+    TableWithoutInit,
 }
 
 impl ValidationErrorKind {
@@ -204,6 +217,10 @@ impl fmt::Display for ValidationErrorKind {
             ValidationErrorKind::ValidatorPanicked => {
                 "internal error: a validation thread panicked"
             }
+            ValidationErrorKind::UninitializedLocal => "uninitialized local",
+            ValidationErrorKind::NonEmptyTagResult => "non-empty tag result type",
+            ValidationErrorKind::SubType => "sub type",
+            ValidationErrorKind::TableWithoutInit => "type mismatch",
         };
         f.write_str(message)
     }

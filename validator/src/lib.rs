@@ -35,6 +35,32 @@ pub struct ModuleInfo {
     /// on `v128` values: a SIMD operator, or a `select` typed `v128`. Types,
     /// globals and locals of type `v128` are not counted here.
     pub uses_v128_instrs: bool,
+    /// Whether any body uses an instruction of typed function references
+    /// (`call_ref`, `return_call_ref`, `ref.as_non_null`, `br_on_null`,
+    /// `br_on_non_null`).
+    pub uses_typed_ref_instrs: bool,
+    /// Whether any body uses an instruction of exception handling (`throw`,
+    /// `throw_ref`, `try_table`).
+    pub uses_exception_instrs: bool,
+    /// Whether any type of the module declares a supertype.
+    pub declares_subtypes: bool,
+}
+
+impl ModuleInfo {
+    /// The first construct of typed function references or exception
+    /// handling the module uses that the execution tiers do not run yet, in
+    /// words for an error message; `None` if it uses none.
+    pub fn unexecuted_construct(&self) -> Option<&'static str> {
+        if self.uses_typed_ref_instrs {
+            Some("typed function reference instructions (call_ref, br_on_null, ...)")
+        } else if self.uses_exception_instrs {
+            Some("exception handling instructions (throw, throw_ref, try_table)")
+        } else if self.declares_subtypes {
+            Some("types with declared supertypes")
+        } else {
+            None
+        }
+    }
 }
 
 /// A sink that only lets the decoder run on.

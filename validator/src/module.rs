@@ -2,12 +2,12 @@
 //! [`crate::context`]), types of imports and definitions, segments, exports
 //! and the start function. Function bodies are checked by [`crate::func`].
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use kiln_parser::{
     BodyDecoder, BodyFacts, DataMode, ElemItems, ElemMode, ExternKind, Features, FuncIdx, FuncType,
-    ImportKind, IndexType, Limits, MemoryType, Module, TableType, TypeIdx, ValType,
+    ImportKind, IndexType, Limits, MemoryType, Module, TableType, TypeIdx, ValType, rec_group_key,
 };
 
 use crate::const_expr::check_const_expr;
@@ -55,7 +55,11 @@ fn check_limits(
     Ok(())
 }
 
-fn check_table_type(t: &TableType, features: Features, offset: u64) -> Result<(), ValidationError> {
+fn check_table_type(t: &TableType, cx: &Context<'_>, offset: u64) -> Result<(), ValidationError> {
+    let features = cx.features;
+    if !cx.heap_type_ok(t.element.heap, usize::MAX) {
+        return Err(unknown_heap_type(t.element.heap, offset));
+    }
     let max = match t.index {
         IndexType::I32 => u64::from(u32::MAX),
         IndexType::I64 if features.memory64 => u64::MAX,
@@ -93,6 +97,107 @@ fn check_memory_type(
     check_limits(m.limits, max, too_large, offset)
 }
 
+/// "unknown type" for a heap type that names no type.
+fn unknown_heap_type(h: kiln_parser::HeapType, offset: u64) -> ValidationError {
+    let index = match h {
+        kiln_parser::HeapType::Concrete(t) => t.0,
+        _ => 0,
+    };
+    ValidationError::new(
+        ValidationErrorKind::unknown(IndexSpace::Type, index),
+        offset,
+    )
+}
+
+/// Checks that `t` names only types that exist.
+fn check_val_type(cx: &Context<'_>, t: ValType, offset: u64) -> Result<(), ValidationError> {
+    match t {
+        ValType::Ref(r) if !cx.heap_type_ok(r.heap, usize::MAX) => {
+            Err(unknown_heap_type(r.heap, offset))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks the type section group by group: references name only types of
+/// the group or before it, declared supertypes exist, come earlier, are not
+/// final and are matched; and gives each type its identity (`cx.canon`),
+/// shared by equivalent recursion groups.
+fn check_types(module: &Module, cx: &mut Context<'_>) -> Result<(), ValidationError> {
+    let at = module.section_offsets.types;
+    let mismatch = |kind| Err(ValidationError::new(kind, at));
+    let mut groups: HashMap<kiln_parser::RecGroupKey, u32> = HashMap::new();
+    let mut start = 0;
+    while start < module.types.len() {
+        let len = module
+            .subtypes
+            .get(start)
+            .map_or(1, |s| s.group_len.max(1) as usize);
+        let end = (start + len).min(module.types.len());
+        for ty in &module.types[start..end] {
+            for &t in ty.params.iter().chain(ty.results.iter()) {
+                if !cx.val_type_ok(t, end) {
+                    return Err(unknown_heap_type(
+                        t.as_ref().map_or(kiln_parser::HeapType::Func, |r| r.heap),
+                        at,
+                    ));
+                }
+            }
+        }
+        // Identities of this group: an equivalent earlier group's, or its own.
+        let key = rec_group_key(
+            &module.types,
+            &module.subtypes,
+            TypeIdx(start as u32),
+            |t| cx.canon.get(t.index()).copied().unwrap_or(t.0),
+        );
+        let first = *groups.entry(key).or_insert(start as u32);
+        for i in 0..(end - start) {
+            cx.canon.push(first + i as u32);
+        }
+        for i in start..end {
+            let Some(sup) = module.subtypes.get(i).and_then(|s| s.supertype) else {
+                continue;
+            };
+            if sup.index() >= i {
+                return mismatch(ValidationErrorKind::unknown(IndexSpace::Type, sup.0));
+            }
+            let (Some(sub_ty), Some(sup_ty), Some(sup_info)) = (
+                module.types.get(i),
+                module.types.get(sup.index()),
+                module.subtypes.get(sup.index()),
+            ) else {
+                return mismatch(ValidationErrorKind::SubType);
+            };
+            // Parameters are contravariant, results covariant.
+            if sup_info.is_final
+                || !cx.all_match(&sup_ty.params, &sub_ty.params)
+                || !cx.all_match(&sub_ty.results, &sup_ty.results)
+            {
+                return mismatch(ValidationErrorKind::SubType);
+            }
+        }
+        start = end;
+    }
+    Ok(())
+}
+
+/// Checks a tag's type: it exists and has no results.
+fn check_tag_type(cx: &Context<'_>, t: TypeIdx, offset: u64) -> Result<(), ValidationError> {
+    check_type_idx(cx.types, t, offset)?;
+    if cx
+        .types
+        .get(t.index())
+        .is_some_and(|ty| !ty.results.is_empty())
+    {
+        return Err(ValidationError::new(
+            ValidationErrorKind::NonEmptyTagResult,
+            offset,
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the module-level rules and builds the context that function
 /// bodies are checked in, in the order the rules have always been checked
 /// (so that a module breaking several reports the same one).
@@ -100,18 +205,32 @@ fn module_context(module: &Module, features: Features) -> Result<Context<'_>, Va
     check_counts(module)?;
     check_type_sizes(module)?;
     let mut cx = Context::new(module, features);
+    check_types(module, &mut cx)?;
     declare_imports(module, &mut cx)?;
     let imported_globals = cx.globals.len();
     declare_definitions(module, &mut cx)?;
     // C.refs: functions named anywhere outside function bodies and the start section.
     collect_refs(module, &mut cx);
-    // Globals see only the imported globals (2.0 rule), but are added one by one.
+    check_table_inits(module, &cx, imported_globals)?;
+    // Globals see only the imported globals in 2.0; in 3.0 every global
+    // before them. They are added one by one.
     for g in &module.globals {
-        check_const_expr(&cx, &g.init, g.ty.content, imported_globals)?;
+        check_val_type(&cx, g.ty.content, g.init.offset)?;
+        let visible = if features.function_references {
+            cx.globals.len()
+        } else {
+            imported_globals
+        };
+        check_const_expr(&cx, &g.init, g.ty.content, visible)?;
         cx.globals.push(g.ty);
     }
-    check_elems(module, &cx, imported_globals)?;
-    check_datas(module, &cx, imported_globals)?;
+    let visible = if features.function_references {
+        cx.globals.len()
+    } else {
+        imported_globals
+    };
+    check_elems(module, &cx, visible)?;
+    check_datas(module, &cx, visible)?;
     check_start(module, &cx)?;
     check_exports(module, &cx)?;
     Ok(cx)
@@ -188,14 +307,21 @@ fn declare_imports(module: &Module, cx: &mut Context<'_>) -> Result<(), Validati
                 cx.funcs.push(t);
             }
             ImportKind::Table(t) => {
-                check_table_type(&t, cx.features, imp.offset)?;
+                check_table_type(&t, cx, imp.offset)?;
                 cx.tables.push(t);
+            }
+            ImportKind::Tag(t) => {
+                check_tag_type(cx, t, imp.offset)?;
+                cx.tags.push(t);
             }
             ImportKind::Memory(m) => {
                 check_memory_type(&m, cx.features, imp.offset)?;
                 cx.memories.push(m);
             }
-            ImportKind::Global(g) => cx.globals.push(g),
+            ImportKind::Global(g) => {
+                check_val_type(cx, g.content, imp.offset)?;
+                cx.globals.push(g);
+            }
         }
     }
     Ok(())
@@ -211,8 +337,8 @@ fn declare_definitions(module: &Module, cx: &mut Context<'_>) -> Result<(), Vali
         cx.funcs.push(t);
     }
     for t in &module.tables {
-        check_table_type(t, cx.features, at.tables)?;
-        cx.tables.push(*t);
+        check_table_type(&t.ty, cx, at.tables)?;
+        cx.tables.push(t.ty);
     }
     for m in &module.memories {
         check_memory_type(m, cx.features, at.memories)?;
@@ -223,6 +349,32 @@ fn declare_definitions(module: &Module, cx: &mut Context<'_>) -> Result<(), Vali
             ValidationErrorKind::MultipleMemories,
             at.memories,
         ));
+    }
+    for &t in &module.tags {
+        check_tag_type(cx, t, at.types)?;
+        cx.tags.push(t);
+    }
+    Ok(())
+}
+
+/// Checks each defined table's initialiser: one is required where the
+/// element type excludes null.
+fn check_table_inits(
+    module: &Module,
+    cx: &Context<'_>,
+    visible_globals: usize,
+) -> Result<(), ValidationError> {
+    for t in &module.tables {
+        match &t.init {
+            Some(init) => check_const_expr(cx, init, t.ty.element.into(), visible_globals)?,
+            None if !t.ty.element.nullable => {
+                return Err(ValidationError::new(
+                    ValidationErrorKind::TableWithoutInit,
+                    module.section_offsets.tables,
+                ));
+            }
+            None => {}
+        }
     }
     Ok(())
 }
@@ -236,6 +388,7 @@ fn check_elems(
 ) -> Result<(), ValidationError> {
     for seg in &module.elems {
         let ty: ValType = seg.ty.into();
+        check_val_type(cx, ty, seg.offset)?;
         match &seg.items {
             ElemItems::Funcs(funcs) => {
                 if let Some(f) = funcs.iter().find(|f| f.index() >= cx.num_funcs()) {
@@ -258,7 +411,7 @@ fn check_elems(
                     seg.offset,
                 ));
             };
-            if t.element != seg.ty {
+            if !cx.ref_matches(seg.ty, t.element) {
                 return Err(ValidationError::new(
                     ValidationErrorKind::TypeMismatch,
                     seg.offset,
@@ -320,6 +473,7 @@ fn check_exports(module: &Module, cx: &Context<'_>) -> Result<(), ValidationErro
             ExternKind::Table => (cx.tables.len(), IndexSpace::Table),
             ExternKind::Memory => (cx.memories.len(), IndexSpace::Memory),
             ExternKind::Global => (cx.globals.len(), IndexSpace::Global),
+            ExternKind::Tag => (cx.tags.len(), IndexSpace::Tag),
         };
         if e.index as usize >= len {
             return Err(ValidationError::new(
@@ -347,6 +501,9 @@ pub(crate) fn validate_module(
     let mut info = ModuleInfo {
         funcs: Vec::with_capacity(module.code.len()),
         uses_v128_instrs: module.const_exprs_use_v128,
+        uses_typed_ref_instrs: false,
+        uses_exception_instrs: false,
+        declares_subtypes: module.subtypes.iter().any(|s| s.supertype.is_some()),
     };
     let n = module.code.len().min(module.funcs.len());
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get().min(MAX_THREADS));
@@ -383,8 +540,10 @@ pub(crate) fn validate_module(
     // have met first.
     for part in parts {
         for (func_info, facts) in part? {
-            info.funcs.push(func_info);
             info.uses_v128_instrs |= facts.uses_v128;
+            info.uses_typed_ref_instrs |= func_info.uses_typed_refs;
+            info.uses_exception_instrs |= func_info.uses_exceptions;
+            info.funcs.push(func_info);
         }
     }
     Ok(info)
@@ -424,6 +583,11 @@ fn collect_refs(module: &Module, cx: &mut Context<'_>) {
     };
     for g in &module.globals {
         add_expr(&mut cx.refs, &g.init.instrs);
+    }
+    for t in &module.tables {
+        if let Some(init) = &t.init {
+            add_expr(&mut cx.refs, &init.instrs);
+        }
     }
     for seg in &module.elems {
         match &seg.items {

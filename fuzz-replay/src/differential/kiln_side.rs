@@ -58,6 +58,7 @@ impl KilnSide {
                 ExternType::Memory(_) => exports.memories.push(name),
                 ExternType::Global(_) => exports.globals.push(name),
                 ExternType::Table(_) => exports.tables.push(name),
+                ExternType::Tag(_) => {}
             }
         }
         exports
@@ -119,8 +120,8 @@ fn to_val(v: Value) -> Val {
         Value::F64(b) => Val::F64(b),
         Value::V128(x) => Val::V128(x),
         // Only null references are ever passed.
-        Value::FuncRef { .. } => Val::null(RefType::FuncRef),
-        Value::ExternRef { .. } => Val::null(RefType::ExternRef),
+        Value::FuncRef { .. } => Val::null(RefType::FUNCREF),
+        Value::ExternRef { .. } => Val::null(RefType::EXTERNREF),
     }
 }
 
@@ -137,6 +138,9 @@ fn from_val(v: &Val) -> Value {
         Val::V128(x) => Value::V128(x),
         Val::FuncRef(r) => Value::FuncRef { null: r.is_none() },
         Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
+        // The differential generates no exception handling, so no exnref
+        // comes back; one would compare by nullness like an externref.
+        Val::ExnRef(r) => Value::ExternRef { null: r.is_none() },
     }
 }
 

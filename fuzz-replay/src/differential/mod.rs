@@ -369,8 +369,10 @@ pub fn argument(ty: ValType, call: usize, param: usize) -> Value {
         ValType::F32 => Value::F32(F32[i].to_bits()),
         ValType::F64 => Value::F64(F64[i].to_bits()),
         ValType::V128 => Value::V128(V128[i]),
-        ValType::FuncRef => Value::FuncRef { null: true },
-        ValType::ExternRef => Value::ExternRef { null: true },
+        ValType::Ref(r) if r.heap.top() == kiln::HeapType::Extern => {
+            Value::ExternRef { null: true }
+        }
+        ValType::Ref(_) => Value::FuncRef { null: true },
     }
 }
 

@@ -100,6 +100,20 @@ impl Translator {
             | Instr::TableCopy { .. }
             | Instr::TableInit { .. }
             | Instr::ElemDrop(_) => self.memory(instr),
+            // Never reached: `CompiledModule::new` refuses modules that use
+            // them (`ModuleInfo::unexecuted_construct`). Should one get here,
+            // it traps rather than runs wrongly.
+            Instr::CallRef(_)
+            | Instr::ReturnCallRef(_)
+            | Instr::RefAsNonNull
+            | Instr::BrOnNull(_)
+            | Instr::BrOnNonNull(_)
+            | Instr::Throw(_)
+            | Instr::ThrowRef
+            | Instr::TryTable(_) => {
+                self.emit(Op::Unreachable);
+                self.reachable = false;
+            }
         }
     }
 }

@@ -612,7 +612,8 @@ impl<'e> FuncState<'_, 'e> {
     }
 }
 
-/// `[t]` as a static slice.
+/// `[t]` as a static slice. Every reference type is an `i32` address to
+/// compiled code, so one stands for all.
 fn single(t: ValType) -> &'static [ValType] {
     match t {
         ValType::I32 => &[ValType::I32],
@@ -620,7 +621,6 @@ fn single(t: ValType) -> &'static [ValType] {
         ValType::F32 => &[ValType::F32],
         ValType::F64 => &[ValType::F64],
         ValType::V128 => &[ValType::V128],
-        ValType::FuncRef => &[ValType::FuncRef],
-        ValType::ExternRef => &[ValType::ExternRef],
+        ValType::Ref(_) => &[ValType::FUNCREF],
     }
 }

@@ -84,7 +84,7 @@ pub(crate) const SLOT_SIZE: i32 = 16;
 /// None today; kept fallible for value types the JIT may not support.
 pub(crate) fn clif_type(t: ValType) -> Result<Type, CompileError> {
     Ok(match t {
-        ValType::I32 | ValType::FuncRef | ValType::ExternRef => types::I32,
+        ValType::I32 | ValType::Ref(_) => types::I32,
         ValType::I64 => types::I64,
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
@@ -175,12 +175,13 @@ impl<'m> ModuleEnv<'m> {
                 ImportKind::Global(g) => global_types.push(g.content),
                 ImportKind::Memory(m) => mem_types.push(m),
                 ImportKind::Table(t) => table_types.push(t),
+                ImportKind::Tag(_) => {}
             }
         }
         func_types.extend_from_slice(&module.funcs);
         global_types.extend(module.globals.iter().map(|g| g.ty.content));
         mem_types.extend_from_slice(&module.memories);
-        table_types.extend_from_slice(&module.tables);
+        table_types.extend(module.tables.iter().map(|t| t.ty));
         let memories = mem_types
             .iter()
             .map(|m| {
@@ -554,6 +555,21 @@ impl FuncState<'_, '_> {
             | Instr::TableCopy { .. }
             | Instr::TableInit { .. }
             | Instr::ElemDrop(_) => self.visit_bulk(instr)?,
+            // `CompiledModule::new` refuses modules that use these
+            // (`ModuleInfo::unexecuted_construct`).
+            Instr::CallRef(_)
+            | Instr::ReturnCallRef(_)
+            | Instr::RefAsNonNull
+            | Instr::BrOnNull(_)
+            | Instr::BrOnNonNull(_)
+            | Instr::Throw(_)
+            | Instr::ThrowRef
+            | Instr::TryTable(_) => {
+                return Err(CompileError::unsupported(
+                    kiln_runtime::TierName::Jit,
+                    format!("the instruction {instr:?}"),
+                ));
+            }
             Instr::I32Const(v) => {
                 let v = self.b.ins().iconst(types::I32, i64::from(*v));
                 self.push(v);

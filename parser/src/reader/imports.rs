@@ -57,7 +57,7 @@ impl ModuleReader<'_> {
             }
             wasmparser::TypeRef::Table(t) => {
                 module.num_imported_tables += 1;
-                ImportKind::Table(table_type(t, offset)?)
+                ImportKind::Table(table_type(t, module.features, offset)?)
             }
             wasmparser::TypeRef::Memory(m) => {
                 module.num_imported_memories += 1;
@@ -65,14 +65,18 @@ impl ModuleReader<'_> {
             }
             wasmparser::TypeRef::Global(g) => {
                 module.num_imported_globals += 1;
-                ImportKind::Global(global_type(g, offset)?)
+                ImportKind::Global(global_type(g, module.features, offset)?)
             }
-            wasmparser::TypeRef::Tag(_) => {
-                return Err(ParseError::unsupported(
-                    "exception-handling",
-                    "a tag import",
-                    offset,
-                ));
+            wasmparser::TypeRef::Tag(t) => {
+                if !module.features.exceptions {
+                    return Err(ParseError::unsupported(
+                        "exception-handling",
+                        "a tag import",
+                        offset,
+                    ));
+                }
+                module.num_imported_tags += 1;
+                ImportKind::Tag(TypeIdx(t.func_type_idx))
             }
             wasmparser::TypeRef::FuncExact(_) => {
                 return Err(ParseError::unsupported(

@@ -18,7 +18,9 @@ use crate::convert_val_type;
 use crate::error::ParseError;
 use crate::features::Features;
 use crate::instr::Instr;
-use crate::module::{ConstExpr, CustomSection, Export, ExternKind, FuncBody, Global, Module};
+use crate::module::{
+    ConstExpr, CustomSection, Export, ExternKind, FuncBody, Global, Module, Table,
+};
 use crate::operators::InstrBuilder;
 use crate::types::{FuncIdx, TypeIdx};
 
@@ -31,6 +33,7 @@ enum SectionOrder {
     Function,
     Table,
     Memory,
+    Tag,
     Global,
     Export,
     Start,
@@ -117,11 +120,7 @@ impl<'b> ModuleReader<'b> {
             Payload::FunctionSection(reader) => self.read_functions(reader),
             Payload::TableSection(reader) => self.read_tables(reader),
             Payload::MemorySection(reader) => self.read_memories(reader),
-            Payload::TagSection(reader) => Err(ParseError::unsupported(
-                "exception-handling",
-                "a tag section",
-                reader.range().start,
-            )),
+            Payload::TagSection(reader) => self.read_tags(reader),
             Payload::GlobalSection(reader) => self.read_globals(reader),
             Payload::ExportSection(reader) => self.read_exports(reader),
             Payload::StartSection { func, range } => {
@@ -145,7 +144,7 @@ impl<'b> ModuleReader<'b> {
                 ..
             } => self.start_code(count, range),
             Payload::CodeSectionEntry(body) => {
-                let func = read_body(&body)?;
+                let func = read_body(&body, self.module.features)?;
                 self.module.code.push(func);
                 Ok(())
             }
@@ -213,16 +212,19 @@ impl<'b> ModuleReader<'b> {
         self.module.section_offsets.tables = reader.range().start;
         for item in reader.into_iter_with_offsets() {
             let (offset, table) = item?;
-            if let wasmparser::TableInit::Expr(_) = table.init {
-                return Err(ParseError::unsupported(
-                    "function-references",
-                    "a table initialiser",
-                    offset,
-                ));
-            }
-            self.module
-                .tables
-                .push(type_section::table_type(table.ty, offset)?);
+            let init = match &table.init {
+                wasmparser::TableInit::RefNull => None,
+                wasmparser::TableInit::Expr(_) if !self.module.features.function_references => {
+                    return Err(ParseError::unsupported(
+                        "function-references",
+                        "a table initialiser",
+                        offset,
+                    ));
+                }
+                wasmparser::TableInit::Expr(e) => Some(self.const_expr(e)?),
+            };
+            let ty = type_section::table_type(table.ty, self.module.features, offset)?;
+            self.module.tables.push(Table { ty, init });
         }
         Ok(())
     }
@@ -242,6 +244,25 @@ impl<'b> ModuleReader<'b> {
         Ok(())
     }
 
+    fn read_tags(&mut self, reader: wasmparser::TagSectionReader<'b>) -> Result<(), ParseError> {
+        let start = reader.range().start;
+        if !self.module.features.exceptions {
+            return Err(ParseError::unsupported(
+                "exception-handling",
+                "a tag section",
+                start,
+            ));
+        }
+        self.enter(SectionOrder::Tag, start)?;
+        self.module
+            .tags
+            .reserve(bounded(reader.count(), &reader.range()));
+        for tag in reader {
+            self.module.tags.push(TypeIdx(tag?.func_type_idx));
+        }
+        Ok(())
+    }
+
     fn read_globals(
         &mut self,
         reader: wasmparser::GlobalSectionReader<'b>,
@@ -250,7 +271,7 @@ impl<'b> ModuleReader<'b> {
         for item in reader.into_iter_with_offsets() {
             let (offset, g) = item?;
             let global = Global {
-                ty: type_section::global_type(g.ty, offset)?,
+                ty: type_section::global_type(g.ty, self.module.features, offset)?,
                 init: self.const_expr(&g.init_expr)?,
             };
             self.module.globals.push(global);
@@ -270,6 +291,7 @@ impl<'b> ModuleReader<'b> {
                 wasmparser::ExternalKind::Table => ExternKind::Table,
                 wasmparser::ExternalKind::Memory => ExternKind::Memory,
                 wasmparser::ExternalKind::Global => ExternKind::Global,
+                wasmparser::ExternalKind::Tag if self.module.features.exceptions => ExternKind::Tag,
                 wasmparser::ExternalKind::Tag => {
                     return Err(ParseError::unsupported(
                         "exception-handling",
@@ -361,7 +383,10 @@ impl<'b> ModuleReader<'b> {
 
 /// Reads a body's locals and notes where its operators are; they are
 /// decoded later (see `body.rs`).
-fn read_body(body: &wasmparser::FunctionBody<'_>) -> Result<FuncBody, ParseError> {
+fn read_body(
+    body: &wasmparser::FunctionBody<'_>,
+    features: Features,
+) -> Result<FuncBody, ParseError> {
     let offset = body.range().start;
     let mut locals_reader = body.get_locals_reader()?;
     let n = locals_reader.get_count();
@@ -369,7 +394,7 @@ fn read_body(body: &wasmparser::FunctionBody<'_>) -> Result<FuncBody, ParseError
     for _ in 0..n {
         let pos = locals_reader.original_position();
         let (count, ty) = locals_reader.read()?;
-        locals.push((count, convert_val_type(ty, pos)?));
+        locals.push((count, convert_val_type(ty, features, pos)?));
     }
     Ok(FuncBody {
         locals: locals.into_boxed_slice(),

@@ -3,7 +3,7 @@
 use crate::convert_ref_type;
 use crate::error::ParseError;
 use crate::module::{DataMode, DataSegment, ElemItems, ElemMode, ElemSegment};
-use crate::types::{FuncIdx, MemIdx, RefType, TableIdx};
+use crate::types::{FuncIdx, HeapType, MemIdx, RefType, TableIdx};
 
 use super::{ModuleReader, bounded};
 
@@ -49,10 +49,16 @@ impl ModuleReader<'_> {
                 for f in funcs {
                     list.push(FuncIdx(f?));
                 }
-                Ok((RefType::FuncRef, ElemItems::Funcs(list.into_boxed_slice())))
+                // A list of indices holds no null: 3.0 types it `(ref func)`.
+                let ty = if self.module.features.function_references {
+                    RefType::non_null(HeapType::Func)
+                } else {
+                    RefType::FUNCREF
+                };
+                Ok((ty, ElemItems::Funcs(list.into_boxed_slice())))
             }
             wasmparser::ElementItems::Expressions(ty, exprs) => {
-                let ty = convert_ref_type(ty, offset)?;
+                let ty = convert_ref_type(ty, self.module.features, offset)?;
                 let mut list = Vec::with_capacity(bounded(exprs.count(), &exprs.range()));
                 for expr in exprs {
                     list.push(self.const_expr(&expr?)?);

@@ -2,18 +2,23 @@
 //! import, table, memory and global sections share.
 
 use crate::error::ParseError;
+use crate::features::Features;
 use crate::module::Module;
-use crate::types::{FuncType, GlobalType, IndexType, Limits, MemoryType, TableType};
+use crate::types::{
+    FuncType, GlobalType, IndexType, Limits, MemoryType, SubType, TableType, TypeIdx,
+};
 use crate::{convert_ref_type, convert_val_type};
 
 use super::bounded;
 
 /// The proposal and construct that a type-section entry starting with `byte`
-/// belongs to, for the type encodings Kiln does not implement. `None` for a
-/// function type (`0x60`), the only one of 2.0, and for bytes that start no
-/// type at all, which `wasmparser` then rejects as malformed.
-fn unsupported_type_prefix(byte: u8) -> Option<(&'static str, &'static str)> {
+/// belongs to, for the type encodings Kiln does not implement under
+/// `features`. `None` for a function type (`0x60`), for recursion groups and
+/// subtypes when typed function references are on, and for bytes that start
+/// no type at all, which `wasmparser` then rejects as malformed.
+fn unsupported_type_prefix(byte: u8, features: Features) -> Option<(&'static str, &'static str)> {
     match byte {
+        0x4e | 0x4f | 0x50 if features.function_references => None,
         0x4e => Some(("gc", "a recursion group")),
         0x4f | 0x50 => Some(("gc", "a subtype")),
         0x5e => Some(("gc", "an array type")),
@@ -25,18 +30,36 @@ fn unsupported_type_prefix(byte: u8) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// Reads the type section into `module.types`.
+/// The declared size of a recursion group starting at `bytes[0]` (`0x4e`),
+/// if it is more types than `bytes` could hold: every type takes at least
+/// three bytes. `wasmparser` reserves room for the declared count before
+/// reading a single type, so this is checked first.
+fn oversized_rec_group(bytes: &[u8]) -> Option<u64> {
+    let mut count = 0u64;
+    for (i, &b) in bytes.iter().skip(1).take(5).enumerate() {
+        count |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            let room = (bytes.len() - i - 2) as u64 / 3;
+            return (count > room).then_some(count);
+        }
+    }
+    None
+}
+
+/// Reads the type section into `module.types` and `module.subtypes`.
 ///
 /// Each entry's leading byte is checked before `wasmparser` decodes the entry:
 /// a recursion group declares a count that `wasmparser` reserves room for
 /// before reading a single type (about 100 bytes a type, up to a million
 /// types), so a few bytes would otherwise buy a hundred megabytes only to be
-/// rejected as GC afterwards.
+/// rejected afterwards.
 pub(super) fn read_type_section(
     bytes: &[u8],
     reader: wasmparser::TypeSectionReader<'_>,
     module: &mut Module,
 ) -> Result<(), ParseError> {
+    let features = module.features;
+    let end = usize::try_from(reader.range().end).unwrap_or(usize::MAX);
     module
         .types
         .reserve(bounded(reader.count(), &reader.range()));
@@ -44,46 +67,95 @@ pub(super) fn read_type_section(
     loop {
         // The parser starts at offset 0 of `bytes`, so positions index `bytes`.
         let offset = entries.original_position();
+        let rest = usize::try_from(offset)
+            .ok()
+            .and_then(|i| bytes.get(i..end.min(bytes.len())))
+            .unwrap_or(&[]);
         if entries.len() > 0
-            && let Some(&byte) = usize::try_from(offset).ok().and_then(|i| bytes.get(i))
-            && let Some((proposal, what)) = unsupported_type_prefix(byte)
+            && let Some(&byte) = rest.first()
         {
-            return Err(ParseError::unsupported(proposal, what, offset));
+            if let Some((proposal, what)) = unsupported_type_prefix(byte, features) {
+                return Err(ParseError::unsupported(proposal, what, offset));
+            }
+            if byte == 0x4e
+                && let Some(count) = oversized_rec_group(rest)
+            {
+                return Err(ParseError::malformed(
+                    format!("a recursion group of {count} types does not fit its section"),
+                    offset,
+                ));
+            }
         }
         let Some(group) = entries.next() else {
             return Ok(());
         };
         let group = group?;
-        // Unreachable after the prefix check above, but cheap, and correct
-        // should `wasmparser` learn encodings that list does not know.
-        if group.is_explicit_rec_group() {
+        if group.is_explicit_rec_group() && !features.function_references {
             return Err(ParseError::unsupported("gc", "a recursion group", offset));
         }
+        let group_start = TypeIdx(module.types.len() as u32);
+        let first = module.subtypes.len();
         for sub in group.into_types() {
-            if !sub.is_final || !sub.supertype_idxs.is_empty() {
-                return Err(ParseError::unsupported("gc", "a subtype", offset));
-            }
-            if sub.composite_type.shared {
-                return Err(ParseError::unsupported(
-                    "shared-everything-threads",
-                    "a shared type",
-                    offset,
-                ));
-            }
-            let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner else {
-                return Err(ParseError::unsupported("gc", "a non-function type", offset));
-            };
-            let convert = |tys: &[wasmparser::ValType]| {
-                tys.iter()
-                    .map(|&t| convert_val_type(t, offset))
-                    .collect::<Result<Box<[_]>, _>>()
-            };
-            module.types.push(FuncType {
-                params: convert(f.params())?,
-                results: convert(f.results())?,
-            });
+            read_sub_type(&sub, group_start, module, offset)?;
+        }
+        let group_len = (module.subtypes.len() - first) as u32;
+        for s in &mut module.subtypes[first..] {
+            s.group_len = group_len;
         }
     }
+}
+
+/// Reads one (function) type of a recursion group starting at `group_start`.
+fn read_sub_type(
+    sub: &wasmparser::SubType,
+    group_start: TypeIdx,
+    module: &mut Module,
+    offset: u64,
+) -> Result<(), ParseError> {
+    let features = module.features;
+    if (!sub.is_final || !sub.supertype_idxs.is_empty()) && !features.function_references {
+        return Err(ParseError::unsupported("gc", "a subtype", offset));
+    }
+    if sub.composite_type.shared {
+        return Err(ParseError::unsupported(
+            "shared-everything-threads",
+            "a shared type",
+            offset,
+        ));
+    }
+    if sub.composite_type.descriptor_idx.is_some() || sub.composite_type.describes_idx.is_some() {
+        return Err(ParseError::unsupported(
+            "custom-descriptors",
+            "a type with a descriptor",
+            offset,
+        ));
+    }
+    let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner else {
+        return Err(ParseError::unsupported("gc", "a non-function type", offset));
+    };
+    let convert = |tys: &[wasmparser::ValType]| {
+        tys.iter()
+            .map(|&t| convert_val_type(t, features, offset))
+            .collect::<Result<Box<[_]>, _>>()
+    };
+    let supertype = match sub.supertype_idxs.first() {
+        None => None,
+        Some(idx) => match idx.as_module_index() {
+            Some(i) => Some(TypeIdx(i)),
+            None => return Err(ParseError::malformed("bad supertype index", offset)),
+        },
+    };
+    module.types.push(FuncType {
+        params: convert(f.params())?,
+        results: convert(f.results())?,
+    });
+    module.subtypes.push(SubType {
+        group_start,
+        group_len: 0,
+        supertype,
+        is_final: sub.is_final,
+    });
+    Ok(())
 }
 
 fn limits(min: u64, max: Option<u64>) -> Limits {
@@ -94,7 +166,11 @@ fn index_type(is64: bool) -> IndexType {
     if is64 { IndexType::I64 } else { IndexType::I32 }
 }
 
-pub(super) fn table_type(t: wasmparser::TableType, offset: u64) -> Result<TableType, ParseError> {
+pub(super) fn table_type(
+    t: wasmparser::TableType,
+    features: Features,
+    offset: u64,
+) -> Result<TableType, ParseError> {
     if t.shared {
         return Err(ParseError::unsupported(
             "shared-everything-threads",
@@ -103,7 +179,7 @@ pub(super) fn table_type(t: wasmparser::TableType, offset: u64) -> Result<TableT
         ));
     }
     Ok(TableType {
-        element: convert_ref_type(t.element_type, offset)?,
+        element: convert_ref_type(t.element_type, features, offset)?,
         limits: limits(t.initial, t.maximum),
         index: index_type(t.table64),
     })
@@ -135,6 +211,7 @@ pub(super) fn memory_type(
 
 pub(super) fn global_type(
     g: wasmparser::GlobalType,
+    features: Features,
     offset: u64,
 ) -> Result<GlobalType, ParseError> {
     if g.shared {
@@ -145,7 +222,7 @@ pub(super) fn global_type(
         ));
     }
     Ok(GlobalType {
-        content: convert_val_type(g.content_type, offset)?,
+        content: convert_val_type(g.content_type, features, offset)?,
         mutable: g.mutable,
     })
 }
@@ -166,7 +243,7 @@ mod tests {
     }
 
     fn kind_of(contents: &[u8]) -> Result<usize, ParseErrorKind> {
-        parse(&with_types(contents), Features::ALL)
+        parse(&with_types(contents), Features::WASM2)
             .map(|m| m.types.len())
             .map_err(|e| e.kind())
     }

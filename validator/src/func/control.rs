@@ -1,7 +1,8 @@
-//! Structured control, branches and calls.
+//! Structured control, branches, calls and exceptions.
 
 use kiln_parser::{
-    BlockType, BrTable, FuncIdx, FuncType, LabelIdx, RefType, TableIdx, TypeIdx, ValType,
+    BlockType, BrTable, FuncIdx, FuncType, HeapType, LabelIdx, RefType, TableIdx, TagIdx, TryTable,
+    TypeIdx, ValType,
 };
 
 use crate::error::{IndexSpace, ValidationErrorKind};
@@ -15,7 +16,7 @@ impl<'m> FuncValidator<'_, 'm> {
         if kind == FrameKind::If {
             self.pop_expect(ValType::I32)?;
         }
-        self.pop_vals(params)?;
+        self.pop_vals(params.as_slice())?;
         self.push_ctrl(kind, params, results);
         Ok(())
     }
@@ -31,31 +32,36 @@ impl<'m> FuncValidator<'_, 'm> {
         self.ctrls.push(super::Frame {
             kind: FrameKind::Else,
             height: self.frame_height,
+            init_height: self.inits_set.len(),
             unreachable: false,
             ..frame
         });
-        self.push_vals(frame.params);
+        self.push_vals(frame.params.as_slice());
         Ok(())
     }
 
     #[inline]
     pub(super) fn end(&mut self) -> Result<()> {
         let frame = self.pop_ctrl()?;
-        if frame.kind == FrameKind::If && frame.params != frame.results {
+        if frame.kind == FrameKind::If
+            && !self
+                .cx
+                .all_match(frame.params.as_slice(), frame.results.as_slice())
+        {
             // An `if` without `else` passes its parameters through as results.
             return Err(self.mismatch());
         }
         if frame.kind != FrameKind::Func {
             self.blocks[frame.shape].end = self.pc;
         }
-        self.push_vals(frame.results);
+        self.push_vals(frame.results.as_slice());
         Ok(())
     }
 
     #[inline]
     pub(super) fn br(&mut self, l: LabelIdx) -> Result<()> {
-        let types = self.label(l.0)?.label_types();
-        self.pop_vals(types)?;
+        let frame = self.label(l.0)?;
+        self.pop_vals(frame.label_types())?;
         self.set_unreachable();
         Ok(())
     }
@@ -63,18 +69,20 @@ impl<'m> FuncValidator<'_, 'm> {
     #[inline]
     pub(super) fn br_if(&mut self, l: LabelIdx) -> Result<()> {
         self.pop_expect(ValType::I32)?;
-        let types = self.label(l.0)?.label_types();
-        self.pop_vals(types)?;
-        self.push_vals(types);
+        let frame = self.label(l.0)?;
+        self.pop_vals(frame.label_types())?;
+        self.push_vals(frame.label_types());
         Ok(())
     }
 
     pub(super) fn br_table(&mut self, table: &BrTable) -> Result<()> {
         self.pop_expect(ValType::I32)?;
-        let default = self.label(table.default.0)?.label_types();
+        let default = self.label(table.default.0)?;
+        let arity = default.label_types().len();
         for target in table.targets.iter() {
-            let types = self.label(target.0)?.label_types();
-            if types.len() != default.len() {
+            let frame = self.label(target.0)?;
+            let types = frame.label_types();
+            if types.len() != arity {
                 return Err(self.mismatch());
             }
             // Check the operands against this label without consuming them.
@@ -87,7 +95,7 @@ impl<'m> FuncValidator<'_, 'm> {
                 self.push_maybe(v);
             }
         }
-        self.pop_vals(default)?;
+        self.pop_vals(default.label_types())?;
         self.set_unreachable();
         Ok(())
     }
@@ -95,7 +103,7 @@ impl<'m> FuncValidator<'_, 'm> {
     #[inline]
     pub(super) fn return_(&mut self) -> Result<()> {
         let results = self.ctrls[0].results;
-        self.pop_vals(results)?;
+        self.pop_vals(results.as_slice())?;
         self.set_unreachable();
         Ok(())
     }
@@ -131,6 +139,88 @@ impl<'m> FuncValidator<'_, 'm> {
         Ok(())
     }
 
+    pub(super) fn call_ref(&mut self, ty: TypeIdx) -> Result<()> {
+        let sig = self.ref_callee(ty)?;
+        self.pop_vals(&sig.params)?;
+        self.push_vals(&sig.results);
+        Ok(())
+    }
+
+    pub(super) fn return_call_ref(&mut self, ty: TypeIdx) -> Result<()> {
+        let sig = self.ref_callee(ty)?;
+        self.check_tail_results(sig)?;
+        self.pop_vals(&sig.params)?;
+        self.set_unreachable();
+        Ok(())
+    }
+
+    /// `br_on_null l`: the label takes the operands below the reference,
+    /// which stays, non-null, when there is no branch.
+    pub(super) fn br_on_null(&mut self, l: LabelIdx) -> Result<()> {
+        let r = self.pop_ref()?;
+        let frame = self.label(l.0)?;
+        self.pop_vals(frame.label_types())?;
+        self.push_vals(frame.label_types());
+        self.push(RefType::non_null(r.heap).into());
+        Ok(())
+    }
+
+    /// `br_on_non_null l`: the label's last type takes the reference,
+    /// non-null; without a branch it is dropped.
+    pub(super) fn br_on_non_null(&mut self, l: LabelIdx) -> Result<()> {
+        let r = self.pop_ref()?;
+        let frame = self.label(l.0)?;
+        let Some((&last, rest)) = frame.label_types().split_last() else {
+            return Err(self.mismatch());
+        };
+        if !self.cx.matches(RefType::non_null(r.heap).into(), last) {
+            return Err(self.mismatch());
+        }
+        self.pop_vals(rest)?;
+        self.push_vals(rest);
+        Ok(())
+    }
+
+    pub(super) fn throw(&mut self, tag: TagIdx) -> Result<()> {
+        let ty = self.tag_type(tag)?;
+        self.pop_vals(&ty.params)?;
+        self.set_unreachable();
+        Ok(())
+    }
+
+    pub(super) fn throw_ref(&mut self) -> Result<()> {
+        self.pop_expect(ValType::EXNREF)?;
+        self.set_unreachable();
+        Ok(())
+    }
+
+    /// `try_table`: each clause's label must take what it passes on; then
+    /// the body is an ordinary block.
+    pub(super) fn try_table(&mut self, t: &TryTable) -> Result<()> {
+        let (params, results) = self.block_type(t.ty)?;
+        self.pop_vals(params.as_slice())?;
+        let exn = ValType::Ref(RefType::non_null(HeapType::Exn));
+        for c in t.catches.iter() {
+            let payload: &[ValType] = match c.tag {
+                Some(tag) => &self.tag_type(tag)?.params,
+                None => &[],
+            };
+            let frame = self.label(c.label.0)?;
+            let label = frame.label_types();
+            let n = payload.len() + usize::from(c.with_ref);
+            let carried = payload
+                .iter()
+                .copied()
+                .chain(c.with_ref.then_some(exn))
+                .collect::<Vec<_>>();
+            if label.len() != n || !self.cx.all_match(&carried, label) {
+                return Err(self.mismatch());
+            }
+        }
+        self.push_ctrl(FrameKind::Block, params, results);
+        Ok(())
+    }
+
     #[inline]
     fn callee(&self, f: FuncIdx) -> Result<&'m FuncType> {
         let cx: &super::Context<'m> = self.cx;
@@ -141,12 +231,21 @@ impl<'m> FuncValidator<'_, 'm> {
         }
     }
 
+    fn tag_type(&self, tag: TagIdx) -> Result<&'m FuncType> {
+        let cx: &super::Context<'m> = self.cx;
+        let types: &'m [FuncType] = cx.types;
+        match cx.tags.get(tag.index()).and_then(|t| types.get(t.index())) {
+            Some(ty) => Ok(ty),
+            None => Err(self.unknown(IndexSpace::Tag, tag.0)),
+        }
+    }
+
     /// Checks `call_indirect`'s table and type, and pops the table index.
     fn indirect_callee(&mut self, ty: TypeIdx, table: TableIdx) -> Result<&'m FuncType> {
         let Some(t) = self.cx.tables.get(table.index()).copied() else {
             return Err(self.unknown(IndexSpace::Table, table.0));
         };
-        if t.element != RefType::FuncRef {
+        if !self.cx.ref_matches(t.element, RefType::FUNCREF) {
             return Err(self.mismatch());
         }
         let types: &'m [FuncType] = self.cx.types;
@@ -157,9 +256,22 @@ impl<'m> FuncValidator<'_, 'm> {
         Ok(sig)
     }
 
+    /// Checks `call_ref`'s type, and pops the function reference.
+    fn ref_callee(&mut self, ty: TypeIdx) -> Result<&'m FuncType> {
+        let types: &'m [FuncType] = self.cx.types;
+        let Some(sig) = types.get(ty.index()) else {
+            return Err(self.unknown(IndexSpace::Type, ty.0));
+        };
+        self.pop_expect(RefType::null(HeapType::Concrete(ty)).into())?;
+        Ok(sig)
+    }
+
     /// A tail call returns the callee's results as the caller's own.
     fn check_tail_results(&self, callee: &FuncType) -> Result<()> {
-        if *callee.results != *self.ctrls[0].results {
+        if !self
+            .cx
+            .all_match(&callee.results, self.ctrls[0].results.as_slice())
+        {
             return Err(self.mismatch());
         }
         Ok(())

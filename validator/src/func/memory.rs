@@ -177,7 +177,7 @@ impl FuncValidator<'_, '_> {
     pub(super) fn table_copy(&mut self, dst: TableIdx, src: TableIdx) -> Result<()> {
         let d = self.table_type(dst)?;
         let s = self.table_type(src)?;
-        if d.element != s.element {
+        if !self.cx.ref_matches(s.element, d.element) {
             return Err(self.mismatch());
         }
         self.pop_expect(min_index(d.index, s.index))?;
@@ -189,7 +189,7 @@ impl FuncValidator<'_, '_> {
     pub(super) fn table_init(&mut self, table: TableIdx, elem: ElemIdx) -> Result<()> {
         let t = self.table_type(table)?;
         let e = self.elem_type(elem)?;
-        if ValType::from(t.element) != e {
+        if !self.cx.matches(e, t.element.into()) {
             return Err(self.mismatch());
         }
         self.pop_expect(ValType::I32)?;

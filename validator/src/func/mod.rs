@@ -37,6 +37,10 @@ pub struct FuncInfo {
     pub max_depth: u32,
     /// One entry per `block`, `loop` and `if`, in the order they start.
     pub blocks: Box<[BlockShape]>,
+    /// Whether the body uses an instruction of typed function references.
+    pub uses_typed_refs: bool,
+    /// Whether the body uses an instruction of exception handling.
+    pub uses_exceptions: bool,
 }
 
 /// The shape of one structured control instruction.
@@ -64,12 +68,32 @@ pub(crate) enum FrameKind {
     Else,
 }
 
+/// A list of value types: a function type's, borrowed, or a block's single
+/// result, held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Types<'m> {
+    Slice(&'m [ValType]),
+    One(ValType),
+}
+
+impl Types<'_> {
+    fn as_slice(&self) -> &[ValType] {
+        match self {
+            Types::Slice(s) => s,
+            Types::One(t) => std::slice::from_ref(t),
+        }
+    }
+}
+
 /// A control frame of the spec's algorithm.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Frame<'m> {
     kind: FrameKind,
-    params: &'m [ValType],
-    results: &'m [ValType],
+    params: Types<'m>,
+    results: Types<'m>,
+    /// Length of `FuncValidator::inits_set` when the frame was entered: the
+    /// locals set since are unset again when it ends.
+    init_height: usize,
     /// Operand-stack height when the frame was entered (after its params were popped).
     height: usize,
     /// Set after an unconditional branch: the rest of the frame is unreachable.
@@ -80,29 +104,13 @@ pub(crate) struct Frame<'m> {
 
 impl<'m> Frame<'m> {
     /// The types a branch to this frame carries.
-    fn label_types(&self) -> &'m [ValType] {
+    fn label_types(&self) -> &[ValType] {
         if self.kind == FrameKind::Loop {
-            self.params
+            self.params.as_slice()
         } else {
-            self.results
+            self.results.as_slice()
         }
     }
-}
-
-/// One value type per variant, so a single-result block type can be borrowed as a slice.
-static SINGLE: [ValType; 7] = [
-    ValType::I32,
-    ValType::I64,
-    ValType::F32,
-    ValType::F64,
-    ValType::V128,
-    ValType::FuncRef,
-    ValType::ExternRef,
-];
-
-fn single(t: ValType) -> &'static [ValType] {
-    let i = t as usize;
-    &SINGLE[i..i + 1]
 }
 
 /// Validates function bodies of one module; reusable across its functions.
@@ -112,6 +120,12 @@ pub(crate) struct FuncValidator<'c, 'm> {
     operands: Vec<Option<ValType>>,
     ctrls: Vec<Frame<'m>>,
     locals: Vec<ValType>,
+    /// Whether each local holds a value: always for defaultable ones,
+    /// once set for the others.
+    inits: Vec<bool>,
+    /// The non-defaultable locals set so far, in order, across the open
+    /// frames (see `Frame::init_height`).
+    inits_set: Vec<u32>,
     blocks: Vec<BlockShape>,
     /// Values set aside by `br_table` while checking each target.
     scratch: Vec<Option<ValType>>,
@@ -128,6 +142,10 @@ pub(crate) struct FuncValidator<'c, 'm> {
     pc: u32,
     max_stack: usize,
     max_depth: usize,
+    /// Whether the body uses an instruction of typed function references.
+    uses_typed_refs: bool,
+    /// Whether the body uses an instruction of exception handling.
+    uses_exceptions: bool,
     /// The error that stopped the decoding of the body, if any.
     failed: Option<Box<ValidationError>>,
 }
@@ -167,6 +185,8 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             operands: Vec::new(),
             ctrls: Vec::new(),
             locals: Vec::new(),
+            inits: Vec::new(),
+            inits_set: Vec::new(),
             blocks: Vec::new(),
             scratch: Vec::new(),
             frame_height: 0,
@@ -176,6 +196,8 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             pc: 0,
             max_stack: 0,
             max_depth: 0,
+            uses_typed_refs: false,
+            uses_exceptions: false,
             failed: None,
         }
     }
@@ -225,14 +247,32 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         self.locals.clear();
         self.locals.extend_from_slice(&sig.params);
         for &(n, t) in body.locals.iter() {
+            if !cx.val_type_ok(t, usize::MAX) {
+                return Err(self.unknown(IndexSpace::Type, 0));
+            }
             self.locals.extend(std::iter::repeat_n(t, n as usize));
         }
+        self.inits.clear();
+        let params = sig.params.len();
+        self.inits.extend(
+            self.locals
+                .iter()
+                .enumerate()
+                .map(|(i, t)| i < params || t.is_defaultable()),
+        );
+        self.inits_set.clear();
         self.operands.clear();
         self.ctrls.clear();
         self.blocks.clear();
         self.max_stack = 0;
         self.max_depth = 0;
-        self.push_ctrl(FrameKind::Func, &[], &sig.results);
+        self.uses_typed_refs = false;
+        self.uses_exceptions = false;
+        self.push_ctrl(
+            FrameKind::Func,
+            Types::Slice(&[]),
+            Types::Slice(&sig.results),
+        );
         Ok(())
     }
 
@@ -248,6 +288,8 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             max_stack: self.max_stack as u32,
             max_depth: self.max_depth as u32,
             blocks: self.blocks.as_slice().into(),
+            uses_typed_refs: self.uses_typed_refs,
+            uses_exceptions: self.uses_exceptions,
         })
     }
 
@@ -327,13 +369,24 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         self.pop_expect_slow(expected)
     }
 
-    /// `pop_expect` at the frame's bottom, on an unknown operand, or on a mismatch.
+    /// `pop_expect` at the frame's bottom, on an unknown operand, on a
+    /// subtype, or on a mismatch.
     #[inline(never)]
     fn pop_expect_slow(&mut self, expected: ValType) -> Result<Option<ValType>> {
         let actual = self.pop()?;
         match actual {
-            Some(t) if t != expected => Err(self.mismatch()),
+            Some(t) if !self.cx.matches(t, expected) => Err(self.mismatch()),
             _ => Ok(actual),
+        }
+    }
+
+    /// Pops a reference of any type; an unknown operand is a non-null
+    /// reference of the bottom heap type.
+    fn pop_ref(&mut self) -> Result<kiln_parser::RefType> {
+        match self.pop()? {
+            None => Ok(kiln_parser::RefType::non_null(kiln_parser::HeapType::Bot)),
+            Some(ValType::Ref(r)) => Ok(r),
+            Some(_) => Err(self.mismatch()),
         }
     }
 
@@ -376,15 +429,15 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
 
     // ---- the control stack -------------------------------------------------
 
-    fn push_ctrl(&mut self, kind: FrameKind, params: &'m [ValType], results: &'m [ValType]) {
+    fn push_ctrl(&mut self, kind: FrameKind, params: Types<'m>, results: Types<'m>) {
         let shape = self.blocks.len();
         if kind != FrameKind::Func && kind != FrameKind::Else {
             self.blocks.push(BlockShape {
                 start: self.pc,
                 else_: None,
                 end: self.pc,
-                params: params.len() as u32,
-                results: results.len() as u32,
+                params: params.as_slice().len() as u32,
+                results: results.as_slice().len() as u32,
             });
         }
         self.frame_height = self.operands.len();
@@ -392,6 +445,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             kind,
             params,
             results,
+            init_height: self.inits_set.len(),
             height: self.frame_height,
             unreachable: false,
             shape,
@@ -399,19 +453,23 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         if self.ctrls.len() > self.max_depth {
             self.max_depth = self.ctrls.len();
         }
-        self.push_vals(params);
+        self.push_vals(params.as_slice());
     }
 
     fn pop_ctrl(&mut self) -> Result<Frame<'m>> {
         let Some(frame) = self.ctrls.last().copied() else {
             return Err(self.mismatch());
         };
-        self.pop_vals(frame.results)?;
+        self.pop_vals(frame.results.as_slice())?;
         if self.operands.len() != frame.height {
             return Err(self.mismatch());
         }
         self.ctrls.pop();
         self.frame_height = self.ctrls.last().map_or(0, |f| f.height);
+        // Locals set inside the frame are not known to be set after it.
+        for l in self.inits_set.drain(frame.init_height..) {
+            self.inits[l as usize] = false;
+        }
         Ok(frame)
     }
 
@@ -433,14 +491,19 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
     }
 
     /// The parameter and result types of a block type.
-    fn block_type(&self, bt: BlockType) -> Result<(&'m [ValType], &'m [ValType])> {
+    fn block_type(&self, bt: BlockType) -> Result<(Types<'m>, Types<'m>)> {
         match bt {
-            BlockType::Empty => Ok((&[], &[])),
-            BlockType::Value(t) => Ok((&[], single(t))),
+            BlockType::Empty => Ok((Types::Slice(&[]), Types::Slice(&[]))),
+            BlockType::Value(t) => {
+                if !self.cx.val_type_ok(t, usize::MAX) {
+                    return Err(self.unknown(IndexSpace::Type, 0));
+                }
+                Ok((Types::Slice(&[]), Types::One(t)))
+            }
             BlockType::Func(idx) => {
                 let types: &'m [kiln_parser::FuncType] = self.cx.types;
                 match types.get(idx.index()) {
-                    Some(ft) => Ok((&ft.params, &ft.results)),
+                    Some(ft) => Ok((Types::Slice(&ft.params), Types::Slice(&ft.results))),
                     None => Err(self.unknown(IndexSpace::Type, idx.0)),
                 }
             }
@@ -474,6 +537,10 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             Instr::RefNull(t) => self.ref_null(*t),
             Instr::RefIsNull => self.ref_is_null(),
             Instr::RefFunc(f) => self.ref_func(*f),
+            Instr::RefAsNonNull => {
+                self.uses_typed_refs = true;
+                self.ref_as_non_null()
+            }
 
             // memory.rs
             Instr::Load(op, m) => self.load(*op, m),
@@ -514,6 +581,34 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             Instr::CallIndirect { ty, table } => self.call_indirect(*ty, *table),
             Instr::ReturnCall(f) => self.return_call(*f),
             Instr::ReturnCallIndirect { ty, table } => self.return_call_indirect(*ty, *table),
+            Instr::CallRef(ty) => {
+                self.uses_typed_refs = true;
+                self.call_ref(*ty)
+            }
+            Instr::ReturnCallRef(ty) => {
+                self.uses_typed_refs = true;
+                self.return_call_ref(*ty)
+            }
+            Instr::BrOnNull(l) => {
+                self.uses_typed_refs = true;
+                self.br_on_null(*l)
+            }
+            Instr::BrOnNonNull(l) => {
+                self.uses_typed_refs = true;
+                self.br_on_non_null(*l)
+            }
+            Instr::Throw(tag) => {
+                self.uses_exceptions = true;
+                self.throw(*tag)
+            }
+            Instr::ThrowRef => {
+                self.uses_exceptions = true;
+                self.throw_ref()
+            }
+            Instr::TryTable(t) => {
+                self.uses_exceptions = true;
+                self.try_table(t)
+            }
 
             // Vector lanes.
             Instr::Shuffle(lanes) => {

@@ -1,6 +1,6 @@
 //! Locals, globals, parametric instructions and references.
 
-use kiln_parser::{FuncIdx, GlobalIdx, LocalIdx, RefType, ValType};
+use kiln_parser::{FuncIdx, GlobalIdx, HeapType, LocalIdx, RefType, ValType};
 
 use crate::error::{IndexSpace, ValidationErrorKind};
 
@@ -18,14 +18,28 @@ impl FuncValidator<'_, '_> {
     #[inline]
     pub(super) fn local_get(&mut self, l: LocalIdx) -> Result<()> {
         let t = self.local(l)?;
+        if !self.inits[l.index()] {
+            return Err(self.error(ValidationErrorKind::UninitializedLocal));
+        }
         self.push(t);
         Ok(())
+    }
+
+    /// Notes that local `l` holds a value from here to the end of the
+    /// current frame.
+    #[inline]
+    fn set_init(&mut self, l: LocalIdx) {
+        if !self.inits[l.index()] {
+            self.inits[l.index()] = true;
+            self.inits_set.push(l.0);
+        }
     }
 
     #[inline]
     pub(super) fn local_set(&mut self, l: LocalIdx) -> Result<()> {
         let t = self.local(l)?;
         self.pop_expect(t)?;
+        self.set_init(l);
         Ok(())
     }
 
@@ -33,6 +47,7 @@ impl FuncValidator<'_, '_> {
     pub(super) fn local_tee(&mut self, l: LocalIdx) -> Result<()> {
         let t = self.local(l)?;
         self.pop_expect(t)?;
+        self.set_init(l);
         self.push(t);
         Ok(())
     }
@@ -80,6 +95,9 @@ impl FuncValidator<'_, '_> {
             }
             return Ok(());
         };
+        if !self.cx.val_type_ok(t, usize::MAX) {
+            return Err(self.unknown(IndexSpace::Type, 0));
+        }
         self.pop_expect(t)?;
         self.pop_expect(t)?;
         self.push(t);
@@ -87,18 +105,27 @@ impl FuncValidator<'_, '_> {
     }
 
     #[inline]
-    pub(super) fn ref_null(&mut self, t: RefType) -> Result<()> {
-        self.push(t.into());
+    pub(super) fn ref_null(&mut self, h: HeapType) -> Result<()> {
+        if !self.cx.heap_type_ok(h, usize::MAX) {
+            let index = match h {
+                HeapType::Concrete(t) => t.0,
+                _ => 0,
+            };
+            return Err(self.unknown(IndexSpace::Type, index));
+        }
+        self.push(RefType::null(h).into());
         Ok(())
     }
 
     pub(super) fn ref_is_null(&mut self) -> Result<()> {
-        if let Some(t) = self.pop()?
-            && !t.is_ref()
-        {
-            return Err(self.mismatch());
-        }
+        self.pop_ref()?;
         self.push(ValType::I32);
+        Ok(())
+    }
+
+    pub(super) fn ref_as_non_null(&mut self) -> Result<()> {
+        let r = self.pop_ref()?;
+        self.push(RefType::non_null(r.heap).into());
         Ok(())
     }
 
@@ -109,7 +136,8 @@ impl FuncValidator<'_, '_> {
         if !self.cx.refs.contains(&f.0) {
             return Err(self.error(ValidationErrorKind::UndeclaredFunctionReference));
         }
-        self.push(ValType::FuncRef);
+        let ty = self.cx.funcs[f.index()];
+        self.push(RefType::non_null(HeapType::Concrete(ty)).into());
         Ok(())
     }
 }
