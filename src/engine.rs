@@ -96,9 +96,20 @@ impl Config {
         self
     }
 
-    /// Largest size in bytes any one linear memory may reach (default 4 GiB).
+    /// Largest size in bytes any one linear memory, 32-bit or 64-bit, may reach:
+    /// a module declaring a larger minimum fails to instantiate, and growth past
+    /// it fails (`memory.grow` gives -1). A memory without guard regions (every
+    /// 64-bit one) reserves address space up to this size, its declared maximum
+    /// if smaller, so a large limit costs address space, not memory.
+    ///
+    /// By default there is no such limit: a 32-bit memory may reach the 4 GiB its
+    /// addresses cover, and a 64-bit memory may start as large as the host can
+    /// reserve and grow 64 GiB past its initial size
+    /// (`kiln_runtime::memory::MEMORY64_GROWTH_ROOM`), within its declared
+    /// maximum. Memories never move, so a memory cannot grow past what it
+    /// reserved when it was created.
     pub fn max_memory_bytes(&mut self, bytes: u64) -> &mut Self {
-        self.limits.memory.max_bytes = bytes;
+        self.limits.memory.max_bytes = Some(bytes);
         self
     }
 

@@ -93,6 +93,14 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
 
+    /// Limit every linear memory to SIZE bytes (`K`, `M`, `G` or `T` for
+    /// KiB, MiB, GiB, TiB): a module whose memory starts larger is refused,
+    /// and growth past it fails. Without it, 32-bit memories may reach 4 GiB
+    /// and 64-bit ones may start as large as the host can reserve and grow
+    /// 64 GiB past their initial size.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
+
     /// Grant a WASI program the host directory HOST, named GUEST inside
     /// (HOST as written by default). Nothing outside it is reachable.
     /// Repeatable.
@@ -193,6 +201,9 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         EngineArg::Jit => kiln::Strategy::Jit,
     });
     config.consume_fuel(args.fuel.is_some());
+    if let Some(bytes) = args.max_memory {
+        config.max_memory_bytes(bytes);
+    }
     let engine = kiln::Engine::new(&config)?;
     let module = kiln::Module::new(&engine, &bytes).map_err(|mut e| {
         e.set_path(path);
@@ -277,6 +288,25 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "{}", show_val(r)).context("cannot write to stdout")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Parses a size in bytes: digits, then optionally `K`, `M`, `G` or `T`
+/// (powers of 1024; `KiB`, ... too).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let shift = match &s[digits.len()..] {
+        "" => 0,
+        "K" | "KiB" => 10,
+        "M" | "MiB" => 20,
+        "G" | "GiB" => 30,
+        "T" | "TiB" => 40,
+        other => return Err(format!("unknown unit `{other}` (use K, M, G or T)")),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size in bytes"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 /// Parses a command-line argument as a value of type `ty`.

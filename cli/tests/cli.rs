@@ -590,3 +590,60 @@ fn the_cli_runs_either_tier() {
         );
     }
 }
+
+/// A 64-bit memory one page past 4 GiB runs by default on every tier;
+/// `--max-memory` refuses it when smaller, and stops its growth.
+#[test]
+fn max_memory_caps_memories() {
+    const BIG: &str = r#"(module
+      (memory i64 0x10001)
+      (func (export "poke") (param i64 i64) (result i64)
+        (i64.store (local.get 0) (local.get 1))
+        (i64.load (local.get 0)))
+      (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0))))"#;
+    let dir = TempDir::new();
+    let path = dir.file("big.wat", BIG);
+    let run = |opts: &[&str], func: &str, args: &[&str]| {
+        let mut all = vec![OsStr::new("run")];
+        all.extend(opts.iter().map(OsStr::new));
+        all.extend([OsStr::new("--invoke"), OsStr::new(func), path.as_os_str()]);
+        all.extend(args.iter().map(OsStr::new));
+        kiln(all)
+    };
+    for engine in ["jit", "interp"] {
+        let out = run(&["--engine", engine], "poke", &["4294967312", "7"]);
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (Some(0), "7\n"),
+            "{engine}: {out:#?}"
+        );
+        let out = run(&["--engine", engine, "--max-memory", "64M"], "grow", &["0"]);
+        assert_eq!(out.code, Some(1), "{engine}: {out:#?}");
+        assert!(
+            out.stderr
+                .contains("memory of 65537 pages exceeds the limit of 1024 pages"),
+            "{engine}: {out:#?}"
+        );
+        // 4 GiB + 128 KiB: room for one more page.
+        let limit = ((1u64 << 32) + (2 << 16)).to_string();
+        let out = run(
+            &["--engine", engine, "--max-memory", &limit],
+            "grow",
+            &["1"],
+        );
+        assert_eq!(out.stdout, "65537\n", "{engine}: {out:#?}");
+        let out = run(
+            &["--engine", engine, "--max-memory", &limit],
+            "grow",
+            &["2"],
+        );
+        assert_eq!(out.stdout, "-1\n", "{engine}: {out:#?}");
+    }
+    let out = run(&["--max-memory", "5G"], "grow", &["0"]);
+    assert_eq!(out.stdout, "65537\n", "{out:#?}");
+    let out = run(&["--max-memory", "lots"], "grow", &["0"]);
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.contains("--max-memory"), "{out:#?}");
+    let help = kiln(["run", "--help"]);
+    assert!(help.stdout.contains("--max-memory <SIZE>"), "{help:#?}");
+}

@@ -5,13 +5,17 @@
 //! reserved) and makes the first `min` pages readable and writable; `grow`
 //! only changes the protection of the next pages. So the base address handed
 //! to compiled code stays valid for the memory's whole life, and growing never
-//! copies.
+//! copies; the reservation is also how far the memory can grow.
 //!
 //! For 32-bit memories with guard regions on (the default), the reservation
 //! is 8 GiB: any `u32` address plus any `u32` offset lands inside it, so the
 //! JIT can omit bounds checks and let the inaccessible tail fault. Without
-//! guard regions, and for 64-bit memories, the reservation is the memory's
-//! maximum (capped by the configured limit) and every access is checked.
+//! guard regions, and for 64-bit memories, every access is checked and the
+//! reservation is the memory's maximum, bounded as [`MemoryConfig`] says: by
+//! the embedder's limit when there is one, otherwise, for a 64-bit memory, to
+//! its initial size plus [`MEMORY64_GROWTH_ROOM`]. When the host refuses that
+//! much address space, the reservation halves until it is granted, down to
+//! the initial size, and the memory can grow only as far as it got.
 
 use std::ptr::NonNull;
 
@@ -24,48 +28,97 @@ pub const PAGE_SIZE: u64 = 65536;
 /// offsets, plus one page for the width of the access at the largest address.
 pub const GUARDED_RESERVATION: usize = (8 << 30) + PAGE_SIZE as usize;
 
+/// How far past its initial size a 64-bit memory can grow when the embedder sets
+/// no limit ([`MemoryConfig::max_bytes`] is `None`): 64 GiB, or less if its
+/// declared maximum says so. It is what such a memory reserves beyond its
+/// initial size, so it bounds the address space each one takes.
+pub const MEMORY64_GROWTH_ROOM: u64 = 64 << 30;
+
 /// How linear memories are laid out and bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryConfig {
     /// Reserve guard regions so 32-bit accesses need no bounds check.
     pub guard: bool,
-    /// Largest size, in bytes, any one memory may reach (its growth fails beyond it).
-    pub max_bytes: u64,
+    /// The embedder's limit: the largest size, in bytes, any one memory may
+    /// reach. A memory whose minimum is over it is refused, its growth fails
+    /// beyond it, and a memory without guard regions reserves up to it.
+    ///
+    /// `None` (the default) sets no limit of Kiln's own: a 32-bit memory may
+    /// reach the 4 GiB its addresses cover, and a 64-bit memory is refused only
+    /// if the host cannot reserve its initial size; it can grow by
+    /// [`MEMORY64_GROWTH_ROOM`] (within its declared maximum).
+    pub max_bytes: Option<u64>,
 }
 
 impl Default for MemoryConfig {
     fn default() -> MemoryConfig {
         MemoryConfig {
             guard: true,
-            max_bytes: 4 << 30,
+            max_bytes: None,
         }
+    }
+}
+
+impl MemoryConfig {
+    /// The most pages a memory of type `ty` may reach under this configuration:
+    /// its declared maximum (or its index type's), capped by
+    /// [`MemoryConfig::max_bytes`] or, without one, for a 64-bit memory, by its
+    /// minimum plus [`MEMORY64_GROWTH_ROOM`]. Below `ty`'s minimum only when the
+    /// embedder's limit is.
+    pub fn max_pages(&self, ty: &MemoryType) -> u64 {
+        let index_max = match ty.index {
+            IndexType::I32 => 1 << 16,
+            IndexType::I64 => 1 << 48,
+        };
+        let declared = ty.limits.max.unwrap_or(index_max).min(index_max);
+        let limit = match (self.max_bytes, ty.index) {
+            (Some(bytes), _) => bytes / PAGE_SIZE,
+            (None, IndexType::I64) => ty
+                .limits
+                .min
+                .saturating_add(MEMORY64_GROWTH_ROOM / PAGE_SIZE),
+            (None, IndexType::I32) => index_max,
+        };
+        declared.min(limit)
     }
 }
 
 /// Why a memory could not be created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemoryError {
-    /// The initial size is over the configured or declared maximum.
+    /// The initial size is over the embedder's limit (or the declared maximum).
     TooLarge {
         /// Requested pages.
         pages: u64,
         /// Allowed pages.
         max: u64,
     },
-    /// The operating system refused the reservation.
-    Reserve(String),
+    /// The operating system refused even the smallest reservation the memory
+    /// needs (its initial size), or to make the initial size accessible.
+    Reserve {
+        /// Bytes of address space asked for last.
+        bytes: u64,
+        /// The operating system's error.
+        error: String,
+    },
 }
 
 impl std::fmt::Display for MemoryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             MemoryError::TooLarge { pages, max } => {
+                let bytes = u128::from(*max) * u128::from(PAGE_SIZE);
                 write!(
                     f,
-                    "memory of {pages} pages exceeds the limit of {max} pages"
+                    "memory of {pages} pages exceeds the limit of {max} pages ({bytes} bytes)"
                 )
             }
-            MemoryError::Reserve(e) => write!(f, "could not reserve memory: {e}"),
+            MemoryError::Reserve { bytes, error } => {
+                write!(
+                    f,
+                    "could not reserve {bytes} bytes of address space for a memory: {error}"
+                )
+            }
         }
     }
 }
@@ -104,50 +157,93 @@ fn page_round(n: usize) -> usize {
     n.div_ceil(page) * page
 }
 
+/// Bytes in `pages` pages, if that fits the host's address space.
+fn pages_to_bytes(pages: u64) -> Option<usize> {
+    usize::try_from(pages.checked_mul(PAGE_SIZE)?).ok()
+}
+
+/// The reservation sizes to try, largest first: `want`, then halves of it
+/// (rounded down to whole WebAssembly pages) while they stay above `need`,
+/// then `need`. Both are multiples of the host's page size, `need <= want`.
+fn reservation_sizes(want: usize, need: usize) -> impl Iterator<Item = usize> {
+    let page = PAGE_SIZE as usize;
+    std::iter::successors(Some(want), move |&size| {
+        let half = size / 2 / page * page;
+        (size > need).then_some(half.max(need))
+    })
+}
+
+/// Reserves `size` bytes of inaccessible address space.
+fn reserve(size: usize) -> rustix::io::Result<NonNull<u8>> {
+    // SAFETY: an anonymous private mapping at an address of the kernel's choosing
+    // aliases nothing; PROT_NONE until pages are made accessible.
+    let base = unsafe {
+        rustix::mm::mmap_anonymous(
+            std::ptr::null_mut(),
+            size,
+            rustix::mm::ProtFlags::empty(),
+            rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::NORESERVE,
+        )
+    }?;
+    NonNull::new(base.cast::<u8>()).ok_or(rustix::io::Errno::NOMEM)
+}
+
 impl LinearMemory {
     /// Creates a memory of type `ty`, zero-filled, of its minimum size.
+    ///
+    /// The reservation (see the module's documentation) is the memory's
+    /// maximum under `config`; if the host refuses it, halves of it down to the
+    /// minimum, and the memory can then grow only as far as the reservation.
     ///
     /// # Errors
     ///
     /// [`MemoryError::TooLarge`] if the minimum is over the limits, or
-    /// [`MemoryError::Reserve`] if the address space cannot be reserved.
+    /// [`MemoryError::Reserve`] if not even the minimum's address space can be
+    /// reserved and made accessible.
     pub fn new(ty: MemoryType, config: &MemoryConfig) -> Result<LinearMemory, MemoryError> {
-        let spec_max = match ty.index {
-            IndexType::I32 => 1 << 16,
-            IndexType::I64 => 1 << 48,
-        };
-        let config_max = config.max_bytes / PAGE_SIZE;
-        let max_pages = ty
-            .limits
-            .max
-            .unwrap_or(spec_max)
-            .min(spec_max)
-            .min(config_max);
+        let mut max_pages = config.max_pages(&ty);
         if ty.limits.min > max_pages {
             return Err(MemoryError::TooLarge {
                 pages: ty.limits.min,
                 max: max_pages,
             });
         }
-        let max_bytes = usize::try_from(max_pages * PAGE_SIZE).unwrap_or(usize::MAX);
-        let reserved = if config.guard && ty.index == IndexType::I32 {
-            GUARDED_RESERVATION
+        let min_bytes = pages_to_bytes(ty.limits.min).ok_or(MemoryError::Reserve {
+            bytes: ty.limits.min.saturating_mul(PAGE_SIZE),
+            error: "larger than the host's address space".into(),
+        })?;
+        let (base, reserved) = if config.guard && ty.index == IndexType::I32 {
+            let base = reserve(GUARDED_RESERVATION).map_err(|e| MemoryError::Reserve {
+                bytes: GUARDED_RESERVATION as u64,
+                error: e.to_string(),
+            })?;
+            (base, GUARDED_RESERVATION)
         } else {
-            page_round(max_bytes.max(1))
-        };
-        // SAFETY: an anonymous private mapping at an address of the kernel's choosing
-        // aliases nothing; PROT_NONE until pages are made accessible below.
-        let base = unsafe {
-            rustix::mm::mmap_anonymous(
-                std::ptr::null_mut(),
-                reserved,
-                rustix::mm::ProtFlags::empty(),
-                rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::NORESERVE,
-            )
-        }
-        .map_err(|e| MemoryError::Reserve(e.to_string()))?;
-        let Some(base) = NonNull::new(base.cast::<u8>()) else {
-            return Err(MemoryError::Reserve("mmap returned null".into()));
+            // A maximum past the address space (2^48 pages is 2^64 bytes) starts
+            // the halving at half of it.
+            let want =
+                pages_to_bytes(max_pages).map_or(usize::MAX / 2 + 1, |b| page_round(b.max(1)));
+            let need = page_round(min_bytes.max(1));
+            let mut last = None;
+            let mut granted = None;
+            for size in reservation_sizes(want, need) {
+                match reserve(size) {
+                    Ok(base) => {
+                        granted = Some((base, size));
+                        break;
+                    }
+                    Err(e) => last = Some((size, e)),
+                }
+            }
+            let Some((base, size)) = granted else {
+                let (bytes, e) = last.unwrap_or((need, rustix::io::Errno::NOMEM));
+                return Err(MemoryError::Reserve {
+                    bytes: bytes as u64,
+                    error: e.to_string(),
+                });
+            };
+            max_pages = max_pages.min(size as u64 / PAGE_SIZE);
+            (base, size)
         };
         let mut mem = LinearMemory {
             view: MemoryView { base, len: 0 },
@@ -155,8 +251,11 @@ impl LinearMemory {
             max_pages,
             ty,
         };
-        mem.set_len(usize::try_from(ty.limits.min * PAGE_SIZE).unwrap_or(usize::MAX))
-            .map_err(MemoryError::Reserve)?;
+        mem.set_len(min_bytes)
+            .map_err(|error| MemoryError::Reserve {
+                bytes: min_bytes as u64,
+                error,
+            })?;
         Ok(mem)
     }
 
@@ -275,7 +374,7 @@ mod tests {
     fn config_limit_caps_growth_and_creation() {
         let config = MemoryConfig {
             guard: false,
-            max_bytes: 2 * PAGE_SIZE,
+            max_bytes: Some(2 * PAGE_SIZE),
         };
         let mut m = LinearMemory::new(ty(1, None, IndexType::I64), &config).expect("reserve");
         assert_eq!(m.grow(1), Some(1));
@@ -292,5 +391,94 @@ mod tests {
             .expect("reserve");
         assert_eq!(m.data().len(), 0);
         assert_eq!(m.grow(1), None);
+    }
+
+    #[test]
+    fn reservation_sizes_halve_down_to_the_minimum() {
+        let page = PAGE_SIZE as usize;
+        let sizes: Vec<usize> = reservation_sizes(16 * page, 3 * page).collect();
+        assert_eq!(sizes, [16 * page, 8 * page, 4 * page, 3 * page]);
+        let sizes: Vec<usize> = reservation_sizes(5 * page, 5 * page).collect();
+        assert_eq!(sizes, [5 * page]);
+        // Odd sizes round down to whole pages, and a 0-page minimum is one host page.
+        let host = page_round(1);
+        let sizes: Vec<usize> = reservation_sizes(3 * page, host).collect();
+        assert_eq!(sizes, [3 * page, page, host]);
+    }
+
+    #[test]
+    fn default_limits_bound_memories_by_index_type() {
+        let config = MemoryConfig::default();
+        assert_eq!(config.max_pages(&ty(0, None, IndexType::I32)), 1 << 16);
+        assert_eq!(config.max_pages(&ty(1, Some(9), IndexType::I32)), 9);
+        let room = MEMORY64_GROWTH_ROOM / PAGE_SIZE;
+        assert_eq!(config.max_pages(&ty(0, None, IndexType::I64)), room);
+        assert_eq!(
+            config.max_pages(&ty(0x1_0001, None, IndexType::I64)),
+            0x1_0001 + room
+        );
+        assert_eq!(config.max_pages(&ty(1, Some(7), IndexType::I64)), 7);
+        // The embedder's limit applies to both index types.
+        let capped = MemoryConfig {
+            guard: true,
+            max_bytes: Some(3 * PAGE_SIZE),
+        };
+        assert_eq!(capped.max_pages(&ty(0, None, IndexType::I32)), 3);
+        assert_eq!(capped.max_pages(&ty(0x1_0001, None, IndexType::I64)), 3);
+    }
+
+    /// A 64-bit memory past 4 GiB under the default configuration: created,
+    /// usable above 4 GiB (one page touched), and growable within its room.
+    #[test]
+    fn memory64_past_4_gib_by_default() {
+        let mut m = LinearMemory::new(ty(0x1_0001, None, IndexType::I64), &MemoryConfig::default())
+            .expect("reserve");
+        assert_eq!(m.pages(), 0x1_0001);
+        assert_eq!(m.data().len() as u64, 0x1_0001 * PAGE_SIZE);
+        m.data_mut()[0x1_0000_0010] = 5;
+        assert_eq!(m.data()[0x1_0000_0010], 5);
+        assert_eq!(m.grow(3), Some(0x1_0001));
+        assert_eq!(m.pages(), 0x1_0004);
+        let room = MEMORY64_GROWTH_ROOM / PAGE_SIZE;
+        assert_eq!(m.grow(room), None, "past its growth room");
+        assert!(!m.guarded());
+    }
+
+    #[test]
+    fn embedder_limit_refuses_a_large_memory64() {
+        let config = MemoryConfig {
+            guard: true,
+            max_bytes: Some(1 << 30),
+        };
+        let err = LinearMemory::new(ty(0x1_0001, None, IndexType::I64), &config)
+            .expect_err("over the limit");
+        assert_eq!(
+            err,
+            MemoryError::TooLarge {
+                pages: 0x1_0001,
+                max: 1 << 14
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "memory of 65537 pages exceeds the limit of 16384 pages (1073741824 bytes)"
+        );
+    }
+
+    /// A reservation the host refuses (2^63 bytes, past any address space)
+    /// falls back to a smaller one it grants, which then bounds growth.
+    #[test]
+    fn refused_reservations_fall_back_to_smaller_ones() {
+        let config = MemoryConfig {
+            guard: false,
+            max_bytes: Some(u64::MAX),
+        };
+        let mut m = LinearMemory::new(ty(2, None, IndexType::I64), &config).expect("reserve");
+        assert!(m.reserved >= 2 * PAGE_SIZE as usize);
+        assert!((m.reserved as u64) < 1 << 63);
+        assert_eq!(m.max_pages, m.reserved as u64 / PAGE_SIZE);
+        m.data_mut()[PAGE_SIZE as usize + 1] = 1;
+        assert_eq!(m.grow(m.max_pages - 2 + 1), None);
+        assert_eq!(m.grow(1), Some(2));
     }
 }

@@ -56,12 +56,6 @@ pub fn charge(store: &mut Store, metered: bool, units: u64) -> Result<(), Trap> 
     Ok(())
 }
 
-/// Executes `op` for `instance` with operands `args` (unused ones are ignored),
-/// charging its dynamic fuel first when `metered`.
-///
-/// # Errors
-///
-/// The instruction's trap: out-of-bounds accesses, or `out of fuel`.
 /// Grows store memory `m` by `delta` pages if the store's limiter agrees
 /// (see [`crate::limiter`]): its old size in pages, or `None` if it cannot grow
 /// that far or the limiter denies it.
@@ -109,6 +103,12 @@ pub fn grow_table(
     Ok(store.tables[t].grow(delta, init))
 }
 
+/// Executes `op` for `instance` with operands `args` (unused ones are ignored),
+/// charging its dynamic fuel first when `metered`.
+///
+/// # Errors
+///
+/// The instruction's trap: out-of-bounds accesses, or `out of fuel`.
 pub fn execute(
     store: &mut Store,
     instance: InstanceAddr,
@@ -158,8 +158,12 @@ pub fn execute(
             } else {
                 let sr = byte_range(s, n, store.memories[sm].data().len())?;
                 let dr = byte_range(d, n, store.memories[dm].data().len())?;
-                let tmp = store.memories[sm].data()[sr].to_vec();
-                store.memories[dm].data_mut()[dr].copy_from_slice(&tmp);
+                // Two memories of the store: copied directly, with no buffer of
+                // `n` bytes (which may be gigabytes) in between.
+                let Ok([to, from]) = store.memories.get_disjoint_mut([dm, sm]) else {
+                    unreachable!("distinct memories of the store");
+                };
+                to.data_mut()[dr].copy_from_slice(&from.data()[sr]);
             }
             Ok(0)
         }

@@ -66,6 +66,7 @@ mod generate;
 mod globals;
 mod locals;
 mod memory;
+mod memory64_big;
 mod numeric;
 mod raw;
 mod simd;

@@ -86,6 +86,9 @@ impl FuncState<'_, '_> {
                     let oob = self.b.ins().bor(past, carry);
                     self.trap_if(oob, TrapCode::MemoryOutOfBounds);
                 }
+                // An offset plus width past 2^63: no memory is that long (its
+                // reservation is part of the host's address space), so every
+                // such access is out of bounds, whatever the address.
                 _ => {
                     self.b
                         .ins()
