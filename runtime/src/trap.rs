@@ -57,6 +57,11 @@ impl fmt::Display for TrapCode {
 }
 
 /// A trap: a WebAssembly trap code, or an error raised by a host function.
+///
+/// It also carries a WebAssembly exception out of a call when no handler
+/// caught it, and into WebAssembly when a host function throws one
+/// ([`Trap::exception`]); unlike a trap, such an exception can be caught by
+/// the WebAssembly code it is thrown into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trap {
     reason: TrapReason,
@@ -67,6 +72,7 @@ enum TrapReason {
     Code(TrapCode),
     Host(Box<str>),
     Exit(i32),
+    Exception(u32),
 }
 
 impl Trap {
@@ -81,6 +87,23 @@ impl Trap {
     pub fn exit(status: i32) -> Trap {
         Trap {
             reason: TrapReason::Exit(status),
+        }
+    }
+
+    /// An uncaught WebAssembly exception, `exn` being its `exnref` bits (never
+    /// null): what a call returns when an exception leaves it, and what a host
+    /// function returns to throw one into its WebAssembly caller.
+    pub fn exception(exn: u32) -> Trap {
+        Trap {
+            reason: TrapReason::Exception(exn),
+        }
+    }
+
+    /// The exception's `exnref` bits, if this is an exception rather than a trap.
+    pub fn thrown(&self) -> Option<u32> {
+        match self.reason {
+            TrapReason::Exception(exn) => Some(exn),
+            _ => None,
         }
     }
 
@@ -115,6 +138,7 @@ impl fmt::Display for Trap {
             TrapReason::Code(c) => c.fmt(f),
             TrapReason::Host(m) => f.write_str(m),
             TrapReason::Exit(s) => write!(f, "exit with status {s}"),
+            TrapReason::Exception(_) => f.write_str("uncaught exception"),
         }
     }
 }
