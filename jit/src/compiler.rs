@@ -28,6 +28,7 @@ use crate::trampoline::{build_trampoline, trampoline_signature};
 use crate::translate::{
     FUNC_NAMESPACE, FuncTranslator, LIBCALL_NAMESPACE, ModuleEnv, wasm_signature,
 };
+use crate::unwind::{self, CallSite};
 use crate::{CompileError, CompileOptions};
 use kiln_runtime::TierName;
 
@@ -84,36 +85,56 @@ impl CompiledModule {
             trampoline_of.push(piece);
         }
 
-        let (code, offsets) = link(&pieces, &isa)?;
-        let funcs = trampoline_of
-            .iter()
-            .enumerate()
-            .map(|(def, &t)| FuncCode {
-                body: offsets[def],
-                trampoline: offsets[t],
-            })
-            .collect();
-        let max_frame_size = pieces.iter().map(|p| p.frame_size).max().unwrap_or(0);
-        let mut traps: Vec<TrapSite> = pieces
-            .iter()
-            .zip(&offsets)
-            .flat_map(|(p, &at)| {
-                p.traps.iter().map(move |t| TrapSite {
-                    offset: at + t.offset,
-                    code: t.code,
-                })
-            })
-            .collect();
-        traps.sort_by_key(|t| t.offset);
-        Ok(CompiledModule {
-            module,
-            code,
-            funcs,
-            traps: traps.into(),
-            max_frame_size,
-            options,
-        })
+        assemble(module, &pieces, &trampoline_of, &isa, options)
     }
+}
+
+/// Links compiled pieces into a [`CompiledModule`]: defined function `def` is
+/// piece `def`, with the trampoline `pieces[trampoline_of[def]]`; trap sites and
+/// handler sites are moved to module offsets and sorted.
+fn assemble(
+    module: Arc<Module>,
+    pieces: &[Piece],
+    trampoline_of: &[usize],
+    isa: &OwnedTargetIsa,
+    options: CompileOptions,
+) -> Result<CompiledModule, CompileError> {
+    let (code, offsets) = link(pieces, isa)?;
+    let funcs = trampoline_of
+        .iter()
+        .enumerate()
+        .map(|(def, &t)| FuncCode {
+            body: offsets[def],
+            trampoline: offsets[t],
+        })
+        .collect();
+    let max_frame_size = pieces.iter().map(|p| p.frame_size).max().unwrap_or(0);
+    let mut traps: Vec<TrapSite> = pieces
+        .iter()
+        .zip(&offsets)
+        .flat_map(|(p, &at)| {
+            p.traps.iter().map(move |t| TrapSite {
+                offset: at + t.offset,
+                code: t.code,
+            })
+        })
+        .collect();
+    traps.sort_by_key(|t| t.offset);
+    let mut call_sites: Vec<CallSite> = pieces
+        .iter()
+        .zip(&offsets)
+        .flat_map(|(p, &at)| p.call_sites.iter().map(move |s| s.shifted(at)))
+        .collect();
+    call_sites.sort_by_key(|s| s.ret_addr);
+    Ok(CompiledModule {
+        module,
+        code,
+        funcs,
+        traps: traps.into(),
+        call_sites: call_sites.into(),
+        max_frame_size,
+        options,
+    })
 }
 
 /// Code size (in bytes of operators) below which a module's functions compile on the
@@ -218,7 +239,8 @@ fn host_isa(options: CompileOptions) -> Result<OwnedTargetIsa, CompileError> {
         // limit check keeps them above the guard page anyway (`vmctx::stack_limit`).
         ("enable_probestack", "true"),
         ("probestack_strategy", "inline"),
-        // Traps leave compiled frames through the signal handler, never by unwinding.
+        // Traps and exceptions leave compiled frames through Kiln's own tables (the
+        // signal handler, `unwind.rs`), never by unwinding with unwind information.
         ("unwind_info", "false"),
         ("is_pic", "false"),
     ] {
@@ -267,6 +289,8 @@ struct Piece {
     relocs: Vec<Relocation>,
     /// Trap sites, at offsets within the piece.
     traps: Vec<TrapSite>,
+    /// Call sites with an exception handler, at offsets within the piece.
+    call_sites: Vec<CallSite>,
     /// Bytes of stack the function takes, return address included.
     frame_size: u32,
 }
@@ -331,11 +355,13 @@ fn compile(ctx: &mut Context, isa: &OwnedTargetIsa) -> Result<Piece, CompileErro
             code: t.code,
         })
         .collect();
+    let call_sites = unwind::handler_sites(compiled.buffer.call_sites())?;
     ctx.clear();
     Ok(Piece {
         bytes,
         relocs,
         traps,
+        call_sites,
         frame_size,
     })
 }

@@ -41,6 +41,7 @@ mod libcalls;
 mod signals;
 mod trampoline;
 mod translate;
+mod unwind;
 mod vmctx;
 
 pub use compiled_module::CompiledModule;
