@@ -137,6 +137,56 @@ fn assemble(
     })
 }
 
+/// Compiles hand-built Cranelift functions as a module (for tests of what the
+/// translation does not emit yet): `funcs[i]` is defined function `i`, of
+/// WebAssembly type `types[i]` (its signature must be that type's
+/// [`wasm_signature`]), each with its own trampoline; the module's IR is empty.
+/// Kiln's code generation settings, relocations and tables are those of
+/// [`CompiledModule::new`].
+#[cfg(test)]
+pub(crate) fn compile_functions_for_test(
+    funcs: Vec<ir::Function>,
+    types: &[FuncType],
+) -> Result<CompiledModule, CompileError> {
+    let options = CompileOptions {
+        fuel: false,
+        canonicalize_nans: false,
+        memory_guard: true,
+    };
+    let isa = host_isa(options)?;
+    let mut ctx = Context::new();
+    let mut pieces = Vec::with_capacity(funcs.len() * 2);
+    for func in funcs {
+        ctx.func = func;
+        pieces.push(compile(&mut ctx, &isa)?);
+    }
+    let mut builder_ctx = FunctionBuilderContext::new();
+    let host_conv = isa.default_call_conv();
+    let mut trampoline_of = Vec::with_capacity(types.len());
+    for ty in types {
+        ctx.func = ir::Function::with_name_signature(
+            UserFuncName::user(FUNC_NAMESPACE, u32::MAX),
+            trampoline_signature(host_conv, isa.pointer_type()),
+        );
+        build_trampoline(
+            &mut builder_ctx,
+            &mut ctx.func,
+            ty,
+            CallConv::Tail,
+            isa.frontend_config(),
+        )?;
+        pieces.push(compile(&mut ctx, &isa)?);
+        trampoline_of.push(pieces.len() - 1);
+    }
+    assemble(
+        Arc::new(Module::default()),
+        &pieces,
+        &trampoline_of,
+        &isa,
+        options,
+    )
+}
+
 /// Code size (in bytes of operators) below which a module's functions compile on the
 /// calling thread: starting threads costs more than it saves for small modules.
 const PARALLEL_THRESHOLD: u64 = 40_000;

@@ -42,6 +42,8 @@ mod signals;
 mod trampoline;
 mod translate;
 mod unwind;
+#[cfg(test)]
+mod unwind_tests;
 mod vmctx;
 
 pub use compiled_module::CompiledModule;

@@ -69,6 +69,13 @@ impl Libcall {
             Libcall::ThrowPending => signals::throw_pending_asm as *const () as usize,
         }
     }
+
+    /// Whether compiled code calls it with the `tail` convention (the throw
+    /// stubs, so that a `try_call` of them clobbers every register on its
+    /// exceptional edge) rather than the host's.
+    pub(crate) fn uses_tail_conv(self) -> bool {
+        matches!(self, Libcall::Throw | Libcall::ThrowPending)
+    }
 }
 
 /// The address of a Rust implementation of a Cranelift libcall, if Kiln provides one.
