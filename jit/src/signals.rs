@@ -144,7 +144,7 @@ impl EntryState {
     unsafe fn land(&mut self, exn: u32, fp: usize, pc: usize) -> Landing {
         // SAFETY: see `# Safety`.
         match unsafe { unwind::find_handler(&self.handlers(), fp, pc) } {
-            Some(handler) => {
+            Ok(handler) => {
                 if !self.vmctx.is_null() {
                     // SAFETY: the entry's live context (set by `enter`); compiled code
                     // of this entry is suspended, so nothing else writes it now.
@@ -157,7 +157,14 @@ impl EntryState {
                     payload: exn as usize,
                 }
             }
-            None => {
+            Err(exit) => {
+                // Every frame of an entry is of its module (`unwind.rs`), so the walk
+                // leaves the code only through the trampoline's return into
+                // `enter_asm`.
+                debug_assert!(
+                    exit.wrapping_sub(enter_asm as *const () as usize) < ENTER_ASM_MAX_LEN,
+                    "an exception left compiled code at {exit:#x}, not into enter_asm"
+                );
                 self.thrown = Some(exn);
                 Landing {
                     sp: self.sp,
@@ -255,6 +262,9 @@ pub(crate) unsafe fn enter(
         _ => EntryOutcome::Trapped(state.trapped),
     }
 }
+
+/// A bound on [`enter_asm`]'s length in bytes (it has 65).
+const ENTER_ASM_MAX_LEN: usize = 128;
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[unsafe(naked)]

@@ -213,8 +213,13 @@ pub(crate) struct Handler {
 /// The innermost handler for an exception thrown at `pc` in the compiled frame
 /// whose frame pointer is `fp`: that frame's own, if `pc` is the return address
 /// of one of its `try_call`s, else the first found walking out through the
-/// callers. `None` when the walk leaves `code` without one (it reached the
-/// entry).
+/// callers. When the walk leaves `code` without one (it reached the entry),
+/// `Err` with the return address that left it (0 if the frame chain broke
+/// off instead).
+///
+/// # Errors
+///
+/// The return address out of the code, when no frame has a handler.
 ///
 /// # Safety
 ///
@@ -223,14 +228,18 @@ pub(crate) struct Handler {
 /// instruction that raised), and every frame from there out to the entry is a
 /// compiled frame of that module with a standard frame record (saved frame
 /// pointer at `fp`, return address at `fp + 8`).
-pub(crate) unsafe fn find_handler(code: &Handlers<'_>, fp: usize, pc: usize) -> Option<Handler> {
+pub(crate) unsafe fn find_handler(
+    code: &Handlers<'_>,
+    fp: usize,
+    pc: usize,
+) -> Result<Handler, usize> {
     let (mut fp, mut pc) = (fp, pc);
     loop {
         if !code.contains(pc) {
-            return None;
+            return Err(pc);
         }
         if let Some(site) = code.site_at(pc) {
-            return Some(Handler {
+            return Ok(Handler {
                 pc: code.code_start + site.handler as usize,
                 sp: fp - site.frame_offset as usize,
                 fp,
@@ -241,7 +250,7 @@ pub(crate) unsafe fn find_handler(code: &Handlers<'_>, fp: usize, pc: usize) -> 
         // Callers' frames lie above their callees' on the one stack an entry runs
         // on; anything else is not a frame chain to follow.
         if caller_fp <= fp {
-            return None;
+            return Err(0);
         }
         (fp, pc) = (caller_fp, ret);
     }
@@ -302,13 +311,13 @@ mod tests {
         stack.words[1] = code_start + 0x100; // middle: a plain call
         stack.words[4] = outer;
         stack.words[5] = code_start + 0x140; // outer: a try_call
-        stack.words[8] = 0;
+        stack.words[8] = stack.addr(11);
         stack.words[9] = 0x10_0000; // foreign
         // SAFETY: the fake frames are readable words of `stack`.
         let found = unsafe { find_handler(&code, inner, code_start + 0x50) };
         assert_eq!(
             found,
-            Some(Handler {
+            Ok(Handler {
                 pc: code_start + 0x180,
                 sp: outer - 0x10,
                 fp: outer,
@@ -317,7 +326,7 @@ mod tests {
         // Thrown right at a try_call of the innermost frame: that frame's handler.
         // SAFETY: as above.
         let found = unsafe { find_handler(&code, inner, code_start + 0x20) };
-        assert_eq!(found.map(|h| h.sp), Some(inner - 0x30));
+        assert_eq!(found.map(|h| h.sp), Ok(inner - 0x30));
         // Without the outer handler, the walk leaves through the foreign return.
         let code = Handlers {
             sites: &sites[..1],
@@ -325,6 +334,11 @@ mod tests {
         };
         // SAFETY: as above.
         let found = unsafe { find_handler(&code, inner, code_start + 0x50) };
-        assert_eq!(found, None);
+        assert_eq!(found, Err(0x10_0000));
+        // A chain that does not climb the stack is not followed.
+        stack.words[4] = inner;
+        // SAFETY: as above.
+        let found = unsafe { find_handler(&code, inner, code_start + 0x50) };
+        assert_eq!(found, Err(0));
     }
 }
