@@ -1,6 +1,8 @@
 //! The Rust-side state of one entry into compiled code ([`Activation`]): what
 //! libcalls need to reach the store, the arrays the `VmContext` points into,
 //! and the trap a libcall left for compiled code to raise ([`Pending`]).
+//! (An exception a libcall's callee ended with is not kept here but in the
+//! entry's state, where the unwinder finds it: see `unwind.rs`.)
 //!
 //! The context reaches its activation through `VmContext::activation`, a
 //! pointer the layout in `vmctx.rs` keeps untyped so that it depends on
@@ -15,10 +17,12 @@ use kiln_runtime::{FuncEntity, InstanceAddr, Store, Trap, TrapCode};
 use crate::compiled_module::CompiledModule;
 use crate::vmctx::{self, FuncEntry, MemoryDef, TableDef, VmContext};
 
-/// Why an entry ended early.
+/// Why an entry (or a call a libcall made) ended early.
 pub(crate) enum Pending {
     /// A trap.
     Trap(Trap),
+    /// An exception no handler caught (its `exnref` bits; see `unwind.rs`).
+    Exception(u32),
     /// A host function panicked; the panic resumes once the entry has returned.
     Panic(Box<dyn Any + Send>),
 }
@@ -30,8 +34,12 @@ impl From<TrapCode> for Pending {
 }
 
 impl From<Trap> for Pending {
+    /// A trap, or the exception a [`Trap::exception`] carries.
     fn from(trap: Trap) -> Pending {
-        Pending::Trap(trap)
+        match trap.thrown() {
+            Some(exn) => Pending::Exception(exn),
+            None => Pending::Trap(trap),
+        }
     }
 }
 

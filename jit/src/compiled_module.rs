@@ -1,6 +1,6 @@
 //! [`CompiledModule`]: a module's native code, with what running it needs
-//! (entry points, trap sites, the largest frame, the options it was compiled
-//! with).
+//! (entry points, trap sites, exception handler sites, the largest frame, the
+//! options it was compiled with).
 //!
 //! It is built by `CompiledModule::new`, which lives in `compiler.rs` with the
 //! compilation it runs; this module holds only the result, so that the code
@@ -13,6 +13,7 @@ use kiln_parser::Module;
 use crate::CompileOptions;
 use crate::code_memory::CodeMemory;
 use crate::signals::TrapSite;
+use crate::unwind::CallSite;
 
 /// Where a defined function's code starts.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +35,9 @@ pub struct CompiledModule {
     pub(crate) funcs: Box<[FuncCode]>,
     /// Every trap site of the code, sorted by offset.
     pub(crate) traps: Box<[TrapSite]>,
+    /// Every call site of the code with an exception handler (each `try_call`),
+    /// sorted by return address.
+    pub(crate) call_sites: Box<[CallSite]>,
     /// Largest stack frame of any compiled function, in bytes (for the stack limit).
     pub(crate) max_frame_size: u32,
     /// The options the code was compiled with.
@@ -81,5 +85,11 @@ impl CompiledModule {
     /// Every trap site of the code, sorted by offset.
     pub(crate) fn trap_sites(&self) -> &[TrapSite] {
         &self.traps
+    }
+
+    /// Every call site of the code with an exception handler, sorted by return
+    /// address.
+    pub(crate) fn call_sites(&self) -> &[CallSite] {
+        &self.call_sites
     }
 }

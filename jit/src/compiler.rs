@@ -28,6 +28,7 @@ use crate::trampoline::{build_trampoline, trampoline_signature};
 use crate::translate::{
     FUNC_NAMESPACE, FuncTranslator, LIBCALL_NAMESPACE, ModuleEnv, wasm_signature,
 };
+use crate::unwind::{self, CallSite};
 use crate::{CompileError, CompileOptions};
 use kiln_runtime::TierName;
 
@@ -87,36 +88,106 @@ impl CompiledModule {
             trampoline_of.push(piece);
         }
 
-        let (code, offsets) = link(&pieces, &isa)?;
-        let funcs = trampoline_of
-            .iter()
-            .enumerate()
-            .map(|(def, &t)| FuncCode {
-                body: offsets[def],
-                trampoline: offsets[t],
-            })
-            .collect();
-        let max_frame_size = pieces.iter().map(|p| p.frame_size).max().unwrap_or(0);
-        let mut traps: Vec<TrapSite> = pieces
-            .iter()
-            .zip(&offsets)
-            .flat_map(|(p, &at)| {
-                p.traps.iter().map(move |t| TrapSite {
-                    offset: at + t.offset,
-                    code: t.code,
-                })
-            })
-            .collect();
-        traps.sort_by_key(|t| t.offset);
-        Ok(CompiledModule {
-            module,
-            code,
-            funcs,
-            traps: traps.into(),
-            max_frame_size,
-            options,
-        })
+        assemble(module, &pieces, &trampoline_of, &isa, options)
     }
+}
+
+/// Links compiled pieces into a [`CompiledModule`]: defined function `def` is
+/// piece `def`, with the trampoline `pieces[trampoline_of[def]]`; trap sites and
+/// handler sites are moved to module offsets and sorted.
+fn assemble(
+    module: Arc<Module>,
+    pieces: &[Piece],
+    trampoline_of: &[usize],
+    isa: &OwnedTargetIsa,
+    options: CompileOptions,
+) -> Result<CompiledModule, CompileError> {
+    let (code, offsets) = link(pieces, isa)?;
+    let funcs = trampoline_of
+        .iter()
+        .enumerate()
+        .map(|(def, &t)| FuncCode {
+            body: offsets[def],
+            trampoline: offsets[t],
+        })
+        .collect();
+    let max_frame_size = pieces.iter().map(|p| p.frame_size).max().unwrap_or(0);
+    let mut traps: Vec<TrapSite> = pieces
+        .iter()
+        .zip(&offsets)
+        .flat_map(|(p, &at)| {
+            p.traps.iter().map(move |t| TrapSite {
+                offset: at + t.offset,
+                code: t.code,
+            })
+        })
+        .collect();
+    traps.sort_by_key(|t| t.offset);
+    let mut call_sites: Vec<CallSite> = pieces
+        .iter()
+        .zip(&offsets)
+        .flat_map(|(p, &at)| p.call_sites.iter().map(move |s| s.shifted(at)))
+        .collect();
+    call_sites.sort_by_key(|s| s.ret_addr);
+    Ok(CompiledModule {
+        module,
+        code,
+        funcs,
+        traps: traps.into(),
+        call_sites: call_sites.into(),
+        max_frame_size,
+        options,
+    })
+}
+
+/// Compiles hand-built Cranelift functions as a module (for tests of what the
+/// translation does not emit yet): `funcs[i]` is defined function `i`, of
+/// WebAssembly type `types[i]` (its signature must be that type's
+/// [`wasm_signature`]), each with its own trampoline; the module's IR is empty.
+/// Kiln's code generation settings, relocations and tables are those of
+/// [`CompiledModule::new`].
+#[cfg(test)]
+pub(crate) fn compile_functions_for_test(
+    funcs: Vec<ir::Function>,
+    types: &[FuncType],
+) -> Result<CompiledModule, CompileError> {
+    let options = CompileOptions {
+        fuel: false,
+        canonicalize_nans: false,
+        memory_guard: true,
+    };
+    let isa = host_isa(options)?;
+    let mut ctx = Context::new();
+    let mut pieces = Vec::with_capacity(funcs.len() * 2);
+    for func in funcs {
+        ctx.func = func;
+        pieces.push(compile(&mut ctx, &isa)?);
+    }
+    let mut builder_ctx = FunctionBuilderContext::new();
+    let host_conv = isa.default_call_conv();
+    let mut trampoline_of = Vec::with_capacity(types.len());
+    for ty in types {
+        ctx.func = ir::Function::with_name_signature(
+            UserFuncName::user(FUNC_NAMESPACE, u32::MAX),
+            trampoline_signature(host_conv, isa.pointer_type()),
+        );
+        build_trampoline(
+            &mut builder_ctx,
+            &mut ctx.func,
+            ty,
+            CallConv::Tail,
+            isa.frontend_config(),
+        )?;
+        pieces.push(compile(&mut ctx, &isa)?);
+        trampoline_of.push(pieces.len() - 1);
+    }
+    assemble(
+        Arc::new(Module::default()),
+        &pieces,
+        &trampoline_of,
+        &isa,
+        options,
+    )
 }
 
 /// Code size (in bytes of operators) below which a module's functions compile on the
@@ -221,7 +292,8 @@ fn host_isa(options: CompileOptions) -> Result<OwnedTargetIsa, CompileError> {
         // limit check keeps them above the guard page anyway (`vmctx::stack_limit`).
         ("enable_probestack", "true"),
         ("probestack_strategy", "inline"),
-        // Traps leave compiled frames through the signal handler, never by unwinding.
+        // Traps and exceptions leave compiled frames through Kiln's own tables (the
+        // signal handler, `unwind.rs`), never by unwinding with unwind information.
         ("unwind_info", "false"),
         ("is_pic", "false"),
     ] {
@@ -270,6 +342,8 @@ struct Piece {
     relocs: Vec<Relocation>,
     /// Trap sites, at offsets within the piece.
     traps: Vec<TrapSite>,
+    /// Call sites with an exception handler, at offsets within the piece.
+    call_sites: Vec<CallSite>,
     /// Bytes of stack the function takes, return address included.
     frame_size: u32,
 }
@@ -334,11 +408,13 @@ fn compile(ctx: &mut Context, isa: &OwnedTargetIsa) -> Result<Piece, CompileErro
             code: t.code,
         })
         .collect();
+    let call_sites = unwind::handler_sites(compiled.buffer.call_sites())?;
     ctx.clear();
     Ok(Piece {
         bytes,
         relocs,
         traps,
+        call_sites,
         frame_size,
     })
 }

@@ -9,7 +9,7 @@ use kiln_runtime::{FuncAddr, FuncEntity, HostCaller, InstanceAddr, Store, Trap, 
 
 use crate::activation::{Activation, Pending};
 use crate::compiled_module::CompiledModule;
-use crate::signals::{self, EntryState, Trampoline};
+use crate::signals::{self, EntryOutcome, EntryState, Trampoline};
 use crate::vmctx::{self, VmContext};
 
 /// Argument/result slots kept on the Rust stack; more go to the heap.
@@ -26,7 +26,8 @@ const INLINE_SLOTS: usize = 8;
 ///
 /// # Errors
 ///
-/// The trap that ended execution.
+/// The trap that ended execution, or an exception no handler caught
+/// ([`Trap::thrown`] gives it).
 ///
 /// # Panics
 ///
@@ -52,6 +53,7 @@ pub fn invoke(
     match outcome {
         Ok(()) => Ok(()),
         Err(Pending::Trap(t)) => Err(t),
+        Err(Pending::Exception(exn)) => Err(Trap::from_thrown(exn)),
         Err(Pending::Panic(p)) => std::panic::resume_unwind(p),
     }
 }
@@ -125,25 +127,34 @@ fn call_wasm(
     // SAFETY: `trampoline` is the compiled array-call trampoline for `def`'s type,
     // which has exactly the `Trampoline` signature.
     let trampoline: Trampoline = unsafe { std::mem::transmute(trampoline) };
-    let mut state = EntryState::new(code.code_start(), code.code_size(), code.trap_sites());
+    let mut state = EntryState::new(
+        code.code_start(),
+        code.code_size(),
+        code.trap_sites(),
+        code.call_sites(),
+    );
     // SAFETY: `vm` is a live context filled above (memories and globals point into the
     // store, which nothing else touches during the call); `body` is the function the
     // trampoline was compiled to call; `values` has a slot for every argument and
     // result; `code` keeps the code mapped for the whole call.
-    let trapped =
+    let outcome =
         unsafe { signals::enter(&mut state, trampoline, &mut vm, body, values.as_mut_ptr()) };
 
     if act.metered {
         store.fuel = vm.fuel;
     }
-    if let Some(code) = trapped {
-        return Err(match code.and_then(vmctx::trap_from_clif) {
-            Some(code) => code.into(),
-            None => act
-                .pending
-                .take()
-                .unwrap_or_else(|| Pending::Trap(Trap::host("compiled code trapped"))),
-        });
+    match outcome {
+        EntryOutcome::Returned => {}
+        EntryOutcome::Trapped(code) => {
+            return Err(match code.and_then(vmctx::trap_from_clif) {
+                Some(code) => code.into(),
+                None => act
+                    .pending
+                    .take()
+                    .unwrap_or_else(|| Pending::Trap(Trap::host("compiled code trapped"))),
+            });
+        }
+        EntryOutcome::Threw(exn) => return Err(Pending::Exception(exn)),
     }
     let module = code.module();
     let ty = &module.types[module.funcs[def as usize].index()];
@@ -213,7 +224,8 @@ pub(crate) unsafe fn call_from_wasm(
     unsafe { act.refresh(vm) };
     match outcome {
         Ok(Ok(())) => {}
-        Ok(Err(trap)) => return Err(Pending::Trap(trap)),
+        // An exception (`Trap::exception`) stays one: the libcall throws it on.
+        Ok(Err(trap)) => return Err(Pending::from(trap)),
         Err(panic) => return Err(Pending::Panic(panic)),
     }
     for ((slot, r), t) in slots.iter_mut().zip(&results).zip(ty.results.iter()) {

@@ -30,6 +30,16 @@
 //! Cranelift trap instruction. The handler maps the faulting instruction to
 //! its trap code through the compiled code's trap table and resumes the
 //! innermost entry from Rust, which returns `Err(Trap)`.
+//!
+//! # How exceptions work
+//! The unwinding mechanism for the exception-handling proposal is in place
+//! (`unwind.rs`, with the helpers the translation emits through in
+//! `translate/exceptions.rs`); the instructions themselves are not compiled
+//! yet. A call inside a `try_table` becomes a Cranelift `try_call` whose one
+//! handler matches tags in generated code; a throw walks the frame-pointer
+//! chain to the innermost such call, or leaves the entry, and the caller gets
+//! `Err(Trap)` carrying the exception ([`kiln_runtime::Trap::thrown`]).
+//! Traps are never caught.
 
 mod activation;
 mod code_memory;
@@ -41,6 +51,9 @@ mod libcalls;
 mod signals;
 mod trampoline;
 mod translate;
+mod unwind;
+#[cfg(test)]
+mod unwind_tests;
 mod vmctx;
 
 pub use compiled_module::CompiledModule;

@@ -7,7 +7,13 @@
 //! (the ISA's default calling convention) and never unwinds: a failure is
 //! stored in the activation as its pending trap, `VmContext::pending` is set,
 //! and the compiled code raises `PENDING_TRAP` right after the call returns.
-//! Host panics are caught here and resumed once the entry has returned.
+//! Host panics are caught here and resumed once the entry has returned. An
+//! exception a callee ended with is left in the entry instead, with `pending`
+//! set the same way, for the compiled code to throw on (`unwind.rs`).
+//!
+//! Two entries are not Rust functions but the unwinder's assembly stubs, which
+//! never return: [`Libcall::Throw`] and [`Libcall::ThrowPending`], called with
+//! the `tail` convention (see `translate/exceptions.rs`).
 
 use cranelift_codegen::ir::LibCall;
 use kiln_runtime::ops::{self, BulkOp};
@@ -15,6 +21,7 @@ use kiln_runtime::{FuncAddr, RawRef, Trap, TrapCode};
 
 use crate::activation::{Activation, Pending};
 use crate::invoke::call_from_wasm;
+use crate::signals;
 use crate::vmctx::VmContext;
 
 /// Kiln's libcalls, numbered as compiled code names them: by their position
@@ -28,12 +35,24 @@ pub(crate) enum Libcall {
     CallFunc,
     /// [`call_indirect_slow`].
     CallIndirectSlow,
+    /// `throw(vmctx, exn: u32) -> !` (`signals::throw_asm`): throws exception `exn`
+    /// from the caller's frame. `tail` convention.
+    Throw,
+    /// `throw_pending(vmctx) -> !` (`signals::throw_pending_asm`): throws the
+    /// exception a libcall just left, or ends the entry with the trap it left.
+    /// `tail` convention.
+    ThrowPending,
 }
 
 impl Libcall {
     /// Every libcall, indexed by its number.
-    pub(crate) const ALL: [Libcall; 3] =
-        [Libcall::Bulk, Libcall::CallFunc, Libcall::CallIndirectSlow];
+    pub(crate) const ALL: [Libcall; 5] = [
+        Libcall::Bulk,
+        Libcall::CallFunc,
+        Libcall::CallIndirectSlow,
+        Libcall::Throw,
+        Libcall::ThrowPending,
+    ];
 
     /// The libcall numbered `index`.
     pub(crate) fn from_index(index: u32) -> Option<Libcall> {
@@ -46,7 +65,16 @@ impl Libcall {
             Libcall::Bulk => bulk as *const () as usize,
             Libcall::CallFunc => call_func as *const () as usize,
             Libcall::CallIndirectSlow => call_indirect_slow as *const () as usize,
+            Libcall::Throw => signals::throw_asm as *const () as usize,
+            Libcall::ThrowPending => signals::throw_pending_asm as *const () as usize,
         }
+    }
+
+    /// Whether compiled code calls it with the `tail` convention (the throw
+    /// stubs, so that a `try_call` of them clobbers every register on its
+    /// exceptional edge) rather than the host's.
+    pub(crate) fn uses_tail_conv(self) -> bool {
+        matches!(self, Libcall::Throw | Libcall::ThrowPending)
     }
 }
 
@@ -66,9 +94,13 @@ pub(crate) fn cranelift_libcall_address(call: LibCall) -> Option<usize> {
     Some(f as usize)
 }
 
-/// Records `pending` as the entry's trap; compiled code raises it on return.
+/// Records `pending` as the entry's trap, or its exception in flight; compiled
+/// code raises or throws it on return.
 fn fail(act: &mut Activation, vm: &mut VmContext, pending: Pending) {
-    act.pending = Some(pending);
+    match pending {
+        Pending::Exception(exn) => signals::throw_after_libcall(exn),
+        other => act.pending = Some(other),
+    }
     vm.pending = 1;
 }
 

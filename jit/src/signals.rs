@@ -39,6 +39,15 @@
 //! ([`stack_limit`]) on entry, so a deeper recursion traps with
 //! `call stack exhausted` before reaching the guard region.
 //!
+//! # Exceptions
+//! The same entry states carry WebAssembly exceptions (`unwind.rs` explains
+//! the mechanism): [`throw_asm`] and [`throw_pending_asm`], the libcalls
+//! compiled code throws through, find the handler with the innermost
+//! entry's call-site table and jump to it, or resume the entry with the
+//! status "exception" ([`resume_exception_asm`]) when it has none; and the
+//! signal handler does the same for the `PENDING_TRAP` that follows a libcall
+//! which left an exception.
+//!
 //! This is implemented for x86-64 Linux, the platform the JIT supports
 //! ([`crate::CompiledModule::new`] refuses others).
 
@@ -46,6 +55,9 @@ use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
 use cranelift_codegen::ir;
+
+use crate::unwind::{self, CallSite, Handlers};
+use crate::vmctx::{self, VmContext};
 
 /// A trap instruction or trapping memory access in compiled code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,24 +80,99 @@ pub(crate) struct EntryState {
     /// The code's trap sites, sorted by offset.
     traps: *const TrapSite,
     num_traps: usize,
+    /// The code's call sites with an exception handler, sorted by return address.
+    call_sites: *const CallSite,
+    num_call_sites: usize,
+    /// The context the entry runs with (set by `enter`): a handler that catches a
+    /// libcall's exception clears its `pending`.
+    vmctx: *mut VmContext,
     /// The trap the handler found, once it has.
     trapped: Option<ir::TrapCode>,
+    /// An exception in flight: one a libcall left for the compiled code that
+    /// called it to throw, or, once the entry has resumed with the status
+    /// "exception", the one that escaped it.
+    thrown: Option<u32>,
     /// The entry this one interrupted on the same thread (null for the outermost).
     prev: *mut EntryState,
 }
 
 impl EntryState {
     /// An entry into code `[start, start + len)` whose trap sites are `traps`
-    /// (sorted by offset; kept alive by the caller for the whole entry).
-    pub(crate) fn new(start: usize, len: usize, traps: &[TrapSite]) -> EntryState {
+    /// (sorted by offset) and whose call sites with a handler are `call_sites`
+    /// (sorted by return address); the caller keeps both alive for the whole
+    /// entry.
+    pub(crate) fn new(
+        start: usize,
+        len: usize,
+        traps: &[TrapSite],
+        call_sites: &[CallSite],
+    ) -> EntryState {
         EntryState {
             sp: 0,
             code_start: start,
             code_len: len,
             traps: traps.as_ptr(),
             num_traps: traps.len(),
+            call_sites: call_sites.as_ptr(),
+            num_call_sites: call_sites.len(),
+            vmctx: std::ptr::null_mut(),
             trapped: None,
+            thrown: None,
             prev: std::ptr::null_mut(),
+        }
+    }
+
+    /// The entry's code and its handler table, for the unwinder.
+    fn handlers(&self) -> Handlers<'_> {
+        Handlers {
+            code_start: self.code_start,
+            code_len: self.code_len,
+            // SAFETY: `call_sites`/`num_call_sites` come from a live slice (see `new`).
+            sites: unsafe { std::slice::from_raw_parts(self.call_sites, self.num_call_sites) },
+        }
+    }
+
+    /// Where exception `exn`, thrown at `pc` in the compiled frame at `fp`, goes:
+    /// the innermost handler, or out of this entry with the status "exception"
+    /// (then recorded in `thrown`). A handler reached clears the context's
+    /// `pending`.
+    ///
+    /// # Safety
+    ///
+    /// As [`unwind::find_handler`]: `fp` and `pc` describe a live compiled frame of
+    /// this entry, and this is the innermost entry of the thread.
+    unsafe fn land(&mut self, exn: u32, fp: usize, pc: usize) -> Landing {
+        // SAFETY: see `# Safety`.
+        match unsafe { unwind::find_handler(&self.handlers(), fp, pc) } {
+            Ok(handler) => {
+                if !self.vmctx.is_null() {
+                    // SAFETY: the entry's live context (set by `enter`); compiled code
+                    // of this entry is suspended, so nothing else writes it now.
+                    unsafe { (*self.vmctx).pending = 0 };
+                }
+                Landing {
+                    sp: handler.sp,
+                    fp: handler.fp,
+                    pc: handler.pc,
+                    payload: exn as usize,
+                }
+            }
+            Err(exit) => {
+                // Every frame of an entry is of its module (`unwind.rs`), so the walk
+                // leaves the code only through the trampoline's return into
+                // `enter_asm`.
+                debug_assert!(
+                    exit.wrapping_sub(enter_asm as *const () as usize) < ENTER_ASM_MAX_LEN,
+                    "an exception left compiled code at {exit:#x}, not into enter_asm"
+                );
+                self.thrown = Some(exn);
+                Landing {
+                    sp: self.sp,
+                    fp: 0,
+                    pc: resume_exception_asm as *const () as usize,
+                    payload: 0,
+                }
+            }
         }
     }
 
@@ -115,9 +202,20 @@ thread_local! {
 pub(crate) type Trampoline =
     unsafe extern "C" fn(*mut crate::vmctx::VmContext, *const u8, *mut u128);
 
-/// Calls `trampoline(vmctx, callee, values)` as entry `state`, returning the trap
-/// code if compiled code trapped (`Some(None)` for a trap without a known code:
-/// a libcall's pending trap), or `None` if it returned normally.
+/// How an entry into compiled code ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryOutcome {
+    /// The code returned normally.
+    Returned,
+    /// The code trapped, with this trap code (`None` for a trap without a known
+    /// code: a libcall's pending trap).
+    Trapped(Option<ir::TrapCode>),
+    /// An exception left the code: no handler between the throw and the entry.
+    Threw(u32),
+}
+
+/// Calls `trampoline(vmctx, callee, values)` as entry `state`, and says how it
+/// ended.
 ///
 /// # Safety
 ///
@@ -130,8 +228,9 @@ pub(crate) unsafe fn enter(
     vmctx: *mut crate::vmctx::VmContext,
     callee: *const u8,
     values: *mut u128,
-) -> Option<Option<ir::TrapCode>> {
+) -> EntryOutcome {
     install_handlers();
+    state.vmctx = vmctx;
     state.prev = CURRENT.with(|c| c.replace(state));
     struct Pop(*mut EntryState);
     impl Drop for Pop {
@@ -150,15 +249,22 @@ pub(crate) unsafe fn enter(
     // SAFETY: `enter_asm` saves the callee-saved registers, switches to `new_sp` unless
     // it is 0 (the top of a mapped stack, 16-byte aligned), and calls the trampoline
     // with the three arguments (the caller's contract); it returns 1 only through
-    // `resume`, which the signal handler sets up with the stack pointer stored in
-    // `sp_slot`, on the original stack.
-    let trapped = unsafe { enter_asm(sp_slot, trampoline, vmctx, callee, values, new_sp) };
-    if trapped == 0 {
-        None
-    } else {
-        Some(state.trapped)
+    // `resume`, which the signal handler (or a throw stub) sets up with the stack
+    // pointer stored in `sp_slot`, on the original stack, and 2 only through
+    // `resume_exception_asm`, which the unwinder sets up the same way.
+    let status = unsafe { enter_asm(sp_slot, trampoline, vmctx, callee, values, new_sp) };
+    match status {
+        0 => EntryOutcome::Returned,
+        2 => match state.thrown.take() {
+            Some(exn) => EntryOutcome::Threw(exn),
+            None => EntryOutcome::Trapped(None),
+        },
+        _ => EntryOutcome::Trapped(state.trapped),
     }
 }
+
+/// A bound on [`enter_asm`]'s length in bytes (it has 65).
+const ENTER_ASM_MAX_LEN: usize = 128;
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[unsafe(naked)]
@@ -228,6 +334,176 @@ unsafe extern "C" fn resume_asm() {
     )
 }
 
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+/// Where the unwinder sends an exception no handler of the entry caught, with the
+/// stack pointer [`enter_asm`] saved: unwinds `enter_asm`'s frame and returns 2
+/// from it (the exception waits in the entry state).
+unsafe extern "C" fn resume_exception_asm() {
+    core::arch::naked_asm!(
+        "mov eax, 2",
+        "add rsp, 8",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbx",
+        "pop rbp",
+        "ret",
+    )
+}
+
+/// Where a throw continues: a handler with its frame, or an entry's resume
+/// routine on the stack pointer `enter_asm` saved. Read by the throw stubs, so
+/// its layout is theirs: four words, in this order.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Landing {
+    /// Stack pointer to set.
+    sp: usize,
+    /// Frame pointer to set (unused by the resume routines, which pop their own).
+    fp: usize,
+    /// Address to jump to.
+    pc: usize,
+    /// The first payload register's value (`rax`): the exception, for a handler.
+    payload: usize,
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+/// The `throw` libcall: `throw(vmctx, exn: u32) -> !`, called by compiled code
+/// (with the `tail` convention, so that a `try_call` of it has every register
+/// clobbered on its exceptional edge; the arguments are in `rdi` and `esi` as
+/// with `system_v`). It hands its caller's frame pointer (`rbp`, untouched
+/// since the call) and return address to [`throw_landing`], which returns a
+/// [`Landing`], and jumps there: to a handler with `rax` = the exception and
+/// `rdx` = 0, or to [`resume_exception_asm`].
+pub(crate) unsafe extern "C" fn throw_asm(vmctx: *mut VmContext, exn: u32) {
+    // On entry rsp is 8 mod 16; 40 bytes (a 32-byte `Landing` and padding) make it 0
+    // mod 16 at the call.
+    core::arch::naked_asm!(
+        "mov rdx, rbp",
+        "mov rcx, [rsp]",
+        "sub rsp, 40",
+        "mov r8, rsp",
+        "call {landing}",
+        "mov rax, [rsp + 24]",
+        "mov rbp, [rsp + 8]",
+        "mov rcx, [rsp + 16]",
+        "mov rsp, [rsp]",
+        "xor edx, edx",
+        "jmp rcx",
+        landing = sym throw_landing,
+    )
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+/// The `throw_pending` libcall: `throw_pending(vmctx) -> !`, which compiled code
+/// `try_call`s (`tail` convention, as [`throw_asm`]) inside a `try_table` when a
+/// libcall it called has set `VmContext::pending`: throws the exception the
+/// libcall left, or, for a trap, ends the entry as the signal handler would.
+/// Like [`throw_asm`], with [`throw_pending_landing`].
+pub(crate) unsafe extern "C" fn throw_pending_asm(vmctx: *mut VmContext) {
+    core::arch::naked_asm!(
+        "mov rsi, rbp",
+        "mov rdx, [rsp]",
+        "sub rsp, 40",
+        "mov rcx, rsp",
+        "call {landing}",
+        "mov rax, [rsp + 24]",
+        "mov rbp, [rsp + 8]",
+        "mov rcx, [rsp + 16]",
+        "mov rsp, [rsp]",
+        "xor edx, edx",
+        "jmp rcx",
+        landing = sym throw_pending_landing,
+    )
+}
+
+/// The innermost entry of this thread, which a throw stub was called under.
+///
+/// # Panics
+///
+/// Aborts the process if there is none: compiled code runs only inside an entry,
+/// so this is a broken invariant, and a panic cannot unwind through the stub.
+fn current_entry() -> *mut EntryState {
+    let current = CURRENT.try_with(Cell::get).unwrap_or(std::ptr::null_mut());
+    if current.is_null() {
+        std::process::abort();
+    }
+    current
+}
+
+/// [`throw_asm`]'s Rust half: where exception `exn`, thrown by the compiled frame
+/// at `fp` from the call returning to `pc`, goes.
+///
+/// # Safety
+///
+/// Called only by [`throw_asm`], with its caller's frame pointer and return
+/// address, and `out` pointing at the stub's landing slot.
+unsafe extern "C" fn throw_landing(
+    _vmctx: *mut VmContext,
+    exn: u32,
+    fp: usize,
+    pc: usize,
+    out: *mut Landing,
+) {
+    let state = current_entry();
+    // SAFETY: the innermost live entry (see `try_resume`); `fp`/`pc` are the
+    // compiled caller's, inside it (see `# Safety`).
+    let landing = unsafe { (*state).land(exn, fp, pc) };
+    // SAFETY: `out` is the stub's landing slot.
+    unsafe { out.write(landing) };
+}
+
+/// [`throw_pending_asm`]'s Rust half: throws the exception a libcall left in the
+/// entry from the compiled frame at `fp` (whose `try_call` returns to `pc`), or,
+/// when the libcall left a trap instead, resumes the entry as trapped with
+/// `PENDING_TRAP` (the activation holds the trap, as after the signal handler).
+///
+/// # Safety
+///
+/// As [`throw_landing`], for [`throw_pending_asm`].
+unsafe extern "C" fn throw_pending_landing(
+    _vmctx: *mut VmContext,
+    fp: usize,
+    pc: usize,
+    out: *mut Landing,
+) {
+    let state = current_entry();
+    // SAFETY: the innermost live entry; nothing else refers to it while its compiled
+    // code waits for this call.
+    let state = unsafe { &mut *state };
+    let landing = match state.thrown.take() {
+        // SAFETY: `fp`/`pc` are the compiled caller's, inside this entry.
+        Some(exn) => unsafe { state.land(exn, fp, pc) },
+        None => {
+            state.trapped = Some(vmctx::PENDING_TRAP);
+            Landing {
+                sp: state.sp,
+                fp: 0,
+                pc: resume_asm as *const () as usize,
+                payload: 0,
+            }
+        }
+    };
+    // SAFETY: `out` is the stub's landing slot.
+    unsafe { out.write(landing) };
+}
+
+/// Records exception `exn`, which a libcall's callee ended with, in the
+/// innermost entry, for the compiled code that called the libcall to throw once
+/// it sees `VmContext::pending` (which the libcall sets).
+pub(crate) fn throw_after_libcall(exn: u32) {
+    let current = CURRENT.try_with(Cell::get).unwrap_or(std::ptr::null_mut());
+    if !current.is_null() {
+        // SAFETY: the innermost live entry of this thread: its compiled code is
+        // waiting for the libcall that calls this.
+        unsafe { (*current).thrown = Some(exn) };
+    }
+}
+
 /// The signals compiled code raises.
 const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
 
@@ -292,6 +568,26 @@ unsafe fn try_resume(ctx: *mut libc::c_void) -> bool {
     let Some(code) = state.trap_at(pc) else {
         return false;
     };
+    if code == vmctx::PENDING_TRAP
+        && let Some(exn) = state.thrown.take()
+    {
+        // A libcall left an exception. The trapping function called it outside every
+        // `try_table` (inside one it would test `pending` itself), so the search
+        // starts at its caller.
+        let fp = gregs[libc::REG_RBP as usize] as usize;
+        // SAFETY: `fp` is the frame pointer of the compiled function that trapped
+        // (compiled code keeps frame records), in this entry.
+        let landing = unsafe {
+            let (caller_fp, ret) = unwind::caller(fp);
+            state.land(exn, caller_fp, ret)
+        };
+        gregs[libc::REG_RSP as usize] = landing.sp as i64;
+        gregs[libc::REG_RBP as usize] = landing.fp as i64;
+        gregs[libc::REG_RAX as usize] = landing.payload as i64;
+        gregs[libc::REG_RDX as usize] = 0;
+        gregs[libc::REG_RIP as usize] = landing.pc as i64;
+        return true;
+    }
     state.trapped = Some(code);
     gregs[libc::REG_RSP as usize] = state.sp as i64;
     gregs[libc::REG_RIP as usize] = resume_asm as *const () as usize as i64;

@@ -122,6 +122,19 @@ impl Trap {
         }
     }
 
+    /// [`Trap::exception`] of the exception whose `exnref` bits (never null)
+    /// are `bits`: the form compiled code passes it in.
+    pub fn from_thrown(bits: u32) -> Trap {
+        Trap::exception(ExnAddr(bits.wrapping_sub(1)))
+    }
+
+    /// The exception's `exnref` bits ([`crate::RawRef`]'s encoding, never
+    /// null), if this is one in flight: the form compiled code passes it in.
+    pub fn thrown(&self) -> Option<u32> {
+        self.as_exception()
+            .map(|e| crate::RawRef::from_addr(e.0).0)
+    }
+
     /// The exit status, if a host function asked to end the program.
     pub fn exit_status(&self) -> Option<i32> {
         match self.reason {
@@ -145,7 +158,7 @@ impl fmt::Display for Trap {
             TrapReason::Code(c) => c.fmt(f),
             TrapReason::Host(m) => f.write_str(m),
             TrapReason::Exit(s) => write!(f, "exit with status {s}"),
-            TrapReason::Exception(e) => write!(f, "uncaught exception {}", e.0),
+            TrapReason::Exception(_) => f.write_str("uncaught exception"),
         }
     }
 }

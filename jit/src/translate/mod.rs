@@ -41,8 +41,12 @@
 //! (blocks, branches, calls), `numeric.rs` (scalar `NumOp`s), `memory.rs`
 //! (loads, stores, memory and table management through the `bulk` libcall),
 //! and `simd/` (every instruction on `v128` values, by family).
+//! `exceptions.rs` holds what `try_table`, `throw` and `throw_ref` are to emit
+//! (functions on the bare builder, ready for the translation of those
+//! instructions).
 
 mod control;
+pub(crate) mod exceptions;
 mod memory;
 mod numeric;
 mod simd;
@@ -741,22 +745,14 @@ impl FuncState<'_, '_> {
         if let Some(f) = self.libcalls[call as usize] {
             return f;
         }
-        let mut sig = Signature::new(self.env.host_conv);
-        sig.params.push(AbiParam::new(self.env.pointer()));
-        sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
-        sig.returns
-            .extend(returns.iter().map(|&t| AbiParam::new(t)));
-        let sig = self.b.import_signature(sig);
-        let name = self
-            .b
-            .func
-            .declare_imported_user_function(UserExternalName::new(LIBCALL_NAMESPACE, call as u32));
-        let f = self.b.import_function(ExtFuncData {
-            name: ExternalName::user(name),
-            signature: sig,
-            colocated: false,
-            patchable: false,
-        });
+        let f = exceptions::import_libcall(
+            &mut self.b,
+            call,
+            self.env.host_conv,
+            self.env.pointer(),
+            params,
+            returns,
+        );
         self.libcalls[call as usize] = Some(f);
         f
     }
