@@ -131,8 +131,7 @@ impl Trap {
     /// The exception's `exnref` bits ([`crate::RawRef`]'s encoding, never
     /// null), if this is one in flight: the form compiled code passes it in.
     pub fn thrown(&self) -> Option<u32> {
-        self.as_exception()
-            .map(|e| crate::RawRef::from_addr(e.0).0)
+        self.as_exception().map(|e| crate::RawRef::from_addr(e.0).0)
     }
 
     /// The exit status, if a host function asked to end the program.

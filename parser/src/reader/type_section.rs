@@ -18,7 +18,7 @@ use super::bounded;
 /// no type at all, which `wasmparser` then rejects as malformed.
 fn unsupported_type_prefix(byte: u8, features: Features) -> Option<(&'static str, &'static str)> {
     match byte {
-        0x4e | 0x4f | 0x50 if features.function_references => None,
+        0x4e..=0x50 if features.function_references => None,
         0x4e => Some(("gc", "a recursion group")),
         0x4f | 0x50 => Some(("gc", "a subtype")),
         0x5e => Some(("gc", "an array type")),
