@@ -319,7 +319,11 @@ fn unsupported_proposals_are_named() {
     let cases = [
         ("gc.wat", "(module (type (struct)))", "gc"),
         ("threads.wat", "(module (memory 1 1 shared))", "threads"),
-        ("exceptions.wat", "(module (tag))", "exception-handling"),
+        (
+            "custom-page-sizes.wat",
+            "(module (memory 1 (pagesize 1)))",
+            "custom-page-sizes",
+        ),
         (
             "wide-arithmetic.wat",
             "(module (func (param i64 i64 i64 i64) (result i64 i64) \
@@ -367,6 +371,16 @@ fn wasm2_switches_proposals_off() {
         relaxed.as_os_str(),
     ]);
     run.assert_rejected(&relaxed, &["relaxed-simd"]);
+    let tags = dir.file("tag.wat", "(module (tag (param i32)) (export \"t\" (tag 0)))");
+    let typed = dir.file(
+        "typed.wat",
+        "(module (type $f (func)) (func (param (ref null $f))))",
+    );
+    for (path, proposal) in [(&tags, "exception-handling"), (&typed, "function-references")] {
+        validate(path).assert_valid();
+        let run = kiln([OsStr::new("validate"), OsStr::new("--wasm2"), path.as_os_str()]);
+        run.assert_rejected(path, &[proposal]);
+    }
 }
 
 /// Text syntax errors point at the file, line and column.
