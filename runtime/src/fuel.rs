@@ -6,20 +6,28 @@
 //! agrees to the unit.
 //!
 //! **Static cost.** Every instruction costs 1, except `nop`, `block`, `loop`,
-//! `else`, `end` and `drop`, which cost 0 ([`static_cost`]). Vector
+//! `try_table`, `else`, `end` and `drop`, which cost 0 ([`static_cost`]). Vector
 //! instructions (SIMD and relaxed SIMD: lane arithmetic, shuffles, lane
 //! accesses, `v128` loads and stores) are instructions like any other and
 //! cost 1 each, whatever their lane count.
 //!
 //! **Metered runs.** A function body is cut into runs: a run starts at the
 //! first instruction and right after every control instruction (`block`,
-//! `loop`, `if`, `else`, `end`, `br`, `br_if`, `br_table`, `return`, calls,
-//! `unreachable`; see [`ends_run`]). The control instruction itself is the
+//! `loop`, `if`, `else`, `end`, `br`, `br_if`, `br_table`, `br_on_null`,
+//! `br_on_non_null`, `return`, calls (`call_ref` too), `unreachable`,
+//! `throw`, `throw_ref`, `try_table`; see [`ends_run`]). The control instruction itself is the
 //! last of its run. Every branch and every return from a call lands on the
 //! start of a run, so a run is entered only at its start. On entering a run,
 //! its summed static cost is charged at once; if less fuel is left, execution
 //! traps with `out of fuel` before any instruction of the run executes. A run
 //! whose cost is 0 needs no check.
+//!
+//! **Exceptions.** `throw` and `throw_ref` cost 1 like other instructions,
+//! charged with their run. Unwinding costs nothing: the frames left behind
+//! keep what their runs were charged, and a catch clause branches to its
+//! label, which is the start of a run (after an `end`, or a `loop`'s start),
+//! charged on entry as after any branch. An exception that reaches the host
+//! has cost only the runs entered before it was thrown.
 //!
 //! **Dynamic cost.** Instructions whose work depends on an operand charge
 //! extra when they execute, before doing anything ([`dynamic_cost`]):
@@ -34,7 +42,13 @@ use kiln_parser::Instr;
 /// The static cost of one instruction.
 pub fn static_cost(instr: &Instr) -> u64 {
     match instr {
-        Instr::Nop | Instr::Block(_) | Instr::Loop(_) | Instr::Else | Instr::End | Instr::Drop => 0,
+        Instr::Nop
+        | Instr::Block(_)
+        | Instr::Loop(_)
+        | Instr::TryTable(_)
+        | Instr::Else
+        | Instr::End
+        | Instr::Drop => 0,
         _ => 1,
     }
 }
@@ -56,6 +70,13 @@ pub fn ends_run(instr: &Instr) -> bool {
             | Instr::CallIndirect { .. }
             | Instr::ReturnCall(_)
             | Instr::ReturnCallIndirect { .. }
+            | Instr::CallRef(_)
+            | Instr::ReturnCallRef(_)
+            | Instr::BrOnNull(_)
+            | Instr::BrOnNonNull(_)
+            | Instr::Throw(_)
+            | Instr::ThrowRef
+            | Instr::TryTable(_)
             | Instr::Unreachable
     )
 }
