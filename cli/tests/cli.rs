@@ -371,14 +371,24 @@ fn wasm2_switches_proposals_off() {
         relaxed.as_os_str(),
     ]);
     run.assert_rejected(&relaxed, &["relaxed-simd"]);
-    let tags = dir.file("tag.wat", "(module (tag (param i32)) (export \"t\" (tag 0)))");
+    let tags = dir.file(
+        "tag.wat",
+        "(module (tag (param i32)) (export \"t\" (tag 0)))",
+    );
     let typed = dir.file(
         "typed.wat",
         "(module (type $f (func)) (func (param (ref null $f))))",
     );
-    for (path, proposal) in [(&tags, "exception-handling"), (&typed, "function-references")] {
+    for (path, proposal) in [
+        (&tags, "exception-handling"),
+        (&typed, "function-references"),
+    ] {
         validate(path).assert_valid();
-        let run = kiln([OsStr::new("validate"), OsStr::new("--wasm2"), path.as_os_str()]);
+        let run = kiln([
+            OsStr::new("validate"),
+            OsStr::new("--wasm2"),
+            path.as_os_str(),
+        ]);
         run.assert_rejected(path, &[proposal]);
     }
 }

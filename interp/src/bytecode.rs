@@ -240,6 +240,17 @@ macro_rules! declare_ops {
             ReturnCall { func: u32, args: Reg },
             /// `return_call_indirect`.
             ReturnCallIndirect { index: Reg, args: Reg, site: u32 },
+            /// `call_ref` of the function reference in `func`; arguments from `args`.
+            CallRef { func: Reg, args: Reg },
+            /// `return_call_ref`.
+            ReturnCallRef { func: Reg, args: Reg },
+            /// `ref.as_non_null`: trap if the reference in `src` is null.
+            RefAsNonNull { src: Reg },
+            /// `throw` of tag `tag` (the module's tag index space), the payload
+            /// from `args`.
+            Throw { tag: u32, args: Reg },
+            /// `throw_ref` of the exception reference in `src`.
+            ThrowRef { src: Reg },
             /// Trap with `unreachable`.
             Unreachable,
             /// Replace a NaN in `reg` (an `f32`) by the canonical NaN.

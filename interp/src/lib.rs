@@ -49,6 +49,35 @@ pub struct CompiledFunc {
     pub init: Box<[u64]>,
     /// `code` with each op's handler, for the executor's fast path.
     pub(crate) threaded: Box<[exec::Threaded]>,
+    /// The `try_table` blocks of `code`, innermost first wherever they nest:
+    /// the first whose range holds a throwing op (or a call an exception
+    /// came out of) and has a matching clause catches.
+    pub handlers: Box<[Handler]>,
+}
+
+/// One `try_table` of a compiled function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handler {
+    /// The ops of its body: `code[start..end]`.
+    pub start: u32,
+    /// See `start`.
+    pub end: u32,
+    /// Where a caught exception's payload goes (then the exnref, for the
+    /// `_ref` clauses): the first register of the block's operand height.
+    pub payload: bytecode::Reg,
+    /// Its catch clauses, in order.
+    pub clauses: Box<[Clause]>,
+}
+
+/// One catch clause of a [`Handler`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clause {
+    /// The tag caught (the module's tag index space), or `None` for all.
+    pub tag: Option<u32>,
+    /// Whether the exnref follows the payload.
+    pub with_ref: bool,
+    /// The landing pad: code that carries the payload to the clause's label.
+    pub pad: u32,
 }
 
 impl CompiledFunc {
@@ -75,20 +104,13 @@ impl CompiledModule {
     ///
     /// # Errors
     ///
-    /// [`CompileError::Unsupported`] if the module uses a construct of typed
-    /// function references or exception handling that the tiers do not run
-    /// yet ([`ModuleInfo::unexecuted_construct`]).
+    /// None today: the interpreter runs every instruction the validator
+    /// accepts. The `Result` is the interface both tiers share.
     pub fn new(
         module: Arc<Module>,
         info: Arc<ModuleInfo>,
         options: CompileOptions,
     ) -> Result<CompiledModule, CompileError> {
-        if let Some(what) = info.unexecuted_construct() {
-            return Err(CompileError::unsupported(
-                kiln_runtime::TierName::Interpreter,
-                what.to_owned(),
-            ));
-        }
         let funcs = (0..module.code.len()).map(|_| OnceLock::new()).collect();
         Ok(CompiledModule {
             module,

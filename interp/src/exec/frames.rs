@@ -235,7 +235,9 @@ pub(super) fn indirect_target(
         .and_then(|i| t.elems().get(i))
         .ok_or(TrapCode::UndefinedElement)?;
     let addr = FuncAddr(raw.addr().ok_or(TrapCode::UninitializedElement)?);
-    if store.funcs[addr.index()].sig() != inst.sigs[ty as usize] {
+    let (actual, expected) = (store.funcs[addr.index()].sig(), inst.sigs[ty as usize]);
+    // Equal ids are the common case; a declared subtype matches too.
+    if actual != expected && !store.sig_matches(actual, expected) {
         return Err(TrapCode::IndirectCallTypeMismatch.into());
     }
     Ok(addr)

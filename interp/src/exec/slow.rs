@@ -58,6 +58,7 @@ macro_rules! hi {
 
 mod branches;
 mod calls;
+mod exceptions;
 mod memory;
 mod numeric;
 mod vector;
@@ -146,8 +147,13 @@ pub(super) fn execute(
     exec.refresh();
     loop {
         let op = exec.run_fast();
-        if exec.step(op)?.is_break() {
-            return Ok(());
+        match exec.step(op) {
+            Ok(flow) if flow.is_break() => return Ok(()),
+            Ok(_) => {}
+            Err(trap) => match trap.as_exception() {
+                Some(exn) => exec.unwind(exn)?,
+                None => return Err(trap),
+            },
         }
     }
 }
@@ -246,6 +252,21 @@ impl Executor<'_> {
                 return self.return_call(addr, args);
             }
             Op::Return { start, count } => return Ok(self.ret(start, count)),
+            Op::CallRef { func, args } => {
+                let addr = self.func_ref(func)?;
+                self.call(addr, args)?;
+            }
+            Op::ReturnCallRef { func, args } => {
+                let addr = self.func_ref(func)?;
+                return self.return_call(addr, args);
+            }
+            Op::RefAsNonNull { src } => {
+                if reg!(self.regs, src) == 0 {
+                    return Err(TrapCode::NullReference.into());
+                }
+            }
+            Op::Throw { tag, args } => return Err(self.throw(tag, args)),
+            Op::ThrowRef { src } => return Err(self.throw_ref(src)),
             Op::Load {
                 kind,
                 dst,

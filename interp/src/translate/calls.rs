@@ -45,6 +45,25 @@ impl Translator {
         }
     }
 
+    /// `call_ref` (or, with `tail`, `return_call_ref`) of type `ty`: the
+    /// function reference is on top of the arguments.
+    pub(super) fn call_ref(&mut self, module: &Module, ty: TypeIdx, tail: bool) {
+        let sig = &module.types[ty.index()];
+        let (np, nr) = (sig.params.len() as u32, sig.results.len() as u32);
+        self.h -= 1;
+        let func = self.reg(self.h);
+        let args = self.reg(self.h - np);
+        if tail {
+            self.move_high_halves(args, np);
+            self.emit(Op::ReturnCallRef { func, args });
+            self.reachable = false;
+        } else {
+            self.emit(Op::CallRef { func, args });
+            self.h = self.h - np + nr;
+            self.boundary = self.code.len();
+        }
+    }
+
     /// `return_call` of function `f`.
     pub(super) fn return_call(&mut self, module: &Module, f: FuncIdx) {
         let ty = module.func_type_idx(f).map(|t| &module.types[t.index()]);

@@ -2,7 +2,7 @@
 //! branches and `return`, in reachable code and in unreachable code (where
 //! only the block structure matters).
 
-use kiln_parser::{BlockType, BrTable, Instr, Module};
+use kiln_parser::{BlockType, BrTable, Instr, Module, TagIdx, TryTable};
 
 use super::{Ctrl, Kind, Translator};
 use crate::bytecode::{Op, Reg};
@@ -25,6 +25,7 @@ impl Translator {
             branches: Vec::new(),
             loop_start,
             if_jump: None,
+            handler: None,
         });
     }
 
@@ -58,6 +59,7 @@ impl Translator {
             branches: Vec::new(),
             loop_start: 0,
             if_jump: Some(at),
+            handler: None,
         });
     }
 
@@ -94,6 +96,10 @@ impl Translator {
             return;
         }
         let here = self.label_here();
+        if let Some(mut handler) = frame.handler {
+            handler.end = here;
+            self.handlers.push(*handler);
+        }
         for &at in &frame.branches {
             self.patch(at, here);
         }
@@ -104,6 +110,109 @@ impl Translator {
         self.h = frame.height + frame.results;
         self.reachable =
             frame.live && (self.reachable || !frame.branches.is_empty() || falls_from_if);
+    }
+
+    /// `try_table`: a jump over one landing pad per catch clause, then the
+    /// body as a block. The executor writes a caught exception's payload
+    /// (and exnref) at the block's operand height and runs the clause's
+    /// pad, which branches to the clause's label as `br` would with those
+    /// values on top of the stack.
+    pub(super) fn try_table(&mut self, module: &Module, t: &TryTable) {
+        let (params, results) = Self::block_arity(module, t.ty);
+        let height = self.h - params;
+        let skip = self.emit(Op::Br { target: 0 });
+        let mut clauses = Vec::with_capacity(t.catches.len());
+        for c in t.catches.iter() {
+            let pad = self.label_here();
+            let payload = c.tag.map_or(0, |tag| tag_arity(module, tag));
+            let saved = self.h;
+            self.h = height + payload + u32::from(c.with_ref);
+            let idx = self.frame_index(c.label.0);
+            self.branch_to(idx);
+            self.h = saved;
+            clauses.push(crate::Clause {
+                tag: c.tag.map(|t| t.0),
+                with_ref: c.with_ref,
+                pad,
+            });
+        }
+        let start = self.label_here();
+        self.patch(skip, start);
+        self.ctrl.push(Ctrl {
+            kind: Kind::Block,
+            height,
+            params,
+            results,
+            live: true,
+            branches: Vec::new(),
+            loop_start: 0,
+            if_jump: None,
+            handler: Some(Box::new(crate::Handler {
+                start,
+                end: start,
+                payload: self.reg(height),
+                clauses: clauses.into_boxed_slice(),
+            })),
+        });
+    }
+
+    /// `throw` of `tag`: its payload is the top operands.
+    pub(super) fn throw(&mut self, module: &Module, tag: TagIdx) {
+        let n = tag_arity(module, tag);
+        let args = self.reg(self.h - n);
+        self.emit(Op::Throw { tag: tag.0, args });
+        self.h -= n;
+        self.reachable = false;
+    }
+
+    /// `br_on_null` to the label at `depth`: taken when the reference on top
+    /// is null (which the branch drops), else the reference stays.
+    pub(super) fn br_on_null(&mut self, depth: u32) {
+        self.h -= 1;
+        let r = self.reg(self.h);
+        let idx = self.frame_index(depth);
+        self.ref_branch(idx, r, true);
+        self.h += 1;
+    }
+
+    /// `br_on_non_null` to the label at `depth`: taken, carrying the
+    /// reference, when it is not null; else the reference is dropped.
+    pub(super) fn br_on_non_null(&mut self, depth: u32) {
+        let r = self.reg(self.h - 1);
+        let idx = self.frame_index(depth);
+        self.ref_branch(idx, r, false);
+        self.h -= 1;
+    }
+
+    /// A branch to frame `idx` taken when the reference in `r` is null (or,
+    /// without `on_null`, when it is not), the label's values on top of the
+    /// stack as it stands.
+    fn ref_branch(&mut self, idx: usize, r: Reg, on_null: bool) {
+        if self.direct_branch(idx) {
+            let frame = &self.ctrl[idx];
+            let target = if frame.kind == Kind::Loop {
+                frame.loop_start
+            } else {
+                0
+            };
+            let at = self.emit(if on_null {
+                Op::BrIfEqz { cond: r, target }
+            } else {
+                Op::BrIfNez { cond: r, target }
+            });
+            if self.ctrl[idx].kind != Kind::Loop {
+                self.ctrl[idx].branches.push(at);
+            }
+        } else {
+            let skip = self.emit(if on_null {
+                Op::BrIfNez { cond: r, target: 0 }
+            } else {
+                Op::BrIfEqz { cond: r, target: 0 }
+            });
+            self.branch_to(idx);
+            let here = self.label_here();
+            self.patch(skip, here);
+        }
     }
 
     /// `br` to the label at `depth`.
@@ -235,8 +344,13 @@ impl Translator {
     /// Unreachable code: only the block structure matters.
     pub(super) fn dead_instr(&mut self, module: &Module, instr: &Instr) {
         match instr {
-            Instr::Block(bt) | Instr::Loop(bt) | Instr::If(bt) => {
-                let (params, results) = Self::block_arity(module, *bt);
+            Instr::Block(_) | Instr::Loop(_) | Instr::If(_) | Instr::TryTable(_) => {
+                let bt = match instr {
+                    Instr::TryTable(t) => t.ty,
+                    Instr::Block(bt) | Instr::Loop(bt) | Instr::If(bt) => *bt,
+                    _ => BlockType::Empty,
+                };
+                let (params, results) = Self::block_arity(module, bt);
                 self.ctrl.push(Ctrl {
                     kind: Kind::Block,
                     height: self.h,
@@ -246,6 +360,7 @@ impl Translator {
                     branches: Vec::new(),
                     loop_start: 0,
                     if_jump: None,
+                    handler: None,
                 });
             }
             Instr::Else => self.else_(),
@@ -253,4 +368,12 @@ impl Translator {
             _ => {}
         }
     }
+}
+
+/// The number of values in the payload of `tag`.
+fn tag_arity(module: &Module, tag: TagIdx) -> u32 {
+    module
+        .tag_type(tag)
+        .and_then(|t| module.types.get(t.index()))
+        .map_or(0, |t| t.params.len() as u32)
 }

@@ -100,20 +100,22 @@ impl Translator {
             | Instr::TableCopy { .. }
             | Instr::TableInit { .. }
             | Instr::ElemDrop(_) => self.memory(instr),
-            // Never reached: `CompiledModule::new` refuses modules that use
-            // them (`ModuleInfo::unexecuted_construct`). Should one get here,
-            // it traps rather than runs wrongly.
-            Instr::CallRef(_)
-            | Instr::ReturnCallRef(_)
-            | Instr::RefAsNonNull
-            | Instr::BrOnNull(_)
-            | Instr::BrOnNonNull(_)
-            | Instr::Throw(_)
-            | Instr::ThrowRef
-            | Instr::TryTable(_) => {
-                self.emit(Op::Unreachable);
+            Instr::CallRef(ty) => self.call_ref(module, *ty, false),
+            Instr::ReturnCallRef(ty) => self.call_ref(module, *ty, true),
+            Instr::RefAsNonNull => {
+                let src = self.reg(self.h - 1);
+                self.emit(Op::RefAsNonNull { src });
+            }
+            Instr::BrOnNull(depth) => self.br_on_null(depth.0),
+            Instr::BrOnNonNull(depth) => self.br_on_non_null(depth.0),
+            Instr::Throw(tag) => self.throw(module, *tag),
+            Instr::ThrowRef => {
+                self.h -= 1;
+                let src = self.reg(self.h);
+                self.emit(Op::ThrowRef { src });
                 self.reachable = false;
             }
+            Instr::TryTable(t) => self.try_table(module, t),
         }
     }
 }

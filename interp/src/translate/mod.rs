@@ -79,6 +79,8 @@ struct Ctrl {
     loop_start: u32,
     /// For `if`: the conditional jump to the `else` arm (or the end).
     if_jump: Option<usize>,
+    /// For `try_table`: its handler, whose `end` is set at the block's end.
+    handler: Option<Box<crate::Handler>>,
 }
 
 impl Ctrl {
@@ -102,6 +104,8 @@ pub(crate) struct Translator {
     code: Vec<Op>,
     memargs: Vec<(u32, u64)>,
     indirect: Vec<(u32, u32)>,
+    /// The `try_table` handlers closed so far (innermost first, as they end).
+    handlers: Vec<crate::Handler>,
     ctrl: Vec<Ctrl>,
     /// Operand-stack height.
     h: u32,
@@ -173,6 +177,7 @@ impl Translator {
         self.code.clear();
         self.memargs.clear();
         self.indirect.clear();
+        self.handlers.clear();
         self.ctrl.clear();
         self.h = 0;
         self.max_h = 0;
@@ -200,6 +205,7 @@ impl Translator {
             branches: Vec::new(),
             loop_start: 0,
             if_jump: None,
+            handler: None,
         });
         for instr in instrs {
             if self.fuel && self.reachable {
@@ -233,6 +239,7 @@ impl Translator {
             memargs: self.memargs.as_slice().into(),
             indirect: self.indirect.as_slice().into(),
             vconsts: self.vconsts.as_slice().into(),
+            handlers: self.handlers.as_slice().into(),
             num_params: sig.params.len() as u32,
             num_locals: self.l,
             // Every register is a local or `l + h` for a height `h <= max_h`.

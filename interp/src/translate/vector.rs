@@ -179,6 +179,16 @@ impl Translator {
 pub(super) fn is_wide(module: &Module, sig: &FuncType, info: &FuncInfo, instrs: &[Instr]) -> bool {
     let v = |types: &[ValType]| types.contains(&ValType::V128);
     let ty_wide = |t: &FuncType| v(&t.params) || v(&t.results);
+    let tag_wide = |tag: kiln_parser::TagIdx| {
+        module
+            .tag_type(tag)
+            .is_some_and(|t| ty_wide(&module.types[t.index()]))
+    };
+    let block_wide = |bt: BlockType| match bt {
+        BlockType::Empty => false,
+        BlockType::Value(t) => t == ValType::V128,
+        BlockType::Func(t) => ty_wide(&module.types[t.index()]),
+    };
     ty_wide(sig)
         || v(&info.locals)
         || instrs.iter().any(|instr| match instr {
@@ -195,17 +205,19 @@ pub(super) fn is_wide(module: &Module, sig: &FuncType, info: &FuncInfo, instrs: 
             Instr::Call(f) | Instr::ReturnCall(f) => module
                 .func_type_idx(*f)
                 .is_some_and(|t| ty_wide(&module.types[t.index()])),
-            Instr::CallIndirect { ty, .. } | Instr::ReturnCallIndirect { ty, .. } => {
-                ty_wide(&module.types[ty.index()])
+            Instr::CallIndirect { ty, .. }
+            | Instr::ReturnCallIndirect { ty, .. }
+            | Instr::CallRef(ty)
+            | Instr::ReturnCallRef(ty) => ty_wide(&module.types[ty.index()]),
+            // A payload moves like an operand.
+            Instr::Throw(tag) => tag_wide(*tag),
+            Instr::TryTable(t) => {
+                block_wide(t.ty) || t.catches.iter().any(|c| c.tag.is_some_and(tag_wide))
             }
             Instr::GlobalGet(g) | Instr::GlobalSet(g) => {
                 module.global_type(*g).map(|g| g.content) == Some(ValType::V128)
             }
-            Instr::Block(bt) | Instr::Loop(bt) | Instr::If(bt) => match bt {
-                BlockType::Empty => false,
-                BlockType::Value(t) => *t == ValType::V128,
-                BlockType::Func(t) => ty_wide(&module.types[t.index()]),
-            },
+            Instr::Block(bt) | Instr::Loop(bt) | Instr::If(bt) => block_wide(*bt),
             _ => false,
         })
 }

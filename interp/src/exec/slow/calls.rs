@@ -26,6 +26,16 @@ impl Executor<'_> {
         indirect_target(self.store, &self.ctx.frame, site, reg!(self.regs, index))
     }
 
+    /// The function the reference in register `func` names, or the trap
+    /// `call_ref` of null raises.
+    #[inline(always)]
+    pub(super) fn func_ref(&self, func: Reg) -> Result<FuncAddr, Trap> {
+        match kiln_runtime::RawRef(reg!(self.regs, func) as u32).addr() {
+            Some(a) => Ok(FuncAddr(a)),
+            None => Err(TrapCode::NullFunctionReference.into()),
+        }
+    }
+
     /// Calls function `addr` with arguments from register `args`: a WebAssembly
     /// callee becomes the current frame, a host callee runs to completion.
     #[inline(always)]

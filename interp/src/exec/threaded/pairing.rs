@@ -165,6 +165,11 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
         | Op::RefIsNull { .. }
         | Op::ReturnCall { .. }
         | Op::ReturnCallIndirect { .. }
+        | Op::CallRef { .. }
+        | Op::ReturnCallRef { .. }
+        | Op::RefAsNonNull { .. }
+        | Op::Throw { .. }
+        | Op::ThrowRef { .. }
         | Op::LoadExt { .. }
         | Op::StoreExt { .. }
         | bulk_op_pattern!()
