@@ -102,7 +102,7 @@ impl Func {
             || params
                 .iter()
                 .zip(ty.params.iter())
-                .any(|(v, t)| v.ty() != *t)
+                .any(|(v, t)| !cx.rt.val_fits(v, *t))
         {
             return Err(Error::Type(format!(
                 "arguments do not match the function's type {ty}"

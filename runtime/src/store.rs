@@ -396,6 +396,24 @@ impl Store {
         }
     }
 
+    /// Whether value `v` is of store-level type `t`: numbers by kind,
+    /// references by what they point to (a function by its signature), the
+    /// null reference only where `t` is nullable and of its hierarchy.
+    pub fn val_fits(&self, v: &Val, t: ValType) -> bool {
+        let dynamic = match *v {
+            Val::FuncRef(Some(f)) => RefType::non_null(HeapType::Concrete(TypeIdx(
+                self.funcs.get(f.index()).map_or(u32::MAX, |e| e.sig().0),
+            ))),
+            Val::ExternRef(Some(_)) => RefType::non_null(HeapType::Extern),
+            Val::ExnRef(Some(_)) => RefType::non_null(HeapType::Exn),
+            Val::FuncRef(None) => RefType::null(HeapType::NoFunc),
+            Val::ExternRef(None) => RefType::null(HeapType::NoExtern),
+            Val::ExnRef(None) => RefType::null(HeapType::NoExn),
+            _ => return v.ty() == t,
+        };
+        self.val_matches(dynamic.into(), t)
+    }
+
     /// Whether store-level reference type `a` matches `b`.
     pub fn ref_matches(&self, a: RefType, b: RefType) -> bool {
         if a.nullable && !b.nullable {
