@@ -33,6 +33,19 @@ impl SimdUse {
     }
 }
 
+/// Whether `wasm` uses exception handling (tags, `throw`, `try_table`,
+/// `exnref`): read off `wasmparser`'s validator like [`simd_use`]. wasmi has
+/// no exception handling, so such a module is compared on Kiln's tiers only.
+pub fn uses_exceptions(wasm: &[u8]) -> bool {
+    let valid_with = |features: WasmFeatures| {
+        Validator::new_with_features(features)
+            .validate_all(wasm)
+            .is_ok()
+    };
+    let all = WasmFeatures::all();
+    valid_with(all) && !valid_with(all.difference(WasmFeatures::EXCEPTIONS))
+}
+
 /// How much of SIMD `wasm` uses (see the module docs).
 pub fn simd_use(wasm: &[u8]) -> SimdUse {
     let valid_with = |features: WasmFeatures| {
