@@ -257,3 +257,56 @@ fn simd_jobs_are_deterministic_on_both_tiers() -> Result<(), kiln::Error> {
     }
     Ok(())
 }
+
+/// Jobs using typed function references and exception handling run, and an
+/// exception no handler catches is a trap result; the same result and fuel
+/// on both tiers.
+#[test]
+fn reference_and_exception_jobs_are_deterministic_on_both_tiers() -> Result<(), kiln::Error> {
+    let bytes = kiln::wat2wasm(
+        br#"(module
+          (type $f (func (param i32) (result i32)))
+          (tag $e (param i32))
+          (func $inc (type $f) (i32.add (local.get 0) (i32.const 1)))
+          (elem declare func $inc)
+          (func $check (param i32)
+            (if (i32.gt_u (local.get 0) (i32.const 10)) (then (throw $e (local.get 0)))))
+          (func (export "caught") (param i32) (result i32)
+            (block $h (result i32)
+              (try_table (catch $e $h)
+                (call $check (call_ref $f (local.get 0) (ref.func $inc)))
+                (return (i32.const -1)))
+              (unreachable))
+            (i32.mul (i32.const 2)))
+          (func (export "uncaught") (param i32) (result i32)
+            (call $check (local.get 0))
+            (local.get 0)))"#,
+    )
+    .map(|b| b.into_owned())
+    .unwrap_or_default();
+    let interp = interp()?;
+    assert_eq!(
+        run(&interp, &bytes, "caught", &["20"], 1000).outcome,
+        values(&["42"])
+    );
+    assert_eq!(
+        run(&interp, &bytes, "caught", &["3"], 1000).outcome,
+        values(&["-1"])
+    );
+    let r = run(&interp, &bytes, "uncaught", &["11"], 1000);
+    assert!(
+        matches!(&r.outcome, kiln_netnode::Outcome::Trap(m) if m.contains("exception")),
+        "{r:?}"
+    );
+    if let Ok(jit) = Executor::new(Strategy::Jit, limits()) {
+        for (export, arg) in [("caught", "20"), ("caught", "3"), ("uncaught", "11")] {
+            let j = job(&bytes, export, &[arg], 1000);
+            assert_eq!(
+                interp.run(&j, &bytes),
+                jit.run(&j, &bytes),
+                "{export}({arg})"
+            );
+        }
+    }
+    Ok(())
+}
