@@ -4,7 +4,7 @@ use kiln_parser::{FuncType, GlobalType, MemoryType, TableType};
 use kiln_runtime::{GlobalAddr, MemAddr, RawRef, TableAddr, TagAddr, Val};
 
 use crate::store::StoreId;
-use crate::{AsContext, AsContextMut, Error, Func};
+use crate::{AsContext, AsContextMut, Error, Func, values};
 
 /// An external value: what an import needs and an export provides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,6 +73,15 @@ impl Extern {
     pub fn into_global(self) -> Option<Global> {
         if let Extern::Global(g) = self {
             Some(g)
+        } else {
+            None
+        }
+    }
+
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        if let Extern::Tag(t) = self {
+            Some(t)
         } else {
             None
         }
@@ -228,10 +237,9 @@ fn ref_to_val(ty: kiln_parser::RefType, r: RawRef) -> Val {
     Val::from_bits(ty.into(), u128::from(r.0))
 }
 
-fn val_to_ref(ty: kiln_parser::RefType, v: Val) -> Result<RawRef, Error> {
-    if v.ty() != ty.into() {
-        return Err(Error::Type(format!("expected a {ty} value")));
-    }
+/// `v` as a table element of store-level type `ty`.
+fn val_to_ref(rt: &kiln_runtime::Store, ty: kiln_parser::RefType, v: Val) -> Result<RawRef, Error> {
+    values::check(rt, v, ty.into(), "table element")?;
     Ok(RawRef(v.to_bits() as u32))
 }
 
@@ -244,7 +252,7 @@ impl Table {
     /// if the table is over the store's limits.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table, Error> {
         let cx = store.as_context_mut();
-        let init = val_to_ref(ty.element, init)?;
+        let init = val_to_ref(cx.rt, ty.element, init)?;
         let table = kiln_runtime::Table::new(ty, init, cx.rt.limits.max_table_elements)
             .ok_or_else(|| Error::Instantiation("table exceeds the configured limit".into()))?;
         cx.rt.tables.push(table);
@@ -270,9 +278,10 @@ impl Table {
     pub fn set(&self, mut store: impl AsContextMut, i: u64, v: Val) -> Result<(), Error> {
         let cx = store.as_context_mut();
         check(self.store, cx.id);
-        let t = &mut cx.rt.tables[self.addr.index()];
-        let r = val_to_ref(t.element(), v)?;
-        t.set(i, r).map_err(|c| Error::Trap(c.into()))
+        let r = val_to_ref(cx.rt, cx.rt.tables[self.addr.index()].element(), v)?;
+        cx.rt.tables[self.addr.index()]
+            .set(i, r)
+            .map_err(|c| Error::Trap(c.into()))
     }
 
     /// Number of elements.
@@ -292,7 +301,7 @@ impl Table {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64, Error> {
         let cx = store.as_context_mut();
         check(self.store, cx.id);
-        let r = val_to_ref(cx.rt.tables[self.addr.index()].element(), init)?;
+        let r = val_to_ref(cx.rt, cx.rt.tables[self.addr.index()].element(), init)?;
         kiln_runtime::ops::grow_table(cx.rt, self.addr.index(), delta, r)?
             .ok_or_else(|| Error::Instantiation("table cannot grow that far".into()))
     }
@@ -356,14 +365,17 @@ pub struct Global {
 impl Global {
     /// A new global of type `ty` holding `v`.
     ///
+    /// `ty` is a store-level type: a concrete heap type in it is a store-wide
+    /// signature id, as [`Func::ref_ty`] gives it. `v` must fit by
+    /// subtyping: a function of a subtype fits, and a null reference fits
+    /// any nullable type of its hierarchy.
+    ///
     /// # Errors
     ///
     /// [`Error::Type`] if `v` is not of the global's type.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, v: Val) -> Result<Global, Error> {
-        if v.ty() != ty.content {
-            return Err(Error::Type(format!("expected a {} value", ty.content)));
-        }
         let cx = store.as_context_mut();
+        values::check(cx.rt, v, ty.content, "global")?;
         cx.rt.globals.push(kiln_runtime::GlobalEntity {
             ty,
             bits: v.to_bits(),
@@ -389,14 +401,12 @@ impl Global {
     pub fn set(&self, mut store: impl AsContextMut, v: Val) -> Result<(), Error> {
         let cx = store.as_context_mut();
         check(self.store, cx.id);
-        let g = &mut cx.rt.globals[self.addr.index()];
-        if !g.ty.mutable {
+        let ty = cx.rt.globals[self.addr.index()].ty;
+        if !ty.mutable {
             return Err(Error::Type("global is immutable".into()));
         }
-        if v.ty() != g.ty.content {
-            return Err(Error::Type(format!("expected a {} value", g.ty.content)));
-        }
-        g.bits = v.to_bits();
+        values::check(cx.rt, v, ty.content, "global")?;
+        cx.rt.globals[self.addr.index()].bits = v.to_bits();
         Ok(())
     }
 

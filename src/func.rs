@@ -6,11 +6,11 @@ use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use kiln_parser::FuncType;
+use kiln_parser::{FuncType, HeapType, RefType, TypeIdx};
 use kiln_runtime::{FuncAddr, HostCaller, HostFn, Trap, Val};
 
 use crate::store::StoreId;
-use crate::{AsContext, AsContextMut, Caller, Engine, Error, Strategy};
+use crate::{AsContext, AsContextMut, Caller, Engine, Error, Strategy, values};
 
 pub use typed::{HostBody, IntoFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 
@@ -69,7 +69,8 @@ impl Func {
         Func::new(store, ty, body)
     }
 
-    /// The function's type.
+    /// The function's type. Concrete heap types in it (typed function
+    /// references) are store-wide signature ids, as in [`Func::ref_ty`].
     ///
     /// # Panics
     ///
@@ -80,8 +81,45 @@ impl Func {
         cx.rt.func_type(self.addr).clone()
     }
 
+    /// The exact type of a reference to this function, `(ref $t)`, where
+    /// `$t` is the store-wide id of its signature: what a typed global,
+    /// table or host function type names to hold this function (and
+    /// functions of `$t`'s subtypes); `RefType::null(ty.heap)` is
+    /// `(ref null $t)`.
+    ///
+    /// # Panics
+    ///
+    /// If the function belongs to another store.
+    pub fn ref_ty(&self, store: impl AsContext) -> RefType {
+        let cx = store.as_context();
+        assert_eq!(cx.id, self.store, "function used with another store");
+        let sig = cx.rt.funcs[self.addr.index()].sig();
+        RefType::non_null(HeapType::Concrete(TypeIdx(sig.0)))
+    }
+
+    /// The function as a value (a non-null `Val::FuncRef`).
+    pub fn to_val(self) -> Val {
+        Val::FuncRef(Some(self.addr))
+    }
+
+    /// The function a value refers to, if it is a non-null `funcref` (of any
+    /// function type) of this store.
+    pub fn from_val(store: impl AsContext, v: Val) -> Option<Func> {
+        let cx = store.as_context();
+        match v {
+            Val::FuncRef(Some(addr)) if addr.index() < cx.rt.funcs.len() => {
+                Some(Func { store: cx.id, addr })
+            }
+            _ => None,
+        }
+    }
+
     /// Calls the function with `params`, writing `results` (whose length must be the
     /// number of results).
+    ///
+    /// Each argument must fit its parameter's type by subtyping (see
+    /// [`Global::new`](crate::Global::new)): a null `Val::FuncRef` passes for
+    /// a `(ref null $t)` parameter, a function of another type does not.
     ///
     /// # Errors
     ///
@@ -98,12 +136,7 @@ impl Func {
             return Err(Error::Store);
         }
         let ty = cx.rt.func_type(self.addr);
-        if params.len() != ty.params.len()
-            || params
-                .iter()
-                .zip(ty.params.iter())
-                .any(|(v, t)| !cx.rt.val_fits(v, *t))
-        {
+        if !values::all_fit(cx.rt, params, &ty.params) {
             return Err(Error::Type(format!(
                 "arguments do not match the function's type {ty}"
             )));
@@ -141,6 +174,12 @@ impl Func {
             func: *self,
             _marker: PhantomData,
         })
+    }
+}
+
+impl From<Func> for Val {
+    fn from(f: Func) -> Val {
+        f.to_val()
     }
 }
 

@@ -45,6 +45,7 @@ mod instance;
 mod linker;
 mod module;
 mod store;
+mod values;
 
 pub use engine::{Config, Engine, Strategy};
 pub use externals::{Extern, ExternRef, Global, Memory, Table, Tag};
