@@ -8,8 +8,8 @@ use kiln_runtime::instantiate::InstantiationError;
 
 use crate::store::StoreId;
 use crate::{
-    AsContext, AsContextMut, Engine, Error, Extern, Func, Global, Memory, Module, Table, TypedFunc,
-    WasmParams, WasmResults,
+    AsContext, AsContextMut, Engine, Error, Extern, Func, Global, Memory, Module, Table, Tag,
+    TypedFunc, WasmParams, WasmResults,
 };
 
 /// An instance of a module.
@@ -120,5 +120,10 @@ impl Instance {
     /// The exported global called `name`.
     pub fn get_global(&self, store: impl AsContext, name: &str) -> Option<Global> {
         self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported tag called `name`.
+    pub fn get_tag(&self, store: impl AsContext, name: &str) -> Option<Tag> {
+        self.get_export(store, name)?.into_tag()
     }
 }

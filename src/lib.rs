@@ -7,8 +7,10 @@
 //! [`Store`] owns instances and the embedder's host state; a [`Linker`]
 //! resolves imports from host functions ([`Linker::func_wrap`]) and other
 //! instances; [`Func`] and [`TypedFunc`] call functions; [`Memory`],
-//! [`Table`] and [`Global`] are shared objects. Traps come back as
-//! [`Error::Trap`], never as a crash of the host.
+//! [`Table`] and [`Global`] are shared objects; a [`Tag`] names a kind of
+//! exception and an [`Exn`] is one. Traps, and exceptions no handler caught
+//! ([`Error::exception`]), come back as [`Error::Trap`], never as a crash of
+//! the host.
 //!
 //! ```
 //! use kiln::{Engine, Linker, Module, Store};
@@ -39,6 +41,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 mod engine;
+mod exn;
 mod externals;
 mod func;
 mod instance;
@@ -48,6 +51,7 @@ mod store;
 mod values;
 
 pub use engine::{Config, Engine, Strategy};
+pub use exn::Exn;
 pub use externals::{Extern, ExternRef, Global, Memory, Table, Tag};
 pub use func::{Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use instance::Instance;
