@@ -39,6 +39,10 @@ pub enum Value {
     /// An `externref`: null, or the host value `N` of `ref.extern N`. Scripts
     /// create and compare externrefs by that payload.
     ExternRef(Option<u32>),
+    /// An `exnref`: null, or an exception identified by the executor. Scripts
+    /// can only say `ref.null exn` of one; a non-null one matches no result
+    /// pattern of the text format.
+    ExnRef(Option<usize>),
 }
 
 impl fmt::Display for Value {
@@ -53,6 +57,8 @@ impl fmt::Display for Value {
             Value::FuncRef(Some(i)) => write!(f, "ref.func #{i}"),
             Value::ExternRef(None) => write!(f, "ref.null extern"),
             Value::ExternRef(Some(n)) => write!(f, "ref.extern {n}"),
+            Value::ExnRef(None) => write!(f, "ref.null exn"),
+            Value::ExnRef(Some(i)) => write!(f, "exnref #{i}"),
         }
     }
 }
@@ -67,6 +73,9 @@ pub enum ExecError {
     Rejected(Rejection),
     /// Instantiation failed at link time: a missing or mistyped import.
     Unlinkable(String),
+    /// A WebAssembly exception escaped the call (or the start function):
+    /// thrown, and caught by no handler.
+    Exception,
     /// Execution (a call, a start function, a segment) trapped.
     Trap {
         /// The trap's message; for WebAssembly traps, the spec's text.
@@ -85,6 +94,7 @@ impl fmt::Display for ExecError {
             ExecError::Unsupported(m) => write!(f, "unsupported: {m}"),
             ExecError::Rejected(r) => write!(f, "rejected: {r}"),
             ExecError::Unlinkable(m) => write!(f, "unlinkable: {m}"),
+            ExecError::Exception => write!(f, "an uncaught exception"),
             ExecError::Trap { message, .. } => write!(f, "trapped: {message}"),
             ExecError::Other(m) => write!(f, "{m}"),
         }
@@ -128,8 +138,9 @@ pub trait Executor {
     ///
     /// # Errors
     ///
-    /// [`ExecError::Trap`] if the call traps, [`ExecError::Other`] for a
-    /// missing export or arguments of the wrong types.
+    /// [`ExecError::Trap`] if the call traps, [`ExecError::Exception`] if an
+    /// exception escapes it, [`ExecError::Other`] for a missing export or
+    /// arguments of the wrong types.
     fn invoke(
         &mut self,
         instance: InstanceId,

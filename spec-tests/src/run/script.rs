@@ -9,14 +9,22 @@
 //! - `invoke`: the call must return (any results).
 //! - `assert_return`: the call (or `get` of a global) must return exactly the
 //!   expected values: integers and floats by bits, except the `nan:canonical`
-//!   and `nan:arithmetic` patterns; references by nullness, externrefs by
-//!   their payload; `either` takes any of its alternatives.
+//!   and `nan:arithmetic` patterns; references by nullness and hierarchy
+//!   (`ref.null nofunc` is a null funcref, `ref.null exn` a null exnref),
+//!   `ref.func` as any non-null funcref, externrefs by their payload;
+//!   `either` takes any of its alternatives. Arguments are made the same
+//!   way: `ref.null $t` of a concrete type is a null funcref, which the API
+//!   lets stand for any nullable function type.
 //! - `assert_trap`: the call, or the instantiation of the module it carries,
 //!   must trap with a message matching the spec's ([`trap_matches`]).
+//! - `assert_exception`: the call, or the instantiation of the module it
+//!   carries, must end with a WebAssembly exception that no handler caught
+//!   (any tag, any payload: the text format cannot say which).
 //! - `assert_exhaustion`: the call must end in `call stack exhausted`.
-//! - `assert_unlinkable`: the module must compile and fail to link.
+//! - `assert_unlinkable`: the module must compile and fail to link (a
+//!   missing import, or one of another type: a tag's too).
 //! - `assert_malformed` and `assert_invalid`: as on every tier.
-//! - Anything else (threads, exceptions, custom-section assertions,
+//! - Anything else (threads, stack switching, custom-section assertions,
 //!   components): failed, since nothing was checked and these suites hold
 //!   none.
 //!
@@ -236,25 +244,32 @@ impl Script {
         }))
     }
 
+    /// Runs what an assertion executes: a call, a `get` of a global, or the
+    /// instantiation of a module (no results). The outer error is the
+    /// outcome when it cannot be run, as in [`Script::call`].
+    fn run(&mut self, exec: WastExecute<'_>) -> Result<Result<Vec<Value>, ExecError>, Outcome> {
+        Ok(match exec {
+            WastExecute::Invoke(call) => self.call(&call)?,
+            WastExecute::Get { module, global, .. } => {
+                let i = self.target(module)?;
+                self.executor.get(i, global).map(|v| vec![v])
+            }
+            WastExecute::Wat(module) => {
+                let bytes = encode(module)?;
+                self.instantiate_bytes(&bytes).map(|_| Vec::new())
+            }
+        })
+    }
+
     /// `assert_return`.
     fn assert_return(&mut self, exec: WastExecute<'_>, results: &[WastRet<'_>]) -> Outcome {
         let expected = match values::expected(results) {
             Ok(expected) => expected,
             Err(why) => return Outcome::Failed(why),
         };
-        let actual = match exec {
-            WastExecute::Invoke(call) => match self.call(&call) {
-                Ok(r) => r,
-                Err(outcome) => return outcome,
-            },
-            WastExecute::Get { module, global, .. } => match self.target(module) {
-                Ok(i) => self.executor.get(i, global).map(|v| vec![v]),
-                Err(outcome) => return outcome,
-            },
-            WastExecute::Wat(module) => match encode(module) {
-                Ok(bytes) => self.instantiate_bytes(&bytes).map(|_| Vec::new()),
-                Err(outcome) => return outcome,
-            },
+        let actual = match self.run(exec) {
+            Ok(r) => r,
+            Err(outcome) => return outcome,
         };
         match actual {
             Ok(actual) => match values::check(&expected, &actual) {
@@ -267,18 +282,12 @@ impl Script {
 
     /// `assert_trap`: a call, or instantiating a module (uninstantiable).
     fn assert_trap(&mut self, exec: WastExecute<'_>, message: &str) -> Outcome {
-        let result = match exec {
-            WastExecute::Invoke(call) => match self.call(&call) {
-                Ok(r) => r,
-                Err(outcome) => return outcome,
-            },
-            WastExecute::Wat(module) => match encode(module) {
-                Ok(bytes) => self.instantiate_bytes(&bytes).map(|_| Vec::new()),
-                Err(outcome) => return outcome,
-            },
-            WastExecute::Get { .. } => {
-                return Outcome::Failed("reading a global cannot trap".into());
-            }
+        if let WastExecute::Get { .. } = exec {
+            return Outcome::Failed("reading a global cannot trap".into());
+        }
+        let result = match self.run(exec) {
+            Ok(r) => r,
+            Err(outcome) => return outcome,
         };
         match result {
             Err(ExecError::Trap {
@@ -292,6 +301,23 @@ impl Script {
                 values::list(&values)
             )),
             Err(e) => unexpected(&format!("expected the trap {message:?}"), &e),
+        }
+    }
+
+    /// `assert_exception`: a call, or instantiating a module (its start
+    /// function), must end with an exception no handler caught.
+    fn assert_exception(&mut self, exec: WastExecute<'_>) -> Outcome {
+        if let WastExecute::Get { .. } = exec {
+            return Outcome::Failed("reading a global cannot throw".into());
+        }
+        match self.run(exec) {
+            Err(outcome) => outcome,
+            Ok(Err(ExecError::Exception)) => Outcome::Passed,
+            Ok(Ok(values)) => Outcome::Failed(format!(
+                "returned [{}] instead of throwing",
+                values::list(&values)
+            )),
+            Ok(Err(e)) => unexpected("expected an uncaught exception", &e),
         }
     }
 
@@ -373,9 +399,9 @@ impl Runner<'_, '_> {
                 script.assert_exhaustion(&call, message)
             }
             WastDirective::AssertUnlinkable { module, .. } => script.assert_unlinkable(module),
+            WastDirective::AssertException { exec, .. } => script.assert_exception(exec),
             WastDirective::AssertInvalidCustom { .. }
             | WastDirective::AssertMalformedCustom { .. }
-            | WastDirective::AssertException { .. }
             | WastDirective::AssertSuspension { .. }
             | WastDirective::Thread(_)
             | WastDirective::Wait { .. } => {

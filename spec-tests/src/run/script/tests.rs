@@ -2,11 +2,16 @@
 //! each assertion passes when Kiln does what it says and fails when a script
 //! says otherwise, so a pass can never come from a check that was not made.
 
+use kiln::{Caller, Exn, Func, FuncType, Strategy, Tag, Trap, Val, ValType};
 use kiln_parser::Features;
+use wast::{WastDirective, WastExecute};
 
+use crate::api_executor::ApiExecutor;
 use crate::engine::Engine;
+use crate::exec::Executor;
+use crate::rejection::Rejection;
 use crate::report::FileReport;
-use crate::run::run_wast;
+use crate::run::{directive_name, run_wast, values};
 use crate::tier::Tier;
 use crate::tier_engine::TierEngine;
 
@@ -228,4 +233,198 @@ fn validation_directives_run_on_the_execution_tier() {
     assert_eq!(pfs(&r), (3, 1, 0), "{:#?}", r.failures);
     assert!(failure(&r, 0).contains("accepted a invalid module"));
     assert_eq!(TierEngine::new(Tier::InterpFuel).name(), "interp-fuel");
+}
+
+/// The features of the suites written against 3.0 (`exceptions`).
+const WASM3ISH: Features = Features {
+    exceptions: true,
+    function_references: true,
+    tail_call: true,
+    ..Features::WASM2
+};
+
+/// The interpreter, with a host module `host` the scripts import from:
+/// `tag`, a tag of `[i32]`, and `throw`, a function of `[i32] -> []` that
+/// throws an exception of `tag` carrying its argument. Exceptions then
+/// reach the harness from code the tiers run today (no `throw` in it).
+struct WithThrowingHost;
+
+impl Engine for WithThrowingHost {
+    fn name(&self) -> &'static str {
+        "interp"
+    }
+
+    fn validate(&self, bytes: &[u8], features: Features) -> Result<(), Rejection> {
+        TierEngine::new(Tier::Interp).validate(bytes, features)
+    }
+
+    fn executor(&self, features: Features) -> Result<Option<Box<dyn Executor>>, String> {
+        let mut executor = ApiExecutor::new(Strategy::Interpreter, features, false, true)
+            .map_err(|e| e.to_string())?;
+        executor
+            .register_host("host", |store| {
+                let ty = FuncType {
+                    params: [ValType::I32].into(),
+                    results: [].into(),
+                };
+                let tag = Tag::new(&mut *store, &ty)?;
+                let throw = Func::wrap(
+                    store,
+                    move |mut caller: Caller<'_, ()>, x: i32| -> Result<(), Trap> {
+                        let exn = Exn::new(&mut caller, &tag, &[Val::I32(x)])
+                            .map_err(|e| Trap::host(e.to_string()))?;
+                        Err(exn.into())
+                    },
+                );
+                Ok(vec![
+                    ("tag".to_string(), tag.into()),
+                    ("throw".to_string(), throw.into()),
+                ])
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(Some(Box::new(executor)))
+    }
+}
+
+#[test]
+fn assert_exception_needs_an_uncaught_exception() {
+    let text = r#"
+        (module $m
+          (import "host" "throw" (func $throw (param i32)))
+          (import "host" "tag" (tag $e (param i32)))
+          (export "e" (tag $e))
+          (func (export "throw") (param i32) (call $throw (local.get 0)))
+          (func (export "ok") (result i32) (i32.const 1))
+          (func (export "trap") (unreachable)))
+        (assert_exception (invoke "throw" (i32.const 1)))
+        (assert_exception (module
+          (import "host" "throw" (func $t (param i32)))
+          (func $s (call $t (i32.const 0)))
+          (start $s)))
+        (register "m" $m)
+        (module (import "m" "e" (tag (param i32))))
+        (assert_unlinkable (module (import "m" "e" (tag (param i64)))) "incompatible import type")
+        (assert_unlinkable (module (import "m" "e" (func (param i32)))) "incompatible import type")
+        (assert_exception (invoke $m "ok"))
+        (assert_exception (invoke $m "trap"))
+        (assert_trap (invoke $m "throw" (i32.const 1)) "unreachable")
+        (assert_return (invoke $m "throw" (i32.const 1)))
+        (assert_exception (get $m "e"))
+        (assert_unlinkable (module (import "m" "e" (tag (param i32)))) "incompatible import type")
+    "#;
+    let r = run_wast(&WithThrowingHost, WASM3ISH, "inline.wast", text);
+    assert_eq!(pfs(&r), (7, 6, 0), "{:#?}", r.failures);
+    assert!(failure(&r, 0).contains("returned [i32 1] instead of throwing"));
+    assert!(failure(&r, 1).contains("expected an uncaught exception: trapped: unreachable"));
+    assert!(failure(&r, 2).contains("expected the trap \"unreachable\": an uncaught exception"));
+    assert!(failure(&r, 3).contains("expected a return: an uncaught exception"));
+    assert!(failure(&r, 4).contains("reading a global cannot throw"));
+    assert!(failure(&r, 5).contains("linked a module that must be unlinkable"));
+}
+
+#[test]
+fn typed_references_cross_as_arguments_and_results() {
+    let text = r#"
+        (module
+          (type $t (func (result i32)))
+          (func $f (type $t) (i32.const 7))
+          (elem declare func $f)
+          (func (export "null-t") (result (ref null $t)) (ref.null $t))
+          (func (export "is-null") (param (ref null $t)) (result i32) (ref.is_null (local.get 0)))
+          (func (export "f") (result (ref $t)) (ref.func $f))
+          (func (export "null-exn") (result exnref) (ref.null exn))
+          (func (export "id-exn") (param exnref) (result exnref) (local.get 0)))
+        (assert_return (invoke "null-t") (ref.null nofunc))
+        (assert_return (invoke "null-t") (ref.null func))
+        (assert_return (invoke "null-t") (ref.null))
+        (assert_return (invoke "is-null" (ref.null $t)) (i32.const 1))
+        (assert_return (invoke "is-null" (ref.null nofunc)) (i32.const 1))
+        (assert_return (invoke "f") (ref.func $f))
+        (assert_return (invoke "f") (ref.func))
+        (assert_return (invoke "null-exn") (ref.null exn))
+        (assert_return (invoke "null-exn") (ref.null noexn))
+        (assert_return (invoke "id-exn" (ref.null exn)) (ref.null))
+        (assert_return (invoke "null-t") (ref.null extern))
+        (assert_return (invoke "is-null" (ref.null extern)) (i32.const 1))
+        (assert_return (invoke "null-exn") (ref.null func))
+        (assert_return (invoke "f") (ref.null func))
+    "#;
+    for tier in [Tier::Interp, Tier::InterpFuel] {
+        let r = run_wast(&TierEngine::new(tier), WASM3ISH, "inline.wast", text);
+        assert_eq!(pfs(&r), (11, 4, 0), "{:#?}", r.failures);
+        assert!(failure(&r, 0).contains("expected RefNull(Some(Extern))"));
+        assert!(failure(&r, 1).contains("type mismatch"));
+        assert!(failure(&r, 2).contains("got ref.null exn"));
+        assert!(failure(&r, 3).contains("got ref.func"));
+    }
+}
+
+/// Every argument and expected result of every suite is one the harness
+/// can make or check, and every directive one it runs: the suites that
+/// only the validate tier runs today ([`Suite::validate_only`]) included, so
+/// that turning them on for a tier can fail only because of the tier.
+#[test]
+fn every_directive_of_every_suite_is_expressible() {
+    let mut problems = Vec::new();
+    for suite in crate::suite::SUITES {
+        for file in suite.files() {
+            let mut lexer = wast::lexer::Lexer::new(file.text);
+            lexer.allow_confusing_unicode(true);
+            let buf = match wast::parser::ParseBuffer::new_with_lexer(lexer) {
+                Ok(buf) => buf,
+                Err(e) => {
+                    problems.push(format!("{}/{}: {e}", suite.name, file.name));
+                    continue;
+                }
+            };
+            let wast = match wast::parser::parse::<wast::Wast<'_>>(&buf) {
+                Ok(wast) => wast,
+                Err(e) => {
+                    problems.push(format!("{}/{}: {e}", suite.name, file.name));
+                    continue;
+                }
+            };
+            for directive in &wast.directives {
+                if let Err(why) = expressible(directive) {
+                    problems.push(format!("{}/{}: {why}", suite.name, file.name));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// Whether the harness can translate what `directive` passes and expects.
+fn expressible(directive: &WastDirective<'_>) -> Result<(), String> {
+    let args = |exec: &WastExecute<'_>| match exec {
+        WastExecute::Invoke(call) => values::args(&call.args).map(drop),
+        WastExecute::Get { .. } | WastExecute::Wat(_) => Ok(()),
+    };
+    match directive {
+        WastDirective::Invoke(call) | WastDirective::AssertExhaustion { call, .. } => {
+            values::args(&call.args).map(drop)
+        }
+        WastDirective::AssertReturn { exec, results, .. } => {
+            args(exec)?;
+            values::expected(results).map(drop)
+        }
+        WastDirective::AssertTrap { exec, .. } | WastDirective::AssertException { exec, .. } => {
+            args(exec)
+        }
+        WastDirective::AssertInvalidCustom { .. }
+        | WastDirective::AssertMalformedCustom { .. }
+        | WastDirective::AssertSuspension { .. }
+        | WastDirective::Thread(_)
+        | WastDirective::Wait { .. } => Err(format!(
+            "a `{}` directive, which the harness does not run",
+            directive_name(directive)
+        )),
+        WastDirective::Module(_)
+        | WastDirective::ModuleDefinition(_)
+        | WastDirective::ModuleInstance { .. }
+        | WastDirective::AssertMalformed { .. }
+        | WastDirective::AssertInvalid { .. }
+        | WastDirective::Register { .. }
+        | WastDirective::AssertUnlinkable { .. } => Ok(()),
+    }
 }
