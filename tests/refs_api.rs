@@ -42,6 +42,7 @@ tiers!(
     tags_link_through_the_linker,
     a_host_exception_crosses_wasm_without_a_handler,
     exnrefs_cross_calls_and_globals,
+    equivalent_types_of_any_module_or_the_host_are_one_type,
 );
 
 fn engine(strategy: Strategy) -> Result<Engine, Error> {
@@ -399,5 +400,51 @@ fn exnrefs_cross_calls_and_globals(strategy: Strategy) -> Result<(), Error> {
         g.set(&mut store, Val::FuncRef(None)),
         Err(Error::Type(_))
     ));
+    Ok(())
+}
+
+fn equivalent_types_of_any_module_or_the_host_are_one_type(
+    strategy: Strategy,
+) -> Result<(), Error> {
+    let engine = engine(strategy)?;
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let a = Module::new(
+        &engine,
+        r#"(module
+            (type $t (func (result i32)))
+            (func $f (export "f") (type $t) (i32.const 1))
+            (global (export "g") (mut (ref null $t)) (ref.func $f)))"#,
+    )?;
+    // The same type in another module; and a type of the same signature in
+    // a recursion group of two, which is another type.
+    let b = Module::new(
+        &engine,
+        r#"(module
+            (type $u (func (result i32)))
+            (rec (type $r (func (result i32))) (type $s (func)))
+            (func (export "same") (type $u) (i32.const 2))
+            (func (export "other") (type $r) (i32.const 3)))"#,
+    )?;
+    let a = linker.instantiate(&mut store, &a)?;
+    let b = linker.instantiate(&mut store, &b)?;
+    let g = a
+        .get_global(&store, "g")
+        .ok_or_else(|| Error::Type("no g".into()))?;
+    let get = |name: &str| {
+        b.get_func(&store, name)
+            .ok_or_else(|| Error::Type(format!("no {name}")))
+    };
+    let (same, other) = (get("same")?, get("other")?);
+    g.set(&mut store, same.into())?;
+    assert!(matches!(
+        g.set(&mut store, other.into()),
+        Err(Error::Type(_))
+    ));
+    // A host function's type is the final type of one-type group, so it is
+    // the modules' `$t` too.
+    let host = Func::wrap(&mut store, || 4i32);
+    assert_eq!(host.ref_ty(&store), same.ref_ty(&store));
+    g.set(&mut store, host.into())?;
     Ok(())
 }
