@@ -12,33 +12,14 @@
 //! `cargo test -p kiln --test exceptions_api` (`-- interp::` for the
 //! interpreter's cases alone).
 
+#[macro_use]
+mod common;
+
+use common::{engine, func_type, thrower};
 use kiln::{
     Caller, Config, Engine, Error, Exn, Func, FuncType, Linker, Module, Store, Strategy, Tag, Trap,
     Val, ValType,
 };
-
-/// Runs each listed case (a `fn(Strategy) -> Result<(), Error>`) once per
-/// tier: `tiers!(a)` expands to `mod interp { #[test] fn a() ... }` and the
-/// same `mod jit`.
-macro_rules! tiers {
-    ($($case:ident),* $(,)?) => {
-        mod interp {
-            $(#[test]
-            fn $case() -> Result<(), kiln::Error> {
-                super::$case(kiln::Strategy::Interpreter)
-            })*
-        }
-        mod jit {
-            $(#[test]
-            fn $case() -> Result<(), kiln::Error> {
-                if !kiln::Strategy::JIT_AVAILABLE {
-                    return Ok(());
-                }
-                super::$case(kiln::Strategy::Jit)
-            })*
-        }
-    };
-}
 
 tiers!(
     wasm_throws_and_the_host_catches,
@@ -48,15 +29,8 @@ tiers!(
     wasm_calls_a_host_function_passed_as_a_typed_reference,
 );
 
-fn engine(strategy: Strategy) -> Result<Engine, Error> {
-    Engine::new(Config::new().strategy(strategy))
-}
-
 fn i32_tag_type() -> FuncType {
-    FuncType {
-        params: [ValType::I32].into(),
-        results: [].into(),
-    }
+    func_type(&[ValType::I32], &[])
 }
 
 fn missing(what: &str) -> Error {
@@ -67,19 +41,6 @@ fn missing(what: &str) -> Error {
 fn exception_of(store: &Store<()>, err: Error) -> Result<Exn, Error> {
     err.exception(store)
         .ok_or_else(|| Error::Type(format!("not an exception: {err}")))
-}
-
-/// A host function of type `[i32] -> []` that throws an exception of `tag`
-/// carrying its argument.
-fn thrower(store: &mut Store<()>, tag: Tag) -> Func {
-    Func::wrap(
-        store,
-        move |mut caller: Caller<'_, ()>, x: i32| -> Result<(), Trap> {
-            let exn = Exn::new(&mut caller, &tag, &[Val::I32(x)])
-                .map_err(|e| Trap::host(e.to_string()))?;
-            Err(exn.into())
-        },
-    )
 }
 
 fn wasm_throws_and_the_host_catches(strategy: Strategy) -> Result<(), Error> {

@@ -7,34 +7,14 @@
 //! What needs the tiers to run `throw`, `try_table` and declared subtypes is
 //! in `exceptions_api.rs`.
 
-use kiln::{
-    Caller, Config, Engine, Error, Exn, Extern, Func, FuncType, Global, GlobalType, HeapType,
-    IndexType, Limits, Linker, Module, RefType, Store, Strategy, Table, TableType, Tag, Trap, Val,
-    ValType,
-};
+#[macro_use]
+mod common;
 
-/// Runs each listed case (a `fn(Strategy) -> Result<(), Error>`) once per
-/// tier: `tiers!(a)` expands to `mod interp { #[test] fn a() ... }` and the
-/// same `mod jit`.
-macro_rules! tiers {
-    ($($case:ident),* $(,)?) => {
-        mod interp {
-            $(#[test]
-            fn $case() -> Result<(), kiln::Error> {
-                super::$case(kiln::Strategy::Interpreter)
-            })*
-        }
-        mod jit {
-            $(#[test]
-            fn $case() -> Result<(), kiln::Error> {
-                if !kiln::Strategy::JIT_AVAILABLE {
-                    return Ok(());
-                }
-                super::$case(kiln::Strategy::Jit)
-            })*
-        }
-    };
-}
+use common::{engine, func_type, thrower};
+use kiln::{
+    Engine, Error, Exn, Extern, Func, Global, GlobalType, HeapType, IndexType, Limits, Linker,
+    Module, RefType, Store, Strategy, Table, TableType, Tag, Trap, Val, ValType,
+};
 
 tiers!(
     typed_parameters_take_typed_nulls_and_functions_of_their_type,
@@ -44,17 +24,6 @@ tiers!(
     exnrefs_cross_calls_and_globals,
     equivalent_types_of_any_module_or_the_host_are_one_type,
 );
-
-fn engine(strategy: Strategy) -> Result<Engine, Error> {
-    Engine::new(Config::new().strategy(strategy))
-}
-
-fn func_type(params: &[ValType], results: &[ValType]) -> FuncType {
-    FuncType {
-        params: params.into(),
-        results: results.into(),
-    }
-}
 
 /// A host function of type `[i32] -> [i32]` and one of `[] -> []`.
 fn two_host_funcs(store: &mut Store<()>) -> (Func, Func) {
@@ -307,19 +276,6 @@ fn a_tag_with_typed_references_takes_a_matching_payload() -> Result<(), Error> {
         Err(Error::Type(_))
     ));
     Ok(())
-}
-
-/// A host function of type `[i32] -> []` that throws an exception of `tag`
-/// carrying its argument.
-fn thrower(store: &mut Store<()>, tag: Tag) -> Func {
-    Func::wrap(
-        store,
-        move |mut caller: Caller<'_, ()>, x: i32| -> Result<(), Trap> {
-            let exn = Exn::new(&mut caller, &tag, &[Val::I32(x)])
-                .map_err(|e| Trap::host(e.to_string()))?;
-            Err(exn.into())
-        },
-    )
 }
 
 fn a_host_exception_crosses_wasm_without_a_handler(strategy: Strategy) -> Result<(), Error> {
