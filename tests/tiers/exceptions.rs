@@ -76,12 +76,15 @@ const EXN: &str = r#"(module
       (drop) (drop) (return (i32.const -2))))
   ;; $e2's payload, caught two frames up: x * 10 + f.
   (func $throw2 (param i64 f32) (throw $e2 (local.get 0) (local.get 1)))
-  (func (export "payload") (param i64 f32) (result f64)
+  (func (export "payload") (param i64 f32) (result f64) (local f32)
     (block $h (result i64 f32)
       (try_table (catch $e2 $h) (call $throw2 (local.get 0) (local.get 1)))
       (return (f64.const -1)))
-    (f64.promote_f32)
-    (f64.add (f64.mul (f64.convert_i64_s) (f64.const 10))))
+    (local.set 2)
+    (f64.convert_i64_s)
+    (f64.const 10)
+    (f64.mul)
+    (f64.add (f64.promote_f32 (local.get 2))))
   (func (export "escape") (param i32) (call $throw (local.get 0)))
 )"#;
 
@@ -102,19 +105,28 @@ fn catch_ref_and_throw_ref_rethrow(tier: Tier) {
     assert_eq!(p.call("rethrow", &[Val::I32(3)]), Ok(vec![Val::I32(1003)]));
     let err = p.call("throw_ref_null", &[]).expect_err("null");
     assert_eq!(err.code(), Some(TrapCode::NullExceptionReference));
-    assert!(err.to_string().contains("null exception reference"), "{err}");
+    assert!(
+        err.to_string().contains("null exception reference"),
+        "{err}"
+    );
 }
 
 fn catch_all_and_catch_all_ref_catch_anything(tier: Tier) {
     let mut p = Program::load(tier, EXN);
     assert_eq!(p.call("catch_all", &[Val::I32(1)]), Ok(vec![Val::I32(77)]));
-    assert_eq!(p.call("catch_all_ref", &[Val::I32(1)]), Ok(vec![Val::I32(0)]));
+    assert_eq!(
+        p.call("catch_all_ref", &[Val::I32(1)]),
+        Ok(vec![Val::I32(0)])
+    );
 }
 
 fn an_inner_try_table_that_does_not_match_passes_to_the_outer(tier: Tier) {
     let mut p = Program::load(tier, EXN);
     assert_eq!(p.call("nested", &[Val::I32(9)]), Ok(vec![Val::I32(9)]));
-    assert_eq!(p.call("nested_direct", &[Val::I32(8)]), Ok(vec![Val::I32(8)]));
+    assert_eq!(
+        p.call("nested_direct", &[Val::I32(8)]),
+        Ok(vec![Val::I32(8)])
+    );
 }
 
 fn payloads_of_several_types_arrive_intact(tier: Tier) {
@@ -195,12 +207,14 @@ fn host_program(tier: Tier) -> RawProgram {
         );
         let reenter = store.add_host_func(
             &i32_to_i32,
-            Arc::new(move |caller: HostCaller<'_>, args: &[Val], results: &mut [Val]| {
-                let instance = caller.instance.expect("called from wasm");
-                let r = call_export(tier, caller.store, caller.data, instance, "throws", args)?;
-                results[0] = r[0];
-                Ok(())
-            }),
+            Arc::new(
+                move |caller: HostCaller<'_>, args: &[Val], results: &mut [Val]| {
+                    let instance = caller.instance.expect("called from wasm");
+                    let r = call_export(tier, caller.store, caller.data, instance, "throws", args)?;
+                    results[0] = r[0];
+                    Ok(())
+                },
+            ),
         );
         vec![Extern::Tag(tag), Extern::Func(throw), Extern::Func(reenter)]
     })
@@ -210,9 +224,14 @@ fn a_host_exception_is_caught_in_wasm(tier: Tier) {
     let mut p = host_program(tier);
     assert_eq!(p.call("catch_host", &[Val::I32(4)]), Ok(vec![Val::I32(5)]));
     // Uncaught, it comes back out as itself.
-    let err = p.call("uncaught_host", &[Val::I32(4)]).expect_err("uncaught");
+    let err = p
+        .call("uncaught_host", &[Val::I32(4)])
+        .expect_err("uncaught");
     let exn = err.as_exception().expect("an exception");
-    assert_eq!(&*p.store.exns[exn.index()].payload, &[Val::I32(5).to_bits()]);
+    assert_eq!(
+        &*p.store.exns[exn.index()].payload,
+        &[Val::I32(5).to_bits()]
+    );
 }
 
 fn an_exception_crosses_two_host_entries(tier: Tier) {
@@ -247,7 +266,10 @@ fn traps_are_never_caught(tier: Tier) {
         ..raw::Options::default()
     };
     let mut p = RawProgram::try_load(wat, tier, options).expect("compile");
-    assert_eq!(code(p.call("deep", &[])), Some(TrapCode::CallStackExhausted));
+    assert_eq!(
+        code(p.call("deep", &[])),
+        Some(TrapCode::CallStackExhausted)
+    );
     assert_eq!(p.store.depth, 0);
     assert_eq!(code(p.call("trap", &[])), Some(TrapCode::Unreachable));
     assert_eq!(
@@ -298,5 +320,8 @@ fn throwing_costs_the_same_fuel_on_every_tier(tier: Tier) {
     assert_eq!(p.store.get_fuel().expect("fuel"), 93);
     // Too little fuel for $thrower's run: out of fuel, not an exception.
     p.store.set_fuel(3).expect("fuel");
-    assert_eq!(code(p.call("caught", &[Val::I32(5)])), Some(TrapCode::OutOfFuel));
+    assert_eq!(
+        code(p.call("caught", &[Val::I32(5)])),
+        Some(TrapCode::OutOfFuel)
+    );
 }

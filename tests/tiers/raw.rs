@@ -185,11 +185,7 @@ pub fn call_export(
     name: &str,
     args: &[Val],
 ) -> Result<Vec<Val>, Trap> {
-    let Some(Extern::Func(f)) = store.instances[instance.index()]
-        .exports
-        .get(name)
-        .copied()
-    else {
+    let Some(Extern::Func(f)) = store.instances[instance.index()].exports.get(name).copied() else {
         panic!("no function export {name}");
     };
     let ty = store.func_type(f).clone();

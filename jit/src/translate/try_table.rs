@@ -30,8 +30,7 @@ use kiln_parser::{Catch, Module, TagIdx, TryTable, ValType};
 use kiln_runtime::TrapCode;
 
 use super::exceptions::{
-    CatchClause, ExceptionEnv, Rethrow, TryScope, check_pending_in_scope, emit_landing,
-    emit_throw,
+    CatchClause, ExceptionEnv, Rethrow, TryScope, check_pending_in_scope, emit_landing, emit_throw,
 };
 use super::{FuncState, SLOT_SIZE, clif_type};
 use crate::CompileError;
