@@ -21,6 +21,7 @@ tier_tests!(
     an_uncaught_exception_reaches_the_host,
     a_host_exception_is_caught_in_wasm,
     an_exception_crosses_two_host_entries,
+    host_callees_through_call_ref_and_tail_calls,
     traps_are_never_caught,
     throwing_costs_the_same_fuel_on_every_tier,
 );
@@ -86,6 +87,14 @@ const EXN: &str = r#"(module
     (f64.mul)
     (f64.add (f64.promote_f32 (local.get 2))))
   (func (export "escape") (param i32) (call $throw (local.get 0)))
+  ;; A catch clause whose label is a loop: throw until the count reaches x.
+  (func (export "retry") (param i32) (result i32) (local i32)
+    (loop $again
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (try_table (catch_all $again)
+        (if (i32.lt_u (local.get 1) (local.get 0))
+          (then (call $throw (local.get 1))))))
+    (local.get 1))
 )"#;
 
 fn throw_is_caught_in_the_same_function(tier: Tier) {
@@ -131,6 +140,7 @@ fn an_inner_try_table_that_does_not_match_passes_to_the_outer(tier: Tier) {
 
 fn payloads_of_several_types_arrive_intact(tier: Tier) {
     let mut p = Program::load(tier, EXN);
+    assert_eq!(p.call("retry", &[Val::I32(50)]), Ok(vec![Val::I32(50)]));
     assert_eq!(
         p.call("payload", &[Val::I64(-4), Val::F32(0.5f32.to_bits())]),
         Ok(vec![Val::F64((-39.5f64).to_bits())])
@@ -171,6 +181,34 @@ const HOST: &str = r#"(module
       (i32.const -1)))
   (func (export "uncaught_host") (param i32) (call $host_throw (local.get 0)))
   (func (export "throws") (param i32) (result i32) (throw $e (local.get 0)))
+  (type $i (func (param i32)))
+  (type $ii (func (param i32) (result i32)))
+  (elem declare func $host_throw $reenter)
+  ;; A host function through call_ref, inside a try_table.
+  (func (export "call_ref_host") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (catch $e $h) (call_ref $i (local.get 0) (ref.func $host_throw)))
+      (i32.const -1)))
+  ;; A tail call leaves the try_table with the frame: its catch_all must not
+  ;; see what the callee throws; the caller's try_table does.
+  (func $tail_ref (param i32) (result i32)
+    (block $h
+      (try_table (catch_all $h) (return_call_ref $ii (local.get 0) (ref.func $reenter))))
+    (i32.const -5))
+  (func $tail_import (param i32) (result i32)
+    (block $h
+      (try_table (catch_all $h) (return_call $reenter (local.get 0))))
+    (i32.const -5))
+  (func (export "tail_ref") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h) (call $tail_ref (local.get 0))))
+    (i32.const 200)
+    (i32.add))
+  (func (export "tail_import") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h) (call $tail_import (local.get 0))))
+    (i32.const 200)
+    (i32.add))
   (func (export "outer") (param i32) (result i32)
     (block $h (result i32)
       (try_table (result i32) (catch $e $h) (call $reenter (local.get 0))))
@@ -231,6 +269,19 @@ fn a_host_exception_is_caught_in_wasm(tier: Tier) {
     assert_eq!(
         &*p.store.exns[exn.index()].payload,
         &[Val::I32(5).to_bits()]
+    );
+}
+
+fn host_callees_through_call_ref_and_tail_calls(tier: Tier) {
+    let mut p = host_program(tier);
+    assert_eq!(
+        p.call("call_ref_host", &[Val::I32(4)]),
+        Ok(vec![Val::I32(5)])
+    );
+    assert_eq!(p.call("tail_ref", &[Val::I32(3)]), Ok(vec![Val::I32(203)]));
+    assert_eq!(
+        p.call("tail_import", &[Val::I32(3)]),
+        Ok(vec![Val::I32(203)])
     );
 }
 
