@@ -52,9 +52,6 @@ impl CompiledModule {
         options: CompileOptions,
     ) -> Result<CompiledModule, CompileError> {
         check_module(&module)?;
-        if let Some(what) = info.unexecuted_construct() {
-            return Err(CompileError::unsupported(TierName::Jit, what.to_owned()));
-        }
         let isa = host_isa(options)?;
         if crate::cpu::uses_v128(&module, &info) {
             crate::cpu::check_simd_isa(&*isa)?;
@@ -140,8 +137,8 @@ fn assemble(
     })
 }
 
-/// Compiles hand-built Cranelift functions as a module (for tests of what the
-/// translation does not emit yet): `funcs[i]` is defined function `i`, of
+/// Compiles hand-built Cranelift functions as a module (for tests of the
+/// unwinder on functions shaped by hand): `funcs[i]` is defined function `i`, of
 /// WebAssembly type `types[i]` (its signature must be that type's
 /// [`wasm_signature`]), each with its own trampoline; the module's IR is empty.
 /// Kiln's code generation settings, relocations and tables are those of

@@ -87,6 +87,7 @@ fn call_wasm(
         func_addrs,
         tables: act.tables.as_ptr(),
         sigs: inst.sigs.as_ptr().cast::<u32>(),
+        tags: inst.tags.as_ptr().cast::<u32>(),
         func_entries: std::ptr::null(),
         num_func_entries: 0,
         instance: instance.0,

@@ -17,7 +17,7 @@
 
 use cranelift_codegen::ir::LibCall;
 use kiln_runtime::ops::{self, BulkOp};
-use kiln_runtime::{FuncAddr, RawRef, Trap, TrapCode};
+use kiln_runtime::{ExnEntity, FuncAddr, RawRef, Store, Trap, TrapCode, Val};
 
 use crate::activation::{Activation, Pending};
 use crate::invoke::call_from_wasm;
@@ -42,16 +42,28 @@ pub(crate) enum Libcall {
     /// exception a libcall just left, or ends the entry with the trap it left.
     /// `tail` convention.
     ThrowPending,
+    /// [`call_ref_slow`].
+    CallRefSlow,
+    /// [`new_exception`].
+    NewException,
+    /// [`exception_tag`].
+    ExceptionTag,
+    /// [`exception_payload`].
+    ExceptionPayload,
 }
 
 impl Libcall {
     /// Every libcall, indexed by its number.
-    pub(crate) const ALL: [Libcall; 5] = [
+    pub(crate) const ALL: [Libcall; 9] = [
         Libcall::Bulk,
         Libcall::CallFunc,
         Libcall::CallIndirectSlow,
         Libcall::Throw,
         Libcall::ThrowPending,
+        Libcall::CallRefSlow,
+        Libcall::NewException,
+        Libcall::ExceptionTag,
+        Libcall::ExceptionPayload,
     ];
 
     /// The libcall numbered `index`.
@@ -67,6 +79,10 @@ impl Libcall {
             Libcall::CallIndirectSlow => call_indirect_slow as *const () as usize,
             Libcall::Throw => signals::throw_asm as *const () as usize,
             Libcall::ThrowPending => signals::throw_pending_asm as *const () as usize,
+            Libcall::CallRefSlow => call_ref_slow as *const () as usize,
+            Libcall::NewException => new_exception as *const () as usize,
+            Libcall::ExceptionTag => exception_tag as *const () as usize,
+            Libcall::ExceptionPayload => exception_payload as *const () as usize,
         }
     }
 
@@ -211,7 +227,9 @@ unsafe fn indirect_target(
         .copied()
         .ok_or(TrapCode::UndefinedElement)?;
     let addr = FuncAddr(raw.addr().ok_or(TrapCode::UninitializedElement)?);
-    if store.funcs[addr.index()].sig() != inst.sigs[ty as usize] {
+    // Equal signatures take the inline path unless the callee is a host function or
+    // another instance's; a declared subtype comes here, and matches.
+    if !store.sig_matches(store.funcs[addr.index()].sig(), inst.sigs[ty as usize]) {
         return Err(TrapCode::IndirectCallTypeMismatch);
     }
     Ok(addr)
@@ -244,6 +262,92 @@ unsafe extern "C" fn call_indirect_slow(
     if let Err(p) = outcome {
         fail(act, vm, p);
     }
+}
+
+/// `call_ref` (or `return_call_ref`) of a function compiled code cannot call
+/// directly (a host function, another instance's, or one the store's entry
+/// cache lacks): calls function reference `raw` (never null: the compiled code
+/// checked) through the store, with arguments and results in `values`.
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context and a `values` buffer of
+/// `max(params, results)` slots of the callee's type.
+unsafe extern "C" fn call_ref_slow(vmctx: *mut VmContext, depth: u32, raw: u32, values: *mut u128) {
+    // SAFETY: see `# Safety`.
+    let (vm, act) = unsafe { parts(vmctx) };
+    let outcome = match RawRef(raw).addr() {
+        // SAFETY: as above.
+        Some(addr) => unsafe { call_from_wasm(act, vm, depth, FuncAddr(addr), values) },
+        None => Err(TrapCode::NullFunctionReference.into()),
+    };
+    if let Err(p) = outcome {
+        fail(act, vm, p);
+    }
+}
+
+/// `throw`: a new exception of tag `tag` (an index of the instance's tag space)
+/// whose payload is the tag's parameters, one per slot of `values`. Returns its
+/// `exnref` bits (never null).
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context and a `values` buffer of
+/// one slot per parameter of the tag's type.
+unsafe extern "C" fn new_exception(vmctx: *mut VmContext, tag: u32, values: *const u128) -> u32 {
+    // SAFETY: see `# Safety`.
+    let (_, act) = unsafe { parts(vmctx) };
+    // SAFETY: the entry's store; compiled code is waiting for this call.
+    let store = unsafe { &mut *act.store };
+    let tag = store.instances[act.instance.index()].tags[tag as usize];
+    let ty = store.sig(store.tags[tag.index()].sig);
+    // SAFETY: one slot per parameter (see `# Safety`).
+    let slots = unsafe { std::slice::from_raw_parts(values, ty.params.len()) };
+    // Compiled code stores a value with its own width; the bits above it in the
+    // slot are not the value's, and `Val::to_bits` has them zero.
+    let payload = ty
+        .params
+        .iter()
+        .zip(slots)
+        .map(|(&t, &bits)| Val::from_bits(t, bits).to_bits())
+        .collect();
+    let exn = store.add_exn(ExnEntity { tag, payload });
+    RawRef::from_addr(exn.0).0
+}
+
+/// The exception `exn` (`exnref` bits, never null) of the store: its entity.
+fn exception_of(store: &Store, exn: u32) -> &ExnEntity {
+    &store.exns[RawRef(exn).addr().unwrap_or(u32::MAX) as usize]
+}
+
+/// The store address of exception `exn`'s tag, as a landing block compares it
+/// with `VmContext::tags`.
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context and an `exnref` it holds.
+unsafe extern "C" fn exception_tag(vmctx: *mut VmContext, exn: u32) -> u32 {
+    // SAFETY: see `# Safety`.
+    let (_, act) = unsafe { parts(vmctx) };
+    // SAFETY: the entry's store, only read here.
+    let store = unsafe { &*act.store };
+    exception_of(store, exn).tag.0
+}
+
+/// Copies exception `exn`'s payload into `values`, one slot per value.
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context, an `exnref` it holds, and a
+/// `values` buffer of one slot per parameter of the exception's tag type.
+unsafe extern "C" fn exception_payload(vmctx: *mut VmContext, exn: u32, values: *mut u128) {
+    // SAFETY: see `# Safety`.
+    let (_, act) = unsafe { parts(vmctx) };
+    // SAFETY: the entry's store, only read here.
+    let store = unsafe { &*act.store };
+    let payload = &exception_of(store, exn).payload;
+    // SAFETY: `values` has a slot per value of the payload (see `# Safety`).
+    unsafe { std::ptr::copy_nonoverlapping(payload.as_ptr(), values, payload.len()) };
 }
 
 // Float rounding on hosts whose ISA lacks a rounding instruction (SSE4.1's

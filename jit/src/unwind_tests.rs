@@ -1,6 +1,6 @@
-//! Tests of exception unwinding: hand-built Cranelift functions (the
-//! translation does not emit `try_call` yet) made with the helpers of
-//! `translate/exceptions.rs`, compiled with Kiln's settings, linked and
+//! Tests of exception unwinding: hand-built Cranelift functions (shapes the
+//! translation of WebAssembly may not produce, and a toy exception encoding)
+//! made with the helpers of `translate/exceptions.rs`, compiled with Kiln's settings, linked and
 //! tabled by the compiler's own path (`compile_functions_for_test`), and run
 //! through the real entry (`signals::enter`, the trampolines, the throw stubs
 //! and the signal handler); then exceptions from host functions crossing
@@ -543,6 +543,7 @@ fn context(code: &CompiledModule, depth: u32) -> VmContext {
         func_addrs: std::ptr::null(),
         tables: std::ptr::null(),
         sigs: std::ptr::null(),
+        tags: std::ptr::null(),
         func_entries: std::ptr::null(),
         num_func_entries: 0,
         instance: 0,

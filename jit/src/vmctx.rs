@@ -81,6 +81,9 @@ pub const NO_INSTANCE: u32 = u32::MAX;
 
 /// Offset of the key ([`FuncEntry::sig`] and [`FuncEntry::instance`]).
 pub const FUNC_ENTRY_KEY: i32 = offset_of!(FuncEntry, sig) as i32;
+/// Offset of [`FuncEntry::instance`] (`call_ref` compares it alone: validation
+/// already guarantees the callee's type).
+pub const FUNC_ENTRY_INSTANCE: i32 = offset_of!(FuncEntry, instance) as i32;
 /// Offset of [`FuncEntry::code`].
 pub const FUNC_ENTRY_CODE: i32 = offset_of!(FuncEntry, code) as i32;
 /// Bytes per [`FuncEntry`].
@@ -103,6 +106,10 @@ pub struct VmContext {
     pub tables: *const TableDef,
     /// The store-wide signature of each of the module's types (`InstanceData::sigs`).
     pub sigs: *const u32,
+    /// The store address of every tag of the instance, in index order
+    /// (`InstanceData::tags`): a landing block compares an exception's tag with
+    /// them (tags are compared by identity, an imported tag being the exporter's).
+    pub tags: *const u32,
     /// One [`FuncEntry`] per function of the store, by address (the store's JIT
     /// cache; refreshed with the tables).
     pub func_entries: *const FuncEntry,
@@ -142,6 +149,8 @@ pub const FUNC_ADDRS_OFFSET: i32 = offset_of!(VmContext, func_addrs) as i32;
 pub const TABLES_OFFSET: i32 = offset_of!(VmContext, tables) as i32;
 /// Offset of [`VmContext::sigs`].
 pub const SIGS_OFFSET: i32 = offset_of!(VmContext, sigs) as i32;
+/// Offset of [`VmContext::tags`].
+pub const TAGS_OFFSET: i32 = offset_of!(VmContext, tags) as i32;
 /// Offset of [`VmContext::func_entries`].
 pub const FUNC_ENTRIES_OFFSET: i32 = offset_of!(VmContext, func_entries) as i32;
 /// Offset of [`VmContext::num_func_entries`].
@@ -161,7 +170,7 @@ pub const PENDING_OFFSET: i32 = offset_of!(VmContext, pending) as i32;
 
 /// The trap codes compiled code raises with explicit trap instructions, each as a
 /// Cranelift user trap code numbered from 1 by position.
-const RAISED: [TrapCode; 10] = [
+const RAISED: [TrapCode; 13] = [
     TrapCode::Unreachable,
     TrapCode::MemoryOutOfBounds,
     TrapCode::IntegerOverflow,
@@ -172,6 +181,9 @@ const RAISED: [TrapCode; 10] = [
     TrapCode::IndirectCallTypeMismatch,
     TrapCode::UninitializedElement,
     TrapCode::UndefinedElement,
+    TrapCode::NullFunctionReference,
+    TrapCode::NullReference,
+    TrapCode::NullExceptionReference,
 ];
 
 /// The Cranelift user trap code for a libcall's pending trap: the real trap (a

@@ -61,6 +61,7 @@ mod calls;
 mod control;
 mod differential;
 mod embedding;
+mod exceptions;
 mod fuel;
 mod generate;
 mod globals;
@@ -72,6 +73,7 @@ mod raw;
 mod simd;
 mod tables;
 mod traps;
+mod typed_refs;
 
 /// A tier that runs WebAssembly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

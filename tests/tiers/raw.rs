@@ -88,6 +88,26 @@ impl RawProgram {
         })
     }
 
+    /// Compiles `wat` for `tier` with default options and instantiates it with the
+    /// imports `imports` adds to the store (in the module's import order).
+    pub fn with_imports(
+        wat: &str,
+        tier: Tier,
+        imports: impl FnOnce(&mut Store) -> Vec<Extern>,
+    ) -> RawProgram {
+        let (module, code) = compile(wat, tier, Options::default()).expect("compile");
+        let mut store = Store::new(StoreLimits::default());
+        let imports = imports(&mut store);
+        let (instance, start) =
+            instantiate(&mut store, &module, &imports, code).expect("instantiate");
+        assert!(start.is_none());
+        RawProgram {
+            store,
+            instance,
+            tier,
+        }
+    }
+
     /// Compiles `wat` for `tier` with default options and instantiates it.
     pub fn load(wat: &str, tier: Tier) -> RawProgram {
         RawProgram::try_load(wat, tier, Options::default()).expect("compile")
@@ -95,20 +115,14 @@ impl RawProgram {
 
     /// Calls export `name`.
     pub fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
-        let Some(Extern::Func(f)) = self.store.instances[self.instance.index()]
-            .exports
-            .get(name)
-            .copied()
-        else {
-            panic!("no function export {name}");
-        };
-        let ty = self.store.func_type(f).clone();
-        let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
-        match self.tier {
-            Tier::Interp => kiln_interp::invoke(&mut self.store, &mut (), f, args, &mut results)?,
-            Tier::Jit => kiln_jit::invoke(&mut self.store, &mut (), f, args, &mut results)?,
-        }
-        Ok(results)
+        call_export(
+            self.tier,
+            &mut self.store,
+            &mut (),
+            self.instance,
+            name,
+            args,
+        )
     }
 
     /// The bytes of the instance's memory 0 (empty without one).
@@ -159,4 +173,26 @@ pub fn compile_all(tier: Tier, module: &Arc<Module>, info: &Arc<ModuleInfo>) -> 
             )
         }
     }
+}
+
+/// Calls export `name` of `instance` on `tier` (also from a host function, with
+/// the store and host state it was given).
+pub fn call_export(
+    tier: Tier,
+    store: &mut Store,
+    data: &mut dyn std::any::Any,
+    instance: InstanceAddr,
+    name: &str,
+    args: &[Val],
+) -> Result<Vec<Val>, Trap> {
+    let Some(Extern::Func(f)) = store.instances[instance.index()].exports.get(name).copied() else {
+        panic!("no function export {name}");
+    };
+    let ty = store.func_type(f).clone();
+    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    match tier {
+        Tier::Interp => kiln_interp::invoke(store, data, f, args, &mut results)?,
+        Tier::Jit => kiln_jit::invoke(store, data, f, args, &mut results)?,
+    }
+    Ok(results)
 }

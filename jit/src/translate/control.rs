@@ -11,10 +11,11 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Value, types,
+    Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, SigRef, Value, types,
 };
 use kiln_parser::{BlockType, BrTable, ValType};
 
+use super::exceptions::{try_call, try_call_indirect};
 use super::{FuncState, SLOT_SIZE, clif_type};
 use crate::CompileError;
 use crate::libcalls::Libcall;
@@ -42,6 +43,9 @@ pub(crate) enum FrameKind {
     },
     /// The `else` branch of an `if`.
     Else,
+    /// A `try_table`: a block whose scope is open on `Scratch::scopes`
+    /// (`try_table.rs`).
+    TryTable,
 }
 
 /// One entry of the control stack.
@@ -73,7 +77,7 @@ impl ControlFrame {
     }
 
     /// Where a branch to this frame goes, and how many values it carries.
-    fn branch_target(&self) -> (Block, usize) {
+    pub(super) fn branch_target(&self) -> (Block, usize) {
         match self.kind {
             FrameKind::Loop { header } => (header, self.num_params),
             _ => (self.next, self.num_results),
@@ -81,7 +85,7 @@ impl ControlFrame {
     }
 
     /// Records a branch to this frame (which makes `next` reachable unless it is a loop).
-    fn mark_branched(&mut self) {
+    pub(super) fn mark_branched(&mut self) {
         if !matches!(self.kind, FrameKind::Loop { .. }) {
             self.next_reached = true;
         }
@@ -138,9 +142,19 @@ impl<'e> FuncState<'_, 'e> {
     }
 
     pub(super) fn visit_block(&mut self, bt: BlockType) -> Result<(), CompileError> {
+        self.open_block(bt, FrameKind::Block)
+    }
+
+    /// The frame of a `try_table` of type `bt` (its scope is `try_table.rs`'s).
+    pub(super) fn open_try_table(&mut self, bt: BlockType) -> Result<(), CompileError> {
+        self.open_block(bt, FrameKind::TryTable)
+    }
+
+    /// Opens a block-like frame of `kind`: branches to it go to its end.
+    fn open_block(&mut self, bt: BlockType, kind: FrameKind) -> Result<(), CompileError> {
         let (num_params, num_results, next) = self.open(bt)?;
         self.s.controls.push(ControlFrame {
-            kind: FrameKind::Block,
+            kind,
             next,
             num_params,
             num_results,
@@ -230,9 +244,9 @@ impl<'e> FuncState<'_, 'e> {
 
     /// `end`: closes the innermost frame and continues at its `next` block, if anything
     /// reaches it.
-    pub(super) fn visit_end(&mut self) {
+    pub(super) fn visit_end(&mut self) -> Result<(), CompileError> {
         let Some(mut frame) = self.s.controls.pop() else {
-            return;
+            return Ok(());
         };
         if self.reachable {
             self.jump_with(frame.next, frame.num_results);
@@ -256,12 +270,13 @@ impl<'e> FuncState<'_, 'e> {
                 frame.next_reached = true;
             }
             FrameKind::Loop { header } => self.b.seal_block(header),
+            FrameKind::TryTable => self.end_try_table()?,
             FrameKind::Function | FrameKind::Block | FrameKind::Else => {}
         }
         self.s.stack.truncate(frame.height);
         self.reachable = frame.next_reached;
         if !frame.next_reached {
-            return;
+            return Ok(());
         }
         self.b.switch_to_block(frame.next);
         self.b.seal_block(frame.next);
@@ -271,6 +286,24 @@ impl<'e> FuncState<'_, 'e> {
         if let FrameKind::Function = frame.kind {
             self.epilogue(frame.next);
         }
+        Ok(())
+    }
+
+    /// The block a catch clause with label `depth` jumps to, counted from the
+    /// innermost open frame (the `try_table`'s own frame already closed), marked
+    /// as branched to.
+    pub(super) fn catch_target(&mut self, depth: u32) -> Block {
+        let i = self.s.controls.len() - 1 - depth as usize;
+        self.s.controls[i].mark_branched();
+        self.s.controls[i].branch_target().0
+    }
+
+    /// The block a branch with label `depth` goes to and how many values it
+    /// carries, marked as branched to.
+    pub(super) fn branch_to(&mut self, depth: u32) -> (Block, usize) {
+        let i = self.s.controls.len() - 1 - depth as usize;
+        self.s.controls[i].mark_branched();
+        self.s.controls[i].branch_target()
     }
 
     /// The exit block: returns its parameters.
@@ -348,7 +381,7 @@ impl<'e> FuncState<'_, 'e> {
 
     /// Pops the `n` arguments of a call into `Scratch::call_args`, after the
     /// context pointer and the callee's `depth`.
-    fn pop_call_args(&mut self, n: usize, depth: Value) {
+    pub(super) fn pop_call_args(&mut self, n: usize, depth: Value) {
         let start = self.s.stack.len() - n;
         self.s.call_args.clear();
         self.s.call_args.push(self.vmctx);
@@ -357,13 +390,20 @@ impl<'e> FuncState<'_, 'e> {
         self.s.stack.truncate(start);
     }
 
-    /// `call f`: a direct call to a function of the module, or a libcall for an import.
+    /// `call f`: a direct call to a function of the module (a `try_call` inside a
+    /// `try_table`), or a libcall for an import.
     pub(super) fn visit_call(&mut self, f: u32) -> Result<(), CompileError> {
+        self.call_or_import(f, false)
+    }
+
+    /// `call f`; an import as part of `return_call` when `tail` (its exception is
+    /// then not this frame's to catch).
+    fn call_or_import(&mut self, f: u32, tail: bool) -> Result<(), CompileError> {
         let imported = self.env.num_imported_funcs();
         let ty = self.env.func_type(f);
         self.pop_call_args(ty.params.len(), self.depth_out);
         if f < imported {
-            let results = self.call_through_libcall(ty, |s, buf| {
+            let results = self.call_through_libcall(ty, tail, |s, buf| {
                 let call = s.libcall(
                     Libcall::CallFunc,
                     &[types::I32, types::I32, s.env.pointer()],
@@ -376,6 +416,11 @@ impl<'e> FuncState<'_, 'e> {
             return Ok(());
         }
         let callee = self.callee(f - imported)?;
+        if let Some(scope) = self.catching_scope() {
+            let results = try_call(&mut self.b, scope, callee, &self.s.call_args);
+            self.s.stack.extend_from_slice(&results);
+            return Ok(());
+        }
         let call = self.b.ins().call(callee, &self.s.call_args);
         self.s
             .stack
@@ -385,11 +430,13 @@ impl<'e> FuncState<'_, 'e> {
 
     /// Calls a libcall that takes its arguments and results in a value buffer: stores
     /// `Scratch::call_args` (after the context and depth) into a buffer for type `ty`, lets
-    /// `emit` call the libcall with the buffer's address, raises its pending trap, and
-    /// returns the results loaded from the buffer.
-    fn call_through_libcall(
+    /// `emit` call the libcall with the buffer's address, raises its pending trap (or
+    /// throws its exception into the innermost `try_table`, unless the call is part of
+    /// a tail call: `tail`), and returns the results loaded from the buffer.
+    pub(super) fn call_through_libcall(
         &mut self,
         ty: &kiln_parser::FuncType,
+        tail: bool,
         emit: impl FnOnce(&mut Self, Value),
     ) -> Result<Vec<Value>, CompileError> {
         let buf = self.value_buffer(ty.params.len().max(ty.results.len()));
@@ -401,7 +448,7 @@ impl<'e> FuncState<'_, 'e> {
                 .store(flags, v, buf, (i as i32 - 2) * SLOT_SIZE);
         }
         emit(self, buf);
-        self.check_pending();
+        self.check_call_pending(tail);
         let mut results = Vec::with_capacity(ty.results.len());
         for (i, &t) in ty.results.iter().enumerate() {
             let v = self
@@ -414,7 +461,7 @@ impl<'e> FuncState<'_, 'e> {
     }
 
     /// Returns `results` from the function (through its exit block).
-    fn return_values(&mut self, results: &[Value]) {
+    pub(super) fn return_values(&mut self, results: &[Value]) {
         self.s.stack.extend_from_slice(results);
         self.visit_br(self.s.controls.len() as u32 - 1);
     }
@@ -424,7 +471,7 @@ impl<'e> FuncState<'_, 'e> {
     pub(super) fn visit_return_call(&mut self, f: u32) -> Result<(), CompileError> {
         let imported = self.env.num_imported_funcs();
         if f < imported {
-            self.visit_call(f)?;
+            self.call_or_import(f, true)?;
             let n = self.env.func_type(f).results.len();
             let start = self.s.stack.len() - n;
             let results = self.s.stack.split_off(start);
@@ -562,20 +609,12 @@ impl<'e> FuncState<'_, 'e> {
                 .ins()
                 .return_call_indirect(sig, entry, &self.s.call_args);
         } else {
-            let call = self.b.ins().call_indirect(sig, entry, &self.s.call_args);
-            let results: Vec<BlockArg> = self
-                .b
-                .func
-                .dfg
-                .inst_results(call)
-                .iter()
-                .map(|&v| BlockArg::Value(v))
-                .collect();
+            let results = self.call_indirect_results(sig, entry);
             self.b.ins().jump(join, &results);
         }
 
         self.b.switch_to_block(slow);
-        let results = self.call_through_libcall(fty, |s, buf| {
+        let results = self.call_through_libcall(fty, tail, |s, buf| {
             let call = s.libcall(
                 Libcall::CallIndirectSlow,
                 &[types::I32, types::I32, types::I32, types::I64, pointer],
@@ -599,16 +638,36 @@ impl<'e> FuncState<'_, 'e> {
         Ok(())
     }
 
+    /// `call_indirect` of native code `entry` with signature `sig` and
+    /// `Scratch::call_args` (a `try_call_indirect` inside a `try_table`): its
+    /// results, as block arguments.
+    pub(super) fn call_indirect_results(&mut self, sig: SigRef, entry: Value) -> Vec<BlockArg> {
+        let results = match self.catching_scope() {
+            Some(scope) => try_call_indirect(&mut self.b, scope, sig, entry, &self.s.call_args),
+            None => {
+                let call = self.b.ins().call_indirect(sig, entry, &self.s.call_args);
+                self.b.func.dfg.inst_results(call).to_vec()
+            }
+        };
+        results.into_iter().map(BlockArg::Value).collect()
+    }
+
     /// An instruction in unreachable code: only nesting is tracked (module docs).
-    pub(super) fn visit_unreachable(&mut self, instr: &kiln_parser::Instr) {
+    pub(super) fn visit_unreachable(
+        &mut self,
+        instr: &kiln_parser::Instr,
+    ) -> Result<(), CompileError> {
         use kiln_parser::Instr;
         match instr {
-            Instr::Block(_) | Instr::Loop(_) | Instr::If(_) => self.dead_depth += 1,
+            Instr::Block(_) | Instr::Loop(_) | Instr::If(_) | Instr::TryTable(_) => {
+                self.dead_depth += 1
+            }
             Instr::Else if self.dead_depth == 0 => self.visit_else(),
-            Instr::End if self.dead_depth == 0 => self.visit_end(),
+            Instr::End if self.dead_depth == 0 => self.visit_end()?,
             Instr::End => self.dead_depth -= 1,
             _ => {}
         }
+        Ok(())
     }
 }
 

@@ -1,10 +1,9 @@
 //! What the translation of `try_table`, `throw` and `throw_ref` emits: the
 //! generated half of exception handling, over the unwinder of `unwind.rs`.
 //!
-//! The instructions are not translated yet (their IR is being added); these
-//! helpers are the contract the translation is to follow, and the unwinder's
-//! tests build their functions with them. They work on a bare
-//! [`FunctionBuilder`], so `FuncState` calls them with its own builder.
+//! These helpers are the contract the translation (`try_table.rs`) follows,
+//! and the unwinder's tests build their functions with them. They work on a
+//! bare [`FunctionBuilder`], so `FuncState` calls them with its own builder.
 //!
 //! # What to emit
 //! - **`try_table`**: open a [`TryScope`] ([`TryScope::new`], which creates the
@@ -41,14 +40,6 @@
 //! gives it to them): a `try_call` of a `tail` callee treats every register as
 //! clobbered on the exceptional edge, which is what lets the unwinder restore
 //! nothing but the stack and frame pointers.
-
-#![cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "the exception-handling translation, which will call these, waits for its IR"
-    )
-)]
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -267,8 +258,8 @@ pub(crate) struct CatchClause {
 }
 
 /// What [`emit_landing`] needs to know of the store's exceptions: code that
-/// reads an exception, supplied by the translation (`FuncState`, once the
-/// runtime has exception objects) or by a test.
+/// reads an exception, supplied by the translation (`try_table.rs`'s
+/// `StoreExceptions`) or by a test.
 pub(crate) trait ExceptionEnv {
     /// Emits code giving exception `exn`'s tag as a value comparable for
     /// equality with [`ExceptionEnv::tag_identity`].

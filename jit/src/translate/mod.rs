@@ -28,28 +28,35 @@
 //!   `kiln_runtime::fuel`) is preceded by a charge of the run's whole cost
 //!   against `VmContext::fuel`, trapping with `out of fuel` (and charging
 //!   nothing) when less is left: the interpreter's `Fuel` op, at the same place.
-//! - Reference values (`funcref`, `externref`) are `i32`s holding the runtime's
-//!   `RawRef` encoding (0 is null, otherwise the store address plus one).
+//! - Reference values (`funcref`, `externref`, `exnref`, typed references) are
+//!   `i32`s holding the runtime's `RawRef` encoding (0 is null, otherwise the
+//!   store address plus one).
+//! - Inside a `try_table`, calls that may throw are `try_call`s to the scope's
+//!   landing block (`try_table.rs`); elsewhere they are plain calls.
 //!
 //! # Unreachable code
-//! After `br`, `br_table`, `return` and `unreachable` the rest of the
-//! enclosing block is dead. The translator then emits nothing and only counts
-//! nested `block`/`loop`/`if`s (`dead_depth`) to find the `else` or `end`
-//! that makes code reachable again.
+//! After `br`, `br_table`, `return`, `unreachable`, `throw` and `throw_ref`
+//! the rest of the enclosing block is dead. The translator then emits nothing
+//! and only counts nested `block`/`loop`/`if`/`try_table`s (`dead_depth`) to
+//! find the `else` or `end` that makes code reachable again.
 //!
 //! The family files are `impl` blocks on [`FuncState`]: `control.rs`
-//! (blocks, branches, calls), `numeric.rs` (scalar `NumOp`s), `memory.rs`
-//! (loads, stores, memory and table management through the `bulk` libcall),
-//! and `simd/` (every instruction on `v128` values, by family).
-//! `exceptions.rs` holds what `try_table`, `throw` and `throw_ref` are to emit
-//! (functions on the bare builder, ready for the translation of those
-//! instructions).
+//! (blocks, branches, calls), `typed_refs.rs` (`call_ref`, `return_call_ref`,
+//! `ref.as_non_null`, `br_on_null`, `br_on_non_null`), `try_table.rs`
+//! (`try_table`, `throw`, `throw_ref`), `numeric.rs` (scalar `NumOp`s),
+//! `memory.rs` (loads, stores, memory and table management through the `bulk`
+//! libcall), and `simd/` (every instruction on `v128` values, by family).
+//! `exceptions.rs` holds what `try_table`, `throw` and `throw_ref` emit
+//! (functions on the bare builder, which `try_table.rs` and the unwinder's
+//! tests call).
 
 mod control;
 pub(crate) mod exceptions;
 mod memory;
 mod numeric;
 mod simd;
+mod try_table;
+mod typed_refs;
 
 use std::collections::HashMap;
 
@@ -277,6 +284,11 @@ struct Scratch {
     sigs: HashMap<u32, ir::SigRef>,
     /// The fuel each instruction charges before it runs (0: none), with fuel on.
     charges: Vec<u64>,
+    /// The open `try_table`s, innermost last (`try_table.rs`).
+    scopes: Vec<try_table::OpenScope>,
+    /// The catch clauses of the open `try_table`s (each scope knows where its own
+    /// start).
+    catches: Vec<kiln_parser::Catch>,
 }
 
 impl FuncTranslator {
@@ -320,6 +332,8 @@ impl FuncTranslator {
         scratch.callees.clear();
         scratch.sigs.clear();
         scratch.charges.clear();
+        scratch.scopes.clear();
+        scratch.catches.clear();
         if env.options.fuel {
             scratch.charges.resize(instrs.len(), 0);
             kiln_runtime::fuel::for_each_run(instrs, |start, end, cost| {
@@ -492,8 +506,7 @@ impl FuncState<'_, '_> {
     /// Translates one instruction.
     fn visit(&mut self, instr: &Instr) -> Result<(), CompileError> {
         if !self.reachable {
-            self.visit_unreachable(instr);
-            return Ok(());
+            return self.visit_unreachable(instr);
         }
         match instr {
             Instr::Unreachable => {
@@ -505,7 +518,7 @@ impl FuncState<'_, '_> {
             Instr::Loop(bt) => self.visit_loop(*bt)?,
             Instr::If(bt) => self.visit_if(*bt)?,
             Instr::Else => self.visit_else(),
-            Instr::End => self.visit_end(),
+            Instr::End => self.visit_end()?,
             Instr::Br(l) => self.visit_br(l.0),
             Instr::BrIf(l) => self.visit_br_if(l.0),
             Instr::BrTable(t) => self.visit_br_table(t),
@@ -559,21 +572,14 @@ impl FuncState<'_, '_> {
             | Instr::TableCopy { .. }
             | Instr::TableInit { .. }
             | Instr::ElemDrop(_) => self.visit_bulk(instr)?,
-            // `CompiledModule::new` refuses modules that use these
-            // (`ModuleInfo::unexecuted_construct`).
-            Instr::CallRef(_)
-            | Instr::ReturnCallRef(_)
-            | Instr::RefAsNonNull
-            | Instr::BrOnNull(_)
-            | Instr::BrOnNonNull(_)
-            | Instr::Throw(_)
-            | Instr::ThrowRef
-            | Instr::TryTable(_) => {
-                return Err(CompileError::unsupported(
-                    kiln_runtime::TierName::Jit,
-                    format!("the instruction {instr:?}"),
-                ));
-            }
+            Instr::CallRef(ty) => self.visit_call_ref(ty.0, false)?,
+            Instr::ReturnCallRef(ty) => self.visit_call_ref(ty.0, true)?,
+            Instr::RefAsNonNull => self.visit_ref_as_non_null(),
+            Instr::BrOnNull(l) => self.visit_br_on_null(l.0),
+            Instr::BrOnNonNull(l) => self.visit_br_on_non_null(l.0),
+            Instr::Throw(tag) => self.visit_throw(tag.0)?,
+            Instr::ThrowRef => self.visit_throw_ref(),
+            Instr::TryTable(tt) => self.visit_try_table(tt)?,
             Instr::I32Const(v) => {
                 let v = self.b.ins().iconst(types::I32, i64::from(*v));
                 self.push(v);
