@@ -17,8 +17,7 @@ mod common;
 
 use common::{engine, func_type, thrower};
 use kiln::{
-    Caller, Config, Engine, Error, Exn, Func, FuncType, Linker, Module, Store, Strategy, Tag, Trap,
-    Val, ValType,
+    Caller, Error, Exn, Func, FuncType, Linker, Module, Store, Strategy, Tag, Trap, Val, ValType,
 };
 
 tiers!(

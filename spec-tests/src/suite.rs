@@ -30,10 +30,6 @@ pub struct Suite {
     /// Each entry says in a comment why; the rest of the suite keeps the
     /// narrower set, so it still checks that Kiln rejects what it should.
     pub file_features: &'static [(&'static str, Features)],
-    /// Whether only the validate tier runs the suite: the executing tiers
-    /// refuse its proposal's instructions as unsupported so far, so they
-    /// do not run it at all (nothing is counted for them).
-    pub validate_only: bool,
     /// Files no tier runs, with why: each is reported by name as skipped.
     pub skip_files: &'static [(&'static str, &'static str)],
 }
@@ -48,7 +44,6 @@ pub const SUITES: &[Suite] = &[
         source: Source::Spec(SpecVersion::V2),
         features: Features::WASM2,
         file_features: &[],
-        validate_only: false,
         skip_files: &[],
     },
     // SIMD is part of 2.0; its files still live in the proposal's directory.
@@ -65,7 +60,6 @@ pub const SUITES: &[Suite] = &[
                 ..Features::WASM2
             },
         )],
-        validate_only: false,
         skip_files: &[],
     },
     Suite {
@@ -76,7 +70,6 @@ pub const SUITES: &[Suite] = &[
             ..Features::WASM2
         },
         file_features: &[],
-        validate_only: false,
         skip_files: &[],
     },
     Suite {
@@ -87,7 +80,6 @@ pub const SUITES: &[Suite] = &[
             ..Features::WASM2
         },
         file_features: &[],
-        validate_only: false,
         skip_files: &[],
     },
     Suite {
@@ -98,7 +90,6 @@ pub const SUITES: &[Suite] = &[
             ..Features::WASM2
         },
         file_features: &[],
-        validate_only: false,
         skip_files: &[],
     },
     Suite {
@@ -109,7 +100,6 @@ pub const SUITES: &[Suite] = &[
             ..Features::WASM2
         },
         file_features: &[],
-        validate_only: false,
         skip_files: &[],
     },
     Suite {
@@ -120,7 +110,6 @@ pub const SUITES: &[Suite] = &[
             ..Features::WASM2
         },
         file_features: &[],
-        validate_only: false,
         skip_files: &[],
     },
     Suite {
@@ -132,7 +121,6 @@ pub const SUITES: &[Suite] = &[
             ..Features::WASM2
         },
         file_features: &[],
-        validate_only: true,
         skip_files: &[],
     },
     Suite {
@@ -147,7 +135,6 @@ pub const SUITES: &[Suite] = &[
             ..Features::WASM2
         },
         file_features: &[],
-        validate_only: true,
         skip_files: &[],
     },
     Suite {
@@ -155,7 +142,6 @@ pub const SUITES: &[Suite] = &[
         source: Source::Spec(SpecVersion::V3),
         features: Features::ALL,
         file_features: &[],
-        validate_only: true,
         skip_files: GC_FILES,
     },
 ];

@@ -46,23 +46,6 @@ pub struct ModuleInfo {
     pub declares_subtypes: bool,
 }
 
-impl ModuleInfo {
-    /// The first construct of typed function references or exception
-    /// handling the module uses that the execution tiers do not run yet, in
-    /// words for an error message; `None` if it uses none.
-    pub fn unexecuted_construct(&self) -> Option<&'static str> {
-        if self.uses_typed_ref_instrs {
-            Some("typed function reference instructions (call_ref, br_on_null, ...)")
-        } else if self.uses_exception_instrs {
-            Some("exception handling instructions (throw, throw_ref, try_table)")
-        } else if self.declares_subtypes {
-            Some("types with declared supertypes")
-        } else {
-            None
-        }
-    }
-}
-
 /// A sink that only lets the decoder run on.
 struct Discard;
 

@@ -80,7 +80,7 @@ impl Executor<'_> {
         addr: FuncAddr,
         args: Reg,
     ) -> Result<ControlFlow<()>, Trap> {
-        tail_call(
+        let called = tail_call(
             self.store,
             self.data,
             self.stack,
@@ -88,7 +88,13 @@ impl Executor<'_> {
             addr,
             args,
             self.modules,
-        )?;
+        );
+        if let Err(trap) = called {
+            if trap.as_exception().is_some() {
+                self.leave_frame_for_exception();
+            }
+            return Err(trap);
+        }
         self.pc = self.ctx.frame.pc;
         self.refresh();
         if self.pc == usize::MAX {
@@ -101,6 +107,24 @@ impl Executor<'_> {
             self.refresh();
         }
         Ok(ControlFlow::Continue(()))
+    }
+
+    /// After a tail call to a host function threw: the tail call left the
+    /// frame, so its handlers do not apply, and the exception comes out of
+    /// the caller's call. Makes the caller the running frame, at its call;
+    /// with no caller, leaves no op for [`Executor::unwind`] to look at.
+    #[cold]
+    fn leave_frame_for_exception(&mut self) {
+        match self.ctx.frames.pop() {
+            Some(caller) => {
+                self.ctx.frame = caller;
+                self.pc = caller.pc;
+                self.base = caller.base;
+                self.store.depth -= 1;
+                self.refresh();
+            }
+            None => self.pc = 0,
+        }
     }
 
     /// Returns the `count` values from register `start` to the caller, or,

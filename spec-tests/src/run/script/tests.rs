@@ -360,9 +360,8 @@ fn typed_references_cross_as_arguments_and_results() {
 }
 
 /// Every argument and expected result of every suite is one the harness
-/// can make or check, and every directive one it runs: the suites that
-/// only the validate tier runs today ([`Suite::validate_only`]) included, so
-/// that turning them on for a tier can fail only because of the tier.
+/// can make or check, and every directive one it runs, so that a failure on
+/// a tier can only be the tier's.
 #[test]
 fn every_directive_of_every_suite_is_expressible() {
     let mut problems = Vec::new();
