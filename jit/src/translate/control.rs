@@ -556,6 +556,33 @@ impl<'e> FuncState<'_, 'e> {
 
         // The function's entry, when the store's cache has one. A null element
         // (raw 0) wraps to `u32::MAX`, which no function address reaches.
+        let (entry, fast, slow) = self.func_entry(raw);
+        let key = self
+            .b
+            .ins()
+            .load(types::I64, flags, entry, vmctx::FUNC_ENTRY_KEY);
+        let expected = self.expected_entry_key(ty);
+        let native = self.b.ins().icmp(IntCC::Equal, key, expected);
+        self.dispatch_call(ty, tail, (native, entry), (fast, slow), |s, buf| {
+            let call = s.libcall(
+                Libcall::CallIndirectSlow,
+                &[types::I32, types::I32, types::I32, types::I64, pointer],
+                &[],
+            );
+            s.b.ins()
+                .call(call, &[s.vmctx, s.depth_out, table_v, ty_v, elem, buf]);
+        })
+    }
+
+    /// The entry of the function whose reference is `raw`, in the store's
+    /// cache of entries (`VmContext::func_entries`): emits the check that the
+    /// cache holds it, and its address. Returns the entry, computed in a
+    /// block the builder is left in, and the two blocks the caller picks
+    /// between: `fast` (to create the branch to) and `slow` (cold; also taken
+    /// when the cache lacks the function).
+    pub(super) fn func_entry(&mut self, raw: Value) -> (Value, Block, Block) {
+        let flags = self.vmctx_flags();
+        let pointer = self.env.pointer();
         let addr = self.b.ins().iadd_imm_s(raw, -1);
         let addr = self.b.ins().uextend(types::I64, addr);
         let known = self.b.ins().load(
@@ -580,13 +607,26 @@ impl<'e> FuncState<'_, 'e> {
             .b
             .ins()
             .imul_imm_s(addr, i64::from(vmctx::FUNC_ENTRY_SIZE));
-        let entry = self.b.ins().iadd(entries, offset);
-        let key = self
-            .b
-            .ins()
-            .load(types::I64, flags, entry, vmctx::FUNC_ENTRY_KEY);
-        let expected = self.expected_entry_key(ty);
-        let native = self.b.ins().icmp(IntCC::Equal, key, expected);
+        (self.b.ins().iadd(entries, offset), fast, slow)
+    }
+
+    /// The two ways of a call through a function entry: when `native`, a
+    /// direct call of the entry's code with type `ty` in block `fast`; else,
+    /// in block `slow`, the libcall `slow_call` emits (given the buffer of
+    /// arguments and results). Arguments are `Scratch::call_args`; a tail
+    /// call returns the results, a call pushes them.
+    pub(super) fn dispatch_call(
+        &mut self,
+        ty: u32,
+        tail: bool,
+        (native, entry): (Value, Value),
+        (fast, slow): (Block, Block),
+        slow_call: impl FnOnce(&mut Self, Value),
+    ) -> Result<(), CompileError> {
+        let module: &kiln_parser::Module = self.env.module;
+        let fty = &module.types[ty as usize];
+        let flags = self.vmctx_flags();
+        let pointer = self.env.pointer();
         let join = self.b.create_block();
         if !tail {
             for &r in fty.results.iter() {
@@ -599,7 +639,7 @@ impl<'e> FuncState<'_, 'e> {
         self.b.seal_block(slow);
 
         self.b.switch_to_block(fast);
-        let entry = self
+        let code = self
             .b
             .ins()
             .load(pointer, flags, entry, vmctx::FUNC_ENTRY_CODE);
@@ -607,22 +647,14 @@ impl<'e> FuncState<'_, 'e> {
         if tail {
             self.b
                 .ins()
-                .return_call_indirect(sig, entry, &self.s.call_args);
+                .return_call_indirect(sig, code, &self.s.call_args);
         } else {
-            let results = self.call_indirect_results(sig, entry);
+            let results = self.call_indirect_results(sig, code);
             self.b.ins().jump(join, &results);
         }
 
         self.b.switch_to_block(slow);
-        let results = self.call_through_libcall(fty, tail, |s, buf| {
-            let call = s.libcall(
-                Libcall::CallIndirectSlow,
-                &[types::I32, types::I32, types::I32, types::I64, pointer],
-                &[],
-            );
-            s.b.ins()
-                .call(call, &[s.vmctx, s.depth_out, table_v, ty_v, elem, buf]);
-        })?;
+        let results = self.call_through_libcall(fty, tail, slow_call)?;
         if tail {
             // `join` stays unused (Cranelift drops empty blocks nothing jumps to).
             self.return_values(&results);

@@ -15,7 +15,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{BlockArg, InstBuilder, types};
 use kiln_runtime::TrapCode;
 
-use super::{FuncState, clif_type};
+use super::FuncState;
 use crate::CompileError;
 use crate::libcalls::Libcall;
 use crate::vmctx;
@@ -35,31 +35,7 @@ impl FuncState<'_, '_> {
         // The function's entry, when the store's cache has one.
         let flags = self.vmctx_flags();
         let pointer = self.env.pointer();
-        let addr = self.b.ins().iadd_imm_s(raw, -1);
-        let addr = self.b.ins().uextend(types::I64, addr);
-        let known = self.b.ins().load(
-            types::I64,
-            flags,
-            self.vmctx,
-            vmctx::NUM_FUNC_ENTRIES_OFFSET,
-        );
-        let cached = self.b.ins().icmp(IntCC::UnsignedLessThan, addr, known);
-        let lookup = self.b.create_block();
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(cached, lookup, &[], slow, &[]);
-        self.b.seal_block(lookup);
-        self.b.switch_to_block(lookup);
-        let entries = self
-            .b
-            .ins()
-            .load(pointer, flags, self.vmctx, vmctx::FUNC_ENTRIES_OFFSET);
-        let offset = self
-            .b
-            .ins()
-            .imul_imm_s(addr, i64::from(vmctx::FUNC_ENTRY_SIZE));
-        let entry = self.b.ins().iadd(entries, offset);
+        let (entry, fast, slow) = self.func_entry(raw);
         let instance = self
             .b
             .ins()
@@ -71,53 +47,14 @@ impl FuncState<'_, '_> {
             vmctx::INSTANCE_OFFSET,
         );
         let native = self.b.ins().icmp(IntCC::Equal, instance, this);
-        let join = self.b.create_block();
-        if !tail {
-            for &r in fty.results.iter() {
-                let t = clif_type(r)?;
-                self.b.append_block_param(join, t);
-            }
-        }
-        self.b.ins().brif(native, fast, &[], slow, &[]);
-        self.b.seal_block(fast);
-        self.b.seal_block(slow);
-
-        self.b.switch_to_block(fast);
-        let code = self
-            .b
-            .ins()
-            .load(pointer, flags, entry, vmctx::FUNC_ENTRY_CODE);
-        let sig = self.sig_ref(ty)?;
-        if tail {
-            self.b
-                .ins()
-                .return_call_indirect(sig, code, &self.s.call_args);
-        } else {
-            let results = self.call_indirect_results(sig, code);
-            self.b.ins().jump(join, &results);
-        }
-
-        self.b.switch_to_block(slow);
-        let results = self.call_through_libcall(fty, tail, |s, buf| {
+        self.dispatch_call(ty, tail, (native, entry), (fast, slow), |s, buf| {
             let call = s.libcall(
                 Libcall::CallRefSlow,
                 &[types::I32, types::I32, pointer],
                 &[],
             );
             s.b.ins().call(call, &[s.vmctx, s.depth_out, raw, buf]);
-        })?;
-        if tail {
-            self.return_values(&results);
-            return Ok(());
-        }
-        let args: Vec<BlockArg> = results.iter().map(|&v| BlockArg::Value(v)).collect();
-        self.b.ins().jump(join, &args);
-        self.b.switch_to_block(join);
-        self.b.seal_block(join);
-        self.s
-            .stack
-            .extend_from_slice(self.b.func.dfg.block_params(join));
-        Ok(())
+        })
     }
 
     /// `ref.as_non_null`: traps on null, else leaves the reference.
