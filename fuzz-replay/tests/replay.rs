@@ -13,21 +13,30 @@
 
 use std::path::{Path, PathBuf};
 
-use kiln_fuzz_replay::differential::{Agreement, SimdUse, simd_use, smith_module};
+use kiln_fuzz_replay::differential::{
+    Agreement, SimdUse, simd_use, smith_module, uses_exceptions, uses_function_references,
+};
 use kiln_fuzz_replay::{
     Finding, differential_outcome, differential_wasm, node_input_outcome, parse_validate_outcome,
     wat_outcome,
 };
 
 /// `wasm-smith` seeds for the `differential` target.
-const DIFFERENTIAL_SEEDS: u64 = 500;
-/// The fewest of the seeds' modules that must use SIMD (compared three ways)
-/// and relaxed SIMD (compared on Kiln's tiers): with `wasm-smith` 0.263 almost
-/// every module uses `v128` (244 and 255 of the 500 seeds' 499 modules today;
-/// see `differential::smith_config`), so a lower count means the generator
-/// or the harness stopped producing them.
-const MIN_SIMD_MODULES: usize = 150;
-const MIN_RELAXED_MODULES: usize = 150;
+const DIFFERENTIAL_SEEDS: u64 = 1000;
+/// The fewest of the seeds' modules that must use SIMD and be compared three
+/// ways, and relaxed SIMD (compared on Kiln's tiers): with `wasm-smith` 0.263
+/// almost every module uses `v128`, and the modules without relaxed SIMD are
+/// compared three ways only if they use neither exception handling nor typed
+/// function references (139 and 468 of the 1000 seeds' modules today; see
+/// `differential::smith_config`), so a lower count means the generator or the
+/// harness stopped producing them.
+const MIN_SIMD_MODULES: usize = 100;
+const MIN_RELAXED_MODULES: usize = 300;
+/// The fewest without relaxed SIMD that must use exception handling, and
+/// typed function references (each knob is on for half the inputs; a module
+/// can use both; 268 and 250 today).
+const MIN_EXCEPTION_MODULES: usize = 150;
+const MIN_TYPED_REF_MODULES: usize = 150;
 
 /// The corpus folder of a target.
 fn corpus_dir(target: &str) -> PathBuf {
@@ -186,6 +195,7 @@ fn differential_seeds() {
         .map(|s| (format!("seed {s}"), seed_input(s)))
         .collect();
     let (mut scalar, mut simd, mut relaxed) = <[Tally; 3]>::default().into();
+    let (mut exceptions, mut typed_refs) = <[Tally; 2]>::default().into();
     replay(
         "differential",
         inputs.iter().map(|(n, b)| (n.clone(), b.as_slice())),
@@ -193,16 +203,33 @@ fn differential_seeds() {
             let Some(wasm) = smith_module(b) else {
                 return Ok(());
             };
-            let tally = match simd_use(&wasm) {
-                SimdUse::None => &mut scalar,
-                SimdUse::Simd => &mut simd,
-                SimdUse::Relaxed => &mut relaxed,
-            };
-            tally.modules += 1;
-            if let Agreement::Complete { calls, out_of_fuel } = differential_wasm(&wasm)? {
-                tally.instantiated += 1;
-                tally.calls += calls;
-                tally.out_of_fuel += out_of_fuel;
+            // Relaxed SIMD first: such a module is compared on Kiln's tiers
+            // only, whatever else it uses; then the 3.0 proposals wasmi
+            // lacks (a module can count for both).
+            let simd_use = simd_use(&wasm);
+            let proposals = simd_use != SimdUse::Relaxed;
+            let mut tallies = Vec::new();
+            if proposals && uses_exceptions(&wasm) {
+                tallies.push(&mut exceptions);
+            }
+            if proposals && uses_function_references(&wasm) {
+                tallies.push(&mut typed_refs);
+            }
+            if tallies.is_empty() {
+                tallies.push(match simd_use {
+                    SimdUse::None => &mut scalar,
+                    SimdUse::Simd => &mut simd,
+                    SimdUse::Relaxed => &mut relaxed,
+                });
+            }
+            let outcome = differential_wasm(&wasm)?;
+            for tally in tallies {
+                tally.modules += 1;
+                if let Agreement::Complete { calls, out_of_fuel } = outcome {
+                    tally.instantiated += 1;
+                    tally.calls += calls;
+                    tally.out_of_fuel += out_of_fuel;
+                }
             }
             Ok(())
         },
@@ -211,6 +238,11 @@ fn differential_seeds() {
         ("without SIMD (three ways)", scalar),
         ("with SIMD (three ways)", simd),
         ("with relaxed SIMD (Kiln's tiers only)", relaxed),
+        ("with exception handling (Kiln's tiers only)", exceptions),
+        (
+            "with typed function references (Kiln's tiers only)",
+            typed_refs,
+        ),
     ];
     for (kind, t) in kinds {
         println!(
@@ -223,6 +255,13 @@ fn differential_seeds() {
         "too few SIMD ({}) or relaxed SIMD ({}) modules among the seeds",
         simd.modules,
         relaxed.modules
+    );
+    assert!(
+        exceptions.modules >= MIN_EXCEPTION_MODULES && typed_refs.modules >= MIN_TYPED_REF_MODULES,
+        "too few modules with exception handling ({}) or typed function references ({}) \
+         among the seeds",
+        exceptions.modules,
+        typed_refs.modules
     );
 }
 

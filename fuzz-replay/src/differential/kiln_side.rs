@@ -122,11 +122,15 @@ fn to_val(v: Value) -> Val {
         // Only null references are ever passed.
         Value::FuncRef { .. } => Val::null(RefType::FUNCREF),
         Value::ExternRef { .. } => Val::null(RefType::EXTERNREF),
+        Value::ExnRef { .. } => Val::null(RefType::EXNREF),
     }
 }
 
 fn is_null(v: &Val) -> bool {
-    matches!(v, Val::FuncRef(None) | Val::ExternRef(None))
+    matches!(
+        v,
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None)
+    )
 }
 
 fn from_val(v: &Val) -> Value {
@@ -138,9 +142,7 @@ fn from_val(v: &Val) -> Value {
         Val::V128(x) => Value::V128(x),
         Val::FuncRef(r) => Value::FuncRef { null: r.is_none() },
         Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
-        // The differential generates no exception handling, so no exnref
-        // comes back; one would compare by nullness like an externref.
-        Val::ExnRef(r) => Value::ExternRef { null: r.is_none() },
+        Val::ExnRef(r) => Value::ExnRef { null: r.is_none() },
     }
 }
 
@@ -159,6 +161,11 @@ fn failed(e: Error) -> Step {
         Some(TrapCode::InvalidConversionToInteger) => TrapKind::InvalidConversionToInteger,
         Some(TrapCode::CallStackExhausted) => TrapKind::CallStackExhausted,
         Some(TrapCode::OutOfFuel) => TrapKind::OutOfFuel,
+        Some(
+            TrapCode::NullFunctionReference
+            | TrapCode::NullReference
+            | TrapCode::NullExceptionReference,
+        ) => TrapKind::NullReference,
         _ => TrapKind::Other(trap.to_string()),
     })
 }

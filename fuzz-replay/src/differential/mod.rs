@@ -37,11 +37,21 @@
 //! no JIT, such a module only checks that the interpreter does not panic).
 //! Every other module, with SIMD or without, is compared three ways.
 //!
-//! Exceptions: half the modules (a knob) may use exception handling, which
-//! wasmi lacks; a module that does (see [`uses_exceptions`]) is compared on
-//! Kiln's two tiers only, like a relaxed-SIMD one. An exception that leaves
-//! a call is an outcome like a trap (`TrapKind::Other("uncaught
-//! exception")`), and must be the same on both tiers.
+//! Exceptions and typed function references: half the modules (a knob) may
+//! use exception handling, and half (another knob) typed function references,
+//! both of which wasmi lacks. A module that uses either (see
+//! [`uses_exceptions`] and [`uses_function_references`]) is compared on
+//! Kiln's two tiers, and, with the `wasmtime-oracle` feature (the fuzz target
+//! and the `differential-wasmtime` command turn it on; `cargo test` does not,
+//! so as not to build wasmtime), with wasmtime as the oracle. An exception
+//! that leaves a call is an outcome like a trap (`TrapKind::Other("uncaught
+//! exception")`). wasmtime bounds its native stack rather than the call
+//! depth, so a call that exhausts either is not compared with it.
+//! `wasm-smith` generates typed function references only together with GC's
+//! types and instructions, which Kiln does not implement yet, so the typed
+//! references come from rewriting the direct calls of a module built without
+//! GC (see [`typed_calls`]). An export with a non-null reference parameter
+//! is not called (the harness passes null references only).
 //!
 //! NaNs: `wasm-smith` canonicalises the NaNs of float arithmetic, scalar and
 //! per vector lane, in the module it builds; [`canonicalize`] adds the same
@@ -56,9 +66,12 @@
 mod canonicalize;
 mod kiln_side;
 mod simd_use;
+mod typed_calls;
 mod wasmi_side;
+#[cfg(feature = "wasmtime-oracle")]
+mod wasmtime_side;
 
-pub use simd_use::{SimdUse, simd_use, uses_exceptions};
+pub use simd_use::{SimdUse, simd_use, uses_exceptions, uses_function_references};
 
 use std::fmt;
 
@@ -102,6 +115,11 @@ pub enum Value {
         /// Whether the reference is null.
         null: bool,
     },
+    /// An `exnref`, null or not.
+    ExnRef {
+        /// Whether the reference is null.
+        null: bool,
+    },
     /// A `v128`'s bits, lane 0 in the least significant.
     V128(u128),
 }
@@ -117,6 +135,7 @@ impl fmt::Display for Value {
             Value::ExternRef { null } => {
                 write!(f, "externref {}", if null { "null" } else { "ref" })
             }
+            Value::ExnRef { null } => write!(f, "exnref {}", if null { "null" } else { "ref" }),
             Value::V128(v) => write!(f, "v128 {v:#034x}"),
         }
     }
@@ -147,6 +166,9 @@ pub enum TrapKind {
     InvalidConversionToInteger,
     /// The call-depth limit.
     CallStackExhausted,
+    /// A null reference where a function, a non-null reference or an
+    /// exception is needed (`call_ref`, `ref.as_non_null`, `throw_ref`).
+    NullReference,
     /// Fuel ran out: inconclusive.
     OutOfFuel,
     /// Anything else, by message.
@@ -234,7 +256,8 @@ pub enum Agreement {
 /// and bounded sizes. `knobs` (one input byte) varies what stays within that,
 /// bit by bit (from the least significant): exporting everything (bit 0),
 /// relaxed SIMD (bit 1), 64-bit memories (bit 2), how many memories (bits
-/// 3 and 4) and tables (bits 5 and 6), exception handling (bit 7).
+/// 3 and 4) and tables (bit 5), typed function references (bit 6),
+/// exception handling (bit 7).
 pub fn smith_config(knobs: u8) -> wasm_smith::Config {
     wasm_smith::Config {
         // WebAssembly 2.0.
@@ -249,17 +272,17 @@ pub fn smith_config(knobs: u8) -> wasm_smith::Config {
         extended_const_enabled: true,
         memory64_enabled: knobs & 0b100 != 0,
         max_memories: 1 + usize::from(knobs >> 3 & 0b11),
-        max_tables: 1 + usize::from(knobs >> 5 & 0b11),
+        max_tables: 1 + usize::from(knobs >> 5 & 0b1),
         // Half the inputs: a module using it is compared on Kiln's tiers
         // only (see the module docs).
         relaxed_simd_enabled: knobs & 0b10 != 0,
         // Everything else.
         // Half the inputs: tags, throw, throw_ref, try_table and exnref; a
-        // module using them is compared on Kiln's tiers only (wasmi has no
-        // exception handling). Typed function references come with GC's
-        // types in wasm-smith, which Kiln does not implement yet, so they are
-        // left to the spec suites and the tier tests.
+        // module using them is not run on wasmi (see the module docs).
         exceptions_enabled: knobs & 0b1000_0000 != 0,
+        // GC's types and instructions, which Kiln does not implement yet;
+        // half the modules get typed function references from
+        // `typed_calls` instead (knob bit 6, see `smith_module`).
         gc_enabled: false,
         threads_enabled: false,
         wide_arithmetic_enabled: false,
@@ -300,13 +323,19 @@ pub fn smith_config(knobs: u8) -> wasm_smith::Config {
 }
 
 /// Builds the module for a fuzzer input: its first byte picks the knobs of
-/// [`smith_config`], the rest drives `wasm-smith`. `None` if `wasm-smith`
-/// cannot build a module from it.
+/// [`smith_config`], the rest drives `wasm-smith`; with knob bit 6 its direct
+/// calls are then made through typed function references (see
+/// [`typed_calls`]). `None` if `wasm-smith` cannot build a module from it.
 pub fn smith_module(data: &[u8]) -> Option<Vec<u8>> {
     let (&knobs, rest) = data.split_first()?;
     let mut u = Unstructured::new(rest);
     let module = wasm_smith::Module::new(smith_config(knobs), &mut u).ok()?;
-    canonicalize::canonicalize_conversions(&module.to_bytes())
+    let wasm = canonicalize::canonicalize_conversions(&module.to_bytes())?;
+    if knobs & 0b100_0000 == 0 {
+        Some(wasm)
+    } else {
+        typed_calls::typed_calls(&wasm)
+    }
 }
 
 /// The argument for parameter `param` of type `ty`, in call `call` (the
@@ -380,10 +409,88 @@ pub fn argument(ty: ValType, call: usize, param: usize) -> Value {
         ValType::F32 => Value::F32(F32[i].to_bits()),
         ValType::F64 => Value::F64(F64[i].to_bits()),
         ValType::V128 => Value::V128(V128[i]),
-        ValType::Ref(r) if r.heap.top() == kiln::HeapType::Extern => {
-            Value::ExternRef { null: true }
+        ValType::Ref(r) => match r.heap.top() {
+            kiln::HeapType::Extern => Value::ExternRef { null: true },
+            kiln::HeapType::Exn => Value::ExnRef { null: true },
+            _ => Value::FuncRef { null: true },
+        },
+    }
+}
+
+/// Which engine besides Kiln a module is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Consult {
+    /// wasmi: every module of what wasmi runs.
+    Wasmi,
+    /// wasmtime: a module with exception handling or typed function
+    /// references, when the `wasmtime-oracle` feature is on.
+    Wasmtime,
+    /// None: relaxed SIMD, or exception handling or typed function
+    /// references without the feature.
+    Nobody,
+}
+
+/// Whom to consult on `wasm` (see the module docs).
+fn consult(wasm: &[u8]) -> Consult {
+    if !simd_use(wasm).wasmi_consulted() {
+        Consult::Nobody
+    } else if !uses_exceptions(wasm) && !uses_function_references(wasm) {
+        Consult::Wasmi
+    } else if cfg!(feature = "wasmtime-oracle") {
+        Consult::Wasmtime
+    } else {
+        Consult::Nobody
+    }
+}
+
+/// The engine Kiln is compared with.
+enum Oracle {
+    /// Boxed: wasmi's store is large beside wasmtime's handle.
+    Wasmi(Box<wasmi_side::WasmiSide>),
+    #[cfg(feature = "wasmtime-oracle")]
+    Wasmtime(wasmtime_side::WasmtimeSide),
+}
+
+impl Oracle {
+    fn new(wasm: &[u8], consult: Consult) -> Result<Oracle, Step> {
+        match consult {
+            #[cfg(feature = "wasmtime-oracle")]
+            Consult::Wasmtime => wasmtime_side::WasmtimeSide::new(wasm).map(Oracle::Wasmtime),
+            _ => wasmi_side::WasmiSide::new(wasm).map(|w| Oracle::Wasmi(Box::new(w))),
         }
-        ValType::Ref(_) => Value::FuncRef { null: true },
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Oracle::Wasmi(_) => "wasmi",
+            #[cfg(feature = "wasmtime-oracle")]
+            Oracle::Wasmtime(_) => "wasmtime",
+        }
+    }
+
+    fn call(&mut self, name: &str, args: &[Value]) -> Step {
+        match self {
+            Oracle::Wasmi(w) => w.call(name, args),
+            #[cfg(feature = "wasmtime-oracle")]
+            Oracle::Wasmtime(w) => w.call(name, args),
+        }
+    }
+
+    fn snapshot(&mut self, exports: &Exports) -> Snapshot {
+        match self {
+            Oracle::Wasmi(w) => w.snapshot(exports),
+            #[cfg(feature = "wasmtime-oracle")]
+            Oracle::Wasmtime(w) => w.snapshot(exports),
+        }
+    }
+
+    /// Whether a step cannot be compared with this oracle: out of fuel
+    /// (the fuel models differ), or, on wasmtime, whose only depth limit is
+    /// its native stack, out of call depth.
+    fn inconclusive(&self, step: &Step) -> bool {
+        step.out_of_fuel()
+            || (self.name() == "wasmtime"
+                && matches!(step, Step::Trapped(TrapKind::CallStackExhausted)))
     }
 }
 
@@ -392,13 +499,13 @@ struct Sides {
     interp: kiln_side::KilnSide,
     /// `None` where Kiln has no JIT.
     jit: Option<kiln_side::KilnSide>,
-    /// `None` for a module wasmi is not consulted on (relaxed SIMD).
-    oracle: Option<wasmi_side::WasmiSide>,
+    /// `None` for a module no other engine is consulted on (see [`consult`]).
+    oracle: Option<Oracle>,
 }
 
 impl Sides {
     /// Compares the exported state of every engine.
-    fn compare_snapshots(&self, what: &str, exports: &Exports) -> Result<(), Finding> {
+    fn compare_snapshots(&mut self, what: &str, exports: &Exports) -> Result<(), Finding> {
         let interp = self.interp.snapshot(exports);
         if let Some(jit) = &self.jit {
             let native = jit.snapshot(exports);
@@ -412,15 +519,16 @@ impl Sides {
                 ));
             }
         }
-        let Some(oracle) = &self.oracle else {
+        let Some(oracle) = &mut self.oracle else {
             return Ok(());
         };
+        let name = oracle.name();
         let oracle = oracle.snapshot(exports);
         if interp != oracle {
-            let header = format!("Kiln and wasmi differ in exported state {what}");
+            let header = format!("Kiln and {name} differ in exported state {what}");
             return Err(snapshot_difference(
                 header,
-                ("Kiln", "wasmi"),
+                ("Kiln", name),
                 &interp,
                 &oracle,
             ));
@@ -442,8 +550,8 @@ impl Sides {
 /// The first difference, with the step and the engines' observations; or a
 /// panic inside Kiln.
 pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
-    let consult_wasmi = simd_use(wasm).wasmi_consulted() && !uses_exceptions(wasm);
-    let instantiate = || instantiate(wasm, consult_wasmi);
+    let consult = consult(wasm);
+    let instantiate = || instantiate(wasm, consult);
     let mut sides = match instantiate()? {
         Ok(sides) => sides,
         Err(agreement) => return Ok(agreement),
@@ -454,7 +562,9 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
     let mut out_of_fuel = Vec::new();
     for round in 0..ROUNDS {
         for (name, params) in &exports.funcs {
-            if out_of_fuel.contains(&name) {
+            // Only null references are passed (see the module docs).
+            let non_null = |t: &ValType| matches!(t, ValType::Ref(r) if !r.nullable);
+            if out_of_fuel.contains(&name) || params.iter().any(non_null) {
                 continue;
             }
             let args: Vec<Value> = params
@@ -469,7 +579,10 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
                 compare_tiers(&what, (&k, sides.interp.fuel_left()), (&j, jit.fuel_left()))?;
             }
             let w = sides.oracle.as_mut().map(|oracle| oracle.call(name, &args));
-            if k.out_of_fuel() || w.as_ref().is_some_and(Step::out_of_fuel) {
+            let inconclusive = sides.oracle.as_ref().is_some_and(|oracle| {
+                oracle.inconclusive(&k) || w.as_ref().is_some_and(|w| oracle.inconclusive(w))
+            });
+            if k.out_of_fuel() || inconclusive {
                 out_of_fuel.push(name);
                 // Instantiation succeeded alike before, with the same fuel.
                 match instantiate()? {
@@ -478,10 +591,10 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
                 }
                 continue;
             }
-            if let Some(w) = w
+            if let (Some(w), Some(oracle)) = (w, &sides.oracle)
                 && k != w
             {
-                return Err(differ(&what, &k, &w));
+                return Err(differ(oracle.name(), &what, &k, &w));
             }
             sides.compare_snapshots(&format!("after {what}"), &exports)?;
             calls += 1;
@@ -505,14 +618,14 @@ fn compare_tiers(what: &str, interp: (&Step, u64), jit: (&Step, u64)) -> Result<
     )))
 }
 
-/// Instantiates `wasm` on every engine (on wasmi only if `consult_wasmi`):
+/// Instantiates `wasm` on Kiln's tiers and on the engine `consult` names:
 /// the instances, or how all failed alike.
 ///
 /// # Errors
 ///
 /// A panic in Kiln, Kiln's tiers differing in any way, or instantiation
 /// failing differently on Kiln and wasmi.
-fn instantiate(wasm: &[u8], consult_wasmi: bool) -> Result<Result<Sides, Agreement>, Finding> {
+fn instantiate(wasm: &[u8], consult: Consult) -> Result<Result<Sides, Agreement>, Finding> {
     let kiln = catch("Kiln instantiation (interp)", || {
         kiln_side::KilnSide::new(wasm, Strategy::Interpreter)
     })?;
@@ -530,7 +643,7 @@ fn instantiate(wasm: &[u8], consult_wasmi: bool) -> Result<Result<Sides, Agreeme
     } else {
         None
     };
-    if !consult_wasmi {
+    if consult == Consult::Nobody {
         // The module is valid (it uses relaxed SIMD), so Kiln must compile
         // and link it; a trap, the same on both tiers, is an outcome.
         return match kiln {
@@ -546,7 +659,12 @@ fn instantiate(wasm: &[u8], consult_wasmi: bool) -> Result<Result<Sides, Agreeme
             ))),
         };
     }
-    let oracle = wasmi_side::WasmiSide::new(wasm);
+    let oracle = Oracle::new(wasm, consult);
+    let name = match consult {
+        Consult::Wasmtime => "wasmtime",
+        _ => "wasmi",
+    };
+    let differ = |what: &str, k: &Step, w: &Step| differ(name, what, k, w);
     let instantiated = Step::Returned(Vec::new());
     match (kiln, oracle) {
         (Ok(interp), Ok(oracle)) => Ok(Ok(Sides {
@@ -593,9 +711,9 @@ pub fn check_differential(data: &[u8]) {
     }
 }
 
-fn differ(what: &str, kiln: &Step, wasmi: &Step) -> Finding {
+fn differ(oracle: &str, what: &str, kiln: &Step, other: &Step) -> Finding {
     Finding(format!(
-        "Kiln and wasmi differ at {what}\n  Kiln:  {kiln}\n  wasmi: {wasmi}"
+        "Kiln and {oracle} differ at {what}\n  Kiln:  {kiln}\n  {oracle}: {other}"
     ))
 }
 

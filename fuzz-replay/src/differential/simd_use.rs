@@ -46,6 +46,22 @@ pub fn uses_exceptions(wasm: &[u8]) -> bool {
     valid_with(all) && !valid_with(all.difference(WasmFeatures::EXCEPTIONS))
 }
 
+/// Whether `wasm` uses typed function references or what comes with them in
+/// Kiln (`(ref null? $t)`, `call_ref`, `br_on_null`, ..., recursion groups and
+/// declared subtypes, which `wasmparser` files under GC): read off
+/// `wasmparser`'s validator like [`simd_use`]. wasmi has none of them, so
+/// such a module is compared on Kiln's tiers only, or with wasmtime.
+pub fn uses_function_references(wasm: &[u8]) -> bool {
+    let valid_with = |features: WasmFeatures| {
+        Validator::new_with_features(features)
+            .validate_all(wasm)
+            .is_ok()
+    };
+    let all = WasmFeatures::all();
+    let without = all.difference(WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES);
+    valid_with(all) && !valid_with(without)
+}
+
 /// How much of SIMD `wasm` uses (see the module docs).
 pub fn simd_use(wasm: &[u8]) -> SimdUse {
     let valid_with = |features: WasmFeatures| {
@@ -67,7 +83,7 @@ pub fn simd_use(wasm: &[u8]) -> SimdUse {
 
 #[cfg(test)]
 mod tests {
-    use super::{SimdUse, simd_use};
+    use super::{SimdUse, simd_use, uses_exceptions, uses_function_references};
 
     fn use_of(wat: &str) -> SimdUse {
         simd_use(&wat::parse_str(wat).expect("the module is well-formed text"))
@@ -93,5 +109,20 @@ mod tests {
         );
         // Invalid: no engine runs it, none is left out.
         assert_eq!(use_of("(module (func (result i32)))"), SimdUse::None);
+    }
+
+    #[test]
+    fn proposals_are_told_apart() {
+        let module = |wat: &str| wat::parse_str(wat).expect("the module is well-formed text");
+        let plain = module("(module (func (param funcref) (result i32) i32.const 1))");
+        let typed = module(
+            "(module (type $t (func)) (func (param (ref null $t)) local.get 0 call_ref $t))",
+        );
+        let rec = module("(module (rec (type (func)) (type (func))))");
+        let exn = module("(module (tag) (func throw 0))");
+        assert!(!uses_function_references(&plain) && !uses_exceptions(&plain));
+        assert!(uses_function_references(&typed) && !uses_exceptions(&typed));
+        assert!(uses_function_references(&rec));
+        assert!(uses_exceptions(&exn) && !uses_function_references(&exn));
     }
 }

@@ -117,6 +117,8 @@ fn to_val(v: Value) -> Val {
         // Only null references are ever passed.
         Value::FuncRef { .. } => Val::FuncRef(wasmi::Nullable::Null),
         Value::ExternRef { .. } => Val::ExternRef(wasmi::Nullable::Null),
+        // Never passed: a module with exception handling is not run on wasmi.
+        Value::ExnRef { .. } => Val::ExternRef(wasmi::Nullable::Null),
     }
 }
 
