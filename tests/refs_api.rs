@@ -12,8 +12,8 @@ mod common;
 
 use common::{engine, func_type, thrower};
 use kiln::{
-    Engine, Error, Exn, Extern, Func, Global, GlobalType, HeapType, IndexType, Limits, Linker,
-    Module, RefType, Store, Strategy, Table, TableType, Tag, Trap, Val, ValType,
+    Engine, Error, Exn, Extern, Func, FuncAddr, Global, GlobalType, HeapType, IndexType, Limits,
+    Linker, Module, RefType, Store, Strategy, Table, TableType, Tag, Trap, Val, ValType,
 };
 
 tiers!(
@@ -23,6 +23,7 @@ tiers!(
     a_host_exception_crosses_wasm_without_a_handler,
     exnrefs_cross_calls_and_globals,
     equivalent_types_of_any_module_or_the_host_are_one_type,
+    host_results_are_checked_by_subtyping,
 );
 
 /// A host function of type `[i32] -> [i32]` and one of `[] -> []`.
@@ -402,5 +403,51 @@ fn equivalent_types_of_any_module_or_the_host_are_one_type(
     let host = Func::wrap(&mut store, || 4i32);
     assert_eq!(host.ref_ty(&store), same.ref_ty(&store));
     g.set(&mut store, host.into())?;
+    Ok(())
+}
+
+/// A host function's results are checked like the values the host passes
+/// in: by subtyping against the store's types, with a reference to nothing
+/// in the store fitting no type. WebAssembly code relies on a `(ref $t)`
+/// being a non-null function of type `$t` (`call_ref` on it), so a null, a
+/// function of another type or a made-up reference must not get through.
+fn host_results_are_checked_by_subtyping(strategy: Strategy) -> Result<(), Error> {
+    let engine = engine(strategy)?;
+    let mut store = Store::new(&engine, ());
+    let (inc, nop) = two_host_funcs(&mut store);
+    let typed: ValType = inc.ref_ty(&store).into();
+    let ty = func_type(&[ValType::I32], &[typed]);
+    let get = Func::new(&mut store, ty, move |_, params, results| {
+        results[0] = match params[0] {
+            Val::I32(0) => inc.to_val(),
+            Val::I32(1) => Val::FuncRef(None),
+            Val::I32(2) => nop.to_val(),
+            _ => Val::FuncRef(Some(FuncAddr(1_000_000))),
+        };
+        Ok(())
+    });
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $t (func (param i32) (result i32)))
+            (import "host" "get" (func $get (param i32) (result (ref $t))))
+            (func (export "run") (param i32) (result i32)
+              (call_ref $t (i32.const 20) (call $get (local.get 0)))))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    linker.define("host", "get", get)?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    let run = instance.get_typed_func::<i32, i32>(&store, "run")?;
+    assert_eq!(run.call(&mut store, 0)?, 21);
+    for wrong in 1..=3 {
+        let err = run
+            .call(&mut store, wrong)
+            .expect_err("a result of the wrong type");
+        assert!(
+            err.to_string()
+                .contains("host function returned a value of the wrong type"),
+            "{wrong}: {err}"
+        );
+    }
     Ok(())
 }

@@ -221,6 +221,12 @@ pub(crate) unsafe fn call_from_wasm(
     if act.metered {
         vm.fuel = store.fuel;
     }
+    // By subtyping, and a reference to nothing in the store fits nothing: a
+    // non-null or typed reference result is relied on as such.
+    let fits = results
+        .iter()
+        .zip(ty.results.iter())
+        .all(|(r, t)| store.val_fits(r, *t));
     // SAFETY: `store` is not used again below.
     unsafe { act.refresh(vm) };
     match outcome {
@@ -229,12 +235,12 @@ pub(crate) unsafe fn call_from_wasm(
         Ok(Err(trap)) => return Err(Pending::from(trap)),
         Err(panic) => return Err(Pending::Panic(panic)),
     }
-    for ((slot, r), t) in slots.iter_mut().zip(&results).zip(ty.results.iter()) {
-        if r.ty() != *t {
-            return Err(Pending::Trap(Trap::host(
-                "host function returned a value of the wrong type",
-            )));
-        }
+    if !fits {
+        return Err(Pending::Trap(Trap::host(
+            "host function returned a value of the wrong type",
+        )));
+    }
+    for (slot, r) in slots.iter_mut().zip(&results) {
         *slot = r.to_bits();
     }
     Ok(())

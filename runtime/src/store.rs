@@ -398,14 +398,20 @@ impl Store {
 
     /// Whether value `v` is of store-level type `t`: numbers by kind,
     /// references by what they point to (a function by its signature), the
-    /// null reference only where `t` is nullable and of its hierarchy.
+    /// null reference only where `t` is nullable and of its hierarchy. A
+    /// reference to nothing in this store (another store's, or made up) fits
+    /// no type.
     pub fn val_fits(&self, v: &Val, t: ValType) -> bool {
         let dynamic = match *v {
-            Val::FuncRef(Some(f)) => RefType::non_null(HeapType::Concrete(TypeIdx(
-                self.funcs.get(f.index()).map_or(u32::MAX, |e| e.sig().0),
-            ))),
-            Val::ExternRef(Some(_)) => RefType::non_null(HeapType::Extern),
-            Val::ExnRef(Some(_)) => RefType::non_null(HeapType::Exn),
+            Val::FuncRef(Some(f)) => match self.funcs.get(f.index()) {
+                Some(e) => RefType::non_null(HeapType::Concrete(TypeIdx(e.sig().0))),
+                None => return false,
+            },
+            Val::ExternRef(Some(x)) if (x.0 as usize) < self.externs.len() => {
+                RefType::non_null(HeapType::Extern)
+            }
+            Val::ExnRef(Some(x)) if x.index() < self.exns.len() => RefType::non_null(HeapType::Exn),
+            Val::ExternRef(Some(_)) | Val::ExnRef(Some(_)) => return false,
             Val::FuncRef(None) => RefType::null(HeapType::NoFunc),
             Val::ExternRef(None) => RefType::null(HeapType::NoExtern),
             Val::ExnRef(None) => RefType::null(HeapType::NoExn),

@@ -162,8 +162,10 @@ pub(super) fn call_host(
         &params,
         &mut results,
     )?;
+    // By subtyping, and a reference to nothing in the store fits nothing: a
+    // non-null or typed reference result is relied on as such.
     for (i, (r, t)) in results.iter().zip(ty.results.iter()).enumerate() {
-        if r.ty() != *t {
+        if !store.val_fits(r, *t) {
             return Err(Trap::host(
                 "host function returned a value of the wrong type",
             ));
