@@ -7,6 +7,8 @@
 //! stack), so a call that exhausts the stack on either side is not compared,
 //! like one that runs out of fuel.
 
+use std::sync::OnceLock;
+
 use wasmtime::{
     Config, Engine, Instance, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, Val,
 };
@@ -25,26 +27,16 @@ pub(super) struct WasmtimeSide {
 impl WasmtimeSide {
     /// Compiles and instantiates `wasm`, running its start function.
     pub(super) fn new(wasm: &[u8]) -> Result<WasmtimeSide, Step> {
-        let mut config = Config::new();
-        config
-            .wasm_exceptions(true)
-            .wasm_function_references(true)
-            .wasm_tail_call(true)
-            .wasm_multi_memory(true)
-            .wasm_memory64(true)
-            .wasm_extended_const(true)
-            .wasm_simd(true)
-            .consume_fuel(true);
-        let engine = Engine::new(&config).map_err(failed)?;
-        let module = Module::new(&engine, wasm).map_err(failed)?;
+        let engine = engine().map_err(|e| Step::Failed(e.clone()))?;
+        let module = Module::new(engine, wasm).map_err(failed)?;
         let limits = StoreLimitsBuilder::new()
             .memory_size(MAX_MEMORY_BYTES as usize)
             .table_elements(MAX_TABLE_ELEMENTS as usize)
             .build();
-        let mut store = Store::new(&engine, limits);
+        let mut store = Store::new(engine, limits);
         store.limiter(|limits| limits);
         store.set_fuel(FUEL * WASMI_FUEL_FACTOR).map_err(failed)?;
-        let instance = Linker::new(&engine)
+        let instance = Linker::new(engine)
             .instantiate(&mut store, &module)
             .map_err(failed)?;
         Ok(WasmtimeSide { store, instance })
@@ -106,6 +98,27 @@ impl WasmtimeSide {
         }
         snapshot
     }
+}
+
+/// The one engine every module is compiled with: its set-up (the compiler,
+/// the code memory) costs more than a small module's compilation.
+fn engine() -> Result<&'static Engine, &'static String> {
+    static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let mut config = Config::new();
+            config
+                .wasm_exceptions(true)
+                .wasm_function_references(true)
+                .wasm_tail_call(true)
+                .wasm_multi_memory(true)
+                .wasm_memory64(true)
+                .wasm_extended_const(true)
+                .wasm_simd(true)
+                .consume_fuel(true);
+            Engine::new(&config).map_err(|e| format!("{e:#}"))
+        })
+        .as_ref()
 }
 
 fn to_val(v: Value) -> Val {
