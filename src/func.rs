@@ -148,11 +148,18 @@ impl Func {
             )));
         }
         let data: &mut dyn Any = cx.data;
-        match cx.engine.config().strategy {
+        let outcome = match cx.engine.config().strategy {
             Strategy::Interpreter => kiln_interp::invoke(cx.rt, data, self.addr, params, results),
             Strategy::Jit => kiln_jit::invoke(cx.rt, data, self.addr, params, results),
+        };
+        // An exception reaching the host is the host's to keep: a later
+        // `throw` must not reuse its slot (`Store::add_thrown_exn`).
+        if let Err(trap) = &outcome
+            && let Some(exn) = trap.as_exception()
+        {
+            cx.rt.keep_exn(exn);
         }
-        .map_err(Error::Trap)
+        outcome.map_err(Error::Trap)
     }
 
     /// A typed view of the function, checked once here.

@@ -61,6 +61,16 @@ fn wasm_throws_and_the_host_catches(strategy: Strategy) -> Result<(), Error> {
     let exn = exception_of(&store, err)?;
     assert_eq!(exn.tag(&store), tag);
     assert_eq!(exn.payload(&store), [Val::I32(7)]);
+    // The exception the host holds is its own: later throws, caught or
+    // not, leave it as it was.
+    let again = throw
+        .call(&mut store, 8)
+        .err()
+        .ok_or_else(|| missing("another"))?;
+    let again = exception_of(&store, again)?;
+    assert_ne!(again, exn);
+    assert_eq!(exn.payload(&store), [Val::I32(7)]);
+    assert_eq!(again.payload(&store), [Val::I32(8)]);
     Ok(())
 }
 

@@ -17,7 +17,7 @@
 
 use cranelift_codegen::ir::LibCall;
 use kiln_runtime::ops::{self, BulkOp};
-use kiln_runtime::{ExnEntity, FuncAddr, RawRef, Store, Trap, TrapCode, Val};
+use kiln_runtime::{ExnAddr, ExnEntity, FuncAddr, RawRef, Store, Trap, TrapCode, Val};
 
 use crate::activation::{Activation, Pending};
 use crate::invoke::call_from_wasm;
@@ -50,11 +50,13 @@ pub(crate) enum Libcall {
     ExceptionTag,
     /// [`exception_payload`].
     ExceptionPayload,
+    /// [`keep_exception`].
+    KeepException,
 }
 
 impl Libcall {
     /// Every libcall, indexed by its number.
-    pub(crate) const ALL: [Libcall; 9] = [
+    pub(crate) const ALL: [Libcall; 10] = [
         Libcall::Bulk,
         Libcall::CallFunc,
         Libcall::CallIndirectSlow,
@@ -64,6 +66,7 @@ impl Libcall {
         Libcall::NewException,
         Libcall::ExceptionTag,
         Libcall::ExceptionPayload,
+        Libcall::KeepException,
     ];
 
     /// The libcall numbered `index`.
@@ -83,6 +86,7 @@ impl Libcall {
             Libcall::NewException => new_exception as *const () as usize,
             Libcall::ExceptionTag => exception_tag as *const () as usize,
             Libcall::ExceptionPayload => exception_payload as *const () as usize,
+            Libcall::KeepException => keep_exception as *const () as usize,
         }
     }
 
@@ -311,8 +315,25 @@ unsafe extern "C" fn new_exception(vmctx: *mut VmContext, tag: u32, values: *con
         .zip(slots)
         .map(|(&t, &bits)| Val::from_bits(t, bits).to_bits())
         .collect();
-    let exn = store.add_exn(ExnEntity { tag, payload });
+    let exn = store.add_thrown_exn(ExnEntity { tag, payload });
     RawRef::from_addr(exn.0).0
+}
+
+/// Keeps exception `exn` as long as the store: a landing block with a
+/// `catch_ref` or `catch_all_ref` clause is about to hand it out as an
+/// `exnref` (see `Store::add_thrown_exn`).
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context and an `exnref` it holds.
+unsafe extern "C" fn keep_exception(vmctx: *mut VmContext, exn: u32) {
+    // SAFETY: see `# Safety`.
+    let (_, act) = unsafe { parts(vmctx) };
+    // SAFETY: the entry's store; compiled code is waiting for this call.
+    let store = unsafe { &mut *act.store };
+    if let Some(addr) = RawRef(exn).addr() {
+        store.keep_exn(ExnAddr(addr));
+    }
 }
 
 /// The exception `exn` (`exnref` bits, never null) of the store: its entity.

@@ -285,8 +285,13 @@ pub struct Store {
     pub externs: Vec<Box<dyn Any + Send + Sync>>,
     /// Tags.
     pub tags: Vec<TagEntity>,
-    /// Exceptions thrown so far (an `exnref` points into this).
+    /// Exceptions (an `exnref` points into this): those the host made, and
+    /// those WebAssembly threw that may still be referred to. See
+    /// [`Store::add_thrown_exn`].
     pub exns: Vec<ExnEntity>,
+    /// The slot of the exception WebAssembly threw last, while nothing but
+    /// its unwinding can refer to it: the next `throw` reuses it.
+    scratch_exn: Option<ExnAddr>,
     /// Interned signatures, their concrete heap types given as store-wide
     /// signature ids.
     pub sigs: Vec<FuncType>,
@@ -436,10 +441,40 @@ impl Store {
         }
     }
 
-    /// Adds an exception and returns its address.
+    /// Adds an exception the host holds, kept as long as the store, and
+    /// returns its address.
     pub fn add_exn(&mut self, exn: ExnEntity) -> ExnAddr {
         self.exns.push(exn);
         ExnAddr(self.exns.len() as u32 - 1)
+    }
+
+    /// Adds an exception WebAssembly's `throw` makes, and returns its address.
+    ///
+    /// A thrown exception is referred to only by its unwinding until a
+    /// `catch_ref` or `catch_all_ref` clause hands it to WebAssembly as an
+    /// `exnref`, or it reaches the host; either keeps it for good
+    /// ([`Store::keep_exn`]). Unwinding runs no other code that throws, so
+    /// when the next `throw` comes, the last thrown exception not kept is
+    /// unreachable, and its slot is reused: a guest that throws and catches
+    /// in a loop uses one slot, not one per throw. The public API keeps every
+    /// exception a call returns; a host of this crate's own that holds on to
+    /// one must call [`Store::keep_exn`] before it runs WebAssembly again.
+    pub fn add_thrown_exn(&mut self, exn: ExnEntity) -> ExnAddr {
+        if let Some(slot) = self.scratch_exn {
+            self.exns[slot.index()] = exn;
+            return slot;
+        }
+        let addr = self.add_exn(exn);
+        self.scratch_exn = Some(addr);
+        addr
+    }
+
+    /// Keeps exception `exn` as long as the store: it has become an `exnref`
+    /// WebAssembly holds, or reached the host (see [`Store::add_thrown_exn`]).
+    pub fn keep_exn(&mut self, exn: ExnAddr) {
+        if self.scratch_exn == Some(exn) {
+            self.scratch_exn = None;
+        }
     }
 
     /// Adds a tag of signature `sig`.

@@ -24,6 +24,7 @@ tier_tests!(
     host_callees_through_call_ref_and_tail_calls,
     traps_are_never_caught,
     throwing_costs_the_same_fuel_on_every_tier,
+    caught_exceptions_reuse_one_slot_and_kept_ones_stay,
 );
 
 const EXN: &str = r#"(module
@@ -376,4 +377,61 @@ fn throwing_costs_the_same_fuel_on_every_tier(tier: Tier) {
         code(p.call("caught", &[Val::I32(5)])),
         Some(TrapCode::OutOfFuel)
     );
+}
+
+/// A guest that throws and catches in a loop does not grow its store by an
+/// exception per throw: one caught by `catch` is unreachable by the next
+/// `throw`, which reuses its slot. One handed out by `catch_ref` is kept,
+/// and later throws leave it intact (regression: every throw used to add
+/// an exception the store kept until dropped).
+fn caught_exceptions_reuse_one_slot_and_kept_ones_stay(tier: Tier) {
+    let wat = r#"(module
+      (tag $e (param i32))
+      (table $kept 10 exnref)
+      ;; Throws e(n), ..., e(1), each caught by `catch`: the sum of n..1.
+      (func (export "throw_loop") (param $n i32) (result i32) (local $sum i32)
+        (loop $next
+          (block $h (result i32)
+            (try_table (catch $e $h) (throw $e (local.get $n)))
+            (unreachable))
+          (local.set $sum (i32.add (local.get $sum)))
+          (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $sum))
+      ;; Throws e(n), ..., e(1), each caught by `catch_ref` into $kept[n - 1].
+      (func (export "keep") (param $n i32) (local $x exnref)
+        (loop $next
+          (block $h (result i32 exnref)
+            (try_table (catch_ref $e $h) (throw $e (local.get $n)))
+            (unreachable))
+          (local.set $x)
+          (drop)
+          (table.set $kept (i32.sub (local.get $n) (i32.const 1)) (local.get $x))
+          (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      ;; Rethrows $kept[i] and catches it: its payload.
+      (func (export "kept") (param $i i32) (result i32)
+        (block $h (result i32)
+          (try_table (catch $e $h) (throw_ref (table.get $kept (local.get $i))))
+          (unreachable))))"#;
+    let mut p = RawProgram::load(wat, tier);
+    assert_eq!(
+        p.call("throw_loop", &[Val::I32(1000)]),
+        Ok(vec![Val::I32(500_500)])
+    );
+    assert_eq!(
+        p.store.exns.len(),
+        1,
+        "one slot for a thousand caught throws"
+    );
+    assert_eq!(p.call("keep", &[Val::I32(5)]), Ok(vec![]));
+    // Five kept, the first of them in the loop's old slot...
+    assert_eq!(p.store.exns.len(), 5);
+    // ...so the next throws take one new slot, and share it.
+    assert_eq!(
+        p.call("throw_loop", &[Val::I32(100)]),
+        Ok(vec![Val::I32(5_050)])
+    );
+    assert_eq!(p.store.exns.len(), 6);
+    for i in 0..5 {
+        assert_eq!(p.call("kept", &[Val::I32(i)]), Ok(vec![Val::I32(i + 1)]));
+    }
 }

@@ -278,6 +278,10 @@ pub(crate) trait ExceptionEnv {
         tag: u32,
         out: &mut Vec<Value>,
     );
+
+    /// Emits code keeping exception `exn` for good, before a clause hands it
+    /// out as an `exnref`.
+    fn keep_exception(&mut self, b: &mut FunctionBuilder<'_>, exn: Value);
 }
 
 /// Where a landing block sends an exception no clause caught.
@@ -310,6 +314,11 @@ pub(crate) fn emit_landing(
     b.seal_block(scope.landing);
     let payload = b.block_params(scope.landing)[0];
     let exn = b.ins().ireduce(types::I32, payload);
+    // Kept before any clause runs if one may hand it out: more often than
+    // needed (another clause may catch it), never less.
+    if clauses.iter().any(|c| c.with_ref) {
+        env.keep_exception(b, exn);
+    }
     let tag = clauses
         .iter()
         .any(|c| c.tag.is_some())

@@ -128,6 +128,7 @@ impl FuncState<'_, '_> {
                 &[types::I32, self.env.pointer()],
                 &[],
             ),
+            keep: self.libcall(Libcall::KeepException, &[types::I32], &[]),
         };
         // The payload types are checked here, where an error can be returned.
         for c in &catches {
@@ -194,9 +195,15 @@ struct StoreExceptions<'m> {
     tag_of: FuncRef,
     /// [`Libcall::ExceptionPayload`], imported.
     payload_of: FuncRef,
+    /// [`Libcall::KeepException`], imported.
+    keep: FuncRef,
 }
 
 impl ExceptionEnv for StoreExceptions<'_> {
+    fn keep_exception(&mut self, b: &mut FunctionBuilder<'_>, exn: Value) {
+        b.ins().call(self.keep, &[self.vmctx, exn]);
+    }
+
     fn exception_tag(&mut self, b: &mut FunctionBuilder<'_>, exn: Value) -> Value {
         let call = b.ins().call(self.tag_of, &[self.vmctx, exn]);
         b.func.dfg.inst_results(call)[0]

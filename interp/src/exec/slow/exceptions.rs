@@ -28,7 +28,7 @@ impl Executor<'_> {
             .enumerate()
             .map(|(i, &t)| get_val(self.stack, at + i, t).to_bits())
             .collect();
-        Trap::exception(self.store.add_exn(ExnEntity { tag, payload }))
+        Trap::exception(self.store.add_thrown_exn(ExnEntity { tag, payload }))
     }
 
     /// `throw_ref` of the exnref in register `src`.
@@ -101,6 +101,8 @@ impl Executor<'_> {
             }
         }
         if clause.with_ref {
+            // An `exnref` now: kept (see `Store::add_thrown_exn`).
+            self.store.keep_exn(exn);
             put_val(self.stack, at + n, &kiln_runtime::Val::ExnRef(Some(exn)));
         }
         Some(clause.pad)
