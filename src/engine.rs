@@ -119,6 +119,18 @@ impl Config {
         self
     }
 
+    /// Largest total size of the exceptions a store keeps (default 256 MiB;
+    /// each counts 32 bytes and 16 per payload value): a `throw` past it
+    /// traps with `exception storage exhausted`. An exception caught by
+    /// `catch` or `catch_all` is not kept (the next `throw` reuses its
+    /// place); one caught by `catch_ref` or `catch_all_ref`, made by the
+    /// host, or returned to the host is kept as long as the store, since
+    /// Kiln has no collector yet.
+    pub fn max_exception_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.limits.max_exception_bytes = bytes;
+        self
+    }
+
     /// Reserve guard regions for 32-bit memories (default on) so compiled code can omit
     /// bounds checks; off, every memory reserves only its maximum size.
     pub fn memory_guard(&mut self, on: bool) -> &mut Self {

@@ -292,7 +292,8 @@ unsafe extern "C" fn call_ref_slow(vmctx: *mut VmContext, depth: u32, raw: u32, 
 
 /// `throw`: a new exception of tag `tag` (an index of the instance's tag space)
 /// whose payload is the tag's parameters, one per slot of `values`. Returns its
-/// `exnref` bits (never null).
+/// `exnref` bits; if the store may keep no more exceptions, 0 with the trap
+/// pending.
 ///
 /// # Safety
 ///
@@ -300,7 +301,7 @@ unsafe extern "C" fn call_ref_slow(vmctx: *mut VmContext, depth: u32, raw: u32, 
 /// one slot per parameter of the tag's type.
 unsafe extern "C" fn new_exception(vmctx: *mut VmContext, tag: u32, values: *const u128) -> u32 {
     // SAFETY: see `# Safety`.
-    let (_, act) = unsafe { parts(vmctx) };
+    let (vm, act) = unsafe { parts(vmctx) };
     // SAFETY: the entry's store; compiled code is waiting for this call.
     let store = unsafe { &mut *act.store };
     let tag = store.instances[act.instance.index()].tags[tag as usize];
@@ -315,8 +316,13 @@ unsafe extern "C" fn new_exception(vmctx: *mut VmContext, tag: u32, values: *con
         .zip(slots)
         .map(|(&t, &bits)| Val::from_bits(t, bits).to_bits())
         .collect();
-    let exn = store.add_thrown_exn(ExnEntity { tag, payload });
-    RawRef::from_addr(exn.0).0
+    match store.add_thrown_exn(ExnEntity { tag, payload }) {
+        Ok(exn) => RawRef::from_addr(exn.0).0,
+        Err(trap) => {
+            fail(act, vm, Pending::Trap(trap));
+            0
+        }
+    }
 }
 
 /// Keeps exception `exn` as long as the store: a landing block with a

@@ -44,6 +44,8 @@ pub struct ExecLimits {
     pub max_call_depth: u32,
     /// The largest number of elements of a table.
     pub max_table_elements: u64,
+    /// The largest total size of the exceptions a job's store keeps.
+    pub max_exception_bytes: u64,
     /// The largest input a job may carry.
     pub max_input_bytes: usize,
     /// The most output a job may write.
@@ -57,6 +59,7 @@ impl Default for ExecLimits {
             max_memory_bytes: 64 << 20,
             max_call_depth: 1_000,
             max_table_elements: 100_000,
+            max_exception_bytes: 16 << 20,
             max_input_bytes: 64 << 10,
             max_output_bytes: 64 << 10,
         }
@@ -157,7 +160,8 @@ impl Executor {
             .nan_canonicalization(true)
             .max_memory_bytes(limits.max_memory_bytes)
             .max_call_depth(limits.max_call_depth)
-            .max_table_elements(limits.max_table_elements);
+            .max_table_elements(limits.max_table_elements)
+            .max_exception_bytes(limits.max_exception_bytes);
         Ok(Executor {
             engine: Engine::new(&config)?,
             limits,

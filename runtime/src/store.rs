@@ -18,7 +18,7 @@ use kiln_parser::{
 
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::table::Table;
-use crate::trap::Trap;
+use crate::trap::{Trap, TrapCode};
 use crate::value::{ExnAddr, ExternAddr, FuncAddr, Val};
 
 /// Declares `u32` address newtypes into the store's vectors.
@@ -252,6 +252,12 @@ pub struct StoreLimits {
     pub max_table_elements: u64,
     /// Deepest WebAssembly call nesting before `call stack exhausted`.
     pub max_call_depth: u32,
+    /// Largest total size, in bytes, of the exceptions the store keeps
+    /// ([`Store::exn_bytes`]: 32 bytes each and 16 per payload value): a
+    /// `throw` past it traps with `exception storage exhausted`. Exceptions handed out as an `exnref` are kept as
+    /// long as the store (there is no collector yet), so a guest could
+    /// otherwise grow its store without bound.
+    pub max_exception_bytes: u64,
 }
 
 impl Default for StoreLimits {
@@ -260,6 +266,7 @@ impl Default for StoreLimits {
             memory: MemoryConfig::default(),
             max_table_elements: 10_000_000,
             max_call_depth: 10_000,
+            max_exception_bytes: 256 << 20,
         }
     }
 }
@@ -292,6 +299,9 @@ pub struct Store {
     /// The slot of the exception WebAssembly threw last, while nothing but
     /// its unwinding can refer to it: the next `throw` reuses it.
     scratch_exn: Option<ExnAddr>,
+    /// The size of [`Store::exns`], as [`StoreLimits::max_exception_bytes`]
+    /// counts it.
+    exn_bytes: u64,
     /// Interned signatures, their concrete heap types given as store-wide
     /// signature ids.
     pub sigs: Vec<FuncType>,
@@ -443,9 +453,18 @@ impl Store {
 
     /// Adds an exception the host holds, kept as long as the store, and
     /// returns its address.
+    /// The host is not limited, but its exceptions count towards
+    /// [`StoreLimits::max_exception_bytes`].
     pub fn add_exn(&mut self, exn: ExnEntity) -> ExnAddr {
+        self.exn_bytes += exn_size(&exn);
         self.exns.push(exn);
         ExnAddr(self.exns.len() as u32 - 1)
+    }
+
+    /// The size of the exceptions the store keeps, as
+    /// [`StoreLimits::max_exception_bytes`] counts it.
+    pub fn exn_bytes(&self) -> u64 {
+        self.exn_bytes
     }
 
     /// Adds an exception WebAssembly's `throw` makes, and returns its address.
@@ -459,14 +478,26 @@ impl Store {
     /// in a loop uses one slot, not one per throw. The public API keeps every
     /// exception a call returns; a host of this crate's own that holds on to
     /// one must call [`Store::keep_exn`] before it runs WebAssembly again.
-    pub fn add_thrown_exn(&mut self, exn: ExnEntity) -> ExnAddr {
+    ///
+    /// # Errors
+    ///
+    /// `exception storage exhausted` if the store's exceptions would then
+    /// take more than [`StoreLimits::max_exception_bytes`].
+    pub fn add_thrown_exn(&mut self, exn: ExnEntity) -> Result<ExnAddr, Trap> {
+        let freed = self
+            .scratch_exn
+            .map_or(0, |slot| exn_size(&self.exns[slot.index()]));
+        if self.exn_bytes - freed + exn_size(&exn) > self.limits.max_exception_bytes {
+            return Err(TrapCode::ExceptionsExhausted.into());
+        }
         if let Some(slot) = self.scratch_exn {
+            self.exn_bytes = self.exn_bytes - freed + exn_size(&exn);
             self.exns[slot.index()] = exn;
-            return slot;
+            return Ok(slot);
         }
         let addr = self.add_exn(exn);
         self.scratch_exn = Some(addr);
-        addr
+        Ok(addr)
     }
 
     /// Keeps exception `exn` as long as the store: it has become an `exnref`
@@ -505,4 +536,11 @@ impl Store {
     pub fn func_type(&self, f: FuncAddr) -> &FuncType {
         self.sig(self.funcs[f.index()].sig())
     }
+}
+
+/// What an exception counts towards [`StoreLimits::max_exception_bytes`]:
+/// 32 bytes, and 16 per payload value. A fixed rule rather than Rust's
+/// layout, so that a `throw` traps at the same point on every host.
+fn exn_size(exn: &ExnEntity) -> u64 {
+    32 + 16 * exn.payload.len() as u64
 }

@@ -37,6 +37,9 @@ pub enum TrapCode {
     NullReference,
     /// `throw_ref` of a null reference.
     NullExceptionReference,
+    /// A `throw` would take the exceptions the store keeps past
+    /// `StoreLimits::max_exception_bytes`.
+    ExceptionsExhausted,
 }
 
 impl TrapCode {
@@ -57,6 +60,7 @@ impl TrapCode {
             TrapCode::NullFunctionReference => "null function reference",
             TrapCode::NullReference => "null reference",
             TrapCode::NullExceptionReference => "null exception reference",
+            TrapCode::ExceptionsExhausted => "exception storage exhausted",
         }
     }
 }

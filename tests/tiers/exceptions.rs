@@ -25,6 +25,7 @@ tier_tests!(
     traps_are_never_caught,
     throwing_costs_the_same_fuel_on_every_tier,
     caught_exceptions_reuse_one_slot_and_kept_ones_stay,
+    kept_exceptions_are_limited_per_store,
 );
 
 const EXN: &str = r#"(module
@@ -379,13 +380,9 @@ fn throwing_costs_the_same_fuel_on_every_tier(tier: Tier) {
     );
 }
 
-/// A guest that throws and catches in a loop does not grow its store by an
-/// exception per throw: one caught by `catch` is unreachable by the next
-/// `throw`, which reuses its slot. One handed out by `catch_ref` is kept,
-/// and later throws leave it intact (regression: every throw used to add
-/// an exception the store kept until dropped).
-fn caught_exceptions_reuse_one_slot_and_kept_ones_stay(tier: Tier) {
-    let wat = r#"(module
+/// Throws in a loop, caught by `catch`; throws kept by `catch_ref` in a
+/// table; rethrows of the kept ones.
+const KEPT: &str = r#"(module
       (tag $e (param i32))
       (table $kept 10 exnref)
       ;; Throws e(n), ..., e(1), each caught by `catch`: the sum of n..1.
@@ -412,7 +409,14 @@ fn caught_exceptions_reuse_one_slot_and_kept_ones_stay(tier: Tier) {
         (block $h (result i32)
           (try_table (catch $e $h) (throw_ref (table.get $kept (local.get $i))))
           (unreachable))))"#;
-    let mut p = RawProgram::load(wat, tier);
+
+/// A guest that throws and catches in a loop does not grow its store by an
+/// exception per throw: one caught by `catch` is unreachable by the next
+/// `throw`, which reuses its slot. One handed out by `catch_ref` is kept,
+/// and later throws leave it intact (regression: every throw used to add
+/// an exception the store kept until dropped).
+fn caught_exceptions_reuse_one_slot_and_kept_ones_stay(tier: Tier) {
+    let mut p = RawProgram::load(KEPT, tier);
     assert_eq!(
         p.call("throw_loop", &[Val::I32(1000)]),
         Ok(vec![Val::I32(500_500)])
@@ -432,6 +436,35 @@ fn caught_exceptions_reuse_one_slot_and_kept_ones_stay(tier: Tier) {
     );
     assert_eq!(p.store.exns.len(), 6);
     for i in 0..5 {
+        assert_eq!(p.call("kept", &[Val::I32(i)]), Ok(vec![Val::I32(i + 1)]));
+    }
+}
+
+/// The exceptions a store keeps are limited (`Config::max_exception_bytes`;
+/// 48 bytes each here: 32 and 16 for the `i32`): a `throw` past the limit
+/// traps, uncaught, at the same point on every tier (regression: a guest
+/// keeping `exnref`s could grow its store until the host ran out of memory).
+fn kept_exceptions_are_limited_per_store(tier: Tier) {
+    let mut p = Program::with(tier, KEPT, |c| {
+        c.max_exception_bytes(5 * 48);
+    });
+    assert_eq!(p.call("keep", &[Val::I32(4)]), Ok(vec![]));
+    // Four kept and the loop's one slot: at the limit, not past it.
+    assert_eq!(
+        p.call("throw_loop", &[Val::I32(100)]),
+        Ok(vec![Val::I32(5_050)])
+    );
+    // The loop's slot kept too: the next throw needs a sixth.
+    assert_eq!(p.call("keep", &[Val::I32(1)]), Ok(vec![]));
+    let err = p
+        .call("throw_loop", &[Val::I32(1)])
+        .expect_err("past the limit");
+    assert_eq!(code(Err(err.clone())), Some(TrapCode::ExceptionsExhausted));
+    assert!(
+        err.to_string().contains("exception storage exhausted"),
+        "{err}"
+    );
+    for i in 0..4 {
         assert_eq!(p.call("kept", &[Val::I32(i)]), Ok(vec![Val::I32(i + 1)]));
     }
 }

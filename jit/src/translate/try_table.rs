@@ -162,6 +162,8 @@ impl FuncState<'_, '_> {
         let tag = self.b.ins().iconst(types::I32, i64::from(tag));
         let call = self.b.ins().call(new_exception, &[self.vmctx, tag, buf]);
         let exn = self.b.func.dfg.inst_results(call)[0];
+        // The store may keep no more exceptions: a trap, never caught.
+        self.check_pending();
         self.throw_exception(exn);
         Ok(())
     }

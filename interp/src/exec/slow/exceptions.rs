@@ -13,7 +13,8 @@ use crate::exec::frames::{get_val, put_val};
 
 impl Executor<'_> {
     /// `throw` of the running instance's tag `tag` with the payload in the
-    /// registers from `args`: the new exception, as the error to unwind with.
+    /// registers from `args`: the new exception, as the error to unwind with
+    /// (or the trap if the store may keep no more exceptions).
     #[inline(never)]
     pub(super) fn throw(&mut self, tag: u32, args: Reg) -> Trap {
         let inst = &self.store.instances[self.ctx.frame.instance.index()];
@@ -28,7 +29,10 @@ impl Executor<'_> {
             .enumerate()
             .map(|(i, &t)| get_val(self.stack, at + i, t).to_bits())
             .collect();
-        Trap::exception(self.store.add_thrown_exn(ExnEntity { tag, payload }))
+        match self.store.add_thrown_exn(ExnEntity { tag, payload }) {
+            Ok(exn) => Trap::exception(exn),
+            Err(trap) => trap,
+        }
     }
 
     /// `throw_ref` of the exnref in register `src`.
