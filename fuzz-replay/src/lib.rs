@@ -56,3 +56,19 @@ pub(crate) fn catch<R>(what: &str, f: impl FnOnce() -> R) -> Result<R, Finding> 
         Finding(format!("{what} panicked: {message}"))
     })
 }
+
+/// Fixed pseudo-random fuzz input number `seed` of the series `series`: 256
+/// to 8,448 bytes (splitmix64), the same on every machine. The replay test
+/// and the `differential-wasmtime` command draw from different series.
+pub fn seeded_input(series: u64, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ series;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let len = 256 + (next() % (8 << 10)) as usize;
+    (0..len).map(|_| next() as u8).collect()
+}
