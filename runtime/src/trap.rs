@@ -37,6 +37,8 @@ pub enum TrapCode {
     NullReference,
     /// `throw_ref` of a null reference.
     NullExceptionReference,
+    /// The store's epoch deadline was reached (see `crate::epoch`).
+    Interrupt,
 }
 
 impl TrapCode {
@@ -57,6 +59,7 @@ impl TrapCode {
             TrapCode::NullFunctionReference => "null function reference",
             TrapCode::NullReference => "null reference",
             TrapCode::NullExceptionReference => "null exception reference",
+            TrapCode::Interrupt => "interrupt",
         }
     }
 }

@@ -31,6 +31,8 @@
 //!
 //! With fuel on, the first costly instruction of each metered run (see
 //! `kiln_runtime::fuel`) is preceded by a `Fuel` op carrying the run's cost.
+//! With epoch interruption on, an `Epoch` op starts the function and every
+//! loop (it is the loop's branch target), before the run's `Fuel` op.
 
 mod calls;
 mod control;
@@ -123,6 +125,8 @@ pub(crate) struct Translator {
     /// Ops before this index may not be rewritten or removed.
     boundary: usize,
     fuel: bool,
+    /// Emit `Epoch` ops at the function's entry and its loop headers.
+    epoch: bool,
     /// Emit NaN canonicalisation after float arithmetic.
     canonicalize: bool,
     /// The `Fuel` op of the current run, once emitted.
@@ -186,6 +190,7 @@ impl Translator {
         self.reachable = true;
         self.boundary = 0;
         self.fuel = options.fuel;
+        self.epoch = options.epoch_interruption;
         self.canonicalize = options.canonicalize_nans;
         self.fuel_op = None;
         self.run_cost = 0;
@@ -207,6 +212,7 @@ impl Translator {
             if_jump: None,
             handler: None,
         });
+        self.epoch_check();
         for instr in instrs {
             if self.fuel && self.reachable {
                 let cost = fuel::static_cost(instr);
@@ -248,6 +254,14 @@ impl Translator {
                 .chain(self.consts.iter().copied())
                 .collect(),
             num_results: sig.results.len() as u32,
+        }
+    }
+
+    /// An `Epoch` op here, with epoch interruption on; nothing is folded across it.
+    fn epoch_check(&mut self) {
+        if self.epoch {
+            self.code.push(Op::Epoch);
+            self.boundary = self.code.len();
         }
     }
 
