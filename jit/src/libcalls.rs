@@ -15,6 +15,8 @@
 //! never return: [`Libcall::Throw`] and [`Libcall::ThrowPending`], called with
 //! the `tail` convention (see `translate/exceptions.rs`).
 
+use std::panic::AssertUnwindSafe;
+
 use cranelift_codegen::ir::LibCall;
 use kiln_runtime::ops::{self, BulkOp};
 use kiln_runtime::{ExnEntity, FuncAddr, RawRef, Store, Trap, TrapCode, Val};
@@ -50,11 +52,13 @@ pub(crate) enum Libcall {
     ExceptionTag,
     /// [`exception_payload`].
     ExceptionPayload,
+    /// [`epoch_reached`].
+    EpochReached,
 }
 
 impl Libcall {
     /// Every libcall, indexed by its number.
-    pub(crate) const ALL: [Libcall; 9] = [
+    pub(crate) const ALL: [Libcall; 10] = [
         Libcall::Bulk,
         Libcall::CallFunc,
         Libcall::CallIndirectSlow,
@@ -64,6 +68,7 @@ impl Libcall {
         Libcall::NewException,
         Libcall::ExceptionTag,
         Libcall::ExceptionPayload,
+        Libcall::EpochReached,
     ];
 
     /// The libcall numbered `index`.
@@ -83,6 +88,7 @@ impl Libcall {
             Libcall::NewException => new_exception as *const () as usize,
             Libcall::ExceptionTag => exception_tag as *const () as usize,
             Libcall::ExceptionPayload => exception_payload as *const () as usize,
+            Libcall::EpochReached => epoch_reached as *const () as usize,
         }
     }
 
@@ -283,6 +289,40 @@ unsafe extern "C" fn call_ref_slow(vmctx: *mut VmContext, depth: u32, raw: u32, 
     };
     if let Err(p) = outcome {
         fail(act, vm, p);
+    }
+}
+
+/// The slow path of an epoch check, called when the engine's epoch was seen to
+/// have reached the store's deadline: runs the store's deadline callback (as a
+/// host call at `depth`), which sets the next deadline, or records the
+/// `interrupt` trap (or the callback's) for compiled code to raise.
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context.
+unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, depth: u32) {
+    // SAFETY: see `# Safety`.
+    let (vm, act) = unsafe { parts(vmctx) };
+    // SAFETY: the entry's store and host state; compiled code is waiting for
+    // this call and holds no reference to them.
+    let (store, data) = unsafe { (&mut *act.store, &mut *act.data) };
+    store.depth = depth;
+    if act.metered {
+        store.fuel = vm.fuel;
+    }
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        kiln_runtime::epoch::deadline_reached(&mut *store, &mut *data)
+    }));
+    if act.metered {
+        vm.fuel = store.fuel;
+    }
+    // SAFETY: `store` is not used again; the callback may have changed it.
+    unsafe { act.refresh(vm) };
+    match outcome {
+        Ok(Ok(())) => {}
+        // `deadline_reached` never returns an exception: an interruption is a trap.
+        Ok(Err(trap)) => fail(act, vm, Pending::Trap(trap)),
+        Err(panic) => fail(act, vm, Pending::Panic(panic)),
     }
 }
 

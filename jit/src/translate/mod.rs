@@ -28,6 +28,12 @@
 //!   `kiln_runtime::fuel`) is preceded by a charge of the run's whole cost
 //!   against `VmContext::fuel`, trapping with `out of fuel` (and charging
 //!   nothing) when less is left: the interpreter's `Fuel` op, at the same place.
+//! - With epoch interruption on, every function entry (after the depth
+//!   checks) and every loop header compares the engine's epoch
+//!   (`VmContext::epoch_counter`, a relaxed atomic load) with the store's
+//!   deadline (`VmContext::epoch_deadline`) and, once it is reached, calls the
+//!   `epoch_reached` libcall from a cold block: the interpreter's `Epoch` op,
+//!   at the same places and, like it, before the run's fuel charge.
 //! - Reference values (`funcref`, `externref`, `exnref`, typed references) are
 //!   `i32`s holding the runtime's `RawRef` encoding (0 is null, otherwise the
 //!   store address plus one).
@@ -467,6 +473,7 @@ impl FuncState<'_, '_> {
             .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
         self.trap_if(too_low, TrapCode::CallStackExhausted);
         self.depth_out = self.b.ins().iadd_imm_s(depth, 1);
+        self.check_epoch();
 
         let exit = self.b.create_block();
         for &r in self.results {
@@ -501,6 +508,50 @@ impl FuncState<'_, '_> {
         self.b
             .ins()
             .store(flags, left, self.vmctx, vmctx::FUEL_OFFSET);
+    }
+
+    /// With epoch interruption on: calls the epoch libcall if the engine's epoch
+    /// has reached the store's deadline (two loads and a compare on the way
+    /// through; the pointer to the counter is loop-invariant).
+    fn check_epoch(&mut self) {
+        if !self.env.options.epoch_interruption {
+            return;
+        }
+        let pointer = self.env.pointer();
+        let fixed = self.vmctx_flags().with_readonly().with_can_move();
+        let counter = self
+            .b
+            .ins()
+            .load(pointer, fixed, self.vmctx, vmctx::EPOCH_COUNTER_OFFSET);
+        // An atomic load, so that it is never merged with an earlier one: another
+        // thread advances the counter.
+        let epoch = self
+            .b
+            .ins()
+            .atomic_load(types::I64, MemFlagsData::trusted(), counter);
+        let flags = self.vmctx_flags();
+        let deadline =
+            self.b
+                .ins()
+                .load(types::I64, flags, self.vmctx, vmctx::EPOCH_DEADLINE_OFFSET);
+        let reached = self.b.ins().icmp(
+            ir::condcodes::IntCC::UnsignedGreaterThanOrEqual,
+            epoch,
+            deadline,
+        );
+        let slow = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(reached, slow, &[], cont, &[]);
+        self.b.seal_block(slow);
+        self.b.switch_to_block(slow);
+        let call = self.libcall(Libcall::EpochReached, &[types::I32], &[]);
+        let (vmctx, depth) = (self.vmctx, self.depth_out);
+        self.b.ins().call(call, &[vmctx, depth]);
+        self.check_pending();
+        self.b.ins().jump(cont, &[]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
     }
 
     /// Translates one instruction.
