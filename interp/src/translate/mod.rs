@@ -549,3 +549,50 @@ impl Translator {
         self.emit(op)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kiln_parser::Features;
+
+    use crate::CompiledModule;
+    use crate::bytecode::Op;
+
+    /// The ops of a module's function 0, compiled with or without epoch checks.
+    fn ops(wat: &str, epoch_interruption: bool) -> Vec<Op> {
+        let bytes = wat::parse_str(wat).expect("well-formed text");
+        let module = kiln_parser::parse(&bytes, Features::ALL).expect("parse");
+        let info = kiln_validator::validate(&module, Features::ALL).expect("valid");
+        let options = crate::CompileOptions {
+            epoch_interruption,
+            ..crate::CompileOptions::default()
+        };
+        let code = CompiledModule::new(Arc::new(module), Arc::new(info), options).expect("new");
+        code.func(0).code.to_vec()
+    }
+
+    const LOOPS: &str = "(module (func (param i32)
+        (loop (br_if 0 (local.get 0)))
+        (loop (br_if 0 (local.get 0)))))";
+
+    #[test]
+    fn epoch_ops_only_when_on() {
+        let off = ops(LOOPS, false);
+        assert!(!off.contains(&Op::Epoch));
+        let on = ops(LOOPS, true);
+        assert_eq!(on[0], Op::Epoch, "the function's entry");
+        assert_eq!(on.iter().filter(|op| **op == Op::Epoch).count(), 3);
+        assert_eq!(on.len(), off.len() + 3);
+    }
+
+    #[test]
+    fn loops_branch_back_to_their_epoch_op() {
+        let on = ops(LOOPS, true);
+        for op in &on {
+            if let Some(t) = op.target() {
+                assert_eq!(on[t as usize], Op::Epoch, "{op:?} in {on:?}");
+            }
+        }
+    }
+}
