@@ -101,6 +101,26 @@ impl Config {
     /// Off, no check is compiled and nothing costs anything. Checks consume no
     /// fuel. Epochs follow the wall clock, so deterministic execution (the
     /// peer node's) leaves them off.
+    ///
+    /// ```
+    /// use kiln::{Config, Engine, Linker, Module, Store, TrapCode};
+    ///
+    /// let engine = Engine::new(Config::new().epoch_interruption(true))?;
+    /// let module = Module::new(&engine, r#"(module (func (export "spin") (loop br 0)))"#)?;
+    /// let mut store = Store::new(&engine, ());
+    /// let spin = Linker::new(&engine)
+    ///     .instantiate(&mut store, &module)?
+    ///     .get_typed_func::<(), ()>(&store, "spin")?;
+    /// store.set_epoch_deadline(1);
+    /// let ticker = engine.clone();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(50));
+    ///     ticker.increment_epoch();
+    /// });
+    /// let err = spin.call(&mut store, ()).unwrap_err();
+    /// assert_eq!(err.trap().and_then(|t| t.code()), Some(TrapCode::Interrupt));
+    /// # Ok::<(), kiln::Error>(())
+    /// ```
     pub fn epoch_interruption(&mut self, on: bool) -> &mut Self {
         self.epoch_interruption = on;
         self

@@ -36,6 +36,13 @@
 //! 64 per page requested, `table.grow` one per element requested. If too
 //! little fuel is left, the instruction traps with `out of fuel` and has no
 //! effect.
+//!
+//! **Epoch checks cost nothing.** With epoch interruption on
+//! ([`crate::epoch`]), the checks both tiers make at function entries and
+//! loop headers are not WebAssembly instructions and charge no fuel, and the
+//! runs are cut exactly as without them: a program consumes the same fuel with
+//! epochs on or off. Only the deadline callback may change the fuel left (it
+//! sees the store), as a host function may.
 
 use kiln_parser::Instr;
 
