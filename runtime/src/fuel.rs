@@ -41,8 +41,9 @@
 //! ([`crate::epoch`]), the checks both tiers make at function entries and
 //! loop headers are not WebAssembly instructions and charge no fuel, and the
 //! runs are cut exactly as without them: a program consumes the same fuel with
-//! epochs on or off. Only the deadline callback may change the fuel left (it
-//! sees the store), as a host function may.
+//! epochs on or off. The deadline callback is host code: what it does with
+//! the store (a call into WebAssembly, say) costs what it would cost from a
+//! host function.
 
 use kiln_parser::Instr;
 
