@@ -51,14 +51,15 @@
 //! `ref.as_non_null`, `br_on_null`, `br_on_non_null`), `try_table.rs`
 //! (`try_table`, `throw`, `throw_ref`), `numeric.rs` (scalar `NumOp`s),
 //! `memory.rs` (loads, stores, memory and table management through the `bulk`
-//! libcall), and `simd/` (every instruction on `v128` values, by family).
-//! `exceptions.rs` holds what `try_table`, `throw` and `throw_ref` emit
+//! libcall), `simd/` (every instruction on `v128` values, by family), and
+//! `metering.rs` (fuel charges and epoch checks). `exceptions.rs` holds what `try_table`, `throw` and `throw_ref` emit
 //! (functions on the bare builder, which `try_table.rs` and the unwinder's
 //! tests call).
 
 mod control;
 pub(crate) mod exceptions;
 mod memory;
+mod metering;
 mod numeric;
 mod simd;
 mod try_table;
@@ -489,69 +490,6 @@ impl FuncState<'_, '_> {
     fn finish(mut self) {
         self.b.seal_all_blocks();
         self.b.finalize(self.env.frontend);
-    }
-
-    /// Charges `cost` units of fuel, trapping with `out of fuel` (and charging
-    /// nothing) if less is left.
-    fn charge_fuel(&mut self, cost: u64) {
-        let flags = self.vmctx_flags();
-        let fuel = self
-            .b
-            .ins()
-            .load(types::I64, flags, self.vmctx, vmctx::FUEL_OFFSET);
-        let short =
-            self.b
-                .ins()
-                .icmp_imm_u(ir::condcodes::IntCC::UnsignedLessThan, fuel, cost as i64);
-        self.trap_if(short, TrapCode::OutOfFuel);
-        let left = self.b.ins().iadd_imm_s(fuel, (cost as i64).wrapping_neg());
-        self.b
-            .ins()
-            .store(flags, left, self.vmctx, vmctx::FUEL_OFFSET);
-    }
-
-    /// With epoch interruption on: calls the epoch libcall if the engine's epoch
-    /// has reached the store's deadline (two loads and a compare on the way
-    /// through; the pointer to the counter is loop-invariant).
-    fn check_epoch(&mut self) {
-        if !self.env.options.epoch_interruption {
-            return;
-        }
-        let pointer = self.env.pointer();
-        let fixed = self.vmctx_flags().with_readonly().with_can_move();
-        let counter = self
-            .b
-            .ins()
-            .load(pointer, fixed, self.vmctx, vmctx::EPOCH_COUNTER_OFFSET);
-        // An atomic load, so that it is never merged with an earlier one: another
-        // thread advances the counter.
-        let epoch = self
-            .b
-            .ins()
-            .atomic_load(types::I64, MemFlagsData::trusted(), counter);
-        let flags = self.vmctx_flags();
-        let deadline =
-            self.b
-                .ins()
-                .load(types::I64, flags, self.vmctx, vmctx::EPOCH_DEADLINE_OFFSET);
-        let reached = self.b.ins().icmp(
-            ir::condcodes::IntCC::UnsignedGreaterThanOrEqual,
-            epoch,
-            deadline,
-        );
-        let slow = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(reached, slow, &[], cont, &[]);
-        self.b.seal_block(slow);
-        self.b.switch_to_block(slow);
-        let call = self.libcall(Libcall::EpochReached, &[types::I32], &[]);
-        let (vmctx, depth) = (self.vmctx, self.depth_out);
-        self.b.ins().call(call, &[vmctx, depth]);
-        self.check_pending();
-        self.b.ins().jump(cont, &[]);
-        self.b.seal_block(cont);
-        self.b.switch_to_block(cont);
     }
 
     /// Translates one instruction.
