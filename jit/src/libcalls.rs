@@ -52,7 +52,8 @@ pub(crate) enum Libcall {
     ExceptionTag,
     /// [`exception_payload`].
     ExceptionPayload,
-    /// [`epoch_reached`].
+    /// `epoch_reached(vmctx, depth: u32)`: [`epoch_reached`] behind
+    /// [`epoch_reached_stub`], called with the `preserve_all` convention.
     EpochReached,
 }
 
@@ -88,7 +89,7 @@ impl Libcall {
             Libcall::NewException => new_exception as *const () as usize,
             Libcall::ExceptionTag => exception_tag as *const () as usize,
             Libcall::ExceptionPayload => exception_payload as *const () as usize,
-            Libcall::EpochReached => epoch_reached as *const () as usize,
+            Libcall::EpochReached => epoch_reached_stub as *const () as usize,
         }
     }
 
@@ -97,6 +98,15 @@ impl Libcall {
     /// exceptional edge) rather than the host's.
     pub(crate) fn uses_tail_conv(self) -> bool {
         matches!(self, Libcall::Throw | Libcall::ThrowPending)
+    }
+
+    /// Whether compiled code calls it with the `preserve_all` convention: the
+    /// epoch check's slow path, called from loop headers, where a call that
+    /// clobbers registers would make the register allocator spill the loop's
+    /// values around it, on the hot path too (a loop of float arithmetic ran
+    /// at half speed).
+    pub(crate) fn uses_preserve_all_conv(self) -> bool {
+        matches!(self, Libcall::EpochReached)
     }
 }
 
@@ -324,6 +334,81 @@ unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, depth: u32) {
         Ok(Err(trap)) => fail(act, vm, Pending::Trap(trap)),
         Err(panic) => fail(act, vm, Pending::Panic(panic)),
     }
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+/// [`epoch_reached`] for the `preserve_all` convention: saves every register
+/// the host's convention lets a callee clobber (the integer ones and all of
+/// `xmm0`-`xmm15`), calls it with the arguments as they came (`rdi`, `esi`:
+/// `preserve_all` passes them as `system_v` does), and restores them.
+///
+/// # Safety
+///
+/// As for [`epoch_reached`].
+unsafe extern "C" fn epoch_reached_stub(vmctx: *mut VmContext, depth: u32) {
+    // On entry rsp is 8 mod 16; rbp and nine registers (80 bytes) make it 8 mod 16
+    // again, and 264 bytes (sixteen 16-byte slots and padding) 0 mod 16 at the call.
+    core::arch::naked_asm!(
+        "push rbp",
+        "mov rbp, rsp",
+        "push rax",
+        "push rcx",
+        "push rdx",
+        "push rsi",
+        "push rdi",
+        "push r8",
+        "push r9",
+        "push r10",
+        "push r11",
+        "sub rsp, 264",
+        "movdqu [rsp], xmm0",
+        "movdqu [rsp + 16], xmm1",
+        "movdqu [rsp + 32], xmm2",
+        "movdqu [rsp + 48], xmm3",
+        "movdqu [rsp + 64], xmm4",
+        "movdqu [rsp + 80], xmm5",
+        "movdqu [rsp + 96], xmm6",
+        "movdqu [rsp + 112], xmm7",
+        "movdqu [rsp + 128], xmm8",
+        "movdqu [rsp + 144], xmm9",
+        "movdqu [rsp + 160], xmm10",
+        "movdqu [rsp + 176], xmm11",
+        "movdqu [rsp + 192], xmm12",
+        "movdqu [rsp + 208], xmm13",
+        "movdqu [rsp + 224], xmm14",
+        "movdqu [rsp + 240], xmm15",
+        "call {slow}",
+        "movdqu xmm0, [rsp]",
+        "movdqu xmm1, [rsp + 16]",
+        "movdqu xmm2, [rsp + 32]",
+        "movdqu xmm3, [rsp + 48]",
+        "movdqu xmm4, [rsp + 64]",
+        "movdqu xmm5, [rsp + 80]",
+        "movdqu xmm6, [rsp + 96]",
+        "movdqu xmm7, [rsp + 112]",
+        "movdqu xmm8, [rsp + 128]",
+        "movdqu xmm9, [rsp + 144]",
+        "movdqu xmm10, [rsp + 160]",
+        "movdqu xmm11, [rsp + 176]",
+        "movdqu xmm12, [rsp + 192]",
+        "movdqu xmm13, [rsp + 208]",
+        "movdqu xmm14, [rsp + 224]",
+        "movdqu xmm15, [rsp + 240]",
+        "add rsp, 264",
+        "pop r11",
+        "pop r10",
+        "pop r9",
+        "pop r8",
+        "pop rdi",
+        "pop rsi",
+        "pop rdx",
+        "pop rcx",
+        "pop rax",
+        "pop rbp",
+        "ret",
+        slow = sym epoch_reached,
+    )
 }
 
 /// `throw`: a new exception of tag `tag` (an index of the instance's tag space)

@@ -21,6 +21,7 @@ tier_tests!(
     without_epoch_interruption_incrementing_changes_nothing,
     the_store_runs_again_after_an_interrupt,
     try_table_does_not_catch_an_interrupt,
+    values_live_across_the_callback_survive,
 );
 
 /// Most ticks the interrupting thread gives before it gives up.
@@ -44,6 +45,20 @@ const SPIN: &str = r#"(module
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br $next)))
     (local.get $s))
+  (func (export "mix") (param $n i32) (result f64)
+    (local $a f64) (local $b f64) (local $c f64) (local $d f64) (local $i i64) (local $x i64)
+    (local.set $a (f64.const 1.5))
+    (local.set $b (f64.const 2.25))
+    (loop $next
+      (local.set $a (f64.add (local.get $a) (f64.const 0.25)))
+      (local.set $b (f64.mul (local.get $b) (f64.const 1.0001)))
+      (local.set $c (f64.sub (local.get $c) (local.get $a)))
+      (local.set $d (f64.add (local.get $d) (local.get $b)))
+      (local.set $x (i64.add (local.get $x) (i64.mul (local.get $i) (i64.const 3))))
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br_if $next (i32.lt_s (i32.wrap_i64 (local.get $i)) (local.get $n))))
+    (f64.add (f64.add (local.get $a) (local.get $b))
+      (f64.add (local.get $c) (f64.add (local.get $d) (f64.convert_i64_s (local.get $x))))))
   (func (export "caught") (result i32)
     (block $h (try_table (catch_all $h) (loop br 0)))
     (i32.const 7)))"#;
@@ -212,4 +227,24 @@ fn try_table_does_not_catch_an_interrupt(tier: Tier) {
     p.store.set_epoch_deadline(1);
     let trap = interrupted(&mut p, "caught", &[]);
     assert_eq!(trap.code(), Some(TrapCode::Interrupt));
+}
+
+/// A callback that lets the guest go on at every check (`Continue(0)`: the
+/// deadline stays reached) runs at every loop header; the loop's values, in
+/// registers across those calls, come out as with epochs off.
+fn values_live_across_the_callback_survive(tier: Tier) {
+    let expected = Program::load(tier, SPIN)
+        .call("mix", &[Val::I32(1_000)])
+        .expect("runs");
+    let mut p = load(tier);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    p.store.epoch_deadline_callback(move |_| {
+        counted.fetch_add(1, Ordering::Relaxed);
+        Ok(UpdateDeadline::Continue(0))
+    });
+    p.store.set_epoch_deadline(0);
+    let got = p.call("mix", &[Val::I32(1_000)]).expect("runs");
+    assert_eq!(got, expected);
+    assert!(calls.load(Ordering::Relaxed) > 1_000);
 }
