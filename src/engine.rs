@@ -1,6 +1,7 @@
 //! [`Engine`] and [`Config`]: how modules are compiled and run.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use kiln_parser::Features;
 use kiln_runtime::{MemoryConfig, StoreLimits};
@@ -40,6 +41,7 @@ pub struct Config {
     pub(crate) strategy: Strategy,
     pub(crate) features: Features,
     pub(crate) consume_fuel: bool,
+    pub(crate) epoch_interruption: bool,
     pub(crate) nan_canonicalization: bool,
     pub(crate) limits: StoreLimits,
 }
@@ -50,6 +52,7 @@ impl Default for Config {
             strategy: Strategy::default(),
             features: Features::ALL,
             consume_fuel: false,
+            epoch_interruption: false,
             nan_canonicalization: false,
             limits: StoreLimits::default(),
         }
@@ -80,6 +83,46 @@ impl Config {
     /// Stores start with no fuel: give them some with [`Store::set_fuel`](crate::Store::set_fuel).
     pub fn consume_fuel(&mut self, on: bool) -> &mut Self {
         self.consume_fuel = on;
+        self
+    }
+
+    /// Checks the engine's epoch against the store's deadline at every
+    /// function entry and loop header, on either tier (default off).
+    ///
+    /// Another thread stops a running guest by advancing the epoch past the
+    /// deadline with [`Engine::increment_epoch`]: the guest then traps with
+    /// `interrupt` ([`TrapCode::Interrupt`](crate::TrapCode::Interrupt)), or
+    /// the store's deadline callback decides
+    /// ([`Store::epoch_deadline_callback`](crate::Store::epoch_deadline_callback)).
+    /// A store's deadline starts at the current epoch, already reached: give
+    /// it one with [`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline)
+    /// before calling into it.
+    ///
+    /// Off, no check is compiled and nothing costs anything. Checks consume no
+    /// fuel. Epochs follow the wall clock, so deterministic execution (the
+    /// peer node's) leaves them off.
+    ///
+    /// ```
+    /// use kiln::{Config, Engine, Linker, Module, Store, TrapCode};
+    ///
+    /// let engine = Engine::new(Config::new().epoch_interruption(true))?;
+    /// let module = Module::new(&engine, r#"(module (func (export "spin") (loop br 0)))"#)?;
+    /// let mut store = Store::new(&engine, ());
+    /// let spin = Linker::new(&engine)
+    ///     .instantiate(&mut store, &module)?
+    ///     .get_typed_func::<(), ()>(&store, "spin")?;
+    /// store.set_epoch_deadline(1);
+    /// let ticker = engine.clone();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(50));
+    ///     ticker.increment_epoch();
+    /// });
+    /// let err = spin.call(&mut store, ()).unwrap_err();
+    /// assert_eq!(err.trap().and_then(|t| t.code()), Some(TrapCode::Interrupt));
+    /// # Ok::<(), kiln::Error>(())
+    /// ```
+    pub fn epoch_interruption(&mut self, on: bool) -> &mut Self {
+        self.epoch_interruption = on;
         self
     }
 
@@ -146,13 +189,13 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct Engine {
     config: Arc<Config>,
+    /// The epoch counter, shared by every clone and every store of the engine.
+    epoch: kiln_runtime::epoch::EpochCounter,
 }
 
 impl Default for Engine {
     fn default() -> Engine {
-        Engine {
-            config: Arc::new(Config::default()),
-        }
+        Engine::with_config(Config::default())
     }
 }
 
@@ -169,9 +212,27 @@ impl Engine {
                 "the JIT runs on x86-64 Linux only; use the interpreter".into(),
             ));
         }
-        Ok(Engine {
-            config: Arc::new(config.clone()),
-        })
+        Ok(Engine::with_config(config.clone()))
+    }
+
+    fn with_config(config: Config) -> Engine {
+        Engine {
+            config: Arc::new(config),
+            epoch: Arc::default(),
+        }
+    }
+
+    /// Advances the engine's epoch by one tick. Safe to call from any thread,
+    /// even while a store of the engine runs; with
+    /// [`Config::epoch_interruption`] on, code running past its store's
+    /// deadline stops at its next function entry or loop header.
+    pub fn increment_epoch(&self) {
+        self.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The engine's counter, for its stores.
+    pub(crate) fn epoch_counter(&self) -> &kiln_runtime::epoch::EpochCounter {
+        &self.epoch
     }
 
     /// The engine's configuration.

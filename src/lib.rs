@@ -65,7 +65,9 @@ pub use kiln_validator::{
 };
 pub use linker::{InstancePre, Linker};
 pub use module::{ExternType, Module};
-pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
+pub use store::{
+    AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut, UpdateDeadline,
+};
 
 /// The four bytes every binary module starts with.
 const WASM_MAGIC: &[u8; 4] = b"\0asm";

@@ -52,6 +52,7 @@ impl Module {
         let config = engine.config();
         let options = kiln_runtime::CompileOptions {
             fuel: config.consume_fuel,
+            epoch_interruption: config.epoch_interruption,
             canonicalize_nans: config.nan_canonicalization,
             memory_guard: config.limits.memory.guard,
         };

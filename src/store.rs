@@ -2,9 +2,10 @@
 //! embedder's host state `T`; and the context traits that let functions take
 //! either a store or a host function's [`Caller`].
 
+use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kiln_runtime::InstanceAddr;
+use kiln_runtime::{InstanceAddr, Trap};
 
 use crate::{Engine, Error};
 
@@ -26,8 +27,11 @@ pub struct Store<T> {
 impl<T: 'static> Store<T> {
     /// An empty store using `engine`, holding `data` for host functions.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
+        let mut rt = kiln_runtime::Store::new(engine.config().limits);
+        rt.epoch.counter = std::sync::Arc::clone(engine.epoch_counter());
+        rt.epoch.set_deadline(0);
         Store {
-            rt: kiln_runtime::Store::new(engine.config().limits),
+            rt,
             data,
             engine: engine.clone(),
             id: StoreId(NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed)),
@@ -63,6 +67,57 @@ impl<T: 'static> Store<T> {
         self.rt.limiter = kiln_runtime::Limiter(Some(Box::new(limiter)));
     }
 
+    /// Sets the epoch deadline `ticks_beyond_current` ticks past the engine's
+    /// current epoch: once [`Engine::increment_epoch`] has been called that
+    /// many times more, running code stops at its next function entry or loop
+    /// header (with [`Config::epoch_interruption`](crate::Config::epoch_interruption)
+    /// on; otherwise the deadline is never looked at).
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        self.rt.epoch.set_deadline(ticks_beyond_current);
+    }
+
+    /// Reaching the deadline traps with `interrupt`
+    /// ([`TrapCode::Interrupt`](crate::TrapCode::Interrupt)): the default,
+    /// restored here after [`Store::epoch_deadline_callback`].
+    pub fn epoch_deadline_trap(&mut self) {
+        self.rt.epoch.callback = None;
+    }
+
+    /// Calls `callback` when running code reaches the deadline, instead of
+    /// trapping. It may look at or change the store, and returns either
+    /// [`UpdateDeadline::Continue`] with the next deadline, in ticks past the
+    /// current epoch, to let the code run on, or an error, which ends the call
+    /// into WebAssembly with it (an [`Error::Trap`] as it is, any other error
+    /// as a trap with its message). It replaces any callback set before.
+    pub fn epoch_deadline_callback(
+        &mut self,
+        mut callback: impl FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline, Error>
+        + Send
+        + Sync
+        + 'static,
+    ) {
+        let engine = self.engine.clone();
+        let id = self.id;
+        self.rt.epoch.callback = Some(Box::new(
+            move |rt: &mut kiln_runtime::Store, data: &mut dyn Any| {
+                let data = data.downcast_mut::<T>().ok_or_else(|| {
+                    Trap::host("epoch deadline callback called with another store's host state")
+                })?;
+                let cx = StoreContextMut {
+                    rt,
+                    data,
+                    engine: &engine,
+                    id,
+                };
+                match callback(cx) {
+                    Ok(UpdateDeadline::Continue(ticks)) => Ok(ticks),
+                    Err(Error::Trap(trap)) => Err(trap),
+                    Err(other) => Err(Trap::host(other.to_string())),
+                }
+            },
+        ));
+    }
+
     /// Sets the fuel left.
     ///
     /// # Errors
@@ -91,6 +146,15 @@ impl<T: 'static> Store<T> {
         }
         Ok(self.rt.fuel)
     }
+}
+
+/// What an epoch deadline callback
+/// ([`Store::epoch_deadline_callback`]) tells the running code to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpdateDeadline {
+    /// Run on, with the next deadline this many ticks past the current epoch.
+    Continue(u64),
 }
 
 /// What a host function receives: the store's host state and the calling instance.

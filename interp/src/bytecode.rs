@@ -259,6 +259,10 @@ macro_rules! declare_ops {
             CanonF64 { reg: Reg },
             /// Charge `cost` fuel for the metered run that starts here.
             Fuel { cost: u32 },
+            /// Stop if the engine's epoch has reached the store's deadline
+            /// (`kiln_runtime::epoch`): at function entries and loop headers,
+            /// emitted only with epoch interruption on.
+            Epoch,
             /// `global.get`.
             GlobalGet { dst: Reg, global: u32 },
             /// `global.set`.

@@ -110,7 +110,8 @@ impl Activation {
     }
 
     /// Points the memory, global and table arrays (and `vm`'s function entries)
-    /// at the store's current entities: after anything that may have grown a
+    /// at the store's current entities, and takes the store's epoch deadline
+    /// again: after anything that may have grown a
     /// memory or a table, or added globals or functions to the store.
     ///
     /// # Safety
@@ -119,6 +120,7 @@ impl Activation {
     pub(crate) unsafe fn refresh(&mut self, vm: &mut VmContext) {
         // SAFETY: see `# Safety`.
         let store = unsafe { &mut *self.store };
+        vm.epoch_deadline = store.epoch.deadline;
         let (entries, n) = func_entries(store);
         vm.func_entries = entries;
         vm.num_func_entries = n;

@@ -150,6 +150,7 @@ pub(crate) fn compile_functions_for_test(
 ) -> Result<CompiledModule, CompileError> {
     let options = CompileOptions {
         fuel: false,
+        epoch_interruption: false,
         canonicalize_nans: false,
         memory_guard: true,
     };

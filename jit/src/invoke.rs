@@ -93,6 +93,8 @@ fn call_wasm(
         instance: instance.0,
         stack_limit: signals::stack_limit(code.max_frame_size()),
         fuel: store.fuel,
+        epoch_counter: std::sync::Arc::as_ptr(&store.epoch.counter).cast::<u64>(),
+        epoch_deadline: store.epoch.deadline,
         depth: store.depth,
         max_depth: store.limits.max_call_depth,
         pending: 0,

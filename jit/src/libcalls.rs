@@ -15,6 +15,8 @@
 //! never return: [`Libcall::Throw`] and [`Libcall::ThrowPending`], called with
 //! the `tail` convention (see `translate/exceptions.rs`).
 
+use std::panic::AssertUnwindSafe;
+
 use cranelift_codegen::ir::LibCall;
 use kiln_runtime::ops::{self, BulkOp};
 use kiln_runtime::{ExnAddr, ExnEntity, FuncAddr, RawRef, Store, Trap, TrapCode, Val};
@@ -52,11 +54,14 @@ pub(crate) enum Libcall {
     ExceptionPayload,
     /// [`keep_exception`].
     KeepException,
+    /// `epoch_reached(vmctx, depth: u32)`: [`epoch_reached`] behind
+    /// [`epoch_reached_stub`], called with the `preserve_all` convention.
+    EpochReached,
 }
 
 impl Libcall {
     /// Every libcall, indexed by its number.
-    pub(crate) const ALL: [Libcall; 10] = [
+    pub(crate) const ALL: [Libcall; 11] = [
         Libcall::Bulk,
         Libcall::CallFunc,
         Libcall::CallIndirectSlow,
@@ -67,6 +72,7 @@ impl Libcall {
         Libcall::ExceptionTag,
         Libcall::ExceptionPayload,
         Libcall::KeepException,
+        Libcall::EpochReached,
     ];
 
     /// The libcall numbered `index`.
@@ -87,6 +93,7 @@ impl Libcall {
             Libcall::ExceptionTag => exception_tag as *const () as usize,
             Libcall::ExceptionPayload => exception_payload as *const () as usize,
             Libcall::KeepException => keep_exception as *const () as usize,
+            Libcall::EpochReached => epoch_reached_stub as *const () as usize,
         }
     }
 
@@ -95,6 +102,15 @@ impl Libcall {
     /// exceptional edge) rather than the host's.
     pub(crate) fn uses_tail_conv(self) -> bool {
         matches!(self, Libcall::Throw | Libcall::ThrowPending)
+    }
+
+    /// Whether compiled code calls it with the `preserve_all` convention: the
+    /// epoch check's slow path, called from loop headers, where a call that
+    /// clobbers registers would make the register allocator spill the loop's
+    /// values around it, on the hot path too (a loop of float arithmetic ran
+    /// at half speed).
+    pub(crate) fn uses_preserve_all_conv(self) -> bool {
+        matches!(self, Libcall::EpochReached)
     }
 }
 
@@ -288,6 +304,115 @@ unsafe extern "C" fn call_ref_slow(vmctx: *mut VmContext, depth: u32, raw: u32, 
     if let Err(p) = outcome {
         fail(act, vm, p);
     }
+}
+
+/// The slow path of an epoch check, called when the engine's epoch was seen to
+/// have reached the store's deadline: runs the store's deadline callback (as a
+/// host call at `depth`), which sets the next deadline, or records the
+/// `interrupt` trap (or the callback's) for compiled code to raise.
+///
+/// # Safety
+///
+/// Called by compiled code with its own live context.
+unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, depth: u32) {
+    // SAFETY: see `# Safety`.
+    let (vm, act) = unsafe { parts(vmctx) };
+    // SAFETY: the entry's store and host state; compiled code is waiting for
+    // this call and holds no reference to them.
+    let (store, data) = unsafe { (&mut *act.store, &mut *act.data) };
+    store.depth = depth;
+    if act.metered {
+        store.fuel = vm.fuel;
+    }
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        kiln_runtime::epoch::deadline_reached(&mut *store, &mut *data)
+    }));
+    if act.metered {
+        vm.fuel = store.fuel;
+    }
+    // SAFETY: `store` is not used again; the callback may have changed it.
+    unsafe { act.refresh(vm) };
+    match outcome {
+        Ok(Ok(())) => {}
+        // `deadline_reached` never returns an exception: an interruption is a trap.
+        Ok(Err(trap)) => fail(act, vm, Pending::Trap(trap)),
+        Err(panic) => fail(act, vm, Pending::Panic(panic)),
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+/// [`epoch_reached`] for the `preserve_all` convention: saves every register
+/// the host's convention lets a callee clobber (the integer ones and all of
+/// `xmm0`-`xmm15`), calls it with the arguments as they came (`rdi`, `esi`:
+/// `preserve_all` passes them as `system_v` does), and restores them.
+///
+/// # Safety
+///
+/// As for [`epoch_reached`].
+unsafe extern "C" fn epoch_reached_stub(vmctx: *mut VmContext, depth: u32) {
+    // On entry rsp is 8 mod 16; rbp and nine registers (80 bytes) make it 8 mod 16
+    // again, and 264 bytes (sixteen 16-byte slots and padding) 0 mod 16 at the call.
+    core::arch::naked_asm!(
+        "push rbp",
+        "mov rbp, rsp",
+        "push rax",
+        "push rcx",
+        "push rdx",
+        "push rsi",
+        "push rdi",
+        "push r8",
+        "push r9",
+        "push r10",
+        "push r11",
+        "sub rsp, 264",
+        "movdqu [rsp], xmm0",
+        "movdqu [rsp + 16], xmm1",
+        "movdqu [rsp + 32], xmm2",
+        "movdqu [rsp + 48], xmm3",
+        "movdqu [rsp + 64], xmm4",
+        "movdqu [rsp + 80], xmm5",
+        "movdqu [rsp + 96], xmm6",
+        "movdqu [rsp + 112], xmm7",
+        "movdqu [rsp + 128], xmm8",
+        "movdqu [rsp + 144], xmm9",
+        "movdqu [rsp + 160], xmm10",
+        "movdqu [rsp + 176], xmm11",
+        "movdqu [rsp + 192], xmm12",
+        "movdqu [rsp + 208], xmm13",
+        "movdqu [rsp + 224], xmm14",
+        "movdqu [rsp + 240], xmm15",
+        "call {slow}",
+        "movdqu xmm0, [rsp]",
+        "movdqu xmm1, [rsp + 16]",
+        "movdqu xmm2, [rsp + 32]",
+        "movdqu xmm3, [rsp + 48]",
+        "movdqu xmm4, [rsp + 64]",
+        "movdqu xmm5, [rsp + 80]",
+        "movdqu xmm6, [rsp + 96]",
+        "movdqu xmm7, [rsp + 112]",
+        "movdqu xmm8, [rsp + 128]",
+        "movdqu xmm9, [rsp + 144]",
+        "movdqu xmm10, [rsp + 160]",
+        "movdqu xmm11, [rsp + 176]",
+        "movdqu xmm12, [rsp + 192]",
+        "movdqu xmm13, [rsp + 208]",
+        "movdqu xmm14, [rsp + 224]",
+        "movdqu xmm15, [rsp + 240]",
+        "add rsp, 264",
+        "pop r11",
+        "pop r10",
+        "pop r9",
+        "pop r8",
+        "pop rdi",
+        "pop rsi",
+        "pop rdx",
+        "pop rcx",
+        "pop rax",
+        "pop rbp",
+        "ret",
+        slow = sym epoch_reached,
+    )
 }
 
 /// `throw`: a new exception of tag `tag` (an index of the instance's tag space)

@@ -552,6 +552,8 @@ fn context(code: &CompiledModule, depth: u32) -> VmContext {
         instance: 0,
         stack_limit: signals::stack_limit(code.max_frame_size()),
         fuel: 0,
+        epoch_counter: std::ptr::null(),
+        epoch_deadline: 0,
         depth,
         max_depth: 1000,
         pending: 0,
@@ -802,6 +804,7 @@ fn instantiate(
     let module = Arc::new(module);
     let options = crate::CompileOptions {
         fuel: false,
+        epoch_interruption: false,
         canonicalize_nans: false,
         memory_guard: true,
     };

@@ -26,6 +26,7 @@ fn load(wat: &str, limits: StoreLimits) -> (Store, InstanceAddr) {
     let module = Arc::new(module);
     let options = kiln_jit::CompileOptions {
         fuel: false,
+        epoch_interruption: false,
         canonicalize_nans: false,
         memory_guard: true,
     };

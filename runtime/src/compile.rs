@@ -8,6 +8,9 @@ use std::fmt;
 pub struct CompileOptions {
     /// Charge fuel per metered run ([`crate::fuel`]).
     pub fuel: bool,
+    /// Check the engine's epoch against the store's deadline at every
+    /// function entry and loop header ([`crate::epoch`]).
+    pub epoch_interruption: bool,
     /// Replace every NaN produced by float arithmetic by the canonical NaN.
     pub canonicalize_nans: bool,
     /// Rely on the guard regions of 32-bit memories instead of bounds checks
@@ -18,11 +21,12 @@ pub struct CompileOptions {
 }
 
 impl Default for CompileOptions {
-    /// No fuel, NaNs as the hardware computes them, guard regions on (the
+    /// No fuel, no epoch checks, NaNs as the hardware computes them, guard regions on (the
     /// store's default memories have them).
     fn default() -> CompileOptions {
         CompileOptions {
             fuel: false,
+            epoch_interruption: false,
             canonicalize_nans: false,
             memory_guard: true,
         }
@@ -112,6 +116,6 @@ mod tests {
     #[test]
     fn guard_regions_are_on_by_default() {
         let o = CompileOptions::default();
-        assert!(o.memory_guard && !o.fuel && !o.canonicalize_nans);
+        assert!(o.memory_guard && !o.fuel && !o.epoch_interruption && !o.canonicalize_nans);
     }
 }

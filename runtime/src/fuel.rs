@@ -36,6 +36,14 @@
 //! 64 per page requested, `table.grow` one per element requested. If too
 //! little fuel is left, the instruction traps with `out of fuel` and has no
 //! effect.
+//!
+//! **Epoch checks cost nothing.** With epoch interruption on
+//! ([`crate::epoch`]), the checks both tiers make at function entries and
+//! loop headers are not WebAssembly instructions and charge no fuel, and the
+//! runs are cut exactly as without them: a program consumes the same fuel with
+//! epochs on or off. The deadline callback is host code: what it does with
+//! the store (a call into WebAssembly, say) costs what it would cost from a
+//! host function.
 
 use kiln_parser::Instr;
 

@@ -3,7 +3,7 @@
 //! tables, globals, element and data segments, instances, the store that
 //! owns them, host functions, instantiation, the memory and table management
 //! instructions ([`ops`]), what a tier compiles with and how it refuses
-//! a module ([`compile`]), and the part of a call from the host that does not
+//! a module ([`compile`]), epoch interruption ([`epoch`]), and the part of a call from the host that does not
 //! depend on the tier ([`invoke`]).
 //!
 //! It must not depend on either tier: the interpreter and the JIT depend on
@@ -13,6 +13,7 @@
 
 mod bulk_op;
 pub mod compile;
+pub mod epoch;
 pub mod fuel;
 pub mod instantiate;
 pub mod invoke;

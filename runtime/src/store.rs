@@ -311,6 +311,9 @@ pub struct Store {
     sig_ids: HashMap<RecGroupKey, SigId>,
     /// Fuel left, when metering is on.
     pub fuel: u64,
+    /// The engine's epoch counter, the store's deadline and its callback
+    /// (read only by code compiled with epoch checks).
+    pub epoch: crate::epoch::EpochState,
     /// What an execution tier keeps per store (the JIT's table of function entry
     /// points); the runtime never reads it.
     pub tier_data: Option<Box<dyn Any + Send + Sync>>,

@@ -40,6 +40,8 @@ pub enum TrapCode {
     /// A `throw` would take the exceptions the store keeps past
     /// `StoreLimits::max_exception_bytes`.
     ExceptionsExhausted,
+    /// The store's epoch deadline was reached (see `crate::epoch`).
+    Interrupt,
 }
 
 impl TrapCode {
@@ -61,6 +63,7 @@ impl TrapCode {
             TrapCode::NullReference => "null reference",
             TrapCode::NullExceptionReference => "null exception reference",
             TrapCode::ExceptionsExhausted => "exception storage exhausted",
+            TrapCode::Interrupt => "interrupt",
         }
     }
 }

@@ -61,6 +61,7 @@ mod calls;
 mod control;
 mod differential;
 mod embedding;
+mod epoch;
 mod exceptions;
 mod fuel;
 mod generate;

@@ -52,6 +52,7 @@ pub fn compile(
     let info = Arc::new(info);
     let options = CompileOptions {
         fuel: false,
+        epoch_interruption: false,
         canonicalize_nans: options.canonicalize_nans,
         memory_guard: true,
     };

@@ -14,7 +14,7 @@
 //!
 //! Every op is run here, by family: register arithmetic in [`numeric`],
 //! branches in [`branches`], memory accesses in [`memory`], calls and returns
-//! in [`calls`], vector ops in [`vector`], globals, `ref.func` and fuel in this
+//! in [`calls`], vector ops in [`vector`], globals, `ref.func`, fuel and epochs in this
 //! file, bulk operations in [`bulk`](super::bulk); their meaning comes from
 //! the one definition each has (see `for_each_binary_op!` and `num`). A handler of the fast path is a faster
 //! copy of the common case of one of them. The family methods are inlined into
@@ -114,6 +114,8 @@ pub(super) fn execute(
     ensure_stack(stack, frame.base + frame.func().frame_size as usize)?;
     let mut ctx = threaded::Ctx {
         fuel: 0,
+        epoch: std::ptr::null(),
+        epoch_deadline: 0,
         stack_limit: threaded::stack_limit(),
         globals: std::ptr::null_mut(),
         instance_globals: std::ptr::null(),
@@ -214,6 +216,8 @@ impl Executor<'_> {
     fn enter_fast(&mut self) {
         let (ctx, store) = (&mut *self.ctx, &mut *self.store);
         ctx.fuel = store.fuel;
+        ctx.epoch = std::sync::Arc::as_ptr(&store.epoch.counter);
+        ctx.epoch_deadline = store.epoch.deadline;
         ctx.depth = store.depth;
         ctx.globals = store.globals.as_mut_ptr();
         ctx.stack = self.stack.as_mut_ptr();
@@ -319,6 +323,7 @@ impl Executor<'_> {
             } => self.store_ext(kind, addr, val, memarg)?,
             Op::Unreachable => return Err(TrapCode::Unreachable.into()),
             Op::Fuel { cost } => self.charge(cost)?,
+            Op::Epoch => self.epoch()?,
             Op::GlobalGet { dst, global } => self.global_get(dst, global),
             Op::GlobalSet { global, src } => self.global_set(global, src),
             Op::RefFunc { dst, func } => {
@@ -375,6 +380,19 @@ impl Executor<'_> {
             return Err(TrapCode::OutOfFuel.into());
         }
         self.store.fuel -= cost;
+        Ok(())
+    }
+
+    /// An epoch check: the deadline reached runs the store's callback, or traps
+    /// with `interrupt`.
+    #[inline(always)]
+    fn epoch(&mut self) -> Result<(), Trap> {
+        if self.store.epoch.current() < self.store.epoch.deadline {
+            return Ok(());
+        }
+        kiln_runtime::epoch::deadline_reached(self.store, self.data)?;
+        // The callback may have changed the store (grown memory 0, for one).
+        self.refresh();
         Ok(())
     }
 

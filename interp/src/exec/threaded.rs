@@ -58,6 +58,11 @@ impl std::fmt::Debug for Threaded {
 pub(crate) struct Ctx {
     /// Fuel left (copied from and back to the store around each fast run).
     pub fuel: u64,
+    /// The engine's epoch counter (the store's `epoch.counter`, which outlives
+    /// every run).
+    pub epoch: *const AtomicU64,
+    /// The store's epoch deadline (taken again before each fast run).
+    pub epoch_deadline: u64,
     /// Lowest native stack address a backward branch may run at.
     #[cfg_attr(not(kiln_tail_dispatch), allow(dead_code))]
     pub stack_limit: usize,
@@ -721,6 +726,22 @@ handler! {
             exit!(ip);
         }
         ctx_ref.fuel -= cost;
+        advance!(ip, regs, mem, len, ctx, iacc, acc)
+    }
+}
+
+handler! {
+    /// An epoch check; a deadline reached exits for the slow path to run the
+    /// store's callback or trap.
+    fn epoch(ip, regs, mem, len, ctx, iacc, acc) {
+        // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
+        let ctx_ref = unsafe { &*ctx };
+        // SAFETY: `epoch` points to the store's counter, which the store keeps
+        // alive for the whole run (`Executor::enter_fast` sets it).
+        let now = unsafe { &*ctx_ref.epoch }.load(Ordering::Relaxed);
+        if now >= ctx_ref.epoch_deadline {
+            exit!(ip);
+        }
         advance!(ip, regs, mem, len, ctx, iacc, acc)
     }
 }

@@ -12,7 +12,9 @@ impl Translator {
     pub(super) fn block(&mut self, module: &Module, bt: BlockType, kind: Kind) {
         let (params, results) = Self::block_arity(module, bt);
         let loop_start = if kind == Kind::Loop {
-            self.label_here()
+            let start = self.label_here();
+            self.epoch_check();
+            start
         } else {
             0
         };

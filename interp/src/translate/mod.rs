@@ -31,6 +31,8 @@
 //!
 //! With fuel on, the first costly instruction of each metered run (see
 //! `kiln_runtime::fuel`) is preceded by a `Fuel` op carrying the run's cost.
+//! With epoch interruption on, an `Epoch` op starts the function and every
+//! loop (it is the loop's branch target), before the run's `Fuel` op.
 
 mod calls;
 mod control;
@@ -123,6 +125,8 @@ pub(crate) struct Translator {
     /// Ops before this index may not be rewritten or removed.
     boundary: usize,
     fuel: bool,
+    /// Emit `Epoch` ops at the function's entry and its loop headers.
+    epoch: bool,
     /// Emit NaN canonicalisation after float arithmetic.
     canonicalize: bool,
     /// The `Fuel` op of the current run, once emitted.
@@ -186,6 +190,7 @@ impl Translator {
         self.reachable = true;
         self.boundary = 0;
         self.fuel = options.fuel;
+        self.epoch = options.epoch_interruption;
         self.canonicalize = options.canonicalize_nans;
         self.fuel_op = None;
         self.run_cost = 0;
@@ -207,6 +212,7 @@ impl Translator {
             if_jump: None,
             handler: None,
         });
+        self.epoch_check();
         for instr in instrs {
             if self.fuel && self.reachable {
                 let cost = fuel::static_cost(instr);
@@ -248,6 +254,14 @@ impl Translator {
                 .chain(self.consts.iter().copied())
                 .collect(),
             num_results: sig.results.len() as u32,
+        }
+    }
+
+    /// An `Epoch` op here, with epoch interruption on; nothing is folded across it.
+    fn epoch_check(&mut self) {
+        if self.epoch {
+            self.code.push(Op::Epoch);
+            self.boundary = self.code.len();
         }
     }
 
@@ -533,5 +547,52 @@ impl Translator {
             Op::BrIfNez { cond, target }
         };
         self.emit(op)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kiln_parser::Features;
+
+    use crate::CompiledModule;
+    use crate::bytecode::Op;
+
+    /// The ops of a module's function 0, compiled with or without epoch checks.
+    fn ops(wat: &str, epoch_interruption: bool) -> Vec<Op> {
+        let bytes = wat::parse_str(wat).expect("well-formed text");
+        let module = kiln_parser::parse(&bytes, Features::ALL).expect("parse");
+        let info = kiln_validator::validate(&module, Features::ALL).expect("valid");
+        let options = crate::CompileOptions {
+            epoch_interruption,
+            ..crate::CompileOptions::default()
+        };
+        let code = CompiledModule::new(Arc::new(module), Arc::new(info), options).expect("new");
+        code.func(0).code.to_vec()
+    }
+
+    const LOOPS: &str = "(module (func (param i32)
+        (loop (br_if 0 (local.get 0)))
+        (loop (br_if 0 (local.get 0)))))";
+
+    #[test]
+    fn epoch_ops_only_when_on() {
+        let off = ops(LOOPS, false);
+        assert!(!off.contains(&Op::Epoch));
+        let on = ops(LOOPS, true);
+        assert_eq!(on[0], Op::Epoch, "the function's entry");
+        assert_eq!(on.iter().filter(|op| **op == Op::Epoch).count(), 3);
+        assert_eq!(on.len(), off.len() + 3);
+    }
+
+    #[test]
+    fn loops_branch_back_to_their_epoch_op() {
+        let on = ops(LOOPS, true);
+        for op in &on {
+            if let Some(t) = op.target() {
+                assert_eq!(on[t as usize], Op::Epoch, "{op:?} in {on:?}");
+            }
+        }
     }
 }

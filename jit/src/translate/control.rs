@@ -174,6 +174,7 @@ impl<'e> FuncState<'_, 'e> {
         self.s
             .stack
             .extend_from_slice(self.b.func.dfg.block_params(header));
+        self.check_epoch();
         self.s.controls.push(ControlFrame {
             kind: FrameKind::Loop { header },
             next,

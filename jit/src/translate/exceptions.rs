@@ -61,8 +61,9 @@ pub(crate) const PAYLOAD: Type = types::I64;
 
 /// Imports libcall `call` into the function, with parameters `params` after the
 /// context pointer and results `returns`, in the convention compiled code calls
-/// it with: `tail` for the throw stubs ([`Libcall::uses_tail_conv`]), else
-/// `host_conv`.
+/// it with: `tail` for the throw stubs ([`Libcall::uses_tail_conv`]),
+/// `preserve_all` for the epoch check's slow path
+/// ([`Libcall::uses_preserve_all_conv`]), else `host_conv`.
 pub(crate) fn import_libcall(
     b: &mut FunctionBuilder<'_>,
     call: Libcall,
@@ -73,6 +74,8 @@ pub(crate) fn import_libcall(
 ) -> FuncRef {
     let conv = if call.uses_tail_conv() {
         CallConv::Tail
+    } else if call.uses_preserve_all_conv() {
+        CallConv::PreserveAll
     } else {
         host_conv
     };

@@ -28,6 +28,12 @@
 //!   `kiln_runtime::fuel`) is preceded by a charge of the run's whole cost
 //!   against `VmContext::fuel`, trapping with `out of fuel` (and charging
 //!   nothing) when less is left: the interpreter's `Fuel` op, at the same place.
+//! - With epoch interruption on, every function entry (after the depth
+//!   checks) and every loop header compares the engine's epoch
+//!   (`VmContext::epoch_counter`, a relaxed atomic load) with the store's
+//!   deadline (`VmContext::epoch_deadline`) and, once it is reached, calls the
+//!   `epoch_reached` libcall from a cold block: the interpreter's `Epoch` op,
+//!   at the same places and, like it, before the run's fuel charge.
 //! - Reference values (`funcref`, `externref`, `exnref`, typed references) are
 //!   `i32`s holding the runtime's `RawRef` encoding (0 is null, otherwise the
 //!   store address plus one).
@@ -45,14 +51,15 @@
 //! `ref.as_non_null`, `br_on_null`, `br_on_non_null`), `try_table.rs`
 //! (`try_table`, `throw`, `throw_ref`), `numeric.rs` (scalar `NumOp`s),
 //! `memory.rs` (loads, stores, memory and table management through the `bulk`
-//! libcall), and `simd/` (every instruction on `v128` values, by family).
-//! `exceptions.rs` holds what `try_table`, `throw` and `throw_ref` emit
+//! libcall), `simd/` (every instruction on `v128` values, by family), and
+//! `metering.rs` (fuel charges and epoch checks). `exceptions.rs` holds what `try_table`, `throw` and `throw_ref` emit
 //! (functions on the bare builder, which `try_table.rs` and the unwinder's
 //! tests call).
 
 mod control;
 pub(crate) mod exceptions;
 mod memory;
+mod metering;
 mod numeric;
 mod simd;
 mod try_table;
@@ -467,6 +474,7 @@ impl FuncState<'_, '_> {
             .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
         self.trap_if(too_low, TrapCode::CallStackExhausted);
         self.depth_out = self.b.ins().iadd_imm_s(depth, 1);
+        self.check_epoch();
 
         let exit = self.b.create_block();
         for &r in self.results {
@@ -482,25 +490,6 @@ impl FuncState<'_, '_> {
     fn finish(mut self) {
         self.b.seal_all_blocks();
         self.b.finalize(self.env.frontend);
-    }
-
-    /// Charges `cost` units of fuel, trapping with `out of fuel` (and charging
-    /// nothing) if less is left.
-    fn charge_fuel(&mut self, cost: u64) {
-        let flags = self.vmctx_flags();
-        let fuel = self
-            .b
-            .ins()
-            .load(types::I64, flags, self.vmctx, vmctx::FUEL_OFFSET);
-        let short =
-            self.b
-                .ins()
-                .icmp_imm_u(ir::condcodes::IntCC::UnsignedLessThan, fuel, cost as i64);
-        self.trap_if(short, TrapCode::OutOfFuel);
-        let left = self.b.ins().iadd_imm_s(fuel, (cost as i64).wrapping_neg());
-        self.b
-            .ins()
-            .store(flags, left, self.vmctx, vmctx::FUEL_OFFSET);
     }
 
     /// Translates one instruction.

@@ -8,7 +8,7 @@ use super::vector::copy_wide;
 use super::{
     ACC_A, ACC_B, ACC_NONE, Handler, Threaded, binary, binary_handler, br, br_if_eqz,
     br_if_float_handler, br_if_nez, br_table, calls, canon_f32, canon_f64, compare_branch_handler,
-    const32, const64, copy, copy2, fuel, global_get, global_set, i32_add_imm, i32_add_shl,
+    const32, const64, copy, copy2, epoch, fuel, global_get, global_set, i32_add_imm, i32_add_shl,
     i64_add_imm, memory, nop, numeric, select, slow, unary,
 };
 use crate::bytecode::{Op, Reg};
@@ -134,6 +134,7 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
         Op::CanonF32 { .. } => (canon_f32, None),
         Op::CanonF64 { .. } => (canon_f64, None),
         Op::Fuel { .. } => (fuel, None),
+        Op::Epoch => (epoch, None),
         Op::Call { .. } => (calls::call, None),
         Op::CallIndirect { .. } => (calls::call_indirect, None),
         Op::GlobalGet { dst, .. } => (global_get, Some(Acc::Int(dst))),

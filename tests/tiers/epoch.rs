@@ -1,0 +1,250 @@
+//! Epoch interruption: another thread stops a guest that would never end, by
+//! advancing the engine's epoch past the store's deadline.
+//!
+//! The interrupting thread is bounded: it gives up after [`MAX_TICKS`] ticks
+//! (about two seconds), and each case checks that the interrupt came well
+//! before that.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use kiln::{Engine, Error, Trap, TrapCode, UpdateDeadline, Val};
+
+use crate::{Program, Tier};
+
+tier_tests!(
+    a_thread_stops_an_infinite_loop,
+    a_thread_stops_endless_tail_recursion,
+    the_callback_extends_the_deadline_then_fails_the_call,
+    without_epoch_interruption_incrementing_changes_nothing,
+    the_store_runs_again_after_an_interrupt,
+    try_table_does_not_catch_an_interrupt,
+    values_live_across_the_callback_survive,
+);
+
+/// Most ticks the interrupting thread gives before it gives up.
+const MAX_TICKS: usize = 200;
+
+/// A loop that never ends, one that counts every turn in a global, tail
+/// recursion without loops, a finite loop, and an endless loop inside a
+/// `try_table` that catches everything.
+const SPIN: &str = r#"(module
+  (global $turns (export "turns") (mut i32) (i32.const 0))
+  (func (export "spin") (loop br 0))
+  (func (export "count") (loop
+    (global.set $turns (i32.add (global.get $turns) (i32.const 1)))
+    br 0))
+  (func $recurse (export "recurse") (param i64)
+    (return_call $recurse (i64.add (local.get 0) (i64.const 1))))
+  (func (export "sum") (param $n i32) (result i32) (local $s i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $s (i32.add (local.get $s) (local.get $n)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $s))
+  (func (export "mix") (param $n i32) (result f64)
+    (local $a f64) (local $b f64) (local $c f64) (local $d f64) (local $i i64) (local $x i64)
+    (local.set $a (f64.const 1.5))
+    (local.set $b (f64.const 2.25))
+    (loop $next
+      (local.set $a (f64.add (local.get $a) (f64.const 0.25)))
+      (local.set $b (f64.mul (local.get $b) (f64.const 1.0001)))
+      (local.set $c (f64.sub (local.get $c) (local.get $a)))
+      (local.set $d (f64.add (local.get $d) (local.get $b)))
+      (local.set $x (i64.add (local.get $x) (i64.mul (local.get $i) (i64.const 3))))
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br_if $next (i32.lt_s (i32.wrap_i64 (local.get $i)) (local.get $n))))
+    (f64.add (f64.add (local.get $a) (local.get $b))
+      (f64.add (local.get $c) (f64.add (local.get $d) (f64.convert_i64_s (local.get $x))))))
+  (func (export "caught") (result i32)
+    (block $h (try_table (catch_all $h) (loop br 0)))
+    (i32.const 7)))"#;
+
+/// Engines and their clones can go to other threads.
+#[test]
+fn engines_are_shared_between_threads() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<Engine>();
+}
+
+/// A thread that waits ~50 ms, then advances `engine`'s epoch every 10 ms
+/// until told to stop or [`MAX_TICKS`] ticks have passed.
+struct Interrupter {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<usize>>,
+}
+
+impl Interrupter {
+    fn start(engine: &Engine) -> Interrupter {
+        let engine = engine.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            let mut ticks = 0;
+            while ticks < MAX_TICKS && !stopped.load(Ordering::Relaxed) {
+                engine.increment_epoch();
+                ticks += 1;
+                thread::sleep(Duration::from_millis(10));
+            }
+            ticks
+        });
+        Interrupter {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the thread; returns how many ticks it gave.
+    fn finish(mut self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .map_or(0, |t| t.join().expect("the interrupting thread"))
+    }
+}
+
+impl Drop for Interrupter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn load(tier: Tier) -> Program {
+    Program::with(tier, SPIN, |c| {
+        c.epoch_interruption(true);
+    })
+}
+
+/// Calls `name` while another thread advances the epoch; returns the trap.
+fn interrupted(p: &mut Program, name: &str, args: &[Val]) -> Trap {
+    let ticker = Interrupter::start(p.store.engine());
+    let outcome = p.call(name, args);
+    let ticks = ticker.finish();
+    let trap = outcome.expect_err("the call must be interrupted");
+    assert!(ticks < MAX_TICKS, "interrupted only after {ticks} ticks");
+    trap
+}
+
+fn a_thread_stops_an_infinite_loop(tier: Tier) {
+    let mut p = load(tier);
+    p.store.set_epoch_deadline(1);
+    let trap = interrupted(&mut p, "spin", &[]);
+    assert_eq!(trap.code(), Some(TrapCode::Interrupt));
+    assert!(trap.to_string().contains("interrupt"), "{trap}");
+}
+
+/// No loop: the checks at function entries stop it.
+fn a_thread_stops_endless_tail_recursion(tier: Tier) {
+    let mut p = load(tier);
+    p.store.set_epoch_deadline(1);
+    let trap = interrupted(&mut p, "recurse", &[Val::I64(0)]);
+    assert_eq!(trap.code(), Some(TrapCode::Interrupt));
+    assert_eq!(trap.to_string(), "interrupt");
+}
+
+fn the_callback_extends_the_deadline_then_fails_the_call(tier: Tier) {
+    let mut p = load(tier);
+    let turns = p.instance.get_global(&p.store, "turns").expect("turns");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (counted, recorded) = (Arc::clone(&calls), Arc::clone(&seen));
+    p.store.epoch_deadline_callback(move |cx| {
+        let n = counted.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Val::I32(t) = turns.get(&cx) {
+            recorded.lock().expect("lock").push(t);
+        }
+        if n < 4 {
+            Ok(UpdateDeadline::Continue(1))
+        } else {
+            Err(Error::Trap(Trap::host("enough turns")))
+        }
+    });
+    p.store.set_epoch_deadline(1);
+    let trap = interrupted(&mut p, "count", &[]);
+    assert_eq!(trap.code(), None);
+    assert_eq!(trap.to_string(), "enough turns");
+    assert_eq!(calls.load(Ordering::Relaxed), 4);
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 4);
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "the guest ran between callbacks: {seen:?}"
+    );
+
+    // Back to trapping.
+    p.store.epoch_deadline_trap();
+    p.store.set_epoch_deadline(1);
+    let trap = interrupted(&mut p, "count", &[]);
+    assert_eq!(trap.code(), Some(TrapCode::Interrupt));
+    assert_eq!(calls.load(Ordering::Relaxed), 4);
+}
+
+/// Off (the default), epochs are never looked at: a finite loop computes the
+/// same result, with the same fuel, as with epochs on and a far deadline.
+fn without_epoch_interruption_incrementing_changes_nothing(tier: Tier) {
+    let run = |epochs: bool| {
+        let mut p = Program::with(tier, SPIN, |c| {
+            c.consume_fuel(true).epoch_interruption(epochs);
+        });
+        p.store.set_fuel(1_000_000).expect("fuel");
+        if epochs {
+            p.store.set_epoch_deadline(1_000);
+        }
+        for _ in 0..10 {
+            p.store.engine().increment_epoch();
+        }
+        let result = p.call("sum", &[Val::I32(1_000)]).expect("finishes");
+        let fuel = 1_000_000 - p.store.get_fuel().expect("fuel");
+        (result, fuel)
+    };
+    let off = run(false);
+    assert_eq!(off.0, [Val::I32(500_500)]);
+    assert_eq!(off, run(true));
+}
+
+fn the_store_runs_again_after_an_interrupt(tier: Tier) {
+    let mut p = load(tier);
+    p.store.set_epoch_deadline(1);
+    let trap = interrupted(&mut p, "spin", &[]);
+    assert_eq!(trap.code(), Some(TrapCode::Interrupt));
+    // The deadline stays reached until it is set again.
+    let again = p.call("sum", &[Val::I32(3)]).expect_err("still past");
+    assert_eq!(again.code(), Some(TrapCode::Interrupt));
+    p.store.set_epoch_deadline(1_000);
+    assert_eq!(p.call("sum", &[Val::I32(10)]), Ok(vec![Val::I32(55)]));
+    p.store.set_epoch_deadline(1);
+    let trap = interrupted(&mut p, "spin", &[]);
+    assert_eq!(trap.code(), Some(TrapCode::Interrupt));
+}
+
+/// An interrupt is a trap, not an exception: `catch_all` does not see it.
+fn try_table_does_not_catch_an_interrupt(tier: Tier) {
+    let mut p = load(tier);
+    p.store.set_epoch_deadline(1);
+    let trap = interrupted(&mut p, "caught", &[]);
+    assert_eq!(trap.code(), Some(TrapCode::Interrupt));
+}
+
+/// A callback that lets the guest go on at every check (`Continue(0)`: the
+/// deadline stays reached) runs at every loop header; the loop's values, in
+/// registers across those calls, come out as with epochs off.
+fn values_live_across_the_callback_survive(tier: Tier) {
+    let expected = Program::load(tier, SPIN)
+        .call("mix", &[Val::I32(1_000)])
+        .expect("runs");
+    let mut p = load(tier);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    p.store.epoch_deadline_callback(move |_| {
+        counted.fetch_add(1, Ordering::Relaxed);
+        Ok(UpdateDeadline::Continue(0))
+    });
+    p.store.set_epoch_deadline(0);
+    let got = p.call("mix", &[Val::I32(1_000)]).expect("runs");
+    assert_eq!(got, expected);
+    assert!(calls.load(Ordering::Relaxed) > 1_000);
+}
