@@ -13,7 +13,6 @@
 
 mod bulk_op;
 pub mod compile;
-pub mod epoch;
 pub mod fuel;
 pub mod instantiate;
 pub mod invoke;
@@ -28,6 +27,7 @@ pub mod value;
 pub use compile::{CompileError, CompileOptions, TierName};
 pub use limiter::{Limiter, ResourceLimiter};
 pub use memory::{LinearMemory, MemoryConfig, MemoryError, PAGE_SIZE};
+pub use store::epoch;
 pub use store::{
     DataAddr, ElemAddr, ExnEntity, Extern, FuncEntity, GlobalAddr, GlobalEntity, HostCaller,
     HostFn, InstanceAddr, InstanceData, MemAddr, SigId, Store, StoreLimits, TableAddr, TagAddr,

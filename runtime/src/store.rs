@@ -7,6 +7,8 @@
 //! host state; the embedding API keeps that beside it and hands it to host
 //! functions as `&mut dyn Any`.
 
+pub mod epoch;
+
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -313,7 +315,7 @@ pub struct Store {
     pub fuel: u64,
     /// The engine's epoch counter, the store's deadline and its callback
     /// (read only by code compiled with epoch checks).
-    pub epoch: crate::epoch::EpochState,
+    pub epoch: epoch::EpochState,
     /// What an execution tier keeps per store (the JIT's table of function entry
     /// points); the runtime never reads it.
     pub tier_data: Option<Box<dyn Any + Send + Sync>>,

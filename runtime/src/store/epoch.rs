@@ -19,7 +19,7 @@ use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::store::Store;
+use super::Store;
 use crate::trap::{Trap, TrapCode};
 
 /// An engine's epoch counter, shared by every clone of the engine and every
