@@ -66,7 +66,7 @@ impl BodyDecoder {
         let reader = BinaryReader::new_features(
             bytes,
             body.operators.start,
-            module.features.to_wasmparser(),
+            module.features.reader_features(),
         );
         let mut builder =
             InstrBuilder::new(module.features, sink, std::mem::take(&mut self.frames));

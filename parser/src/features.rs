@@ -68,6 +68,21 @@ impl Features {
     }
 }
 
+impl Features {
+    /// What `wasmparser` is told when it decodes the binary for Kiln:
+    /// [`Features::to_wasmparser`], and with typed function references GC
+    /// too, since `wasmparser` reads the encoding of a declared subtype
+    /// (`sub`, `sub final`) only under GC, where Kiln has it with typed
+    /// function references. Kiln itself rejects what is GC's own (struct and
+    /// array types, `any`, `eq`, `i31`, `none`, the GC instructions) as
+    /// unsupported.
+    pub(crate) fn reader_features(self) -> wasmparser::WasmFeatures {
+        let mut f = self.to_wasmparser();
+        f.set(wasmparser::WasmFeatures::GC, self.function_references);
+        f
+    }
+}
+
 impl Default for Features {
     fn default() -> Features {
         Features::ALL

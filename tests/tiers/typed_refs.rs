@@ -13,6 +13,7 @@ tier_tests!(
     br_on_null_and_br_on_non_null_branch_by_nullness,
     ref_as_non_null_traps_on_null,
     call_indirect_accepts_declared_subtypes_only,
+    modules_declare_subtypes,
 );
 
 const REFS: &str = r#"(module
@@ -162,4 +163,33 @@ fn call_indirect_accepts_declared_subtypes_only(tier: Tier) {
         code(p.call("as_other", &[])),
         Some(TrapCode::IndirectCallTypeMismatch)
     );
+}
+
+/// A module's own `sub` declarations: a function of a declared subtype
+/// passes `call_indirect` and `call_ref` for its supertype, one of an
+/// equivalent type that is not declared a subtype does not (regression:
+/// `wasmparser`'s reader refused the `sub` encoding without its GC feature,
+/// so modules could not declare subtypes at all).
+fn modules_declare_subtypes(tier: Tier) {
+    let wat = r#"(module
+      (type $super (sub (func (result i32))))
+      (type $sub (sub final $super (func (result i32))))
+      (type $plain (func (result i32)))
+      (func $f (type $sub) (i32.const 7))
+      (func $g (type $plain) (i32.const 8))
+      (table 2 funcref)
+      (elem (i32.const 0) $f $g)
+      (elem declare func $f)
+      (func (export "indirect") (param i32) (result i32)
+        (call_indirect (type $super) (local.get 0)))
+      ;; A (ref $sub) where a (ref $super) is expected: valid by subtyping.
+      (func (export "by_ref") (result i32)
+        (call_ref $super (ref.func $f))))"#;
+    let mut p = Program::load(tier, wat);
+    assert_eq!(p.call("indirect", &[Val::I32(0)]), Ok(vec![Val::I32(7)]));
+    let err = p
+        .call("indirect", &[Val::I32(1)])
+        .expect_err("not a subtype");
+    assert_eq!(err.code(), Some(TrapCode::IndirectCallTypeMismatch));
+    assert_eq!(p.call("by_ref", &[]), Ok(vec![Val::I32(7)]));
 }

@@ -56,7 +56,7 @@ fn bounded(count: u32, bytes: &std::ops::Range<u64>) -> usize {
 /// that `features` (or Kiln) does not support.
 pub fn parse(bytes: &[u8], features: Features) -> Result<Module, ParseError> {
     let mut parser = Parser::new(0);
-    parser.set_features(features.to_wasmparser());
+    parser.set_features(features.reader_features());
     let mut reader = ModuleReader::new(bytes, features);
     for payload in parser.parse_all(bytes) {
         reader.payload(payload?)?;
