@@ -6,6 +6,7 @@
 //! cargo run --release -p kiln-benches --bin report                  # all programs
 //! cargo run --release -p kiln-benches --bin report -- --runs 5 fib  # some, more runs
 //! cargo run --release -p kiln-benches --bin report -- matmul-simd   # with matmul
+//! cargo run --release -p kiln-benches --bin report -- --epoch fib   # epoch checks' cost
 //! ```
 //!
 //! For each program: the native build (`cc -O2`) runs once and its output
@@ -47,6 +48,11 @@
 //! only ever slows a run down, so a round's fastest run is the one it
 //! disturbed least.
 //!
+//! `--epoch` adds Kiln's two tiers with epoch interruption on
+//! (`kiln-interp-epoch`, `kiln-jit-epoch`; a deadline never reached, so
+//! only the checks at function entries and loop headers cost), each in its
+//! tier's process, and a ratio column for each over the same tier without.
+//!
 //! Progress goes to stderr; the tables, in Markdown, to stdout.
 
 // The binary's modules live in `report/`; a crate root's modules are
@@ -80,6 +86,8 @@ struct Options {
     only: Vec<String>,
     /// Print every round's times.
     verbose: bool,
+    /// Also run Kiln's tiers with epoch interruption on.
+    epoch: bool,
 }
 
 /// A positive count following option `name`.
@@ -99,6 +107,7 @@ impl Options {
             processes: 5,
             only: Vec::new(),
             verbose: false,
+            epoch: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -106,8 +115,11 @@ impl Options {
                 "--runs" => options.runs = count(&mut args, "--runs")?,
                 "--processes" => options.processes = count(&mut args, "--processes")?,
                 "--verbose" => options.verbose = true,
+                "--epoch" => options.epoch = true,
                 "-h" | "--help" => {
-                    println!("usage: report [--runs N] [--processes P] [--verbose] [PROGRAM...]");
+                    println!(
+                        "usage: report [--runs N] [--processes P] [--verbose] [--epoch] [PROGRAM...]"
+                    );
                     std::process::exit(0);
                 }
                 name if programs::find(name).is_some() => options.only.push(arg),
@@ -200,32 +212,50 @@ fn machine() -> String {
 }
 
 /// The ratio columns, numerator over denominator: each Kiln tier against
-/// the engine of the same kind, and Kiln's JIT against native code.
-const RATIOS: [(&str, &str); 3] = [
+/// the engine of the same kind, and Kiln's JIT against native code; with
+/// `--epoch`, also each tier with epoch interruption over the same tier
+/// without (see [`ratios`]).
+const RATIOS: [(&str, &str); 5] = [
     ("kiln-interp", "wasmi"),
     ("kiln-jit", "wasmtime"),
     ("kiln-jit", "native"),
+    ("kiln-interp-epoch", "kiln-interp"),
+    ("kiln-jit-epoch", "kiln-jit"),
 ];
+
+/// The [`RATIOS`] whose engines are among `names` (`native` always is).
+fn ratios(names: &[&str]) -> Vec<(&'static str, &'static str)> {
+    let present = |n: &str| n == "native" || names.contains(&n);
+    RATIOS
+        .into_iter()
+        .filter(|&(a, b)| present(a) && present(b))
+        .collect()
+}
 
 /// How a round runs the columns (`native` and the engines): in groups, one
 /// after the other, the engines of a group in one process taking turns run
-/// by run. The two engines of each ratio in [`RATIOS`] share a group; every
-/// other column is alone, `native` last.
+/// by run. The engines of each ratio in [`RATIOS`] share a group (a group
+/// grows to three where an engine is in two ratios); every other column is
+/// alone, `native` last.
 fn round_groups(columns: &[&str]) -> Vec<Vec<usize>> {
     let index = |name: &str| columns.iter().position(|c| *c == name);
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let grouped = |groups: &Vec<Vec<usize>>, i: usize| groups.iter().flatten().any(|&g| g == i);
+    let group_of = |groups: &Vec<Vec<usize>>, i: usize| groups.iter().position(|g| g.contains(&i));
     for (a, b) in RATIOS {
-        if let (Some(a), Some(b)) = (index(a), index(b))
-            && a != b
-            && columns[a] != "native"
-            && columns[b] != "native"
-            && !grouped(&groups, a)
-            && !grouped(&groups, b)
-        {
-            groups.push(vec![a, b]);
+        let (Some(a), Some(b)) = (index(a), index(b)) else {
+            continue;
+        };
+        if a == b || columns[a] == "native" || columns[b] == "native" {
+            continue;
+        }
+        match (group_of(&groups, a), group_of(&groups, b)) {
+            (None, None) => groups.push(vec![a, b]),
+            (Some(g), None) => groups[g].push(b),
+            (None, Some(g)) => groups[g].push(a),
+            (Some(_), Some(_)) => {}
         }
     }
+    let grouped = |groups: &Vec<Vec<usize>>, i: usize| group_of(groups, i).is_some();
     let native = index("native");
     for i in 0..columns.len() {
         if Some(i) != native && !grouped(&groups, i) {
@@ -395,7 +425,10 @@ fn main() -> anyhow::Result<()> {
     }
     let options = Options::parse()?;
     let units = units(&options.only);
-    let engines = engines::all();
+    let mut engines = engines::all();
+    if options.epoch {
+        engines.extend(engines::with_epochs());
+    }
     let names: Vec<&'static str> = engines.iter().map(|(name, _)| *name).collect();
     let unavailable: Vec<(&str, String)> = engines
         .iter()
@@ -480,6 +513,22 @@ mod tests {
     fn each_ratio_s_engines_share_a_process() {
         let columns = ["native", "kiln-interp", "kiln-jit", "wasmi", "wasmtime"];
         assert_eq!(round_groups(&columns), [vec![1, 3], vec![2, 4], vec![0]]);
+        // With the epoch variants, each joins its tier's group.
+        let epochs = [
+            "native",
+            "kiln-interp",
+            "kiln-jit",
+            "wasmi",
+            "wasmtime",
+            "kiln-interp-epoch",
+            "kiln-jit-epoch",
+        ];
+        assert_eq!(
+            round_groups(&epochs),
+            [vec![1, 3, 5], vec![2, 4, 6], vec![0]]
+        );
+        assert_eq!(ratios(&columns).len(), 3);
+        assert_eq!(ratios(&epochs).len(), 5);
         // Columns no ratio names still run, alone; an engine missing from a
         // ratio leaves its partner alone.
         assert_eq!(

@@ -30,6 +30,24 @@ impl KilnEngine {
         };
         Ok(KilnEngine { engine, name })
     }
+
+    /// A Kiln engine with `strategy` and epoch interruption on, whose stores'
+    /// deadline is never reached: what the checks at function entries and
+    /// loop headers cost.
+    ///
+    /// # Errors
+    ///
+    /// As [`KilnEngine::new`].
+    pub fn with_epochs(strategy: Strategy) -> anyhow::Result<KilnEngine> {
+        let mut config = kiln::Config::new();
+        config.strategy(strategy).epoch_interruption(true);
+        let engine = kiln::Engine::new(&config)?;
+        let name = match strategy {
+            Strategy::Interpreter => "kiln-interp-epoch",
+            Strategy::Jit => "kiln-jit-epoch",
+        };
+        Ok(KilnEngine { engine, name })
+    }
 }
 
 impl Engine for KilnEngine {
@@ -70,6 +88,8 @@ impl KilnModule {
             .stderr(stderr.clone())
             .build()?;
         let mut store = Store::new(self.module.engine(), ctx);
+        // Without epoch interruption the deadline is never read.
+        store.set_epoch_deadline(u64::MAX);
         let instance = self.linker.instantiate(&mut store, &self.module)?;
         let start = instance.get_typed_func::<(), ()>(&store, "_start")?;
         Ok(Started {

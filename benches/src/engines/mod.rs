@@ -102,7 +102,25 @@ pub fn all() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
     ]
 }
 
-/// The engine of [`all`] named `name`.
+/// Kiln's tiers with epoch interruption on (a deadline never reached), to
+/// measure what its checks cost: `kiln-interp-epoch`, `kiln-jit-epoch`.
+pub fn with_epochs() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
+    fn boxed(e: anyhow::Result<KilnEngine>) -> anyhow::Result<Box<dyn Engine>> {
+        e.map(|e| Box::new(e) as Box<dyn Engine>)
+    }
+    vec![
+        (
+            "kiln-interp-epoch",
+            boxed(KilnEngine::with_epochs(::kiln::Strategy::Interpreter)),
+        ),
+        (
+            "kiln-jit-epoch",
+            boxed(KilnEngine::with_epochs(::kiln::Strategy::Jit)),
+        ),
+    ]
+}
+
+/// The engine of [`all`] or [`with_epochs`] named `name`.
 ///
 /// # Errors
 ///
@@ -110,6 +128,7 @@ pub fn all() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
 pub fn by_name(name: &str) -> anyhow::Result<Box<dyn Engine>> {
     all()
         .into_iter()
+        .chain(with_epochs())
         .find(|(n, _)| *n == name)
         .ok_or_else(|| anyhow::anyhow!("unknown engine {name}"))?
         .1

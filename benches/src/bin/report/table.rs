@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use kiln_benches::programs;
 
-use crate::RATIOS;
 use crate::cell::{Cell, format_time, geomean};
+use crate::ratios;
 
 /// One row: a program's native time and each engine's, in engine order.
 pub struct Row {
@@ -111,13 +111,14 @@ pub fn print_report(
 /// A table of times with the [`RATIOS`] columns and a geometric mean row,
 /// then the start-up row if given.
 fn times_table(out: &mut String, names: &[&str], rows: &[&Row], startup: Option<&[Cell]>) {
+    let pairs = ratios(names);
     let ratio =
         |row: &Row, (a, b): (&str, &str)| row.column(names, a)?.ratio(row.column(names, b)?);
     let _ = write!(out, "| workload | native |");
     for name in names {
         let _ = write!(out, " {name} |");
     }
-    for (a, b) in RATIOS {
+    for &(a, b) in &pairs {
         let _ = write!(out, " {a} / {b} |");
     }
     let _ = writeln!(out);
@@ -125,14 +126,14 @@ fn times_table(out: &mut String, names: &[&str], rows: &[&Row], startup: Option<
         out,
         "|---|---:|{}{}",
         "---:|".repeat(names.len()),
-        "---:|".repeat(RATIOS.len())
+        "---:|".repeat(pairs.len())
     );
     for row in rows {
         let _ = write!(out, "| {} | {} |", row.name, cell(&row.native));
         for c in &row.engines {
             let _ = write!(out, " {} |", cell(c));
         }
-        for pair in RATIOS {
+        for &pair in &pairs {
             let _ = write!(out, " {} |", format_ratio(ratio(row, pair)));
         }
         let _ = writeln!(out);
@@ -151,7 +152,7 @@ fn times_table(out: &mut String, names: &[&str], rows: &[&Row], startup: Option<
             mean_time(rows.iter().map(|r| r.engines[i].time()).collect())
         );
     }
-    for pair in RATIOS {
+    for &pair in &pairs {
         let ratios: Vec<f64> = rows.iter().filter_map(|r| ratio(r, pair)).collect();
         let _ = write!(out, " {} |", format_ratio(geomean(&ratios)));
     }
@@ -168,7 +169,7 @@ fn times_table(out: &mut String, names: &[&str], rows: &[&Row], startup: Option<
             let _ = write!(out, " {} |", cell(c));
         }
         let no_native = Cell::Unavailable;
-        for (a, b) in RATIOS {
+        for &(a, b) in &pairs {
             let cell_of = |name| column(names, &no_native, startup, name);
             let r = cell_of(a).zip(cell_of(b)).and_then(|(a, b)| a.ratio(b));
             let _ = write!(out, " {} |", format_ratio(r));
