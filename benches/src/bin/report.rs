@@ -21,7 +21,9 @@
 //! (see `engines/mod.rs`); a native run is the process from spawn to exit. A
 //! time cell is the median of all of a column's timed runs. Last, the large
 //! program's start-up: compile plus instantiate, bytes to first call, per
-//! engine, in the report's own process, the engines taking turns.
+//! engine, in the report's own process, the engines taking turns; and its
+//! instantiation alone (compiled once), through the linker and through an
+//! `InstancePre`, each cell the mean of 20 in a row, median over rounds.
 //!
 //! Three ratio columns follow the times: each Kiln tier over the engine of
 //! its kind (`kiln-interp / wasmi`, `kiln-jit / wasmtime`), and
@@ -73,7 +75,9 @@ use kiln_benches::native::NativeProgram;
 use kiln_benches::programs::{self, PROGRAMS, Program};
 
 use crate::cell::{Cell, format_time};
-use crate::measure::{Spec, measure_in_child, native_reference, time_natives, time_startup};
+use crate::measure::{
+    Spec, measure_in_child, native_reference, time_instantiation, time_natives, time_startup,
+};
 use crate::table::{Row, print_report};
 
 /// The command line.
@@ -418,6 +422,73 @@ fn measure_unit(
     rows
 }
 
+/// How many instantiations one timing of [`instantiations`] averages.
+const INSTANTIATIONS_PER_TIMING: u32 = 20;
+
+/// The time of one instantiation of `wasm` (compiled once per engine), each
+/// engine in turn as for start-up, `rounds` times: through the linker, and
+/// through a pre-linked `InstancePre` where the engine has one (Kiln's
+/// tiers, wasmtime). Progress printed; a failure sets `failed`.
+fn instantiations(
+    engines: &[EngineSlot],
+    wasm: &[u8],
+    rounds: usize,
+    failed: &mut bool,
+) -> [Vec<Cell>; 2] {
+    let compiled: Vec<anyhow::Result<Box<dyn engines::Compiled>>> = engines
+        .iter()
+        .map(|(_, e)| match e {
+            Ok(e) => e.compile(wasm),
+            Err(e) => Err(anyhow::anyhow!("{e:#}")),
+        })
+        .collect();
+    let names: Vec<&str> = engines.iter().map(|(n, _)| *n).collect();
+    let mut order = round_groups(&names).concat();
+    let mut times: [Vec<anyhow::Result<Vec<Vec<Duration>>>>; 2] = [0, 1].map(|_| {
+        compiled
+            .iter()
+            .map(|c| match c {
+                Ok(_) => Ok(Vec::new()),
+                Err(e) => Err(anyhow::anyhow!("{e:#}")),
+            })
+            .collect()
+    });
+    let mut has_pre = vec![true; engines.len()];
+    for round in 0..=rounds {
+        for &i in &order {
+            let Ok(c) = &compiled[i] else { continue };
+            for (form, pre) in [false, true].into_iter().enumerate() {
+                let Ok(rounds) = &mut times[form][i] else {
+                    continue;
+                };
+                match time_instantiation(c.as_ref(), pre, INSTANTIATIONS_PER_TIMING) {
+                    None => has_pre[i] = false,
+                    Some(Ok(t)) if round > 0 => rounds.push(vec![t]),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => times[form][i] = Err(e),
+                }
+            }
+        }
+        order.reverse();
+    }
+    let [linked, pre] = times;
+    let mut cells = |label: &str, results: Vec<anyhow::Result<Vec<Vec<Duration>>>>, pre: bool| {
+        eprint!("instantiation of {}, {label}:", programs::LARGE);
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(i, result)| {
+                let available = compiled[i].is_ok() && (!pre || has_pre[i]);
+                finish_cell(names[i], " ", available, result, failed)
+            })
+            .collect::<Vec<Cell>>()
+    };
+    let linked = cells("through the linker", linked, false);
+    eprintln!();
+    let pre = cells("pre-linked", pre, true);
+    [linked, pre]
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     if args.next().as_deref() == Some("--child") {
@@ -482,7 +553,20 @@ fn main() -> anyhow::Result<()> {
             finish_cell(name, " ", engine.is_ok(), result, &mut failed)
         })
         .collect();
+    eprintln!();
+    let [linked, pre] = instantiations(&engines, large.wasm, startup_runs, &mut failed);
     eprintln!("\n");
+    let extra = [
+        (
+            format!("{} start-up (compile + instantiate)", large.name),
+            startup,
+        ),
+        (
+            format!("{} instantiation (`Linker::instantiate`)", large.name),
+            linked,
+        ),
+        (format!("{} instantiation (`InstancePre`)", large.name), pre),
+    ];
 
     println!(
         "Kiln benchmark report, {}, {}; wasmi {}, wasmtime {} (Cranelift); \
@@ -498,7 +582,7 @@ fn main() -> anyhow::Result<()> {
         load_before,
         load_average()
     );
-    print_report(&names, &rows, &startup, &unavailable);
+    print_report(&names, &rows, &extra, &unavailable);
     if failed {
         anyhow::bail!("some engine printed something else than the native build, or failed");
     }

@@ -1,7 +1,7 @@
 //! Kiln, with `kiln-wasi` as its WASI host.
 
 use anyhow::Context as _;
-use kiln::{Linker, Module, Store, Strategy, Trap};
+use kiln::{InstancePre, Linker, Module, Store, Strategy, Trap};
 use kiln_wasi::{OutputBuffer, WasiCtx};
 
 use super::{Compiled, Engine, Outcome};
@@ -59,14 +59,21 @@ impl Engine for KilnEngine {
         let module = Module::new(&self.engine, wasm)?;
         let mut linker = Linker::new(&self.engine);
         kiln_wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
-        Ok(Box::new(KilnModule { module, linker }))
+        let pre = linker.instantiate_pre(&module)?;
+        Ok(Box::new(KilnModule {
+            module,
+            linker,
+            pre,
+        }))
     }
 }
 
-/// A compiled Kiln module and the linker holding the WASI functions.
+/// A compiled Kiln module, the linker holding the WASI functions, and the
+/// module pre-linked with them.
 struct KilnModule {
     module: Module,
     linker: Linker<WasiCtx>,
+    pre: InstancePre<WasiCtx>,
 }
 
 /// A fresh instance, ready to run.
@@ -81,6 +88,11 @@ impl KilnModule {
     /// Instantiates the module in a store whose context has `args` and
     /// captures both output streams, and looks up `_start`.
     fn start(&self, args: Vec<String>) -> anyhow::Result<Started> {
+        self.start_with(args, false)
+    }
+
+    /// [`KilnModule::start`], through the `InstancePre` if `pre`.
+    fn start_with(&self, args: Vec<String>, pre: bool) -> anyhow::Result<Started> {
         let (stdout, stderr) = (OutputBuffer::new(), OutputBuffer::new());
         let ctx = WasiCtx::builder()
             .args(args)
@@ -90,7 +102,11 @@ impl KilnModule {
         let mut store = Store::new(self.module.engine(), ctx);
         // Without epoch interruption the deadline is never read.
         store.set_epoch_deadline(u64::MAX);
-        let instance = self.linker.instantiate(&mut store, &self.module)?;
+        let instance = if pre {
+            self.pre.instantiate(&mut store)?
+        } else {
+            self.linker.instantiate(&mut store, &self.module)?
+        };
         let start = instance.get_typed_func::<(), ()>(&store, "_start")?;
         Ok(Started {
             store,
@@ -104,6 +120,10 @@ impl KilnModule {
 impl Compiled for KilnModule {
     fn instantiate(&self) -> anyhow::Result<()> {
         self.start(Vec::new()).map(drop)
+    }
+
+    fn instantiate_pre(&self) -> Option<anyhow::Result<()>> {
+        Some(self.start_with(Vec::new(), true).map(drop))
     }
 
     fn run(&self, program: &str, args: &[String]) -> anyhow::Result<Outcome> {

@@ -74,6 +74,13 @@ pub trait Compiled {
     /// If instantiation fails or the module has no `_start`.
     fn instantiate(&self) -> anyhow::Result<()>;
 
+    /// As [`Compiled::instantiate`], from imports resolved and type-checked
+    /// once at compile time (Kiln's and wasmtime's `InstancePre`); `None`
+    /// for an engine measured without that form.
+    fn instantiate_pre(&self) -> Option<anyhow::Result<()>> {
+        None
+    }
+
     /// Instantiates the module, runs `_start` with `program` as `argv[0]`
     /// followed by `args`, and returns what the program did.
     ///

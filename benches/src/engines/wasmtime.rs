@@ -4,7 +4,7 @@
 //! `Cargo.toml` for why).
 
 use anyhow::Context as _;
-use wasmtime::{Caller, Extern, Linker, Module, Store, TypedFunc};
+use wasmtime::{Caller, Extern, InstancePre, Linker, Module, Store, TypedFunc};
 
 use super::mini_wasi::{self, Errno, MiniWasi, ProcExit};
 use super::{Compiled, Engine, Outcome};
@@ -38,7 +38,12 @@ impl Engine for WasmtimeEngine {
         define_wasi(&mut linker)?;
         // Imports MiniWasi lacks link, and trap if called.
         linker.define_unknown_imports_as_traps(&module)?;
-        Ok(Box::new(WasmtimeModule { module, linker }))
+        let pre = linker.instantiate_pre(&module)?;
+        Ok(Box::new(WasmtimeModule {
+            module,
+            linker,
+            pre,
+        }))
     }
 }
 
@@ -92,6 +97,8 @@ fn define_wasi(linker: &mut Linker<MiniWasi>) -> anyhow::Result<()> {
 struct WasmtimeModule {
     module: Module,
     linker: Linker<MiniWasi>,
+    /// The module pre-linked with the WASI functions.
+    pre: InstancePre<MiniWasi>,
 }
 
 impl WasmtimeModule {
@@ -106,6 +113,15 @@ impl WasmtimeModule {
 impl Compiled for WasmtimeModule {
     fn instantiate(&self) -> anyhow::Result<()> {
         self.start(Vec::new()).map(drop)
+    }
+
+    fn instantiate_pre(&self) -> Option<anyhow::Result<()>> {
+        let mut store = Store::new(self.module.engine(), MiniWasi::new(Vec::new()));
+        let instantiated = self.pre.instantiate(&mut store).and_then(|instance| {
+            instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+            Ok(())
+        });
+        Some(instantiated.map_err(anyhow::Error::from))
     }
 
     fn run(&self, program: &str, args: &[String]) -> anyhow::Result<Outcome> {

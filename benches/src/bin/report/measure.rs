@@ -250,6 +250,28 @@ pub fn measure_in_child(
     Ok(results)
 }
 
+/// The time of one instantiation of `compiled`, averaged over `n` in a row:
+/// through the linker, or through the `InstancePre` if `pre` (`None` if the
+/// engine has none).
+pub fn time_instantiation(
+    compiled: &dyn Compiled,
+    pre: bool,
+    n: u32,
+) -> Option<anyhow::Result<Duration>> {
+    let start = Instant::now();
+    for _ in 0..n {
+        let done = if pre {
+            compiled.instantiate_pre()?
+        } else {
+            compiled.instantiate()
+        };
+        if let Err(e) = done {
+            return Some(Err(e));
+        }
+    }
+    Some(Ok(start.elapsed() / n))
+}
+
 /// The time of one start-up (compile plus instantiate) of `wasm`.
 pub fn time_startup(engine: &dyn Engine, wasm: &[u8]) -> anyhow::Result<Duration> {
     let start = Instant::now();

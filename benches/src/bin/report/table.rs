@@ -5,8 +5,6 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use kiln_benches::programs;
-
 use crate::cell::{Cell, format_time, geomean};
 use crate::ratios;
 
@@ -75,26 +73,27 @@ fn mean_time(times: Vec<Option<Duration>>) -> String {
     }
 }
 
-/// Prints the report: the scalar programs' table (with `startup`), the
+/// Prints the report: the scalar programs' table (with the `extra` rows,
+/// each a label and a cell per engine, after the means), the
 /// SIMD builds' table and their ratios to the scalar builds if `rows` has
 /// any, then why each unavailable engine is.
 pub fn print_report(
     names: &[&'static str],
     rows: &[Row],
-    startup: &[Cell],
+    extra: &[(String, Vec<Cell>)],
     unavailable: &[(&str, String)],
 ) {
     let mut out = String::new();
     let scalar: Vec<&Row> = rows.iter().filter(|r| r.scalar.is_none()).collect();
     let simd: Vec<&Row> = rows.iter().filter(|r| r.scalar.is_some()).collect();
-    times_table(&mut out, names, &scalar, Some(startup));
+    times_table(&mut out, names, &scalar, extra);
     if !simd.is_empty() {
         let _ = writeln!(
             out,
             "\nSIMD builds (clang -O3 -msimd128 -ffp-contract=off; natively cc -O3), each measured in the same \
              processes as its scalar build, taking turns:\n"
         );
-        times_table(&mut out, names, &simd, None);
+        times_table(&mut out, names, &simd, &[]);
         let _ = writeln!(
             out,
             "\nEach SIMD build over its scalar build (clang -O2; natively cc -O2) on the same \
@@ -109,8 +108,8 @@ pub fn print_report(
 }
 
 /// A table of times with the [`RATIOS`] columns and a geometric mean row,
-/// then the start-up row if given.
-fn times_table(out: &mut String, names: &[&str], rows: &[&Row], startup: Option<&[Cell]>) {
+/// then the `extra` rows (start-up, instantiation), outside the means.
+fn times_table(out: &mut String, names: &[&str], rows: &[&Row], extra: &[(String, Vec<Cell>)]) {
     let pairs = ratios(names);
     let ratio =
         |row: &Row, (a, b): (&str, &str)| row.column(names, a)?.ratio(row.column(names, b)?);
@@ -158,13 +157,9 @@ fn times_table(out: &mut String, names: &[&str], rows: &[&Row], startup: Option<
     }
     let _ = writeln!(out);
 
-    // Start-up of the large program, outside the means.
-    if let Some(startup) = startup {
-        let _ = write!(
-            out,
-            "| {} start-up (compile + instantiate) | – |",
-            programs::LARGE
-        );
+    // Start-up and instantiation of the large program, outside the means.
+    for (label, startup) in extra {
+        let _ = write!(out, "| {label} | – |");
         for c in startup {
             let _ = write!(out, " {} |", cell(c));
         }
