@@ -12,7 +12,7 @@ use kiln_parser::Module;
 
 use crate::CompileOptions;
 use crate::code_memory::CodeMemory;
-use crate::signals::TrapSite;
+use crate::signals::{EntryState, TrapSite};
 use crate::unwind::CallSite;
 
 /// Where a defined function's code starts.
@@ -91,5 +91,16 @@ impl CompiledModule {
     /// address.
     pub(crate) fn call_sites(&self) -> &[CallSite] {
         &self.call_sites
+    }
+
+    /// The state of an entry into this code: its extent, trap sites and
+    /// handler table. The module must outlive the entry.
+    pub(crate) fn entry_state(&self) -> EntryState {
+        EntryState::new(
+            self.code_start(),
+            self.code_size(),
+            self.trap_sites(),
+            self.call_sites(),
+        )
     }
 }

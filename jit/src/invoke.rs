@@ -9,7 +9,7 @@ use kiln_runtime::{FuncAddr, FuncEntity, HostCaller, InstanceAddr, Store, Trap, 
 
 use crate::activation::{Activation, Pending};
 use crate::compiled_module::CompiledModule;
-use crate::signals::{self, EntryOutcome, EntryState, Trampoline};
+use crate::signals::{self, EntryOutcome, Trampoline};
 use crate::vmctx::{self, VmContext};
 
 /// Argument/result slots kept on the Rust stack; more go to the heap.
@@ -130,12 +130,7 @@ fn call_wasm(
     // SAFETY: `trampoline` is the compiled array-call trampoline for `def`'s type,
     // which has exactly the `Trampoline` signature.
     let trampoline: Trampoline = unsafe { std::mem::transmute(trampoline) };
-    let mut state = EntryState::new(
-        code.code_start(),
-        code.code_size(),
-        code.trap_sites(),
-        code.call_sites(),
-    );
+    let mut state = code.entry_state();
     // SAFETY: `vm` is a live context filled above (memories and globals point into the
     // store, which nothing else touches during the call); `body` is the function the
     // trampoline was compiled to call; `values` has a slot for every argument and

@@ -25,7 +25,7 @@ use kiln_runtime::{Store, StoreLimits, Trap, TrapCode, Val};
 use crate::compiled_module::CompiledModule;
 use crate::compiler::compile_functions_for_test;
 use crate::libcalls::Libcall;
-use crate::signals::{self, EntryOutcome, EntryState, Trampoline};
+use crate::signals::{self, EntryOutcome, Trampoline};
 use crate::translate::exceptions::{
     self, CatchClause, ExceptionEnv, Rethrow, TryScope, check_pending_in_scope, emit_landing,
     emit_throw, try_call, try_call_indirect,
@@ -578,12 +578,7 @@ fn run(code: &CompiledModule, index: u32, x: i32, depth: u32) -> Run {
     // SAFETY: `trampoline` is the array-call trampoline compiled for the function's
     // type, with the `Trampoline` signature.
     let trampoline: Trampoline = unsafe { std::mem::transmute(trampoline) };
-    let mut state = EntryState::new(
-        code.code_start(),
-        code.code_size(),
-        code.trap_sites(),
-        code.call_sites(),
-    );
+    let mut state = code.entry_state();
     // SAFETY: `vm` is a context the test functions can run with (they read only
     // `depth`, `max_depth`, `stack_limit` and `pending`); `values` has the one slot
     // the type needs; `code` outlives the call.
