@@ -81,6 +81,24 @@ pub struct Module {
 }
 
 impl Module {
+    /// The type section's recursion groups, in order, as ranges of type
+    /// indices (a type without a group of its own is a group of one).
+    pub fn rec_groups(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        let mut start = 0;
+        std::iter::from_fn(move || {
+            if start >= self.types.len() {
+                return None;
+            }
+            let len = self
+                .subtypes
+                .get(start)
+                .map_or(1, |s| s.group_len.max(1) as usize);
+            let group = start..(start + len).min(self.types.len());
+            start = group.end;
+            Some(group)
+        })
+    }
+
     /// The size of every function body's operators in bytes (see
     /// [`FuncBody::size`]).
     pub fn code_size(&self) -> u64 {

@@ -356,13 +356,8 @@ impl Store {
     /// same ids.
     pub fn intern_module_types(&mut self, module: &Module) -> Vec<SigId> {
         let mut ids: Vec<SigId> = Vec::with_capacity(module.types.len());
-        let mut start = 0;
-        while start < module.types.len() {
-            let len = module
-                .subtypes
-                .get(start)
-                .map_or(1, |s| s.group_len.max(1) as usize);
-            let end = (start + len).min(module.types.len());
+        for group in module.rec_groups() {
+            let (start, end) = (group.start, group.end);
             let key = rec_group_key(
                 &module.types,
                 &module.subtypes,
@@ -391,7 +386,6 @@ impl Store {
                 }
             };
             ids.extend((0..(end - start) as u32).map(|k| SigId(base.0 + k)));
-            start = end;
         }
         ids
     }

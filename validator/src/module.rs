@@ -127,13 +127,8 @@ fn check_types(module: &Module, cx: &mut Context<'_>) -> Result<(), ValidationEr
     let at = module.section_offsets.types;
     let mismatch = |kind| Err(ValidationError::new(kind, at));
     let mut groups: HashMap<kiln_parser::RecGroupKey, u32> = HashMap::new();
-    let mut start = 0;
-    while start < module.types.len() {
-        let len = module
-            .subtypes
-            .get(start)
-            .map_or(1, |s| s.group_len.max(1) as usize);
-        let end = (start + len).min(module.types.len());
+    for group in module.rec_groups() {
+        let (start, end) = (group.start, group.end);
         for ty in &module.types[start..end] {
             for &t in ty.params.iter().chain(ty.results.iter()) {
                 if !cx.val_type_ok(t, end) {
@@ -177,7 +172,6 @@ fn check_types(module: &Module, cx: &mut Context<'_>) -> Result<(), ValidationEr
                 return mismatch(ValidationErrorKind::SubType);
             }
         }
-        start = end;
     }
     Ok(())
 }
