@@ -21,14 +21,11 @@ impl KilnEngine {
     /// If Kiln cannot create an engine with `strategy` on this host (the JIT
     /// runs on x86-64 Linux only).
     pub fn new(strategy: Strategy) -> anyhow::Result<KilnEngine> {
-        let mut config = kiln::Config::new();
-        config.strategy(strategy);
-        let engine = kiln::Engine::new(&config)?;
         let name = match strategy {
             Strategy::Interpreter => "kiln-interp",
             Strategy::Jit => "kiln-jit",
         };
-        Ok(KilnEngine { engine, name })
+        KilnEngine::configured(strategy, false, name)
     }
 
     /// A Kiln engine with `strategy` and epoch interruption on, whose stores'
@@ -39,13 +36,23 @@ impl KilnEngine {
     ///
     /// As [`KilnEngine::new`].
     pub fn with_epochs(strategy: Strategy) -> anyhow::Result<KilnEngine> {
-        let mut config = kiln::Config::new();
-        config.strategy(strategy).epoch_interruption(true);
-        let engine = kiln::Engine::new(&config)?;
         let name = match strategy {
             Strategy::Interpreter => "kiln-interp-epoch",
             Strategy::Jit => "kiln-jit-epoch",
         };
+        KilnEngine::configured(strategy, true, name)
+    }
+
+    /// A Kiln engine with `strategy`, epoch interruption as `epochs` says,
+    /// called `name` in reports.
+    fn configured(
+        strategy: Strategy,
+        epochs: bool,
+        name: &'static str,
+    ) -> anyhow::Result<KilnEngine> {
+        let mut config = kiln::Config::new();
+        config.strategy(strategy).epoch_interruption(epochs);
+        let engine = kiln::Engine::new(&config)?;
         Ok(KilnEngine { engine, name })
     }
 }

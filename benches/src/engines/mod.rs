@@ -91,13 +91,15 @@ pub trait Compiled {
     fn run(&self, program: &str, args: &[String]) -> anyhow::Result<Outcome>;
 }
 
+/// `e` as a trait object.
+fn boxed<E: Engine + 'static>(e: anyhow::Result<E>) -> anyhow::Result<Box<dyn Engine>> {
+    e.map(|e| Box::new(e) as Box<dyn Engine>)
+}
+
 /// Every engine with its name, in report order: Kiln's interpreter, Kiln's
 /// JIT, wasmi, wasmtime. An engine that cannot be created on this host
 /// (Kiln's JIT off x86-64 Linux) is an `Err` saying why.
 pub fn all() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
-    fn boxed<E: Engine + 'static>(e: anyhow::Result<E>) -> anyhow::Result<Box<dyn Engine>> {
-        e.map(|e| Box::new(e) as Box<dyn Engine>)
-    }
     vec![
         (
             "kiln-interp",
@@ -112,9 +114,6 @@ pub fn all() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
 /// Kiln's tiers with epoch interruption on (a deadline never reached), to
 /// measure what its checks cost: `kiln-interp-epoch`, `kiln-jit-epoch`.
 pub fn with_epochs() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
-    fn boxed(e: anyhow::Result<KilnEngine>) -> anyhow::Result<Box<dyn Engine>> {
-        e.map(|e| Box::new(e) as Box<dyn Engine>)
-    }
     vec![
         (
             "kiln-interp-epoch",

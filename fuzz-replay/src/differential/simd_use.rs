@@ -37,11 +37,7 @@ impl SimdUse {
 /// `exnref`): read off `wasmparser`'s validator like [`simd_use`]. wasmi has
 /// no exception handling, so such a module is compared on Kiln's tiers only.
 pub fn uses_exceptions(wasm: &[u8]) -> bool {
-    let valid_with = |features: WasmFeatures| {
-        Validator::new_with_features(features)
-            .validate_all(wasm)
-            .is_ok()
-    };
+    let valid_with = |features| valid_with(wasm, features);
     let all = WasmFeatures::all();
     valid_with(all) && !valid_with(all.difference(WasmFeatures::EXCEPTIONS))
 }
@@ -52,11 +48,7 @@ pub fn uses_exceptions(wasm: &[u8]) -> bool {
 /// `wasmparser`'s validator like [`simd_use`]. wasmi has none of them, so
 /// such a module is compared on Kiln's tiers only, or with wasmtime.
 pub fn uses_function_references(wasm: &[u8]) -> bool {
-    let valid_with = |features: WasmFeatures| {
-        Validator::new_with_features(features)
-            .validate_all(wasm)
-            .is_ok()
-    };
+    let valid_with = |features| valid_with(wasm, features);
     let all = WasmFeatures::all();
     let without = all.difference(WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES);
     valid_with(all) && !valid_with(without)
@@ -64,11 +56,7 @@ pub fn uses_function_references(wasm: &[u8]) -> bool {
 
 /// How much of SIMD `wasm` uses (see the module docs).
 pub fn simd_use(wasm: &[u8]) -> SimdUse {
-    let valid_with = |features: WasmFeatures| {
-        Validator::new_with_features(features)
-            .validate_all(wasm)
-            .is_ok()
-    };
+    let valid_with = |features| valid_with(wasm, features);
     let all = WasmFeatures::all();
     let without_relaxed = all.difference(WasmFeatures::RELAXED_SIMD);
     let without_simd = without_relaxed.difference(WasmFeatures::SIMD);
@@ -79,6 +67,13 @@ pub fn simd_use(wasm: &[u8]) -> SimdUse {
     } else {
         SimdUse::Relaxed
     }
+}
+
+/// Whether `wasm` is valid with `features`.
+fn valid_with(wasm: &[u8], features: WasmFeatures) -> bool {
+    Validator::new_with_features(features)
+        .validate_all(wasm)
+        .is_ok()
 }
 
 #[cfg(test)]
