@@ -10,7 +10,7 @@ use kiln_parser::{FuncType, HeapType, RefType, TypeIdx};
 use kiln_runtime::{FuncAddr, HostCaller, HostFn, Trap, Val};
 
 use crate::store::StoreId;
-use crate::{AsContext, AsContextMut, Caller, Engine, Error, Strategy, values};
+use crate::{AsContext, AsContextMut, Caller, Engine, Error, StoreContextMut, Strategy, values};
 
 pub use typed::{HostBody, IntoFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 
@@ -132,6 +132,20 @@ impl Func {
         results: &mut [Val],
     ) -> Result<(), Error> {
         let cx = store.as_context_mut();
+        self.check_call(&cx, params, results)?;
+        let data: &mut dyn Any = cx.data;
+        let outcome = tier_invoke(cx.engine)(cx.rt, data, self.addr, params, results);
+        finish_call(cx.rt, outcome)
+    }
+
+    /// Checks that a call of this function in `cx` with `params`, writing
+    /// `results`, matches its store and type.
+    pub(crate) fn check_call<T>(
+        &self,
+        cx: &StoreContextMut<'_, T>,
+        params: &[Val],
+        results: &[Val],
+    ) -> Result<(), Error> {
         if cx.id != self.store {
             return Err(Error::Store);
         }
@@ -147,21 +161,34 @@ impl Func {
                 ty.results.len()
             )));
         }
-        let data: &mut dyn Any = cx.data;
-        let outcome = match cx.engine.config().strategy {
-            Strategy::Interpreter => kiln_interp::invoke(cx.rt, data, self.addr, params, results),
-            Strategy::Jit => kiln_jit::invoke(cx.rt, data, self.addr, params, results),
-        };
-        // An exception reaching the host is the host's to keep: a later
-        // `throw` must not reuse its slot (`Store::add_thrown_exn`).
-        if let Err(trap) = &outcome
-            && let Some(exn) = trap.as_exception()
-        {
-            cx.rt.keep_exn(exn);
-        }
-        outcome.map_err(Error::Trap)
+        Ok(())
     }
+}
 
+/// The call from the host of the tier `engine` runs on.
+pub(crate) fn tier_invoke(engine: &Engine) -> kiln_runtime::resumable::InvokeFn {
+    match engine.config().strategy {
+        Strategy::Interpreter => kiln_interp::invoke,
+        Strategy::Jit => kiln_jit::invoke,
+    }
+}
+
+/// A call's outcome as the API reports it. An exception reaching the host is
+/// the host's to keep: a later `throw` must not reuse its slot
+/// (`Store::add_thrown_exn`).
+pub(crate) fn finish_call(
+    rt: &mut kiln_runtime::Store,
+    outcome: Result<(), kiln_runtime::Trap>,
+) -> Result<(), Error> {
+    if let Err(trap) = &outcome
+        && let Some(exn) = trap.as_exception()
+    {
+        rt.keep_exn(exn);
+    }
+    outcome.map_err(Error::Trap)
+}
+
+impl Func {
     /// A typed view of the function, checked once here.
     ///
     /// # Errors

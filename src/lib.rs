@@ -47,6 +47,7 @@ mod func;
 mod instance;
 mod linker;
 mod module;
+mod resumable;
 mod store;
 mod values;
 
@@ -65,6 +66,7 @@ pub use kiln_validator::{
 };
 pub use linker::{InstancePre, Linker};
 pub use module::{ExternType, Module};
+pub use resumable::{ResumableCall, ResumableInvocation};
 pub use store::{
     AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut, UpdateDeadline,
 };

@@ -18,8 +18,10 @@ pub(crate) struct StoreId(u64);
 /// A collection of WebAssembly objects and host state of type `T`.
 #[derive(Debug)]
 pub struct Store<T> {
-    pub(crate) rt: kiln_runtime::Store,
-    pub(crate) data: T,
+    /// The objects. On the heap, like `data`, so that a call suspended for
+    /// fuel (which keeps pointers to both) survives the store being moved.
+    pub(crate) rt: Box<kiln_runtime::Store>,
+    pub(crate) data: Box<T>,
     pub(crate) engine: Engine,
     pub(crate) id: StoreId,
 }
@@ -27,12 +29,12 @@ pub struct Store<T> {
 impl<T: 'static> Store<T> {
     /// An empty store using `engine`, holding `data` for host functions.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
-        let mut rt = kiln_runtime::Store::new(engine.config().limits);
+        let mut rt = Box::new(kiln_runtime::Store::new(engine.config().limits));
         rt.epoch.counter = std::sync::Arc::clone(engine.epoch_counter());
         rt.epoch.set_deadline(0);
         Store {
             rt,
-            data,
+            data: Box::new(data),
             engine: engine.clone(),
             id: StoreId(NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed)),
         }
@@ -50,7 +52,7 @@ impl<T: 'static> Store<T> {
 
     /// Consumes the store, returning the host state.
     pub fn into_data(self) -> T {
-        self.data
+        *self.data
     }
 
     /// The store's engine.

@@ -57,11 +57,14 @@ pub(crate) enum Libcall {
     /// `epoch_reached(vmctx, depth: u32)`: [`epoch_reached`] behind
     /// [`epoch_reached_stub`], called with the `preserve_all` convention.
     EpochReached,
+    /// `out_of_fuel(vmctx, depth: u32, needed: u64) -> u64`: [`out_of_fuel`]
+    /// behind [`out_of_fuel_stub`], called with the `preserve_all` convention.
+    OutOfFuel,
 }
 
 impl Libcall {
     /// Every libcall, indexed by its number.
-    pub(crate) const ALL: [Libcall; 11] = [
+    pub(crate) const ALL: [Libcall; 12] = [
         Libcall::Bulk,
         Libcall::CallFunc,
         Libcall::CallIndirectSlow,
@@ -73,6 +76,7 @@ impl Libcall {
         Libcall::ExceptionPayload,
         Libcall::KeepException,
         Libcall::EpochReached,
+        Libcall::OutOfFuel,
     ];
 
     /// The libcall numbered `index`.
@@ -94,6 +98,7 @@ impl Libcall {
             Libcall::ExceptionPayload => exception_payload as *const () as usize,
             Libcall::KeepException => keep_exception as *const () as usize,
             Libcall::EpochReached => epoch_reached_stub as *const () as usize,
+            Libcall::OutOfFuel => out_of_fuel_stub as *const () as usize,
         }
     }
 
@@ -105,12 +110,13 @@ impl Libcall {
     }
 
     /// Whether compiled code calls it with the `preserve_all` convention: the
-    /// epoch check's slow path, called from loop headers, where a call that
+    /// slow paths of the epoch check and of a fuel charge, called from loop
+    /// headers, where a call that
     /// clobbers registers would make the register allocator spill the loop's
     /// values around it, on the hot path too (a loop of float arithmetic ran
     /// at half speed).
     pub(crate) fn uses_preserve_all_conv(self) -> bool {
-        matches!(self, Libcall::EpochReached)
+        matches!(self, Libcall::EpochReached | Libcall::OutOfFuel)
     }
 }
 
@@ -187,7 +193,11 @@ unsafe extern "C" fn bulk(
     if act.metered {
         vm.fuel = store.fuel;
     }
-    if matches!(op, BulkOp::MemoryGrow { .. } | BulkOp::TableGrow { .. }) {
+    // A grow changes a memory or table; so may the host while a resumable call
+    // waited for fuel (see `kiln_runtime::resumable`).
+    if matches!(op, BulkOp::MemoryGrow { .. } | BulkOp::TableGrow { .. })
+        || kiln_runtime::resumable::current_stack().is_some()
+    {
         // SAFETY: `store` is not used again.
         unsafe { act.refresh(vm) };
     }
@@ -340,79 +350,134 @@ unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, depth: u32) {
     }
 }
 
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-#[unsafe(naked)]
-/// [`epoch_reached`] for the `preserve_all` convention: saves every register
-/// the host's convention lets a callee clobber (the integer ones and all of
-/// `xmm0`-`xmm15`), calls it with the arguments as they came (`rdi`, `esi`:
-/// `preserve_all` passes them as `system_v` does), and restores them.
+/// Defines `$stub`, `$target` for the `preserve_all` convention: saves every
+/// register the host's convention lets a callee clobber (the integer ones and
+/// all of `xmm0`-`xmm15`), calls `$target` with the arguments as they came
+/// (`rdi`, `esi`, `rdx`: `preserve_all` passes them as `system_v` does), and
+/// restores them. (Cranelift's `preserve_all` signatures return nothing.)
+macro_rules! preserve_all_stub {
+    ($(#[$doc:meta])* fn $stub:ident($($arg:ident: $ty:ty),*) = $target:ident) => {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        #[unsafe(naked)]
+        $(#[$doc])*
+        unsafe extern "C" fn $stub($($arg: $ty),*) {
+            // On entry rsp is 8 mod 16; rbp and nine registers (80 bytes) make it 8
+            // mod 16 again, and 264 bytes (sixteen 16-byte slots and padding) 0 mod 16
+            // at the call.
+            core::arch::naked_asm!(
+                "push rbp",
+                "mov rbp, rsp",
+                "push rax",
+                "push rcx",
+                "push rdx",
+                "push rsi",
+                "push rdi",
+                "push r8",
+                "push r9",
+                "push r10",
+                "push r11",
+                "sub rsp, 264",
+                "movdqu [rsp], xmm0",
+                "movdqu [rsp + 16], xmm1",
+                "movdqu [rsp + 32], xmm2",
+                "movdqu [rsp + 48], xmm3",
+                "movdqu [rsp + 64], xmm4",
+                "movdqu [rsp + 80], xmm5",
+                "movdqu [rsp + 96], xmm6",
+                "movdqu [rsp + 112], xmm7",
+                "movdqu [rsp + 128], xmm8",
+                "movdqu [rsp + 144], xmm9",
+                "movdqu [rsp + 160], xmm10",
+                "movdqu [rsp + 176], xmm11",
+                "movdqu [rsp + 192], xmm12",
+                "movdqu [rsp + 208], xmm13",
+                "movdqu [rsp + 224], xmm14",
+                "movdqu [rsp + 240], xmm15",
+                "call {slow}",
+                "movdqu xmm0, [rsp]",
+                "movdqu xmm1, [rsp + 16]",
+                "movdqu xmm2, [rsp + 32]",
+                "movdqu xmm3, [rsp + 48]",
+                "movdqu xmm4, [rsp + 64]",
+                "movdqu xmm5, [rsp + 80]",
+                "movdqu xmm6, [rsp + 96]",
+                "movdqu xmm7, [rsp + 112]",
+                "movdqu xmm8, [rsp + 128]",
+                "movdqu xmm9, [rsp + 144]",
+                "movdqu xmm10, [rsp + 160]",
+                "movdqu xmm11, [rsp + 176]",
+                "movdqu xmm12, [rsp + 192]",
+                "movdqu xmm13, [rsp + 208]",
+                "movdqu xmm14, [rsp + 224]",
+                "movdqu xmm15, [rsp + 240]",
+                "add rsp, 264",
+                "pop r11",
+                "pop r10",
+                "pop r9",
+                "pop r8",
+                "pop rdi",
+                "pop rsi",
+                "pop rdx",
+                "pop rcx",
+                "pop rax",
+                "pop rbp",
+                "ret",
+                slow = sym $target,
+            )
+        }
+    };
+}
+
+preserve_all_stub! {
+    /// [`epoch_reached`] for the `preserve_all` convention.
+    ///
+    /// # Safety
+    ///
+    /// As for [`epoch_reached`].
+    fn epoch_reached_stub(vmctx: *mut VmContext, depth: u32) = epoch_reached
+}
+
+preserve_all_stub! {
+    /// [`out_of_fuel`] for the `preserve_all` convention.
+    ///
+    /// # Safety
+    ///
+    /// As for [`out_of_fuel`].
+    fn out_of_fuel_stub(vmctx: *mut VmContext, depth: u32, needed: u64) = out_of_fuel
+}
+
+/// The slow path of a fuel charge, called when a metered run needs `needed`
+/// units and fewer are left: inside a resumable call the call suspends until
+/// the host has set enough fuel (see `kiln_runtime::resumable`), and the fuel
+/// then left (at least `needed`; the caller charges it) is in the context;
+/// otherwise the `out of fuel` trap is left pending.
 ///
 /// # Safety
 ///
-/// As for [`epoch_reached`].
-unsafe extern "C" fn epoch_reached_stub(vmctx: *mut VmContext, depth: u32) {
-    // On entry rsp is 8 mod 16; rbp and nine registers (80 bytes) make it 8 mod 16
-    // again, and 264 bytes (sixteen 16-byte slots and padding) 0 mod 16 at the call.
-    core::arch::naked_asm!(
-        "push rbp",
-        "mov rbp, rsp",
-        "push rax",
-        "push rcx",
-        "push rdx",
-        "push rsi",
-        "push rdi",
-        "push r8",
-        "push r9",
-        "push r10",
-        "push r11",
-        "sub rsp, 264",
-        "movdqu [rsp], xmm0",
-        "movdqu [rsp + 16], xmm1",
-        "movdqu [rsp + 32], xmm2",
-        "movdqu [rsp + 48], xmm3",
-        "movdqu [rsp + 64], xmm4",
-        "movdqu [rsp + 80], xmm5",
-        "movdqu [rsp + 96], xmm6",
-        "movdqu [rsp + 112], xmm7",
-        "movdqu [rsp + 128], xmm8",
-        "movdqu [rsp + 144], xmm9",
-        "movdqu [rsp + 160], xmm10",
-        "movdqu [rsp + 176], xmm11",
-        "movdqu [rsp + 192], xmm12",
-        "movdqu [rsp + 208], xmm13",
-        "movdqu [rsp + 224], xmm14",
-        "movdqu [rsp + 240], xmm15",
-        "call {slow}",
-        "movdqu xmm0, [rsp]",
-        "movdqu xmm1, [rsp + 16]",
-        "movdqu xmm2, [rsp + 32]",
-        "movdqu xmm3, [rsp + 48]",
-        "movdqu xmm4, [rsp + 64]",
-        "movdqu xmm5, [rsp + 80]",
-        "movdqu xmm6, [rsp + 96]",
-        "movdqu xmm7, [rsp + 112]",
-        "movdqu xmm8, [rsp + 128]",
-        "movdqu xmm9, [rsp + 144]",
-        "movdqu xmm10, [rsp + 160]",
-        "movdqu xmm11, [rsp + 176]",
-        "movdqu xmm12, [rsp + 192]",
-        "movdqu xmm13, [rsp + 208]",
-        "movdqu xmm14, [rsp + 224]",
-        "movdqu xmm15, [rsp + 240]",
-        "add rsp, 264",
-        "pop r11",
-        "pop r10",
-        "pop r9",
-        "pop r8",
-        "pop rdi",
-        "pop rsi",
-        "pop rdx",
-        "pop rcx",
-        "pop rax",
-        "pop rbp",
-        "ret",
-        slow = sym epoch_reached,
-    )
+/// Called by compiled code with its own live context, with fuel metering on.
+unsafe extern "C" fn out_of_fuel(vmctx: *mut VmContext, depth: u32, needed: u64) {
+    // SAFETY: see `# Safety`.
+    let (vm, act) = unsafe { parts(vmctx) };
+    // SAFETY: the entry's store; compiled code is waiting for this call and holds
+    // no reference to it.
+    let store = unsafe { &mut *act.store };
+    store.depth = depth;
+    store.fuel = vm.fuel;
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        while store.fuel < needed {
+            kiln_runtime::resumable::out_of_fuel(&mut *store, needed)?;
+        }
+        Ok::<(), Trap>(())
+    }));
+    vm.fuel = store.fuel;
+    // SAFETY: `store` is not used again; the host may have changed it while the
+    // call was suspended.
+    unsafe { act.refresh(vm) };
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(trap)) => fail(act, vm, Pending::Trap(trap)),
+        Err(panic) => fail(act, vm, Pending::Panic(panic)),
+    }
 }
 
 /// `throw`: a new exception of tag `tag` (an index of the instance's tag space)

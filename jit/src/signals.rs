@@ -29,11 +29,12 @@
 //!
 //! # The stack compiled code runs on
 //! An outermost entry switches to a stack of its own (one per thread, made on
-//! first use: [`WASM_STACK_SIZE`] bytes of address space, committed only as
+//! first use: `kiln_runtime::resumable::STACK_SIZE` bytes of address space, committed only as
 //! it is touched, with an inaccessible guard region below it), so the depth
 //! WebAssembly may recurse to does not depend on the host thread's stack:
 //! with the call-depth limit set to a million, a million frames fit, as they
-//! do in the interpreter. Libcalls and the host functions they call run on
+//! do in the interpreter. (A resumable call runs on a stack of the same kind,
+//! its own; an entry on it stays there.) Libcalls and the host functions they call run on
 //! that stack too, and a re-entry from them stays on it. Every compiled
 //! function checks its stack pointer against `VmContext::stack_limit`
 //! ([`stack_limit`]) on entry, so a deeper recursion traps with
@@ -51,10 +52,11 @@
 //! This is implemented for x86-64 Linux, the platform the JIT supports
 //! ([`crate::CompiledModule::new`] refuses others).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use cranelift_codegen::ir;
+use kiln_runtime::resumable::{self, GuardedStack};
 
 use crate::unwind::{self, CallSite, Handlers};
 use crate::vmctx::{self, VmContext};
@@ -193,11 +195,6 @@ impl EntryState {
     }
 }
 
-thread_local! {
-    /// The innermost entry running on this thread (null when none).
-    static CURRENT: Cell<*mut EntryState> = const { Cell::new(std::ptr::null_mut()) };
-}
-
 /// The native signature of array-call trampolines (see `trampoline.rs`).
 pub(crate) type Trampoline =
     unsafe extern "C" fn(*mut crate::vmctx::VmContext, *const u8, *mut u128);
@@ -231,11 +228,11 @@ pub(crate) unsafe fn enter(
 ) -> EntryOutcome {
     install_handlers();
     state.vmctx = vmctx;
-    state.prev = CURRENT.with(|c| c.replace(state));
+    state.prev = resumable::set_entry(std::ptr::from_mut(state).cast()).cast();
     struct Pop(*mut EntryState);
     impl Drop for Pop {
         fn drop(&mut self) {
-            CURRENT.with(|c| c.set(self.0));
+            resumable::set_entry(self.0.cast());
         }
     }
     let _pop = Pop(state.prev);
@@ -428,7 +425,7 @@ pub(crate) unsafe extern "C" fn throw_pending_asm(vmctx: *mut VmContext) {
 /// Aborts the process if there is none: compiled code runs only inside an entry,
 /// so this is a broken invariant, and a panic cannot unwind through the stub.
 fn current_entry() -> *mut EntryState {
-    let current = CURRENT.try_with(Cell::get).unwrap_or(std::ptr::null_mut());
+    let current = resumable::entry().cast::<EntryState>();
     if current.is_null() {
         std::process::abort();
     }
@@ -496,7 +493,7 @@ unsafe extern "C" fn throw_pending_landing(
 /// innermost entry, for the compiled code that called the libcall to throw once
 /// it sees `VmContext::pending` (which the libcall sets).
 pub(crate) fn throw_after_libcall(exn: u32) {
-    let current = CURRENT.try_with(Cell::get).unwrap_or(std::ptr::null_mut());
+    let current = resumable::entry().cast::<EntryState>();
     if !current.is_null() {
         // SAFETY: the innermost live entry of this thread: its compiled code is
         // waiting for the libcall that calls this.
@@ -552,9 +549,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
 /// `ctx` is the `ucontext_t` of the signal being handled.
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 unsafe fn try_resume(ctx: *mut libc::c_void) -> bool {
-    let Ok(current) = CURRENT.try_with(Cell::get) else {
-        return false;
-    };
+    let current = resumable::entry().cast::<EntryState>();
     if current.is_null() || ctx.is_null() {
         return false;
     }
@@ -626,95 +621,34 @@ unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
     }
 }
 
-/// Bytes of address space of each thread's WebAssembly stack (committed only as
-/// compiled code touches it).
-pub(crate) const WASM_STACK_SIZE: usize = 1 << 30;
-
-/// Inaccessible bytes below each WebAssembly stack.
-const STACK_GUARD: usize = 64 << 10;
-
 /// Bytes kept free below the lowest frame of compiled code: room for libcalls, the
 /// host functions they call (up to their own re-entry, which checks again), and
 /// the Rust code those run.
 const STACK_RED_ZONE: usize = 1 << 20;
 
-/// A thread's WebAssembly stack: one mapping, guard region first.
-#[derive(Debug)]
-struct WasmStack {
-    /// Start of the mapping (the guard region).
-    map: usize,
-    /// Bytes mapped.
-    len: usize,
-    /// Lowest usable address (above the guard region).
-    low: usize,
-    /// One past the highest address: the initial stack pointer.
-    top: usize,
-}
-
-impl WasmStack {
-    fn new() -> Option<WasmStack> {
-        let len = WASM_STACK_SIZE + STACK_GUARD;
-        // SAFETY: a fresh private anonymous mapping, no address hint; the result is
-        // checked before use.
-        let map = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if map == libc::MAP_FAILED {
-            return None;
-        }
-        let map = map as usize;
-        let low = map + STACK_GUARD;
-        // SAFETY: `[low, low + WASM_STACK_SIZE)` lies inside the mapping just made.
-        let rc = unsafe {
-            libc::mprotect(
-                low as *mut libc::c_void,
-                WASM_STACK_SIZE,
-                libc::PROT_READ | libc::PROT_WRITE,
-            )
-        };
-        let stack = WasmStack {
-            map,
-            len,
-            low,
-            top: low + WASM_STACK_SIZE,
-        };
-        (rc == 0).then_some(stack)
-    }
-}
-
-impl Drop for WasmStack {
-    fn drop(&mut self) {
-        // SAFETY: the mapping is this value's alone, and no code runs on it once the
-        // thread's last entry has returned (the thread is exiting).
-        unsafe { libc::munmap(self.map as *mut libc::c_void, self.len) };
-    }
-}
-
 thread_local! {
     /// This thread's WebAssembly stack, made on first use.
-    static WASM_STACK: RefCell<Option<WasmStack>> = const { RefCell::new(None) };
+    static WASM_STACK: RefCell<Option<GuardedStack>> = const { RefCell::new(None) };
 }
 
-/// The bounds `(low, top)` of this thread's WebAssembly stack, making it if needed
-/// (`None` if it cannot be mapped: compiled code then runs on the thread's stack).
+/// The bounds of the WebAssembly stack code runs on from here: a resumable
+/// call's, when this runs on one (see `kiln_runtime::resumable`), or else this
+/// thread's, made if needed (`None` if it cannot be mapped: compiled code then
+/// runs on the thread's stack).
 fn wasm_stack() -> Option<StackBounds> {
+    if let Some((map, low, top)) = resumable::current_stack() {
+        return Some(StackBounds { map, low, top });
+    }
     WASM_STACK
         .try_with(|s| {
             let mut s = s.borrow_mut();
             if s.is_none() {
-                *s = WasmStack::new();
+                *s = GuardedStack::new().ok();
             }
             s.as_ref().map(|w| StackBounds {
-                map: w.map,
-                low: w.low,
-                top: w.top,
+                map: w.map(),
+                low: w.low(),
+                top: w.top(),
             })
         })
         .ok()

@@ -3,7 +3,8 @@
 //! tables, globals, element and data segments, instances, the store that
 //! owns them, host functions, instantiation, the memory and table management
 //! instructions ([`ops`]), what a tier compiles with and how it refuses
-//! a module ([`compile`]), epoch interruption ([`epoch`]), and the part of a call from the host that does not
+//! a module ([`compile`]), epoch interruption ([`epoch`]), calls that survive running out of fuel
+//! ([`resumable`]), and the part of a call from the host that does not
 //! depend on the tier ([`invoke`]).
 //!
 //! It must not depend on either tier: the interpreter and the JIT depend on
@@ -19,6 +20,7 @@ pub mod invoke;
 pub mod limiter;
 pub mod memory;
 pub mod ops;
+pub mod resumable;
 pub mod store;
 pub mod table;
 pub mod trap;

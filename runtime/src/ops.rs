@@ -44,12 +44,14 @@ pub fn byte_range(start: u64, n: u64, len: usize) -> Result<std::ops::Range<usiz
     }
 }
 
-/// Charges `units` of dynamic fuel when `metered`; `out of fuel` (and no
-/// charge) if less is left.
+/// Charges `units` of dynamic fuel when `metered`. If less is left, a
+/// resumable call waits for the host to add fuel
+/// ([`crate::resumable::out_of_fuel`]; the caller must then take again what it
+/// caches from the store); anywhere else it is `out of fuel`, and no charge.
 pub fn charge(store: &mut Store, metered: bool, units: u64) -> Result<(), Trap> {
     if metered {
-        if store.fuel < units {
-            return Err(TrapCode::OutOfFuel.into());
+        while store.fuel < units {
+            crate::resumable::out_of_fuel(store, units)?;
         }
         store.fuel -= units;
     }

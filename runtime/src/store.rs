@@ -273,6 +273,18 @@ impl Default for StoreLimits {
     }
 }
 
+/// A store's identity for `resumable::Suspended::resume`: unique in the process, never
+/// reused, so a store dropped and another made at its address are told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreUid(u64);
+
+impl Default for StoreUid {
+    fn default() -> StoreUid {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        StoreUid(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// The store.
 #[derive(Debug, Default)]
 pub struct Store {
@@ -325,6 +337,8 @@ pub struct Store {
     pub limits: StoreLimits,
     /// The embedder's per-store limits, asked before every growth.
     pub limiter: crate::Limiter,
+    /// The store's identity, for resuming a suspended call.
+    pub(crate) uid: StoreUid,
 }
 
 impl Store {

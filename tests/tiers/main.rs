@@ -71,6 +71,7 @@ mod memory;
 mod memory64_big;
 mod numeric;
 mod raw;
+mod resumable;
 mod simd;
 mod tables;
 mod traps;

@@ -372,14 +372,33 @@ impl Executor<'_> {
         Ok(ControlFlow::Continue(()))
     }
 
-    /// Charges the `cost` of a metered run, or traps if too little fuel is left.
+    /// Charges the `cost` of a metered run; if too little fuel is left, a
+    /// resumable call waits for more ([`Executor::wait_for_fuel`]), any other
+    /// traps with `out of fuel`.
     #[inline(always)]
     fn charge(&mut self, cost: u32) -> Result<(), Trap> {
         let cost = u64::from(cost);
         if self.store.fuel < cost {
-            return Err(TrapCode::OutOfFuel.into());
+            self.wait_for_fuel(cost)?;
         }
         self.store.fuel -= cost;
+        Ok(())
+    }
+
+    /// Until the store holds `needed` fuel: suspends a resumable call of this
+    /// store (`kiln_runtime::resumable`), then takes again what the executor
+    /// caches from the store, which the host may have changed meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// `out of fuel` outside a resumable call, or when the host cancels it.
+    #[cold]
+    #[inline(never)]
+    fn wait_for_fuel(&mut self, needed: u64) -> Result<(), Trap> {
+        while self.store.fuel < needed {
+            kiln_runtime::resumable::out_of_fuel(self.store, needed)?;
+            self.refresh();
+        }
         Ok(())
     }
 

@@ -3,16 +3,16 @@
 //! and loop headers (`kiln_runtime::epoch`). Both are compile options; off,
 //! nothing is emitted.
 
-use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, types};
-use kiln_runtime::TrapCode;
-
 use super::FuncState;
 use crate::libcalls::Libcall;
 use crate::vmctx;
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, types};
 
 impl FuncState<'_, '_> {
-    /// Charges `cost` units of fuel, trapping with `out of fuel` (and charging
-    /// nothing) if less is left.
+    /// Charges `cost` units of fuel. If less is left, the out-of-fuel libcall
+    /// runs (cold): it suspends a resumable call until the host adds fuel, and
+    /// leaves the fuel then left (at least `cost`) in the context, or leaves the
+    /// `out of fuel` trap pending (nothing charged).
     pub(super) fn charge_fuel(&mut self, cost: u64) {
         let flags = self.vmctx_flags();
         let fuel = self
@@ -23,8 +23,29 @@ impl FuncState<'_, '_> {
             self.b
                 .ins()
                 .icmp_imm_u(ir::condcodes::IntCC::UnsignedLessThan, fuel, cost as i64);
-        self.trap_if(short, TrapCode::OutOfFuel);
-        let left = self.b.ins().iadd_imm_s(fuel, (cost as i64).wrapping_neg());
+        let slow = self.b.create_block();
+        let cont = self.b.create_block();
+        let fuel_now = self.b.append_block_param(cont, types::I64);
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(short, slow, &[], cont, &[fuel.into()]);
+        self.b.seal_block(slow);
+        self.b.switch_to_block(slow);
+        let call = self.libcall(Libcall::OutOfFuel, &[types::I32, types::I64], &[]);
+        let (vmctx, depth) = (self.vmctx, self.depth_out);
+        let needed = self.b.ins().iconst(types::I64, cost as i64);
+        self.b.ins().call(call, &[vmctx, depth, needed]);
+        self.check_pending();
+        let refilled = self
+            .b
+            .ins()
+            .load(types::I64, flags, self.vmctx, vmctx::FUEL_OFFSET);
+        self.b.ins().jump(cont, &[refilled.into()]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
+        let left = self
+            .b
+            .ins()
+            .iadd_imm_s(fuel_now, (cost as i64).wrapping_neg());
         self.b
             .ins()
             .store(flags, left, self.vmctx, vmctx::FUEL_OFFSET);

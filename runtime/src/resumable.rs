@@ -1,0 +1,345 @@
+//! Resumable calls: a call that runs out of fuel stops where it is, the host
+//! adds fuel, and the call continues from that exact point.
+//!
+//! # How
+//! A resumable call runs on a stack of its own (a coroutine: [`start`] makes
+//! it, with `corosensei`), whatever its tier. Both tiers check fuel the same
+//! way (a metered run's cost, or an instruction's dynamic cost, against the
+//! fuel left) and, when too little is left, call [`out_of_fuel`] before they
+//! trap. Inside a resumable call on the same store, that function *suspends*
+//! the coroutine: control returns to the host, which gets a [`Suspended`]
+//! call. Every frame of the call (WebAssembly frames of either tier, host
+//! functions between them, the tiers' own Rust frames) stays as it is on the
+//! coroutine's stack. [`Suspended::resume`] switches back; [`out_of_fuel`]
+//! returns `Ok`, and the tier checks the same run's cost again, against the
+//! fuel the host set. A check that fails consumes nothing, so a call split at
+//! any number of fuel points consumes exactly the fuel of an uninterrupted
+//! one, and computes the same results.
+//!
+//! # What the host may do meanwhile
+//! While a call is suspended the store is the host's again: its call depth is
+//! the one the call started at, and the host may set fuel, make other calls
+//! (resumable ones too), grow memories, and so on. The tiers take again what
+//! they cache from the store (memory bases, fuel, epoch deadline) when
+//! [`out_of_fuel`] returns. The call's frames keep pointers to the store and
+//! the host state, so they must not move meanwhile (the embedding API keeps
+//! both on the heap): [`Suspended::resume`] checks that it is given the same
+//! store (by address and by a never-reused id) and the same host state, and
+//! refuses anything else. The call may be resumed only on the thread that
+//! started it ([`Suspended`] is not `Send`).
+//!
+//! # Thread state
+//! What a tier keeps per thread about the code running on the current stack
+//! (the JIT's innermost entry, which its signal handler reads) is kept here
+//! ([`entry`], [`set_entry`]) so that switching to a coroutine and back saves
+//! and restores it with the stack it belongs to. [`current_stack`] tells the
+//! JIT that it already runs on a stack of Kiln's own.
+//!
+//! # Abandoned calls
+//! [`Suspended::cancel`] ends a call with `out of fuel`, unwinding it as that
+//! trap would have. A [`Suspended`] dropped without being resumed or cancelled
+//! is abandoned: its frames never run again and its stack is never unmapped
+//! (freeing it could free memory a frame lent elsewhere), so what they hold
+//! leaks.
+
+mod stack;
+
+use std::any::Any;
+use std::cell::Cell;
+use std::mem::ManuallyDrop;
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+pub use stack::{GuardedStack, STACK_SIZE};
+
+use crate::store::{Store, StoreUid};
+use crate::trap::{Trap, TrapCode};
+use crate::value::{FuncAddr, Val};
+
+/// A tier's call from the host: `kiln_interp::invoke` or `kiln_jit::invoke`.
+pub type InvokeFn = fn(&mut Store, &mut dyn Any, FuncAddr, &[Val], &mut [Val]) -> Result<(), Trap>;
+
+/// What the host sends a suspended call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resume {
+    /// Check the fuel again and go on.
+    Continue,
+    /// End the call with `out of fuel`.
+    Cancel,
+}
+
+/// What a suspended call tells the host: the fuel the check that stopped it
+/// needs.
+#[derive(Debug, Clone, Copy)]
+struct OutOfFuel {
+    needed: u64,
+}
+
+/// The call's results, or how it failed.
+type CallResult = Result<Vec<Val>, Trap>;
+
+type Co = Coroutine<Resume, OutOfFuel, CallResult, GuardedStack>;
+
+/// What [`out_of_fuel`] needs to know about the resumable call running on
+/// this thread's current stack.
+#[derive(Debug)]
+struct Fiber {
+    /// The coroutine's way back to the host (set when it starts, valid while
+    /// it has not returned).
+    yielder: Cell<*const Yielder<Resume, OutOfFuel>>,
+    /// The store the call runs in: only its fuel checks suspend the call.
+    store: *const Store,
+    /// That store's id.
+    uid: StoreUid,
+    /// The address of the host state the call runs with.
+    data: *const (),
+    /// The store's call depth when the call started, restored while suspended.
+    base_depth: u32,
+    /// The coroutine's stack: `(map, low, top)`, see [`current_stack`].
+    bounds: (usize, usize, usize),
+}
+
+thread_local! {
+    /// The resumable call whose stack this thread runs on (null on a host stack).
+    static FIBER: Cell<*const Fiber> = const { Cell::new(std::ptr::null()) };
+    /// A tier's innermost native entry on the current stack (the JIT's).
+    static ENTRY: Cell<*mut ()> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// The innermost native entry a tier recorded for the current stack
+/// (null if none); see [`set_entry`].
+pub fn entry() -> *mut () {
+    ENTRY.try_with(Cell::get).unwrap_or(std::ptr::null_mut())
+}
+
+/// Records the innermost native entry of the current stack, returning the one
+/// it replaces. Switching to a resumable call's stack and back saves and
+/// restores it.
+pub fn set_entry(entry: *mut ()) -> *mut () {
+    ENTRY
+        .try_with(|e| e.replace(entry))
+        .unwrap_or(std::ptr::null_mut())
+}
+
+/// The stack the current code runs on when it is a resumable call's:
+/// `(map, low, top)`, the start of its mapping (guard region first), its
+/// lowest usable address and its top. `None` on any other stack.
+pub fn current_stack() -> Option<(usize, usize, usize)> {
+    let fiber = FIBER.try_with(Cell::get).ok()?;
+    // SAFETY: a non-null `FIBER` is the `Fiber` of the call whose stack this
+    // thread runs on, which outlives every frame on that stack.
+    (!fiber.is_null()).then(|| unsafe { (*fiber).bounds })
+}
+
+/// Called by a tier when a fuel check finds less than `needed` left in
+/// `store` (`store.fuel` up to date). Inside a resumable call of this store
+/// it suspends the call until the host resumes it, and returns `Ok` for the
+/// tier to check the fuel again (the host may have set it; the tier must also
+/// take again anything it caches from the store); anywhere else it returns
+/// the `out of fuel` trap at once.
+///
+/// # Errors
+///
+/// `out of fuel`: outside a resumable call, or when the host cancels it.
+pub fn out_of_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
+    let fiber = FIBER.try_with(Cell::get).unwrap_or(std::ptr::null());
+    // SAFETY: a non-null `FIBER` outlives every frame on its stack (this one).
+    let Some(fiber) = (unsafe { fiber.as_ref() }) else {
+        return Err(TrapCode::OutOfFuel.into());
+    };
+    if !std::ptr::eq(fiber.store, store) {
+        return Err(TrapCode::OutOfFuel.into());
+    }
+    let depth = store.depth;
+    store.depth = fiber.base_depth;
+    // SAFETY: set when the coroutine started, and valid until it returns; it
+    // has not, since this frame is on its stack.
+    let yielder = unsafe { &*fiber.yielder.get() };
+    let resume = yielder.suspend(OutOfFuel { needed });
+    store.depth = depth;
+    match resume {
+        Resume::Continue => Ok(()),
+        Resume::Cancel => Err(TrapCode::OutOfFuel.into()),
+    }
+}
+
+/// How a resumable call's run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The call returned (its results) or trapped.
+    Finished(Result<Vec<Val>, Trap>),
+    /// The call is suspended at a fuel check.
+    OutOfFuel(Suspended),
+}
+
+/// A resumable call suspended at a fuel check.
+pub struct Suspended {
+    /// The coroutine, suspended (never dropped unfinished: see `Drop`).
+    co: ManuallyDrop<Box<Co>>,
+    /// What [`out_of_fuel`] reads while the call runs.
+    fiber: Box<Fiber>,
+    /// The tier's innermost entry on the coroutine's stack, kept while the
+    /// coroutine is switched out.
+    entry: *mut (),
+    /// The fuel the check that stopped the call needs.
+    needed: u64,
+}
+
+impl std::fmt::Debug for Suspended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Suspended")
+            .field("needed", &self.needed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts calling `func` of `store` with `args`, through the tier's `invoke`,
+/// on a stack of its own; `results` is how many results it has (each starts
+/// as a copy of the matching `Val` in `defaults`).
+///
+/// The call's frames keep pointers to `store` and `data`: once it is
+/// suspended, it runs again only when [`Suspended::resume`] is given the same
+/// two (a [`Suspended`] dropped unfinished never touches them again).
+///
+/// # Errors
+///
+/// A host trap if the call's stack cannot be mapped.
+pub fn start(
+    store: &mut Store,
+    data: &mut dyn Any,
+    invoke: InvokeFn,
+    func: FuncAddr,
+    args: Vec<Val>,
+    defaults: Vec<Val>,
+) -> Result<Outcome, Trap> {
+    let stack = GuardedStack::new()
+        .map_err(|e| Trap::host(format!("cannot map a stack for a resumable call: {e}")))?;
+    let fiber = Box::new(Fiber {
+        yielder: Cell::new(std::ptr::null()),
+        store,
+        uid: store.uid,
+        data: std::ptr::from_mut(data).cast::<()>(),
+        base_depth: store.depth,
+        bounds: (stack.map(), stack.low(), stack.top()),
+    });
+    let fiber_ptr: *const Fiber = &*fiber;
+    let store_ptr: *mut Store = store;
+    let data_ptr: *mut dyn Any = data;
+    let co = Box::new(Co::with_stack(stack, move |yielder, _first: Resume| {
+        // SAFETY: the `Fiber` is boxed and kept by the host side until the
+        // coroutine returns.
+        unsafe { (*fiber_ptr).yielder.set(yielder) };
+        // SAFETY: the coroutine runs only inside `start` and `Suspended::switch`,
+        // called with exclusive borrows of this store and host state (checked
+        // by address and id in `resume`), which wait while it runs.
+        let (store, data) = unsafe { (&mut *store_ptr, &mut *data_ptr) };
+        let mut results = defaults;
+        invoke(store, data, func, &args, &mut results).map(|()| results)
+    }));
+    let suspended = Suspended {
+        co: ManuallyDrop::new(co),
+        fiber,
+        entry: std::ptr::null_mut(),
+        needed: 0,
+    };
+    Ok(suspended.switch(Resume::Continue))
+}
+
+impl Suspended {
+    /// The fuel the fuel check that stopped the call needs: it goes on once
+    /// the store holds at least that much.
+    pub fn required_fuel(&self) -> u64 {
+        self.needed
+    }
+
+    /// Whether the call runs in `store` with host state `data`.
+    pub fn belongs_to(&self, store: &Store, data: &dyn Any) -> bool {
+        std::ptr::eq(self.fiber.store, store)
+            && self.fiber.uid == store.uid
+            && std::ptr::eq(self.fiber.data, std::ptr::from_ref(data).cast::<()>())
+    }
+
+    /// Continues the call where it stopped: the fuel check runs again, against
+    /// the store's fuel now.
+    ///
+    /// # Errors
+    ///
+    /// A host trap, and the call stays suspended (returned with it), if `store`
+    /// and `data` are not the ones the call started with.
+    pub fn resume(
+        self,
+        store: &mut Store,
+        data: &mut dyn Any,
+    ) -> Result<Outcome, (Suspended, Trap)> {
+        if !self.belongs_to(store, data) {
+            return Err((self, wrong_store()));
+        }
+        Ok(self.switch(Resume::Continue))
+    }
+
+    /// Ends the call with `out of fuel`, as if it had not been resumable: its
+    /// frames unwind as for that trap, and the trap is returned.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Suspended::resume`].
+    pub fn cancel(self, store: &mut Store, data: &mut dyn Any) -> Result<Trap, (Suspended, Trap)> {
+        if !self.belongs_to(store, data) {
+            return Err((self, wrong_store()));
+        }
+        let mut outcome = self.switch(Resume::Cancel);
+        loop {
+            match outcome {
+                Outcome::Finished(Err(trap)) => return Ok(trap),
+                // A host function between the check and the call's entry may have
+                // turned the trap into results.
+                Outcome::Finished(Ok(_)) => return Ok(TrapCode::OutOfFuel.into()),
+                // ...or run out of fuel again after it.
+                Outcome::OutOfFuel(again) => outcome = again.switch(Resume::Cancel),
+            }
+        }
+    }
+
+    /// Switches to the coroutine with `resume` until it suspends or returns.
+    fn switch(mut self, resume: Resume) -> Outcome {
+        let prev_fiber = FIBER.with(|f| f.replace(&*self.fiber));
+        let prev_entry = set_entry(self.entry);
+        struct Restore(*const Fiber, *mut ());
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                // Runs when the coroutine panicked too: the host's thread state
+                // must be its own again.
+                set_entry(self.1);
+                let _ = FIBER.try_with(|f| f.set(self.0));
+            }
+        }
+        let restore = Restore(prev_fiber, prev_entry);
+        let result = self.co.resume(resume);
+        self.entry = set_entry(prev_entry);
+        drop(restore);
+        match result {
+            CoroutineResult::Yield(OutOfFuel { needed }) => {
+                self.needed = needed;
+                Outcome::OutOfFuel(self)
+            }
+            CoroutineResult::Return(result) => Outcome::Finished(result),
+        }
+    }
+}
+
+/// Why [`Suspended::resume`] refuses a store.
+fn wrong_store() -> Trap {
+    Trap::host("a suspended call can only be resumed with the store and host state it started with")
+}
+
+impl Drop for Suspended {
+    fn drop(&mut self) {
+        if self.co.done() {
+            // SAFETY: dropped once, here; a finished coroutine has no frames.
+            unsafe { ManuallyDrop::drop(&mut self.co) };
+        }
+        // An unfinished coroutine is abandoned as it is (see the module
+        // documentation): dropping it would unwind its frames, which the JIT's
+        // cannot be, and unmapping its stack could free memory lent elsewhere.
+    }
+}
