@@ -37,6 +37,9 @@ const MIN_RELAXED_MODULES: usize = 300;
 /// can use both; 268 and 250 today).
 const MIN_EXCEPTION_MODULES: usize = 150;
 const MIN_TYPED_REF_MODULES: usize = 150;
+/// At least this many stops for fuel, each resumed, of the calls the
+/// differential splits at random fuel points (105,000 today).
+const MIN_RESUMED: u64 = 50_000;
 
 /// The corpus folder of a target.
 fn corpus_dir(target: &str) -> PathBuf {
@@ -172,6 +175,8 @@ struct Tally {
     instantiated: usize,
     calls: usize,
     out_of_fuel: usize,
+    /// Stops for fuel of calls split at random fuel points, each resumed.
+    resumed: u64,
 }
 
 #[test]
@@ -210,10 +215,16 @@ fn differential_seeds() {
             let outcome = differential_wasm(&wasm)?;
             for tally in tallies {
                 tally.modules += 1;
-                if let Agreement::Complete { calls, out_of_fuel } = outcome {
+                if let Agreement::Complete {
+                    calls,
+                    out_of_fuel,
+                    resumed,
+                } = outcome
+                {
                     tally.instantiated += 1;
                     tally.calls += calls;
                     tally.out_of_fuel += out_of_fuel;
+                    tally.resumed += resumed;
                 }
             }
             Ok(())
@@ -229,12 +240,18 @@ fn differential_seeds() {
             typed_refs,
         ),
     ];
-    for (kind, t) in kinds {
+    for (kind, t) in &kinds {
         println!(
-            "{} modules {kind}, {} instantiated alike; {} calls compared, {} exports out of fuel",
-            t.modules, t.instantiated, t.calls, t.out_of_fuel
+            "{} modules {kind}, {} instantiated alike; {} calls compared, {} exports out of fuel; \
+             split calls stopped and resumed {} times",
+            t.modules, t.instantiated, t.calls, t.out_of_fuel, t.resumed
         );
     }
+    let resumed: u64 = kinds.iter().map(|(_, t)| t.resumed).sum();
+    assert!(
+        resumed >= MIN_RESUMED,
+        "calls split at fuel points stopped only {resumed} times"
+    );
     assert!(
         simd.modules >= MIN_SIMD_MODULES && relaxed.modules >= MIN_RELAXED_MODULES,
         "too few SIMD ({}) or relaxed SIMD ({}) modules among the seeds",

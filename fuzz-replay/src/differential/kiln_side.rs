@@ -1,8 +1,8 @@
 //! The engine under test: Kiln, on either tier, through the `kiln` API.
 
 use kiln::{
-    Config, Engine, Error, ExternType, Instance, Linker, Module, RefType, Store, Strategy,
-    TrapCode, Val,
+    Config, Engine, Error, ExternType, Func, Instance, Linker, Module, RefType, ResumableCall,
+    Store, Strategy, TrapCode, Val,
 };
 
 use super::{
@@ -15,6 +15,43 @@ pub(super) struct KilnSide {
     store: Store<()>,
     module: Module,
     instance: Instance,
+    /// Set on a side whose calls are split at random fuel points.
+    split: Option<Split>,
+}
+
+/// How a side splits every call ([`KilnSide::split`]): the call is resumable,
+/// starts with a few units of fuel, and each time it stops gets a random
+/// slice more (sometimes less than the stopped check needs, so that it stops
+/// there again) until it finishes or has been given [`FUEL`] in all; then it
+/// is cancelled, ending with `out of fuel` as an uninterrupted call with
+/// [`FUEL`] would.
+struct Split {
+    /// xorshift64 state (never 0).
+    rng: u64,
+    /// Fuel of the call's [`FUEL`] not given to it yet.
+    withheld: u64,
+    /// Stops so far, over all calls.
+    stops: u64,
+}
+
+impl Split {
+    fn next(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+
+    /// Fuel to give a call stopped at a check that needs `needed`.
+    fn slice(&mut self, needed: u64) -> u64 {
+        let r = self.next();
+        match r % 4 {
+            0 => 1 + (r >> 8) % needed.max(1),
+            1 => needed,
+            2 => needed + (r >> 8) % 16,
+            _ => (r >> 8) % 256,
+        }
+    }
 }
 
 impl KilnSide {
@@ -40,12 +77,32 @@ impl KilnSide {
             store,
             module,
             instance,
+            split: None,
         })
     }
 
-    /// The fuel left after the last step.
+    /// Like [`KilnSide::new`], but every call is split at random fuel points
+    /// (see [`Split`]) drawn from `seed`.
+    pub(super) fn split(wasm: &[u8], strategy: Strategy, seed: u64) -> Result<KilnSide, Step> {
+        let mut side = KilnSide::new(wasm, strategy)?;
+        side.split = Some(Split {
+            rng: seed | 1,
+            withheld: 0,
+            stops: 0,
+        });
+        Ok(side)
+    }
+
+    /// How often calls of a split side stopped for fuel (0 on any other).
+    pub(super) fn stops(&self) -> u64 {
+        self.split.as_ref().map_or(0, |s| s.stops)
+    }
+
+    /// The fuel left after the last step (on a split side, counting what was
+    /// withheld from the call: what an uninterrupted call would have left).
     pub(super) fn fuel_left(&self) -> u64 {
-        self.store.get_fuel().unwrap_or(0)
+        let withheld = self.split.as_ref().map_or(0, |s| s.withheld);
+        self.store.get_fuel().unwrap_or(0) + withheld
     }
 
     /// The module's exports, as Kiln lists them.
@@ -72,12 +129,51 @@ impl KilnSide {
         let ty = func.ty(&self.store);
         let params: Vec<Val> = args.iter().map(|&a| to_val(a)).collect();
         let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
+        if self.split.is_some() {
+            return self.call_split(func, &params, results);
+        }
         if let Err(e) = self.store.set_fuel(FUEL) {
             return failed(e);
         }
         match func.call(&mut self.store, &params, &mut results) {
             Ok(()) => Step::Returned(results.iter().map(from_val).collect()),
             Err(e) => failed(e),
+        }
+    }
+
+    /// [`KilnSide::call`] on a split side.
+    fn call_split(&mut self, func: Func, params: &[Val], mut results: Vec<Val>) -> Step {
+        let Some(split) = &mut self.split else {
+            return Step::Failed("not a split side".into());
+        };
+        let first = split.next() % 8;
+        split.withheld = FUEL - first;
+        if let Err(e) = self.store.set_fuel(first) {
+            return failed(e);
+        }
+        let mut call = func.call_resumable(&mut self.store, params, &mut results);
+        loop {
+            match call {
+                Ok(ResumableCall::Finished) => {
+                    return Step::Returned(results.iter().map(from_val).collect());
+                }
+                Ok(ResumableCall::OutOfFuel(waiting)) => {
+                    split.stops += 1;
+                    if split.withheld == 0 {
+                        return failed(waiting.cancel(&mut self.store));
+                    }
+                    let more = split
+                        .slice(waiting.required_fuel())
+                        .clamp(1, split.withheld);
+                    split.withheld -= more;
+                    let left = self.store.get_fuel().unwrap_or(0);
+                    if let Err(e) = self.store.set_fuel(left + more) {
+                        return failed(e);
+                    }
+                    call = waiting.resume(&mut self.store, &mut results);
+                }
+                Err(e) => return failed(e),
+            }
         }
     }
 

@@ -19,6 +19,14 @@
 //! The JIT runs only where Kiln has it (x86-64 Linux); elsewhere the
 //! interpreter alone is compared with the oracle.
 //!
+//! Resumable calls: one tier runs the module a second time (the interpreter
+//! or the JIT, by a hash of the module; [`split_side`]), with every call
+//! resumable and split at random fuel points: it starts with a few units of
+//! fuel, and each time it stops gets a random slice more, sometimes less than
+//! the stopped check needs (see `kiln_side::Split`). It must agree with the
+//! interpreter's uninterrupted calls exactly, fuel included, and in exported
+//! state after every step.
+//!
 //! All engines meter fuel so that an infinite loop ends. wasmi's fuel model
 //! differs from Kiln's (`kiln_runtime::fuel`), so a call that runs out of
 //! fuel on Kiln or on wasmi is not compared with wasmi: that export is not
@@ -245,6 +253,9 @@ pub enum Agreement {
         calls: usize,
         /// Exports not compared because a call of theirs ran out of fuel.
         out_of_fuel: usize,
+        /// How often the calls split at random fuel points stopped and were
+        /// resumed (see [`split_side`]).
+        resumed: u64,
     },
     /// Both engines failed or trapped at instantiation, alike.
     NotInstantiated,
@@ -499,6 +510,8 @@ struct Sides {
     interp: kiln_side::KilnSide,
     /// `None` where Kiln has no JIT.
     jit: Option<kiln_side::KilnSide>,
+    /// A tier again, its calls split at random fuel points ([`split_side`]).
+    split: (&'static str, kiln_side::KilnSide),
     /// `None` for a module no other engine is consulted on (see [`consult`]).
     oracle: Option<Oracle>,
 }
@@ -507,6 +520,18 @@ impl Sides {
     /// Compares the exported state of every engine.
     fn compare_snapshots(&mut self, what: &str, exports: &Exports) -> Result<(), Finding> {
         let interp = self.interp.snapshot(exports);
+        let (split_name, split) = &self.split;
+        let resumed = split.snapshot(exports);
+        if interp != resumed {
+            let header =
+                format!("Kiln's interpreter and {split_name} differ in exported state {what}");
+            return Err(snapshot_difference(
+                header,
+                ("interp", split_name),
+                &interp,
+                &resumed,
+            ));
+        }
         if let Some(jit) = &self.jit {
             let native = jit.snapshot(exports);
             if interp != native {
@@ -560,6 +585,8 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
     sides.compare_snapshots("after instantiation", &exports)?;
     let mut calls = 0;
     let mut out_of_fuel = Vec::new();
+    // Stops of the split side's calls, over every instantiation.
+    let mut resumed = 0;
     for round in 0..ROUNDS {
         for (name, params) in &exports.funcs {
             // Only null references are passed (see the module docs).
@@ -574,10 +601,14 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
                 .collect();
             let what = format!("round {round}, call {calls}: `{name}`{args:?}");
             let k = catch(&what, || sides.interp.call(name, &args))?;
+            let interp = ("interpreter", &k, sides.interp.fuel_left());
             if let Some(jit) = &mut sides.jit {
                 let j = catch(&what, || jit.call(name, &args))?;
-                compare_tiers(&what, (&k, sides.interp.fuel_left()), (&j, jit.fuel_left()))?;
+                compare_tiers(&what, interp, ("JIT", &j, jit.fuel_left()))?;
             }
+            let (split_name, split) = &mut sides.split;
+            let r = catch(&what, || split.call(name, &args))?;
+            compare_tiers(&what, interp, (split_name, &r, split.fuel_left()))?;
             let w = sides.oracle.as_mut().map(|oracle| oracle.call(name, &args));
             let inconclusive = sides.oracle.as_ref().is_some_and(|oracle| {
                 oracle.inconclusive(&k) || w.as_ref().is_some_and(|w| oracle.inconclusive(w))
@@ -585,6 +616,7 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
             if k.out_of_fuel() || inconclusive {
                 out_of_fuel.push(name);
                 // Instantiation succeeded alike before, with the same fuel.
+                resumed += sides.split.1.stops();
                 match instantiate()? {
                     Ok(fresh) => sides = fresh,
                     Err(_) => return Err(Finding(format!("{what}: instantiating again failed"))),
@@ -603,19 +635,44 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
     Ok(Agreement::Complete {
         calls,
         out_of_fuel: out_of_fuel.len(),
+        resumed: resumed + sides.split.1.stops(),
     })
 }
 
-/// Checks that Kiln's tiers did exactly the same at one step: the same
-/// outcome and the same fuel left.
-fn compare_tiers(what: &str, interp: (&Step, u64), jit: (&Step, u64)) -> Result<(), Finding> {
-    if interp == jit {
+/// Checks that two of Kiln's sides (named, with a step's outcome and the
+/// fuel left after it) did exactly the same at one step.
+fn compare_tiers(what: &str, a: (&str, &Step, u64), b: (&str, &Step, u64)) -> Result<(), Finding> {
+    if (a.1, a.2) == (b.1, b.2) {
         return Ok(());
     }
     Err(Finding(format!(
-        "Kiln's interpreter and JIT differ at {what}\n  interp: {} (fuel left {})\n  jit:    {} (fuel left {})",
-        interp.0, interp.1, jit.0, jit.1
+        "Kiln's {} and {} differ at {what}\n  {}: {} (fuel left {})\n  {}: {} (fuel left {})",
+        a.0, b.0, a.0, a.1, a.2, b.0, b.1, b.2
     )))
+}
+
+/// The side whose calls are split at random fuel points, resumed each time
+/// they stop (`Func::call_resumable`): the interpreter or the JIT, by a hash
+/// of the module, which also seeds the fuel points. It must agree with the
+/// interpreter's uninterrupted calls exactly, fuel included.
+///
+/// # Errors
+///
+/// A panic in Kiln.
+fn split_side(wasm: &[u8]) -> Result<(&'static str, Result<kiln_side::KilnSide, Step>), Finding> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    wasm.hash(&mut hasher);
+    let seed = hasher.finish();
+    let (name, strategy) = if seed & 1 == 0 && Strategy::JIT_AVAILABLE {
+        ("JIT with split calls", Strategy::Jit)
+    } else {
+        ("interpreter with split calls", Strategy::Interpreter)
+    };
+    let side = catch(name, || {
+        kiln_side::KilnSide::split(wasm, strategy, seed >> 1)
+    })?;
+    Ok((name, side))
 }
 
 /// Instantiates `wasm` on Kiln's tiers and on the engine `consult` names:
@@ -629,32 +686,47 @@ fn instantiate(wasm: &[u8], consult: Consult) -> Result<Result<Sides, Agreement>
     let kiln = catch("Kiln instantiation (interp)", || {
         kiln_side::KilnSide::new(wasm, Strategy::Interpreter)
     })?;
+    let observe = |side: &Result<kiln_side::KilnSide, Step>| match side {
+        Ok(instance) => (Step::Returned(Vec::new()), instance.fuel_left()),
+        Err(step) => (step.clone(), 0),
+    };
+    let k = observe(&kiln);
     let jit = if Strategy::JIT_AVAILABLE {
         let jit = catch("Kiln instantiation (jit)", || {
             kiln_side::KilnSide::new(wasm, Strategy::Jit)
         })?;
-        let observe = |side: &Result<kiln_side::KilnSide, Step>| match side {
-            Ok(instance) => (Step::Returned(Vec::new()), instance.fuel_left()),
-            Err(step) => (step.clone(), 0),
-        };
-        let (k, j) = (observe(&kiln), observe(&jit));
-        compare_tiers("instantiation", (&k.0, k.1), (&j.0, j.1))?;
+        let j = observe(&jit);
+        compare_tiers(
+            "instantiation",
+            ("interpreter", &k.0, k.1),
+            ("JIT", &j.0, j.1),
+        )?;
         jit.ok()
     } else {
         None
     };
+    let (split_name, split) = split_side(wasm)?;
+    let r = observe(&split);
+    compare_tiers(
+        "instantiation",
+        ("interpreter", &k.0, k.1),
+        (split_name, &r.0, r.1),
+    )?;
+    let split = split.ok().map(|side| (split_name, side));
     if consult == Consult::Nobody {
         // The module is valid (it uses relaxed SIMD), so Kiln must compile
         // and link it; a trap, the same on both tiers, is an outcome.
-        return match kiln {
-            Ok(interp) => Ok(Ok(Sides {
+        return match (kiln, split) {
+            (Ok(interp), Some(split)) => Ok(Ok(Sides {
                 interp,
                 jit,
+                split,
                 oracle: None,
             })),
-            Err(k) if k.out_of_fuel() => Ok(Err(Agreement::OutOfFuel)),
-            Err(Step::Trapped(_)) => Ok(Err(Agreement::NotInstantiated)),
-            Err(k) => Err(Finding(format!(
+            (Ok(_), None) => Err(Finding("the split side did not instantiate".into())),
+            (Err(k), _) if k.out_of_fuel() => Ok(Err(Agreement::OutOfFuel)),
+            (Err(Step::Trapped(_)), _) => Ok(Err(Agreement::NotInstantiated)),
+            (Err(k), _) => Err(Finding(format!(
                 "Kiln did not instantiate a valid module (wasmi not consulted): {k}"
             ))),
         };
@@ -670,6 +742,7 @@ fn instantiate(wasm: &[u8], consult: Consult) -> Result<Result<Sides, Agreement>
         (Ok(interp), Ok(oracle)) => Ok(Ok(Sides {
             interp,
             jit,
+            split: split.ok_or_else(|| Finding("the split side did not instantiate".into()))?,
             oracle: Some(oracle),
         })),
         (Err(k), _) if k.out_of_fuel() => Ok(Err(Agreement::OutOfFuel)),
