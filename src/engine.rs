@@ -191,6 +191,9 @@ pub struct Engine {
     config: Arc<Config>,
     /// The epoch counter, shared by every clone and every store of the engine.
     epoch: kiln_runtime::epoch::EpochCounter,
+    /// The stores' running JIT entries that check epochs, poked as the epoch
+    /// advances.
+    watchers: Arc<kiln_runtime::epoch::Watchers>,
 }
 
 impl Default for Engine {
@@ -219,6 +222,7 @@ impl Engine {
         Engine {
             config: Arc::new(config),
             epoch: Arc::default(),
+            watchers: Arc::default(),
         }
     }
 
@@ -227,12 +231,13 @@ impl Engine {
     /// [`Config::epoch_interruption`] on, code running past its store's
     /// deadline stops at its next function entry or loop header.
     pub fn increment_epoch(&self) {
-        self.epoch.fetch_add(1, Ordering::Relaxed);
+        let now = self.epoch.fetch_add(1, Ordering::Relaxed) + 1;
+        self.watchers.poke(now);
     }
 
-    /// The engine's counter, for its stores.
-    pub(crate) fn epoch_counter(&self) -> &kiln_runtime::epoch::EpochCounter {
-        &self.epoch
+    /// The engine's counter and watchers, for a new store.
+    pub(crate) fn epoch_state(&self) -> kiln_runtime::epoch::EpochState {
+        kiln_runtime::epoch::EpochState::new(Arc::clone(&self.epoch), Arc::clone(&self.watchers))
     }
 
     /// The engine's configuration.

@@ -30,7 +30,7 @@ impl<T: 'static> Store<T> {
     /// An empty store using `engine`, holding `data` for host functions.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let mut rt = Box::new(kiln_runtime::Store::new(engine.config().limits));
-        rt.epoch.counter = std::sync::Arc::clone(engine.epoch_counter());
+        rt.epoch = engine.epoch_state();
         rt.epoch.set_deadline(0);
         Store {
             rt,

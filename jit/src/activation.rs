@@ -63,6 +63,9 @@ pub(crate) struct Activation {
     pub(crate) tables: Vec<TableDef>,
     /// The trap (or panic) a libcall hit, raised by compiled code right after it.
     pub(crate) pending: Option<Pending>,
+    /// The entry's real stack limit (`VmContext::stack_limit` holds it too,
+    /// unless an epoch poke replaced it).
+    pub(crate) stack_limit: usize,
 }
 
 impl Activation {
@@ -90,6 +93,7 @@ impl Activation {
                 inst.tables.len()
             ],
             pending: None,
+            stack_limit: 0,
         }
     }
 
@@ -110,8 +114,7 @@ impl Activation {
     }
 
     /// Points the memory, global and table arrays (and `vm`'s function entries)
-    /// at the store's current entities, and takes the store's epoch deadline
-    /// again: after anything that may have grown a
+    /// at the store's current entities: after anything that may have grown a
     /// memory or a table, or added globals or functions to the store.
     ///
     /// # Safety
@@ -120,7 +123,6 @@ impl Activation {
     pub(crate) unsafe fn refresh(&mut self, vm: &mut VmContext) {
         // SAFETY: see `# Safety`.
         let store = unsafe { &mut *self.store };
-        vm.epoch_deadline = store.epoch.deadline;
         let (entries, n) = func_entries(store);
         vm.func_entries = entries;
         vm.num_func_entries = n;

@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::AtomicUsize;
 
 use kiln_runtime::invoke::WasmFunc;
 use kiln_runtime::{FuncAddr, FuncEntity, HostCaller, InstanceAddr, Store, Trap, TrapCode, Val};
@@ -81,6 +82,7 @@ fn call_wasm(
     }
     let func_addrs = inst.funcs.as_ptr().cast::<u32>();
     let mut act = Activation::new(store, instance, code.options().fuel);
+    act.stack_limit = signals::stack_limit(code.max_frame_size());
     let mut vm = VmContext {
         memories: act.memories.as_ptr(),
         globals: act.globals.as_ptr(),
@@ -91,19 +93,25 @@ fn call_wasm(
         func_entries: std::ptr::null(),
         num_func_entries: 0,
         instance: instance.0,
-        stack_limit: signals::stack_limit(code.max_frame_size()),
+        stack_limit: AtomicUsize::new(act.stack_limit),
         fuel: store.fuel,
-        epoch_counter: std::sync::Arc::as_ptr(&store.epoch.counter).cast::<u64>(),
-        epoch_deadline: store.epoch.deadline,
         depth: store.depth,
         max_depth: store.limits.max_call_depth,
         pending: 0,
         activation: std::ptr::null_mut(),
     };
     // The first frame must fit above the limit too (see `signals::stack_limit`).
-    if !signals::entry_fits(vm.stack_limit) {
+    if !signals::entry_fits(act.stack_limit) {
         return Err(TrapCode::CallStackExhausted.into());
     }
+    // With epoch checks, the entry is listed with the engine so that advancing
+    // the epoch past the deadline pokes its stack limit (`kiln_runtime::epoch`).
+    let _watch = code.options().epoch_interruption.then(|| {
+        // SAFETY: `vm` outlives the guard, dropped before it at the end of this
+        // function (an abandoned resumable call's entry never returns, and its
+        // stack, where `vm` lies, stays mapped for ever).
+        unsafe { store.epoch.watchers.watch(&vm.stack_limit, &store.epoch) }
+    });
 
     let mut inline = [0u128; INLINE_SLOTS];
     let mut heap = Vec::new();

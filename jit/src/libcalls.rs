@@ -16,6 +16,7 @@
 //! the `tail` convention (see `translate/exceptions.rs`).
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
 
 use cranelift_codegen::ir::LibCall;
 use kiln_runtime::ops::{self, BulkOp};
@@ -54,7 +55,7 @@ pub(crate) enum Libcall {
     ExceptionPayload,
     /// [`keep_exception`].
     KeepException,
-    /// `epoch_reached(vmctx, depth: u32)`: [`epoch_reached`] behind
+    /// `epoch_reached(vmctx, depth: u32, sp)`: [`epoch_reached`] behind
     /// [`epoch_reached_stub`], called with the `preserve_all` convention.
     EpochReached,
     /// `out_of_fuel(vmctx, depth: u32, needed: u64) -> u64`: [`out_of_fuel`]
@@ -316,37 +317,54 @@ unsafe extern "C" fn call_ref_slow(vmctx: *mut VmContext, depth: u32, raw: u32, 
     }
 }
 
-/// The slow path of an epoch check, called when the engine's epoch was seen to
-/// have reached the store's deadline: runs the store's deadline callback (as a
-/// host call at `depth`), which sets the next deadline, or records the
-/// `interrupt` trap (or the callback's) for compiled code to raise.
+/// The slow path of the stack-limit check that, with epoch checks on, every
+/// function entry and loop header makes: the stack pointer `sp` was below
+/// `VmContext::stack_limit`. If the limit was poked (the epoch reached the
+/// store's deadline; see `kiln_runtime::epoch`), puts the real limit back and
+/// runs the store's deadline callback (as a host call at `depth`), which sets
+/// the next deadline, or records the `interrupt` trap (or the callback's);
+/// then, if `sp` is below the real limit, records `call stack exhausted`.
 ///
 /// # Safety
 ///
 /// Called by compiled code with its own live context.
-unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, depth: u32) {
+unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, depth: u32, sp: usize) {
     // SAFETY: see `# Safety`.
     let (vm, act) = unsafe { parts(vmctx) };
-    // SAFETY: the entry's store and host state; compiled code is waiting for
-    // this call and holds no reference to them.
-    let (store, data) = unsafe { (&mut *act.store, &mut *act.data) };
-    store.depth = depth;
-    if act.metered {
-        store.fuel = vm.fuel;
+    if vm.stack_limit.load(Ordering::Relaxed) != act.stack_limit {
+        // Put the limit back before looking at the deadline: an advance after
+        // this pokes again.
+        vm.stack_limit.store(act.stack_limit, Ordering::Relaxed);
+        // SAFETY: the entry's store and host state; compiled code is waiting for
+        // this call and holds no reference to them.
+        let (store, data) = unsafe { (&mut *act.store, &mut *act.data) };
+        store.depth = depth;
+        if act.metered {
+            store.fuel = vm.fuel;
+        }
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            kiln_runtime::epoch::deadline_reached(&mut *store, &mut *data)
+        }));
+        if act.metered {
+            vm.fuel = store.fuel;
+        }
+        // A callback that set a deadline already reached stops the next check.
+        if store.epoch.reached() {
+            vm.stack_limit
+                .store(kiln_runtime::epoch::POKED, Ordering::Relaxed);
+        }
+        // SAFETY: `store` is not used again; the callback may have changed it.
+        unsafe { act.refresh(vm) };
+        match outcome {
+            Ok(Ok(())) => {}
+            // `deadline_reached` never returns an exception: an interruption is a
+            // trap.
+            Ok(Err(trap)) => return fail(act, vm, Pending::Trap(trap)),
+            Err(panic) => return fail(act, vm, Pending::Panic(panic)),
+        }
     }
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        kiln_runtime::epoch::deadline_reached(&mut *store, &mut *data)
-    }));
-    if act.metered {
-        vm.fuel = store.fuel;
-    }
-    // SAFETY: `store` is not used again; the callback may have changed it.
-    unsafe { act.refresh(vm) };
-    match outcome {
-        Ok(Ok(())) => {}
-        // `deadline_reached` never returns an exception: an interruption is a trap.
-        Ok(Err(trap)) => fail(act, vm, Pending::Trap(trap)),
-        Err(panic) => fail(act, vm, Pending::Panic(panic)),
+    if sp < act.stack_limit {
+        fail(act, vm, TrapCode::CallStackExhausted.into());
     }
 }
 
@@ -434,7 +452,7 @@ preserve_all_stub! {
     /// # Safety
     ///
     /// As for [`epoch_reached`].
-    fn epoch_reached_stub(vmctx: *mut VmContext, depth: u32) = epoch_reached
+    fn epoch_reached_stub(vmctx: *mut VmContext, depth: u32, sp: usize) = epoch_reached
 }
 
 preserve_all_stub! {

@@ -11,6 +11,7 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -550,10 +551,8 @@ fn context(code: &CompiledModule, depth: u32) -> VmContext {
         func_entries: std::ptr::null(),
         num_func_entries: 0,
         instance: 0,
-        stack_limit: signals::stack_limit(code.max_frame_size()),
+        stack_limit: AtomicUsize::new(signals::stack_limit(code.max_frame_size())),
         fuel: 0,
-        epoch_counter: std::ptr::null(),
-        epoch_deadline: 0,
         depth,
         max_depth: 1000,
         pending: 0,

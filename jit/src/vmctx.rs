@@ -13,11 +13,13 @@
 //! handler, the libcalls) can depend on it without a cycle.
 //!
 //! Fields written by compiled code: `fuel` (at every metered run); libcalls
-//! set `pending`, and the epoch libcall `epoch_deadline`. Libcalls that run arbitrary host code refresh `memories` and
+//! set `pending`. Another thread may write `stack_limit` (an epoch poke, see
+//! `kiln_runtime::epoch`). Libcalls that run arbitrary host code refresh `memories` and
 //! `globals` afterwards, because the host may have grown a memory or added
 //! globals to the store.
 
 use std::mem::offset_of;
+use std::sync::atomic::AtomicUsize;
 
 use cranelift_codegen::ir;
 use kiln_runtime::TrapCode;
@@ -119,17 +121,13 @@ pub struct VmContext {
     pub instance: u32,
     /// Lowest stack pointer a function may run at; checked on function entry so deep
     /// recursion traps instead of overflowing the stack compiled code runs on (see
-    /// `signals::stack_limit`).
-    pub stack_limit: usize,
+    /// `signals::stack_limit`). With epoch checks, also checked at loop headers,
+    /// and set to `kiln_runtime::epoch::POKED` by the thread that advances the
+    /// epoch past the store's deadline, so that the next check takes its slow
+    /// path (which puts the limit back).
+    pub stack_limit: AtomicUsize,
     /// Fuel left (the store's, while this context runs), when the module meters fuel.
     pub fuel: u64,
-    /// The engine's epoch counter (an `AtomicU64`, read with a relaxed atomic
-    /// load at each epoch check), when the module checks epochs.
-    pub epoch_counter: *const u64,
-    /// The store's epoch deadline: an epoch check calls the epoch libcall once the
-    /// counter reaches it. Taken again from the store after every libcall that
-    /// runs host code ([`crate::activation::Activation::refresh`]).
-    pub epoch_deadline: u64,
     /// WebAssembly frames active when the entry began, across host re-entries (the
     /// store's depth): the trampoline passes it to the first function. Compiled
     /// functions take their depth as a parameter and pass one more to their callees.
@@ -168,10 +166,6 @@ pub const INSTANCE_OFFSET: i32 = offset_of!(VmContext, instance) as i32;
 pub const STACK_LIMIT_OFFSET: i32 = offset_of!(VmContext, stack_limit) as i32;
 /// Offset of [`VmContext::fuel`].
 pub const FUEL_OFFSET: i32 = offset_of!(VmContext, fuel) as i32;
-/// Offset of [`VmContext::epoch_counter`].
-pub const EPOCH_COUNTER_OFFSET: i32 = offset_of!(VmContext, epoch_counter) as i32;
-/// Offset of [`VmContext::epoch_deadline`].
-pub const EPOCH_DEADLINE_OFFSET: i32 = offset_of!(VmContext, epoch_deadline) as i32;
 /// Offset of [`VmContext::depth`].
 pub const DEPTH_OFFSET: i32 = offset_of!(VmContext, depth) as i32;
 /// Offset of [`VmContext::max_depth`].

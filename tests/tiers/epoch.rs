@@ -22,6 +22,9 @@ tier_tests!(
     the_store_runs_again_after_an_interrupt,
     try_table_does_not_catch_an_interrupt,
     values_live_across_the_callback_survive,
+    a_deadline_reached_before_the_call_stops_it_at_once,
+    deep_recursion_still_exhausts_the_stack_with_epochs_on,
+    a_callback_that_adds_no_ticks_is_called_at_every_check,
 );
 
 /// Most ticks the interrupting thread gives before it gives up.
@@ -36,6 +39,10 @@ const SPIN: &str = r#"(module
   (func (export "count") (loop
     (global.set $turns (i32.add (global.get $turns) (i32.const 1)))
     br 0))
+  (func $deep (export "deep") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $deep (i32.sub (local.get 0) (i32.const 1)))))))
   (func $recurse (export "recurse") (param i64)
     (return_call $recurse (i64.add (local.get 0) (i64.const 1))))
   (func (export "sum") (param $n i32) (result i32) (local $s i32)
@@ -247,4 +254,59 @@ fn values_live_across_the_callback_survive(tier: Tier) {
     let got = p.call("mix", &[Val::I32(1_000)]).expect("runs");
     assert_eq!(got, expected);
     assert!(calls.load(Ordering::Relaxed) > 1_000);
+}
+
+/// The epoch passed the deadline before the call: no thread advances it
+/// during the call, and the first check stops it (a function without a loop
+/// too: its entry check).
+fn a_deadline_reached_before_the_call_stops_it_at_once(tier: Tier) {
+    let mut p = load(tier);
+    p.store.set_epoch_deadline(2);
+    p.store.engine().increment_epoch();
+    p.store.engine().increment_epoch();
+    let trap = p
+        .call("deep", &[Val::I32(0)])
+        .expect_err("stopped at entry");
+    assert_eq!(trap.code(), Some(TrapCode::Interrupt));
+    let trap = p.call("spin", &[]).expect_err("stopped at once");
+    assert_eq!(trap.code(), Some(TrapCode::Interrupt));
+    p.store.set_epoch_deadline(1);
+    assert_eq!(p.call("deep", &[Val::I32(100)]), Ok(vec![Val::I32(100)]));
+}
+
+/// With epochs on, the function-entry check that also stops recursion too
+/// deep for the stack still does (the JIT's: its stack-limit check is the
+/// epoch check's; without a depth limit, some 20 million frames fill its
+/// stack). The interpreter keeps its frames on the heap: its depth limit
+/// stops it.
+fn deep_recursion_still_exhausts_the_stack_with_epochs_on(tier: Tier) {
+    let limit = match tier {
+        Tier::Jit => u32::MAX,
+        Tier::Interp => 100_000,
+    };
+    let mut p = Program::with(tier, SPIN, |c| {
+        c.epoch_interruption(true).max_call_depth(limit);
+    });
+    p.store.set_epoch_deadline(1_000_000);
+    let trap = p
+        .call("deep", &[Val::I32(i32::MAX)])
+        .expect_err("too deep for any stack");
+    assert_eq!(trap.code(), Some(TrapCode::CallStackExhausted));
+    assert_eq!(p.call("deep", &[Val::I32(1000)]), Ok(vec![Val::I32(1000)]));
+}
+
+/// A callback that sets the deadline at the current epoch (0 ticks) leaves it
+/// reached: the next check calls it again, and so on.
+fn a_callback_that_adds_no_ticks_is_called_at_every_check(tier: Tier) {
+    let mut p = load(tier);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    p.store.epoch_deadline_callback(move |_| {
+        seen.fetch_add(1, Ordering::Relaxed);
+        Ok(UpdateDeadline::Continue(0))
+    });
+    p.store.set_epoch_deadline(0);
+    assert_eq!(p.call("sum", &[Val::I32(10)]), Ok(vec![Val::I32(55)]));
+    // The entry check and eleven loop-header checks.
+    assert_eq!(calls.load(Ordering::Relaxed), 12);
 }

@@ -217,7 +217,7 @@ impl Executor<'_> {
         let (ctx, store) = (&mut *self.ctx, &mut *self.store);
         ctx.fuel = store.fuel;
         ctx.epoch = std::sync::Arc::as_ptr(&store.epoch.counter);
-        ctx.epoch_deadline = store.epoch.deadline;
+        ctx.epoch_deadline = store.epoch.deadline();
         ctx.depth = store.depth;
         ctx.globals = store.globals.as_mut_ptr();
         ctx.stack = self.stack.as_mut_ptr();
@@ -406,7 +406,7 @@ impl Executor<'_> {
     /// with `interrupt`.
     #[inline(always)]
     fn epoch(&mut self) -> Result<(), Trap> {
-        if self.store.epoch.current() < self.store.epoch.deadline {
+        if !self.store.epoch.reached() {
             return Ok(());
         }
         kiln_runtime::epoch::deadline_reached(self.store, self.data)?;

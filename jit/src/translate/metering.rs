@@ -1,7 +1,7 @@
 //! What the translator emits to bound a guest: fuel charges at the start of
 //! metered runs (`kiln_runtime::fuel`) and epoch checks at function entries
-//! and loop headers (`kiln_runtime::epoch`). Both are compile options; off,
-//! nothing is emitted.
+//! and loop headers (`kiln_runtime::epoch`: the stack-limit check, which an
+//! epoch poke fails). Both are compile options; off, nothing is emitted.
 
 use super::FuncState;
 use crate::libcalls::Libcall;
@@ -51,44 +51,46 @@ impl FuncState<'_, '_> {
             .store(flags, left, self.vmctx, vmctx::FUEL_OFFSET);
     }
 
-    /// With epoch interruption on: calls the epoch libcall if the engine's epoch
-    /// has reached the store's deadline (two loads and a compare on the way
-    /// through; the pointer to the counter is loop-invariant).
+    /// With epoch interruption on, at a loop header: the stack-limit check a
+    /// function entry makes, which an epoch poke fails
+    /// ([`FuncState::check_stack_and_epoch`]).
     pub(super) fn check_epoch(&mut self) {
         if !self.env.options.epoch_interruption {
             return;
         }
+        let sp = self.b.ins().get_stack_pointer(self.env.pointer());
+        self.check_stack_and_epoch(sp);
+    }
+
+    /// Compares the stack pointer `sp` with `VmContext::stack_limit` (an
+    /// atomic load, so it is never merged with an earlier one: another thread
+    /// sets it to `POKED` when the epoch reaches the store's deadline; see
+    /// `kiln_runtime::epoch`) and, below it, calls the `epoch_reached` libcall
+    /// (cold), which runs the deadline's callback or leaves a trap pending,
+    /// `interrupt` or `call stack exhausted`.
+    pub(super) fn check_stack_and_epoch(&mut self, sp: ir::Value) {
         let pointer = self.env.pointer();
-        let fixed = self.vmctx_flags().with_readonly().with_can_move();
-        let counter = self
+        let slot = self
             .b
             .ins()
-            .load(pointer, fixed, self.vmctx, vmctx::EPOCH_COUNTER_OFFSET);
-        // An atomic load, so that it is never merged with an earlier one: another
-        // thread advances the counter.
-        let epoch = self
+            .iadd_imm_s(self.vmctx, i64::from(vmctx::STACK_LIMIT_OFFSET));
+        let limit = self
             .b
             .ins()
-            .atomic_load(types::I64, MemFlagsData::trusted(), counter);
-        let flags = self.vmctx_flags();
-        let deadline =
-            self.b
-                .ins()
-                .load(types::I64, flags, self.vmctx, vmctx::EPOCH_DEADLINE_OFFSET);
-        let reached = self.b.ins().icmp(
-            ir::condcodes::IntCC::UnsignedGreaterThanOrEqual,
-            epoch,
-            deadline,
-        );
+            .atomic_load(pointer, MemFlagsData::trusted(), slot);
+        let low = self
+            .b
+            .ins()
+            .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
         let slow = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(slow);
-        self.b.ins().brif(reached, slow, &[], cont, &[]);
+        self.b.ins().brif(low, slow, &[], cont, &[]);
         self.b.seal_block(slow);
         self.b.switch_to_block(slow);
-        let call = self.libcall(Libcall::EpochReached, &[types::I32], &[]);
+        let call = self.libcall(Libcall::EpochReached, &[types::I32, pointer], &[]);
         let (vmctx, depth) = (self.vmctx, self.depth_out);
-        self.b.ins().call(call, &[vmctx, depth]);
+        self.b.ins().call(call, &[vmctx, depth, sp]);
         self.check_pending();
         self.b.ins().jump(cont, &[]);
         self.b.seal_block(cont);

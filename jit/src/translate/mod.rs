@@ -28,11 +28,12 @@
 //!   `kiln_runtime::fuel`) is preceded by a charge of the run's whole cost
 //!   against `VmContext::fuel`, trapping with `out of fuel` (and charging
 //!   nothing) when less is left: the interpreter's `Fuel` op, at the same place.
-//! - With epoch interruption on, every function entry (after the depth
-//!   checks) and every loop header compares the engine's epoch
-//!   (`VmContext::epoch_counter`, a relaxed atomic load) with the store's
-//!   deadline (`VmContext::epoch_deadline`) and, once it is reached, calls the
-//!   `epoch_reached` libcall from a cold block: the interpreter's `Epoch` op,
+//! - With epoch interruption on, the stack-limit check of every function
+//!   entry, and the same check at every loop header, reads
+//!   `VmContext::stack_limit` with an atomic load (another thread pokes it when
+//!   the epoch reaches the store's deadline) and, when the stack pointer is
+//!   below it, calls the `epoch_reached` libcall from a cold block, which
+//!   tells a poke from a real overflow: the interpreter's `Epoch` op,
 //!   at the same places and, like it, before the run's fuel charge.
 //! - Reference values (`funcref`, `externref`, `exnref`, typed references) are
 //!   `i32`s holding the runtime's `RawRef` encoding (0 is null, otherwise the
@@ -462,19 +463,23 @@ impl FuncState<'_, '_> {
                 .ins()
                 .icmp(ir::condcodes::IntCC::UnsignedGreaterThanOrEqual, depth, max);
         self.trap_if(too_deep, TrapCode::CallStackExhausted);
+        self.depth_out = self.b.ins().iadd_imm_s(depth, 1);
         let pointer = self.env.pointer();
         let sp = self.b.ins().get_stack_pointer(pointer);
-        let limit = self
-            .b
-            .ins()
-            .load(pointer, flags, self.vmctx, vmctx::STACK_LIMIT_OFFSET);
-        let too_low = self
-            .b
-            .ins()
-            .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
-        self.trap_if(too_low, TrapCode::CallStackExhausted);
-        self.depth_out = self.b.ins().iadd_imm_s(depth, 1);
-        self.check_epoch();
+        if self.env.options.epoch_interruption {
+            // The same compare, which an epoch poke also fails (`metering.rs`).
+            self.check_stack_and_epoch(sp);
+        } else {
+            let limit = self
+                .b
+                .ins()
+                .load(pointer, flags, self.vmctx, vmctx::STACK_LIMIT_OFFSET);
+            let too_low = self
+                .b
+                .ins()
+                .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
+            self.trap_if(too_low, TrapCode::CallStackExhausted);
+        }
 
         let exit = self.b.create_block();
         for &r in self.results {

@@ -9,6 +9,15 @@
 //! deadline callback, which may set a new deadline or fail the call; without
 //! one, the call traps with `interrupt` ([`TrapCode::Interrupt`]).
 //!
+//! The JIT does not read the counter at each check: an engine keeps a list
+//! of the JIT entries running with epoch checks ([`Watchers`]), and
+//! [`Watchers::poke`], called as the epoch advances, sets the stack limit
+//! of every entry whose deadline it reached to [`POKED`]. Compiled code
+//! compares its stack pointer with that limit at every function entry
+//! anyway, so the epoch check there costs nothing more, and at a loop header
+//! it is one load and a compare; the slow path tells a poke from a real stack
+//! overflow.
+//!
 //! The check is emitted only when the module was compiled with
 //! `CompileOptions::epoch_interruption`; without it, neither tier emits
 //! anything, and the counter is never read. Epoch checks cost no fuel
@@ -16,8 +25,8 @@
 //! fuel a program consumes must not depend on whether epochs are on.
 
 use std::any::Any;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::Store;
 use crate::trap::{Trap, TrapCode};
@@ -36,10 +45,13 @@ pub type DeadlineCallback =
 pub struct EpochState {
     /// The engine's counter.
     pub counter: EpochCounter,
+    /// The engine's running JIT entries that check epochs.
+    pub watchers: Arc<Watchers>,
     /// The epoch at which running code stops (traps or calls `callback`).
     /// Starts at 0, already reached: a store must be given a deadline before
-    /// it runs code compiled with epoch checks.
-    pub deadline: u64,
+    /// it runs code compiled with epoch checks. Shared with [`Watchers`],
+    /// which read it from the thread that advances the epoch.
+    deadline: Arc<AtomicU64>,
     /// What to do when the deadline is reached; `None` traps with `interrupt`.
     pub callback: Option<Box<DeadlineCallback>>,
 }
@@ -48,7 +60,8 @@ impl Default for EpochState {
     fn default() -> EpochState {
         EpochState {
             counter: Arc::new(AtomicU64::new(0)),
-            deadline: 0,
+            watchers: Arc::default(),
+            deadline: Arc::new(AtomicU64::new(0)),
             callback: None,
         }
     }
@@ -58,21 +71,131 @@ impl std::fmt::Debug for EpochState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EpochState")
             .field("epoch", &self.current())
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline())
             .field("callback", &self.callback.is_some())
             .finish()
     }
 }
 
 impl EpochState {
+    /// A store's state for an engine's `counter` and `watchers`, with the
+    /// deadline at 0 and no callback.
+    pub fn new(counter: EpochCounter, watchers: Arc<Watchers>) -> EpochState {
+        EpochState {
+            counter,
+            watchers,
+            ..EpochState::default()
+        }
+    }
+
     /// The engine's current epoch.
     pub fn current(&self) -> u64 {
         self.counter.load(Ordering::Relaxed)
     }
 
+    /// The epoch at which running code stops.
+    pub fn deadline(&self) -> u64 {
+        self.deadline.load(Ordering::Relaxed)
+    }
+
+    /// Whether the current epoch has reached the deadline.
+    pub fn reached(&self) -> bool {
+        self.current() >= self.deadline()
+    }
+
     /// Sets the deadline `ticks` past the current epoch.
     pub fn set_deadline(&mut self, ticks: u64) {
-        self.deadline = self.current().saturating_add(ticks);
+        self.deadline
+            .store(self.current().saturating_add(ticks), Ordering::Relaxed);
+    }
+}
+
+/// The stack limit [`Watchers::poke`] gives an entry whose deadline was
+/// reached: no stack pointer is above it, so the entry's next check (at a
+/// function entry or loop header) takes its slow path.
+pub const POKED: usize = usize::MAX;
+
+/// The JIT entries of an engine's stores that run code with epoch checks,
+/// each by its stack-limit word; [`Watchers::poke`] sets the words of those
+/// whose deadline the epoch reached to [`POKED`].
+#[derive(Debug, Default)]
+pub struct Watchers {
+    list: Mutex<Vec<Watcher>>,
+    next_id: AtomicU64,
+}
+
+/// One entry in [`Watchers`].
+#[derive(Debug)]
+struct Watcher {
+    id: u64,
+    /// The entry's stack-limit word.
+    slot: *const AtomicUsize,
+    /// Its store's deadline.
+    deadline: Arc<AtomicU64>,
+}
+
+// SAFETY: `slot` points at an atomic word that stays valid while the watcher
+// is listed (the contract of `Watchers::watch`); it is only read and written
+// atomically, from any thread.
+unsafe impl Send for Watcher {}
+
+impl Watchers {
+    /// Pokes every listed entry whose deadline epoch `now` has reached.
+    pub fn poke(&self, now: u64) {
+        let list = self.list.lock().unwrap_or_else(PoisonError::into_inner);
+        for w in list.iter() {
+            if now >= w.deadline.load(Ordering::Relaxed) {
+                // SAFETY: listed, so valid (see `watch`).
+                unsafe { (*w.slot).store(POKED, Ordering::Relaxed) };
+            }
+        }
+    }
+
+    /// Lists the entry whose stack-limit word is `slot`, running with the
+    /// deadline of `epoch`, until the guard is dropped; pokes it at once if
+    /// the deadline is reached already.
+    ///
+    /// # Safety
+    ///
+    /// `slot` must stay valid until the guard is dropped (for ever if the
+    /// guard is leaked).
+    pub unsafe fn watch(self: &Arc<Self>, slot: &AtomicUsize, epoch: &EpochState) -> WatchGuard {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.list
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Watcher {
+                id,
+                slot,
+                deadline: Arc::clone(&epoch.deadline),
+            });
+        // An advance made before the entry was listed poked nothing: look now
+        // (one made after it was listed pokes it).
+        if epoch.reached() {
+            slot.store(POKED, Ordering::Relaxed);
+        }
+        WatchGuard {
+            watchers: Arc::clone(self),
+            id,
+        }
+    }
+}
+
+/// Keeps an entry listed in [`Watchers`]; dropping it removes it.
+#[derive(Debug)]
+pub struct WatchGuard {
+    watchers: Arc<Watchers>,
+    id: u64,
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        let mut list = self
+            .watchers
+            .list
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        list.retain(|w| w.id != self.id);
     }
 }
 
@@ -89,7 +212,7 @@ impl EpochState {
 /// exception the callback returns is turned into a plain trap: an
 /// interruption is never caught by WebAssembly's `try_table`.
 pub fn deadline_reached(store: &mut Store, data: &mut dyn Any) -> Result<(), Trap> {
-    if store.epoch.current() < store.epoch.deadline {
+    if !store.epoch.reached() {
         return Ok(());
     }
     let Some(mut callback) = store.epoch.callback.take() else {
@@ -146,13 +269,41 @@ mod tests {
             }
         }));
         assert_eq!(deadline_reached(&mut store, &mut ()), Ok(()));
-        assert_eq!(store.epoch.deadline, 7);
+        assert_eq!(store.epoch.deadline(), 7);
         store.epoch.counter.store(7, Ordering::Relaxed);
         assert_eq!(deadline_reached(&mut store, &mut ()), Ok(()));
-        assert_eq!(store.epoch.deadline, 9);
+        assert_eq!(store.epoch.deadline(), 9);
         store.epoch.counter.store(9, Ordering::Relaxed);
         let err = deadline_reached(&mut store, &mut ()).expect_err("third call fails");
         assert_eq!(err.to_string(), "enough");
         assert!(store.epoch.callback.is_some());
+    }
+
+    #[test]
+    fn watchers_poke_the_entries_whose_deadline_is_reached_while_listed() {
+        let watchers = Arc::new(Watchers::default());
+        let counter: EpochCounter = Arc::default();
+        let mut early = EpochState::new(Arc::clone(&counter), Arc::clone(&watchers));
+        let mut late = EpochState::new(Arc::clone(&counter), Arc::clone(&watchers));
+        early.set_deadline(1);
+        late.set_deadline(5);
+        let (a, b) = (AtomicUsize::new(100), AtomicUsize::new(200));
+        // SAFETY: both words outlive the guards, dropped below.
+        let (ga, gb) = unsafe { (watchers.watch(&a, &early), watchers.watch(&b, &late)) };
+        counter.store(1, Ordering::Relaxed);
+        watchers.poke(1);
+        assert_eq!(a.load(Ordering::Relaxed), POKED);
+        assert_eq!(b.load(Ordering::Relaxed), 200, "deadline 5 not reached");
+        drop(gb);
+        counter.store(5, Ordering::Relaxed);
+        watchers.poke(5);
+        assert_eq!(b.load(Ordering::Relaxed), 200, "no longer listed");
+        drop(ga);
+        assert!(watchers.list.lock().expect("lock").is_empty());
+        // Listed with its deadline passed already: poked at once.
+        let c = AtomicUsize::new(300);
+        // SAFETY: `c` outlives the guard.
+        let _gc = unsafe { watchers.watch(&c, &early) };
+        assert_eq!(c.load(Ordering::Relaxed), POKED);
     }
 }
