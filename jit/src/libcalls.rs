@@ -55,10 +55,10 @@ pub(crate) enum Libcall {
     ExceptionPayload,
     /// [`keep_exception`].
     KeepException,
-    /// `epoch_reached(vmctx, depth: u32, sp)`: [`epoch_reached`] behind
+    /// `epoch_reached(vmctx)`: [`epoch_reached`] behind
     /// [`epoch_reached_stub`], called with the `preserve_all` convention.
     EpochReached,
-    /// `out_of_fuel(vmctx, depth: u32, needed: u64) -> u64`: [`out_of_fuel`]
+    /// `out_of_fuel(vmctx, depth: u32, needed: u64)`: [`out_of_fuel`]
     /// behind [`out_of_fuel_stub`], called with the `preserve_all` convention.
     OutOfFuel,
 }
@@ -317,18 +317,19 @@ unsafe extern "C" fn call_ref_slow(vmctx: *mut VmContext, depth: u32, raw: u32, 
     }
 }
 
-/// The slow path of the stack-limit check that, with epoch checks on, every
-/// function entry and loop header makes: the stack pointer `sp` was below
-/// `VmContext::stack_limit`. If the limit was poked (the epoch reached the
+/// The slow path of the epoch checks: at a function entry, the stack pointer
+/// `sp` (the compiled caller's, which the stub passes) was below
+/// `VmContext::stack_limit`; at a loop header, the limit was `POKED`. If the
+/// limit was poked (the epoch reached the
 /// store's deadline; see `kiln_runtime::epoch`), puts the real limit back and
-/// runs the store's deadline callback (as a host call at `depth`), which sets
+/// runs the store's deadline callback (as a host call at the entry's depth), which sets
 /// the next deadline, or records the `interrupt` trap (or the callback's);
 /// then, if `sp` is below the real limit, records `call stack exhausted`.
 ///
 /// # Safety
 ///
 /// Called by compiled code with its own live context.
-unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, depth: u32, sp: usize) {
+unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, sp: usize) {
     // SAFETY: see `# Safety`.
     let (vm, act) = unsafe { parts(vmctx) };
     if vm.stack_limit.load(Ordering::Relaxed) != act.stack_limit {
@@ -338,7 +339,10 @@ unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, depth: u32, sp: usize)
         // SAFETY: the entry's store and host state; compiled code is waiting for
         // this call and holds no reference to them.
         let (store, data) = unsafe { (&mut *act.store, &mut *act.data) };
-        store.depth = depth;
+        // The callback runs as a host call at the entry's depth (the compiled
+        // code does not pass its own, which would keep it live in a register
+        // for the cold path).
+        store.depth = vm.depth;
         if act.metered {
             store.fuel = vm.fuel;
         }
@@ -373,8 +377,12 @@ unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, depth: u32, sp: usize)
 /// all of `xmm0`-`xmm15`), calls `$target` with the arguments as they came
 /// (`rdi`, `esi`, `rdx`: `preserve_all` passes them as `system_v` does), and
 /// restores them. (Cranelift's `preserve_all` signatures return nothing.)
+///
+/// `$setup` lines run just before the call (with `rbp` = the stub's frame:
+/// `[rbp + 16]` is where the caller's stack pointer was before its call).
 macro_rules! preserve_all_stub {
-    ($(#[$doc:meta])* fn $stub:ident($($arg:ident: $ty:ty),*) = $target:ident) => {
+    ($(#[$doc:meta])* fn $stub:ident($($arg:ident: $ty:ty),*) = $target:ident
+     $(, setup: $($setup:literal),*)?) => {
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
         #[unsafe(naked)]
         $(#[$doc])*
@@ -411,6 +419,7 @@ macro_rules! preserve_all_stub {
                 "movdqu [rsp + 208], xmm13",
                 "movdqu [rsp + 224], xmm14",
                 "movdqu [rsp + 240], xmm15",
+                $($($setup,)*)?
                 "call {slow}",
                 "movdqu xmm0, [rsp]",
                 "movdqu xmm1, [rsp + 16]",
@@ -447,12 +456,15 @@ macro_rules! preserve_all_stub {
 }
 
 preserve_all_stub! {
-    /// [`epoch_reached`] for the `preserve_all` convention.
+    /// [`epoch_reached`] for the `preserve_all` convention, called as
+    /// `epoch_reached(vmctx)`: it passes its caller's stack pointer as the
+    /// second argument (`rsi`, which it restores).
     ///
     /// # Safety
     ///
     /// As for [`epoch_reached`].
-    fn epoch_reached_stub(vmctx: *mut VmContext, depth: u32, sp: usize) = epoch_reached
+    fn epoch_reached_stub(vmctx: *mut VmContext) = epoch_reached,
+    setup: "lea rsi, [rbp + 16]"
 }
 
 preserve_all_stub! {

@@ -51,46 +51,62 @@ impl FuncState<'_, '_> {
             .store(flags, left, self.vmctx, vmctx::FUEL_OFFSET);
     }
 
-    /// With epoch interruption on, at a loop header: the stack-limit check a
-    /// function entry makes, which an epoch poke fails
-    /// ([`FuncState::check_stack_and_epoch`]).
+    /// With epoch interruption on, at a loop header: whether
+    /// `VmContext::stack_limit` was poked (an atomic load, so it is never
+    /// merged with an earlier one: another thread sets it to `POKED` when the
+    /// epoch reaches the store's deadline; see `kiln_runtime::epoch`); if so,
+    /// the `epoch_reached` libcall (cold). A compare with a constant: the stack
+    /// pointer is not needed, and no value is kept for the slow path.
     pub(super) fn check_epoch(&mut self) {
         if !self.env.options.epoch_interruption {
             return;
         }
-        let sp = self.b.ins().get_stack_pointer(self.env.pointer());
-        self.check_stack_and_epoch(sp);
+        let limit = self.load_stack_limit();
+        let poked = self.b.ins().icmp_imm_s(
+            ir::condcodes::IntCC::Equal,
+            limit,
+            kiln_runtime::epoch::POKED as i64,
+        );
+        self.epoch_slow_path_if(poked);
     }
 
-    /// Compares the stack pointer `sp` with `VmContext::stack_limit` (an
-    /// atomic load, so it is never merged with an earlier one: another thread
-    /// sets it to `POKED` when the epoch reaches the store's deadline; see
-    /// `kiln_runtime::epoch`) and, below it, calls the `epoch_reached` libcall
-    /// (cold), which runs the deadline's callback or leaves a trap pending,
-    /// `interrupt` or `call stack exhausted`.
+    /// With epoch interruption on, at a function entry: the stack-limit
+    /// check, with the stack pointer `sp`, which a poke fails too; the slow
+    /// path tells the two apart.
     pub(super) fn check_stack_and_epoch(&mut self, sp: ir::Value) {
-        let pointer = self.env.pointer();
-        let slot = self
-            .b
-            .ins()
-            .iadd_imm_s(self.vmctx, i64::from(vmctx::STACK_LIMIT_OFFSET));
-        let limit = self
-            .b
-            .ins()
-            .atomic_load(pointer, MemFlagsData::trusted(), slot);
+        let limit = self.load_stack_limit();
         let low = self
             .b
             .ins()
             .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
+        self.epoch_slow_path_if(low);
+    }
+
+    /// `VmContext::stack_limit`, by an atomic load.
+    fn load_stack_limit(&mut self) -> ir::Value {
+        let slot = self
+            .b
+            .ins()
+            .iadd_imm_s(self.vmctx, i64::from(vmctx::STACK_LIMIT_OFFSET));
+        let pointer = self.env.pointer();
+        self.b
+            .ins()
+            .atomic_load(pointer, MemFlagsData::trusted(), slot)
+    }
+
+    /// If `cond`, calls the `epoch_reached` libcall from a cold block: it runs
+    /// the deadline's callback, or leaves a trap pending (`interrupt`, or
+    /// `call stack exhausted` for a real overflow), which is raised.
+    fn epoch_slow_path_if(&mut self, cond: ir::Value) {
         let slow = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(slow);
-        self.b.ins().brif(low, slow, &[], cont, &[]);
+        self.b.ins().brif(cond, slow, &[], cont, &[]);
         self.b.seal_block(slow);
         self.b.switch_to_block(slow);
-        let call = self.libcall(Libcall::EpochReached, &[types::I32, pointer], &[]);
-        let (vmctx, depth) = (self.vmctx, self.depth_out);
-        self.b.ins().call(call, &[vmctx, depth, sp]);
+        let call = self.libcall(Libcall::EpochReached, &[], &[]);
+        let vmctx = self.vmctx;
+        self.b.ins().call(call, &[vmctx]);
         self.check_pending();
         self.b.ins().jump(cont, &[]);
         self.b.seal_block(cont);
