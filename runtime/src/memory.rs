@@ -16,6 +16,12 @@
 //! its initial size plus [`MEMORY64_GROWTH_ROOM`]. When the host refuses that
 //! much address space, the reservation halves until it is granted, down to
 //! the initial size, and the memory can grow only as far as it got.
+//!
+//! Reserving and unmapping 8 GiB of address space costs the kernel page-table
+//! work whatever was touched, so a dropped guarded reservation is kept for the
+//! next memory (up to [`POOLED_RESERVATIONS`] of them, process-wide): its
+//! accessible part is first replaced with fresh inaccessible pages, so the
+//! next memory starts zero-filled exactly like a new mapping.
 
 use std::ptr::NonNull;
 
@@ -173,6 +179,58 @@ fn reservation_sizes(want: usize, need: usize) -> impl Iterator<Item = usize> {
     })
 }
 
+/// Most guarded reservations kept for reuse (see the module documentation).
+pub const POOLED_RESERVATIONS: usize = 16;
+
+/// Guarded reservations of dropped memories, every byte inaccessible and
+/// zero-filled on first access; their base addresses.
+static RESERVATION_POOL: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+/// A guarded reservation: one from the pool, or a new one.
+fn reserve_guarded() -> rustix::io::Result<NonNull<u8>> {
+    let pooled = RESERVATION_POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .pop();
+    match pooled.and_then(|base| NonNull::new(base as *mut u8)) {
+        Some(base) => Ok(base),
+        None => reserve(GUARDED_RESERVATION),
+    }
+}
+
+/// Gives back guarded reservation `base`, whose first `len` bytes were
+/// accessible: they are replaced with fresh inaccessible pages (zero-filled
+/// when next made accessible) and the reservation joins the pool, or, if the
+/// pool is full or the replacement fails, it is unmapped.
+fn release_guarded(base: NonNull<u8>, len: usize) {
+    let mut pool = RESERVATION_POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if pool.len() < POOLED_RESERVATIONS {
+        // SAFETY: `[base, base + len)` lies inside the caller's reservation, which
+        // nothing refers to any more; MAP_FIXED replaces exactly that range.
+        let fresh = len == 0
+            || unsafe {
+                rustix::mm::mmap_anonymous(
+                    base.as_ptr().cast(),
+                    len,
+                    rustix::mm::ProtFlags::empty(),
+                    rustix::mm::MapFlags::PRIVATE
+                        | rustix::mm::MapFlags::NORESERVE
+                        | rustix::mm::MapFlags::FIXED,
+                )
+            }
+            .is_ok();
+        if fresh {
+            pool.push(base.as_ptr() as usize);
+            return;
+        }
+    }
+    drop(pool);
+    // SAFETY: the caller's reservation, referred to by nothing any more.
+    let _ = unsafe { rustix::mm::munmap(base.as_ptr().cast(), GUARDED_RESERVATION) };
+}
+
 /// Reserves `size` bytes of inaccessible address space.
 fn reserve(size: usize) -> rustix::io::Result<NonNull<u8>> {
     // SAFETY: an anonymous private mapping at an address of the kernel's choosing
@@ -213,7 +271,7 @@ impl LinearMemory {
             error: "larger than the host's address space".into(),
         })?;
         let (base, reserved) = if config.guard && ty.index == IndexType::I32 {
-            let base = reserve(GUARDED_RESERVATION).map_err(|e| MemoryError::Reserve {
+            let base = reserve_guarded().map_err(|e| MemoryError::Reserve {
                 bytes: GUARDED_RESERVATION as u64,
                 error: e.to_string(),
             })?;
@@ -337,6 +395,9 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
+        if self.guarded() && self.reserved == GUARDED_RESERVATION {
+            return release_guarded(self.view.base, self.view.len);
+        }
         // SAFETY: the reservation was mapped by `new` with exactly this base and length and
         // no reference into it outlives `self`.
         let _ = unsafe { rustix::mm::munmap(self.view.base.as_ptr().cast(), self.reserved) };
@@ -368,6 +429,30 @@ mod tests {
         assert!(m.data()[65536..].iter().all(|&b| b == 0));
         assert_eq!(m.grow(2), None, "past the declared maximum");
         assert_eq!(m.grow(0), Some(3));
+    }
+
+    /// A memory made after others were dropped may take one of their
+    /// reservations from the pool: it must start zero-filled at its own size,
+    /// whatever the earlier memory wrote or grew to.
+    #[test]
+    fn a_reused_reservation_starts_zeroed() {
+        let config = MemoryConfig::default();
+        let mut bases = Vec::new();
+        for _ in 0..(2 * POOLED_RESERVATIONS) {
+            let mut m = LinearMemory::new(ty(1, None, IndexType::I32), &config).expect("reserve");
+            assert!(m.data().iter().all(|&b| b == 0), "zero-filled");
+            assert_eq!(m.data().len(), PAGE_SIZE as usize);
+            bases.push(m.view().base.as_ptr() as usize);
+            assert_eq!(m.grow(3), Some(1));
+            m.data_mut().fill(0xa5);
+        }
+        bases.sort_unstable();
+        bases.dedup();
+        assert!(
+            bases.len() < 2 * POOLED_RESERVATIONS,
+            "reservations were reused ({} distinct)",
+            bases.len()
+        );
     }
 
     #[test]
