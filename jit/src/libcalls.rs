@@ -58,7 +58,7 @@ pub(crate) enum Libcall {
     /// `epoch_reached(vmctx)`: [`epoch_reached`] behind
     /// [`epoch_reached_stub`], called with the `preserve_all` convention.
     EpochReached,
-    /// `out_of_fuel(vmctx, depth: u32, needed: u64)`: [`out_of_fuel`]
+    /// `out_of_fuel(vmctx, needed: u64)`: [`out_of_fuel`]
     /// behind [`out_of_fuel_stub`], called with the `preserve_all` convention.
     OutOfFuel,
 }
@@ -329,7 +329,7 @@ unsafe extern "C" fn call_ref_slow(vmctx: *mut VmContext, depth: u32, raw: u32, 
 /// # Safety
 ///
 /// Called by compiled code with its own live context.
-unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, sp: usize) {
+unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, sp: usize) -> usize {
     // SAFETY: see `# Safety`.
     let (vm, act) = unsafe { parts(vmctx) };
     if vm.stack_limit.load(Ordering::Relaxed) != act.stack_limit {
@@ -363,13 +363,22 @@ unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, sp: usize) {
             Ok(Ok(())) => {}
             // `deadline_reached` never returns an exception: an interruption is a
             // trap.
-            Ok(Err(trap)) => return fail(act, vm, Pending::Trap(trap)),
-            Err(panic) => return fail(act, vm, Pending::Panic(panic)),
+            Ok(Err(trap)) => return trap_entry(act, vm, Pending::Trap(trap)),
+            Err(panic) => return trap_entry(act, vm, Pending::Panic(panic)),
         }
     }
     if sp < act.stack_limit {
-        fail(act, vm, TrapCode::CallStackExhausted.into());
+        return trap_entry(act, vm, TrapCode::CallStackExhausted.into());
     }
+    0
+}
+
+/// For a `preserve_all` stub's target: records `pending` (a trap or a panic)
+/// and returns the stack pointer that ends the entry as trapped (see
+/// [`preserve_all_stub!`]).
+fn trap_entry(act: &mut Activation, vm: &mut VmContext, pending: Pending) -> usize {
+    fail(act, vm, pending);
+    signals::trap_innermost_entry()
 }
 
 /// Defines `$stub`, `$target` for the `preserve_all` convention: saves every
@@ -380,6 +389,11 @@ unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, sp: usize) {
 ///
 /// `$setup` lines run just before the call (with `rbp` = the stub's frame:
 /// `[rbp + 16]` is where the caller's stack pointer was before its call).
+///
+/// `$target` returns 0 to return to the caller, or a stack pointer: the stub
+/// then ends the entry as trapped by jumping to `signals::resume_asm` with it
+/// (see `signals::trap_innermost_entry`), so compiled code needs no check of
+/// `VmContext::pending` after the call.
 macro_rules! preserve_all_stub {
     ($(#[$doc:meta])* fn $stub:ident($($arg:ident: $ty:ty),*) = $target:ident
      $(, setup: $($setup:literal),*)?) => {
@@ -421,6 +435,8 @@ macro_rules! preserve_all_stub {
                 "movdqu [rsp + 240], xmm15",
                 $($($setup,)*)?
                 "call {slow}",
+                "test rax, rax",
+                "jnz 3f",
                 "movdqu xmm0, [rsp]",
                 "movdqu xmm1, [rsp + 16]",
                 "movdqu xmm2, [rsp + 32]",
@@ -449,7 +465,11 @@ macro_rules! preserve_all_stub {
                 "pop rax",
                 "pop rbp",
                 "ret",
+                "3:",
+                "mov rsp, rax",
+                "jmp {resume}",
                 slow = sym $target,
+                resume = sym signals::resume_asm,
             )
         }
     };
@@ -473,7 +493,7 @@ preserve_all_stub! {
     /// # Safety
     ///
     /// As for [`out_of_fuel`].
-    fn out_of_fuel_stub(vmctx: *mut VmContext, depth: u32, needed: u64) = out_of_fuel
+    fn out_of_fuel_stub(vmctx: *mut VmContext, needed: u64) = out_of_fuel
 }
 
 /// The slow path of a fuel charge, called when a metered run needs `needed`
@@ -485,13 +505,12 @@ preserve_all_stub! {
 /// # Safety
 ///
 /// Called by compiled code with its own live context, with fuel metering on.
-unsafe extern "C" fn out_of_fuel(vmctx: *mut VmContext, depth: u32, needed: u64) {
+unsafe extern "C" fn out_of_fuel(vmctx: *mut VmContext, needed: u64) -> usize {
     // SAFETY: see `# Safety`.
     let (vm, act) = unsafe { parts(vmctx) };
     // SAFETY: the entry's store; compiled code is waiting for this call and holds
     // no reference to it.
     let store = unsafe { &mut *act.store };
-    store.depth = depth;
     store.fuel = vm.fuel;
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         while store.fuel < needed {
@@ -504,9 +523,9 @@ unsafe extern "C" fn out_of_fuel(vmctx: *mut VmContext, depth: u32, needed: u64)
     // call was suspended.
     unsafe { act.refresh(vm) };
     match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(trap)) => fail(act, vm, Pending::Trap(trap)),
-        Err(panic) => fail(act, vm, Pending::Panic(panic)),
+        Ok(Ok(())) => 0,
+        Ok(Err(trap)) => trap_entry(act, vm, Pending::Trap(trap)),
+        Err(panic) => trap_entry(act, vm, Pending::Panic(panic)),
     }
 }
 

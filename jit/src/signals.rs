@@ -317,7 +317,7 @@ unsafe extern "C" fn enter_asm(
 #[unsafe(naked)]
 /// Where the signal handler sends a trapped thread, with the stack pointer
 /// [`enter_asm`] saved: unwinds `enter_asm`'s frame and returns 1 from it.
-unsafe extern "C" fn resume_asm() {
+pub(crate) unsafe extern "C" fn resume_asm() {
     core::arch::naked_asm!(
         "mov eax, 1",
         "add rsp, 8",
@@ -487,6 +487,19 @@ unsafe extern "C" fn throw_pending_landing(
     };
     // SAFETY: `out` is the stub's landing slot.
     unsafe { out.write(landing) };
+}
+
+/// Ends the innermost entry as trapped by a libcall (`PENDING_TRAP`: the
+/// activation holds the trap), for a libcall stub that jumps to
+/// [`resume_asm`] instead of returning: returns the stack pointer to jump
+/// there with.
+pub(crate) fn trap_innermost_entry() -> usize {
+    let state = current_entry();
+    // SAFETY: the innermost live entry; its compiled code waits for the libcall
+    // that calls this, and nothing else refers to it meanwhile.
+    let state = unsafe { &mut *state };
+    state.trapped = Some(vmctx::PENDING_TRAP);
+    state.sp
 }
 
 /// Records exception `exn`, which a libcall's callee ended with, in the

@@ -25,6 +25,7 @@ tier_tests!(
     a_deadline_reached_before_the_call_stops_it_at_once,
     deep_recursion_still_exhausts_the_stack_with_epochs_on,
     a_callback_that_adds_no_ticks_is_called_at_every_check,
+    a_panicking_callback_unwinds_to_the_caller,
 );
 
 /// Most ticks the interrupting thread gives before it gives up.
@@ -309,4 +310,24 @@ fn a_callback_that_adds_no_ticks_is_called_at_every_check(tier: Tier) {
     assert_eq!(p.call("sum", &[Val::I32(10)]), Ok(vec![Val::I32(55)]));
     // The entry check and eleven loop-header checks.
     assert_eq!(calls.load(Ordering::Relaxed), 12);
+}
+
+/// A callback that panics: the panic reaches the caller of the call, once the
+/// WebAssembly frames are gone, and the store stays usable.
+fn a_panicking_callback_unwinds_to_the_caller(tier: Tier) {
+    let mut p = load(tier);
+    p.store
+        .epoch_deadline_callback(|_| panic!("the callback gives up"));
+    p.store.set_epoch_deadline(0);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = p.call("sum", &[Val::I32(10)]);
+    }));
+    let message = outcome.expect_err("the panic reaches the caller");
+    assert_eq!(
+        message.downcast_ref::<&str>(),
+        Some(&"the callback gives up")
+    );
+    p.store.epoch_deadline_trap();
+    p.store.set_epoch_deadline(1);
+    assert_eq!(p.call("sum", &[Val::I32(10)]), Ok(vec![Val::I32(55)]));
 }

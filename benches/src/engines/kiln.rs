@@ -13,6 +13,17 @@ pub struct KilnEngine {
     name: &'static str,
 }
 
+/// How a benchmark engine bounds its guests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// Not at all: Kiln's default.
+    None,
+    /// Epoch checks, the deadline never reached.
+    Epochs,
+    /// Fuel, more than any run uses.
+    Fuel,
+}
+
 impl KilnEngine {
     /// A Kiln engine with `strategy`.
     ///
@@ -25,7 +36,21 @@ impl KilnEngine {
             Strategy::Interpreter => "kiln-interp",
             Strategy::Jit => "kiln-jit",
         };
-        KilnEngine::configured(strategy, false, name)
+        KilnEngine::configured(strategy, Bound::None, name)
+    }
+
+    /// A Kiln engine with `strategy` and fuel metering on, whose stores have
+    /// more fuel than any run uses: what metering costs.
+    ///
+    /// # Errors
+    ///
+    /// As [`KilnEngine::new`].
+    pub fn with_fuel(strategy: Strategy) -> anyhow::Result<KilnEngine> {
+        let name = match strategy {
+            Strategy::Interpreter => "kiln-interp-fuel",
+            Strategy::Jit => "kiln-jit-fuel",
+        };
+        KilnEngine::configured(strategy, Bound::Fuel, name)
     }
 
     /// A Kiln engine with `strategy` and epoch interruption on, whose stores'
@@ -40,18 +65,21 @@ impl KilnEngine {
             Strategy::Interpreter => "kiln-interp-epoch",
             Strategy::Jit => "kiln-jit-epoch",
         };
-        KilnEngine::configured(strategy, true, name)
+        KilnEngine::configured(strategy, Bound::Epochs, name)
     }
 
-    /// A Kiln engine with `strategy`, epoch interruption as `epochs` says,
+    /// A Kiln engine with `strategy`, bounding guests as `bound` says,
     /// called `name` in reports.
     fn configured(
         strategy: Strategy,
-        epochs: bool,
+        bound: Bound,
         name: &'static str,
     ) -> anyhow::Result<KilnEngine> {
         let mut config = kiln::Config::new();
-        config.strategy(strategy).epoch_interruption(epochs);
+        config
+            .strategy(strategy)
+            .epoch_interruption(bound == Bound::Epochs)
+            .consume_fuel(bound == Bound::Fuel);
         let engine = kiln::Engine::new(&config)?;
         Ok(KilnEngine { engine, name })
     }
@@ -107,8 +135,12 @@ impl KilnModule {
             .stderr(stderr.clone())
             .build()?;
         let mut store = Store::new(self.module.engine(), ctx);
-        // Without epoch interruption the deadline is never read.
+        // Without epoch interruption the deadline is never read, and without
+        // metering the fuel.
         store.set_epoch_deadline(u64::MAX);
+        if store.get_fuel().is_ok() {
+            store.set_fuel(u64::MAX)?;
+        }
         let instance = if pre {
             self.pre.instantiate(&mut store)?
         } else {

@@ -126,7 +126,22 @@ pub fn with_epochs() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
     ]
 }
 
-/// The engine of [`all`] or [`with_epochs`] named `name`.
+/// Kiln's tiers with fuel metering on (more fuel than any run uses), to
+/// measure what metering costs: `kiln-interp-fuel`, `kiln-jit-fuel`.
+pub fn with_fuel() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
+    vec![
+        (
+            "kiln-interp-fuel",
+            boxed(KilnEngine::with_fuel(::kiln::Strategy::Interpreter)),
+        ),
+        (
+            "kiln-jit-fuel",
+            boxed(KilnEngine::with_fuel(::kiln::Strategy::Jit)),
+        ),
+    ]
+}
+
+/// The engine of [`all`], [`with_epochs`] or [`with_fuel`] named `name`.
 ///
 /// # Errors
 ///
@@ -135,6 +150,7 @@ pub fn by_name(name: &str) -> anyhow::Result<Box<dyn Engine>> {
     all()
         .into_iter()
         .chain(with_epochs())
+        .chain(with_fuel())
         .find(|(n, _)| *n == name)
         .ok_or_else(|| anyhow::anyhow!("unknown engine {name}"))?
         .1

@@ -11,8 +11,8 @@ use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, types};
 impl FuncState<'_, '_> {
     /// Charges `cost` units of fuel. If less is left, the out-of-fuel libcall
     /// runs (cold): it suspends a resumable call until the host adds fuel, and
-    /// leaves the fuel then left (at least `cost`) in the context, or leaves the
-    /// `out of fuel` trap pending (nothing charged).
+    /// leaves the fuel then left (at least `cost`) in the context, or ends the
+    /// entry with `out of fuel` (nothing charged).
     pub(super) fn charge_fuel(&mut self, cost: u64) {
         let flags = self.vmctx_flags();
         let fuel = self
@@ -30,11 +30,12 @@ impl FuncState<'_, '_> {
         self.b.ins().brif(short, slow, &[], cont, &[fuel.into()]);
         self.b.seal_block(slow);
         self.b.switch_to_block(slow);
-        let call = self.libcall(Libcall::OutOfFuel, &[types::I32, types::I64], &[]);
-        let (vmctx, depth) = (self.vmctx, self.depth_out);
+        // The libcall ends the entry itself if the call cannot go on: no check
+        // of `pending` follows it.
         let needed = self.b.ins().iconst(types::I64, cost as i64);
-        self.b.ins().call(call, &[vmctx, depth, needed]);
-        self.check_pending();
+        let call = self.libcall(Libcall::OutOfFuel, &[types::I64], &[]);
+        let vmctx = self.vmctx;
+        self.b.ins().call(call, &[vmctx, needed]);
         let refilled = self
             .b
             .ins()
@@ -95,8 +96,8 @@ impl FuncState<'_, '_> {
     }
 
     /// If `cond`, calls the `epoch_reached` libcall from a cold block: it runs
-    /// the deadline's callback, or leaves a trap pending (`interrupt`, or
-    /// `call stack exhausted` for a real overflow), which is raised.
+    /// the deadline's callback, or ends the entry with a trap (`interrupt`, or
+    /// `call stack exhausted` for a real overflow).
     fn epoch_slow_path_if(&mut self, cond: ir::Value) {
         let slow = self.b.create_block();
         let cont = self.b.create_block();
@@ -106,8 +107,8 @@ impl FuncState<'_, '_> {
         self.b.switch_to_block(slow);
         let call = self.libcall(Libcall::EpochReached, &[], &[]);
         let vmctx = self.vmctx;
+        // The libcall ends the entry itself on a trap: no check of `pending`.
         self.b.ins().call(call, &[vmctx]);
-        self.check_pending();
         self.b.ins().jump(cont, &[]);
         self.b.seal_block(cont);
         self.b.switch_to_block(cont);
