@@ -157,4 +157,8 @@ macro_rules! c_programs {
 
 c_programs! {
     hello = 0,
+    callback = 0,
+    global = 0,
+    memory = 0,
+    table = 0,
 }
