@@ -161,4 +161,8 @@ c_programs! {
     global = 0,
     memory = 0,
     table = 0,
+    trap = 0,
+    multi = 0,
+    reflect = 0,
+    start = 0,
 }
