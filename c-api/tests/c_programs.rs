@@ -165,4 +165,7 @@ c_programs! {
     multi = 0,
     reflect = 0,
     start = 0,
+    fuel = 0,
+    epoch = 0,
+    wasi = 0,
 }
