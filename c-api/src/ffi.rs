@@ -84,3 +84,30 @@ macro_rules! declare_delete {
 }
 
 pub(crate) use declare_delete;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_fallback_value() {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let out = guard(7, || -> i32 { panic!("inside an entry point") });
+        std::panic::set_hook(hook);
+        assert_eq!(out, 7);
+        assert_eq!(guard(7, || 3), 3);
+    }
+
+    #[test]
+    fn vectors_with_null_data_and_a_size_are_refused() {
+        // SAFETY: NULL data is never read.
+        assert!(unsafe { slice::<u8>(std::ptr::null(), 3) }.is_none());
+        // SAFETY: a zero size reads nothing.
+        assert_eq!(unsafe { slice::<u8>(std::ptr::null(), 0) }, Some(&[][..]));
+        let huge = usize::MAX / 2;
+        let byte = 0u64;
+        // SAFETY: the size overflows `isize` in bytes, so nothing is read.
+        assert!(unsafe { slice::<u64>(&byte, huge) }.is_none());
+    }
+}

@@ -168,4 +168,5 @@ c_programs! {
     fuel = 0,
     epoch = 0,
     wasi = 0,
+    null_args = 0,
 }
