@@ -6,6 +6,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// Runs `f`, returning `on_panic` if it panics, so that no Rust panic
 /// unwinds into C (which would be undefined behaviour). The panic's message
 /// still goes to standard error through the panic hook.
+///
+/// `on_panic` is made before `f` runs, so it must cost nothing to drop:
+/// never an owned C pointer (it would leak on every call), but `None`,
+/// NULL, `false`, an empty `Vec`.
 pub(crate) fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
 }

@@ -270,13 +270,15 @@ pub unsafe extern "C" fn wasm_func_call(
     args: *const wasm_val_vec_t,
     results: *mut wasm_val_vec_t,
 ) -> *mut wasm_trap_t {
-    guard(wasm_trap_t::msg("the call panicked"), || {
+    let outcome = guard(None, || {
         // SAFETY: the caller's contract.
-        match unsafe { call(func, args, results) } {
-            Ok(()) => std::ptr::null_mut(),
-            Err(e) => wasm_trap_t::from_error(e),
-        }
-    })
+        Some(unsafe { call(func, args, results) })
+    });
+    match outcome {
+        Some(Ok(())) => std::ptr::null_mut(),
+        Some(Err(e)) => wasm_trap_t::from_error(e),
+        None => wasm_trap_t::msg("the call panicked"),
+    }
 }
 
 /// `wasm_func_call`'s body.
