@@ -5,7 +5,8 @@
  * Types, names and signatures are the standard's, so a program written
  * against the standard header compiles against this one. This file declares
  * only the part Kiln implements; see RATIONALE.md for what is left out
- * (frames and trace, foreign objects, host info, serialisation) and why.
+ * (frames and trace, host info but a foreign object's, serialisation) and
+ * why.
  * Kiln's additions are in kiln.h.
  *
  * Ownership: a pointer or vector marked `own` is the receiver's, to free with
@@ -241,6 +242,19 @@ WASM_DECLARE_OWN(trap)
 own wasm_trap_t* wasm_trap_copy(const wasm_trap_t*);
 own wasm_trap_t* wasm_trap_new(wasm_store_t* store, const wasm_message_t*);
 void wasm_trap_message(const wasm_trap_t*, own wasm_message_t* out);
+
+/* ---- Foreign objects (host values WebAssembly holds as externref) ------- */
+
+WASM_DECLARE_REF_BASE(foreign)
+own wasm_foreign_t* wasm_foreign_new(wasm_store_t*);
+wasm_ref_t* wasm_foreign_as_ref(wasm_foreign_t*);
+wasm_foreign_t* wasm_ref_as_foreign(wasm_ref_t*);
+const wasm_ref_t* wasm_foreign_as_ref_const(const wasm_foreign_t*);
+const wasm_foreign_t* wasm_ref_as_foreign_const(const wasm_ref_t*);
+void* wasm_foreign_get_host_info(const wasm_foreign_t*);
+void wasm_foreign_set_host_info(wasm_foreign_t*, void*);
+void wasm_foreign_set_host_info_with_finalizer(wasm_foreign_t*, void*,
+                                               void (*)(void*));
 
 /* ---- Modules ------------------------------------------------------------ */
 

@@ -25,6 +25,7 @@
 mod engine;
 mod externs;
 mod ffi;
+mod foreign;
 mod func;
 mod global;
 mod instance;

@@ -168,5 +168,6 @@ c_programs! {
     fuel = 0,
     epoch = 0,
     wasi = 0,
+    hostref = 0,
     null_args = 0,
 }
