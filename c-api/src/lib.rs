@@ -12,7 +12,9 @@
 //! NULL where a pointer is required and returns NULL, false, an empty vector
 //! or a trap instead of dereferencing it, rejects vectors with NULL data and
 //! a nonzero size, and runs inside [`ffi::guard`] so that a Rust panic never
-//! unwinds into C.
+//! unwinds into C. (The only exceptions are pointer casts such as
+//! `wasm_func_as_extern`, which cannot panic, and functions that only call
+//! another, guarded entry point, such as `wasm_global_set`.)
 //!
 //! Architecture Invariant: this crate uses only the public API of `kiln`
 //! and `kiln-wasi`; it must not reach into Kiln's internal crates, and it

@@ -27,22 +27,30 @@ fn out_dir() -> PathBuf {
     dir
 }
 
-/// `libkiln_c_api.a`, built by cargo with this test: in the profile
-/// directory (`target/debug`) or its `deps`, where this executable is.
-fn staticlib() -> PathBuf {
+/// The library `file` (`libkiln_c_api.a` or `.so`), built by cargo with
+/// this test: in the profile directory (`target/debug`) or its `deps`,
+/// where this executable is.
+fn library(file: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test's path");
     let deps = exe.parent().expect("the deps directory");
     let candidates = [
-        deps.join("libkiln_c_api.a"),
-        deps.parent()
-            .expect("the profile directory")
-            .join("libkiln_c_api.a"),
+        deps.join(file),
+        deps.parent().expect("the profile directory").join(file),
     ];
     candidates
         .iter()
         .find(|p| p.is_file())
         .cloned()
-        .unwrap_or_else(|| panic!("no libkiln_c_api.a in {candidates:?}; build the crate first"))
+        .unwrap_or_else(|| panic!("no {file} in {candidates:?}; build the crate first"))
+}
+
+/// How a test program links the library.
+#[derive(Clone, Copy)]
+enum Link {
+    /// `libkiln_c_api.a`, as the README shows.
+    Static,
+    /// `libkiln_c_api.so`, found at run time through the program's rpath.
+    Shared,
 }
 
 /// Why C programs cannot be built here, if they cannot: checked once by
@@ -86,9 +94,22 @@ fn available() -> bool {
     false
 }
 
-/// Builds `tests/c/{name}.c`, runs it on `tests/c/{name}.wat`'s module, and
-/// checks its exit status and its output against `tests/c/{name}.out`.
+/// Builds `tests/c/{name}.c` linked statically, runs it on
+/// `tests/c/{name}.wat`'s module, and checks its exit status and its output
+/// against `tests/c/{name}.out`.
 fn run(name: &str, status: i32) {
+    run_linked(name, status, Link::Static);
+}
+
+/// `hello.c` linked with the shared library, which must export what
+/// `wasm.h` declares just as the static one does.
+#[test]
+fn hello_shared() {
+    run_linked("hello", 0, Link::Shared);
+}
+
+/// [`run`], linking the library as `link` says.
+fn run_linked(name: &str, status: i32, link: Link) {
     if !available() {
         return;
     }
@@ -98,14 +119,31 @@ fn run(name: &str, status: i32) {
     let wasm = dir.join(format!("{name}.wasm"));
     std::fs::write(&wasm, kiln::wat2wasm(&wat).expect("encode the .wat file"))
         .expect("write the .wasm file");
-    let exe = dir.join(name);
+    let exe = dir.join(match link {
+        Link::Static => name.to_owned(),
+        Link::Shared => format!("{name}-shared"),
+    });
+    let mut lib_args = Vec::new();
+    match link {
+        Link::Static => lib_args.push(library("libkiln_c_api.a").into_os_string()),
+        Link::Shared => {
+            let so = library("libkiln_c_api.so");
+            let rpath = so
+                .parent()
+                .expect("the library's directory")
+                .display()
+                .to_string();
+            lib_args.push(so.into_os_string());
+            lib_args.push(format!("-Wl,-rpath,{rpath}").into());
+        }
+    }
     let out = Command::new(clang())
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-I"])
         .arg(manifest().join("include"))
         .arg("-o")
         .arg(&exe)
         .arg(src.join(format!("{name}.c")))
-        .arg(staticlib())
+        .args(&lib_args)
         .args([
             "-lpthread",
             "-ldl",
