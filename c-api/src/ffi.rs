@@ -53,7 +53,9 @@ pub(crate) fn into_c<T>(value: T) -> *mut T {
     Box::into_raw(Box::new(value))
 }
 
-/// Writes `value` through an out-pointer, if it is not NULL.
+/// Writes `value` through an out-pointer, if it is not NULL (otherwise
+/// `value` is dropped: use it only for values whose drop frees them, never
+/// for an owned C pointer; vectors have their own `give`).
 ///
 /// # Safety
 ///

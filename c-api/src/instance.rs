@@ -93,8 +93,10 @@ pub unsafe extern "C" fn wasm_instance_new(
     trap: *mut *mut wasm_trap_t,
 ) -> *mut wasm_instance_t {
     let failed = |msg: String| {
-        // SAFETY: the caller's contract on `trap`.
-        unsafe { write_out(trap, wasm_trap_t::msg(msg)) };
+        if !trap.is_null() {
+            // SAFETY: the caller's contract on `trap`.
+            unsafe { write_out(trap, wasm_trap_t::msg(msg)) };
+        }
         std::ptr::null_mut()
     };
     let out = guard(None, || {
@@ -152,7 +154,7 @@ pub unsafe extern "C" fn wasm_instance_exports(
         }
     });
     // SAFETY: the caller's contract on `out`.
-    unsafe { write_out(out, wasm_extern_vec_t::from_vec(v)) }
+    unsafe { wasm_extern_vec_t::give(out, v) }
 }
 
 /// Another handle to the same instance (NULL for NULL).

@@ -1,7 +1,7 @@
 //! `wasm_module_t`: a compiled [`kiln::Module`], and its shared form
 //! (`wasm_shared_module_t`) for moving it to another store of the engine.
 
-use crate::ffi::{declare_delete, guard, into_c, slice, write_out};
+use crate::ffi::{declare_delete, guard, into_c, slice};
 use crate::store::wasm_store_t;
 use crate::types::externtype::wasm_externtype_t;
 use crate::types::importexport::{
@@ -103,7 +103,7 @@ pub unsafe extern "C" fn wasm_module_imports(
             .collect()
     });
     // SAFETY: the caller's contract on `out`.
-    unsafe { write_out(out, wasm_importtype_vec_t::from_vec(v)) }
+    unsafe { wasm_importtype_vec_t::give(out, v) }
 }
 
 /// Sets `*out` to the module's exports, in order (an empty vector for a NULL
@@ -131,7 +131,7 @@ pub unsafe extern "C" fn wasm_module_exports(
             .collect()
     });
     // SAFETY: the caller's contract on `out`.
-    unsafe { write_out(out, wasm_exporttype_vec_t::from_vec(v)) }
+    unsafe { wasm_exporttype_vec_t::give(out, v) }
 }
 
 /// Another handle to the same module (NULL for NULL).

@@ -2,7 +2,7 @@
 //! instantiation, or made by C (`wasm_trap_new`) for a host function to
 //! return.
 
-use crate::ffi::{declare_delete, guard, into_c, slice, write_out};
+use crate::ffi::{declare_delete, guard, into_c, slice};
 use crate::store::wasm_store_t;
 use crate::vec::wasm_byte_vec_t;
 
@@ -81,7 +81,7 @@ pub unsafe extern "C" fn wasm_trap_message(trap: *const wasm_trap_t, out: *mut w
         }
     });
     // SAFETY: the caller's contract on `out`.
-    unsafe { write_out(out, wasm_byte_vec_t::from_vec(bytes)) }
+    unsafe { wasm_byte_vec_t::give(out, bytes) }
 }
 
 /// A copy of a trap (NULL for NULL).

@@ -63,6 +63,20 @@ macro_rules! declare_vec {
                 unsafe { $crate::ffi::slice(self.data, self.size) }
             }
 
+            /// Writes `v` to C's out-parameter `out`; NULL `out` frees `v`
+            /// instead of leaking it.
+            ///
+            /// # Safety
+            ///
+            /// `out` is NULL or valid for writes.
+            #[allow(dead_code)]
+            pub(crate) unsafe fn give(out: *mut $vec, v: Vec<$elem>) {
+                if !out.is_null() {
+                    // SAFETY: the caller's contract; checked non-null.
+                    unsafe { out.write($vec::from_vec(v)) }
+                }
+            }
+
             /// Takes the elements back from C, leaving the vector empty.
             ///
             /// # Safety
@@ -91,7 +105,7 @@ macro_rules! declare_vec {
         pub unsafe extern "C" fn $new_empty(out: *mut $vec) {
             $crate::ffi::guard((), || {
                 // SAFETY: the caller's contract on `out`.
-                unsafe { $crate::ffi::write_out(out, $vec::from_vec(Vec::new())) }
+                unsafe { $vec::give(out, Vec::new()) }
             })
         }
 
@@ -111,7 +125,7 @@ macro_rules! declare_vec {
                 v
             });
             // SAFETY: the caller's contract on `out`.
-            unsafe { $crate::ffi::write_out(out, $vec::from_vec(v)) }
+            unsafe { $vec::give(out, v) }
         }
 
         /// Sets `*out` to a vector of the `size` elements at `data`, taking
@@ -134,7 +148,7 @@ macro_rules! declare_vec {
                 }
             });
             // SAFETY: the caller's contract on `out`.
-            unsafe { $crate::ffi::write_out(out, $vec::from_vec(v)) }
+            unsafe { $vec::give(out, v) }
         }
 
         /// Sets `*out` to a copy of `*src` (each element copied), or to an
@@ -154,7 +168,7 @@ macro_rules! declare_vec {
                 }
             });
             // SAFETY: the caller's contract on `out`.
-            unsafe { $crate::ffi::write_out(out, $vec::from_vec(v)) }
+            unsafe { $vec::give(out, v) }
         }
 
         /// Frees the vector's elements and storage, leaving it empty.

@@ -189,8 +189,10 @@ pub unsafe extern "C" fn kiln_wasi_instance_new(
     trap: *mut *mut wasm_trap_t,
 ) -> *mut wasm_instance_t {
     let failed = |msg: &str| {
-        // SAFETY: the caller's contract on `trap`.
-        unsafe { write_out(trap, wasm_trap_t::msg(msg)) };
+        if !trap.is_null() {
+            // SAFETY: the caller's contract on `trap`.
+            unsafe { write_out(trap, wasm_trap_t::msg(msg)) };
+        }
         std::ptr::null_mut()
     };
     let out = guard(None, || {

@@ -1,7 +1,9 @@
 //! Entry points free what they do not hand out: with a counting allocator,
 //! many calls through `wasm_func_call` (returning, trapping, refused) leave
-//! no memory behind once their results are freed. Regression test: the
-//! call's panic fallback was once a trap allocated, and leaked, per call.
+//! no memory behind once their results are freed, and results written to a
+//! NULL out-pointer are freed. Regression tests: the call's panic fallback
+//! was once a trap allocated, and leaked, per call; so were vectors and
+//! traps for a NULL out-pointer.
 
 // Links the crate, whose C entry points are declared below.
 use kiln_c_api as _;
@@ -69,6 +71,8 @@ unsafe extern "C" {
     fn wasm_extern_as_func(e: *mut c_void) -> *mut c_void;
     fn wasm_func_call(f: *const c_void, args: *const Vector, results: *mut Vector) -> *mut c_void;
     fn wasm_trap_delete(t: *mut c_void);
+    fn wasm_trap_message(t: *const c_void, out: *mut Vector);
+    fn wasm_byte_vec_new(out: *mut Vector, size: usize, data: *const u8);
 }
 
 /// Calls `f(x, y)`; frees the trap, if any; returns whether it trapped.
@@ -134,6 +138,23 @@ fn calls_leave_no_memory_behind() {
         }
         let grown = LIVE.load(Ordering::Relaxed) - before;
         assert!(grown < 1024, "3000 calls left {grown} bytes allocated");
+
+        // Results C declines (a NULL out-pointer) are freed, not leaked.
+        let before = LIVE.load(Ordering::Relaxed);
+        for _ in 0..1000 {
+            let null = std::ptr::null_mut();
+            assert!(wasm_instance_new(store, std::ptr::null(), std::ptr::null(), null).is_null());
+            wasm_instance_exports(instance, std::ptr::null_mut());
+            wasm_byte_vec_new(std::ptr::null_mut(), wat.len(), wat.as_ptr());
+            let trap = wasm_func_call(std::ptr::null(), std::ptr::null(), std::ptr::null_mut());
+            wasm_trap_message(trap, std::ptr::null_mut());
+            wasm_trap_delete(trap);
+        }
+        let grown = LIVE.load(Ordering::Relaxed) - before;
+        assert!(
+            grown < 1024,
+            "declined results left {grown} bytes allocated"
+        );
 
         wasm_extern_vec_delete(&mut exports);
         wasm_instance_delete(instance);
