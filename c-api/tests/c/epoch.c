@@ -1,5 +1,6 @@
-/* Epoch interruption (kiln.h): another thread advances the engine's epoch
- * past the store's deadline and an endless loop stops with `interrupt`. */
+/* Epoch interruption (kiln.h), on each tier: another thread advances the
+ * engine's epoch past the store's deadline and an endless loop stops with
+ * `interrupt`. */
 
 #define _POSIX_C_SOURCE 200809L
 
@@ -15,13 +16,14 @@ static void* ticker(void* engine) {
   return NULL;
 }
 
-int main(int argc, char** argv) {
-  if (argc < 2) die("usage: epoch MODULE.wasm");
+static void run(const char* path, kiln_strategy_t strategy, const char* name) {
+  printf("%s:\n", name);
   wasm_config_t* config = wasm_config_new();
+  kiln_config_strategy(config, strategy);
   kiln_config_epoch_interruption(config, true);
   wasm_engine_t* engine = wasm_engine_new_with_config(config);
   wasm_store_t* store = wasm_store_new(engine);
-  wasm_module_t* module = load_module(store, argv[1]);
+  wasm_module_t* module = load_module(store, path);
   wasm_instance_t* instance = wasm_instance_new(store, module, NULL, NULL);
   if (!instance) die("cannot instantiate");
   wasm_extern_vec_t exports;
@@ -57,6 +59,12 @@ int main(int argc, char** argv) {
   wasm_module_delete(module);
   wasm_store_delete(store);
   wasm_engine_delete(engine);
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) die("usage: epoch MODULE.wasm");
+  run(argv[1], KILN_STRATEGY_INTERPRETER, "interpreter");
+  run(argv[1], KILN_STRATEGY_JIT, "jit");
   printf("Done.\n");
   return 0;
 }
