@@ -14,7 +14,7 @@ use std::cell::{Cell, UnsafeCell};
 use kiln::{AsContextMut, Caller, Store, StoreContextMut};
 
 use crate::engine::wasm_engine_t;
-use crate::ffi::{declare_delete, guard, into_c};
+use crate::ffi::{drop_box, guard, into_c};
 
 /// The host state of every store made through the C API.
 #[derive(Debug, Default)]
@@ -27,7 +27,7 @@ pub(crate) struct HostData {
 #[derive(Debug)]
 pub struct wasm_store_t {
     /// The store; reached only through [`with_ctx`] (or, for what needs
-    /// the `Store` itself, [`wasm_store_t::outside`]).
+    /// the `Store` itself, [`outside`]).
     inner: UnsafeCell<Store<HostData>>,
     /// The store's engine, for compiling modules.
     pub(crate) engine: kiln::Engine,
@@ -35,7 +35,26 @@ pub struct wasm_store_t {
     active: Cell<*mut Caller<'static, HostData>>,
 }
 
-declare_delete!(wasm_store_delete, wasm_store_t);
+/// Frees the store and everything in it (running the finalizers of its
+/// host functions' environments and foreign objects). NULL is ignored, and
+/// so is a store one of whose host functions is running (freeing it would
+/// pull the store from under the running call): that store is leaked.
+///
+/// # Safety
+///
+/// `store` is NULL or from `wasm_store_new`, deleted once, after every
+/// object made in it is no longer used.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_store_delete(store: *mut wasm_store_t) {
+    guard((), || {
+        // SAFETY: the caller's contract.
+        let running = unsafe { store.as_ref() }.is_some_and(|s| !s.active.get().is_null());
+        if !running {
+            // SAFETY: the caller's contract: a box from `wasm_store_new`.
+            unsafe { drop_box(store) }
+        }
+    })
+}
 
 /// A new, empty store of `engine`; NULL if `engine` is NULL.
 ///

@@ -29,6 +29,23 @@ static bool is_trap(wasm_trap_t* trap) {
   return true;
 }
 
+static wasm_store_t* the_store;
+static wasm_func_t* the_add;
+
+/* Tries to delete the store it runs in, then uses the store. */
+static wasm_trap_t* delete_store(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  (void)args;
+  (void)results;
+  wasm_store_delete(the_store);
+  wasm_val_t as[2] = {WASM_I32_VAL(20), WASM_I32_VAL(22)};
+  wasm_val_t rs[1] = {WASM_INIT_VAL};
+  wasm_val_vec_t a = WASM_ARRAY_VEC(as);
+  wasm_val_vec_t r = WASM_ARRAY_VEC(rs);
+  wasm_trap_t* trap = wasm_func_call(the_add, &a, &r);
+  check("deleting the store inside its host function", !trap && rs[0].of.i32 == 42);
+  return trap;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) die("usage: null_args MODULE.wasm");
 
@@ -162,6 +179,14 @@ int main(int argc, char** argv) {
   check("WASI config NULL for the store", !kiln_store_set_wasi(store, NULL));
   check("run_start of NULL", !kiln_wasi_run_start(NULL, NULL, NULL));
   wasm_func_new_with_env(store, NULL, NULL, NULL, NULL);
+  the_store = store;
+  the_add = add;
+  wasm_functype_t* v_v = wasm_functype_new_0_0();
+  wasm_func_t* deleter = wasm_func_new(store, v_v, delete_store);
+  wasm_functype_delete(v_v);
+  wasm_val_vec_t empty = WASM_EMPTY_VEC;
+  if (wasm_func_call(deleter, &empty, &empty)) die("the deleting function trapped");
+  wasm_func_delete(deleter);
   check("function with a NULL type", wasm_func_new(store, NULL, NULL) == NULL);
 
   wasm_extern_vec_delete(&exports);
