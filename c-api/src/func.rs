@@ -291,7 +291,7 @@ unsafe fn call(
     args: *const wasm_val_vec_t,
     results: *mut wasm_val_vec_t,
 ) -> Result<(), kiln::Error> {
-    let refused = |m: &str| kiln::Error::Type(m.into());
+    let refused = |m: &str| kiln::Error::Trap(Trap::host(m));
     // SAFETY: the caller's contract.
     let f = unsafe { func.as_ref() }.ok_or_else(|| refused("the function is NULL"))?;
     let store = f.ext.store;

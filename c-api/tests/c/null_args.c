@@ -114,12 +114,12 @@ int main(int argc, char** argv) {
   wasm_func_t* add = func_at(&exports, 1);
   wasm_func_t* id_ref = func_at(&exports, 2);
 
-  check("call of NULL", traps(wasm_func_call(NULL, NULL, NULL), "type mismatch: the function is NULL"));
+  check("call of NULL", traps(wasm_func_call(NULL, NULL, NULL), "the function is NULL"));
   wasm_val_vec_t no_data = {2, NULL};
   wasm_val_t r[1] = {WASM_INIT_VAL};
   wasm_val_vec_t results = WASM_ARRAY_VEC(r);
   check("call with arguments {2, NULL}",
-        traps(wasm_func_call(add, &no_data, &results), "type mismatch: the arguments have NULL data"));
+        traps(wasm_func_call(add, &no_data, &results), "the arguments have NULL data"));
   wasm_val_t one[1] = {WASM_I32_VAL(1)};
   wasm_val_vec_t too_few = WASM_ARRAY_VEC(one);
   check("call with one argument of two", is_trap(wasm_func_call(add, &too_few, &results)));
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   wasm_val_vec_t strange_kind = WASM_ARRAY_VEC(strange);
   check("call with a value of kind 99",
         traps(wasm_func_call(add, &strange_kind, &results),
-              "type mismatch: an argument has an unknown kind or another store"));
+              "an argument has an unknown kind or another store"));
   wasm_val_t two[2] = {WASM_I32_VAL(1), WASM_I32_VAL(2)};
   wasm_val_vec_t args = WASM_ARRAY_VEC(two);
   check("call with no result vector", is_trap(wasm_func_call(add, &args, NULL)));
@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
   wasm_val_vec_t foreign_args = WASM_ARRAY_VEC(foreign);
   check("call with another store's function",
         traps(wasm_func_call(id_ref, &foreign_args, &results),
-              "type mismatch: an argument has an unknown kind or another store"));
+              "an argument has an unknown kind or another store"));
   wasm_extern_t* cross[1] = {other_exports.data[0]};
   wasm_extern_vec_t cross_imports = WASM_ARRAY_VEC(cross);
   check("import from another store", wasm_instance_new(store, module, &cross_imports, NULL) == NULL);
