@@ -37,8 +37,8 @@ void kiln_config_max_call_depth(wasm_config_t*, uint32_t);
 
 /* ---- Fuel and epochs ---------------------------------------------------- */
 
-/* The store's fuel; false if the engine has no fuel, or from inside a host
- * function. */
+/* The store's fuel; false if the engine has no fuel. Getting works inside a
+ * host function of the store too; setting does not (false). */
 bool kiln_store_set_fuel(wasm_store_t*, uint64_t fuel);
 bool kiln_store_get_fuel(const wasm_store_t*, uint64_t* fuel);
 /* Running code stops with `interrupt` once the engine's epoch has advanced

@@ -5,7 +5,7 @@ use kiln::TrapCode;
 
 use crate::engine::{wasm_config_t, wasm_engine_t};
 use crate::ffi::{guard, write_out};
-use crate::store::{outside, wasm_store_t};
+use crate::store::{caller_fuel, outside, wasm_store_t};
 use crate::trap::wasm_trap_t;
 
 /// `kiln_strategy_t`: `KILN_STRATEGY_INTERPRETER` (0) or `KILN_STRATEGY_JIT` (1).
@@ -119,7 +119,8 @@ pub unsafe extern "C" fn kiln_store_set_fuel(store: *mut wasm_store_t, fuel: u64
 }
 
 /// Sets `*fuel` to the store's fuel left; false (and `*fuel` unchanged) for
-/// NULL arguments, an engine without fuel, or while a host function runs.
+/// NULL arguments or an engine without fuel. Works inside a host function
+/// too (through its `Caller`), so a host function can see what is left.
 ///
 /// # Safety
 ///
@@ -127,18 +128,22 @@ pub unsafe extern "C" fn kiln_store_set_fuel(store: *mut wasm_store_t, fuel: u64
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kiln_store_get_fuel(store: *const wasm_store_t, fuel: *mut u64) -> bool {
     guard(false, || {
-        if fuel.is_null() {
+        if fuel.is_null() || store.is_null() {
             return false;
         }
         // SAFETY: the caller's contract.
-        let s = unsafe { outside(store) };
-        match s.map(|s| s.get_fuel()) {
-            Some(Ok(f)) => {
+        let left = match unsafe { outside(store) } {
+            Some(s) => s.get_fuel().ok(),
+            // SAFETY: as above; a host function of the store is running.
+            None => unsafe { caller_fuel(store) },
+        };
+        match left {
+            Some(f) => {
                 // SAFETY: the caller's contract; checked non-null.
                 unsafe { write_out(fuel, f) };
                 true
             }
-            _ => false,
+            None => false,
         }
     })
 }

@@ -4,6 +4,18 @@
 
 #include "common.h"
 
+static wasm_store_t* current_store;
+static uint64_t fuel_seen_inside;
+
+/* Called by `spin` when its loop is done: reads the fuel left from inside
+ * the call. */
+static wasm_trap_t* report(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  (void)args;
+  (void)results;
+  if (!kiln_store_get_fuel(current_store, &fuel_seen_inside)) fuel_seen_inside = 0;
+  return NULL;
+}
+
 static wasm_trap_t* spin(wasm_func_t* f, int32_t n, int32_t* out) {
   wasm_val_t as[1] = {WASM_I32_VAL(n)};
   wasm_val_t rs[1] = {WASM_INIT_VAL};
@@ -22,7 +34,14 @@ static uint64_t run(const char* path, kiln_strategy_t strategy, const char* name
   if (!engine) die("cannot make the engine");
   wasm_store_t* store = wasm_store_new(engine);
   wasm_module_t* module = load_module(store, path);
-  wasm_instance_t* instance = wasm_instance_new(store, module, NULL, NULL);
+  current_store = store;
+  wasm_functype_t* v_v = wasm_functype_new_0_0();
+  wasm_func_t* report_f = wasm_func_new(store, v_v, report);
+  wasm_functype_delete(v_v);
+  wasm_extern_t* externs[] = {wasm_func_as_extern(report_f)};
+  wasm_extern_vec_t imports = WASM_ARRAY_VEC(externs);
+  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, NULL);
+  wasm_func_delete(report_f);
   if (!instance) die("cannot instantiate");
   wasm_extern_vec_t exports;
   wasm_instance_exports(instance, &exports);
@@ -42,6 +61,8 @@ static uint64_t run(const char* path, kiln_strategy_t strategy, const char* name
   kiln_store_get_fuel(store, &fuel);
   uint64_t used = 10000 - fuel;
   printf("%s: spin(10) = %d, fuel used is positive: %s\n", name, r, used > 0 ? "yes" : "no");
+  printf("%s: fuel seen inside the call is between: %s\n", name,
+         fuel_seen_inside >= fuel && fuel_seen_inside < 10000 ? "yes" : "no");
 
   trap = spin(f, 1000000, &r);
   kiln_trap_code_t code = 255;

@@ -1,4 +1,5 @@
 (module
+  (func $report (import "" "report"))
   (func (export "spin") (param $n i32) (result i32)
     (local $i i32)
     (block $done
@@ -6,4 +7,5 @@
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $again)))
+    (call $report)
     (local.get $i)))
