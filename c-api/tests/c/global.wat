@@ -1,0 +1,10 @@
+(module
+  (global $f32_import (import "" "const f32") f32)
+  (global $i64_import (import "" "var i64") (mut i64))
+  (global $f32_export (export "const f32") f32 (f32.const 5))
+  (global $i64_export (export "var i64") (mut i64) (i64.const 7))
+  (func (export "get imported f32") (result f32) (global.get $f32_import))
+  (func (export "get imported i64") (result i64) (global.get $i64_import))
+  (func (export "get exported i64") (result i64) (global.get $i64_export))
+  (func (export "set imported i64") (param i64) (global.set $i64_import (local.get 0)))
+  (func (export "set exported i64") (param i64) (global.set $i64_export (local.get 0))))
