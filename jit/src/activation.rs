@@ -66,6 +66,8 @@ pub(crate) struct Activation {
     /// The entry's real stack limit (`VmContext::stack_limit` holds it too,
     /// unless an epoch poke replaced it).
     pub(crate) stack_limit: usize,
+    /// With epoch checks, the store's poll page (`VmContext::epoch_poll`).
+    pub(crate) poll_page: Option<std::sync::Arc<kiln_runtime::epoch::PollPage>>,
 }
 
 impl Activation {
@@ -94,6 +96,7 @@ impl Activation {
             ],
             pending: None,
             stack_limit: 0,
+            poll_page: None,
         }
     }
 

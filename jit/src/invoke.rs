@@ -95,6 +95,7 @@ fn call_wasm(
         instance: instance.0,
         stack_limit: AtomicUsize::new(act.stack_limit),
         fuel: store.fuel,
+        epoch_poll: std::ptr::null(),
         depth: store.depth,
         max_depth: store.limits.max_call_depth,
         pending: 0,
@@ -106,12 +107,26 @@ fn call_wasm(
     }
     // With epoch checks, the entry is listed with the engine so that advancing
     // the epoch past the deadline pokes its stack limit (`kiln_runtime::epoch`).
-    let _watch = code.options().epoch_interruption.then(|| {
+    let _watch = if code.options().epoch_interruption {
+        let page = store
+            .epoch
+            .poll_page()
+            .map_err(|e| Trap::host(format!("cannot map the epoch poll page: {e}")))?;
+        vm.epoch_poll = page.addr();
         // SAFETY: `vm` outlives the guard, dropped before it at the end of this
         // function (an abandoned resumable call's entry never returns, and its
         // stack, where `vm` lies, stays mapped for ever).
-        unsafe { store.epoch.watchers.watch(&vm.stack_limit, &store.epoch) }
-    });
+        let guard = unsafe {
+            store
+                .epoch
+                .watchers
+                .watch(&vm.stack_limit, &page, &store.epoch)
+        };
+        act.poll_page = Some(page);
+        Some(guard)
+    } else {
+        None
+    };
 
     let mut inline = [0u128; INLINE_SLOTS];
     let mut heap = Vec::new();
@@ -139,6 +154,7 @@ fn call_wasm(
     // which has exactly the `Trampoline` signature.
     let trampoline: Trampoline = unsafe { std::mem::transmute(trampoline) };
     let mut state = code.entry_state();
+    state.poll_stub = crate::epoch::epoch_poll_stub as *const () as usize;
     // SAFETY: `vm` is a live context filled above (memories and globals point into the
     // store, which nothing else touches during the call); `body` is the function the
     // trampoline was compiled to call; `values` has a slot for every argument and

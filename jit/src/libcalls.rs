@@ -16,7 +16,6 @@
 //! the `tail` convention (see `translate/exceptions.rs`).
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
 
 use cranelift_codegen::ir::LibCall;
 use kiln_runtime::ops::{self, BulkOp};
@@ -55,8 +54,9 @@ pub(crate) enum Libcall {
     ExceptionPayload,
     /// [`keep_exception`].
     KeepException,
-    /// `epoch_reached(vmctx)`: [`epoch_reached`] behind
-    /// [`epoch_reached_stub`], called with the `preserve_all` convention.
+    /// `epoch_reached(vmctx)`: the slow path of an epoch check at a function
+    /// entry (`epoch::epoch_reached_stub`), called with the `preserve_all`
+    /// convention.
     EpochReached,
     /// `out_of_fuel(vmctx, needed: u64)`: [`out_of_fuel`]
     /// behind [`out_of_fuel_stub`], called with the `preserve_all` convention.
@@ -98,7 +98,7 @@ impl Libcall {
             Libcall::ExceptionTag => exception_tag as *const () as usize,
             Libcall::ExceptionPayload => exception_payload as *const () as usize,
             Libcall::KeepException => keep_exception as *const () as usize,
-            Libcall::EpochReached => epoch_reached_stub as *const () as usize,
+            Libcall::EpochReached => crate::epoch::epoch_reached_stub as *const () as usize,
             Libcall::OutOfFuel => out_of_fuel_stub as *const () as usize,
         }
     }
@@ -317,183 +317,22 @@ unsafe extern "C" fn call_ref_slow(vmctx: *mut VmContext, depth: u32, raw: u32, 
     }
 }
 
-/// The slow path of the epoch checks: at a function entry, the stack pointer
-/// `sp` (the compiled caller's, which the stub passes) was below
-/// `VmContext::stack_limit`; at a loop header, the limit was `POKED`. If the
-/// limit was poked (the epoch reached the
-/// store's deadline; see `kiln_runtime::epoch`), puts the real limit back and
-/// runs the store's deadline callback (as a host call at the entry's depth), which sets
-/// the next deadline, or records the `interrupt` trap (or the callback's);
-/// then, if `sp` is below the real limit, records `call stack exhausted`.
-///
-/// # Safety
-///
-/// Called by compiled code with its own live context.
-unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, sp: usize) -> usize {
-    // SAFETY: see `# Safety`.
-    let (vm, act) = unsafe { parts(vmctx) };
-    if vm.stack_limit.load(Ordering::Relaxed) != act.stack_limit {
-        // Put the limit back before looking at the deadline: an advance after
-        // this pokes again.
-        vm.stack_limit.store(act.stack_limit, Ordering::Relaxed);
-        // SAFETY: the entry's store and host state; compiled code is waiting for
-        // this call and holds no reference to them.
-        let (store, data) = unsafe { (&mut *act.store, &mut *act.data) };
-        // The callback runs as a host call at the entry's depth (the compiled
-        // code does not pass its own, which would keep it live in a register
-        // for the cold path).
-        store.depth = vm.depth;
-        if act.metered {
-            store.fuel = vm.fuel;
-        }
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            kiln_runtime::epoch::deadline_reached(&mut *store, &mut *data)
-        }));
-        if act.metered {
-            vm.fuel = store.fuel;
-        }
-        // A callback that set a deadline already reached stops the next check.
-        if store.epoch.reached() {
-            vm.stack_limit
-                .store(kiln_runtime::epoch::POKED, Ordering::Relaxed);
-        }
-        // SAFETY: `store` is not used again; the callback may have changed it.
-        unsafe { act.refresh(vm) };
-        match outcome {
-            Ok(Ok(())) => {}
-            // `deadline_reached` never returns an exception: an interruption is a
-            // trap.
-            Ok(Err(trap)) => return trap_entry(act, vm, Pending::Trap(trap)),
-            Err(panic) => return trap_entry(act, vm, Pending::Panic(panic)),
-        }
-    }
-    if sp < act.stack_limit {
-        return trap_entry(act, vm, TrapCode::CallStackExhausted.into());
-    }
-    0
-}
-
 /// For a `preserve_all` stub's target: records `pending` (a trap or a panic)
 /// and returns the stack pointer that ends the entry as trapped (see
-/// [`preserve_all_stub!`]).
+/// `stubs::preserve_all_stub!`).
 fn trap_entry(act: &mut Activation, vm: &mut VmContext, pending: Pending) -> usize {
     fail(act, vm, pending);
     signals::trap_innermost_entry()
 }
 
-/// Defines `$stub`, `$target` for the `preserve_all` convention: saves every
-/// register the host's convention lets a callee clobber (the integer ones and
-/// all of `xmm0`-`xmm15`), calls `$target` with the arguments as they came
-/// (`rdi`, `esi`, `rdx`: `preserve_all` passes them as `system_v` does), and
-/// restores them. (Cranelift's `preserve_all` signatures return nothing.)
-///
-/// `$setup` lines run just before the call (with `rbp` = the stub's frame:
-/// `[rbp + 16]` is where the caller's stack pointer was before its call).
-///
-/// `$target` returns 0 to return to the caller, or a stack pointer: the stub
-/// then ends the entry as trapped by jumping to `signals::resume_asm` with it
-/// (see `signals::trap_innermost_entry`), so compiled code needs no check of
-/// `VmContext::pending` after the call.
-macro_rules! preserve_all_stub {
-    ($(#[$doc:meta])* fn $stub:ident($($arg:ident: $ty:ty),*) = $target:ident
-     $(, setup: $($setup:literal),*)?) => {
-        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-        #[unsafe(naked)]
-        $(#[$doc])*
-        unsafe extern "C" fn $stub($($arg: $ty),*) {
-            // On entry rsp is 8 mod 16; rbp and nine registers (80 bytes) make it 8
-            // mod 16 again, and 264 bytes (sixteen 16-byte slots and padding) 0 mod 16
-            // at the call.
-            core::arch::naked_asm!(
-                "push rbp",
-                "mov rbp, rsp",
-                "push rax",
-                "push rcx",
-                "push rdx",
-                "push rsi",
-                "push rdi",
-                "push r8",
-                "push r9",
-                "push r10",
-                "push r11",
-                "sub rsp, 264",
-                "movdqu [rsp], xmm0",
-                "movdqu [rsp + 16], xmm1",
-                "movdqu [rsp + 32], xmm2",
-                "movdqu [rsp + 48], xmm3",
-                "movdqu [rsp + 64], xmm4",
-                "movdqu [rsp + 80], xmm5",
-                "movdqu [rsp + 96], xmm6",
-                "movdqu [rsp + 112], xmm7",
-                "movdqu [rsp + 128], xmm8",
-                "movdqu [rsp + 144], xmm9",
-                "movdqu [rsp + 160], xmm10",
-                "movdqu [rsp + 176], xmm11",
-                "movdqu [rsp + 192], xmm12",
-                "movdqu [rsp + 208], xmm13",
-                "movdqu [rsp + 224], xmm14",
-                "movdqu [rsp + 240], xmm15",
-                $($($setup,)*)?
-                "call {slow}",
-                "test rax, rax",
-                "jnz 3f",
-                "movdqu xmm0, [rsp]",
-                "movdqu xmm1, [rsp + 16]",
-                "movdqu xmm2, [rsp + 32]",
-                "movdqu xmm3, [rsp + 48]",
-                "movdqu xmm4, [rsp + 64]",
-                "movdqu xmm5, [rsp + 80]",
-                "movdqu xmm6, [rsp + 96]",
-                "movdqu xmm7, [rsp + 112]",
-                "movdqu xmm8, [rsp + 128]",
-                "movdqu xmm9, [rsp + 144]",
-                "movdqu xmm10, [rsp + 160]",
-                "movdqu xmm11, [rsp + 176]",
-                "movdqu xmm12, [rsp + 192]",
-                "movdqu xmm13, [rsp + 208]",
-                "movdqu xmm14, [rsp + 224]",
-                "movdqu xmm15, [rsp + 240]",
-                "add rsp, 264",
-                "pop r11",
-                "pop r10",
-                "pop r9",
-                "pop r8",
-                "pop rdi",
-                "pop rsi",
-                "pop rdx",
-                "pop rcx",
-                "pop rax",
-                "pop rbp",
-                "ret",
-                "3:",
-                "mov rsp, rax",
-                "jmp {resume}",
-                slow = sym $target,
-                resume = sym signals::resume_asm,
-            )
-        }
-    };
-}
-
-preserve_all_stub! {
-    /// [`epoch_reached`] for the `preserve_all` convention, called as
-    /// `epoch_reached(vmctx)`: it passes its caller's stack pointer as the
-    /// second argument (`rsi`, which it restores).
-    ///
-    /// # Safety
-    ///
-    /// As for [`epoch_reached`].
-    fn epoch_reached_stub(vmctx: *mut VmContext) = epoch_reached,
-    setup: "lea rsi, [rbp + 16]"
-}
-
-preserve_all_stub! {
+crate::stubs::preserve_all_stub! {
     /// [`out_of_fuel`] for the `preserve_all` convention.
     ///
     /// # Safety
     ///
     /// As for [`out_of_fuel`].
-    fn out_of_fuel_stub(vmctx: *mut VmContext, needed: u64) = out_of_fuel
+    fn out_of_fuel_stub(vmctx: *mut VmContext, needed: u64) = out_of_fuel,
+    resume: signals::resume_asm
 }
 
 /// The slow path of a fuel charge, called when a metered run needs `needed`

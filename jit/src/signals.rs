@@ -87,7 +87,7 @@ pub(crate) struct EntryState {
     num_call_sites: usize,
     /// The context the entry runs with (set by `enter`): a handler that catches a
     /// libcall's exception clears its `pending`.
-    vmctx: *mut VmContext,
+    pub(crate) vmctx: *mut VmContext,
     /// The trap the handler found, once it has.
     trapped: Option<ir::TrapCode>,
     /// An exception in flight: one a libcall left for the compiled code that
@@ -96,6 +96,12 @@ pub(crate) struct EntryState {
     thrown: Option<u32>,
     /// The entry this one interrupted on the same thread (null for the outermost).
     prev: *mut EntryState,
+    /// Whether the last epoch poll that faulted will be skipped on return (see
+    /// `epoch.rs`): the slow path may then make the poll page inaccessible again.
+    pub(crate) poll_skipped: bool,
+    /// Where a faulting epoch poll sends the thread (`epoch::epoch_poll_stub`;
+    /// set by the entry, so that this module does not depend on that one).
+    pub(crate) poll_stub: usize,
 }
 
 impl EntryState {
@@ -121,6 +127,8 @@ impl EntryState {
             trapped: None,
             thrown: None,
             prev: std::ptr::null_mut(),
+            poll_skipped: false,
+            poll_stub: 0,
         }
     }
 
@@ -424,7 +432,7 @@ pub(crate) unsafe extern "C" fn throw_pending_asm(vmctx: *mut VmContext) {
 ///
 /// Aborts the process if there is none: compiled code runs only inside an entry,
 /// so this is a broken invariant, and a panic cannot unwind through the stub.
-fn current_entry() -> *mut EntryState {
+pub(crate) fn current_entry() -> *mut EntryState {
     let current = resumable::entry().cast::<EntryState>();
     if current.is_null() {
         std::process::abort();
@@ -514,6 +522,47 @@ pub(crate) fn throw_after_libcall(exn: u32) {
     }
 }
 
+/// The length in bytes of the poll instruction at `pc`, a byte load into a
+/// register through a base register with no displacement, as Cranelift
+/// encodes it for x86-64 (`movzx r32/r64, byte [base]`: an optional REX
+/// prefix, `0F B6`, a ModRM byte, a SIB byte for an `rsp`/`r12` base, a
+/// zero 8-bit displacement for an `rbp`/`r13` base); `None` for any other
+/// encoding.
+///
+/// # Safety
+///
+/// `pc` points at a poll site of mapped, readable code.
+pub(crate) unsafe fn poll_len(pc: *const u8) -> Option<usize> {
+    // SAFETY: a poll is at least 3 bytes of readable code (see `# Safety`), and
+    // every byte read below is part of it if the bytes before match.
+    let byte = |i: usize| unsafe { pc.add(i).read() };
+    let mut i = usize::from((0x40..=0x4f).contains(&byte(0)));
+    if byte(i) != 0x0f || byte(i + 1) != 0xb6 {
+        return None;
+    }
+    i += 2;
+    let modrm = byte(i);
+    i += 1;
+    let (mode, rm) = (modrm >> 6, modrm & 7);
+    if mode == 3 {
+        return None;
+    }
+    if rm == 4 {
+        let sib = byte(i);
+        i += 1;
+        if mode == 0 && sib & 7 == 5 {
+            return None;
+        }
+    } else if mode == 0 && rm == 5 {
+        return None;
+    }
+    match mode {
+        0 => Some(i),
+        1 => Some(i + 1),
+        _ => Some(i + 4),
+    }
+}
+
 /// The signals compiled code raises.
 const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
 
@@ -594,6 +643,21 @@ unsafe fn try_resume(ctx: *mut libc::c_void) -> bool {
         gregs[libc::REG_RAX as usize] = landing.payload as i64;
         gregs[libc::REG_RDX as usize] = 0;
         gregs[libc::REG_RIP as usize] = landing.pc as i64;
+        return true;
+    }
+    if code == vmctx::EPOCH_POLL && state.poll_stub != 0 {
+        // A loop header's poll faulted: the epoch reached the deadline. Make the
+        // poll call the slow path, as if it were a call returning past the poll
+        // (its value is never used), or to it when its length is not known.
+        // SAFETY: `pc` is a poll site of this entry's code, mapped and readable.
+        let len = unsafe { poll_len(pc as *const u8) };
+        state.poll_skipped = len.is_some();
+        let sp = gregs[libc::REG_RSP as usize] as usize - 8;
+        // SAFETY: `sp` is just below the compiled code's stack pointer, on its
+        // stack, above the guard (the stack-limit check keeps a red zone free).
+        unsafe { (sp as *mut usize).write(pc + len.unwrap_or(0)) };
+        gregs[libc::REG_RSP as usize] = sp as i64;
+        gregs[libc::REG_RIP as usize] = state.poll_stub as i64;
         return true;
     }
     state.trapped = Some(code);
@@ -714,4 +778,29 @@ pub(crate) fn entry_fits(limit: usize) -> bool {
 fn approximate_sp() -> usize {
     let marker = 0u8;
     std::hint::black_box(&marker) as *const u8 as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::poll_len;
+
+    #[test]
+    fn poll_encodings_are_measured() {
+        let cases: [(&[u8], Option<usize>); 8] = [
+            (&[0x0f, 0xb6, 0x06], Some(3)),             // movzx eax, byte [rsi]
+            (&[0x48, 0x0f, 0xb6, 0x06], Some(4)),       // movzx rax, byte [rsi]
+            (&[0x41, 0x0f, 0xb6, 0x00], Some(4)),       // movzx eax, byte [r8]
+            (&[0x0f, 0xb6, 0x04, 0x24], Some(4)),       // movzx eax, byte [rsp]
+            (&[0x0f, 0xb6, 0x45, 0x00], Some(4)),       // movzx eax, byte [rbp + 0]
+            (&[0x41, 0x0f, 0xb6, 0x45, 0x00], Some(5)), // movzx eax, byte [r13 + 0]
+            (&[0x8a, 0x06, 0x00], None),                // mov al, [rsi]: not a poll
+            (&[0x0f, 0xb6, 0xc0], None),                // movzx eax, al: no memory
+        ];
+        for (bytes, len) in cases {
+            let mut padded = bytes.to_vec();
+            padded.resize(16, 0x90);
+            // SAFETY: 16 readable bytes.
+            assert_eq!(unsafe { poll_len(padded.as_ptr()) }, len, "{bytes:02x?}");
+        }
+    }
 }

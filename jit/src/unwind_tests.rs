@@ -553,6 +553,7 @@ fn context(code: &CompiledModule, depth: u32) -> VmContext {
         instance: 0,
         stack_limit: AtomicUsize::new(signals::stack_limit(code.max_frame_size())),
         fuel: 0,
+        epoch_poll: std::ptr::null(),
         depth,
         max_depth: 1000,
         pending: 0,

@@ -128,6 +128,10 @@ pub struct VmContext {
     pub stack_limit: AtomicUsize,
     /// Fuel left (the store's, while this context runs), when the module meters fuel.
     pub fuel: u64,
+    /// With epoch checks, the store's poll page (`kiln_runtime::epoch::PollPage`):
+    /// every loop header reads a byte of it, which faults once the epoch
+    /// reaches the store's deadline ([`EPOCH_POLL`]).
+    pub epoch_poll: *const u8,
     /// WebAssembly frames active when the entry began, across host re-entries (the
     /// store's depth): the trampoline passes it to the first function. Compiled
     /// functions take their depth as a parameter and pass one more to their callees.
@@ -166,6 +170,8 @@ pub const INSTANCE_OFFSET: i32 = offset_of!(VmContext, instance) as i32;
 pub const STACK_LIMIT_OFFSET: i32 = offset_of!(VmContext, stack_limit) as i32;
 /// Offset of [`VmContext::fuel`].
 pub const FUEL_OFFSET: i32 = offset_of!(VmContext, fuel) as i32;
+/// Offset of [`VmContext::epoch_poll`].
+pub const EPOCH_POLL_OFFSET: i32 = offset_of!(VmContext, epoch_poll) as i32;
 /// Offset of [`VmContext::depth`].
 pub const DEPTH_OFFSET: i32 = offset_of!(VmContext, depth) as i32;
 /// Offset of [`VmContext::max_depth`].
@@ -194,6 +200,11 @@ const RAISED: [TrapCode; 13] = [
 /// The Cranelift user trap code for a libcall's pending trap: the real trap (a
 /// runtime trap code, a host error or a host panic) waits in the activation.
 pub const PENDING_TRAP: ir::TrapCode = ir::TrapCode::unwrap_user(100);
+
+/// The trap code of a loop header's read of the poll page
+/// ([`VmContext::epoch_poll`]): not a trap, but the signal handler's cue to
+/// run the epoch slow path and then the read again.
+pub const EPOCH_POLL: ir::TrapCode = ir::TrapCode::unwrap_user(101);
 
 /// The Cranelift trap code compiled code raises for `code`.
 ///

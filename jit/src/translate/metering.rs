@@ -52,23 +52,28 @@ impl FuncState<'_, '_> {
             .store(flags, left, self.vmctx, vmctx::FUEL_OFFSET);
     }
 
-    /// With epoch interruption on, at a loop header: whether
-    /// `VmContext::stack_limit` was poked (an atomic load, so it is never
-    /// merged with an earlier one: another thread sets it to `POKED` when the
-    /// epoch reaches the store's deadline; see `kiln_runtime::epoch`); if so,
-    /// the `epoch_reached` libcall (cold). A compare with a constant: the stack
-    /// pointer is not needed, and no value is kept for the slow path.
+    /// With epoch interruption on, at a loop header: a read of one byte of the
+    /// store's poll page (`VmContext::epoch_poll`, a loop-invariant pointer),
+    /// whose value is not used. Once the epoch reaches the store's deadline
+    /// the page is inaccessible and the read faults; the signal handler sees
+    /// the trap code [`vmctx::EPOCH_POLL`], runs the epoch slow path, and the
+    /// read again (`signals.rs`). One load per iteration, no compare, no
+    /// branch, no call: a loop without calls stays a leaf.
     pub(super) fn check_epoch(&mut self) {
         if !self.env.options.epoch_interruption {
             return;
         }
-        let limit = self.load_stack_limit();
-        let poked = self.b.ins().icmp_imm_s(
-            ir::condcodes::IntCC::Equal,
-            limit,
-            kiln_runtime::epoch::POKED as i64,
-        );
-        self.epoch_slow_path_if(poked);
+        let pointer = self.env.pointer();
+        let fixed = self.vmctx_flags().with_readonly().with_can_move();
+        let page = self
+            .b
+            .ins()
+            .load(pointer, fixed, self.vmctx, vmctx::EPOCH_POLL_OFFSET);
+        // Not `notrap`, so never removed as unused; and atomic, so never taken
+        // for a repeat of an earlier poll (redundant-load elimination would
+        // drop an inner loop's poll after the outer loop's).
+        let poll = MemFlagsData::new().with_trap_code(Some(vmctx::EPOCH_POLL));
+        self.b.ins().atomic_load(types::I8, poll, page);
     }
 
     /// With epoch interruption on, at a function entry: the stack-limit

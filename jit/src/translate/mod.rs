@@ -28,12 +28,13 @@
 //!   `kiln_runtime::fuel`) is preceded by a charge of the run's whole cost
 //!   against `VmContext::fuel`, trapping with `out of fuel` (and charging
 //!   nothing) when less is left: the interpreter's `Fuel` op, at the same place.
-//! - With epoch interruption on, the stack-limit check of every function
-//!   entry, and the same check at every loop header, reads
-//!   `VmContext::stack_limit` with an atomic load (another thread pokes it when
-//!   the epoch reaches the store's deadline) and, when the stack pointer is
-//!   below it, calls the `epoch_reached` libcall from a cold block, which
-//!   tells a poke from a real overflow: the interpreter's `Epoch` op,
+//! - With epoch interruption on, the stack-limit check at the entry of a
+//!   function that calls anything reads `VmContext::stack_limit` with an
+//!   atomic load (another thread pokes it when the epoch reaches the store's
+//!   deadline) and, when the stack pointer is below it, calls the
+//!   `epoch_reached` libcall from a cold block, which tells a poke from a real
+//!   overflow; every loop header reads a byte of the store's poll page, which
+//!   faults once poked (`vmctx::EPOCH_POLL`): the interpreter's `Epoch` op,
 //!   at the same places and, like it, before the run's fuel charge.
 //! - Reference values (`funcref`, `externref`, `exnref`, typed references) are
 //!   `i32`s holding the runtime's `RawRef` encoding (0 is null, otherwise the
@@ -365,6 +366,17 @@ impl FuncTranslator {
             depth_in: Value::from_u32(0),
             depth_out: Value::from_u32(0),
             results: &env.func_type(env.num_imported_funcs() + def).results,
+            calls: instrs.iter().any(|i| {
+                matches!(
+                    i,
+                    kiln_parser::Instr::Call(_)
+                        | kiln_parser::Instr::CallIndirect { .. }
+                        | kiln_parser::Instr::CallRef(_)
+                        | kiln_parser::Instr::ReturnCall(_)
+                        | kiln_parser::Instr::ReturnCallIndirect { .. }
+                        | kiln_parser::Instr::ReturnCallRef(_)
+                )
+            }),
         };
         state.prologue(info)?;
         for (i, instr) in instrs.iter().enumerate() {
@@ -403,6 +415,10 @@ pub(crate) struct FuncState<'a, 'e> {
     depth_in: Value,
     /// The depth its callees get: `depth_in + 1`.
     depth_out: Value,
+    /// Whether the function calls anything: only such a function checks the
+    /// stack at its entry, and with it the epoch (one without calls ends, or
+    /// loops, and its loop headers check).
+    calls: bool,
     /// The function's result types.
     results: &'e [ValType],
 }
@@ -449,7 +465,8 @@ impl FuncState<'_, '_> {
             self.b.def_var(var, value);
         }
 
-        // Enter: trap if the call depth or the stack is exhausted; callees run one deeper.
+        // Enter: trap if the call depth or (in a function that calls) the stack is
+        // exhausted; callees run one deeper.
         // Two separate checks, each a compare-and-branch the processor fuses (one
         // check on the two conditions or-ed together costs two `set` instructions).
         let flags = self.vmctx_flags().with_readonly().with_can_move();
@@ -464,21 +481,26 @@ impl FuncState<'_, '_> {
                 .icmp(ir::condcodes::IntCC::UnsignedGreaterThanOrEqual, depth, max);
         self.trap_if(too_deep, TrapCode::CallStackExhausted);
         self.depth_out = self.b.ins().iadd_imm_s(depth, 1);
-        let pointer = self.env.pointer();
-        let sp = self.b.ins().get_stack_pointer(pointer);
-        if self.env.options.epoch_interruption {
-            // The same compare, which an epoch poke also fails (`metering.rs`).
-            self.check_stack_and_epoch(sp);
-        } else {
-            let limit = self
-                .b
-                .ins()
-                .load(pointer, flags, self.vmctx, vmctx::STACK_LIMIT_OFFSET);
-            let too_low = self
-                .b
-                .ins()
-                .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
-            self.trap_if(too_low, TrapCode::CallStackExhausted);
+        // A function that calls nothing needs no stack check: its caller's check
+        // left room for one more frame of any size the module has, and the red
+        // zone below covers the libcalls it may make (see `signals::stack_limit`).
+        if self.calls {
+            let pointer = self.env.pointer();
+            let sp = self.b.ins().get_stack_pointer(pointer);
+            if self.env.options.epoch_interruption {
+                // The same compare, which an epoch poke also fails (`metering.rs`).
+                self.check_stack_and_epoch(sp);
+            } else {
+                let limit =
+                    self.b
+                        .ins()
+                        .load(pointer, flags, self.vmctx, vmctx::STACK_LIMIT_OFFSET);
+                let too_low = self
+                    .b
+                    .ins()
+                    .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
+                self.trap_if(too_low, TrapCode::CallStackExhausted);
+            }
         }
 
         let exit = self.b.create_block();

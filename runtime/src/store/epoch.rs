@@ -12,11 +12,13 @@
 //! The JIT does not read the counter at each check: an engine keeps a list
 //! of the JIT entries running with epoch checks ([`Watchers`]), and
 //! [`Watchers::poke`], called as the epoch advances, sets the stack limit
-//! of every entry whose deadline it reached to [`POKED`]. Compiled code
-//! compares its stack pointer with that limit at every function entry
-//! anyway, so the epoch check there costs nothing more, and at a loop header
-//! it is one load and a compare; the slow path tells a poke from a real stack
-//! overflow.
+//! of every entry whose deadline it reached to [`POKED`] and makes its
+//! store's poll page ([`PollPage`]) inaccessible. Compiled code compares its
+//! stack pointer with that limit at the entry of every function that calls
+//! anything anyway, so the epoch check there costs nothing more (the slow
+//! path tells a poke from a real stack overflow); a loop header reads one
+//! byte of the poll page, which faults once it is poked (the JIT's signal
+//! handler then runs the slow path and the read again).
 //!
 //! The check is emitted only when the module was compiled with
 //! `CompileOptions::epoch_interruption`; without it, neither tier emits
@@ -41,6 +43,74 @@ pub type EpochCounter = Arc<AtomicU64>;
 pub type DeadlineCallback =
     dyn FnMut(&mut Store, &mut dyn Any) -> Result<u64, Trap> + Send + Sync + 'static;
 
+/// A page of memory a store's compiled loops read at every loop header: made
+/// inaccessible by [`Watchers::poke`], so that the read faults, and
+/// readable again by the slow path ([`PollPage::rearm`]). Shared by the store
+/// and the watchers of its entries, and unmapped when the last goes.
+#[derive(Debug)]
+pub struct PollPage {
+    addr: usize,
+}
+
+impl PollPage {
+    fn new() -> rustix::io::Result<PollPage> {
+        // SAFETY: a fresh private anonymous page, at an address of the kernel's
+        // choosing; nothing else refers to it.
+        let addr = unsafe {
+            rustix::mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                rustix::param::page_size(),
+                rustix::mm::ProtFlags::READ,
+                rustix::mm::MapFlags::PRIVATE,
+            )?
+        };
+        Ok(PollPage {
+            addr: addr as usize,
+        })
+    }
+
+    /// The page's address, which compiled code reads.
+    pub fn addr(&self) -> *const u8 {
+        self.addr as *const u8
+    }
+
+    /// Makes the page readable (after a poke).
+    pub fn rearm(&self) {
+        self.protect(rustix::mm::MprotectFlags::READ);
+    }
+
+    /// Makes the page inaccessible: the next read faults.
+    pub fn poke(&self) {
+        self.protect(rustix::mm::MprotectFlags::empty());
+    }
+
+    fn protect(&self, flags: rustix::mm::MprotectFlags) {
+        // SAFETY: the page is this value's own mapping, alive as long as it is;
+        // changing its protection affects nothing else. (It cannot fail for a
+        // mapped page with these flags.)
+        let _ = unsafe {
+            rustix::mm::mprotect(
+                self.addr as *mut std::ffi::c_void,
+                rustix::param::page_size(),
+                flags,
+            )
+        };
+    }
+}
+
+impl Drop for PollPage {
+    fn drop(&mut self) {
+        // SAFETY: the page is this value's own mapping, and no compiled code runs
+        // with it any more (the store and every watcher holding it are gone).
+        let _ = unsafe {
+            rustix::mm::munmap(
+                self.addr as *mut std::ffi::c_void,
+                rustix::param::page_size(),
+            )
+        };
+    }
+}
+
 /// What a store knows of epochs.
 pub struct EpochState {
     /// The engine's counter.
@@ -54,6 +124,8 @@ pub struct EpochState {
     deadline: Arc<AtomicU64>,
     /// What to do when the deadline is reached; `None` traps with `interrupt`.
     pub callback: Option<Box<DeadlineCallback>>,
+    /// The store's poll page, made on first use ([`EpochState::poll_page`]).
+    poll_page: Option<Arc<PollPage>>,
 }
 
 impl Default for EpochState {
@@ -63,6 +135,7 @@ impl Default for EpochState {
             watchers: Arc::default(),
             deadline: Arc::new(AtomicU64::new(0)),
             callback: None,
+            poll_page: None,
         }
     }
 }
@@ -103,6 +176,20 @@ impl EpochState {
         self.current() >= self.deadline()
     }
 
+    /// The store's poll page (see [`PollPage`]), made if needed.
+    ///
+    /// # Errors
+    ///
+    /// The system's, if a page cannot be mapped.
+    pub fn poll_page(&mut self) -> rustix::io::Result<Arc<PollPage>> {
+        if let Some(page) = &self.poll_page {
+            return Ok(Arc::clone(page));
+        }
+        let page = Arc::new(PollPage::new()?);
+        self.poll_page = Some(Arc::clone(&page));
+        Ok(page)
+    }
+
     /// Sets the deadline `ticks` past the current epoch.
     pub fn set_deadline(&mut self, ticks: u64) {
         self.deadline
@@ -130,6 +217,8 @@ struct Watcher {
     id: u64,
     /// The entry's stack-limit word.
     slot: *const AtomicUsize,
+    /// Its store's poll page.
+    page: Arc<PollPage>,
     /// Its store's deadline.
     deadline: Arc<AtomicU64>,
 }
@@ -140,26 +229,33 @@ struct Watcher {
 unsafe impl Send for Watcher {}
 
 impl Watchers {
-    /// Pokes every listed entry whose deadline epoch `now` has reached.
+    /// Pokes every listed entry whose deadline epoch `now` has reached: its
+    /// stack limit and its store's poll page.
     pub fn poke(&self, now: u64) {
         let list = self.list.lock().unwrap_or_else(PoisonError::into_inner);
         for w in list.iter() {
             if now >= w.deadline.load(Ordering::Relaxed) {
                 // SAFETY: listed, so valid (see `watch`).
                 unsafe { (*w.slot).store(POKED, Ordering::Relaxed) };
+                w.page.poke();
             }
         }
     }
 
     /// Lists the entry whose stack-limit word is `slot`, running with the
-    /// deadline of `epoch`, until the guard is dropped; pokes it at once if
-    /// the deadline is reached already.
+    /// deadline and poll page of `epoch`, until the guard is dropped; pokes it
+    /// at once if the deadline is reached already.
     ///
     /// # Safety
     ///
     /// `slot` must stay valid until the guard is dropped (for ever if the
     /// guard is leaked).
-    pub unsafe fn watch(self: &Arc<Self>, slot: &AtomicUsize, epoch: &EpochState) -> WatchGuard {
+    pub unsafe fn watch(
+        self: &Arc<Self>,
+        slot: &AtomicUsize,
+        page: &Arc<PollPage>,
+        epoch: &EpochState,
+    ) -> WatchGuard {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.list
             .lock()
@@ -167,12 +263,14 @@ impl Watchers {
             .push(Watcher {
                 id,
                 slot,
+                page: Arc::clone(page),
                 deadline: Arc::clone(&epoch.deadline),
             });
         // An advance made before the entry was listed poked nothing: look now
         // (one made after it was listed pokes it).
         if epoch.reached() {
             slot.store(POKED, Ordering::Relaxed);
+            page.poke();
         }
         WatchGuard {
             watchers: Arc::clone(self),
@@ -288,8 +386,14 @@ mod tests {
         early.set_deadline(1);
         late.set_deadline(5);
         let (a, b) = (AtomicUsize::new(100), AtomicUsize::new(200));
+        let page = early.poll_page().expect("a page");
         // SAFETY: both words outlive the guards, dropped below.
-        let (ga, gb) = unsafe { (watchers.watch(&a, &early), watchers.watch(&b, &late)) };
+        let (ga, gb) = unsafe {
+            (
+                watchers.watch(&a, &page, &early),
+                watchers.watch(&b, &page, &late),
+            )
+        };
         counter.store(1, Ordering::Relaxed);
         watchers.poke(1);
         assert_eq!(a.load(Ordering::Relaxed), POKED);
@@ -303,7 +407,7 @@ mod tests {
         // Listed with its deadline passed already: poked at once.
         let c = AtomicUsize::new(300);
         // SAFETY: `c` outlives the guard.
-        let _gc = unsafe { watchers.watch(&c, &early) };
+        let _gc = unsafe { watchers.watch(&c, &page, &early) };
         assert_eq!(c.load(Ordering::Relaxed), POKED);
     }
 }
