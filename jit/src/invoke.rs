@@ -69,6 +69,11 @@ fn call_wasm(
     args: &[Val],
     results: &mut [Val],
 ) -> Result<(), Pending> {
+    // A deadline reached before the call stops it at once, as the first entry
+    // check would (a function without calls has none in the JIT).
+    if code.options().epoch_interruption && store.epoch.reached() {
+        kiln_runtime::epoch::deadline_reached(store, data).map_err(Pending::Trap)?;
+    }
     let inst = &store.instances[instance.index()];
     if code.assumes_guards()
         && inst
