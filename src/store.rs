@@ -126,11 +126,38 @@ impl<T: 'static> Store<T> {
     ///
     /// [`Error::Unsupported`] if the engine does not meter fuel.
     pub fn set_fuel(&mut self, fuel: u64) -> Result<(), Error> {
-        if !self.engine.config().consume_fuel {
-            return Err(Error::Unsupported(
-                "fuel is not enabled in this engine's Config".into(),
-            ));
-        }
+        self.as_context_mut().set_fuel(fuel)
+    }
+
+    /// The fuel left.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] if the engine does not meter fuel.
+    pub fn get_fuel(&self) -> Result<u64, Error> {
+        fuel_left(&self.engine, &self.rt)
+    }
+}
+
+/// The fuel left in `rt`, if `engine` meters fuel.
+fn fuel_left(engine: &Engine, rt: &kiln_runtime::Store) -> Result<u64, Error> {
+    if !engine.config().consume_fuel {
+        return Err(Error::Unsupported(
+            "fuel is not enabled in this engine's Config".into(),
+        ));
+    }
+    Ok(rt.fuel)
+}
+
+impl<T: 'static> StoreContextMut<'_, T> {
+    /// Sets the fuel left: from a host function (through its [`Caller`]'s
+    /// context) the running call goes on with it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] if the engine does not meter fuel.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<(), Error> {
+        fuel_left(self.engine, self.rt)?;
         self.rt.fuel = fuel;
         Ok(())
     }
@@ -141,12 +168,32 @@ impl<T: 'static> Store<T> {
     ///
     /// [`Error::Unsupported`] if the engine does not meter fuel.
     pub fn get_fuel(&self) -> Result<u64, Error> {
-        if !self.engine.config().consume_fuel {
-            return Err(Error::Unsupported(
-                "fuel is not enabled in this engine's Config".into(),
-            ));
-        }
-        Ok(self.rt.fuel)
+        fuel_left(self.engine, self.rt)
+    }
+
+    /// Sets the epoch deadline `ticks_beyond_current` ticks past the engine's
+    /// current epoch, as [`Store::set_epoch_deadline`] does.
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        self.rt.epoch.set_deadline(ticks_beyond_current);
+    }
+}
+
+impl<T: 'static> Caller<'_, T> {
+    /// Sets the fuel left; the running call goes on with it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] if the engine does not meter fuel.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<(), Error> {
+        self.as_context_mut().set_fuel(fuel)
+    }
+
+    /// Sets the epoch deadline `ticks_beyond_current` ticks past the engine's
+    /// current epoch, as [`Store::set_epoch_deadline`] does; the running
+    /// call's next check sees it.
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        self.as_context_mut()
+            .set_epoch_deadline(ticks_beyond_current);
     }
 }
 

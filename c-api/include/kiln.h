@@ -37,12 +37,14 @@ void kiln_config_max_call_depth(wasm_config_t*, uint32_t);
 
 /* ---- Fuel and epochs ---------------------------------------------------- */
 
-/* The store's fuel; false if the engine has no fuel. Getting works inside a
- * host function of the store too; setting does not (false). */
+/* The store's fuel; false if the engine has no fuel. Both work inside a host
+ * function of the store too: the running call goes on with the fuel set. */
 bool kiln_store_set_fuel(wasm_store_t*, uint64_t fuel);
 bool kiln_store_get_fuel(const wasm_store_t*, uint64_t* fuel);
 /* Running code stops with `interrupt` once the engine's epoch has advanced
- * `ticks` past the current one. A store's deadline starts already reached. */
+ * `ticks` past the current one. A store's deadline starts already reached.
+ * Works inside a host function of the store too (the running call's next
+ * check sees the new deadline). */
 bool kiln_store_set_epoch_deadline(wasm_store_t*, uint64_t ticks);
 /* Advances the engine's epoch; may be called from any thread. */
 void kiln_engine_increment_epoch(const wasm_engine_t*);

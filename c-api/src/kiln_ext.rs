@@ -5,7 +5,7 @@ use kiln::TrapCode;
 
 use crate::engine::{wasm_config_t, wasm_engine_t};
 use crate::ffi::{guard, write_out};
-use crate::store::{caller_fuel, outside, wasm_store_t};
+use crate::store::{wasm_store_t, with_ctx};
 use crate::trap::wasm_trap_t;
 
 /// `kiln_strategy_t`: `KILN_STRATEGY_INTERPRETER` (0) or `KILN_STRATEGY_JIT` (1).
@@ -103,8 +103,8 @@ pub unsafe extern "C" fn kiln_engine_increment_epoch(engine: *const wasm_engine_
     })
 }
 
-/// Sets the store's fuel; false for a NULL store, an engine without fuel, or
-/// while a host function of the store runs.
+/// Sets the store's fuel; false for a NULL store or an engine without fuel.
+/// Inside a host function of the store, the running call goes on with it.
 ///
 /// # Safety
 ///
@@ -112,9 +112,11 @@ pub unsafe extern "C" fn kiln_engine_increment_epoch(engine: *const wasm_engine_
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kiln_store_set_fuel(store: *mut wasm_store_t, fuel: u64) -> bool {
     guard(false, || {
-        // SAFETY: the caller's contract.
-        let s = unsafe { outside(store) };
-        s.is_some_and(|s| s.set_fuel(fuel).is_ok())
+        if store.is_null() {
+            return false;
+        }
+        // SAFETY: the caller's contract; the context is not kept.
+        unsafe { with_ctx(store, |mut cx| cx.set_fuel(fuel).is_ok()) }
     })
 }
 
@@ -131,12 +133,8 @@ pub unsafe extern "C" fn kiln_store_get_fuel(store: *const wasm_store_t, fuel: *
         if fuel.is_null() || store.is_null() {
             return false;
         }
-        // SAFETY: the caller's contract.
-        let left = match unsafe { outside(store) } {
-            Some(s) => s.get_fuel().ok(),
-            // SAFETY: as above; a host function of the store is running.
-            None => unsafe { caller_fuel(store) },
-        };
+        // SAFETY: the caller's contract; the context is not kept.
+        let left = unsafe { with_ctx(store, |cx| cx.get_fuel().ok()) };
         match left {
             Some(f) => {
                 // SAFETY: the caller's contract; checked non-null.
@@ -149,7 +147,8 @@ pub unsafe extern "C" fn kiln_store_get_fuel(store: *const wasm_store_t, fuel: *
 }
 
 /// Sets the store's epoch deadline `ticks` ticks past the engine's current
-/// epoch; false for a NULL store or while a host function runs.
+/// epoch; false for a NULL store. Inside a host function of the store, the
+/// running call's next check sees it.
 ///
 /// # Safety
 ///
@@ -160,9 +159,12 @@ pub unsafe extern "C" fn kiln_store_set_epoch_deadline(
     ticks: u64,
 ) -> bool {
     guard(false, || {
-        // SAFETY: the caller's contract.
-        let s = unsafe { outside(store) };
-        s.map(|s| s.set_epoch_deadline(ticks)).is_some()
+        if store.is_null() {
+            return false;
+        }
+        // SAFETY: the caller's contract; the context is not kept.
+        unsafe { with_ctx(store, |mut cx| cx.set_epoch_deadline(ticks)) };
+        true
     })
 }
 

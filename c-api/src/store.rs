@@ -120,21 +120,6 @@ pub(crate) unsafe fn outside<'a>(store: *const wasm_store_t) -> Option<&'a mut S
         .then(|| unsafe { &mut *s.inner.get() })
 }
 
-/// The fuel left, seen by the running host function's `Caller`; `None` if
-/// no host function of the store runs or the engine has no fuel.
-///
-/// # Safety
-///
-/// `store` is live, as for [`with_ctx`].
-pub(crate) unsafe fn caller_fuel(store: *const wasm_store_t) -> Option<u64> {
-    // SAFETY: the caller's contract.
-    let s = unsafe { &*store };
-    let active = s.active.get();
-    // SAFETY: a non-null `active` is the running host function's `Caller`
-    // (see `with_ctx`); reading through it is the only access meanwhile.
-    unsafe { active.as_ref() }?.get_fuel()
-}
-
 impl wasm_store_t {
     /// Makes `caller` the way to the store while `f` runs (a host function's
     /// body), restoring the previous one afterwards; `None` if `f` panicked.

@@ -117,8 +117,10 @@ impl Activation {
     }
 
     /// Points the memory, global and table arrays (and `vm`'s function entries)
-    /// at the store's current entities: after anything that may have grown a
-    /// memory or a table, or added globals or functions to the store.
+    /// at the store's current entities, and pokes the entry if the store's
+    /// epoch deadline is reached: after anything that may have grown a
+    /// memory or a table, added globals or functions to the store, or set the
+    /// deadline.
     ///
     /// # Safety
     ///
@@ -126,6 +128,17 @@ impl Activation {
     pub(crate) unsafe fn refresh(&mut self, vm: &mut VmContext) {
         // SAFETY: see `# Safety`.
         let store = unsafe { &mut *self.store };
+        // Host code may have set a deadline already reached: the next check
+        // must stop, without waiting for the epoch's next tick.
+        if let Some(page) = &self.poll_page
+            && store.epoch.reached()
+        {
+            vm.stack_limit.store(
+                kiln_runtime::epoch::POKED,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            page.poke();
+        }
         let (entries, n) = func_entries(store);
         vm.func_entries = entries;
         vm.num_func_entries = n;

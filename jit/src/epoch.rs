@@ -62,15 +62,14 @@ unsafe extern "C" fn epoch_polled() -> usize {
     let landing = deadline(vm, act);
     // SAFETY: as above.
     let skipped = unsafe { (*state).poll_skipped };
+    // A deadline the callback left reached has poked the page again (see
+    // `Activation::refresh`): the next poll stops too. But a poll that is not
+    // skipped runs again at once, and must not fault again without progress.
     if landing == 0
-        && skipped
-        && vm.stack_limit.load(Ordering::Relaxed) == kiln_runtime::epoch::POKED
+        && !skipped
+        && let Some(page) = &act.poll_page
     {
-        // The deadline is still reached, and the thread returns past this poll:
-        // the next one stops too.
-        if let Some(page) = &act.poll_page {
-            page.poke();
-        }
+        page.rearm();
     }
     landing
 }
@@ -102,13 +101,9 @@ fn deadline(vm: &mut VmContext, act: &mut Activation) -> usize {
         if act.metered {
             vm.fuel = store.fuel;
         }
-        // A callback that set a deadline already reached stops the next function
-        // entry's check (the next tick of the epoch pokes the loops again).
-        if store.epoch.reached() {
-            vm.stack_limit
-                .store(kiln_runtime::epoch::POKED, Ordering::Relaxed);
-        }
         // SAFETY: `store` is not used again; the callback may have changed it.
+        // A deadline it left reached pokes the entry again, so the next check
+        // stops too.
         unsafe { act.refresh(vm) };
         match outcome {
             Ok(Ok(())) => 0,

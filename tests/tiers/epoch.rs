@@ -27,6 +27,7 @@ tier_tests!(
     a_callback_that_adds_no_ticks_is_called_at_every_check,
     a_panicking_callback_unwinds_to_the_caller,
     a_thread_stops_an_inner_loop,
+    a_host_function_sets_a_deadline_the_running_call_sees,
 );
 
 /// Most ticks the interrupting thread gives before it gives up.
@@ -347,4 +348,41 @@ fn a_thread_stops_an_inner_loop(tier: Tier) {
     p.store.set_epoch_deadline(1);
     let trap = interrupted(&mut p, "inner_spin", &[Val::I32(0)]);
     assert_eq!(trap.code(), Some(TrapCode::Interrupt));
+}
+
+/// A host function sets a deadline already reached through its `Caller`:
+/// the call stops at its next check, with no tick of the epoch.
+fn a_host_function_sets_a_deadline_the_running_call_sees(tier: Tier) {
+    let engine = tier.engine(|c| {
+        c.epoch_interruption(true);
+    });
+    let module = kiln::Module::new(
+        &engine,
+        r#"(module
+          (import "host" "stop" (func $stop))
+          (func (export "run") (param $n i32) (result i32) (local $i i32)
+            (loop $next
+              (if (i32.eq (local.get $i) (i32.const 10)) (then (call $stop)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+            (local.get $i)))"#,
+    )
+    .expect("compile");
+    let mut store = kiln::Store::new(&engine, ());
+    store.set_epoch_deadline(1_000);
+    let mut linker = kiln::Linker::new(&engine);
+    linker
+        .func_wrap("host", "stop", |mut caller: kiln::Caller<'_, ()>| {
+            caller.set_epoch_deadline(0);
+        })
+        .expect("define");
+    let run = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiate")
+        .get_typed_func::<i32, i32>(&store, "run")
+        .expect("run");
+    let err = run.call(&mut store, 1_000_000).expect_err("stopped");
+    assert_eq!(err.trap().and_then(Trap::code), Some(TrapCode::Interrupt));
+    store.set_epoch_deadline(1_000);
+    assert_eq!(run.call(&mut store, 5).expect("runs"), 5);
 }
