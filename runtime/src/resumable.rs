@@ -46,7 +46,6 @@ mod stack;
 
 use std::any::Any;
 use std::cell::Cell;
-use std::mem::ManuallyDrop;
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
@@ -172,10 +171,43 @@ pub enum Outcome {
     OutOfFuel(Suspended),
 }
 
+/// Finished calls' stacks kept for the next resumable call of the thread
+/// (mapping and unmapping 1 GiB of address space cost more than the call).
+const SPARE_STACKS: usize = 4;
+
+thread_local! {
+    /// This thread's spare stacks (see [`SPARE_STACKS`]).
+    static SPARES: std::cell::RefCell<Vec<GuardedStack>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A stack for a new call: a spare one, or a new mapping.
+fn take_stack() -> rustix::io::Result<GuardedStack> {
+    let spare = SPARES.try_with(|s| s.borrow_mut().pop()).ok().flatten();
+    match spare {
+        Some(stack) => Ok(stack),
+        None => GuardedStack::new(),
+    }
+}
+
+/// Keeps a finished call's stack for the next one, its pages released, if
+/// the thread has room for it; unmaps it otherwise.
+fn give_back(stack: GuardedStack) {
+    if stack.release_pages().is_err() {
+        return;
+    }
+    let _ = SPARES.try_with(|s| {
+        let mut spares = s.borrow_mut();
+        if spares.len() < SPARE_STACKS {
+            spares.push(stack);
+        }
+    });
+}
+
 /// A resumable call suspended at a fuel check.
 pub struct Suspended {
-    /// The coroutine, suspended (never dropped unfinished: see `Drop`).
-    co: ManuallyDrop<Box<Co>>,
+    /// The coroutine, suspended (never dropped unfinished: see `Drop`);
+    /// `None` once it has finished and given its stack back.
+    co: Option<Box<Co>>,
     /// What [`out_of_fuel`] reads while the call runs.
     fiber: Box<Fiber>,
     /// The tier's innermost entry on the coroutine's stack, kept while the
@@ -212,7 +244,7 @@ pub fn start(
     args: Vec<Val>,
     defaults: Vec<Val>,
 ) -> Result<Outcome, Trap> {
-    let stack = GuardedStack::new()
+    let stack = take_stack()
         .map_err(|e| Trap::host(format!("cannot map a stack for a resumable call: {e}")))?;
     let fiber = Box::new(Fiber {
         yielder: Cell::new(std::ptr::null()),
@@ -237,7 +269,7 @@ pub fn start(
         invoke(store, data, func, &args, &mut results).map(|()| results)
     }));
     let suspended = Suspended {
-        co: ManuallyDrop::new(co),
+        co: Some(co),
         fiber,
         entry: std::ptr::null_mut(),
         needed: 0,
@@ -314,7 +346,11 @@ impl Suspended {
             }
         }
         let restore = Restore(prev_fiber, prev_entry);
-        let result = self.co.resume(resume);
+        let Some(co) = self.co.as_mut() else {
+            drop(restore);
+            return Outcome::Finished(Err(Trap::host("the call has finished already")));
+        };
+        let result = co.resume(resume);
         self.entry = set_entry(prev_entry);
         drop(restore);
         match result {
@@ -322,7 +358,12 @@ impl Suspended {
                 self.needed = needed;
                 Outcome::OutOfFuel(self)
             }
-            CoroutineResult::Return(result) => Outcome::Finished(result),
+            CoroutineResult::Return(result) => {
+                if let Some(co) = self.co.take() {
+                    give_back(co.into_stack());
+                }
+                Outcome::Finished(result)
+            }
         }
     }
 }
@@ -334,12 +375,14 @@ fn wrong_store() -> Trap {
 
 impl Drop for Suspended {
     fn drop(&mut self) {
-        if self.co.done() {
-            // SAFETY: dropped once, here; a finished coroutine has no frames.
-            unsafe { ManuallyDrop::drop(&mut self.co) };
+        if let Some(co) = self.co.take()
+            && !co.done()
+        {
+            // An unfinished coroutine is abandoned as it is (see the module
+            // documentation): dropping it would unwind its frames, which the
+            // JIT's cannot be, and unmapping its stack could free memory lent
+            // elsewhere.
+            std::mem::forget(co);
         }
-        // An unfinished coroutine is abandoned as it is (see the module
-        // documentation): dropping it would unwind its frames, which the JIT's
-        // cannot be, and unmapping its stack could free memory lent elsewhere.
     }
 }

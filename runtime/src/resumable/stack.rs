@@ -10,6 +10,9 @@ use std::num::NonZeroUsize;
 /// million, a million JIT frames fit.
 pub const STACK_SIZE: usize = 1 << 30;
 
+/// Bytes at the top of a spare stack whose pages are kept committed.
+const KEPT_BYTES: usize = 1 << 20;
+
 /// Inaccessible bytes below each stack.
 const STACK_GUARD: usize = 64 << 10;
 
@@ -70,6 +73,26 @@ impl GuardedStack {
     /// One past the highest address: the initial stack pointer (16-byte aligned).
     pub fn top(&self) -> usize {
         self.map + self.len
+    }
+
+    /// Gives the pages a finished call touched back to the system, but for the
+    /// top [`KEPT_BYTES`] (which most calls stay within, and the next call
+    /// reuses), keeping the mapping for another call.
+    ///
+    /// # Errors
+    ///
+    /// The system's.
+    pub fn release_pages(&self) -> rustix::io::Result<()> {
+        // SAFETY: `[low, top - KEPT_BYTES)` is inside this stack's own mapping,
+        // and no frame lives on it (its call has finished); MADV_DONTNEED only
+        // drops its pages (they read as zeros when touched again).
+        unsafe {
+            rustix::mm::madvise(
+                self.low() as *mut std::ffi::c_void,
+                STACK_SIZE - KEPT_BYTES,
+                rustix::mm::Advice::LinuxDontNeed,
+            )
+        }
     }
 }
 
