@@ -19,9 +19,10 @@
 //!
 //! Reserving and unmapping 8 GiB of address space costs the kernel page-table
 //! work whatever was touched, so a dropped guarded reservation is kept for the
-//! next memory (up to [`POOLED_RESERVATIONS`] of them, process-wide): its
-//! accessible part is first replaced with fresh inaccessible pages, so the
-//! next memory starts zero-filled exactly like a new mapping.
+//! next memory (up to [`POOLED_RESERVATIONS`] of them, process-wide): the
+//! pages of its accessible part are given back to the system, so the next
+//! memory starts zero-filled exactly like a new mapping, and only the
+//! difference in size between the two changes protection.
 
 use std::ptr::NonNull;
 
@@ -182,47 +183,43 @@ fn reservation_sizes(want: usize, need: usize) -> impl Iterator<Item = usize> {
 /// Most guarded reservations kept for reuse (see the module documentation).
 pub const POOLED_RESERVATIONS: usize = 16;
 
-/// Guarded reservations of dropped memories, every byte inaccessible and
-/// zero-filled on first access; their base addresses.
-static RESERVATION_POOL: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+/// Guarded reservations of dropped memories: base address, and how many
+/// bytes from it are accessible (read-write, their pages given back, so
+/// zero-filled on first access); the rest is inaccessible.
+static RESERVATION_POOL: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
 
-/// A guarded reservation: one from the pool, or a new one.
-fn reserve_guarded() -> rustix::io::Result<NonNull<u8>> {
+/// A guarded reservation and how many of its first bytes are accessible
+/// (zero-filled): one from the pool, or a new one (none accessible).
+fn reserve_guarded() -> rustix::io::Result<(NonNull<u8>, usize)> {
     let pooled = RESERVATION_POOL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .pop();
-    match pooled.and_then(|base| NonNull::new(base as *mut u8)) {
-        Some(base) => Ok(base),
-        None => reserve(GUARDED_RESERVATION),
+    match pooled.and_then(|(base, len)| Some((NonNull::new(base as *mut u8)?, len))) {
+        Some(found) => Ok(found),
+        None => reserve(GUARDED_RESERVATION).map(|base| (base, 0)),
     }
 }
 
 /// Gives back guarded reservation `base`, whose first `len` bytes were
-/// accessible: they are replaced with fresh inaccessible pages (zero-filled
-/// when next made accessible) and the reservation joins the pool, or, if the
-/// pool is full or the replacement fails, it is unmapped.
+/// accessible: their pages are given back to the system (they read as
+/// zeros when next touched; the protection stays, so that a memory of the
+/// same size needs no change of it) and the reservation joins the pool, or,
+/// if the pool is full or that fails, it is unmapped.
 fn release_guarded(base: NonNull<u8>, len: usize) {
     let mut pool = RESERVATION_POOL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     if pool.len() < POOLED_RESERVATIONS {
         // SAFETY: `[base, base + len)` lies inside the caller's reservation, which
-        // nothing refers to any more; MAP_FIXED replaces exactly that range.
+        // nothing refers to any more; MADV_DONTNEED only drops its pages.
         let fresh = len == 0
             || unsafe {
-                rustix::mm::mmap_anonymous(
-                    base.as_ptr().cast(),
-                    len,
-                    rustix::mm::ProtFlags::empty(),
-                    rustix::mm::MapFlags::PRIVATE
-                        | rustix::mm::MapFlags::NORESERVE
-                        | rustix::mm::MapFlags::FIXED,
-                )
+                rustix::mm::madvise(base.as_ptr().cast(), len, rustix::mm::Advice::LinuxDontNeed)
             }
             .is_ok();
         if fresh {
-            pool.push(base.as_ptr() as usize);
+            pool.push((base.as_ptr() as usize, len));
             return;
         }
     }
@@ -270,12 +267,12 @@ impl LinearMemory {
             bytes: ty.limits.min.saturating_mul(PAGE_SIZE),
             error: "larger than the host's address space".into(),
         })?;
-        let (base, reserved) = if config.guard && ty.index == IndexType::I32 {
-            let base = reserve_guarded().map_err(|e| MemoryError::Reserve {
+        let (base, reserved, accessible) = if config.guard && ty.index == IndexType::I32 {
+            let (base, accessible) = reserve_guarded().map_err(|e| MemoryError::Reserve {
                 bytes: GUARDED_RESERVATION as u64,
                 error: e.to_string(),
             })?;
-            (base, GUARDED_RESERVATION)
+            (base, GUARDED_RESERVATION, accessible)
         } else {
             // A maximum past the address space (2^48 pages is 2^64 bytes) starts
             // the halving at half of it.
@@ -301,20 +298,48 @@ impl LinearMemory {
                 });
             };
             max_pages = max_pages.min(size as u64 / PAGE_SIZE);
-            (base, size)
+            (base, size, 0)
         };
         let mut mem = LinearMemory {
-            view: MemoryView { base, len: 0 },
+            view: MemoryView {
+                base,
+                len: accessible,
+            },
             reserved,
             max_pages,
             ty,
         };
+        // A pooled reservation may have more accessible than this memory's size.
+        mem.revoke_past(min_bytes)
+            .map_err(|error| MemoryError::Reserve {
+                bytes: min_bytes as u64,
+                error,
+            })?;
         mem.set_len(min_bytes)
             .map_err(|error| MemoryError::Reserve {
                 bytes: min_bytes as u64,
                 error,
             })?;
         Ok(mem)
+    }
+
+    /// Makes the bytes past the first `len` inaccessible, if any are
+    /// accessible (only for a pooled reservation, before the memory is used).
+    fn revoke_past(&mut self, len: usize) -> Result<(), String> {
+        if self.view.len > len {
+            // SAFETY: [len, view.len) lies inside our own reservation, accessible
+            // and unused (the memory is being made), and nothing else maps it.
+            unsafe {
+                rustix::mm::mprotect(
+                    self.view.base.as_ptr().add(len).cast(),
+                    self.view.len - len,
+                    rustix::mm::MprotectFlags::empty(),
+                )
+            }
+            .map_err(|e| e.to_string())?;
+            self.view.len = len;
+        }
+        Ok(())
     }
 
     /// Makes the first `len` bytes accessible (`len` only ever grows).
