@@ -231,7 +231,7 @@ pub struct InstanceData {
     /// Store-wide signature of each of the module's types.
     pub sigs: Vec<SigId>,
     /// Exports by name.
-    pub exports: HashMap<String, Extern>,
+    pub exports: HashMap<String, Extern, foldhash::fast::RandomState>,
     /// The execution tier's compiled form of the module (the tier downcasts it).
     pub code: Arc<dyn Any + Send + Sync>,
 }
@@ -322,7 +322,7 @@ pub struct Store {
     /// The declared supertype of each signature.
     pub sig_supers: Vec<Option<SigId>>,
     /// Canonical recursion groups, to the id of their first type.
-    sig_ids: HashMap<RecGroupKey, SigId>,
+    sig_ids: HashMap<RecGroupKey, SigId, foldhash::fast::RandomState>,
     /// Fuel left, when metering is on.
     pub fuel: u64,
     /// The engine's epoch counter, the store's deadline and its callback
