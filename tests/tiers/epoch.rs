@@ -28,6 +28,7 @@ tier_tests!(
     a_panicking_callback_unwinds_to_the_caller,
     a_thread_stops_an_inner_loop,
     a_host_function_sets_a_deadline_the_running_call_sees,
+    a_thread_stops_loops_that_call,
 );
 
 /// Most ticks the interrupting thread gives before it gives up.
@@ -39,6 +40,12 @@ const MAX_TICKS: usize = 200;
 const SPIN: &str = r#"(module
   (global $turns (export "turns") (mut i32) (i32.const 0))
   (func (export "spin") (loop br 0))
+  (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (func $caller (param i32) (result i32) (call $leaf (local.get 0)))
+  (func (export "spin_calling_a_leaf") (local $x i32)
+    (loop $l (local.set $x (call $leaf (local.get $x))) (br $l)))
+  (func (export "spin_calling_a_caller") (local $x i32)
+    (loop $l (local.set $x (call $caller (local.get $x))) (br $l)))
   (func (export "inner_spin") (param i32)
     (loop $outer
       (loop $inner (br_if $inner (i32.eqz (local.get 0))))
@@ -385,4 +392,16 @@ fn a_host_function_sets_a_deadline_the_running_call_sees(tier: Tier) {
     assert_eq!(err.trap().and_then(Trap::code), Some(TrapCode::Interrupt));
     store.set_epoch_deadline(1_000);
     assert_eq!(run.call(&mut store, 5).expect("runs"), 5);
+}
+
+/// Loops whose every iteration calls a function: one without calls (the loop
+/// header's check stops it), one that calls (in the JIT, the callee's entry
+/// check stops it: the loop header has none of its own).
+fn a_thread_stops_loops_that_call(tier: Tier) {
+    for name in ["spin_calling_a_leaf", "spin_calling_a_caller"] {
+        let mut p = load(tier);
+        p.store.set_epoch_deadline(1);
+        let trap = interrupted(&mut p, name, &[]);
+        assert_eq!(trap.code(), Some(TrapCode::Interrupt), "{name}");
+    }
 }

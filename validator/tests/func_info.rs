@@ -290,3 +290,20 @@ fn large_modules_give_the_same_answers_in_the_same_order() {
         );
     }
 }
+
+#[test]
+fn calls_are_recorded() {
+    let info = validate(
+        r#"(module
+          (type $t (func))
+          (table 1 funcref)
+          (func $leaf (loop br 0))
+          (func (call $leaf))
+          (func (call_indirect (type $t) (i32.const 0)))
+          (func (return_call $leaf))
+          (func (param (ref $t)) (call_ref $t (local.get 0))))"#,
+    )
+    .expect("valid");
+    let calls: Vec<bool> = info.funcs.iter().map(|f| f.calls).collect();
+    assert_eq!(calls, [false, true, true, true, true]);
+}

@@ -60,7 +60,7 @@ impl FuncState<'_, '_> {
     /// read again (`signals.rs`). One load per iteration, no compare, no
     /// branch, no call: a loop without calls stays a leaf.
     pub(super) fn check_epoch(&mut self) {
-        if !self.env.options.epoch_interruption {
+        if !self.env.options.epoch_interruption || self.loop_calls_a_checked_function() {
             return;
         }
         let pointer = self.env.pointer();
@@ -74,6 +74,37 @@ impl FuncState<'_, '_> {
         // drop an inner loop's poll after the outer loop's).
         let poll = MemFlagsData::new().with_trap_code(Some(vmctx::EPOCH_POLL));
         self.b.ins().atomic_load(types::I8, poll, page);
+    }
+
+    /// Whether every iteration of the loop starting at the current instruction
+    /// calls a defined function that checks the epoch on entry (one that
+    /// calls anything): the loop's straight-line start, before any
+    /// instruction that could branch or leave, holds a direct `call` of one.
+    /// Its header then needs no check of its own: each iteration passes the
+    /// callee's.
+    fn loop_calls_a_checked_function(&self) -> bool {
+        use kiln_parser::Instr;
+        let imported = self.env.num_imported_funcs();
+        for instr in self.body.iter().skip(self.pos + 1) {
+            match instr {
+                Instr::Call(f) => {
+                    let checked = (f.0 as usize)
+                        .checked_sub(imported as usize)
+                        .and_then(|def| self.env.info.funcs.get(def))
+                        .is_some_and(|info| info.calls);
+                    if checked {
+                        return true;
+                    }
+                }
+                // Other calls return (or trap) to the next instruction.
+                Instr::CallIndirect { .. } | Instr::CallRef(_) => {}
+                // Any other control instruction (the fuel model's list, which a
+                // new one must join) may branch back to the header or leave.
+                other if kiln_runtime::fuel::ends_run(other) => return false,
+                _ => {}
+            }
+        }
+        false
     }
 
     /// With epoch interruption on, at a function entry: the stack-limit

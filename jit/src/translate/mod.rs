@@ -366,20 +366,13 @@ impl FuncTranslator {
             depth_in: Value::from_u32(0),
             depth_out: Value::from_u32(0),
             results: &env.func_type(env.num_imported_funcs() + def).results,
-            calls: instrs.iter().any(|i| {
-                matches!(
-                    i,
-                    kiln_parser::Instr::Call(_)
-                        | kiln_parser::Instr::CallIndirect { .. }
-                        | kiln_parser::Instr::CallRef(_)
-                        | kiln_parser::Instr::ReturnCall(_)
-                        | kiln_parser::Instr::ReturnCallIndirect { .. }
-                        | kiln_parser::Instr::ReturnCallRef(_)
-                )
-            }),
+            calls: info.calls,
+            body: instrs,
+            pos: 0,
         };
         state.prologue(info)?;
         for (i, instr) in instrs.iter().enumerate() {
+            state.pos = i;
             if state.reachable
                 && let Some(&cost) = state.s.charges.get(i)
                 && cost > 0
@@ -419,6 +412,10 @@ pub(crate) struct FuncState<'a, 'e> {
     /// stack at its entry, and with it the epoch (one without calls ends, or
     /// loops, and its loop headers check).
     calls: bool,
+    /// The body being translated, and the index in it of the instruction
+    /// being translated (for a loop's look ahead: `metering.rs`).
+    body: &'a [kiln_parser::Instr],
+    pos: usize,
     /// The function's result types.
     results: &'e [ValType],
 }

@@ -41,6 +41,9 @@ pub struct FuncInfo {
     pub uses_typed_refs: bool,
     /// Whether the body uses an instruction of exception handling.
     pub uses_exceptions: bool,
+    /// Whether the body calls any function (`call`, `call_indirect`,
+    /// `call_ref`, or their `return_` forms).
+    pub calls: bool,
 }
 
 /// The shape of one structured control instruction.
@@ -146,6 +149,8 @@ pub(crate) struct FuncValidator<'c, 'm> {
     uses_typed_refs: bool,
     /// Whether the body uses an instruction of exception handling.
     uses_exceptions: bool,
+    /// Whether the body calls any function.
+    calls: bool,
     /// The error that stopped the decoding of the body, if any.
     failed: Option<Box<ValidationError>>,
 }
@@ -198,6 +203,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             max_depth: 0,
             uses_typed_refs: false,
             uses_exceptions: false,
+            calls: false,
             failed: None,
         }
     }
@@ -268,6 +274,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         self.max_depth = 0;
         self.uses_typed_refs = false;
         self.uses_exceptions = false;
+        self.calls = false;
         self.push_ctrl(
             FrameKind::Func,
             Types::Slice(&[]),
@@ -290,6 +297,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             blocks: self.blocks.as_slice().into(),
             uses_typed_refs: self.uses_typed_refs,
             uses_exceptions: self.uses_exceptions,
+            calls: self.calls,
         })
     }
 
@@ -577,16 +585,30 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             Instr::BrIf(l) => self.br_if(*l),
             Instr::BrTable(table) => self.br_table(table),
             Instr::Return => self.return_(),
-            Instr::Call(f) => self.call(*f),
-            Instr::CallIndirect { ty, table } => self.call_indirect(*ty, *table),
-            Instr::ReturnCall(f) => self.return_call(*f),
-            Instr::ReturnCallIndirect { ty, table } => self.return_call_indirect(*ty, *table),
+            Instr::Call(f) => {
+                self.calls = true;
+                self.call(*f)
+            }
+            Instr::CallIndirect { ty, table } => {
+                self.calls = true;
+                self.call_indirect(*ty, *table)
+            }
+            Instr::ReturnCall(f) => {
+                self.calls = true;
+                self.return_call(*f)
+            }
+            Instr::ReturnCallIndirect { ty, table } => {
+                self.calls = true;
+                self.return_call_indirect(*ty, *table)
+            }
             Instr::CallRef(ty) => {
                 self.uses_typed_refs = true;
+                self.calls = true;
                 self.call_ref(*ty)
             }
             Instr::ReturnCallRef(ty) => {
                 self.uses_typed_refs = true;
+                self.calls = true;
                 self.return_call_ref(*ty)
             }
             Instr::BrOnNull(l) => {
