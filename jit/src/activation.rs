@@ -116,6 +116,52 @@ impl Activation {
         unsafe { &mut *vm.activation.cast::<Activation>() }
     }
 
+    /// Runs host-side work `f` for a libcall of this entry (with the store and
+    /// host state, the store seeing the fuel compiled code left in `vm` and
+    /// `vm` getting back what `f` left, a panic caught), then takes again what
+    /// `vm` caches from the store, which `f` may have changed.
+    ///
+    /// # Errors
+    ///
+    /// `f`'s trap, or its panic, as the [`Pending`] to raise.
+    ///
+    /// # Safety
+    ///
+    /// `self.store` and `self.data` must be valid, with no live reference to
+    /// them elsewhere (compiled code waits for the libcall).
+    pub(crate) unsafe fn run_host(
+        &mut self,
+        vm: &mut VmContext,
+        f: impl FnOnce(&mut Store, &mut dyn Any) -> Result<(), Trap>,
+    ) -> Result<(), Pending> {
+        // SAFETY: see `# Safety`.
+        let (store, data) = unsafe { (&mut *self.store, &mut *self.data) };
+        if self.metered {
+            store.fuel = vm.fuel;
+        }
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *store, &mut *data)));
+        if self.metered {
+            vm.fuel = store.fuel;
+        }
+        // SAFETY: `store` and `data` are not used again.
+        unsafe { self.refresh(vm) };
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(trap)) => Err(Pending::from(trap)),
+            Err(panic) => Err(Pending::Panic(panic)),
+        }
+    }
+
+    /// For a `preserve_all` stub's target that cannot go on: records `pending`
+    /// (a trap or a panic) and returns the stack pointer that ends the entry as
+    /// trapped (see `stubs::preserve_all_stub!`).
+    pub(crate) fn end_entry(&mut self, vm: &mut VmContext, pending: Pending) -> usize {
+        self.pending = Some(pending);
+        vm.pending = 1;
+        crate::signals::trap_innermost_entry()
+    }
+
     /// Points the memory, global and table arrays (and `vm`'s function entries)
     /// at the store's current entities, and pokes the entry if the store's
     /// epoch deadline is reached: after anything that may have grown a

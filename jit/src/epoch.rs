@@ -8,13 +8,12 @@
 //! reached makes the page inaccessible again at once: the next loop header's
 //! poll calls the callback again, as every check does in the interpreter.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 
 use kiln_runtime::TrapCode;
 
-use crate::activation::{Activation, Pending};
-use crate::signals::{current_entry, trap_innermost_entry};
+use crate::activation::Activation;
+use crate::signals::current_entry;
 use crate::vmctx::VmContext;
 
 /// The slow path of the epoch checks: at a function entry, the stack pointer
@@ -39,7 +38,7 @@ unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, sp: usize) -> usize {
         }
     }
     if sp < act.stack_limit {
-        return trap_entry(act, vm, TrapCode::CallStackExhausted.into());
+        return act.end_entry(vm, TrapCode::CallStackExhausted.into());
     }
     0
 }
@@ -85,42 +84,24 @@ fn deadline(vm: &mut VmContext, act: &mut Activation) -> usize {
         if let Some(page) = &act.poll_page {
             page.rearm();
         }
-        // SAFETY: the entry's store and host state; compiled code is waiting for
-        // this call and holds no reference to them.
-        let (store, data) = unsafe { (&mut *act.store, &mut *act.data) };
         // The callback runs as a host call at the entry's depth (the compiled
         // code does not pass its own, which would keep it live in a register
-        // for the cold path).
-        store.depth = vm.depth;
-        if act.metered {
-            store.fuel = vm.fuel;
-        }
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            kiln_runtime::epoch::deadline_reached(&mut *store, &mut *data)
-        }));
-        if act.metered {
-            vm.fuel = store.fuel;
-        }
-        // SAFETY: `store` is not used again; the callback may have changed it.
-        // A deadline it left reached pokes the entry again, so the next check
-        // stops too.
-        unsafe { act.refresh(vm) };
+        // for the cold path). A deadline it leaves reached pokes the entry
+        // again (`Activation::refresh`), so the next check stops too.
+        let depth = vm.depth;
+        // SAFETY: the entry's store and host state; compiled code is waiting for
+        // this call and holds no reference to them.
+        let outcome = unsafe {
+            act.run_host(vm, |store, data| {
+                store.depth = depth;
+                kiln_runtime::epoch::deadline_reached(store, data)
+            })
+        };
         match outcome {
-            Ok(Ok(())) => 0,
-            // `deadline_reached` never returns an exception: an interruption is a
-            // trap.
-            Ok(Err(trap)) => trap_entry(act, vm, Pending::Trap(trap)),
-            Err(panic) => trap_entry(act, vm, Pending::Panic(panic)),
+            Ok(()) => 0,
+            Err(pending) => act.end_entry(vm, pending),
         }
     }
-}
-
-/// For a stub's target: records `pending` (a trap or a panic: never an
-/// exception) and returns the stack pointer that ends the entry as trapped.
-fn trap_entry(act: &mut Activation, vm: &mut VmContext, pending: Pending) -> usize {
-    act.pending = Some(pending);
-    vm.pending = 1;
-    trap_innermost_entry()
 }
 
 crate::stubs::preserve_all_stub! {

@@ -15,8 +15,6 @@
 //! never return: [`Libcall::Throw`] and [`Libcall::ThrowPending`], called with
 //! the `tail` convention (see `translate/exceptions.rs`).
 
-use std::panic::AssertUnwindSafe;
-
 use cranelift_codegen::ir::LibCall;
 use kiln_runtime::ops::{self, BulkOp};
 use kiln_runtime::{ExnAddr, ExnEntity, FuncAddr, RawRef, Store, Trap, TrapCode, Val};
@@ -317,14 +315,6 @@ unsafe extern "C" fn call_ref_slow(vmctx: *mut VmContext, depth: u32, raw: u32, 
     }
 }
 
-/// For a `preserve_all` stub's target: records `pending` (a trap or a panic)
-/// and returns the stack pointer that ends the entry as trapped (see
-/// `stubs::preserve_all_stub!`).
-fn trap_entry(act: &mut Activation, vm: &mut VmContext, pending: Pending) -> usize {
-    fail(act, vm, pending);
-    signals::trap_innermost_entry()
-}
-
 crate::stubs::preserve_all_stub! {
     /// [`out_of_fuel`] for the `preserve_all` convention.
     ///
@@ -347,24 +337,20 @@ crate::stubs::preserve_all_stub! {
 unsafe extern "C" fn out_of_fuel(vmctx: *mut VmContext, needed: u64) -> usize {
     // SAFETY: see `# Safety`.
     let (vm, act) = unsafe { parts(vmctx) };
-    // SAFETY: the entry's store; compiled code is waiting for this call and holds
-    // no reference to it.
-    let store = unsafe { &mut *act.store };
-    store.fuel = vm.fuel;
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        while store.fuel < needed {
-            kiln_runtime::resumable::out_of_fuel(&mut *store, needed)?;
-        }
-        Ok::<(), Trap>(())
-    }));
-    vm.fuel = store.fuel;
-    // SAFETY: `store` is not used again; the host may have changed it while the
-    // call was suspended.
-    unsafe { act.refresh(vm) };
+    // SAFETY: the entry's store and host state; compiled code is waiting for
+    // this call and holds no reference to them. The host may change the store
+    // while the call is suspended: `run_host` takes it again after.
+    let outcome = unsafe {
+        act.run_host(vm, |store, _| {
+            while store.fuel < needed {
+                kiln_runtime::resumable::out_of_fuel(store, needed)?;
+            }
+            Ok(())
+        })
+    };
     match outcome {
-        Ok(Ok(())) => 0,
-        Ok(Err(trap)) => trap_entry(act, vm, Pending::Trap(trap)),
-        Err(panic) => trap_entry(act, vm, Pending::Panic(panic)),
+        Ok(()) => 0,
+        Err(pending) => act.end_entry(vm, pending),
     }
 }
 
