@@ -165,6 +165,14 @@ impl Func {
     }
 }
 
+/// Result slots for `Results`, each its type's default.
+pub(crate) fn default_results<Results: WasmResults>() -> Vec<Val> {
+    Results::types()
+        .iter()
+        .map(|t| Val::default_for(*t))
+        .collect()
+}
+
 /// The call from the host of the tier `engine` runs on.
 pub(crate) fn tier_invoke(engine: &Engine) -> kiln_runtime::resumable::InvokeFn {
     match engine.config().strategy {
@@ -240,10 +248,7 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
     /// [`Error::Trap`] if it traps, [`Error::Store`] for another store.
     pub fn call(&self, store: impl AsContextMut, params: Params) -> Result<Results, Error> {
         let args = params.into_vals();
-        let mut results = Results::types()
-            .iter()
-            .map(|t| Val::default_for(*t))
-            .collect::<Vec<_>>();
+        let mut results = default_results::<Results>();
         self.func.call(store, &args, &mut results)?;
         Results::from_vals(&results).ok_or_else(|| Error::Type("unexpected result types".into()))
     }

@@ -66,7 +66,9 @@ pub use kiln_validator::{
 };
 pub use linker::{InstancePre, Linker};
 pub use module::{ExternType, Module};
-pub use resumable::{ResumableCall, ResumableInvocation};
+pub use resumable::{
+    ResumableCall, ResumableInvocation, TypedResumableCall, TypedResumableInvocation,
+};
 pub use store::{
     AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut, UpdateDeadline,
 };

@@ -5,13 +5,14 @@
 //! is `kiln_runtime::resumable`'s.
 
 use std::any::Any;
+use std::marker::PhantomData;
 
 use kiln_runtime::Val;
 use kiln_runtime::resumable::{self, Outcome, Suspended};
 
-use crate::func::{finish_call, tier_invoke};
+use crate::func::{default_results, finish_call, tier_invoke};
 use crate::store::StoreId;
-use crate::{AsContextMut, Error, Func};
+use crate::{AsContextMut, Error, Func, TypedFunc, WasmParams, WasmResults};
 
 /// How a resumable call's run ended.
 #[derive(Debug)]
@@ -155,6 +156,85 @@ fn finish(
         }
         Outcome::Finished(Err(trap)) => {
             finish_call(rt, Err(trap)).map(|()| ResumableCall::Finished)
+        }
+    }
+}
+
+/// How a typed resumable call's run ended ([`TypedFunc::call_resumable`]).
+#[derive(Debug)]
+#[must_use = "a call that ran out of fuel goes on only when resumed"]
+pub enum TypedResumableCall<Results> {
+    /// The call returned these results.
+    Finished(Results),
+    /// The call ran out of fuel; add fuel and resume it.
+    OutOfFuel(TypedResumableInvocation<Results>),
+}
+
+/// A typed call stopped at a fuel check, waiting for fuel (see
+/// [`ResumableInvocation`]).
+#[derive(Debug)]
+pub struct TypedResumableInvocation<Results> {
+    call: ResumableInvocation,
+    _results: PhantomData<fn() -> Results>,
+}
+
+impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
+    /// Calls the function like [`TypedFunc::call`], except that running out
+    /// of fuel does not end the call (see [`Func::call_resumable`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`TypedFunc::call`], without `out of fuel`.
+    pub fn call_resumable(
+        &self,
+        store: impl AsContextMut,
+        params: Params,
+    ) -> Result<TypedResumableCall<Results>, Error> {
+        let args = params.into_vals();
+        let mut results = default_results::<Results>();
+        let call = self.func().call_resumable(store, &args, &mut results)?;
+        typed_outcome(call, &results)
+    }
+}
+
+impl<Results: WasmResults> TypedResumableInvocation<Results> {
+    /// The fuel the stopped check needs (see
+    /// [`ResumableInvocation::required_fuel`]).
+    pub fn required_fuel(&self) -> u64 {
+        self.call.required_fuel()
+    }
+
+    /// Goes on with the call (see [`ResumableInvocation::resume`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResumableInvocation::resume`].
+    pub fn resume(self, store: impl AsContextMut) -> Result<TypedResumableCall<Results>, Error> {
+        let mut results = default_results::<Results>();
+        let call = self.call.resume(store, &mut results)?;
+        typed_outcome(call, &results)
+    }
+
+    /// Ends the call with `out of fuel` (see [`ResumableInvocation::cancel`]).
+    pub fn cancel(self, store: impl AsContextMut) -> Error {
+        self.call.cancel(store)
+    }
+}
+
+/// A run's outcome with its results read as `Results`.
+fn typed_outcome<Results: WasmResults>(
+    call: ResumableCall,
+    results: &[Val],
+) -> Result<TypedResumableCall<Results>, Error> {
+    match call {
+        ResumableCall::Finished => Results::from_vals(results)
+            .map(TypedResumableCall::Finished)
+            .ok_or_else(|| Error::Type("unexpected result types".into())),
+        ResumableCall::OutOfFuel(call) => {
+            Ok(TypedResumableCall::OutOfFuel(TypedResumableInvocation {
+                call,
+                _results: PhantomData,
+            }))
         }
     }
 }

@@ -18,6 +18,7 @@ tier_tests!(
     traps_and_exceptions_after_resuming,
     the_call_depth_limit_is_the_same_on_the_call_stack_of_a_resumable_call,
     another_store_is_refused,
+    typed_calls_resume_too,
 );
 
 /// Loops, memory and table instructions with dynamic costs, calls, a host
@@ -383,4 +384,32 @@ fn another_store_is_refused(tier: Tier) {
         waiting.resume(&mut other, &mut []),
         Err(Error::Store)
     ));
+}
+
+/// The typed form: results as Rust values, the same stops and totals.
+fn typed_calls_resume_too(tier: Tier) {
+    let (expected, fuel) = uninterrupted(tier, "fib", &[Val::I32(18)]);
+    let (mut store, instance) = setup(tier, |_| {});
+    let fib = instance
+        .get_typed_func::<i32, i32>(&store, "fib")
+        .expect("typed");
+    store.set_fuel(3).expect("fuel");
+    let mut given = 3;
+    let mut stops = 0;
+    let mut call = fib.call_resumable(&mut store, 18).expect("call");
+    let value = loop {
+        match call {
+            kiln::TypedResumableCall::Finished(v) => break v,
+            kiln::TypedResumableCall::OutOfFuel(waiting) => {
+                stops += 1;
+                let left = store.get_fuel().expect("fuel");
+                store.set_fuel(left + 500).expect("fuel");
+                given += 500;
+                call = waiting.resume(&mut store).expect("resume");
+            }
+        }
+    };
+    assert_eq!(Some(vec![Val::I32(value)]), expected.ok());
+    assert_eq!(given - store.get_fuel().expect("fuel"), fuel);
+    assert!(stops > 10);
 }
