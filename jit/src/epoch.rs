@@ -16,14 +16,12 @@ use crate::activation::Activation;
 use crate::signals::current_entry;
 use crate::vmctx::VmContext;
 
-/// The slow path of the epoch checks: at a function entry, the stack pointer
-/// `sp` (the compiled caller's, which the stub passes) was below
-/// `VmContext::stack_limit`; at a loop header, the limit was `POKED`. If the
-/// limit was poked (the epoch reached the
-/// store's deadline; see `kiln_runtime::epoch`), puts the real limit back and
-/// runs the store's deadline callback (as a host call at the entry's depth), which sets
-/// the next deadline, or records the `interrupt` trap (or the callback's);
-/// then, if `sp` is below the real limit, records `call stack exhausted`.
+/// The slow path of a function entry's check: the stack pointer `sp` (the
+/// compiled caller's, which the stub passes) was below
+/// `VmContext::stack_limit`. If the limit was poked (the epoch reached the
+/// store's deadline; see `kiln_runtime::epoch`), runs the deadline logic
+/// ([`deadline`]); then, if `sp` is below the real limit, ends the entry with
+/// `call stack exhausted`.
 ///
 /// # Safety
 ///
@@ -45,7 +43,8 @@ unsafe extern "C" fn epoch_reached(vmctx: *mut VmContext, sp: usize) -> usize {
 
 /// The slow path of a loop header's epoch check: its read of the poll page
 /// faulted, and the signal handler sent the thread here (through
-/// [`epoch_poll_stub`]), to run the deadline logic and then the read again.
+/// [`epoch_poll_stub`]), to run the deadline logic before it goes on past
+/// the read (or, if the read's length was not known, runs it again).
 ///
 /// # Safety
 ///
@@ -77,30 +76,28 @@ unsafe extern "C" fn epoch_polled() -> usize {
 /// poll page back, then runs the store's deadline logic. Returns 0 to go on,
 /// or the stack pointer that ends the entry as trapped.
 fn deadline(vm: &mut VmContext, act: &mut Activation) -> usize {
-    {
-        // Put the limit back before looking at the deadline: an advance after
-        // this pokes again.
-        vm.stack_limit.store(act.stack_limit, Ordering::Relaxed);
-        if let Some(page) = &act.poll_page {
-            page.rearm();
-        }
-        // The callback runs as a host call at the entry's depth (the compiled
-        // code does not pass its own, which would keep it live in a register
-        // for the cold path). A deadline it leaves reached pokes the entry
-        // again (`Activation::refresh`), so the next check stops too.
-        let depth = vm.depth;
-        // SAFETY: the entry's store and host state; compiled code is waiting for
-        // this call and holds no reference to them.
-        let outcome = unsafe {
-            act.run_host(vm, |store, data| {
-                store.depth = depth;
-                kiln_runtime::epoch::deadline_reached(store, data)
-            })
-        };
-        match outcome {
-            Ok(()) => 0,
-            Err(pending) => act.end_entry(vm, pending),
-        }
+    // Put the limit back before looking at the deadline: an advance after this
+    // pokes again.
+    vm.stack_limit.store(act.stack_limit, Ordering::Relaxed);
+    if let Some(page) = &act.poll_page {
+        page.rearm();
+    }
+    // The callback runs as a host call at the entry's depth (the compiled code
+    // does not pass its own, which would keep it live in a register for the
+    // cold path). A deadline it leaves reached pokes the entry again
+    // (`Activation::refresh`), so the next check stops too.
+    let depth = vm.depth;
+    // SAFETY: the entry's store and host state; compiled code is waiting for
+    // this call and holds no reference to them.
+    let outcome = unsafe {
+        act.run_host(vm, |store, data| {
+            store.depth = depth;
+            kiln_runtime::epoch::deadline_reached(store, data)
+        })
+    };
+    match outcome {
+        Ok(()) => 0,
+        Err(pending) => act.end_entry(vm, pending),
     }
 }
 
@@ -134,8 +131,8 @@ crate::stubs::preserve_all_stub! {
 /// as if the poll had called it: the faulting instruction's address is its
 /// return address. Saves the flags (the poll may sit between a compare and
 /// its branch), runs [`epoch_polled`] through [`epoch_poll_inner`] (which
-/// saves every register), restores the flags and returns to the poll, which
-/// reads the page again (readable now), unless the entry ended with a trap.
+/// saves every register), restores the flags and returns where the handler
+/// said (past the poll), unless the entry ended with a trap.
 ///
 /// # Safety
 ///

@@ -342,10 +342,7 @@ unsafe extern "C" fn out_of_fuel(vmctx: *mut VmContext, needed: u64) -> usize {
     // while the call is suspended: `run_host` takes it again after.
     let outcome = unsafe {
         act.run_host(vm, |store, _| {
-            while store.fuel < needed {
-                kiln_runtime::resumable::out_of_fuel(store, needed)?;
-            }
-            Ok(())
+            kiln_runtime::resumable::wait_for_fuel(store, needed)
         })
     };
     match outcome {

@@ -229,7 +229,7 @@ fn release_guarded(base: NonNull<u8>, len: usize) {
 }
 
 /// Reserves `size` bytes of inaccessible address space.
-fn reserve(size: usize) -> rustix::io::Result<NonNull<u8>> {
+pub(crate) fn reserve(size: usize) -> rustix::io::Result<NonNull<u8>> {
     // SAFETY: an anonymous private mapping at an address of the kernel's choosing
     // aliases nothing; PROT_NONE until pages are made accessible.
     let base = unsafe {

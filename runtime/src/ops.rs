@@ -46,13 +46,11 @@ pub fn byte_range(start: u64, n: u64, len: usize) -> Result<std::ops::Range<usiz
 
 /// Charges `units` of dynamic fuel when `metered`. If less is left, a
 /// resumable call waits for the host to add fuel
-/// ([`crate::resumable::out_of_fuel`]; the caller must then take again what it
+/// ([`crate::resumable::wait_for_fuel`]; the caller must then take again what it
 /// caches from the store); anywhere else it is `out of fuel`, and no charge.
 pub fn charge(store: &mut Store, metered: bool, units: u64) -> Result<(), Trap> {
     if metered {
-        while store.fuel < units {
-            crate::resumable::out_of_fuel(store, units)?;
-        }
+        crate::resumable::wait_for_fuel(store, units)?;
         store.fuel -= units;
     }
     Ok(())

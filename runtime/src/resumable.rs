@@ -5,14 +5,14 @@
 //! A resumable call runs on a stack of its own (a coroutine: [`start`] makes
 //! it, with `corosensei`), whatever its tier. Both tiers check fuel the same
 //! way (a metered run's cost, or an instruction's dynamic cost, against the
-//! fuel left) and, when too little is left, call [`out_of_fuel`] before they
+//! fuel left) and, when too little is left, call [`wait_for_fuel`] before they
 //! trap. Inside a resumable call on the same store, that function *suspends*
 //! the coroutine: control returns to the host, which gets a [`Suspended`]
 //! call. Every frame of the call (WebAssembly frames of either tier, host
 //! functions between them, the tiers' own Rust frames) stays as it is on the
-//! coroutine's stack. [`Suspended::resume`] switches back; [`out_of_fuel`]
-//! returns `Ok`, and the tier checks the same run's cost again, against the
-//! fuel the host set. A check that fails consumes nothing, so a call split at
+//! coroutine's stack. [`Suspended::resume`] switches back, and
+//! [`wait_for_fuel`] checks the same run's cost again, against the fuel the
+//! host set (suspending again if it is still too little). A check that fails consumes nothing, so a call split at
 //! any number of fuel points consumes exactly the fuel of an uninterrupted
 //! one, and computes the same results.
 //!
@@ -21,7 +21,7 @@
 //! the one the call started at, and the host may set fuel, make other calls
 //! (resumable ones too), grow memories, and so on. The tiers take again what
 //! they cache from the store (memory bases, fuel, epoch deadline) when
-//! [`out_of_fuel`] returns. The call's frames keep pointers to the store and
+//! [`wait_for_fuel`] returns. The call's frames keep pointers to the store and
 //! the host state, so they must not move meanwhile (the embedding API keeps
 //! both on the heap): [`Suspended::resume`] checks that it is given the same
 //! store (by address and by a never-reused id) and the same host state, and
@@ -130,17 +130,26 @@ pub fn current_stack() -> Option<(usize, usize, usize)> {
     (!fiber.is_null()).then(|| unsafe { (*fiber).bounds })
 }
 
-/// Called by a tier when a fuel check finds less than `needed` left in
-/// `store` (`store.fuel` up to date). Inside a resumable call of this store
-/// it suspends the call until the host resumes it, and returns `Ok` for the
-/// tier to check the fuel again (the host may have set it; the tier must also
-/// take again anything it caches from the store); anywhere else it returns
-/// the `out of fuel` trap at once.
+/// Called by a tier (or a dynamic charge) when a fuel check finds less than
+/// `needed` left in `store` (`store.fuel` up to date): returns once the store
+/// holds at least `needed`. Inside a resumable call of this store it
+/// suspends the call, as often as it takes, until the host has set that much
+/// and resumed it; the tier must then take again anything it caches from
+/// the store. Anywhere else it returns the `out of fuel` trap at once.
 ///
 /// # Errors
 ///
 /// `out of fuel`: outside a resumable call, or when the host cancels it.
-pub fn out_of_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
+pub fn wait_for_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
+    while store.fuel < needed {
+        out_of_fuel(store, needed)?;
+    }
+    Ok(())
+}
+
+/// One stop of [`wait_for_fuel`]: suspends the call of `store` running on
+/// this thread's stack, if there is one, until the host resumes it.
+fn out_of_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
     let fiber = FIBER.try_with(Cell::get).unwrap_or(std::ptr::null());
     // SAFETY: a non-null `FIBER` outlives every frame on its stack (this one).
     let Some(fiber) = (unsafe { fiber.as_ref() }) else {
@@ -226,8 +235,8 @@ impl std::fmt::Debug for Suspended {
 }
 
 /// Starts calling `func` of `store` with `args`, through the tier's `invoke`,
-/// on a stack of its own; `results` is how many results it has (each starts
-/// as a copy of the matching `Val` in `defaults`).
+/// on a stack of its own; `defaults` are its result slots (one per result,
+/// each of its type), which the finished call's results replace.
 ///
 /// The call's frames keep pointers to `store` and `data`: once it is
 /// suspended, it runs again only when [`Suspended::resume`] is given the same

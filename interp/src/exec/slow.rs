@@ -395,10 +395,8 @@ impl Executor<'_> {
     #[cold]
     #[inline(never)]
     fn wait_for_fuel(&mut self, needed: u64) -> Result<(), Trap> {
-        while self.store.fuel < needed {
-            kiln_runtime::resumable::out_of_fuel(self.store, needed)?;
-            self.refresh();
-        }
+        kiln_runtime::resumable::wait_for_fuel(self.store, needed)?;
+        self.refresh();
         Ok(())
     }
 

@@ -34,18 +34,8 @@ impl GuardedStack {
     /// The system's, when the address space cannot be mapped.
     pub fn new() -> rustix::io::Result<GuardedStack> {
         let len = STACK_SIZE + STACK_GUARD;
-        // SAFETY: a fresh private anonymous mapping with no address hint; the
-        // result is checked before use.
-        let map = unsafe {
-            rustix::mm::mmap_anonymous(
-                std::ptr::null_mut(),
-                len,
-                rustix::mm::ProtFlags::empty(),
-                rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::NORESERVE,
-            )?
-        };
         let stack = GuardedStack {
-            map: map as usize,
+            map: crate::memory::reserve(len)?.as_ptr() as usize,
             len,
         };
         // SAFETY: `[low, top)` lies inside the mapping just made, which nothing
@@ -76,7 +66,7 @@ impl GuardedStack {
     }
 
     /// Gives the pages a finished call touched back to the system, but for the
-    /// top [`KEPT_BYTES`] (which most calls stay within, and the next call
+    /// top megabyte (which most calls stay within, and the next call
     /// reuses), keeping the mapping for another call.
     ///
     /// # Errors
