@@ -60,6 +60,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// What the tiers are told when they compile a module for this configuration.
+    pub(crate) fn compile_options(&self) -> kiln_runtime::CompileOptions {
+        kiln_runtime::CompileOptions {
+            fuel: self.consume_fuel,
+            epoch_interruption: self.epoch_interruption,
+            canonicalize_nans: self.nan_canonicalization,
+            memory_guard: self.limits.memory.guard,
+        }
+    }
+
     /// The default configuration: the default [`Strategy`] (the JIT where
     /// Kiln has one), all supported features, no fuel.
     pub fn new() -> Config {

@@ -33,13 +33,20 @@
 //! without compiling it. This crate must stay a thin layer: decoding belongs
 //! to `kiln-parser`, validation to `kiln-validator`, execution to the tiers,
 //! and the store model to `kiln-runtime`.
+//!
+//! No `unsafe` code, with one exception: [`Module::deserialize`] is an
+//! `unsafe fn`, because it runs native code it did not compile (its
+//! `# Safety` section is the contract), and `artifact.rs` is the only module
+//! allowed `unsafe`.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::borrow::Cow;
 use std::path::Path;
 
+#[allow(unsafe_code)]
+pub mod artifact;
 mod engine;
 mod exn;
 mod externals;
@@ -60,7 +67,7 @@ pub use kiln_parser::{
     Features, FuncType, GlobalType, HeapType, IndexType, Limits, MemoryType, ParseError,
     ParseErrorKind, RefType, TableType, ValType,
 };
-pub use kiln_runtime::{ExnAddr, FuncAddr, ResourceLimiter, Trap, TrapCode, Val};
+pub use kiln_runtime::{ArtifactError, ExnAddr, FuncAddr, ResourceLimiter, Trap, TrapCode, Val};
 pub use kiln_validator::{
     ImplLimit, IndexSpace, ModuleError, ValidationError, ValidationErrorKind,
 };
@@ -116,6 +123,9 @@ pub enum Error {
     /// An object was used with a store it does not belong to.
     #[error("object used with a store it does not belong to")]
     Store,
+    /// A saved compiled module cannot be loaded ([`Module::deserialize`]).
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
 }
 
 impl Error {

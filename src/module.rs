@@ -31,6 +31,8 @@ pub struct Module {
 pub(crate) struct ModuleInner {
     pub(crate) engine: Engine,
     pub(crate) ir: Arc<kiln_parser::Module>,
+    /// The binary module, kept for [`Module::serialize`].
+    pub(crate) binary: Arc<[u8]>,
     /// The tier's compiled form (`kiln_interp::CompiledModule` or
     /// `kiln_jit::CompiledModule`, as the engine's strategy says).
     pub(crate) code: Arc<dyn std::any::Any + Send + Sync>,
@@ -49,15 +51,9 @@ impl Module {
         let ir = kiln_parser::parse(&binary, features)?;
         let info = kiln_validator::validate(&ir, features)?;
         let ir = Arc::new(ir);
-        let config = engine.config();
-        let options = kiln_runtime::CompileOptions {
-            fuel: config.consume_fuel,
-            epoch_interruption: config.epoch_interruption,
-            canonicalize_nans: config.nan_canonicalization,
-            memory_guard: config.limits.memory.guard,
-        };
+        let options = engine.config().compile_options();
         let info = Arc::new(info);
-        let code: Arc<dyn std::any::Any + Send + Sync> = match config.strategy {
+        let code: Arc<dyn std::any::Any + Send + Sync> = match engine.config().strategy {
             Strategy::Interpreter => Arc::new(
                 kiln_interp::CompiledModule::new(Arc::clone(&ir), info, options)
                     .map_err(compile_error)?,
@@ -71,6 +67,7 @@ impl Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
                 ir,
+                binary: binary.into(),
                 code,
             }),
         })
@@ -131,7 +128,7 @@ impl Module {
 
 /// A tier's refusal as the API reports it: what the tier does not run yet is
 /// [`Error::Unsupported`], anything else [`Error::Compile`].
-fn compile_error(e: kiln_runtime::CompileError) -> Error {
+pub(crate) fn compile_error(e: kiln_runtime::CompileError) -> Error {
     match e {
         kiln_runtime::CompileError::Unsupported { .. } => Error::Unsupported(e.to_string()),
         other => Error::Compile(other.to_string()),

@@ -12,6 +12,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use kiln::Features;
 
+mod cache;
+
 /// Kiln, a WebAssembly engine written from scratch.
 #[derive(Debug, Parser)]
 #[command(
@@ -57,7 +59,39 @@ enum Command {
     /// `_start` returns).
     ///
     /// A trap prints its message on stderr and exits 1.
+    ///
+    /// FILE may also be a compiled module written by `kiln compile`. Its
+    /// native code runs as it is, like an executable's: run only compiled
+    /// modules you made or trust as much. One that another version of Kiln
+    /// wrote, or that was compiled for another processor or with other
+    /// settings (`--fuel`), is refused with an error saying so.
+    ///
+    /// On the JIT, `kiln run` keeps every module it compiles in a cache
+    /// directory (`$KILN_CACHE_DIR`, else `$XDG_CACHE_HOME/kiln`, else
+    /// `~/.cache/kiln`) and loads it from there the next time instead of
+    /// compiling it again. An entry that is damaged or was written by
+    /// another version or for another processor is ignored and replaced.
     Run(RunArgs),
+    /// Compile a module to native code and save it, for `kiln run OUT`.
+    ///
+    /// The output holds the module and the JIT's code for this processor
+    /// and this version of Kiln; `kiln run` refuses it anywhere else. Prints
+    /// `compiled FILE to OUT` and exits 0.
+    Compile(CompileArgs),
+}
+
+#[derive(Debug, Args)]
+struct CompileArgs {
+    /// The module to compile (`.wasm` or `.wat`).
+    file: PathBuf,
+
+    /// Where to write the compiled module.
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+
+    /// Compile with fuel metering, for `kiln run --fuel N OUT`.
+    #[arg(long)]
+    fuel: bool,
 }
 
 /// Which execution tier `kiln run` uses.
@@ -112,7 +146,11 @@ struct RunArgs {
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
     envs: Vec<String>,
 
-    /// The module to run (`.wasm` or `.wat`).
+    /// Neither load the module from the compiled-module cache nor save it there.
+    #[arg(long)]
+    no_cache: bool,
+
+    /// The module to run (`.wasm`, `.wat`, or the output of `kiln compile`).
     file: PathBuf,
 
     /// Arguments for `--invoke`, or for a WASI program.
@@ -136,6 +174,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(args) => validate(args).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => run(args),
+        Command::Compile(args) => compile(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -161,6 +200,24 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
         return Err(anyhow::Error::new(e).context(shown.to_string()));
     }
     writeln!(std::io::stdout(), "valid").context("cannot write to stdout")?;
+    Ok(())
+}
+
+fn compile(args: &CompileArgs) -> anyhow::Result<()> {
+    let path = &args.file;
+    let shown = path.display();
+    let bytes = std::fs::read(path).with_context(|| format!("{shown}: cannot read the file"))?;
+    let mut config = kiln::Config::new();
+    config.strategy(kiln::Strategy::Jit).consume_fuel(args.fuel);
+    let engine = kiln::Engine::new(&config)?;
+    let module = kiln::Module::new(&engine, &bytes).map_err(|mut e| {
+        e.set_path(path);
+        anyhow::Error::new(e).context(shown.to_string())
+    })?;
+    let saved = module.serialize()?;
+    let out = args.output.display();
+    std::fs::write(&args.output, saved).with_context(|| format!("{out}: cannot write the file"))?;
+    writeln!(std::io::stdout(), "compiled {shown} to {out}").context("cannot write to stdout")?;
     Ok(())
 }
 
@@ -205,7 +262,8 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         config.max_memory_bytes(bytes);
     }
     let engine = kiln::Engine::new(&config)?;
-    let module = kiln::Module::new(&engine, &bytes).map_err(|mut e| {
+    let cache = args.engine == EngineArg::Jit && !args.no_cache;
+    let module = cache::module(&engine, &bytes, cache).map_err(|mut e| {
         e.set_path(path);
         anyhow::Error::new(e).context(shown.clone())
     })?;

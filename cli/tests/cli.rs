@@ -111,6 +111,11 @@ where
     let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .args(args)
         .current_dir(workspace_root())
+        // The compiled-module cache of these runs, not the user's.
+        .env(
+            "KILN_CACHE_DIR",
+            std::env::temp_dir().join("kiln-cli-test-cache"),
+        )
         .output()
         .expect("cannot run the kiln binary");
     Run {

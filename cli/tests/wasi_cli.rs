@@ -26,6 +26,11 @@ fn kiln_run<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>, stdin: &[u8]) ->
     let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .arg("run")
         .args(args)
+        // The compiled-module cache of these runs, not the user's.
+        .env(
+            "KILN_CACHE_DIR",
+            std::env::temp_dir().join("kiln-cli-test-cache"),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -112,6 +112,13 @@ impl CodeMemory {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
+
+    /// The code.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping holds `len` initialised bytes, is readable once
+        // published (read/execute), and is never written again while `self` lives.
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.len) }
+    }
 }
 
 impl Drop for CodeMemory {

@@ -12,6 +12,7 @@ use kiln_parser::Module;
 
 use crate::CompileOptions;
 use crate::code_memory::CodeMemory;
+use crate::reloc::LoadReloc;
 use crate::signals::{EntryState, TrapSite};
 use crate::unwind::CallSite;
 
@@ -40,6 +41,9 @@ pub struct CompiledModule {
     pub(crate) call_sites: Box<[CallSite]>,
     /// Largest stack frame of any compiled function, in bytes (for the stack limit).
     pub(crate) max_frame_size: u32,
+    /// The relocations a copy of the code at another address needs patched
+    /// again (absolute addresses, and calls of libcalls), sorted by offset.
+    pub(crate) relocs: Box<[LoadReloc]>,
     /// The options the code was compiled with.
     pub(crate) options: CompileOptions,
 }

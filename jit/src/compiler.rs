@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, UserFuncName};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
@@ -20,9 +19,10 @@ use cranelift_frontend::FunctionBuilderContext;
 use kiln_parser::{FuncType, Module};
 use kiln_validator::ModuleInfo;
 
-use crate::code_memory::{CodeMemory, CodeMemoryBuilder};
 use crate::compiled_module::{CompiledModule, FuncCode};
 use crate::libcalls::{Libcall, cranelift_libcall_address};
+use crate::link::{Piece, Relocation, Target, link};
+use crate::reloc::Symbol;
 use crate::signals::TrapSite;
 use crate::trampoline::{build_trampoline, trampoline_signature};
 use crate::translate::{
@@ -99,7 +99,7 @@ fn assemble(
     isa: &OwnedTargetIsa,
     options: CompileOptions,
 ) -> Result<CompiledModule, CompileError> {
-    let (code, offsets) = link(pieces, isa)?;
+    let (code, offsets, relocs) = link(pieces, isa)?;
     let funcs = trampoline_of
         .iter()
         .enumerate()
@@ -133,6 +133,7 @@ fn assemble(
         traps: traps.into(),
         call_sites: call_sites.into(),
         max_frame_size,
+        relocs: relocs.into(),
         options,
     })
 }
@@ -267,7 +268,7 @@ fn check_module(module: &Module) -> Result<(), CompileError> {
 }
 
 /// The host's ISA with Kiln's code generation settings.
-fn host_isa(options: CompileOptions) -> Result<OwnedTargetIsa, CompileError> {
+pub(crate) fn host_isa(options: CompileOptions) -> Result<OwnedTargetIsa, CompileError> {
     let mut flags = settings::builder();
     let verify = if cfg!(debug_assertions) {
         "true"
@@ -313,39 +314,6 @@ fn host_isa(options: CompileOptions) -> Result<OwnedTargetIsa, CompileError> {
     Ok(isa)
 }
 
-/// What a relocation points to.
-#[derive(Debug, Clone, Copy)]
-enum Target {
-    /// Defined function `n`'s body.
-    Func(u32),
-    /// A fixed address (a libcall).
-    Address(usize),
-    /// An offset inside the same piece.
-    Local(u32),
-}
-
-/// A place in a piece of code to patch once addresses are known.
-#[derive(Debug, Clone, Copy)]
-struct Relocation {
-    offset: u32,
-    kind: Reloc,
-    target: Target,
-    addend: i64,
-}
-
-/// One compiled function or trampoline, not yet placed.
-#[derive(Debug)]
-struct Piece {
-    bytes: Vec<u8>,
-    relocs: Vec<Relocation>,
-    /// Trap sites, at offsets within the piece.
-    traps: Vec<TrapSite>,
-    /// Call sites with an exception handler, at offsets within the piece.
-    call_sites: Vec<CallSite>,
-    /// Bytes of stack the function takes, return address included.
-    frame_size: u32,
-}
-
 /// Compiles `ctx.func` and takes out its code, relocations and frame size.
 fn compile(ctx: &mut Context, isa: &OwnedTargetIsa) -> Result<Piece, CompileError> {
     let names = ctx.func.params.user_named_funcs().clone();
@@ -366,23 +334,26 @@ fn compile(ctx: &mut Context, isa: &OwnedTargetIsa) -> Result<Piece, CompileErro
                 let name = &names[*name];
                 match name.namespace {
                     FUNC_NAMESPACE => Target::Func(name.index),
-                    LIBCALL_NAMESPACE => Target::Address(
-                        Libcall::from_index(name.index)
-                            .ok_or_else(|| {
-                                CompileError::Codegen(format!("unknown libcall {}", name.index))
-                            })?
-                            .address(),
-                    ),
+                    LIBCALL_NAMESPACE => {
+                        if Libcall::from_index(name.index).is_none() {
+                            return Err(CompileError::Codegen(format!(
+                                "unknown libcall {}",
+                                name.index
+                            )));
+                        }
+                        Target::Symbol(Symbol::Kiln(name.index))
+                    }
                     n => return Err(CompileError::Codegen(format!("unknown namespace {n}"))),
                 }
             }
             FinalizedRelocTarget::ExternalName(ExternalName::LibCall(call)) => {
-                Target::Address(cranelift_libcall_address(*call).ok_or_else(|| {
-                    CompileError::unsupported(
+                if cranelift_libcall_address(*call).is_none() {
+                    return Err(CompileError::unsupported(
                         TierName::Jit,
                         format!("code needing the libcall {call:?}"),
-                    )
-                })?)
+                    ));
+                }
+                Target::Symbol(Symbol::Cranelift(*call))
             }
             FinalizedRelocTarget::ExternalName(other) => {
                 return Err(CompileError::Codegen(format!(
@@ -415,82 +386,4 @@ fn compile(ctx: &mut Context, isa: &OwnedTargetIsa) -> Result<Piece, CompileErro
         call_sites,
         frame_size,
     })
-}
-
-/// Lays the pieces out in one code memory, patches every relocation and makes it
-/// executable. Returns the memory and each piece's offset.
-fn link(pieces: &[Piece], isa: &OwnedTargetIsa) -> Result<(CodeMemory, Vec<u32>), CompileError> {
-    let align = isa.function_alignment().preferred.max(16) as usize;
-    let mut offsets = Vec::with_capacity(pieces.len());
-    let mut len = 0usize;
-    for p in pieces {
-        len = len.next_multiple_of(align);
-        offsets.push(u32::try_from(len).map_err(|_| {
-            CompileError::unsupported(TierName::Jit, "more than 4 GiB of code".into())
-        })?);
-        len += p.bytes.len();
-    }
-    let mut mem = CodeMemoryBuilder::new(len)?;
-    let base = mem.base();
-    let bytes = mem.bytes_mut();
-    for (p, &at) in pieces.iter().zip(&offsets) {
-        let at = at as usize;
-        bytes[at..at + p.bytes.len()].copy_from_slice(&p.bytes);
-        for r in &p.relocs {
-            let target = match r.target {
-                Target::Func(f) => base + offsets[f as usize] as usize,
-                Target::Address(a) => a,
-                Target::Local(o) => base + at + o as usize,
-            };
-            patch(
-                bytes,
-                base,
-                at + r.offset as usize,
-                r.kind,
-                target,
-                r.addend,
-            )?;
-        }
-    }
-    Ok((mem.publish()?, offsets))
-}
-
-/// Applies one relocation at `bytes[at..]`, which will live at address `base + at`.
-fn patch(
-    bytes: &mut [u8],
-    base: usize,
-    at: usize,
-    kind: Reloc,
-    target: usize,
-    addend: i64,
-) -> Result<(), CompileError> {
-    let value = (target as i64).wrapping_add(addend);
-    let pc = (base + at) as i64;
-    let out_of_range = || CompileError::Codegen(format!("{kind:?} relocation out of range"));
-    match kind {
-        Reloc::Abs8 => bytes[at..at + 8].copy_from_slice(&value.to_le_bytes()),
-        Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
-            let delta = i32::try_from(value.wrapping_sub(pc)).map_err(|_| out_of_range())?;
-            bytes[at..at + 4].copy_from_slice(&delta.to_le_bytes());
-        }
-        Reloc::Arm64Call => {
-            // `bl`: a signed 26-bit word offset in the low bits of the instruction.
-            let delta = value.wrapping_sub(pc);
-            if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
-                return Err(out_of_range());
-            }
-            let mut insn = [0u8; 4];
-            insn.copy_from_slice(&bytes[at..at + 4]);
-            let insn = u32::from_le_bytes(insn);
-            let insn = (insn & 0xfc00_0000) | ((delta >> 2) as u32 & 0x03ff_ffff);
-            bytes[at..at + 4].copy_from_slice(&insn.to_le_bytes());
-        }
-        other => {
-            return Err(CompileError::unsupported(
-                TierName::Jit,
-                format!("code needing {other:?} relocations"),
-            ));
-        }
-    }
-    Ok(())
 }

@@ -42,6 +42,7 @@
 //! Traps are never caught.
 
 mod activation;
+mod artifact;
 mod code_memory;
 mod compiled_module;
 mod compiler;
@@ -49,6 +50,8 @@ mod cpu;
 mod epoch;
 mod invoke;
 mod libcalls;
+mod link;
+mod reloc;
 mod signals;
 mod stubs;
 mod trampoline;
@@ -58,6 +61,7 @@ mod unwind;
 mod unwind_tests;
 mod vmctx;
 
+pub use artifact::{CODE_FORMAT, host_fingerprint};
 pub use compiled_module::CompiledModule;
 pub use invoke::invoke;
 

@@ -12,6 +12,7 @@
 //! native code can reach a memory's base and length directly
 //! ([`memory::MemoryView`]) and never move when they grow.
 
+pub mod artifact;
 mod bulk_op;
 pub mod compile;
 pub mod fuel;
@@ -26,6 +27,7 @@ pub mod table;
 pub mod trap;
 pub mod value;
 
+pub use artifact::ArtifactError;
 pub use compile::{CompileError, CompileOptions, TierName};
 pub use limiter::{Limiter, ResourceLimiter};
 pub use memory::{LinearMemory, MemoryConfig, MemoryError, PAGE_SIZE};

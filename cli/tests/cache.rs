@@ -1,0 +1,344 @@
+//! `kiln compile`, `kiln run` of its output, and the compiled-module cache of
+//! `kiln run`: a module compiled in one process runs in another, and a saved
+//! module that is truncated, corrupted, from another version or for another
+//! processor is refused (given explicitly) or ignored and replaced (in the
+//! cache), never run.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sha2::{Digest, Sha256};
+
+const MAGIC_LEN: usize = 8;
+const CHECKSUM_LEN: usize = 32;
+
+/// A loop that runs long enough to use fuel, and a trap.
+const WAT: &str = r#"(module
+    (func (export "sum") (param $n i64) (result i64) (local $s i64)
+        (block $done (loop $next
+            (br_if $done (i64.eqz (local.get $n)))
+            (local.set $s (i64.add (local.get $s) (local.get $n)))
+            (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+            (br $next)))
+        (local.get $s))
+    (func (export "div") (param i32 i32) (result i32)
+        (i32.div_u (local.get 0) (local.get 1))))"#;
+
+/// A directory of its own under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("kiln-cache-test-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("a temporary directory");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Exit code, stdout and stderr of one `kiln` run with `cache` as its cache
+/// directory.
+fn kiln<S: AsRef<OsStr>>(cache: &Path, args: &[S]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .env("KILN_CACHE_DIR", cache)
+        .output()
+        .expect("run kiln");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// The cache entries in `dir`.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let Ok(list) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = list.map(|e| e.expect("a directory entry").path()).collect();
+    v.sort();
+    v
+}
+
+fn ok(out: (Option<i32>, String, String), stdout: &str) {
+    assert_eq!(out, (Some(0), stdout.to_owned(), String::new()));
+}
+
+#[test]
+fn compiled_modules_run_in_another_process() {
+    let tmp = TempDir::new();
+    let cache = tmp.0.join("cache");
+    let wat = tmp.0.join("m.wat");
+    fs::write(&wat, WAT).unwrap();
+    let out = tmp.0.join("m.kilnc");
+    let (code, stdout, _) = kiln(
+        &cache,
+        &[
+            OsStr::new("compile"),
+            wat.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        stdout,
+        format!("compiled {} to {}\n", wat.display(), out.display())
+    );
+    let run = |extra: &[&str], args: &[&str]| {
+        let mut a: Vec<&OsStr> = vec!["run".as_ref()];
+        a.extend(extra.iter().map(OsStr::new));
+        a.push(out.as_os_str());
+        a.extend(args.iter().map(OsStr::new));
+        kiln(&cache, &a)
+    };
+    ok(run(&["--invoke", "sum"], &["100000"]), "5000050000\n");
+    let (code, _, stderr) = run(&["--invoke", "div"], &["1", "0"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("integer divide by zero"), "{stderr}");
+    // Fuel needs a module compiled with fuel.
+    let (code, _, stderr) = run(&["--fuel", "10", "--invoke", "sum"], &["5"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("fuel off in the module, on in the engine"),
+        "{stderr}"
+    );
+    let (code, ..) = kiln(
+        &cache,
+        &[
+            OsStr::new("compile"),
+            "--fuel".as_ref(),
+            wat.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ],
+    );
+    assert_eq!(code, Some(0));
+    // The same fuel, to the unit, as the module compiled in the running process.
+    for fuel in ["1000", "10"] {
+        let saved = run(&["--fuel", fuel, "--invoke", "sum"], &["100"]);
+        let fresh = kiln(
+            &cache,
+            &[
+                "run",
+                "--no-cache",
+                "--fuel",
+                fuel,
+                "--invoke",
+                "sum",
+                wat.to_str().unwrap(),
+                "100",
+            ],
+        );
+        assert_eq!(saved, fresh);
+    }
+    // Compiled modules hold the JIT's code: the interpreter refuses them.
+    let (code, _, stderr) = run(&["--engine", "interp", "--invoke", "sum"], &["5"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("use the JIT"), "{stderr}");
+    assert!(
+        entries(&cache).is_empty(),
+        "running a compiled module caches nothing"
+    );
+}
+
+/// Ways a saved module goes bad, each with what `deserialize` says of it.
+fn tampered(good: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let mut corrupted = good.to_vec();
+    let at = corrupted.len() / 2;
+    corrupted[at] ^= 1;
+    let truncated = good[..good.len() - 100].to_vec();
+    let version = with_version(good, "0.0.0-other (code format 0)");
+    vec![
+        ("corrupted", corrupted),
+        ("truncated", truncated),
+        ("written by Kiln 0.0.0-other", version),
+        ("another processor", for_another_processor(good)),
+        ("truncated", b"\0kilnmod".to_vec()),
+    ]
+}
+
+/// `good` with its version string replaced and its length and checksum fixed.
+fn with_version(good: &[u8], version: &str) -> Vec<u8> {
+    let at = MAGIC_LEN + 8;
+    let old = u64::from_le_bytes(good[at..at + 8].try_into().unwrap()) as usize;
+    let mut out = good[..at].to_vec();
+    out.extend_from_slice(&(version.len() as u64).to_le_bytes());
+    out.extend_from_slice(version.as_bytes());
+    out.extend_from_slice(&good[at + 8 + old..good.len() - CHECKSUM_LEN]);
+    reseal(out)
+}
+
+/// `good` with one processor feature of its host fingerprint flipped
+/// (`isa.NAME=1` to `=0` or back), length and checksum fixed.
+fn for_another_processor(good: &[u8]) -> Vec<u8> {
+    let needle = b"\nisa.";
+    let at = good
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("an ISA flag in the fingerprint");
+    let eq = at + good[at..].iter().position(|&b| b == b'=').unwrap();
+    let mut out = good[..good.len() - CHECKSUM_LEN].to_vec();
+    out[eq + 1] = if out[eq + 1] == b'1' { b'0' } else { b'1' };
+    reseal(out)
+}
+
+fn reseal(mut body: Vec<u8>) -> Vec<u8> {
+    let len = (body.len() + CHECKSUM_LEN) as u64;
+    body[MAGIC_LEN..MAGIC_LEN + 8].copy_from_slice(&len.to_le_bytes());
+    let sum = Sha256::digest(&body);
+    body.extend_from_slice(&sum);
+    body
+}
+
+#[test]
+fn bad_compiled_modules_are_refused() {
+    let tmp = TempDir::new();
+    let cache = tmp.0.join("cache");
+    let wat = tmp.0.join("m.wat");
+    fs::write(&wat, WAT).unwrap();
+    let out = tmp.0.join("m.kilnc");
+    let (code, ..) = kiln(
+        &cache,
+        &[
+            OsStr::new("compile"),
+            wat.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ],
+    );
+    assert_eq!(code, Some(0));
+    let good = fs::read(&out).unwrap();
+    for (why, bad) in tampered(&good) {
+        let path = tmp.0.join("bad.kilnc");
+        fs::write(&path, &bad).unwrap();
+        let (code, stdout, stderr) = kiln(
+            &cache,
+            &["run", "--invoke", "sum", path.to_str().unwrap(), "3"],
+        );
+        assert_eq!((code, stdout.as_str()), (Some(1), ""), "{why}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: {}: ", path.display())) && stderr.contains(why),
+            "{why}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_cache_is_used_and_bad_entries_are_replaced() {
+    let tmp = TempDir::new();
+    let cache = tmp.0.join("cache");
+    let wat = tmp.0.join("m.wat");
+    fs::write(&wat, WAT).unwrap();
+    let run = || {
+        kiln(
+            &cache,
+            &["run", "--invoke", "sum", wat.to_str().unwrap(), "1000"],
+        )
+    };
+    ok(run(), "500500\n");
+    let list = entries(&cache);
+    assert_eq!(list.len(), 1, "{list:?}");
+    let entry = &list[0];
+    let good = fs::read(entry).unwrap();
+    // The entry is what `kiln compile` writes for the same module.
+    let out = tmp.0.join("m.kilnc");
+    kiln(
+        &cache,
+        &[
+            OsStr::new("compile"),
+            wat.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ],
+    );
+    assert_eq!(fs::read(&out).unwrap(), good);
+    // A hit leaves the entry as it is.
+    ok(run(), "500500\n");
+    assert_eq!(fs::read(entry).unwrap(), good);
+    for (why, bad) in tampered(&good) {
+        fs::write(entry, &bad).unwrap();
+        ok(run(), "500500\n");
+        assert!(
+            fs::read(entry).unwrap() == good,
+            "{why}: the entry was not replaced"
+        );
+    }
+    assert_eq!(entries(&cache), list, "no temporary file left behind");
+    // Other settings are other entries.
+    ok(
+        kiln(
+            &cache,
+            &[
+                "run",
+                "--fuel",
+                "100000",
+                "--invoke",
+                "sum",
+                wat.to_str().unwrap(),
+                "10",
+            ],
+        ),
+        "55\n",
+    );
+    assert_eq!(entries(&cache).len(), 2);
+}
+
+#[test]
+fn the_cache_can_be_bypassed() {
+    let tmp = TempDir::new();
+    let cache = tmp.0.join("cache");
+    let wat = tmp.0.join("m.wat");
+    fs::write(&wat, WAT).unwrap();
+    ok(
+        kiln(
+            &cache,
+            &[
+                "run",
+                "--no-cache",
+                "--invoke",
+                "sum",
+                wat.to_str().unwrap(),
+                "4",
+            ],
+        ),
+        "10\n",
+    );
+    ok(
+        kiln(
+            &cache,
+            &[
+                "run",
+                "--engine",
+                "interp",
+                "--invoke",
+                "sum",
+                wat.to_str().unwrap(),
+                "4",
+            ],
+        ),
+        "10\n",
+    );
+    assert!(entries(&cache).is_empty());
+    // An unwritable cache only costs the saving.
+    let file = tmp.0.join("not-a-directory");
+    fs::write(&file, "").unwrap();
+    ok(
+        kiln(
+            &file,
+            &["run", "--invoke", "sum", wat.to_str().unwrap(), "4"],
+        ),
+        "10\n",
+    );
+}
