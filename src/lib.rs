@@ -124,8 +124,15 @@ pub enum Error {
     #[error("object used with a store it does not belong to")]
     Store,
     /// A saved compiled module cannot be loaded ([`Module::deserialize`]).
+    /// (Boxed: it is rare, and the error stays 48 bytes.)
     #[error(transparent)]
-    Artifact(#[from] ArtifactError),
+    Artifact(Box<ArtifactError>),
+}
+
+impl From<ArtifactError> for Error {
+    fn from(e: ArtifactError) -> Error {
+        Error::Artifact(Box::new(e))
+    }
 }
 
 impl Error {

@@ -137,7 +137,7 @@ fn load(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
 
 fn artifact_error(r: Result<Module, Error>) -> ArtifactError {
     match r {
-        Err(Error::Artifact(e)) => e,
+        Err(Error::Artifact(e)) => *e,
         Err(other) => panic!("expected an artifact error, got {other}"),
         Ok(_) => panic!("expected an artifact error, the artifact loaded"),
     }
