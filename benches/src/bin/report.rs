@@ -76,7 +76,8 @@ use kiln_benches::programs::{self, PROGRAMS, Program};
 
 use crate::cell::{Cell, format_time};
 use crate::measure::{
-    Spec, measure_in_child, native_reference, time_instantiation, time_natives, time_startup,
+    Spec, measure_in_child, native_reference, time_instantiation, time_load, time_natives,
+    time_startup,
 };
 use crate::table::{Row, print_report};
 
@@ -422,6 +423,63 @@ fn measure_unit(
     rows
 }
 
+/// The time of one start-up of `wasm` on each engine, taking turns, `rounds`
+/// times after an untimed one: compile plus instantiate, or with `warm`,
+/// loading code saved once beforehand plus instantiate (a warm cache; engines
+/// without saved code get no cell). Progress printed; a failure sets `failed`.
+fn startups(
+    engines: &[EngineSlot],
+    wasm: &[u8],
+    rounds: usize,
+    warm: bool,
+    failed: &mut bool,
+) -> Vec<Cell> {
+    let names: Vec<&str> = engines.iter().map(|(n, _)| *n).collect();
+    let _ = std::io::stderr().flush();
+    let saved: Vec<Option<anyhow::Result<Vec<u8>>>> = engines
+        .iter()
+        .map(|(_, e)| match e {
+            Ok(e) if warm => e.serialize(wasm),
+            _ => None,
+        })
+        .collect();
+    let mut times: Vec<anyhow::Result<Vec<Vec<Duration>>>> = engines
+        .iter()
+        .zip(&saved)
+        .map(|((_, e), s)| match s {
+            Some(Err(e)) => Err(anyhow::anyhow!("{e:#}")),
+            _ => no_times_yet(e),
+        })
+        .collect();
+    let mut order = round_groups(&names).concat();
+    for round in 0..=rounds {
+        for &i in &order {
+            let (Ok(engine), Ok(done)) = (&engines[i].1, &mut times[i]) else {
+                continue;
+            };
+            let timed = match (&saved[i], warm) {
+                (_, false) => time_startup(engine.as_ref(), wasm),
+                (Some(Ok(bytes)), true) => time_load(engine.as_ref(), bytes),
+                _ => continue,
+            };
+            match timed {
+                Ok(t) if round > 0 => done.push(vec![t]),
+                Ok(_) => {}
+                Err(e) => times[i] = Err(e),
+            }
+        }
+        order.reverse();
+    }
+    times
+        .into_iter()
+        .enumerate()
+        .map(|(i, result)| {
+            let available = engines[i].1.is_ok() && (!warm || saved[i].is_some());
+            finish_cell(names[i], " ", available, result, failed)
+        })
+        .collect()
+}
+
 /// How many instantiations one timing of [`instantiations`] averages.
 const INSTANTIATIONS_PER_TIMING: u32 = 20;
 
@@ -524,35 +582,13 @@ fn main() -> anyhow::Result<()> {
     rows.sort_by_key(|r| r.scalar.is_some());
 
     let large = programs::find(programs::LARGE).context("the large program is listed")?;
-    eprint!("start-up of {}:", large.name);
-    let _ = std::io::stderr().flush();
     // One untimed start-up per engine, then rounds of one each, taking
     // turns as above; every round is paired.
     let startup_runs = (options.runs * options.processes).max(5);
-    let mut startup_times: Vec<anyhow::Result<Vec<Vec<Duration>>>> =
-        engines.iter().map(|(_, e)| no_times_yet(e)).collect();
-    let mut order = round_groups(&names).concat();
-    for round in 0..=startup_runs {
-        for &i in &order {
-            let (Ok(engine), Ok(rounds)) = (&engines[i].1, &mut startup_times[i]) else {
-                continue;
-            };
-            match time_startup(engine.as_ref(), large.wasm) {
-                Ok(t) if round > 0 => rounds.push(vec![t]),
-                Ok(_) => {}
-                Err(e) => startup_times[i] = Err(e),
-            }
-        }
-        order.reverse();
-    }
-    let startup: Vec<Cell> = startup_times
-        .into_iter()
-        .enumerate()
-        .map(|(i, result)| {
-            let (name, engine) = &engines[i];
-            finish_cell(name, " ", engine.is_ok(), result, &mut failed)
-        })
-        .collect();
+    eprint!("start-up of {}:", large.name);
+    let startup = startups(&engines, large.wasm, startup_runs, false, &mut failed);
+    eprint!("\nstart-up of {} from saved code:", large.name);
+    let warm = startups(&engines, large.wasm, startup_runs, true, &mut failed);
     eprintln!();
     let [linked, pre] = instantiations(&engines, large.wasm, startup_runs, &mut failed);
     eprintln!("\n");
@@ -560,6 +596,13 @@ fn main() -> anyhow::Result<()> {
         (
             format!("{} start-up (compile + instantiate)", large.name),
             startup,
+        ),
+        (
+            format!(
+                "{} start-up from saved code (load + instantiate)",
+                large.name
+            ),
+            warm,
         ),
         (
             format!("{} instantiation (`Linker::instantiate`)", large.name),

@@ -10,6 +10,7 @@ use super::{Compiled, Engine, Outcome};
 #[derive(Debug)]
 pub struct KilnEngine {
     engine: kiln::Engine,
+    strategy: Strategy,
     name: &'static str,
 }
 
@@ -81,7 +82,11 @@ impl KilnEngine {
             .epoch_interruption(bound == Bound::Epochs)
             .consume_fuel(bound == Bound::Fuel);
         let engine = kiln::Engine::new(&config)?;
-        Ok(KilnEngine { engine, name })
+        Ok(KilnEngine {
+            engine,
+            strategy,
+            name,
+        })
     }
 }
 
@@ -91,7 +96,23 @@ impl Engine for KilnEngine {
     }
 
     fn compile(&self, wasm: &[u8]) -> anyhow::Result<Box<dyn Compiled>> {
-        let module = Module::new(&self.engine, wasm)?;
+        self.prepare(Module::new(&self.engine, wasm)?)
+    }
+
+    fn serialize(&self, wasm: &[u8]) -> Option<anyhow::Result<Vec<u8>>> {
+        (self.strategy == Strategy::Jit).then(|| Ok(Module::new(&self.engine, wasm)?.serialize()?))
+    }
+
+    #[allow(unsafe_code)]
+    fn load(&self, saved: &[u8]) -> anyhow::Result<Box<dyn Compiled>> {
+        // SAFETY: the report loads only what `serialize` just saved.
+        self.prepare(unsafe { Module::deserialize(&self.engine, saved) }?)
+    }
+}
+
+impl KilnEngine {
+    /// `module` with a linker holding the WASI functions, pre-linked.
+    fn prepare(&self, module: Module) -> anyhow::Result<Box<dyn Compiled>> {
         let mut linker = Linker::new(&self.engine);
         kiln_wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
         let pre = linker.instantiate_pre(&module)?;

@@ -14,7 +14,8 @@
 //!   (Kiln's JIT, wasmtime) have compiled every function in
 //!   [`Engine::compile`].
 //! - start-up: [`Engine::compile`] plus [`Compiled::instantiate`], from the
-//!   module's bytes to an instance whose `_start` is ready to call.
+//!   module's bytes to an instance whose `_start` is ready to call; from a
+//!   warm cache, [`Engine::load`] of saved code plus the same instantiation.
 
 mod kiln;
 mod mini_wasi;
@@ -62,6 +63,23 @@ pub trait Engine {
     ///
     /// If the engine rejects the module.
     fn compile(&self, wasm: &[u8]) -> anyhow::Result<Box<dyn Compiled>>;
+
+    /// `wasm` compiled and saved as bytes that [`Engine::load`] takes back
+    /// (Kiln's `Module::serialize`, wasmtime's), what a compiled-code cache
+    /// keeps; `None` for an engine without saved code (interpreters).
+    fn serialize(&self, _wasm: &[u8]) -> Option<anyhow::Result<Vec<u8>>> {
+        None
+    }
+
+    /// Loads what [`Engine::serialize`] saved, without compiling: the start of
+    /// a run from a warm cache.
+    ///
+    /// # Errors
+    ///
+    /// If the engine refuses the bytes, or has no saved code.
+    fn load(&self, _saved: &[u8]) -> anyhow::Result<Box<dyn Compiled>> {
+        anyhow::bail!("{} saves no compiled code", self.name())
+    }
 }
 
 /// A module compiled by an [`Engine`], ready to instantiate.

@@ -33,7 +33,28 @@ impl Engine for WasmtimeEngine {
     }
 
     fn compile(&self, wasm: &[u8]) -> anyhow::Result<Box<dyn Compiled>> {
-        let module = Module::new(&self.engine, wasm)?;
+        self.prepare(Module::new(&self.engine, wasm)?)
+    }
+
+    fn serialize(&self, wasm: &[u8]) -> Option<anyhow::Result<Vec<u8>>> {
+        Some(
+            Module::new(&self.engine, wasm)
+                .and_then(|m| m.serialize())
+                .map_err(anyhow::Error::from),
+        )
+    }
+
+    #[allow(unsafe_code)]
+    fn load(&self, saved: &[u8]) -> anyhow::Result<Box<dyn Compiled>> {
+        // SAFETY: the report loads only what `serialize` just saved, with the
+        // same engine.
+        self.prepare(unsafe { Module::deserialize(&self.engine, saved) }?)
+    }
+}
+
+impl WasmtimeEngine {
+    /// `module` with a linker holding the WASI functions, pre-linked.
+    fn prepare(&self, module: Module) -> anyhow::Result<Box<dyn Compiled>> {
         let mut linker = Linker::new(&self.engine);
         define_wasi(&mut linker)?;
         // Imports MiniWasi lacks link, and trap if called.

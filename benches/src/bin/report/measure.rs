@@ -272,6 +272,14 @@ pub fn time_instantiation(
     Some(Ok(start.elapsed() / n))
 }
 
+/// The time of one start-up from saved code: loading `saved` (what
+/// `Engine::serialize` wrote) plus instantiate.
+pub fn time_load(engine: &dyn Engine, saved: &[u8]) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    engine.load(saved)?.instantiate()?;
+    Ok(start.elapsed())
+}
+
 /// The time of one start-up (compile plus instantiate) of `wasm`.
 pub fn time_startup(engine: &dyn Engine, wasm: &[u8]) -> anyhow::Result<Duration> {
     let start = Instant::now();
