@@ -434,17 +434,19 @@ fn a_directory_descriptor_cannot_be_redirected_through_a_symlink() {
     let (errno, fd) = g.open(3, "a/b", 2);
     assert_eq!(errno, 0);
     // Move b up a level (its link now points out of the box) and put a
-    // symlink where `a` was, so the descriptor's path would walk into it.
+    // symlink where `a` was, so that a descriptor that stood for the path
+    // `a/b` would now walk into it.
     assert_eq!(g.rename(3, "a/b", "b"), 0);
     assert_eq!(g.rename(3, "a", "a_old"), 0);
     assert_eq!(g.symlink("b/l", 3, "a"), 0);
-    assert_eq!(g.open(fd as i32, "x", 0).0, NOTCAPABLE);
-    assert_eq!(
-        g.on_path("path_create_directory", fd as i32, "made"),
-        NOTCAPABLE
-    );
+    // The descriptor holds the directory itself, so it follows b to its new
+    // place inside the box and never walks the link.
+    assert_eq!(g.open(fd as i32, "x", 0).0, Errno::NoEnt as i32);
+    assert_eq!(g.on_path("path_create_directory", fd as i32, "made"), 0);
+    assert!(granted.join("b/made").is_dir());
     // Kiln itself never follows the escaping link.
     assert_eq!(g.open(3, "b/l", 0).0, NOTCAPABLE);
+    assert_eq!(g.open(3, "a/x", 0).0, NOTCAPABLE);
     assert!(!scratch.0.join("t/b/made").exists());
 }
 
