@@ -474,6 +474,104 @@ fn moving_a_symlink_must_keep_it_inside() {
     assert!(std::fs::symlink_metadata(granted.join("up")).is_err());
 }
 
+/// What the guest got from one open in [`a_swapped_directory_never_leads_out`].
+#[derive(Debug, Default)]
+struct RaceTally {
+    attempts: u64,
+    read_inside: u64,
+    refused: u64,
+    other_errors: u64,
+    leaked: u64,
+}
+
+impl Guest {
+    /// Opens `path` in `dir` (following symlinks), reads up to 64 bytes and
+    /// closes it: the errno, and the bytes on success.
+    fn open_and_read(&mut self, dir: i32, path: &str) -> (i32, Vec<u8>) {
+        let (errno, fd) = self.open(dir, path, 0);
+        if errno != 0 {
+            return (errno, Vec::new());
+        }
+        // One iovec at 100: 64 bytes at 200; the count lands at 96.
+        self.write(100, &[200, 0, 0, 0, 64, 0, 0, 0]);
+        let read = self.errno("fd_read", &i32s(&[fd as i32, 100, 1, 96]));
+        assert_eq!(read, 0, "fd_read");
+        let bytes = self.read(200, self.u32_at(96) as usize);
+        assert_eq!(self.errno("fd_close", &i32s(&[fd as i32])), 0);
+        (errno, bytes)
+    }
+}
+
+/// A host thread keeps swapping a granted directory for a symlink that
+/// leads out of the grant (and back), while the guest opens files through
+/// it: no open ever yields a file outside. A path-checking sandbox loses
+/// this race (the check sees the directory, the open follows the link);
+/// resolving beneath a held handle cannot.
+#[test]
+fn a_swapped_directory_never_leads_out() {
+    use std::time::{Duration, Instant};
+
+    const SECRET: &[u8] = b"the secret";
+    let scratch = Scratch::new("swap-race");
+    let granted = scratch.0.join("box");
+    let outside = scratch.0.join("outside");
+    std::fs::create_dir_all(granted.join("sub")).expect("mkdir");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    std::fs::write(granted.join("sub/inside"), "inside").expect("write");
+    // The secret under both names the guest opens.
+    std::fs::write(outside.join("outside"), SECRET).expect("write");
+    std::fs::write(outside.join("inside"), SECRET).expect("write");
+    let mut g = Guest::with_memory(|b| {
+        b.preopened_dir(&granted, "/box").expect("preopen");
+    });
+
+    let swapper = {
+        let (sub, aside) = (granted.join("sub"), granted.join("sub.real"));
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut swaps = 0u64;
+            while swaps < 200_000 && start.elapsed() < Duration::from_secs(2) {
+                std::fs::rename(&sub, &aside).expect("move sub aside");
+                // Alternately an absolute link and a relative one.
+                let target = if swaps.is_multiple_of(2) {
+                    outside.clone()
+                } else {
+                    "../outside".into()
+                };
+                std::os::unix::fs::symlink(&target, &sub).expect("plant the link");
+                std::fs::remove_file(&sub).expect("remove the link");
+                std::fs::rename(&aside, &sub).expect("put sub back");
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+
+    let mut tally = RaceTally::default();
+    while !swapper.is_finished() {
+        for path in ["sub/inside", "sub/outside"] {
+            tally.attempts += 1;
+            match g.open_and_read(3, path) {
+                (0, bytes) if bytes == SECRET => tally.leaked += 1,
+                (0, bytes) => {
+                    assert_eq!(bytes, b"inside", "{path}");
+                    tally.read_inside += 1;
+                }
+                (NOTCAPABLE, _) => tally.refused += 1,
+                _ => tally.other_errors += 1,
+            }
+        }
+    }
+    let swaps = swapper.join().expect("the swapping thread");
+    assert_eq!(tally.leaked, 0, "a guest open left the grant: {tally:?}");
+    // Not vacuous: many opens raced many swaps, and both states were seen.
+    assert!(swaps >= 100, "{swaps} swaps");
+    assert!(tally.attempts >= 1000, "{tally:?}");
+    assert!(tally.read_inside > 0, "{tally:?}");
+    assert!(tally.refused > 0, "{tally:?}");
+    eprintln!("{swaps} swaps, {tally:?}");
+}
+
 #[test]
 fn contexts_can_move_between_threads() {
     fn is_send<T: Send>() {}
