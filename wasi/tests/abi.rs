@@ -474,6 +474,128 @@ fn moving_a_symlink_must_keep_it_inside() {
     assert!(std::fs::symlink_metadata(granted.join("up")).is_err());
 }
 
+/// The `path_*` and directory `fd_*` calls through held directory handles:
+/// symlink-follow flags, a trailing `/`, a symlink's own times, a link made
+/// through a symlink, and symlink targets checked from a subdirectory's
+/// descriptor.
+#[test]
+fn path_calls_through_held_directories() {
+    use std::os::unix::fs::MetadataExt;
+    const LOOP: i32 = Errno::Loop as i32;
+    let scratch = Scratch::new("held");
+    let granted = scratch.0.join("box");
+    std::fs::create_dir_all(granted.join("d")).expect("mkdir");
+    std::fs::write(granted.join("f"), "f").expect("write");
+    for (target, link) in [("f", "lf"), ("d", "ld"), ("/etc/passwd", "abs")] {
+        std::os::unix::fs::symlink(target, granted.join(link)).expect("symlink");
+    }
+    let mut g = Guest::with_memory(|b| {
+        b.preopened_dir(&granted, "/box").expect("preopen");
+    });
+    // path_filestat_get(3, flags, path) into 500: the file type at 516.
+    let filetype = |g: &mut Guest, flags: i32, path: &str| {
+        let [ptr, len] = g.path(2000, path);
+        let errno = g.errno(
+            "path_filestat_get",
+            &[Val::I32(3), Val::I32(flags), ptr, len, Val::I32(500)],
+        );
+        (errno, g.read(516, 1)[0])
+    };
+    assert_eq!(filetype(&mut g, 0, "lf"), (0, 7)); // the link itself
+    assert_eq!(filetype(&mut g, 1, "lf"), (0, 4)); // the file
+    assert_eq!(filetype(&mut g, 0, "ld/"), (0, 3)); // `/` follows
+    assert_eq!(filetype(&mut g, 1, "abs").0, NOTCAPABLE);
+    assert_eq!(g.open(3, "ld", 2).0, 0);
+    let [ptr, len] = g.path(2000, "lf");
+    let nofollow = [
+        Val::I32(3),
+        Val::I32(0),
+        ptr,
+        len,
+        Val::I32(0),
+        Val::I64(2),
+        Val::I64(0),
+        Val::I32(0),
+        Val::I32(0),
+    ];
+    assert_eq!(g.errno("path_open", &nofollow), LOOP);
+
+    // An absolute target can be read, though never followed.
+    let [ptr, len] = g.path(2000, "abs");
+    let args = [
+        Val::I32(3),
+        ptr,
+        len,
+        Val::I32(600),
+        Val::I32(64),
+        Val::I32(0),
+    ];
+    assert_eq!(g.errno("path_readlink", &args), 0);
+    assert_eq!(g.read(600, g.u32_at(0) as usize), b"/etc/passwd");
+
+    // A symlink's own modification time (fst_flags MTIM = 4), then the file's.
+    let set_mtime = |g: &mut Guest, flags: i32, secs: i64| {
+        let [ptr, len] = g.path(2000, "lf");
+        let ns = Val::I64(secs * 1_000_000_000);
+        let args = [
+            Val::I32(3),
+            Val::I32(flags),
+            ptr,
+            len,
+            Val::I64(0),
+            ns,
+            Val::I32(4),
+        ];
+        g.errno("path_filestat_set_times", &args)
+    };
+    assert_eq!(set_mtime(&mut g, 0, 1000), 0);
+    assert_eq!(set_mtime(&mut g, 1, 2000), 0);
+    let lstat = std::fs::symlink_metadata(granted.join("lf")).expect("lstat");
+    let stat = std::fs::metadata(granted.join("f")).expect("stat");
+    assert_eq!((lstat.mtime(), stat.mtime()), (1000, 2000));
+
+    // A link made through a symlink with SYMLINK_FOLLOW is the file's.
+    let [fp, fl] = g.path(2000, "lf");
+    let [tp, tl] = g.path(3000, "hard");
+    let args = [Val::I32(3), Val::I32(1), fp, fl, Val::I32(3), tp, tl];
+    assert_eq!(g.errno("path_link", &args), 0);
+    let hard = std::fs::symlink_metadata(granted.join("hard")).expect("lstat");
+    assert_eq!(hard.ino(), stat.ino());
+
+    // Through a subdirectory's descriptor: its depth counts for targets, and
+    // the directory calls that need it open for reading work.
+    let (errno, d) = g.open(3, "d", 2);
+    assert_eq!(errno, 0);
+    let d = d as i32;
+    assert_eq!(g.symlink("../f", d, "up"), 0);
+    assert_eq!(g.symlink("../../f", d, "out"), NOTCAPABLE);
+    assert_eq!(g.errno("fd_sync", &i32s(&[d])), 0);
+    let times = [
+        Val::I32(d),
+        Val::I64(0),
+        Val::I64(5_000_000_000),
+        Val::I32(4),
+    ];
+    assert_eq!(g.errno("fd_filestat_set_times", &times), 0);
+    let meta = std::fs::metadata(granted.join("d")).expect("stat");
+    assert_eq!(meta.mtime(), 5);
+    assert_eq!(g.errno("fd_filestat_get", &i32s(&[d, 500])), 0);
+    assert_eq!(g.read(508, 8), meta.ino().to_le_bytes());
+    let readdir = [
+        Val::I32(d),
+        Val::I32(1000),
+        Val::I32(4096),
+        Val::I64(0),
+        Val::I32(0),
+    ];
+    assert_eq!(g.errno("fd_readdir", &readdir), 0);
+    // ".", ".." and "up" (24-byte headers plus names).
+    assert_eq!(g.u32_at(0), 24 + 1 + 24 + 2 + 24 + 2);
+    // `..` reports the parent's inode.
+    let parent = std::fs::metadata(&granted).expect("stat").ino();
+    assert_eq!(g.read(1000 + 25 + 8, 8), parent.to_le_bytes());
+}
+
 /// What the guest got from one open in [`a_swapped_directory_never_leads_out`].
 #[derive(Debug, Default)]
 struct RaceTally {
