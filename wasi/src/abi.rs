@@ -108,6 +108,11 @@ impl From<io::Error> for Errno {
 
 /// The WASI error for a host I/O error: by the host's errno when it has
 /// one (exact), otherwise by the error's kind.
+///
+/// A `PermissionDenied` without an errno is cap-std's refusal of a path that
+/// leads out of its directory handle (an absolute path, a `..` too many, a
+/// symlink out; see `sandbox.rs`): [`Errno::NotCapable`]. A host's own
+/// refusal always carries its errno (`EACCES`, `EPERM`).
 pub fn from_io_error(e: &io::Error) -> Errno {
     if let Some(errno) = e.raw_os_error().and_then(from_host_errno) {
         return errno;
@@ -115,6 +120,7 @@ pub fn from_io_error(e: &io::Error) -> Errno {
     use io::ErrorKind as K;
     match e.kind() {
         K::NotFound => Errno::NoEnt,
+        K::PermissionDenied if e.raw_os_error().is_none() => Errno::NotCapable,
         K::PermissionDenied => Errno::Access,
         K::AlreadyExists => Errno::Exist,
         K::WouldBlock => Errno::Again,

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use cap_std::fs::Dir;
+
 use super::abi::{filetype, rights};
 use super::fd_table::{Descriptor, DirDesc, FdTable, Input, Kind, Output};
+use super::sandbox;
 
 /// Why a [`WasiCtx`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -219,7 +222,8 @@ pub(crate) fn stream_filetype(tty: bool) -> u8 {
 /// A preopened directory, as given to the builder.
 #[derive(Debug)]
 struct Preopen {
-    host: PathBuf,
+    /// The host directory, opened when it was granted.
+    dir: Dir,
     guest: String,
 }
 
@@ -296,12 +300,13 @@ impl WasiCtxBuilder {
     /// Grants the guest the host directory `host` under the name `guest`
     /// (what the program passes to `open`, for example `/data` or `.`).
     ///
-    /// The directory is resolved now (through symlinks, to its canonical
-    /// path); the guest can reach what is below it and nothing else.
+    /// The directory is opened now (following symlinks) and held open: the
+    /// guest can reach what is below it and nothing else, even if the host
+    /// path is later renamed or replaced.
     ///
     /// # Errors
     ///
-    /// [`WasiError::Preopen`] if `host` cannot be resolved,
+    /// [`WasiError::Preopen`] if `host` cannot be opened,
     /// [`WasiError::NotADirectory`] if it is not a directory.
     pub fn preopened_dir(
         &mut self,
@@ -309,15 +314,18 @@ impl WasiCtxBuilder {
         guest: impl Into<String>,
     ) -> Result<&mut Self, WasiError> {
         let path = host.as_ref();
-        let canonical = path.canonicalize().map_err(|source| WasiError::Preopen {
-            path: path.to_path_buf(),
-            source,
+        let dir = sandbox::open_preopen(path, cap_std::ambient_authority()).map_err(|source| {
+            if source.kind() == io::ErrorKind::NotADirectory {
+                WasiError::NotADirectory(path.to_path_buf())
+            } else {
+                WasiError::Preopen {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
         })?;
-        if !canonical.is_dir() {
-            return Err(WasiError::NotADirectory(path.to_path_buf()));
-        }
         self.preopens.push(Preopen {
-            host: canonical,
+            dir,
             guest: guest.into(),
         });
         Ok(self)
@@ -419,10 +427,10 @@ impl WasiCtxBuilder {
                     value: p.guest,
                 });
             }
-            let root: Arc<Path> = Arc::from(p.host.as_path());
+            let root = Arc::new(p.dir);
             let _ = fds.insert(Descriptor {
                 kind: Kind::Dir(DirDesc {
-                    unchecked_host: p.host,
+                    dir: Arc::clone(&root),
                     root,
                     preopen: Some(p.guest),
                     listing: None,

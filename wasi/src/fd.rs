@@ -1,11 +1,14 @@
 //! `fd_*`: reading, writing, seeking and inspecting open descriptors.
 
-use std::fs::{self, File, FileTimes, Metadata};
+use std::fs::{File, FileTimes};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirEntryExt, FileExt, FileTypeExt, MetadataExt};
+use std::os::unix::fs::{DirEntryExt, FileExt};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cap_fs_ext::OpenOptionsMaybeDirExt;
+use cap_std::fs::{FileType, FileTypeExt, Metadata, MetadataExt, OpenOptions};
 
 use super::Params;
 use super::abi::layout::{DIRENT_SIZE, FDSTAT_SIZE, FILESTAT_SIZE, PRESTAT_SIZE};
@@ -13,6 +16,7 @@ use super::abi::{Errno, fdflags, filetype, fstflags, whence};
 use super::ctx::{State, stream_filetype};
 use super::fd_table::{DirDesc, DirEntry, Kind};
 use super::memory::{GuestMemory, IoVec};
+use super::sandbox;
 
 /// Retries `op` while the host reports an interrupted call.
 fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
@@ -231,11 +235,19 @@ fn sync(st: &mut State, fd: u32, data_only: bool) -> Result<(), Errno> {
     match &mut st.fds.get_mut(fd)?.kind {
         Kind::File(f) if data_only => f.file.sync_data()?,
         Kind::File(f) => f.file.sync_all()?,
-        Kind::Dir(d) => File::open(d.host()?)?.sync_all()?,
+        Kind::Dir(d) => dir_file(d)?.sync_all()?,
         Kind::Output(o) => o.writer.flush()?,
         Kind::Input(_) => return Err(Errno::Inval),
     }
     Ok(())
+}
+
+/// The directory `d` opened for reading, as a file: what `fsync` and
+/// `futimens` need (a directory handle may be open for lookups only).
+fn dir_file(d: &DirDesc) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).maybe_dir(true);
+    Ok(d.dir.open_with(".", &options)?.into_std())
 }
 
 /// `fd_sync(fd) -> errno`
@@ -284,7 +296,7 @@ pub(crate) fn fd_allocate(
 }
 
 /// The WASI file type of a host file type.
-pub(crate) fn filetype_of(t: fs::FileType) -> u8 {
+pub(crate) fn filetype_of(t: FileType) -> u8 {
     if t.is_dir() {
         filetype::DIRECTORY
     } else if t.is_file() {
@@ -312,7 +324,7 @@ pub(crate) fn fd_fdstat_get(
     let ty = match &d.kind {
         Kind::Input(i) => stream_filetype(i.tty),
         Kind::Output(o) => stream_filetype(o.tty),
-        Kind::File(f) => filetype_of(f.file.metadata()?.file_type()),
+        Kind::File(f) => filetype_of(Metadata::from_file(&f.file)?.file_type()),
         Kind::Dir(_) => filetype::DIRECTORY,
     };
     let mut rec = [0u8; FDSTAT_SIZE as usize];
@@ -398,8 +410,8 @@ pub(crate) fn fd_filestat_get(
 ) -> Result<(), Errno> {
     let ptr = p.u32(1)?;
     match &st.fds.get(p.u32(0)?)?.kind {
-        Kind::File(f) => write_filestat(mem, ptr, &f.file.metadata()?),
-        Kind::Dir(d) => write_filestat(mem, ptr, &fs::metadata(d.host()?)?),
+        Kind::File(f) => write_filestat(mem, ptr, &Metadata::from_file(&f.file)?),
+        Kind::Dir(d) => write_filestat(mem, ptr, &d.dir.dir_metadata()?),
         Kind::Input(i) => stream_filestat(mem, ptr, i.tty),
         Kind::Output(o) => stream_filestat(mem, ptr, o.tty),
     }
@@ -423,8 +435,13 @@ pub(crate) fn fd_filestat_set_size(
     Ok(())
 }
 
-/// The times `*_filestat_set_times` asks for.
-pub(crate) fn file_times(atim: u64, mtim: u64, flags: u16) -> Result<FileTimes, Errno> {
+/// The times `*_filestat_set_times` asks for: access and modification time,
+/// each left alone when `None`.
+pub(crate) fn file_times(
+    atim: u64,
+    mtim: u64,
+    flags: u16,
+) -> Result<[Option<SystemTime>; 2], Errno> {
     let pick = |value: u64, set: u16, now: u16| -> Result<Option<SystemTime>, Errno> {
         match (flags & set != 0, flags & now != 0) {
             (true, true) => Err(Errno::Inval),
@@ -433,14 +450,22 @@ pub(crate) fn file_times(atim: u64, mtim: u64, flags: u16) -> Result<FileTimes, 
             (false, false) => Ok(None),
         }
     };
+    Ok([
+        pick(atim, fstflags::ATIM, fstflags::ATIM_NOW)?,
+        pick(mtim, fstflags::MTIM, fstflags::MTIM_NOW)?,
+    ])
+}
+
+/// [`file_times`] as the standard library sets them on an open file.
+fn std_file_times([atime, mtime]: [Option<SystemTime>; 2]) -> FileTimes {
     let mut times = FileTimes::new();
-    if let Some(t) = pick(atim, fstflags::ATIM, fstflags::ATIM_NOW)? {
+    if let Some(t) = atime {
         times = times.set_accessed(t);
     }
-    if let Some(t) = pick(mtim, fstflags::MTIM, fstflags::MTIM_NOW)? {
+    if let Some(t) = mtime {
         times = times.set_modified(t);
     }
-    Ok(times)
+    times
 }
 
 /// `fd_filestat_set_times(fd, atim, mtim, fst_flags) -> errno`
@@ -450,10 +475,10 @@ pub(crate) fn fd_filestat_set_times(
     p: &Params<'_>,
 ) -> Result<(), Errno> {
     let flags = u16::try_from(p.u32(3)?).map_err(|_| Errno::Inval)?;
-    let times = file_times(p.u64(1)?, p.u64(2)?, flags)?;
+    let times = std_file_times(file_times(p.u64(1)?, p.u64(2)?, flags)?);
     match &st.fds.get(p.u32(0)?)?.kind {
         Kind::File(f) => f.file.set_times(times)?,
-        Kind::Dir(d) => File::open(d.host()?)?.set_times(times)?,
+        Kind::Dir(d) => dir_file(d)?.set_times(times)?,
         Kind::Input(_) | Kind::Output(_) => return Err(Errno::BadF),
     }
     Ok(())
@@ -500,15 +525,11 @@ fn preopen_name(st: &State, fd: u32) -> Result<&str, Errno> {
 /// The entries of `d`: `.`, `..`, then the rest sorted by name, so that a
 /// cookie (an index into this list) means the same entry from call to call.
 fn dir_entries(d: &DirDesc) -> Result<Vec<DirEntry>, Errno> {
-    let host = d.host()?;
-    let this = fs::metadata(host)?;
+    let this = d.dir.dir_metadata()?;
     // The parent's inode is only reported, never reachable.
-    let parent_ino = host
-        .parent()
-        .and_then(|p| fs::metadata(p).ok())
-        .map_or(this.ino(), |m| m.ino());
+    let parent_ino = sandbox::parent_ino(&d.dir).unwrap_or(this.ino());
     let mut rest = Vec::new();
-    for entry in fs::read_dir(host)? {
+    for entry in d.dir.entries()? {
         let entry = entry?;
         let ty = entry.file_type().map_or(filetype::UNKNOWN, filetype_of);
         rest.push(DirEntry {

@@ -3,15 +3,14 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::abi::Errno;
-use super::sandbox;
+use cap_std::fs::Dir;
 
-/// How many descriptors a guest may hold at once. Directory descriptors hold
-/// no host descriptor, so without a cap a guest could grow the table
-/// without bound.
+use super::abi::Errno;
+
+/// How many descriptors a guest may hold at once, so that a guest cannot
+/// grow the table (and the host descriptors it holds) without bound.
 pub(crate) const MAX_FDS: usize = 4096;
 
 /// A guest file descriptor.
@@ -45,7 +44,7 @@ impl fmt::Debug for Kind {
             Kind::Input(i) => write!(f, "Input {{ tty: {} }}", i.tty),
             Kind::Output(o) => write!(f, "Output {{ tty: {} }}", o.tty),
             Kind::File(file) => f.debug_tuple("File").field(&file.file).finish(),
-            Kind::Dir(d) => f.debug_tuple("Dir").field(&d.unchecked_host).finish(),
+            Kind::Dir(d) => f.debug_tuple("Dir").field(&d.dir).finish(),
         }
     }
 }
@@ -73,15 +72,16 @@ pub(crate) struct FileDesc {
     pub os_append: bool,
 }
 
-/// A directory capability.
+/// A directory capability: an open host directory that every path the guest
+/// gives with this descriptor is resolved beneath (see `sandbox.rs`).
 #[derive(Debug, Clone)]
 pub(crate) struct DirDesc {
-    /// The host directory, resolved inside `root` (no symlinks below `root`)
-    /// when the descriptor was opened. The guest may have renamed things
-    /// since, so use it through [`DirDesc::host`], which checks it again.
-    pub unchecked_host: PathBuf,
-    /// The preopened directory it descends from, for checking symlink targets.
-    pub root: Arc<Path>,
+    /// The host directory, opened beneath `root` (or `root` itself). It is a
+    /// handle, not a path: it keeps naming the same directory if that moves.
+    pub dir: Arc<Dir>,
+    /// The preopened directory it descends from, for checking that the
+    /// symlinks the guest makes stay inside it.
+    pub root: Arc<Dir>,
     /// The guest's name for it, if it is a preopen (`fd_prestat_get`).
     pub preopen: Option<String>,
     /// The entries `fd_readdir` listed when last called with cookie 0.
@@ -95,20 +95,6 @@ pub(crate) struct DirEntry {
     pub ino: u64,
     /// Its `filetype`.
     pub ty: u8,
-}
-
-impl DirDesc {
-    /// The host directory, checked to be still made of real directories
-    /// below `root` (see [`sandbox::verify_dir`]).
-    ///
-    /// # Errors
-    ///
-    /// [`Errno::NotCapable`] if a component has become a symlink, and the
-    /// lookup errors of a directory that moved away.
-    pub(crate) fn host(&self) -> Result<&Path, Errno> {
-        sandbox::verify_dir(&self.root, &self.unchecked_host)?;
-        Ok(&self.unchecked_host)
-    }
 }
 
 /// Descriptors by number; a closed one leaves a hole that is reused.
@@ -196,12 +182,20 @@ impl FdTable {
 mod tests {
     use super::*;
 
+    /// A directory descriptor on the temporary directory, told apart by its
+    /// preopen name. All share one handle, so that filling the table does
+    /// not exhaust the host's descriptors.
     fn dir(name: &str) -> Descriptor {
+        static TMP: std::sync::OnceLock<Arc<Dir>> = std::sync::OnceLock::new();
+        let handle = Arc::clone(TMP.get_or_init(|| {
+            let tmp = std::env::temp_dir();
+            Arc::new(Dir::open_ambient_dir(tmp, cap_std::ambient_authority()).expect("test setup"))
+        }));
         Descriptor {
             kind: Kind::Dir(DirDesc {
-                unchecked_host: PathBuf::from(name),
-                root: Arc::from(Path::new(name)),
-                preopen: None,
+                dir: Arc::clone(&handle),
+                root: handle,
+                preopen: Some(name.to_owned()),
                 listing: None,
             }),
             rights_base: 0,
@@ -210,8 +204,8 @@ mod tests {
         }
     }
 
-    fn host(t: &FdTable, fd: u32) -> Option<PathBuf> {
-        t.dir(fd).ok().map(|d| d.unchecked_host.clone())
+    fn host(t: &FdTable, fd: u32) -> Option<String> {
+        t.dir(fd).ok().and_then(|d| d.preopen.clone())
     }
 
     #[test]
@@ -223,7 +217,7 @@ mod tests {
         assert!(t.remove(1).is_ok());
         assert_eq!(t.remove(1).map(drop), Err(Errno::BadF));
         assert_eq!(t.insert(dir("d")), Ok(1));
-        assert_eq!(host(&t, 1), Some(PathBuf::from("d")));
+        assert_eq!(host(&t, 1), Some("d".to_owned()));
         assert_eq!(t.get(7).map(drop), Err(Errno::BadF));
     }
 
@@ -234,7 +228,7 @@ mod tests {
             t.insert(dir(name)).expect("test setup");
         }
         assert_eq!(t.renumber(2, 0), Ok(()));
-        assert_eq!(host(&t, 0), Some(PathBuf::from("c")));
+        assert_eq!(host(&t, 0), Some("c".to_owned()));
         assert_eq!(t.get(2).map(drop), Err(Errno::BadF));
         assert_eq!(t.renumber(0, 5), Err(Errno::BadF));
         assert_eq!(t.renumber(5, 0), Err(Errno::BadF));

@@ -1,13 +1,16 @@
 //! `path_*`: opening, inspecting, creating and removing files by path,
-//! always relative to a directory descriptor and inside it (see [`sandbox`]).
+//! always relative to a directory descriptor and resolved beneath its held
+//! directory handle (see [`sandbox`]).
 //!
 //! [`sandbox`]: super::sandbox
 
 use std::ffi::OsStr;
-use std::fs::{self, OpenOptions};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
+
+use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt, SystemTimeSpec};
+use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
 
 use super::Params;
 use super::abi::{Errno, fdflags, lookupflags, oflags, rights};
@@ -22,39 +25,36 @@ fn dir(st: &State, fd: u32) -> Result<DirDesc, Errno> {
     st.fds.dir(fd).cloned()
 }
 
-/// Resolves the guest path at `ptr`/`len` in directory `fd`.
-fn resolve(
-    st: &State,
-    mem: &GuestMemory<'_>,
-    fd: u32,
-    ptr: u32,
-    len: u32,
-    follow: bool,
-) -> Result<PathBuf, Errno> {
-    let dir = dir(st, fd)?;
-    sandbox::resolve(dir.host()?, mem.slice(ptr, len)?, follow)
+/// The guest path at `ptr`/`len`, checked by [`sandbox::guest_path`].
+fn path<'m>(mem: &'m GuestMemory<'_>, ptr: u32, len: u32) -> Result<&'m Path, Errno> {
+    sandbox::guest_path(mem.slice(ptr, len)?)
 }
 
 /// Resolves the entry named by the guest path at `ptr`/`len` in directory `fd`.
 fn entry(st: &State, mem: &GuestMemory<'_>, fd: u32, ptr: u32, len: u32) -> Result<Entry, Errno> {
-    let dir = dir(st, fd)?;
-    sandbox::resolve_entry(dir.host()?, mem.slice(ptr, len)?)
+    sandbox::resolve_entry(&dir(st, fd)?.dir, mem.slice(ptr, len)?)
+}
+
+/// Whether a `lookupflags` value asks to follow a symlink in the last position.
+fn follow(lookup: u32) -> FollowSymlinks {
+    FollowSymlinks::follow(lookup & lookupflags::SYMLINK_FOLLOW != 0)
 }
 
 /// `path_open(fd, dirflags, path, oflags, fs_rights_base, fs_rights_inheriting,
 /// fdflags) -> (errno, fd)`
 ///
-/// Opens a directory as a new directory capability, anything else as a host
-/// file, reading if `FD_READ` is asked for (or nothing is) and writing if
-/// `FD_WRITE` is. The final open never follows a symlink (`O_NOFOLLOW`):
-/// the sandbox has already resolved every symlink it allows.
+/// Opens a directory as a new directory capability (a handle opened beneath
+/// `fd`'s), anything else as a host file, reading if `FD_READ` is asked for
+/// (or nothing is) and writing if `FD_WRITE` is. A symlink in the last
+/// position is followed only with `SYMLINK_FOLLOW`; otherwise opening one is
+/// `ELOOP`.
 pub(crate) fn path_open(
     st: &mut State,
     mem: &mut GuestMemory<'_>,
     p: &Params<'_>,
 ) -> Result<(), Errno> {
     let fd = p.u32(0)?;
-    let follow = p.u32(1)? & lookupflags::SYMLINK_FOLLOW != 0;
+    let follow = follow(p.u32(1)?);
     let oflags = u16::try_from(p.u32(4)?).map_err(|_| Errno::Inval)?;
     let (rights_base, rights_inheriting) = (p.u64(5)?, p.u64(6)?);
     let fdflags = u16::try_from(p.u32(7)?).map_err(|_| Errno::Inval)?;
@@ -67,14 +67,17 @@ pub(crate) fn path_open(
 
     let parent = dir(st, fd)?;
     let parent_inheriting = st.fds.get(fd)?.rights_inheriting;
-    let host = sandbox::resolve(parent.host()?, mem.slice(p.u32(2)?, p.u32(3)?)?, follow)?;
+    let path = path(mem, p.u32(2)?, p.u32(3)?)?;
     let read = rights_base & rights::FD_READ != 0;
     let write = rights_base & rights::FD_WRITE != 0;
     let creat = oflags & oflags::CREAT != 0;
     let excl = oflags & oflags::EXCL != 0;
     let trunc = oflags & oflags::TRUNC != 0;
 
-    let kind = match fs::symlink_metadata(&host) {
+    // What is there decides how to open it. Both lookups resolve beneath
+    // the handle, so a change in between can only make the open fail or
+    // open another file inside, never one outside.
+    let kind = match sandbox::metadata(&parent.dir, path, follow) {
         Ok(m) if m.is_dir() => {
             if creat && excl {
                 return Err(Errno::Exist);
@@ -82,25 +85,29 @@ pub(crate) fn path_open(
             if write || trunc {
                 return Err(Errno::IsDir);
             }
+            let dir = match sandbox::last_follows(path, follow) {
+                FollowSymlinks::Yes => parent.dir.open_dir(path)?,
+                FollowSymlinks::No => parent.dir.open_dir_nofollow(path)?,
+            };
             Kind::Dir(DirDesc {
-                unchecked_host: host,
+                dir: Arc::new(dir),
                 root: parent.root,
                 preopen: None,
                 listing: None,
             })
         }
-        // Only when not following: the sandbox resolves every other symlink.
-        Ok(m) if m.file_type().is_symlink() => return Err(Errno::Loop),
+        // Only when not following.
+        Ok(m) if m.is_symlink() => return Err(Errno::Loop),
         Ok(_) if oflags & oflags::DIRECTORY != 0 => return Err(Errno::NotDir),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && oflags & oflags::DIRECTORY != 0 => {
             return Err(if creat { Errno::Inval } else { Errno::NoEnt });
         }
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
         _ => {
-            // Creation flags go straight to open(2): the standard library
-            // refuses `create` and `truncate` without write access, which
-            // POSIX allows.
-            let mut flags = libc::O_NOFOLLOW;
+            // Creation flags go straight to the open: the standard library's
+            // rules (which cap-std follows) refuse `create` and `truncate`
+            // without write access, which POSIX allows.
+            let mut flags = 0;
             if creat {
                 flags |= libc::O_CREAT;
             }
@@ -111,12 +118,18 @@ pub(crate) fn path_open(
                 flags |= libc::O_TRUNC;
             }
             let append = write && fdflags & fdflags::APPEND != 0;
-            let file = OpenOptions::new()
-                .read(read || !write)
-                .write(write && !append)
-                .append(append)
-                .custom_flags(flags)
-                .open(&host)?;
+            let file = parent
+                .dir
+                .open_with(
+                    path,
+                    OpenOptions::new()
+                        .read(read || !write)
+                        .write(write && !append)
+                        .append(append)
+                        .custom_flags(flags)
+                        .follow(follow),
+                )?
+                .into_std();
             Kind::File(FileDesc {
                 file,
                 os_append: append,
@@ -138,32 +151,32 @@ pub(crate) fn path_filestat_get(
     mem: &mut GuestMemory<'_>,
     p: &Params<'_>,
 ) -> Result<(), Errno> {
-    let follow = p.u32(1)? & lookupflags::SYMLINK_FOLLOW != 0;
-    let host = resolve(st, mem, p.u32(0)?, p.u32(2)?, p.u32(3)?, follow)?;
-    // Not following symlinks: the sandbox already followed those allowed.
-    let meta = fs::symlink_metadata(&host)?;
+    let base = dir(st, p.u32(0)?)?;
+    let meta = sandbox::metadata(
+        &base.dir,
+        path(mem, p.u32(2)?, p.u32(3)?)?,
+        follow(p.u32(1)?),
+    )?;
     write_filestat(mem, p.u32(4)?, &meta)
 }
 
 /// `path_filestat_set_times(fd, flags, path, atim, mtim, fst_flags) -> errno`
+///
+/// Without `SYMLINK_FOLLOW`, a symlink's own times are set.
 pub(crate) fn path_filestat_set_times(
     st: &mut State,
     mem: &mut GuestMemory<'_>,
     p: &Params<'_>,
 ) -> Result<(), Errno> {
-    let follow = p.u32(1)? & lookupflags::SYMLINK_FOLLOW != 0;
-    let host = resolve(st, mem, p.u32(0)?, p.u32(2)?, p.u32(3)?, follow)?;
+    let base = dir(st, p.u32(0)?)?;
+    let path = path(mem, p.u32(2)?, p.u32(3)?)?;
     let flags = u16::try_from(p.u32(6)?).map_err(|_| Errno::Inval)?;
-    let times = file_times(p.u64(4)?, p.u64(5)?, flags)?;
-    if fs::symlink_metadata(&host)?.file_type().is_symlink() {
-        // Setting a symlink's own times needs utimensat, which std lacks.
-        return Err(Errno::NotSup);
+    let [atime, mtime] = file_times(p.u64(4)?, p.u64(5)?, flags)?
+        .map(|t| t.map(|t| SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(t))));
+    match sandbox::last_follows(path, follow(p.u32(1)?)) {
+        FollowSymlinks::Yes => base.dir.set_times(path, atime, mtime)?,
+        FollowSymlinks::No => base.dir.set_symlink_times(path, atime, mtime)?,
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&host)?;
-    file.set_times(times)?;
     Ok(())
 }
 
@@ -174,7 +187,7 @@ pub(crate) fn path_create_directory(
     p: &Params<'_>,
 ) -> Result<(), Errno> {
     let e = entry(st, mem, p.u32(0)?, p.u32(1)?, p.u32(2)?)?;
-    fs::create_dir(e.path())?;
+    e.dir.create_dir(&e.name)?;
     Ok(())
 }
 
@@ -185,7 +198,7 @@ pub(crate) fn path_remove_directory(
     p: &Params<'_>,
 ) -> Result<(), Errno> {
     let e = entry(st, mem, p.u32(0)?, p.u32(1)?, p.u32(2)?)?;
-    fs::remove_dir(e.path())?;
+    e.dir.remove_dir(&e.name)?;
     Ok(())
 }
 
@@ -196,23 +209,27 @@ pub(crate) fn path_unlink_file(
     p: &Params<'_>,
 ) -> Result<(), Errno> {
     let e = entry(st, mem, p.u32(0)?, p.u32(1)?, p.u32(2)?)?;
-    let path = e.path();
     if e.trailing_slash {
         // `file/` names no file: a directory is refused as a directory.
-        let is_dir = fs::metadata(&path)?.is_dir();
+        let is_dir = e.dir.metadata(&e.name)?.is_dir();
         return Err(if is_dir { Errno::IsDir } else { Errno::NotDir });
     }
-    fs::remove_file(path)?;
+    e.dir.remove_file(&e.name)?;
     Ok(())
 }
 
-/// Refuses to move or link the symlink at `from` (if it is one) into
-/// `to.dir` if its relative target would lead out of `root` from there, the
-/// same rule [`path_symlink`] applies to a new link.
-fn check_relocated_symlink(root: &Path, from: &Path, to: &Entry) -> Result<(), Errno> {
-    if fs::symlink_metadata(from).is_ok_and(|m| m.file_type().is_symlink()) {
-        let target = fs::read_link(from)?;
-        sandbox::check_symlink_target(root, &to.dir, target.as_os_str().as_bytes())?;
+/// Refuses to move or link the entry `from` to `to` if it is a symlink whose
+/// relative target would lead out of `root` from `to`'s directory, the same
+/// rule [`path_symlink`] applies to a new link.
+fn check_relocated_symlink(root: &Dir, from: &Entry, to: &Entry) -> Result<(), Errno> {
+    if from
+        .dir
+        .symlink_metadata(&from.name)
+        .is_ok_and(|m| m.is_symlink())
+    {
+        let target = from.dir.read_link_contents(&from.name)?;
+        let depth = sandbox::depth_below(root, &to.dir)?;
+        sandbox::check_symlink_target(depth, target.as_os_str().as_bytes())?;
     }
     Ok(())
 }
@@ -226,16 +243,16 @@ pub(crate) fn path_rename(
     let from = entry(st, mem, p.u32(0)?, p.u32(1)?, p.u32(2)?)?;
     let new_fd = p.u32(3)?;
     let to = entry(st, mem, new_fd, p.u32(4)?, p.u32(5)?)?;
-    check_relocated_symlink(&dir(st, new_fd)?.root, &from.path(), &to)?;
-    fs::rename(from.path(), to.path())?;
+    check_relocated_symlink(&dir(st, new_fd)?.root, &from, &to)?;
+    from.dir.rename(&from.name, &to.dir, &to.name)?;
     Ok(())
 }
 
 /// `path_symlink(old_path, fd, new_path) -> errno`
 ///
 /// The link's target must be relative and stay inside the preopened
-/// directory, so that following the link (by Kiln or by a host program)
-/// never leads out.
+/// directory, so that following the link (by a host program; Kiln never
+/// follows a link out) never leads out.
 pub(crate) fn path_symlink(
     st: &mut State,
     mem: &mut GuestMemory<'_>,
@@ -244,25 +261,38 @@ pub(crate) fn path_symlink(
     let target = mem.bytes_vec(p.u32(0)?, p.u32(1)?)?;
     let fd = p.u32(2)?;
     let e = entry(st, mem, fd, p.u32(3)?, p.u32(4)?)?;
-    let root = dir(st, fd)?.root;
-    sandbox::check_symlink_target(&root, &e.dir, &target)?;
-    std::os::unix::fs::symlink(OsStr::from_bytes(&target), e.path())?;
+    let depth = sandbox::depth_below(&dir(st, fd)?.root, &e.dir)?;
+    sandbox::check_symlink_target(depth, &target)?;
+    e.dir.symlink(OsStr::from_bytes(&target), &e.name)?;
     Ok(())
 }
 
 /// `path_link(old_fd, old_flags, old_path, new_fd, new_path) -> errno`
+///
+/// Without `SYMLINK_FOLLOW`, a symlink is linked itself (as Linux `linkat`
+/// does); with it, the file the link leads to (inside `old_fd`).
 pub(crate) fn path_link(
     st: &mut State,
     mem: &mut GuestMemory<'_>,
     p: &Params<'_>,
 ) -> Result<(), Errno> {
-    let follow = p.u32(1)? & lookupflags::SYMLINK_FOLLOW != 0;
-    let from = resolve(st, mem, p.u32(0)?, p.u32(2)?, p.u32(3)?, follow)?;
+    let old = dir(st, p.u32(0)?)?;
+    let from = match follow(p.u32(1)?) {
+        FollowSymlinks::No => entry(st, mem, p.u32(0)?, p.u32(2)?, p.u32(3)?)?,
+        FollowSymlinks::Yes => {
+            // The path with every symlink resolved, relative to the handle.
+            let real = old.dir.canonicalize(path(mem, p.u32(2)?, p.u32(3)?)?)?;
+            if real.as_os_str().is_empty() {
+                // The directory itself: directories cannot be linked.
+                return Err(Errno::Perm);
+            }
+            sandbox::resolve_entry(&old.dir, real.as_os_str().as_bytes())?
+        }
+    };
     let new_fd = p.u32(4)?;
     let to = entry(st, mem, new_fd, p.u32(5)?, p.u32(6)?)?;
-    // Without `follow`, a symlink is linked itself (Linux `linkat`).
     check_relocated_symlink(&dir(st, new_fd)?.root, &from, &to)?;
-    fs::hard_link(from, to.path())?;
+    from.dir.hard_link(&from.name, &to.dir, &to.name)?;
     Ok(())
 }
 
@@ -273,8 +303,10 @@ pub(crate) fn path_readlink(
     mem: &mut GuestMemory<'_>,
     p: &Params<'_>,
 ) -> Result<(), Errno> {
-    let host = resolve(st, mem, p.u32(0)?, p.u32(1)?, p.u32(2)?, false)?;
-    let target = fs::read_link(host)?;
+    let base = dir(st, p.u32(0)?)?;
+    let target = base
+        .dir
+        .read_link_contents(path(mem, p.u32(1)?, p.u32(2)?)?)?;
     let target = target.as_os_str().as_bytes();
     let n = target.len().min(p.u32(4)? as usize);
     mem.write(p.u32(3)?, &target[..n])?;

@@ -434,17 +434,19 @@ fn a_directory_descriptor_cannot_be_redirected_through_a_symlink() {
     let (errno, fd) = g.open(3, "a/b", 2);
     assert_eq!(errno, 0);
     // Move b up a level (its link now points out of the box) and put a
-    // symlink where `a` was, so the descriptor's path would walk into it.
+    // symlink where `a` was, so that a descriptor that stood for the path
+    // `a/b` would now walk into it.
     assert_eq!(g.rename(3, "a/b", "b"), 0);
     assert_eq!(g.rename(3, "a", "a_old"), 0);
     assert_eq!(g.symlink("b/l", 3, "a"), 0);
-    assert_eq!(g.open(fd as i32, "x", 0).0, NOTCAPABLE);
-    assert_eq!(
-        g.on_path("path_create_directory", fd as i32, "made"),
-        NOTCAPABLE
-    );
+    // The descriptor holds the directory itself, so it follows b to its new
+    // place inside the box and never walks the link.
+    assert_eq!(g.open(fd as i32, "x", 0).0, Errno::NoEnt as i32);
+    assert_eq!(g.on_path("path_create_directory", fd as i32, "made"), 0);
+    assert!(granted.join("b/made").is_dir());
     // Kiln itself never follows the escaping link.
     assert_eq!(g.open(3, "b/l", 0).0, NOTCAPABLE);
+    assert_eq!(g.open(3, "a/x", 0).0, NOTCAPABLE);
     assert!(!scratch.0.join("t/b/made").exists());
 }
 
@@ -470,6 +472,226 @@ fn moving_a_symlink_must_keep_it_inside() {
     assert_eq!(g.rename(3, "d/up", "d/up2"), 0);
     assert!(std::fs::symlink_metadata(granted.join("d/up2")).is_ok());
     assert!(std::fs::symlink_metadata(granted.join("up")).is_err());
+}
+
+/// The `path_*` and directory `fd_*` calls through held directory handles:
+/// symlink-follow flags, a trailing `/`, a symlink's own times, a link made
+/// through a symlink, and symlink targets checked from a subdirectory's
+/// descriptor.
+#[test]
+fn path_calls_through_held_directories() {
+    use std::os::unix::fs::MetadataExt;
+    const LOOP: i32 = Errno::Loop as i32;
+    let scratch = Scratch::new("held");
+    let granted = scratch.0.join("box");
+    std::fs::create_dir_all(granted.join("d")).expect("mkdir");
+    std::fs::write(granted.join("f"), "f").expect("write");
+    for (target, link) in [("f", "lf"), ("d", "ld"), ("/etc/passwd", "abs")] {
+        std::os::unix::fs::symlink(target, granted.join(link)).expect("symlink");
+    }
+    let mut g = Guest::with_memory(|b| {
+        b.preopened_dir(&granted, "/box").expect("preopen");
+    });
+    // path_filestat_get(3, flags, path) into 500: the file type at 516.
+    let filetype = |g: &mut Guest, flags: i32, path: &str| {
+        let [ptr, len] = g.path(2000, path);
+        let errno = g.errno(
+            "path_filestat_get",
+            &[Val::I32(3), Val::I32(flags), ptr, len, Val::I32(500)],
+        );
+        (errno, g.read(516, 1)[0])
+    };
+    assert_eq!(filetype(&mut g, 0, "lf"), (0, 7)); // the link itself
+    assert_eq!(filetype(&mut g, 1, "lf"), (0, 4)); // the file
+    assert_eq!(filetype(&mut g, 0, "ld/"), (0, 3)); // `/` follows
+    assert_eq!(filetype(&mut g, 1, "abs").0, NOTCAPABLE);
+    assert_eq!(g.open(3, "ld", 2).0, 0);
+    let [ptr, len] = g.path(2000, "lf");
+    let nofollow = [
+        Val::I32(3),
+        Val::I32(0),
+        ptr,
+        len,
+        Val::I32(0),
+        Val::I64(2),
+        Val::I64(0),
+        Val::I32(0),
+        Val::I32(0),
+    ];
+    assert_eq!(g.errno("path_open", &nofollow), LOOP);
+
+    // An absolute target can be read, though never followed.
+    let [ptr, len] = g.path(2000, "abs");
+    let args = [
+        Val::I32(3),
+        ptr,
+        len,
+        Val::I32(600),
+        Val::I32(64),
+        Val::I32(0),
+    ];
+    assert_eq!(g.errno("path_readlink", &args), 0);
+    assert_eq!(g.read(600, g.u32_at(0) as usize), b"/etc/passwd");
+
+    // A symlink's own modification time (fst_flags MTIM = 4), then the file's.
+    let set_mtime = |g: &mut Guest, flags: i32, secs: i64| {
+        let [ptr, len] = g.path(2000, "lf");
+        let ns = Val::I64(secs * 1_000_000_000);
+        let args = [
+            Val::I32(3),
+            Val::I32(flags),
+            ptr,
+            len,
+            Val::I64(0),
+            ns,
+            Val::I32(4),
+        ];
+        g.errno("path_filestat_set_times", &args)
+    };
+    assert_eq!(set_mtime(&mut g, 0, 1000), 0);
+    assert_eq!(set_mtime(&mut g, 1, 2000), 0);
+    let lstat = std::fs::symlink_metadata(granted.join("lf")).expect("lstat");
+    let stat = std::fs::metadata(granted.join("f")).expect("stat");
+    assert_eq!((lstat.mtime(), stat.mtime()), (1000, 2000));
+
+    // A link made through a symlink with SYMLINK_FOLLOW is the file's.
+    let [fp, fl] = g.path(2000, "lf");
+    let [tp, tl] = g.path(3000, "hard");
+    let args = [Val::I32(3), Val::I32(1), fp, fl, Val::I32(3), tp, tl];
+    assert_eq!(g.errno("path_link", &args), 0);
+    let hard = std::fs::symlink_metadata(granted.join("hard")).expect("lstat");
+    assert_eq!(hard.ino(), stat.ino());
+
+    // Through a subdirectory's descriptor: its depth counts for targets, and
+    // the directory calls that need it open for reading work.
+    let (errno, d) = g.open(3, "d", 2);
+    assert_eq!(errno, 0);
+    let d = d as i32;
+    assert_eq!(g.symlink("../f", d, "up"), 0);
+    assert_eq!(g.symlink("../../f", d, "out"), NOTCAPABLE);
+    assert_eq!(g.errno("fd_sync", &i32s(&[d])), 0);
+    let times = [
+        Val::I32(d),
+        Val::I64(0),
+        Val::I64(5_000_000_000),
+        Val::I32(4),
+    ];
+    assert_eq!(g.errno("fd_filestat_set_times", &times), 0);
+    let meta = std::fs::metadata(granted.join("d")).expect("stat");
+    assert_eq!(meta.mtime(), 5);
+    assert_eq!(g.errno("fd_filestat_get", &i32s(&[d, 500])), 0);
+    assert_eq!(g.read(508, 8), meta.ino().to_le_bytes());
+    let readdir = [
+        Val::I32(d),
+        Val::I32(1000),
+        Val::I32(4096),
+        Val::I64(0),
+        Val::I32(0),
+    ];
+    assert_eq!(g.errno("fd_readdir", &readdir), 0);
+    // ".", ".." and "up" (24-byte headers plus names).
+    assert_eq!(g.u32_at(0), 24 + 1 + 24 + 2 + 24 + 2);
+    // `..` reports the parent's inode.
+    let parent = std::fs::metadata(&granted).expect("stat").ino();
+    assert_eq!(g.read(1000 + 25 + 8, 8), parent.to_le_bytes());
+}
+
+/// What the guest got from one open in [`a_swapped_directory_never_leads_out`].
+#[derive(Debug, Default)]
+struct RaceTally {
+    attempts: u64,
+    read_inside: u64,
+    refused: u64,
+    other_errors: u64,
+    leaked: u64,
+}
+
+impl Guest {
+    /// Opens `path` in `dir` (following symlinks), reads up to 64 bytes and
+    /// closes it: the errno, and the bytes on success.
+    fn open_and_read(&mut self, dir: i32, path: &str) -> (i32, Vec<u8>) {
+        let (errno, fd) = self.open(dir, path, 0);
+        if errno != 0 {
+            return (errno, Vec::new());
+        }
+        // One iovec at 100: 64 bytes at 200; the count lands at 96.
+        self.write(100, &[200, 0, 0, 0, 64, 0, 0, 0]);
+        let read = self.errno("fd_read", &i32s(&[fd as i32, 100, 1, 96]));
+        assert_eq!(read, 0, "fd_read");
+        let bytes = self.read(200, self.u32_at(96) as usize);
+        assert_eq!(self.errno("fd_close", &i32s(&[fd as i32])), 0);
+        (errno, bytes)
+    }
+}
+
+/// A host thread keeps swapping a granted directory for a symlink that
+/// leads out of the grant (and back), while the guest opens files through
+/// it: no open ever yields a file outside. A path-checking sandbox loses
+/// this race (the check sees the directory, the open follows the link);
+/// resolving beneath a held handle cannot.
+#[test]
+fn a_swapped_directory_never_leads_out() {
+    use std::time::{Duration, Instant};
+
+    const SECRET: &[u8] = b"the secret";
+    let scratch = Scratch::new("swap-race");
+    let granted = scratch.0.join("box");
+    let outside = scratch.0.join("outside");
+    std::fs::create_dir_all(granted.join("sub")).expect("mkdir");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    std::fs::write(granted.join("sub/inside"), "inside").expect("write");
+    // The secret under both names the guest opens.
+    std::fs::write(outside.join("outside"), SECRET).expect("write");
+    std::fs::write(outside.join("inside"), SECRET).expect("write");
+    let mut g = Guest::with_memory(|b| {
+        b.preopened_dir(&granted, "/box").expect("preopen");
+    });
+
+    let swapper = {
+        let (sub, aside) = (granted.join("sub"), granted.join("sub.real"));
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut swaps = 0u64;
+            while swaps < 200_000 && start.elapsed() < Duration::from_secs(2) {
+                std::fs::rename(&sub, &aside).expect("move sub aside");
+                // Alternately an absolute link and a relative one.
+                let target = if swaps.is_multiple_of(2) {
+                    outside.clone()
+                } else {
+                    "../outside".into()
+                };
+                std::os::unix::fs::symlink(&target, &sub).expect("plant the link");
+                std::fs::remove_file(&sub).expect("remove the link");
+                std::fs::rename(&aside, &sub).expect("put sub back");
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+
+    let mut tally = RaceTally::default();
+    while !swapper.is_finished() {
+        for path in ["sub/inside", "sub/outside"] {
+            tally.attempts += 1;
+            match g.open_and_read(3, path) {
+                (0, bytes) if bytes == SECRET => tally.leaked += 1,
+                (0, bytes) => {
+                    assert_eq!(bytes, b"inside", "{path}");
+                    tally.read_inside += 1;
+                }
+                (NOTCAPABLE, _) => tally.refused += 1,
+                _ => tally.other_errors += 1,
+            }
+        }
+    }
+    let swaps = swapper.join().expect("the swapping thread");
+    assert_eq!(tally.leaked, 0, "a guest open left the grant: {tally:?}");
+    // Not vacuous: many opens raced many swaps, and both states were seen.
+    assert!(swaps >= 100, "{swaps} swaps");
+    assert!(tally.attempts >= 1000, "{tally:?}");
+    assert!(tally.read_inside > 0, "{tally:?}");
+    assert!(tally.refused > 0, "{tally:?}");
+    eprintln!("{swaps} swaps, {tally:?}");
 }
 
 #[test]
