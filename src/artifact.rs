@@ -15,20 +15,24 @@
 //! 5. the module's binary;
 //! 6. the JIT's code section (`kiln_jit`'s `artifact.rs`: the host
 //!    fingerprint, the compile options, the tables and the code);
-//! 7. a SHA-256 of everything before it.
+//! 7. a CRC-32 of everything before it (`crc32fast`), little-endian.
 //!
 //! Loading checks, in order: the magic number, the length, the version, the
-//! checksum, the features and strategy, then parses and validates the binary
-//! and hands the code section to the JIT, which checks the host fingerprint
-//! and the compile options before it maps anything executable. The first
-//! failed check is the error ([`ArtifactError`]); nothing of a refused
-//! artifact runs.
+//! checksum, the features and strategy, then parses the binary (its
+//! sections; function bodies are not decoded) and hands the code section to
+//! the JIT, which checks the host fingerprint and the compile options before
+//! it maps anything executable. The first failed check is the error
+//! ([`ArtifactError`]); nothing of a refused artifact runs.
+//!
+//! The binary is not validated again: it was when it was compiled, and the
+//! checksum says these are the same bytes. Validation decodes every function
+//! body and took half of a warm start; [`Module::deserialize`]'s contract
+//! covers the binary as it covers the code.
 
 use std::sync::Arc;
 
 use kiln_runtime::ArtifactError;
 use kiln_runtime::artifact::{Reader, Writer};
-use sha2::{Digest, Sha256};
 
 use crate::module::{ModuleInner, compile_error};
 use crate::{Engine, Error, Module, Strategy};
@@ -37,7 +41,7 @@ use crate::{Engine, Error, Module, Strategy};
 pub const MAGIC: &[u8; 8] = b"\0kilnmod";
 
 /// Bytes of the checksum at the end.
-const CHECKSUM_LEN: usize = 32;
+const CHECKSUM_LEN: usize = 4;
 
 /// This build's version string: Kiln's version and the JIT's code format.
 pub fn version() -> String {
@@ -123,8 +127,8 @@ impl Module {
         w.bytes(&section.bytes);
         let len = (w.bytes.len() + CHECKSUM_LEN) as u64;
         w.bytes[MAGIC.len()..MAGIC.len() + 8].copy_from_slice(&len.to_le_bytes());
-        let sum = Sha256::digest(&w.bytes);
-        w.bytes.extend_from_slice(&sum);
+        let sum = crc32fast::hash(&w.bytes);
+        w.bytes.extend_from_slice(&sum.to_le_bytes());
         Ok(w.bytes)
     }
 
@@ -136,9 +140,10 @@ impl Module {
     /// [`Error::Artifact`] if the bytes are not an artifact this engine can
     /// run: not one at all, truncated, corrupted, written by another version
     /// of Kiln, compiled for another processor or with other settings (each
-    /// named by its [`ArtifactError`]). [`Error::Parse`] or
-    /// [`Error::Invalid`] if the module inside is not valid under the
-    /// engine's features; [`Error::Unsupported`] on an interpreter engine.
+    /// named by its [`ArtifactError`]). [`Error::Parse`] if the module inside
+    /// uses a proposal the engine's features leave out (the features are
+    /// compared first, so only a forged artifact gets here);
+    /// [`Error::Unsupported`] on an interpreter engine.
     ///
     /// # Safety
     ///
@@ -147,7 +152,8 @@ impl Module {
     /// processor), but a checksum is no signature: `bytes` must come from
     /// [`Module::serialize`] of this build of Kiln, or from a source trusted
     /// as much as this process's own executable. Never load an artifact that
-    /// someone else could have written.
+    /// someone else could have written. The module inside is not validated
+    /// again (it was when it was compiled).
     pub unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
         require_jit(engine)?;
         let body = check_container(bytes)?;
@@ -167,7 +173,6 @@ impl Module {
         }
         let features = engine.config().features;
         let ir = Arc::new(kiln_parser::parse(binary, features)?);
-        kiln_validator::validate(&ir, features)?;
         // SAFETY: the caller vouches that the bytes came from `serialize` of
         // this build; the checksum, version, settings and host checks hold, so
         // the section is the code compiled from this very binary.
@@ -219,7 +224,7 @@ fn check_container(bytes: &[u8]) -> Result<&[u8], ArtifactError> {
         .filter(|&s| s >= body_start)
         .ok_or(ArtifactError::Corrupted)?;
     let (covered, sum) = bytes.split_at(split);
-    if Sha256::digest(covered).as_slice() != sum {
+    if crc32fast::hash(covered).to_le_bytes() != sum {
         return Err(ArtifactError::Corrupted);
     }
     Ok(&bytes[body_start..split])

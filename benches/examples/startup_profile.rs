@@ -8,8 +8,9 @@
 //! ```
 //!
 //! Arguments: the engine (`kiln-interp`, `kiln-jit`, `wasmi` or `wasmtime`),
-//! the name of a C program of `kiln_benches::programs` (default `large`), and
-//! the seconds to loop (default 5).
+//! the name of a C program of `kiln_benches::programs` (default `large`), the
+//! seconds to loop (default 5), and `saved` to start from code compiled and
+//! saved once beforehand (a warm cache) instead of compiling each time.
 
 use std::time::{Duration, Instant};
 
@@ -29,11 +30,24 @@ fn main() -> anyhow::Result<()> {
     let program =
         programs::find(&program_name).with_context(|| format!("unknown program {program_name}"))?;
 
+    let saved = match args.next().as_deref() {
+        Some("saved") => Some(
+            engine
+                .serialize(program.wasm)
+                .context("the engine saves no compiled code")??,
+        ),
+        Some(other) => anyhow::bail!("unknown argument {other}"),
+        None => None,
+    };
+
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let mut times = Vec::new();
     while Instant::now() < deadline {
         let start = Instant::now();
-        engine.compile(program.wasm)?.instantiate()?;
+        match &saved {
+            Some(bytes) => engine.load(bytes)?.instantiate()?,
+            None => engine.compile(program.wasm)?.instantiate()?,
+        }
         times.push(start.elapsed());
     }
     times.sort();

@@ -21,7 +21,7 @@
 //! mapped executable.
 
 use std::num::NonZeroU8;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::{LibCall, TrapCode};
@@ -48,6 +48,20 @@ pub const CODE_FORMAT: u32 = 1;
 ///
 /// As `CompiledModule::new` when the host has no usable ISA.
 pub fn host_fingerprint(options: CompileOptions) -> Result<String, CompileError> {
+    // Building the ISA costs more than the rest of a small module's loading,
+    // and its answer never changes in a process: one per set of options.
+    static FINGERPRINTS: [OnceLock<Result<String, CompileError>>; 16] =
+        [const { OnceLock::new() }; 16];
+    let slot = options_bytes(options)
+        .iter()
+        .fold(0, |acc, &b| acc * 2 + usize::from(b));
+    FINGERPRINTS[slot]
+        .get_or_init(|| fingerprint_of(options))
+        .clone()
+}
+
+/// [`host_fingerprint`], computed.
+fn fingerprint_of(options: CompileOptions) -> Result<String, CompileError> {
     let isa = crate::compiler::host_isa(options)?;
     let mut lines = vec![format!("triple={}", isa.triple())];
     lines.extend(isa.flags().iter().map(|v| v.to_string()));
