@@ -7,6 +7,7 @@
 //! cargo run --release -p kiln-benches --bin report -- --runs 5 fib  # some, more runs
 //! cargo run --release -p kiln-benches --bin report -- matmul-simd   # with matmul
 //! cargo run --release -p kiln-benches --bin report -- --epoch fib   # epoch checks' cost
+//! cargo run --release -p kiln-benches --bin report -- --no-fuel     # without fuel's columns
 //! ```
 //!
 //! For each program: the native build (`cc -O2`) runs once and its output
@@ -50,17 +51,26 @@
 //! only ever slows a run down, so a round's fastest run is the one it
 //! disturbed least.
 //!
+//! Kiln's two tiers also run with fuel metering on (`kiln-interp-fuel`,
+//! `kiln-jit-fuel`; more fuel than any run uses), each in its tier's
+//! process, with a ratio column for each over the same tier without: what
+//! metering costs. `--no-fuel` leaves them out.
+//!
 //! `--epoch` adds Kiln's two tiers with epoch interruption on
 //! (`kiln-interp-epoch`, `kiln-jit-epoch`; a deadline never reached, so
 //! only the checks at function entries and loop headers cost), each in its
 //! tier's process, and a ratio column for each over the same tier without.
 //!
-//! Progress goes to stderr; the tables, in Markdown, to stdout.
+//! Progress goes to stderr; the tables, in Markdown, to stdout; the scalar
+//! table's ratio columns, drawn as bars (`report/chart.rs`), to an SVG file
+//! (`--chart FILE`, by default `benches/report.svg`, which the README shows).
 
 // The binary's modules live in `report/`; a crate root's modules are
 // looked up beside it, hence the paths.
 #[path = "report/cell.rs"]
 mod cell;
+#[path = "report/chart.rs"]
+mod chart;
 #[path = "report/measure.rs"]
 mod measure;
 #[path = "report/table.rs"]
@@ -93,6 +103,10 @@ struct Options {
     verbose: bool,
     /// Also run Kiln's tiers with epoch interruption on.
     epoch: bool,
+    /// Also run Kiln's tiers with fuel metering on (the default).
+    fuel: bool,
+    /// Where the chart of the ratios goes.
+    chart: std::path::PathBuf,
 }
 
 /// A positive count following option `name`.
@@ -113,6 +127,8 @@ impl Options {
             only: Vec::new(),
             verbose: false,
             epoch: false,
+            fuel: true,
+            chart: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("report.svg"),
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -121,9 +137,13 @@ impl Options {
                 "--processes" => options.processes = count(&mut args, "--processes")?,
                 "--verbose" => options.verbose = true,
                 "--epoch" => options.epoch = true,
+                "--no-fuel" => options.fuel = false,
+                "--chart" => {
+                    options.chart = args.next().context("--chart needs a file name")?.into();
+                }
                 "-h" | "--help" => {
                     println!(
-                        "usage: report [--runs N] [--processes P] [--verbose] [--epoch] [PROGRAM...]"
+                        "usage: report [--runs N] [--processes P] [--verbose] [--epoch] [--no-fuel] [--chart FILE.svg] [PROGRAM...]"
                     );
                     std::process::exit(0);
                 }
@@ -218,12 +238,14 @@ fn machine() -> String {
 
 /// The ratio columns, numerator over denominator: each Kiln tier against
 /// the engine of the same kind, and Kiln's JIT against native code; with
-/// `--epoch`, also each tier with epoch interruption over the same tier
-/// without (see [`ratios`]).
-const RATIOS: [(&str, &str); 5] = [
+/// fuel metering on, and with `--epoch` epoch interruption, each tier so
+/// configured over the same tier without (see [`ratios`]).
+const RATIOS: [(&str, &str); 7] = [
     ("kiln-interp", "wasmi"),
     ("kiln-jit", "wasmtime"),
     ("kiln-jit", "native"),
+    ("kiln-interp-fuel", "kiln-interp"),
+    ("kiln-jit-fuel", "kiln-jit"),
     ("kiln-interp-epoch", "kiln-interp"),
     ("kiln-jit-epoch", "kiln-jit"),
 ];
@@ -555,6 +577,9 @@ fn main() -> anyhow::Result<()> {
     let options = Options::parse()?;
     let units = units(&options.only);
     let mut engines = engines::all();
+    if options.fuel {
+        engines.extend(engines::with_fuel());
+    }
     if options.epoch {
         engines.extend(engines::with_epochs());
     }
@@ -626,6 +651,11 @@ fn main() -> anyhow::Result<()> {
         load_average()
     );
     print_report(&names, &rows, &extra, &unavailable);
+    let scalar: Vec<&table::Row> = rows.iter().filter(|r| r.scalar.is_none()).collect();
+    let (labels, series) = table::ratio_series(&names, &scalar);
+    let title = format!("Kiln benchmark report, {}: ratios of median times", today());
+    chart::write_chart(&options.chart, &title, &labels, &series)?;
+    eprintln!("chart: {}", options.chart.display());
     if failed {
         anyhow::bail!("some engine printed something else than the native build, or failed");
     }
@@ -655,6 +685,18 @@ mod tests {
             [vec![1, 3, 5], vec![2, 4, 6], vec![0]]
         );
         assert_eq!(ratios(&columns).len(), 3);
+        // So do the fuel variants.
+        let fuel = [
+            "native",
+            "kiln-interp",
+            "kiln-jit",
+            "wasmi",
+            "wasmtime",
+            "kiln-interp-fuel",
+            "kiln-jit-fuel",
+        ];
+        assert_eq!(round_groups(&fuel), [vec![1, 3, 5], vec![2, 4, 6], vec![0]]);
+        assert_eq!(ratios(&fuel).len(), 5);
         assert_eq!(ratios(&epochs).len(), 5);
         // Columns no ratio names still run, alone; an engine missing from a
         // ratio leaves its partner alone.

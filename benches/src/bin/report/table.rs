@@ -73,6 +73,30 @@ fn mean_time(times: Vec<Option<Duration>>) -> String {
     }
 }
 
+/// The [`ratios`] columns of `rows` as series for a chart: each ratio's
+/// label (`a / b`) and its value per row (`None` where a cell is missing),
+/// the geometric mean last; and the row labels, `geometric mean` last.
+pub fn ratio_series(
+    names: &[&str],
+    rows: &[&Row],
+) -> (Vec<String>, Vec<(String, Vec<Option<f64>>)>) {
+    let mut labels: Vec<String> = rows.iter().map(|r| r.name.to_owned()).collect();
+    labels.push("geometric mean".into());
+    let series = ratios(names)
+        .into_iter()
+        .map(|(a, b)| {
+            let mut values: Vec<Option<f64>> = rows
+                .iter()
+                .map(|r| r.column(names, a)?.ratio(r.column(names, b)?))
+                .collect();
+            let present: Vec<f64> = values.iter().flatten().copied().collect();
+            values.push(geomean(&present));
+            (format!("{a} / {b}"), values)
+        })
+        .collect();
+    (labels, series)
+}
+
 /// Prints the report: the scalar programs' table (with the `extra` rows,
 /// each a label and a cell per engine, after the means), the
 /// SIMD builds' table and their ratios to the scalar builds if `rows` has
