@@ -9,6 +9,8 @@ use anyhow::Context as _;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::table::Series;
+
 /// Bar colours, one per ratio column, in column order (cycled if more).
 const COLOURS: [RGBColor; 7] = [
     RGBColor(0x1f, 0x77, 0xb4),
@@ -34,7 +36,7 @@ pub fn write_chart(
     path: &Path,
     title: &str,
     labels: &[String],
-    series: &[(String, Vec<Option<f64>>)],
+    series: &[Series],
 ) -> anyhow::Result<()> {
     let n = series.len().max(1) as u32;
     let group = n * BAR + GAP;

@@ -73,13 +73,16 @@ fn mean_time(times: Vec<Option<Duration>>) -> String {
     }
 }
 
+/// A chart's series: its label and a value per row (`None` where missing).
+pub type Series = (String, Vec<Option<f64>>);
+
 /// The [`ratios`] columns of `rows` as series for a chart: each ratio's
 /// label (`a / b`) and its value per row (`None` where a cell is missing),
 /// the geometric mean last; and the row labels, `geometric mean` last.
 pub fn ratio_series(
     names: &[&str],
     rows: &[&Row],
-) -> (Vec<String>, Vec<(String, Vec<Option<f64>>)>) {
+) -> (Vec<String>, Vec<Series>) {
     let mut labels: Vec<String> = rows.iter().map(|r| r.name.to_owned()).collect();
     labels.push("geometric mean".into());
     let series = ratios(names)
