@@ -3,11 +3,6 @@
 //! modules, still verified; a half-written or corrupted file is never
 //! served. A second node started with `--peer` pulls the modules from it.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use kiln_netnode::api::ExecRequest;
@@ -15,67 +10,8 @@ use kiln_netnode::client::Client;
 use kiln_netnode::cluster::{EXAMPLE_WAT, fresh_dir, poll_until};
 use kiln_netnode::{ModuleId, Outcome};
 
-const DEADLINE: Duration = Duration::from_secs(90);
-
-/// A `kiln-node start` child process, killed when dropped.
-struct NodeProcess {
-    child: Child,
-    peer: String,
-    listen: String,
-    api: SocketAddr,
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `kiln-node start` on `dir` and reads the addresses it prints.
-fn start(dir: &Path, peers: &[&str]) -> anyhow::Result<NodeProcess> {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kiln-node"));
-    command
-        .args(["start", "--quiet", "--api", "127.0.0.1:0", "--data-dir"])
-        .arg(dir);
-    for peer in peers {
-        command.args(["--peer", peer]);
-    }
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut process = NodeProcess {
-        child,
-        peer: String::new(),
-        listen: String::new(),
-        api: SocketAddr::from(([127, 0, 0, 1], 0)),
-    };
-    while process.api.port() == 0 {
-        let line = rx.recv_timeout(DEADLINE)?;
-        if let Some(peer) = line.strip_prefix("peer ") {
-            process.peer = peer.to_string();
-        } else if let Some(addr) = line.strip_prefix("listen ") {
-            process.listen = addr.to_string();
-        } else if let Some(api) = line.strip_prefix("api http://") {
-            process.api = api.parse()?;
-        }
-    }
-    Ok(process)
-}
+mod common;
+use common::{DEADLINE, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_node_restarts_with_its_modules() -> anyhow::Result<()> {

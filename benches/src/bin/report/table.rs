@@ -79,10 +79,7 @@ pub type Series = (String, Vec<Option<f64>>);
 /// The [`ratios`] columns of `rows` as series for a chart: each ratio's
 /// label (`a / b`) and its value per row (`None` where a cell is missing),
 /// the geometric mean last; and the row labels, `geometric mean` last.
-pub fn ratio_series(
-    names: &[&str],
-    rows: &[&Row],
-) -> (Vec<String>, Vec<Series>) {
+pub fn ratio_series(names: &[&str], rows: &[&Row]) -> (Vec<String>, Vec<Series>) {
     let mut labels: Vec<String> = rows.iter().map(|r| r.name.to_owned()).collect();
     labels.push("geometric mean".into());
     let series = ratios(names)
