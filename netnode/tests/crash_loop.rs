@@ -18,6 +18,9 @@ use kiln_netnode::{ModuleId, store::sha256_hex};
 mod common;
 use common::{DEADLINE, NodeProcess, start};
 
+/// The modules the node acknowledged: id and bytes, in order.
+type Acked = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A small deterministic generator (xorshift64*), for reproducible kills.
 struct Rng(u64);
 
@@ -104,7 +107,7 @@ async fn connected(client: &Client, id: &str) -> bool {
 /// The work a round puts on node `a` (and its peer `b`) until it is killed:
 /// publishing to `a` (recorded in `acked` once acknowledged), publishing to
 /// `b` (which `a` then fetches), and executing on `a`.
-fn load(a: &NodeProcess, b: &Client, round: u64, acked: &Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+fn load(a: &NodeProcess, b: &Client, round: u64, acked: &Acked) {
     let client = Client::new(a.api);
     let acked = Arc::clone(acked);
     tokio::spawn(async move {
@@ -153,7 +156,7 @@ async fn a_node_killed_a_hundred_times_loses_nothing() -> anyhow::Result<()> {
     let b = start(&dir_b, &[])?;
     let client_b = Client::new(b.api);
     let example = kiln::wat2wasm(EXAMPLE_WAT.as_bytes())?.into_owned();
-    let acked: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::new(Mutex::new(Vec::new()));
+    let acked: Acked = Arc::new(Mutex::new(Vec::new()));
     let started = Instant::now();
     let mut peer_a = None;
     for round in 0..=rounds {
