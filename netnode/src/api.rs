@@ -8,7 +8,10 @@
 //! | `POST /exec` | [`ExecRequest`] | [`ExecReport`](crate::replicate::ExecReport) |
 //! | `GET /status` | | peer id, listen addresses, peers, modules |
 //!
-//! Errors are `{"error": message}` with a 4xx or 5xx status.
+//! Errors are `{"error": message}` with a 4xx or 5xx status. A store that
+//! cannot take a new module because its disk is full or its directory is
+//! read-only answers `POST /modules` with 507 and says so; everything else
+//! (reading, running, gossip) goes on with the modules it has.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,6 +136,10 @@ async fn post_module(shared: &Arc<Shared>, body: Vec<u8>) -> Response {
         ),
         Err(e @ StoreError::TooLarge { .. }) => Response::error(413, e),
         Err(e @ (StoreError::Rejected(_) | StoreError::Mismatch { .. })) => Response::error(400, e),
+        Err(e) if e.is_unwritable() => Response::error(
+            507,
+            format!("the module store cannot take new modules (disk full or read-only): {e}"),
+        ),
         Err(e) => Response::error(500, e),
     }
 }

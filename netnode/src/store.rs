@@ -146,6 +146,25 @@ pub enum StoreError {
     Io(#[from] io::Error),
 }
 
+impl StoreError {
+    /// Whether the store cannot take new modules because its disk is full or
+    /// its directory cannot be written (read-only file system, permissions,
+    /// a file size limit): the node keeps serving what it has.
+    pub fn is_unwritable(&self) -> bool {
+        let StoreError::Io(e) = self else {
+            return false;
+        };
+        matches!(
+            e.kind(),
+            io::ErrorKind::StorageFull
+                | io::ErrorKind::QuotaExceeded
+                | io::ErrorKind::FileTooLarge
+                | io::ErrorKind::ReadOnlyFilesystem
+                | io::ErrorKind::PermissionDenied
+        )
+    }
+}
+
 /// Distinguishes the temporary files of concurrent writers in one process.
 static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
 
@@ -419,6 +438,24 @@ mod tests {
         assert_eq!(leftovers, 1, "the temporary file is cleaned up");
         let _ = fs::remove_dir_all(&dir);
         Ok(())
+    }
+
+    #[test]
+    fn a_full_or_read_only_disk_is_named_as_such() {
+        for kind in [
+            io::ErrorKind::StorageFull,
+            io::ErrorKind::QuotaExceeded,
+            io::ErrorKind::FileTooLarge,
+            io::ErrorKind::ReadOnlyFilesystem,
+            io::ErrorKind::PermissionDenied,
+        ] {
+            assert!(
+                StoreError::Io(io::Error::from(kind)).is_unwritable(),
+                "{kind:?}"
+            );
+        }
+        assert!(!StoreError::Io(io::Error::from(io::ErrorKind::NotFound)).is_unwritable());
+        assert!(!StoreError::Corrupt(ModuleId::of(b"m")).is_unwritable());
     }
 
     #[test]

@@ -68,3 +68,61 @@ async fn a_killed_node_restarts_with_its_modules() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir2);
     Ok(())
 }
+
+/// Limits the files the child may write to `bytes` (`RLIMIT_FSIZE`), with
+/// `SIGXFSZ` ignored so that a write past it fails with `EFBIG` as on a full
+/// disk, instead of killing the process.
+fn file_size_limit(command: &mut std::process::Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure calls only async-signal-safe
+    // functions (`signal`, `setrlimit`), on no state shared with the parent.
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_cannot_write_keeps_serving() -> anyhow::Result<()> {
+    let dir = fresh_dir("full-disk");
+    let first = start(&dir, &[])?;
+    let module = kiln::wat2wasm(EXAMPLE_WAT.as_bytes())?.into_owned();
+    let id = Client::new(first.api).publish(&module).await?;
+    drop(first);
+
+    // Started again where no file can grow: a full disk.
+    let node = common::start_with(&dir, &[], |c| file_size_limit(c, 0))?;
+    let client = Client::new(node.api);
+    let refused = client
+        .publish(b"(module (func (export \"two\") (result i32) i32.const 2))")
+        .await;
+    let message = match refused {
+        Err(e) => e.to_string(),
+        Ok(id) => anyhow::bail!("a module was acknowledged on a full disk: {id}"),
+    };
+    assert!(
+        message.contains("507") && message.contains("disk full or read-only"),
+        "{message}"
+    );
+    // What it has, it still serves and runs.
+    assert_eq!(client.list().await?, std::slice::from_ref(&id));
+    assert_eq!(client.module(&id).await?, module);
+    let report = client.exec(&ExecRequest::new(&id, "fib", &["12"])).await?;
+    assert_eq!(
+        report.majority.map(|m| m.outcome),
+        Some(Outcome::Values(vec!["144".into()]))
+    );
+    client.status().await?;
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

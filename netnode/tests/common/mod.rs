@@ -27,7 +27,17 @@ impl Drop for NodeProcess {
 
 /// Starts `kiln-node start` on `dir` and reads the addresses it prints.
 pub fn start(dir: &Path, peers: &[&str]) -> anyhow::Result<NodeProcess> {
+    start_with(dir, peers, |_| {})
+}
+
+/// [`start`], with the command adjusted by `configure` first.
+pub fn start_with(
+    dir: &Path,
+    peers: &[&str],
+    configure: impl FnOnce(&mut Command),
+) -> anyhow::Result<NodeProcess> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kiln-node"));
+    configure(&mut command);
     command
         .args(["start", "--quiet", "--api", "127.0.0.1:0", "--data-dir"])
         .arg(dir);
