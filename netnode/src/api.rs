@@ -272,6 +272,7 @@ async fn status(shared: &Arc<Shared>) -> Response {
             "gossip_peers": net.gossip_peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "modules": modules,
             "faulty": shared.config.faulty,
+            "wrong_answers": shared.scores.all(),
             "engine": format!("{:?}", shared.config.strategy),
         }),
     )

@@ -38,6 +38,9 @@ pub struct NodeConfig {
     pub request_timeout: Duration,
     /// Test flag: answer peers' jobs with wrong results.
     pub faulty: bool,
+    /// Wrong answers to replicated jobs after which a peer is no longer
+    /// chosen as a replica (`scores.rs`).
+    pub exclude_after: u32,
     /// Print what happens on stderr.
     pub verbose: bool,
     /// A name for log lines.
@@ -63,6 +66,7 @@ impl NodeConfig {
             workers: 2,
             request_timeout: Duration::from_secs(60),
             faulty: false,
+            exclude_after: 3,
             verbose: false,
             name: "node".into(),
         }

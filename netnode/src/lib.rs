@@ -40,6 +40,7 @@ pub mod net;
 pub mod node;
 pub mod reject;
 pub mod replicate;
+pub mod scores;
 pub mod shared;
 pub mod store;
 pub mod throttle;

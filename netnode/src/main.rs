@@ -90,6 +90,10 @@ enum Cmd {
         /// Test flag: answer other nodes' jobs with wrong results.
         #[arg(long)]
         faulty: bool,
+        /// Stop choosing a peer as a replica once it has answered this many
+        /// replicated jobs against the majority (remembered across restarts).
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        exclude_after: u32,
         /// Print less.
         #[arg(long)]
         quiet: bool,
@@ -179,6 +183,7 @@ async fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             max_fuel,
             max_memory_bytes,
             faulty,
+            exclude_after,
             quiet,
         } => {
             let mut config = NodeConfig::new(data_dir);
@@ -194,6 +199,7 @@ async fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             config.limits.max_fuel = max_fuel;
             config.limits.max_memory_bytes = max_memory_bytes;
             config.faulty = faulty;
+            config.exclude_after = exclude_after;
             config.verbose = !quiet;
             config.name = "kiln-node".into();
             let node = Node::start(config).await?;
@@ -291,6 +297,9 @@ async fn run(command: Cmd) -> anyhow::Result<ExitCode> {
                 }
                 for peer in &report.disagreeing {
                     println!("disagreeing: {peer}");
+                }
+                for peer in &report.excluded {
+                    println!("not asked (answered wrongly before): {peer}");
                 }
             }
             let clean = report.majority.is_some() && report.disagreeing.is_empty();

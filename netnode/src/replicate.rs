@@ -75,6 +75,10 @@ pub struct ExecReport {
     pub disagreeing: Vec<String>,
     /// Peers that gave no result.
     pub unanswered: Vec<String>,
+    /// Connected peers not asked because they answered wrongly too often
+    /// before (`scores.rs`).
+    #[serde(default)]
+    pub excluded: Vec<String>,
 }
 
 /// Marks agreement in `replicas` and fills in the summary fields.
@@ -110,7 +114,12 @@ pub async fn replicated_exec(
     local: bool,
     timeout: Duration,
 ) -> ExecReport {
-    let peers = shared.status().await.peers;
+    let (peers, excluded): (Vec<PeerId>, Vec<PeerId>) = shared
+        .status()
+        .await
+        .peers
+        .into_iter()
+        .partition(|p| !shared.scores.excluded(&p.to_string()));
     let chosen = match job.module.parse::<ModuleId>() {
         Ok(id) => choose_replicas(&peers, &id, k),
         Err(_) => Vec::new(),
@@ -159,6 +168,16 @@ pub async fn replicated_exec(
     let mut replicas: Vec<ReplicaReport> = local_report.into_iter().collect();
     replicas.extend(remote_reports);
     let (majority, disagreeing, unanswered) = judge(&mut replicas);
+    let remote_liars: Vec<String> = replicas
+        .iter()
+        .filter(|r| !r.local && r.agrees == Some(false))
+        .map(|r| r.peer.clone())
+        .collect();
+    if let Err(e) = shared.scores.record_wrong(&remote_liars)
+        && shared.config.verbose
+    {
+        eprintln!("{}: cannot save peer scores: {e}", shared.config.name);
+    }
     ExecReport {
         module: job.module,
         export: job.export,
@@ -167,6 +186,7 @@ pub async fn replicated_exec(
         majority,
         disagreeing,
         unanswered,
+        excluded: excluded.iter().map(ToString::to_string).collect(),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::command::{Command, NetStatus, RequestError};
 use crate::config::NodeConfig;
 use crate::exec::{Executor, Job, JobResult, Outcome};
 use crate::gossip::Announce;
+use crate::scores::PeerScores;
 use crate::store::{ModuleId, ModuleStore, StoreError};
 use crate::throttle::Throttle;
 use crate::wire::{WireRequest, WireResponse};
@@ -70,6 +71,8 @@ pub struct Shared {
     pub executor: Executor,
     /// Per-peer budget of execution requests.
     pub throttle: Throttle<PeerId>,
+    /// Each peer's wrong answers to replicated jobs, persisted.
+    pub scores: PeerScores,
     /// Bounds the jobs running at once.
     jobs: Semaphore,
     /// Modules being fetched now, so that one announcement heard from several
@@ -91,6 +94,7 @@ impl Shared {
     ) -> Shared {
         Shared {
             throttle: Throttle::new(config.throttle),
+            scores: PeerScores::open(&config.data_dir, config.exclude_after),
             jobs: Semaphore::new(config.workers.max(1)),
             config,
             peer_id,

@@ -109,6 +109,44 @@ async fn the_faulty_node_is_named() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_lied_too_often_is_no_longer_asked() -> anyhow::Result<()> {
+    let mut configs = Cluster::configs(4, "liar");
+    configs[3].faulty = true;
+    configs[0].exclude_after = 2;
+    let cluster = cluster(configs).await?;
+    let liar = cluster.nodes[3].peer_id().to_string();
+    let id = cluster.client(0).publish(&example()).await?;
+    let mut request = ExecRequest::new(&id, "fib", &["30"]);
+    request.replicas = 3;
+    for round in 1..=2 {
+        let report = cluster.client(0).exec(&request).await?;
+        assert_eq!(report.disagreeing, [liar.clone()], "round {round}");
+        assert!(report.excluded.is_empty(), "round {round}");
+    }
+    // Past the threshold: not asked, and the honest replicas still agree.
+    let report = cluster.client(0).exec(&request).await?;
+    assert_eq!(report.excluded, [liar.clone()]);
+    assert!(report.replicas.iter().all(|r| r.peer != liar));
+    assert_eq!(
+        report.replicas.len(),
+        3,
+        "the local run and the two honest peers"
+    );
+    assert!(report.disagreeing.is_empty());
+    assert_eq!(report.majority.map(|m| m.outcome), values(&["832040"]));
+    let status = cluster.client(0).status().await?;
+    assert_eq!(status["wrong_answers"][&liar], 2);
+    // Remembered across a restart: the file a restarted node reads.
+    let scores = kiln_netnode::scores::PeerScores::open(&cluster.dirs[0], 2);
+    assert!(scores.excluded(&liar));
+    // Another node, which saw no lie, still asks it.
+    let report = cluster.client(1).exec(&request).await?;
+    assert!(report.excluded.is_empty());
+    assert_eq!(report.disagreeing, [liar]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_through_the_api_is_refused() -> anyhow::Result<()> {
     let mut configs = Cluster::configs(2, "badapi");
     for c in &mut configs {
