@@ -61,6 +61,8 @@ pub enum Command {
     Status(oneshot::Sender<NetStatus>),
     /// Connect to an address.
     Dial(Multiaddr),
+    /// Close every connection to a misbehaving peer.
+    Disconnect(PeerId),
 }
 
 /// Why a request to a peer brought no response.

@@ -35,6 +35,7 @@ pub mod command;
 pub mod config;
 pub mod exec;
 pub mod gossip;
+pub mod guard;
 pub mod http;
 pub mod net;
 pub mod node;

@@ -215,6 +215,12 @@ fn handle_command(
                 shared.log(format_args!("cannot dial {addr}: {e}"));
             }
         }
+        Command::Disconnect(peer) => {
+            shared.log(format_args!(
+                "disconnecting {peer}: too many bad announcements"
+            ));
+            let _ = swarm.disconnect_peer_id(peer);
+        }
     }
 }
 
@@ -249,10 +255,17 @@ fn handle_gossip(event: gossipsub::Event, shared: &Arc<Shared>) {
             message,
         } => {
             let shared = Arc::clone(shared);
+            // Beyond the peer's budget: ignored at once, nothing fetched
+            // (`guard.rs`).
+            let admitted = shared.announces.admit(&propagation_source);
             tokio::spawn(async move {
-                let acceptance = shared
-                    .on_announce(&message.data, propagation_source, message.source)
-                    .await;
+                let acceptance = if admitted {
+                    shared
+                        .on_announce(&message.data, propagation_source, message.source)
+                        .await
+                } else {
+                    gossipsub::MessageAcceptance::Ignore
+                };
                 shared
                     .send(Command::Validated {
                         message_id,
@@ -260,6 +273,11 @@ fn handle_gossip(event: gossipsub::Event, shared: &Arc<Shared>) {
                         acceptance,
                     })
                     .await;
+                if matches!(acceptance, gossipsub::MessageAcceptance::Reject)
+                    && shared.announces.rejected(propagation_source)
+                {
+                    shared.send(Command::Disconnect(propagation_source)).await;
+                }
             });
         }
         gossipsub::Event::Subscribed { peer_id, .. } => {

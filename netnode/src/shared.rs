@@ -16,6 +16,7 @@ use crate::command::{Command, NetStatus, RequestError};
 use crate::config::NodeConfig;
 use crate::exec::{Executor, Job, JobResult, Outcome};
 use crate::gossip::Announce;
+use crate::guard::AnnounceGuard;
 use crate::scores::PeerScores;
 use crate::store::{ModuleId, ModuleStore, StoreError};
 use crate::throttle::Throttle;
@@ -73,6 +74,8 @@ pub struct Shared {
     pub throttle: Throttle<PeerId>,
     /// Each peer's wrong answers to replicated jobs, persisted.
     pub scores: PeerScores,
+    /// What peers' announcements may cost (`guard.rs`).
+    pub announces: AnnounceGuard,
     /// Bounds the jobs running at once.
     jobs: Semaphore,
     /// Modules being fetched now, so that one announcement heard from several
@@ -95,6 +98,7 @@ impl Shared {
         Shared {
             throttle: Throttle::new(config.throttle),
             scores: PeerScores::open(&config.data_dir, config.exclude_after),
+            announces: AnnounceGuard::default(),
             jobs: Semaphore::new(config.workers.max(1)),
             config,
             peer_id,
@@ -271,6 +275,9 @@ impl Shared {
         if self.store.contains(&id) {
             return MessageAcceptance::Accept;
         }
+        let Some(_slot) = self.announces.fetch_slot() else {
+            return MessageAcceptance::Ignore;
+        };
         if !self.begin_fetch(id) {
             return MessageAcceptance::Ignore;
         }

@@ -471,3 +471,101 @@ async fn garbage_and_oversized_messages_leave_the_node_running() -> anyhow::Resu
     );
     Ok(())
 }
+
+/// The test process's resident memory, in KiB (`VmRSS`).
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_false_announcements_is_cut_off() -> anyhow::Result<()> {
+    use kiln_netnode::guard::{ANNOUNCE_BURST, DISCONNECT_AFTER};
+    let cluster = cluster(Cluster::configs(2, "announce-flood")).await?;
+    let (node, addr) = node_addr(&cluster, 0).await?;
+    let mut flooder = kiln_peer()?;
+    let topic = IdentTopic::new(gossip::TOPIC);
+    flooder.behaviour_mut().gossipsub.subscribe(&topic)?;
+    connect(&mut flooder, node, addr).await?;
+    until(&mut flooder, |_, e| match e {
+        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(
+            kiln_netnode::libp2p::gossipsub::Event::Subscribed { peer_id, .. },
+        )) if peer_id == node => Some(()),
+        _ => None,
+    })
+    .await?;
+
+    // Announcements of modules the flooder does not have, 200 every 10 ms,
+    // each fetch the node sends answered `NotFound`, until the node hangs up.
+    let rss_before = rss_kib();
+    let started = Instant::now();
+    let (mut sent, mut fetches, mut next) = (0u64, 0u64, 0u64);
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let cut_off = loop {
+        anyhow::ensure!(
+            started.elapsed() < DEADLINE,
+            "the flooder was never cut off"
+        );
+        tokio::select! {
+            event = flooder.select_next_some() => match event {
+                SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } if peer_id == node => {
+                    break started.elapsed();
+                }
+                event => {
+                    if let Some(request_response::Event::Message {
+                        message: request_response::Message::Request { channel, .. },
+                        ..
+                    }) = rr(event)
+                    {
+                        fetches += 1;
+                        let _ = flooder.behaviour_mut().rr.send_response(channel, WireResponse::NotFound);
+                    }
+                }
+            },
+            _ = tick.tick() => {
+                for _ in 0..200 {
+                    next += 1;
+                    let announce = Announce {
+                        id: ModuleId::of(format!("never had {next}").as_bytes()).to_string(),
+                        size: 100,
+                    };
+                    let data = serde_json::to_vec(&announce)?;
+                    if flooder.behaviour_mut().gossipsub.publish(topic.clone(), data).is_ok() {
+                        sent += 1;
+                    }
+                }
+            }
+        }
+    };
+    let grown_kib = rss_kib().saturating_sub(rss_before);
+    eprintln!(
+        "announcement flood: {sent} sent, {fetches} fetched by the node, cut off after {cut_off:?}, \
+         resident memory grew {grown_kib} KiB"
+    );
+    anyhow::ensure!(sent > 1000, "too few announcements to be a flood: {sent}");
+    // Each fetch is work the flood caused: bounded by the peer's budget and
+    // the rejections that end it, whatever the flood's size.
+    anyhow::ensure!(
+        fetches <= ANNOUNCE_BURST as u64 + u64::from(DISCONNECT_AFTER) * 4,
+        "the node fetched {fetches} times for {sent} false announcements"
+    );
+    anyhow::ensure!(grown_kib < 64 << 10, "memory grew by {grown_kib} KiB");
+
+    // Honest peers are still served: a module published on the other node
+    // reaches this one, whose API answers.
+    let api = cluster.client(0);
+    let id = cluster.client(1).publish(&example()).await?;
+    let arrived =
+        kiln_netnode::cluster::poll_until(DEADLINE, Duration::from_millis(20), || async {
+            api.list().await.is_ok_and(|l| l.contains(&id))
+        })
+        .await;
+    anyhow::ensure!(arrived, "an honest announcement was lost after the flood");
+    Ok(())
+}
