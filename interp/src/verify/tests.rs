@@ -404,3 +404,27 @@ fn every_function_of_the_bench_programs_passes() {
     }
     assert!(total > 1000, "{total} functions");
 }
+
+/// A catch writes its payload (and exnref) at the `try_table`'s height, which
+/// may be above anything its body or its label's block pushes: the frame must
+/// hold it all the same.
+#[test]
+fn a_catch_above_the_body_fits_the_frame() {
+    let m = compile(
+        r#"(module
+          (tag $t (param i32 i32 i32))
+          (func $thrower (throw $t (i32.const 1) (i32.const 2) (i32.const 3)))
+          (func (result i32)
+            (i32.const 9)
+            (block $h (result i32 i32 i32 exnref)
+              (i32.const 7)
+              (i32.const 8)
+              (try_table (catch_ref $t $h) (call $thrower))
+              (unreachable))
+            (drop)
+            (drop)
+            (drop)
+            (drop)))"#,
+    );
+    m.translate_all().expect("every function verifies");
+}
