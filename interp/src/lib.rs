@@ -51,7 +51,8 @@ pub struct CompiledFunc {
     /// (`num_params..`): a zero for each declared local, then the values of the
     /// constant registers, which follow the locals. One copy sets up both.
     pub init: Box<[u64]>,
-    /// `code` with each op's handler, for the executor's fast path.
+    /// `code` with each op's handler, for the executor's fast path: made
+    /// from `code` once the verifier has accepted it (empty until then).
     pub(crate) threaded: Box<[exec::Threaded]>,
     /// The `try_table` blocks of `code`, innermost first wherever they nest:
     /// the first whose range holds a throwing op (or a call an exception
@@ -187,7 +188,7 @@ impl CompiledModule {
         if let Some(f) = self.funcs[i].get() {
             return Ok(f);
         }
-        let func = t.translate(
+        let mut func = t.translate(
             &self.module,
             i,
             self.module.funcs[i],
@@ -198,6 +199,8 @@ impl CompiledModule {
             .shape
             .get_or_init(|| verify::ModuleShape::of(&self.module));
         verify::verify(&func, self.module.num_imported_funcs + def_index, shape)?;
+        // The fast path's code is made from the verified code only.
+        func.threaded = exec::thread(&func.code);
         Ok(self.funcs[i].get_or_init(|| Arc::new(func)))
     }
 

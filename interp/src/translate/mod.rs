@@ -236,7 +236,8 @@ impl Translator {
         // checked by the verifier (`crate::verify`) before the function can run.
         CompiledFunc {
             code: self.code.as_slice().into(),
-            threaded: crate::exec::thread(&self.code),
+            // Threaded once verified (`CompiledModule::translate`).
+            threaded: Box::new([]),
             memargs: self.memargs.as_slice().into(),
             indirect: self.indirect.as_slice().into(),
             vconsts: self.vconsts.as_slice().into(),

@@ -10,7 +10,8 @@
 //! function, right after translation and before the function is published
 //! to callers ([`CompiledModule`](crate::CompiledModule)); a function that
 //! fails is an internal error ([`CompileError::InvalidBytecode`]), never run.
-//! The check is on in every build.
+//! The fast path's threaded copy of the code is made from the code only once
+//! it has passed. The check is on in every build.
 //!
 //! What is checked:
 //! - every register an op names, and every register range it reads or
@@ -341,11 +342,6 @@ impl Checker<'_> {
         // The fast path holds jump targets relative to the jump, as `i32`s.
         if f.code.len() > i32::MAX as usize {
             return Err(Fault::Layout("the code is too long"));
-        }
-        if f.threaded.len() != f.code.len() {
-            return Err(Fault::Layout(
-                "the threaded code is not as long as the code",
-            ));
         }
         // A call writes `init` to the registers from `num_params` on, and
         // `consts` starts `num_locals - num_params` entries into it.
