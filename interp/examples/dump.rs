@@ -64,7 +64,13 @@ fn main() {
         wanted.into_iter().filter(|&f| f < count).collect()
     };
     for f in funcs {
-        let code = compiled.func(f);
+        let code = match compiled.func(f) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("{path}: {e}");
+                std::process::exit(1);
+            }
+        };
         println!(
             "func {f}: {} params, {} locals, frame {} slots, consts {:?}",
             code.num_params,

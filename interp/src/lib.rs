@@ -1,6 +1,7 @@
 //! `kiln-interp` is Kiln's interpreter tier: it translates each validated
 //! function into Kiln's register bytecode ([`bytecode`]) on its first call,
-//! and executes it.
+//! verifies the translation against the executor's memory-safety contract
+//! (`verify.rs`; a function that fails never runs), and executes it.
 //!
 //! It depends on the parser's IR, the validator's per-function facts and the
 //! runtime's store, never on the JIT. Traps come back as `Err(Trap)`; the
@@ -14,6 +15,7 @@ pub mod bytecode;
 mod exec;
 pub mod num;
 mod translate;
+mod verify;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -38,8 +40,10 @@ pub struct CompiledFunc {
     /// Number of locals, parameters included.
     pub num_locals: u32,
     /// Slots the frame needs: locals plus the deepest operand stack. Every register
-    /// an op of `code` names is below it, and every jump target is inside `code`
-    /// (the executor relies on both to skip bounds checks).
+    /// an op of `code` names is below it, and every jump target is inside `code`:
+    /// the executor relies on both to skip bounds checks, and the bytecode
+    /// verifier (`verify.rs`) checks both, with the rest of the function's
+    /// contract, before the function can run.
     pub frame_size: u32,
     /// Number of results.
     pub num_results: u32,
@@ -47,7 +51,8 @@ pub struct CompiledFunc {
     /// (`num_params..`): a zero for each declared local, then the values of the
     /// constant registers, which follow the locals. One copy sets up both.
     pub init: Box<[u64]>,
-    /// `code` with each op's handler, for the executor's fast path.
+    /// `code` with each op's handler, for the executor's fast path: made
+    /// from `code` once the verifier has accepted it (empty until then).
     pub(crate) threaded: Box<[exec::Threaded]>,
     /// The `try_table` blocks of `code`, innermost first wherever they nest:
     /// the first whose range holds a throwing op (or a call an exception
@@ -95,8 +100,11 @@ pub struct CompiledModule {
     module: Arc<Module>,
     info: Arc<ModuleInfo>,
     options: CompileOptions,
+    /// The functions translated and verified so far.
     funcs: Box<[OnceLock<Arc<CompiledFunc>>]>,
     translator: Mutex<translate::Translator>,
+    /// What the verifier checks module indices against, from the first translation on.
+    shape: OnceLock<verify::ModuleShape>,
 }
 
 impl CompiledModule {
@@ -118,6 +126,7 @@ impl CompiledModule {
             options,
             funcs,
             translator: Mutex::new(translate::Translator::default()),
+            shape: OnceLock::new(),
         })
     }
 
@@ -126,14 +135,27 @@ impl CompiledModule {
         &self.module
     }
 
-    /// Function `def_index` (among the module's own functions), translated on first use.
-    pub fn func(&self, def_index: u32) -> Arc<CompiledFunc> {
-        self.func_ref(def_index).clone()
+    /// Function `def_index` (among the module's own functions), translated
+    /// and verified on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`CompileError::InvalidBytecode`] if the bytecode verifier rejects the
+    /// translation (a bug of the interpreter's; the function never runs).
+    ///
+    /// # Panics
+    ///
+    /// If the module has no function `def_index`.
+    pub fn func(&self, def_index: u32) -> Result<Arc<CompiledFunc>, CompileError> {
+        self.func_ref(def_index).cloned()
     }
 
     /// [`CompiledModule::func`], pointing into the module: valid while it lives.
-    pub(crate) fn func_ptr(&self, def_index: u32) -> std::ptr::NonNull<CompiledFunc> {
-        std::ptr::NonNull::from(&**self.func_ref(def_index))
+    pub(crate) fn func_ptr(
+        &self,
+        def_index: u32,
+    ) -> Result<std::ptr::NonNull<CompiledFunc>, CompileError> {
+        Ok(std::ptr::NonNull::from(&**self.func_ref(def_index)?))
     }
 
     /// The module's own functions, each set once translated.
@@ -146,27 +168,51 @@ impl CompiledModule {
         self.module.num_imported_funcs
     }
 
-    fn func_ref(&self, def_index: u32) -> &Arc<CompiledFunc> {
+    fn func_ref(&self, def_index: u32) -> Result<&Arc<CompiledFunc>, CompileError> {
+        match self.funcs[def_index as usize].get() {
+            Some(f) => Ok(f),
+            None => self.translate(def_index),
+        }
+    }
+
+    /// Translates function `def_index`, verifies the translation and, if it
+    /// passes, publishes it (under the translator's lock, once).
+    #[cold]
+    fn translate(&self, def_index: u32) -> Result<&Arc<CompiledFunc>, CompileError> {
         let i = def_index as usize;
-        self.funcs[i].get_or_init(|| {
-            let mut t = self
-                .translator
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            Arc::new(t.translate(
-                &self.module,
-                i,
-                self.module.funcs[i],
-                &self.info.funcs[i],
-                self.options,
-            ))
-        })
+        let mut t = self
+            .translator
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Another thread may have translated it while this one waited.
+        if let Some(f) = self.funcs[i].get() {
+            return Ok(f);
+        }
+        let mut func = t.translate(
+            &self.module,
+            i,
+            self.module.funcs[i],
+            &self.info.funcs[i],
+            self.options,
+        );
+        let shape = self
+            .shape
+            .get_or_init(|| verify::ModuleShape::of(&self.module));
+        verify::verify(&func, self.module.num_imported_funcs + def_index, shape)?;
+        // The fast path's code is made from the verified code only.
+        func.threaded = exec::thread(&func.code);
+        Ok(self.funcs[i].get_or_init(|| Arc::new(func)))
     }
 
     /// Translates every function now (for measuring, or to move the cost out of first calls).
-    pub fn translate_all(&self) {
+    ///
+    /// # Errors
+    ///
+    /// The first function the verifier rejects (see [`CompiledModule::func`]).
+    pub fn translate_all(&self) -> Result<(), CompileError> {
         for i in 0..self.funcs.len() {
-            self.func(i as u32);
+            self.func_ref(i as u32)?;
         }
+        Ok(())
     }
 }

@@ -67,6 +67,17 @@ pub enum CompileError {
     Codegen(String),
     /// Executable memory could not be mapped or protected.
     CodeMemory(String),
+    /// The interpreter's bytecode verifier rejected a translated function: a
+    /// bug in the translation, caught before the function could run.
+    InvalidBytecode {
+        /// The function (the module's function index space).
+        func: u32,
+        /// The op at fault (its index in the function's code), or `None` for a
+        /// fault of the function's other tables (exception handlers, frame set-up).
+        op_index: Option<u32>,
+        /// What is wrong.
+        what: Box<str>,
+    },
 }
 
 impl CompileError {
@@ -84,6 +95,22 @@ impl fmt::Display for CompileError {
             }
             CompileError::Codegen(e) => write!(f, "code generation failed: {e}"),
             CompileError::CodeMemory(e) => write!(f, "executable memory: {e}"),
+            CompileError::InvalidBytecode {
+                func,
+                op_index: Some(at),
+                what,
+            } => write!(
+                f,
+                "internal error: invalid interpreter bytecode in function {func}, op {at}: {what}"
+            ),
+            CompileError::InvalidBytecode {
+                func,
+                op_index: None,
+                what,
+            } => write!(
+                f,
+                "internal error: invalid interpreter bytecode in function {func}: {what}"
+            ),
         }
     }
 }
@@ -110,6 +137,20 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "the JIT does not support SIMD (v128 values) yet"
+        );
+    }
+
+    #[test]
+    fn invalid_bytecode_names_the_function_and_op() {
+        let e = CompileError::InvalidBytecode {
+            func: 3,
+            op_index: Some(7),
+            what: "jump target 9 is not below the code length 9".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "internal error: invalid interpreter bytecode in function 3, op 7: \
+             jump target 9 is not below the code length 9"
         );
     }
 

@@ -86,6 +86,7 @@ pub struct Trap {
 enum TrapReason {
     Code(TrapCode),
     Host(Box<str>),
+    Internal(Box<str>),
     Exit(i32),
     Exception(ExnAddr),
 }
@@ -95,6 +96,14 @@ impl Trap {
     pub fn host(message: impl Into<Box<str>>) -> Trap {
         Trap {
             reason: TrapReason::Host(message.into()),
+        }
+    }
+
+    /// An error inside the engine rather than in the program (a function the
+    /// interpreter's bytecode verifier rejected, say), with its message.
+    pub fn internal(message: impl Into<Box<str>>) -> Trap {
+        Trap {
+            reason: TrapReason::Internal(message.into()),
         }
     }
 
@@ -162,7 +171,7 @@ impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.reason {
             TrapReason::Code(c) => c.fmt(f),
-            TrapReason::Host(m) => f.write_str(m),
+            TrapReason::Host(m) | TrapReason::Internal(m) => f.write_str(m),
             TrapReason::Exit(s) => write!(f, "exit with status {s}"),
             TrapReason::Exception(_) => f.write_str("uncaught exception"),
         }

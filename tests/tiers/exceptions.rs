@@ -18,6 +18,7 @@ tier_tests!(
     catch_all_and_catch_all_ref_catch_anything,
     an_inner_try_table_that_does_not_match_passes_to_the_outer,
     payloads_of_several_types_arrive_intact,
+    a_catch_above_everything_its_body_pushes_delivers_the_payload,
     an_uncaught_exception_reaches_the_host,
     a_host_exception_is_caught_in_wasm,
     an_exception_crosses_two_host_entries,
@@ -148,6 +149,30 @@ fn payloads_of_several_types_arrive_intact(tier: Tier) {
         p.call("payload", &[Val::I64(-4), Val::F32(0.5f32.to_bits())]),
         Ok(vec![Val::F64((-39.5f64).to_bits())])
     );
+}
+
+/// The payload and exnref land at the `try_table`'s height, above anything
+/// its body or its label's block pushes (the interpreter's frame once ended
+/// below them, which its bytecode verifier caught).
+fn a_catch_above_everything_its_body_pushes_delivers_the_payload(tier: Tier) {
+    let mut p = Program::load(
+        tier,
+        r#"(module
+          (tag $t (param i32 i32 i32))
+          (func $thrower (throw $t (i32.const 1) (i32.const 20) (i32.const 300)))
+          (func (export "high") (result i32)
+            (i32.const 9000)
+            (block $h (result i32 i32 i32 exnref)
+              (i32.const 7)
+              (i32.const 8)
+              (try_table (catch_ref $t $h) (call $thrower))
+              (unreachable))
+            (drop)
+            (i32.add)
+            (i32.add)
+            (i32.add)))"#,
+    );
+    assert_eq!(p.call("high", &[]), Ok(vec![Val::I32(9321)]));
 }
 
 fn an_uncaught_exception_reaches_the_host(tier: Tier) {

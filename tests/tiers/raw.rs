@@ -157,7 +157,7 @@ pub fn compile_all(tier: Tier, module: &Arc<Module>, info: &Arc<ModuleInfo>) -> 
                 CompileOptions::default(),
             )
             .expect("translate");
-            interp.translate_all();
+            interp.translate_all().expect("verified");
             format!("interpreter translation {:?}", started.elapsed())
         }
         Tier::Jit => {

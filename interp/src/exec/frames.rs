@@ -175,6 +175,12 @@ pub(super) fn call_host(
     Ok(())
 }
 
+/// The trap of a call to a function the bytecode verifier rejected.
+#[cold]
+pub(super) fn internal(e: kiln_runtime::CompileError) -> Trap {
+    Trap::internal(e.to_string())
+}
+
 /// What a call resolved to.
 pub(super) enum Callee {
     Wasm(Frame),
@@ -198,7 +204,7 @@ pub(super) fn resolve(
             if *instance == caller.instance {
                 // Same instance: same module and memory 0, nothing to look up.
                 return Ok(Callee::Wasm(Frame {
-                    func: caller.module().func_ptr(*def_index),
+                    func: caller.module().func_ptr(*def_index).map_err(internal)?,
                     module: caller.module,
                     instance: *instance,
                     pc: 0,
@@ -207,7 +213,7 @@ pub(super) fn resolve(
                 }));
             }
             let module = compiled_module(store, *instance)?;
-            let func = module.func_ptr(*def_index);
+            let func = module.func_ptr(*def_index).map_err(internal)?;
             let module = modules.hold(module);
             Ok(Callee::Wasm(frame_for(
                 store, module, *instance, func, base,

@@ -65,7 +65,7 @@ fn run(
     results: &mut [Val],
 ) -> Result<(), Trap> {
     let module = func.code;
-    let code = module.func(func.def_index);
+    let code = module.func(func.def_index).map_err(frames::internal)?;
     if store.depth >= store.limits.max_call_depth {
         return Err(TrapCode::CallStackExhausted.into());
     }

@@ -39,7 +39,7 @@ use crate::bytecode::{Op, Reg};
 macro_rules! reg {
     ($regs:expr, $r:expr) => {
         // SAFETY: every register an op names is below its function's `frame_size`
-        // (translation), and `regs` points to the running frame's registers, with
+        // (checked by `crate::verify`), and `regs` points to the running frame's registers, with
         // that many slots of the value stack behind it (see `Executor`).
         *unsafe { &mut *$regs.add($r as usize) }
     };
@@ -179,9 +179,10 @@ impl Executor<'_> {
     #[inline(always)]
     fn run_fast(&mut self) -> Op {
         self.enter_fast();
-        // SAFETY: `pc` is 0 or a jump target (checked to be inside `code` at
-        // translation), or follows an op that is not the last: every function's code
-        // ends with an `Unreachable` sentinel, so execution never runs past the end.
+        // SAFETY: `pc` is 0, a jump target or landing pad (checked to be inside `code`
+        // by `crate::verify`), or follows an op that is not the last: every function's
+        // code ends with an `Unreachable` sentinel (checked likewise), so execution
+        // never runs past the end.
         // `threaded` is `code` with handlers, of the same length; registers and memory
         // are as for the ops of the slow path (see `Executor`).
         let at = unsafe {

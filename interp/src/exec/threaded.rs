@@ -189,7 +189,7 @@ macro_rules! next {
         #[cfg(kiln_tail_dispatch)]
         {
             // SAFETY: `ip` is an op of the same code (the next op, or a jump target
-            // checked at translation); the other arguments are passed on unchanged.
+            // checked by `crate::verify`); the other arguments are passed on unchanged.
             return unsafe { ((*ip).handler)(ip, $regs, $mem, $len, $ctx, $iacc, $acc) };
         }
         #[cfg(not(kiln_tail_dispatch))]
@@ -232,7 +232,7 @@ macro_rules! operands {
 /// Register `$r` of the frame, as a place.
 macro_rules! reg {
     ($regs:ident, $r:expr) => {
-        // SAFETY: registers are below the frame size (translation), and `regs` has
+        // SAFETY: registers are below the frame size (`crate::verify`), and `regs` has
         // that many slots (the caller of `run`).
         *unsafe { &mut *$regs.add($r as usize) }
     };
@@ -276,7 +276,7 @@ macro_rules! jump {
         if $back {
             stack_guard!($ip, $ctx);
         }
-        // SAFETY: jump targets are inside the code (checked at translation), and
+        // SAFETY: jump targets are inside the code (checked by `crate::verify`), and
         // threaded code holds them relative to the jump (see `thread`).
         let to = unsafe { $ip.offset($target as i32 as isize) };
         next!(to, $regs, $mem, $len, $ctx, $iacc, $acc)
@@ -531,7 +531,8 @@ handler! {
     fn global_get(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::GlobalGet { dst, global });
         // SAFETY: `ctx`'s global tables are the running instance's and the store's,
-        // taken before this run, and the index was validated against the instance.
+        // taken before this run, and the index is in the module's range, hence the
+        // instance's (checked by `crate::verify`).
         let bits = unsafe {
             let g = *(*ctx).instance_globals.add(global as usize);
             (*(*ctx).globals.add(g.index())).bits
@@ -682,12 +683,12 @@ handler! {
     fn br_table<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::BrTable { index, len: count });
         let skip = (int_operand!(FROM_ACC, iacc, regs, index) as u32).min(count) as usize;
-        // SAFETY: the translator emits `count + 1` ops after a `BrTable`.
+        // SAFETY: `count + 1` ops follow a `BrTable` (checked by `crate::verify`).
         let entry = unsafe { ip.add(1 + skip) };
         // Jump straight to the selected `Br`'s target rather than dispatching it.
         // SAFETY: `entry` is an op of the same code.
         if let Op::Br { target } = unsafe { *entry }.op {
-            // SAFETY: jump targets are inside the code (checked at translation),
+            // SAFETY: jump targets are inside the code (checked by `crate::verify`),
             // relative to the `Br` in threaded code (see `thread`).
             let to = unsafe { entry.offset(target as i32 as isize) };
             if to <= ip {

@@ -129,6 +129,9 @@ impl Translator {
             let payload = c.tag.map_or(0, |tag| tag_arity(module, tag));
             let saved = self.h;
             self.h = height + payload + u32::from(c.with_ref);
+            // The payload may reach above anything the body pushes: the
+            // frame must hold it (the verifier checks `Handler::payload`).
+            self.max_h = self.max_h.max(self.h);
             let idx = self.frame_index(c.label.0);
             self.branch_to(idx);
             self.h = saved;

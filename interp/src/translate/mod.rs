@@ -232,16 +232,12 @@ impl Translator {
         self.close_run();
         // A sentinel, so that execution can never run past the end of the code.
         self.code.push(Op::Unreachable);
-        let len = self.code.len() as u32;
-        assert!(
-            self.code
-                .iter()
-                .all(|op| op.target().is_none_or(|t| t < len)),
-            "translator produced a jump out of the function"
-        );
+        // Jump targets, registers and the rest of the executor's contract are
+        // checked by the verifier (`crate::verify`) before the function can run.
         CompiledFunc {
             code: self.code.as_slice().into(),
-            threaded: crate::exec::thread(&self.code),
+            // Threaded once verified (`CompiledModule::translate`).
+            threaded: Box::new([]),
             memargs: self.memargs.as_slice().into(),
             indirect: self.indirect.as_slice().into(),
             vconsts: self.vconsts.as_slice().into(),
@@ -569,7 +565,7 @@ mod tests {
             ..crate::CompileOptions::default()
         };
         let code = CompiledModule::new(Arc::new(module), Arc::new(info), options).expect("new");
-        code.func(0).code.to_vec()
+        code.func(0).expect("verified").code.to_vec()
     }
 
     const LOOPS: &str = "(module (func (param i32)

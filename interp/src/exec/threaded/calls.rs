@@ -42,7 +42,7 @@ macro_rules! enter {
         let init = &callee.init;
         // SAFETY: registers `num_params..num_params + init.len()` (the declared
         // locals and the constants) are below the callee's frame size
-        // (translation), inside the value stack (checked above).
+        // (`crate::verify`), inside the value stack (checked above).
         unsafe {
             let first = callee_regs.add(callee.num_params as usize);
             fill_regs(first, init.as_ptr(), init.len());
@@ -255,7 +255,7 @@ handler! {
         operands!(ip, Op::Return { start: from, count });
         leave!(ip, mem, len, ctx, if from != 0 {
             // SAFETY: registers `0..count` and `from..from + count` are the
-            // function's own (translation).
+            // function's own (`crate::verify`).
             unsafe { fill_regs(regs, regs.add(from as usize), count as usize) };
         })
     }
@@ -270,7 +270,7 @@ handler! {
             exit!(ip)
         }
         operands!(ip, Op::Return { start: from, .. });
-        // Register 0 and register `from` are the function's own (translation).
+        // Register 0 and register `from` are the function's own (`crate::verify`).
         leave!(ip, mem, len, ctx, reg!(regs, 0) = int_operand!(FROM_ACC, iacc, regs, from))
     }
 }

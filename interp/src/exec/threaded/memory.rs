@@ -304,7 +304,7 @@ macro_rules! high {
     ($regs:ident, $ctx:ident, $r:expr) => {
         // SAFETY: `ctx` is valid for the run, and the value stack holds the high
         // half of each register `stack_len` slots above it (`frames::half`);
-        // registers are below the frame size (translation).
+        // registers are below the frame size (`crate::verify`).
         *unsafe { &mut *$regs.add((*$ctx).stack_len + $r as usize) }
     };
 }
@@ -375,7 +375,7 @@ handler! {
 macro_rules! lane_address {
     ($ip:ident, $ctx:ident, $regs:ident, $addr:expr, $memarg:expr, $n:expr, $len:ident) => {{
         // SAFETY: `ctx.frame` is the running frame, whose function holds the
-        // memarg (translation).
+        // memarg (`crate::verify`).
         let (m, offset) = unsafe { (*$ctx).frame.func() }.memargs[$memarg as usize];
         let ea = u64::from(reg!($regs, $addr) as u32).wrapping_add(offset);
         if m != 0 || offset > u64::from(u32::MAX) || ea + $n > $len as u64 {

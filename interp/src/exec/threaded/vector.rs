@@ -27,7 +27,7 @@ macro_rules! hi {
     ($regs:ident, $ctx:ident, $r:expr) => {
         // SAFETY: `ctx` is valid for the run, and the value stack holds the high
         // half of each register `stack_len` slots above it (`frames::half`);
-        // registers are below the frame size (translation).
+        // registers are below the frame size (`crate::verify`).
         *unsafe { &mut *$regs.add((*$ctx).stack_len + $r as usize) }
     };
 }
@@ -82,7 +82,7 @@ handler! {
     fn v128_const(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::V128Const { dst, idx });
         // SAFETY: `ctx.frame` is the running frame, whose function holds the
-        // constant (translation).
+        // constant (`crate::verify`).
         let v = unsafe { (*ctx).frame.func() }.vconsts[idx as usize];
         set_wide!(regs, ctx, dst, v);
         advance!(ip, regs, mem, len, ctx, iacc, acc)
