@@ -269,6 +269,15 @@ bool wasm_module_validate(wasm_store_t*, const wasm_byte_vec_t* binary);
 void wasm_module_imports(const wasm_module_t*, own wasm_importtype_vec_t* out);
 void wasm_module_exports(const wasm_module_t*, own wasm_exporttype_vec_t* out);
 
+/* The compiled module as bytes (an empty vector if it cannot be saved: on the
+ * interpreter, which has no native code), and a module loaded from them
+ * (NULL if they are truncated, corrupted, from another version of Kiln,
+ * for another processor or for another engine configuration). Loading runs
+ * the saved native code as it is: load only bytes this program saved, or
+ * that are trusted as much as the program itself. */
+void wasm_module_serialize(const wasm_module_t*, own wasm_byte_vec_t* out);
+own wasm_module_t* wasm_module_deserialize(wasm_store_t*, const wasm_byte_vec_t*);
+
 /* ---- Externals: functions, globals, tables, memories -------------------- */
 
 /* A store object: a reference object with its casts to and from

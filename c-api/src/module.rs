@@ -45,6 +45,61 @@ pub unsafe extern "C" fn wasm_module_new(
     })
 }
 
+/// Sets `*out` to the compiled module as bytes (`kiln::Module::serialize`),
+/// or to an empty vector for a NULL module or one that cannot be saved (an
+/// interpreter engine's).
+///
+/// # Safety
+///
+/// `module` is NULL or live; `out` is NULL (ignored) or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_module_serialize(
+    module: *const wasm_module_t,
+    out: *mut wasm_byte_vec_t,
+) {
+    let bytes = guard(Vec::new(), || {
+        // SAFETY: the caller's contract.
+        unsafe { module.as_ref() }
+            .and_then(|m| m.module.serialize().ok())
+            .unwrap_or_default()
+    });
+    // SAFETY: the caller's contract on `out`.
+    unsafe { wasm_byte_vec_t::give(out, bytes) }
+}
+
+/// Loads a module that `wasm_module_serialize` saved, for the store's
+/// engine (`kiln::Module::deserialize`), or NULL if a pointer is NULL or the
+/// bytes are refused (truncated, corrupted, another version, processor or
+/// configuration).
+///
+/// # Safety
+///
+/// `store` is NULL or live; `bytes` is NULL or a readable byte vector holding
+/// what `wasm_module_serialize` wrote in a program trusted as much as this
+/// one: its native code runs as it is (`kiln::Module::deserialize`'s
+/// contract).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_module_deserialize(
+    store: *mut wasm_store_t,
+    bytes: *const wasm_byte_vec_t,
+) -> *mut wasm_module_t {
+    guard(std::ptr::null_mut(), || {
+        // SAFETY: the caller's contract.
+        let Some((store, bytes)) = (unsafe { store.as_ref().zip(bytes.as_ref()) }) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: as above: the vector's data is readable.
+        let Some(bytes) = (unsafe { slice(bytes.data, bytes.size) }) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: the caller vouches for the bytes (this function's contract).
+        match unsafe { kiln::Module::deserialize(&store.engine, bytes) } {
+            Ok(module) => into_c(wasm_module_t { module }),
+            Err(_) => std::ptr::null_mut(),
+        }
+    })
+}
+
 /// Whether `binary` is a module the store's engine accepts (false for NULL
 /// arguments).
 ///

@@ -208,4 +208,5 @@ c_programs! {
     wasi = 0,
     hostref = 0,
     null_args = 0,
+    serialize = 0,
 }
