@@ -47,6 +47,40 @@ impl Drop for TempDir {
     }
 }
 
+/// A temporary directory holding `m.wat` (the module [`WAT`]) and a cache
+/// directory, `cache/`.
+struct Fixture {
+    tmp: TempDir,
+    cache: PathBuf,
+    wat: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let tmp = TempDir::new();
+        let cache = tmp.0.join("cache");
+        let wat = tmp.0.join("m.wat");
+        fs::write(&wat, WAT).unwrap();
+        Fixture { tmp, cache, wat }
+    }
+
+    /// `kiln compile [EXTRA...] m.wat -o m.kilnc`: its output, and the path written.
+    fn compile(&self, extra: &[&str]) -> ((Option<i32>, String, String), PathBuf) {
+        let out = self.tmp.0.join("m.kilnc");
+        let mut args: Vec<&OsStr> = vec!["compile".as_ref()];
+        args.extend(extra.iter().map(OsStr::new));
+        args.extend([self.wat.as_os_str(), "-o".as_ref(), out.as_os_str()]);
+        (kiln(&self.cache, &args), out)
+    }
+
+    /// `kiln run ARGS...` with this fixture's cache.
+    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let mut all = vec!["run"];
+        all.extend(args);
+        kiln(&self.cache, &all)
+    }
+}
+
 /// Exit code, stdout and stderr of one `kiln` run with `cache` as its cache
 /// directory.
 fn kiln<S: AsRef<OsStr>>(cache: &Path, args: &[S]) -> (Option<i32>, String, String) {
@@ -75,31 +109,14 @@ fn ok(out: (Option<i32>, String, String), stdout: &str) {
 
 #[test]
 fn compiled_modules_run_in_another_process() {
-    let tmp = TempDir::new();
-    let cache = tmp.0.join("cache");
-    let wat = tmp.0.join("m.wat");
-    fs::write(&wat, WAT).unwrap();
-    let out = tmp.0.join("m.kilnc");
-    let (code, stdout, _) = kiln(
-        &cache,
-        &[
-            OsStr::new("compile"),
-            wat.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ],
-    );
+    let f = Fixture::new();
+    let ((code, stdout, _), out) = f.compile(&[]);
     assert_eq!(code, Some(0));
-    assert_eq!(
-        stdout,
-        format!("compiled {} to {}\n", wat.display(), out.display())
-    );
-    let run = |extra: &[&str], args: &[&str]| {
-        let mut a: Vec<&OsStr> = vec!["run".as_ref()];
-        a.extend(extra.iter().map(OsStr::new));
-        a.push(out.as_os_str());
-        a.extend(args.iter().map(OsStr::new));
-        kiln(&cache, &a)
+    let (wat, out) = (f.wat.to_str().unwrap(), out.to_str().unwrap());
+    assert_eq!(stdout, format!("compiled {wat} to {out}\n"));
+    let run = |flags: &[&str], args: &[&str]| {
+        let all: Vec<&str> = flags.iter().chain([&out]).chain(args).copied().collect();
+        f.run(&all)
     };
     ok(run(&["--invoke", "sum"], &["100000"]), "5000050000\n");
     let (code, _, stderr) = run(&["--invoke", "div"], &["1", "0"]);
@@ -112,33 +129,11 @@ fn compiled_modules_run_in_another_process() {
         stderr.contains("fuel off in the module, on in the engine"),
         "{stderr}"
     );
-    let (code, ..) = kiln(
-        &cache,
-        &[
-            OsStr::new("compile"),
-            "--fuel".as_ref(),
-            wat.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ],
-    );
-    assert_eq!(code, Some(0));
+    assert_eq!(f.compile(&["--fuel"]).0.0, Some(0));
     // The same fuel, to the unit, as the module compiled in the running process.
     for fuel in ["1000", "10"] {
         let saved = run(&["--fuel", fuel, "--invoke", "sum"], &["100"]);
-        let fresh = kiln(
-            &cache,
-            &[
-                "run",
-                "--no-cache",
-                "--fuel",
-                fuel,
-                "--invoke",
-                "sum",
-                wat.to_str().unwrap(),
-                "100",
-            ],
-        );
+        let fresh = f.run(&["--no-cache", "--fuel", fuel, "--invoke", "sum", wat, "100"]);
         assert_eq!(saved, fresh);
     }
     // Compiled modules hold the JIT's code: the interpreter refuses them.
@@ -146,7 +141,7 @@ fn compiled_modules_run_in_another_process() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("use the JIT"), "{stderr}");
     assert!(
-        entries(&cache).is_empty(),
+        entries(&f.cache).is_empty(),
         "running a compiled module caches nothing"
     );
 }
@@ -202,29 +197,14 @@ fn reseal(mut body: Vec<u8>) -> Vec<u8> {
 
 #[test]
 fn bad_compiled_modules_are_refused() {
-    let tmp = TempDir::new();
-    let cache = tmp.0.join("cache");
-    let wat = tmp.0.join("m.wat");
-    fs::write(&wat, WAT).unwrap();
-    let out = tmp.0.join("m.kilnc");
-    let (code, ..) = kiln(
-        &cache,
-        &[
-            OsStr::new("compile"),
-            wat.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ],
-    );
+    let f = Fixture::new();
+    let ((code, ..), out) = f.compile(&[]);
     assert_eq!(code, Some(0));
     let good = fs::read(&out).unwrap();
     for (why, bad) in tampered(&good) {
-        let path = tmp.0.join("bad.kilnc");
+        let path = f.tmp.0.join("bad.kilnc");
         fs::write(&path, &bad).unwrap();
-        let (code, stdout, stderr) = kiln(
-            &cache,
-            &["run", "--invoke", "sum", path.to_str().unwrap(), "3"],
-        );
+        let (code, stdout, stderr) = f.run(&["--invoke", "sum", path.to_str().unwrap(), "3"]);
         assert_eq!((code, stdout.as_str()), (Some(1), ""), "{why}: {stderr}");
         assert!(
             stderr.starts_with(&format!("error: {}: ", path.display())) && stderr.contains(why),
@@ -235,32 +215,16 @@ fn bad_compiled_modules_are_refused() {
 
 #[test]
 fn the_cache_is_used_and_bad_entries_are_replaced() {
-    let tmp = TempDir::new();
-    let cache = tmp.0.join("cache");
-    let wat = tmp.0.join("m.wat");
-    fs::write(&wat, WAT).unwrap();
-    let run = || {
-        kiln(
-            &cache,
-            &["run", "--invoke", "sum", wat.to_str().unwrap(), "1000"],
-        )
-    };
+    let f = Fixture::new();
+    let wat = f.wat.to_str().unwrap();
+    let run = || f.run(&["--invoke", "sum", wat, "1000"]);
     ok(run(), "500500\n");
-    let list = entries(&cache);
+    let list = entries(&f.cache);
     assert_eq!(list.len(), 1, "{list:?}");
     let entry = &list[0];
     let good = fs::read(entry).unwrap();
     // The entry is what `kiln compile` writes for the same module.
-    let out = tmp.0.join("m.kilnc");
-    kiln(
-        &cache,
-        &[
-            OsStr::new("compile"),
-            wat.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ],
-    );
+    let (_, out) = f.compile(&[]);
     assert_eq!(fs::read(&out).unwrap(), good);
     // A hit leaves the entry as it is.
     ok(run(), "500500\n");
@@ -273,70 +237,27 @@ fn the_cache_is_used_and_bad_entries_are_replaced() {
             "{why}: the entry was not replaced"
         );
     }
-    assert_eq!(entries(&cache), list, "no temporary file left behind");
+    assert_eq!(entries(&f.cache), list, "no temporary file left behind");
     // Other settings are other entries.
     ok(
-        kiln(
-            &cache,
-            &[
-                "run",
-                "--fuel",
-                "100000",
-                "--invoke",
-                "sum",
-                wat.to_str().unwrap(),
-                "10",
-            ],
-        ),
+        f.run(&["--fuel", "100000", "--invoke", "sum", wat, "10"]),
         "55\n",
     );
-    assert_eq!(entries(&cache).len(), 2);
+    assert_eq!(entries(&f.cache).len(), 2);
 }
 
 #[test]
 fn the_cache_can_be_bypassed() {
-    let tmp = TempDir::new();
-    let cache = tmp.0.join("cache");
-    let wat = tmp.0.join("m.wat");
-    fs::write(&wat, WAT).unwrap();
+    let f = Fixture::new();
+    let wat = f.wat.to_str().unwrap();
+    ok(f.run(&["--no-cache", "--invoke", "sum", wat, "4"]), "10\n");
     ok(
-        kiln(
-            &cache,
-            &[
-                "run",
-                "--no-cache",
-                "--invoke",
-                "sum",
-                wat.to_str().unwrap(),
-                "4",
-            ],
-        ),
+        f.run(&["--engine", "interp", "--invoke", "sum", wat, "4"]),
         "10\n",
     );
-    ok(
-        kiln(
-            &cache,
-            &[
-                "run",
-                "--engine",
-                "interp",
-                "--invoke",
-                "sum",
-                wat.to_str().unwrap(),
-                "4",
-            ],
-        ),
-        "10\n",
-    );
-    assert!(entries(&cache).is_empty());
+    assert!(entries(&f.cache).is_empty());
     // An unwritable cache only costs the saving.
-    let file = tmp.0.join("not-a-directory");
+    let file = f.tmp.0.join("not-a-directory");
     fs::write(&file, "").unwrap();
-    ok(
-        kiln(
-            &file,
-            &["run", "--invoke", "sum", wat.to_str().unwrap(), "4"],
-        ),
-        "10\n",
-    );
+    ok(kiln(&file, &["run", "--invoke", "sum", wat, "4"]), "10\n");
 }
