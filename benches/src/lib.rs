@@ -11,8 +11,10 @@
 //! - [`programs`]: the C programs in `programs/`, built to `.wasm` by
 //!   `programs/build.sh` (sources, script and modules are all committed, so
 //!   every run measures the same bytes and no third-party binary is used),
-//!   SIMD builds of some of them, and `zstd.c`, built with the zstd library's
-//!   source from the `zstd-sys` crate (fetched by `build.sh`, not vendored);
+//!   SIMD builds of some of them, and `zstd.c`, `sqlite.c` and `lua.c`,
+//!   built with the zstd, SQLite and Lua sources the `zstd-sys`,
+//!   `libsqlite3-sys` and `lua-src` crates ship (fetched by `build.sh`, not
+//!   vendored);
 //! - [`vectors`]: where a module's vector instructions are, per function and
 //!   loop, to check that the SIMD builds are vectorised where it matters;
 //! - [`workloads`]: the WebAssembly text workloads in `wat/`, which the

@@ -5,6 +5,7 @@
 //! `common.h` is newer than the binary. A program with a [`Library`] is
 //! compiled with the library's source, found where `build.sh` finds it.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::engines::Outcome;
-use crate::programs::{Library, Program, ZSTD_SYS_VERSION, programs_dir};
+use crate::programs::{LUA_SOURCES, Library, Program, SQLITE_FLAGS, programs_dir};
 
 /// A program built for the host.
 #[derive(Debug, Clone)]
@@ -41,11 +42,12 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// The zstd-sys crate's `zstd/lib` directory: `$ZSTD_LIB`, else the pinned
-/// version's in cargo's registry (`$CARGO_HOME`, default `~/.cargo`), where
-/// `programs/build.sh` puts it.
-fn zstd_lib() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("ZSTD_LIB") {
+/// The directory of `library`'s source: its [`Library::env_var`] if set,
+/// else its [`Library::source_dir`] in the pinned crate's copy in cargo's
+/// registry (`$CARGO_HOME`, default `~/.cargo`), where `programs/build.sh`
+/// puts it.
+fn library_dir(library: Library) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os(library.env_var()) {
         return Ok(PathBuf::from(dir));
     }
     let cargo_home = match std::env::var_os("CARGO_HOME") {
@@ -53,31 +55,37 @@ fn zstd_lib() -> anyhow::Result<PathBuf> {
         None => PathBuf::from(std::env::var_os("HOME").context("no $HOME")?).join(".cargo"),
     };
     let registry = cargo_home.join("registry").join("src");
-    let crate_dir = format!("zstd-sys-{ZSTD_SYS_VERSION}");
+    let crate_dir = format!("{}-{}", library.crate_name(), library.crate_version());
     std::fs::read_dir(&registry)
         .into_iter()
         .flatten()
         .flatten()
-        .map(|index| index.path().join(&crate_dir).join("zstd").join("lib"))
-        .find(|lib| lib.join("zstd.h").is_file())
+        .map(|index| index.path().join(&crate_dir).join(library.source_dir()))
+        .find(|dir| dir.join(library.marker()).is_file())
         .with_context(|| {
             format!(
-                "no {crate_dir} under {}: run programs/build.sh zstd once, or set $ZSTD_LIB",
-                registry.display()
+                "no {crate_dir} under {}: run programs/build.sh once, or set ${}",
+                registry.display(),
+                library.env_var()
             )
         })
 }
 
-/// The sources and flags `library` adds to a build, as `build.sh` gives them.
-fn library_args(library: Library) -> anyhow::Result<Vec<std::ffi::OsString>> {
+/// `-I` followed by `dir`, as one argument.
+fn include(dir: &Path) -> OsString {
+    let mut arg = OsString::from("-I");
+    arg.push(dir);
+    arg
+}
+
+/// The sources and flags `library` adds to a build, as `build.sh` gives them
+/// (where it compiles a library's sources on their own, without warnings,
+/// this build gives no warning flags at all).
+fn library_args(library: Library) -> anyhow::Result<Vec<OsString>> {
+    let lib = library_dir(library)?;
     match library {
         Library::Zstd => {
-            let lib = zstd_lib()?;
-            let mut args = vec!["-DZSTD_DISABLE_ASM".into(), {
-                let mut include = std::ffi::OsString::from("-I");
-                include.push(&lib);
-                include
-            }];
+            let mut args = vec!["-DZSTD_DISABLE_ASM".into(), include(&lib)];
             for dir in ["common", "compress", "decompress"] {
                 let dir = lib.join(dir);
                 let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -90,6 +98,39 @@ fn library_args(library: Library) -> anyhow::Result<Vec<std::ffi::OsString>> {
             }
             Ok(args)
         }
+        Library::Sqlite => {
+            let mut args: Vec<OsString> = SQLITE_FLAGS.iter().map(Into::into).collect();
+            args.push(include(&lib));
+            args.push(lib.join("sqlite3.c").into());
+            Ok(args)
+        }
+        Library::Lua => {
+            let nojmp = programs_dir().join("lua-nojmp");
+            let mut args = vec![
+                include(&nojmp),
+                "-include".into(),
+                nojmp.join("nojmp.h").into(),
+                include(&lib),
+            ];
+            args.extend(
+                LUA_SOURCES
+                    .iter()
+                    .map(|s| lib.join(format!("{s}.c")).into()),
+            );
+            Ok(args)
+        }
+    }
+}
+
+/// The files beside its source and `common.h` whose change makes a native
+/// build of a program with `library` stale.
+fn library_inputs(library: Option<Library>) -> Vec<PathBuf> {
+    match library {
+        Some(Library::Lua) => {
+            let nojmp = programs_dir().join("lua-nojmp");
+            vec![nojmp.join("nojmp.h"), nojmp.join("setjmp.h")]
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -104,7 +145,8 @@ impl NativeProgram {
     pub fn build(program: &Program) -> anyhow::Result<NativeProgram> {
         let source = program.source();
         let path = out_dir()?.join(program.name);
-        let inputs = [source.clone(), programs_dir().join("common.h")];
+        let mut inputs = vec![source.clone(), programs_dir().join("common.h")];
+        inputs.extend(library_inputs(program.library));
         let built = modified(&path);
         let stale = inputs.iter().any(|input| match (built, modified(input)) {
             (Some(built), Some(changed)) => changed > built,

@@ -46,11 +46,111 @@ pub enum Library {
     /// zstd, from the `zstd-sys` crate of version [`ZSTD_SYS_VERSION`]: its
     /// `zstd/lib` directory.
     Zstd,
+    /// SQLite, from the `libsqlite3-sys` crate of version
+    /// [`LIBSQLITE3_SYS_VERSION`]: the amalgamation in its `sqlite3`
+    /// directory, built with [`SQLITE_FLAGS`].
+    Sqlite,
+    /// Lua 5.4, from the `lua-src` crate of version [`LUA_SRC_VERSION`]: the
+    /// [`LUA_SOURCES`] of its [`LUA_DIR`] directory, with
+    /// `programs/lua-nojmp/` on the include path.
+    Lua,
+}
+
+impl Library {
+    /// Every library.
+    pub const ALL: [Library; 3] = [Library::Zstd, Library::Sqlite, Library::Lua];
+
+    /// The crate that ships its source.
+    pub fn crate_name(self) -> &'static str {
+        match self {
+            Library::Zstd => "zstd-sys",
+            Library::Sqlite => "libsqlite3-sys",
+            Library::Lua => "lua-src",
+        }
+    }
+
+    /// The version of that crate its source is taken from.
+    pub fn crate_version(self) -> &'static str {
+        match self {
+            Library::Zstd => ZSTD_SYS_VERSION,
+            Library::Sqlite => LIBSQLITE3_SYS_VERSION,
+            Library::Lua => LUA_SRC_VERSION,
+        }
+    }
+
+    /// The variable of `build.sh` that holds the same version.
+    pub fn pin_variable(self) -> &'static str {
+        match self {
+            Library::Zstd => "ZSTD_SYS_VERSION",
+            Library::Sqlite => "LIBSQLITE3_SYS_VERSION",
+            Library::Lua => "LUA_SRC_VERSION",
+        }
+    }
+
+    /// Where in the crate its source is.
+    pub fn source_dir(self) -> &'static str {
+        match self {
+            Library::Zstd => "zstd/lib",
+            Library::Sqlite => "sqlite3",
+            Library::Lua => LUA_DIR,
+        }
+    }
+
+    /// The environment variable that names the source directory instead.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            Library::Zstd => "ZSTD_LIB",
+            Library::Sqlite => "SQLITE_LIB",
+            Library::Lua => "LUA_LIB",
+        }
+    }
+
+    /// A file the source directory has, to recognise it by.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Library::Zstd => "zstd.h",
+            Library::Sqlite => "sqlite3.h",
+            Library::Lua => "lua.h",
+        }
+    }
 }
 
 /// The `zstd-sys` version whose copy of zstd `zstd.c` is built with; the
-/// same pin as `build.sh`'s (a test keeps the two in step).
+/// same pin as `build.sh`'s (a test keeps the two in step, as it does the
+/// pins and lists below).
 pub const ZSTD_SYS_VERSION: &str = "2.2.0+zstd.1.6.0";
+
+/// The `libsqlite3-sys` version whose copy of SQLite (3.54.1) `sqlite.c` is
+/// built with.
+pub const LIBSQLITE3_SYS_VERSION: &str = "0.40.0";
+
+/// The options SQLite is built with: no threads, no OS layer (`sqlite.c`
+/// brings a VFS of its own), nothing WASI lacks.
+pub const SQLITE_FLAGS: &[&str] = &[
+    "-DSQLITE_OS_OTHER=1",
+    "-DSQLITE_THREADSAFE=0",
+    "-DSQLITE_OMIT_LOAD_EXTENSION",
+    "-DSQLITE_OMIT_WAL",
+    "-DSQLITE_OMIT_SHARED_CACHE",
+    "-DSQLITE_DEFAULT_MEMSTATUS=0",
+    "-DSQLITE_TEMP_STORE=3",
+];
+
+/// The `lua-src` version whose copy of Lua `lua.c` is built with.
+pub const LUA_SRC_VERSION: &str = "551.1.0";
+
+/// The directory of the Lua release in the `lua-src` crate.
+pub const LUA_DIR: &str = "lua-5.4.9";
+
+/// The Lua sources `lua.c` is built with (without `.c`): the core, the
+/// auxiliary library, and the base, string, table and math libraries; not
+/// the stand-alone interpreters, `linit.c`, or the libraries that need what
+/// WASI lacks.
+pub const LUA_SOURCES: &[&str] = &[
+    "lapi", "lauxlib", "lbaselib", "lcode", "lctype", "ldebug", "ldo", "ldump", "lfunc", "lgc",
+    "llex", "lmathlib", "lmem", "lobject", "lopcodes", "lparser", "lstate", "lstring", "lstrlib",
+    "ltable", "ltablib", "ltm", "lundump", "lvm", "lzio",
+];
 
 /// The optimisation of a scalar program's native build.
 pub const NATIVE_OPT: &str = "-O2";
@@ -134,6 +234,12 @@ pub const PROGRAMS: &[Program] = &[
     program!("strings", "string parsing"),
     program!("matmul", "matrix multiply"),
     program!("zstd", "compression (the zstd library)", Library::Zstd),
+    program!(
+        "sqlite",
+        "SQL database (the SQLite library)",
+        Library::Sqlite
+    ),
+    program!("lua", "scripting (the Lua interpreter)", Library::Lua),
     program!("large", "large generated program"),
     program!(simd "hash", "integer hashing, SIMD"),
     program!(simd "nbody", "floating point, SIMD"),
@@ -196,8 +302,6 @@ mod tests {
         simd.sort_unstable();
         let line = format!("SIMD_PROGRAMS=({})", simd.join(" "));
         assert!(script.contains(&line), "build.sh has no `{line}`");
-        let pin = format!("ZSTD_SYS_VERSION={ZSTD_SYS_VERSION}\n");
-        assert!(script.contains(&pin), "build.sh has no `{}`", pin.trim());
         for p in PROGRAMS.iter().filter(|p| p.is_simd()) {
             let scalar = find(p.stem()).expect("a SIMD build's program is listed");
             assert!(!scalar.is_simd(), "{}", p.name);
@@ -205,6 +309,23 @@ mod tests {
             assert_eq!(p.expected, scalar.expected, "{}", p.name);
             assert_eq!(p.library, scalar.library, "{}", p.name);
             assert_eq!(p.source(), scalar.source());
+        }
+    }
+
+    #[test]
+    fn build_sh_has_the_same_pins_and_lists() {
+        let script =
+            std::fs::read_to_string(programs_dir().join("build.sh")).expect("read build.sh");
+        for library in Library::ALL {
+            let pin = format!("{}={}\n", library.pin_variable(), library.crate_version());
+            assert!(script.contains(&pin), "build.sh has no `{}`", pin.trim());
+        }
+        for line in [
+            format!("LUA_DIR={LUA_DIR}\n"),
+            format!("SQLITE_FLAGS=({})\n", SQLITE_FLAGS.join(" ")),
+            format!("LUA_SOURCES=({})\n", LUA_SOURCES.join(" ")),
+        ] {
+            assert!(script.contains(&line), "build.sh has no `{}`", line.trim());
         }
     }
 
