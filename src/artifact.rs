@@ -9,8 +9,9 @@
 //!    module starts with;
 //! 2. the artifact's whole length, as a `u64`, so a truncated file is named
 //!    as such;
-//! 3. the version string ([`version`]): Kiln's version and the JIT's code
-//!    format. Everything after it may change between versions;
+//! 3. the version string ([`version`]): Kiln's version, the JIT's code
+//!    format and the hash of the sources the code comes from. Everything
+//!    after it may change between versions;
 //! 4. the engine's features (their `Debug` text) and strategy;
 //! 5. the module's binary;
 //! 6. the JIT's code section (`kiln_jit`'s `artifact.rs`: the host
@@ -43,12 +44,15 @@ pub const MAGIC: &[u8; 8] = b"\0kilnmod";
 /// Bytes of the checksum at the end.
 const CHECKSUM_LEN: usize = 4;
 
-/// This build's version string: Kiln's version and the JIT's code format.
+/// This build's version string: Kiln's version, the JIT's code format and
+/// the hash of the sources its code comes from (`kiln_jit::CODE_SOURCE`), so
+/// that a build from changed sources refuses what an earlier one saved.
 pub fn version() -> String {
     format!(
-        "{} (code format {})",
+        "{} (code format {}, source {})",
         env!("CARGO_PKG_VERSION"),
-        kiln_jit::CODE_FORMAT
+        kiln_jit::CODE_FORMAT,
+        kiln_jit::CODE_SOURCE
     )
 }
 

@@ -207,7 +207,11 @@ fn artifacts_of_another_version_are_refused() {
     let bytes = Module::new(&engine, WAT).unwrap().serialize().unwrap();
     // The helper reproduces this build's artifact when given its own version.
     assert!(load(&engine, &with_version(&bytes, &kiln::artifact::version())).is_ok());
-    for other in ["0.0.1 (code format 1)", "99.0.0", ""] {
+    // Another build of the same version from other sources.
+    let this = kiln::artifact::version();
+    let source = kiln_jit_source(&this);
+    let rebuilt = this.replace(source, &"0".repeat(source.len()));
+    for other in ["0.0.1 (code format 1)", "99.0.0", "", rebuilt.as_str()] {
         match artifact_error(load(&engine, &with_version(&bytes, other))) {
             ArtifactError::Version { found, expected } => {
                 assert_eq!(found, other);
@@ -216,6 +220,16 @@ fn artifacts_of_another_version_are_refused() {
             e => panic!("expected a version error, got {e}"),
         }
     }
+}
+
+/// The source hash in a version string: `... source HASH)`.
+fn kiln_jit_source(version: &str) -> &str {
+    let hash = version
+        .rsplit_once("source ")
+        .map(|(_, h)| h.trim_end_matches(')'))
+        .unwrap_or_default();
+    assert_eq!(hash.len(), 16, "{version}");
+    hash
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //!
 //! The section holds, in order (numbers and byte strings as
 //! [`kiln_runtime::artifact`] writes them):
-//! 1. the format number [`CODE_FORMAT`];
+//! 1. the format number [`CODE_FORMAT`] and the source hash [`CODE_SOURCE`];
 //! 2. the host fingerprint ([`host_fingerprint`]): the target triple and every
 //!    code generator setting, shared and ISA-specific (the processor features
 //!    the code may use), one `name=value` per line;
@@ -36,9 +36,13 @@ use crate::reloc::{LoadReloc, LoadTarget, Symbol};
 use crate::signals::TrapSite;
 use crate::unwind::CallSite;
 
-/// The version of the section's layout; bumped whenever it, or anything the
-/// code assumes about the runtime (the vmctx layout, libcall numbering), changes.
+/// The version of the section's layout; bumped whenever it changes.
 pub const CODE_FORMAT: u32 = 1;
+
+/// A hash of the sources that decide the code (`build.rs`): the JIT's, the
+/// runtime's, the parser's, the validator's and the lock file. Code saved by
+/// a build from other sources is refused, whatever the version number says.
+pub const CODE_SOURCE: &str = env!("KILN_CODE_SOURCE");
 
 /// This host's fingerprint for code compiled with `options`: two artifacts
 /// with the same fingerprint hold code for the same processor features and
@@ -121,6 +125,7 @@ impl CompiledModule {
     /// As [`host_fingerprint`].
     pub fn serialize(&self, out: &mut Writer) -> Result<(), CompileError> {
         out.u32(CODE_FORMAT);
+        out.str(CODE_SOURCE);
         out.str(&host_fingerprint(self.options)?);
         for b in options_bytes(self.options) {
             out.u8(b);
@@ -193,10 +198,11 @@ impl CompiledModule {
     ) -> Result<CompiledModule, ArtifactError> {
         let mut r = Reader::new(bytes);
         let format = r.u32()?;
-        if format != CODE_FORMAT {
+        let source = if format == CODE_FORMAT { r.str()? } else { "" };
+        if format != CODE_FORMAT || source != CODE_SOURCE {
             return Err(ArtifactError::Version {
-                found: format!("(code format {format})"),
-                expected: format!("(code format {CODE_FORMAT})"),
+                found: format!("(code format {format}, source {source})"),
+                expected: format!("(code format {CODE_FORMAT}, source {CODE_SOURCE})"),
             });
         }
         let found = r.str()?;

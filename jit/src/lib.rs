@@ -61,7 +61,7 @@ mod unwind;
 mod unwind_tests;
 mod vmctx;
 
-pub use artifact::{CODE_FORMAT, host_fingerprint};
+pub use artifact::{CODE_FORMAT, CODE_SOURCE, host_fingerprint};
 pub use compiled_module::CompiledModule;
 pub use invoke::invoke;
 
