@@ -3,7 +3,8 @@
 //! decides what code the JIT emits and what that code assumes at run time:
 //! this crate's sources, the runtime's (the layouts and libcalls the code
 //! calls into), the parser's and the validator's (the IR it translates), and
-//! the lock file (Cranelift's exact version). A build from changed sources
+//! the lock file (Cranelift's exact version), and the embedding API's
+//! container format (`src/artifact.rs` of the `kiln` crate). A build from changed sources
 //! has another hash, so a module saved by the old build is refused and
 //! compiled again instead of running code the new build would not emit.
 //! Where a directory is missing (a packaged crate), what exists is hashed.
@@ -19,6 +20,7 @@ fn main() {
         manifest.join("../runtime/src"),
         manifest.join("../parser/src"),
         manifest.join("../validator/src"),
+        manifest.join("../src/artifact.rs"),
         manifest.join("../Cargo.lock"),
     ];
     let mut files = Vec::new();
