@@ -4,7 +4,9 @@
 //! A wasi-libc program that prints with `printf` imports `args_get`,
 //! `args_sizes_get`, `fd_write`, `fd_fdstat_get`, `fd_seek`, `fd_close` and
 //! `proc_exit`; `environ_*` and `clock_time_get` are here for programs that
-//! read the environment or the time. Standard output and error are captured
+//! read the environment or the time, and `fd_prestat_get` for those that
+//! open files (wasi-libc then looks for preopened directories; there are
+//! none). Standard output and error are captured
 //! in memory; standard input is empty; there are no other descriptors and
 //! no environment. Every guest pointer is bounds-checked (`EFAULT`).
 
@@ -202,6 +204,12 @@ impl MiniWasi {
             0..=2 => Errno::Success,
             _ => Errno::Badf,
         }
+    }
+
+    /// `fd_prestat_get(fd, prestat_ptr)`: there are no preopened directories,
+    /// so every descriptor is `EBADF`, which ends wasi-libc's scan for them.
+    pub fn fd_prestat_get(&mut self, _memory: &mut [u8], _fd: i32, _prestat: i32) -> Errno {
+        Errno::Badf
     }
 
     /// `clock_time_get(id, precision, time_ptr)`: realtime (0) and the

@@ -106,6 +106,7 @@ fn define_wasi(linker: &mut Linker<MiniWasi>) -> anyhow::Result<()> {
     define!(linker, "fd_fdstat_get", fd_fdstat_get(fd: i32, stat: i32));
     define!(linker, "fd_seek", fd_seek(fd: i32, offset: i64, whence: i32, to: i32));
     define!(linker, "fd_close", fd_close(fd: i32));
+    define!(linker, "fd_prestat_get", fd_prestat_get(fd: i32, prestat: i32));
     define!(linker, "clock_time_get", clock_time_get(id: i32, precision: i64, time: i32));
     linker.func_wrap(
         mini_wasi::MODULE,
