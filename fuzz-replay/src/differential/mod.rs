@@ -432,6 +432,8 @@ pub fn argument(ty: ValType, call: usize, param: usize) -> Value {
     }
 }
 
+/// `wasm` compiled once on every engine that runs it, Kiln's tiers and the
+/// oracle [`consult`] names; every instantiation of the run (the first, and
 /// each fresh one after a call out of fuel) starts from these.
 struct Compiled {
     consult: Consult,

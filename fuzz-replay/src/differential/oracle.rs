@@ -71,9 +71,6 @@ impl OracleModule {
     }
 }
 
-/// `wasm` compiled once on every engine that runs it, Kiln's tiers and the
-/// oracle [`consult`] names; every instantiation of the run (the first, and
-
 impl Oracle {
     pub(super) fn name(&self) -> &'static str {
         match self {
