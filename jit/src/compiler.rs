@@ -270,7 +270,11 @@ fn check_module(module: &Module) -> Result<(), CompileError> {
 /// The host's ISA with Kiln's code generation settings.
 pub(crate) fn host_isa(options: CompileOptions) -> Result<OwnedTargetIsa, CompileError> {
     let mut flags = settings::builder();
-    let verify = if cfg!(debug_assertions) {
+    // Cranelift's IR verifier checks every function in debug builds, but not
+    // under the fuzzer (`cfg(fuzzing)`, set by cargo-fuzz): it costs about as
+    // much as compiling, and the differential target checks the code's
+    // behaviour on every input anyway.
+    let verify = if cfg!(debug_assertions) && !cfg!(fuzzing) {
         "true"
     } else {
         "false"

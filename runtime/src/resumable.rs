@@ -149,6 +149,16 @@ pub fn wait_for_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
 
 /// One stop of [`wait_for_fuel`]: suspends the call of `store` running on
 /// this thread's stack, if there is one, until the host resumes it.
+///
+/// Never inlined: the host adds fuel to the store while the call is
+/// suspended, and [`wait_for_fuel`] must read `store.fuel` again afterwards.
+/// A call that takes `store` tells the compiler the fuel may have changed;
+/// inlined, the suspension is an opaque switch that does not take `store`, and
+/// the optimiser, trusting `&mut Store`, kept the fuel it had read before: in
+/// the optimised fuzz build, resumable calls on both tiers stopped at their
+/// first fuel check until the host gave up on them (the fuzz input
+/// `fuzz/corpus/differential/nan-from-f32-demote-f64`).
+#[inline(never)]
 fn out_of_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
     let fiber = FIBER.try_with(Cell::get).unwrap_or(std::ptr::null());
     // SAFETY: a non-null `FIBER` outlives every frame on its stack (this one).

@@ -42,13 +42,14 @@ impl Split {
         self.rng
     }
 
-    /// Fuel to give a call stopped at a check that needs `needed`.
+    /// Fuel to give a call stopped at a check that needs `needed` (a
+    /// dynamic charge, such as `memory.fill`'s, can need up to `u64::MAX`).
     fn slice(&mut self, needed: u64) -> u64 {
         let r = self.next();
         match r % 4 {
             0 => 1 + (r >> 8) % needed.max(1),
             1 => needed,
-            2 => needed + (r >> 8) % 16,
+            2 => needed.saturating_add((r >> 8) % 16),
             _ => (r >> 8) % 256,
         }
     }
@@ -57,7 +58,14 @@ impl Split {
 impl KilnSide {
     /// Compiles and instantiates `wasm` on `strategy` with the limits all
     /// engines share, running its start function on [`FUEL`].
+    #[cfg(test)]
     pub(super) fn new(wasm: &[u8], strategy: Strategy) -> Result<KilnSide, Step> {
+        KilnSide::instantiate(&KilnSide::compile(wasm, strategy)?)
+    }
+
+    /// Compiles `wasm` on `strategy` with the limits all engines share, once
+    /// for every instance of it the run needs.
+    pub(super) fn compile(wasm: &[u8], strategy: Strategy) -> Result<Module, Step> {
         let mut config = Config::new();
         config
             .strategy(strategy)
@@ -67,24 +75,30 @@ impl KilnSide {
             .max_memory_bytes(MAX_MEMORY_BYTES)
             .max_table_elements(MAX_TABLE_ELEMENTS);
         let engine = Engine::new(&config).map_err(failed)?;
-        let module = Module::new(&engine, wasm).map_err(failed)?;
-        let mut store = Store::new(&engine, ());
+        Module::new(&engine, wasm).map_err(failed)
+    }
+
+    /// Instantiates a module [`KilnSide::compile`] compiled, running its
+    /// start function on [`FUEL`].
+    pub(super) fn instantiate(module: &Module) -> Result<KilnSide, Step> {
+        let engine = module.engine();
+        let mut store = Store::new(engine, ());
         store.set_fuel(FUEL).map_err(failed)?;
-        let instance = Linker::new(&engine)
-            .instantiate(&mut store, &module)
+        let instance = Linker::new(engine)
+            .instantiate(&mut store, module)
             .map_err(failed)?;
         Ok(KilnSide {
             store,
-            module,
+            module: module.clone(),
             instance,
             split: None,
         })
     }
 
-    /// Like [`KilnSide::new`], but every call is split at random fuel points
-    /// (see [`Split`]) drawn from `seed`.
-    pub(super) fn split(wasm: &[u8], strategy: Strategy, seed: u64) -> Result<KilnSide, Step> {
-        let mut side = KilnSide::new(wasm, strategy)?;
+    /// Like [`KilnSide::instantiate`], but every call is split at random
+    /// fuel points (see [`Split`]) drawn from `seed`.
+    pub(super) fn split(module: &Module, seed: u64) -> Result<KilnSide, Step> {
+        let mut side = KilnSide::instantiate(module)?;
         side.split = Some(Split {
             rng: seed | 1,
             withheld: 0,

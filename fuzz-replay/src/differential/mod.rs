@@ -73,6 +73,7 @@
 
 mod canonicalize;
 mod kiln_side;
+mod oracle;
 mod simd_use;
 mod typed_calls;
 mod wasmi_side;
@@ -87,6 +88,7 @@ use arbitrary::Unstructured;
 use kiln::{Strategy, ValType};
 
 use crate::{Finding, catch};
+use oracle::{Consult, Oracle, OracleModule, consult};
 
 /// Fuel for Kiln for instantiation (the start function) and for each call.
 pub const FUEL: u64 = 10_000;
@@ -313,11 +315,13 @@ pub fn smith_config(knobs: u8) -> wasm_smith::Config {
         // `select(1, d, i32.eqz(d))`, hits a wasmi 2.0.0 bug that divides by 1
         // whatever `d` is (see the replay test `known_oracle_bugs`).
         disallow_traps: false,
-        // Bounded sizes, so that a run is quick and a snapshot small.
+        // Bounded sizes, so that a run is quick (about 5 ms an input in the
+        // fuzz build: every engine compiles every function) and a snapshot
+        // small.
         min_types: 1,
         min_funcs: 2,
-        max_funcs: 30,
-        max_instructions: 300,
+        max_funcs: 20,
+        max_instructions: 200,
         max_globals: 20,
         max_exports: 30,
         max_types: 30,
@@ -428,80 +432,50 @@ pub fn argument(ty: ValType, call: usize, param: usize) -> Value {
     }
 }
 
-/// Which engine besides Kiln a module is compared with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Consult {
-    /// wasmi: every module of what wasmi runs.
-    Wasmi,
-    /// wasmtime: a module with exception handling or typed function
-    /// references, when the `wasmtime-oracle` feature is on.
-    Wasmtime,
-    /// None: relaxed SIMD, or exception handling or typed function
-    /// references without the feature.
-    Nobody,
+/// `wasm` compiled once on every engine that runs it, Kiln's tiers and the
+/// oracle [`consult`] names; every instantiation of the run (the first, and
+/// each fresh one after a call out of fuel) starts from these.
+struct Compiled {
+    consult: Consult,
+    interp: Result<kiln::Module, Step>,
+    /// `None` where Kiln has no JIT.
+    jit: Option<Result<kiln::Module, Step>>,
+    /// The split side's name, its tier's module and its fuel points' seed
+    /// (see [`split_side`]).
+    split: (&'static str, Result<kiln::Module, Step>, u64),
+    /// `None` for a module no other engine is consulted on.
+    oracle: Option<Result<OracleModule, Step>>,
 }
 
-/// Whom to consult on `wasm` (see the module docs).
-fn consult(wasm: &[u8]) -> Consult {
-    if !simd_use(wasm).wasmi_consulted() {
-        Consult::Nobody
-    } else if !uses_exceptions(wasm) && !uses_function_references(wasm) {
-        Consult::Wasmi
-    } else if cfg!(feature = "wasmtime-oracle") {
-        Consult::Wasmtime
-    } else {
-        Consult::Nobody
-    }
-}
-
-/// The engine Kiln is compared with.
-enum Oracle {
-    /// Boxed: wasmi's store is large beside wasmtime's handle.
-    Wasmi(Box<wasmi_side::WasmiSide>),
-    #[cfg(feature = "wasmtime-oracle")]
-    Wasmtime(wasmtime_side::WasmtimeSide),
-}
-
-impl Oracle {
-    fn new(wasm: &[u8], consult: Consult) -> Result<Oracle, Step> {
-        match consult {
-            #[cfg(feature = "wasmtime-oracle")]
-            Consult::Wasmtime => wasmtime_side::WasmtimeSide::new(wasm).map(Oracle::Wasmtime),
-            _ => wasmi_side::WasmiSide::new(wasm).map(|w| Oracle::Wasmi(Box::new(w))),
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            Oracle::Wasmi(_) => "wasmi",
-            #[cfg(feature = "wasmtime-oracle")]
-            Oracle::Wasmtime(_) => "wasmtime",
-        }
-    }
-
-    fn call(&mut self, name: &str, args: &[Value]) -> Step {
-        match self {
-            Oracle::Wasmi(w) => w.call(name, args),
-            #[cfg(feature = "wasmtime-oracle")]
-            Oracle::Wasmtime(w) => w.call(name, args),
-        }
-    }
-
-    fn snapshot(&mut self, exports: &Exports) -> Snapshot {
-        match self {
-            Oracle::Wasmi(w) => w.snapshot(exports),
-            #[cfg(feature = "wasmtime-oracle")]
-            Oracle::Wasmtime(w) => w.snapshot(exports),
-        }
-    }
-
-    /// Whether a step cannot be compared with this oracle: out of fuel
-    /// (the fuel models differ), or, on wasmtime, whose only depth limit is
-    /// its native stack, out of call depth.
-    fn inconclusive(&self, step: &Step) -> bool {
-        step.out_of_fuel()
-            || (self.name() == "wasmtime"
-                && matches!(step, Step::Trapped(TrapKind::CallStackExhausted)))
+impl Compiled {
+    /// # Errors
+    ///
+    /// A panic in Kiln.
+    fn new(wasm: &[u8]) -> Result<Compiled, Finding> {
+        let consult = consult(wasm);
+        let interp = catch("Kiln compilation (interp)", || {
+            kiln_side::KilnSide::compile(wasm, Strategy::Interpreter)
+        })?;
+        let jit = if Strategy::JIT_AVAILABLE {
+            Some(catch("Kiln compilation (jit)", || {
+                kiln_side::KilnSide::compile(wasm, Strategy::Jit)
+            })?)
+        } else {
+            None
+        };
+        let (split_name, strategy, seed) = split_side(wasm);
+        let split_module = match (&jit, strategy) {
+            (Some(jit), Strategy::Jit) => jit.clone(),
+            _ => interp.clone(),
+        };
+        let oracle = (consult != Consult::Nobody).then(|| OracleModule::compile(wasm, consult));
+        Ok(Compiled {
+            consult,
+            interp,
+            jit,
+            split: (split_name, split_module, seed),
+            oracle,
+        })
     }
 }
 
@@ -575,8 +549,8 @@ impl Sides {
 /// The first difference, with the step and the engines' observations; or a
 /// panic inside Kiln.
 pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
-    let consult = consult(wasm);
-    let instantiate = || instantiate(wasm, consult);
+    let compiled = Compiled::new(wasm)?;
+    let instantiate = || instantiate(&compiled);
     let mut sides = match instantiate()? {
         Ok(sides) => sides,
         Err(agreement) => return Ok(agreement),
@@ -654,12 +628,9 @@ fn compare_tiers(what: &str, a: (&str, &Step, u64), b: (&str, &Step, u64)) -> Re
 /// The side whose calls are split at random fuel points, resumed each time
 /// they stop (`Func::call_resumable`): the interpreter or the JIT, by a hash
 /// of the module, which also seeds the fuel points. It must agree with the
-/// interpreter's uninterrupted calls exactly, fuel included.
-///
-/// # Errors
-///
-/// A panic in Kiln.
-fn split_side(wasm: &[u8]) -> Result<(&'static str, Result<kiln_side::KilnSide, Step>), Finding> {
+/// interpreter's uninterrupted calls exactly, fuel included. Returns its
+/// name, its tier and the seed.
+fn split_side(wasm: &[u8]) -> (&'static str, Strategy, u64) {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut hasher = DefaultHasher::new();
     wasm.hash(&mut hasher);
@@ -669,51 +640,58 @@ fn split_side(wasm: &[u8]) -> Result<(&'static str, Result<kiln_side::KilnSide, 
     } else {
         ("interpreter with split calls", Strategy::Interpreter)
     };
-    let side = catch(name, || {
-        kiln_side::KilnSide::split(wasm, strategy, seed >> 1)
-    })?;
-    Ok((name, side))
+    (name, strategy, seed >> 1)
 }
 
-/// Instantiates `wasm` on Kiln's tiers and on the engine `consult` names:
-/// the instances, or how all failed alike.
+/// Instantiates a module on Kiln's tiers and on the engine [`consult`]
+/// named, from its [`Compiled`] forms: the instances, or how all failed
+/// alike.
 ///
 /// # Errors
 ///
 /// A panic in Kiln, Kiln's tiers differing in any way, or instantiation
 /// failing differently on Kiln and wasmi.
-fn instantiate(wasm: &[u8], consult: Consult) -> Result<Result<Sides, Agreement>, Finding> {
-    let kiln = catch("Kiln instantiation (interp)", || {
-        kiln_side::KilnSide::new(wasm, Strategy::Interpreter)
-    })?;
+fn instantiate(compiled: &Compiled) -> Result<Result<Sides, Agreement>, Finding> {
+    let instance = |module: &Result<kiln::Module, Step>| {
+        module
+            .as_ref()
+            .map_err(Step::clone)
+            .and_then(kiln_side::KilnSide::instantiate)
+    };
+    let kiln = catch("Kiln instantiation (interp)", || instance(&compiled.interp))?;
     let observe = |side: &Result<kiln_side::KilnSide, Step>| match side {
         Ok(instance) => (Step::Returned(Vec::new()), instance.fuel_left()),
         Err(step) => (step.clone(), 0),
     };
     let k = observe(&kiln);
-    let jit = if Strategy::JIT_AVAILABLE {
-        let jit = catch("Kiln instantiation (jit)", || {
-            kiln_side::KilnSide::new(wasm, Strategy::Jit)
-        })?;
-        let j = observe(&jit);
-        compare_tiers(
-            "instantiation",
-            ("interpreter", &k.0, k.1),
-            ("JIT", &j.0, j.1),
-        )?;
-        jit.ok()
-    } else {
-        None
+    let jit = match &compiled.jit {
+        Some(module) => {
+            let jit = catch("Kiln instantiation (jit)", || instance(module))?;
+            let j = observe(&jit);
+            compare_tiers(
+                "instantiation",
+                ("interpreter", &k.0, k.1),
+                ("JIT", &j.0, j.1),
+            )?;
+            jit.ok()
+        }
+        None => None,
     };
-    let (split_name, split) = split_side(wasm)?;
+    let (split_name, split_module, seed) = &compiled.split;
+    let split = catch(split_name, || {
+        split_module
+            .as_ref()
+            .map_err(Step::clone)
+            .and_then(|module| kiln_side::KilnSide::split(module, *seed))
+    })?;
     let r = observe(&split);
     compare_tiers(
         "instantiation",
         ("interpreter", &k.0, k.1),
         (split_name, &r.0, r.1),
     )?;
-    let split = split.ok().map(|side| (split_name, side));
-    if consult == Consult::Nobody {
+    let split = split.ok().map(|side| (*split_name, side));
+    let Some(oracle) = &compiled.oracle else {
         // The module is valid (it uses relaxed SIMD), so Kiln must compile
         // and link it; a trap, the same on both tiers, is an outcome.
         return match (kiln, split) {
@@ -730,9 +708,12 @@ fn instantiate(wasm: &[u8], consult: Consult) -> Result<Result<Sides, Agreement>
                 "Kiln did not instantiate a valid module (wasmi not consulted): {k}"
             ))),
         };
-    }
-    let oracle = Oracle::new(wasm, consult);
-    let name = match consult {
+    };
+    let oracle = oracle
+        .as_ref()
+        .map_err(Step::clone)
+        .and_then(OracleModule::instantiate);
+    let name = match compiled.consult {
         Consult::Wasmtime => "wasmtime",
         _ => "wasmi",
     };

@@ -22,7 +22,13 @@ pub(super) struct WasmiSide {
 
 impl WasmiSide {
     /// Compiles and instantiates `wasm`, running its start function.
+    #[cfg(test)]
     pub(super) fn new(wasm: &[u8]) -> Result<WasmiSide, Step> {
+        WasmiSide::instantiate(&WasmiSide::compile(wasm)?)
+    }
+
+    /// Compiles `wasm`, once for every instance of it the run needs.
+    pub(super) fn compile(wasm: &[u8]) -> Result<Module, Step> {
         let mut config = Config::default();
         // SIMD is on by default with wasmi's `simd` cargo feature; said here
         // since the differential depends on it.
@@ -32,16 +38,22 @@ impl WasmiSide {
             .set_max_recursion_depth(MAX_CALL_DEPTH as usize)
             .set_max_stack_height(MAX_STACK_BYTES);
         let engine = Engine::new(&config);
-        let module = Module::new(&engine, wasm).map_err(failed)?;
+        Module::new(&engine, wasm).map_err(failed)
+    }
+
+    /// Instantiates a module [`WasmiSide::compile`] compiled, running its
+    /// start function.
+    pub(super) fn instantiate(module: &Module) -> Result<WasmiSide, Step> {
+        let engine = module.engine();
         let limits = StoreLimitsBuilder::new()
             .memory_size(MAX_MEMORY_BYTES as usize)
             .table_elements(MAX_TABLE_ELEMENTS as usize)
             .build();
-        let mut store = Store::new(&engine, limits);
+        let mut store = Store::new(engine, limits);
         store.limiter(|limits| limits);
         store.set_fuel(FUEL * WASMI_FUEL_FACTOR).map_err(failed)?;
-        let instance = Linker::new(&engine)
-            .instantiate_and_start(&mut store, &module)
+        let instance = Linker::new(engine)
+            .instantiate_and_start(&mut store, module)
             .map_err(failed)?;
         Ok(WasmiSide { store, instance })
     }

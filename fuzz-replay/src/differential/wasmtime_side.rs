@@ -25,10 +25,16 @@ pub(super) struct WasmtimeSide {
 }
 
 impl WasmtimeSide {
-    /// Compiles and instantiates `wasm`, running its start function.
-    pub(super) fn new(wasm: &[u8]) -> Result<WasmtimeSide, Step> {
+    /// Compiles `wasm`, once for every instance of it the run needs.
+    pub(super) fn compile(wasm: &[u8]) -> Result<Module, Step> {
         let engine = engine().map_err(|e| Step::Failed(e.clone()))?;
-        let module = Module::new(engine, wasm).map_err(failed)?;
+        Module::new(engine, wasm).map_err(failed)
+    }
+
+    /// Instantiates a module [`WasmtimeSide::compile`] compiled, running its
+    /// start function.
+    pub(super) fn instantiate(module: &Module) -> Result<WasmtimeSide, Step> {
+        let engine = module.engine();
         let limits = StoreLimitsBuilder::new()
             .memory_size(MAX_MEMORY_BYTES as usize)
             .table_elements(MAX_TABLE_ELEMENTS as usize)
@@ -37,7 +43,7 @@ impl WasmtimeSide {
         store.limiter(|limits| limits);
         store.set_fuel(FUEL * WASMI_FUEL_FACTOR).map_err(failed)?;
         let instance = Linker::new(engine)
-            .instantiate(&mut store, &module)
+            .instantiate(&mut store, module)
             .map_err(failed)?;
         Ok(WasmtimeSide { store, instance })
     }
@@ -115,7 +121,9 @@ fn engine() -> Result<&'static Engine, &'static String> {
                 .wasm_memory64(true)
                 .wasm_extended_const(true)
                 .wasm_simd(true)
-                .consume_fuel(true);
+                .consume_fuel(true)
+                // One thread: the fuzzer runs one worker per core.
+                .parallel_compilation(false);
             Engine::new(&config).map_err(|e| format!("{e:#}"))
         })
         .as_ref()

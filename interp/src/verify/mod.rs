@@ -330,6 +330,14 @@ impl Checker<'_> {
         self.regs("args", args, params.max(results))
     }
 
+    /// A tail call's arguments from `args`: they move to the frame's base and
+    /// the callee's results go where the caller's would (`frames::tail_call`),
+    /// so nothing is written from `args` on, and the translator reserves no
+    /// room for the results there.
+    fn tail_call_regs(&self, args: Reg, (params, _results): (u32, u32)) -> Result<(), Fault> {
+        self.regs("args", args, params)
+    }
+
     /// The function as a whole: its code's ends, its frame set-up and the
     /// entries of its side tables and exception handlers.
     fn tables(&self) -> Result<(), Fault> {
@@ -473,13 +481,15 @@ impl Checker<'_> {
                 self.br_table(at, len)
             }
             Op::Return { start, count } => self.regs("start", start, count),
-            Op::Call { func, args } | Op::ReturnCall { func, args } => {
-                self.call_regs(args, self.function(func)?)
-            }
-            Op::CallIndirect { index, args, site }
-            | Op::ReturnCallIndirect { index, args, site } => {
+            Op::Call { func, args } => self.call_regs(args, self.function(func)?),
+            Op::ReturnCall { func, args } => self.tail_call_regs(args, self.function(func)?),
+            Op::CallIndirect { index, args, site } => {
                 self.reg("index", index)?;
                 self.call_regs(args, self.indirect(site)?)
+            }
+            Op::ReturnCallIndirect { index, args, site } => {
+                self.reg("index", index)?;
+                self.tail_call_regs(args, self.indirect(site)?)
             }
             // The callee's type is not in the op: its frame is checked when
             // it is entered (`frames::enter`), below `args` at least.

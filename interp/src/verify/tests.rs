@@ -428,3 +428,25 @@ fn a_catch_above_the_body_fits_the_frame() {
     );
     m.translate_all().expect("every function verifies");
 }
+
+/// A tail call's results go where the caller's go, not at its arguments, and
+/// the translator reserves no room for them there: a callee with more results
+/// than parameters, tail-called high in a small frame, verifies (found by the
+/// differential fuzz target).
+#[test]
+fn a_tail_call_needs_no_room_for_its_results() {
+    let m = compile(
+        r#"(module
+          (type $t (func (param i32) (result i32 i32 i32)))
+          (table 1 funcref)
+          (elem (i32.const 0) $f)
+          (func $f (type $t) (local.get 0) (local.get 0) (local.get 0))
+          (func (type $t)
+            (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4)
+            (return_call $f (local.get 0)))
+          (func (type $t)
+            (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4)
+            (return_call_indirect (type $t) (local.get 0) (i32.const 0))))"#,
+    );
+    m.translate_all().expect("every function verifies");
+}
