@@ -507,12 +507,17 @@ async fn a_flood_of_false_announcements_is_cut_off() -> anyhow::Result<()> {
     let started = Instant::now();
     let (mut sent, mut fetches, mut next) = (0u64, 0u64, 0u64);
     let mut tick = tokio::time::interval(Duration::from_millis(10));
+    // A late tick is skipped, not made up for in a burst: on a loaded
+    // machine the flooder still answers the node between its batches.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let cut_off = loop {
         anyhow::ensure!(
             started.elapsed() < DEADLINE,
             "the flooder was never cut off"
         );
         tokio::select! {
+            // Events first: the node's fetches are answered before more is sent.
+            biased;
             event = flooder.select_next_some() => match event {
                 SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } if peer_id == node => {
                     break started.elapsed();
@@ -528,7 +533,7 @@ async fn a_flood_of_false_announcements_is_cut_off() -> anyhow::Result<()> {
                     }
                 }
             },
-            _ = tick.tick() => {
+            _ = tick.tick(), if next < 5000 => {
                 for _ in 0..200 {
                     next += 1;
                     let announce = Announce {
@@ -548,7 +553,8 @@ async fn a_flood_of_false_announcements_is_cut_off() -> anyhow::Result<()> {
         "announcement flood: {sent} sent, {fetches} fetched by the node, cut off after {cut_off:?}, \
          resident memory grew {grown_kib} KiB"
     );
-    anyhow::ensure!(sent > 1000, "too few announcements to be a flood: {sent}");
+    // The node may cut the flooder off within the first batches.
+    anyhow::ensure!(sent >= 200, "too few announcements to be a flood: {sent}");
     // Each fetch is work the flood caused: bounded by the peer's budget and
     // the rejections that end it, whatever the flood's size.
     anyhow::ensure!(
