@@ -91,38 +91,104 @@ fn file_size_limit(command: &mut std::process::Command, bytes: u64) {
     }
 }
 
+/// Makes `dir`'s module store read-only for the child: its `modules`
+/// directory loses its write permission bits. Root ignores those, so a test
+/// run as root runs the child as `nobody` (uid and gid 65534), owning the
+/// rest of the data directory, which it must still read (its key).
+fn read_only_store(
+    dir: &std::path::Path,
+) -> anyhow::Result<impl FnOnce(&mut std::process::Command)> {
+    use std::os::unix::fs::PermissionsExt;
+    const NOBODY: u32 = 65534;
+    // SAFETY: `geteuid` has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        for entry in walk(dir)? {
+            std::os::unix::fs::chown(&entry, Some(NOBODY), Some(NOBODY))?;
+        }
+    }
+    std::fs::set_permissions(dir.join("modules"), std::fs::Permissions::from_mode(0o555))?;
+    Ok(move |command: &mut std::process::Command| {
+        use std::os::unix::process::CommandExt;
+        if root {
+            command.uid(NOBODY).gid(NOBODY);
+        }
+    })
+}
+
+/// `dir` and every file and directory beneath it.
+fn walk(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut all = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while i < all.len() {
+        if all[i].is_dir() {
+            for entry in std::fs::read_dir(&all[i])? {
+                all.push(entry?.path());
+            }
+        }
+        i += 1;
+    }
+    Ok(all)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_that_cannot_write_keeps_serving() -> anyhow::Result<()> {
+async fn a_node_on_a_full_disk_keeps_serving() -> anyhow::Result<()> {
     let dir = fresh_dir("full-disk");
-    let first = start(&dir, &[])?;
+    let (id, module) = publish_example(&dir).await?;
+    // Started again where no file can grow: a full disk.
+    let node = common::start_with(&dir, &[], |c| file_size_limit(c, 0))?;
+    cannot_write_but_serves(node, &id, &module).await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_on_a_read_only_store_keeps_serving() -> anyhow::Result<()> {
+    let dir = fresh_dir("read-only");
+    let (id, module) = publish_example(&dir).await?;
+    let node = common::start_with(&dir, &[], read_only_store(&dir)?)?;
+    cannot_write_but_serves(node, &id, &module).await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Starts a node on `dir`, publishes the example module and stops the node.
+async fn publish_example(dir: &std::path::Path) -> anyhow::Result<(String, Vec<u8>)> {
+    let first = start(dir, &[])?;
     let module = kiln::wat2wasm(EXAMPLE_WAT.as_bytes())?.into_owned();
     let id = Client::new(first.api).publish(&module).await?;
     drop(first);
+    Ok((id, module))
+}
 
-    // Started again where no file can grow: a full disk.
-    let node = common::start_with(&dir, &[], |c| file_size_limit(c, 0))?;
+/// `node` refuses a new module with a clear 507 and still lists, serves and
+/// runs the module `id` it has.
+async fn cannot_write_but_serves(
+    node: common::NodeProcess,
+    id: &str,
+    module: &[u8],
+) -> anyhow::Result<()> {
     let client = Client::new(node.api);
     let refused = client
         .publish(b"(module (func (export \"two\") (result i32) i32.const 2))")
         .await;
     let message = match refused {
         Err(e) => e.to_string(),
-        Ok(id) => anyhow::bail!("a module was acknowledged on a full disk: {id}"),
+        Ok(id) => anyhow::bail!("a module was acknowledged by a node that cannot write: {id}"),
     };
     assert!(
         message.contains("507") && message.contains("disk full or read-only"),
         "{message}"
     );
     // What it has, it still serves and runs.
-    assert_eq!(client.list().await?, std::slice::from_ref(&id));
-    assert_eq!(client.module(&id).await?, module);
-    let report = client.exec(&ExecRequest::new(&id, "fib", &["12"])).await?;
+    assert_eq!(client.list().await?, [id.to_string()]);
+    assert_eq!(client.module(id).await?, module);
+    let report = client.exec(&ExecRequest::new(id, "fib", &["12"])).await?;
     assert_eq!(
         report.majority.map(|m| m.outcome),
         Some(Outcome::Values(vec!["144".into()]))
     );
     client.status().await?;
     drop(node);
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
