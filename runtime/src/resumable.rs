@@ -68,10 +68,12 @@ enum Resume {
 }
 
 /// What a suspended call tells the host: the fuel the check that stopped it
-/// needs.
+/// needs, and the store it waits in.
 #[derive(Debug, Clone, Copy)]
 struct OutOfFuel {
     needed: u64,
+    /// The suspended frame's `&mut Store`, as a pointer: see [`out_of_fuel`].
+    store: *mut Store,
 }
 
 /// The call's results, or how it failed.
@@ -150,15 +152,25 @@ pub fn wait_for_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
 /// One stop of [`wait_for_fuel`]: suspends the call of `store` running on
 /// this thread's stack, if there is one, until the host resumes it.
 ///
-/// Never inlined: the host adds fuel to the store while the call is
-/// suspended, and [`wait_for_fuel`] must read `store.fuel` again afterwards.
-/// A call that takes `store` tells the compiler the fuel may have changed;
-/// inlined, the suspension is an opaque switch that does not take `store`, and
-/// the optimiser, trusting `&mut Store`, kept the fuel it had read before: in
-/// the optimised fuzz build, resumable calls on both tiers stopped at their
-/// first fuel check until the host gave up on them (the fuzz input
-/// `fuzz/corpus/differential/nan-from-f32-demote-f64`).
-#[inline(never)]
+/// # The store across the suspension
+/// While the call is suspended the host changes the store (its fuel above
+/// all) through its own reference, while every frame of the call still holds
+/// a `&mut Store`, which tells the optimiser that nothing else writes the
+/// store while the frame runs. Nothing in the coroutine switch itself names
+/// the store, so, seeing a switch that cannot touch it, the optimiser could
+/// keep a field read before the suspension (it did: the fuel, in the
+/// optimised fuzz build and the tests, where `kiln-runtime` is optimised;
+/// every resumable call then stopped at its first fuel check for good). The
+/// switch is therefore handed this frame's store, as a pointer derived from
+/// its reference ([`OutOfFuel::store`]): code that may write the store through
+/// a pointer it was given, the optimiser must assume writes it, so every field
+/// is read again after the switch, here and, since their calls handed this
+/// frame their store, in every frame above it. The host side only checks the
+/// pointer ([`Suspended::switch`]); it writes through its own reference.
+/// (That the frames hold references across a foreign write is what the
+/// coroutine design rests on: a design in which no frame holds one across a
+/// suspension would need every tier to reach the store through raw pointers
+/// only, RATIONALE.md "Resumable calls and the store's aliasing".)
 fn out_of_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
     let fiber = FIBER.try_with(Cell::get).unwrap_or(std::ptr::null());
     // SAFETY: a non-null `FIBER` outlives every frame on its stack (this one).
@@ -173,7 +185,10 @@ fn out_of_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
     // SAFETY: set when the coroutine started, and valid until it returns; it
     // has not, since this frame is on its stack.
     let yielder = unsafe { &*fiber.yielder.get() };
-    let resume = yielder.suspend(OutOfFuel { needed });
+    let resume = yielder.suspend(OutOfFuel {
+        needed,
+        store: std::ptr::from_mut(store),
+    });
     store.depth = depth;
     match resume {
         Resume::Continue => Ok(()),
@@ -373,7 +388,8 @@ impl Suspended {
         self.entry = set_entry(prev_entry);
         drop(restore);
         match result {
-            CoroutineResult::Yield(OutOfFuel { needed }) => {
+            CoroutineResult::Yield(OutOfFuel { needed, store }) => {
+                debug_assert!(std::ptr::eq(store, self.fiber.store));
                 self.needed = needed;
                 Outcome::OutOfFuel(self)
             }
