@@ -7,7 +7,9 @@ use crate::{Program, Tier};
 
 tier_tests!(
     fuel_stops_an_infinite_loop,
-    a_host_function_refuels_the_running_call
+    a_host_function_refuels_the_running_call,
+    a_caught_exception_leaves_the_same_fuel_on_every_tier,
+    the_epoch_callback_rations_the_running_loop
 );
 
 fn fuel_stops_an_infinite_loop(tier: Tier) {
@@ -68,4 +70,98 @@ fn a_host_function_refuels_the_running_call(tier: Tier) {
         1_000
     );
     assert!(store.get_fuel().expect("fuel") < 100_000);
+}
+
+/// The fuel `run` of a module that catches an exception thrown by a callee
+/// after a loop uses on `tier`, and its result.
+fn fuel_through_a_caught_exception(tier: Tier) -> (u64, i32) {
+    let engine = tier.engine(|c| {
+        c.consume_fuel(true);
+    });
+    let module = kiln::Module::new(
+        &engine,
+        r#"(module
+          (tag $e (param i32))
+          (func $burn (param $n i32)
+            (loop $l
+              (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+              (br_if $l (local.get $n)))
+            (throw $e (i32.const 7)))
+          (func (export "run") (result i32) (local $i i32)
+            (block $h (result i32)
+              (try_table (catch $e $h) (call $burn (i32.const 100)))
+              (i32.const 0))
+            (local.set $i (i32.const 10))
+            (loop $m
+              (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+              (br_if $m (local.get $i)))))"#,
+    )
+    .expect("compile");
+    let mut store = kiln::Store::new(&engine, ());
+    store.set_fuel(1_000_000).expect("fuel");
+    let run = kiln::Instance::new(&mut store, &module, &[])
+        .expect("instantiate")
+        .get_typed_func::<(), i32>(&store, "run")
+        .expect("run");
+    let result = run.call(&mut store, ()).expect("run");
+    (1_000_000 - store.get_fuel().expect("fuel"), result)
+}
+
+/// The JIT keeps the fuel left in a register: after an exception is caught it
+/// must take again what the callee that threw left.
+fn a_caught_exception_leaves_the_same_fuel_on_every_tier(tier: Tier) {
+    let (used, result) = fuel_through_a_caught_exception(tier);
+    assert_eq!(result, 7);
+    assert!(used > 300, "the callee's loop is charged: {used}");
+    assert_eq!(used, fuel_through_a_caught_exception(Tier::REFERENCE).0);
+}
+
+/// With epoch interruption and fuel both on, the deadline's callback sets the
+/// fuel of the running call: the loop, which would otherwise run a billion
+/// iterations, goes on with what it set and runs out.
+fn the_epoch_callback_rations_the_running_loop(tier: Tier) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let engine = tier.engine(|c| {
+        c.consume_fuel(true).epoch_interruption(true);
+    });
+    let module = kiln::Module::new(
+        &engine,
+        r#"(module
+          (func (export "run") (param $n i32) (result i32) (local $i i32)
+            (loop $next
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+            (local.get $i)))"#,
+    )
+    .expect("compile");
+    let mut store = kiln::Store::new(&engine, ());
+    store.set_fuel(u64::MAX / 2).expect("fuel");
+    store.epoch_deadline_callback(|mut cx| {
+        cx.set_fuel(1_000)?;
+        Ok(kiln::UpdateDeadline::Continue(1_000_000))
+    });
+    store.set_epoch_deadline(1);
+    let run = kiln::Instance::new(&mut store, &module, &[])
+        .expect("instantiate")
+        .get_typed_func::<i32, i32>(&store, "run")
+        .expect("run");
+    let stop = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let (engine, stop) = (engine.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                engine.increment_epoch();
+            }
+        })
+    };
+    let outcome = run.call(&mut store, 1_000_000_000);
+    stop.store(true, Ordering::Relaxed);
+    ticker.join().expect("ticker");
+    let err = outcome.expect_err("the callback's ration runs out");
+    assert_eq!(
+        err.trap().and_then(kiln::Trap::code),
+        Some(TrapCode::OutOfFuel)
+    );
 }

@@ -412,6 +412,7 @@ impl<'e> FuncState<'_, 'e> {
                 );
                 let index = s.b.ins().iconst(types::I32, i64::from(f));
                 s.b.ins().call(call, &[s.vmctx, s.depth_out, index, buf]);
+                s.reload_fuel();
             })?;
             self.s.stack.extend_from_slice(&results);
             return Ok(());
@@ -420,12 +421,14 @@ impl<'e> FuncState<'_, 'e> {
         if let Some(scope) = self.catching_scope() {
             let results = try_call(&mut self.b, scope, callee, &self.s.call_args);
             self.s.stack.extend_from_slice(&results);
+            self.reload_fuel();
             return Ok(());
         }
         let call = self.b.ins().call(callee, &self.s.call_args);
         self.s
             .stack
             .extend_from_slice(self.b.func.dfg.inst_results(call));
+        self.reload_fuel();
         Ok(())
     }
 
@@ -572,6 +575,7 @@ impl<'e> FuncState<'_, 'e> {
             );
             s.b.ins()
                 .call(call, &[s.vmctx, s.depth_out, table_v, ty_v, elem, buf]);
+            s.reload_fuel();
         })
     }
 
@@ -682,6 +686,7 @@ impl<'e> FuncState<'_, 'e> {
                 self.b.func.dfg.inst_results(call).to_vec()
             }
         };
+        self.reload_fuel();
         results.into_iter().map(BlockArg::Value).collect()
     }
 

@@ -285,6 +285,10 @@ pub(crate) trait ExceptionEnv {
     /// Emits code keeping exception `exn` for good, before a clause hands it
     /// out as an `exnref`.
     fn keep_exception(&mut self, b: &mut FunctionBuilder<'_>, exn: Value);
+
+    /// Emits what the landing block does first, before any clause is tested
+    /// (the translation reloads what a call that threw may have changed).
+    fn landed(&mut self, _b: &mut FunctionBuilder<'_>) {}
 }
 
 /// Where a landing block sends an exception no clause caught.
@@ -315,6 +319,7 @@ pub(crate) fn emit_landing(
     // Every predecessor is known by now: the scope's calls and throws, and inner
     // scopes' rethrows.
     b.seal_block(scope.landing);
+    env.landed(b);
     let payload = b.block_params(scope.landing)[0];
     let exn = b.ins().ireduce(types::I32, payload);
     // Kept before any clause runs if one may hand it out: more often than

@@ -215,6 +215,8 @@ impl FuncState<'_, '_> {
         );
         let call = self.b.ins().call(bulk, &call_args);
         let out = self.b.func.dfg.first_result(call);
+        // A bulk operation charges its dynamic cost from the context's fuel.
+        self.reload_fuel();
         self.check_pending();
         if let Some(ty) = result {
             let v = if ty == types::I64 {

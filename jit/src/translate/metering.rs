@@ -13,12 +13,19 @@ impl FuncState<'_, '_> {
     /// runs (cold): it suspends a resumable call until the host adds fuel, and
     /// leaves the fuel then left (at least `cost`) in the context, or ends the
     /// entry with `out of fuel` (nothing charged).
+    ///
+    /// The fuel left lives in a variable ([`FuncState::fuel`]), so a loop's
+    /// charges form no chain through memory; each charge still stores what is
+    /// left into `VmContext::fuel`, which therefore is exact wherever the code
+    /// traps. The variable is loaded again after anything that may change the
+    /// context's fuel: a call of any kind ([`FuncState::reload_fuel`]), an
+    /// exception's landing, an epoch check.
     pub(super) fn charge_fuel(&mut self, cost: u64) {
+        let Some(var) = self.fuel else {
+            return;
+        };
         let flags = self.vmctx_flags();
-        let fuel = self
-            .b
-            .ins()
-            .load(types::I64, flags, self.vmctx, vmctx::FUEL_OFFSET);
+        let fuel = self.b.use_var(var);
         let short =
             self.b
                 .ins()
@@ -50,6 +57,22 @@ impl FuncState<'_, '_> {
         self.b
             .ins()
             .store(flags, left, self.vmctx, vmctx::FUEL_OFFSET);
+        self.b.def_var(var, left);
+    }
+
+    /// With fuel on, loads the fuel left from `VmContext::fuel` into its
+    /// variable: at the function's entry, and after every call (of a
+    /// function, a host function, a libcall), which may have charged fuel
+    /// or, through the host, set it.
+    pub(super) fn reload_fuel(&mut self) {
+        if let Some(var) = self.fuel {
+            let flags = self.vmctx_flags();
+            let fuel = self
+                .b
+                .ins()
+                .load(types::I64, flags, self.vmctx, vmctx::FUEL_OFFSET);
+            self.b.def_var(var, fuel);
+        }
     }
 
     /// With epoch interruption on, at a loop header: a read of one byte of the
@@ -74,6 +97,9 @@ impl FuncState<'_, '_> {
         // drop an inner loop's poll after the outer loop's).
         let poll = MemFlagsData::new().with_trap_code(Some(vmctx::EPOCH_POLL));
         self.b.ins().atomic_load(types::I8, poll, page);
+        // A poll that faults runs the deadline's callback, which may set the
+        // store's fuel.
+        self.reload_fuel();
     }
 
     /// Whether every iteration of the loop starting at the current instruction
@@ -145,6 +171,8 @@ impl FuncState<'_, '_> {
         let vmctx = self.vmctx;
         // The libcall ends the entry itself on a trap: no check of `pending`.
         self.b.ins().call(call, &[vmctx]);
+        // The deadline's callback may have set the store's fuel.
+        self.reload_fuel();
         self.b.ins().jump(cont, &[]);
         self.b.seal_block(cont);
         self.b.switch_to_block(cont);

@@ -369,6 +369,7 @@ impl FuncTranslator {
             calls: info.calls,
             body: instrs,
             pos: 0,
+            fuel: None,
         };
         state.prologue(info)?;
         for (i, instr) in instrs.iter().enumerate() {
@@ -418,6 +419,8 @@ pub(crate) struct FuncState<'a, 'e> {
     pos: usize,
     /// The function's result types.
     results: &'e [ValType],
+    /// With fuel on, the variable holding the fuel left (`metering.rs`).
+    fuel: Option<Variable>,
 }
 
 impl FuncState<'_, '_> {
@@ -498,6 +501,12 @@ impl FuncState<'_, '_> {
                     .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
                 self.trap_if(too_low, TrapCode::CallStackExhausted);
             }
+        }
+
+        if self.env.options.fuel {
+            let fuel = self.b.declare_var(types::I64);
+            self.fuel = Some(fuel);
+            self.reload_fuel();
         }
 
         let exit = self.b.create_block();

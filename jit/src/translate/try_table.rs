@@ -25,7 +25,7 @@
 use cranelift_codegen::ir::{
     FuncRef, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Type, Value, types,
 };
-use cranelift_frontend::FunctionBuilder;
+use cranelift_frontend::{FunctionBuilder, Variable};
 use kiln_parser::{Catch, Module, TagIdx, TryTable, ValType};
 use kiln_runtime::TrapCode;
 
@@ -129,6 +129,7 @@ impl FuncState<'_, '_> {
                 &[],
             ),
             keep: self.libcall(Libcall::KeepException, &[types::I32], &[]),
+            fuel: self.fuel.map(|var| (var, self.vmctx_flags())),
         };
         // The payload types are checked here, where an error can be returned.
         for c in &catches {
@@ -199,9 +200,21 @@ struct StoreExceptions<'m> {
     payload_of: FuncRef,
     /// [`Libcall::KeepException`], imported.
     keep: FuncRef,
+    /// With fuel on, the fuel variable and the flags of a context field: the
+    /// call that threw charged fuel, so the landing reloads it.
+    fuel: Option<(Variable, MemFlagsData)>,
 }
 
 impl ExceptionEnv for StoreExceptions<'_> {
+    fn landed(&mut self, b: &mut FunctionBuilder<'_>) {
+        if let Some((var, flags)) = self.fuel {
+            let fuel = b
+                .ins()
+                .load(types::I64, flags, self.vmctx, vmctx::FUEL_OFFSET);
+            b.def_var(var, fuel);
+        }
+    }
+
     fn keep_exception(&mut self, b: &mut FunctionBuilder<'_>, exn: Value) {
         b.ins().call(self.keep, &[self.vmctx, exn]);
     }

@@ -54,6 +54,7 @@ impl FuncState<'_, '_> {
                 &[],
             );
             s.b.ins().call(call, &[s.vmctx, s.depth_out, raw, buf]);
+            s.reload_fuel();
         })
     }
 
