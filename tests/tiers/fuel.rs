@@ -9,7 +9,8 @@ tier_tests!(
     fuel_stops_an_infinite_loop,
     a_host_function_refuels_the_running_call,
     a_caught_exception_leaves_the_same_fuel_on_every_tier,
-    the_epoch_callback_rations_the_running_loop
+    the_epoch_callback_rations_the_running_loop,
+    a_loop_runs_out_at_its_header_exactly
 );
 
 fn fuel_stops_an_infinite_loop(tier: Tier) {
@@ -164,4 +165,43 @@ fn the_epoch_callback_rations_the_running_loop(tier: Tier) {
         err.trap().and_then(kiln::Trap::code),
         Some(TrapCode::OutOfFuel)
     );
+}
+
+/// A loop of one metered run of 5 instructions (`global.get`, `i32.const`,
+/// `i32.add`, `global.set`, `br`) runs out of fuel at its header, where the
+/// backward branch charges the next iteration: with `5 * k + r` fuel it runs
+/// `k` iterations and leaves `r`.
+fn a_loop_runs_out_at_its_header_exactly(tier: Tier) {
+    let engine = tier.engine(|c| {
+        c.consume_fuel(true);
+    });
+    let module = kiln::Module::new(
+        &engine,
+        r#"(module
+          (global $n (export "n") (mut i32) (i32.const 0))
+          (func (export "run")
+            (loop $forever
+              (global.set $n (i32.add (global.get $n) (i32.const 1)))
+              (br $forever))))"#,
+    )
+    .expect("compile");
+    for (fuel, iterations, left) in [(1_000, 200, 0), (1_003, 200, 3), (4, 0, 4)] {
+        let mut store = kiln::Store::new(&engine, ());
+        store.set_fuel(fuel).expect("fuel");
+        let instance = kiln::Instance::new(&mut store, &module, &[]).expect("instantiate");
+        let run = instance
+            .get_typed_func::<(), ()>(&store, "run")
+            .expect("run");
+        let err = run.call(&mut store, ()).expect_err("runs out");
+        assert_eq!(
+            err.trap().and_then(kiln::Trap::code),
+            Some(TrapCode::OutOfFuel)
+        );
+        let n = instance.get_global(&store, "n").expect("n").get(&store);
+        assert!(
+            matches!(n, kiln::Val::I32(i) if i == iterations),
+            "{fuel}: {n:?}"
+        );
+        assert_eq!(store.get_fuel().expect("fuel"), left, "{fuel}");
+    }
 }

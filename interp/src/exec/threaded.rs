@@ -270,15 +270,32 @@ macro_rules! stack_guard {
 }
 
 /// Jumps to op `$target`; with `$back`, first checks the native stack (see the
-/// module documentation).
+/// module documentation), and charges the target's fuel itself when the
+/// target is a `Fuel` op (a loop's first metered run, with fuel on), going on
+/// after it: a loop's iteration then costs no dispatch of its own for fuel.
+/// Too little fuel exits at the `Fuel` op, which the slow path runs as ever.
 macro_rules! jump {
     ($back:expr, $ip:ident, $target:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $iacc:ident, $acc:ident) => {{
-        if $back {
-            stack_guard!($ip, $ctx);
-        }
         // SAFETY: jump targets are inside the code (checked by `crate::verify`), and
         // threaded code holds them relative to the jump (see `thread`).
         let to = unsafe { $ip.offset($target as i32 as isize) };
+        if $back {
+            stack_guard!($ip, $ctx);
+            // SAFETY: `to` is an op of the code (above).
+            if let Op::Fuel { cost } = unsafe { (*to).op } {
+                // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
+                let ctx_ref = unsafe { &mut *$ctx };
+                let cost = u64::from(cost);
+                if ctx_ref.fuel < cost {
+                    exit!(to);
+                }
+                ctx_ref.fuel -= cost;
+                // SAFETY: a `Fuel` op is never the last op: the code ends with
+                // an `Unreachable` sentinel (`crate::translate`), checked by
+                // `crate::verify`.
+                next!(unsafe { to.add(1) }, $regs, $mem, $len, $ctx, $iacc, $acc)
+            }
+        }
         next!(to, $regs, $mem, $len, $ctx, $iacc, $acc)
     }};
 }
