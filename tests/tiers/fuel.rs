@@ -170,7 +170,8 @@ fn the_epoch_callback_rations_the_running_loop(tier: Tier) {
 /// A loop of one metered run of 5 instructions (`global.get`, `i32.const`,
 /// `i32.add`, `global.set`, `br`) runs out of fuel at its header, where the
 /// backward branch charges the next iteration: with `5 * k + r` fuel it runs
-/// `k` iterations and leaves `r`.
+/// `k` iterations and leaves `r`. The same where a forward branch charges a
+/// run.
 fn a_loop_runs_out_at_its_header_exactly(tier: Tier) {
     let engine = tier.engine(|c| {
         c.consume_fuel(true);
@@ -182,16 +183,31 @@ fn a_loop_runs_out_at_its_header_exactly(tier: Tier) {
           (func (export "run")
             (loop $forever
               (global.set $n (i32.add (global.get $n) (i32.const 1)))
+              (br $forever)))
+          (func (export "skip")
+            (loop $forever
+              (block $b (br_if $b (i32.const 1)))
+              (global.set $n (i32.add (global.get $n) (i32.const 1)))
               (br $forever))))"#,
     )
     .expect("compile");
-    for (fuel, iterations, left) in [(1_000, 200, 0), (1_003, 200, 3), (4, 0, 4)] {
+    // `run`: one run of 5 a loop. `skip`: a run of 2 (`i32.const`, `br_if`)
+    // whose forward branch charges the run of 5 after the block.
+    let cases = [
+        ("run", 1_000, 200, 0),
+        ("run", 1_003, 200, 3),
+        ("run", 4, 0, 4),
+        ("skip", 700, 100, 0),
+        ("skip", 701, 100, 1),
+        ("skip", 705, 100, 3),
+    ];
+    for (name, fuel, iterations, left) in cases {
         let mut store = kiln::Store::new(&engine, ());
         store.set_fuel(fuel).expect("fuel");
         let instance = kiln::Instance::new(&mut store, &module, &[]).expect("instantiate");
         let run = instance
-            .get_typed_func::<(), ()>(&store, "run")
-            .expect("run");
+            .get_typed_func::<(), ()>(&store, name)
+            .expect("export");
         let err = run.call(&mut store, ()).expect_err("runs out");
         assert_eq!(
             err.trap().and_then(kiln::Trap::code),

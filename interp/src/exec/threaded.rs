@@ -269,10 +269,11 @@ macro_rules! stack_guard {
     };
 }
 
-/// Jumps to op `$target`; with `$back`, first checks the native stack (see the
-/// module documentation), and charges the target's fuel itself when the
-/// target is a `Fuel` op (a loop's first metered run, with fuel on), going on
-/// after it: a loop's iteration then costs no dispatch of its own for fuel.
+/// Jumps to op `$target`; with `$back` (a backward jump, or one to a `Fuel`
+/// op: `pairing::handler_for`), first checks the native stack (see the module
+/// documentation), and charges the target's fuel itself when the target is a
+/// `Fuel` op (the first metered run of a loop or after a block, with fuel on),
+/// going on after it: the branch then costs no dispatch of its own for fuel.
 /// Too little fuel exits at the `Fuel` op, which the slow path runs as ever.
 macro_rules! jump {
     ($back:expr, $ip:ident, $target:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $iacc:ident, $acc:ident) => {{

@@ -64,8 +64,18 @@ pub(super) fn float_operand_of(acc: Option<Acc>, a: Reg, b: Reg) -> u8 {
 /// The handler of `op`, the `at`-th op of its function, entered with the
 /// accumulators holding `acc` (if known); and what they hold when that handler
 /// goes on to the next op (see [`thread`]).
-pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Option<Acc>) {
-    let back = op.target().is_some_and(|t| t as usize <= at);
+///
+/// A jump gets its checked handler (`BACK`: the stack check of a backward
+/// jump, and the charge of a `Fuel` op at its target, see `jump!`) when it
+/// jumps backwards or to a `Fuel` op (`to_fuel`): a forward branch to a run
+/// with fuel on then charges it without dispatching the `Fuel` op.
+pub(super) fn handler_for(
+    op: &Op,
+    at: usize,
+    acc: Option<Acc>,
+    to_fuel: bool,
+) -> (Handler, Option<Acc>) {
+    let back = op.target().is_some_and(|t| t as usize <= at) || to_fuel;
     let int_from = |r: Reg| Acc::int(acc) == Some(r);
     let float_from = |r: Reg| Acc::float(acc) == Some(r);
     match *op {
@@ -248,7 +258,11 @@ pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
         .enumerate()
         .map(|(at, op)| {
             let known = if is_target[at] { None } else { acc };
-            let (handler, after) = handler_for(op, at, known);
+            let to_fuel = op
+                .target()
+                .and_then(|t| code.get(t as usize))
+                .is_some_and(|t| matches!(t, Op::Fuel { .. }));
+            let (handler, after) = handler_for(op, at, known, to_fuel);
             acc = after;
             let mut op = *op;
             if let Some(target) = op.target() {
