@@ -697,8 +697,10 @@ handler! {
 }
 
 handler! {
-    /// Continues at the selected one of the `Br` ops that follow.
-    fn br_table<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
+    /// Continues at the selected one of the `Br` ops that follow. With `FUEL`
+    /// (some of them jump to a `Fuel` op: `pairing::thread`), a selected
+    /// target that is a `Fuel` op is charged here, as `jump!` does.
+    fn br_table<const FUEL: bool, const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::BrTable { index, len: count });
         let skip = (int_operand!(FROM_ACC, iacc, regs, index) as u32).min(count) as usize;
         // SAFETY: `count + 1` ops follow a `BrTable` (checked by `crate::verify`).
@@ -711,6 +713,20 @@ handler! {
             let to = unsafe { entry.offset(target as i32 as isize) };
             if to <= ip {
                 stack_guard!(ip, ctx);
+            }
+            if FUEL {
+                // SAFETY: `to` is an op of the code (above).
+                if let Op::Fuel { cost } = unsafe { (*to).op } {
+                    // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
+                    let ctx_ref = unsafe { &mut *ctx };
+                    let cost = u64::from(cost);
+                    if ctx_ref.fuel < cost {
+                        exit!(to);
+                    }
+                    ctx_ref.fuel -= cost;
+                    // SAFETY: a `Fuel` op is never the last op (see `jump!`).
+                    next!(unsafe { to.add(1) }, regs, mem, len, ctx, iacc, acc)
+                }
             }
             next!(to, regs, mem, len, ctx, iacc, acc)
         }

@@ -67,8 +67,10 @@ pub(super) fn float_operand_of(acc: Option<Acc>, a: Reg, b: Reg) -> u8 {
 ///
 /// A jump gets its checked handler (`BACK`: the stack check of a backward
 /// jump, and the charge of a `Fuel` op at its target, see `jump!`) when it
-/// jumps backwards or to a `Fuel` op (`to_fuel`): a forward branch to a run
-/// with fuel on then charges it without dispatching the `Fuel` op.
+/// jumps backwards or to a `Fuel` op (`to_fuel`, [`jumps_to_fuel`]): a
+/// forward branch to a run with fuel on then charges it without dispatching
+/// the `Fuel` op. A `BrTable` any of whose targets is one gets its charging
+/// handler.
 pub(super) fn handler_for(
     op: &Op,
     at: usize,
@@ -139,7 +141,10 @@ pub(super) fn handler_for(
         Op::BrIfEqz { cond, .. } => (pick_from_acc!(br_if_eqz, false; int_from(cond)), None),
         Op::Br { .. } if back => (br::<true>, None),
         Op::Br { .. } => (br::<false>, None),
-        Op::BrTable { index, .. } => (pick_from_acc!(br_table; int_from(index)), None),
+        Op::BrTable { index, .. } if to_fuel => {
+            (pick_from_acc!(br_table, true; int_from(index)), None)
+        }
+        Op::BrTable { index, .. } => (pick_from_acc!(br_table, false; int_from(index)), None),
         Op::BrIfFloat { cmp, .. } => (br_if_float_handler(cmp, back), None),
         Op::CanonF32 { .. } => (canon_f32, None),
         Op::CanonF64 { .. } => (canon_f64, None),
@@ -258,10 +263,7 @@ pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
         .enumerate()
         .map(|(at, op)| {
             let known = if is_target[at] { None } else { acc };
-            let to_fuel = op
-                .target()
-                .and_then(|t| code.get(t as usize))
-                .is_some_and(|t| matches!(t, Op::Fuel { .. }));
+            let to_fuel = jumps_to_fuel(code, at);
             let (handler, after) = handler_for(op, at, known, to_fuel);
             acc = after;
             let mut op = *op;
@@ -271,6 +273,20 @@ pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
             Threaded { handler, op }
         })
         .collect()
+}
+
+/// Whether op `at` of `code` jumps to a `Fuel` op: its target, or for a
+/// `BrTable` the target of any of the `Br` ops that follow it.
+fn jumps_to_fuel(code: &[Op], at: usize) -> bool {
+    let is_fuel = |op: &Op| {
+        op.target()
+            .and_then(|t| code.get(t as usize))
+            .is_some_and(|t| matches!(t, Op::Fuel { .. }))
+    };
+    match code[at] {
+        Op::BrTable { len, .. } => code.iter().skip(at + 1).take(len as usize + 1).any(is_fuel),
+        ref op => is_fuel(op),
+    }
 }
 
 /// The accumulators on entering the fast path at `ip`: the destination
