@@ -189,6 +189,12 @@ fn a_loop_runs_out_at_its_header_exactly(tier: Tier) {
               (block $b (br_if $b (i32.const 1)))
               (global.set $n (i32.add (global.get $n) (i32.const 1)))
               (br $forever)))
+          (func (export "fall")
+            (block $exit
+              (loop $forever
+                (br_if $exit (i32.const 0))
+                (global.set $n (i32.add (global.get $n) (i32.const 1)))
+                (br $forever))))
           (func (export "table")
             (loop $forever
               (block $b (br_table $b $b (i32.const 0)))
@@ -197,8 +203,8 @@ fn a_loop_runs_out_at_its_header_exactly(tier: Tier) {
     )
     .expect("compile");
     // `run`: one run of 5 a loop. `skip`: a run of 2 (`i32.const`, `br_if`)
-    // whose forward branch charges the run of 5 after the block; `table` the
-    // same with a `br_table`.
+    // whose forward branch charges the run of 5 after the block; `fall` a
+    // branch not taken before the run of 5; `table` a `br_table`.
     let cases = [
         ("run", 1_000, 200, 0),
         ("run", 1_003, 200, 3),
@@ -206,6 +212,9 @@ fn a_loop_runs_out_at_its_header_exactly(tier: Tier) {
         ("skip", 700, 100, 0),
         ("skip", 701, 100, 1),
         ("skip", 705, 100, 3),
+        ("fall", 700, 100, 0),
+        ("fall", 701, 100, 1),
+        ("fall", 705, 100, 3),
         ("table", 701, 100, 1),
         ("table", 705, 100, 3),
     ];

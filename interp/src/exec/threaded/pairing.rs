@@ -66,9 +66,10 @@ pub(super) fn float_operand_of(acc: Option<Acc>, a: Reg, b: Reg) -> u8 {
 /// goes on to the next op (see [`thread`]).
 ///
 /// A jump gets its checked handler (`BACK`: the stack check of a backward
-/// jump, and the charge of a `Fuel` op at its target, see `jump!`) when it
-/// jumps backwards or to a `Fuel` op (`to_fuel`, [`jumps_to_fuel`]): a
-/// forward branch to a run with fuel on then charges it without dispatching
+/// jump, and the charge of a `Fuel` op it goes on to, see `jump!` and
+/// `fall_through!`) when it jumps backwards or goes on to a `Fuel` op
+/// (`to_fuel`, [`jumps_to_fuel`]): a branch to a run, or a conditional branch
+/// not taken before one, with fuel on, then charges it without dispatching
 /// the `Fuel` op. A `BrTable` any of whose targets is one gets its charging
 /// handler.
 pub(super) fn handler_for(
@@ -275,17 +276,20 @@ pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
         .collect()
 }
 
-/// Whether op `at` of `code` jumps to a `Fuel` op: its target, or for a
-/// `BrTable` the target of any of the `Br` ops that follow it.
+/// Whether op `at` of `code` goes on to a `Fuel` op: its target, or for a
+/// `BrTable` the target of any of the `Br` ops that follow it; or, for a
+/// conditional branch, the op after it.
 fn jumps_to_fuel(code: &[Op], at: usize) -> bool {
-    let is_fuel = |op: &Op| {
-        op.target()
-            .and_then(|t| code.get(t as usize))
-            .is_some_and(|t| matches!(t, Op::Fuel { .. }))
-    };
+    let fuel_at = |i: usize| matches!(code.get(i), Some(Op::Fuel { .. }));
+    let targets_fuel = |op: &Op| op.target().is_some_and(|t| fuel_at(t as usize));
     match code[at] {
-        Op::BrTable { len, .. } => code.iter().skip(at + 1).take(len as usize + 1).any(is_fuel),
-        ref op => is_fuel(op),
+        Op::BrTable { len, .. } => code
+            .iter()
+            .skip(at + 1)
+            .take(len as usize + 1)
+            .any(targets_fuel),
+        Op::Br { .. } => targets_fuel(&code[at]),
+        ref op => targets_fuel(op) || (op.target().is_some() && fuel_at(at + 1)),
     }
 }
 
