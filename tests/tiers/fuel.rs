@@ -195,6 +195,11 @@ fn a_loop_runs_out_at_its_header_exactly(tier: Tier) {
                 (br_if $exit (i32.const 0))
                 (global.set $n (i32.add (global.get $n) (i32.const 1)))
                 (br $forever))))
+          (func $inc (global.set $n (i32.add (global.get $n) (i32.const 1))))
+          (func (export "calls")
+            (loop $forever
+              (call $inc)
+              (br $forever)))
           (func (export "table")
             (loop $forever
               (block $b (br_table $b $b (i32.const 0)))
@@ -204,7 +209,9 @@ fn a_loop_runs_out_at_its_header_exactly(tier: Tier) {
     .expect("compile");
     // `run`: one run of 5 a loop. `skip`: a run of 2 (`i32.const`, `br_if`)
     // whose forward branch charges the run of 5 after the block; `fall` a
-    // branch not taken before the run of 5; `table` a `br_table`.
+    // branch not taken before the run of 5; `table` a `br_table`. `calls`:
+    // runs of 1 (`call`), 4 (the callee's, charged as it is entered) and 1
+    // (`br`, charged as the callee returns).
     let cases = [
         ("run", 1_000, 200, 0),
         ("run", 1_003, 200, 3),
@@ -215,6 +222,9 @@ fn a_loop_runs_out_at_its_header_exactly(tier: Tier) {
         ("fall", 700, 100, 0),
         ("fall", 701, 100, 1),
         ("fall", 705, 100, 3),
+        ("calls", 600, 100, 0),
+        ("calls", 603, 100, 2),
+        ("calls", 605, 101, 0),
         ("table", 701, 100, 1),
         ("table", 705, 100, 3),
     ];

@@ -275,8 +275,9 @@ macro_rules! stack_guard {
 /// of the `Fuel` op. Too little fuel exits at the `Fuel` op, which the slow
 /// path runs as ever.
 macro_rules! next_charging {
-    ($to:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $iacc:ident, $acc:ident) => {{
+    ($to:expr, $regs:expr, $mem:ident, $len:ident, $ctx:ident, $iacc:expr, $acc:expr) => {{
         let to: *const Threaded = $to;
+        let (regs, iacc, acc): (*mut u64, u64, f64) = ($regs, $iacc, $acc);
         // SAFETY: `to` is an op of the code (the caller's jump target or next op).
         if let Op::Fuel { cost } = unsafe { (*to).op } {
             // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
@@ -289,9 +290,9 @@ macro_rules! next_charging {
             // SAFETY: a `Fuel` op is never the last op: the code ends with an
             // `Unreachable` sentinel (`crate::translate`), checked by
             // `crate::verify`.
-            next!(unsafe { to.add(1) }, $regs, $mem, $len, $ctx, $iacc, $acc)
+            next!(unsafe { to.add(1) }, regs, $mem, $len, $ctx, iacc, acc)
         }
-        next!(to, $regs, $mem, $len, $ctx, $iacc, $acc)
+        next!(to, regs, $mem, $len, $ctx, iacc, acc)
     }};
 }
 
