@@ -31,6 +31,8 @@
 //!
 //! With fuel on, the first costly instruction of each metered run (see
 //! `kiln_runtime::fuel`) is preceded by a `Fuel` op carrying the run's cost.
+//! (Branches, calls and returns that lead to a `Fuel` op charge it themselves
+//! on the fast path: `exec::threaded`'s `next_charging`.)
 //! With epoch interruption on, an `Epoch` op starts the function and every
 //! loop (it is the loop's branch target), before the run's `Fuel` op.
 
