@@ -5,6 +5,12 @@ use kiln::TrapCode;
 use crate::calls::FIB;
 use crate::{Program, Tier};
 
+/// A loop counting local `$i` up to parameter `$n`, leaving `$i`.
+const COUNT_TO_N: &str = r#"(loop $next
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+            (local.get $i)"#;
+
 tier_tests!(
     fuel_stops_an_infinite_loop,
     a_host_function_refuels_the_running_call,
@@ -31,14 +37,13 @@ fn a_host_function_refuels_the_running_call(tier: Tier) {
     });
     let module = kiln::Module::new(
         &engine,
-        r#"(module
+        format!(
+            r#"(module
           (import "host" "ration" (func $ration (param i64)))
           (func (export "run") (param $fuel i64) (param $n i32) (result i32) (local $i i32)
             (call $ration (local.get $fuel))
-            (loop $next
-              (local.set $i (i32.add (local.get $i) (i32.const 1)))
-              (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
-            (local.get $i)))"#,
+            {COUNT_TO_N}))"#
+        ),
     )
     .expect("compile");
     let mut store = kiln::Store::new(&engine, ());
@@ -128,12 +133,11 @@ fn the_epoch_callback_rations_the_running_loop(tier: Tier) {
     });
     let module = kiln::Module::new(
         &engine,
-        r#"(module
+        format!(
+            r#"(module
           (func (export "run") (param $n i32) (result i32) (local $i i32)
-            (loop $next
-              (local.set $i (i32.add (local.get $i) (i32.const 1)))
-              (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
-            (local.get $i)))"#,
+            {COUNT_TO_N}))"#
+        ),
     )
     .expect("compile");
     let mut store = kiln::Store::new(&engine, ());
