@@ -13,9 +13,28 @@
 //! are written to a temporary file and renamed into place, so a reader never
 //! sees half of one. A cache that cannot be read or written is skipped
 //! silently: it only ever saves time.
+//!
+//! The cache is bounded: after `kiln run` writes an entry, it removes the
+//! least recently used entries (a hit marks an entry used by setting its
+//! modification time) until the entries take at most `$KILN_CACHE_MAX_SIZE`
+//! bytes ([`DEFAULT_MAX_BYTES`] when unset; `K`, `M` and `G` suffixes are
+//! powers of 1024), and the temporary files an interrupted write left behind
+//! more than an hour ago. The entry just written is always kept. Entries of an
+//! earlier Kiln or of other settings are never hit again, so they age out.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// The cache's size bound when `$KILN_CACHE_MAX_SIZE` does not set one.
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 1 << 30;
+
+/// How old a temporary file must be to count as left behind by a write that
+/// never finished (a write in progress in another process is younger).
+const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
+
+/// The file name extension of cache entries.
+const EXTENSION: &str = "kilnc";
 
 use sha2::{Digest, Sha256};
 
@@ -39,7 +58,7 @@ fn entry(engine: &kiln::Engine, bytes: &[u8]) -> Option<PathBuf> {
     hash.update(key.as_bytes());
     hash.update(bytes);
     let name: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Some(dir()?.join(format!("{name}.kilnc")))
+    Some(dir()?.join(format!("{name}.{EXTENSION}")))
 }
 
 /// The module `bytes` (a binary or text module, or an artifact of `kiln
@@ -67,15 +86,106 @@ pub(crate) fn module(
         // `deserialize` makes and then replaced below.
         && let Ok(module) = unsafe { kiln::Module::deserialize(engine, &saved) }
     {
+        touch(path);
         return Ok(module);
     }
     let module = kiln::Module::new(engine, bytes)?;
     if let Some(path) = &entry
         && let Ok(saved) = module.serialize()
+        && store(path, &saved).is_ok()
     {
-        let _ = store(path, &saved);
+        prune(path, max_bytes());
     }
     Ok(module)
+}
+
+/// Marks the entry at `path` used now (its modification time), for
+/// [`prune`]; a failure only makes it look older.
+fn touch(path: &Path) {
+    if let Ok(file) = fs::File::options().append(true).open(path) {
+        let _ = file.set_modified(SystemTime::now());
+    }
+}
+
+/// The cache's size bound: `$KILN_CACHE_MAX_SIZE` (bytes, or with a `K`,
+/// `M` or `G` suffix), else [`DEFAULT_MAX_BYTES`]; a value that does not
+/// parse counts as unset.
+pub(crate) fn max_bytes() -> u64 {
+    std::env::var("KILN_CACHE_MAX_SIZE")
+        .ok()
+        .and_then(|v| parse_size(&v))
+        .unwrap_or(DEFAULT_MAX_BYTES)
+}
+
+/// `text` as a size: digits, then optionally `K`, `M` or `G` (powers of 1024,
+/// either case, an optional `B` or `iB` after it).
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().ok()?;
+    let unit = unit.trim().to_ascii_uppercase();
+    let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return None,
+    };
+    number.checked_mul(1 << shift)
+}
+
+/// Bounds the cache holding `kept` (the entry just written, never removed):
+/// removes temporary files older than [`STALE_TEMPORARY`], then the least
+/// recently used entries until the entries take at most `max` bytes. Files
+/// that are neither entries nor temporary files are left alone; errors only
+/// leave a file in place.
+fn prune(kept: &Path, max: u64) {
+    let Some(dir) = kept.parent() else {
+        return;
+    };
+    let Ok(list) = fs::read_dir(dir) else {
+        return;
+    };
+    let now = SystemTime::now();
+    let mut entries: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
+    let mut total = 0u64;
+    for item in list.flatten() {
+        let path = item.path();
+        let Ok(meta) = item.metadata() else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let modified = meta.modified().unwrap_or(now);
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            if now
+                .duration_since(modified)
+                .is_ok_and(|age| age > STALE_TEMPORARY)
+            {
+                let _ = fs::remove_file(&path);
+            }
+        } else if path.extension().is_some_and(|e| e == EXTENSION) {
+            total = total.saturating_add(meta.len());
+            if path != kept {
+                entries.push((modified, meta.len(), path));
+            }
+        }
+    }
+    entries.sort();
+    for (_, len, path) in entries {
+        if total <= max {
+            break;
+        }
+        if fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
+    }
 }
 
 /// Writes a cache entry: a temporary file in the same directory, renamed over
@@ -92,4 +202,21 @@ fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     fs::rename(&tmp, path).inspect_err(|_| {
         let _ = fs::remove_file(&tmp);
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("64K"), Some(64 << 10));
+        assert_eq!(parse_size("512 MiB"), Some(512 << 20));
+        assert_eq!(parse_size("2g"), Some(2 << 30));
+        assert_eq!(parse_size("1MB"), Some(1 << 20));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("12T"), None);
+        assert_eq!(parse_size("99999999999999999999G"), None);
+    }
 }

@@ -71,6 +71,8 @@ enum Command {
     /// `~/.cache/kiln`) and loads it from there the next time instead of
     /// compiling it again. An entry that is damaged or was written by
     /// another version or for another processor is ignored and replaced.
+    /// The least recently used entries are removed when the cache grows past
+    /// `$KILN_CACHE_MAX_SIZE` (default 1G; bytes, or a K, M or G suffix).
     Run(RunArgs),
     /// Compile a module to native code and save it, for `kiln run OUT`.
     ///

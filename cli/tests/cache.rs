@@ -84,11 +84,22 @@ impl Fixture {
 /// Exit code, stdout and stderr of one `kiln` run with `cache` as its cache
 /// directory.
 fn kiln<S: AsRef<OsStr>>(cache: &Path, args: &[S]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(args)
-        .env("KILN_CACHE_DIR", cache)
-        .output()
-        .expect("run kiln");
+    kiln_bounded(cache, None, args)
+}
+
+/// [`kiln`], with `$KILN_CACHE_MAX_SIZE` set to `max` if given.
+fn kiln_bounded<S: AsRef<OsStr>>(
+    cache: &Path,
+    max: Option<u64>,
+    args: &[S],
+) -> (Option<i32>, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    command.args(args).env("KILN_CACHE_DIR", cache);
+    match max {
+        Some(max) => command.env("KILN_CACHE_MAX_SIZE", max.to_string()),
+        None => command.env_remove("KILN_CACHE_MAX_SIZE"),
+    };
+    let out = command.output().expect("run kiln");
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (out.status.code(), text(&out.stdout), text(&out.stderr))
 }
@@ -260,4 +271,105 @@ fn the_cache_can_be_bypassed() {
     let file = f.tmp.0.join("not-a-directory");
     fs::write(&file, "").unwrap();
     ok(kiln(&file, &["run", "--invoke", "sum", wat, "4"]), "10\n");
+}
+
+/// A module like [`WAT`] whose `sum` adds `k` to its result, and its file.
+fn variant(f: &Fixture, k: u32) -> PathBuf {
+    let path = f.tmp.0.join(format!("m{k}.wat"));
+    let wat = WAT.replace(
+        "(local.get $s))",
+        &format!("(i64.add (local.get $s) (i64.const {k})))"),
+    );
+    fs::write(&path, wat).unwrap();
+    path
+}
+
+/// Runs `sum 3` of `module` with the fixture's cache bounded by `max` bytes.
+fn run_bounded(f: &Fixture, module: &Path, max: u64, expected: &str) {
+    let module = module.to_str().unwrap();
+    ok(
+        kiln_bounded(
+            &f.cache,
+            Some(max),
+            &["run", "--invoke", "sum", module, "3"],
+        ),
+        expected,
+    );
+    // Modification times set in the same clock tick would tie.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+}
+
+/// The size of each cache entry, by file.
+fn sizes(dir: &Path) -> Vec<(PathBuf, u64)> {
+    entries(dir)
+        .into_iter()
+        .map(|p| {
+            let len = fs::metadata(&p).unwrap().len();
+            (p, len)
+        })
+        .collect()
+}
+
+#[test]
+fn the_cache_keeps_to_its_size_bound_dropping_the_least_recently_used() {
+    let f = Fixture::new();
+    let (a, b, c) = (variant(&f, 1), variant(&f, 2), variant(&f, 3));
+    let roomy = 1 << 30;
+    run_bounded(&f, &a, roomy, "7\n");
+    let after_a = sizes(&f.cache);
+    run_bounded(&f, &b, roomy, "8\n");
+    let after_b = sizes(&f.cache);
+    assert_eq!(after_b.len(), 2, "{after_b:?}");
+    let entry_a = after_a[0].clone();
+    let entry_b = after_b.iter().find(|e| *e != &entry_a).unwrap().clone();
+    // A hit on `a` makes `b` the least recently used.
+    run_bounded(&f, &a, roomy, "7\n");
+    assert_eq!(sizes(&f.cache), after_b, "a hit writes nothing");
+    // Room for two entries of this size, not three: `c` is written, `b` goes.
+    let two = entry_a.1 + entry_b.1.max(entry_a.1) + 64;
+    run_bounded(&f, &c, two, "9\n");
+    let now = sizes(&f.cache);
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(
+        now.contains(&entry_a),
+        "the recently used entry stays: {now:?}"
+    );
+    assert!(
+        !now.contains(&entry_b),
+        "the least recently used goes: {now:?}"
+    );
+    // A bound smaller than one entry keeps the entry just written only.
+    run_bounded(&f, &b, 1, "8\n");
+    assert_eq!(sizes(&f.cache), vec![entry_b]);
+}
+
+#[test]
+fn writing_the_cache_removes_stale_temporary_files_only() {
+    let f = Fixture::new();
+    fs::create_dir_all(&f.cache).unwrap();
+    let stale = f.cache.join(".abandoned.kilnc.123.tmp");
+    let fresh = f.cache.join(".in-progress.kilnc.456.tmp");
+    let other = f.cache.join("notes.txt");
+    for file in [&stale, &fresh, &other] {
+        fs::write(file, b"x").unwrap();
+    }
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for file in [&stale, &other] {
+        fs::File::options()
+            .append(true)
+            .open(file)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+    }
+    run_bounded(&f, &f.wat, 1 << 30, "6\n");
+    assert!(
+        !stale.exists(),
+        "a temporary file left an hour ago is removed"
+    );
+    assert!(
+        fresh.exists(),
+        "a write that may be in progress is left alone"
+    );
+    assert!(other.exists(), "what is not the cache's is left alone");
 }

@@ -9,7 +9,8 @@ tier_tests!(
     fuel_stops_an_infinite_loop,
     a_host_function_refuels_the_running_call,
     a_caught_exception_leaves_the_same_fuel_on_every_tier,
-    the_epoch_callback_rations_the_running_loop
+    the_epoch_callback_rations_the_running_loop,
+    a_loop_runs_out_at_its_header_exactly
 );
 
 fn fuel_stops_an_infinite_loop(tier: Tier) {
@@ -164,4 +165,86 @@ fn the_epoch_callback_rations_the_running_loop(tier: Tier) {
         err.trap().and_then(kiln::Trap::code),
         Some(TrapCode::OutOfFuel)
     );
+}
+
+/// A loop of one metered run of 5 instructions (`global.get`, `i32.const`,
+/// `i32.add`, `global.set`, `br`) runs out of fuel at its header, where the
+/// backward branch charges the next iteration: with `5 * k + r` fuel it runs
+/// `k` iterations and leaves `r`. The same where a forward branch charges a
+/// run.
+fn a_loop_runs_out_at_its_header_exactly(tier: Tier) {
+    let engine = tier.engine(|c| {
+        c.consume_fuel(true);
+    });
+    let module = kiln::Module::new(
+        &engine,
+        r#"(module
+          (global $n (export "n") (mut i32) (i32.const 0))
+          (func (export "run")
+            (loop $forever
+              (global.set $n (i32.add (global.get $n) (i32.const 1)))
+              (br $forever)))
+          (func (export "skip")
+            (loop $forever
+              (block $b (br_if $b (i32.const 1)))
+              (global.set $n (i32.add (global.get $n) (i32.const 1)))
+              (br $forever)))
+          (func (export "fall")
+            (block $exit
+              (loop $forever
+                (br_if $exit (i32.const 0))
+                (global.set $n (i32.add (global.get $n) (i32.const 1)))
+                (br $forever))))
+          (func $inc (global.set $n (i32.add (global.get $n) (i32.const 1))))
+          (func (export "calls")
+            (loop $forever
+              (call $inc)
+              (br $forever)))
+          (func (export "table")
+            (loop $forever
+              (block $b (br_table $b $b (i32.const 0)))
+              (global.set $n (i32.add (global.get $n) (i32.const 1)))
+              (br $forever))))"#,
+    )
+    .expect("compile");
+    // `run`: one run of 5 a loop. `skip`: a run of 2 (`i32.const`, `br_if`)
+    // whose forward branch charges the run of 5 after the block; `fall` a
+    // branch not taken before the run of 5; `table` a `br_table`. `calls`:
+    // runs of 1 (`call`), 4 (the callee's, charged as it is entered) and 1
+    // (`br`, charged as the callee returns).
+    let cases = [
+        ("run", 1_000, 200, 0),
+        ("run", 1_003, 200, 3),
+        ("run", 4, 0, 4),
+        ("skip", 700, 100, 0),
+        ("skip", 701, 100, 1),
+        ("skip", 705, 100, 3),
+        ("fall", 700, 100, 0),
+        ("fall", 701, 100, 1),
+        ("fall", 705, 100, 3),
+        ("calls", 600, 100, 0),
+        ("calls", 603, 100, 2),
+        ("calls", 605, 101, 0),
+        ("table", 701, 100, 1),
+        ("table", 705, 100, 3),
+    ];
+    for (name, fuel, iterations, left) in cases {
+        let mut store = kiln::Store::new(&engine, ());
+        store.set_fuel(fuel).expect("fuel");
+        let instance = kiln::Instance::new(&mut store, &module, &[]).expect("instantiate");
+        let run = instance
+            .get_typed_func::<(), ()>(&store, name)
+            .expect("export");
+        let err = run.call(&mut store, ()).expect_err("runs out");
+        assert_eq!(
+            err.trap().and_then(kiln::Trap::code),
+            Some(TrapCode::OutOfFuel)
+        );
+        let n = instance.get_global(&store, "n").expect("n").get(&store);
+        assert!(
+            matches!(n, kiln::Val::I32(i) if i == iterations),
+            "{fuel}: {n:?}"
+        );
+        assert_eq!(store.get_fuel().expect("fuel"), left, "{fuel}");
+    }
 }

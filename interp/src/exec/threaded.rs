@@ -269,17 +269,62 @@ macro_rules! stack_guard {
     };
 }
 
-/// Jumps to op `$target`; with `$back`, first checks the native stack (see the
-/// module documentation).
+/// Continues with op `$to`; when it is a `Fuel` op (the first metered run
+/// of a loop, a block's following run or a branch's other side, with fuel
+/// on), charges it here and goes on after it, so the branch costs no dispatch
+/// of the `Fuel` op. Too little fuel exits at the `Fuel` op, which the slow
+/// path runs as ever.
+macro_rules! next_charging {
+    ($to:expr, $regs:expr, $mem:ident, $len:ident, $ctx:ident, $iacc:expr, $acc:expr) => {{
+        let to: *const Threaded = $to;
+        let (regs, iacc, acc): (*mut u64, u64, f64) = ($regs, $iacc, $acc);
+        // SAFETY: `to` is an op of the code (the caller's jump target or next op).
+        if let Op::Fuel { cost } = unsafe { (*to).op } {
+            // SAFETY: `ctx` is valid for the whole run (the caller of `run`).
+            let ctx_ref = unsafe { &mut *$ctx };
+            let cost = u64::from(cost);
+            if ctx_ref.fuel < cost {
+                exit!(to);
+            }
+            ctx_ref.fuel -= cost;
+            // SAFETY: a `Fuel` op is never the last op: the code ends with an
+            // `Unreachable` sentinel (`crate::translate`), checked by
+            // `crate::verify`.
+            next!(unsafe { to.add(1) }, regs, $mem, $len, $ctx, iacc, acc)
+        }
+        next!(to, regs, $mem, $len, $ctx, iacc, acc)
+    }};
+}
+
+/// Jumps to op `$target`. With `$back` (the *checked* handler of a branch:
+/// one that jumps backwards, or that jumps or falls through to a `Fuel` op,
+/// see `pairing::handler_for`), first checks the native stack (see the module
+/// documentation), and charges a `Fuel` op at the target itself
+/// ([`next_charging`]).
 macro_rules! jump {
     ($back:expr, $ip:ident, $target:expr, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $iacc:ident, $acc:ident) => {{
-        if $back {
-            stack_guard!($ip, $ctx);
-        }
         // SAFETY: jump targets are inside the code (checked by `crate::verify`), and
         // threaded code holds them relative to the jump (see `thread`).
         let to = unsafe { $ip.offset($target as i32 as isize) };
+        if $back {
+            stack_guard!($ip, $ctx);
+            next_charging!(to, $regs, $mem, $len, $ctx, $iacc, $acc)
+        }
         next!(to, $regs, $mem, $len, $ctx, $iacc, $acc)
+    }};
+}
+
+/// A conditional branch not taken: continues with the next op, charging it
+/// when it is a `Fuel` op and the handler is the checked one (`$back`, see
+/// [`jump`]).
+macro_rules! fall_through {
+    ($back:expr, $ip:ident, $regs:ident, $mem:ident, $len:ident, $ctx:ident, $iacc:ident, $acc:ident) => {{
+        // SAFETY: no op but the last, which exits, falls through past the end.
+        let next = unsafe { $ip.add(1) };
+        if $back {
+            next_charging!(next, $regs, $mem, $len, $ctx, $iacc, $acc)
+        }
+        next!(next, $regs, $mem, $len, $ctx, $iacc, $acc)
     }};
 }
 
@@ -432,7 +477,7 @@ macro_rules! binary_handlers {
                 if $cond {
                     jump!(BACK, ip, target, regs, mem, len, ctx, iacc, acc)
                 }
-                advance!(ip, regs, mem, len, ctx, iacc, acc)
+                fall_through!(BACK, ip, regs, mem, len, ctx, iacc, acc)
             }
         }
     };
@@ -465,7 +510,7 @@ handler! {
         if int_operand!(FROM_ACC, iacc, regs, cond) as u32 != 0 {
             jump!(BACK, ip, target, regs, mem, len, ctx, iacc, acc)
         }
-        advance!(ip, regs, mem, len, ctx, iacc, acc)
+        fall_through!(BACK, ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
@@ -475,7 +520,7 @@ handler! {
         if int_operand!(FROM_ACC, iacc, regs, cond) as u32 == 0 {
             jump!(BACK, ip, target, regs, mem, len, ctx, iacc, acc)
         }
-        advance!(ip, regs, mem, len, ctx, iacc, acc)
+        fall_through!(BACK, ip, regs, mem, len, ctx, iacc, acc)
     }
 }
 
@@ -499,7 +544,7 @@ unsafe fn br_if_float<const CMP: usize, const BACK: bool>(
     if FloatCmp::ALL[CMP].holds(reg!(regs, a), reg!(regs, b)) {
         jump!(BACK, ip, target, regs, mem, len, ctx, iacc, acc)
     }
-    advance!(ip, regs, mem, len, ctx, iacc, acc)
+    fall_through!(BACK, ip, regs, mem, len, ctx, iacc, acc)
 }
 
 /// The handler of a `BrIfFloat` with comparison `cmp`, jumping backwards or not.
@@ -679,8 +724,10 @@ handler! {
 }
 
 handler! {
-    /// Continues at the selected one of the `Br` ops that follow.
-    fn br_table<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
+    /// Continues at the selected one of the `Br` ops that follow. With `FUEL`
+    /// (some of them jump to a `Fuel` op: `pairing::handler_for`), a selected
+    /// target that is a `Fuel` op is charged here ([`next_charging`]).
+    fn br_table<const FUEL: bool, const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         operands!(ip, Op::BrTable { index, len: count });
         let skip = (int_operand!(FROM_ACC, iacc, regs, index) as u32).min(count) as usize;
         // SAFETY: `count + 1` ops follow a `BrTable` (checked by `crate::verify`).
@@ -693,6 +740,9 @@ handler! {
             let to = unsafe { entry.offset(target as i32 as isize) };
             if to <= ip {
                 stack_guard!(ip, ctx);
+            }
+            if FUEL {
+                next_charging!(to, regs, mem, len, ctx, iacc, acc)
             }
             next!(to, regs, mem, len, ctx, iacc, acc)
         }

@@ -64,7 +64,9 @@ macro_rules! enter {
         c.frame.base = callee_base;
         c.depth += 1;
         let callee_start = callee.threaded.as_ptr();
-        next!(callee_start, callee_regs, $mem, $len, $ctx, 0, 0.0)
+        // The callee's first metered run is charged here when it starts the
+        // code (no epoch check before it).
+        next_charging!(callee_start, callee_regs, $mem, $len, $ctx, 0, 0.0)
     }};
 }
 
@@ -241,7 +243,8 @@ macro_rules! leave {
         // SAFETY: the caller's frame lies inside the value stack, and its saved `pc`
         // is the op after its call.
         let (caller_regs, resume) = unsafe { (c.stack.add(base), caller_start.add(pc)) };
-        next!(resume, caller_regs, $mem, $len, $ctx, 0, 0.0)
+        // The run after the call (it ended one) is charged here.
+        next_charging!(resume, caller_regs, $mem, $len, $ctx, 0, 0.0)
     }};
 }
 

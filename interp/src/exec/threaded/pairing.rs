@@ -64,8 +64,21 @@ pub(super) fn float_operand_of(acc: Option<Acc>, a: Reg, b: Reg) -> u8 {
 /// The handler of `op`, the `at`-th op of its function, entered with the
 /// accumulators holding `acc` (if known); and what they hold when that handler
 /// goes on to the next op (see [`thread`]).
-pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Option<Acc>) {
-    let back = op.target().is_some_and(|t| t as usize <= at);
+///
+/// A jump gets its checked handler (`BACK`: the stack check of a backward
+/// jump, and the charge of a `Fuel` op it goes on to, see `jump!` and
+/// `fall_through!`) when it jumps backwards or goes on to a `Fuel` op
+/// (`to_fuel`, [`jumps_to_fuel`]): a branch to a run, or a conditional branch
+/// not taken before one, with fuel on, then charges it without dispatching
+/// the `Fuel` op. A `BrTable` any of whose targets is one gets its charging
+/// handler.
+pub(super) fn handler_for(
+    op: &Op,
+    at: usize,
+    acc: Option<Acc>,
+    to_fuel: bool,
+) -> (Handler, Option<Acc>) {
+    let back = op.target().is_some_and(|t| t as usize <= at) || to_fuel;
     let int_from = |r: Reg| Acc::int(acc) == Some(r);
     let float_from = |r: Reg| Acc::float(acc) == Some(r);
     match *op {
@@ -129,7 +142,10 @@ pub(super) fn handler_for(op: &Op, at: usize, acc: Option<Acc>) -> (Handler, Opt
         Op::BrIfEqz { cond, .. } => (pick_from_acc!(br_if_eqz, false; int_from(cond)), None),
         Op::Br { .. } if back => (br::<true>, None),
         Op::Br { .. } => (br::<false>, None),
-        Op::BrTable { index, .. } => (pick_from_acc!(br_table; int_from(index)), None),
+        Op::BrTable { index, .. } if to_fuel => {
+            (pick_from_acc!(br_table, true; int_from(index)), None)
+        }
+        Op::BrTable { index, .. } => (pick_from_acc!(br_table, false; int_from(index)), None),
         Op::BrIfFloat { cmp, .. } => (br_if_float_handler(cmp, back), None),
         Op::CanonF32 { .. } => (canon_f32, None),
         Op::CanonF64 { .. } => (canon_f64, None),
@@ -248,7 +264,8 @@ pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
         .enumerate()
         .map(|(at, op)| {
             let known = if is_target[at] { None } else { acc };
-            let (handler, after) = handler_for(op, at, known);
+            let to_fuel = jumps_to_fuel(code, at);
+            let (handler, after) = handler_for(op, at, known, to_fuel);
             acc = after;
             let mut op = *op;
             if let Some(target) = op.target() {
@@ -257,6 +274,23 @@ pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
             Threaded { handler, op }
         })
         .collect()
+}
+
+/// Whether op `at` of `code` goes on to a `Fuel` op: its target, or for a
+/// `BrTable` the target of any of the `Br` ops that follow it; or, for a
+/// conditional branch, the op after it.
+fn jumps_to_fuel(code: &[Op], at: usize) -> bool {
+    let fuel_at = |i: usize| matches!(code.get(i), Some(Op::Fuel { .. }));
+    let targets_fuel = |op: &Op| op.target().is_some_and(|t| fuel_at(t as usize));
+    match code[at] {
+        Op::BrTable { len, .. } => code
+            .iter()
+            .skip(at + 1)
+            .take(len as usize + 1)
+            .any(targets_fuel),
+        Op::Br { .. } => targets_fuel(&code[at]),
+        ref op => targets_fuel(op) || (op.target().is_some() && fuel_at(at + 1)),
+    }
 }
 
 /// The accumulators on entering the fast path at `ip`: the destination
