@@ -21,7 +21,7 @@ use crate::exec::frames::{indirect_callee, indirect_fast};
 /// the value stack (else exits), sets up its frame, saves the
 /// caller's and dispatches the callee's first op.
 macro_rules! enter {
-    ($c:ident, $callee:ident, $args:expr, $ip:ident, $mem:ident, $len:ident, $ctx:ident) => {{
+    ($fuel:expr, $c:ident, $callee:ident, $args:expr, $ip:ident, $mem:ident, $len:ident, $ctx:ident) => {{
         let c = $c;
         let callee_ptr = $callee;
         // SAFETY: the callee belongs to the frame's module, which outlives the run
@@ -64,9 +64,12 @@ macro_rules! enter {
         c.frame.base = callee_base;
         c.depth += 1;
         let callee_start = callee.threaded.as_ptr();
-        // The callee's first metered run is charged here when it starts the
-        // code (no epoch check before it).
-        next_charging!(callee_start, callee_regs, $mem, $len, $ctx, 0, 0.0)
+        // With fuel, the callee's first metered run is charged here when it
+        // starts the code (no epoch check before it).
+        if $fuel {
+            next_charging!(callee_start, callee_regs, $mem, $len, $ctx, 0, 0.0)
+        }
+        next!(callee_start, callee_regs, $mem, $len, $ctx, 0, 0.0)
     }};
 }
 
@@ -158,7 +161,7 @@ handler! {
     /// A call to one of the module's own functions that is already translated,
     /// with room on the value stack and below the depth limit, runs here: the
     /// callee's frame is set up and its first op dispatched. Any other call exits.
-    pub(super) fn call(ip, regs, mem, len, ctx, iacc, acc) {
+    pub(super) fn call<const FUEL: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         if LOOP_MODE {
             exit!(ip)
         }
@@ -175,7 +178,7 @@ handler! {
             exit!(ip)
         };
         let callee = std::ptr::NonNull::from(&**callee);
-        enter!(c, callee, args, ip, mem, len, ctx)
+        enter!(FUEL, c, callee, args, ip, mem, len, ctx)
     }
 }
 
@@ -183,7 +186,7 @@ handler! {
     /// `call_indirect` to a translated function of the same instance (which
     /// cannot trap but for the depth and stack checks of `enter!`) runs here,
     /// as a `call`; anything else, traps included, runs on the slow path.
-    pub(super) fn call_indirect(ip, regs, mem, len, ctx, iacc, acc) {
+    pub(super) fn call_indirect<const FUEL: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         if LOOP_MODE {
             exit!(ip)
         }
@@ -207,7 +210,7 @@ handler! {
             indirect_fast(store, &c.frame, own_funcs, site, i)
         };
         let Some(callee) = callee else { exit!(ip) };
-        enter!(c, callee, args, ip, mem, len, ctx)
+        enter!(FUEL, c, callee, args, ip, mem, len, ctx)
     }
 }
 
@@ -216,7 +219,7 @@ handler! {
 /// frame's first registers once the checks have passed, then the caller's
 /// frame is restored and its next op dispatched.
 macro_rules! leave {
-    ($ip:ident, $mem:ident, $len:ident, $ctx:ident, $move_results:expr) => {{
+    ($fuel:expr, $ip:ident, $mem:ident, $len:ident, $ctx:ident, $move_results:expr) => {{
         // SAFETY: as in `call`.
         let c = unsafe { &mut *$ctx };
         // Read in place, field by field: a return within the instance changes only
@@ -243,20 +246,23 @@ macro_rules! leave {
         // SAFETY: the caller's frame lies inside the value stack, and its saved `pc`
         // is the op after its call.
         let (caller_regs, resume) = unsafe { (c.stack.add(base), caller_start.add(pc)) };
-        // The run after the call (it ended one) is charged here.
-        next_charging!(resume, caller_regs, $mem, $len, $ctx, 0, 0.0)
+        // With fuel, the run after the call (it ended one) is charged here.
+        if $fuel {
+            next_charging!(resume, caller_regs, $mem, $len, $ctx, 0, 0.0)
+        }
+        next!(resume, caller_regs, $mem, $len, $ctx, 0, 0.0)
     }};
 }
 
 handler! {
     /// A return to a caller of the same instance runs here; the return from the
     /// first frame of the run, or to another instance, exits.
-    pub(super) fn ret(ip, regs, mem, len, ctx, iacc, acc) {
+    pub(super) fn ret<const FUEL: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         if LOOP_MODE {
             exit!(ip)
         }
         operands!(ip, Op::Return { start: from, count });
-        leave!(ip, mem, len, ctx, if from != 0 {
+        leave!(FUEL, ip, mem, len, ctx, if from != 0 {
             // SAFETY: registers `0..count` and `from..from + count` are the
             // function's own (`crate::verify`).
             unsafe { fill_regs(regs, regs.add(from as usize), count as usize) };
@@ -268,12 +274,12 @@ handler! {
     /// `ret` for a function with one result, which it takes from the integer
     /// accumulator when that holds it (see `thread`): one move, and no
     /// branches on the count.
-    pub(super) fn ret1<const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
+    pub(super) fn ret1<const FUEL: bool, const FROM_ACC: bool>(ip, regs, mem, len, ctx, iacc, acc) {
         if LOOP_MODE {
             exit!(ip)
         }
         operands!(ip, Op::Return { start: from, .. });
         // Register 0 and register `from` are the function's own (`crate::verify`).
-        leave!(ip, mem, len, ctx, reg!(regs, 0) = int_operand!(FROM_ACC, iacc, regs, from))
+        leave!(FUEL, ip, mem, len, ctx, reg!(regs, 0) = int_operand!(FROM_ACC, iacc, regs, from))
     }
 }

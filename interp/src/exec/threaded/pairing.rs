@@ -71,12 +71,15 @@ pub(super) fn float_operand_of(acc: Option<Acc>, a: Reg, b: Reg) -> u8 {
 /// (`to_fuel`, [`jumps_to_fuel`]): a branch to a run, or a conditional branch
 /// not taken before one, with fuel on, then charges it without dispatching
 /// the `Fuel` op. A `BrTable` any of whose targets is one gets its charging
-/// handler.
+/// handler. With `metered` (the code holds `Fuel` ops), calls and returns get
+/// the handlers that charge the run they go on to; code without fuel keeps
+/// the ones that do not look.
 pub(super) fn handler_for(
     op: &Op,
     at: usize,
     acc: Option<Acc>,
     to_fuel: bool,
+    metered: bool,
 ) -> (Handler, Option<Acc>) {
     let back = op.target().is_some_and(|t| t as usize <= at) || to_fuel;
     let int_from = |r: Reg| Acc::int(acc) == Some(r);
@@ -151,12 +154,18 @@ pub(super) fn handler_for(
         Op::CanonF64 { .. } => (canon_f64, None),
         Op::Fuel { .. } => (fuel, None),
         Op::Epoch => (epoch, None),
-        Op::Call { .. } => (calls::call, None),
-        Op::CallIndirect { .. } => (calls::call_indirect, None),
+        Op::Call { .. } if metered => (calls::call::<true>, None),
+        Op::Call { .. } => (calls::call::<false>, None),
+        Op::CallIndirect { .. } if metered => (calls::call_indirect::<true>, None),
+        Op::CallIndirect { .. } => (calls::call_indirect::<false>, None),
         Op::GlobalGet { dst, .. } => (global_get, Some(Acc::Int(dst))),
         Op::GlobalSet { src, .. } => (pick_from_acc!(global_set; int_from(src)), None),
-        Op::Return { start, count: 1 } => (pick_from_acc!(ret1; int_from(start)), None),
-        Op::Return { .. } => (calls::ret, None),
+        Op::Return { start, count: 1 } if metered => {
+            (pick_from_acc!(ret1, true; int_from(start)), None)
+        }
+        Op::Return { start, count: 1 } => (pick_from_acc!(ret1, false; int_from(start)), None),
+        Op::Return { .. } if metered => (calls::ret::<true>, None),
+        Op::Return { .. } => (calls::ret::<false>, None),
         Op::Load {
             kind, dst, addr, ..
         } => load(kind, memory::OFFSET, int_from(addr), dst),
@@ -259,13 +268,14 @@ pub(crate) fn thread(code: &[Op]) -> Box<[Threaded]> {
             *flag = true;
         }
     }
+    let metered = code.iter().any(|op| matches!(op, Op::Fuel { .. }));
     let mut acc: Option<Acc> = None;
     code.iter()
         .enumerate()
         .map(|(at, op)| {
             let known = if is_target[at] { None } else { acc };
             let to_fuel = jumps_to_fuel(code, at);
-            let (handler, after) = handler_for(op, at, known, to_fuel);
+            let (handler, after) = handler_for(op, at, known, to_fuel, metered);
             acc = after;
             let mut op = *op;
             if let Some(target) = op.target() {
