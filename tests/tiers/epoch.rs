@@ -93,13 +93,13 @@ fn engines_are_shared_between_threads() {
 
 /// A thread that waits ~50 ms, then advances `engine`'s epoch every 10 ms
 /// until told to stop or [`MAX_TICKS`] ticks have passed.
-struct Interrupter {
+pub(crate) struct Interrupter {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<usize>>,
 }
 
 impl Interrupter {
-    fn start(engine: &Engine) -> Interrupter {
+    pub(crate) fn start(engine: &Engine) -> Interrupter {
         let engine = engine.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
@@ -120,7 +120,7 @@ impl Interrupter {
     }
 
     /// Stops the thread; returns how many ticks it gave.
-    fn finish(mut self) -> usize {
+    pub(crate) fn finish(mut self) -> usize {
         self.stop.store(true, Ordering::Relaxed);
         self.thread
             .take()

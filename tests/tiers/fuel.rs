@@ -126,8 +126,6 @@ fn a_caught_exception_leaves_the_same_fuel_on_every_tier(tier: Tier) {
 /// fuel of the running call: the loop, which would otherwise run a billion
 /// iterations, goes on with what it set and runs out.
 fn the_epoch_callback_rations_the_running_loop(tier: Tier) {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     let engine = tier.engine(|c| {
         c.consume_fuel(true).epoch_interruption(true);
     });
@@ -151,19 +149,9 @@ fn the_epoch_callback_rations_the_running_loop(tier: Tier) {
         .expect("instantiate")
         .get_typed_func::<i32, i32>(&store, "run")
         .expect("run");
-    let stop = Arc::new(AtomicBool::new(false));
-    let ticker = {
-        let (engine, stop) = (engine.clone(), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-                engine.increment_epoch();
-            }
-        })
-    };
+    let ticker = crate::epoch::Interrupter::start(&engine);
     let outcome = run.call(&mut store, 1_000_000_000);
-    stop.store(true, Ordering::Relaxed);
-    ticker.join().expect("ticker");
+    ticker.finish();
     let err = outcome.expect_err("the callback's ration runs out");
     assert_eq!(
         err.trap().and_then(kiln::Trap::code),
