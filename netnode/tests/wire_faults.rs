@@ -533,8 +533,10 @@ async fn a_flood_of_false_announcements_is_cut_off() -> anyhow::Result<()> {
                     }
                 }
             },
-            _ = tick.tick(), if next < 5000 => {
-                for _ in 0..200 {
+            // Always ticking, so that the deadline above is checked even when
+            // the flood has all been sent and the node stays silent.
+            _ = tick.tick() => {
+                for _ in 0..if next < 5000 { 200 } else { 0 } {
                     next += 1;
                     let announce = Announce {
                         id: ModuleId::of(format!("never had {next}").as_bytes()).to_string(),
