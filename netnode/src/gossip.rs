@@ -11,6 +11,16 @@ pub const TOPIC: &str = "kiln/modules/1";
 /// The largest gossip message accepted (announcements are a few dozen bytes).
 pub const MAX_ANNOUNCE_BYTES: usize = 4096;
 
+/// The largest gossipsub frame read from a peer (an RPC: messages, control
+/// and subscriptions). Not [`MAX_ANNOUNCE_BYTES`]: gossipsub (0.50) checks
+/// this limit against everything its reader has buffered, which can be
+/// several frames (it reads up to 8 KiB at once), so a limit near one
+/// announcement's size closed the stream whenever a burst of announcements
+/// arrived faster than they were decoded, and every later announcement of
+/// that peer was lost. One announcement is still held to
+/// [`MAX_ANNOUNCE_BYTES`], as the topic's own limit.
+pub const MAX_FRAME_BYTES: usize = 64 << 10;
+
 /// What a node announces when it has a new module.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Announce {

@@ -20,7 +20,7 @@ use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::command::{AnnounceError, Command, NetStatus, RequestError};
-use crate::gossip::{MAX_ANNOUNCE_BYTES, TOPIC};
+use crate::gossip::{MAX_ANNOUNCE_BYTES, MAX_FRAME_BYTES, TOPIC};
 use crate::shared::Shared;
 use crate::store::sha256_hex;
 use crate::wire::{Codec, PROTOCOL, WireLimits, WireRequest, WireResponse};
@@ -76,7 +76,8 @@ pub fn new_swarm(
         .validate_messages()
         // Content-addressed: the same announcement from two nodes is one message.
         .message_id_fn(|m: &gossipsub::Message| MessageId::from(sha256_hex(&m.data)))
-        .max_transmit_size(MAX_ANNOUNCE_BYTES)
+        .max_transmit_size(MAX_FRAME_BYTES)
+        .max_transmit_size_for_topic(MAX_ANNOUNCE_BYTES, IdentTopic::new(TOPIC).hash())
         .heartbeat_initial_delay(Duration::from_millis(100))
         .heartbeat_interval(Duration::from_millis(500))
         // Unvalidated messages wait in the cache while the module is fetched:
