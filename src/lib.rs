@@ -52,6 +52,7 @@ mod exn;
 mod externals;
 mod func;
 mod instance;
+pub mod instrument;
 mod linker;
 mod module;
 mod resumable;

@@ -20,6 +20,7 @@ pub mod instantiate;
 pub mod invoke;
 pub mod limiter;
 pub mod memory;
+pub mod nan;
 pub mod ops;
 pub mod resumable;
 pub mod store;

@@ -119,35 +119,9 @@ impl Translator {
     }
 }
 
-/// Whether `op` is float arithmetic that may produce a NaN of unspecified bits.
-/// Sign operations and reinterpretations move bits exactly and are left alone.
+/// Whether `op` is scalar float arithmetic whose NaN results are
+/// canonicalised (`kiln_runtime::nan`).
 fn produces_nan(op: NumOp) -> bool {
-    use NumOp::*;
-    matches!(
-        op,
-        F32Add
-            | F32Sub
-            | F32Mul
-            | F32Div
-            | F32Sqrt
-            | F32Min
-            | F32Max
-            | F32Ceil
-            | F32Floor
-            | F32Trunc
-            | F32Nearest
-            | F32DemoteF64
-            | F64Add
-            | F64Sub
-            | F64Mul
-            | F64Div
-            | F64Sqrt
-            | F64Min
-            | F64Max
-            | F64Ceil
-            | F64Floor
-            | F64Trunc
-            | F64Nearest
-            | F64PromoteF32
-    )
+    use kiln_runtime::nan::{NanResult, nan_result};
+    matches!(nan_result(op), Some(NanResult::F32 | NanResult::F64))
 }

@@ -386,21 +386,15 @@ pub enum FloatLanes {
 }
 
 /// Which float lanes of `op`'s result NaN canonicalisation (the deterministic
-/// mode) rewrites: the arithmetic operators, whose NaN results the spec
-/// leaves non-deterministic. `None` for every other operator: `pmin`/`pmax`,
-/// `abs`, `neg`, comparisons, conversions from integers and bit operators
-/// keep their bits.
+/// mode) rewrites; `None` for every operator whose NaNs are kept
+/// (`kiln_runtime::nan` has the list).
 #[inline]
 pub fn nan_lanes(op: NumOp) -> Option<FloatLanes> {
-    use NumOp::*;
-    match op {
-        F32x4Add | F32x4Sub | F32x4Mul | F32x4Div | F32x4Sqrt | F32x4Min | F32x4Max | F32x4Ceil
-        | F32x4Floor | F32x4Trunc | F32x4Nearest | F32x4DemoteF64x2Zero | F32x4RelaxedMadd
-        | F32x4RelaxedNmadd | F32x4RelaxedMin | F32x4RelaxedMax => Some(FloatLanes::F32x4),
-        F64x2Add | F64x2Sub | F64x2Mul | F64x2Div | F64x2Sqrt | F64x2Min | F64x2Max | F64x2Ceil
-        | F64x2Floor | F64x2Trunc | F64x2Nearest | F64x2PromoteLowF32x4 | F64x2RelaxedMadd
-        | F64x2RelaxedNmadd | F64x2RelaxedMin | F64x2RelaxedMax => Some(FloatLanes::F64x2),
-        _ => None,
+    use kiln_runtime::nan::{NanResult, nan_result};
+    match nan_result(op)? {
+        NanResult::F32x4 => Some(FloatLanes::F32x4),
+        NanResult::F64x2 => Some(FloatLanes::F64x2),
+        NanResult::F32 | NanResult::F64 => None,
     }
 }
 
