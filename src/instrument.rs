@@ -8,7 +8,7 @@
 //! before each call from outside and reads after it:
 //! - [`FUEL_EXPORT`] (`i64`, read as unsigned): the fuel left. Set it to the
 //!   fuel a call may use; after the call it holds what is left, as
-//!   `Store::get_fuel` would.
+//!   `Store::get_fuel` would. It starts as [`InstrumentConfig::initial_fuel`].
 //! - [`STATUS_EXPORT`] (`i32`): set it to 0. A trap that the rewriting
 //!   caused sets it first: [`STATUS_OUT_OF_FUEL`] where Kiln traps with
 //!   `out of fuel`, [`STATUS_CALL_STACK_EXHAUSTED`] where Kiln traps with
@@ -57,6 +57,8 @@ pub const STATUS_CALL_STACK_EXHAUSTED: i32 = 2;
 pub struct InstrumentConfig {
     /// Count fuel in [`FUEL_EXPORT`].
     pub fuel: bool,
+    /// The fuel [`FUEL_EXPORT`] holds when the module is instantiated.
+    pub initial_fuel: u64,
     /// Canonicalise the NaNs float instructions produce.
     pub canonicalize_nans: bool,
     /// Trap with [`STATUS_CALL_STACK_EXHAUSTED`] where Kiln with this
@@ -66,10 +68,12 @@ pub struct InstrumentConfig {
 }
 
 impl Default for InstrumentConfig {
-    /// Everything on, with Kiln's default call-depth limit.
+    /// Everything on, with Kiln's default call-depth limit and, until the
+    /// host sets it, all the fuel there is (`u64::MAX`).
     fn default() -> InstrumentConfig {
         InstrumentConfig {
             fuel: true,
+            initial_fuel: u64::MAX,
             canonicalize_nans: true,
             max_call_depth: Some(kiln_runtime::StoreLimits::default().max_call_depth),
         }
@@ -224,7 +228,8 @@ impl Rewriter<'_> {
             mutable: true,
             shared: false,
         };
-        section.global(global(ValType::I64), &ConstExpr::i64_const(0));
+        let fuel = self.config.initial_fuel as i64;
+        section.global(global(ValType::I64), &ConstExpr::i64_const(fuel));
         section.global(global(ValType::I32), &ConstExpr::i32_const(0));
         section.global(global(ValType::I32), &ConstExpr::i32_const(0));
     }

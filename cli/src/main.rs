@@ -80,6 +80,49 @@ enum Command {
     /// and this version of Kiln; `kiln run` refuses it anywhere else. Prints
     /// `compiled FILE to OUT` and exits 0.
     Compile(CompileArgs),
+    /// Rewrite a module so that any engine computes what Kiln computes with
+    /// fuel and NaN canonicalisation (the deterministic mode of `kiln-node`).
+    ///
+    /// The output counts fuel in its exported global `kiln_fuel` (an `i64`,
+    /// read as unsigned) exactly as Kiln's cost model charges it, and traps
+    /// where Kiln traps with `out of fuel`; canonicalises every NaN a float
+    /// instruction produces; replaces relaxed SIMD by its deterministic
+    /// profile; and counts the call depth in `kiln_depth`, trapping where
+    /// Kiln would trap with `call stack exhausted`. After a trap, its global
+    /// `kiln_status` says which: 1 out of fuel, 2 call stack exhausted, 0 any
+    /// other. A host sets `kiln_fuel` (and `kiln_status` and `kiln_depth` to
+    /// 0) before each call. Prints `instrumented FILE to OUT` and exits 0.
+    Instrument(InstrumentArgs),
+}
+
+#[derive(Debug, Args)]
+struct InstrumentArgs {
+    /// The module to rewrite (`.wasm` or `.wat`).
+    file: PathBuf,
+
+    /// Where to write the rewritten module (binary).
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+
+    /// The fuel `kiln_fuel` starts with (default: 2^64 - 1).
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+
+    /// The call-depth limit to enforce (default: Kiln's, 10000).
+    #[arg(long, value_name = "N")]
+    max_call_depth: Option<u32>,
+
+    /// Do not count fuel.
+    #[arg(long)]
+    no_fuel: bool,
+
+    /// Do not canonicalise NaNs.
+    #[arg(long)]
+    no_nan_canonicalization: bool,
+
+    /// Do not count the call depth.
+    #[arg(long, conflicts_with = "max_call_depth")]
+    no_call_depth: bool,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +220,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate(args).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => run(args),
         Command::Compile(args) => compile(args).map(|()| ExitCode::SUCCESS),
+        Command::Instrument(args) => instrument(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -220,6 +264,33 @@ fn compile(args: &CompileArgs) -> anyhow::Result<()> {
     let out = args.output.display();
     std::fs::write(&args.output, saved).with_context(|| format!("{out}: cannot write the file"))?;
     writeln!(std::io::stdout(), "compiled {shown} to {out}").context("cannot write to stdout")?;
+    Ok(())
+}
+
+fn instrument(args: &InstrumentArgs) -> anyhow::Result<()> {
+    let path = &args.file;
+    let shown = path.display();
+    let bytes = std::fs::read(path).with_context(|| format!("{shown}: cannot read the file"))?;
+    let bytes = kiln::wat2wasm(&bytes).map_err(|mut e| {
+        e.set_path(path);
+        anyhow::Error::new(e).context(shown.to_string())
+    })?;
+    let defaults = kiln::instrument::InstrumentConfig::default();
+    let config = kiln::instrument::InstrumentConfig {
+        fuel: !args.no_fuel,
+        initial_fuel: args.fuel.unwrap_or(defaults.initial_fuel),
+        canonicalize_nans: !args.no_nan_canonicalization,
+        max_call_depth: match args.no_call_depth {
+            true => None,
+            false => args.max_call_depth.or(defaults.max_call_depth),
+        },
+    };
+    let rewritten = kiln::instrument::instrument(&bytes, &config).context(shown.to_string())?;
+    let out = args.output.display();
+    std::fs::write(&args.output, rewritten)
+        .with_context(|| format!("{out}: cannot write the file"))?;
+    writeln!(std::io::stdout(), "instrumented {shown} to {out}")
+        .context("cannot write to stdout")?;
     Ok(())
 }
 

@@ -676,3 +676,65 @@ fn max_memory_caps_memories() {
     let help = kiln(["run", "--help"]);
     assert!(help.stdout.contains("--max-memory <SIZE>"), "{help:#?}");
 }
+
+/// `kiln instrument` writes a module that computes what the original does,
+/// counts the same fuel (so a budget too small for the original with
+/// `--fuel` is too small for the rewritten one without), and refuses a module
+/// it cannot rewrite.
+#[test]
+fn instrument_writes_a_module_that_meters_itself() {
+    let dir = TempDir::new();
+    let original = dir.file("fib.wat", FIB_WAT);
+    let out = dir.path.join("fib.instrumented.wasm");
+    let run = |file: &Path, extra: &[&str]| {
+        let mut args = vec![
+            OsStr::new("run"),
+            OsStr::new("--engine"),
+            OsStr::new("interp"),
+        ];
+        args.extend(extra.iter().map(OsStr::new));
+        args.extend([OsStr::new("--invoke"), OsStr::new("fib"), file.as_os_str()]);
+        args.push(OsStr::new("90"));
+        kiln(args)
+    };
+    // fib(90) takes 90 turns of its loop: with 700 fuel it runs out on Kiln.
+    let metered = run(&original, &["--fuel", "700"]);
+    assert_eq!(metered.code, Some(1), "{metered:#?}");
+    assert!(metered.stderr.contains("out of fuel"), "{metered:#?}");
+    let enough = run(&original, &["--fuel", "100000"]);
+    assert_eq!(enough.stdout, "2880067194370816120\n", "{enough:#?}");
+
+    for (fuel, wants) in [("700", None), ("100000", Some("2880067194370816120\n"))] {
+        let made = kiln([
+            OsStr::new("instrument"),
+            original.as_os_str(),
+            OsStr::new("-o"),
+            out.as_os_str(),
+            OsStr::new("--fuel"),
+            OsStr::new(fuel),
+        ]);
+        assert_eq!(made.code, Some(0), "{made:#?}");
+        let said = format!("instrumented {} to {}\n", original.display(), out.display());
+        assert_eq!(made.stdout, said);
+        let ran = run(&out, &[]);
+        match wants {
+            Some(result) => assert_eq!(ran.stdout, result, "{ran:#?}"),
+            None => {
+                assert_eq!(ran.code, Some(1), "{ran:#?}");
+                assert!(ran.stderr.contains("unreachable"), "{ran:#?}");
+            }
+        }
+    }
+
+    let taken = dir.file(
+        "taken.wat",
+        r#"(module (global (export "kiln_fuel") i32 (i32.const 0)))"#,
+    );
+    let refused = kiln([
+        OsStr::new("instrument"),
+        taken.as_os_str(),
+        OsStr::new("-o"),
+        out.as_os_str(),
+    ]);
+    refused.assert_rejected(&taken, &["already exports `kiln_fuel`"]);
+}
