@@ -358,6 +358,9 @@ struct Scratch {
     n64: u32,
     /// An `i64`: a dynamic cost.
     cost: u32,
+    /// An `i64`: the fuel left, kept equal to the global's after every
+    /// charge and read again after every call.
+    fuel: u32,
     f32: u32,
     f64: u32,
     /// An `i32`: the call depth of this call.
@@ -369,7 +372,7 @@ struct Scratch {
 impl Scratch {
     fn new(first: u32, vectors: bool) -> Scratch {
         let v = if vectors {
-            [first + 6, first + 7, first + 8]
+            [first + 7, first + 8, first + 9]
         } else {
             [u32::MAX; 3]
         };
@@ -377,9 +380,10 @@ impl Scratch {
             i32: first,
             n64: first + 1,
             cost: first + 2,
-            f32: first + 3,
-            f64: first + 4,
-            depth: first + 5,
+            fuel: first + 3,
+            f32: first + 4,
+            f64: first + 5,
+            depth: first + 6,
             v,
         }
     }
@@ -387,7 +391,7 @@ impl Scratch {
     fn locals(&self) -> Vec<(u32, ValType)> {
         let mut locals = vec![
             (1, ValType::I32),
-            (2, ValType::I64),
+            (3, ValType::I64),
             (1, ValType::F32),
             (1, ValType::F64),
             (1, ValType::I32),
@@ -442,8 +446,12 @@ impl Body<'_, '_> {
         ]);
     }
 
-    /// The call-depth check and count at the function's start.
+    /// The fuel read into its local, and the call-depth check and count, at
+    /// the function's start.
     fn prologue(&mut self) {
+        if self.rw.config.fuel {
+            self.emit(&[I::GlobalGet(self.rw.fuel), I::LocalSet(self.s.fuel)]);
+        }
         let Some(max) = self.rw.config.max_call_depth else {
             return;
         };
@@ -459,25 +467,35 @@ impl Body<'_, '_> {
         ]);
     }
 
-    /// Sets the depth back to this call's, after a call returned or an
-    /// exception landed here.
-    fn restore_depth(&mut self) {
+    /// After a call returned or an exception landed here: sets the depth
+    /// back to this call's, and reads the fuel the callees left.
+    fn resync(&mut self) {
         if self.rw.config.max_call_depth.is_some() {
             self.emit(&[I::LocalGet(self.s.depth), I::GlobalSet(self.rw.depth)]);
         }
+        if self.rw.config.fuel {
+            self.emit(&[I::GlobalGet(self.rw.fuel), I::LocalSet(self.s.fuel)]);
+        }
     }
 
-    /// Charges `cost` from the fuel global (an `i64` on the stack if
-    /// `cost` is `None`, in the scratch local `cost`), or traps.
+    /// Charges `cost` (or, if `None`, what the scratch local `cost` holds)
+    /// from the fuel, or traps. The global is written at once, so a trap or
+    /// a callee finds it right; the local saves reading it.
     fn charge(&mut self, cost: Option<u64>) {
-        let fuel = self.rw.fuel;
+        let (global, local) = (self.rw.fuel, self.s.fuel);
         let amount = match cost {
             Some(c) => I::I64Const(c as i64),
             None => I::LocalGet(self.s.cost),
         };
-        self.emit(&[I::GlobalGet(fuel), amount.clone(), I::I64LtU]);
+        self.emit(&[I::LocalGet(local), amount.clone(), I::I64LtU]);
         self.trap_if(STATUS_OUT_OF_FUEL);
-        self.emit(&[I::GlobalGet(fuel), amount, I::I64Sub, I::GlobalSet(fuel)]);
+        self.emit(&[
+            I::LocalGet(local),
+            amount,
+            I::I64Sub,
+            I::LocalTee(local),
+            I::GlobalSet(global),
+        ]);
     }
 
     /// Charges the dynamic cost of an instruction whose count operand, of
@@ -633,15 +651,13 @@ impl Body<'_, '_> {
             _ => self.reencode(op)?,
         }
         match instr {
-            Instr::Call(_) | Instr::CallIndirect { .. } | Instr::CallRef(_) => {
-                self.restore_depth();
-            }
+            Instr::Call(_) | Instr::CallIndirect { .. } | Instr::CallRef(_) => self.resync(),
             // A loop's label is its start: an exception may land there.
-            Instr::Loop(_) if self.catches => self.restore_depth(),
+            Instr::Loop(_) if self.catches => self.resync(),
             Instr::End => {
                 let frame = self.frames.pop().unwrap_or_default();
                 if frame.catch_target && !frame.is_loop && !self.frames.is_empty() {
-                    self.restore_depth();
+                    self.resync();
                 }
             }
             _ => {}
