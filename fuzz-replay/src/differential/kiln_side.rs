@@ -1,4 +1,9 @@
 //! The engine under test: Kiln, on either tier, through the `kiln` API.
+//!
+//! The free functions (the configuration every engine shares, and the
+//! conversions between Kiln's values, errors and state and the harness's
+//! [`Value`], [`Step`] and [`Snapshot`]) are public for tests that drive
+//! Kiln themselves (`tests/instrument.rs`).
 
 use kiln::{
     Config, Engine, Error, ExternType, Func, Instance, Linker, Module, RefType, ResumableCall,
@@ -66,15 +71,7 @@ impl KilnSide {
     /// Compiles `wasm` on `strategy` with the limits all engines share, once
     /// for every instance of it the run needs.
     pub(super) fn compile(wasm: &[u8], strategy: Strategy) -> Result<Module, Step> {
-        let mut config = Config::new();
-        config
-            .strategy(strategy)
-            .consume_fuel(true)
-            .nan_canonicalization(true)
-            .max_call_depth(MAX_CALL_DEPTH)
-            .max_memory_bytes(MAX_MEMORY_BYTES)
-            .max_table_elements(MAX_TABLE_ELEMENTS);
-        let engine = Engine::new(&config).map_err(failed)?;
+        let engine = Engine::new(&config(strategy)).map_err(failed)?;
         Module::new(&engine, wasm).map_err(failed)
     }
 
@@ -121,18 +118,7 @@ impl KilnSide {
 
     /// The module's exports, as Kiln lists them.
     pub(super) fn exports(&self) -> Exports {
-        let mut exports = Exports::default();
-        for (name, ty) in self.module.exports() {
-            let name = name.to_owned();
-            match ty {
-                ExternType::Func(f) => exports.funcs.push((name, f.params.to_vec())),
-                ExternType::Memory(_) => exports.memories.push(name),
-                ExternType::Global(_) => exports.globals.push(name),
-                ExternType::Table(_) => exports.tables.push(name),
-                ExternType::Tag(_) => {}
-            }
-        }
-        exports
+        exports(&self.module)
     }
 
     /// Calls export `name` with `args` on a fresh [`FUEL`] budget.
@@ -193,36 +179,70 @@ impl KilnSide {
 
     /// The exported memories, globals and tables.
     pub(super) fn snapshot(&self, exports: &Exports) -> Snapshot {
-        let store = &self.store;
-        let mut snapshot = Snapshot::default();
-        for name in &exports.memories {
-            let data = self
-                .instance
-                .get_memory(store, name)
-                .map(|m| m.data(store).to_vec())
-                .unwrap_or_default();
-            snapshot.memories.push((name.clone(), data));
-        }
-        for name in &exports.globals {
-            if let Some(g) = self.instance.get_global(store, name) {
-                snapshot
-                    .globals
-                    .push((name.clone(), from_val(&g.get(store))));
-            }
-        }
-        for name in &exports.tables {
-            if let Some(t) = self.instance.get_table(store, name) {
-                let nulls = (0..t.size(store))
-                    .map(|i| t.get(store, i).is_none_or(|v| is_null(&v)))
-                    .collect();
-                snapshot.tables.push((name.clone(), nulls));
-            }
-        }
-        snapshot
+        snapshot(&self.store, &self.instance, exports)
     }
 }
 
-fn to_val(v: Value) -> Val {
+/// The configuration of every Kiln side on `strategy`: fuel, NaN
+/// canonicalisation, and the limits all engines share.
+pub fn config(strategy: Strategy) -> Config {
+    let mut config = Config::new();
+    config
+        .strategy(strategy)
+        .consume_fuel(true)
+        .nan_canonicalization(true)
+        .max_call_depth(MAX_CALL_DEPTH)
+        .max_memory_bytes(MAX_MEMORY_BYTES)
+        .max_table_elements(MAX_TABLE_ELEMENTS);
+    config
+}
+
+/// `module`'s exports, as Kiln lists them.
+pub fn exports(module: &Module) -> Exports {
+    let mut exports = Exports::default();
+    for (name, ty) in module.exports() {
+        let name = name.to_owned();
+        match ty {
+            ExternType::Func(f) => exports.funcs.push((name, f.params.to_vec())),
+            ExternType::Memory(_) => exports.memories.push(name),
+            ExternType::Global(_) => exports.globals.push(name),
+            ExternType::Table(_) => exports.tables.push(name),
+            ExternType::Tag(_) => {}
+        }
+    }
+    exports
+}
+
+/// `instance`'s memories, globals and tables that `exports` lists.
+pub fn snapshot(store: &Store<()>, instance: &Instance, exports: &Exports) -> Snapshot {
+    let mut snapshot = Snapshot::default();
+    for name in &exports.memories {
+        let data = instance
+            .get_memory(store, name)
+            .map(|m| m.data(store).to_vec())
+            .unwrap_or_default();
+        snapshot.memories.push((name.clone(), data));
+    }
+    for name in &exports.globals {
+        if let Some(g) = instance.get_global(store, name) {
+            snapshot
+                .globals
+                .push((name.clone(), from_val(&g.get(store))));
+        }
+    }
+    for name in &exports.tables {
+        if let Some(t) = instance.get_table(store, name) {
+            let nulls = (0..t.size(store))
+                .map(|i| t.get(store, i).is_none_or(|v| is_null(&v)))
+                .collect();
+            snapshot.tables.push((name.clone(), nulls));
+        }
+    }
+    snapshot
+}
+
+/// A harness value as Kiln's (a reference is always null).
+pub fn to_val(v: Value) -> Val {
     match v {
         Value::I32(x) => Val::I32(x),
         Value::I64(x) => Val::I64(x),
@@ -243,7 +263,8 @@ fn is_null(v: &Val) -> bool {
     )
 }
 
-fn from_val(v: &Val) -> Value {
+/// Kiln's value as the harness compares it.
+pub fn from_val(v: &Val) -> Value {
     match *v {
         Val::I32(x) => Value::I32(x),
         Val::I64(x) => Value::I64(x),
@@ -256,7 +277,8 @@ fn from_val(v: &Val) -> Value {
     }
 }
 
-fn failed(e: Error) -> Step {
+/// The step a Kiln error ends: a trap by kind, anything else failed.
+pub fn failed(e: Error) -> Step {
     let Some(trap) = e.trap() else {
         return Step::Failed(e.to_string());
     };

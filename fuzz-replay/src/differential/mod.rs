@@ -72,11 +72,11 @@
 //! stores) keep them on every engine, and are compared as they are.
 
 mod canonicalize;
-mod kiln_side;
+pub mod kiln_side;
 mod oracle;
 mod simd_use;
 mod typed_calls;
-mod wasmi_side;
+pub mod wasmi_side;
 #[cfg(feature = "wasmtime-oracle")]
 mod wasmtime_side;
 

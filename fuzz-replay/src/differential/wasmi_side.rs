@@ -1,5 +1,9 @@
 //! The oracle: wasmi 2.0, with fuel and the same call-depth, memory and table
 //! limits as Kiln.
+//!
+//! The free functions (configuration, limits and the conversions to the
+//! harness's [`Value`], [`Step`] and [`Snapshot`]) are public for tests that
+//! drive wasmi themselves (`tests/instrument.rs`).
 
 use wasmi::{
     Config, Engine, Instance, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, TrapCode, Val,
@@ -29,15 +33,7 @@ impl WasmiSide {
 
     /// Compiles `wasm`, once for every instance of it the run needs.
     pub(super) fn compile(wasm: &[u8]) -> Result<Module, Step> {
-        let mut config = Config::default();
-        // SIMD is on by default with wasmi's `simd` cargo feature; said here
-        // since the differential depends on it.
-        config
-            .wasm_simd(true)
-            .consume_fuel(true)
-            .set_max_recursion_depth(MAX_CALL_DEPTH as usize)
-            .set_max_stack_height(MAX_STACK_BYTES);
-        let engine = Engine::new(&config);
+        let engine = Engine::new(&config(true, MAX_CALL_DEPTH));
         Module::new(&engine, wasm).map_err(failed)
     }
 
@@ -45,11 +41,7 @@ impl WasmiSide {
     /// start function.
     pub(super) fn instantiate(module: &Module) -> Result<WasmiSide, Step> {
         let engine = module.engine();
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(MAX_MEMORY_BYTES as usize)
-            .table_elements(MAX_TABLE_ELEMENTS as usize)
-            .build();
-        let mut store = Store::new(engine, limits);
+        let mut store = Store::new(engine, limits());
         store.limiter(|limits| limits);
         store.set_fuel(FUEL * WASMI_FUEL_FACTOR).map_err(failed)?;
         let instance = Linker::new(engine)
@@ -85,41 +77,75 @@ impl WasmiSide {
     ///
     /// If wasmi has no export of a name and kind Kiln lists.
     pub(super) fn snapshot(&self, exports: &Exports) -> Snapshot {
-        let store = &self.store;
-        let missing = |kind: &str, name: &str| -> ! {
-            panic!("Kiln lists an exported {kind} `{name}` that wasmi does not")
-        };
-        let mut snapshot = Snapshot::default();
-        for name in &exports.memories {
-            let Some(m) = self.instance.get_memory(store, name) else {
-                missing("memory", name)
-            };
-            snapshot
-                .memories
-                .push((name.clone(), m.data(store).to_vec()));
-        }
-        for name in &exports.globals {
-            let Some(g) = self.instance.get_global(store, name) else {
-                missing("global", name)
-            };
-            snapshot
-                .globals
-                .push((name.clone(), from_val(&g.get(store))));
-        }
-        for name in &exports.tables {
-            let Some(t) = self.instance.get_table(store, name) else {
-                missing("table", name)
-            };
-            let nulls = (0..t.size(store))
-                .map(|i| t.get(store, i).is_none_or(|r| r.is_null()))
-                .collect();
-            snapshot.tables.push((name.clone(), nulls));
-        }
-        snapshot
+        snapshot(&self.store, &self.instance, exports)
     }
 }
 
-fn to_val(v: Value) -> Val {
+/// wasmi's configuration: fuel metering if `fuel`, at most
+/// `max_recursion_depth` nested calls, and a value stack large enough that
+/// the depth limit, not the stack, stops deep recursion. SIMD (relaxed SIMD
+/// too) is on by default with wasmi's `simd` cargo feature; said here since
+/// the differential depends on it.
+pub fn config(fuel: bool, max_recursion_depth: u32) -> Config {
+    let mut config = Config::default();
+    config
+        .wasm_simd(true)
+        .consume_fuel(fuel)
+        .set_max_recursion_depth(max_recursion_depth as usize)
+        .set_max_stack_height(MAX_STACK_BYTES);
+    config
+}
+
+/// The memory and table limits Kiln's sides have too; a store gets them
+/// with `store.limiter(|limits| limits)`.
+pub fn limits() -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(MAX_MEMORY_BYTES as usize)
+        .table_elements(MAX_TABLE_ELEMENTS as usize)
+        .build()
+}
+
+/// `instance`'s memories, globals and tables that `exports` (Kiln's list of
+/// the module's exports) names.
+///
+/// # Panics
+///
+/// If wasmi has no export of a name and kind Kiln lists.
+pub fn snapshot<T>(store: &Store<T>, instance: &Instance, exports: &Exports) -> Snapshot {
+    let missing = |kind: &str, name: &str| -> ! {
+        panic!("Kiln lists an exported {kind} `{name}` that wasmi does not")
+    };
+    let mut snapshot = Snapshot::default();
+    for name in &exports.memories {
+        let Some(m) = instance.get_memory(store, name) else {
+            missing("memory", name)
+        };
+        snapshot
+            .memories
+            .push((name.clone(), m.data(store).to_vec()));
+    }
+    for name in &exports.globals {
+        let Some(g) = instance.get_global(store, name) else {
+            missing("global", name)
+        };
+        snapshot
+            .globals
+            .push((name.clone(), from_val(&g.get(store))));
+    }
+    for name in &exports.tables {
+        let Some(t) = instance.get_table(store, name) else {
+            missing("table", name)
+        };
+        let nulls = (0..t.size(store))
+            .map(|i| t.get(store, i).is_none_or(|r| r.is_null()))
+            .collect();
+        snapshot.tables.push((name.clone(), nulls));
+    }
+    snapshot
+}
+
+/// A harness value as wasmi's (a reference is always null).
+pub fn to_val(v: Value) -> Val {
     match v {
         Value::I32(x) => Val::I32(x),
         Value::I64(x) => Val::I64(x),
@@ -134,7 +160,8 @@ fn to_val(v: Value) -> Val {
     }
 }
 
-fn from_val(v: &Val) -> Value {
+/// wasmi's value as the harness compares it.
+pub fn from_val(v: &Val) -> Value {
     match v {
         Val::I32(x) => Value::I32(*x),
         Val::I64(x) => Value::I64(*x),
@@ -146,7 +173,10 @@ fn from_val(v: &Val) -> Value {
     }
 }
 
-fn failed(e: wasmi::Error) -> Step {
+/// The step a wasmi error ends: a trap by kind (mapped onto Kiln's), an
+/// element segment that does not fit its table as the spec's trap, anything
+/// else failed.
+pub fn failed(e: wasmi::Error) -> Step {
     // An element segment past its table's end is an instantiation error in
     // wasmi, where the spec (and Kiln) trap with `out of bounds table access`.
     if let wasmi::errors::ErrorKind::Instantiation(
