@@ -16,6 +16,13 @@
 //! - [`DEPTH_EXPORT`] (`i32`): the WebAssembly call depth. Set it to 0 before
 //!   a call from the host.
 //!
+//! With [`InstrumentConfig::defer_start`], the module's start function does
+//! not run when it is instantiated: it is exported as [`START_EXPORT`] for the
+//! host to call like any other, counters set, so that a start function that
+//! runs out of fuel or traps leaves an instance whose counters can be read (a
+//! JavaScript host gets no instance at all from an instantiation that traps).
+//! The host treats a trap of that call as the instantiation's.
+//!
 //! Function, table, memory and global indices are kept (the new globals come
 //! last), so the rewritten module imports and exports what the original
 //! does, plus the three globals.
@@ -47,6 +54,8 @@ pub const FUEL_EXPORT: &str = "kiln_fuel";
 pub const STATUS_EXPORT: &str = "kiln_status";
 /// The exported global holding the call depth (`i32`).
 pub const DEPTH_EXPORT: &str = "kiln_depth";
+/// The export of the start function, with [`InstrumentConfig::defer_start`].
+pub const START_EXPORT: &str = "kiln_start";
 /// [`STATUS_EXPORT`]'s value after an `out of fuel` trap.
 pub const STATUS_OUT_OF_FUEL: i32 = 1;
 /// [`STATUS_EXPORT`]'s value after a `call stack exhausted` trap.
@@ -65,6 +74,9 @@ pub struct InstrumentConfig {
     /// `max_call_depth` traps with `call stack exhausted`; `None` leaves calls
     /// uncounted.
     pub max_call_depth: Option<u32>,
+    /// Export the start function as [`START_EXPORT`] instead of running it
+    /// at instantiation (see the module's doc).
+    pub defer_start: bool,
 }
 
 impl Default for InstrumentConfig {
@@ -76,6 +88,7 @@ impl Default for InstrumentConfig {
             initial_fuel: u64::MAX,
             canonicalize_nans: true,
             max_call_depth: Some(kiln_runtime::StoreLimits::default().max_call_depth),
+            defer_start: false,
         }
     }
 }
@@ -103,7 +116,12 @@ pub fn instrument(bytes: &[u8], config: &InstrumentConfig) -> Result<Vec<u8>, In
     let invalid = |e: &dyn std::fmt::Display| InstrumentError::Invalid(e.to_string());
     let module = kiln_parser::parse(bytes, Features::ALL).map_err(|e| invalid(&e))?;
     kiln_validator::validate(&module, Features::ALL).map_err(|e| invalid(&e))?;
-    for name in [FUEL_EXPORT, STATUS_EXPORT, DEPTH_EXPORT] {
+    let start = module.start.filter(|_| config.defer_start).map(|f| f.0);
+    let start_export = start.map(|_| START_EXPORT);
+    for name in [FUEL_EXPORT, STATUS_EXPORT, DEPTH_EXPORT]
+        .into_iter()
+        .chain(start_export)
+    {
         if module.exports.iter().any(|e| e.name == name) {
             return Err(InstrumentError::NameTaken(name));
         }
@@ -115,6 +133,7 @@ pub fn instrument(bytes: &[u8], config: &InstrumentConfig) -> Result<Vec<u8>, In
         fuel: first,
         status: first + 1,
         depth: first + 2,
+        start,
     };
     rewriter.module(bytes)
 }
@@ -130,6 +149,8 @@ struct Rewriter<'m> {
     fuel: u32,
     status: u32,
     depth: u32,
+    /// The start function, exported instead of started.
+    start: Option<u32>,
 }
 
 /// Where the sections the rewriting adds to or creates stand.
@@ -186,6 +207,9 @@ impl Rewriter<'_> {
                     defined += 1;
                 }
                 Payload::End(_) => self.catch_up(&mut out, &mut done, u8::MAX),
+                Payload::StartSection { .. } if self.start.is_some() => {
+                    self.catch_up(&mut out, &mut done, 8);
+                }
                 other => {
                     if let Some((id, range)) = other.as_section() {
                         self.catch_up(&mut out, &mut done, id);
@@ -238,6 +262,9 @@ impl Rewriter<'_> {
         section.export(FUEL_EXPORT, ExportKind::Global, self.fuel);
         section.export(STATUS_EXPORT, ExportKind::Global, self.status);
         section.export(DEPTH_EXPORT, ExportKind::Global, self.depth);
+        if let Some(start) = self.start {
+            section.export(START_EXPORT, ExportKind::Func, start);
+        }
     }
 
     /// The `index`th function defined in the module, rewritten.

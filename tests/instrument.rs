@@ -4,8 +4,8 @@
 //! exhausted where Kiln has them) and the fuel left.
 
 use kiln::instrument::{
-    DEPTH_EXPORT, FUEL_EXPORT, InstrumentConfig, InstrumentError, STATUS_CALL_STACK_EXHAUSTED,
-    STATUS_EXPORT, STATUS_OUT_OF_FUEL, instrument,
+    DEPTH_EXPORT, FUEL_EXPORT, InstrumentConfig, InstrumentError, START_EXPORT,
+    STATUS_CALL_STACK_EXHAUSTED, STATUS_EXPORT, STATUS_OUT_OF_FUEL, instrument,
 };
 use kiln::{Config, Engine, Instance, Module, Store, Strategy, TrapCode, Val};
 
@@ -351,5 +351,65 @@ fn modules_it_cannot_rewrite_are_refused() {
     assert!(matches!(
         instrument(b"\0asm\x01\0\0\0\x01", &InstrumentConfig::default()),
         Err(InstrumentError::Invalid(_))
+    ));
+}
+
+/// A start function deferred to `kiln_start` runs, called with a budget, as
+/// the original's instantiation does with that fuel: it runs out at the same
+/// point, or finishes with the same fuel left and the same effect.
+#[test]
+fn a_deferred_start_runs_out_where_instantiation_does() {
+    let wat = r#"(module
+      (global $n (export "n") (mut i32) (i32.const 0))
+      (func $init
+        (loop $more
+          (global.set $n (i32.add (global.get $n) (i32.const 1)))
+          (br_if $more (i32.lt_u (global.get $n) (i32.const 10)))))
+      (start $init))"#;
+    let wasm = wat::parse_str(wat).expect("wat");
+    let config = InstrumentConfig {
+        defer_start: true,
+        ..InstrumentConfig::default()
+    };
+    let rewritten = instrument(&wasm, &config).expect("instruments");
+    let (mut finished, mut ran_out) = (0, 0);
+    for strategy in [Strategy::Interpreter, Strategy::Jit] {
+        for fuel in 0..100 {
+            let mut c = Config::new();
+            c.strategy(strategy).consume_fuel(true);
+            let engine = Engine::new(&c).expect("engine");
+            let module = Module::new(&engine, &wasm).expect("compiles");
+            let mut store = Store::new(&engine, ());
+            store.set_fuel(fuel).expect("fuel");
+            let want = match Instance::new(&mut store, &module, &[]) {
+                Ok(_) => Outcome::Values("[]".into()),
+                Err(e) => match e.trap().and_then(|t| t.code()) {
+                    Some(TrapCode::OutOfFuel) => Outcome::OutOfFuel,
+                    _ => Outcome::Trap(e.to_string()),
+                },
+            };
+            let want = (want, store.get_fuel().expect("fuel"));
+
+            let mut deferred = Side::new(strategy, &rewritten, true);
+            let n = deferred.global("n").get(&deferred.store);
+            assert_eq!(n, Val::I32(0), "the start function ran at instantiation");
+            let got = deferred.call(START_EXPORT, &[], fuel);
+            assert_eq!(got, want, "{strategy:?} with {fuel} fuel");
+            match got.0 {
+                Outcome::Values(_) => finished += 1,
+                Outcome::OutOfFuel => ran_out += 1,
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        finished > 0 && ran_out > 0,
+        "{finished} finished, {ran_out} ran out"
+    );
+    let taken = wat::parse_str(r#"(module (func $f) (start $f) (export "kiln_start" (func $f)))"#)
+        .expect("wat");
+    assert!(matches!(
+        instrument(&taken, &config),
+        Err(InstrumentError::NameTaken("kiln_start"))
     ));
 }

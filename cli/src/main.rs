@@ -123,6 +123,11 @@ struct InstrumentArgs {
     /// Do not count the call depth.
     #[arg(long, conflicts_with = "max_call_depth")]
     no_call_depth: bool,
+
+    /// Export the start function as `kiln_start` instead of running it at
+    /// instantiation, for a host that must read the counters after it.
+    #[arg(long)]
+    defer_start: bool,
 }
 
 #[derive(Debug, Args)]
@@ -284,6 +289,7 @@ fn instrument(args: &InstrumentArgs) -> anyhow::Result<()> {
             true => None,
             false => args.max_call_depth.or(defaults.max_call_depth),
         },
+        defer_start: args.defer_start,
     };
     let rewritten = kiln::instrument::instrument(&bytes, &config).context(shown.to_string())?;
     let out = args.output.display();

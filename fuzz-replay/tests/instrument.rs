@@ -414,6 +414,7 @@ fn compare_module(wasm: &[u8], tally: &mut Tally) -> Result<(), String> {
         initial_fuel: LARGE_BUDGET,
         canonicalize_nans: true,
         max_call_depth: Some(MAX_CALL_DEPTH),
+        defer_start: false,
     };
     let rewritten = match instrument(wasm, &config) {
         Ok(bytes) => bytes,

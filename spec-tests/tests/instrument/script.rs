@@ -113,6 +113,7 @@ impl Script<'_> {
             initial_fuel: LARGE_BUDGET,
             canonicalize_nans: true,
             max_call_depth: Some(MAX_CALL_DEPTH),
+            defer_start: false,
         };
         let refused = match catch_unwind(|| instrument(&original, &config)) {
             Ok(Ok(rewritten)) => return Ok((original, rewritten)),
