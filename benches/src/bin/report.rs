@@ -56,6 +56,12 @@
 //! process, with a ratio column for each over the same tier without: what
 //! metering costs. `--no-fuel` leaves them out.
 //!
+//! `--instrumented` adds Kiln's JIT and wasmtime running each program
+//! rewritten by `kiln::instrument` to count its own fuel, without fuel of
+//! their own (`kiln-jit-instrumented`, `wasmtime-instrumented`), with a
+//! ratio column for each over `kiln-jit-fuel`: what metering costs an engine
+//! without fuel, such as a browser's, against Kiln's built-in fuel.
+//!
 //! `--epoch` adds Kiln's two tiers with epoch interruption on
 //! (`kiln-interp-epoch`, `kiln-jit-epoch`; a deadline never reached, so
 //! only the checks at function entries and loop headers cost), each in its
@@ -105,6 +111,8 @@ struct Options {
     epoch: bool,
     /// Also run Kiln's tiers with fuel metering on (the default).
     fuel: bool,
+    /// Also run Kiln's JIT and wasmtime on rewritten, self-metering modules.
+    instrumented: bool,
     /// Where the chart of the ratios goes.
     chart: std::path::PathBuf,
 }
@@ -128,6 +136,7 @@ impl Options {
             verbose: false,
             epoch: false,
             fuel: true,
+            instrumented: false,
             chart: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("report.svg"),
         };
         let mut args = std::env::args().skip(1);
@@ -138,12 +147,13 @@ impl Options {
                 "--verbose" => options.verbose = true,
                 "--epoch" => options.epoch = true,
                 "--no-fuel" => options.fuel = false,
+                "--instrumented" => options.instrumented = true,
                 "--chart" => {
                     options.chart = args.next().context("--chart needs a file name")?.into();
                 }
                 "-h" | "--help" => {
                     println!(
-                        "usage: report [--runs N] [--processes P] [--verbose] [--epoch] [--no-fuel] [--chart FILE.svg] [PROGRAM...]"
+                        "usage: report [--runs N] [--processes P] [--verbose] [--epoch] [--no-fuel] [--instrumented] [--chart FILE.svg] [PROGRAM...]"
                     );
                     std::process::exit(0);
                 }
@@ -239,8 +249,10 @@ fn machine() -> String {
 /// The ratio columns, numerator over denominator: each Kiln tier against
 /// the engine of the same kind, and Kiln's JIT against native code; with
 /// fuel metering on, and with `--epoch` epoch interruption, each tier so
-/// configured over the same tier without (see [`ratios`]).
-const RATIOS: [(&str, &str); 7] = [
+/// configured over the same tier without; with `--instrumented`, the
+/// self-metering modules on Kiln's JIT and wasmtime over Kiln's JIT with fuel
+/// (see [`ratios`]).
+const RATIOS: [(&str, &str); 9] = [
     ("kiln-interp", "wasmi"),
     ("kiln-jit", "wasmtime"),
     ("kiln-jit", "native"),
@@ -248,6 +260,8 @@ const RATIOS: [(&str, &str); 7] = [
     ("kiln-jit-fuel", "kiln-jit"),
     ("kiln-interp-epoch", "kiln-interp"),
     ("kiln-jit-epoch", "kiln-jit"),
+    ("kiln-jit-instrumented", "kiln-jit-fuel"),
+    ("wasmtime-instrumented", "kiln-jit-fuel"),
 ];
 
 /// The [`RATIOS`] whose engines are among `names` (`native` always is).
@@ -583,6 +597,9 @@ fn main() -> anyhow::Result<()> {
     if options.epoch {
         engines.extend(engines::with_epochs());
     }
+    if options.instrumented {
+        engines.extend(engines::instrumented());
+    }
     let names: Vec<&'static str> = engines.iter().map(|(name, _)| *name).collect();
     let unavailable: Vec<(&str, String)> = engines
         .iter()
@@ -697,6 +714,18 @@ mod tests {
         ];
         assert_eq!(round_groups(&fuel), [vec![1, 3, 5], vec![2, 4, 6], vec![0]]);
         assert_eq!(ratios(&fuel).len(), 5);
+        // The self-metering modules join Kiln's JIT with fuel, which they are
+        // measured against.
+        let instrumented = [
+            &fuel[..],
+            &["kiln-jit-instrumented", "wasmtime-instrumented"],
+        ]
+        .concat();
+        assert_eq!(ratios(&instrumented).len(), 7);
+        assert_eq!(
+            round_groups(&instrumented),
+            [vec![1, 3, 5], vec![2, 4, 6, 7, 8], vec![0]]
+        );
         assert_eq!(ratios(&epochs).len(), 5);
         // Columns no ratio names still run, alone; an engine missing from a
         // ratio leaves its partner alone.

@@ -17,11 +17,13 @@
 //!   module's bytes to an instance whose `_start` is ready to call; from a
 //!   warm cache, [`Engine::load`] of saved code plus the same instantiation.
 
+mod instrumented;
 mod kiln;
 mod mini_wasi;
 mod wasmi;
 mod wasmtime;
 
+pub use self::instrumented::Instrumented;
 pub use self::kiln::KilnEngine;
 pub use self::mini_wasi::{Errno, MiniWasi, ProcExit};
 pub use self::wasmi::WasmiEngine;
@@ -159,7 +161,30 @@ pub fn with_fuel() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
     ]
 }
 
-/// The engine of [`all`], [`with_epochs`] or [`with_fuel`] named `name`.
+/// Kiln's JIT and wasmtime running modules rewritten by `kiln::instrument`
+/// to count their own fuel, without fuel of their own:
+/// `kiln-jit-instrumented`, `wasmtime-instrumented`.
+pub fn instrumented() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
+    let wrap = |inner: anyhow::Result<Box<dyn Engine>>, name| {
+        inner.map(|inner| Box::new(Instrumented::new(inner, name)) as Box<dyn Engine>)
+    };
+    vec![
+        (
+            "kiln-jit-instrumented",
+            wrap(
+                boxed(KilnEngine::new(::kiln::Strategy::Jit)),
+                "kiln-jit-instrumented",
+            ),
+        ),
+        (
+            "wasmtime-instrumented",
+            wrap(boxed(WasmtimeEngine::new()), "wasmtime-instrumented"),
+        ),
+    ]
+}
+
+/// The engine of [`all`], [`with_epochs`], [`with_fuel`] or
+/// [`instrumented`] named `name`.
 ///
 /// # Errors
 ///
@@ -169,6 +194,7 @@ pub fn by_name(name: &str) -> anyhow::Result<Box<dyn Engine>> {
         .into_iter()
         .chain(with_epochs())
         .chain(with_fuel())
+        .chain(instrumented())
         .find(|(n, _)| *n == name)
         .ok_or_else(|| anyhow::anyhow!("unknown engine {name}"))?
         .1
