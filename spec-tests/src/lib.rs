@@ -22,7 +22,7 @@ pub mod expected_failures;
 mod rejection;
 mod report;
 mod run;
-mod spectest;
+pub mod spectest;
 mod suite;
 mod tier;
 mod tier_engine;

@@ -1,9 +1,8 @@
 use std::collections::HashMap;
 
 use kiln::{
-    Config, Engine, Error, Extern, ExternRef, Func, FuncType, Global, GlobalType, IndexType,
-    Instance, Limits, Linker, Memory, MemoryType, Module, RefType, Store, Table, TableType, Val,
-    ValType,
+    Config, Engine, Error, Extern, ExternRef, FuncType, Global, Instance, Linker, Module, Store,
+    Val, ValType,
 };
 
 use super::*;
@@ -37,7 +36,7 @@ impl KilnWorld {
         }
         let engine = Engine::new(&config)?;
         let mut store = Store::new(&engine, ());
-        let spectest = spectest(&mut store)?;
+        let spectest = kiln_spec_tests::spectest::exports(&mut store)?;
         Ok(KilnWorld {
             rewritten,
             engine,
@@ -215,58 +214,4 @@ fn ending(e: &Error) -> (Ending, bool) {
         None => Ending::Trap(trap.to_string()),
     };
     (ending, trap.code() == Some(TrapCode::Unreachable))
-}
-
-/// The `spectest` module: functions that do nothing, four constant
-/// globals, a table and a memory (as the spec runner's own).
-fn spectest(store: &mut Store<()>) -> Result<Vec<(String, Extern)>, Error> {
-    let mut items: Vec<(String, Extern)> = Vec::new();
-    for (name, params) in SPECTEST_PRINTS {
-        let params: Vec<ValType> = params
-            .chars()
-            .map(|p| match p {
-                'i' => ValType::I32,
-                'I' => ValType::I64,
-                'f' => ValType::F32,
-                _ => ValType::F64,
-            })
-            .collect();
-        let ty = FuncType {
-            params: params.into(),
-            results: Box::new([]),
-        };
-        let f = Func::new(&mut *store, ty, |_, _, _| Ok(()));
-        items.push((name.to_string(), f.into()));
-    }
-    let globals = [
-        ("global_i32", Val::I32(666)),
-        ("global_i64", Val::I64(666)),
-        ("global_f32", Val::F32(666.6f32.to_bits())),
-        ("global_f64", Val::F64(666.6f64.to_bits())),
-    ];
-    for (name, v) in globals {
-        let ty = GlobalType {
-            content: v.ty(),
-            mutable: false,
-        };
-        items.push((name.to_string(), Global::new(&mut *store, ty, v)?.into()));
-    }
-    let limits = |min, max| Limits {
-        min,
-        max: Some(max),
-    };
-    let table = TableType {
-        element: RefType::FUNCREF,
-        limits: limits(10, 20),
-        index: IndexType::I32,
-    };
-    let table = Table::new(&mut *store, table, Val::FuncRef(None))?;
-    items.push(("table".to_string(), table.into()));
-    let memory = MemoryType {
-        limits: limits(1, 2),
-        index: IndexType::I32,
-    };
-    let memory = Memory::new(&mut *store, memory)?;
-    items.push(("memory".to_string(), memory.into()));
-    Ok(items)
 }

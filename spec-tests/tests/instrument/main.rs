@@ -275,18 +275,6 @@ fn rewritten_ending(status: i32, raw: Ending, unreachable: bool, crossing: bool)
     }
 }
 
-/// The `spectest` print functions: name and parameters (`i` i32, `I` i64,
-/// `f` f32, `F` f64).
-const SPECTEST_PRINTS: [(&str, &str); 7] = [
-    ("print", ""),
-    ("print_i32", "i"),
-    ("print_i64", "I"),
-    ("print_f32", "f"),
-    ("print_f64", "F"),
-    ("print_i32_f32", "if"),
-    ("print_f64_f64", "FF"),
-];
-
 mod kiln_world;
 
 mod wasmi_world;

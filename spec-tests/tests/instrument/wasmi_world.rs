@@ -222,7 +222,19 @@ fn ending(e: &Error) -> (Ending, bool) {
     }
 }
 
-/// The `spectest` module, as [`super::kiln_world`]'s.
+/// The `spectest` print functions: name and parameters (`i` i32, `I` i64,
+/// `f` f32, `F` f64).
+const SPECTEST_PRINTS: [(&str, &str); 7] = [
+    ("print", ""),
+    ("print_i32", "i"),
+    ("print_i64", "I"),
+    ("print_f32", "f"),
+    ("print_f64", "F"),
+    ("print_i32_f32", "if"),
+    ("print_f64_f64", "FF"),
+];
+
+/// The `spectest` module, as `kiln_spec_tests::spectest` gives Kiln.
 fn spectest(store: &mut Store<()>) -> Result<Vec<(String, Extern)>, Error> {
     let mut items: Vec<(String, Extern)> = Vec::new();
     for (name, params) in SPECTEST_PRINTS {
