@@ -37,7 +37,7 @@
 //! Kiln's store-wide fuel and depth. A job that is one module, importing
 //! only host functions, is counted exactly.
 
-use kiln_parser::{Features, ImportKind, IndexType, Instr, Module, NumOp};
+use kiln_parser::{Features, IndexType, Instr, MemIdx, Module, NumOp, TableIdx};
 use kiln_runtime::fuel::{self, DynamicCost};
 use kiln_runtime::nan::{NanResult, nan_result};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
@@ -314,56 +314,37 @@ impl Rewriter<'_> {
         Ok(f)
     }
 
-    /// The index type of memory `m`.
-    fn memory_index(&self, m: u32) -> IndexType {
-        let imported = self.module.imports.iter().filter_map(|i| match i.kind {
-            ImportKind::Memory(t) => Some(t.index),
-            _ => None,
-        });
-        let defined = self.module.memories.iter().map(|t| t.index);
-        imported
-            .chain(defined)
-            .nth(m as usize)
-            .unwrap_or(IndexType::I32)
+    /// The index type of memory `m` (the module validated: it exists).
+    fn memory_index(&self, m: MemIdx) -> IndexType {
+        self.module
+            .memory_type(m)
+            .map_or(IndexType::I32, |t| t.index)
     }
 
-    /// The index type of table `t`.
-    fn table_index(&self, t: u32) -> IndexType {
-        let imported = self.module.imports.iter().filter_map(|i| match i.kind {
-            ImportKind::Table(t) => Some(t.index),
-            _ => None,
-        });
-        let defined = self.module.tables.iter().map(|t| t.ty.index);
-        imported
-            .chain(defined)
-            .nth(t as usize)
-            .unwrap_or(IndexType::I32)
+    /// The index type of table `t` (the module validated: it exists).
+    fn table_index(&self, t: TableIdx) -> IndexType {
+        self.module
+            .table_type(t)
+            .map_or(IndexType::I32, |t| t.index)
     }
 
     /// The dynamic cost `instr` charges, and the type of its count operand
     /// (the top of the stack); `None` if it charges none.
     fn dynamic(&self, instr: &Instr) -> Option<(DynamicCost, IndexType)> {
-        let both = |a: IndexType, b: IndexType| {
-            if a == IndexType::I64 && b == IndexType::I64 {
-                IndexType::I64
-            } else {
-                IndexType::I32
-            }
-        };
         Some(match *instr {
-            Instr::MemoryGrow(m) => (DynamicCost::Pages, self.memory_index(m.0)),
-            Instr::MemoryFill(m) => (DynamicCost::Bytes, self.memory_index(m.0)),
+            Instr::MemoryGrow(m) => (DynamicCost::Pages, self.memory_index(m)),
+            Instr::MemoryFill(m) => (DynamicCost::Bytes, self.memory_index(m)),
             Instr::MemoryCopy { dst, src } => (
                 DynamicCost::Bytes,
-                both(self.memory_index(dst.0), self.memory_index(src.0)),
+                self.memory_index(dst).narrower(self.memory_index(src)),
             ),
             Instr::MemoryInit { .. } => (DynamicCost::Bytes, IndexType::I32),
             Instr::TableGrow(t) | Instr::TableFill(t) => {
-                (DynamicCost::Elements, self.table_index(t.0))
+                (DynamicCost::Elements, self.table_index(t))
             }
             Instr::TableCopy { dst, src } => (
                 DynamicCost::Elements,
-                both(self.table_index(dst.0), self.table_index(src.0)),
+                self.table_index(dst).narrower(self.table_index(src)),
             ),
             Instr::TableInit { .. } => (DynamicCost::Elements, IndexType::I32),
             _ => return None,

@@ -278,6 +278,18 @@ impl IndexType {
             IndexType::I64 => ValType::I64,
         }
     }
+
+    /// The index type of a size operand spanning a memory or table of this
+    /// type and one of `other`'s (`memory.copy`, `table.copy`): 64-bit only
+    /// when both are.
+    #[inline]
+    pub fn narrower(self, other: IndexType) -> IndexType {
+        if self == IndexType::I64 && other == IndexType::I64 {
+            IndexType::I64
+        } else {
+            IndexType::I32
+        }
+    }
 }
 
 /// A linear memory's type.

@@ -9,16 +9,6 @@ use crate::error::{IndexSpace, ValidationErrorKind};
 
 use super::{FuncValidator, Result};
 
-/// The index type for a size operand spanning two memories or tables:
-/// 64-bit only when both are.
-fn min_index(a: IndexType, b: IndexType) -> ValType {
-    if a == IndexType::I64 && b == IndexType::I64 {
-        ValType::I64
-    } else {
-        ValType::I32
-    }
-}
-
 impl FuncValidator<'_, '_> {
     #[inline]
     fn memory_type(&self, m: MemIdx) -> Result<MemoryType> {
@@ -123,7 +113,7 @@ impl FuncValidator<'_, '_> {
     pub(super) fn memory_copy(&mut self, dst: MemIdx, src: MemIdx) -> Result<()> {
         let d = self.memory_type(dst)?.index;
         let s = self.memory_type(src)?.index;
-        self.pop_expect(min_index(d, s))?;
+        self.pop_expect(d.narrower(s).val_type())?;
         self.pop_expect(s.val_type())?;
         self.pop_expect(d.val_type())?;
         Ok(())
@@ -180,7 +170,7 @@ impl FuncValidator<'_, '_> {
         if !self.cx.ref_matches(s.element, d.element) {
             return Err(self.mismatch());
         }
-        self.pop_expect(min_index(d.index, s.index))?;
+        self.pop_expect(d.index.narrower(s.index).val_type())?;
         self.pop_expect(s.index.val_type())?;
         self.pop_expect(d.index.val_type())?;
         Ok(())
