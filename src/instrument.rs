@@ -39,7 +39,7 @@
 
 use kiln_parser::{Features, IndexType, Instr, MemIdx, Module, NumOp, TableIdx};
 use kiln_runtime::fuel::{self, DynamicCost};
-use kiln_runtime::nan::{NanResult, nan_result};
+use kiln_runtime::nan::{CANONICAL_F32, CANONICAL_F64, NanResult, nan_result};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     BlockType, CodeSection, ConstExpr, ExportKind, ExportSection, Function, GlobalSection,
@@ -431,10 +431,6 @@ struct Body<'a, 'm> {
     catches: bool,
 }
 
-/// The canonical NaNs: `f32`, `f64`, and as lanes.
-const NAN32: u32 = 0x7fc0_0000;
-const NAN64: u64 = 0x7ff8_0000_0000_0000;
-
 impl Body<'_, '_> {
     fn emit(&mut self, instrs: &[I<'_>]) {
         for i in instrs {
@@ -559,7 +555,7 @@ impl Body<'_, '_> {
                 let t = self.s.f32;
                 self.emit(&[
                     I::LocalTee(t),
-                    I::F32Const(f32::from_bits(NAN32).into()),
+                    I::F32Const(f32::from_bits(CANONICAL_F32).into()),
                     I::LocalGet(t),
                     I::LocalGet(t),
                     I::F32Eq,
@@ -570,7 +566,7 @@ impl Body<'_, '_> {
                 let t = self.s.f64;
                 self.emit(&[
                     I::LocalTee(t),
-                    I::F64Const(f64::from_bits(NAN64).into()),
+                    I::F64Const(f64::from_bits(CANONICAL_F64).into()),
                     I::LocalGet(t),
                     I::LocalGet(t),
                     I::F64Eq,
@@ -580,9 +576,15 @@ impl Body<'_, '_> {
             NanResult::F32x4 | NanResult::F64x2 => {
                 let t = self.s.v[0];
                 let (nan, eq) = if shape == NanResult::F32x4 {
-                    (i128::from_le_bytes(lanes(&NAN32.to_le_bytes())), I::F32x4Eq)
+                    (
+                        i128::from_le_bytes(lanes(&CANONICAL_F32.to_le_bytes())),
+                        I::F32x4Eq,
+                    )
                 } else {
-                    (i128::from_le_bytes(lanes(&NAN64.to_le_bytes())), I::F64x2Eq)
+                    (
+                        i128::from_le_bytes(lanes(&CANONICAL_F64.to_le_bytes())),
+                        I::F64x2Eq,
+                    )
                 };
                 // Not-NaN lanes are all ones in the mask and keep their value.
                 self.emit(&[

@@ -133,7 +133,7 @@ pub(crate) mod sem {
     #[inline(always)]
     pub fn canon_f32(x: u64) -> u64 {
         if f32::from_bits(x as u32).is_nan() {
-            0x7fc0_0000
+            u64::from(kiln_runtime::nan::CANONICAL_F32)
         } else {
             x
         }
@@ -143,7 +143,7 @@ pub(crate) mod sem {
     #[inline(always)]
     pub fn canon_f64(x: u64) -> u64 {
         if f64::from_bits(x).is_nan() {
-            0x7ff8_0000_0000_0000
+            kiln_runtime::nan::CANONICAL_F64
         } else {
             x
         }

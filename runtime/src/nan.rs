@@ -4,12 +4,16 @@
 //!
 //! The float arithmetic whose NaN results the spec leaves
 //! non-deterministic has its NaN results replaced by the positive canonical
-//! NaN (`0x7fc0_0000` for `f32`, `0x7ff8_0000_0000_0000` for `f64`), lane by
-//! lane for vectors. Sign operations (`abs`, `neg`, `copysign`),
+//! NaN ([`CANONICAL_F32`], [`CANONICAL_F64`]), lane by lane for vectors. Sign operations (`abs`, `neg`, `copysign`),
 //! reinterpretations, conversions from integers, `pmin`/`pmax`, comparisons
 //! and bit operators move or test bits exactly and are left alone.
 
 use kiln_parser::NumOp;
+
+/// The canonical `f32` NaN: positive, quiet, no payload.
+pub const CANONICAL_F32: u32 = 0x7fc0_0000;
+/// The canonical `f64` NaN: positive, quiet, no payload.
+pub const CANONICAL_F64: u64 = 0x7ff8_0000_0000_0000;
 
 /// The shape of a result that canonicalisation rewrites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -399,22 +399,26 @@ pub fn nan_lanes(op: NumOp) -> Option<FloatLanes> {
 }
 
 /// `v` with every NaN lane (of the layout `lanes`) replaced by the positive
-/// canonical NaN the scalar path uses: `0x7fc0_0000` for `f32`,
-/// `0x7ff8_0000_0000_0000` for `f64`. Other lanes keep their bits.
+/// canonical NaN the scalar path uses (`kiln_runtime::nan::CANONICAL_F32`,
+/// `CANONICAL_F64`). Other lanes keep their bits.
 #[inline]
 pub fn canonicalize(lanes: FloatLanes, v: u128) -> u128 {
     // A NaN is a value whose bits, sign cleared, exceed infinity's.
     match lanes {
         FloatLanes::F32x4 => repr::map::<u32, 4>(v, |x| {
             if x & 0x7fff_ffff > 0x7f80_0000 {
-                0x7fc0_0000
+                kiln_runtime::nan::CANONICAL_F32
             } else {
                 x
             }
         }),
         FloatLanes::F64x2 => repr::map::<u64, 2>(v, |x| {
             let nan = x & !(1 << 63) > 0x7ff0_0000_0000_0000;
-            if nan { 0x7ff8_0000_0000_0000 } else { x }
+            if nan {
+                kiln_runtime::nan::CANONICAL_F64
+            } else {
+                x
+            }
         }),
     }
 }
