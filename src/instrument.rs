@@ -43,7 +43,7 @@ use kiln_runtime::nan::{CANONICAL_F32, CANONICAL_F64, NanResult, nan_result};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     BlockType, CodeSection, ConstExpr, ExportKind, ExportSection, Function, GlobalSection,
-    GlobalType, Instruction as I, RawSection, ValType,
+    GlobalType, Instruction as I, MemorySection, RawSection, TableSection, ValType,
 };
 use wasmparser::{FunctionBody, Parser, Payload};
 
@@ -77,6 +77,15 @@ pub struct InstrumentConfig {
     /// Export the start function as [`START_EXPORT`] instead of running it
     /// at instantiation (see the module's doc).
     pub defer_start: bool,
+    /// Lower the declared maximum of every memory the module defines to
+    /// this size, as Kiln's `Config::max_memory_bytes` bounds it, so that
+    /// `memory.grow` fails where Kiln's fails. A memory whose initial size is
+    /// larger makes the rewriting fail ([`InstrumentError::TooLarge`]), as it
+    /// makes Kiln's instantiation fail.
+    pub max_memory_bytes: Option<u64>,
+    /// The same for the tables the module defines, as Kiln's
+    /// `Config::max_table_elements` bounds them.
+    pub max_table_elements: Option<u64>,
 }
 
 impl Default for InstrumentConfig {
@@ -89,6 +98,8 @@ impl Default for InstrumentConfig {
             canonicalize_nans: true,
             max_call_depth: Some(kiln_runtime::StoreLimits::default().max_call_depth),
             defer_start: false,
+            max_memory_bytes: None,
+            max_table_elements: None,
         }
     }
 }
@@ -105,6 +116,10 @@ pub enum InstrumentError {
     /// The module could not be re-encoded (a Kiln bug if it validated).
     #[error("cannot re-encode the module: {0}")]
     Encode(String),
+    /// A memory or table the module defines starts larger than the limit
+    /// the rewriting is to enforce.
+    #[error("{0} starts larger than the limit")]
+    TooLarge(String),
 }
 
 /// `bytes` (a binary module) rewritten as the module's doc says.
@@ -195,6 +210,25 @@ impl Rewriter<'_> {
                     out.section(&section);
                     done.exports = true;
                 }
+                Payload::MemorySection(reader) => {
+                    let mut section = MemorySection::new();
+                    for (index, memory) in reader.into_iter().enumerate() {
+                        let memory = memory.map_err(encode_error)?;
+                        section.memory(self.clamp_memory(index, memory)?);
+                    }
+                    out.section(&section);
+                }
+                Payload::TableSection(reader) => {
+                    let mut section = TableSection::new();
+                    for (index, table) in reader.into_iter().enumerate() {
+                        let mut table = table.map_err(encode_error)?;
+                        table.ty = self.clamp_table(index, table.ty)?;
+                        RoundtripReencoder
+                            .parse_table(&mut section, table)
+                            .map_err(encode_error)?;
+                    }
+                    out.section(&section);
+                }
                 Payload::CodeSectionStart { .. } => {
                     self.catch_up(&mut out, &mut done, 10);
                     code = Some(CodeSection::new());
@@ -223,6 +257,52 @@ impl Rewriter<'_> {
             }
         }
         Ok(out.finish())
+    }
+
+    /// A defined memory's type with its maximum lowered to
+    /// [`InstrumentConfig::max_memory_bytes`].
+    fn clamp_memory(
+        &self,
+        index: usize,
+        ty: wasmparser::MemoryType,
+    ) -> Result<wasm_encoder::MemoryType, InstrumentError> {
+        let mut ty = RoundtripReencoder.memory_type(ty).map_err(encode_error)?;
+        if let Some(bytes) = self.config.max_memory_bytes {
+            let page_log2 = ty.page_size_log2.unwrap_or(16);
+            let index_pages = if ty.memory64 {
+                1u64 << (64 - page_log2).min(63)
+            } else {
+                1u64 << (32 - page_log2)
+            };
+            let limit = bytes >> page_log2;
+            let max = ty
+                .maximum
+                .unwrap_or(index_pages)
+                .min(index_pages)
+                .min(limit);
+            if ty.minimum > max {
+                return Err(InstrumentError::TooLarge(format!("memory {index}")));
+            }
+            ty.maximum = Some(max);
+        }
+        Ok(ty)
+    }
+
+    /// A defined table's type with its maximum lowered to
+    /// [`InstrumentConfig::max_table_elements`].
+    fn clamp_table(
+        &self,
+        index: usize,
+        mut ty: wasmparser::TableType,
+    ) -> Result<wasmparser::TableType, InstrumentError> {
+        if let Some(limit) = self.config.max_table_elements {
+            let max = ty.maximum.unwrap_or(u64::MAX).min(limit);
+            if ty.initial > max {
+                return Err(InstrumentError::TooLarge(format!("table {index}")));
+            }
+            ty.maximum = Some(max);
+        }
+        Ok(ty)
     }
 
     /// Before a section with id `id`: writes the global and export sections

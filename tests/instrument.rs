@@ -456,3 +456,73 @@ fn nan_bits_that_differ_between_engines_agree_once_rewritten() {
         assert_eq!(run(strategy, &rewritten), 0x7fc0_0000, "{strategy:?}");
     }
 }
+
+/// With limits, `memory.grow` and `table.grow` fail on the rewritten module
+/// (run on Kiln without limits) exactly where they fail on the original
+/// under Kiln's `max_memory_bytes` and `max_table_elements`; a memory or
+/// table that starts over the limit is refused, as Kiln's instantiation
+/// refuses it.
+#[test]
+fn memory_and_table_limits_become_declared_maxima() {
+    let wat = r#"(module
+        (memory (export "memory") 1)
+        (memory 0 3)
+        (table 1 funcref)
+        (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+        (func (export "grow1") (param i32) (result i32) (memory.grow 1 (local.get 0)))
+        (func (export "tgrow") (param i32) (result i32)
+            (table.grow (ref.null func) (local.get 0))))"#;
+    let wasm = wat::parse_str(wat).expect("valid");
+    let (pages, elements) = (4u64, 5u64);
+    let config = InstrumentConfig {
+        max_memory_bytes: Some(pages * 65536),
+        max_table_elements: Some(elements),
+        ..InstrumentConfig::default()
+    };
+    let rewritten = instrument(&wasm, &config).expect("instruments");
+    let calls: Vec<(&str, i32)> = vec![
+        ("grow", 2),
+        ("grow", 2),
+        ("grow", 1),
+        ("grow", 0),
+        ("grow1", 2),
+        ("grow1", 2),
+        ("grow1", 1),
+        ("tgrow", 3),
+        ("tgrow", 2),
+        ("tgrow", 1),
+    ];
+    let mut runs = Vec::new();
+    for (bytes, limited) in [(&wasm, true), (&rewritten, false)] {
+        let mut c = Config::new();
+        if limited {
+            c.max_memory_bytes(pages * 65536)
+                .max_table_elements(elements);
+        }
+        let engine = Engine::new(&c).expect("engine");
+        let module = Module::new(&engine, bytes).expect("compiles");
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+        let mut results = Vec::new();
+        for (name, n) in &calls {
+            let f = instance
+                .get_typed_func::<i32, i32>(&store, name)
+                .expect("exported");
+            results.push(f.call(&mut store, *n).expect("runs"));
+        }
+        runs.push(results);
+    }
+    assert_eq!(runs[0], [1, -1, 3, 4, 0, -1, 2, 1, -1, 4]);
+    assert_eq!(runs[1], runs[0]);
+
+    let big = wat::parse_str("(module (memory 5))").expect("valid");
+    assert!(matches!(
+        instrument(&big, &config),
+        Err(InstrumentError::TooLarge(what)) if what == "memory 0"
+    ));
+    let big = wat::parse_str("(module (table 6 funcref))").expect("valid");
+    assert!(matches!(
+        instrument(&big, &config),
+        Err(InstrumentError::TooLarge(what)) if what == "table 0"
+    ));
+}

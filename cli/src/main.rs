@@ -128,6 +128,16 @@ struct InstrumentArgs {
     /// instantiation, for a host that must read the counters after it.
     #[arg(long)]
     defer_start: bool,
+
+    /// Lower the maximum of every memory the module defines to this many
+    /// bytes, as `Config::max_memory_bytes` bounds memories on Kiln.
+    #[arg(long, value_name = "BYTES")]
+    max_memory_bytes: Option<u64>,
+
+    /// Lower the maximum of every table the module defines to this many
+    /// elements, as `Config::max_table_elements` bounds tables on Kiln.
+    #[arg(long, value_name = "N")]
+    max_table_elements: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +300,8 @@ fn instrument(args: &InstrumentArgs) -> anyhow::Result<()> {
             false => args.max_call_depth.or(defaults.max_call_depth),
         },
         defer_start: args.defer_start,
+        max_memory_bytes: args.max_memory_bytes,
+        max_table_elements: args.max_table_elements,
     };
     let rewritten = kiln::instrument::instrument(&bytes, &config).context(shown.to_string())?;
     let out = args.output.display();
