@@ -270,6 +270,7 @@ async fn status(shared: &Arc<Shared>) -> Response {
             "listen_addrs": net.listen_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "peers": net.peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "gossip_peers": net.gossip_peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "browser_peers": net.browser_peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "modules": modules,
             "faulty": shared.config.faulty,
             "wrong_answers": shared.scores.all(),

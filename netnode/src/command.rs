@@ -20,6 +20,9 @@ pub struct NetStatus {
     pub peers: Vec<PeerId>,
     /// Peers subscribed to the announcement topic.
     pub gossip_peers: Vec<PeerId>,
+    /// Connected peers that joined through the web listener (browser
+    /// peers; a subset of `peers`).
+    pub browser_peers: Vec<PeerId>,
 }
 
 /// What the rest of the node asks of the swarm.

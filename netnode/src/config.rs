@@ -45,6 +45,11 @@ pub struct NodeConfig {
     pub verbose: bool,
     /// A name for log lines.
     pub name: String,
+    /// Where to serve the browser peer's page (`web.rs`); the node then also
+    /// listens for libp2p over WebSocket on the same IP address.
+    pub web: Option<SocketAddr>,
+    /// The most browser peers connected at once; more are disconnected.
+    pub max_browser_peers: usize,
 }
 
 impl NodeConfig {
@@ -69,6 +74,8 @@ impl NodeConfig {
             exclude_after: 3,
             verbose: false,
             name: "node".into(),
+            web: None,
+            max_browser_peers: 64,
         }
     }
 }

@@ -218,6 +218,30 @@ impl Executor {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The type of the function `export` of the module `bytes` (whose id,
+    /// `module`, the caller has verified).
+    ///
+    /// # Errors
+    ///
+    /// Why the module is refused, or that it exports no such function.
+    pub fn export_type(
+        &self,
+        module: &ModuleId,
+        bytes: &[u8],
+        export: &str,
+    ) -> Result<kiln::FuncType, String> {
+        let module = self
+            .cached(module, bytes)
+            .map_err(|e| format!("module rejected: {e}"))?;
+        module
+            .exports()
+            .find_map(|(name, ty)| match ty {
+                kiln::ExternType::Func(f) if name == export => Some(f),
+                _ => None,
+            })
+            .ok_or_else(|| format!("no exported function {export:?}"))
+    }
+
     /// Runs `job` against `bytes` (whose id the caller has verified). Blocks
     /// for as long as the guest runs, which fuel bounds.
     pub fn run(&self, job: &Job, bytes: &[u8]) -> JobResult {

@@ -25,10 +25,13 @@
 //!   the node does with it (store, fetch, announce, answer peers, run jobs);
 //! - [`node`]: starting a node (store + executor + network + API);
 //! - [`api`] and [`http`]: the loopback HTTP/JSON control API and its client;
-//! - [`replicate`]: choosing replicas and comparing their results.
+//! - [`replicate`]: choosing replicas and comparing their results;
+//! - [`browser`] and [`web`]: browser peers, the jobs sent to them and the
+//!   page that makes a tab one.
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod browser;
 pub mod client;
 pub mod cluster;
 pub mod command;
@@ -45,6 +48,7 @@ pub mod scores;
 pub mod shared;
 pub mod store;
 pub mod throttle;
+pub mod web;
 pub mod wire;
 
 /// The libp2p version the node is built with, for tests and tools that speak

@@ -94,6 +94,12 @@ enum Cmd {
         /// replicated jobs against the majority (remembered across restarts).
         #[arg(long, default_value_t = 3, value_name = "N")]
         exclude_after: u32,
+        /// Serve the browser peer's page on this address (and listen for
+        /// browser peers over WebSocket on its IP address). It serves the
+        /// page and the peer protocol only, never the API, so it may face
+        /// the world.
+        #[arg(long, value_name = "ADDR")]
+        web: Option<SocketAddr>,
         /// Print less.
         #[arg(long)]
         quiet: bool,
@@ -184,6 +190,7 @@ async fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             max_memory_bytes,
             faulty,
             exclude_after,
+            web,
             quiet,
         } => {
             let mut config = NodeConfig::new(data_dir);
@@ -201,12 +208,16 @@ async fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             config.faulty = faulty;
             config.exclude_after = exclude_after;
             config.verbose = !quiet;
+            config.web = web;
             config.name = "kiln-node".into();
             let node = Node::start(config).await?;
             let net = node.shared().status().await;
             println!("peer {}", node.peer_id());
             for addr in &net.listen_addrs {
                 println!("listen {addr}/p2p/{}", node.peer_id());
+            }
+            if let Some(web) = node.web_addr() {
+                println!("web http://{web}/");
             }
             println!("api http://{}", node.api_addr());
             shutdown_signal().await;
@@ -274,15 +285,20 @@ async fn run(command: Cmd) -> anyhow::Result<ExitCode> {
                         Some(result) => println!(
                             "{}{}: {:?} fuel={} output_sha256={} {}ms {agreement}",
                             r.peer,
-                            if r.local { " (local)" } else { "" },
+                            match (r.local, r.browser) {
+                                (true, _) => " (local)",
+                                (false, true) => " (browser)",
+                                (false, false) => "",
+                            },
                             result.outcome,
                             result.fuel_used,
                             result.output_sha256,
                             r.latency_ms
                         ),
                         None => println!(
-                            "{}: no result: {} {}ms",
+                            "{}{}: no result: {} {}ms",
                             r.peer,
+                            if r.browser { " (browser)" } else { "" },
                             r.error.as_deref().unwrap_or("?"),
                             r.latency_ms
                         ),

@@ -1,5 +1,14 @@
 //! The libp2p side of a node: the behaviour (identify, gossipsub,
-//! request-response over TCP + noise + yamux) and the swarm's event loop.
+//! request-response over TCP or WebSocket + noise + yamux) and the swarm's
+//! event loop.
+//!
+//! A peer whose connection came in through a WebSocket listener joined
+//! through the web page (`web.rs`): it is a browser peer. The node asks
+//! browser peers to run jobs (`browser.rs`) but takes nothing from them
+//! besides their answers and a request for the peer list: their module
+//! announcements are ignored unfetched and their other requests refused, so
+//! a tab cannot make the node fetch, store or run anything. At most
+//! `max_browser_peers` are connected at once.
 //!
 //! The loop owns the swarm and never blocks: it turns swarm events into tasks
 //! of [`Shared`] (fetching, validating, executing), and the rest of the node
@@ -11,9 +20,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use libp2p::core::{ConnectedPoint, Transport as _, upgrade};
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageId};
 use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
@@ -92,6 +103,20 @@ pub fn new_swarm(
             noise::Config::new,
             yamux::Config::default,
         )
+        .map_err(|e| setup(&e))?
+        // Browser peers (`web.rs`) can only dial WebSocket. Built by hand
+        // rather than with `with_websocket`, which needs libp2p's DNS
+        // resolver, of no use to a node that browsers dial.
+        .with_other_transport(|key| {
+            let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true));
+            let noise = noise::Config::new(key)?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                libp2p_websocket::Config::new(tcp)
+                    .upgrade(upgrade::Version::V1Lazy)
+                    .authenticate(noise)
+                    .multiplex(yamux::Config::default()),
+            )
+        })
         .map_err(|e| setup(&e))?
         .with_behaviour(|key| {
             let gossipsub = gossipsub::Behaviour::new(
@@ -201,6 +226,7 @@ fn handle_command(
             let status = NetStatus {
                 listen_addrs: swarm.listeners().cloned().collect(),
                 peers: swarm.connected_peers().copied().collect(),
+                browser_peers: shared.browser_peers(),
                 gossip_peers: swarm
                     .behaviour()
                     .gossipsub
@@ -235,9 +261,34 @@ fn handle_event(
         SwarmEvent::NewListenAddr { address, .. } => {
             shared.log(format_args!("listening on {address}"));
         }
-        SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-            shared.log(format_args!("connected to {peer_id}"));
+        SwarmEvent::ConnectionEstablished {
+            peer_id, endpoint, ..
+        } => {
+            let through_web = match &endpoint {
+                ConnectedPoint::Listener { local_addr, .. } => {
+                    local_addr.iter().any(|p| matches!(p, Protocol::Ws(_)))
+                }
+                ConnectedPoint::Dialer { .. } => false,
+            };
+            if through_web {
+                if shared.add_browser(peer_id) {
+                    shared.log(format_args!("browser peer {peer_id} joined"));
+                } else {
+                    shared.log(format_args!(
+                        "browser peer {peer_id} refused: {} browser peers already",
+                        shared.config.max_browser_peers
+                    ));
+                    let _ = swarm.disconnect_peer_id(peer_id);
+                }
+            } else {
+                shared.log(format_args!("connected to {peer_id}"));
+            }
         }
+        SwarmEvent::ConnectionClosed {
+            peer_id,
+            num_established: 0,
+            ..
+        } => shared.remove_browser(&peer_id),
         SwarmEvent::Behaviour(BehaviourEvent::Rr(event)) => {
             handle_rr(swarm, event, pending, shared)
         }
@@ -256,9 +307,10 @@ fn handle_gossip(event: gossipsub::Event, shared: &Arc<Shared>) {
             message,
         } => {
             let shared = Arc::clone(shared);
-            // Beyond the peer's budget: ignored at once, nothing fetched
-            // (`guard.rs`).
-            let admitted = shared.announces.admit(&propagation_source);
+            // Beyond the peer's budget, or from a browser: ignored at once,
+            // nothing fetched (`guard.rs`).
+            let admitted = !shared.is_browser(&propagation_source)
+                && shared.announces.admit(&propagation_source);
             tokio::spawn(async move {
                 let acceptance = if admitted {
                     shared
@@ -281,7 +333,7 @@ fn handle_gossip(event: gossipsub::Event, shared: &Arc<Shared>) {
                 }
             });
         }
-        gossipsub::Event::Subscribed { peer_id, .. } => {
+        gossipsub::Event::Subscribed { peer_id, .. } if !shared.is_browser(&peer_id) => {
             // Catch up on what the peer had before we met.
             let shared = Arc::clone(shared);
             tokio::spawn(async move { shared.sync_from(peer_id).await });
@@ -340,7 +392,14 @@ fn handle_request(
     channel: ResponseChannel<WireResponse>,
     shared: &Arc<Shared>,
 ) {
-    if matches!(request, WireRequest::Exec(_)) && !shared.throttle.allow(&peer) {
+    let browser = shared.is_browser(&peer);
+    if browser && !matches!(request, WireRequest::Peers) {
+        let response = WireResponse::Error("a browser peer may only ask for the peer list".into());
+        let _ = swarm.behaviour_mut().rr.send_response(channel, response);
+        return;
+    }
+    // Every request of a browser peer counts against its budget.
+    if (browser || matches!(request, WireRequest::Exec(_))) && !shared.throttle.allow(&peer) {
         let _ = swarm
             .behaviour_mut()
             .rr

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use libp2p::PeerId;
 use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::NodeConfig;
@@ -85,6 +86,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 pub struct Node {
     shared: Arc<Shared>,
     api_addr: SocketAddr,
+    web_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -112,7 +114,20 @@ impl Node {
         let executor = Executor::new(config.strategy, config.limits)?;
         let limits = WireLimits::new(config.max_module_bytes, config.limits.max_input_bytes);
         let mut swarm = net::new_swarm(key, limits, config.request_timeout)?;
-        for addr in &config.listen {
+        let mut listen = config.listen.clone();
+        let web_listener = match config.web {
+            Some(web) => {
+                // Browsers dial the node over WebSocket on the page's host.
+                listen.push(
+                    Multiaddr::from(web.ip())
+                        .with(Protocol::Tcp(0))
+                        .with(Protocol::Ws("/".into())),
+                );
+                Some(tokio::net::TcpListener::bind(web).await?)
+            }
+            None => None,
+        };
+        for addr in &listen {
             swarm
                 .listen_on(addr.clone())
                 .map_err(|e| net::NetError::Listen {
@@ -136,6 +151,18 @@ impl Node {
             Arc::clone(&shared),
             shutdown_rx.clone(),
         ));
+        let web_addr = match web_listener {
+            Some(web) => {
+                let addr = web.local_addr()?;
+                tokio::spawn(crate::web::serve(
+                    web,
+                    Arc::clone(&shared),
+                    shutdown_rx.clone(),
+                ));
+                Some(addr)
+            }
+            None => None,
+        };
         tokio::spawn(crate::api::serve(
             listener,
             Arc::clone(&shared),
@@ -144,6 +171,7 @@ impl Node {
         let node = Node {
             shared,
             api_addr,
+            web_addr,
             shutdown,
         };
         // Listening starts asynchronously; wait (bounded) for an address so
@@ -160,6 +188,11 @@ impl Node {
     /// The API's address.
     pub fn api_addr(&self) -> SocketAddr {
         self.api_addr
+    }
+
+    /// The browser page's address, if the node serves it.
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web_addr
     }
 
     /// The node's peer id.

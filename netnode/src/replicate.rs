@@ -18,6 +18,7 @@ use libp2p::futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::browser::{browser_job, normalize};
 use crate::command::RequestError;
 use crate::exec::{Job, JobResult};
 use crate::shared::Shared;
@@ -47,6 +48,9 @@ pub struct ReplicaReport {
     pub peer: String,
     /// Whether this is the node that was asked (run locally).
     pub local: bool,
+    /// Whether it is a browser peer (`browser.rs`).
+    #[serde(default)]
+    pub browser: bool,
     /// Its result, if it gave one.
     pub result: Option<JobResult>,
     /// Why it gave none (timeout, busy, connection lost, ...).
@@ -127,13 +131,25 @@ pub async fn replicated_exec(
     let remote = chosen.iter().map(|&peer| {
         let shared = Arc::clone(shared);
         let job = job.clone();
+        let browser = shared.is_browser(&peer);
         async move {
             let start = Instant::now();
-            let answer =
-                tokio::time::timeout(timeout, shared.request(peer, WireRequest::Exec(job))).await;
+            let request = match browser {
+                false => Ok(WireRequest::Exec(job)),
+                true => browser_request(&shared, &job).await,
+            };
+            let answer = match request {
+                Ok(request) => tokio::time::timeout(timeout, shared.request(peer, request)).await,
+                Err(e) => Ok(Ok(WireResponse::Error(format!("not sent: {e}")))),
+            };
             let latency_ms = start.elapsed().as_millis() as u64;
             let (result, error) = match answer {
-                Ok(Ok(WireResponse::Result(r))) => (Some(r), None),
+                Ok(Ok(WireResponse::Result(mut r))) => {
+                    if browser {
+                        normalize(&mut r);
+                    }
+                    (Some(r), None)
+                }
                 Ok(Ok(WireResponse::Error(e))) => (None, Some(e)),
                 Ok(Ok(other)) => (None, Some(format!("answered {}", other.kind()))),
                 Ok(Err(e)) => (None, Some(e.to_string())),
@@ -142,6 +158,7 @@ pub async fn replicated_exec(
             ReplicaReport {
                 peer: peer.to_string(),
                 local: false,
+                browser,
                 result,
                 error,
                 latency_ms,
@@ -158,6 +175,7 @@ pub async fn replicated_exec(
         Some(ReplicaReport {
             peer: shared.peer_id.to_string(),
             local: true,
+            browser: false,
             result: Some(result),
             error: None,
             latency_ms: start.elapsed().as_millis() as u64,
@@ -190,6 +208,23 @@ pub async fn replicated_exec(
     }
 }
 
+/// The request that asks a browser peer to run `job`.
+async fn browser_request(shared: &Arc<Shared>, job: &Job) -> Result<WireRequest, String> {
+    let id: ModuleId = job.module.parse().map_err(|_| "bad module id")?;
+    let bytes = shared
+        .module_bytes(id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("unknown module {id}"))?;
+    let executor = shared.executor.clone();
+    let job = job.clone();
+    // Instrumenting a large module takes a while: off the async threads.
+    tokio::task::spawn_blocking(move || browser_job(&executor, &job, &bytes))
+        .await
+        .map_err(|e| e.to_string())?
+        .map(WireRequest::Run)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +243,7 @@ mod tests {
         ReplicaReport {
             peer: peer.into(),
             local: false,
+            browser: false,
             result: r,
             error: None,
             latency_ms: 0,

@@ -20,7 +20,7 @@ use crate::guard::AnnounceGuard;
 use crate::scores::PeerScores;
 use crate::store::{ModuleId, ModuleStore, StoreError};
 use crate::throttle::Throttle;
-use crate::wire::{WireRequest, WireResponse};
+use crate::wire::{PeerEntry, WireRequest, WireResponse};
 
 /// Why a module could not be fetched: what went wrong with the last peer
 /// asked.
@@ -81,6 +81,8 @@ pub struct Shared {
     /// Modules being fetched now, so that one announcement heard from several
     /// peers is fetched once.
     fetching: Mutex<HashSet<ModuleId>>,
+    /// Connected peers that joined through the web listener (`net.rs`).
+    browsers: Mutex<HashSet<PeerId>>,
     /// The swarm's command queue.
     commands: mpsc::Sender<Command>,
 }
@@ -105,6 +107,7 @@ impl Shared {
             store: Arc::new(store),
             executor,
             fetching: Mutex::new(HashSet::new()),
+            browsers: Mutex::new(HashSet::new()),
             commands,
         }
     }
@@ -126,6 +129,37 @@ impl Shared {
         let (reply, rx) = oneshot::channel();
         self.send(Command::Status(reply)).await;
         rx.await.unwrap_or_default()
+    }
+
+    fn lock_browsers(&self) -> std::sync::MutexGuard<'_, HashSet<PeerId>> {
+        // Inserting or removing cannot leave the set inconsistent.
+        self.browsers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records `peer` as a browser peer; `false` (and nothing recorded) if
+    /// `max_browser_peers` are connected already.
+    pub fn add_browser(&self, peer: PeerId) -> bool {
+        let mut browsers = self.lock_browsers();
+        if browsers.len() >= self.config.max_browser_peers && !browsers.contains(&peer) {
+            return false;
+        }
+        browsers.insert(peer);
+        true
+    }
+
+    /// Forgets `peer` as a browser peer (it has disconnected).
+    pub fn remove_browser(&self, peer: &PeerId) {
+        self.lock_browsers().remove(peer);
+    }
+
+    /// Whether `peer` joined through the web listener.
+    pub fn is_browser(&self, peer: &PeerId) -> bool {
+        self.lock_browsers().contains(peer)
+    }
+
+    /// The browser peers connected now.
+    pub fn browser_peers(&self) -> Vec<PeerId> {
+        self.lock_browsers().iter().copied().collect()
     }
 
     /// Dials `addr`.
@@ -337,6 +371,21 @@ impl Shared {
                     Ok(None) | Err(StoreError::Corrupt(_)) => WireResponse::NotFound,
                     Err(e) => WireResponse::Error(e.to_string()),
                 }
+            }
+            WireRequest::Peers => {
+                let net = self.status().await;
+                WireResponse::Peers(
+                    net.peers
+                        .iter()
+                        .map(|p| PeerEntry {
+                            id: p.to_string(),
+                            browser: net.browser_peers.contains(p),
+                        })
+                        .collect(),
+                )
+            }
+            WireRequest::Run(_) => {
+                WireResponse::Error("a native node runs jobs sent as Exec, not Run".into())
             }
             WireRequest::List => match self.store.list() {
                 Ok(ids) => WireResponse::List(ids.iter().map(ToString::to_string).collect()),

@@ -32,6 +32,40 @@ pub enum WireRequest {
     Exec(Job),
     /// The ids of every module the peer holds.
     List,
+    /// Run a job on the peer's own engine: what a node asks a browser peer
+    /// (`browser.rs`).
+    Run(BrowserJob),
+    /// The peers this node is connected to.
+    Peers,
+}
+
+/// A job for a browser peer: the job, and what its engine needs to run it
+/// as Kiln's executor would (see `browser.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrowserJob {
+    /// The job as native peers get it.
+    pub job: Job,
+    /// The module, rewritten by `kiln::instrument` for the executor's
+    /// limits.
+    #[serde(with = "serde_bytes")]
+    pub module: Vec<u8>,
+    /// The arguments in exact form, each typed by the export's signature:
+    /// `i32:-1`, `i64:5`, `f32:0x7fc00000`, `f64:0x3ff0000000000000`.
+    pub args: Vec<String>,
+    /// The export's result types (`i32`, `i64`, `f32`, `f64`), for reading
+    /// its results back exactly.
+    pub results: Vec<String>,
+    /// The most output the job may write.
+    pub max_output_bytes: u64,
+}
+
+/// A peer a node is connected to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerEntry {
+    /// Its peer id.
+    pub id: String,
+    /// Whether it joined through the node's web listener.
+    pub browser: bool,
 }
 
 /// What a node answers.
@@ -45,6 +79,8 @@ pub enum WireResponse {
     Result(JobResult),
     /// Module ids.
     List(Vec<String>),
+    /// The peers the node is connected to.
+    Peers(Vec<PeerEntry>),
     /// The request was throttled; try later or elsewhere.
     Busy,
     /// The request could not be served.
@@ -59,6 +95,7 @@ impl WireResponse {
             WireResponse::NotFound => "not found",
             WireResponse::Result(_) => "result",
             WireResponse::List(_) => "list",
+            WireResponse::Peers(_) => "peers",
             WireResponse::Busy => "busy",
             WireResponse::Error(_) => "error",
         }

@@ -724,3 +724,158 @@ async fn a_burst_of_announcements_read_at_once_is_all_taken() -> anyhow::Result<
     );
     Ok(())
 }
+
+/// The node's WebSocket address, with its peer id.
+async fn ws_addr(cluster: &Cluster, i: usize) -> anyhow::Result<Multiaddr> {
+    use kiln_netnode::libp2p::multiaddr::Protocol;
+    let node = &cluster.nodes[i];
+    let addr = node
+        .shared()
+        .status()
+        .await
+        .listen_addrs
+        .into_iter()
+        .find(|a| a.iter().any(|p| matches!(p, Protocol::Ws(_))))
+        .ok_or_else(|| anyhow::anyhow!("node {i} has no WebSocket address"))?;
+    Ok(addr.with(Protocol::P2p(node.peer_id())))
+}
+
+/// A peer that joined through the web listener is a browser peer, however
+/// it speaks: it may answer jobs and ask for the peer list, nothing else.
+/// Its requests are refused, its announcements ignored unfetched; jobs come
+/// to it as `Run` with the module rewritten, and its exact answers are read
+/// back as native peers write them. Peers beyond `max_browser_peers` are
+/// disconnected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_peer_may_only_answer_jobs() -> anyhow::Result<()> {
+    let mut configs = Cluster::configs(1, "browser-peer");
+    configs[0].web = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    configs[0].max_browser_peers = 1;
+    let cluster = cluster(configs).await?;
+    let node = cluster.nodes[0].peer_id();
+    let ws = ws_addr(&cluster, 0).await?;
+    let shared = cluster.nodes[0].shared();
+    let mut tab = kiln_peer()?;
+    let topic = IdentTopic::new(gossip::TOPIC);
+    tab.behaviour_mut().gossipsub.subscribe(&topic)?;
+    connect(&mut tab, node, ws.clone()).await?;
+    let me = *tab.local_peer_id();
+    let listed = kiln_netnode::cluster::poll_until(DEADLINE, Duration::from_millis(20), || async {
+        shared.browser_peers() == [me]
+    })
+    .await;
+    anyhow::ensure!(listed, "{:?}", shared.browser_peers());
+
+    // Requests other than the peer list are refused; the module the tab
+    // holds is neither fetched nor run.
+    let module = example();
+    for request in [
+        WireRequest::Exec(fib_job(&module, "10")),
+        WireRequest::Fetch {
+            id: ModuleId::of(&module).to_string(),
+        },
+        WireRequest::List,
+    ] {
+        let id = tab.behaviour_mut().rr.send_request(&node, request);
+        match answer(&mut tab, id).await? {
+            Ok(WireResponse::Error(e)) => {
+                anyhow::ensure!(e.contains("browser peer may only"), "{e}")
+            }
+            other => anyhow::bail!("answered {other:?}"),
+        }
+    }
+    let id = tab
+        .behaviour_mut()
+        .rr
+        .send_request(&node, WireRequest::Peers);
+    match answer(&mut tab, id).await? {
+        Ok(WireResponse::Peers(peers)) => anyhow::ensure!(
+            peers.len() == 1 && peers[0].id == me.to_string() && peers[0].browser,
+            "{peers:?}"
+        ),
+        other => anyhow::bail!("answered {other:?}"),
+    }
+    // An announcement is ignored: no fetch comes within two seconds.
+    let announce = serde_json::to_vec(&Announce {
+        id: ModuleId::of(&module).to_string(),
+        size: module.len() as u64,
+    })?;
+    let quiet_until = Instant::now() + Duration::from_secs(2);
+    let mut announced = false;
+    while Instant::now() < quiet_until {
+        if !announced {
+            announced = tab
+                .behaviour_mut()
+                .gossipsub
+                .publish(topic.clone(), announce.clone())
+                .is_ok();
+        }
+        if let Ok(event) =
+            tokio::time::timeout(Duration::from_millis(100), tab.select_next_some()).await
+            && let Some(request_response::Event::Message {
+                message: request_response::Message::Request { request, .. },
+                ..
+            }) = rr(event)
+        {
+            anyhow::bail!("the node asked a browser peer for {request:?}");
+        }
+    }
+    anyhow::ensure!(shared.store.list()?.is_empty(), "the node stored a module");
+
+    // A job: the node sends it as `Run`, with the module rewritten and the
+    // arguments exact, and reads the exact answer back.
+    let id = cluster.client(0).publish(&module).await?;
+    let mut request = ExecRequest::new(&id, "fib", &["10"]);
+    request.replicas = 1;
+    let client = cluster.client(0);
+    let exec = tokio::spawn(async move { client.exec(&request).await });
+    let (run, channel) = until(&mut tab, |_, e| match rr(e) {
+        Some(request_response::Event::Message {
+            message:
+                request_response::Message::Request {
+                    request: WireRequest::Run(run),
+                    channel,
+                    ..
+                },
+            ..
+        }) => Some((run, channel)),
+        _ => None,
+    })
+    .await?;
+    anyhow::ensure!(run.job.module == id && run.args == ["i64:10"] && run.results == ["i64"]);
+    let rewritten = kiln::Module::new(&kiln::Engine::default(), &run.module)?;
+    anyhow::ensure!(rewritten.exports().any(|(name, _)| name == "kiln_fuel"));
+    anyhow::ensure!(rewritten.exports().any(|(name, _)| name == "memory"));
+    let local = shared.run_local(&run.job).await;
+    let mut answer = local.clone();
+    answer.outcome = Outcome::Values(vec!["i64:55".into()]);
+    let _ = tab
+        .behaviour_mut()
+        .rr
+        .send_response(channel, WireResponse::Result(answer));
+    // Keep the tab's side going until the report is in (the request's own
+    // timeout bounds it).
+    let report = loop {
+        if exec.is_finished() {
+            break exec.await??;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(50), tab.select_next_some()).await;
+    };
+    anyhow::ensure!(report.majority.as_ref() == Some(&local), "{report:?}");
+    let replica = report.replicas.iter().find(|r| r.peer == me.to_string());
+    anyhow::ensure!(
+        replica.is_some_and(|r| r.browser && r.agrees == Some(true)),
+        "{report:?}"
+    );
+
+    // A second browser peer is one too many.
+    let mut second = kiln_peer()?;
+    second.dial(ws)?;
+    until(&mut second, |_, e| match e {
+        SwarmEvent::ConnectionClosed { peer_id, .. } if peer_id == node => Some(()),
+        _ => None,
+    })
+    .await?;
+    anyhow::ensure!(shared.browser_peers() == [me]);
+    Ok(())
+}

@@ -16,6 +16,8 @@ pub struct NodeProcess {
     pub peer: String,
     pub listen: String,
     pub api: SocketAddr,
+    /// The browser page's address, with `--web`.
+    pub web: Option<SocketAddr>,
 }
 
 impl Drop for NodeProcess {
@@ -30,20 +32,21 @@ pub fn start(dir: &Path, peers: &[&str]) -> anyhow::Result<NodeProcess> {
     start_with(dir, peers, |_| {})
 }
 
-/// [`start`], with the command adjusted by `configure` first.
+/// [`start`], with the command adjusted by `configure` (which may add
+/// arguments of `start`).
 pub fn start_with(
     dir: &Path,
     peers: &[&str],
     configure: impl FnOnce(&mut Command),
 ) -> anyhow::Result<NodeProcess> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kiln-node"));
-    configure(&mut command);
     command
         .args(["start", "--quiet", "--api", "127.0.0.1:0", "--data-dir"])
         .arg(dir);
     for peer in peers {
         command.args(["--peer", peer]);
     }
+    configure(&mut command);
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -66,13 +69,19 @@ pub fn start_with(
         peer: String::new(),
         listen: String::new(),
         api: SocketAddr::from(([127, 0, 0, 1], 0)),
+        web: None,
     };
     while process.api.port() == 0 {
         let line = rx.recv_timeout(DEADLINE)?;
         if let Some(peer) = line.strip_prefix("peer ") {
             process.peer = peer.to_string();
         } else if let Some(addr) = line.strip_prefix("listen ") {
-            process.listen = addr.to_string();
+            // The TCP address, not the WebSocket one (for browsers).
+            if !addr.contains("/ws/") {
+                process.listen = addr.to_string();
+            }
+        } else if let Some(web) = line.strip_prefix("web http://") {
+            process.web = Some(web.trim_end_matches('/').parse()?);
         } else if let Some(api) = line.strip_prefix("api http://") {
             process.api = api.parse()?;
         }
