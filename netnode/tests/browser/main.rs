@@ -285,6 +285,14 @@ fn a_browser_tab_answers_replicated_jobs_as_native_nodes_do() -> anyhow::Result<
             fuel: 1_000,
             input: None,
         },
+        // Long enough to compare the engines' speed, not only the cost of
+        // sending a job.
+        Call {
+            export: "spin",
+            args: &[],
+            fuel: 300_000_000,
+            input: None,
+        },
     ];
     for call in &calls {
         let report = exec(api, &module, call, 2)?;
