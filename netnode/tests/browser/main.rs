@@ -156,6 +156,23 @@ fn naive_nan_bits(browser: &mut Browser, tab: &Tab, bytes: &[u8]) -> anyhow::Res
         .ok_or_else(|| anyhow!("no bits"))
 }
 
+/// Opens the page at `url` in a new tab and waits until it has connected;
+/// returns the tab and its peer id.
+fn join(browser: &mut Browser, url: &str) -> anyhow::Result<(Tab, String)> {
+    let tab = browser.open(url)?;
+    browser.wait_for(
+        &tab,
+        "window.kilnPeer?.state.connection === 'connected'",
+        JOIN_DEADLINE,
+    )?;
+    let id = browser
+        .eval(&tab, "window.kilnPeer.state.self")?
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("no peer id in the page"))?;
+    Ok((tab, id))
+}
+
 struct Setup {
     // Dropped in reverse order: the browser goes first.
     native: NodeProcess,
@@ -205,17 +222,7 @@ fn a_browser_tab_answers_replicated_jobs_as_native_nodes_do() -> anyhow::Result<
     let mut browser = Browser::launch(&chromium, scratch("profile"))?;
 
     // A tab joins as a peer of its own.
-    let honest = browser.open(&url)?;
-    browser.wait_for(
-        &honest,
-        "window.kilnPeer?.state.connection === 'connected'",
-        JOIN_DEADLINE,
-    )?;
-    let honest_id = browser
-        .eval(&honest, "window.kilnPeer.state.self")?
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("no peer id in the page"))?;
+    let (honest, honest_id) = join(&mut browser, &url)?;
     ensure!(wait_for_browsers(api, 1)? == std::slice::from_ref(&honest_id));
     browser.wait_for(
         &honest,
@@ -342,17 +349,7 @@ fn a_browser_tab_answers_replicated_jobs_as_native_nodes_do() -> anyhow::Result<
     eprintln!("nan: {naive} on the tab's engine alone, 7ff8000000000000 rewritten");
 
     // A lying tab is named, as a lying native node is.
-    let liar = browser.open(&format!("{url}?lie=1"))?;
-    browser.wait_for(
-        &liar,
-        "window.kilnPeer?.state.connection === 'connected'",
-        JOIN_DEADLINE,
-    )?;
-    let liar_id = browser
-        .eval(&liar, "window.kilnPeer.state.self")?
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("no peer id in the page"))?;
+    let (_liar, liar_id) = join(&mut browser, &format!("{url}?lie=1"))?;
     wait_for_browsers(api, 2)?;
     let report = exec(api, &module, &calls[0], 3)?;
     ensure!(report.disagreeing == [liar_id.clone()], "{report:?}");
