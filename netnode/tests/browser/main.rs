@@ -25,6 +25,26 @@ use serde_json::Value;
 use cdp::{Browser, Tab};
 use common::NodeProcess;
 
+/// A module whose exports each end in a trap the browser's engine names in
+/// its own words.
+const TRAPS_WAT: &str = r#"(module
+  (type $t (func (result i32)))
+  (type $u (func (param i32) (result i32)))
+  (table 2 funcref)
+  (elem (i32.const 0) $one)
+  (memory 1)
+  (tag $e)
+  (func $one (result i32) (i32.const 1))
+  (func (export "div") (result i32) (i32.div_s (i32.const 1) (i32.const 0)))
+  (func (export "rem") (result i32) (i32.rem_u (i32.const 1) (i32.const 0)))
+  (func (export "overflow") (result i32) (i32.div_s (i32.const 0x80000000) (i32.const -1)))
+  (func (export "convert") (result i32) (i32.trunc_f32_s (f32.const nan)))
+  (func (export "undefined") (result i32) (call_indirect (type $t) (i32.const 5)))
+  (func (export "uninitialized") (result i32) (call_indirect (type $t) (i32.const 1)))
+  (func (export "mismatch") (result i32) (call_indirect (type $u) (i32.const 0) (i32.const 0)))
+  (func (export "fill") (memory.fill (i32.const 65530) (i32.const 0) (i32.const 90)))
+  (func (export "throw") (throw $e)))"#;
+
 /// How long a tab may take to load, start libp2p and connect.
 const JOIN_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -328,6 +348,47 @@ fn a_browser_tab_answers_replicated_jobs_as_native_nodes_do() -> anyhow::Result<
             local.as_ref().map_or(0, |r| r.fuel_used),
             tab.latency_ms,
             native.latency_ms
+        );
+    }
+
+    // Each trap the engine names, named as Kiln names it.
+    let traps_path = wat_dir.join("traps.wat");
+    std::fs::write(&traps_path, TRAPS_WAT)?;
+    let published = kiln_node(&[
+        "publish",
+        "--api",
+        &api.to_string(),
+        &traps_path.display().to_string(),
+    ])?;
+    let traps = published
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    for (export, message) in [
+        ("div", "integer divide by zero"),
+        ("rem", "integer divide by zero"),
+        ("overflow", "integer overflow"),
+        ("convert", "invalid conversion to integer"),
+        ("undefined", "undefined element"),
+        ("uninitialized", "uninitialized element"),
+        ("mismatch", "indirect call type mismatch"),
+        ("fill", "out of bounds memory access"),
+        ("throw", "uncaught exception"),
+    ] {
+        let call = Call {
+            export,
+            args: &[],
+            fuel: 1_000,
+            input: None,
+        };
+        let report = exec(api, &traps, &call, 2)?;
+        let tab = replica(&report, &honest_id)?;
+        ensure!(
+            tab.result.as_ref().map(|r| &r.outcome) == Some(&Outcome::Trap(message.into()))
+                && report.disagreeing.is_empty()
+                && report.unanswered.is_empty(),
+            "{export}: {report:?}"
         );
     }
 
