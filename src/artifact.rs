@@ -97,7 +97,7 @@ impl Engine {
 /// Refuses engines whose modules hold no native code.
 fn require_jit(engine: &Engine) -> Result<(), Error> {
     match engine.config().strategy {
-        Strategy::Jit => Ok(()),
+        Strategy::Jit | Strategy::Tiered => Ok(()),
         Strategy::Interpreter => Err(Error::Unsupported(
             "compiled modules on the interpreter (they hold the JIT's native code; use the JIT)"
                 .into(),
@@ -115,11 +115,10 @@ impl Module {
     /// JIT's native code is saved.
     pub fn serialize(&self) -> Result<Vec<u8>, Error> {
         require_jit(&self.inner.engine)?;
-        let code = self
-            .inner
-            .code
-            .downcast_ref::<kiln_jit::CompiledModule>()
-            .ok_or_else(|| Error::Compile("a JIT engine's module without native code".into()))?;
+        // A tiered module's native code, once its compile has finished.
+        self.wait_native();
+        let code = kiln_runtime::invoke::code_as::<kiln_jit::CompiledModule>(&*self.inner.code)
+            .ok_or_else(|| Error::Compile("a module without native code".into()))?;
         let mut w = Writer::default();
         w.bytes.extend_from_slice(MAGIC);
         w.u64(0); // the length, filled in below
@@ -187,12 +186,33 @@ impl Module {
                 section,
             )
         }?;
+        let code: Arc<dyn std::any::Any + Send + Sync> = match engine.config().strategy {
+            // The interpreter's form beside the loaded native code, for calls
+            // from interpreted code of modules still compiling.
+            Strategy::Tiered => {
+                let info = Arc::new(kiln_validator::validate(&ir, features)?);
+                let interp = kiln_interp::CompiledModule::new(
+                    Arc::clone(&ir),
+                    info,
+                    engine.config().compile_options(),
+                )
+                .map_err(compile_error)?;
+                let native = std::sync::OnceLock::new();
+                let _ = native.set(Arc::new(code) as Arc<dyn std::any::Any + Send + Sync>);
+                Arc::new(kiln_runtime::invoke::TieredCode {
+                    interp: Arc::new(interp),
+                    native,
+                })
+            }
+            _ => Arc::new(code),
+        };
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
                 ir,
                 binary: binary.into(),
-                code: Arc::new(code),
+                code,
+                tier_up: None,
             }),
         })
     }

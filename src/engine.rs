@@ -17,6 +17,14 @@ pub enum Strategy {
     /// Kiln's Cranelift JIT (compiles every function to native code when the module
     /// is created; x86-64 Linux).
     Jit,
+    /// Both tiers: a module starts on the interpreter at once while Cranelift
+    /// compiles it on a background thread, and every call that starts after
+    /// that compile has finished runs native code, from the host or from
+    /// interpreted code (`Module::wait_native` waits for it). A module whose
+    /// compile fails stays on the interpreter. Results, traps, fuel and the
+    /// call-depth limit are the same whichever tier runs a call. x86-64 Linux,
+    /// like the JIT.
+    Tiered,
 }
 
 impl Strategy {
@@ -220,7 +228,7 @@ impl Engine {
     /// [`Error::Unsupported`](crate::Error::Unsupported) if the configuration asks for
     /// something Kiln cannot do on this host (the JIT off x86-64 Linux).
     pub fn new(config: &Config) -> Result<Engine, crate::Error> {
-        if config.strategy == Strategy::Jit && !Strategy::JIT_AVAILABLE {
+        if config.strategy != Strategy::Interpreter && !Strategy::JIT_AVAILABLE {
             return Err(crate::Error::Unsupported(
                 "the JIT runs on x86-64 Linux only; use the interpreter".into(),
             ));

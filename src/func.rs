@@ -178,6 +178,7 @@ pub(crate) fn tier_invoke(engine: &Engine) -> kiln_runtime::resumable::InvokeFn 
     match engine.config().strategy {
         Strategy::Interpreter => kiln_interp::invoke,
         Strategy::Jit => kiln_jit::invoke,
+        Strategy::Tiered => crate::tiered::tiered_invoke,
     }
 }
 

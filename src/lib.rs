@@ -57,6 +57,7 @@ mod linker;
 mod module;
 mod resumable;
 mod store;
+mod tiered;
 mod values;
 
 pub use engine::{Config, Engine, Strategy};
@@ -80,6 +81,8 @@ pub use resumable::{
 pub use store::{
     AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut, UpdateDeadline,
 };
+#[doc(hidden)]
+pub use tiered::CompileHold;
 
 /// The four bytes every binary module starts with.
 const WASM_MAGIC: &[u8; 4] = b"\0asm";

@@ -36,6 +36,9 @@ pub(crate) struct ModuleInner {
     /// The tier's compiled form (`kiln_interp::CompiledModule` or
     /// `kiln_jit::CompiledModule`, as the engine's strategy says).
     pub(crate) code: Arc<dyn std::any::Any + Send + Sync>,
+    /// Under the tiered strategy, the background compile of `code`'s native
+    /// form (`tiered.rs`).
+    pub(crate) tier_up: Option<Arc<crate::tiered::TierUp>>,
 }
 
 impl Module {
@@ -53,6 +56,7 @@ impl Module {
         let ir = Arc::new(ir);
         let options = engine.config().compile_options();
         let info = Arc::new(info);
+        let mut tier_up = None;
         let code: Arc<dyn std::any::Any + Send + Sync> = match engine.config().strategy {
             Strategy::Interpreter => Arc::new(
                 kiln_interp::CompiledModule::new(Arc::clone(&ir), info, options)
@@ -62,6 +66,21 @@ impl Module {
                 kiln_jit::CompiledModule::new(Arc::clone(&ir), info, options)
                     .map_err(compile_error)?,
             ),
+            Strategy::Tiered => {
+                let interp =
+                    kiln_interp::CompiledModule::new(Arc::clone(&ir), Arc::clone(&info), options)
+                        .map_err(compile_error)?;
+                let code = Arc::new(kiln_runtime::invoke::TieredCode {
+                    interp: Arc::new(interp),
+                    native: std::sync::OnceLock::new(),
+                });
+                let ir = Arc::clone(&ir);
+                tier_up = Some(crate::tiered::compile_in_background(&code, move || {
+                    let native = kiln_jit::CompiledModule::new(ir, info, options).ok()?;
+                    Some(Arc::new(native) as Arc<dyn std::any::Any + Send + Sync>)
+                }));
+                code
+            }
         };
         Ok(Module {
             inner: Arc::new(ModuleInner {
@@ -69,8 +88,28 @@ impl Module {
                 ir,
                 binary: binary.into(),
                 code,
+                tier_up,
             }),
         })
+    }
+
+    /// Whether calls that start now run native code: always on the JIT,
+    /// never on the interpreter, and under [`Strategy::Tiered`] once the
+    /// module's background compile has finished. Does not wait.
+    pub fn native_ready(&self) -> bool {
+        kiln_runtime::invoke::code_as::<kiln_jit::CompiledModule>(&*self.inner.code).is_some()
+    }
+
+    /// Under [`Strategy::Tiered`], waits until the module's background
+    /// compile has finished, and says whether the module now has native
+    /// code (calls that start from now on run it). On other engines it
+    /// returns at once: `true` for the JIT's modules, `false` for the
+    /// interpreter's.
+    pub fn wait_native(&self) -> bool {
+        match &self.inner.tier_up {
+            Some(tier_up) => tier_up.wait(),
+            None => self.native_ready(),
+        }
     }
 
     /// The engine the module was compiled for.

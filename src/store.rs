@@ -32,6 +32,9 @@ impl<T: 'static> Store<T> {
         let mut rt = Box::new(kiln_runtime::Store::new(engine.config().limits));
         rt.epoch = engine.epoch_state();
         rt.epoch.set_deadline(0);
+        if engine.config().strategy == crate::Strategy::Tiered {
+            rt.wasm_invoke = Some(crate::tiered::tiered_invoke);
+        }
         Store {
             rt,
             data: Box::new(data),

@@ -24,6 +24,7 @@ typedef uint8_t kiln_strategy_t;
 enum kiln_strategy_enum {
   KILN_STRATEGY_INTERPRETER,
   KILN_STRATEGY_JIT, /* x86-64 Linux; elsewhere wasm_engine_new_with_config fails */
+  KILN_STRATEGY_TIERED, /* interpreter first, JIT compiled in the background; x86-64 Linux */
 };
 
 /* Selects the tier; false for an unknown strategy. */

@@ -31,6 +31,7 @@ pub unsafe extern "C" fn kiln_config_strategy(
         let s = match strategy {
             0 => kiln::Strategy::Interpreter,
             1 => kiln::Strategy::Jit,
+            2 => kiln::Strategy::Tiered,
             _ => return false,
         };
         c.config.strategy(s);

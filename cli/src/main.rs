@@ -161,6 +161,10 @@ enum EngineArg {
     Interp,
     /// Kiln's Cranelift JIT (x86-64 Linux).
     Jit,
+    /// Both: starts on the interpreter while Cranelift compiles the module
+    /// in the background, then runs native code for calls that start after
+    /// (x86-64 Linux; the compiled-module cache is not used).
+    Tiered,
 }
 
 impl Default for EngineArg {
@@ -168,6 +172,7 @@ impl Default for EngineArg {
         match kiln::Strategy::default() {
             kiln::Strategy::Interpreter => EngineArg::Interp,
             kiln::Strategy::Jit => EngineArg::Jit,
+            kiln::Strategy::Tiered => EngineArg::Tiered,
         }
     }
 }
@@ -347,6 +352,7 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     config.strategy(match args.engine {
         EngineArg::Interp => kiln::Strategy::Interpreter,
         EngineArg::Jit => kiln::Strategy::Jit,
+        EngineArg::Tiered => kiln::Strategy::Tiered,
     });
     config.consume_fuel(args.fuel.is_some());
     if let Some(bytes) = args.max_memory {

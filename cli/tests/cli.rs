@@ -586,7 +586,7 @@ fn the_cli_runs_either_tier() {
     let dir = TempDir::new();
     let path = dir.file("traps.wat", TRAPS);
     // `None`: the default tier (the JIT on x86-64 Linux).
-    for engine in [Some("jit"), Some("interp"), None] {
+    for engine in [Some("jit"), Some("interp"), Some("tiered"), None] {
         let run = |args: &[&OsStr]| {
             let mut all: Vec<&OsStr> = vec![OsStr::new("run")];
             if let Some(engine) = engine {
@@ -639,7 +639,7 @@ fn max_memory_caps_memories() {
         all.extend(args.iter().map(OsStr::new));
         kiln(all)
     };
-    for engine in ["jit", "interp"] {
+    for engine in ["jit", "interp", "tiered"] {
         let out = run(&["--engine", engine], "poke", &["4294967312", "7"]);
         assert_eq!(
             (out.code, out.stdout.as_str()),

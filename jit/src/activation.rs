@@ -212,6 +212,40 @@ impl Activation {
 #[derive(Debug, Default)]
 struct FuncCache {
     entries: Vec<FuncEntry>,
+    /// WebAssembly functions whose module had no native code yet (under the
+    /// tiered strategy, its background compile had not finished): looked at
+    /// again until it has.
+    waiting: Vec<usize>,
+}
+
+/// The entry of the store's function `f`, native code if its module has it.
+fn func_entry(f: &FuncEntity, instances: &[kiln_runtime::InstanceData]) -> FuncEntry {
+    match f {
+        FuncEntity::Wasm {
+            instance,
+            def_index,
+            sig,
+        } => {
+            let code = instances
+                .get(instance.index())
+                .and_then(|i| kiln_runtime::invoke::code_as::<CompiledModule>(&*i.code))
+                .map_or(0, |c| c.entry(*def_index).0 as usize);
+            FuncEntry {
+                sig: sig.0,
+                instance: if code == 0 {
+                    vmctx::NO_INSTANCE
+                } else {
+                    instance.0
+                },
+                code,
+            }
+        }
+        FuncEntity::Host { sig, .. } => FuncEntry {
+            sig: sig.0,
+            instance: vmctx::NO_INSTANCE,
+            code: 0,
+        },
+    }
 }
 
 /// The store's function entries, extended to every function it has now.
@@ -227,34 +261,17 @@ fn func_entries(store: &mut Store) -> (*const FuncEntry, u64) {
         // Another tier's data: no entries, every indirect call takes the slow path.
         return (std::ptr::null(), 0);
     };
-    for f in &funcs[cache.entries.len()..] {
-        let entry = match f {
-            FuncEntity::Wasm {
-                instance,
-                def_index,
-                sig,
-            } => {
-                let code = instances
-                    .get(instance.index())
-                    .and_then(|i| i.code.downcast_ref::<CompiledModule>())
-                    .map_or(0, |c| c.entry(*def_index).0 as usize);
-                FuncEntry {
-                    sig: sig.0,
-                    instance: if code == 0 {
-                        vmctx::NO_INSTANCE
-                    } else {
-                        instance.0
-                    },
-                    code,
-                }
-            }
-            FuncEntity::Host { sig, .. } => FuncEntry {
-                sig: sig.0,
-                instance: vmctx::NO_INSTANCE,
-                code: 0,
-            },
-        };
-        cache.entries.push(entry);
+    let FuncCache { entries, waiting } = cache;
+    waiting.retain(|&i| {
+        entries[i] = func_entry(&funcs[i], instances);
+        entries[i].code == 0
+    });
+    for f in &funcs[entries.len()..] {
+        let entry = func_entry(f, instances);
+        if entry.code == 0 && matches!(f, FuncEntity::Wasm { .. }) {
+            waiting.push(entries.len());
+        }
+        entries.push(entry);
     }
     (cache.entries.as_ptr(), cache.entries.len() as u64)
 }

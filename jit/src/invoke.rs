@@ -241,7 +241,12 @@ pub(crate) unsafe fn call_from_wasm(
                 &args,
                 &mut results,
             ),
-            FuncEntity::Wasm { .. } => invoke(store, data, addr, &args, &mut results),
+            // The tiered strategy's call picks the tier the callee's module
+            // is ready for.
+            FuncEntity::Wasm { .. } => {
+                let call = store.wasm_invoke.unwrap_or(invoke);
+                call(store, data, addr, &args, &mut results)
+            }
         }
     }));
     if act.metered {

@@ -25,18 +25,61 @@ pub struct WasmFunc<T> {
     pub code: Arc<T>,
 }
 
+/// The compiled forms of a module under the tiered strategy: the
+/// interpreter's, always there, and the JIT's, set by a background compile
+/// once it has finished (and never if it failed). Each tier finds its own
+/// form through [`compiled_code`] and [`code_as`].
+pub struct TieredCode {
+    /// The interpreter's compiled module.
+    pub interp: Arc<dyn Any + Send + Sync>,
+    /// The JIT's compiled module, once ready.
+    pub native: std::sync::OnceLock<Arc<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for TieredCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TieredCode")
+            .field("native", &self.native.get().is_some())
+            .finish()
+    }
+}
+
+/// Whether `code` (an instance's code) is a [`TieredCode`] whose native form
+/// is ready.
+pub fn has_native(code: &(dyn Any + Send + Sync)) -> bool {
+    code.downcast_ref::<TieredCode>()
+        .is_some_and(|t| t.native.get().is_some())
+}
+
+/// Tier type `T`'s compiled form among `code` (an instance's code): `code`
+/// itself, or one of a [`TieredCode`]'s forms.
+pub fn code_as<T: Any>(code: &(dyn Any + Send + Sync)) -> Option<&T> {
+    match code.downcast_ref::<TieredCode>() {
+        Some(tiered) => tiered
+            .interp
+            .downcast_ref::<T>()
+            .or_else(|| tiered.native.get()?.downcast_ref::<T>()),
+        None => code.downcast_ref::<T>(),
+    }
+}
+
 /// The compiled form of `instance`'s module, as tier type `T` made it.
 ///
 /// # Errors
 ///
-/// A host trap if another tier compiled the module.
+/// A host trap if another tier compiled the module (or, under the tiered
+/// strategy, if `T` is the JIT's and its compile has not finished).
 pub fn compiled_code<T: Any + Send + Sync>(
     store: &Store,
     instance: InstanceAddr,
 ) -> Result<Arc<T>, Trap> {
-    store.instances[instance.index()]
-        .code
-        .clone()
+    let code = &store.instances[instance.index()].code;
+    let code = match code.downcast_ref::<TieredCode>() {
+        Some(tiered) if tiered.interp.is::<T>() => &tiered.interp,
+        Some(tiered) => tiered.native.get().unwrap_or(code),
+        None => code,
+    };
+    code.clone()
         .downcast::<T>()
         .map_err(|_| Trap::host("function was compiled for another execution tier"))
 }

@@ -55,8 +55,7 @@ use crate::store::{Store, StoreUid};
 use crate::trap::{Trap, TrapCode};
 use crate::value::{FuncAddr, Val};
 
-/// A tier's call from the host: `kiln_interp::invoke` or `kiln_jit::invoke`.
-pub type InvokeFn = fn(&mut Store, &mut dyn Any, FuncAddr, &[Val], &mut [Val]) -> Result<(), Trap>;
+pub use crate::store::InvokeFn;
 
 /// What the host sends a suspended call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

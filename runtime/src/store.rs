@@ -285,6 +285,10 @@ impl Default for StoreUid {
     }
 }
 
+/// A tier's call from the host: `kiln_interp::invoke`, `kiln_jit::invoke`, or
+/// the tiered strategy's choice between them.
+pub type InvokeFn = fn(&mut Store, &mut dyn Any, FuncAddr, &[Val], &mut [Val]) -> Result<(), Trap>;
+
 /// The store.
 #[derive(Debug, Default)]
 pub struct Store {
@@ -331,6 +335,11 @@ pub struct Store {
     /// What an execution tier keeps per store (the JIT's table of function entry
     /// points); the runtime never reads it.
     pub tier_data: Option<Box<dyn Any + Send + Sync>>,
+    /// How a tier calls a WebAssembly function of another instance through
+    /// the host (the JIT's libcalls): `None` for the tier's own `invoke`;
+    /// under the tiered strategy, the call that picks the tier the callee's
+    /// module is ready for.
+    pub wasm_invoke: Option<InvokeFn>,
     /// Current WebAssembly call depth, across host re-entries.
     pub depth: u32,
     /// Limits.

@@ -21,6 +21,11 @@ pub enum Tier {
     /// The JIT with `Config::memory_guard(false)`: every memory access checked
     /// explicitly instead of faulting on a guard region.
     JitNoGuard,
+    /// `Strategy::Tiered` with fuel metering on: each module starts on the
+    /// interpreter and switches to native code when its background compile
+    /// finishes, in the middle of a file's directives, so that calls
+    /// between modules cross tiers.
+    TieredFuel,
 }
 
 impl Tier {
@@ -32,10 +37,11 @@ impl Tier {
         Tier::Jit,
         Tier::JitFuel,
         Tier::JitNoGuard,
+        Tier::TieredFuel,
     ];
 
     /// The tier's name (`validate`, `interp`, `interp-fuel`, `jit`,
-    /// `jit-fuel`, `jit-noguard`), as in test names.
+    /// `jit-fuel`, `jit-noguard`, `tiered-fuel`), as in test names.
     pub fn name(self) -> &'static str {
         match self {
             Tier::Validate => "validate",
@@ -44,6 +50,7 @@ impl Tier {
             Tier::Jit => "jit",
             Tier::JitFuel => "jit-fuel",
             Tier::JitNoGuard => "jit-noguard",
+            Tier::TieredFuel => "tiered-fuel",
         }
     }
 
@@ -54,12 +61,13 @@ impl Tier {
             Tier::Validate => None,
             Tier::Interp | Tier::InterpFuel => Some(Strategy::Interpreter),
             Tier::Jit | Tier::JitFuel | Tier::JitNoGuard => Some(Strategy::Jit),
+            Tier::TieredFuel => Some(Strategy::Tiered),
         }
     }
 
     /// Whether the tier turns on `Config::consume_fuel`.
     pub fn fuel(self) -> bool {
-        matches!(self, Tier::InterpFuel | Tier::JitFuel)
+        matches!(self, Tier::InterpFuel | Tier::JitFuel | Tier::TieredFuel)
     }
 
     /// The tier's `Config::memory_guard`.

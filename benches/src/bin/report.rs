@@ -247,14 +247,16 @@ fn machine() -> String {
 }
 
 /// The ratio columns, numerator over denominator: each Kiln tier against
-/// the engine of the same kind, and Kiln's JIT against native code; with
+/// the engine of the same kind, the tiered strategy against the JIT alone,
+/// and Kiln's JIT against native code; with
 /// fuel metering on, and with `--epoch` epoch interruption, each tier so
 /// configured over the same tier without; with `--instrumented`, the
 /// self-metering modules on Kiln's JIT and wasmtime over Kiln's JIT with fuel
 /// (see [`ratios`]).
-const RATIOS: [(&str, &str); 9] = [
+const RATIOS: [(&str, &str); 10] = [
     ("kiln-interp", "wasmi"),
     ("kiln-jit", "wasmtime"),
+    ("kiln-tiered", "kiln-jit"),
     ("kiln-jit", "native"),
     ("kiln-interp-fuel", "kiln-interp"),
     ("kiln-jit-fuel", "kiln-jit"),

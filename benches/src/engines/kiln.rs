@@ -6,7 +6,7 @@ use kiln_wasi::{OutputBuffer, WasiCtx};
 
 use super::{Compiled, Engine, Outcome};
 
-/// Kiln with one execution strategy (interpreter or JIT).
+/// Kiln with one execution strategy (interpreter, JIT or tiered).
 #[derive(Debug)]
 pub struct KilnEngine {
     engine: kiln::Engine,
@@ -36,6 +36,7 @@ impl KilnEngine {
         let name = match strategy {
             Strategy::Interpreter => "kiln-interp",
             Strategy::Jit => "kiln-jit",
+            Strategy::Tiered => "kiln-tiered",
         };
         KilnEngine::configured(strategy, Bound::None, name)
     }
@@ -50,6 +51,7 @@ impl KilnEngine {
         let name = match strategy {
             Strategy::Interpreter => "kiln-interp-fuel",
             Strategy::Jit => "kiln-jit-fuel",
+            Strategy::Tiered => "kiln-tiered-fuel",
         };
         KilnEngine::configured(strategy, Bound::Fuel, name)
     }
@@ -65,6 +67,7 @@ impl KilnEngine {
         let name = match strategy {
             Strategy::Interpreter => "kiln-interp-epoch",
             Strategy::Jit => "kiln-jit-epoch",
+            Strategy::Tiered => "kiln-tiered-epoch",
         };
         KilnEngine::configured(strategy, Bound::Epochs, name)
     }

@@ -117,7 +117,7 @@ fn boxed<E: Engine + 'static>(e: anyhow::Result<E>) -> anyhow::Result<Box<dyn En
 }
 
 /// Every engine with its name, in report order: Kiln's interpreter, Kiln's
-/// JIT, wasmi, wasmtime. An engine that cannot be created on this host
+/// JIT, Kiln's tiered strategy, wasmi, wasmtime. An engine that cannot be created on this host
 /// (Kiln's JIT off x86-64 Linux) is an `Err` saying why.
 pub fn all() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
     vec![
@@ -126,6 +126,10 @@ pub fn all() -> Vec<(&'static str, anyhow::Result<Box<dyn Engine>>)> {
             boxed(KilnEngine::new(::kiln::Strategy::Interpreter)),
         ),
         ("kiln-jit", boxed(KilnEngine::new(::kiln::Strategy::Jit))),
+        (
+            "kiln-tiered",
+            boxed(KilnEngine::new(::kiln::Strategy::Tiered)),
+        ),
         ("wasmi", boxed(Ok(WasmiEngine::new()))),
         ("wasmtime", boxed(WasmtimeEngine::new())),
     ]

@@ -185,6 +185,51 @@ pub(super) fn internal(e: kiln_runtime::CompileError) -> Trap {
 pub(super) enum Callee {
     Wasm(Frame),
     Host(Arc<HostFn>, SigId),
+    /// Under the tiered strategy, a function whose module has native code:
+    /// called through [`Store::wasm_invoke`] ([`call_native`]).
+    Native(FuncAddr),
+}
+
+/// Whether calls to functions of `instance` go to native code: under the
+/// tiered strategy, once its module's background compile has finished.
+pub(super) fn native_ready(store: &Store, instance: InstanceAddr) -> bool {
+    store.wasm_invoke.is_some()
+        && store
+            .instances
+            .get(instance.index())
+            .is_some_and(|i| kiln_runtime::invoke::has_native(&*i.code))
+}
+
+/// Calls `addr`, a function with native code, through the tiered strategy's
+/// call ([`Store::wasm_invoke`]), with arguments in `stack[at..]` and results
+/// written from `at`. The store's fuel and call depth are current here (the
+/// slow path keeps them there), and the call checks the depth limit itself
+/// as a call of the next depth, as [`call`](super::slow) does.
+pub(super) fn call_native(
+    store: &mut Store,
+    data: &mut dyn Any,
+    addr: FuncAddr,
+    stack: &mut [u64],
+    at: usize,
+) -> Result<(), Trap> {
+    let Some(invoke) = store.wasm_invoke else {
+        return Err(Trap::internal(
+            "a native callee without the tiered strategy",
+        ));
+    };
+    let ty = store.func_type(addr).clone();
+    let params: Vec<Val> = ty
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, t)| get_val(stack, at + i, *t))
+        .collect();
+    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    invoke(store, data, addr, &params, &mut results)?;
+    for (i, r) in results.iter().enumerate() {
+        put_val(stack, at + i, r);
+    }
+    Ok(())
 }
 
 /// Resolves function `addr` for a call whose callee frame starts at stack index `base`.
@@ -196,6 +241,9 @@ pub(super) fn resolve(
     modules: &mut Modules,
 ) -> Result<Callee, Trap> {
     match &store.funcs[addr.index()] {
+        FuncEntity::Wasm { instance, .. } if native_ready(store, *instance) => {
+            Ok(Callee::Native(addr))
+        }
         FuncEntity::Wasm {
             instance,
             def_index,
@@ -349,6 +397,12 @@ pub(super) fn tail_call(
         }
         Callee::Host(host, sig) => {
             call_host(store, data, frame.instance, &host, sig, stack, base)?;
+            frame.pc = usize::MAX;
+        }
+        // Not a tail call on the native stack: the call returns here, and
+        // its results are this frame's.
+        Callee::Native(addr) => {
+            call_native(store, data, addr, stack, base)?;
             frame.pc = usize::MAX;
         }
     }

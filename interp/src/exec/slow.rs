@@ -29,7 +29,7 @@ use std::ptr::NonNull;
 
 use kiln_runtime::{RawRef, Store, Trap, TrapCode};
 
-use super::frames::{Modules, ensure_stack, half};
+use super::frames::{self, Modules, ensure_stack, half};
 use super::threaded::{self, Threaded};
 use super::{Frame, bulk};
 use crate::bytecode::{Op, Reg};
@@ -233,7 +233,14 @@ impl Executor<'_> {
         ctx.sigs = inst.sigs.as_slice();
         ctx.funcs = store.funcs.as_slice();
         let module = ctx.frame.module();
-        ctx.own_funcs = module.own_funcs();
+        // Under the tiered strategy, once the module has native code, its
+        // calls leave the fast path for the slow one, which calls native
+        // code (`frames::resolve`).
+        ctx.own_funcs = if frames::native_ready(store, ctx.frame.instance) {
+            &[]
+        } else {
+            module.own_funcs()
+        };
         ctx.num_imported_funcs = module.num_imported_funcs();
         // Room for the fast path's calls, which never grow `frames` themselves.
         if ctx.frames.len() == ctx.frames.capacity() {

@@ -55,7 +55,9 @@ enum EngineArg {
     Interp,
     /// Kiln's JIT, without and with fuel.
     Jit,
-    /// All three, validate first.
+    /// The tiered strategy, with fuel.
+    Tiered,
+    /// All of them, validate first.
     All,
 }
 
@@ -86,6 +88,12 @@ const JIT: Group = Group {
 const JIT_NOGUARD: Group = Group {
     name: "jit-noguard",
     runs: &[(Tier::JitNoGuard, "")],
+};
+
+/// The tiered strategy, with fuel.
+const TIERED: Group = Group {
+    name: "tiered",
+    runs: &[(Tier::TieredFuel, " (fuel)")],
 };
 
 /// What one tier found in one suite.
@@ -150,7 +158,8 @@ fn main() -> Result<ExitCode> {
         EngineArg::Validate => &[VALIDATE],
         EngineArg::Interp => &[INTERP],
         EngineArg::Jit => &[JIT, JIT_NOGUARD],
-        EngineArg::All => &[VALIDATE, INTERP, JIT, JIT_NOGUARD],
+        EngineArg::Tiered => &[TIERED],
+        EngineArg::All => &[VALIDATE, INTERP, JIT, JIT_NOGUARD, TIERED],
     };
 
     let mut ok = true;

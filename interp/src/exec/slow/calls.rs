@@ -9,7 +9,7 @@ use kiln_runtime::{FuncAddr, Trap, TrapCode};
 use super::Executor;
 use crate::bytecode::Reg;
 use crate::exec::frames::{
-    Callee, call_host, enter, finish_return, indirect_target, resolve, tail_call,
+    Callee, call_host, call_native, enter, finish_return, indirect_target, resolve, tail_call,
 };
 
 impl Executor<'_> {
@@ -65,6 +65,9 @@ impl Executor<'_> {
                     self.stack,
                     callee_base,
                 )?;
+            }
+            Callee::Native(addr) => {
+                call_native(self.store, self.data, addr, self.stack, callee_base)?;
             }
         }
         self.refresh();
