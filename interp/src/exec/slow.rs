@@ -127,6 +127,7 @@ pub(super) fn execute(
         funcs: &[],
         own_funcs: &[],
         num_imported_funcs: 0,
+        native: &threaded::NEVER_NATIVE,
         depth: 0,
         max_depth: store.limits.max_call_depth,
         stack: std::ptr::null_mut(),
@@ -240,6 +241,10 @@ impl Executor<'_> {
             &[]
         } else {
             module.own_funcs()
+        };
+        ctx.native = match inst.code.downcast_ref::<kiln_runtime::invoke::TieredCode>() {
+            Some(tiered) if store.wasm_invoke.is_some() => &tiered.native,
+            _ => &threaded::NEVER_NATIVE,
         };
         ctx.num_imported_funcs = module.num_imported_funcs();
         // Room for the fast path's calls, which never grow `frames` themselves.

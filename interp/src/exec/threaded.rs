@@ -93,6 +93,10 @@ pub(crate) struct Ctx {
     pub own_funcs: *const [std::sync::OnceLock<std::sync::Arc<crate::CompiledFunc>>],
     /// See `own_funcs`.
     pub num_imported_funcs: u32,
+    /// Under the tiered strategy, the running module's native code: once it
+    /// is there, calls leave the fast path, and the slow one calls native
+    /// code (`frames::resolve`). Never set for other modules (`NEVER_NATIVE`).
+    pub native: *const std::sync::OnceLock<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
     /// WebAssembly call depth (copied from and back to the store around each run).
     pub depth: u32,
     /// The store's call-depth limit.
@@ -103,6 +107,11 @@ pub(crate) struct Ctx {
     /// registers follow them: `frames::half`).
     pub stack_len: usize,
 }
+
+/// The native code of modules that are not tiered: never there.
+pub(crate) static NEVER_NATIVE: std::sync::OnceLock<
+    std::sync::Arc<dyn std::any::Any + Send + Sync>,
+> = std::sync::OnceLock::new();
 
 /// How often a backward branch left the fast path because the native stack had
 /// grown past its limit: zero unless some tail call stayed a call.

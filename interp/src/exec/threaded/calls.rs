@@ -30,9 +30,13 @@ macro_rules! enter {
         let callee_base = c.frame.base + $args as usize;
         stack_guard!($ip, $ctx);
         let saved = c.frames.len();
+        // SAFETY: `native` points to a `OnceLock` that outlives the run (the
+        // running module's, or a static).
+        let native = unsafe { &*c.native };
         if c.depth >= c.max_depth
             || callee_base + callee.frame_size as usize > c.stack_len
             || saved == c.frames.capacity()
+            || native.get().is_some()
         {
             exit!($ip)
         }
