@@ -269,3 +269,61 @@ fn calls_from_a_running_interpreted_function_switch_to_native_code() {
     assert!(switched, "native code became ready mid-run");
     assert_eq!(tiered, reference);
 }
+
+const TAIL_CALLER: &str = r#"(module
+  (import "b" "leaf" (func $leaf (param i32) (result i32)))
+  (func $deep (export "deep") (param i32) (result i32)
+    (if (i32.eqz (local.get 0)) (then (return_call $leaf (i32.const 7))))
+    (i32.add (call $deep (i32.sub (local.get 0) (i32.const 1))) (i32.const 1))))"#;
+
+const LEAF: &str = r#"(module
+  (func (export "leaf") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))"#;
+
+/// A tail call into another module replaces the caller's frame: at the
+/// depth limit it runs where a call would not, on every tier and across
+/// tiers (a tiered caller held on the interpreter, its callee native).
+#[test]
+fn a_tail_call_into_another_module_runs_at_the_callers_depth() {
+    let run = |strategy: Strategy, hold_caller: bool| -> Vec<Outcome> {
+        let engine = engine(strategy);
+        let leaf = Module::new(&engine, LEAF).expect("compiles");
+        if strategy == Strategy::Tiered {
+            assert!(leaf.wait_native());
+        }
+        let hold = hold_caller.then(CompileHold::new);
+        let caller = Module::new(&engine, TAIL_CALLER).expect("compiles");
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        let b = linker.instantiate(&mut store, &leaf).expect("instantiates");
+        linker.instance(&store, "b", b).expect("links");
+        let a = linker
+            .instantiate(&mut store, &caller)
+            .expect("instantiates");
+        let deep = a.get_func(&store, "deep").expect("exported");
+        let depth = DEPTH as i32;
+        let outcomes = [depth - 2, depth - 1, depth]
+            .iter()
+            .map(|&n| call(&mut store, deep, &[Val::I32(n)], 1_000_000))
+            .collect();
+        drop(hold);
+        outcomes
+    };
+    let reference = run(Strategy::Interpreter, false);
+    assert_eq!(
+        reference[1].0,
+        Ok(vec![Val::I32(8 + DEPTH as i32 - 1)]),
+        "the deepest frame's tail call replaces it: {reference:?}"
+    );
+    assert!(
+        reference[2]
+            .0
+            .as_ref()
+            .is_err_and(|e| e.contains("call stack exhausted"))
+    );
+    assert_eq!(run(Strategy::Jit, false), reference, "the JIT");
+    assert_eq!(
+        run(Strategy::Tiered, true),
+        reference,
+        "interpreted caller, native callee"
+    );
+}

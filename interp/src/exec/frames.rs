@@ -400,9 +400,15 @@ pub(super) fn tail_call(
             frame.pc = usize::MAX;
         }
         // Not a tail call on the native stack: the call returns here, and
-        // its results are this frame's.
+        // its results are this frame's. The callee replaces this frame, so
+        // it runs at this frame's depth, as it would interpreted: entered
+        // from one below, the store's depth set back after.
         Callee::Native(addr) => {
-            call_native(store, data, addr, stack, base)?;
+            let depth = store.depth;
+            store.depth = depth.saturating_sub(1);
+            let called = call_native(store, data, addr, stack, base);
+            store.depth = depth;
+            called?;
             frame.pc = usize::MAX;
         }
     }

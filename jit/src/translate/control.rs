@@ -402,7 +402,10 @@ impl<'e> FuncState<'_, 'e> {
     fn call_or_import(&mut self, f: u32, tail: bool) -> Result<(), CompileError> {
         let imported = self.env.num_imported_funcs();
         let ty = self.env.func_type(f);
-        self.pop_call_args(ty.params.len(), self.depth_out);
+        // A tail call replaces this frame: the callee runs at this
+        // function's own depth, as `return_call_indirect`'s does.
+        let depth = if tail { self.depth_in } else { self.depth_out };
+        self.pop_call_args(ty.params.len(), depth);
         if f < imported {
             let results = self.call_through_libcall(ty, tail, |s, buf| {
                 let call = s.libcall(
@@ -411,7 +414,7 @@ impl<'e> FuncState<'_, 'e> {
                     &[],
                 );
                 let index = s.b.ins().iconst(types::I32, i64::from(f));
-                s.b.ins().call(call, &[s.vmctx, s.depth_out, index, buf]);
+                s.b.ins().call(call, &[s.vmctx, depth, index, buf]);
                 s.reload_fuel();
             })?;
             self.s.stack.extend_from_slice(&results);
