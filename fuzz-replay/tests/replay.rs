@@ -37,6 +37,10 @@ const MIN_RELAXED_MODULES: usize = 300;
 /// can use both; 268 and 250 today).
 const MIN_EXCEPTION_MODULES: usize = 150;
 const MIN_TYPED_REF_MODULES: usize = 150;
+/// At least this many runs whose tiered side switched to native code in
+/// the middle of a call (`kiln_side::TierUp`).
+const MIN_TIER_UPS: usize = 50;
+
 /// At least this many stops for fuel, each resumed, of the calls the
 /// differential splits at random fuel points (105,000 today).
 const MIN_RESUMED: u64 = 50_000;
@@ -283,6 +287,9 @@ struct Tally {
     out_of_fuel: usize,
     /// Stops for fuel of calls split at random fuel points, each resumed.
     resumed: u64,
+    /// Runs whose tiered side switched to native code in the middle of a
+    /// call.
+    tier_ups: usize,
 }
 
 #[test]
@@ -325,12 +332,14 @@ fn differential_seeds() {
                     calls,
                     out_of_fuel,
                     resumed,
+                    tiered_up,
                 } = outcome
                 {
                     tally.instantiated += 1;
                     tally.calls += calls;
                     tally.out_of_fuel += out_of_fuel;
                     tally.resumed += resumed;
+                    tally.tier_ups += usize::from(tiered_up);
                 }
             }
             Ok(())
@@ -349,10 +358,15 @@ fn differential_seeds() {
     for (kind, t) in &kinds {
         println!(
             "{} modules {kind}, {} instantiated alike; {} calls compared, {} exports out of fuel; \
-             split calls stopped and resumed {} times",
-            t.modules, t.instantiated, t.calls, t.out_of_fuel, t.resumed
+             split calls stopped and resumed {} times; {} switched to native code mid-call",
+            t.modules, t.instantiated, t.calls, t.out_of_fuel, t.resumed, t.tier_ups
         );
     }
+    let tier_ups: usize = kinds.iter().map(|(_, t)| t.tier_ups).sum();
+    assert!(
+        tier_ups >= MIN_TIER_UPS,
+        "only {tier_ups} runs switched to native code in the middle of a call"
+    );
     let resumed: u64 = kinds.iter().map(|(_, t)| t.resumed).sum();
     assert!(
         resumed >= MIN_RESUMED,

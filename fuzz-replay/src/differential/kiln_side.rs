@@ -37,6 +37,38 @@ struct Split {
     withheld: u64,
     /// Stops so far, over all calls.
     stops: u64,
+    /// On a side of the tiered strategy, the hold on its module's background
+    /// compile, and the stop at which it is let go (see [`TierUp`]).
+    tier_up: Option<TierUp>,
+    /// Whether this side let it go.
+    tiered_up: bool,
+}
+
+/// A forced tier-up: the tiered strategy's module is held on the interpreter
+/// until the call in progress stops for fuel for the `at`-th time; there the
+/// compile is let go and waited for, so that the resumed call, its frames
+/// still interpreted, makes its next calls into native code. Shared by every
+/// instance of the run's module (the hold is let go once).
+#[derive(Debug, Clone)]
+pub(super) struct TierUp {
+    pub(super) hold: std::sync::Arc<std::sync::Mutex<Option<kiln::CompileHold>>>,
+    pub(super) at: u64,
+}
+
+impl TierUp {
+    /// Lets the compile go and waits for it, if not done before; whether
+    /// this did it.
+    fn release(&self, module: &Module) -> bool {
+        let held = self.hold.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match held {
+            Some(hold) => {
+                drop(hold);
+                module.wait_native();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Split {
@@ -94,12 +126,18 @@ impl KilnSide {
 
     /// Like [`KilnSide::instantiate`], but every call is split at random
     /// fuel points (see [`Split`]) drawn from `seed`.
-    pub(super) fn split(module: &Module, seed: u64) -> Result<KilnSide, Step> {
+    pub(super) fn split(
+        module: &Module,
+        seed: u64,
+        tier_up: Option<TierUp>,
+    ) -> Result<KilnSide, Step> {
         let mut side = KilnSide::instantiate(module)?;
         side.split = Some(Split {
             rng: seed | 1,
             withheld: 0,
             stops: 0,
+            tier_up,
+            tiered_up: false,
         });
         Ok(side)
     }
@@ -107,6 +145,12 @@ impl KilnSide {
     /// How often calls of a split side stopped for fuel (0 on any other).
     pub(super) fn stops(&self) -> u64 {
         self.split.as_ref().map_or(0, |s| s.stops)
+    }
+
+    /// Whether this side let its module's compile go in the middle of a
+    /// call (see [`TierUp`]).
+    pub(super) fn tiered_up(&self) -> bool {
+        self.split.as_ref().is_some_and(|s| s.tiered_up)
     }
 
     /// The fuel left after the last step (on a split side, counting what was
@@ -159,6 +203,12 @@ impl KilnSide {
                 }
                 Ok(ResumableCall::OutOfFuel(waiting)) => {
                     split.stops += 1;
+                    if let Some(tier_up) = &split.tier_up
+                        && split.stops >= tier_up.at
+                        && tier_up.release(&self.module)
+                    {
+                        split.tiered_up = true;
+                    }
                     if split.withheld == 0 {
                         return failed(waiting.cancel(&mut self.store));
                     }

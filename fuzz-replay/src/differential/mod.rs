@@ -258,6 +258,9 @@ pub enum Agreement {
         /// How often the calls split at random fuel points stopped and were
         /// resumed (see [`split_side`]).
         resumed: u64,
+        /// Whether the split side was the tiered strategy's and its module
+        /// switched to native code in the middle of a call.
+        tiered_up: bool,
     },
     /// Both engines failed or trapped at instantiation, alike.
     NotInstantiated,
@@ -443,6 +446,8 @@ struct Compiled {
     /// The split side's name, its tier's module and its fuel points' seed
     /// (see [`split_side`]).
     split: (&'static str, Result<kiln::Module, Step>, u64),
+    /// On the tiered strategy, the split side's forced tier-up.
+    tier_up: Option<kiln_side::TierUp>,
     /// `None` for a module no other engine is consulted on.
     oracle: Option<Result<OracleModule, Step>>,
 }
@@ -464,8 +469,22 @@ impl Compiled {
             None
         };
         let (split_name, strategy, seed) = split_side(wasm);
+        let mut tier_up = None;
         let split_module = match (&jit, strategy) {
             (Some(jit), Strategy::Jit) => jit.clone(),
+            (_, Strategy::Tiered) => {
+                // Held on the interpreter from the start, until a stop of
+                // one of the first calls (`kiln_side::TierUp`).
+                let hold = kiln::CompileHold::new();
+                let module = catch("Kiln compilation (tiered)", || {
+                    kiln_side::KilnSide::compile(wasm, Strategy::Tiered)
+                })?;
+                tier_up = Some(kiln_side::TierUp {
+                    hold: std::sync::Arc::new(std::sync::Mutex::new(Some(hold))),
+                    at: 1 + (seed >> 8) % 8,
+                });
+                module
+            }
             _ => interp.clone(),
         };
         let oracle = (consult != Consult::Nobody).then(|| OracleModule::compile(wasm, consult));
@@ -474,6 +493,7 @@ impl Compiled {
             interp,
             jit,
             split: (split_name, split_module, seed),
+            tier_up,
             oracle,
         })
     }
@@ -561,6 +581,7 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
     let mut out_of_fuel = Vec::new();
     // Stops of the split side's calls, over every instantiation.
     let mut resumed = 0;
+    let mut tiered_up = false;
     for round in 0..ROUNDS {
         for (name, params) in &exports.funcs {
             // Only null references are passed (see the module docs).
@@ -591,6 +612,7 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
                 out_of_fuel.push(name);
                 // Instantiation succeeded alike before, with the same fuel.
                 resumed += sides.split.1.stops();
+                tiered_up |= sides.split.1.tiered_up();
                 match instantiate()? {
                     Ok(fresh) => sides = fresh,
                     Err(_) => return Err(Finding(format!("{what}: instantiating again failed"))),
@@ -610,6 +632,7 @@ pub fn differential_wasm(wasm: &[u8]) -> Result<Agreement, Finding> {
         calls,
         out_of_fuel: out_of_fuel.len(),
         resumed: resumed + sides.split.1.stops(),
+        tiered_up: tiered_up || sides.split.1.tiered_up(),
     })
 }
 
@@ -635,12 +658,15 @@ fn split_side(wasm: &[u8]) -> (&'static str, Strategy, u64) {
     let mut hasher = DefaultHasher::new();
     wasm.hash(&mut hasher);
     let seed = hasher.finish();
-    let (name, strategy) = if seed & 1 == 0 && Strategy::JIT_AVAILABLE {
-        ("JIT with split calls", Strategy::Jit)
-    } else {
-        ("interpreter with split calls", Strategy::Interpreter)
+    let (name, strategy) = match seed % 3 {
+        0 if Strategy::JIT_AVAILABLE => ("JIT with split calls", Strategy::Jit),
+        1 if Strategy::JIT_AVAILABLE => (
+            "tiered strategy with split calls, native from a stop on",
+            Strategy::Tiered,
+        ),
+        _ => ("interpreter with split calls", Strategy::Interpreter),
     };
-    (name, strategy, seed >> 1)
+    (name, strategy, seed >> 2)
 }
 
 /// Instantiates a module on Kiln's tiers and on the engine [`consult`]
@@ -682,7 +708,7 @@ fn instantiate(compiled: &Compiled) -> Result<Result<Sides, Agreement>, Finding>
         split_module
             .as_ref()
             .map_err(Step::clone)
-            .and_then(|module| kiln_side::KilnSide::split(module, *seed))
+            .and_then(|module| kiln_side::KilnSide::split(module, *seed, compiled.tier_up.clone()))
     })?;
     let r = observe(&split);
     compare_tiers(
