@@ -63,7 +63,8 @@ fn entry(engine: &kiln::Engine, bytes: &[u8]) -> Option<PathBuf> {
 
 /// The module `bytes` (a binary or text module, or an artifact of `kiln
 /// compile`) for `engine`; `cache` says whether a module may come from, and
-/// go to, the cache (the JIT's modules only).
+/// go to, the cache (the JIT's and the tiered strategy's modules only; a
+/// tiered module goes to it through [`TieredSave`]).
 ///
 /// # Errors
 ///
@@ -72,6 +73,7 @@ pub(crate) fn module(
     engine: &kiln::Engine,
     bytes: &[u8],
     cache: bool,
+    tiered: bool,
 ) -> Result<kiln::Module, kiln::Error> {
     if kiln::artifact::is_artifact(bytes) {
         // SAFETY: the user named this artifact to run, as they would name an
@@ -90,13 +92,59 @@ pub(crate) fn module(
         return Ok(module);
     }
     let module = kiln::Module::new(engine, bytes)?;
-    if let Some(path) = &entry
-        && let Ok(saved) = module.serialize()
+    // A tiered module's native code comes later, if at all during the run:
+    // `TieredSave` saves it then.
+    if !tiered && let Some(path) = &entry {
+        save(path, &module);
+    }
+    Ok(module)
+}
+
+fn save(path: &Path, module: &kiln::Module) {
+    if let Ok(saved) = module.serialize()
         && store(path, &saved).is_ok()
     {
         prune(path, max_bytes());
     }
-    Ok(module)
+}
+
+/// Under the tiered strategy, saves a module compiled for this run into the
+/// cache when dropped (at the end of the run) if its background compile has
+/// finished by then, so that the next run starts on native code; a run that
+/// ended sooner saves nothing and is not kept waiting.
+pub(crate) struct TieredSave {
+    path: PathBuf,
+    module: kiln::Module,
+}
+
+impl TieredSave {
+    /// The save for `module`, made from `bytes` by `engine`, if the cache is
+    /// used (`cache`), the engine is tiered (`tiered`) and the module was not
+    /// loaded from the cache or an artifact (it would have native code
+    /// already).
+    pub(crate) fn new(
+        engine: &kiln::Engine,
+        bytes: &[u8],
+        module: &kiln::Module,
+        cache: bool,
+        tiered: bool,
+    ) -> Option<TieredSave> {
+        if !cache || !tiered || kiln::artifact::is_artifact(bytes) || module.native_ready() {
+            return None;
+        }
+        Some(TieredSave {
+            path: entry(engine, bytes)?,
+            module: module.clone(),
+        })
+    }
+}
+
+impl Drop for TieredSave {
+    fn drop(&mut self) {
+        if self.module.native_ready() {
+            save(&self.path, &self.module);
+        }
+    }
 }
 
 /// Marks the entry at `path` used now (its modification time), for

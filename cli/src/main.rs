@@ -163,7 +163,8 @@ enum EngineArg {
     Jit,
     /// Both: starts on the interpreter while Cranelift compiles the module
     /// in the background, then runs native code for calls that start after
-    /// (x86-64 Linux; the compiled-module cache is not used).
+    /// (x86-64 Linux). A module whose compile finished during the run is
+    /// saved to the compiled-module cache, and the next run starts native.
     Tiered,
 }
 
@@ -359,11 +360,14 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         config.max_memory_bytes(bytes);
     }
     let engine = kiln::Engine::new(&config)?;
-    let cache = args.engine == EngineArg::Jit && !args.no_cache;
-    let module = cache::module(&engine, &bytes, cache).map_err(|mut e| {
+    let cache = matches!(args.engine, EngineArg::Jit | EngineArg::Tiered) && !args.no_cache;
+    let tiered = args.engine == EngineArg::Tiered;
+    let module = cache::module(&engine, &bytes, cache, tiered).map_err(|mut e| {
         e.set_path(path);
         anyhow::Error::new(e).context(shown.clone())
     })?;
+    // Dropped when the run ends, whichever way.
+    let _save = cache::TieredSave::new(&engine, &bytes, &module, cache, tiered);
     let is_wasi = module.imports().any(|(m, _, _)| m == kiln_wasi::MODULE);
     let mut linker = kiln::Linker::new(&engine);
     let ctx = if is_wasi {

@@ -373,3 +373,44 @@ fn writing_the_cache_removes_stale_temporary_files_only() {
     );
     assert!(other.exists(), "what is not the cache's is left alone");
 }
+
+/// Under `--engine tiered`, a run long enough for the background compile to
+/// finish saves the native code; the next run loads it (and saves nothing
+/// new), with the same results. A cache entry of the JIT's is not the tiered
+/// strategy's: each keeps its own.
+#[test]
+fn a_tiered_run_saves_its_native_code_for_the_next() {
+    let f = Fixture::new();
+    let wat = f.wat.to_str().unwrap();
+    // About a second on the interpreter: the compile of a two-function module
+    // finishes long before.
+    let run = || f.run(&["--engine", "tiered", "--invoke", "sum", wat, "50000000"]);
+    ok(run(), "1250000025000000\n");
+    let saved = entries(&f.cache);
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let modified = fs::metadata(&saved[0]).unwrap().len();
+    ok(run(), "1250000025000000\n");
+    assert_eq!(entries(&f.cache), saved, "loaded, not saved again");
+    assert_eq!(fs::metadata(&saved[0]).unwrap().len(), modified);
+    ok(
+        f.run(&["--engine", "jit", "--invoke", "sum", wat, "5"]),
+        "15\n",
+    );
+    assert_eq!(entries(&f.cache).len(), 2, "the JIT's entry is its own");
+    // A short tiered run of an uncached module ends before its compile (or
+    // not): either way it answers at once, and saves at most one entry.
+    let other = f.tmp.0.join("other.wat");
+    fs::write(&other, WAT.replace("sum", "total")).unwrap();
+    ok(
+        f.run(&[
+            "--engine",
+            "tiered",
+            "--invoke",
+            "total",
+            other.to_str().unwrap(),
+            "3",
+        ]),
+        "6\n",
+    );
+    assert!(entries(&f.cache).len() <= 3);
+}
