@@ -3,13 +3,13 @@
 //! A module of a [`Strategy::Tiered`](crate::Strategy::Tiered) engine holds a
 //! [`TieredCode`]: the interpreter's compiled module at once, and the JIT's
 //! once a background thread has compiled it. One thread per process takes
-//! the compiles in the order modules were created (the JIT's compiler splits
-//! a large module over the cores itself), so compiling never takes more
-//! threads than that, and never the thread that runs the guest. A compile
+//! the compiles in the order modules were created, one at a time (the JIT's
+//! compiler splits a large module over the cores, as it does under
+//! `Strategy::Jit`), and never on the thread that runs the guest. A compile
 //! whose module has been dropped is skipped; one that fails or panics leaves
 //! the module on the interpreter.
 //!
-//! Which tier runs a call is decided when it starts (`func::tiered_invoke`):
+//! Which tier runs a call is decided when it starts ([`tiered_invoke`]):
 //! a call from the host, from the JIT through a libcall, or from the
 //! interpreter to another function (`kiln_interp`'s `Callee::Native`) runs
 //! native code if the callee's module has it. Both tiers keep fuel and the
