@@ -53,6 +53,7 @@ impl ApiArgs {
 enum Engine {
     Interp,
     Jit,
+    Tiered,
 }
 
 #[derive(Subcommand, Debug)]
@@ -201,6 +202,7 @@ async fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             config.strategy = match engine {
                 Engine::Interp => kiln::Strategy::Interpreter,
                 Engine::Jit => kiln::Strategy::Jit,
+                Engine::Tiered => kiln::Strategy::Tiered,
             };
             config.max_module_bytes = max_module_bytes;
             config.limits.max_fuel = max_fuel;

@@ -180,10 +180,17 @@ fn a_start_function_that_traps_is_a_trap_result() -> Result<(), kiln::Error> {
 }
 
 /// Every export of the example module gives the same result, fuel included,
-/// on the interpreter and the JIT (where the JIT runs).
+/// on the interpreter, the JIT and the tiered strategy (where the JIT runs).
 #[test]
 fn both_tiers_agree() -> Result<(), kiln::Error> {
-    let jit = match Executor::new(Strategy::Jit, limits()) {
+    for strategy in [Strategy::Jit, Strategy::Tiered] {
+        tiers_agree(strategy)?;
+    }
+    Ok(())
+}
+
+fn tiers_agree(strategy: Strategy) -> Result<(), kiln::Error> {
+    let jit = match Executor::new(strategy, limits()) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("skipped: the JIT is not available here ({e})");
