@@ -135,6 +135,18 @@ pub(super) fn ensure_stack(stack: &mut Vec<u64>, needed: usize) -> Result<(), Tr
     Ok(())
 }
 
+/// The arguments of a call of type `ty` from `stack[at..]`, and result slots.
+fn call_values(ty: &kiln_parser::FuncType, stack: &[u64], at: usize) -> (Vec<Val>, Vec<Val>) {
+    let params = ty
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, t)| get_val(stack, at + i, *t))
+        .collect();
+    let results = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    (params, results)
+}
+
 /// Calls host function `host` with arguments in `stack[at..]`, results written from `at`.
 pub(super) fn call_host(
     store: &mut Store,
@@ -146,13 +158,7 @@ pub(super) fn call_host(
     at: usize,
 ) -> Result<(), Trap> {
     let ty = store.sig(sig).clone();
-    let params: Vec<Val> = ty
-        .params
-        .iter()
-        .enumerate()
-        .map(|(i, t)| get_val(stack, at + i, *t))
-        .collect();
-    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    let (params, mut results) = call_values(&ty, stack, at);
     host(
         HostCaller {
             store,
@@ -218,13 +224,7 @@ pub(super) fn call_native(
         ));
     };
     let ty = store.func_type(addr).clone();
-    let params: Vec<Val> = ty
-        .params
-        .iter()
-        .enumerate()
-        .map(|(i, t)| get_val(stack, at + i, *t))
-        .collect();
-    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    let (params, mut results) = call_values(&ty, stack, at);
     invoke(store, data, addr, &params, &mut results)?;
     for (i, r) in results.iter().enumerate() {
         put_val(stack, at + i, r);

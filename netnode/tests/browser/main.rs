@@ -74,6 +74,21 @@ fn kiln_node(args: &[&str]) -> anyhow::Result<String> {
     Ok(stdout)
 }
 
+/// Publishes the module file at `path` on the node; its id.
+fn publish(api: SocketAddr, path: &Path) -> anyhow::Result<String> {
+    let published = kiln_node(&[
+        "publish",
+        "--api",
+        &api.to_string(),
+        &path.display().to_string(),
+    ])?;
+    published
+        .split_whitespace()
+        .next()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("publish printed nothing"))
+}
+
 fn status(api: SocketAddr) -> anyhow::Result<Value> {
     Ok(serde_json::from_str(&kiln_node(&[
         "status",
@@ -258,17 +273,7 @@ fn a_browser_tab_answers_replicated_jobs_as_native_nodes_do() -> anyhow::Result<
     std::fs::write(&module_path, EXAMPLE_WAT)?;
     let input_path = wat_dir.join("input");
     std::fs::write(&input_path, b"a browser tab is a peer")?;
-    let published = kiln_node(&[
-        "publish",
-        "--api",
-        &api.to_string(),
-        &module_path.display().to_string(),
-    ])?;
-    let module = published
-        .split_whitespace()
-        .next()
-        .ok_or_else(|| anyhow!("publish printed nothing"))?
-        .to_string();
+    let module = publish(api, &module_path)?;
     let calls = [
         Call {
             export: "fib",
@@ -354,17 +359,7 @@ fn a_browser_tab_answers_replicated_jobs_as_native_nodes_do() -> anyhow::Result<
     // Each trap the engine names, named as Kiln names it.
     let traps_path = wat_dir.join("traps.wat");
     std::fs::write(&traps_path, TRAPS_WAT)?;
-    let published = kiln_node(&[
-        "publish",
-        "--api",
-        &api.to_string(),
-        &traps_path.display().to_string(),
-    ])?;
-    let traps = published
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let traps = publish(api, &traps_path)?;
     for (export, message) in [
         ("div", "integer divide by zero"),
         ("rem", "integer divide by zero"),
