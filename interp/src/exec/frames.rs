@@ -223,8 +223,7 @@ pub(super) fn call_native(
             "a native callee without the tiered strategy",
         ));
     };
-    let ty = store.func_type(addr).clone();
-    let (params, mut results) = call_values(&ty, stack, at);
+    let (params, mut results) = call_values(store.func_type(addr), stack, at);
     invoke(store, data, addr, &params, &mut results)?;
     for (i, r) in results.iter().enumerate() {
         put_val(stack, at + i, r);
