@@ -33,7 +33,7 @@ pub use exec::{ExecError, Executor, InstanceId, ModuleId, Value};
 pub use expected_failures::{EXPECTED_FAILURES, ExpectedFailure};
 pub use rejection::Rejection;
 pub use report::{Counts, Failure, FileReport, Location, Outcome, message_matches, trap_matches};
-pub use run::{run_file, run_wast};
+pub use run::{panic_message, run_file, run_wast};
 pub use suite::{SUITES, Source, Suite, WastFile};
 pub use tier::Tier;
 pub use tier_engine::TierEngine;

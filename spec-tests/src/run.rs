@@ -426,7 +426,7 @@ fn is_component(module: &QuoteWat<'_>) -> bool {
 }
 
 /// The text of a panic payload (`panic!` with a literal or a format string).
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

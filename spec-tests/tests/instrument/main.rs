@@ -61,7 +61,7 @@ use kiln::instrument::{
 };
 use kiln::{Features, Strategy, TrapCode};
 use kiln_parser::ImportKind;
-use kiln_spec_tests::{SUITES, Suite, WastFile};
+use kiln_spec_tests::{SUITES, Suite, WastFile, panic_message};
 use wast::core::WastArgCore;
 use wast::token::Id;
 use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
@@ -364,16 +364,6 @@ fn args(args: &[WastArg<'_>]) -> Result<Vec<Arg>, &'static str> {
         })
     };
     args.iter().map(arg).collect()
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic without a message".to_string()
-    }
 }
 
 /// The worlds of one file, in [`WORLDS`] order (`None` for the JIT where

@@ -114,8 +114,7 @@ impl Script<'_> {
             canonicalize_nans: true,
             max_call_depth: Some(MAX_CALL_DEPTH),
             defer_start: false,
-            max_memory_bytes: None,
-            max_table_elements: None,
+            ..InstrumentConfig::default()
         };
         let refused = match catch_unwind(|| instrument(&original, &config)) {
             Ok(Ok(rewritten)) => return Ok((original, rewritten)),
