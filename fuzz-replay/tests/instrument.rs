@@ -415,8 +415,7 @@ fn compare_module(wasm: &[u8], tally: &mut Tally) -> Result<(), String> {
         canonicalize_nans: true,
         max_call_depth: Some(MAX_CALL_DEPTH),
         defer_start: false,
-        max_memory_bytes: None,
-        max_table_elements: None,
+        ..InstrumentConfig::default()
     };
     let rewritten = match instrument(wasm, &config) {
         Ok(bytes) => bytes,
