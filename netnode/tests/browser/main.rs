@@ -13,11 +13,10 @@ mod common;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail, ensure};
-use kiln_netnode::cluster::EXAMPLE_WAT;
+use kiln_netnode::cluster::{EXAMPLE_WAT, fresh_dir};
 use kiln_netnode::exec::Outcome;
 use kiln_netnode::replicate::{ExecReport, ReplicaReport};
 use serde_json::Value;
@@ -47,17 +46,6 @@ const TRAPS_WAT: &str = r#"(module
 
 /// How long a tab may take to load, start libp2p and connect.
 const JOIN_DEADLINE: Duration = Duration::from_secs(60);
-
-fn scratch(label: &str) -> PathBuf {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kiln-browser-{label}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 fn kiln_node(args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_kiln-node"))
@@ -225,7 +213,10 @@ impl Drop for Setup {
 }
 
 fn start_nodes() -> anyhow::Result<Setup> {
-    let dirs = vec![scratch("web-node"), scratch("native-node")];
+    let dirs = vec![
+        fresh_dir("browser-web-node"),
+        fresh_dir("browser-native-node"),
+    ];
     let web_node = common::start_with(&dirs[0], &[], |c| {
         c.args(["--web", "127.0.0.1:0"]);
     })?;
@@ -254,7 +245,7 @@ fn a_browser_tab_answers_replicated_jobs_as_native_nodes_do() -> anyhow::Result<
     let setup = start_nodes()?;
     let api = setup.web_node.api;
     let url = format!("http://{}/", setup.web);
-    let mut browser = Browser::launch(&chromium, scratch("profile"))?;
+    let mut browser = Browser::launch(&chromium, fresh_dir("browser-profile"))?;
 
     // A tab joins as a peer of its own.
     let (honest, honest_id) = join(&mut browser, &url)?;
@@ -267,7 +258,7 @@ fn a_browser_tab_answers_replicated_jobs_as_native_nodes_do() -> anyhow::Result<
 
     // Every kind of ending the example module has, on the node, the native
     // peer and the tab.
-    let wat_dir = scratch("files");
+    let wat_dir = fresh_dir("browser-files");
     std::fs::create_dir_all(&wat_dir)?;
     let module_path = wat_dir.join("example.wat");
     std::fs::write(&module_path, EXAMPLE_WAT)?;
