@@ -25,13 +25,8 @@ use tokio::sync::watch;
 use crate::http::{self, Request, Response, ServerConfig};
 use crate::shared::Shared;
 
-/// The page's files: path, content type, bytes.
+/// The page's files: path, content type, bytes (`/` is `/index.html`).
 const FILES: &[(&str, &str, &[u8])] = &[
-    (
-        "/",
-        "text/html; charset=utf-8",
-        include_bytes!("../web/index.html"),
-    ),
     (
         "/index.html",
         "text/html; charset=utf-8",
@@ -71,7 +66,10 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::
 }
 
 async fn handle(shared: &Shared, request: &Request) -> Response {
-    let path = request.path.split('?').next().unwrap_or("");
+    let path = match request.path.split('?').next().unwrap_or("") {
+        "/" => "/index.html",
+        path => path,
+    };
     if request.method != "GET" {
         return Response::error(405, "the page's server answers GET only");
     }
