@@ -24,7 +24,7 @@
 use kiln::instrument::{InstrumentConfig, instrument};
 use kiln::{Val, ValType};
 
-use crate::exec::{Executor, Job, JobResult, Outcome, format_val, parse_arg};
+use crate::exec::{Executor, Job, JobResult, Outcome, format_val, typed_args};
 use crate::store::ModuleId;
 use crate::wire::BrowserJob;
 
@@ -52,23 +52,10 @@ pub fn browser_job(executor: &Executor, job: &Job, bytes: &[u8]) -> Result<Brows
             job.export
         ));
     }
-    if ty.params.len() != job.args.len() {
-        return Err(format!(
-            "{} takes {} arguments, {} given",
-            job.export,
-            ty.params.len(),
-            job.args.len()
-        ));
-    }
-    let args = job
-        .args
+    // Every parameter is a number (checked above), which has an exact form.
+    let args = typed_args(job, &ty)?
         .iter()
-        .zip(ty.params.iter())
-        .map(|(arg, ty)| {
-            parse_arg(arg, *ty)
-                .and_then(|v| exact(&v))
-                .ok_or_else(|| format!("argument {arg:?} is not a valid {ty}"))
-        })
+        .map(|v| exact(v).ok_or_else(|| format!("{v:?} has no exact form")))
         .collect::<Result<Vec<_>, _>>()?;
     let config = InstrumentConfig {
         fuel: true,

@@ -305,27 +305,40 @@ fn call(
         return Outcome::Error(format!("no exported function {:?}", job.export));
     };
     let ty = func.ty(&*store);
-    if ty.params.len() != job.args.len() {
-        return Outcome::Error(format!(
-            "{} takes {} arguments, {} given",
-            job.export,
-            ty.params.len(),
-            job.args.len()
-        ));
-    }
-    let mut params = Vec::with_capacity(job.args.len());
-    for (arg, ty) in job.args.iter().zip(ty.params.iter()) {
-        match parse_arg(arg, *ty) {
-            Some(v) => params.push(v),
-            None => return Outcome::Error(format!("argument {arg:?} is not a valid {ty}")),
-        }
-    }
+    let params = match typed_args(job, &ty) {
+        Ok(params) => params,
+        Err(e) => return Outcome::Error(e),
+    };
     let mut results: Vec<Val> = ty.results.iter().map(|t| zero(*t)).collect();
     match func.call(&mut *store, &params, &mut results) {
         Ok(()) => Outcome::Values(results.iter().map(format_val).collect()),
         Err(kiln::Error::Trap(t)) => Outcome::Trap(t.to_string()),
         Err(e) => Outcome::Error(e.to_string()),
     }
+}
+
+/// `job`'s arguments typed by the export's signature `ty`.
+///
+/// # Errors
+///
+/// What an [`Outcome::Error`] says of a wrong count or an argument that is
+/// not of its type.
+pub fn typed_args(job: &Job, ty: &kiln::FuncType) -> Result<Vec<Val>, String> {
+    if ty.params.len() != job.args.len() {
+        return Err(format!(
+            "{} takes {} arguments, {} given",
+            job.export,
+            ty.params.len(),
+            job.args.len()
+        ));
+    }
+    job.args
+        .iter()
+        .zip(ty.params.iter())
+        .map(|(arg, ty)| {
+            parse_arg(arg, *ty).ok_or_else(|| format!("argument {arg:?} is not a valid {ty}"))
+        })
+        .collect()
 }
 
 fn host_import_matches(name: &str, ty: &kiln::ExternType) -> bool {
