@@ -29,7 +29,7 @@ use std::ptr::NonNull;
 
 use kiln_runtime::{RawRef, Store, Trap, TrapCode};
 
-use super::frames::{self, Modules, ensure_stack, half};
+use super::frames::{Modules, ensure_stack, half};
 use super::threaded::{self, Threaded};
 use super::{Frame, bulk};
 use crate::bytecode::{Op, Reg};
@@ -237,15 +237,15 @@ impl Executor<'_> {
         // Under the tiered strategy, once the module has native code, its
         // calls leave the fast path for the slow one, which calls native
         // code (`frames::resolve`).
-        ctx.own_funcs = if frames::native_ready(store, ctx.frame.instance) {
-            &[]
-        } else {
-            module.own_funcs()
-        };
-        ctx.native = match inst.code.downcast_ref::<kiln_runtime::invoke::TieredCode>() {
+        let native = match inst.code.downcast_ref::<kiln_runtime::invoke::TieredCode>() {
             Some(tiered) if store.wasm_invoke.is_some() => &tiered.native,
             _ => &threaded::NEVER_NATIVE,
         };
+        ctx.own_funcs = match native.get() {
+            Some(_) => &[],
+            None => module.own_funcs(),
+        };
+        ctx.native = native;
         ctx.num_imported_funcs = module.num_imported_funcs();
         // Room for the fast path's calls, which never grow `frames` themselves.
         if ctx.frames.len() == ctx.frames.capacity() {
