@@ -356,7 +356,7 @@ impl Rewriter<'_> {
         let ty = module
             .funcs
             .get(index)
-            .and_then(|t| module.types.get(t.0 as usize))
+            .and_then(|t| module.get_func_type(*t))
             .ok_or_else(|| InstrumentError::Invalid("a body without a function".into()))?;
         let mut locals = Vec::new();
         let mut count = ty.params.len() as u32;

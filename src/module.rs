@@ -53,6 +53,9 @@ impl Module {
         let features = engine.config().features;
         let ir = kiln_parser::parse(&binary, features)?;
         let info = kiln_validator::validate(&ir, features)?;
+        if features.gc {
+            refuse_gc(&binary, features)?;
+        }
         let ir = Arc::new(ir);
         let options = engine.config().compile_options();
         let info = Arc::new(info);
@@ -127,11 +130,11 @@ impl Module {
         let ir = &self.inner.ir;
         ir.imports.iter().map(move |i| {
             let ty = match i.kind {
-                ImportKind::Func(t) => ExternType::Func(ir.types[t.index()].clone()),
+                ImportKind::Func(t) => ExternType::Func(ir.types[t.index()].func().clone()),
                 ImportKind::Table(t) => ExternType::Table(t),
                 ImportKind::Memory(m) => ExternType::Memory(m),
                 ImportKind::Global(g) => ExternType::Global(g),
-                ImportKind::Tag(t) => ExternType::Tag(ir.types[t.index()].clone()),
+                ImportKind::Tag(t) => ExternType::Tag(ir.types[t.index()].func().clone()),
             };
             (i.module.as_str(), i.name.as_str(), ty)
         })
@@ -144,7 +147,7 @@ impl Module {
             let idx = kiln_parser::FuncIdx(e.index);
             let ty = match e.kind {
                 ExternKind::Func => {
-                    ExternType::Func(ir.types[ir.func_type_idx(idx)?.index()].clone())
+                    ExternType::Func(ir.types[ir.func_type_idx(idx)?.index()].func().clone())
                 }
                 ExternKind::Table => {
                     ExternType::Table(ir.table_type(kiln_parser::TableIdx(e.index))?)
@@ -157,12 +160,34 @@ impl Module {
                 }
                 ExternKind::Tag => {
                     let t = ir.tag_type(kiln_parser::TagIdx(e.index))?;
-                    ExternType::Tag(ir.types.get(t.index())?.clone())
+                    ExternType::Tag(ir.get_func_type(t)?.clone())
                 }
             };
             Some((e.name.as_str(), ty))
         })
     }
+}
+
+/// [`Error::Unsupported`] if a valid module needs GC (its types, heap types
+/// or instructions), which neither tier runs yet: the module is checked
+/// again with GC off. Only asked when the engine's features include GC.
+fn refuse_gc(binary: &[u8], features: kiln_parser::Features) -> Result<(), Error> {
+    let without = kiln_parser::Features {
+        gc: false,
+        ..features
+    };
+    let needs_gc = kiln_parser::parse(binary, without)
+        .map_err(|_| ())
+        .and_then(|ir| kiln_validator::validate(&ir, without).map_err(|_| ()))
+        .is_err();
+    if needs_gc {
+        return Err(Error::Unsupported(
+            "GC (struct and array types, `any`, `eq`, `i31`, `none` and the GC \
+             instructions) is validated but not run by Kiln's tiers yet"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A tier's refusal as the API reports it: what the tier does not run yet is

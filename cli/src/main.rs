@@ -230,7 +230,9 @@ struct ValidateArgs {
     file: PathBuf,
 
     /// Accept exactly WebAssembly 2.0: reject tail-call, extended-const,
-    /// multi-memory, memory64 and relaxed SIMD as well.
+    /// multi-memory, memory64, relaxed SIMD, typed function references,
+    /// exception handling and GC as well. Without it, GC's types and
+    /// instructions are checked too, though `kiln run` does not run them yet.
     #[arg(long)]
     wasm2: bool,
 }
@@ -260,7 +262,7 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
     let features = if args.wasm2 {
         Features::WASM2
     } else {
-        Features::ALL
+        Features::ALL_WITH_GC
     };
     if let Err(mut e) = kiln::validate(&bytes, features) {
         e.set_path(path);

@@ -112,13 +112,19 @@ impl CompiledModule {
     ///
     /// # Errors
     ///
-    /// None today: the interpreter runs every instruction the validator
-    /// accepts. The `Result` is the interface both tiers share.
+    /// [`CompileError::Unsupported`] for a module that uses GC (its types or
+    /// instructions), which the interpreter does not run yet.
     pub fn new(
         module: Arc<Module>,
         info: Arc<ModuleInfo>,
         options: CompileOptions,
     ) -> Result<CompiledModule, CompileError> {
+        if info.uses_gc {
+            return Err(CompileError::unsupported(
+                kiln_runtime::TierName::Interpreter,
+                "GC (struct and array types, GC instructions)".into(),
+            ));
+        }
         let funcs = (0..module.code.len()).map(|_| OnceLock::new()).collect();
         Ok(CompiledModule {
             module,

@@ -16,7 +16,7 @@ use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
-use kiln_parser::{FuncType, Module};
+use kiln_parser::{CompositeType, FuncType, Module};
 use kiln_validator::ModuleInfo;
 
 use crate::compiled_module::{CompiledModule, FuncCode};
@@ -52,6 +52,12 @@ impl CompiledModule {
         options: CompileOptions,
     ) -> Result<CompiledModule, CompileError> {
         check_module(&module)?;
+        if info.uses_gc {
+            return Err(CompileError::unsupported(
+                TierName::Jit,
+                "GC (struct and array types, GC instructions)".into(),
+            ));
+        }
         let isa = host_isa(options)?;
         if crate::cpu::uses_v128(&module, &info) {
             crate::cpu::check_simd_isa(&*isa)?;
@@ -68,7 +74,7 @@ impl CompiledModule {
         let mut trampolines: HashMap<&FuncType, usize> = HashMap::new();
         let mut trampoline_of = Vec::with_capacity(module.funcs.len());
         for t in &module.funcs {
-            let ty = &module.types[t.index()];
+            let ty = module.types[t.index()].func();
             let piece = match trampolines.get(ty) {
                 Some(&p) => p,
                 None => {
@@ -239,7 +245,7 @@ fn compile_range(
     let mut ctx = Context::new();
     let mut translator = FuncTranslator::default();
     for def in defs {
-        let ty = &env.module.types[env.module.funcs[def as usize].index()];
+        let ty = env.module.types[env.module.funcs[def as usize].index()].func();
         ctx.func = ir::Function::with_name_signature(
             UserFuncName::user(FUNC_NAMESPACE, def),
             wasm_signature(ty, env.call_conv, env.frontend.pointer_type())?,
@@ -258,7 +264,7 @@ fn check_module(module: &Module) -> Result<(), CompileError> {
             "this platform (the JIT runs on x86-64 Linux)".into(),
         ));
     }
-    for ty in &module.types {
+    for ty in module.types.iter().filter_map(CompositeType::as_func) {
         wasm_signature(ty, CallConv::Tail, ir::types::I64)?;
     }
     for g in &module.globals {

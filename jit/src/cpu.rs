@@ -89,6 +89,7 @@ pub(crate) fn uses_v128(module: &Module, info: &ModuleInfo) -> bool {
         || module
             .types
             .iter()
+            .filter_map(kiln_parser::CompositeType::as_func)
             .any(|t| t.params.iter().any(v) || t.results.iter().any(v))
         || module.globals.iter().any(|g| v(&g.ty.content))
         || module

@@ -184,7 +184,7 @@ fn call_wasm(
         EntryOutcome::Threw(exn) => return Err(Pending::Exception(exn)),
     }
     let module = code.module();
-    let ty = &module.types[module.funcs[def as usize].index()];
+    let ty = module.types[module.funcs[def as usize].index()].func();
     for ((r, t), bits) in results.iter_mut().zip(ty.results.iter()).zip(values.iter()) {
         *r = Val::from_bits(*t, *bits);
     }

@@ -9,7 +9,9 @@
 //! group); the runtime uses store-wide signature ids. Both build the same
 //! [`RecGroupKey`] and intern it in a map.
 
-use crate::types::{FuncType, HeapType, RefType, SubType, TypeIdx, ValType};
+use crate::types::{
+    CompositeType, FieldType, FuncType, HeapType, RefType, StorageType, SubType, TypeIdx, ValType,
+};
 
 /// The tag of an index that points inside its own recursion group.
 const INSIDE: u32 = 1 << 31;
@@ -17,24 +19,52 @@ const INSIDE: u32 = 1 << 31;
 /// A recursion group in canonical form: two groups with equal keys define
 /// the same types, position by position.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RecGroupKey(Box<[(FuncType, Option<TypeIdx>, bool)]>);
+pub struct RecGroupKey(Box<[(CompositeType, Option<TypeIdx>, bool)]>);
+
+/// `t` with a concrete heap type's index replaced by `f(index)`.
+fn map_val(t: ValType, f: &mut impl FnMut(TypeIdx) -> TypeIdx) -> ValType {
+    match t {
+        ValType::Ref(RefType {
+            nullable,
+            heap: HeapType::Concrete(i),
+        }) => ValType::Ref(RefType {
+            nullable,
+            heap: HeapType::Concrete(f(i)),
+        }),
+        other => other,
+    }
+}
 
 impl FuncType {
     /// This type with every concrete heap type's index replaced by `f(index)`.
     pub fn map_types(&self, mut f: impl FnMut(TypeIdx) -> TypeIdx) -> FuncType {
-        let mut map = |t: &ValType| match *t {
-            ValType::Ref(RefType {
-                nullable,
-                heap: HeapType::Concrete(i),
-            }) => ValType::Ref(RefType {
-                nullable,
-                heap: HeapType::Concrete(f(i)),
-            }),
-            other => other,
-        };
         FuncType {
-            params: self.params.iter().map(&mut map).collect(),
-            results: self.results.iter().map(&mut map).collect(),
+            params: self.params.iter().map(|&t| map_val(t, &mut f)).collect(),
+            results: self.results.iter().map(|&t| map_val(t, &mut f)).collect(),
+        }
+    }
+}
+
+impl FieldType {
+    /// This field with a concrete heap type's index replaced by `f(index)`.
+    pub fn map_types(self, f: &mut impl FnMut(TypeIdx) -> TypeIdx) -> FieldType {
+        let storage = match self.storage {
+            StorageType::Val(t) => StorageType::Val(map_val(t, f)),
+            packed => packed,
+        };
+        FieldType { storage, ..self }
+    }
+}
+
+impl CompositeType {
+    /// This type with every concrete heap type's index replaced by `f(index)`.
+    pub fn map_types(&self, mut f: impl FnMut(TypeIdx) -> TypeIdx) -> CompositeType {
+        match self {
+            CompositeType::Func(ty) => CompositeType::Func(ty.map_types(f)),
+            CompositeType::Struct(fields) => {
+                CompositeType::Struct(fields.iter().map(|x| x.map_types(&mut f)).collect())
+            }
+            CompositeType::Array(elem) => CompositeType::Array(elem.map_types(&mut f)),
         }
     }
 }
@@ -44,7 +74,7 @@ impl FuncType {
 /// the function types of host functions).
 pub fn final_type_key(ty: &FuncType) -> RecGroupKey {
     RecGroupKey(Box::new([(
-        ty.map_types(|t| TypeIdx(t.0 & !INSIDE)),
+        CompositeType::Func(ty.map_types(|t| TypeIdx(t.0 & !INSIDE))),
         None,
         true,
     )]))
@@ -56,7 +86,7 @@ pub fn final_type_key(ty: &FuncType) -> RecGroupKey {
 /// the group must have been rejected before (they are mapped through
 /// `outside` too).
 pub fn rec_group_key(
-    types: &[FuncType],
+    types: &[CompositeType],
     subtypes: &[SubType],
     start: TypeIdx,
     mut outside: impl FnMut(TypeIdx) -> u32,

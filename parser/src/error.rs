@@ -3,7 +3,15 @@
 use std::fmt;
 
 /// The proposals Kiln implements but [`Features`](crate::Features) can switch off.
-const SWITCHABLE_PROPOSALS: [&str; 4] = ["tail-call", "extended-const", "multi-memory", "memory64"];
+const SWITCHABLE_PROPOSALS: [&str; 7] = [
+    "tail-call",
+    "extended-const",
+    "multi-memory",
+    "memory64",
+    "relaxed-simd",
+    "function-references",
+    "exception-handling",
+];
 
 /// Why a module could not be parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +60,8 @@ impl ParseError {
     pub fn unsupported(proposal: &'static str, what: &str, offset: u64) -> ParseError {
         let why = if SWITCHABLE_PROPOSALS.contains(&proposal) {
             "which is switched off"
+        } else if proposal == "gc" {
+            "which Kiln validates (`kiln validate`, `Features::ALL_WITH_GC`) but does not run yet"
         } else {
             "which Kiln does not support"
         };

@@ -26,6 +26,11 @@ pub struct Features {
     pub function_references: bool,
     /// Exception handling: tags, `throw`, `throw_ref`, `try_table`, `exnref`.
     pub exceptions: bool,
+    /// Garbage collection: struct and array types, `any`, `eq`, `i31`,
+    /// `none` and the bottom types `nofunc` and `noextern`, and the GC
+    /// instructions. Parsed and validated; the tiers do not run it yet, so
+    /// it is off in [`Features::ALL`]. Needs `function_references`.
+    pub gc: bool,
 }
 
 impl Features {
@@ -38,6 +43,7 @@ impl Features {
         relaxed_simd: false,
         function_references: false,
         exceptions: false,
+        gc: false,
     };
 
     /// Everything Kiln implements: 2.0 plus tail-call, extended-const,
@@ -51,6 +57,14 @@ impl Features {
         relaxed_simd: true,
         function_references: true,
         exceptions: true,
+        gc: false,
+    };
+
+    /// [`Features::ALL`] and GC, which Kiln parses and validates but does
+    /// not run yet.
+    pub const ALL_WITH_GC: Features = Features {
+        gc: true,
+        ..Features::ALL
     };
 
     /// The equivalent feature set for `wasmparser`, which decodes the binary.
@@ -64,6 +78,7 @@ impl Features {
         f.set(W::RELAXED_SIMD, self.relaxed_simd);
         f.set(W::FUNCTION_REFERENCES, self.function_references);
         f.set(W::EXCEPTIONS, self.exceptions);
+        f.set(W::GC, self.gc);
         f
     }
 }
@@ -78,7 +93,10 @@ impl Features {
     /// unsupported.
     pub(crate) fn reader_features(self) -> wasmparser::WasmFeatures {
         let mut f = self.to_wasmparser();
-        f.set(wasmparser::WasmFeatures::GC, self.function_references);
+        f.set(
+            wasmparser::WasmFeatures::GC,
+            self.gc || self.function_references,
+        );
         f
     }
 }

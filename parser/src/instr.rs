@@ -9,7 +9,7 @@
 
 use crate::num_ops::NumOp;
 use crate::types::{
-    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, HeapType, LabelIdx, LocalIdx, MemIdx,
+    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, HeapType, LabelIdx, LocalIdx, MemIdx, RefType,
     TableIdx, TagIdx, TypeIdx, ValType,
 };
 
@@ -236,6 +236,132 @@ impl LaneShape {
     }
 }
 
+/// How `struct.get` and `array.get` read a field: as stored, or a packed
+/// field extended to `i32` with its sign or with zeros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldRead {
+    /// `struct.get`, `array.get`: a field that is not packed.
+    Plain,
+    /// `struct.get_s`, `array.get_s`: a packed field, sign-extended.
+    Signed,
+    /// `struct.get_u`, `array.get_u`: a packed field, zero-extended.
+    Unsigned,
+}
+
+/// The immediates of `br_on_cast` and `br_on_cast_fail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BrOnCast {
+    /// Where the branch goes.
+    pub label: LabelIdx,
+    /// The type of the operand.
+    pub from: RefType,
+    /// The type it is tested against.
+    pub to: RefType,
+    /// `br_on_cast_fail`: branch when the test fails rather than when it
+    /// succeeds.
+    pub on_fail: bool,
+}
+
+/// An instruction of the GC proposal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GcInstr {
+    /// `ref.eq`.
+    RefEq,
+    /// `struct.new $t`: a struct of the operands, one per field.
+    StructNew(TypeIdx),
+    /// `struct.new_default $t`: a struct of default values.
+    StructNewDefault(TypeIdx),
+    /// `struct.get(_s|_u) $t field`.
+    StructGet {
+        /// The struct type.
+        ty: TypeIdx,
+        /// The field's index.
+        field: u32,
+        /// How a packed field is extended.
+        read: FieldRead,
+    },
+    /// `struct.set $t field`.
+    StructSet {
+        /// The struct type.
+        ty: TypeIdx,
+        /// The field's index.
+        field: u32,
+    },
+    /// `array.new $t`: an array of one value repeated.
+    ArrayNew(TypeIdx),
+    /// `array.new_default $t`.
+    ArrayNewDefault(TypeIdx),
+    /// `array.new_fixed $t n`: an array of the `n` operands.
+    ArrayNewFixed {
+        /// The array type.
+        ty: TypeIdx,
+        /// How many operands.
+        len: u32,
+    },
+    /// `array.new_data $t $d`.
+    ArrayNewData {
+        /// The array type.
+        ty: TypeIdx,
+        /// The data segment read.
+        data: DataIdx,
+    },
+    /// `array.new_elem $t $e`.
+    ArrayNewElem {
+        /// The array type.
+        ty: TypeIdx,
+        /// The element segment read.
+        elem: ElemIdx,
+    },
+    /// `array.get(_s|_u) $t`.
+    ArrayGet {
+        /// The array type.
+        ty: TypeIdx,
+        /// How a packed element is extended.
+        read: FieldRead,
+    },
+    /// `array.set $t`.
+    ArraySet(TypeIdx),
+    /// `array.len`.
+    ArrayLen,
+    /// `array.fill $t`.
+    ArrayFill(TypeIdx),
+    /// `array.copy $dst $src`.
+    ArrayCopy {
+        /// The destination's array type.
+        dst: TypeIdx,
+        /// The source's array type.
+        src: TypeIdx,
+    },
+    /// `array.init_data $t $d`.
+    ArrayInitData {
+        /// The array type.
+        ty: TypeIdx,
+        /// The data segment read.
+        data: DataIdx,
+    },
+    /// `array.init_elem $t $e`.
+    ArrayInitElem {
+        /// The array type.
+        ty: TypeIdx,
+        /// The element segment read.
+        elem: ElemIdx,
+    },
+    /// `ref.test rt`.
+    RefTest(RefType),
+    /// `ref.cast rt`: traps when the test fails.
+    RefCast(RefType),
+    /// `br_on_cast` and `br_on_cast_fail`.
+    BrOnCast(Box<BrOnCast>),
+    /// `any.convert_extern`.
+    AnyConvertExtern,
+    /// `extern.convert_any`.
+    ExternConvertAny,
+    /// `ref.i31`.
+    RefI31,
+    /// `i31.get_s` (`true`) or `i31.get_u` (`false`).
+    I31Get(bool),
+}
+
 /// One WebAssembly instruction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Instr {
@@ -391,6 +517,8 @@ pub enum Instr {
     ExtractLane(LaneShape, u8),
     /// `*.replace_lane`.
     ReplaceLane(LaneShape, u8),
+    /// An instruction of the GC proposal.
+    Gc(GcInstr),
 }
 
 #[cfg(test)]

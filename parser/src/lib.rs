@@ -33,7 +33,10 @@ pub use body::BodyDecoder;
 pub use canon::{RecGroupKey, final_type_key, rec_group_key};
 pub use error::{ParseError, ParseErrorKind};
 pub use features::Features;
-pub use instr::{BrTable, Catch, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp, TryTable};
+pub use instr::{
+    BrOnCast, BrTable, Catch, FieldRead, GcInstr, Instr, LaneShape, LaneWidth, LoadOp, MemArg,
+    StoreOp, TryTable,
+};
 pub use module::{
     ConstExpr, CustomSection, DataMode, DataSegment, ElemItems, ElemMode, ElemSegment, Export,
     ExternKind, FuncBody, Global, Import, ImportKind, Module, Names, SectionOffsets,
@@ -42,9 +45,9 @@ pub use num_ops::NumOp;
 pub use operators::{BodyFacts, InstrSink};
 pub use reader::parse;
 pub use types::{
-    BlockType, DataIdx, ElemIdx, FuncIdx, FuncType, GlobalIdx, GlobalType, HeapType, IndexType,
-    LabelIdx, Limits, LocalIdx, MemIdx, MemoryType, RefType, SubType, TableIdx, TableType, TagIdx,
-    TypeIdx, ValType,
+    BlockType, CompositeType, DataIdx, ElemIdx, FieldType, FuncIdx, FuncType, GlobalIdx,
+    GlobalType, HeapType, IndexType, LabelIdx, Limits, LocalIdx, MemIdx, MemoryType, RefType,
+    StorageType, SubType, TableIdx, TableType, TagIdx, TypeIdx, ValType,
 };
 
 /// Converts a `wasmparser` value type, rejecting the reference types of
@@ -66,8 +69,9 @@ pub(crate) fn convert_val_type(
 
 /// Converts a `wasmparser` reference type. 2.0 has only `funcref` and
 /// `externref`; typed function references add non-null and concrete ones;
-/// exception handling adds `exn` and `noexn`; the rest, the bottom types
-/// `nofunc` and `noextern` included, are GC's (as `wasmparser` files them).
+/// exception handling adds `exn` and `noexn`; GC adds the rest, the bottom
+/// types `nofunc` and `noextern` included (as `wasmparser` files them);
+/// continuations are stack switching's.
 pub(crate) fn convert_ref_type(
     r: wasmparser::RefType,
     features: Features,
@@ -94,7 +98,24 @@ pub(crate) fn convert_ref_type(
             }
             A::Exn => HeapType::Exn,
             A::NoExn => HeapType::NoExn,
-            _ => return Err(ParseError::unsupported("gc", "this reference type", offset)),
+            _ if !features.gc => {
+                return Err(ParseError::unsupported("gc", "this reference type", offset));
+            }
+            A::Any => HeapType::Any,
+            A::Eq => HeapType::Eq,
+            A::I31 => HeapType::I31,
+            A::Struct => HeapType::Struct,
+            A::Array => HeapType::Array,
+            A::None => HeapType::None,
+            A::NoFunc => HeapType::NoFunc,
+            A::NoExtern => HeapType::NoExtern,
+            _ => {
+                return Err(ParseError::unsupported(
+                    "stack-switching",
+                    "this reference type",
+                    offset,
+                ));
+            }
         },
         wasmparser::HeapType::Abstract { shared: true, .. } => {
             return Err(ParseError::unsupported(

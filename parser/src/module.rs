@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use crate::features::Features;
 use crate::instr::Instr;
 use crate::types::{
-    FuncIdx, FuncType, GlobalIdx, GlobalType, MemIdx, MemoryType, RefType, SubType, TableIdx,
-    TableType, TagIdx, TypeIdx, ValType,
+    CompositeType, FuncIdx, FuncType, GlobalIdx, GlobalType, MemIdx, MemoryType, RefType, SubType,
+    TableIdx, TableType, TagIdx, TypeIdx, ValType,
 };
 
 /// A parsed (not yet validated) module.
@@ -16,9 +16,8 @@ use crate::types::{
 /// each function defined here; `code` its body, in the same order.
 #[derive(Debug, Clone, Default)]
 pub struct Module {
-    /// The type section: every type is a function type (GC's struct and
-    /// array types are not implemented).
-    pub types: Vec<FuncType>,
+    /// The type section: function types, and GC's struct and array types.
+    pub types: Vec<CompositeType>,
     /// Each type's recursion group and declared supertype, in the order of
     /// `types`.
     pub subtypes: Vec<SubType>,
@@ -165,6 +164,25 @@ impl Module {
         } else {
             self.funcs.get(i - imported).copied()
         }
+    }
+
+    /// Type `t` of the type section, which validation has required to be a
+    /// function type (of a function, a tag, a block, a call).
+    ///
+    /// # Panics
+    ///
+    /// If `t` is past the type section or is a struct or array type: a
+    /// module that passed validation never asks.
+    #[inline]
+    #[track_caller]
+    pub fn func_type(&self, t: TypeIdx) -> &FuncType {
+        self.types[t.index()].func()
+    }
+
+    /// Type `t` of the type section, if it exists and is a function type.
+    #[inline]
+    pub fn get_func_type(&self, t: TypeIdx) -> Option<&FuncType> {
+        self.types.get(t.index()).and_then(CompositeType::as_func)
     }
 
     /// The type of table `t`, imported or defined, if it exists.

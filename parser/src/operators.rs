@@ -17,12 +17,13 @@ use wasmparser::{FrameKind, FrameStack, VisitOperator, VisitSimdOperator};
 use crate::error::ParseError;
 use crate::features::Features;
 use crate::instr::{
-    BrTable, Catch, Instr, LaneShape, LaneWidth, LoadOp, MemArg, StoreOp, TryTable,
+    BrOnCast, BrTable, Catch, FieldRead, GcInstr, Instr, LaneShape, LaneWidth, LoadOp, MemArg,
+    StoreOp, TryTable,
 };
 use crate::num_ops::{NumOp, same_name};
 use crate::types::{
-    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, TableIdx, TagIdx,
-    TypeIdx, ValType,
+    BlockType, DataIdx, ElemIdx, FuncIdx, GlobalIdx, LabelIdx, LocalIdx, MemIdx, RefType, TableIdx,
+    TagIdx, TypeIdx, ValType,
 };
 use crate::{convert_ref_type, convert_val_type};
 
@@ -105,6 +106,10 @@ pub(crate) struct InstrBuilder<S> {
     /// Set once any instruction operates on `v128` values (a SIMD operator, or
     /// a `select` typed `v128`).
     pub(crate) uses_v128: bool,
+    /// Set while a constant expression is read, where GC's data-segment
+    /// operators (not constant, so invalid there) do not make a data count
+    /// section required.
+    reading_const: bool,
     /// The kinds of the enclosing control frames, innermost last, which
     /// `wasmparser`'s decoder asks for (as [`FrameStack`]) to reject an
     /// `else` outside an `if` and operators after the final `end`.
@@ -133,6 +138,7 @@ impl<S: InstrSink> InstrBuilder<S> {
             halted: false,
             uses_data_count: false,
             uses_v128: false,
+            reading_const: false,
             frames,
         }
     }
@@ -175,6 +181,17 @@ impl InstrBuilder<Vec<Instr>> {
         self.sink.clear();
         self.frames.clear();
         self.frames.push(FrameKind::Block);
+        self.reading_const = true;
+        let read = self.read_const_operators(expr);
+        self.reading_const = false;
+        read
+    }
+
+    /// [`InstrBuilder::read_const_expr`] once set up.
+    fn read_const_operators(
+        &mut self,
+        expr: &wasmparser::ConstExpr<'_>,
+    ) -> Result<Box<[Instr]>, ParseError> {
         let mut reader = expr.get_binary_reader();
         loop {
             self.offset = reader.original_position();
@@ -298,6 +315,48 @@ impl<S: InstrSink> InstrBuilder<S> {
         } else {
             self.unsupported(p, op)
         }
+    }
+
+    /// `instr`, an operator of GC, if it is on.
+    fn gc(&self, op: &'static str, instr: GcInstr) -> Result<Instr, ParseError> {
+        if self.features.gc {
+            Ok(Instr::Gc(instr))
+        } else {
+            self.unsupported("gc", op)
+        }
+    }
+
+    /// `instr`, a GC operator that names a data segment, if GC is on.
+    fn gc_data(&mut self, op: &'static str, instr: GcInstr) -> Result<Instr, ParseError> {
+        self.uses_data_count |= !self.reading_const;
+        self.gc(op, instr)
+    }
+
+    /// A reference type of a GC operator's immediate (`ref.test`, ...).
+    fn gc_ref_type(&self, nullable: bool, h: wasmparser::HeapType) -> Result<RefType, ParseError> {
+        let r = wasmparser::RefType::new(nullable, h)
+            .ok_or_else(|| ParseError::unsupported("gc", "this heap type", self.offset))?;
+        convert_ref_type(r, self.features, self.offset)
+    }
+
+    /// `br_on_cast` or `br_on_cast_fail`.
+    fn br_on_cast(
+        &self,
+        op: &'static str,
+        label: u32,
+        from: wasmparser::RefType,
+        to: wasmparser::RefType,
+        on_fail: bool,
+    ) -> Result<Instr, ParseError> {
+        if !self.features.gc {
+            return self.unsupported("gc", op);
+        }
+        Ok(Instr::Gc(GcInstr::BrOnCast(Box::new(BrOnCast {
+            label: LabelIdx(label),
+            from: convert_ref_type(from, self.features, self.offset)?,
+            to: convert_ref_type(to, self.features, self.offset)?,
+            on_fail,
+        }))))
     }
 
     /// `instr`, an operator of exception handling, if it is on.
@@ -555,6 +614,130 @@ macro_rules! convert {
     ($s:ident, $p:ident, $op:ident, visit_ref_func, function_index = $f:ident) => {
         Ok(Instr::RefFunc(FuncIdx($f)))
     };
+
+    // GC.
+    ($s:ident, $p:ident, $op:ident, visit_ref_eq) => { $s.gc("ref.eq", GcInstr::RefEq) };
+    ($s:ident, $p:ident, $op:ident, visit_struct_new, struct_type_index = $t:ident) => {
+        $s.gc("struct.new", GcInstr::StructNew(TypeIdx($t)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_struct_new_default, struct_type_index = $t:ident) => {
+        $s.gc("struct.new_default", GcInstr::StructNewDefault(TypeIdx($t)))
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_struct_get,
+        struct_type_index = $t:ident, field_index = $f:ident
+    ) => {
+        $s.gc("struct.get", GcInstr::StructGet { ty: TypeIdx($t), field: $f, read: FieldRead::Plain })
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_struct_get_s,
+        struct_type_index = $t:ident, field_index = $f:ident
+    ) => {
+        $s.gc("struct.get_s", GcInstr::StructGet { ty: TypeIdx($t), field: $f, read: FieldRead::Signed })
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_struct_get_u,
+        struct_type_index = $t:ident, field_index = $f:ident
+    ) => {
+        $s.gc("struct.get_u", GcInstr::StructGet { ty: TypeIdx($t), field: $f, read: FieldRead::Unsigned })
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_struct_set,
+        struct_type_index = $t:ident, field_index = $f:ident
+    ) => {
+        $s.gc("struct.set", GcInstr::StructSet { ty: TypeIdx($t), field: $f })
+    };
+    ($s:ident, $p:ident, $op:ident, visit_array_new, array_type_index = $t:ident) => {
+        $s.gc("array.new", GcInstr::ArrayNew(TypeIdx($t)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_array_new_default, array_type_index = $t:ident) => {
+        $s.gc("array.new_default", GcInstr::ArrayNewDefault(TypeIdx($t)))
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_array_new_fixed,
+        array_type_index = $t:ident, array_size = $n:ident
+    ) => {
+        $s.gc("array.new_fixed", GcInstr::ArrayNewFixed { ty: TypeIdx($t), len: $n })
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_array_new_data,
+        array_type_index = $t:ident, array_data_index = $d:ident
+    ) => {
+        $s.gc_data("array.new_data", GcInstr::ArrayNewData { ty: TypeIdx($t), data: DataIdx($d) })
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_array_new_elem,
+        array_type_index = $t:ident, array_elem_index = $e:ident
+    ) => {
+        $s.gc("array.new_elem", GcInstr::ArrayNewElem { ty: TypeIdx($t), elem: ElemIdx($e) })
+    };
+    ($s:ident, $p:ident, $op:ident, visit_array_get, array_type_index = $t:ident) => {
+        $s.gc("array.get", GcInstr::ArrayGet { ty: TypeIdx($t), read: FieldRead::Plain })
+    };
+    ($s:ident, $p:ident, $op:ident, visit_array_get_s, array_type_index = $t:ident) => {
+        $s.gc("array.get_s", GcInstr::ArrayGet { ty: TypeIdx($t), read: FieldRead::Signed })
+    };
+    ($s:ident, $p:ident, $op:ident, visit_array_get_u, array_type_index = $t:ident) => {
+        $s.gc("array.get_u", GcInstr::ArrayGet { ty: TypeIdx($t), read: FieldRead::Unsigned })
+    };
+    ($s:ident, $p:ident, $op:ident, visit_array_set, array_type_index = $t:ident) => {
+        $s.gc("array.set", GcInstr::ArraySet(TypeIdx($t)))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_array_len) => { $s.gc("array.len", GcInstr::ArrayLen) };
+    ($s:ident, $p:ident, $op:ident, visit_array_fill, array_type_index = $t:ident) => {
+        $s.gc("array.fill", GcInstr::ArrayFill(TypeIdx($t)))
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_array_copy,
+        array_type_index_dst = $d:ident, array_type_index_src = $src:ident
+    ) => {
+        $s.gc("array.copy", GcInstr::ArrayCopy { dst: TypeIdx($d), src: TypeIdx($src) })
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_array_init_data,
+        array_type_index = $t:ident, array_data_index = $d:ident
+    ) => {
+        $s.gc_data("array.init_data", GcInstr::ArrayInitData { ty: TypeIdx($t), data: DataIdx($d) })
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_array_init_elem,
+        array_type_index = $t:ident, array_elem_index = $e:ident
+    ) => {
+        $s.gc("array.init_elem", GcInstr::ArrayInitElem { ty: TypeIdx($t), elem: ElemIdx($e) })
+    };
+    ($s:ident, $p:ident, $op:ident, visit_ref_test_non_null, hty = $h:ident) => {
+        $s.gc("ref.test", GcInstr::RefTest($s.gc_ref_type(false, $h)?))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_ref_test_nullable, hty = $h:ident) => {
+        $s.gc("ref.test", GcInstr::RefTest($s.gc_ref_type(true, $h)?))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_ref_cast_non_null, hty = $h:ident) => {
+        $s.gc("ref.cast", GcInstr::RefCast($s.gc_ref_type(false, $h)?))
+    };
+    ($s:ident, $p:ident, $op:ident, visit_ref_cast_nullable, hty = $h:ident) => {
+        $s.gc("ref.cast", GcInstr::RefCast($s.gc_ref_type(true, $h)?))
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_br_on_cast,
+        relative_depth = $d:ident, from_ref_type = $from:ident, to_ref_type = $to:ident
+    ) => {
+        $s.br_on_cast("br_on_cast", $d, $from, $to, false)
+    };
+    (
+        $s:ident, $p:ident, $op:ident, visit_br_on_cast_fail,
+        relative_depth = $d:ident, from_ref_type = $from:ident, to_ref_type = $to:ident
+    ) => {
+        $s.br_on_cast("br_on_cast_fail", $d, $from, $to, true)
+    };
+    ($s:ident, $p:ident, $op:ident, visit_any_convert_extern) => {
+        $s.gc("any.convert_extern", GcInstr::AnyConvertExtern)
+    };
+    ($s:ident, $p:ident, $op:ident, visit_extern_convert_any) => {
+        $s.gc("extern.convert_any", GcInstr::ExternConvertAny)
+    };
+    ($s:ident, $p:ident, $op:ident, visit_ref_i31) => { $s.gc("ref.i31", GcInstr::RefI31) };
+    ($s:ident, $p:ident, $op:ident, visit_i31_get_s) => { $s.gc("i31.get_s", GcInstr::I31Get(true)) };
+    ($s:ident, $p:ident, $op:ident, visit_i31_get_u) => { $s.gc("i31.get_u", GcInstr::I31Get(false)) };
 
     // Vector lanes.
     ($s:ident, $p:ident, $op:ident, visit_i8x16_shuffle, lanes = $l:ident) => {

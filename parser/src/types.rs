@@ -71,11 +71,17 @@ impl fmt::Display for ValType {
 
 /// What a reference points to.
 ///
-/// The abstract heap types form three hierarchies, each with a bottom type
+/// The abstract heap types form four hierarchies, each with a bottom type
 /// that only the null reference inhabits: `func` over every function type
-/// (bottom `nofunc`), `extern` (bottom `noextern`) and `exn` (bottom
-/// `noexn`). GC's `any`, `eq`, `i31`, `struct`, `array` and `none` are not
-/// implemented yet and are rejected by the parser.
+/// (bottom `nofunc`), `extern` (bottom `noextern`), `exn` (bottom `noexn`)
+/// and GC's `any` (bottom `none`), with `eq` below `any`, and `i31`,
+/// `struct` and `array` below `eq`; every struct type is below `struct`,
+/// every array type below `array`.
+///
+/// Where a concrete type sits needs the type section:
+/// [`HeapType::top`] and [`HeapType::bottom`] see only the abstract types
+/// and file a concrete one under `func` (a validator or a store that knows
+/// the type's kind must ask [`CompositeType::top`] instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HeapType {
     /// Any function.
@@ -90,6 +96,19 @@ pub enum HeapType {
     NoExtern,
     /// The bottom of the exception hierarchy.
     NoExn,
+    /// Any GC value, and any host value converted by `any.convert_extern`
+    /// (GC).
+    Any,
+    /// A value that `ref.eq` can compare: an `i31`, a struct or an array (GC).
+    Eq,
+    /// An unboxed 31-bit integer (GC).
+    I31,
+    /// Any struct (GC).
+    Struct,
+    /// Any array (GC).
+    Array,
+    /// The bottom of the `any` hierarchy (GC).
+    None,
     /// A type of the module's type section. In types the runtime has
     /// canonicalised for a store (`kiln_runtime::Store::sigs`), the index is
     /// a store-wide signature id instead.
@@ -109,6 +128,12 @@ impl HeapType {
             HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_) => HeapType::Func,
             HeapType::Extern | HeapType::NoExtern => HeapType::Extern,
             HeapType::Exn | HeapType::NoExn => HeapType::Exn,
+            HeapType::Any
+            | HeapType::Eq
+            | HeapType::I31
+            | HeapType::Struct
+            | HeapType::Array
+            | HeapType::None => HeapType::Any,
             HeapType::Bot => HeapType::Bot,
         }
     }
@@ -119,8 +144,24 @@ impl HeapType {
         match self.top() {
             HeapType::Extern => HeapType::NoExtern,
             HeapType::Exn => HeapType::NoExn,
+            HeapType::Any => HeapType::None,
             HeapType::Bot => HeapType::Bot,
             _ => HeapType::NoFunc,
+        }
+    }
+
+    /// Where abstract heap type `a` sits below abstract `b` in the `any`
+    /// hierarchy, or in any other: whether `a <: b`, neither concrete.
+    #[inline]
+    pub fn abstract_matches(a: HeapType, b: HeapType) -> bool {
+        match (a, b) {
+            (HeapType::Bot, _) => true,
+            (a, b) if a == b => true,
+            (HeapType::I31 | HeapType::Struct | HeapType::Array, HeapType::Eq) => true,
+            (HeapType::I31 | HeapType::Struct | HeapType::Array | HeapType::Eq, HeapType::Any) => {
+                true
+            }
+            (a, b) => a == a.bottom() && a.top() == b.top(),
         }
     }
 }
@@ -134,6 +175,12 @@ impl fmt::Display for HeapType {
             HeapType::NoFunc => "nofunc",
             HeapType::NoExtern => "noextern",
             HeapType::NoExn => "noexn",
+            HeapType::Any => "any",
+            HeapType::Eq => "eq",
+            HeapType::I31 => "i31",
+            HeapType::Struct => "struct",
+            HeapType::Array => "array",
+            HeapType::None => "none",
             HeapType::Bot => "bot",
             HeapType::Concrete(t) => return write!(f, "{t}"),
         })
@@ -156,6 +203,12 @@ impl RefType {
     pub const EXTERNREF: RefType = RefType::null(HeapType::Extern);
     /// `exnref`, `(ref null exn)`.
     pub const EXNREF: RefType = RefType::null(HeapType::Exn);
+
+    /// `(ref null heap)` if `nullable`, else `(ref heap)`.
+    #[inline]
+    pub const fn new(nullable: bool, heap: HeapType) -> RefType {
+        RefType { nullable, heap }
+    }
 
     /// `(ref null heap)`.
     #[inline]
@@ -197,6 +250,12 @@ impl fmt::Display for RefType {
             (true, HeapType::NoFunc) => "nullfuncref",
             (true, HeapType::NoExtern) => "nullexternref",
             (true, HeapType::NoExn) => "nullexnref",
+            (true, HeapType::Any) => "anyref",
+            (true, HeapType::Eq) => "eqref",
+            (true, HeapType::I31) => "i31ref",
+            (true, HeapType::Struct) => "structref",
+            (true, HeapType::Array) => "arrayref",
+            (true, HeapType::None) => "nullref",
             (nullable, heap) => {
                 let null = if nullable { "null " } else { "" };
                 return write!(f, "(ref {null}{heap})");
@@ -230,6 +289,124 @@ impl fmt::Display for FuncType {
         list(f, &self.params)?;
         f.write_str(" -> ")?;
         list(f, &self.results)
+    }
+}
+
+/// How a field of a struct or the elements of an array are stored: a value
+/// type, or a packed integer that is read as an `i32` (GC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StorageType {
+    /// 8-bit integer, read with sign or zero extension.
+    I8,
+    /// 16-bit integer, read with sign or zero extension.
+    I16,
+    /// A value of this type, stored as is.
+    Val(ValType),
+}
+
+impl StorageType {
+    /// The type a read of this storage pushes: `i32` for packed integers.
+    #[inline]
+    pub fn unpacked(self) -> ValType {
+        match self {
+            StorageType::I8 | StorageType::I16 => ValType::I32,
+            StorageType::Val(t) => t,
+        }
+    }
+
+    /// Whether this is a packed integer (read with `_s` or `_u`).
+    #[inline]
+    pub fn is_packed(self) -> bool {
+        !matches!(self, StorageType::Val(_))
+    }
+}
+
+/// One field of a struct type, or the element type of an array type (GC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldType {
+    /// How the field is stored.
+    pub storage: StorageType,
+    /// Whether `struct.set`/`array.set` may change it.
+    pub mutable: bool,
+}
+
+/// A type of the type section: a function type, or GC's struct and array
+/// types.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CompositeType {
+    /// A function signature.
+    Func(FuncType),
+    /// A struct of these fields, in order (GC).
+    Struct(Box<[FieldType]>),
+    /// An array whose elements are of this field type (GC).
+    Array(FieldType),
+}
+
+impl CompositeType {
+    /// The function type, if this is one.
+    #[inline]
+    pub fn as_func(&self) -> Option<&FuncType> {
+        match self {
+            CompositeType::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The function type of a type that validation has required to be one
+    /// (a function's type, a `call_indirect`'s, a block's).
+    ///
+    /// # Panics
+    ///
+    /// If this is a struct or an array type: a module that passed
+    /// validation never asks.
+    #[inline]
+    #[track_caller]
+    pub fn func(&self) -> &FuncType {
+        match self {
+            CompositeType::Func(f) => f,
+            _ => panic!("a function type was required by validation"),
+        }
+    }
+
+    /// The fields of a struct type, if this is one.
+    #[inline]
+    pub fn as_struct(&self) -> Option<&[FieldType]> {
+        match self {
+            CompositeType::Struct(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The element type of an array type, if this is one.
+    #[inline]
+    pub fn as_array(&self) -> Option<FieldType> {
+        match self {
+            CompositeType::Array(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The abstract heap type at the top of this type's hierarchy, which
+    /// it is directly below: `func`, `struct` or `array`.
+    #[inline]
+    pub fn abstract_super(&self) -> HeapType {
+        match self {
+            CompositeType::Func(_) => HeapType::Func,
+            CompositeType::Struct(_) => HeapType::Struct,
+            CompositeType::Array(_) => HeapType::Array,
+        }
+    }
+
+    /// The top of this type's hierarchy: `func` or `any`.
+    #[inline]
+    pub fn top(&self) -> HeapType {
+        self.abstract_super().top()
+    }
+}
+
+impl From<FuncType> for CompositeType {
+    fn from(f: FuncType) -> CompositeType {
+        CompositeType::Func(f)
     }
 }
 

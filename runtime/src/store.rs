@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kiln_parser::{
-    FuncType, GlobalType, HeapType, Module, RecGroupKey, RefType, TypeIdx, ValType, final_type_key,
-    rec_group_key,
+    CompositeType, FuncType, GlobalType, HeapType, Module, RecGroupKey, RefType, TypeIdx, ValType,
+    final_type_key, rec_group_key,
 };
 
 use crate::memory::{LinearMemory, MemoryConfig};
@@ -320,9 +320,9 @@ pub struct Store {
     /// The size of [`Store::exns`], as [`StoreLimits::max_exception_bytes`]
     /// counts it.
     exn_bytes: u64,
-    /// Interned signatures, their concrete heap types given as store-wide
-    /// signature ids.
-    pub sigs: Vec<FuncType>,
+    /// Interned types (function types, and GC's struct and array types),
+    /// their concrete heap types given as store-wide ids.
+    pub sigs: Vec<CompositeType>,
     /// The declared supertype of each signature.
     pub sig_supers: Vec<Option<SigId>>,
     /// Canonical recursion groups, to the id of their first type.
@@ -368,7 +368,7 @@ impl Store {
             return id;
         }
         let id = SigId(self.sigs.len() as u32);
-        self.sigs.push(ty.clone());
+        self.sigs.push(CompositeType::Func(ty.clone()));
         self.sig_supers.push(None);
         self.sig_ids.insert(key, id);
         id
@@ -462,14 +462,20 @@ impl Store {
         if a.nullable && !b.nullable {
             return false;
         }
+        // The abstract type directly above a concrete one: `func`, `struct`
+        // or `array`.
+        let above = |t: TypeIdx| {
+            self.sigs
+                .get(t.index())
+                .map_or(HeapType::Func, CompositeType::abstract_super)
+        };
         match (a.heap, b.heap) {
             (HeapType::Concrete(x), HeapType::Concrete(y)) => {
                 self.sig_matches(SigId(x.0), SigId(y.0))
             }
-            (HeapType::Concrete(_), HeapType::Func) => true,
-            (HeapType::NoFunc, HeapType::Concrete(_)) => true,
-            (x, y) if x == y => true,
-            (x, y) => x == x.bottom() && x.top() == y.top(),
+            (HeapType::Concrete(x), y) => HeapType::abstract_matches(above(x), y),
+            (x, HeapType::Concrete(y)) => x == HeapType::Bot || x == above(y).bottom(),
+            (x, y) => HeapType::abstract_matches(x, y),
         }
     }
 
@@ -536,9 +542,15 @@ impl Store {
         TagAddr(self.tags.len() as u32 - 1)
     }
 
-    /// The signature behind an id.
+    /// The signature behind an id, which must be a function type's (a
+    /// function's or a tag's; the tiers never give another).
+    ///
+    /// # Panics
+    ///
+    /// If `id` is past the interned types or a struct or array type's.
+    #[track_caller]
     pub fn sig(&self, id: SigId) -> &FuncType {
-        &self.sigs[id.0 as usize]
+        self.sigs[id.0 as usize].func()
     }
 
     /// Adds a host function of type `ty`.

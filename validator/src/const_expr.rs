@@ -1,7 +1,10 @@
 //! Validation of constant expressions: global initialisers, segment offsets,
 //! element items.
 
-use kiln_parser::{ConstExpr, GlobalIdx, HeapType, Instr, NumOp, RefType, ValType};
+use kiln_parser::{
+    ConstExpr, FieldType, GcInstr, GlobalIdx, HeapType, Instr, NumOp, RefType, StorageType,
+    TypeIdx, ValType,
+};
 
 use crate::context::Context;
 use crate::error::{IndexSpace, ValidationError, ValidationErrorKind};
@@ -58,6 +61,11 @@ pub(crate) fn check_const_expr(
                 }
                 stack.push(t);
             }
+            Instr::Gc(gc) if cx.features.gc => {
+                if let Err(kind) = const_gc(cx, gc, &mut stack) {
+                    return err(kind);
+                }
+            }
             _ => return err(ValidationErrorKind::ConstantExpressionRequired),
         }
     }
@@ -77,4 +85,87 @@ fn is_extended_const(op: NumOp) -> bool {
             | NumOp::I64Sub
             | NumOp::I64Mul
     )
+}
+
+/// A GC instruction of a constant expression: the allocations and the
+/// conversions, each popping its operands from `stack` and pushing its
+/// result.
+fn const_gc(
+    cx: &Context<'_>,
+    instr: &GcInstr,
+    stack: &mut Vec<ValType>,
+) -> Result<(), ValidationErrorKind> {
+    let mut pop = |t: ValType| match stack.pop() {
+        Some(a) if cx.matches(a, t) => Ok(a),
+        _ => Err(ValidationErrorKind::TypeMismatch),
+    };
+    let exists = |t: TypeIdx| {
+        if t.index() < cx.types.len() {
+            Ok(())
+        } else {
+            Err(ValidationErrorKind::unknown(IndexSpace::Type, t.0))
+        }
+    };
+    let defaultable = |f: &FieldType| match f.storage {
+        StorageType::Val(t) => t.is_defaultable(),
+        StorageType::I8 | StorageType::I16 => true,
+    };
+    let made = |t: TypeIdx| ValType::Ref(RefType::non_null(HeapType::Concrete(t)));
+    let result = match *instr {
+        GcInstr::StructNew(t) | GcInstr::StructNewDefault(t) => {
+            exists(t)?;
+            let fields = cx
+                .struct_fields(t)
+                .ok_or(ValidationErrorKind::TypeMismatch)?;
+            if matches!(instr, GcInstr::StructNew(_)) {
+                for f in fields.iter().rev() {
+                    pop(f.storage.unpacked())?;
+                }
+            } else if !fields.iter().all(defaultable) {
+                return Err(ValidationErrorKind::TypeMismatch);
+            }
+            made(t)
+        }
+        GcInstr::ArrayNew(t) | GcInstr::ArrayNewDefault(t) => {
+            exists(t)?;
+            let elem = cx.array_elem(t).ok_or(ValidationErrorKind::TypeMismatch)?;
+            pop(ValType::I32)?;
+            if matches!(instr, GcInstr::ArrayNew(_)) {
+                pop(elem.storage.unpacked())?;
+            } else if !defaultable(&elem) {
+                return Err(ValidationErrorKind::TypeMismatch);
+            }
+            made(t)
+        }
+        GcInstr::ArrayNewFixed { ty, len } => {
+            exists(ty)?;
+            let elem = cx.array_elem(ty).ok_or(ValidationErrorKind::TypeMismatch)?;
+            if len as usize > crate::limits::MAX_ARRAY_NEW_FIXED {
+                return Err(ValidationErrorKind::LimitExceeded(
+                    crate::error::ImplLimit::ArrayNewFixed,
+                ));
+            }
+            for _ in 0..len {
+                pop(elem.storage.unpacked())?;
+            }
+            made(ty)
+        }
+        GcInstr::RefI31 => {
+            pop(ValType::I32)?;
+            RefType::non_null(HeapType::I31).into()
+        }
+        GcInstr::AnyConvertExtern | GcInstr::ExternConvertAny => {
+            let (from, to) = if matches!(instr, GcInstr::AnyConvertExtern) {
+                (HeapType::Extern, HeapType::Any)
+            } else {
+                (HeapType::Any, HeapType::Extern)
+            };
+            let r = pop(RefType::null(from).into())?;
+            let nullable = r.as_ref().is_none_or(|r| r.nullable);
+            RefType::new(nullable, to).into()
+        }
+        _ => return Err(ValidationErrorKind::ConstantExpressionRequired),
+    };
+    stack.push(result);
+    Ok(())
 }

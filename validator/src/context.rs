@@ -6,15 +6,15 @@
 use std::collections::HashSet;
 
 use kiln_parser::{
-    Features, FuncIdx, FuncType, GlobalType, HeapType, MemoryType, Module, RefType, SubType,
-    TableType, TypeIdx, ValType,
+    CompositeType, Features, FieldType, FuncIdx, FuncType, GlobalType, HeapType, MemoryType,
+    Module, RefType, StorageType, SubType, TableType, TypeIdx, ValType,
 };
 
 /// The validation context `C` of the spec: every index space flattened, imports first.
 #[derive(Debug)]
 pub(crate) struct Context<'m> {
     pub(crate) features: Features,
-    pub(crate) types: &'m [FuncType],
+    pub(crate) types: &'m [CompositeType],
     /// Each type's recursion group and supertype.
     pub(crate) subtypes: &'m [SubType],
     /// Each type's identity: the index of the first type equivalent to it
@@ -93,15 +93,32 @@ impl<'m> Context<'m> {
         false
     }
 
+    /// The abstract heap type directly above concrete type `t`: `func`,
+    /// `struct` or `array` (`func` for a type that does not exist, which
+    /// the checks of indices report first).
+    fn above(&self, t: TypeIdx) -> HeapType {
+        self.types
+            .get(t.index())
+            .map_or(HeapType::Func, CompositeType::abstract_super)
+    }
+
+    /// The top of `h`'s hierarchy (`func`, `extern`, `exn` or `any`), a
+    /// concrete type's included.
+    pub(crate) fn top_of(&self, h: HeapType) -> HeapType {
+        match h {
+            HeapType::Concrete(t) => self.above(t).top(),
+            h => h.top(),
+        }
+    }
+
     /// Whether heap type `a` is a subtype of heap type `b`.
     pub(crate) fn heap_matches(&self, a: HeapType, b: HeapType) -> bool {
         match (a, b) {
             (HeapType::Bot, _) => true,
             (HeapType::Concrete(x), HeapType::Concrete(y)) => self.is_sub_type(x, y),
-            (HeapType::Concrete(_), HeapType::Func) => true,
-            (HeapType::NoFunc, HeapType::Concrete(_)) => true,
-            (a, b) if a == b => true,
-            (a, b) => a == a.bottom() && a.top() == b.top(),
+            (HeapType::Concrete(x), b) => HeapType::abstract_matches(self.above(x), b),
+            (a, HeapType::Concrete(y)) => a == self.above(y).bottom(),
+            (a, b) => HeapType::abstract_matches(a, b),
         }
     }
 
@@ -125,10 +142,40 @@ impl<'m> Context<'m> {
         self.matches(a.into(), b.into())
     }
 
+    /// Whether storage type `a` may stand where `b` is expected: packed
+    /// types only for themselves.
+    pub(crate) fn storage_matches(&self, a: StorageType, b: StorageType) -> bool {
+        match (a, b) {
+            (StorageType::Val(a), StorageType::Val(b)) => self.matches(a, b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// Whether field `a` may stand where `b` is expected: same mutability,
+    /// and a mutable field's type equivalent, an immutable one's a subtype.
+    pub(crate) fn field_matches(&self, a: FieldType, b: FieldType) -> bool {
+        a.mutable == b.mutable
+            && self.storage_matches(a.storage, b.storage)
+            && (!a.mutable || self.storage_matches(b.storage, a.storage))
+    }
+
+    /// Type `t`, if it is a function type.
+    pub(crate) fn func_sig(&self, t: TypeIdx) -> Option<&'m FuncType> {
+        self.types.get(t.index()).and_then(CompositeType::as_func)
+    }
+
+    /// The fields of type `t`, if it is a struct type.
+    pub(crate) fn struct_fields(&self, t: TypeIdx) -> Option<&'m [FieldType]> {
+        self.types.get(t.index()).and_then(CompositeType::as_struct)
+    }
+
+    /// The element type of type `t`, if it is an array type.
+    pub(crate) fn array_elem(&self, t: TypeIdx) -> Option<FieldType> {
+        self.types.get(t.index()).and_then(CompositeType::as_array)
+    }
+
     /// The signature of function `f`, if both exist.
-    pub(crate) fn func_type(&self, f: FuncIdx) -> Option<&FuncType> {
-        self.funcs
-            .get(f.index())
-            .and_then(|t| self.types.get(t.index()))
+    pub(crate) fn func_type(&self, f: FuncIdx) -> Option<&'m FuncType> {
+        self.funcs.get(f.index()).and_then(|&t| self.func_sig(t))
     }
 }

@@ -36,6 +36,8 @@ pub enum IndexSpace {
     DataSegment,
     /// Tags, imported and defined.
     Tag,
+    /// The fields of a struct type.
+    Field,
 }
 
 impl IndexSpace {
@@ -52,6 +54,7 @@ impl IndexSpace {
             IndexSpace::ElemSegment => "elem segment",
             IndexSpace::DataSegment => "data segment",
             IndexSpace::Tag => "tag",
+            IndexSpace::Field => "field",
         }
     }
 }
@@ -85,6 +88,10 @@ pub enum ImplLimit {
     /// Locals of one function, parameters included
     /// ([`limits::MAX_FUNCTION_LOCALS`]).
     Locals,
+    /// Fields of a struct type ([`limits::MAX_STRUCT_FIELDS`]).
+    StructFields,
+    /// Operands of one `array.new_fixed` ([`limits::MAX_ARRAY_NEW_FIXED`]).
+    ArrayNewFixed,
 }
 
 impl fmt::Display for ImplLimit {
@@ -99,6 +106,8 @@ impl fmt::Display for ImplLimit {
             ImplLimit::Memories => ("memory", limits::MAX_MEMORIES),
             ImplLimit::ElementSegments => ("element segment", limits::MAX_ELEMENT_SEGMENTS),
             ImplLimit::DataSegments => ("data segment", limits::MAX_DATA_SEGMENTS),
+            ImplLimit::StructFields => ("struct field", limits::MAX_STRUCT_FIELDS),
+            ImplLimit::ArrayNewFixed => ("array.new_fixed operand", limits::MAX_ARRAY_NEW_FIXED),
             ImplLimit::Params => return f.write_str("function params exceeds limit"),
             ImplLimit::Results => return f.write_str("function results exceeds limit"),
             ImplLimit::Locals => return f.write_str("too many locals"),
@@ -171,6 +180,17 @@ pub enum ValidationErrorKind {
     SubType,
     /// A table of non-nullable references without an initialiser.
     TableWithoutInit,
+    /// `struct.set` of an immutable field: "immutable field".
+    ImmutableField,
+    /// `array.set`, `array.fill`, `array.copy` or `array.init_*` into an
+    /// array of immutable elements: "immutable array".
+    ImmutableArray,
+    /// `array.copy` between arrays whose element types do not match:
+    /// "array types do not match".
+    ArrayTypesDiffer,
+    /// `array.new_data` or `array.init_data` into an array of references:
+    /// "array type is not numeric or vector".
+    ArrayNotNumeric,
 }
 
 impl ValidationErrorKind {
@@ -221,6 +241,10 @@ impl fmt::Display for ValidationErrorKind {
             ValidationErrorKind::NonEmptyTagResult => "non-empty tag result type",
             ValidationErrorKind::SubType => "sub type",
             ValidationErrorKind::TableWithoutInit => "type mismatch",
+            ValidationErrorKind::ImmutableField => "immutable field",
+            ValidationErrorKind::ImmutableArray => "immutable array",
+            ValidationErrorKind::ArrayTypesDiffer => "array types do not match",
+            ValidationErrorKind::ArrayNotNumeric => "array type is not numeric or vector",
         };
         f.write_str(message)
     }

@@ -44,6 +44,9 @@ pub struct ModuleInfo {
     pub uses_exception_instrs: bool,
     /// Whether any type of the module declares a supertype.
     pub declares_subtypes: bool,
+    /// Whether the module has a struct or array type, or any body or
+    /// constant expression uses a GC instruction.
+    pub uses_gc: bool,
 }
 
 /// A sink that only lets the decoder run on.

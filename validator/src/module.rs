@@ -6,8 +6,9 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use kiln_parser::{
-    BodyDecoder, BodyFacts, DataMode, ElemItems, ElemMode, ExternKind, Features, FuncIdx, FuncType,
-    ImportKind, IndexType, Limits, MemoryType, Module, TableType, TypeIdx, ValType, rec_group_key,
+    BodyDecoder, BodyFacts, CompositeType, DataMode, ElemItems, ElemMode, ExternKind, Features,
+    FieldType, FuncIdx, ImportKind, IndexType, Instr, Limits, MemoryType, Module, StorageType,
+    TableType, TypeIdx, ValType, rec_group_key,
 };
 
 use crate::const_expr::check_const_expr;
@@ -27,14 +28,58 @@ fn check_count(n: usize, max: usize, limit: ImplLimit) -> Result<(), ValidationE
     Ok(())
 }
 
-fn check_type_idx(types: &[FuncType], t: TypeIdx, offset: u64) -> Result<(), ValidationError> {
-    if t.index() >= types.len() {
-        return Err(ValidationError::new(
+/// Checks that type `t` exists and is a function type (of a function or a
+/// tag): "unknown type" or "type mismatch".
+fn check_func_type_idx(
+    types: &[CompositeType],
+    t: TypeIdx,
+    offset: u64,
+) -> Result<(), ValidationError> {
+    match types.get(t.index()) {
+        None => Err(ValidationError::new(
             ValidationErrorKind::unknown(IndexSpace::Type, t.0),
             offset,
-        ));
+        )),
+        Some(CompositeType::Func(_)) => Ok(()),
+        Some(_) => Err(ValidationError::new(
+            ValidationErrorKind::TypeMismatch,
+            offset,
+        )),
     }
-    Ok(())
+}
+
+/// The value types a type of the type section names: a function's
+/// parameters and results, a struct's fields, an array's elements.
+fn val_types_of(ty: &CompositeType) -> Box<dyn Iterator<Item = ValType> + '_> {
+    let field = |f: &FieldType| match f.storage {
+        StorageType::Val(t) => Some(t),
+        StorageType::I8 | StorageType::I16 => None,
+    };
+    match ty {
+        CompositeType::Func(f) => Box::new(f.params.iter().chain(f.results.iter()).copied()),
+        CompositeType::Struct(fields) => Box::new(fields.iter().filter_map(field)),
+        CompositeType::Array(elem) => Box::new(field(elem).into_iter()),
+    }
+}
+
+/// Whether type `sub` may declare `sup` its supertype: the same kind, and
+/// a function's parameters contravariant and results covariant, a struct's
+/// fields a prefix extended, an array's element matched (see
+/// [`Context::field_matches`]).
+fn composite_matches(cx: &Context<'_>, sub: &CompositeType, sup: &CompositeType) -> bool {
+    match (sub, sup) {
+        (CompositeType::Func(a), CompositeType::Func(b)) => {
+            cx.all_match(&b.params, &a.params) && cx.all_match(&a.results, &b.results)
+        }
+        (CompositeType::Struct(a), CompositeType::Struct(b)) => {
+            a.len() >= b.len()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|(x, y)| cx.field_matches(*x, *y))
+        }
+        (CompositeType::Array(a), CompositeType::Array(b)) => cx.field_matches(*a, *b),
+        _ => false,
+    }
 }
 
 fn check_limits(
@@ -130,7 +175,7 @@ fn check_types(module: &Module, cx: &mut Context<'_>) -> Result<(), ValidationEr
     for group in module.rec_groups() {
         let (start, end) = (group.start, group.end);
         for ty in &module.types[start..end] {
-            for &t in ty.params.iter().chain(ty.results.iter()) {
+            for t in val_types_of(ty) {
                 if !cx.val_type_ok(t, end) {
                     return Err(unknown_heap_type(
                         t.as_ref().map_or(kiln_parser::HeapType::Func, |r| r.heap),
@@ -164,11 +209,7 @@ fn check_types(module: &Module, cx: &mut Context<'_>) -> Result<(), ValidationEr
             ) else {
                 return mismatch(ValidationErrorKind::SubType);
             };
-            // Parameters are contravariant, results covariant.
-            if sup_info.is_final
-                || !cx.all_match(&sup_ty.params, &sub_ty.params)
-                || !cx.all_match(&sub_ty.results, &sup_ty.results)
-            {
+            if sup_info.is_final || !composite_matches(cx, sub_ty, sup_ty) {
                 return mismatch(ValidationErrorKind::SubType);
             }
         }
@@ -178,12 +219,8 @@ fn check_types(module: &Module, cx: &mut Context<'_>) -> Result<(), ValidationEr
 
 /// Checks a tag's type: it exists and has no results.
 fn check_tag_type(cx: &Context<'_>, t: TypeIdx, offset: u64) -> Result<(), ValidationError> {
-    check_type_idx(cx.types, t, offset)?;
-    if cx
-        .types
-        .get(t.index())
-        .is_some_and(|ty| !ty.results.is_empty())
-    {
+    check_func_type_idx(cx.types, t, offset)?;
+    if cx.func_sig(t).is_some_and(|ty| !ty.results.is_empty()) {
         return Err(ValidationError::new(
             ValidationErrorKind::NonEmptyTagResult,
             offset,
@@ -276,6 +313,19 @@ fn check_counts(module: &Module) -> Result<(), ValidationError> {
 fn check_type_sizes(module: &Module) -> Result<(), ValidationError> {
     let at = module.section_offsets.types;
     for ty in &module.types {
+        let ty = match ty {
+            CompositeType::Func(f) => f,
+            CompositeType::Struct(fields) => {
+                if fields.len() > limits::MAX_STRUCT_FIELDS {
+                    return Err(ValidationError::new(
+                        ValidationErrorKind::LimitExceeded(ImplLimit::StructFields),
+                        at,
+                    ));
+                }
+                continue;
+            }
+            CompositeType::Array(_) => continue,
+        };
         if ty.params.len() > limits::MAX_FUNCTION_PARAMS {
             return Err(ValidationError::new(
                 ValidationErrorKind::LimitExceeded(ImplLimit::Params),
@@ -297,7 +347,7 @@ fn declare_imports(module: &Module, cx: &mut Context<'_>) -> Result<(), Validati
     for imp in &module.imports {
         match imp.kind {
             ImportKind::Func(t) => {
-                check_type_idx(&module.types, t, imp.offset)?;
+                check_func_type_idx(&module.types, t, imp.offset)?;
                 cx.funcs.push(t);
             }
             ImportKind::Table(t) => {
@@ -327,7 +377,7 @@ fn declare_imports(module: &Module, cx: &mut Context<'_>) -> Result<(), Validati
 fn declare_definitions(module: &Module, cx: &mut Context<'_>) -> Result<(), ValidationError> {
     let at = module.section_offsets;
     for &t in &module.funcs {
-        check_type_idx(&module.types, t, at.funcs)?;
+        check_func_type_idx(&module.types, t, at.funcs)?;
         cx.funcs.push(t);
     }
     for t in &module.tables {
@@ -498,6 +548,8 @@ pub(crate) fn validate_module(
         uses_typed_ref_instrs: false,
         uses_exception_instrs: false,
         declares_subtypes: module.subtypes.iter().any(|s| s.supertype.is_some()),
+        uses_gc: module.types.iter().any(|t| t.as_func().is_none())
+            || const_exprs(module).any(|e| e.instrs.iter().any(|i| matches!(i, Instr::Gc(_)))),
     };
     let n = module.code.len().min(module.funcs.len());
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get().min(MAX_THREADS));
@@ -537,6 +589,7 @@ pub(crate) fn validate_module(
             info.uses_v128_instrs |= facts.uses_v128;
             info.uses_typed_ref_instrs |= func_info.uses_typed_refs;
             info.uses_exception_instrs |= func_info.uses_exceptions;
+            info.uses_gc |= func_info.uses_gc;
             info.funcs.push(func_info);
         }
     }
@@ -565,6 +618,29 @@ fn validate_range(
         out.push(validator.validate(func, module.funcs[i], &mut decoder, module, i)?);
     }
     Ok(out)
+}
+
+/// Every constant expression of the module: global and table initialisers,
+/// element items and segment offsets.
+fn const_exprs(module: &Module) -> impl Iterator<Item = &kiln_parser::ConstExpr> {
+    let globals = module.globals.iter().map(|g| &g.init);
+    let tables = module.tables.iter().filter_map(|t| t.init.as_ref());
+    let elems = module.elems.iter().flat_map(|seg| {
+        let items: &[kiln_parser::ConstExpr] = match &seg.items {
+            ElemItems::Exprs(exprs) => exprs,
+            ElemItems::Funcs(_) => &[],
+        };
+        let offset = match &seg.mode {
+            ElemMode::Active { offset, .. } => Some(offset),
+            _ => None,
+        };
+        items.iter().chain(offset)
+    });
+    let datas = module.datas.iter().filter_map(|d| match &d.mode {
+        DataMode::Active { offset, .. } => Some(offset),
+        _ => None,
+    });
+    globals.chain(tables).chain(elems).chain(datas)
 }
 
 fn collect_refs(module: &Module, cx: &mut Context<'_>) {

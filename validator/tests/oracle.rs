@@ -74,11 +74,15 @@ fn mutated_spec_modules_agree() {
 // ---------------------------------------------------------------------------
 
 /// A `wasm-smith` configuration with only what Kiln implements, varied by
-/// seed: all of Kiln's features or exactly 2.0, padded LEBs now and then, and
-/// for one seed in four, function bodies that may be invalid.
+/// seed: all of Kiln's features with or without GC, or exactly 2.0, padded
+/// LEBs now and then, and for one seed in four, function bodies that may be
+/// invalid.
 fn smith_config(rng: &mut Rng) -> (wasm_smith::Config, Features) {
-    let all = rng.below(3) != 0;
-    let features = if all { Features::ALL } else { Features::WASM2 };
+    let features = match rng.below(3) {
+        0 => Features::WASM2,
+        1 => Features::ALL,
+        _ => Features::ALL_WITH_GC,
+    };
     let config = wasm_smith::Config {
         // 2.0.
         simd_enabled: true,
@@ -92,9 +96,9 @@ fn smith_config(rng: &mut Rng) -> (wasm_smith::Config, Features) {
         extended_const_enabled: features.extended_const,
         memory64_enabled: features.memory64,
         max_memories: if features.multi_memory { 4 } else { 1 },
+        gc_enabled: features.gc,
+        exceptions_enabled: features.gc,
         // Everything else.
-        gc_enabled: false,
-        exceptions_enabled: false,
         threads_enabled: false,
         relaxed_simd_enabled: false,
         wide_arithmetic_enabled: false,

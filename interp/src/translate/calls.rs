@@ -10,7 +10,9 @@ use crate::bytecode::Op;
 impl Translator {
     /// `call` of function `f`.
     pub(super) fn call(&mut self, module: &Module, f: FuncIdx) {
-        let ty = module.func_type_idx(f).map(|t| &module.types[t.index()]);
+        let ty = module
+            .func_type_idx(f)
+            .map(|t| module.types[t.index()].func());
         let (np, nr) = ty.map_or((0, 0), |t| (t.params.len() as u32, t.results.len() as u32));
         let args = self.reg(self.h - np);
         self.emit(Op::Call { func: f.0, args });
@@ -27,7 +29,7 @@ impl Translator {
         table: TableIdx,
         tail: bool,
     ) {
-        let sig = &module.types[ty.index()];
+        let sig = module.types[ty.index()].func();
         let (np, nr) = (sig.params.len() as u32, sig.results.len() as u32);
         self.h -= 1;
         let index = self.reg(self.h);
@@ -48,7 +50,7 @@ impl Translator {
     /// `call_ref` (or, with `tail`, `return_call_ref`) of type `ty`: the
     /// function reference is on top of the arguments.
     pub(super) fn call_ref(&mut self, module: &Module, ty: TypeIdx, tail: bool) {
-        let sig = &module.types[ty.index()];
+        let sig = module.types[ty.index()].func();
         let (np, nr) = (sig.params.len() as u32, sig.results.len() as u32);
         self.h -= 1;
         let func = self.reg(self.h);
@@ -66,7 +68,9 @@ impl Translator {
 
     /// `return_call` of function `f`.
     pub(super) fn return_call(&mut self, module: &Module, f: FuncIdx) {
-        let ty = module.func_type_idx(f).map(|t| &module.types[t.index()]);
+        let ty = module
+            .func_type_idx(f)
+            .map(|t| module.types[t.index()].func());
         let np = ty.map_or(0, |t| t.params.len() as u32);
         let args = self.reg(self.h - np);
         self.move_high_halves(args, np);

@@ -379,6 +379,6 @@ impl Translator {
 fn tag_arity(module: &Module, tag: TagIdx) -> u32 {
     module
         .tag_type(tag)
-        .and_then(|t| module.types.get(t.index()))
+        .and_then(|t| module.get_func_type(t))
         .map_or(0, |t| t.params.len() as u32)
 }

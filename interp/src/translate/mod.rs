@@ -179,7 +179,7 @@ impl Translator {
         info: &FuncInfo,
         options: crate::CompileOptions,
     ) -> CompiledFunc {
-        let sig = &module.types[ty.index()];
+        let sig = module.types[ty.index()].func();
         self.code.clear();
         self.memargs.clear();
         self.indirect.clear();
@@ -420,7 +420,7 @@ impl Translator {
             BlockType::Empty => (0, 0),
             BlockType::Value(_) => (0, 1),
             BlockType::Func(t) => {
-                let ft = &module.types[t.index()];
+                let ft = module.types[t.index()].func();
                 (ft.params.len() as u32, ft.results.len() as u32)
             }
         }

@@ -182,12 +182,12 @@ pub(super) fn is_wide(module: &Module, sig: &FuncType, info: &FuncInfo, instrs: 
     let tag_wide = |tag: kiln_parser::TagIdx| {
         module
             .tag_type(tag)
-            .is_some_and(|t| ty_wide(&module.types[t.index()]))
+            .is_some_and(|t| ty_wide(module.types[t.index()].func()))
     };
     let block_wide = |bt: BlockType| match bt {
         BlockType::Empty => false,
         BlockType::Value(t) => t == ValType::V128,
-        BlockType::Func(t) => ty_wide(&module.types[t.index()]),
+        BlockType::Func(t) => ty_wide(module.types[t.index()].func()),
     };
     ty_wide(sig)
         || v(&info.locals)
@@ -204,11 +204,11 @@ pub(super) fn is_wide(module: &Module, sig: &FuncType, info: &FuncInfo, instrs: 
             Instr::Select(Some(t)) => *t == ValType::V128,
             Instr::Call(f) | Instr::ReturnCall(f) => module
                 .func_type_idx(*f)
-                .is_some_and(|t| ty_wide(&module.types[t.index()])),
+                .is_some_and(|t| ty_wide(module.types[t.index()].func())),
             Instr::CallIndirect { ty, .. }
             | Instr::ReturnCallIndirect { ty, .. }
             | Instr::CallRef(ty)
-            | Instr::ReturnCallRef(ty) => ty_wide(&module.types[ty.index()]),
+            | Instr::ReturnCallRef(ty) => ty_wide(module.types[ty.index()].func()),
             // A payload moves like an operand.
             Instr::Throw(tag) => tag_wide(*tag),
             Instr::TryTable(t) => {

@@ -101,7 +101,10 @@ impl ModuleShape {
             arities: module
                 .types
                 .iter()
-                .map(|t| (t.params.len() as u32, t.results.len() as u32))
+                .map(|t| {
+                    t.as_func()
+                        .map_or((0, 0), |t| (t.params.len() as u32, t.results.len() as u32))
+                })
                 .collect(),
             tables: module.num_tables(),
             memories: module.num_memories(),

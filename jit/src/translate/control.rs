@@ -100,7 +100,7 @@ impl<'e> FuncState<'_, 'e> {
             BlockType::Value(t) => (&[], single(t)),
             BlockType::Func(t) => {
                 let module: &'e kiln_parser::Module = self.env.module;
-                let ty = &module.types[t.index()];
+                let ty = module.types[t.index()].func();
                 (&ty.params, &ty.results)
             }
         }
@@ -508,7 +508,7 @@ impl<'e> FuncState<'_, 'e> {
         tail: bool,
     ) -> Result<(), CompileError> {
         let module: &kiln_parser::Module = self.env.module;
-        let fty = &module.types[ty as usize];
+        let fty = module.types[ty as usize].func();
         let info = self.env.tables[table as usize];
         let elem = self.pop();
         let elem = if info.is64 {
@@ -632,7 +632,7 @@ impl<'e> FuncState<'_, 'e> {
         slow_call: impl FnOnce(&mut Self, Value),
     ) -> Result<(), CompileError> {
         let module: &kiln_parser::Module = self.env.module;
-        let fty = &module.types[ty as usize];
+        let fty = module.types[ty as usize].func();
         let flags = self.vmctx_flags();
         let pointer = self.env.pointer();
         let join = self.b.create_block();

@@ -239,7 +239,7 @@ impl<'m> ModuleEnv<'m> {
     /// The type of function `f` of the index space.
     fn func_type(&self, f: u32) -> &'m FuncType {
         let module: &'m Module = self.module;
-        &module.types[self.func_types[f as usize].index()]
+        module.types[self.func_types[f as usize].index()].func()
     }
 
     /// Number of imported functions.
@@ -250,7 +250,7 @@ impl<'m> ModuleEnv<'m> {
     /// Signature of type `t`.
     fn signature(&self, t: TypeIdx) -> Result<Signature, CompileError> {
         wasm_signature(
-            &self.module.types[t.index()],
+            self.module.types[t.index()].func(),
             self.call_conv,
             self.pointer(),
         )
@@ -656,6 +656,12 @@ impl FuncState<'_, '_> {
             | Instr::ReplaceLane(..)
             | Instr::LoadLane(..)
             | Instr::StoreLane(..) => self.visit_simd(instr)?,
+            Instr::Gc(_) => {
+                return Err(CompileError::unsupported(
+                    kiln_runtime::TierName::Jit,
+                    "GC instructions".into(),
+                ));
+            }
         }
         Ok(())
     }

@@ -53,7 +53,7 @@ pub(crate) struct OpenScope {
 fn tag_params(module: &Module, tag: u32) -> &[ValType] {
     module
         .tag_type(TagIdx(tag))
-        .map_or(&[], |t| &module.types[t.index()].params)
+        .map_or(&[], |t| &module.types[t.index()].func().params)
 }
 
 impl FuncState<'_, '_> {

@@ -24,7 +24,7 @@ impl FuncState<'_, '_> {
     /// `call_ref ty` (or `return_call_ref ty` when `tail`).
     pub(super) fn visit_call_ref(&mut self, ty: u32, tail: bool) -> Result<(), CompileError> {
         let module: &kiln_parser::Module = self.env.module;
-        let fty = &module.types[ty as usize];
+        let fty = module.types[ty as usize].func();
         let raw = self.pop();
         let depth = if tail { self.depth_in } else { self.depth_out };
         self.pop_call_args(fty.params.len(), depth);

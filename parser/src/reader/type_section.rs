@@ -5,7 +5,8 @@ use crate::error::ParseError;
 use crate::features::Features;
 use crate::module::Module;
 use crate::types::{
-    FuncType, GlobalType, IndexType, Limits, MemoryType, SubType, TableType, TypeIdx,
+    CompositeType, FieldType, FuncType, GlobalType, IndexType, Limits, MemoryType, StorageType,
+    SubType, TableType, TypeIdx,
 };
 use crate::{convert_ref_type, convert_val_type};
 
@@ -19,6 +20,7 @@ use super::bounded;
 fn unsupported_type_prefix(byte: u8, features: Features) -> Option<(&'static str, &'static str)> {
     match byte {
         0x4e..=0x50 if features.function_references => None,
+        0x5e | 0x5f if features.gc => None,
         0x4e => Some(("gc", "a recursion group")),
         0x4f | 0x50 => Some(("gc", "a subtype")),
         0x5e => Some(("gc", "an array type")),
@@ -32,14 +34,15 @@ fn unsupported_type_prefix(byte: u8, features: Features) -> Option<(&'static str
 
 /// The declared size of a recursion group starting at `bytes[0]` (`0x4e`),
 /// if it is more types than `bytes` could hold: every type takes at least
-/// three bytes. `wasmparser` reserves room for the declared count before
-/// reading a single type, so this is checked first.
+/// two bytes (`0x5f 0x00`, a struct without fields). `wasmparser` reserves
+/// room for the declared count before reading a single type, so this is
+/// checked first.
 fn oversized_rec_group(bytes: &[u8]) -> Option<u64> {
     let mut count = 0u64;
     for (i, &b) in bytes.iter().skip(1).take(5).enumerate() {
         count |= u64::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
-            let room = (bytes.len() - i - 2) as u64 / 3;
+            let room = (bytes.len() - i - 2) as u64 / 2;
             return (count > room).then_some(count);
         }
     }
@@ -105,7 +108,7 @@ pub(super) fn read_type_section(
     }
 }
 
-/// Reads one (function) type of a recursion group starting at `group_start`.
+/// Reads one type of a recursion group starting at `group_start`.
 fn read_sub_type(
     sub: &wasmparser::SubType,
     group_start: TypeIdx,
@@ -130,13 +133,48 @@ fn read_sub_type(
             offset,
         ));
     }
-    let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner else {
-        return Err(ParseError::unsupported("gc", "a non-function type", offset));
-    };
     let convert = |tys: &[wasmparser::ValType]| {
         tys.iter()
             .map(|&t| convert_val_type(t, features, offset))
             .collect::<Result<Box<[_]>, _>>()
+    };
+    let field = |f: &wasmparser::FieldType| -> Result<FieldType, ParseError> {
+        let storage = match f.element_type {
+            wasmparser::StorageType::I8 => StorageType::I8,
+            wasmparser::StorageType::I16 => StorageType::I16,
+            wasmparser::StorageType::Val(t) => {
+                StorageType::Val(convert_val_type(t, features, offset)?)
+            }
+        };
+        Ok(FieldType {
+            storage,
+            mutable: f.mutable,
+        })
+    };
+    let composite = match &sub.composite_type.inner {
+        wasmparser::CompositeInnerType::Func(f) => CompositeType::Func(FuncType {
+            params: convert(f.params())?,
+            results: convert(f.results())?,
+        }),
+        wasmparser::CompositeInnerType::Struct(s) if features.gc => CompositeType::Struct(
+            s.fields
+                .iter()
+                .map(field)
+                .collect::<Result<Box<[_]>, _>>()?,
+        ),
+        wasmparser::CompositeInnerType::Array(a) if features.gc => {
+            CompositeType::Array(field(&a.0)?)
+        }
+        wasmparser::CompositeInnerType::Struct(_) | wasmparser::CompositeInnerType::Array(_) => {
+            return Err(ParseError::unsupported("gc", "a non-function type", offset));
+        }
+        wasmparser::CompositeInnerType::Cont(_) => {
+            return Err(ParseError::unsupported(
+                "stack-switching",
+                "a continuation type",
+                offset,
+            ));
+        }
     };
     let supertype = match sub.supertype_idxs.first() {
         None => None,
@@ -145,10 +183,7 @@ fn read_sub_type(
             None => return Err(ParseError::malformed("bad supertype index", offset)),
         },
     };
-    module.types.push(FuncType {
-        params: convert(f.params())?,
-        results: convert(f.results())?,
-    });
+    module.types.push(composite);
     module.subtypes.push(SubType {
         group_start,
         group_len: 0,

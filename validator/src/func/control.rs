@@ -224,8 +224,7 @@ impl<'m> FuncValidator<'_, 'm> {
     #[inline]
     fn callee(&self, f: FuncIdx) -> Result<&'m FuncType> {
         let cx: &super::Context<'m> = self.cx;
-        let types: &'m [FuncType] = cx.types;
-        match cx.funcs.get(f.index()).and_then(|t| types.get(t.index())) {
+        match cx.funcs.get(f.index()).and_then(|&t| cx.func_sig(t)) {
             Some(ty) => Ok(ty),
             None => Err(self.unknown(IndexSpace::Function, f.0)),
         }
@@ -233,8 +232,7 @@ impl<'m> FuncValidator<'_, 'm> {
 
     fn tag_type(&self, tag: TagIdx) -> Result<&'m FuncType> {
         let cx: &super::Context<'m> = self.cx;
-        let types: &'m [FuncType] = cx.types;
-        match cx.tags.get(tag.index()).and_then(|t| types.get(t.index())) {
+        match cx.tags.get(tag.index()).and_then(|&t| cx.func_sig(t)) {
             Some(ty) => Ok(ty),
             None => Err(self.unknown(IndexSpace::Tag, tag.0)),
         }
@@ -248,20 +246,14 @@ impl<'m> FuncValidator<'_, 'm> {
         if !self.cx.ref_matches(t.element, RefType::FUNCREF) {
             return Err(self.mismatch());
         }
-        let types: &'m [FuncType] = self.cx.types;
-        let Some(sig) = types.get(ty.index()) else {
-            return Err(self.unknown(IndexSpace::Type, ty.0));
-        };
+        let sig = self.sig(ty)?;
         self.pop_expect(t.index.val_type())?;
         Ok(sig)
     }
 
     /// Checks `call_ref`'s type, and pops the function reference.
     fn ref_callee(&mut self, ty: TypeIdx) -> Result<&'m FuncType> {
-        let types: &'m [FuncType] = self.cx.types;
-        let Some(sig) = types.get(ty.index()) else {
-            return Err(self.unknown(IndexSpace::Type, ty.0));
-        };
+        let sig = self.sig(ty)?;
         self.pop_expect(RefType::null(HeapType::Concrete(ty)).into())?;
         Ok(sig)
     }

@@ -12,6 +12,7 @@
 //! are allocated once per module, not once per function.
 
 mod control;
+mod gc;
 mod memory;
 mod variable;
 
@@ -41,6 +42,8 @@ pub struct FuncInfo {
     pub uses_typed_refs: bool,
     /// Whether the body uses an instruction of exception handling.
     pub uses_exceptions: bool,
+    /// Whether the body uses an instruction of GC.
+    pub uses_gc: bool,
     /// Whether the body calls any function (`call`, `call_indirect`,
     /// `call_ref`, or their `return_` forms).
     pub calls: bool,
@@ -149,6 +152,8 @@ pub(crate) struct FuncValidator<'c, 'm> {
     uses_typed_refs: bool,
     /// Whether the body uses an instruction of exception handling.
     uses_exceptions: bool,
+    /// Whether the body uses an instruction of GC.
+    uses_gc: bool,
     /// Whether the body calls any function.
     calls: bool,
     /// The error that stopped the decoding of the body, if any.
@@ -203,6 +208,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             max_depth: 0,
             uses_typed_refs: false,
             uses_exceptions: false,
+            uses_gc: false,
             calls: false,
             failed: None,
         }
@@ -243,9 +249,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         self.pc = 0;
         self.failed = None;
         let cx = self.cx;
-        let Some(sig) = cx.types.get(ty.index()) else {
-            return Err(self.unknown(IndexSpace::Type, ty.0));
-        };
+        let sig = self.sig(ty)?;
         let declared = body.num_locals();
         if sig.params.len() as u64 + declared > limits::MAX_FUNCTION_LOCALS {
             return Err(self.error(ValidationErrorKind::LimitExceeded(ImplLimit::Locals)));
@@ -274,6 +278,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         self.max_depth = 0;
         self.uses_typed_refs = false;
         self.uses_exceptions = false;
+        self.uses_gc = false;
         self.calls = false;
         self.push_ctrl(
             FrameKind::Func,
@@ -297,6 +302,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             blocks: self.blocks.as_slice().into(),
             uses_typed_refs: self.uses_typed_refs,
             uses_exceptions: self.uses_exceptions,
+            uses_gc: self.uses_gc,
             calls: self.calls,
         })
     }
@@ -498,6 +504,16 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         Ok(self.ctrls[n - 1 - depth as usize])
     }
 
+    /// Type `ty`, which must be a function type: "unknown type" if there is
+    /// no such type, "type mismatch" if it is a struct or array type.
+    fn sig(&self, ty: TypeIdx) -> Result<&'m kiln_parser::FuncType> {
+        let cx: &Context<'m> = self.cx;
+        match cx.types.get(ty.index()) {
+            None => Err(self.unknown(IndexSpace::Type, ty.0)),
+            Some(t) => t.as_func().ok_or_else(|| self.mismatch()),
+        }
+    }
+
     /// The parameter and result types of a block type.
     fn block_type(&self, bt: BlockType) -> Result<(Types<'m>, Types<'m>)> {
         match bt {
@@ -509,11 +525,8 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
                 Ok((Types::Slice(&[]), Types::One(t)))
             }
             BlockType::Func(idx) => {
-                let types: &'m [kiln_parser::FuncType] = self.cx.types;
-                match types.get(idx.index()) {
-                    Some(ft) => Ok((Types::Slice(&ft.params), Types::Slice(&ft.results))),
-                    None => Err(self.unknown(IndexSpace::Type, idx.0)),
-                }
+                let ft = self.sig(idx)?;
+                Ok((Types::Slice(&ft.params), Types::Slice(&ft.results)))
             }
         }
     }
@@ -647,6 +660,10 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
                 }
                 self.pop_expect(ValType::V128)?;
                 self.push_ok(shape.scalar())
+            }
+            Instr::Gc(gc) => {
+                self.uses_gc = true;
+                self.gc(gc)
             }
             Instr::ReplaceLane(shape, lane) => {
                 if *lane >= shape.lanes() {

@@ -52,6 +52,7 @@ fn load_spec_modules() -> Vec<SuiteModule> {
             with(|f| f.memory64 = true),
             proposal(Proposal::Memory64).collect(),
         ),
+        (Features::ALL_WITH_GC, proposal(Proposal::GC).collect()),
     ];
 
     let mut seen = HashSet::new();

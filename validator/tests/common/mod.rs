@@ -77,6 +77,9 @@ pub fn features_name(f: Features) -> String {
     if f == Features::ALL {
         return "all".into();
     }
+    if f == Features::ALL_WITH_GC {
+        return "all+gc".into();
+    }
     let mut s = String::from("wasm2");
     for (on, name) in [
         (f.tail_call, "tail-call"),
