@@ -30,8 +30,15 @@ pub struct Suite {
     /// Each entry says in a comment why; the rest of the suite keeps the
     /// narrower set, so it still checks that Kiln rejects what it should.
     pub file_features: &'static [(&'static str, Features)],
-    /// Files no tier runs, with why: each is reported by name as skipped.
+    /// Files that only the validate tier runs, with why: the tiers that
+    /// execute report each by name as not run.
     pub skip_files: &'static [(&'static str, &'static str)],
+    /// Whether the tiers that execute run the suite at all; when `false`,
+    /// only the validate tier does (every file as if in `skip_files`, with
+    /// `skip_reason`).
+    pub executed: bool,
+    /// Why a suite that is not executed is not (empty otherwise).
+    pub skip_reason: &'static str,
 }
 
 /// Every suite Kiln runs.
@@ -45,6 +52,8 @@ pub const SUITES: &[Suite] = &[
         features: Features::WASM2,
         file_features: &[],
         skip_files: &[],
+        executed: true,
+        skip_reason: "",
     },
     // SIMD is part of 2.0; its files still live in the proposal's directory.
     Suite {
@@ -61,6 +70,8 @@ pub const SUITES: &[Suite] = &[
             },
         )],
         skip_files: &[],
+        executed: true,
+        skip_reason: "",
     },
     Suite {
         name: "relaxed-simd",
@@ -71,6 +82,8 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
+        executed: true,
+        skip_reason: "",
     },
     Suite {
         name: "tail-call",
@@ -81,6 +94,8 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
+        executed: true,
+        skip_reason: "",
     },
     Suite {
         name: "extended-const",
@@ -91,6 +106,8 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
+        executed: true,
+        skip_reason: "",
     },
     Suite {
         name: "multi-memory",
@@ -101,6 +118,8 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
+        executed: true,
+        skip_reason: "",
     },
     Suite {
         name: "memory64",
@@ -111,6 +130,8 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
+        executed: true,
+        skip_reason: "",
     },
     Suite {
         name: "function-references",
@@ -122,6 +143,8 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
+        executed: true,
+        skip_reason: "",
     },
     Suite {
         name: "exceptions",
@@ -136,22 +159,45 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
+        executed: true,
+        skip_reason: "",
     },
     Suite {
         name: "wasm-v3",
         source: Source::Spec(SpecVersion::V3),
         features: Features::ALL,
-        file_features: &[],
+        file_features: &[
+            ("ref_null.wast", Features::ALL_WITH_GC),
+            ("type-rec.wast", Features::ALL_WITH_GC),
+        ],
         skip_files: GC_FILES,
+        executed: true,
+        skip_reason: "",
+    },
+    // GC's own tests, written against 3.0.
+    Suite {
+        name: "gc",
+        source: Source::Proposal(Proposal::GC),
+        features: Features::ALL_WITH_GC,
+        file_features: &[],
+        skip_files: &[],
+        executed: false,
+        skip_reason: "GC is validated but not run by the tiers yet",
     },
 ];
 
 /// The files of the 3.0 suite that need GC's types (`struct`, `array`,
-/// `i31`, `any`, `none`, ...), which Kiln does not implement yet
+/// `i31`, `any`, `none`, ...), which Kiln validates but does not run yet
 /// (`br_table.wast`, once listed here, needs none and passes).
 const GC_FILES: &[(&str, &str)] = &[
-    ("ref_null.wast", "needs GC types"),
-    ("type-rec.wast", "needs GC types"),
+    (
+        "ref_null.wast",
+        "GC is validated but not run by the tiers yet",
+    ),
+    (
+        "type-rec.wast",
+        "GC is validated but not run by the tiers yet",
+    ),
 ];
 
 /// One `.wast` file of a suite.
@@ -177,8 +223,36 @@ impl Suite {
             .map_or(self.features, |&(_, features)| features)
     }
 
+    /// The files a tier that executes does not run, with why: every file of
+    /// a suite that is not executed, else `skip_files`.
+    pub fn not_executed(&self) -> Vec<(String, &'static str)> {
+        if self.executed {
+            self.skip_files
+                .iter()
+                .map(|&(name, why)| (name.to_owned(), why))
+                .collect()
+        } else {
+            self.files()
+                .into_iter()
+                .map(|f| (f.name, self.skip_reason))
+                .collect()
+        }
+    }
+
+    /// The files `tier` runs: every file for the validate tier, the files
+    /// not listed by [`Suite::not_executed`] for the others.
+    pub fn files_for(&self, tier: crate::Tier) -> Vec<WastFile> {
+        let mut files = self.files();
+        if tier.executes() {
+            let skipped = self.not_executed();
+            files.retain(|f| !skipped.iter().any(|(name, _)| *name == f.name));
+        }
+        files
+    }
+
     /// The suite's `.wast` files, sorted by name so that runs list them in a
-    /// stable order.
+    /// stable order: every file, those that only the validate tier runs
+    /// included.
     pub fn files(&self) -> Vec<WastFile> {
         let files: Vec<_> = match self.source {
             Source::Spec(version) => spec(version).collect(),
@@ -192,7 +266,6 @@ impl Suite {
                 text: f.contents,
             })
             .collect();
-        out.retain(|f| !self.skip_files.iter().any(|(name, _)| *name == f.name));
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
     }

@@ -117,10 +117,12 @@ fn run_suite(tier: Tier, suite: &Suite, filter: Option<&str>) -> SuiteRun {
         all_failures: Vec::new(),
         mismatches: Vec::new(),
     };
-    for (name, why) in suite.skip_files {
-        println!("{}/{name}: skipped ({why})", suite.name);
+    if tier.executes() {
+        for (name, why) in suite.not_executed() {
+            println!("{}/{name}: not run on {} ({why})", suite.name, tier.name());
+        }
     }
-    for file in suite.files() {
+    for file in suite.files_for(tier) {
         if filter.is_some_and(|f| !file.name.contains(f)) {
             continue;
         }

@@ -425,7 +425,11 @@ fn instrumented_spec_modules_run_as_kiln_with_fuel() {
     let verbose = std::env::var_os("KILN_INSTRUMENT_VERBOSE").is_some();
     let files: Vec<(&'static Suite, WastFile)> = SUITES
         .iter()
-        .flat_map(|s| s.files().into_iter().map(move |f| (s, f)))
+        .flat_map(|s| {
+            s.files_for(kiln_spec_tests::Tier::Interp)
+                .into_iter()
+                .map(move |f| (s, f))
+        })
         .filter(|(s, f)| {
             let name = format!("{}/{}", s.name, f.name);
             only.as_ref()
