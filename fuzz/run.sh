@@ -28,7 +28,7 @@
 set -euo pipefail
 
 FUZZ="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-TARGETS=(parse_validate differential wat node_input)
+TARGETS=(parse_validate differential wat node_input gc_validate)
 LOG="$FUZZ/campaigns.tsv"
 README="$FUZZ/README.md"
 # `cargo fuzz build`/`run` flags: the same for both, or `run` rebuilds.

@@ -18,11 +18,13 @@
 #![warn(missing_docs)]
 
 pub mod differential;
+mod gc_validate;
 mod node_input;
 mod parse_validate;
 mod wat_text;
 
 pub use differential::{check_differential, differential_outcome, differential_wasm};
+pub use gc_validate::{check_gc_validate, gc_smith_config, gc_validate_outcome};
 pub use node_input::{check_node_input, node_input_outcome};
 pub use parse_validate::{check_parse_validate, parse_validate_outcome};
 pub use wat_text::{check_wat, wat_outcome};

@@ -1,20 +1,15 @@
 //! The `parse_validate` target: arbitrary bytes through Kiln's parser and
 //! validator, which must never panic and must accept exactly the modules
-//! `wasmparser`'s validator accepts under the same features.
-//!
-//! One difference in how the two file the proposals: recursion groups and
-//! declared subtypes come with typed function references in Kiln (its type
-//! system is built to grow into GC's) and with GC in `wasmparser`. So the
-//! oracle validates with GC on as well, and a module it accepts that Kiln
-//! rejects for needing the GC proposal (struct and array types, `i31`, the
-//! `any` hierarchy, casts) is no disagreement.
+//! `wasmparser`'s validator accepts under the same features: everything Kiln
+//! parses, GC included.
 
 use kiln_parser::Features;
 
 use crate::{Finding, catch};
 
-/// The features every input is checked under: everything Kiln implements.
-const FEATURES: Features = Features::ALL;
+/// The features every input is checked under: everything Kiln parses and
+/// validates.
+const FEATURES: Features = Features::ALL_WITH_GC;
 
 /// Kiln's verdict on `bytes`: `Ok` or the error message, with the stage.
 pub(crate) fn kiln_verdict(bytes: &[u8]) -> Result<(), String> {
@@ -28,28 +23,13 @@ pub(crate) fn kiln_verdict(bytes: &[u8]) -> Result<(), String> {
         })
 }
 
-/// `wasmparser`'s verdict on `bytes` under the equivalent features, and GC
-/// (see the module docs).
+/// `wasmparser`'s verdict on `bytes` under the equivalent features.
 pub(crate) fn oracle_verdict(bytes: &[u8]) -> Result<(), String> {
-    let features = FEATURES.to_wasmparser() | wasmparser::WasmFeatures::GC;
+    let features = FEATURES.to_wasmparser();
     wasmparser::Validator::new_with_features(features)
         .validate_all(bytes)
         .map(drop)
         .map_err(|e| e.to_string())
-}
-
-/// Whether Kiln rejects `bytes` for needing the GC proposal, which it does
-/// not implement yet.
-fn needs_gc(bytes: &[u8]) -> bool {
-    use kiln_parser::ParseErrorKind;
-    let gc = |kind: ParseErrorKind| kind == ParseErrorKind::Unsupported { proposal: "gc" };
-    match kiln_parser::parse(bytes, FEATURES) {
-        Err(e) => gc(e.kind()),
-        Ok(module) => matches!(
-            kiln_validator::validate(&module, FEATURES),
-            Err(kiln_validator::ModuleError::Malformed(e)) if gc(e.kind())
-        ),
-    }
 }
 
 /// Checks one input; `Ok` when Kiln did not panic and agreed with the oracle.
@@ -58,11 +38,16 @@ fn needs_gc(bytes: &[u8]) -> bool {
 ///
 /// The panic, or both verdicts when they disagree.
 pub fn parse_validate_outcome(bytes: &[u8]) -> Result<(), Finding> {
+    compare_verdicts(bytes)
+}
+
+/// Both validators' verdicts on `bytes`: `Ok` when Kiln did not panic and
+/// agreed.
+pub(crate) fn compare_verdicts(bytes: &[u8]) -> Result<(), Finding> {
     let kiln = catch("kiln-parser/kiln-validator", || kiln_verdict(bytes))?;
     let oracle = oracle_verdict(bytes);
     match (&kiln, &oracle) {
         (Ok(()), Ok(())) | (Err(_), Err(_)) => Ok(()),
-        (Err(_), Ok(())) if needs_gc(bytes) => Ok(()),
         _ => Err(Finding(format!(
             "Kiln and wasmparser disagree on a {}-byte module\n  Kiln:       {}\n  wasmparser: {}",
             bytes.len(),
@@ -109,11 +94,16 @@ mod tests {
         outcome("(module (type $s (func)) (type (sub $s (func))))").expect("both reject");
     }
 
-    /// GC's own types are rejected by Kiln as unsupported, accepted by the
-    /// oracle: no disagreement.
+    /// GC's types and instructions are validated as `wasmparser` does.
     #[test]
-    fn gc_types_are_left_to_a_later_proposal() {
-        outcome("(module (type (struct (field i32))))").expect("Kiln: needs gc");
-        outcome("(module (func (result i31ref) (ref.i31 (i32.const 1))))").expect("Kiln: needs gc");
+    fn gc_modules_agree() {
+        outcome("(module (type (struct (field i32))))").expect("both accept");
+        outcome("(module (func (result i31ref) (ref.i31 (i32.const 1))))").expect("both accept");
+        // Invalid on both: a struct.set of an immutable field.
+        outcome(
+            "(module (type $s (struct (field i32)))
+               (func (param (ref $s)) (struct.set $s 0 (local.get 0) (i32.const 1))))",
+        )
+        .expect("both reject");
     }
 }

@@ -17,8 +17,8 @@ use kiln_fuzz_replay::differential::{
     Agreement, SimdUse, simd_use, smith_module, uses_exceptions, uses_function_references,
 };
 use kiln_fuzz_replay::{
-    Finding, differential_outcome, differential_wasm, node_input_outcome, parse_validate_outcome,
-    seeded_input, wat_outcome,
+    Finding, differential_outcome, differential_wasm, gc_smith_config, gc_validate_outcome,
+    node_input_outcome, parse_validate_outcome, seeded_input, wat_outcome,
 };
 
 /// `wasm-smith` seeds for the `differential` target.
@@ -107,6 +107,55 @@ fn parse_validate_corpus() {
         "parse_validate",
         files.iter().map(|(n, b)| (n.clone(), b.as_slice())),
         parse_validate_outcome,
+    );
+}
+
+/// `wasm-smith` seeds for the `gc_validate` check.
+const GC_VALIDATE_SEEDS: u64 = 1000;
+
+/// Valid GC modules (and copies with a byte changed) get the same verdict
+/// from Kiln's validator as from `wasmparser`'s.
+#[test]
+fn gc_validate_seeds() {
+    let inputs: Vec<(String, Vec<u8>)> = (0..GC_VALIDATE_SEEDS)
+        .map(|s| (format!("seed {s}"), seeded_input(0x4743_5641, s)))
+        .collect();
+    // The seeds must give GC modules: struct or array types, or GC
+    // instructions, in most of the valid ones.
+    let gc_modules = inputs
+        .iter()
+        .filter(|(_, b)| {
+            let mut u = arbitrary::Unstructured::new(&b[1..]);
+            wasm_smith::Module::new(gc_smith_config(false), &mut u).is_ok_and(|m| {
+                let wasm = m.to_bytes();
+                kiln_parser::parse(&wasm, kiln_parser::Features::ALL_WITH_GC)
+                    .ok()
+                    .and_then(|ir| {
+                        kiln_validator::validate(&ir, kiln_parser::Features::ALL_WITH_GC).ok()
+                    })
+                    .is_some_and(|info| info.uses_gc)
+            })
+        })
+        .count();
+    assert!(
+        gc_modules >= GC_VALIDATE_SEEDS as usize / 4,
+        "only {gc_modules} of {GC_VALIDATE_SEEDS} seeds gave a module that uses GC"
+    );
+    replay(
+        "gc_validate",
+        inputs.iter().map(|(n, b)| (n.clone(), b.as_slice())),
+        gc_validate_outcome,
+    );
+}
+
+#[test]
+fn gc_validate_corpus() {
+    let files = corpus("gc_validate");
+    assert!(files.len() >= 10, "the gc_validate corpus is missing");
+    replay(
+        "gc_validate",
+        files.iter().map(|(n, b)| (n.clone(), b.as_slice())),
+        gc_validate_outcome,
     );
 }
 
