@@ -132,11 +132,12 @@ build_flags() {
 
 # Flags per target: a longer input for wasm-smith, without Entropic (its
 # bookkeeping of every feature's frequency took 86% of the differential's
-# time: its inputs reach some 200,000 features of four compilers); keywords for
-# the text.
+# time: its inputs reach some 200,000 features of four compilers); a longer
+# input for gc_validate's wasm-smith too; keywords for the text.
 target_flags() {
     case "$1" in
         differential) echo "-max_len=16384 -entropic=0" ;;
+        gc_validate) echo "-max_len=16384" ;;
         wat) echo "-dict=$FUZZ/wat.dict" ;;
         *) ;;
     esac
