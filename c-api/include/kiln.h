@@ -70,6 +70,7 @@ enum kiln_trap_code_enum {
   KILN_TRAP_NULL_EXCEPTION_REFERENCE,
   KILN_TRAP_EXCEPTIONS_EXHAUSTED,
   KILN_TRAP_INTERRUPT,
+  KILN_TRAP_GC_HEAP_EXHAUSTED,
 };
 
 /* If the trap is a WebAssembly trap, sets *code and returns true (false for

@@ -16,6 +16,7 @@ pub mod artifact;
 mod bulk_op;
 pub mod compile;
 pub mod fuel;
+pub mod gc;
 pub mod instantiate;
 pub mod invoke;
 pub mod limiter;

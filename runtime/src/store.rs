@@ -260,6 +260,10 @@ pub struct StoreLimits {
     /// long as the store (there is no collector yet), so a guest could
     /// otherwise grow its store without bound.
     pub max_exception_bytes: u64,
+    /// Largest size, in bytes, of the GC heap's objects (16 bytes each and
+    /// their data, see [`crate::gc`]): an allocation that does not fit even
+    /// after a collection traps with `out of GC heap memory`.
+    pub max_gc_heap_bytes: u64,
 }
 
 impl Default for StoreLimits {
@@ -269,6 +273,7 @@ impl Default for StoreLimits {
             max_table_elements: 10_000_000,
             max_call_depth: 10_000,
             max_exception_bytes: 256 << 20,
+            max_gc_heap_bytes: crate::gc::DEFAULT_HEAP_BYTES,
         }
     }
 }
@@ -327,6 +332,13 @@ pub struct Store {
     pub sig_supers: Vec<Option<SigId>>,
     /// Canonical recursion groups, to the id of their first type.
     sig_ids: HashMap<RecGroupKey, SigId, foldhash::fast::RandomState>,
+    /// The GC heap: struct and array objects.
+    pub gc: crate::gc::GcHeap,
+    /// The layout of each struct and array type, by id, made on first use
+    /// ([`Store::gc_layout`]).
+    pub gc_layouts: Vec<Option<Arc<crate::gc::Layout>>>,
+    /// References the host holds to GC objects, which the collector keeps.
+    pub gc_host_roots: Vec<crate::value::RawRef>,
     /// Fuel left, when metering is on.
     pub fuel: u64,
     /// The engine's epoch counter, the store's deadline and its callback
@@ -354,6 +366,7 @@ impl Store {
     /// An empty store with the given limits.
     pub fn new(limits: StoreLimits) -> Store {
         Store {
+            gc: crate::gc::GcHeap::new(limits.max_gc_heap_bytes),
             limits,
             ..Store::default()
         }

@@ -42,6 +42,9 @@ pub enum TrapCode {
     ExceptionsExhausted,
     /// The store's epoch deadline was reached (see `crate::epoch`).
     Interrupt,
+    /// A GC allocation does not fit in `StoreLimits::max_gc_heap_bytes`,
+    /// even after a collection.
+    GcHeapExhausted,
 }
 
 impl TrapCode {
@@ -64,6 +67,7 @@ impl TrapCode {
             TrapCode::NullExceptionReference => "null exception reference",
             TrapCode::ExceptionsExhausted => "exception storage exhausted",
             TrapCode::Interrupt => "interrupt",
+            TrapCode::GcHeapExhausted => "out of GC heap memory",
         }
     }
 }
