@@ -14,8 +14,9 @@
 //! **Metered runs.** A function body is cut into runs: a run starts at the
 //! first instruction and right after every control instruction (`block`,
 //! `loop`, `if`, `else`, `end`, `br`, `br_if`, `br_table`, `br_on_null`,
-//! `br_on_non_null`, `return`, calls (`call_ref` too), `unreachable`,
-//! `throw`, `throw_ref`, `try_table`; see [`ends_run`]). The control instruction itself is the
+//! `br_on_non_null`, GC's `br_on_cast` and `br_on_cast_fail`, `return`, calls
+//! (`call_ref` too), `unreachable`, `throw`, `throw_ref`, `try_table`; see
+//! [`ends_run`]). The control instruction itself is the
 //! last of its run. Every branch and every return from a call lands on the
 //! start of a run, so a run is entered only at its start. On entering a run,
 //! its summed static cost is charged at once; if less fuel is left, execution
@@ -36,6 +37,15 @@
 //! 64 per page requested, `table.grow` one per element requested. If too
 //! little fuel is left, the instruction traps with `out of fuel` and has no
 //! effect.
+//!
+//! **GC.** An allocation (`struct.new`, `struct.new_default` and the
+//! `array.new` family) charges one unit per 64 bytes of the object it makes,
+//! rounded up, counted as the GC heap counts it (`crate::gc`: 16 bytes and
+//! the data), before allocating; `array.fill`, `array.copy`,
+//! `array.init_data` and `array.init_elem` one unit per 64 bytes of elements
+//! written, rounded up, as the memory instructions do ([`DynamicCost::Bytes`]
+//! for both). A collection is not an instruction and costs nothing, so fuel
+//! does not depend on when one runs.
 //!
 //! **Epoch checks cost nothing.** With epoch interruption on
 //! ([`crate::epoch`]), the checks both tiers make at function entries and
@@ -82,6 +92,7 @@ pub fn ends_run(instr: &Instr) -> bool {
             | Instr::ReturnCallRef(_)
             | Instr::BrOnNull(_)
             | Instr::BrOnNonNull(_)
+            | Instr::Gc(kiln_parser::GcInstr::BrOnCast(_))
             | Instr::Throw(_)
             | Instr::ThrowRef
             | Instr::TryTable(_)
@@ -147,6 +158,27 @@ mod tests {
         let mut runs = Vec::new();
         for_each_run(&body, |s, e, c| runs.push((s, e, c)));
         assert_eq!(runs, vec![(0, 2, 1), (2, 5, 3), (5, 7, 0), (7, 8, 0)]);
+    }
+
+    #[test]
+    fn gc_branches_end_runs_and_other_gc_instructions_do_not() {
+        use kiln_parser::{BrOnCast, GcInstr, HeapType, RefType, TypeIdx};
+        let cast = BrOnCast {
+            label: LabelIdx(0),
+            from: RefType::null(HeapType::Any),
+            to: RefType::null(HeapType::I31),
+            on_fail: true,
+        };
+        assert!(ends_run(&Instr::Gc(GcInstr::BrOnCast(Box::new(cast)))));
+        for gc in [
+            GcInstr::StructNew(TypeIdx(0)),
+            GcInstr::RefCast(RefType::null(HeapType::Eq)),
+            GcInstr::ArrayLen,
+        ] {
+            let instr = Instr::Gc(gc);
+            assert!(!ends_run(&instr), "{instr:?}");
+            assert_eq!(static_cost(&instr), 1);
+        }
     }
 
     #[test]
