@@ -22,7 +22,7 @@ pub mod limits;
 mod module;
 
 pub use error::{ImplLimit, IndexSpace, ModuleError, ValidationError, ValidationErrorKind};
-pub use func::{BlockShape, FuncInfo};
+pub use func::{BlockShape, FuncInfo, GcRoots, Safepoint};
 
 use kiln_parser::{BodyDecoder, Features, Instr, InstrSink, Module};
 

@@ -323,3 +323,62 @@ fn gc_is_a_feature_of_its_own() {
     let info = kiln(&bytes).expect("valid with GC");
     assert!(info.uses_gc);
 }
+
+/// The one function of `wat`'s roots, validated with GC on.
+fn roots_of(wat: &str) -> kiln_validator::GcRoots {
+    let bytes = wat::parse_str(wat).expect("well-formed");
+    let mut info = kiln(&bytes).expect("valid");
+    let f = info.funcs.pop().expect("a function");
+    *f.gc_roots.expect("recorded with GC on")
+}
+
+#[test]
+fn roots_are_the_values_that_may_be_gc_objects_at_each_safepoint() {
+    let roots = roots_of(
+        "(module
+           (type $s (struct (field externref)))
+           (func $g (param i32))
+           (func (param anyref i32 funcref) (local externref eqref f64 exnref)
+             (local.get 0)          ;; 0: anyref, slot 0
+             (local.get 2)          ;; 1: funcref, slot 1
+             (drop)                 ;; 2
+             (local.get 3)          ;; 3: externref, slot 1
+             (i32.const 1)          ;; 4: slot 2
+             (call $g)              ;; 5: a safepoint: slots 0 and 1
+             (struct.new $s)        ;; 6: a safepoint: slots 0 and 1 (its operand)
+             (drop)
+             (drop)))",
+    );
+    // anyref, externref and eqref locals; not i32, funcref, f64 or exnref.
+    assert_eq!(&*roots.locals, &[0, 3, 4]);
+    let points: Vec<(u32, Vec<u32>)> = roots
+        .safepoints
+        .iter()
+        .map(|p| (p.instr, p.slots.to_vec()))
+        .collect();
+    assert_eq!(points, [(5, vec![0, 1]), (6, vec![0, 1])]);
+}
+
+#[test]
+fn concrete_types_count_by_their_hierarchy() {
+    let roots = roots_of(
+        "(module
+           (type $f (func))
+           (type $a (array i8))
+           (func (param (ref null $f) (ref $a))
+             (array.new_default $a (i32.const 1))
+             (drop)))",
+    );
+    assert_eq!(&*roots.locals, &[1]);
+    assert_eq!(roots.safepoints.len(), 1);
+    assert!(roots.safepoints[0].slots.is_empty());
+}
+
+#[test]
+fn no_roots_are_recorded_without_gc() {
+    let bytes = wat::parse_str("(module (func (param externref) (call 0 (local.get 0))))")
+        .expect("well-formed");
+    let module = kiln_parser::parse(&bytes, Features::ALL).expect("parses");
+    let info = kiln_validator::validate(&module, Features::ALL).expect("valid");
+    assert!(info.funcs[0].gc_roots.is_none());
+}

@@ -14,7 +14,10 @@
 mod control;
 mod gc;
 mod memory;
+mod roots;
 mod variable;
+
+pub use roots::{GcRoots, Safepoint};
 
 use kiln_parser::{
     BlockType, BodyDecoder, BodyFacts, FuncBody, FuncIdx, Instr, InstrSink, Module, NumOp, TypeIdx,
@@ -47,6 +50,9 @@ pub struct FuncInfo {
     /// Whether the body calls any function (`call`, `call_indirect`,
     /// `call_ref`, or their `return_` forms).
     pub calls: bool,
+    /// Where a collection may run and which values may then be GC objects;
+    /// only when GC is on (see [`GcRoots`]).
+    pub gc_roots: Option<Box<GcRoots>>,
 }
 
 /// The shape of one structured control instruction.
@@ -158,6 +164,8 @@ pub(crate) struct FuncValidator<'c, 'm> {
     calls: bool,
     /// The error that stopped the decoding of the body, if any.
     failed: Option<Box<ValidationError>>,
+    /// The safepoints recorded so far, when GC is on (see [`GcRoots`]).
+    safepoints: Vec<Safepoint>,
 }
 
 /// Errors are boxed inside the body checker: every instruction's check
@@ -175,6 +183,9 @@ impl InstrSink for FuncValidator<'_, '_> {
             // The function's frame has ended; the decoder reports this too.
             Err(self.error(ValidationErrorKind::OperatorsAfterEnd))
         } else {
+            if self.cx.features.gc && roots::is_safepoint(&instr) {
+                self.record_safepoint();
+            }
             self.instr(&instr)
         };
         self.pc += 1;
@@ -211,6 +222,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             uses_gc: false,
             calls: false,
             failed: None,
+            safepoints: Vec::new(),
         }
     }
 
@@ -280,6 +292,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
         self.uses_exceptions = false;
         self.uses_gc = false;
         self.calls = false;
+        self.safepoints.clear();
         self.push_ctrl(
             FrameKind::Func,
             Types::Slice(&[]),
@@ -304,6 +317,7 @@ impl<'c, 'm> FuncValidator<'c, 'm> {
             uses_exceptions: self.uses_exceptions,
             uses_gc: self.uses_gc,
             calls: self.calls,
+            gc_roots: self.gc_roots(),
         })
     }
 
