@@ -69,7 +69,10 @@ pub use kiln_parser::{
     Features, FuncType, GlobalType, HeapType, IndexType, Limits, MemoryType, ParseError,
     ParseErrorKind, RefType, TableType, ValType,
 };
-pub use kiln_runtime::{ArtifactError, ExnAddr, FuncAddr, ResourceLimiter, Trap, TrapCode, Val};
+pub use kiln_runtime::gc::AnyRef;
+pub use kiln_runtime::{
+    ArtifactError, ExnAddr, FuncAddr, GcRef, ResourceLimiter, Trap, TrapCode, Val,
+};
 pub use kiln_validator::{
     ImplLimit, IndexSpace, ModuleError, ValidationError, ValidationErrorKind,
 };

@@ -72,7 +72,8 @@ impl wasm_val_t {
     }
 
     /// C's form of `v`, a value of `store`; `None` for a `v128`, which
-    /// `wasm_val_t` cannot hold.
+    /// `wasm_val_t` cannot hold, and for a GC reference, which the C API
+    /// has no kind for yet.
     pub(crate) fn from_val(store: *const wasm_store_t, v: Val) -> Option<wasm_val_t> {
         let boxed = |r: bool| {
             if r {
@@ -96,7 +97,7 @@ impl wasm_val_t {
                     f64: f64::from_bits(b),
                 },
             ),
-            Val::V128(_) => return None,
+            Val::V128(_) | Val::AnyRef(_) => return None,
             Val::FuncRef(f) => (
                 WASM_FUNCREF,
                 wasm_val_union {

@@ -504,9 +504,17 @@ fn show_val(v: &kiln::Val) -> String {
         Val::F32(b) => f32::from_bits(b).to_string(),
         Val::F64(b) => f64::from_bits(b).to_string(),
         Val::V128(x) => format!("{x:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+            "null".into()
+        }
         Val::FuncRef(Some(a)) => format!("ref#{}", a.0),
         Val::ExternRef(Some(a)) => format!("ref#{}", a.0),
         Val::ExnRef(Some(a)) => format!("exn#{}", a.0),
+        Val::AnyRef(Some(g)) => match g.decode() {
+            kiln::AnyRef::I31(v) => format!("i31#{v}"),
+            kiln::AnyRef::Object(o) => format!("obj#{}", o.0),
+            kiln::AnyRef::Host(a) => format!("ref#{a}"),
+            kiln::AnyRef::Null => "null".into(),
+        },
     }
 }

@@ -475,7 +475,14 @@ pub fn format_val(v: &Val) -> String {
             }
         }
         Val::V128(bits) => format!("v128:0x{bits:032x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+            "null".into()
+        }
+        // An `i31` is a value; an object's index is this node's own.
+        Val::AnyRef(Some(g)) => match g.decode() {
+            kiln::AnyRef::I31(v) => format!("i31:{v}"),
+            _ => "anyref".into(),
+        },
         Val::ExnRef(Some(_)) => "exnref".into(),
         Val::FuncRef(Some(_)) => "funcref".into(),
         Val::ExternRef(Some(_)) => "externref".into(),

@@ -41,4 +41,4 @@ pub use store::{
 };
 pub use table::Table;
 pub use trap::{Trap, TrapCode};
-pub use value::{ExnAddr, ExternAddr, FuncAddr, RawRef, Val};
+pub use value::{ExnAddr, ExternAddr, FuncAddr, GcRef, RawRef, Val};

@@ -21,7 +21,7 @@ use kiln_parser::{
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::table::Table;
 use crate::trap::{Trap, TrapCode};
-use crate::value::{ExnAddr, ExternAddr, FuncAddr, Val};
+use crate::value::{ExnAddr, ExternAddr, FuncAddr, RawRef, Val};
 
 /// Declares `u32` address newtypes into the store's vectors.
 ///
@@ -465,9 +465,41 @@ impl Store {
             Val::FuncRef(None) => RefType::null(HeapType::NoFunc),
             Val::ExternRef(None) => RefType::null(HeapType::NoExtern),
             Val::ExnRef(None) => RefType::null(HeapType::NoExn),
+            Val::AnyRef(None) => RefType::null(HeapType::None),
+            Val::AnyRef(Some(g)) => {
+                let ValType::Ref(r) = t else { return false };
+                return match self.top_of(r.heap) {
+                    // `extern.convert_any` of it: an `externref`.
+                    HeapType::Extern => r.heap == HeapType::Extern,
+                    HeapType::Any => self.gc_ref_test(RawRef(g.0), r),
+                    _ => false,
+                };
+            }
             _ => return v.ty() == t,
         };
         self.val_matches(dynamic.into(), t)
+    }
+
+    /// The top of store-level heap type `h`'s hierarchy (`func`, `extern`,
+    /// `exn` or `any`), a concrete type's by its kind.
+    pub fn top_of(&self, h: HeapType) -> HeapType {
+        match h {
+            HeapType::Concrete(id) => self
+                .sigs
+                .get(id.index())
+                .map_or(HeapType::Func, CompositeType::top),
+            h => h.top(),
+        }
+    }
+
+    /// The value of store-level type `ty` whose bits are `bits`: as
+    /// [`Val::from_bits`], with a concrete struct or array type read as the
+    /// `any` reference it is.
+    pub fn val_from_bits(&self, ty: ValType, bits: u128) -> Val {
+        match ty {
+            ValType::Ref(r) => Val::ref_from_bits(self.top_of(r.heap), RawRef(bits as u32)),
+            t => Val::from_bits(t, bits),
+        }
     }
 
     /// Whether store-level reference type `a` matches `b`.

@@ -20,6 +20,19 @@ impl FuncAddr {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ExternAddr(pub u32);
 
+/// A reference of the `any` hierarchy that is not null: an `i31`, a GC
+/// object, or a host value made an `anyref` by `any.convert_extern`, as its
+/// 32 bits (see [`crate::gc::AnyRef`], which reads them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GcRef(pub u32);
+
+impl GcRef {
+    /// What the reference is.
+    pub fn decode(self) -> crate::gc::AnyRef {
+        crate::gc::AnyRef::decode(RawRef(self.0))
+    }
+}
+
 /// An exception's address in its store (what an `exnref` points to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ExnAddr(pub u32);
@@ -32,9 +45,11 @@ impl ExnAddr {
     }
 }
 
-/// A reference as tables and the interpreter hold it: 0 is null, otherwise the
-/// address plus one. `funcref` and `externref` use the same encoding; the type
-/// says which store vector the address indexes.
+/// A reference as tables and the interpreter hold it: 0 is null. A
+/// `funcref` or an `exnref` is its address plus one, the type saying which
+/// store vector the address indexes; a reference of the `any` or `extern`
+/// hierarchy is encoded as [`crate::gc::AnyRef`] describes (a host value's
+/// address in the upper 30 bits, ending in `10`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[repr(transparent)]
 pub struct RawRef(pub u32);
@@ -78,6 +93,10 @@ pub enum Val {
     ExternRef(Option<ExternAddr>),
     /// An `exnref`: null or an exception of the store.
     ExnRef(Option<ExnAddr>),
+    /// A reference of the `any` hierarchy (`anyref`, `eqref`, `i31ref`,
+    /// struct and array references): null or a [`GcRef`]. An `externref`
+    /// made by `extern.convert_any` of one is read as this too.
+    AnyRef(Option<GcRef>),
 }
 
 impl Val {
@@ -92,6 +111,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
             Val::ExnRef(_) => ValType::EXNREF,
+            Val::AnyRef(_) => ValType::Ref(RefType::null(HeapType::Any)),
         }
     }
 
@@ -107,11 +127,14 @@ impl Val {
         }
     }
 
-    /// The null reference of a reference type.
+    /// The null reference of a reference type. (A concrete struct or array
+    /// type is filed under `func` here; [`crate::Store::val_from_bits`]
+    /// knows better.)
     pub fn null(ty: RefType) -> Val {
         match ty.heap.top() {
             HeapType::Extern => Val::ExternRef(None),
             HeapType::Exn => Val::ExnRef(None),
+            HeapType::Any => Val::AnyRef(None),
             _ => Val::FuncRef(None),
         }
     }
@@ -125,12 +148,18 @@ impl Val {
             Val::F64(v) => u128::from(v),
             Val::V128(v) => v,
             Val::FuncRef(r) => u128::from(r.map_or(RawRef::NULL, |a| RawRef::from_addr(a.0)).0),
-            Val::ExternRef(r) => u128::from(r.map_or(RawRef::NULL, |a| RawRef::from_addr(a.0)).0),
+            Val::ExternRef(r) => {
+                u128::from(r.map_or(0, |a| crate::gc::AnyRef::Host(a.0).encode().0))
+            }
             Val::ExnRef(r) => u128::from(r.map_or(RawRef::NULL, |a| RawRef::from_addr(a.0)).0),
+            Val::AnyRef(r) => u128::from(r.map_or(0, |g| g.0)),
         }
     }
 
-    /// The value of type `ty` whose bits are `bits` (the inverse of [`Val::to_bits`]).
+    /// The value of type `ty` whose bits are `bits` (the inverse of
+    /// [`Val::to_bits`]). A concrete struct or array type is filed under
+    /// `func` here, as [`Val::null`] says; the bits survive the round trip
+    /// either way.
     pub fn from_bits(ty: ValType, bits: u128) -> Val {
         match ty {
             ValType::I32 => Val::I32(bits as u32 as i32),
@@ -138,14 +167,25 @@ impl Val {
             ValType::F32 => Val::F32(bits as u32),
             ValType::F64 => Val::F64(bits as u64),
             ValType::V128 => Val::V128(bits),
-            ValType::Ref(r) => {
-                let addr = RawRef(bits as u32).addr();
-                match r.heap.top() {
-                    HeapType::Extern => Val::ExternRef(addr.map(ExternAddr)),
-                    HeapType::Exn => Val::ExnRef(addr.map(ExnAddr)),
-                    _ => Val::FuncRef(addr.map(FuncAddr)),
-                }
-            }
+            ValType::Ref(r) => Val::ref_from_bits(r.heap.top(), RawRef(bits as u32)),
+        }
+    }
+
+    /// The reference whose bits are `raw`, in the hierarchy whose top is
+    /// `top` (`func`, `extern`, `exn` or `any`).
+    pub fn ref_from_bits(top: HeapType, raw: RawRef) -> Val {
+        use crate::gc::AnyRef;
+        let addr = raw.addr();
+        match top {
+            HeapType::Exn => Val::ExnRef(addr.map(ExnAddr)),
+            HeapType::Any => Val::AnyRef((!raw.is_null()).then_some(GcRef(raw.0))),
+            HeapType::Extern => match AnyRef::decode(raw) {
+                AnyRef::Null => Val::ExternRef(None),
+                AnyRef::Host(a) => Val::ExternRef(Some(ExternAddr(a))),
+                // `extern.convert_any` of a GC value.
+                AnyRef::I31(_) | AnyRef::Object(_) => Val::AnyRef(Some(GcRef(raw.0))),
+            },
+            _ => Val::FuncRef(addr.map(FuncAddr)),
         }
     }
 }
@@ -165,10 +205,32 @@ mod tests {
             Val::FuncRef(None),
             Val::FuncRef(Some(FuncAddr(0))),
             Val::ExternRef(Some(ExternAddr(41))),
+            Val::ExternRef(None),
             Val::ExnRef(Some(ExnAddr(7))),
+            Val::AnyRef(None),
+            Val::AnyRef(Some(GcRef(crate::gc::AnyRef::i31(5).0))),
+            Val::AnyRef(Some(GcRef(crate::gc::AnyRef::Host(3).encode().0))),
         ];
         for v in vals {
             assert_eq!(Val::from_bits(v.ty(), v.to_bits()), v);
         }
+    }
+
+    #[test]
+    fn externs_and_any_share_an_encoding() {
+        use crate::gc::AnyRef;
+        // A host value is the same bits as an externref and as an anyref.
+        let host = Val::ExternRef(Some(ExternAddr(9)));
+        let bits = host.to_bits();
+        assert_eq!(AnyRef::decode(RawRef(bits as u32)), AnyRef::Host(9));
+        let any = Val::from_bits(ValType::Ref(RefType::null(HeapType::Any)), bits);
+        assert_eq!(any, Val::AnyRef(Some(GcRef(bits as u32))));
+        assert_eq!(any.to_bits(), bits);
+        // A GC value seen as an externref (`extern.convert_any`) reads as itself.
+        let i31 = AnyRef::i31(7).0;
+        assert_eq!(
+            Val::from_bits(ValType::EXTERNREF, u128::from(i31)),
+            Val::AnyRef(Some(GcRef(i31)))
+        );
     }
 }

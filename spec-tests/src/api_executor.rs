@@ -142,6 +142,13 @@ impl ApiExecutor {
             Val::V128(bits) => Value::V128(bits),
             Val::FuncRef(f) => Value::FuncRef(f.map(|f| f.index())),
             Val::ExnRef(e) => Value::ExnRef(e.map(|e| e.index())),
+            Val::AnyRef(_) => {
+                // Only GC modules return these, which the execution tiers
+                // do not run yet.
+                return Err(ExecError::Other(format!(
+                    "returned a GC reference the harness cannot compare yet: {v:?}"
+                )));
+            }
             Val::ExternRef(None) => Value::ExternRef(None),
             Val::ExternRef(Some(_)) => {
                 let payload = ExternRef::from_val(&self.store, v)

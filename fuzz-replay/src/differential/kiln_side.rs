@@ -309,7 +309,7 @@ pub fn to_val(v: Value) -> Val {
 fn is_null(v: &Val) -> bool {
     matches!(
         v,
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None)
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None)
     )
 }
 
@@ -324,6 +324,10 @@ pub fn from_val(v: &Val) -> Value {
         Val::FuncRef(r) => Value::FuncRef { null: r.is_none() },
         Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
         Val::ExnRef(r) => Value::ExnRef { null: r.is_none() },
+        // Only GC makes these (the differential's modules use none): an
+        // `externref` holding a GC value reads as one, so compare it as an
+        // `externref`.
+        Val::AnyRef(r) => Value::ExternRef { null: r.is_none() },
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use kiln_parser::{CompositeType, HeapType, RefType, ValType};
+use kiln_parser::{HeapType, RefType, ValType};
 
 use super::{AnyRef, GcError, GcHeap, Layout, ObjIdx};
 use crate::store::{SigId, Store};
@@ -16,14 +16,7 @@ use crate::value::RawRef;
 /// hierarchy, whose references may be GC objects (an `externref` may be
 /// `extern.convert_any` of one).
 pub fn holds_gc_refs(store: &Store, t: RefType) -> bool {
-    let top = match t.heap {
-        HeapType::Concrete(id) => store
-            .sigs
-            .get(id.index())
-            .map_or(HeapType::Func, CompositeType::top),
-        h => h.top(),
-    };
-    matches!(top, HeapType::Any | HeapType::Extern)
+    matches!(store.top_of(t.heap), HeapType::Any | HeapType::Extern)
 }
 
 impl Store {
@@ -115,7 +108,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use kiln_parser::{FieldRead, FieldType, Module, StorageType, SubType, TypeIdx};
+    use kiln_parser::{CompositeType, FieldRead, FieldType, Module, StorageType, SubType, TypeIdx};
 
     use super::*;
     use crate::store::StoreLimits;

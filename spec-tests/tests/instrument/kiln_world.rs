@@ -196,6 +196,9 @@ fn value(v: &Val) -> Value {
         Val::FuncRef(r) => Value::FuncRef { null: r.is_none() },
         Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
         Val::ExnRef(r) => Value::ExnRef { null: r.is_none() },
+        // GC modules are not instrumented; an `externref` holding a GC
+        // value would read as one.
+        Val::AnyRef(r) => Value::ExternRef { null: r.is_none() },
     }
 }
 
