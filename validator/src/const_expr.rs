@@ -140,11 +140,8 @@ fn const_gc(
         GcInstr::ArrayNewFixed { ty, len } => {
             exists(ty)?;
             let elem = cx.array_elem(ty).ok_or(ValidationErrorKind::TypeMismatch)?;
-            if len as usize > crate::limits::MAX_ARRAY_NEW_FIXED {
-                return Err(ValidationErrorKind::LimitExceeded(
-                    crate::error::ImplLimit::ArrayNewFixed,
-                ));
-            }
+            // A constant expression has no unknown operands: more than the
+            // stack holds is a mismatch, found at the first missing one.
             for _ in 0..len {
                 pop(elem.storage.unpacked())?;
             }

@@ -90,8 +90,6 @@ pub enum ImplLimit {
     Locals,
     /// Fields of a struct type ([`limits::MAX_STRUCT_FIELDS`]).
     StructFields,
-    /// Operands of one `array.new_fixed` ([`limits::MAX_ARRAY_NEW_FIXED`]).
-    ArrayNewFixed,
 }
 
 impl fmt::Display for ImplLimit {
@@ -107,7 +105,6 @@ impl fmt::Display for ImplLimit {
             ImplLimit::ElementSegments => ("element segment", limits::MAX_ELEMENT_SEGMENTS),
             ImplLimit::DataSegments => ("data segment", limits::MAX_DATA_SEGMENTS),
             ImplLimit::StructFields => ("struct field", limits::MAX_STRUCT_FIELDS),
-            ImplLimit::ArrayNewFixed => ("array.new_fixed operand", limits::MAX_ARRAY_NEW_FIXED),
             ImplLimit::Params => return f.write_str("function params exceeds limit"),
             ImplLimit::Results => return f.write_str("function results exceeds limit"),
             ImplLimit::Locals => return f.write_str("too many locals"),

@@ -32,8 +32,6 @@ pub const MAX_FUNCTION_PARAMS: usize = 1_000;
 pub const MAX_FUNCTION_RESULTS: usize = 1_000;
 /// Most fields of a struct type.
 pub const MAX_STRUCT_FIELDS: usize = 10_000;
-/// Most operands of one `array.new_fixed`.
-pub const MAX_ARRAY_NEW_FIXED: usize = 10_000;
 /// Largest initial or maximum size of a 32-bit memory, in 64 KiB pages (4 GiB).
 pub const MAX_PAGES_32: u64 = 1 << 16;
 /// Largest initial or maximum size of a 64-bit memory, in 64 KiB pages (2^64 bytes).

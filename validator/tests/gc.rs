@@ -382,3 +382,28 @@ fn no_roots_are_recorded_without_gc() {
     let info = kiln_validator::validate(&module, Features::ALL).expect("valid");
     assert!(info.funcs[0].gc_roots.is_none());
 }
+
+/// Regression (the `gc_validate` target's first finding): `array.new_fixed`
+/// has no operand limit of its own, as in `wasmparser`; in unreachable code
+/// its count may be 2^32 - 1 and is not looped over.
+#[test]
+fn array_new_fixed_takes_any_count_in_unreachable_code() {
+    valid(
+        "(module (type $a (array i32))
+           (func (result (ref $a)) (unreachable) (array.new_fixed $a 4294967295)))",
+    );
+    valid(
+        "(module (type $a (array i32))
+           (func (result (ref $a)) (unreachable) (i32.const 1) (array.new_fixed $a 100000)))",
+    );
+    invalid(
+        "(module (type $a (array i32))
+           (func (result (ref $a)) (i32.const 1) (array.new_fixed $a 2)))",
+        "type mismatch",
+    );
+    invalid(
+        "(module (type $a (array i32))
+           (global (ref $a) (array.new_fixed $a 3 (i32.const 1) (i32.const 2))))",
+        "type mismatch",
+    );
+}

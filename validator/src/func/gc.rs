@@ -69,12 +69,15 @@ impl<'m> FuncValidator<'_, 'm> {
             }
             GcInstr::ArrayNewFixed { ty, len } => {
                 let elem = self.array_type(ty)?;
-                if len as usize > crate::limits::MAX_ARRAY_NEW_FIXED {
-                    return Err(self.error(ValidationErrorKind::LimitExceeded(
-                        crate::error::ImplLimit::ArrayNewFixed,
-                    )));
+                // Only the operands above the frame are popped one by one:
+                // in unreachable code the rest are unknown, however many the
+                // immediate says (up to 2^32, so never looped over).
+                let above = self.operands.len() - self.frame_height;
+                let len = len as usize;
+                if len > above && !self.ctrls.last().is_some_and(|f| f.unreachable) {
+                    return Err(self.mismatch());
                 }
-                for _ in 0..len {
+                for _ in 0..len.min(above) {
                     self.pop_expect(elem.storage.unpacked())?;
                 }
                 self.push_ok(RefType::non_null(HeapType::Concrete(ty)).into())
