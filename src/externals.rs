@@ -233,8 +233,9 @@ pub struct Table {
     pub(crate) addr: TableAddr,
 }
 
-fn ref_to_val(ty: kiln_parser::RefType, r: RawRef) -> Val {
-    Val::from_bits(ty.into(), u128::from(r.0))
+/// Table element `r` of store-level type `ty` as a value.
+fn ref_to_val(rt: &kiln_runtime::Store, ty: kiln_parser::RefType, r: RawRef) -> Val {
+    rt.val_from_bits(ty.into(), u128::from(r.0))
 }
 
 /// `v` as a table element of store-level type `ty`.
@@ -267,7 +268,7 @@ impl Table {
         let cx = store.as_context();
         check(self.store, cx.id);
         let t = &cx.rt.tables[self.addr.index()];
-        t.get(i).ok().map(|r| ref_to_val(t.element(), r))
+        t.get(i).ok().map(|r| ref_to_val(cx.rt, t.element(), r))
     }
 
     /// Sets element `i`.
@@ -390,7 +391,8 @@ impl Global {
     pub fn get(&self, store: impl AsContext) -> Val {
         let cx = store.as_context();
         check(self.store, cx.id);
-        cx.rt.globals[self.addr.index()].get()
+        let g = &cx.rt.globals[self.addr.index()];
+        cx.rt.val_from_bits(g.ty.content, g.bits)
     }
 
     /// Sets the value.

@@ -51,6 +51,7 @@ mod engine;
 mod exn;
 mod externals;
 mod func;
+mod gc;
 mod instance;
 pub mod instrument;
 mod linker;
@@ -64,6 +65,7 @@ pub use engine::{Config, Engine, Strategy};
 pub use exn::Exn;
 pub use externals::{Extern, ExternRef, Global, Memory, Table, Tag};
 pub use func::{Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+pub use gc::AnyRefKind;
 pub use instance::Instance;
 pub use kiln_parser::{
     Features, FuncType, GlobalType, HeapType, IndexType, Limits, MemoryType, ParseError,

@@ -53,7 +53,9 @@ impl Module {
         let features = engine.config().features;
         let ir = kiln_parser::parse(&binary, features)?;
         let info = kiln_validator::validate(&ir, features)?;
-        if features.gc {
+        // The interpreter runs GC (and the tiered strategy, which keeps a
+        // module the JIT refuses on the interpreter); the JIT does not yet.
+        if features.gc && engine.config().strategy == Strategy::Jit {
             refuse_gc(&binary, features)?;
         }
         let ir = Arc::new(ir);
@@ -169,7 +171,7 @@ impl Module {
 }
 
 /// [`Error::Unsupported`] if a valid module needs GC (its types, heap types
-/// or instructions), which neither tier runs yet: the module is checked
+/// or instructions), which the JIT does not run yet: the module is checked
 /// again with GC off. Only asked when the engine's features include GC.
 fn refuse_gc(binary: &[u8], features: kiln_parser::Features) -> Result<(), Error> {
     let without = kiln_parser::Features {
@@ -183,7 +185,7 @@ fn refuse_gc(binary: &[u8], features: kiln_parser::Features) -> Result<(), Error
     if needs_gc {
         return Err(Error::Unsupported(
             "GC (struct and array types, `any`, `eq`, `i31`, `none` and the GC \
-             instructions) is validated but not run by Kiln's tiers yet"
+             instructions) is run by the interpreter, not yet by the JIT"
                 .into(),
         ));
     }

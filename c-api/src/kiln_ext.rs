@@ -173,7 +173,7 @@ pub unsafe extern "C" fn kiln_store_set_epoch_deadline(
 pub type kiln_trap_code_t = u8;
 
 /// Every trap code, indexed by its `kiln_trap_code_t`.
-const TRAP_CODES: [TrapCode; 17] = [
+const TRAP_CODES: [TrapCode; 22] = [
     TrapCode::Unreachable,
     TrapCode::MemoryOutOfBounds,
     TrapCode::TableOutOfBounds,
@@ -191,6 +191,11 @@ const TRAP_CODES: [TrapCode; 17] = [
     TrapCode::ExceptionsExhausted,
     TrapCode::Interrupt,
     TrapCode::GcHeapExhausted,
+    TrapCode::NullStructReference,
+    TrapCode::NullArrayReference,
+    TrapCode::NullI31Reference,
+    TrapCode::ArrayOutOfBounds,
+    TrapCode::CastFailure,
 ];
 
 /// If the trap is a WebAssembly trap (not one raised by a host function or

@@ -246,6 +246,10 @@ macro_rules! declare_ops {
             ReturnCallRef { func: Reg, args: Reg },
             /// `ref.as_non_null`: trap if the reference in `src` is null.
             RefAsNonNull { src: Reg },
+            /// A GC instruction, entry `site` of the function's `gc` table,
+            /// on the operands from `args` (as many as it takes), its result
+            /// written to `args`; `br_on_cast`'s is its branch condition.
+            Gc { args: Reg, site: u32 },
             /// `throw` of tag `tag` (the module's tag index space), the payload
             /// from `args`.
             Throw { tag: u32, args: Reg },

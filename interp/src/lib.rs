@@ -35,6 +35,8 @@ pub struct CompiledFunc {
     pub indirect: Box<[(u32, u32)]>,
     /// The `v128.const` values and `i8x16.shuffle` lane indices of `code`.
     pub vconsts: Box<[u128]>,
+    /// The GC instructions of `code`'s `Gc` ops.
+    pub gc: Box<[GcSite]>,
     /// Number of parameters.
     pub num_params: u32,
     /// Number of locals, parameters included.
@@ -58,6 +60,24 @@ pub struct CompiledFunc {
     /// the first whose range holds a throwing op (or a call an exception
     /// came out of) and has a matching clause catches.
     pub handlers: Box<[Handler]>,
+}
+
+/// One GC instruction of a compiled function (an `Op::Gc`'s `site`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GcSite {
+    /// The instruction.
+    pub instr: kiln_parser::GcInstr,
+    /// How many operands it reads from its op's `args`.
+    pub operands: u32,
+    /// Whether it writes a result to `args`.
+    pub result: bool,
+}
+
+impl GcSite {
+    /// The registers from `args` it reads or writes.
+    pub fn regs(&self) -> u32 {
+        self.operands.max(u32::from(self.result))
+    }
 }
 
 /// One `try_table` of a compiled function.
@@ -112,19 +132,13 @@ impl CompiledModule {
     ///
     /// # Errors
     ///
-    /// [`CompileError::Unsupported`] for a module that uses GC (its types or
-    /// instructions), which the interpreter does not run yet.
+    /// None today: the interpreter runs every instruction the validator
+    /// accepts. The `Result` is the interface both tiers share.
     pub fn new(
         module: Arc<Module>,
         info: Arc<ModuleInfo>,
         options: CompileOptions,
     ) -> Result<CompiledModule, CompileError> {
-        if info.uses_gc {
-            return Err(CompileError::unsupported(
-                kiln_runtime::TierName::Interpreter,
-                "GC (struct and array types, GC instructions)".into(),
-            ));
-        }
         let funcs = (0..module.code.len()).map(|_| OnceLock::new()).collect();
         Ok(CompiledModule {
             module,

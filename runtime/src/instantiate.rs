@@ -91,7 +91,7 @@ pub fn instantiate(
     resolve_imports(store, module, imports, &mut inst)?;
     check_limiter(store, module)?;
     allocate_definitions(store, module, addr, &mut inst)?;
-    allocate_segments(store, module, &mut inst);
+    allocate_segments(store, module, &mut inst).map_err(InstantiationError::Trap)?;
     export(module, &mut inst);
     let start = module.start.map(|f| inst.funcs[f.index()]);
     store.instances.push(inst);
@@ -188,7 +188,9 @@ fn allocate_definitions(
         let init = t
             .init
             .as_ref()
-            .map_or(RawRef::NULL, |e| RawRef(eval_const(store, inst, e) as u32));
+            .map_or(Ok(0), |e| eval_const_alloc(store, inst, e))
+            .map(|bits| RawRef(bits as u32))
+            .map_err(InstantiationError::Trap)?;
         let table = Table::new(ty, init, store.limits.max_table_elements).ok_or_else(|| {
             InstantiationError::Resource("table exceeds the configured limit".into())
         })?;
@@ -206,7 +208,7 @@ fn allocate_definitions(
         inst.tags.push(tag);
     }
     for g in &module.globals {
-        let bits = eval_const(store, inst, &g.init);
+        let bits = eval_const_alloc(store, inst, &g.init).map_err(InstantiationError::Trap)?;
         let mut ty = g.ty;
         ty.content = store_val_type(&inst.sigs, ty.content);
         store.globals.push(GlobalEntity { ty, bits });
@@ -262,7 +264,15 @@ fn check_limiter(store: &mut Store, module: &Module) -> Result<(), Instantiation
 }
 
 /// Allocates every element segment (its items evaluated) and data segment.
-fn allocate_segments(store: &mut Store, module: &Module, inst: &mut InstanceData) {
+///
+/// # Errors
+///
+/// `out of GC heap memory` if an item's allocation does not fit.
+fn allocate_segments(
+    store: &mut Store,
+    module: &Module,
+    inst: &mut InstanceData,
+) -> Result<(), Trap> {
     for seg in &module.elems {
         let items: Box<[RawRef]> = match &seg.items {
             ElemItems::Funcs(fs) => fs
@@ -271,8 +281,8 @@ fn allocate_segments(store: &mut Store, module: &Module, inst: &mut InstanceData
                 .collect(),
             ElemItems::Exprs(es) => es
                 .iter()
-                .map(|e| RawRef(eval_const(store, inst, e) as u32))
-                .collect(),
+                .map(|e| eval_const_alloc(store, inst, e).map(|bits| RawRef(bits as u32)))
+                .collect::<Result<_, _>>()?,
         };
         store.elems.push(ElemInstance { items });
         inst.elems.push(ElemAddr(store.elems.len() as u32 - 1));
@@ -283,6 +293,7 @@ fn allocate_segments(store: &mut Store, module: &Module, inst: &mut InstanceData
         });
         inst.datas.push(DataAddr(store.datas.len() as u32 - 1));
     }
+    Ok(())
 }
 
 /// Fills the instance's exports by name.
@@ -361,35 +372,65 @@ fn init_memories(
     Ok(())
 }
 
-/// Evaluates a validated constant expression to its value's bits.
+/// Evaluates a validated constant expression to its value's bits: one
+/// without GC instructions (an offset, say), which needs only to read the
+/// store.
 pub fn eval_const(store: &Store, inst: &InstanceData, expr: &ConstExpr) -> u128 {
     let mut stack: Vec<u128> = Vec::with_capacity(4);
     for instr in expr.instrs.iter() {
-        let v = match *instr {
-            Instr::I32Const(v) => u128::from(v as u32),
-            Instr::I64Const(v) => u128::from(v as u64),
-            Instr::F32Const(v) => u128::from(v),
-            Instr::F64Const(v) => u128::from(v),
-            Instr::V128Const(v) => u128::from_le_bytes(v),
-            Instr::RefNull(_) => 0,
-            Instr::RefFunc(f) => u128::from(RawRef::from_addr(inst.funcs[f.index()].0).0),
-            Instr::GlobalGet(g) => store.globals[inst.globals[g.index()].index()].bits,
-            Instr::Num(op) => {
-                let b = stack.pop().unwrap_or(0);
-                let a = stack.pop().unwrap_or(0);
-                match op {
-                    NumOp::I32Add => u128::from((a as u32).wrapping_add(b as u32)),
-                    NumOp::I32Sub => u128::from((a as u32).wrapping_sub(b as u32)),
-                    NumOp::I32Mul => u128::from((a as u32).wrapping_mul(b as u32)),
-                    NumOp::I64Add => u128::from((a as u64).wrapping_add(b as u64)),
-                    NumOp::I64Sub => u128::from((a as u64).wrapping_sub(b as u64)),
-                    NumOp::I64Mul => u128::from((a as u64).wrapping_mul(b as u64)),
-                    _ => 0,
-                }
-            }
-            _ => 0,
-        };
+        let v = eval_instr(store, inst, instr, &mut stack);
         stack.push(v);
     }
     stack.pop().unwrap_or(0)
+}
+
+/// Evaluates a validated constant expression that may allocate GC objects
+/// (a global's, a table's or an element's initialiser).
+///
+/// # Errors
+///
+/// `out of GC heap memory` if an allocation does not fit.
+pub fn eval_const_alloc(
+    store: &mut Store,
+    inst: &InstanceData,
+    expr: &ConstExpr,
+) -> Result<u128, Trap> {
+    let mut stack: Vec<u128> = Vec::with_capacity(4);
+    for instr in expr.instrs.iter() {
+        let v = match instr {
+            Instr::Gc(gc) => crate::gc::exec::const_instr(store, &inst.sigs, gc, &mut stack)?,
+            other => eval_instr(store, inst, other, &mut stack),
+        };
+        stack.push(v);
+    }
+    Ok(stack.pop().unwrap_or(0))
+}
+
+/// One instruction of a constant expression that is not GC's: its value,
+/// its operands popped from `stack`.
+fn eval_instr(store: &Store, inst: &InstanceData, instr: &Instr, stack: &mut Vec<u128>) -> u128 {
+    match *instr {
+        Instr::I32Const(v) => u128::from(v as u32),
+        Instr::I64Const(v) => u128::from(v as u64),
+        Instr::F32Const(v) => u128::from(v),
+        Instr::F64Const(v) => u128::from(v),
+        Instr::V128Const(v) => u128::from_le_bytes(v),
+        Instr::RefNull(_) => 0,
+        Instr::RefFunc(f) => u128::from(RawRef::from_addr(inst.funcs[f.index()].0).0),
+        Instr::GlobalGet(g) => store.globals[inst.globals[g.index()].index()].bits,
+        Instr::Num(op) => {
+            let b = stack.pop().unwrap_or(0);
+            let a = stack.pop().unwrap_or(0);
+            match op {
+                NumOp::I32Add => u128::from((a as u32).wrapping_add(b as u32)),
+                NumOp::I32Sub => u128::from((a as u32).wrapping_sub(b as u32)),
+                NumOp::I32Mul => u128::from((a as u32).wrapping_mul(b as u32)),
+                NumOp::I64Add => u128::from((a as u64).wrapping_add(b as u64)),
+                NumOp::I64Sub => u128::from((a as u64).wrapping_sub(b as u64)),
+                NumOp::I64Mul => u128::from((a as u64).wrapping_mul(b as u64)),
+                _ => 0,
+            }
+        }
+        _ => 0,
+    }
 }

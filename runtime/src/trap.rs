@@ -45,6 +45,16 @@ pub enum TrapCode {
     /// A GC allocation does not fit in `StoreLimits::max_gc_heap_bytes`,
     /// even after a collection.
     GcHeapExhausted,
+    /// `struct.get` or `struct.set` of a null reference.
+    NullStructReference,
+    /// An array instruction on a null reference.
+    NullArrayReference,
+    /// `i31.get_s` or `i31.get_u` of a null reference.
+    NullI31Reference,
+    /// An array index or range past the array's length.
+    ArrayOutOfBounds,
+    /// `ref.cast` of a reference of another type.
+    CastFailure,
 }
 
 impl TrapCode {
@@ -68,6 +78,11 @@ impl TrapCode {
             TrapCode::ExceptionsExhausted => "exception storage exhausted",
             TrapCode::Interrupt => "interrupt",
             TrapCode::GcHeapExhausted => "out of GC heap memory",
+            TrapCode::NullStructReference => "null structure reference",
+            TrapCode::NullArrayReference => "null array reference",
+            TrapCode::NullI31Reference => "null i31 reference",
+            TrapCode::ArrayOutOfBounds => "out of bounds array access",
+            TrapCode::CastFailure => "cast failure",
         }
     }
 }

@@ -11,11 +11,11 @@
 use std::collections::{HashMap, HashSet};
 
 use kiln::{
-    Config, Error, Extern, ExternRef, Features, Instance, Linker, Module, Store, Strategy,
-    TrapCode, Val,
+    AnyRefKind, Config, Error, Extern, ExternRef, Features, Instance, Linker, Module, Store,
+    Strategy, TrapCode, Val,
 };
 
-use crate::exec::{ExecError, Executor, InstanceId, ModuleId, Value};
+use crate::exec::{AnyKind, ExecError, Executor, InstanceId, ModuleId, Value};
 use crate::rejection::Rejection;
 use crate::spectest;
 
@@ -122,6 +122,15 @@ impl ApiExecutor {
             }
             Value::ExternRef(None) => Val::ExternRef(None),
             Value::ExternRef(Some(n)) => ExternRef::new(&mut self.store, n).to_val(),
+            Value::AnyRef(None) => Val::AnyRef(None),
+            Value::AnyRef(Some(AnyKind::Host(n))) => {
+                ExternRef::new(&mut self.store, n).to_any_val()
+            }
+            Value::AnyRef(Some(_)) => {
+                return Err(ExecError::Other(
+                    "a script passes no GC value but a host one".into(),
+                ));
+            }
             Value::ExnRef(None) => Val::ExnRef(None),
             Value::ExnRef(Some(_)) => {
                 return Err(ExecError::Other(
@@ -142,13 +151,25 @@ impl ApiExecutor {
             Val::V128(bits) => Value::V128(bits),
             Val::FuncRef(f) => Value::FuncRef(f.map(|f| f.index())),
             Val::ExnRef(e) => Value::ExnRef(e.map(|e| e.index())),
-            Val::AnyRef(_) => {
-                // Only GC modules return these, which the execution tiers
-                // do not run yet.
-                return Err(ExecError::Other(format!(
-                    "returned a GC reference the harness cannot compare yet: {v:?}"
-                )));
-            }
+            Val::AnyRef(None) => Value::AnyRef(None),
+            Val::AnyRef(Some(g)) => Value::AnyRef(Some(match AnyRefKind::of(&self.store, g) {
+                Some(AnyRefKind::I31(v)) => AnyKind::I31(v),
+                Some(AnyRefKind::Struct) => AnyKind::Struct,
+                Some(AnyRefKind::Array) => AnyKind::Array,
+                Some(AnyRefKind::Host(e)) => match e.data::<u32, _>(&self.store) {
+                    Some(&n) => AnyKind::Host(n),
+                    None => {
+                        return Err(ExecError::Other(format!(
+                            "returned a host value the script never created: {v:?}"
+                        )));
+                    }
+                },
+                None => {
+                    return Err(ExecError::Other(format!(
+                        "returned a reference to no object of the store: {v:?}"
+                    )));
+                }
+            })),
             Val::ExternRef(None) => Value::ExternRef(None),
             Val::ExternRef(Some(_)) => {
                 let payload = ExternRef::from_val(&self.store, v)

@@ -43,6 +43,23 @@ pub enum Value {
     /// can only say `ref.null exn` of one; a non-null one matches no result
     /// pattern of the text format.
     ExnRef(Option<usize>),
+    /// A reference of the `any` hierarchy (or an `externref` made of one by
+    /// `extern.convert_any`): null, or what it is.
+    AnyRef(Option<AnyKind>),
+}
+
+/// What a non-null reference of the `any` hierarchy is, as scripts tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnyKind {
+    /// An `i31` with this value.
+    I31(i32),
+    /// A struct.
+    Struct,
+    /// An array.
+    Array,
+    /// The host value `N` of `ref.host N` (or of `ref.extern N`, converted
+    /// by `any.convert_extern`).
+    Host(u32),
 }
 
 impl fmt::Display for Value {
@@ -59,6 +76,11 @@ impl fmt::Display for Value {
             Value::ExternRef(Some(n)) => write!(f, "ref.extern {n}"),
             Value::ExnRef(None) => write!(f, "ref.null exn"),
             Value::ExnRef(Some(i)) => write!(f, "exnref #{i}"),
+            Value::AnyRef(None) => write!(f, "ref.null any"),
+            Value::AnyRef(Some(AnyKind::I31(v))) => write!(f, "ref.i31 {v}"),
+            Value::AnyRef(Some(AnyKind::Struct)) => write!(f, "ref.struct"),
+            Value::AnyRef(Some(AnyKind::Array)) => write!(f, "ref.array"),
+            Value::AnyRef(Some(AnyKind::Host(n))) => write!(f, "ref.host {n}"),
         }
     }
 }

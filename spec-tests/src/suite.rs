@@ -30,15 +30,17 @@ pub struct Suite {
     /// Each entry says in a comment why; the rest of the suite keeps the
     /// narrower set, so it still checks that Kiln rejects what it should.
     pub file_features: &'static [(&'static str, Features)],
-    /// Files that only the validate tier runs, with why: the tiers that
-    /// execute report each by name as not run.
+    /// Files that the tiers of `skip_on` do not run, with why: they report
+    /// each by name as not run.
     pub skip_files: &'static [(&'static str, &'static str)],
-    /// Whether the tiers that execute run the suite at all; when `false`,
-    /// only the validate tier does (every file as if in `skip_files`, with
-    /// `skip_reason`).
-    pub executed: bool,
-    /// Why a suite that is not executed is not (empty otherwise).
+    /// Whether the tiers of `skip_on` skip every file of the suite (with
+    /// `skip_reason`) rather than only `skip_files`.
+    pub skip_all: bool,
+    /// Why, when `skip_all` (empty otherwise).
     pub skip_reason: &'static str,
+    /// The tiers that skip files; the others (and the validate tier always)
+    /// run every file.
+    pub skip_on: &'static [crate::Tier],
 }
 
 /// Every suite Kiln runs.
@@ -52,8 +54,9 @@ pub const SUITES: &[Suite] = &[
         features: Features::WASM2,
         file_features: &[],
         skip_files: &[],
-        executed: true,
+        skip_all: false,
         skip_reason: "",
+        skip_on: &[],
     },
     // SIMD is part of 2.0; its files still live in the proposal's directory.
     Suite {
@@ -70,8 +73,9 @@ pub const SUITES: &[Suite] = &[
             },
         )],
         skip_files: &[],
-        executed: true,
+        skip_all: false,
         skip_reason: "",
+        skip_on: &[],
     },
     Suite {
         name: "relaxed-simd",
@@ -82,8 +86,9 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
-        executed: true,
+        skip_all: false,
         skip_reason: "",
+        skip_on: &[],
     },
     Suite {
         name: "tail-call",
@@ -94,8 +99,9 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
-        executed: true,
+        skip_all: false,
         skip_reason: "",
+        skip_on: &[],
     },
     Suite {
         name: "extended-const",
@@ -106,8 +112,9 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
-        executed: true,
+        skip_all: false,
         skip_reason: "",
+        skip_on: &[],
     },
     Suite {
         name: "multi-memory",
@@ -118,8 +125,9 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
-        executed: true,
+        skip_all: false,
         skip_reason: "",
+        skip_on: &[],
     },
     Suite {
         name: "memory64",
@@ -130,8 +138,9 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
-        executed: true,
+        skip_all: false,
         skip_reason: "",
+        skip_on: &[],
     },
     Suite {
         name: "function-references",
@@ -143,8 +152,9 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
-        executed: true,
+        skip_all: false,
         skip_reason: "",
+        skip_on: &[],
     },
     Suite {
         name: "exceptions",
@@ -159,8 +169,9 @@ pub const SUITES: &[Suite] = &[
         },
         file_features: &[],
         skip_files: &[],
-        executed: true,
+        skip_all: false,
         skip_reason: "",
+        skip_on: &[],
     },
     Suite {
         name: "wasm-v3",
@@ -171,8 +182,9 @@ pub const SUITES: &[Suite] = &[
             ("type-rec.wast", Features::ALL_WITH_GC),
         ],
         skip_files: GC_FILES,
-        executed: true,
+        skip_all: false,
         skip_reason: "",
+        skip_on: JIT_TIERS,
     },
     // GC's own tests, written against 3.0.
     Suite {
@@ -181,23 +193,25 @@ pub const SUITES: &[Suite] = &[
         features: Features::ALL_WITH_GC,
         file_features: &[],
         skip_files: &[],
-        executed: false,
-        skip_reason: "GC is validated but not run by the tiers yet",
+        skip_all: true,
+        skip_reason: "the JIT does not run GC yet",
+        skip_on: JIT_TIERS,
     },
 ];
 
 /// The files of the 3.0 suite that need GC's types (`struct`, `array`,
-/// `i31`, `any`, `none`, ...), which Kiln validates but does not run yet
+/// `i31`, `any`, `none`, ...), which the JIT does not run yet
 /// (`br_table.wast`, once listed here, needs none and passes).
 const GC_FILES: &[(&str, &str)] = &[
-    (
-        "ref_null.wast",
-        "GC is validated but not run by the tiers yet",
-    ),
-    (
-        "type-rec.wast",
-        "GC is validated but not run by the tiers yet",
-    ),
+    ("ref_null.wast", "the JIT does not run GC yet"),
+    ("type-rec.wast", "the JIT does not run GC yet"),
+];
+
+/// The JIT's tiers, which do not run GC yet.
+const JIT_TIERS: &[crate::Tier] = &[
+    crate::Tier::Jit,
+    crate::Tier::JitFuel,
+    crate::Tier::JitNoGuard,
 ];
 
 /// One `.wast` file of a suite.
@@ -223,30 +237,31 @@ impl Suite {
             .map_or(self.features, |&(_, features)| features)
     }
 
-    /// The files a tier that executes does not run, with why: every file of
-    /// a suite that is not executed, else `skip_files`.
-    pub fn not_executed(&self) -> Vec<(String, &'static str)> {
-        if self.executed {
-            self.skip_files
-                .iter()
-                .map(|&(name, why)| (name.to_owned(), why))
-                .collect()
-        } else {
+    /// The files `tier` does not run, with why: none unless the suite
+    /// lists the tier in `skip_on`.
+    pub fn not_run_on(&self, tier: crate::Tier) -> Vec<(String, &'static str)> {
+        if !tier.executes() || !self.skip_on.contains(&tier) {
+            return Vec::new();
+        }
+        if self.skip_all {
             self.files()
                 .into_iter()
                 .map(|f| (f.name, self.skip_reason))
                 .collect()
+        } else {
+            self.skip_files
+                .iter()
+                .map(|&(name, why)| (name.to_owned(), why))
+                .collect()
         }
     }
 
-    /// The files `tier` runs: every file for the validate tier, the files
-    /// not listed by [`Suite::not_executed`] for the others.
+    /// The files `tier` runs: every file but those [`Suite::not_run_on`]
+    /// lists for it.
     pub fn files_for(&self, tier: crate::Tier) -> Vec<WastFile> {
+        let skipped = self.not_run_on(tier);
         let mut files = self.files();
-        if tier.executes() {
-            let skipped = self.not_executed();
-            files.retain(|f| !skipped.iter().any(|(name, _)| *name == f.name));
-        }
+        files.retain(|f| !skipped.iter().any(|(name, _)| *name == f.name));
         files
     }
 

@@ -2,8 +2,8 @@
 //! (`validate::wasm-v2::binary.wast`, `interp::…`, `interp-fuel::…`), so that
 //! libtest's filters select a tier, a suite or a file. The validate tier runs
 //! every file; the tiers that execute run all but those a suite lists as not
-//! executed yet ([`Suite::not_executed`](kiln_spec_tests::Suite::not_executed),
-//! GC's), which get no test there rather than a passing one. A test fails when a directive of its file failed that is not an
+//! run on them yet ([`Suite::not_run_on`](kiln_spec_tests::Suite::not_run_on):
+//! GC's, on the JIT), which get no test there rather than a passing one. A test fails when a directive of its file failed that is not an
 //! expected failure, when an expected failure passed, or, on a tier that
 //! executes, when a directive was skipped (the tier could not run it); its
 //! message lists them.

@@ -93,10 +93,11 @@ pub(super) fn put_val(stack: &mut [u64], at: usize, v: &Val) {
     stack[n + at] = (bits >> 64) as u64;
 }
 
-/// Reads register `at` of `stack` as a value of type `t`.
-pub(super) fn get_val(stack: &[u64], at: usize, t: kiln_parser::ValType) -> Val {
+/// Reads register `at` of `stack` as a value of store-level type `t`
+/// (which `store` reads, struct and array types included).
+pub(super) fn get_val(store: &Store, stack: &[u64], at: usize, t: kiln_parser::ValType) -> Val {
     let n = half(stack);
-    Val::from_bits(t, u128::from(stack[at]) | u128::from(stack[n + at]) << 64)
+    store.val_from_bits(t, u128::from(stack[at]) | u128::from(stack[n + at]) << 64)
 }
 
 pub(super) fn frame_for(
@@ -136,12 +137,17 @@ pub(super) fn ensure_stack(stack: &mut Vec<u64>, needed: usize) -> Result<(), Tr
 }
 
 /// The arguments of a call of type `ty` from `stack[at..]`, and result slots.
-fn call_values(ty: &kiln_parser::FuncType, stack: &[u64], at: usize) -> (Vec<Val>, Vec<Val>) {
+fn call_values(
+    store: &Store,
+    ty: &kiln_parser::FuncType,
+    stack: &[u64],
+    at: usize,
+) -> (Vec<Val>, Vec<Val>) {
     let params = ty
         .params
         .iter()
         .enumerate()
-        .map(|(i, t)| get_val(stack, at + i, *t))
+        .map(|(i, t)| get_val(store, stack, at + i, *t))
         .collect();
     let results = ty.results.iter().map(|t| Val::default_for(*t)).collect();
     (params, results)
@@ -158,7 +164,7 @@ pub(super) fn call_host(
     at: usize,
 ) -> Result<(), Trap> {
     let ty = store.sig(sig).clone();
-    let (params, mut results) = call_values(&ty, stack, at);
+    let (params, mut results) = call_values(store, &ty, stack, at);
     host(
         HostCaller {
             store,
@@ -223,7 +229,7 @@ pub(super) fn call_native(
             "a native callee without the tiered strategy",
         ));
     };
-    let (params, mut results) = call_values(store.func_type(addr), stack, at);
+    let (params, mut results) = call_values(store, store.func_type(addr), stack, at);
     invoke(store, data, addr, &params, &mut results)?;
     for (i, r) in results.iter().enumerate() {
         put_val(stack, at + i, r);

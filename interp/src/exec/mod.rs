@@ -81,7 +81,7 @@ fn run(
     slow::execute(store, data, &mut stack, frame, &mut modules)?;
     let ty = store.sig(func.sig);
     for (i, (r, t)) in results.iter_mut().zip(ty.results.iter()).enumerate() {
-        *r = get_val(&stack, i, *t);
+        *r = get_val(store, &stack, i, *t);
     }
     Ok(())
 }

@@ -59,6 +59,7 @@ macro_rules! hi {
 mod branches;
 mod calls;
 mod exceptions;
+mod gc;
 mod memory;
 mod numeric;
 mod vector;
@@ -282,6 +283,7 @@ impl Executor<'_> {
                     return Err(TrapCode::NullReference.into());
                 }
             }
+            Op::Gc { args, site } => self.gc(args, site)?,
             Op::Throw { tag, args } => return Err(self.throw(tag, args)),
             Op::ThrowRef { src } => return Err(self.throw_ref(src)),
             Op::Load {

@@ -116,12 +116,7 @@ impl Translator {
                 self.reachable = false;
             }
             Instr::TryTable(t) => self.try_table(module, t),
-            // `CompiledModule::new` refuses a module that uses GC, so no
-            // function reaches here with one.
-            Instr::Gc(_) => {
-                self.emit(Op::Unreachable);
-                self.reachable = false;
-            }
+            Instr::Gc(gc) => self.gc(module, gc),
         }
     }
 }

@@ -42,7 +42,7 @@ impl Translator {
     }
 
     /// Pops `n` operands and returns the register of the first.
-    fn pop_args(&mut self, n: u32) -> u32 {
+    pub(super) fn pop_args(&mut self, n: u32) -> u32 {
         self.h -= n;
         self.reg(self.h)
     }

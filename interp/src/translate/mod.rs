@@ -39,6 +39,7 @@
 mod calls;
 mod control;
 mod emit;
+mod gc;
 mod memory;
 mod numeric;
 mod variables;
@@ -108,6 +109,8 @@ pub(crate) struct Translator {
     code: Vec<Op>,
     memargs: Vec<(u32, u64)>,
     indirect: Vec<(u32, u32)>,
+    /// The GC instructions of `Op::Gc`, by site.
+    gc: Vec<crate::GcSite>,
     /// The `try_table` handlers closed so far (innermost first, as they end).
     handlers: Vec<crate::Handler>,
     ctrl: Vec<Ctrl>,
@@ -183,6 +186,7 @@ impl Translator {
         self.code.clear();
         self.memargs.clear();
         self.indirect.clear();
+        self.gc.clear();
         self.handlers.clear();
         self.ctrl.clear();
         self.h = 0;
@@ -242,6 +246,7 @@ impl Translator {
             threaded: Box::new([]),
             memargs: self.memargs.as_slice().into(),
             indirect: self.indirect.as_slice().into(),
+            gc: self.gc.as_slice().into(),
             vconsts: self.vconsts.as_slice().into(),
             handlers: self.handlers.as_slice().into(),
             num_params: sig.params.len() as u32,

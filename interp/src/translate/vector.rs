@@ -211,6 +211,9 @@ pub(super) fn is_wide(module: &Module, sig: &FuncType, info: &FuncInfo, instrs: 
             | Instr::ReturnCallRef(ty) => ty_wide(module.types[ty.index()].func()),
             // A payload moves like an operand.
             Instr::Throw(tag) => tag_wide(*tag),
+            // A struct field or an array element may be a `v128` (checked
+            // for every GC instruction: they run on the slow path anyway).
+            Instr::Gc(_) => true,
             Instr::TryTable(t) => {
                 block_wide(t.ty) || t.catches.iter().any(|c| c.tag.is_some_and(tag_wide))
             }

@@ -312,6 +312,60 @@ impl Checker<'_> {
         Ok(self.arity(self.shape.tag_types[tag as usize])?.0)
     }
 
+    /// Entry `site` of the GC table: the registers it reads and writes from
+    /// `args`, and every type, data segment and element segment it names
+    /// (the runtime indexes the instance's tables by them).
+    fn gc(&self, args: Reg, site: u32) -> Result<(), Fault> {
+        use kiln_parser::{GcInstr as G, HeapType, RefType};
+        let gc = &self.func.gc;
+        in_range!(SideTable, table: "gc", site, gc.len())?;
+        let entry = &gc[site as usize];
+        self.regs("args", args, entry.regs())?;
+        let types = self.shape.arities.len();
+        let ty = |t: kiln_parser::TypeIdx| Self::module("type", t.0, types);
+        let heap = |r: RefType| match r.heap {
+            HeapType::Concrete(t) => ty(t),
+            _ => Ok(()),
+        };
+        let data = |d: kiln_parser::DataIdx| Self::module("data segment", d.0, self.shape.datas);
+        let elem = |e: kiln_parser::ElemIdx| Self::module("element segment", e.0, self.shape.elems);
+        match &entry.instr {
+            G::StructNew(t)
+            | G::StructNewDefault(t)
+            | G::ArrayNew(t)
+            | G::ArrayNewDefault(t)
+            | G::ArraySet(t)
+            | G::ArrayFill(t)
+            | G::StructGet { ty: t, .. }
+            | G::StructSet { ty: t, .. }
+            | G::ArrayNewFixed { ty: t, .. }
+            | G::ArrayGet { ty: t, .. } => ty(*t),
+            G::ArrayNewData { ty: t, data: d } | G::ArrayInitData { ty: t, data: d } => {
+                ty(*t)?;
+                data(*d)
+            }
+            G::ArrayNewElem { ty: t, elem: e } | G::ArrayInitElem { ty: t, elem: e } => {
+                ty(*t)?;
+                elem(*e)
+            }
+            G::ArrayCopy { dst, src } => {
+                ty(*dst)?;
+                ty(*src)
+            }
+            G::RefTest(r) | G::RefCast(r) => heap(*r),
+            G::BrOnCast(b) => {
+                heap(b.from)?;
+                heap(b.to)
+            }
+            G::RefEq
+            | G::ArrayLen
+            | G::AnyConvertExtern
+            | G::ExternConvertAny
+            | G::RefI31
+            | G::I31Get(_) => Ok(()),
+        }
+    }
+
     /// Entry `site` of `indirect`, and its type's arity (the entry's own
     /// indices are checked by [`Checker::tables`]).
     fn indirect(&self, site: u32) -> Result<(u32, u32), Fault> {
@@ -501,6 +555,7 @@ impl Checker<'_> {
                 self.reg("args", args)
             }
             Op::RefAsNonNull { src } | Op::ThrowRef { src } => self.reg("src", src),
+            Op::Gc { args, site } => self.gc(args, site),
             Op::Throw { tag, args } => self.regs("args", args, self.tag(tag)?),
             Op::CanonF32 { reg }
             | Op::CanonF64 { reg }

@@ -20,6 +20,7 @@
 //! allocation. Collections run at no other time, so their moments are
 //! reproducible too.
 
+pub mod exec;
 mod layout;
 mod refs;
 mod store;

@@ -117,10 +117,8 @@ fn run_suite(tier: Tier, suite: &Suite, filter: Option<&str>) -> SuiteRun {
         all_failures: Vec::new(),
         mismatches: Vec::new(),
     };
-    if tier.executes() {
-        for (name, why) in suite.not_executed() {
-            println!("{}/{name}: not run on {} ({why})", suite.name, tier.name());
-        }
+    for (name, why) in suite.not_run_on(tier) {
+        println!("{}/{name}: not run on {} ({why})", suite.name, tier.name());
     }
     for file in suite.files_for(tier) {
         if filter.is_some_and(|f| !file.name.contains(f)) {

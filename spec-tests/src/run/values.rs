@@ -8,7 +8,7 @@
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::{WastArg, WastRet};
 
-use crate::exec::Value;
+use crate::exec::{AnyKind, Value};
 
 /// An expected float: exact bits, or one of the spec's NaN patterns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub(super) enum RefKind {
     Extern,
     /// `exn`, `noexn`.
     Exn,
+    /// `any`, `eq`, `i31`, `struct`, `array`, `none`.
+    Any,
 }
 
 /// One expected result of `assert_return`.
@@ -52,6 +54,18 @@ pub(super) enum Expected {
     RefFunc,
     /// `ref.extern`: any non-null externref, or the one holding `N`.
     RefExtern(Option<u32>),
+    /// `ref.host N`: the host value `N` as an `anyref`.
+    RefHost(u32),
+    /// `ref.any`: any non-null reference of the `any` hierarchy.
+    RefAny,
+    /// `ref.eq`: an `i31`, a struct or an array.
+    RefEq,
+    /// `ref.i31`: any `i31`.
+    RefI31,
+    /// `ref.struct`: any struct.
+    RefStruct,
+    /// `ref.array`: any array.
+    RefArray,
     /// `either`: any of the alternatives.
     Either(Vec<Expected>),
 }
@@ -122,9 +136,22 @@ impl Expected {
             (Expected::RefNull(kind), Value::ExnRef(None)) => {
                 matches!(kind, None | Some(RefKind::Exn))
             }
+            (Expected::RefNull(kind), Value::AnyRef(None)) => {
+                matches!(kind, None | Some(RefKind::Any))
+            }
             (Expected::RefFunc, Value::FuncRef(Some(_))) => true,
             (Expected::RefExtern(None), Value::ExternRef(Some(_))) => true,
             (Expected::RefExtern(Some(e)), Value::ExternRef(Some(a))) => e == a,
+            // An `externref` made by `extern.convert_any`: any non-null one,
+            // or, of a host value, that value.
+            (Expected::RefExtern(None), Value::AnyRef(Some(_))) => true,
+            (Expected::RefExtern(Some(e)), Value::AnyRef(Some(AnyKind::Host(a)))) => e == a,
+            (Expected::RefHost(e), Value::AnyRef(Some(AnyKind::Host(a)))) => e == a,
+            (Expected::RefAny, Value::AnyRef(Some(_))) => true,
+            (Expected::RefEq, Value::AnyRef(Some(k))) => !matches!(k, AnyKind::Host(_)),
+            (Expected::RefI31, Value::AnyRef(Some(AnyKind::I31(_)))) => true,
+            (Expected::RefStruct, Value::AnyRef(Some(AnyKind::Struct))) => true,
+            (Expected::RefArray, Value::AnyRef(Some(AnyKind::Array))) => true,
             (Expected::Either(alternatives), a) => alternatives.iter().any(|e| e.matches(a)),
             _ => false,
         }
@@ -155,9 +182,10 @@ fn arg(arg: &WastArg<'_>) -> Result<Value, String> {
             RefKind::Func => Value::FuncRef(None),
             RefKind::Extern => Value::ExternRef(None),
             RefKind::Exn => Value::ExnRef(None),
+            RefKind::Any => Value::AnyRef(None),
         },
         WastArgCore::RefExtern(n) => Value::ExternRef(Some(*n)),
-        WastArgCore::RefHost(_) => return Err("`ref.host` arguments need GC".into()),
+        WastArgCore::RefHost(n) => Value::AnyRef(Some(AnyKind::Host(*n))),
     })
 }
 
@@ -187,6 +215,12 @@ fn expected_core(ret: &WastRetCore<'_>) -> Result<Expected, String> {
         WastRetCore::RefNull(Some(heap)) => Expected::RefNull(Some(ref_kind(heap)?)),
         WastRetCore::RefFunc(_) => Expected::RefFunc,
         WastRetCore::RefExtern(n) => Expected::RefExtern(*n),
+        WastRetCore::RefHost(n) => Expected::RefHost(*n),
+        WastRetCore::RefAny => Expected::RefAny,
+        WastRetCore::RefEq => Expected::RefEq,
+        WastRetCore::RefI31 => Expected::RefI31,
+        WastRetCore::RefStruct => Expected::RefStruct,
+        WastRetCore::RefArray => Expected::RefArray,
         WastRetCore::Either(alternatives) => Expected::Either(
             alternatives
                 .iter()
@@ -242,7 +276,17 @@ fn ref_kind(heap: &HeapType<'_>) -> Result<RefKind, String> {
             shared: false,
             ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
         } => Ok(RefKind::Exn),
-        other => Err(format!("references of type {other:?} need GC")),
+        HeapType::Abstract {
+            shared: false,
+            ty:
+                AbstractHeapType::Any
+                | AbstractHeapType::Eq
+                | AbstractHeapType::I31
+                | AbstractHeapType::Struct
+                | AbstractHeapType::Array
+                | AbstractHeapType::None,
+        } => Ok(RefKind::Any),
+        other => Err(format!("references of type {other:?} are not supported")),
     }
 }
 
@@ -368,7 +412,9 @@ mod tests {
         assert_eq!(kind("noextern")?, RefKind::Extern);
         assert_eq!(kind("exn")?, RefKind::Exn);
         assert_eq!(kind("noexn")?, RefKind::Exn);
-        assert!(kind("any").is_err(), "GC types are refused");
+        assert_eq!(kind("any")?, RefKind::Any);
+        assert_eq!(kind("none")?, RefKind::Any);
+        assert_eq!(kind("i31")?, RefKind::Any);
         Ok(())
     }
 

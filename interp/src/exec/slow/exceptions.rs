@@ -27,7 +27,7 @@ impl Executor<'_> {
             .params
             .iter()
             .enumerate()
-            .map(|(i, &t)| get_val(self.stack, at + i, t).to_bits())
+            .map(|(i, &t)| get_val(self.store, self.stack, at + i, t).to_bits())
             .collect();
         match self.store.add_thrown_exn(ExnEntity { tag, payload }) {
             Ok(exn) => Trap::exception(exn),

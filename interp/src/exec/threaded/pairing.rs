@@ -194,6 +194,7 @@ pub(super) fn handler_for(
         | Op::CallRef { .. }
         | Op::ReturnCallRef { .. }
         | Op::RefAsNonNull { .. }
+        | Op::Gc { .. }
         | Op::Throw { .. }
         | Op::ThrowRef { .. }
         | Op::LoadExt { .. }

@@ -1,0 +1,43 @@
+//! Translation of GC instructions: each is one `Op::Gc` on its operands'
+//! registers, its instruction kept in the function's `gc` table, executed by
+//! the runtime's `gc::exec` on the slow path. `br_on_cast` and
+//! `br_on_cast_fail` test a copy of the reference into the register above
+//! it, then branch on the outcome as `br_if` does, the reference staying
+//! where it was.
+
+use kiln_parser::{GcInstr, LabelIdx, Module};
+
+use super::Translator;
+use crate::GcSite;
+use crate::bytecode::Op;
+
+impl Translator {
+    pub(super) fn gc(&mut self, module: &Module, gc: &GcInstr) {
+        let (operands, has_result) = kiln_runtime::gc::exec::arity(module, gc);
+        let site = self.gc.len() as u32;
+        self.gc.push(GcSite {
+            instr: gc.clone(),
+            operands: operands as u32,
+            result: has_result,
+        });
+        if let GcInstr::BrOnCast(b) = gc {
+            self.br_on_cast(site, b.label);
+            return;
+        }
+        let args = self.pop_args(operands as u32);
+        self.emit(Op::Gc { args, site });
+        if has_result {
+            self.h += 1;
+        }
+    }
+
+    /// `br_on_cast` (or `br_on_cast_fail`) of the GC table's entry `site`.
+    fn br_on_cast(&mut self, site: u32, label: LabelIdx) {
+        let src = self.reg(self.h - 1);
+        let cond = self.reg(self.h);
+        self.emit(Op::Copy { dst: cond, src });
+        self.emit(Op::Gc { args: cond, site });
+        self.h += 1;
+        self.br_if(label.0);
+    }
+}
