@@ -192,6 +192,15 @@ impl Config {
         self
     }
 
+    /// Largest size, in bytes, of a store's GC heap (its objects, 16 bytes
+    /// each and their data). An allocation that does not fit, even after a
+    /// collection, traps with `out of GC heap memory`; whether it fits
+    /// depends only on what is reachable then. Default 1 GiB.
+    pub fn max_gc_heap_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.limits.max_gc_heap_bytes = bytes;
+        self
+    }
+
     /// Reserve guard regions for 32-bit memories (default on) so compiled code can omit
     /// bounds checks; off, every memory reserves only its maximum size.
     pub fn memory_guard(&mut self, on: bool) -> &mut Self {

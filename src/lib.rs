@@ -71,7 +71,7 @@ pub use kiln_parser::{
     Features, FuncType, GlobalType, HeapType, IndexType, Limits, MemoryType, ParseError,
     ParseErrorKind, RefType, TableType, ValType,
 };
-pub use kiln_runtime::gc::AnyRef;
+pub use kiln_runtime::gc::{AnyRef, GcStats};
 pub use kiln_runtime::{
     ArtifactError, ExnAddr, FuncAddr, GcRef, ResourceLimiter, Trap, TrapCode, Val,
 };

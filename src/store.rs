@@ -140,6 +140,13 @@ impl<T: 'static> Store<T> {
     pub fn get_fuel(&self) -> Result<u64, Error> {
         fuel_left(&self.engine, &self.rt)
     }
+
+    /// What the store's GC heap and collector have done so far: collections,
+    /// objects and bytes allocated and freed, the peak size and the longest
+    /// pause.
+    pub fn gc_stats(&self) -> kiln_runtime::gc::GcStats {
+        self.rt.gc.stats()
+    }
 }
 
 /// The fuel left in `rt`, if `engine` meters fuel.

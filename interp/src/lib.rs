@@ -37,6 +37,10 @@ pub struct CompiledFunc {
     pub vconsts: Box<[u128]>,
     /// The GC instructions of `code`'s `Gc` ops.
     pub gc: Box<[GcSite]>,
+    /// The ops at which the heap may be collected (calls, allocations), in
+    /// order, with the registers that may then hold GC objects: the roots
+    /// the frame gives (empty without GC).
+    pub safepoints: Box<[Safepoint]>,
     /// Number of parameters.
     pub num_params: u32,
     /// Number of locals, parameters included.
@@ -77,6 +81,29 @@ impl GcSite {
     /// The registers from `args` it reads or writes.
     pub fn regs(&self) -> u32 {
         self.operands.max(u32::from(self.result))
+    }
+}
+
+/// A point of a compiled function where the heap may be collected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Safepoint {
+    /// The op: a call, or a `Gc` op that allocates.
+    pub op: u32,
+    /// The registers that may hold GC objects there: locals, and operand
+    /// slots (a call's arguments included, which a caller frame skips: they
+    /// are the callee's).
+    pub regs: Box<[bytecode::Reg]>,
+}
+
+impl CompiledFunc {
+    /// The registers that may hold GC objects at op `op`, if it is a
+    /// safepoint.
+    pub fn roots_at(&self, op: usize) -> Option<&[bytecode::Reg]> {
+        let i = self
+            .safepoints
+            .binary_search_by_key(&(op as u32), |s| s.op)
+            .ok()?;
+        Some(&self.safepoints[i].regs)
     }
 }
 

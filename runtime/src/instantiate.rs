@@ -284,7 +284,9 @@ fn allocate_segments(
                 .map(|e| eval_const_alloc(store, inst, e).map(|bits| RawRef(bits as u32)))
                 .collect::<Result<_, _>>()?,
         };
-        store.elems.push(ElemInstance { items });
+        let ty = crate::store::store_ref_type(&inst.sigs, seg.ty);
+        let gc = crate::gc::holds_gc_refs(store, ty);
+        store.elems.push(ElemInstance { items, gc });
         inst.elems.push(ElemAddr(store.elems.len() as u32 - 1));
     }
     for seg in &module.datas {

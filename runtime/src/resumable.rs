@@ -181,6 +181,8 @@ fn out_of_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
     }
     let depth = store.depth;
     store.depth = fiber.base_depth;
+    // The suspended frames' GC roots are out of the store's sight.
+    store.gc_no_collect += 1;
     // SAFETY: set when the coroutine started, and valid until it returns; it
     // has not, since this frame is on its stack.
     let yielder = unsafe { &*fiber.yielder.get() };
@@ -188,6 +190,7 @@ fn out_of_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
         needed,
         store: std::ptr::from_mut(store),
     });
+    store.gc_no_collect -= 1;
     store.depth = depth;
     match resume {
         Resume::Continue => Ok(()),

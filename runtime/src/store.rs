@@ -187,6 +187,9 @@ impl GlobalEntity {
 pub struct ElemInstance {
     /// The references, already evaluated.
     pub items: Box<[crate::value::RawRef]>,
+    /// Whether the items are of the `any` or `extern` hierarchy, so may be
+    /// GC objects (the collector's roots).
+    pub gc: bool,
 }
 
 /// A data segment's contents at run time: empty once dropped.
@@ -339,6 +342,13 @@ pub struct Store {
     pub gc_layouts: Vec<Option<Arc<crate::gc::Layout>>>,
     /// References the host holds to GC objects, which the collector keeps.
     pub gc_host_roots: Vec<crate::value::RawRef>,
+    /// The roots of the frames of executions that wait for a host function
+    /// (pushed by a tier before the call, popped after), which a collection
+    /// inside that call must keep.
+    pub gc_frozen: Vec<crate::value::RawRef>,
+    /// Calls whose frames the store cannot see are suspended (a resumable
+    /// call waiting for fuel): while any is, the heap is not collected.
+    pub gc_no_collect: u32,
     /// Fuel left, when metering is on.
     pub fuel: u64,
     /// The engine's epoch counter, the store's deadline and its callback

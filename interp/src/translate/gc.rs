@@ -41,3 +41,36 @@ impl Translator {
         self.br_if(label.0);
     }
 }
+
+impl Translator {
+    /// Records the safepoint of the instruction whose ops start at
+    /// `code[from..]`: its call or allocating `Gc` op (the last one), with
+    /// the registers of `locals` and of the operand `slots` that may hold GC
+    /// objects there (see `kiln_validator::GcRoots`).
+    pub(super) fn record_safepoint(&mut self, from: usize, locals: &[u32], slots: &[u32]) {
+        let Some(op) = (from..self.code.len()).rev().find(|&k| {
+            matches!(
+                self.code[k],
+                Op::Call { .. }
+                    | Op::CallIndirect { .. }
+                    | Op::CallRef { .. }
+                    | Op::ReturnCall { .. }
+                    | Op::ReturnCallIndirect { .. }
+                    | Op::ReturnCallRef { .. }
+                    | Op::Gc { .. }
+            )
+        }) else {
+            // Unreachable code emits nothing.
+            return;
+        };
+        let regs = locals
+            .iter()
+            .copied()
+            .chain(slots.iter().map(|&pos| self.reg(pos)))
+            .collect();
+        self.safepoints.push(crate::Safepoint {
+            op: op as u32,
+            regs,
+        });
+    }
+}

@@ -111,6 +111,8 @@ pub(crate) struct Translator {
     indirect: Vec<(u32, u32)>,
     /// The GC instructions of `Op::Gc`, by site.
     gc: Vec<crate::GcSite>,
+    /// The GC safepoints of the function, by op (see `crate::Safepoint`).
+    safepoints: Vec<crate::Safepoint>,
     /// The `try_table` handlers closed so far (innermost first, as they end).
     handlers: Vec<crate::Handler>,
     ctrl: Vec<Ctrl>,
@@ -219,7 +221,11 @@ impl Translator {
             handler: None,
         });
         self.epoch_check();
-        for instr in instrs {
+        self.safepoints.clear();
+        let roots = info.gc_roots.as_deref();
+        let mut next_safepoint = 0;
+        for (i, instr) in instrs.iter().enumerate() {
+            let before = self.code.len();
             if self.fuel && self.reachable {
                 let cost = fuel::static_cost(instr);
                 if cost > 0 && self.fuel_op.is_none() {
@@ -230,6 +236,13 @@ impl Translator {
                 self.run_cost += cost;
             }
             self.instr(module, instr);
+            if let Some(roots) = roots
+                && let Some(point) = roots.safepoints.get(next_safepoint)
+                && point.instr as usize == i
+            {
+                next_safepoint += 1;
+                self.record_safepoint(before, &roots.locals, &point.slots);
+            }
             self.max_h = self.max_h.max(self.h);
             if fuel::ends_run(instr) {
                 self.close_run();
@@ -247,6 +260,7 @@ impl Translator {
             memargs: self.memargs.as_slice().into(),
             indirect: self.indirect.as_slice().into(),
             gc: self.gc.as_slice().into(),
+            safepoints: std::mem::take(&mut self.safepoints).into_boxed_slice(),
             vconsts: self.vconsts.as_slice().into(),
             handlers: self.handlers.as_slice().into(),
             num_params: sig.params.len() as u32,

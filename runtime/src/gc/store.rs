@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use kiln_parser::{HeapType, RefType, ValType};
+use kiln_parser::{CompositeType, HeapType, RefType, ValType};
 
 use super::{AnyRef, GcError, GcHeap, Layout, ObjIdx};
 use crate::store::{SigId, Store};
@@ -37,7 +37,10 @@ impl Store {
     /// Allocates a zeroed object of type `ty` with `len` elements (0 for a
     /// struct). When it does not fit, the heap is collected first, with the
     /// store's own roots ([`Store::gc_store_roots`]) and those
-    /// `stack_roots` adds (the running tier's frames).
+    /// `stack_roots` adds (the running tier's frames), unless some frames'
+    /// roots are out of sight: a suspended resumable call's
+    /// ([`Store::gc_no_collect`]), or native frames under the tiered
+    /// strategy, which cannot be scanned yet.
     ///
     /// # Errors
     ///
@@ -53,7 +56,7 @@ impl Store {
             return Err(TrapCode::GcHeapExhausted.into());
         };
         let size = GcHeap::object_size(&layout, len);
-        if !self.gc.fits(size) {
+        if !self.gc.fits(size) && self.gc_no_collect == 0 && self.wasm_invoke.is_none() {
             let mut roots = Vec::new();
             stack_roots(&mut roots);
             self.gc_store_roots(&mut roots);
@@ -67,8 +70,9 @@ impl Store {
     }
 
     /// Adds to `out` every reference the store holds that may be a GC
-    /// object: globals and tables of the `any` and `extern` hierarchies, and
-    /// the values the host has rooted.
+    /// object: globals, tables, element segments and exception payloads of
+    /// the `any` and `extern` hierarchies, the values the host has rooted,
+    /// and the frozen roots of executions waiting for a host function.
     pub fn gc_store_roots(&self, out: &mut Vec<RawRef>) {
         for g in &self.globals {
             if let ValType::Ref(r) = g.ty.content
@@ -82,7 +86,28 @@ impl Store {
                 out.extend_from_slice(t.elems());
             }
         }
+        for e in &self.elems {
+            if e.gc {
+                out.extend_from_slice(&e.items);
+            }
+        }
+        for exn in &self.exns {
+            let params = self
+                .tags
+                .get(exn.tag.index())
+                .and_then(|t| self.sigs.get(t.sig.index()))
+                .and_then(CompositeType::as_func)
+                .map_or(&[][..], |f| &f.params[..]);
+            for (&t, &bits) in params.iter().zip(exn.payload.iter()) {
+                if let ValType::Ref(r) = t
+                    && holds_gc_refs(self, r)
+                {
+                    out.push(RawRef(bits as u32));
+                }
+            }
+        }
         out.extend(self.gc_host_roots.iter().copied());
+        out.extend(self.gc_frozen.iter().copied());
     }
 
     /// `ref.test` of `raw`, a reference of the `any` hierarchy, against
@@ -108,7 +133,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use kiln_parser::{CompositeType, FieldRead, FieldType, Module, StorageType, SubType, TypeIdx};
+    use kiln_parser::{FieldRead, FieldType, Module, StorageType, SubType, TypeIdx};
 
     use super::*;
     use crate::store::StoreLimits;

@@ -56,7 +56,8 @@ impl Executor<'_> {
             }
             Callee::Host(host, sig) => {
                 let instance = self.ctx.frame.instance;
-                call_host(
+                let frozen = self.freeze_roots();
+                let called = call_host(
                     self.store,
                     self.data,
                     instance,
@@ -64,10 +65,15 @@ impl Executor<'_> {
                     sig,
                     self.stack,
                     callee_base,
-                )?;
+                );
+                self.store.gc_frozen.truncate(frozen);
+                called?;
             }
             Callee::Native(addr) => {
-                call_native(self.store, self.data, addr, self.stack, callee_base)?;
+                let frozen = self.freeze_roots();
+                let called = call_native(self.store, self.data, addr, self.stack, callee_base);
+                self.store.gc_frozen.truncate(frozen);
+                called?;
             }
         }
         self.refresh();
@@ -83,6 +89,8 @@ impl Executor<'_> {
         addr: FuncAddr,
         args: Reg,
     ) -> Result<ControlFlow<()>, Trap> {
+        // The callee may be a host function, run from inside `tail_call`.
+        let frozen = self.freeze_roots();
         let called = tail_call(
             self.store,
             self.data,
@@ -92,6 +100,7 @@ impl Executor<'_> {
             args,
             self.modules,
         );
+        self.store.gc_frozen.truncate(frozen);
         if let Err(trap) = called {
             if trap.as_exception().is_some() {
                 self.leave_frame_for_exception();

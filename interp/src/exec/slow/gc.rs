@@ -1,11 +1,12 @@
 //! GC instructions on the slow path: the operands gathered from their
 //! registers (both halves, for `v128` fields), the runtime's
-//! `gc::exec::execute` run, and the result written back.
+//! `gc::exec::execute` run, and the result written back; and the roots the
+//! frames of one execution give a collection.
 
-use kiln_runtime::Trap;
+use kiln_runtime::{RawRef, Trap};
 
-use super::Executor;
-use crate::bytecode::Reg;
+use super::{Executor, Frame};
+use crate::bytecode::{Op, Reg};
 
 impl Executor<'_> {
     /// `Op::Gc { args, site }`.
@@ -25,7 +26,18 @@ impl Executor<'_> {
             .collect();
         let inst = self.ctx.frame.instance;
         let metered = self.ctx.frame.module().options.fuel;
-        let out = kiln_runtime::gc::exec::execute(self.store, inst, &instr, &values, metered, None);
+        let (stack, current, callers) = (&*self.stack, &self.ctx.frame, &self.ctx.frames);
+        let (base, op) = (self.base, self.pc - 1);
+        let mut roots =
+            |out: &mut Vec<RawRef>| frame_roots(stack, (current, base, op), callers, out);
+        let out = kiln_runtime::gc::exec::execute(
+            self.store,
+            inst,
+            &instr,
+            &values,
+            metered,
+            Some(&mut roots),
+        );
         self.refresh();
         if let Some(bits) = out? {
             debug_assert!(result);
@@ -34,5 +46,61 @@ impl Executor<'_> {
             self.stack[n + at] = (bits >> 64) as u64;
         }
         Ok(())
+    }
+
+    /// Before a call out of WebAssembly (a host function, or native code
+    /// under the tiered strategy) at the current op: pushes this
+    /// execution's roots onto the store's frozen roots, so that a
+    /// collection during the call keeps them, and returns where to truncate
+    /// them back to after it. Nothing is pushed while the heap is empty: no
+    /// frame can hold an object allocated later.
+    pub(super) fn freeze_roots(&mut self) -> usize {
+        let mark = self.store.gc_frozen.len();
+        if !self.store.gc.is_empty() {
+            let current = (&self.ctx.frame, self.base, self.pc - 1);
+            let mut out = std::mem::take(&mut self.store.gc_frozen);
+            frame_roots(self.stack, current, &self.ctx.frames, &mut out);
+            self.store.gc_frozen = out;
+        }
+        mark
+    }
+}
+
+/// Adds to `out` what the frames of one execution may hold as GC objects:
+/// `current` (a frame, its base, the op it runs) at every register of its
+/// safepoint, and each of `callers` at its call, the registers below the
+/// call's arguments (those are the callee's).
+fn frame_roots(
+    stack: &[u64],
+    current: (&Frame, usize, usize),
+    callers: &[Frame],
+    out: &mut Vec<RawRef>,
+) {
+    let (frame, base, op) = current;
+    if let Some(regs) = frame.func().roots_at(op) {
+        out.extend(
+            regs.iter()
+                .map(|&r| RawRef(stack[base + r as usize] as u32)),
+        );
+    }
+    for caller in callers {
+        let func = caller.func();
+        let Some(call) = caller.pc.checked_sub(1) else {
+            continue;
+        };
+        let Some(regs) = func.roots_at(call) else {
+            continue;
+        };
+        let below = match func.code.get(call) {
+            Some(
+                Op::Call { args, .. } | Op::CallIndirect { args, .. } | Op::CallRef { args, .. },
+            ) => *args,
+            _ => Reg::MAX,
+        };
+        out.extend(
+            regs.iter()
+                .filter(|&&r| r < below)
+                .map(|&r| RawRef(stack[caller.base + r as usize] as u32)),
+        );
     }
 }
