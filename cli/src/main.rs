@@ -357,6 +357,11 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         EngineArg::Jit => kiln::Strategy::Jit,
         EngineArg::Tiered => kiln::Strategy::Tiered,
     });
+    // GC runs on the interpreter (the JIT refuses it, so it stays off there
+    // and a GC module is refused by the parser, naming the proposal).
+    if args.engine == EngineArg::Interp {
+        config.features(Features::ALL_WITH_GC);
+    }
     config.consume_fuel(args.fuel.is_some());
     if let Some(bytes) = args.max_memory {
         config.max_memory_bytes(bytes);

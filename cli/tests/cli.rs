@@ -290,6 +290,45 @@ fn type_mismatch_is_invalid() {
     validate(&path).assert_rejected(&path, &["invalid module: type mismatch", "function 0"]);
 }
 
+/// `kiln run --engine interp` runs GC; the default engine (the JIT) refuses
+/// it, naming the proposal and the way to run it.
+#[test]
+fn gc_runs_on_the_interpreter() {
+    let dir = TempDir::new();
+    let path = dir.file(
+        "gc.wat",
+        "(module (type $s (struct (field i32))) \
+         (func (export \"f\") (result i32) (struct.get $s 0 (struct.new $s (i32.const 7)))) \
+         (func (export \"i\") (result i31ref) (ref.i31 (i32.const -3))))",
+    );
+    let run = kiln([
+        OsStr::new("run"),
+        OsStr::new("--engine"),
+        OsStr::new("interp"),
+        OsStr::new("--invoke"),
+        OsStr::new("f"),
+        path.as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert_eq!(run.stdout.trim(), "7");
+    let run = kiln([
+        OsStr::new("run"),
+        OsStr::new("--engine"),
+        OsStr::new("interp"),
+        OsStr::new("--invoke"),
+        OsStr::new("i"),
+        path.as_os_str(),
+    ]);
+    assert_eq!(run.stdout.trim(), "i31#-3", "{run:#?}");
+    let run = kiln([
+        OsStr::new("run"),
+        OsStr::new("--invoke"),
+        OsStr::new("f"),
+        path.as_os_str(),
+    ]);
+    run.assert_rejected(&path, &["gc proposal", "--engine interp"]);
+}
+
 /// GC's rules are checked: an immutable field cannot be set.
 #[test]
 fn gc_rules_are_checked() {

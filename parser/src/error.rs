@@ -61,7 +61,8 @@ impl ParseError {
         let why = if SWITCHABLE_PROPOSALS.contains(&proposal) {
             "which is switched off"
         } else if proposal == "gc" {
-            "which Kiln validates (`kiln validate`, `Features::ALL_WITH_GC`) but does not run yet"
+            "which Kiln runs on its interpreter only (`kiln run --engine interp`, \
+             `Features::ALL_WITH_GC`)"
         } else {
             "which Kiln does not support"
         };
