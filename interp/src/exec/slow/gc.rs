@@ -12,35 +12,47 @@ impl Executor<'_> {
     /// `Op::Gc { args, site }`.
     #[inline(never)]
     pub(super) fn gc(&mut self, args: Reg, site: u32) -> Result<(), Trap> {
-        let func = self.ctx.frame.func();
-        let Some(entry) = func.gc.get(site as usize) else {
-            // The verifier checked the site; this is only a guard.
-            return Err(kiln_runtime::TrapCode::Unreachable.into());
-        };
-        let instr = entry.instr.clone();
-        let (operands, result) = (entry.operands as usize, entry.result);
         let at = self.base + args as usize;
-        let n = super::half(self.stack);
-        let values: Vec<u128> = (at..at + operands)
-            .map(|i| u128::from(self.stack[i]) | u128::from(self.stack[n + i]) << 64)
-            .collect();
-        let inst = self.ctx.frame.instance;
-        let metered = self.ctx.frame.module().options.fuel;
-        let (stack, current, callers) = (&*self.stack, &self.ctx.frame, &self.ctx.frames);
-        let (base, op) = (self.base, self.pc - 1);
-        let mut roots =
-            |out: &mut Vec<RawRef>| frame_roots(stack, (current, base, op), callers, out);
-        let out = kiln_runtime::gc::exec::execute(
-            self.store,
-            inst,
-            &instr,
-            &values,
-            metered,
-            Some(&mut roots),
-        );
+        let out = {
+            let func = self.ctx.frame.func();
+            let Some(entry) = func.gc.get(site as usize) else {
+                // The verifier checked the site; this is only a guard.
+                return Err(kiln_runtime::TrapCode::Unreachable.into());
+            };
+            // The operands, both halves, on the native stack when they are
+            // few (all but `struct.new` of a large struct, `array.new_fixed`).
+            let n = super::half(self.stack);
+            let operand =
+                |i: usize| u128::from(self.stack[i]) | u128::from(self.stack[n + i]) << 64;
+            let count = entry.operands as usize;
+            let mut few = [0u128; 8];
+            let many: Vec<u128>;
+            let values: &[u128] = if count <= few.len() {
+                for (k, v) in few[..count].iter_mut().enumerate() {
+                    *v = operand(at + k);
+                }
+                &few[..count]
+            } else {
+                many = (at..at + count).map(operand).collect();
+                &many
+            };
+            let inst = self.ctx.frame.instance;
+            let metered = self.ctx.frame.module().options.fuel;
+            let (stack, current, callers) = (&*self.stack, &self.ctx.frame, &self.ctx.frames);
+            let (base, op) = (self.base, self.pc - 1);
+            let mut roots =
+                |out: &mut Vec<RawRef>| frame_roots(stack, (current, base, op), callers, out);
+            kiln_runtime::gc::exec::execute(
+                self.store,
+                inst,
+                &entry.instr,
+                values,
+                metered,
+                Some(&mut roots),
+            )
+        };
         self.refresh();
         if let Some(bits) = out? {
-            debug_assert!(result);
             let n = super::half(self.stack);
             self.stack[at] = bits as u64;
             self.stack[n + at] = (bits >> 64) as u64;
