@@ -285,7 +285,7 @@ fn allocate_segments(
                 .collect::<Result<_, _>>()?,
         };
         let ty = crate::store::store_ref_type(&inst.sigs, seg.ty);
-        let gc = crate::gc::holds_gc_refs(store, ty);
+        let gc = crate::gc_store::holds_gc_refs(store, ty);
         store.elems.push(ElemInstance { items, gc });
         inst.elems.push(ElemAddr(store.elems.len() as u32 - 1));
     }
@@ -400,7 +400,7 @@ pub fn eval_const_alloc(
     let mut stack: Vec<u128> = Vec::with_capacity(4);
     for instr in expr.instrs.iter() {
         let v = match instr {
-            Instr::Gc(gc) => crate::gc::exec::const_instr(store, &inst.sigs, gc, &mut stack)?,
+            Instr::Gc(gc) => crate::gc_ops::const_instr(store, &inst.sigs, gc, &mut stack)?,
             other => eval_instr(store, inst, other, &mut stack),
         };
         stack.push(v);

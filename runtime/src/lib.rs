@@ -17,6 +17,8 @@ mod bulk_op;
 pub mod compile;
 pub mod fuel;
 pub mod gc;
+pub mod gc_ops;
+pub mod gc_store;
 pub mod instantiate;
 pub mod invoke;
 pub mod limiter;

@@ -52,19 +52,7 @@ addrs! {
     TagAddr => "A tag's address in its store.",
 }
 
-/// A store-wide identifier of a function signature: two functions have the
-/// same type exactly when their `SigId`s are equal, so `call_indirect` compares
-/// integers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SigId(pub u32);
-
-impl SigId {
-    /// The id as a `usize`.
-    #[inline]
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-}
+pub use crate::value::SigId;
 
 /// `t`, a type of a module whose types have store-wide ids `sigs`, with its
 /// concrete heap type given as a store-wide id (as the store keeps types).

@@ -1,6 +1,6 @@
 //! Translation of GC instructions: each is one `Op::Gc` on its operands'
 //! registers, its instruction kept in the function's `gc` table, executed by
-//! the runtime's `gc::exec` on the slow path. `br_on_cast` and
+//! the runtime's `gc_ops` on the slow path. `br_on_cast` and
 //! `br_on_cast_fail` test a copy of the reference into the register above
 //! it, then branch on the outcome as `br_if` does, the reference staying
 //! where it was.
@@ -13,7 +13,7 @@ use crate::bytecode::Op;
 
 impl Translator {
     pub(super) fn gc(&mut self, module: &Module, gc: &GcInstr) {
-        let (operands, has_result) = kiln_runtime::gc::exec::arity(module, gc);
+        let (operands, has_result) = kiln_runtime::gc_ops::arity(module, gc);
         let site = self.gc.len() as u32;
         self.gc.push(GcSite {
             instr: gc.clone(),

@@ -2,7 +2,7 @@
 //! proposal, and the collector that frees those nothing refers to.
 //!
 //! Objects live in one vector, addressed by [`ObjIdx`] (held in a
-//! [`RawRef`] as [`refs`] describes), each with its type's store-wide id,
+//! [`RawRef`] as [`AnyRef`] describes), each with its type's store-wide id,
 //! its [`Layout`] and its bytes. Freed slots are reused. The collector is a
 //! precise, non-moving mark-sweep: it marks from the roots it is given (the
 //! tiers' frames, the store's globals and tables, the host's handles) through
@@ -20,21 +20,16 @@
 //! allocation. Collections run at no other time, so their moments are
 //! reproducible too.
 
-pub mod exec;
 mod layout;
-mod refs;
-mod store;
 
 use std::sync::Arc;
 
+pub use crate::value::{AnyRef, MAX_OBJECTS, ObjIdx};
 pub use layout::{FieldLayout, Layout, StorageKind};
-pub use refs::{AnyRef, MAX_OBJECTS, ObjIdx};
-pub use store::holds_gc_refs;
 
 use kiln_parser::FieldRead;
 
-use crate::store::SigId;
-use crate::value::RawRef;
+use crate::value::{RawRef, SigId};
 
 /// The default most bytes a store's GC heap holds (1 GiB).
 pub const DEFAULT_HEAP_BYTES: u64 = 1 << 30;

@@ -53,6 +53,49 @@ impl<'m> FuncValidator<'_, 'm> {
                 self.pop_expect(RefType::null(HeapType::Concrete(ty)).into())?;
                 Ok(())
             }
+            GcInstr::ArrayNew(_)
+            | GcInstr::ArrayNewDefault(_)
+            | GcInstr::ArrayNewFixed { .. }
+            | GcInstr::ArrayNewData { .. }
+            | GcInstr::ArrayNewElem { .. }
+            | GcInstr::ArrayGet { .. }
+            | GcInstr::ArraySet(_)
+            | GcInstr::ArrayLen
+            | GcInstr::ArrayFill(_)
+            | GcInstr::ArrayCopy { .. }
+            | GcInstr::ArrayInitData { .. }
+            | GcInstr::ArrayInitElem { .. } => self.gc_array(instr),
+            GcInstr::RefTest(rt) => {
+                self.cast_operand(rt)?;
+                self.push_ok(ValType::I32)
+            }
+            GcInstr::RefCast(rt) => {
+                self.cast_operand(rt)?;
+                self.push_ok(rt.into())
+            }
+            GcInstr::BrOnCast(ref b) => self.br_on_cast(b),
+            GcInstr::AnyConvertExtern => {
+                let r = self.pop_ref_in(HeapType::Extern)?;
+                self.push_ok(RefType::new(r.nullable, HeapType::Any).into())
+            }
+            GcInstr::ExternConvertAny => {
+                let r = self.pop_ref_in(HeapType::Any)?;
+                self.push_ok(RefType::new(r.nullable, HeapType::Extern).into())
+            }
+            GcInstr::RefI31 => {
+                self.pop_expect(ValType::I32)?;
+                self.push_ok(RefType::non_null(HeapType::I31).into())
+            }
+            GcInstr::I31Get(_) => {
+                self.pop_expect(RefType::null(HeapType::I31).into())?;
+                self.push_ok(ValType::I32)
+            }
+        }
+    }
+
+    /// Checks one array instruction of GC.
+    fn gc_array(&mut self, instr: &GcInstr) -> Result<()> {
+        match *instr {
             GcInstr::ArrayNew(t) => {
                 let elem = self.array_type(t)?;
                 self.pop_expect(ValType::I32)?;
@@ -141,31 +184,7 @@ impl<'m> FuncValidator<'_, 'm> {
                 self.array_elem(ty, elem, true)?;
                 self.pop_bulk_init(ty)
             }
-            GcInstr::RefTest(rt) => {
-                self.cast_operand(rt)?;
-                self.push_ok(ValType::I32)
-            }
-            GcInstr::RefCast(rt) => {
-                self.cast_operand(rt)?;
-                self.push_ok(rt.into())
-            }
-            GcInstr::BrOnCast(ref b) => self.br_on_cast(b),
-            GcInstr::AnyConvertExtern => {
-                let r = self.pop_ref_in(HeapType::Extern)?;
-                self.push_ok(RefType::new(r.nullable, HeapType::Any).into())
-            }
-            GcInstr::ExternConvertAny => {
-                let r = self.pop_ref_in(HeapType::Any)?;
-                self.push_ok(RefType::new(r.nullable, HeapType::Extern).into())
-            }
-            GcInstr::RefI31 => {
-                self.pop_expect(ValType::I32)?;
-                self.push_ok(RefType::non_null(HeapType::I31).into())
-            }
-            GcInstr::I31Get(_) => {
-                self.pop_expect(RefType::null(HeapType::I31).into())?;
-                self.push_ok(ValType::I32)
-            }
+            _ => Ok(()),
         }
     }
 

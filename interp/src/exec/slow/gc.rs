@@ -1,6 +1,6 @@
 //! GC instructions on the slow path: the operands gathered from their
 //! registers (both halves, for `v128` fields), the runtime's
-//! `gc::exec::execute` run, and the result written back; and the roots the
+//! `gc_ops::execute` run, and the result written back; and the roots the
 //! frames of one execution give a collection.
 
 use kiln_runtime::{RawRef, Trap};
@@ -42,7 +42,7 @@ impl Executor<'_> {
             let (base, op) = (self.base, self.pc - 1);
             let mut roots =
                 |out: &mut Vec<RawRef>| frame_roots(stack, (current, base, op), callers, out);
-            kiln_runtime::gc::exec::execute(
+            kiln_runtime::gc_ops::execute(
                 self.store,
                 inst,
                 &entry.instr,

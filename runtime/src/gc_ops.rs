@@ -5,11 +5,12 @@
 
 use kiln_parser::{GcInstr, HeapType, Module, RefType};
 
-use super::{AnyRef, GcError, Layout, ObjIdx, StorageKind};
 use crate::fuel::{DynamicCost, dynamic_cost};
-use crate::store::{InstanceAddr, SigId, Store, store_ref_type};
+use crate::gc::{AnyRef, GcError, Layout, ObjIdx, StorageKind};
+use crate::store::{InstanceAddr, Store, store_ref_type};
 use crate::trap::{Trap, TrapCode};
 use crate::value::RawRef;
+use crate::value::SigId;
 
 /// What gives a tier's own roots when an allocation must collect: it adds
 /// every reference its frames hold that may be a GC object.
@@ -199,7 +200,7 @@ pub fn execute(
             let fits = ref_test(store, ref_arg(0), to);
             result(u128::from(fits != b.on_fail))
         }
-        // One encoding for both hierarchies (see `refs`).
+        // One encoding for both hierarchies (see [`AnyRef`]).
         GcInstr::AnyConvertExtern | GcInstr::ExternConvertAny => result(arg(0)),
         GcInstr::RefI31 => result(u128::from(AnyRef::i31(i32_arg(0)).0)),
         GcInstr::I31Get(signed) => {
@@ -250,7 +251,7 @@ fn allocate(
     let layout = store
         .gc_layout(ty)
         .ok_or(Trap::from(TrapCode::GcHeapExhausted))?;
-    let size = super::GcHeap::object_size(&layout, len);
+    let size = crate::gc::GcHeap::object_size(&layout, len);
     crate::ops::charge(store, metered, dynamic_cost(DynamicCost::Bytes, size))?;
     match roots {
         Some(roots) => store.gc_alloc(ty, len, roots),
@@ -409,7 +410,7 @@ pub fn const_instr(
             let v = pop(1).first().copied().unwrap_or(0) as u32;
             return Ok(u128::from(AnyRef::i31(v).0));
         }
-        // The identity (see `refs`); validation allows nothing else here.
+        // The identity (see [`AnyRef`]); validation allows nothing else here.
         _ => return Ok(pop(1).first().copied().unwrap_or(0)),
     };
     Ok(object(o))

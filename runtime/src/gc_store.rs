@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use kiln_parser::{CompositeType, HeapType, RefType, ValType};
 
-use super::{AnyRef, GcError, GcHeap, Layout, ObjIdx};
-use crate::store::{SigId, Store};
+use crate::gc::{AnyRef, GcError, GcHeap, Layout, ObjIdx};
+use crate::store::Store;
 use crate::trap::{Trap, TrapCode};
 use crate::value::RawRef;
+use crate::value::SigId;
 
 /// Whether values of store-level type `t` are of the `any` or `extern`
 /// hierarchy, whose references may be GC objects (an `externref` may be
