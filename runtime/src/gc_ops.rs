@@ -299,7 +299,7 @@ fn data_bytes(
     len: u32,
 ) -> Result<Vec<u8>, Trap> {
     let size = match store.sigs.get(ty.index()).and_then(|t| t.as_array()) {
-        Some(f) => StorageKind::of(f.storage).size() as u64,
+        Some(f) => StorageKind::of(f.storage, &|_| false).size() as u64,
         None => return Err(TrapCode::MemoryOutOfBounds.into()),
     };
     let seg = store.instances[inst.index()].datas[data];

@@ -27,7 +27,8 @@ impl Store {
         if let Some(Some(layout)) = self.gc_layouts.get(ty.index()) {
             return Some(Arc::clone(layout));
         }
-        let layout = Arc::new(Layout::of(self.sigs.get(ty.index())?)?);
+        let is_gc = |r: RefType| holds_gc_refs(self, r);
+        let layout = Arc::new(Layout::of(self.sigs.get(ty.index())?, &is_gc)?);
         if self.gc_layouts.len() <= ty.index() {
             self.gc_layouts.resize(ty.index() + 1, None);
         }
@@ -39,8 +40,8 @@ impl Store {
     /// struct). When it does not fit, the heap is collected first, with the
     /// store's own roots ([`Store::gc_store_roots`]) and those
     /// `stack_roots` adds (the running tier's frames), unless some frames'
-    /// roots are out of sight: a suspended resumable call's
-    /// ([`Store::gc_no_collect`]), or native frames under the tiered
+    /// roots are out of sight: a suspended resumable call's, an epoch
+    /// callback's interrupted frames, or native frames under the tiered
     /// strategy, which cannot be scanned yet.
     ///
     /// # Errors
@@ -57,7 +58,7 @@ impl Store {
             return Err(TrapCode::GcHeapExhausted.into());
         };
         let size = GcHeap::object_size(&layout, len);
-        if !self.gc.fits(size) && self.gc_no_collect == 0 && self.wasm_invoke.is_none() {
+        if !self.gc.fits(size) && self.may_collect() {
             let mut roots = Vec::new();
             stack_roots(&mut roots);
             self.gc_store_roots(&mut roots);
@@ -68,6 +69,16 @@ impl Store {
                 TrapCode::GcHeapExhausted.into()
             }
         })
+    }
+
+    /// Whether every frame that may hold GC objects is in sight: no scope of
+    /// [`Store::gc_no_collect`] is open, no resumable call is suspended, and
+    /// no native frame can hold one (the tiered strategy's frames have no
+    /// stack maps yet).
+    fn may_collect(&mut self) -> bool {
+        self.gc_suspended
+            .retain(|s| s.load(std::sync::atomic::Ordering::Relaxed));
+        self.gc_no_collect == 0 && self.gc_suspended.is_empty() && self.wasm_invoke.is_none()
     }
 
     /// Adds to `out` every reference the store holds that may be a GC
@@ -249,5 +260,34 @@ mod tests {
             })
             .expect_err("the heap is full of live objects");
         assert_eq!(err.code(), Some(TrapCode::GcHeapExhausted));
+    }
+
+    /// While a resumable call is suspended (its flag set) the heap is not
+    /// collected; once its flag is cleared (resumed or dropped), it is.
+    #[test]
+    fn suspended_calls_hold_collection_off() {
+        let (mut store, [a, _, _]) = store_with_types(0);
+        let size = GcHeap::object_size(&store.gc_layout(a).expect("a struct"), 0);
+        store.gc = GcHeap::new(2 * size);
+        let none = &mut |_: &mut Vec<RawRef>| {};
+        store.gc_alloc(a, 0, none).expect("fits");
+        store.gc_alloc(a, 0, none).expect("fits");
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        store.gc_suspended.push(std::sync::Arc::clone(&flag));
+        let err = store
+            .gc_alloc(a, 0, none)
+            .expect_err("no collection while a call is suspended");
+        assert_eq!(err.code(), Some(TrapCode::GcHeapExhausted));
+        assert_eq!(store.gc.stats().collections, 0);
+        flag.store(false, std::sync::atomic::Ordering::Relaxed);
+        store.gc_alloc(a, 0, none).expect("collected, then fits");
+        assert_eq!(store.gc.stats().collections, 1);
+        assert!(store.gc_suspended.is_empty(), "cleared flags are dropped");
+        // And within an epoch callback's scope, none either.
+        store.gc_no_collect += 1;
+        store.gc_alloc(a, 0, none).expect("one slot left");
+        assert!(store.gc_alloc(a, 0, none).is_err());
+        store.gc_no_collect -= 1;
+        store.gc_alloc(a, 0, none).expect("collected");
     }
 }

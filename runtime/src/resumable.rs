@@ -97,6 +97,11 @@ struct Fiber {
     base_depth: u32,
     /// The coroutine's stack: `(map, low, top)`, see [`current_stack`].
     bounds: (usize, usize, usize),
+    /// Set while the call is suspended; shared with the store
+    /// ([`Store::gc_suspended`]), which does not collect its GC heap while
+    /// a suspended call's frames are out of its sight. Cleared on resuming,
+    /// and when the suspended call is dropped.
+    suspended: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 thread_local! {
@@ -182,7 +187,12 @@ fn out_of_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
     let depth = store.depth;
     store.depth = fiber.base_depth;
     // The suspended frames' GC roots are out of the store's sight.
-    store.gc_no_collect += 1;
+    fiber
+        .suspended
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    store
+        .gc_suspended
+        .push(std::sync::Arc::clone(&fiber.suspended));
     // SAFETY: set when the coroutine started, and valid until it returns; it
     // has not, since this frame is on its stack.
     let yielder = unsafe { &*fiber.yielder.get() };
@@ -190,7 +200,9 @@ fn out_of_fuel(store: &mut Store, needed: u64) -> Result<(), Trap> {
         needed,
         store: std::ptr::from_mut(store),
     });
-    store.gc_no_collect -= 1;
+    fiber
+        .suspended
+        .store(false, std::sync::atomic::Ordering::Relaxed);
     store.depth = depth;
     match resume {
         Resume::Continue => Ok(()),
@@ -289,6 +301,7 @@ pub fn start(
         data: std::ptr::from_mut(data).cast::<()>(),
         base_depth: store.depth,
         bounds: (stack.map(), stack.low(), stack.top()),
+        suspended: std::sync::Arc::default(),
     });
     let fiber_ptr: *const Fiber = &*fiber;
     let store_ptr: *mut Store = store;
@@ -412,6 +425,10 @@ fn wrong_store() -> Trap {
 
 impl Drop for Suspended {
     fn drop(&mut self) {
+        // Its frames will never run again: the store may collect.
+        self.fiber
+            .suspended
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         if let Some(co) = self.co.take()
             && !co.done()
         {

@@ -21,7 +21,7 @@ use kiln_parser::{
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::table::Table;
 use crate::trap::{Trap, TrapCode};
-use crate::value::{ExnAddr, ExternAddr, FuncAddr, RawRef, Val};
+use crate::value::{AnyRef, ExnAddr, ExternAddr, FuncAddr, RawRef, Val};
 
 /// Declares `u32` address newtypes into the store's vectors.
 ///
@@ -248,7 +248,7 @@ pub struct StoreLimits {
     /// Largest total size, in bytes, of the exceptions the store keeps
     /// ([`Store::exn_bytes`]: 32 bytes each and 16 per payload value): a
     /// `throw` past it traps with `exception storage exhausted`. Exceptions handed out as an `exnref` are kept as
-    /// long as the store (there is no collector yet), so a guest could
+    /// long as the store (the collector does not collect them), so a guest could
     /// otherwise grow its store without bound.
     pub max_exception_bytes: u64,
     /// Largest size, in bytes, of the GC heap's objects (16 bytes each and
@@ -328,15 +328,22 @@ pub struct Store {
     /// The layout of each struct and array type, by id, made on first use
     /// ([`Store::gc_layout`]).
     pub gc_layouts: Vec<Option<Arc<crate::gc::Layout>>>,
-    /// References the host holds to GC objects, which the collector keeps.
+    /// Roots the host holds (for a rooting API to come: nothing of the
+    /// public API adds to it yet), which the collector keeps.
     pub gc_host_roots: Vec<crate::value::RawRef>,
     /// The roots of the frames of executions that wait for a host function
     /// (pushed by a tier before the call, popped after), which a collection
     /// inside that call must keep.
     pub gc_frozen: Vec<crate::value::RawRef>,
-    /// Calls whose frames the store cannot see are suspended (a resumable
-    /// call waiting for fuel): while any is, the heap is not collected.
+    /// Scopes in which frames out of the store's sight may hold GC objects
+    /// (an epoch deadline callback, which may call in while the interrupted
+    /// frames wait): while any is open, the heap is not collected.
     pub gc_no_collect: u32,
+    /// One flag per suspended resumable call, set while it waits for fuel
+    /// (its frames out of sight): while any is set, the heap is not
+    /// collected. Cleared flags are dropped at the next allocation that
+    /// would collect.
+    pub gc_suspended: Vec<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Fuel left, when metering is on.
     pub fuel: u64,
     /// The engine's epoch counter, the store's deadline and its callback
@@ -465,7 +472,15 @@ impl Store {
             Val::ExnRef(None) => RefType::null(HeapType::NoExn),
             Val::AnyRef(None) => RefType::null(HeapType::None),
             Val::AnyRef(Some(g)) => {
+                let in_store = match g.decode() {
+                    AnyRef::Host(a) => (a as usize) < self.externs.len(),
+                    AnyRef::Object(o) => self.gc.contains(o),
+                    AnyRef::I31(_) | AnyRef::Null => true,
+                };
                 let ValType::Ref(r) = t else { return false };
+                if !in_store {
+                    return false;
+                }
                 return match self.top_of(r.heap) {
                     // `extern.convert_any` of it: an `externref`.
                     HeapType::Extern => r.heap == HeapType::Extern,

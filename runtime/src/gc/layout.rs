@@ -5,7 +5,7 @@
 //! bytes; a reference is its 4-byte [`RawRef`]), each aligned to its size
 //! up to 8, in declaration order. An array's elements follow one another.
 
-use kiln_parser::{CompositeType, FieldRead, FieldType, StorageType, ValType};
+use kiln_parser::{CompositeType, FieldRead, FieldType, RefType, StorageType, ValType};
 
 use crate::value::RawRef;
 
@@ -22,14 +22,21 @@ pub enum StorageKind {
     B64,
     /// A `v128`.
     V128,
-    /// A reference, as its [`RawRef`] bits.
+    /// A reference of the `any` or `extern` hierarchy, as its [`RawRef`]
+    /// bits: a GC object, maybe, which the collector traces.
+    GcRef,
+    /// A function or exception reference, as its [`RawRef`] bits (an
+    /// address, never a GC object: not traced).
     Ref,
 }
 
 impl StorageKind {
-    /// The kind a storage type is stored as.
-    pub fn of(t: StorageType) -> StorageKind {
+    /// The kind a storage type is stored as; `is_gc` says whether a
+    /// reference type is of the `any` or `extern` hierarchy (which needs
+    /// the store for a concrete type).
+    pub fn of(t: StorageType, is_gc: &dyn Fn(RefType) -> bool) -> StorageKind {
         match t {
+            StorageType::Val(ValType::Ref(r)) if is_gc(r) => StorageKind::GcRef,
             StorageType::I8 => StorageKind::I8,
             StorageType::I16 => StorageKind::I16,
             StorageType::Val(ValType::I32 | ValType::F32) => StorageKind::B32,
@@ -45,7 +52,7 @@ impl StorageKind {
         match self {
             StorageKind::I8 => 1,
             StorageKind::I16 => 2,
-            StorageKind::B32 | StorageKind::Ref => 4,
+            StorageKind::B32 | StorageKind::GcRef | StorageKind::Ref => 4,
             StorageKind::B64 => 8,
             StorageKind::V128 => 16,
         }
@@ -88,13 +95,13 @@ pub struct FieldLayout {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Layout {
     /// A struct: its fields in order, its size, and the offsets of its
-    /// reference fields (which the collector traces).
+    /// `any`/`extern` reference fields (which the collector traces).
     Struct {
         /// Each field.
         fields: Box<[FieldLayout]>,
         /// The bytes an object of the type holds.
         size: u32,
-        /// The offsets of the reference fields.
+        /// The offsets of the fields the collector traces (`GcRef`).
         refs: Box<[u32]>,
     },
     /// An array: how each element is stored.
@@ -102,12 +109,13 @@ pub enum Layout {
 }
 
 impl Layout {
-    /// The layout of a struct or array type; `None` for a function type.
-    pub fn of(ty: &CompositeType) -> Option<Layout> {
+    /// The layout of a struct or array type (`is_gc` as for
+    /// [`StorageKind::of`]); `None` for a function type.
+    pub fn of(ty: &CompositeType, is_gc: &dyn Fn(RefType) -> bool) -> Option<Layout> {
         match ty {
             CompositeType::Func(_) => None,
-            CompositeType::Array(elem) => Some(Layout::Array(StorageKind::of(elem.storage))),
-            CompositeType::Struct(fields) => Some(struct_layout(fields)),
+            CompositeType::Array(elem) => Some(Layout::Array(StorageKind::of(elem.storage, is_gc))),
+            CompositeType::Struct(fields) => Some(struct_layout(fields, is_gc)),
         }
     }
 
@@ -128,15 +136,15 @@ impl Layout {
     }
 }
 
-fn struct_layout(fields: &[FieldType]) -> Layout {
+fn struct_layout(fields: &[FieldType], is_gc: &dyn Fn(RefType) -> bool) -> Layout {
     let mut offset = 0usize;
     let mut out = Vec::with_capacity(fields.len());
     let mut refs = Vec::new();
     for f in fields {
-        let kind = StorageKind::of(f.storage);
+        let kind = StorageKind::of(f.storage, is_gc);
         let align = kind.size().min(8);
         offset = offset.next_multiple_of(align);
-        if kind == StorageKind::Ref {
+        if kind == StorageKind::GcRef {
             refs.push(offset as u32);
         }
         out.push(FieldLayout {
@@ -159,9 +167,16 @@ pub(crate) fn read_ref(bytes: &[u8]) -> RawRef {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use kiln_parser::RefType;
+
+    /// The `any` and `extern` hierarchies, abstract types only.
+    pub(crate) fn gc_refs(r: RefType) -> bool {
+        matches!(
+            r.heap.top(),
+            kiln_parser::HeapType::Any | kiln_parser::HeapType::Extern
+        )
+    }
 
     fn field(storage: StorageType) -> FieldType {
         FieldType {
@@ -179,16 +194,20 @@ mod tests {
                 field(StorageType::I16),
                 field(StorageType::Val(ValType::Ref(RefType::FUNCREF))),
                 field(StorageType::Val(ValType::V128)),
+                field(StorageType::Val(ValType::EXTERNREF)),
             ]
             .into(),
         );
-        let Some(Layout::Struct { fields, size, refs }) = Layout::of(&ty) else {
+        let Some(Layout::Struct { fields, size, refs }) = Layout::of(&ty, &gc_refs) else {
             panic!("a struct layout");
         };
         let offsets: Vec<u32> = fields.iter().map(|f| f.offset).collect();
-        assert_eq!(offsets, [0, 8, 16, 20, 24]);
-        assert_eq!(size, 40);
-        assert_eq!(&*refs, &[20]);
+        assert_eq!(offsets, [0, 8, 16, 20, 24, 40]);
+        assert_eq!(size, 44);
+        // Only the `externref` is traced: a `funcref` is an address.
+        assert_eq!(&*refs, &[40]);
+        assert_eq!(fields[3].kind, StorageKind::Ref);
+        assert_eq!(fields[5].kind, StorageKind::GcRef);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! [`RawRef`] as [`AnyRef`] describes), each with its type's store-wide id,
 //! its [`Layout`] and its bytes. Freed slots are reused. The collector is a
 //! precise, non-moving mark-sweep: it marks from the roots it is given (the
-//! tiers' frames, the store's globals and tables, the host's handles) through
+//! tiers' frames, the store's globals, tables, segments and exceptions) through
 //! every reference field and element, then frees every unmarked object, so
 //! cycles are freed like anything else.
 //!
@@ -379,7 +379,7 @@ impl GcHeap {
         let x = self.object_mut(o)?;
         let n = u32::try_from(refs.len()).map_err(|_| GcError::OutOfBounds)?;
         let (kind, range) = GcHeap::elements(x, at, n)?;
-        if kind != StorageKind::Ref {
+        if !matches!(kind, StorageKind::GcRef | StorageKind::Ref) {
             return Err(GcError::Dangling);
         }
         for (chunk, r) in x.data[range].chunks_exact_mut(4).zip(refs) {
@@ -416,7 +416,7 @@ impl GcHeap {
                         mark(objects, marks, work, r);
                     }
                 }
-                Layout::Array(StorageKind::Ref) => {
+                Layout::Array(StorageKind::GcRef) => {
                     for chunk in x.data.chunks_exact(4) {
                         mark(objects, marks, work, layout::read_ref(chunk));
                     }

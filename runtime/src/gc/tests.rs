@@ -23,11 +23,17 @@ fn node() -> Arc<Layout> {
         ]
         .into(),
     );
-    Arc::new(Layout::of(&ty).expect("a struct"))
+    Arc::new(Layout::of(&ty, &super::layout::tests::gc_refs).expect("a struct"))
 }
 
 fn array(storage: StorageType) -> Arc<Layout> {
-    Arc::new(Layout::of(&CompositeType::Array(field(storage))).expect("an array"))
+    Arc::new(
+        Layout::of(
+            &CompositeType::Array(field(storage)),
+            &super::layout::tests::gc_refs,
+        )
+        .expect("an array"),
+    )
 }
 
 fn obj(o: ObjIdx) -> RawRef {

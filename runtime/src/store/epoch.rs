@@ -316,7 +316,11 @@ pub fn deadline_reached(store: &mut Store, data: &mut dyn Any) -> Result<(), Tra
     let Some(mut callback) = store.epoch.callback.take() else {
         return Err(TrapCode::Interrupt.into());
     };
+    // The interrupted frames (an epoch check is no GC safepoint) are out of
+    // the store's sight while the callback may call in.
+    store.gc_no_collect += 1;
     let outcome = callback(store, data);
+    store.gc_no_collect -= 1;
     // The callback may have installed another one (through the store); keep that.
     if store.epoch.callback.is_none() {
         store.epoch.callback = Some(callback);
