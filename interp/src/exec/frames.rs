@@ -149,7 +149,13 @@ fn call_values(
         .enumerate()
         .map(|(i, t)| get_val(store, stack, at + i, *t))
         .collect();
-    let results = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    // Read through the store: a null of a struct or array type is an
+    // `anyref` null.
+    let results = ty
+        .results
+        .iter()
+        .map(|t| store.val_from_bits(*t, 0))
+        .collect();
     (params, results)
 }
 

@@ -425,6 +425,36 @@ impl Checker<'_> {
             self.table(table)?;
             self.arity(ty)?;
         }
+        // The collector reads every safepoint register of a frame unchecked:
+        // each below the frame size, at a call or `Gc` op, in op order (it
+        // searches them by op).
+        let mut last = None;
+        for point in &f.safepoints {
+            if last.is_some_and(|l| l >= point.op) {
+                return Err(Fault::Layout("the GC safepoints are not in op order"));
+            }
+            last = Some(point.op);
+            let at_safepoint = matches!(
+                f.code.get(point.op as usize),
+                Some(
+                    Op::Call { .. }
+                        | Op::CallIndirect { .. }
+                        | Op::CallRef { .. }
+                        | Op::ReturnCall { .. }
+                        | Op::ReturnCallIndirect { .. }
+                        | Op::ReturnCallRef { .. }
+                        | Op::Gc { .. }
+                )
+            );
+            if !at_safepoint {
+                return Err(Fault::Layout(
+                    "a GC safepoint is not at a call or a `Gc` op",
+                ));
+            }
+            for &r in point.regs.iter() {
+                self.reg("safepoint", r)?;
+            }
+        }
         for h in &f.handlers {
             if h.start > h.end || h.end as usize > f.code.len() {
                 return Err(Fault::Layout("a handler's range is not inside the code"));

@@ -450,3 +450,45 @@ fn a_tail_call_needs_no_room_for_its_results() {
     );
     m.translate_all().expect("every function verifies");
 }
+
+/// GC safepoints (the collector reads their registers unchecked): a
+/// register past the frame, a safepoint at another op, or out of order, is
+/// rejected.
+#[test]
+fn bad_gc_safepoints_are_rejected() {
+    let bytes = wat::parse_str(
+        "(module (type $s (struct (field anyref)))
+           (func (param anyref) (result anyref)
+             (struct.new $s (local.get 0))
+             (drop)
+             (local.get 0)))",
+    )
+    .expect("well-formed text");
+    let module = kiln_parser::parse(&bytes, Features::ALL_WITH_GC).expect("parse");
+    let info = kiln_validator::validate(&module, Features::ALL_WITH_GC).expect("valid");
+    let m = CompiledModule::new(Arc::new(module), Arc::new(info), CompileOptions::default())
+        .expect("new");
+    let good = func(&m, 0);
+    assert_eq!(good.safepoints.len(), 1, "struct.new is a safepoint");
+    check(&m, 0, &good).expect("verifies");
+    let fs = good.frame_size;
+    let mut f = good.clone();
+    f.safepoints[0].regs = vec![fs].into();
+    let what = format!("register {fs} (`safepoint`) is not below the frame size {fs}");
+    assert_rejected(&m, 0, &f, None, &what);
+    let mut f = good.clone();
+    f.safepoints[0].op = 0;
+    if !matches!(f.code[0], Op::Gc { .. }) {
+        assert_rejected(
+            &m,
+            0,
+            &f,
+            None,
+            "a GC safepoint is not at a call or a `Gc` op",
+        );
+    }
+    let mut f = good;
+    let twice = f.safepoints[0].clone();
+    f.safepoints = vec![twice.clone(), twice].into();
+    assert_rejected(&m, 0, &f, None, "the GC safepoints are not in op order");
+}
