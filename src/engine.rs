@@ -195,7 +195,9 @@ impl Config {
     /// Largest size, in bytes, of a store's GC heap (its objects, 16 bytes
     /// each and their data). An allocation that does not fit, even after a
     /// collection, traps with `out of GC heap memory`; whether it fits
-    /// depends only on what is reachable then. Default 1 GiB.
+    /// depends only on what is reachable then (where a collection may run:
+    /// not during instantiation, an epoch callback or a suspended resumable
+    /// call, nor under the tiered strategy). Default 1 GiB.
     pub fn max_gc_heap_bytes(&mut self, bytes: u64) -> &mut Self {
         self.limits.max_gc_heap_bytes = bytes;
         self

@@ -232,7 +232,7 @@ struct ValidateArgs {
     /// Accept exactly WebAssembly 2.0: reject tail-call, extended-const,
     /// multi-memory, memory64, relaxed SIMD, typed function references,
     /// exception handling and GC as well. Without it, GC's types and
-    /// instructions are checked too, though `kiln run` does not run them yet.
+    /// instructions are checked too (`kiln run --engine interp` runs them).
     #[arg(long)]
     wasm2: bool,
 }

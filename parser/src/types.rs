@@ -386,8 +386,8 @@ impl CompositeType {
         }
     }
 
-    /// The abstract heap type at the top of this type's hierarchy, which
-    /// it is directly below: `func`, `struct` or `array`.
+    /// The abstract heap type this type is directly below: `func`,
+    /// `struct` or `array`.
     #[inline]
     pub fn abstract_super(&self) -> HeapType {
         match self {

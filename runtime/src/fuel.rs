@@ -41,10 +41,12 @@
 //! **GC.** An allocation (`struct.new`, `struct.new_default` and the
 //! `array.new` family) charges one unit per 64 bytes of the object it makes,
 //! rounded up, counted as the GC heap counts it (`crate::gc`: 16 bytes and
-//! the data), before allocating; `array.fill`, `array.copy`,
-//! `array.init_data` and `array.init_elem` one unit per 64 bytes of elements
-//! written, rounded up, as the memory instructions do ([`DynamicCost::Bytes`]
-//! for both). A collection is not an instruction and costs nothing, so fuel
+//! the data), before allocating (after the checks of a segment's range);
+//! `array.fill`, `array.copy`, `array.init_data` and `array.init_elem` one
+//! unit per 64 bytes of elements written, rounded up ([`DynamicCost::Bytes`]
+//! for both), charged after their null and range checks (which need the
+//! array; a trap of those comes before `out of fuel`), unlike the memory
+//! instructions, which charge first. A collection is not an instruction and costs nothing, so fuel
 //! does not depend on when one runs.
 //!
 //! **Epoch checks cost nothing.** With epoch interruption on
