@@ -449,6 +449,24 @@ macro_rules! declare_ops {
 for_each_binary_op!(declare_ops);
 
 impl Op {
+    /// Whether the GC heap may be collected while this op runs: a call (its
+    /// callee may allocate) or a `Gc` op (which may allocate). A function's
+    /// GC safepoints are at these ops only.
+    pub fn is_gc_safepoint(&self) -> bool {
+        matches!(
+            self,
+            Op::Call { .. }
+                | Op::CallIndirect { .. }
+                | Op::CallRef { .. }
+                | Op::ReturnCall { .. }
+                | Op::ReturnCallIndirect { .. }
+                | Op::ReturnCallRef { .. }
+                | Op::Gc { .. }
+        )
+    }
+}
+
+impl Op {
     /// The register this op writes, if it is a pure register definition that a
     /// following `local.set` may redirect.
     pub fn pure_dst(&self) -> Option<Reg> {

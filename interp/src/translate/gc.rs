@@ -48,18 +48,10 @@ impl Translator {
     /// the registers of `locals` and of the operand `slots` that may hold GC
     /// objects there (see `kiln_validator::GcRoots`).
     pub(super) fn record_safepoint(&mut self, from: usize, locals: &[u32], slots: &[u32]) {
-        let Some(op) = (from..self.code.len()).rev().find(|&k| {
-            matches!(
-                self.code[k],
-                Op::Call { .. }
-                    | Op::CallIndirect { .. }
-                    | Op::CallRef { .. }
-                    | Op::ReturnCall { .. }
-                    | Op::ReturnCallIndirect { .. }
-                    | Op::ReturnCallRef { .. }
-                    | Op::Gc { .. }
-            )
-        }) else {
+        let Some(op) = (from..self.code.len())
+            .rev()
+            .find(|&k| self.code[k].is_gc_safepoint())
+        else {
             // Unreachable code emits nothing.
             return;
         };

@@ -434,18 +434,10 @@ impl Checker<'_> {
                 return Err(Fault::Layout("the GC safepoints are not in op order"));
             }
             last = Some(point.op);
-            let at_safepoint = matches!(
-                f.code.get(point.op as usize),
-                Some(
-                    Op::Call { .. }
-                        | Op::CallIndirect { .. }
-                        | Op::CallRef { .. }
-                        | Op::ReturnCall { .. }
-                        | Op::ReturnCallIndirect { .. }
-                        | Op::ReturnCallRef { .. }
-                        | Op::Gc { .. }
-                )
-            );
+            let at_safepoint = f
+                .code
+                .get(point.op as usize)
+                .is_some_and(Op::is_gc_safepoint);
             if !at_safepoint {
                 return Err(Fault::Layout(
                     "a GC safepoint is not at a call or a `Gc` op",
