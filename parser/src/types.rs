@@ -330,6 +330,18 @@ pub struct FieldType {
     pub mutable: bool,
 }
 
+impl FieldType {
+    /// Whether the field has a default value (`struct.new_default`,
+    /// `array.new_default`): packed integers and defaultable value types.
+    #[inline]
+    pub fn is_defaultable(self) -> bool {
+        match self.storage {
+            StorageType::Val(t) => t.is_defaultable(),
+            StorageType::I8 | StorageType::I16 => true,
+        }
+    }
+}
+
 /// A type of the type section: a function type, or GC's struct and array
 /// types.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

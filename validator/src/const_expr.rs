@@ -2,8 +2,7 @@
 //! element items.
 
 use kiln_parser::{
-    ConstExpr, FieldType, GcInstr, GlobalIdx, HeapType, Instr, NumOp, RefType, StorageType,
-    TypeIdx, ValType,
+    ConstExpr, GcInstr, GlobalIdx, HeapType, Instr, NumOp, RefType, TypeIdx, ValType,
 };
 
 use crate::context::Context;
@@ -106,10 +105,6 @@ fn const_gc(
             Err(ValidationErrorKind::unknown(IndexSpace::Type, t.0))
         }
     };
-    let defaultable = |f: &FieldType| match f.storage {
-        StorageType::Val(t) => t.is_defaultable(),
-        StorageType::I8 | StorageType::I16 => true,
-    };
     let made = |t: TypeIdx| ValType::Ref(RefType::non_null(HeapType::Concrete(t)));
     let result = match *instr {
         GcInstr::StructNew(t) | GcInstr::StructNewDefault(t) => {
@@ -121,7 +116,7 @@ fn const_gc(
                 for f in fields.iter().rev() {
                     pop(f.storage.unpacked())?;
                 }
-            } else if !fields.iter().all(defaultable) {
+            } else if !fields.iter().all(|f| f.is_defaultable()) {
                 return Err(ValidationErrorKind::TypeMismatch);
             }
             made(t)
@@ -132,7 +127,7 @@ fn const_gc(
             pop(ValType::I32)?;
             if matches!(instr, GcInstr::ArrayNew(_)) {
                 pop(elem.storage.unpacked())?;
-            } else if !defaultable(&elem) {
+            } else if !elem.is_defaultable() {
                 return Err(ValidationErrorKind::TypeMismatch);
             }
             made(t)

@@ -33,7 +33,7 @@ impl<'m> FuncValidator<'_, 'm> {
             }
             GcInstr::StructNewDefault(t) => {
                 let fields = self.struct_type(t)?;
-                if !fields.iter().all(|f| defaultable(*f)) {
+                if !fields.iter().all(|f| f.is_defaultable()) {
                     return Err(self.mismatch());
                 }
                 self.push_ok(RefType::non_null(HeapType::Concrete(t)).into())
@@ -104,7 +104,7 @@ impl<'m> FuncValidator<'_, 'm> {
             }
             GcInstr::ArrayNewDefault(t) => {
                 let elem = self.array_type(t)?;
-                if !defaultable(elem) {
+                if !elem.is_defaultable() {
                     return Err(self.mismatch());
                 }
                 self.pop_expect(ValType::I32)?;
@@ -345,14 +345,5 @@ impl<'m> FuncValidator<'_, 'm> {
         self.pop_vals(rest)?;
         self.push_vals(rest);
         Ok(())
-    }
-}
-
-/// Whether a field has a default value (`struct.new_default`,
-/// `array.new_default`): packed integers and defaultable value types.
-fn defaultable(f: FieldType) -> bool {
-    match f.storage {
-        StorageType::Val(t) => t.is_defaultable(),
-        StorageType::I8 | StorageType::I16 => true,
     }
 }
