@@ -82,12 +82,7 @@ pub fn execute(
     let result = |bits: u128| Ok(Some(bits));
     match *instr {
         GcInstr::StructNew(t) | GcInstr::StructNewDefault(t) => {
-            let ty = sig(store, t);
-            let o = allocate(store, ty, 0, metered, roots)?;
-            for (i, &bits) in args.iter().enumerate() {
-                store.gc.struct_set(o, i as u32, bits).map_err(trap)?;
-            }
-            result(object(o))
+            new_object(store, sig(store, t), instr, args, metered, roots).map(Some)
         }
         GcInstr::StructGet { field, read, .. } => {
             let o = non_null(ref_arg(0), TrapCode::NullStructReference)?;
@@ -98,23 +93,10 @@ pub fn execute(
             store.gc.struct_set(o, field, arg(1)).map_err(trap)?;
             Ok(None)
         }
-        GcInstr::ArrayNew(t) | GcInstr::ArrayNewDefault(t) => {
-            let (value, len) = match *instr {
-                GcInstr::ArrayNew(_) => (arg(0), i32_arg(1)),
-                _ => (0, i32_arg(0)),
-            };
-            let o = allocate(store, sig(store, t), len, metered, roots)?;
-            if value != 0 {
-                store.gc.array_fill(o, 0, value, len).map_err(trap)?;
-            }
-            result(object(o))
-        }
-        GcInstr::ArrayNewFixed { ty, len } => {
-            let o = allocate(store, sig(store, ty), len, metered, roots)?;
-            for (i, &bits) in args.iter().enumerate() {
-                store.gc.array_set(o, i as u32, bits).map_err(trap)?;
-            }
-            result(object(o))
+        GcInstr::ArrayNew(t)
+        | GcInstr::ArrayNewDefault(t)
+        | GcInstr::ArrayNewFixed { ty: t, .. } => {
+            new_object(store, sig(store, t), instr, args, metered, roots).map(Some)
         }
         GcInstr::ArrayNewData { ty, data } => {
             let (at, len) = (i32_arg(0), i32_arg(1));
@@ -367,51 +349,69 @@ pub fn const_instr(
     stack: &mut Vec<u128>,
 ) -> Result<u128, Trap> {
     let sig = |t: kiln_parser::TypeIdx| sigs.get(t.index()).copied().unwrap_or(SigId(0));
-    let mut pop = |n: usize| stack.split_off(stack.len().saturating_sub(n));
-    let o = match *instr {
-        GcInstr::StructNew(t) => {
-            let ty = sig(t);
-            let n = store
-                .sigs
-                .get(ty.index())
-                .and_then(|c| c.as_struct())
-                .map_or(0, <[_]>::len);
-            let fields = pop(n);
-            let o = allocate(store, ty, 0, false, None)?;
-            for (i, bits) in fields.into_iter().enumerate() {
+    let operands = match *instr {
+        GcInstr::StructNew(t) => store
+            .sigs
+            .get(sig(t).index())
+            .and_then(|c| c.as_struct())
+            .map_or(0, <[_]>::len),
+        GcInstr::StructNewDefault(_) => 0,
+        GcInstr::ArrayNew(_) => 2,
+        GcInstr::ArrayNewFixed { len, .. } => len as usize,
+        _ => 1,
+    };
+    let args = stack.split_off(stack.len().saturating_sub(operands));
+    match *instr {
+        GcInstr::StructNew(t)
+        | GcInstr::StructNewDefault(t)
+        | GcInstr::ArrayNew(t)
+        | GcInstr::ArrayNewDefault(t)
+        | GcInstr::ArrayNewFixed { ty: t, .. } => {
+            new_object(store, sig(t), instr, &args, false, None)
+        }
+        GcInstr::RefI31 => Ok(u128::from(
+            AnyRef::i31(args.first().copied().unwrap_or(0) as u32).0,
+        )),
+        // The identity (see [`AnyRef`]); validation allows nothing else here.
+        _ => Ok(args.first().copied().unwrap_or(0)),
+    }
+}
+
+/// `struct.new`, `struct.new_default`, `array.new`, `array.new_default` or
+/// `array.new_fixed` of type `ty` (the instruction's, as a store-wide id)
+/// on `args`: the new object's reference, as bits.
+fn new_object(
+    store: &mut Store,
+    ty: SigId,
+    instr: &GcInstr,
+    args: &[u128],
+    metered: bool,
+    roots: Option<Roots<'_>>,
+) -> Result<u128, Trap> {
+    let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+    let (len, fill) = match *instr {
+        GcInstr::ArrayNew(_) => (arg(1) as u32, Some(arg(0))),
+        GcInstr::ArrayNewDefault(_) => (arg(0) as u32, None),
+        GcInstr::ArrayNewFixed { len, .. } => (len, None),
+        _ => (0, None),
+    };
+    let o = allocate(store, ty, len, metered, roots)?;
+    match *instr {
+        GcInstr::StructNew(_) => {
+            for (i, &bits) in args.iter().enumerate() {
                 store.gc.struct_set(o, i as u32, bits).map_err(trap)?;
             }
-            o
         }
-        GcInstr::StructNewDefault(t) => allocate(store, sig(t), 0, false, None)?,
-        GcInstr::ArrayNew(t) | GcInstr::ArrayNewDefault(t) => {
-            let new = matches!(instr, GcInstr::ArrayNew(_));
-            let args = pop(if new { 2 } else { 1 });
-            let (value, len) = match args[..] {
-                [value, len] => (value, len as u32),
-                [len] => (0, len as u32),
-                _ => (0, 0),
-            };
-            let o = allocate(store, sig(t), len, false, None)?;
-            if value != 0 {
-                store.gc.array_fill(o, 0, value, len).map_err(trap)?;
-            }
-            o
-        }
-        GcInstr::ArrayNewFixed { ty, len } => {
-            let items = pop(len as usize);
-            let o = allocate(store, sig(ty), len, false, None)?;
-            for (i, bits) in items.into_iter().enumerate() {
+        GcInstr::ArrayNewFixed { .. } => {
+            for (i, &bits) in args.iter().enumerate() {
                 store.gc.array_set(o, i as u32, bits).map_err(trap)?;
             }
-            o
         }
-        GcInstr::RefI31 => {
-            let v = pop(1).first().copied().unwrap_or(0) as u32;
-            return Ok(u128::from(AnyRef::i31(v).0));
-        }
-        // The identity (see [`AnyRef`]); validation allows nothing else here.
-        _ => return Ok(pop(1).first().copied().unwrap_or(0)),
-    };
+        _ => {}
+    }
+    // A new object is zeroed: only a non-zero value needs filling in.
+    if let Some(value) = fill.filter(|&v| v != 0) {
+        store.gc.array_fill(o, 0, value, len).map_err(trap)?;
+    }
     Ok(object(o))
 }
