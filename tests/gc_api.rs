@@ -282,6 +282,7 @@ fn frames_waiting_for_the_host_keep_their_objects() {
         r#"(module
           (import "host" "churn" (func $churn (param i32)))
           (type $node (struct (field i32) (field (ref null $node))))
+          (func $tail (param i32) (return_call $churn (local.get 0)))
           (func (export "garbage") (param $m i32)
             (loop $l
               (drop (struct.new $node (local.get $m) (ref.null $node)))
@@ -291,9 +292,11 @@ fn frames_waiting_for_the_host_keep_their_objects() {
             (local.set $list
               (struct.new $node (i32.const 7) (struct.new $node (i32.const 35) (ref.null $node))))
             ;; The list waits in this frame's local, and a copy on its
-            ;; operand stack, while the host makes 5,000 nodes of garbage.
+            ;; operand stack, while the host makes 5,000 nodes of garbage,
+            ;; called directly and then through a tail call.
             (local.get $list)
             (call $churn (i32.const 5000))
+            (call $tail (i32.const 5000))
             (i32.add
               (struct.get $node 0 (ref.as_non_null))
               (struct.get $node 0 (ref.as_non_null (struct.get $node 1 (local.get $list)))))))"#,

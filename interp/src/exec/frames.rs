@@ -243,6 +243,15 @@ pub(super) fn call_native(
     Ok(())
 }
 
+/// Whether a call of `addr` leaves WebAssembly for a while (a host function,
+/// or native code under the tiered strategy), as [`resolve`] would find.
+pub(super) fn leaves_wasm(store: &Store, addr: FuncAddr) -> bool {
+    match store.funcs.get(addr.index()) {
+        Some(FuncEntity::Wasm { instance, .. }) => native_ready(store, *instance),
+        _ => true,
+    }
+}
+
 /// Resolves function `addr` for a call whose callee frame starts at stack index `base`.
 pub(super) fn resolve(
     store: &Store,

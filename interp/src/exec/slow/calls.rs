@@ -9,7 +9,8 @@ use kiln_runtime::{FuncAddr, Trap, TrapCode};
 use super::Executor;
 use crate::bytecode::Reg;
 use crate::exec::frames::{
-    Callee, call_host, call_native, enter, finish_return, indirect_target, resolve, tail_call,
+    Callee, call_host, call_native, enter, finish_return, indirect_target, leaves_wasm, resolve,
+    tail_call,
 };
 
 impl Executor<'_> {
@@ -89,8 +90,14 @@ impl Executor<'_> {
         addr: FuncAddr,
         args: Reg,
     ) -> Result<ControlFlow<()>, Trap> {
-        // The callee may be a host function, run from inside `tail_call`.
-        let frozen = self.freeze_roots();
+        // A host (or native) callee runs from inside `tail_call`, while this
+        // execution's frames wait: their roots are frozen for it. A
+        // WebAssembly callee just replaces the frame.
+        let frozen = if leaves_wasm(self.store, addr) {
+            self.freeze_roots()
+        } else {
+            self.store.gc_frozen.len()
+        };
         let called = tail_call(
             self.store,
             self.data,
